@@ -1,0 +1,348 @@
+"""The crosswalk database: schema, migrations and connection settings.
+
+One SQLite file is the single source of truth. Every command opens it with
+:func:`open_db`, which applies pending migrations so that a database made by
+an older version of crosswalk is upgraded in place.
+
+Example::
+
+    from crosswalk.db import open_db
+    db = open_db("crosswalk.db")
+    db["standards"].count
+"""
+
+from __future__ import annotations
+
+import datetime
+import pathlib
+
+import sqlite_utils
+
+SCHEMA_VERSION = "2026-11-22"
+
+migrations = sqlite_utils.Migrations("crosswalk")
+
+STATUSES = ("suggested", "accepted", "rejected")
+STRENGTHS = ("full", "partial")
+KINDS = ("industry", "academic")
+
+
+@migrations()
+def m001_core_tables(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE frameworks (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('industry', 'academic')),
+            publisher TEXT,
+            version TEXT,
+            subject TEXT,
+            license TEXT,
+            attribution TEXT,
+            source_url TEXT,
+            source_file TEXT,
+            imported_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE standards (
+            id INTEGER PRIMARY KEY,
+            framework_id INTEGER NOT NULL REFERENCES frameworks(id),
+            code TEXT NOT NULL,
+            statement TEXT NOT NULL,
+            label TEXT,
+            parent_code TEXT,
+            parent_id INTEGER REFERENCES standards(id),
+            grade TEXT,
+            grade_low INTEGER,
+            grade_high INTEGER,
+            subject TEXT,
+            domain TEXT,
+            cluster TEXT,
+            level TEXT,
+            position INTEGER,
+            source_file TEXT,
+            source_sheet TEXT,
+            source_row INTEGER,
+            text_hash TEXT,
+            status TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired')),
+            updated_at TEXT,
+            UNIQUE (framework_id, code)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_standards_parent ON standards(parent_id)")
+    db.execute(
+        """
+        CREATE TABLE programs (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            cip_code TEXT,
+            cip_title TEXT,
+            career_cluster TEXT,
+            school TEXT,
+            description TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE program_frameworks (
+            program_id INTEGER NOT NULL REFERENCES programs(id),
+            framework_id INTEGER NOT NULL REFERENCES frameworks(id),
+            PRIMARY KEY (program_id, framework_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alignments (
+            id INTEGER PRIMARY KEY,
+            source_id INTEGER NOT NULL REFERENCES standards(id),
+            target_id INTEGER NOT NULL REFERENCES standards(id),
+            score REAL NOT NULL CHECK (score >= 0 AND score <= 100),
+            confidence TEXT CHECK (confidence IN ('high', 'medium', 'low')),
+            method TEXT,
+            evidence TEXT,
+            rank INTEGER,
+            status TEXT NOT NULL DEFAULT 'suggested'
+                CHECK (status IN ('suggested', 'accepted', 'rejected')),
+            strength TEXT CHECK (strength IN ('full', 'partial')),
+            rationale TEXT,
+            reviewer TEXT,
+            reviewed_at TEXT,
+            needs_review INTEGER NOT NULL DEFAULT 0,
+            needs_review_reason TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            UNIQUE (source_id, target_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_alignments_target ON alignments(target_id)")
+    db.execute("CREATE INDEX idx_alignments_status ON alignments(status)")
+    db.execute(
+        """
+        CREATE TABLE review_log (
+            id INTEGER PRIMARY KEY,
+            alignment_id INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            old_status TEXT,
+            new_status TEXT,
+            old_strength TEXT,
+            new_strength TEXT,
+            old_rationale TEXT,
+            new_rationale TEXT,
+            reviewer TEXT,
+            via TEXT,
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_review_log_alignment ON review_log(alignment_id)")
+    # The log is append-only: nothing may change or remove a row of it.
+    db.execute(
+        """
+        CREATE TRIGGER review_log_no_update BEFORE UPDATE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER review_log_no_delete BEFORE DELETE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE import_log (
+            id INTEGER PRIMARY KEY,
+            framework_id INTEGER REFERENCES frameworks(id),
+            source_file TEXT,
+            source_sheet TEXT,
+            added INTEGER,
+            changed INTEGER,
+            unchanged INTEGER,
+            retired INTEGER,
+            at TEXT
+        )
+        """
+    )
+
+
+@migrations()
+def m002_views(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE VIEW program_certifies AS
+        SELECT
+            p.id AS program_id,
+            p.name AS program,
+            af.name AS academic_framework,
+            t.subject AS subject,
+            t.grade AS grade,
+            t.code AS standard_code,
+            t.statement AS standard,
+            group_concat(DISTINCT s.code) AS cte_codes,
+            count(DISTINCT s.id) AS evidence_count,
+            max(CASE a.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END) AS best_strength_rank,
+            CASE max(CASE a.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END)
+                WHEN 2 THEN 'full' WHEN 1 THEN 'partial' ELSE NULL END AS strength,
+            t.id AS standard_id
+        FROM programs p
+        JOIN program_frameworks pf ON pf.program_id = p.id
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        JOIN frameworks af ON af.id = t.framework_id
+        GROUP BY p.id, t.id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW standard_evidence AS
+        SELECT
+            t.code AS standard_code,
+            t.statement AS standard,
+            tf.name AS academic_framework,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS industry_framework,
+            (SELECT group_concat(p.name, '; ') FROM program_frameworks pf
+                JOIN programs p ON p.id = pf.program_id
+                WHERE pf.framework_id = sf.id) AS programs,
+            a.strength,
+            a.rationale,
+            a.reviewer,
+            a.reviewed_at,
+            a.id AS alignment_id,
+            t.id AS standard_id,
+            s.id AS cte_standard_id
+        FROM alignments a
+        JOIN standards s ON s.id = a.source_id
+        JOIN standards t ON t.id = a.target_id
+        JOIN frameworks sf ON sf.id = s.framework_id
+        JOIN frameworks tf ON tf.id = t.framework_id
+        WHERE a.status = 'accepted'
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW suggestions AS
+        SELECT
+            a.id AS alignment_id,
+            sf.name AS industry_framework,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            t.grade AS grade,
+            a.rank,
+            a.score,
+            a.confidence,
+            a.evidence,
+            a.status,
+            a.strength,
+            a.rationale,
+            a.reviewer,
+            a.needs_review
+        FROM alignments a
+        JOIN standards s ON s.id = a.source_id
+        JOIN standards t ON t.id = a.target_id
+        JOIN frameworks sf ON sf.id = s.framework_id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW coverage AS
+        SELECT
+            p.name AS program,
+            t.subject AS subject,
+            count(DISTINCT t.id) AS standards_certified,
+            (SELECT count(*) FROM standards x
+                JOIN frameworks xf ON xf.id = x.framework_id
+                WHERE xf.kind = 'academic' AND x.subject = t.subject
+                AND x.status = 'active') AS standards_in_subject
+        FROM programs p
+        JOIN program_frameworks pf ON pf.program_id = p.id
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        GROUP BY p.id, t.subject
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW uncovered_standards AS
+        SELECT t.id AS standard_id, f.name AS framework, t.subject, t.grade,
+               t.code AS standard_code, t.statement AS standard
+        FROM standards t
+        JOIN frameworks f ON f.id = t.framework_id
+        WHERE f.kind = 'academic' AND t.status = 'active'
+        AND NOT EXISTS (
+            SELECT 1 FROM alignments a WHERE a.target_id = t.id AND a.status = 'accepted'
+        )
+        """
+    )
+
+
+@migrations()
+def m003_search(db: sqlite_utils.Database) -> None:
+    # Porter stemming so that "measuring" finds "measure"; triggers keep it current.
+    db["standards"].enable_fts(
+        ["code", "statement", "domain", "cluster"],
+        tokenize="porter",
+        create_triggers=True,
+    )
+
+
+@migrations()
+def m004_embedding_cache(db: sqlite_utils.Database) -> None:
+    db.execute(
+        """
+        CREATE TABLE embeddings (
+            model TEXT NOT NULL,
+            text_hash TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (model, text_hash)
+        )
+        """
+    )
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string, to the second."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:
+    """Open (or create) a crosswalk database and bring its schema up to date.
+
+    WAL and a busy timeout let the CLI and a running review site write to the
+    same file at once.
+
+    Example::
+
+        db = open_db("crosswalk.db")
+    """
+    db = sqlite_utils.Database(str(path))
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA foreign_keys = ON")
+    if migrate:
+        if migrations.pending(db):
+            if db.journal_mode != "wal":
+                db.enable_wal()
+            migrations.apply(db)
+    return db
+
+
+def memory_db() -> sqlite_utils.Database:
+    """An in-memory crosswalk database with the full schema (for tests and eval)."""
+    db = sqlite_utils.Database(memory=True)
+    db.execute("PRAGMA foreign_keys = ON")
+    migrations.apply(db)
+    return db

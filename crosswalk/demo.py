@@ -1,0 +1,137 @@
+"""The demo crosswalk: real standards from ``data/``, imported, matched, ready to serve.
+
+Example::
+
+    from crosswalk.demo import build_demo
+    summary = build_demo("crosswalk-demo.db")
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import pathlib
+
+from .db import open_db
+from .importer import import_file
+from .matching import match
+from .programs import add_program
+
+CCSS_NOTICE = (
+    "© Copyright 2010. National Governors Association Center for Best Practices and Council of "
+    "Chief State School Officers. All rights reserved. Used under the CCSS Public License."
+)
+NGSS_NOTICE = (
+    "NGSS Lead States. 2013. Next Generation Science Standards: For States, By States. "
+    "Washington, DC: The National Academies Press. NGSS is a registered trademark of WestEd. "
+    "Encoding: Achievement Standards Network (D2L)."
+)
+ONET_NOTICE = (
+    "This product includes information from the O*NET 29.3 Database by the U.S. Department of "
+    "Labor, Employment and Training Administration (USDOL/ETA). Used under the CC BY 4.0 license. "
+    "O*NET® is a trademark of USDOL/ETA."
+)
+CIP_NOTICE = (
+    "Program titles and definitions: Classification of Instructional Programs (CIP 2020) and the "
+    "CIP 2020–SOC 2018 crosswalk, National Center for Education Statistics (public domain). Career "
+    "Clusters: Perkins IV crosswalk table 4, U.S. Department of Education, OVAE (public domain)."
+)
+
+ACADEMIC = [
+    dict(file="ccss_math.csv", framework="Maine Learning Results: Mathematics (CCSS)", subject="Math",
+         publisher="NGA Center and CCSSO", version="2010", license="CCSS Public License",
+         attribution=CCSS_NOTICE, source_url="https://www.corestandards.org/Math/"),
+    dict(file="ccss_ela.csv", framework="Maine Learning Results: ELA and Literacy (CCSS)", subject="ELA",
+         publisher="NGA Center and CCSSO", version="2010", license="CCSS Public License",
+         attribution=CCSS_NOTICE, source_url="https://www.corestandards.org/ELA-Literacy/"),
+    dict(file="ngss.csv", framework="Maine Learning Results: Science and Engineering (NGSS)", subject="Science",
+         publisher="NGSS Lead States", version="2013", license="NGSS Lead States attribution; ASN terms of use",
+         attribution=NGSS_NOTICE, source_url="https://www.nextgenscience.org/"),
+]
+
+# CTE programs are high-school programs: suggest high-school academic standards.
+DEMO_GRADE = "9-12"
+
+
+def data_dir() -> pathlib.Path:
+    """The bundled ``data/`` folder (next to the package in a checkout)."""
+    here = pathlib.Path(__file__).resolve().parent
+    for candidate in (here.parent / "data", here / "data"):
+        if (candidate / "programs.csv").exists():
+            return candidate
+    raise FileNotFoundError("the demo data folder (data/programs.csv) was not found next to the crosswalk package")
+
+
+@dataclasses.dataclass
+class DemoSummary:
+    path: str
+    frameworks: int
+    standards: int
+    programs: int
+    alignments: int
+
+    def summary(self) -> str:
+        return (
+            f"Built {self.path}: {self.frameworks} frameworks, {self.standards} standards, "
+            f"{self.programs} programs, {self.alignments} suggested alignments"
+        )
+
+
+def build_demo(path, *, top: int = 5, use_embeddings: bool = True, progress=None, log=None) -> DemoSummary:
+    """Import the demo data, add its programs and suggest alignments.
+
+    ``progress(step_name, done, total)`` is called as work proceeds; ``log(text)``
+    gets one line per step.
+    """
+    data = data_dir()
+    db = open_db(path)
+    programs = list(csv.DictReader(open(data / "programs.csv", encoding="utf-8")))
+    steps = len(ACADEMIC) + 2 * len(programs)
+    done = 0
+
+    def step(text):
+        nonlocal done
+        done += 1
+        if log:
+            log(text)
+        if progress:
+            progress(done, steps)
+
+    for spec in ACADEMIC:
+        result = import_file(
+            db, data / spec["file"], framework=spec["framework"], kind="academic",
+            subject=spec["subject"], publisher=spec["publisher"], version=spec["version"],
+            license=spec["license"], attribution=spec["attribution"], source_url=spec["source_url"],
+        )
+        step(result.summary())
+    for program in programs:
+        result = import_file(
+            db, data / program["file"], framework=program["framework"], kind="industry",
+            publisher="USDOL/ETA O*NET (stand-in for a credential task list)", version="29.3",
+            license="CC BY 4.0", attribution=ONET_NOTICE,
+            source_url="https://www.onetcenter.org/database.html",
+        )
+        add_program(
+            db, program["name"], cip_code=program["cip_code"], cip_title=program["cip_title"],
+            career_cluster=program["career_cluster"], description=program["description"],
+            frameworks=[program["framework"]],
+        )
+        step(result.summary())
+    for program in programs:
+        counts = []
+        for spec in ACADEMIC:
+            outcome = match(
+                db, source=program["framework"], target=spec["framework"], top=top,
+                grade=DEMO_GRADE, use_embeddings=use_embeddings,
+            )
+            counts.append(outcome.suggested)
+        step(f"Matched {program['name']}: {sum(counts)} suggestions")
+    summary = DemoSummary(
+        path=str(path),
+        frameworks=db["frameworks"].count,
+        standards=db["standards"].count,
+        programs=db["programs"].count,
+        alignments=db["alignments"].count,
+    )
+    db.close()
+    return summary

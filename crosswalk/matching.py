@@ -1,0 +1,510 @@
+"""Suggesting alignments: a hybrid matcher that learns from decisions.
+
+Cold (no decisions yet): stemmed TF-IDF cosine over normalised statements,
+fused with sentence-embedding cosine when the local model is installed.
+Warm (accepted and rejected alignments exist): each academic standard is
+also represented by the CTE statements already aligned to it, the nearest
+already-aligned statements vote for their standards, and standards that are
+often aligned get a small prior. A rejected pair is never suggested again.
+
+The core, :func:`rank_candidates`, works on plain lists of statements so the
+evaluator and the benchmarks use exactly what ``crosswalk match`` uses;
+:func:`match` reads and writes the database.
+
+Example::
+
+    from crosswalk.matching import match
+    result = match(db, source="Welding tasks", target="CCSS Math", top=5)
+    result.suggested
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from rapidfuzz import fuzz
+
+from . import text as textmod
+from .db import now
+from .errors import CrosswalkError, NotFound
+
+CHUNK = 2048  # source statements scored at a time: bounds memory
+
+
+@dataclasses.dataclass
+class Doc:
+    """A statement to match: its database id (or any key), code and text."""
+
+    key: object
+    code: str
+    text: str
+
+
+@dataclasses.dataclass
+class Decision:
+    """An earlier decision: this source text was accepted / rejected for this target."""
+
+    source_text: str
+    target_key: object
+    accepted: bool
+    source_code: str = ""
+    source_key: object = None
+
+
+@dataclasses.dataclass
+class Candidate:
+    source_key: object
+    target_key: object
+    score: float  # 0-100
+    rank: int
+    confidence: str
+    evidence: str
+    method: str
+
+
+@dataclasses.dataclass
+class Settings:
+    """Weights of the fused score (tuned on O*NET Tasks-to-DWAs; see benchmarks/README.md)."""
+
+    tfidf_weight: float = 0.3
+    embedding_weight: float = 0.7
+    fold_weight: float = 0.5  # how much aligned sources count in a target's expanded profile
+    neighbours: int = 10  # nearest already-aligned statements that vote
+    vote_weight: float = 0.35
+    prior_weight: float = 0.02
+    high: float = 70.0  # score at or above which a suggestion is "high" confidence
+    medium: float = 50.0
+
+
+DEFAULT = Settings()
+
+
+# ---------------------------------------------------------------- text vectors
+
+
+class TfidfModel:
+    """Stemmed, sublinear TF-IDF over a fixed vocabulary, L2-normalised rows."""
+
+    def __init__(self, corpus: list[list[str]]):
+        vocab: dict[str, int] = {}
+        df = collections.Counter()
+        for doc in corpus:
+            for term in set(doc):
+                df[term] += 1
+                if term not in vocab:
+                    vocab[term] = len(vocab)
+        self.vocab = vocab
+        n = max(len(corpus), 1)
+        self.idf = np.ones(len(vocab), dtype=np.float32)
+        for term, index in vocab.items():
+            self.idf[index] = math.log((1 + n) / (1 + df[term])) + 1.0
+
+    def transform(self, docs: list[list[str]]) -> sp.csr_matrix:
+        indptr, indices, data = [0], [], []
+        for doc in docs:
+            counts = collections.Counter(t for t in doc if t in self.vocab)
+            for term, count in counts.items():
+                index = self.vocab[term]
+                indices.append(index)
+                data.append((1.0 + math.log(count)) * self.idf[index])
+            indptr.append(len(indices))
+        matrix = sp.csr_matrix(
+            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
+            shape=(len(docs), len(self.vocab)),
+        )
+        return _l2(matrix)
+
+
+def _l2(matrix):
+    if sp.issparse(matrix):
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms).dot(matrix), dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (matrix / norms).astype(np.float32)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class EmbeddingCache:
+    """Sentence vectors by text hash, kept in the database's ``embeddings`` table."""
+
+    def __init__(self, db=None):
+        self.db = db
+        self.memory: dict[tuple[str, str], np.ndarray] = {}
+
+    def get_many(self, model: str, keys: list[str]) -> dict[str, np.ndarray]:
+        found = {}
+        missing = []
+        for key in keys:
+            vector = self.memory.get((model, key))
+            if vector is None:
+                missing.append(key)
+            else:
+                found[key] = vector
+        if self.db is not None and missing and self.db["embeddings"].exists():
+            for start in range(0, len(missing), 500):
+                part = missing[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for row in self.db.execute(
+                    f"select text_hash, vector from embeddings where model = ? and text_hash in ({marks})",
+                    [model, *part],
+                ).fetchall():
+                    vector = np.frombuffer(row[1], dtype=np.float16).astype(np.float32)
+                    found[row[0]] = vector
+                    self.memory[(model, row[0])] = vector
+        return found
+
+    def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        for key, vector in items.items():
+            self.memory[(model, key)] = vector
+        if self.db is not None and items:
+            with self.db.atomic():
+                self.db.conn.executemany(
+                    "insert or replace into embeddings (model, text_hash, vector) values (?, ?, ?)",
+                    [(model, k, v.astype(np.float16).tobytes()) for k, v in items.items()],
+                )
+
+
+def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None) -> np.ndarray:
+    """Unit vectors for texts, computing only those not in the cache."""
+    cache = cache or EmbeddingCache()
+    keys = [text_key(t) for t in texts]
+    found = cache.get_many(encoder.name, list(dict.fromkeys(keys)))
+    todo = list(dict.fromkeys(k for k in keys if k not in found))
+    if todo:
+        by_key = {k: t for k, t in zip(keys, texts)}
+        vectors = encoder.encode([by_key[k] for k in todo], progress=progress)
+        fresh = {k: v for k, v in zip(todo, vectors)}
+        cache.put_many(encoder.name, fresh)
+        found.update(fresh)
+    matrix = np.vstack([found[k] for k in keys]) if keys else np.zeros((0, encoder.dim), np.float32)
+    return _l2(matrix.astype(np.float32))
+
+
+# ---------------------------------------------------------------- ranking
+
+
+def confidence_band(score: float, settings: Settings = DEFAULT) -> str:
+    if score >= settings.high:
+        return "high"
+    if score >= settings.medium:
+        return "medium"
+    return "low"
+
+
+def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the k best columns of each row, best first."""
+    k = min(k, scores.shape[1])
+    if k == 0:
+        return np.zeros((scores.shape[0], 0), int), np.zeros((scores.shape[0], 0))
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
+def rank_candidates(
+    sources: list[Doc],
+    targets: list[Doc],
+    *,
+    top: int = 5,
+    decisions: list[Decision] | None = None,
+    encoder=None,
+    cache: EmbeddingCache | None = None,
+    settings: Settings = DEFAULT,
+    with_evidence: bool = True,
+    progress=None,
+) -> list[list[Candidate]]:
+    """The ``top`` best targets for every source, with score, confidence and evidence.
+
+    ``decisions`` are earlier accepted/rejected alignments (warm mode);
+    rejected pairs are never returned.
+    """
+    if not sources or not targets:
+        return [[] for _ in sources]
+    decisions = decisions or []
+    target_index = {t.key: i for i, t in enumerate(targets)}
+    accepted = [d for d in decisions if d.accepted and d.target_key in target_index]
+    rejected_by_source: dict[object, list] = collections.defaultdict(list)
+    rejected_by_text: dict[str, list] = collections.defaultdict(list)
+    for d in decisions:
+        if not d.accepted and d.target_key in target_index:
+            if d.source_key is not None:
+                rejected_by_source[d.source_key].append(d.target_key)
+            rejected_by_text[text_key(d.source_text)].append(d.target_key)
+
+    source_terms = [textmod.terms(s.text) for s in sources]
+    target_terms = [textmod.terms(t.text) for t in targets]
+    accepted_terms = [textmod.terms(d.source_text) for d in accepted]
+    model = TfidfModel(source_terms + target_terms + accepted_terms)
+    s_tfidf = model.transform(source_terms)
+    t_tfidf = model.transform(target_terms)
+
+    use_embeddings = encoder is not None and settings.embedding_weight > 0
+    if use_embeddings:
+        all_texts = [textmod.strip_boilerplate(d.text) for d in sources + targets] + [
+            textmod.strip_boilerplate(d.source_text) for d in accepted
+        ]
+        vectors = embed(all_texts, encoder, cache, progress=None)
+        s_emb = vectors[: len(sources)]
+        t_emb = vectors[len(sources) : len(sources) + len(targets)]
+        a_emb = vectors[len(sources) + len(targets) :]
+    method = "tfidf+embedding" if use_embeddings else "tfidf"
+
+    # Warm: fold accepted sources into their targets, and keep them as neighbours.
+    warm = bool(accepted)
+    if warm:
+        method += "+decisions"
+        a_tfidf = model.transform(accepted_terms)
+        rows = np.array([target_index[d.target_key] for d in accepted])
+        fold = sp.csr_matrix(
+            (np.ones(len(accepted), np.float32), (rows, np.arange(len(accepted)))),
+            shape=(len(targets), len(accepted)),
+        )
+        counts = np.asarray(fold.sum(axis=1)).ravel()
+        mean_norm = sp.diags(1.0 / np.maximum(counts, 1)).dot(fold)
+        t_tfidf = _l2(t_tfidf + settings.fold_weight * _l2(mean_norm.dot(a_tfidf)))
+        if use_embeddings:
+            t_emb = _l2(t_emb + settings.fold_weight * _l2(np.asarray(mean_norm.dot(a_emb))))
+        prior = np.log1p(counts) / math.log1p(max(counts.max(), 1))
+        neighbour_matrix = fold.T.tocsr()  # accepted decision -> target
+
+    results: list[list[Candidate]] = []
+    t_tfidf_T = t_tfidf.T.tocsr()
+    for start in range(0, len(sources), CHUNK):
+        stop = min(start + CHUNK, len(sources))
+        lexical = np.asarray(s_tfidf[start:stop].dot(t_tfidf_T).todense(), dtype=np.float32)
+        if use_embeddings:
+            semantic = s_emb[start:stop] @ t_emb.T
+            fused = settings.tfidf_weight * lexical + settings.embedding_weight * semantic
+        else:
+            fused = lexical
+        votes = None
+        if warm:
+            if use_embeddings:
+                sim = s_emb[start:stop] @ a_emb.T
+            else:
+                sim = np.asarray(s_tfidf[start:stop].dot(a_tfidf.T).todense())
+            k = min(settings.neighbours, sim.shape[1])
+            idx, vals = _top_k(sim, k)
+            weights = np.zeros_like(sim)
+            np.put_along_axis(weights, idx, np.maximum(vals, 0) ** 3, axis=1)
+            votes = np.asarray(sp.csr_matrix(weights).dot(neighbour_matrix).todense())
+            totals = weights.sum(axis=1, keepdims=True)
+            totals[totals == 0] = 1
+            votes = votes / totals
+            fused = fused + settings.vote_weight * votes + settings.prior_weight * prior
+        # Rejected pairs can never come back.
+        for row, source in enumerate(sources[start:stop]):
+            for t_key in rejected_by_source.get(source.key, ()):
+                fused[row, target_index[t_key]] = -1
+            for t_key in rejected_by_text.get(text_key(source.text), ()):
+                fused[row, target_index[t_key]] = -1
+        idx, vals = _top_k(fused, top)
+        for row in range(stop - start):
+            source = sources[start + row]
+            out = []
+            for rank, (col, value) in enumerate(zip(idx[row], vals[row]), start=1):
+                if value < 0:
+                    continue
+                target = targets[col]
+                score = float(max(0.0, min(100.0, round(100 * value, 1))))
+                evidence = ""
+                if with_evidence:
+                    evidence = explain(
+                        source, target, lexical[row, col],
+                        semantic[row, col] if use_embeddings else None,
+                        votes[row, col] if votes is not None else None,
+                        _supporting(accepted, target.key, source) if warm else [],
+                    )
+                out.append(
+                    Candidate(source.key, target.key, score, rank, confidence_band(score, settings), evidence, method)
+                )
+            results.append(out)
+        if progress:
+            progress(stop - start)
+    return results
+
+
+def _supporting(accepted: list[Decision], target_key, source: Doc, limit: int = 2) -> list[str]:
+    codes = [d.source_code or d.source_text[:40] for d in accepted if d.target_key == target_key and d.source_key != source.key]
+    return codes[:limit] + ([f"{len(codes) - limit} more"] if len(codes) > limit else [])
+
+
+def explain(source: Doc, target: Doc, lexical: float, semantic, votes, supporting: list[str]) -> str:
+    """Why a suggestion was made, in words a reviewer understands."""
+    src_forms = textmod.surface_forms(source.text)
+    tgt_forms = textmod.surface_forms(target.text)
+    shared = [src_forms[s] for s in src_forms if s in tgt_forms]
+    parts = []
+    if shared:
+        parts.append("shared terms: " + ", ".join(shared[:8]))
+    else:
+        parts.append("no shared terms")
+    fuzzy = fuzz.token_set_ratio(textmod.normalised(source.text), textmod.normalised(target.text))
+    parts.append(f"word overlap {fuzzy:.0f}/100")
+    if semantic is not None:
+        parts.append(f"meaning similarity {100 * max(semantic, 0):.0f}/100")
+    if supporting:
+        parts.append("already aligned to it: " + ", ".join(supporting))
+    if votes is not None and votes > 0.05:
+        parts.append(f"similar statements were aligned to it ({100 * votes:.0f}%)")
+    return "; ".join(parts)
+
+
+# ---------------------------------------------------------------- database
+
+
+@dataclasses.dataclass
+class MatchResult:
+    source: str
+    target: str
+    sources: int
+    targets: int
+    suggested: int
+    kept_decisions: int
+    method: str
+
+    def summary(self) -> str:
+        return (
+            f"Matched {self.sources} standards of {self.source!r} against {self.targets} of "
+            f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
+            f"{self.kept_decisions} reviewed alignments left as they were"
+        )
+
+
+def framework_id(db, name: str) -> int:
+    rows = list(db["frameworks"].rows_where("name = ?", [name]))
+    if not rows:
+        names = [r["name"] for r in db["frameworks"].rows_where(order_by="name")]
+        raise NotFound(
+            f"no framework named {name!r}; the frameworks are: " + (", ".join(repr(n) for n in names) or "(none)")
+        )
+    return rows[0]["id"]
+
+
+def load_targets(db, target_fid: int, subject: str | None = None, grade: str | None = None) -> list[Doc]:
+    from .importer import parse_grades
+
+    where = ["framework_id = ?", "status = 'active'"]
+    params: list = [target_fid]
+    if subject:
+        where.append("(lower(subject) = lower(?) or lower(domain) = lower(?))")
+        params += [subject, subject]
+    if grade:
+        low, high = parse_grades(grade)
+        if low is None:
+            raise CrosswalkError(f"could not read the grade band {grade!r} (try 9-12, HS, K-5 or 8)")
+        where.append("grade_low is not null and grade_low <= ? and grade_high >= ?")
+        params += [high, low]
+    rows = db.query(
+        f"select id, code, statement from standards where {' and '.join(where)} order by position", params
+    )
+    return [Doc(r["id"], r["code"], r["statement"]) for r in rows]
+
+
+def load_decisions(db, target_ids: set[int]) -> list[Decision]:
+    rows = db.query(
+        "select a.source_id, a.target_id, a.status, s.code, s.statement from alignments a "
+        "join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
+    )
+    return [
+        Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"])
+        for r in rows
+        if r["target_id"] in target_ids
+    ]
+
+
+def match(
+    db,
+    *,
+    source: str,
+    target: str,
+    top: int = 5,
+    subject: str | None = None,
+    grade: str | None = None,
+    use_embeddings: bool = True,
+    settings: Settings = DEFAULT,
+    progress=None,
+) -> MatchResult:
+    """Suggest the ``top`` academic standards for every standard of ``source``.
+
+    Suggestions replace earlier *suggested* alignments of these sources; an
+    accepted or rejected alignment is never touched, and a rejected pair is
+    never suggested again.
+    """
+    if top < 1:
+        raise CrosswalkError("--top must be at least 1")
+    source_fid = framework_id(db, source)
+    target_fid = framework_id(db, target)
+    sources = [
+        Doc(r["id"], r["code"], r["statement"])
+        for r in db.query(
+            "select id, code, statement from standards where framework_id = ? and status = 'active' order by position",
+            [source_fid],
+        )
+    ]
+    targets = load_targets(db, target_fid, subject, grade)
+    if not targets:
+        raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
+    decisions = load_decisions(db, {t.key for t in targets})
+    encoder = None
+    if use_embeddings:
+        from . import embeddings
+
+        encoder = embeddings.load_encoder()
+    candidates = rank_candidates(
+        sources, targets, top=top, decisions=decisions, encoder=encoder,
+        cache=EmbeddingCache(db), settings=settings, progress=progress,
+    )
+    decided = {
+        (r["source_id"], r["target_id"])
+        for r in db.query(
+            "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
+            "where s.framework_id = ? and a.status != 'suggested'",
+            [source_fid],
+        )
+    }
+    stamp = now()
+    target_ids = [t.key for t in targets]
+    written = 0
+    method = "tfidf"
+    with db.atomic():
+        # Old suggestions between these two sets are replaced; decisions stay.
+        db.execute(
+            "create temp table if not exists _match_targets (id integer primary key)"
+        )
+        db.execute("delete from _match_targets")
+        db.conn.executemany("insert into _match_targets (id) values (?)", [(i,) for i in target_ids])
+        db.execute(
+            "delete from alignments where status = 'suggested' and target_id in (select id from _match_targets) "
+            "and source_id in (select id from standards where framework_id = ?)",
+            [source_fid],
+        )
+        rows = []
+        for source_doc, cands in zip(sources, candidates):
+            for cand in cands:
+                method = cand.method
+                if (cand.source_key, cand.target_key) in decided:
+                    continue
+                rows.append(
+                    (cand.source_key, cand.target_key, cand.score, cand.confidence, cand.method,
+                     cand.evidence, cand.rank, stamp, stamp)
+                )
+        db.conn.executemany(
+            "insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, "
+            "created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        written = len(rows)
+        db.execute("drop table _match_targets")
+    return MatchResult(source, target, len(sources), len(targets), written, len(decided), method)

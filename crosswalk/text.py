@@ -1,0 +1,97 @@
+"""Text normalisation for the language of standards.
+
+Standards and task lists wrap their content in boilerplate ("Students will be
+able to demonstrate...", "1.2.a") that says nothing about the content. These
+helpers strip it, split words, drop stop words and stem, keeping a map from
+each stem back to the words the user actually wrote so that evidence can be
+shown in those words.
+
+Example::
+
+    >>> terms("Students will measure angles using a protractor.")
+    ['measur', 'angl', 'protractor']
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import snowballstemmer
+
+STOP_WORDS = frozenset(
+    """
+    a about above across after again against all also am an and any are as at be been before being
+    below between both but by can could did do does doing down during each either etc few for from
+    further had has have having he her here hers him his how i if in into is it its itself just
+    many may me might more most much must my no nor not now of off on once only or other our out over
+    own per same shall she should so some such than that the their them then there these they this
+    those through thus to too under until up upon us very via was we were what when where whether
+    which while who whom why will with within without would you your e g eg ie i.e e.g
+    student students learner learners able ability demonstrate demonstrates demonstrating
+    understand understanding understands knowledge skill skills appropriate appropriately
+    including include includes included using use uses used given e.g. example examples etc.
+    grade level levels topic topics text texts
+    """.split()
+)
+
+# Boilerplate at the start of a statement, removed before anything else.
+LEAD_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^\s*(?:\(?[0-9]+(?:\.[0-9a-z]+)+[.)]?|\(?[0-9]+[.)]|\(?[a-z][.)]|[ivx]+[.)]|[-•*·])\s+",  # 1.2  3.  a)  (a)  iv.  •
+        r"^\s*(?:the\s+)?(?:students?|learners?|participants?|candidates?)\s+(?:will|shall|should|can|must)\s+(?:be\s+able\s+to\s+)?",
+        r"^\s*(?:be\s+able\s+to|able\s+to)\s+",
+    )
+]
+
+WORD = re.compile(r"[A-Za-z][A-Za-z'’]*[A-Za-z]|[A-Za-z]|[0-9]+(?:\.[0-9]+)?")
+
+_stemmer = snowballstemmer.stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    return _stemmer.stemWord(word)
+
+
+def strip_boilerplate(text: str) -> str:
+    """Remove list numbering and "students will be able to" from the start."""
+    previous = None
+    while previous != text:
+        previous = text
+        for pattern in LEAD_PATTERNS:
+            text = pattern.sub("", text)
+    return text
+
+
+def words(text: str) -> list[str]:
+    """The content words of a statement, as written (lower-cased)."""
+    text = strip_boilerplate(text or "")
+    out = []
+    for match in WORD.finditer(text):
+        word = match.group(0).lower().replace("’", "'")
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
+            continue
+        out.append(word)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Stemmed content words."""
+    return [stem(w) for w in words(text)]
+
+
+def surface_forms(text: str) -> dict[str, str]:
+    """Map each stem in a statement to the first word that produced it."""
+    forms: dict[str, str] = {}
+    for word in words(text):
+        forms.setdefault(stem(word), word)
+    return forms
+
+
+def normalised(text: str) -> str:
+    """A statement without boilerplate, for fuzzy comparison."""
+    return " ".join(words(text))

@@ -1,0 +1,82 @@
+import pytest
+
+from crosswalk.errors import SourceError
+from crosswalk.importer import import_file, parse_grades
+from crosswalk.sources import read_table
+
+from .conftest import WELDING, write_csv, write_xlsx
+
+
+def test_header_found_below_title_rows(db, welding_xlsx):
+    result = import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    assert (result.rows, result.added) == (4, 4)
+    assert result.mapping == {"code": "A (Task ID)", "statement": "B (Task)", "domain": "C (Duty Area)"}
+    row = db.execute("select code, statement, domain, source_file, source_sheet, source_row from standards "
+                     "where code = 'W.2'").fetchone()
+    assert row == ("W.2", "Read blueprints and technical drawings to determine the angles of joints.",
+                   "Layout", "welding.xlsx", "Tasks", 5)
+
+
+def test_named_columns_and_sheet(db, tmp_path):
+    path = write_xlsx(tmp_path / "two.xlsx", [["x"]], sheet="Cover", extra_sheets={
+        "Competencies": [["Ref", "What the student does", "Band"], ["A1", "Calculate area of a floor plan.", "9-12"]]})
+    result = import_file(db, path, framework="Carpentry", sheet="Competencies",
+                         columns={"code": "Ref", "statement": "What the student does", "grade": "Band"})
+    assert result.added == 1
+    assert db.execute("select code, grade_low, grade_high, source_sheet from standards").fetchone() == (
+        "A1", 9, 12, "Competencies")
+
+
+def test_csv_windows_1252_and_semicolons(db, tmp_path):
+    path = write_csv(tmp_path / "excel.csv", [["Code", "Statement"], ["C1", "Mesure l’angle — 90° café"]],
+                     encoding="cp1252", delimiter=";")
+    result = import_file(db, path, framework="French", kind="industry")
+    assert result.added == 1
+    assert db.execute("select statement from standards").fetchone()[0] == "Mesure l’angle — 90° café"
+    assert "read as windows-1252" in result.warnings
+
+
+def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    ids = dict(db.execute("select code, id from standards").fetchall())
+    edited = [r[:] for r in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers."  # W.1 changed
+    del edited[5]  # W.3 removed
+    edited.append(["W.5", "Inspect welds for cracks.", "Quality"])
+    path = write_xlsx(tmp_path / "welding2.xlsx", edited, sheet="Tasks")
+    result = import_file(db, path, framework="Welding", kind="industry")
+    assert (result.added, result.changed, result.unchanged, result.retired) == (1, 1, 2, 1)
+    after = dict(db.execute("select code, id from standards").fetchall())
+    assert all(after[code] == ids[code] for code in ids)  # stable ids
+    assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
+
+
+def test_duplicate_code_names_both_rows(db, tmp_path):
+    path = write_xlsx(tmp_path / "dup.xlsx", [["Code", "Statement"], ["A", "One"], ["A", "Two"]], sheet="S")
+    with pytest.raises(SourceError) as info:
+        import_file(db, path, framework="X")
+    assert str(info.value) == "dup.xlsx, sheet 'S', row 3, column A (Code): duplicate code 'A': it is also on row 2"
+    assert db["standards"].count == 0 and db["frameworks"].count == 0
+
+
+def test_missing_statement_column(db, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", [["Code", "Points"], ["A", "3"]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, path, framework="X")
+    assert "bad.csv, row 1: has no statement column" in str(info.value)
+
+
+def test_not_a_spreadsheet(db, tmp_path):
+    path = tmp_path / "photo.xlsx"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
+    with pytest.raises(SourceError) as info:
+        read_table(path)
+    assert str(info.value).startswith("photo.xlsx: is not")
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("9-12", (9, 12)), ("K,01,02,03", (0, 3)), ("HS", (9, 12)), ("MS", (6, 8)), ("09,10", (9, 10)),
+    ("K", (0, 0)), ("", (None, None)), ("Grade 7", (7, 7)),
+])
+def test_parse_grades(text, expected):
+    assert parse_grades(text) == expected
