@@ -335,5 +335,17 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
         run_server(path, host=host, port=port)
 
 
+# --- import and CASE commands (import-case, import-decisions) go below this line ---
+
+
+# --- matching quality commands (eval) go below this line ---
+
+
+# --- review commands (review export/import, decide, history, serve --review) go below this line ---
+
+
+# --- publishing commands (publish, report, export) go below this line ---
+
+
 if __name__ == "__main__":
     cli()
