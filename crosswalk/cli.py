@@ -341,6 +341,50 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
 # --- matching quality commands (eval) go below this line ---
 
 
+@cli.command(name="eval")
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.option("--gold", required=True, type=click.Path(dir_okay=False, exists=True),
+              help="Gold crosswalk: CSV or xlsx with source_code and target_code columns")
+@click.option("--from", "source", required=True, help="The framework the gold sources belong to")
+@click.option("--to", "target", required=True, help="The framework the gold targets belong to")
+@click.option("--folds", type=click.IntRange(0, 50), default=0, show_default=True,
+              help="K-fold cross-validation: other folds' gold pairs act as accepted decisions (warm mode)")
+@click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Suggestions per source counted in the confidence-band figures")
+@click.option("--subject", help="Only target standards of this subject")
+@click.option("--grade", help="Only target standards for this grade band")
+@click.option("--no-embeddings", is_flag=True, help="Lexical scores only")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
+@silent_option
+@fail_cleanly
+def eval_(database, gold, source, target, folds, top, subject, grade, no_embeddings, as_json, silent):
+    """Measure suggestion quality against a gold crosswalk.
+
+    Reports hit@1, hit@5, hit@10 (a correct target among the first k),
+    recall@10, MRR, and the precision of each confidence band. With --folds K
+    the gold pairs of the other folds act as decisions already made (warm
+    mode). Never writes to the database.
+
+    Example:
+
+    \b
+        crosswalk eval onet.db --gold tasks_to_dwas.csv --from "O*NET tasks" \\
+            --to "O*NET DWAs" --folds 5 --json
+    """
+    from .db import open_db
+    from .evaluate import evaluate
+
+    db = open_db(database, migrate=False)
+    with progress_bar(silent, 0, "Evaluating") as update:
+        report = evaluate(db, gold=gold, source=source, target=target, folds=folds, top=top,
+                          subject=subject, grade=grade, use_embeddings=not no_embeddings)
+    if as_json:
+        data = report.as_dict()
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(report.table())
+
+
 # --- review commands (review export/import, decide, history, serve --review) go below this line ---
 
 

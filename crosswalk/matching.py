@@ -43,6 +43,7 @@ class Doc:
     key: object
     code: str
     text: str
+    context: str = ""  # headings above it (domain, cluster): they say what a short statement is about
 
 
 @dataclasses.dataclass
@@ -77,6 +78,7 @@ class Settings:
     neighbours: int = 10  # nearest already-aligned statements that vote
     vote_weight: float = 0.35
     prior_weight: float = 0.02
+    context_weight: float = 0.3  # weight of a target's headings next to its own statement
     high: float = 70.0  # score at or above which a suggestion is "high" confidence
     medium: float = 50.0
 
@@ -137,8 +139,9 @@ def text_key(text: str) -> str:
 class EmbeddingCache:
     """Sentence vectors by text hash, kept in the database's ``embeddings`` table."""
 
-    def __init__(self, db=None):
+    def __init__(self, db=None, readonly: bool = False):
         self.db = db
+        self.readonly = readonly  # evaluation reads the cache but never writes the user's database
         self.memory: dict[tuple[str, str], np.ndarray] = {}
 
     def get_many(self, model: str, keys: list[str]) -> dict[str, np.ndarray]:
@@ -166,7 +169,7 @@ class EmbeddingCache:
     def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
         for key, vector in items.items():
             self.memory[(model, key)] = vector
-        if self.db is not None and items:
+        if self.db is not None and items and not self.readonly:
             with self.db.atomic():
                 self.db.conn.executemany(
                     "insert or replace into embeddings (model, text_hash, vector) values (?, ?, ?)",
@@ -248,6 +251,10 @@ def rank_candidates(
     model = TfidfModel(source_terms + target_terms + accepted_terms)
     s_tfidf = model.transform(source_terms)
     t_tfidf = model.transform(target_terms)
+    has_context = settings.context_weight > 0 and any(t.context for t in targets)
+    if has_context:
+        context_terms = [textmod.terms(t.context) for t in targets]
+        t_tfidf = _l2(t_tfidf + settings.context_weight * model.transform(context_terms))
 
     use_embeddings = encoder is not None and settings.embedding_weight > 0
     if use_embeddings:
@@ -258,6 +265,9 @@ def rank_candidates(
         s_emb = vectors[: len(sources)]
         t_emb = vectors[len(sources) : len(sources) + len(targets)]
         a_emb = vectors[len(sources) + len(targets) :]
+        if has_context:
+            c_emb = embed([t.context or t.text for t in targets], encoder, cache)
+            t_emb = _l2(t_emb + settings.context_weight * c_emb)
     method = "tfidf+embedding" if use_embeddings else "tfidf"
 
     # Warm: fold accepted sources into their targets, and keep them as neighbours.
@@ -407,9 +417,13 @@ def load_targets(db, target_fid: int, subject: str | None = None, grade: str | N
         where.append("grade_low is not null and grade_low <= ? and grade_high >= ?")
         params += [high, low]
     rows = db.query(
-        f"select id, code, statement from standards where {' and '.join(where)} order by position", params
+        f"select id, code, statement, domain, cluster from standards where {' and '.join(where)} order by position",
+        params,
     )
-    return [Doc(r["id"], r["code"], r["statement"]) for r in rows]
+    return [
+        Doc(r["id"], r["code"], r["statement"], ". ".join(x for x in (r["domain"], r["cluster"]) if x))
+        for r in rows
+    ]
 
 
 def load_decisions(db, target_ids: set[int]) -> list[Decision]:
