@@ -75,6 +75,7 @@ def cli():
 @click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
               help="industry: what a CTE program teaches; academic: state standards")
 @click.option("--sheet", help="Sheet of an .xlsx workbook (default: the first)")
+@click.option("--all-sheets", is_flag=True, help="Import every sheet; the sheet name becomes the domain")
 @click.option("--code-column", help="Column holding the code (header text or letter)")
 @click.option("--text-column", help="Column holding the statement")
 @click.option("--grade-column", help="Column holding the grade or grade band")
@@ -90,16 +91,19 @@ def cli():
 @click.option("--dry-run", is_flag=True, help="Show the column mapping and first rows; write nothing")
 @silent_option
 @fail_cleanly
-def import_(database, file, framework, kind, sheet, code_column, text_column, grade_column, subject_column,
-            parent_column, domain_column, subject, publisher, version_, license_, attribution, source_url,
-            dry_run, silent):
+def import_(database, file, framework, kind, sheet, all_sheets, code_column, text_column, grade_column,
+            subject_column, parent_column, domain_column, subject, publisher, version_, license_, attribution,
+            source_url, dry_run, silent):
     """Import standards from a spreadsheet (.xlsx) or CSV file.
 
     The header row is found even below title rows; the code, statement,
     grade, subject and parent columns are found by their usual names, or
-    named with the --*-column options. An import is all or nothing.
-    Re-importing an edited file updates standards in place by code, retires
-    removed ones and flags reviewed alignments whose statement changed.
+    named with the --*-column options. Workbooks may be .xlsx, .xls or .ods;
+    CSV may be UTF-8 or Windows-1252, with commas, semicolons or tabs. The
+    hierarchy comes from a parent column, outline levels, indentation or code
+    prefixes (1.2.a under 1.2). An import is all or nothing. Re-importing an
+    edited file updates standards in place by code, retires removed ones and
+    flags reviewed alignments whose statement changed.
 
     Example:
 
@@ -108,38 +112,42 @@ def import_(database, file, framework, kind, sheet, code_column, text_column, gr
             --sheet Tasks --code-column "Task ID" --text-column Task
     """
     from .db import open_db, memory_db
-    from .importer import import_file
+    from .importer import import_file, prepare_import
 
+    if sheet and all_sheets:
+        raise click.UsageError("Cannot use both --sheet and --all-sheets")
     columns = dict(code=code_column, statement=text_column, grade=grade_column, subject=subject_column,
                    parent=parent_column, domain=domain_column)
+    # Read and check the whole file before touching the database.
+    prepared = prepare_import(file, sheet=sheet, all_sheets=all_sheets, columns=columns, subject=subject)
     if dry_run:
         db = open_db(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
         if not db["frameworks"].exists():
             db = memory_db()
     else:
-        # Read and check the file before touching the database.
-        from .sources import map_columns, read_table
-        from .importer import extract_rows
-
-        table = read_table(file, sheet=sheet)
-        extract_rows(table, map_columns(table, **columns))
         db = open_db(database)
-    with progress_bar(silent or dry_run, 0, "Importing") as update:
+    with progress_bar(silent or dry_run, len(prepared.rows), "Importing") as update:
         result = import_file(
-            db, file, framework=framework, kind=kind, sheet=sheet, publisher=publisher, version=version_,
+            db, file, framework=framework, kind=kind, publisher=publisher, version=version_,
             subject=subject, license=license_, attribution=attribution, source_url=source_url,
-            columns=columns, dry_run=dry_run, progress=update,
+            dry_run=dry_run, progress=update, prepared=prepared,
         )
     if dry_run:
         click.echo("Columns found:")
         for field, label in result.mapping.items():
             click.echo(f"  {field:<10} {label}")
+        if result.hierarchy:
+            click.echo(f"Hierarchy from: {result.hierarchy}")
         click.echo("First rows:")
         for row in result.preview:
-            click.echo(f"  row {row['source_row']}: {row['code']}  {row['statement'][:90]}")
+            parent = f" (parent {row['parent_code']})" if row["parent_code"] else ""
+            click.echo(f"  row {row['source_row']}: {row['code']}{parent}  {row['statement'][:90]}")
     for warning in result.warnings:
         click.echo(f"Note: {warning}", err=True)
     click.echo(result.summary())
+    if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
+        for line in result.details():
+            click.echo(f"  {line}")
 
 
 @cli.command()
@@ -275,20 +283,55 @@ def serve_options(func):
 
 
 @cli.command()
-@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("database", type=click.Path(exists=True))
 @serve_options
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Use this metadata.yml instead")
+@click.option("--review", is_flag=True,
+              help="Serve the review site: reviewers sign in, then accept, reject and comment")
+@click.option("--reviewers", "reviewers_file", type=click.Path(exists=True, dir_okay=False),
+              help="With --review: YAML/JSON file of reviewers and password hashes (or CROSSWALK_REVIEWERS_FILE)")
 @fail_cleanly
-def serve(database, host, port, metadata):
-    """Serve a crosswalk database as a Datasette site.
+def serve(database, host, port, metadata, review, reviewers_file):
+    """Serve a crosswalk database, or a published folder, as a Datasette site.
+
+    DATABASE may be a folder made by `crosswalk publish`: it is then served
+    as the public site, immutable, with its own metadata and pages.
 
     Example:
 
     \b
         crosswalk serve district.db --port 8001
+        crosswalk serve public/
+        crosswalk serve district.db --review --reviewers ~/crosswalk-reviewers.yml
+
+    With --review, the review site: reviewers sign in (names and password
+    hashes from --reviewers FILE or the environment, never from the
+    repository) and decide through a review queue at /-/review.
     """
     from .site import serve as run_server
 
+    if reviewers_file and not review:
+        raise click.UsageError("--reviewers is for the review site: add --review")
+    if review:
+        if pathlib.Path(database).is_dir():
+            raise click.UsageError("--review serves a database file, not a published folder")
+        from .review_site import make_review_datasette, serve_review
+
+        open_database(database).close()  # bring the schema up to date first
+        make_review_datasette(database, reviewers_file=reviewers_file, metadata=metadata)  # check reviewers first
+        click.echo(f"Serving the review site for {database} at http://{host}:{port}/-/review (Ctrl+C to stop)",
+                   err=True)
+        serve_review(database, host=host, port=port, reviewers_file=reviewers_file, metadata=metadata)
+        return
+
+    if pathlib.Path(database).is_dir():
+        from .site import serve_published
+
+        if metadata:
+            raise click.UsageError("--metadata cannot be used with a published folder; it has its own metadata.yml")
+        click.echo(f"Serving the public crosswalk in {database} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+        serve_published(database, host=host, port=port)
+        return
     open_database(database).close()  # bring the schema up to date first
     click.echo(f"Serving {database} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
     run_server(database, host=host, port=port, metadata=metadata)
@@ -336,6 +379,97 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
 
 
 # --- import and CASE commands (import-case, import-decisions) go below this line ---
+
+
+@cli.command(name="import-case")
+@click.argument("database", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--framework", help="Name of the framework (default: the CFDocument's title)")
+@click.option("--kind", type=click.Choice(["industry", "academic"]),
+              help="industry or academic (default: what a crosswalk export recorded, else academic)")
+@click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing")
+@fail_cleanly
+def import_case_command(database, file, framework, kind, dry_run):
+    """Import standards from a CASE 1.0 JSON package (CFPackage).
+
+    Items become standards (code from humanCodingScheme, grades from
+    educationLevel), the hierarchy comes from isChildOf associations and the
+    framework's details from the CFDocument. A package exported by crosswalk
+    with several frameworks gives them all back. Re-importing updates
+    standards in place by code, like `crosswalk import`.
+
+    Example:
+
+    \b
+        crosswalk import-case district.db maine-math-case.json --kind academic
+    """
+    from .case import case_frameworks, import_case, read_case
+    from .db import memory_db, open_db
+
+    package = read_case(file)
+    # Check every framework in the package before touching the database.
+    case_frameworks(package, file=pathlib.Path(file).name, framework=framework, kind=kind)
+    if dry_run:
+        db = open_db(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
+        if not db["frameworks"].exists():
+            db = memory_db()
+    else:
+        db = open_db(database)
+    results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
+    for result in results:
+        click.echo(result.summary())
+        if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
+            for line in result.details():
+                click.echo(f"  {line}")
+
+
+@cli.command(name="import-decisions")
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--sheet", help="Sheet of a workbook (default: the first)")
+@click.option("--from", "source_framework", help="Industry framework of the source codes (default: any)")
+@click.option("--to", "target_framework", help="Academic framework of the target codes (default: any)")
+@click.option("--source-column", help="Column holding the industry (source) code")
+@click.option("--target-column", help="Column holding the academic (target) code")
+@click.option("--decision-column", help="Column holding the decision")
+@click.option("--strength-column", help="Column holding the strength (full / partial)")
+@click.option("--rationale-column", help="Column holding the rationale")
+@click.option("--reviewer-column", help="Column holding the reviewer")
+@click.option("--reviewer", help="Reviewer for rows that name none")
+@fail_cleanly
+def import_decisions_command(database, file, sheet, source_framework, target_framework, source_column,
+                             target_column, decision_column, strength_column, rationale_column,
+                             reviewer_column, reviewer):
+    """Seed decisions from an earlier crosswalk (source code, target code, decision...).
+
+    Each row becomes an accepted or rejected alignment with its strength,
+    rationale and reviewer, and a review_log entry. Decisions such as yes /
+    no, full / partial, strong / moderate / weak are understood. A pair
+    already decided differently is reported as a conflict and left alone;
+    importing the same file twice changes nothing.
+
+    Example:
+
+    \b
+        crosswalk import-decisions district.db state-crosswalk.xlsx \\
+            --from "Welding tasks" --to "Maine Learning Results: Mathematics (CCSS)"
+    """
+    from .decisions import apply_decisions, read_decisions
+
+    columns = dict(source=source_column, target=target_column, decision=decision_column,
+                   strength=strength_column, rationale=rationale_column, reviewer=reviewer_column)
+    # Read and check the whole file before touching the database.
+    decisions = read_decisions(file, sheet=sheet, columns=columns)
+    db = open_database(database)
+    result = apply_decisions(db, decisions, source_framework=source_framework,
+                             target_framework=target_framework, reviewer=reviewer)
+    for line in result.conflicts:
+        click.echo(f"Conflict: {line}", err=True)
+    for line in result.unknown[:20]:
+        click.echo(f"Note: {line}", err=True)
+    if len(result.unknown) > 20:
+        click.echo(f"Note: and {len(result.unknown) - 20} more rows with unknown codes", err=True)
+    click.echo(result.summary())
 
 
 # --- matching quality commands (eval) go below this line ---
@@ -388,7 +522,294 @@ def eval_(database, gold, source, target, folds, top, subject, grade, no_embeddi
 # --- review commands (review export/import, decide, history, serve --review) go below this line ---
 
 
+@cli.group()
+def review():
+    """Review suggestions in a workbook: export them, import the decisions.
+
+    Example:
+
+    \b
+        crosswalk review export district.db welding-review.xlsx \\
+            --program "Welding Technology" --status suggested
+        crosswalk review import district.db welding-review.xlsx --reviewer "Welding committee"
+    """
+
+
+@review.command(name="export")
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--program", help="Only the industry frameworks this CTE program teaches")
+@click.option("--from", "framework", help="Only alignments from this industry framework")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["suggested", "accepted", "rejected"]),
+              help="Only alignments with this status (repeatable; default: all)")
+@click.option("--min-score", type=click.FloatRange(0, 100), help="Only suggestions scoring at least this (0-100)")
+@fail_cleanly
+def review_export(database, out, program, framework, statuses, min_score):
+    """Write suggested alignments to a workbook a committee can review.
+
+    A cover sheet tells what is in it and how to fill it in; the
+    'Suggestions' sheet has one row per alignment with both statements side
+    by side, score, confidence and evidence, and Decision (accept / reject),
+    Strength (full / partial), Rationale and Reviewer columns to fill in.
+
+    Example:
+
+    \b
+        crosswalk review export district.db welding-review.xlsx \\
+            --program "Welding Technology" --status suggested --min-score 40
+    """
+    from .workbook import export_workbook
+
+    db = open_database(database)
+    result = export_workbook(db, out, program=program, framework=framework, statuses=list(statuses) or None,
+                             min_score=min_score, database_name=pathlib.Path(database).name)
+    click.echo(result.summary())
+
+
+@review.command(name="import")
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("file", type=click.Path(dir_okay=False, exists=True))
+@click.option("--reviewer", required=True, help="Who is importing the decisions (recorded when a row names nobody)")
+@fail_cleanly
+def review_import(database, file, reviewer):
+    """Apply the decisions of a review workbook.
+
+    Every value is checked first; a bad one is reported with its row and
+    nothing is imported. A row whose alignment changed since the export is
+    a conflict: it is reported and not applied. Importing the same workbook
+    twice changes nothing the second time. Every change is logged.
+
+    Example:
+
+    \b
+        crosswalk review import district.db welding-review.xlsx --reviewer "Welding committee"
+    """
+    from .workbook import import_workbook
+
+    result = import_workbook(open_database(database), file, reviewer=reviewer)
+    for conflict in result.conflicts:
+        click.echo(f"Conflict: {conflict.describe()}", err=True)
+    click.echo(result.summary())
+
+
+@review.command(name="password-hash")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given)")
+def review_password_hash(password):
+    """Print the hash of a reviewer's password, for the reviewers file.
+
+    Example:
+
+    \b
+        crosswalk review password-hash
+        (then in reviewers.yml, outside the repository:)
+        reviewers:
+          alice:
+            password_hash: pbkdf2_sha256$480000$...
+    """
+    from .review_site import hash_password
+
+    click.echo(hash_password(password))
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("alignment_id", type=int)
+@click.argument("decision", type=click.Choice(["accept", "reject"]))
+@click.option("--strength", type=click.Choice(["full", "partial"]), help="How fully the CTE work covers the standard")
+@click.option("--rationale", help="Why, in a sentence")
+@click.option("--reviewer", required=True, help="Who decides")
+@fail_cleanly
+def decide(database, alignment_id, decision, strength, rationale, reviewer):
+    """Accept or reject one alignment.
+
+    The change, with the old and new values, is logged; see it with
+    'crosswalk history'.
+
+    Example:
+
+    \b
+        crosswalk decide district.db 12 accept --strength partial \\
+            --rationale "Layout uses metric units only" --reviewer alice
+    """
+    from .review import decide as run_decide
+
+    outcome = run_decide(open_database(database), alignment_id, decision, strength=strength,
+                         rationale=rationale, reviewer=reviewer, via="cli")
+    click.echo(outcome.summary())
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("alignment_id", type=int)
+@click.argument("comment")
+@click.option("--reviewer", required=True, help="Who comments")
+@fail_cleanly
+def comment(database, alignment_id, comment, reviewer):
+    """Add a comment to an alignment's history without deciding it.
+
+    Example:
+
+    \b
+        crosswalk comment district.db 12 "Ask the math department" --reviewer alice
+    """
+    from .review import add_comment
+
+    add_comment(open_database(database), alignment_id, comment, reviewer=reviewer, via="cli")
+    click.echo(f"Comment added to alignment {alignment_id}")
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("alignment_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON")
+@fail_cleanly
+def history(database, alignment_id, as_json):
+    """Show an alignment's decision and every change and comment on it.
+
+    Example:
+
+    \b
+        crosswalk history district.db 12
+    """
+    from .review import history as read_history
+
+    result = read_history(open_database(database), alignment_id)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+        return
+    for line in result.lines():
+        click.echo(line)
+
+
 # --- publishing commands (publish, report, export) go below this line ---
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("outdir", type=click.Path(file_okay=False))
+@click.option("--suggestions", type=click.Choice(["omit", "label"]), default="omit", show_default=True,
+              help="Leave suggested (unreviewed) alignments out, or keep them labelled 'not reviewed'")
+@click.option("--force", is_flag=True, help="Replace an earlier published copy in OUTDIR")
+@click.option("--title", help="Site title (default: the title in metadata.yml)")
+@click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Start from this metadata.yml")
+@click.option("--to", "to", type=click.Choice(["cloudrun", "package"]),
+              help="Then hand the copy to `datasette publish cloudrun` or `datasette package`")
+@click.option("--service", help="Cloud Run service name (--to cloudrun)")
+@click.option("--memory", help="Cloud Run memory, e.g. 1Gi (--to cloudrun)")
+@click.option("--max-instances", type=int, help="Cloud Run maximum instances (--to cloudrun)")
+@click.option("--tag", help="Docker image tag (--to package)")
+@click.option("--port", type=int, help="Port the packaged image listens on (--to package)")
+@click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
+@click.option("--dry-run", is_flag=True, help="With --to: print the datasette command instead of running it")
+@fail_cleanly
+def publish(database, outdir, suggestions, force, title, metadata, to, service, memory, max_instances, tag, port,
+            install, dry_run):
+    """Make the public copy of a crosswalk in OUTDIR, and optionally deploy it.
+
+    OUTDIR gets crosswalk.db (frameworks, standards, programs and accepted
+    alignments only: no review log, rejected alignments or reviewer
+    settings), a complete metadata.yml, and the public pages (program,
+    standard, gaps, search). Serve it with `crosswalk serve OUTDIR`; it is
+    served immutable and refuses every write. With --to, Datasette's own
+    publisher deploys it with Datasette pinned to 0.65.5.
+
+    Example:
+
+    \b
+        crosswalk publish district.db public/
+        crosswalk serve public/
+        crosswalk publish district.db public/ --force --to cloudrun --service cte-crosswalk
+        crosswalk publish district.db public/ --force --to package --tag district/crosswalk --dry-run
+    """
+    from .publish import format_command, publish as make_public, publish_command, run_publish_command
+
+    cloudrun_only = {"--service": service, "--memory": memory, "--max-instances": max_instances}
+    package_only = {"--tag": tag, "--port": port}
+    if not to:
+        used = [name for name, value in {**cloudrun_only, **package_only}.items() if value]
+        if install:
+            used.append("--install")
+        if dry_run:
+            used.append("--dry-run")
+        if used:
+            raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
+    result = make_public(database, outdir, suggestions=suggestions, force=force, title=title, metadata=metadata)
+    click.echo(result.summary())
+    if not to:
+        click.echo(f"Serve it with: crosswalk serve {outdir}")
+        return
+    command = publish_command(outdir, to, service=service, tag=tag, title=title, memory=memory,
+                              max_instances=max_instances, port=port, extra_install=install)
+    if dry_run:
+        click.echo(format_command(command))
+        return
+    click.echo(f"Running: {format_command(command)}", err=True)
+    run_publish_command(command, cwd=outdir)
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--program", required=True, help="The program (name or id) whose crosswalk to write")
+@click.option("--format", "format_", type=click.Choice(["xlsx", "csv"]),
+              help="xlsx (default) or csv; by default taken from OUT's extension")
+@fail_cleanly
+def report(database, out, program, format_):
+    """Write a program's crosswalk document (xlsx or CSV).
+
+    The shape state CTE offices use: per academic standard its code and
+    text, the aligned CTE codes and tasks, strength (Full / Partial),
+    rationale, reviewers and dates; a sign-off block; a Summary sheet with
+    coverage per subject and a chart; an Evidence sheet. The CSV holds the
+    crosswalk rows only.
+
+    Example:
+
+    \b
+        crosswalk report district.db welding-crosswalk.xlsx --program "Welding Technology"
+        crosswalk report district.db welding-crosswalk.csv --program "Welding Technology"
+    """
+    from .report import write_report
+
+    suffix = pathlib.Path(out).suffix.lower().lstrip(".")
+    if format_ is None and suffix not in ("xlsx", "csv"):
+        raise click.UsageError(f"cannot tell the format from {out!r}; name it .xlsx or .csv, or use --format")
+    result = write_report(open_database(database), out, program=program, format=format_ or suffix)
+    click.echo(result.summary())
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.argument("out", type=click.Path(dir_okay=False))
+@click.option("--format", "format_", type=click.Choice(["case", "sssom", "csv"]), required=True,
+              help="case: CASE 1.0 CFPackage JSON; sssom: SSSOM TSV; csv: one row per alignment")
+@click.option("--program", help="Only the alignments of this program's credentials (sssom, csv)")
+@click.option("--framework", "frameworks", multiple=True, help="Frameworks to include (case; repeatable)")
+@click.option("--include-suggestions", is_flag=True,
+              help="Also export suggested, unreviewed alignments, marked as such (sssom, csv)")
+@click.option("--base-url", help="The public site's address, for identifiers (SSSOM default: http://127.0.0.1:8001/)")
+@fail_cleanly
+def export(database, out, format_, program, frameworks, include_suggestions, base_url):
+    """Export the reviewed crosswalk as CASE 1.0 JSON, SSSOM TSV or CSV.
+
+    Only accepted alignments are exported unless --include-suggestions;
+    rejected alignments never are. In SSSOM, full alignments are
+    skos:exactMatch and partial ones skos:closeMatch; in CASE, full is
+    exactMatchOf and partial isRelatedTo.
+
+    Example:
+
+    \b
+        crosswalk export district.db crosswalk.sssom.tsv --format sssom --base-url https://crosswalk.example.org/
+        crosswalk export district.db crosswalk.json --format case
+        crosswalk export district.db welding.csv --format csv --program "Welding Technology"
+    """
+    from .exports import export as write_export
+
+    result = write_export(open_database(database), out, format_, program=program, frameworks=list(frameworks),
+                          include_suggestions=include_suggestions, base_url=base_url)
+    click.echo(result.summary())
 
 
 if __name__ == "__main__":

@@ -24,8 +24,8 @@ import re
 import sqlite_utils
 
 from .db import KINDS, now
-from .errors import CrosswalkError
-from .sources import ColumnMapping, Table, cell_text, map_columns, read_table
+from .errors import CrosswalkError, SourceError
+from .sources import ColumnMapping, Table, cell_text, map_columns, read_table, read_tables
 
 GRADE_WORDS = {
     "k": 0, "kindergarten": 0, "pk": -1, "prek": -1, "pre k": -1,
@@ -86,6 +86,7 @@ class StandardRow:
     cluster: str | None
     level: str | None
     source_row: int
+    sheet: str | None = None
 
 
 @dataclasses.dataclass
@@ -103,8 +104,12 @@ class ImportResult:
     flagged: int = 0
     unknown_parents: int = 0
     dry_run: bool = False
+    hierarchy: str | None = None
     preview: list[dict] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    added_codes: list[str] = dataclasses.field(default_factory=list)
+    changed_codes: list[str] = dataclasses.field(default_factory=list)
+    retired_codes: list[str] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         verb = "Would import" if self.dry_run else "Imported"
@@ -118,24 +123,79 @@ class ImportResult:
             text += f"; {self.flagged} reviewed alignments flagged for re-review"
         return text
 
+    def details(self, limit: int = 10) -> list[str]:
+        """One line each for the codes added, changed and retired (at most ``limit`` codes a line)."""
 
-def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str | None = None) -> list[StandardRow]:
+        def codes(items):
+            shown = ", ".join(items[:limit])
+            return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+        lines = []
+        for label, items in (("added", self.added_codes), ("changed", self.changed_codes),
+                             ("retired", self.retired_codes)):
+            if items and (self.framework_id is not None or self.dry_run):
+                lines.append(f"{label}: {codes(items)}")
+        return lines
+
+
+# Longer than this is not a standard's statement but a wrong column or a pasted document.
+MAX_STATEMENT = 10_000
+MAX_CODE = 200
+# A row with text but no code, this short, is a section heading (domain) for the rows below.
+MAX_HEADING = 150
+
+DECIMAL_CODE = re.compile(r"^(\d+)\.(\d+)$")
+
+
+def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str | None = None,
+                 default_domain: str | None = None) -> list[StandardRow]:
     """Turn a table's rows into standards, checking each one.
 
-    Blank rows are skipped; a row with a code and no statement, or a code used
-    twice, is an error naming the row and column.
+    Blank rows are skipped; a short row with text and no code is read as a
+    section heading (the domain of the rows below it); a code used twice, a
+    formula never calculated or a cell far too long is an error naming the row
+    and column. When no parent column is given, the hierarchy comes from the
+    outline levels or indentation of the rows, or else from code prefixes
+    (``1.2.a`` is a child of ``1.2``). Notes go to ``table.warnings``.
+
+    Example::
+
+        rows = extract_rows(table, map_columns(table))
     """
 
-    def get(values, index):
-        if index is None or index >= len(values):
+    def raw(values, index):
+        return values[index] if index is not None and index < len(values) else None
+
+    def get(values, index, number, field):
+        if index is None:
             return ""
-        return cell_text(values[index])
+        if (number, index) in table.uncalculated:
+            raise table.error(
+                f"the {field} is a formula ({table.uncalculated[(number, index)][:60]}) that was never "
+                "calculated, so the file holds no value for it",
+                row=number, column=index,
+                hint="open the file in Excel or LibreOffice, let it recalculate, and save it again",
+            )
+        if index >= len(values):
+            return ""
+        text = cell_text(values[index])
+        limit = MAX_STATEMENT if field == "statement" else MAX_CODE if field == "code" else MAX_STATEMENT
+        if len(text) > limit:
+            raise table.error(
+                f"the {field} is {len(text):,} characters long; expected at most {limit:,} "
+                f"(is this the right column?)",
+                row=number, column=index,
+            )
+        return text
 
     out: list[StandardRow] = []
     seen: dict[str, int] = {}
+    numeric_codes: list[tuple[int, str]] = []
+    headings: list[int] = []
+    heading = None
     for number, values in table.rows:
-        statement = get(values, mapping.statement)
-        code = get(values, mapping.code) if mapping.code is not None else ""
+        statement = get(values, mapping.statement, number, "statement")
+        code = get(values, mapping.code, number, "code") if mapping.code is not None else ""
         if not statement and not code:
             continue  # spacer row
         if not statement:
@@ -148,34 +208,195 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             # No code column: key the standard by its text, so re-imports still match.
             code = "T-" + text_hash(statement)[:10]
         elif not code:
+            if len(statement) <= MAX_HEADING and "\n" not in statement:
+                heading = statement
+                headings.append(number)
+                continue
             raise table.error(
                 "the code is empty (every standard needs a code so that re-imports keep its reviews)",
                 row=number,
                 column=mapping.code,
             )
+        code_value = raw(values, mapping.code)
+        if isinstance(code_value, float):
+            numeric_codes.append((number, code))
         if code in seen:
+            hint = None
+            if isinstance(code_value, float) or DECIMAL_CODE.match(code):
+                hint = (f"the spreadsheet stores {code} as a number, so a code typed {code}0 "
+                        f"also reads {code}; format the code column as Text and type the codes again")
             raise table.error(
                 f"duplicate code {code!r}: it is also on row {seen[code]}",
                 row=number,
                 column=mapping.code if mapping.code is not None else mapping.statement,
+                hint=hint,
             )
         seen[code] = number
         out.append(
             StandardRow(
                 code=code,
                 statement=statement,
-                parent_code=get(values, mapping.parent) or None,
-                grade=get(values, mapping.grade) or None,
-                subject=get(values, mapping.subject) or default_subject,
-                domain=get(values, mapping.domain) or None,
-                cluster=get(values, mapping.cluster) or None,
-                level=get(values, mapping.level) or None,
+                parent_code=get(values, mapping.parent, number, "parent") or None,
+                grade=get(values, mapping.grade, number, "grade") or None,
+                subject=get(values, mapping.subject, number, "subject") or default_subject,
+                domain=get(values, mapping.domain, number, "domain") or heading or default_domain,
+                cluster=get(values, mapping.cluster, number, "cluster") or None,
+                level=get(values, mapping.level, number, "level") or None,
                 source_row=number,
+                sheet=table.sheet,
             )
         )
     if not out:
         raise table.error("has a header but no standards below it", row=table.header_row)
+    where = f"sheet {table.sheet!r} " if table.sheet else ""
+    if headings:
+        table.warnings.append(
+            f"{where}rows without a code read as section headings (the domain of the rows below): "
+            + _short_list([str(n) for n in headings])
+        )
+    _check_numeric_codes(table, out, numeric_codes)
     return out
+
+
+def _short_list(items: list[str], limit: int = 10) -> str:
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -> None:
+    """Report codes a spreadsheet turned into numbers (1.10 → 1.1), and likely victims."""
+    where = f"sheet {table.sheet!r} " if table.sheet else ""
+    if numeric_codes:
+        table.warnings.append(
+            f"{where}codes stored as numbers on rows "
+            + _short_list([f"{n} ({c})" for n, c in numeric_codes])
+            + ": a code typed 1.10 reads as 1.1; format the code column as Text"
+        )
+    # 1.8, 1.9, 1.1 in a row: the last one was almost certainly typed 1.10.
+    suspects = []
+    for before, after in zip(rows, rows[1:]):
+        a, b = DECIMAL_CODE.match(before.code), DECIMAL_CODE.match(after.code)
+        if a and b and a.group(1) == b.group(1) and before.code.endswith("9") and b.group(2) == "1" \
+                and int(a.group(2)) >= 9:
+            suspects.append(f"{after.code} on row {after.source_row} (after {before.code})")
+    if suspects:
+        table.warnings.append(
+            f"{where}codes that were probably typed with a trailing 0 and lost it: " + _short_list(suspects)
+        )
+
+
+def derive_hierarchy(table: Table, mapping: ColumnMapping, rows: list[StandardRow]) -> str | None:
+    """Fill in parent codes when the file has no parent column; say where they came from.
+
+    Outline levels (Excel's grouped rows) win, then indentation of the
+    statement (or code) cells, then code prefixes: ``1.2.a`` → ``1.2`` → ``1``.
+    """
+    if mapping.parent is not None:
+        return "parent column"
+    levels = None
+    if len({table.outline.get(r.source_row, 0) for r in rows}) > 1:
+        levels, source = {r.source_row: table.outline.get(r.source_row, 0) for r in rows}, "outline levels"
+    else:
+        for column in (mapping.statement, mapping.code):
+            if column is None:
+                continue
+            found = {r.source_row: table.indents.get((r.source_row, column), 0) for r in rows}
+            if len(set(found.values())) > 1:
+                levels, source = found, "indentation"
+                break
+    if levels is not None:
+        stack: list[tuple[int, str]] = []  # (level, code) of the open ancestors
+        for row in rows:
+            level = levels[row.source_row]
+            while stack and stack[-1][0] >= level:
+                stack.pop()
+            row.parent_code = stack[-1][1] if stack else None
+            stack.append((level, row.code))
+        return source
+    codes = {r.code for r in rows}
+    found_any = False
+    for row in rows:
+        candidate = row.code
+        while True:
+            match = re.match(r"^(.+?)[.\-_ ][^.\-_ ]+$", candidate)
+            if not match:
+                break
+            candidate = match.group(1)
+            if candidate in codes:
+                row.parent_code = candidate
+                found_any = True
+                break
+    return "code prefixes" if found_any else None
+
+
+@dataclasses.dataclass
+class PreparedImport:
+    """A file read and checked, ready to import: nothing has touched a database yet."""
+
+    file: str
+    sheet: str | None
+    mapping: dict[str, str]
+    rows: list[StandardRow]
+    hierarchy: str | None
+    warnings: list[str]
+    encoding: str | None = None
+
+
+def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
+                   columns: dict[str, str | None] | None = None, subject: str | None = None) -> PreparedImport:
+    """Read and check a spreadsheet or CSV file without touching any database.
+
+    With ``all_sheets`` every sheet that has a statement column is read, and
+    the sheet name becomes the domain of its standards (unless a domain column
+    says otherwise); codes must be unique across sheets.
+
+    Example::
+
+        prepared = prepare_import("welding.xlsx", sheet="Tasks", columns={"code": "Task ID"})
+        len(prepared.rows), prepared.mapping
+    """
+    columns = columns or {}
+    if all_sheets and sheet:
+        raise CrosswalkError("use either a sheet name or all sheets, not both")
+    tables = read_tables(path) if all_sheets else [read_table(path, sheet=sheet)]
+    rows: list[StandardRow] = []
+    warnings: list[str] = []
+    mapping_shown: dict[str, str] = {}
+    hierarchy = None
+    seen: dict[str, tuple[str | None, int]] = {}
+    used_sheets = []
+    for table in tables:
+        try:
+            mapping = map_columns(table, **columns)
+        except SourceError:
+            if all_sheets and len(tables) > 1:
+                warnings.append(f"sheet {table.sheet!r} left out: it has no statement column")
+                continue
+            raise
+        default_domain = table.sheet if all_sheets and len(tables) > 1 else None
+        these = extract_rows(table, mapping, default_subject=subject, default_domain=default_domain)
+        hierarchy = derive_hierarchy(table, mapping, these) or hierarchy
+        for row in these:
+            if row.code in seen:
+                other_sheet, other_row = seen[row.code]
+                raise table.error(
+                    f"duplicate code {row.code!r}: it is also on sheet {other_sheet!r}, row {other_row}",
+                    row=row.source_row, column=mapping.code,
+                )
+            seen[row.code] = (row.sheet, row.source_row)
+        rows.extend(these)
+        warnings.extend(table.warnings)
+        used_sheets.append(table.sheet)
+        if not mapping_shown:
+            mapping_shown = mapping.describe(table)
+    if not rows:
+        raise SourceError("no sheet has a statement column", file=tables[0].file,
+                          hint="name the column with --text-column")
+    sheet_label = tables[0].sheet if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
+    encoding = tables[0].encoding
+    if encoding and encoding != "utf-8":
+        warnings.insert(0, f"read as {encoding}")
+    return PreparedImport(file=tables[0].file, sheet=sheet_label, mapping=mapping_shown, rows=rows,
+                          hierarchy=hierarchy, warnings=warnings, encoding=encoding)
 
 
 def import_file(
@@ -185,6 +406,7 @@ def import_file(
     framework: str,
     kind: str = "industry",
     sheet: str | None = None,
+    all_sheets: bool = False,
     publisher: str | None = None,
     version: str | None = None,
     subject: str | None = None,
@@ -194,49 +416,65 @@ def import_file(
     columns: dict[str, str | None] | None = None,
     dry_run: bool = False,
     progress=None,
+    prepared: PreparedImport | None = None,
 ) -> ImportResult:
     """Read a spreadsheet or CSV and import (or re-import) it as a framework.
 
     ``columns`` names columns for fields (``{"code": "Task ID"}``); the rest are
-    found by their usual names. With ``dry_run`` nothing is written.
+    found by their usual names. With ``dry_run`` nothing is written. Pass a
+    ``prepared`` import (from :func:`prepare_import`) to skip reading the file again.
     """
     if kind not in KINDS:
         raise CrosswalkError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-    table = read_table(path, sheet=sheet)
-    mapping = map_columns(table, **(columns or {}))
-    rows = extract_rows(table, mapping, default_subject=subject)
-    result = ImportResult(
-        framework=framework,
-        framework_id=None,
-        file=table.file,
-        sheet=table.sheet,
-        mapping=mapping.describe(table),
-        rows=len(rows),
-        dry_run=dry_run,
-    )
-    if table.encoding and table.encoding not in ("utf-8",):
-        result.warnings.append(f"read as {table.encoding}")
+    if prepared is None:
+        prepared = prepare_import(path, sheet=sheet, all_sheets=all_sheets, columns=columns, subject=subject)
     meta = dict(
         name=framework, kind=kind, publisher=publisher, version=version, subject=subject,
         license=license, attribution=attribution, source_url=source_url,
-        source_file=table.file,
+        source_file=prepared.file,
+    )
+    return import_rows(db, prepared.rows, meta, file=prepared.file, sheet=prepared.sheet,
+                       mapping=prepared.mapping, hierarchy=prepared.hierarchy,
+                       warnings=prepared.warnings, dry_run=dry_run, progress=progress)
+
+
+def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: str | None = None,
+                mapping: dict | None = None, hierarchy: str | None = None, warnings=(),
+                dry_run: bool = False, progress=None) -> ImportResult:
+    """Write checked standards into a framework (created, or updated in place by code).
+
+    ``meta`` holds the framework's ``name``, ``kind`` and optional metadata.
+    Used by spreadsheet and CASE imports alike; one transaction.
+
+    Example::
+
+        import_rows(db, rows, {"name": "Welding", "kind": "industry"}, file="welding.xlsx")
+    """
+    result = ImportResult(
+        framework=meta["name"], framework_id=None, file=file, sheet=sheet, mapping=mapping or {},
+        rows=len(rows), dry_run=dry_run, hierarchy=hierarchy, warnings=list(warnings),
     )
     if dry_run:
         result.preview = [dataclasses.asdict(r) for r in rows[:5]]
-        existing = db["frameworks"].rows_where("name = ?", [framework]) if db is not None else []
-        existing = list(existing)
+        existing = list(db["frameworks"].rows_where("name = ?", [meta["name"]])) if db is not None else []
         if existing:
-            _diff(db, existing[0]["id"], rows, result, write=False, table=table)
+            if existing[0]["kind"] != meta["kind"]:
+                raise CrosswalkError(
+                    f"framework {meta['name']!r} already exists as {existing[0]['kind']}; "
+                    f"re-import it with --kind {existing[0]['kind']}"
+                )
+            _diff(db, existing[0]["id"], rows, result, write=False, file=file)
         else:
             result.added = len(rows)
+            result.added_codes = [r.code for r in rows]
         return result
     with db.atomic():
-        framework_id = _upsert_framework(db, meta, table)
+        framework_id = _upsert_framework(db, meta)
         result.framework_id = framework_id
-        _diff(db, framework_id, rows, result, write=True, table=table, progress=progress)
+        _diff(db, framework_id, rows, result, write=True, file=file, progress=progress)
         db["import_log"].insert(
             dict(
-                framework_id=framework_id, source_file=table.file, source_sheet=table.sheet,
+                framework_id=framework_id, source_file=file, source_sheet=sheet,
                 added=result.added, changed=result.changed, unchanged=result.unchanged,
                 retired=result.retired, at=now(),
             )
@@ -244,7 +482,7 @@ def import_file(
     return result
 
 
-def _upsert_framework(db, meta: dict, table: Table) -> int:
+def _upsert_framework(db, meta: dict) -> int:
     existing = list(db["frameworks"].rows_where("name = ?", [meta["name"]]))
     values = {k: v for k, v in meta.items() if v is not None}
     values["imported_at"] = now()
@@ -261,7 +499,7 @@ def _upsert_framework(db, meta: dict, table: Table) -> int:
 
 
 def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, *, write: bool,
-          table: Table, progress=None) -> None:
+          file: str, progress=None) -> None:
     existing = {
         r["code"]: r
         for r in db.query(
@@ -281,12 +519,13 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             label=standard_label(row.code, row.statement),
             parent_code=row.parent_code, grade=row.grade, grade_low=low, grade_high=high,
             subject=row.subject, domain=row.domain, cluster=row.cluster, level=row.level,
-            position=position, source_file=table.file, source_sheet=table.sheet,
+            position=position, source_file=file, source_sheet=row.sheet,
             source_row=row.source_row, text_hash=text_hash(row.statement), status="active",
         )
         old = existing.get(row.code)
         if old is None:
             result.added += 1
+            result.added_codes.append(row.code)
             if write:
                 values["updated_at"] = stamp
                 db["standards"].insert(values)
@@ -298,6 +537,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             )
             if text_changed or other_changed:
                 result.changed += 1
+                result.changed_codes.append(row.code)
             else:
                 result.unchanged += 1
             if write:
@@ -311,13 +551,20 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
     for code, old in existing.items():
         if code not in seen and old["status"] == "active":
             result.retired += 1
+            result.retired_codes.append(code)
             if write:
-                # Retired, never deleted: reviewed alignments keep pointing at it.
+                # Retired, never deleted: reviewed alignments keep pointing at it, flagged.
                 db["standards"].update(old["id"], {"status": "retired", "updated_at": stamp})
                 db.execute(
                     "delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?)",
                     [old["id"], old["id"]],
                 )
+                result.flagged += db.execute(
+                    "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ? "
+                    "where status != 'suggested' and (source_id = ? or target_id = ?)",
+                    [f"standard {code} retired on re-import: it is no longer in {file}", stamp,
+                     old["id"], old["id"]],
+                ).rowcount
     if write:
         _link_parents(db, framework_id, result)
 

@@ -61,7 +61,12 @@ SYNONYMS = {
 
 @dataclasses.dataclass
 class Table:
-    """The header and data rows of one sheet (or CSV file)."""
+    """The header and data rows of one sheet (or CSV file).
+
+    Besides the values, a table remembers what a spreadsheet hides from a
+    quick look: formulas never calculated, hidden rows and columns, and each
+    row's outline level or indentation (which can give the hierarchy).
+    """
 
     path: pathlib.Path
     sheet: str | None
@@ -71,6 +76,16 @@ class Table:
     sheets: list[str] = dataclasses.field(default_factory=list)
     encoding: str | None = None
     delimiter: str | None = None
+    file_format: str = "xlsx"
+    # (row, column index) -> formula, for formula cells with no calculated value
+    uncalculated: dict = dataclasses.field(default_factory=dict)
+    # row -> outline level (Excel's grouped rows), only where not 0
+    outline: dict = dataclasses.field(default_factory=dict)
+    # (row, column index) -> indent, only where not 0
+    indents: dict = dataclasses.field(default_factory=dict)
+    hidden_rows: list[int] = dataclasses.field(default_factory=list)
+    hidden_columns: list[int] = dataclasses.field(default_factory=list)
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def file(self) -> str:
@@ -136,79 +151,377 @@ def cell_text(value) -> str:
     return "\n".join(line for line in lines if line).strip()
 
 
-def read_table(path, sheet: str | None = None) -> Table:
-    """Read one sheet of an .xlsx workbook, or a .csv/.tsv/.txt file.
+# Workbooks up to this size are read in full (merged cells, hidden rows,
+# outline levels, formulas); bigger ones are streamed for memory's sake.
+FULL_READ_LIMIT = 20 * 1024 * 1024
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
+
+
+def read_table(path, sheet: str | None = None, header_names=None) -> Table:
+    """Read one sheet of a workbook (.xlsx, .xlsm, .xls, .ods), or a .csv/.tsv/.txt file.
 
     Example::
 
         table = read_table("standards.csv")
+        table = read_table("welding.xlsx", sheet="Tasks")
     """
+    path = _check_path(path)
+    kind = _file_kind(path)
+    if kind == "csv":
+        if sheet is not None:
+            raise SourceError("a CSV file has no sheets; leave out --sheet", file=path.name)
+        return _read_csv(path, header_names)
+    return _read_sheets(path, kind, [sheet] if sheet is not None else [None], header_names)[0]
+
+
+def read_tables(path) -> list[Table]:
+    """Every sheet of a workbook that has a header row, in order (one table for a CSV).
+
+    Sheets that are empty are left out with a note on the first table.
+
+    Example::
+
+        for table in read_tables("credential.xlsx"):
+            print(table.sheet, len(table.rows))
+    """
+    path = _check_path(path)
+    kind = _file_kind(path)
+    if kind == "csv":
+        return [_read_csv(path)]
+    return _read_sheets(path, kind, "all")
+
+
+def _check_path(path) -> pathlib.Path:
     path = pathlib.Path(path)
     if not path.exists():
         raise SourceError("file not found", file=str(path))
     if path.is_dir():
         raise SourceError("is a folder, not a spreadsheet", file=str(path))
+    return path
+
+
+def _file_kind(path: pathlib.Path) -> str:
+    """xlsx, xls, ods or csv, from the file's first bytes more than its name."""
     suffix = path.suffix.lower()
-    head = path.open("rb").read(8)
-    if suffix in (".xlsx", ".xlsm") or head.startswith(b"PK\x03\x04"):
-        if suffix == ".ods":
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        if suffix == ".ods" or _zip_mimetype(path) == "application/vnd.oasis.opendocument.spreadsheet":
+            return "ods"
+        return "xlsx"
+    if head.startswith(OLE_MAGIC):
+        data = path.read_bytes()
+        if ENCRYPTED_MARK in data:
             raise SourceError(
-                "is an OpenDocument spreadsheet (.ods)",
+                "is password-protected (an encrypted workbook), so it can not be read",
                 file=path.name,
-                hint="save it as .xlsx or .csv from LibreOffice or Excel and import that",
+                hint="open it in Excel, remove the password (File > Info > Protect Workbook) and save it again",
             )
-        return _read_xlsx(path, sheet)
-    if suffix in (".xls",) or head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         raise SourceError(
-            "is an old-style Excel .xls file (or an encrypted workbook)",
-            file=path.name,
-            hint="open it in Excel or LibreOffice and save it as .xlsx, or remove its password",
-        )
-    if suffix == ".json":
-        raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
-    if sheet is not None:
-        raise SourceError("a CSV file has no sheets; leave out --sheet", file=path.name)
-    return _read_csv(path)
-
-
-def _read_xlsx(path: pathlib.Path, sheet: str | None) -> Table:
-    import openpyxl
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise SourceError(
-            f"is not a readable .xlsx workbook ({exc.__class__.__name__}: {exc})",
+            f"is not a readable {suffix} workbook (its content is not a spreadsheet)",
             file=path.name,
             hint="check that it opens in Excel or LibreOffice and save it again as .xlsx",
-        ) from None
+        )
+    if suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
+        raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
+    return "csv"
+
+
+def _zip_mimetype(path: pathlib.Path) -> str | None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.read("mimetype").decode("ascii", "replace").strip()
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+
+
+def _read_sheets(path: pathlib.Path, kind: str, wanted, header_names=None) -> list[Table]:
+    readers = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}
+    sheets = readers[kind](path, wanted)  # [(name, raw rows, extras)], names of all sheets
+    names, loaded = sheets
+    tables, empty = [], []
+    for name, raw, extras in loaded:
+        try:
+            table = _table_from_rows(path, name, raw, header_names)
+        except SourceError:
+            if wanted == "all":
+                empty.append(name)
+                continue
+            raise
+        for key, value in extras.items():
+            setattr(table, key, value)
+        table.sheets = names
+        table.file_format = kind
+        _note_hidden(table)
+        tables.append(table)
+    if not tables:
+        raise SourceError("is empty: no sheet has any values", file=path.name)
+    if empty:
+        tables[0].warnings.append("empty sheets left out: " + ", ".join(repr(n) for n in empty))
+    return tables
+
+
+def _pick_sheets(path: pathlib.Path, names: list[str], wanted) -> list[str]:
+    if wanted == "all":
+        return names
+    sheet = wanted[0]
+    if sheet is None:
+        return names[:1]
+    if sheet in names:
+        return [sheet]
+    raise SourceError(
+        f"has no sheet named {sheet!r}; its sheets are: " + ", ".join(repr(n) for n in names),
+        file=path.name,
+    )
+
+
+def _xlsx_sheets(path: pathlib.Path, wanted):
+    import openpyxl
+
+    full = path.stat().st_size <= FULL_READ_LIMIT
+
+    def load(data_only):
+        try:
+            return openpyxl.load_workbook(path, read_only=not full, data_only=data_only)
+        except Exception as exc:  # openpyxl raises many kinds on a damaged file
+            raise SourceError(
+                f"is not a readable .xlsx workbook ({exc.__class__.__name__}: {str(exc)[:200]})",
+                file=path.name,
+                hint="check that it opens in Excel or LibreOffice and save it again as .xlsx",
+            ) from None
+
+    workbook = load(True)
+    formulas = load(False) if full else None
     try:
         names = workbook.sheetnames
-        if sheet is None:
-            worksheet = workbook.worksheets[0]
-        elif sheet in names:
-            worksheet = workbook[sheet]
-        else:
-            raise SourceError(
-                f"has no sheet named {sheet!r}; its sheets are: " + ", ".join(repr(n) for n in names),
-                file=path.name,
-            )
-        raw = [
-            (number, list(values))
-            for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1)
-        ]
+        loaded = []
+        for name in _pick_sheets(path, names, wanted):
+            worksheet = workbook[name]
+            extras: dict = {}
+            if full:
+                raw = _full_sheet_rows(worksheet, formulas[name], extras)
+            else:
+                raw = [(n, list(v)) for n, v in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+            loaded.append((worksheet.title, raw, extras))
     finally:
         workbook.close()
-    table = _table_from_rows(path, worksheet.title, raw)
-    table.sheets = names
-    return table
+        if formulas is not None:
+            formulas.close()
+    return names, loaded
+
+
+def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, list]]:
+    grid: dict[int, list] = {}
+    uncalculated, indents = {}, {}
+    for row in worksheet.iter_rows():
+        for cell in row:
+            if cell.value is None and not cell.has_style:
+                continue
+            number, index = cell.row, cell.column - 1
+            if cell.value is not None:
+                values = grid.setdefault(number, [])
+                values.extend([None] * (index + 1 - len(values)))
+                values[index] = cell.value
+            indent = cell.alignment.indent if cell.has_style and cell.alignment is not None else 0
+            if indent:
+                indents[(number, index)] = int(indent)
+    # Formulas Excel never calculated (openpyxl-written files, some exports) have no value.
+    for row in formula_sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                if worksheet.cell(cell.row, cell.column).value is None:
+                    uncalculated[(cell.row, cell.column - 1)] = cell.value
+    # A merged cell keeps its value only in its top-left cell: give it to every cell.
+    for merged in worksheet.merged_cells.ranges:
+        value = worksheet.cell(merged.min_row, merged.min_col).value
+        if value is None:
+            continue
+        for number in range(merged.min_row, merged.max_row + 1):
+            values = grid.setdefault(number, [])
+            values.extend([None] * (merged.max_col - len(values)))
+            for col in range(merged.min_col, merged.max_col + 1):
+                if values[col - 1] is None:
+                    values[col - 1] = value
+    last = max(grid) if grid else 0
+    raw = [(number, grid.get(number, [])) for number in range(1, last + 1)]
+    extras["uncalculated"] = uncalculated
+    extras["indents"] = indents
+    extras["outline"] = {
+        number: dim.outline_level
+        for number, dim in worksheet.row_dimensions.items()
+        if dim.outline_level
+    }
+    extras["hidden_rows"] = sorted(n for n, dim in worksheet.row_dimensions.items() if dim.hidden and n in grid)
+    hidden_columns = set()
+    for letter, dim in worksheet.column_dimensions.items():
+        if dim.hidden:
+            low, high = dim.min or 0, dim.max or 0
+            if not low:
+                from openpyxl.utils import column_index_from_string
+
+                low = high = column_index_from_string(letter)
+            hidden_columns.update(range(low - 1, high))
+    extras["hidden_columns"] = sorted(hidden_columns)
+    return raw
+
+
+def _note_hidden(table: Table) -> None:
+    rows = [n for n in table.hidden_rows if n > table.header_row]
+    if rows:
+        table.warnings.append(
+            f"sheet {table.sheet!r} has hidden rows (imported all the same): {_ranges(rows)}"
+        )
+    columns = [i for i in table.hidden_columns if i < len(table.headers)]
+    if columns:
+        table.warnings.append(
+            f"sheet {table.sheet!r} has hidden columns: " + ", ".join(table.column_label(i) for i in columns)
+        )
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[3, 4, 5, 9] → '3-5, 9'."""
+    parts, start, prev = [], None, None
+    for n in sorted(numbers):
+        if start is None:
+            start = prev = n
+        elif n == prev + 1:
+            prev = n
+        else:
+            parts.append(f"{start}-{prev}" if prev != start else str(start))
+            start = prev = n
+    if start is not None:
+        parts.append(f"{start}-{prev}" if prev != start else str(start))
+    return ", ".join(parts)
+
+
+def _xls_sheets(path: pathlib.Path, wanted):
+    try:
+        import xlrd
+    except ImportError:  # pragma: no cover - xlrd is a dependency
+        raise SourceError(
+            "is an old-style Excel .xls workbook",
+            file=path.name,
+            hint="open it in Excel or LibreOffice and save it as .xlsx, then import that",
+        ) from None
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception as exc:
+        raise SourceError(
+            f"is not a readable .xls workbook ({str(exc)[:200]})",
+            file=path.name,
+            hint="open it in Excel or LibreOffice and save it as .xlsx, then import that",
+        ) from None
+    names = book.sheet_names()
+    loaded = []
+    for name in _pick_sheets(path, names, wanted):
+        sheet = book.sheet_by_name(name)
+        raw = []
+        for r in range(sheet.nrows):
+            values = []
+            for c, cell in enumerate(sheet.row(r)):
+                if cell.ctype == xlrd.XL_CELL_DATE:
+                    value = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
+                elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
+                    value = bool(cell.value)
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                    value = None
+                else:
+                    value = cell.value
+                values.append(value)
+            raw.append((r + 1, values))
+        loaded.append((name, raw, {}))
+    book.release_resources()
+    return names, loaded
+
+
+ODS = {
+    "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
+    "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
+    "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+}
+
+
+def _ods_text(element) -> str:
+    """The text of an .ods cell: its paragraphs joined by line breaks."""
+    tag_s, tag_tab, tag_br = (f"{{{ODS['text']}}}{t}" for t in ("s", "tab", "line-break"))
+    lines = []
+    for paragraph in element.iter(f"{{{ODS['text']}}}p"):
+        parts = [paragraph.text or ""]
+        for child in paragraph.iter():
+            if child is paragraph:
+                continue
+            if child.tag == tag_s:
+                parts.append(" " * int(child.get(f"{{{ODS['text']}}}c", "1")))
+            elif child.tag == tag_tab:
+                parts.append("\t")
+            elif child.tag == tag_br:
+                parts.append("\n")
+            elif child.text:
+                parts.append(child.text)
+            if child.tail:
+                parts.append(child.tail)
+        lines.append("".join(parts))
+    return "\n".join(lines)
+
+
+def _ods_sheets(path: pathlib.Path, wanted):
+    import xml.etree.ElementTree as ET
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            root = ET.fromstring(archive.read("content.xml"))
+    except (KeyError, zipfile.BadZipFile, ET.ParseError, OSError) as exc:
+        raise SourceError(
+            f"is not a readable .ods spreadsheet ({exc.__class__.__name__})",
+            file=path.name,
+            hint="open it in LibreOffice and save it as .xlsx, then import that",
+        ) from None
+    t = ODS["table"]
+    sheets = {el.get(f"{{{t}}}name"): el for el in root.iter(f"{{{t}}}table")}
+    names = list(sheets)
+    loaded = []
+    for name in _pick_sheets(path, names, wanted):
+        raw, hidden, number = [], [], 0
+        for row in sheets[name].iter(f"{{{t}}}table-row"):
+            repeat = int(row.get(f"{{{t}}}number-rows-repeated", "1"))
+            values = []
+            for cell in row:
+                if cell.tag not in (f"{{{t}}}table-cell", f"{{{t}}}covered-table-cell"):
+                    continue
+                times = int(cell.get(f"{{{t}}}number-columns-repeated", "1"))
+                kind = cell.get(f"{{{ODS['office']}}}value-type")
+                if kind in ("float", "percentage", "currency"):
+                    value = float(cell.get(f"{{{ODS['office']}}}value"))
+                    value = int(value) if value.is_integer() else value
+                elif kind is None:
+                    value = None
+                else:
+                    value = _ods_text(cell)
+                if value is None and times > 1:
+                    values.extend([None] * min(times, 1000))
+                else:
+                    values.extend([value] * times)
+            has_values = any(v not in (None, "") for v in values)
+            for _ in range(repeat if has_values else 1):
+                number += 1
+                raw.append((number, values))
+                if row.get(f"{{{t}}}visibility") == "collapse" and has_values:
+                    hidden.append(number)
+            if not has_values:
+                number += repeat - 1
+        loaded.append((name, raw, {"hidden_rows": hidden}))
+    return names, loaded
 
 
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8"), "utf-8-sig"
+        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
+        return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -216,37 +529,65 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252", errors="replace"), "windows-1252"
 
 
-def _read_csv(path: pathlib.Path) -> Table:
+# A cell bigger than this is not a standard: it is reported, not read into memory twice.
+MAX_CSV_FIELD = 64 * 1024 * 1024
+
+
+def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     data = path.read_bytes()
     if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise SourceError("is not a text or spreadsheet file (it contains binary data)", file=path.name)
+        raise SourceError(
+            "is not a text or spreadsheet file (it contains binary data)",
+            file=path.name,
+            hint="import an .xlsx, .xls, .ods or .csv file",
+        )
     text, encoding = _decode(data)
+    del data
     sample = text[:20000]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    # The sniffer guesses from a sample; a header row with more fields on another delimiter wins.
+    first_line = sample.split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in ",;\t"}
+    if counts.get(delimiter, 0) == 0 and max(counts.values()) > 0:
+        delimiter = max(counts, key=counts.get)
+    old_limit = csv.field_size_limit()
+    csv.field_size_limit(MAX_CSV_FIELD)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     raw = []
     try:
         for values in reader:
             raw.append((reader.line_num, values))
     except csv.Error as exc:
-        raise SourceError(f"could not be read as CSV: {exc}", file=path.name, row=reader.line_num) from None
-    table = _table_from_rows(path, None, raw)
+        message = str(exc)
+        if "field larger than field limit" in message:
+            message = f"has a cell larger than {MAX_CSV_FIELD // (1024 * 1024)} MB (expected a standard's text)"
+        raise SourceError(f"could not be read as CSV: {message}", file=path.name,
+                          row=reader.line_num + 1) from None
+    finally:
+        csv.field_size_limit(old_limit)
+    table = _table_from_rows(path, None, raw, header_names)
     table.encoding = encoding
     table.delimiter = delimiter
+    table.file_format = "csv"
     return table
 
 
-def _looks_like_header(values: list) -> int:
+KNOWN_HEADERS = frozenset(syn for names in SYNONYMS.values() for syn in names)
+
+
+def _looks_like_header(values: list, known=KNOWN_HEADERS) -> int:
     """How many cells of a row are known column names."""
-    known = {syn for names in SYNONYMS.values() for syn in names}
-    return sum(1 for v in values if isinstance(v, str) and normalise_header(v) in known)
+    # Distinct names: a merged cell spread over several columns counts once.
+    return len({normalise_header(v) for v in values if isinstance(v, str) and normalise_header(v) in known})
 
 
-def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int, list]]) -> Table:
+def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int, list]],
+                     header_names=None) -> Table:
+    known = frozenset(header_names) if header_names else KNOWN_HEADERS
     nonempty = [(n, vals) for n, vals in raw if any(cell_text(v) for v in vals)]
     where = dict(file=path.name, sheet=sheet)
     if not nonempty:
@@ -254,8 +595,8 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     candidates = nonempty[:HEADER_SEARCH_ROWS]
     # The header is the first row naming known columns; failing that, the first row
     # with at least two text cells (title rows above it usually have one).
-    best = max(candidates, key=lambda item: _looks_like_header(item[1]))
-    if _looks_like_header(best[1]) == 0:
+    best = max(candidates, key=lambda item: _looks_like_header(item[1], known))
+    if _looks_like_header(best[1], known) == 0:
         best = next(
             (
                 item for item in candidates
@@ -267,6 +608,12 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     headers = [cell_text(v).replace("\n", " ") for v in header_values]
     while headers and not headers[-1]:
         headers.pop()
+    seen: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        if header:
+            seen[header] = seen.get(header, 0) + 1
+            if seen[header] > 1:  # a merged header cell, or a repeated name
+                headers[index] = f"{header} ({seen[header]})"
     if not headers:
         raise SourceError("has no header row", **where)
     rows = [(n, vals) for n, vals in raw if n > header_row]

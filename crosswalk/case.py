@@ -1,0 +1,476 @@
+"""CASE 1.0 JSON (1EdTech Competencies and Academic Standards Exchange).
+
+:func:`export_case` writes frameworks and their reviewed alignments as one
+``CFPackage``; :func:`import_case` reads a ``CFPackage`` into frameworks.
+Identifiers are deterministic (uuid5 over a fixed namespace and each
+standard's stable key, framework name + code), so the same data always
+exports the same identifiers. Exports validate against the official schema
+vendored in ``crosswalk/schemas/`` (see :func:`validate_package`).
+
+CASE has no alignment strength: an accepted full alignment becomes
+``exactMatchOf``, a partial one ``isRelatedTo``, and strength, rationale and
+reviewer go in the association's ``notes``.
+
+Example::
+
+    from crosswalk.case import export_case, validate_package
+    package = export_case(db, ["Welding tasks"])
+    validate_package(package)   # raises SourceError when invalid
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import re
+import uuid
+
+from .errors import CrosswalkError, SourceError
+
+# Fixed for ever: changing it would change every exported identifier.
+NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
+SCHEMA_PATH = pathlib.Path(__file__).resolve().parent / "schemas" / "case-v1p0-cfpackage-schema.json"
+FRAMEWORK_ITEM_TYPE = "Framework"
+STRENGTH_TYPES = {"full": "exactMatchOf", "partial": "isRelatedTo"}
+EPOCH = "2000-01-01T00:00:00+00:00"
+
+
+def standard_uuid(framework: str, code: str) -> str:
+    """The CASE identifier of a standard: the same framework and code give the same UUID.
+
+    >>> standard_uuid("Welding", "W.1") == standard_uuid("Welding", "W.1")
+    True
+    """
+    return str(uuid.uuid5(NAMESPACE, f"standard\x1f{framework}\x1f{code}"))
+
+
+def framework_uuid(name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, f"framework\x1f{name}"))
+
+
+def _uuid(*parts: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+
+
+def _when(value: str | None) -> str:
+    """An ISO date-time with a zone, as CASE wants it."""
+    if not value:
+        return EPOCH
+    try:
+        parsed = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return EPOCH
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.replace(microsecond=0).isoformat()
+
+
+def education_levels(low: int | None, high: int | None) -> list[str]:
+    """CASE education levels for a grade band: K → "KG", 9 → "09".
+
+    >>> education_levels(9, 12)
+    ['09', '10', '11', '12']
+    """
+    if low is None:
+        return []
+    high = low if high is None else high
+    names = {-1: "PK", 0: "KG"}
+    levels = [names.get(g, f"{g:02d}" if g <= 12 else "PS") for g in range(max(low, -1), min(high, 13) + 1)]
+    return _dedupe_levels(levels)
+
+
+def _dedupe_levels(levels: list[str]) -> list[str]:
+    out = []
+    for level in levels:
+        if level not in out:
+            out.append(level)
+    return out
+
+
+def export_case(db, frameworks: list[str] | None = None, include_alignments: bool = True,
+                base_uri: str | None = None) -> dict:
+    """Frameworks (all, or those named) and their accepted alignments as one CASE ``CFPackage``.
+
+    With one framework the package's ``CFDocument`` is that framework; with
+    several, the document is the crosswalk and each framework is a top-level
+    item of type ``Framework`` (which :func:`import_case` turns back into
+    frameworks). Alignments with an end in the chosen frameworks are included.
+    ``base_uri`` (such as ``https://example.org/case/``) makes ``uri`` fields
+    web addresses; by default they are ``urn:uuid:`` URIs.
+
+    Example::
+
+        package = export_case(db, ["Welding tasks", "CCSS Math"])
+        json.dump(package, open("crosswalk.json", "w"), indent=2)
+    """
+    rows = list(db.query("select * from frameworks order by kind desc, name"))
+    if frameworks:
+        by_name = {r["name"]: r for r in rows}
+        missing = [name for name in frameworks if name not in by_name]
+        if missing:
+            raise CrosswalkError(
+                f"no framework named {missing[0]!r}; the frameworks are: "
+                + ", ".join(repr(r["name"]) for r in sorted(rows, key=lambda r: r["name"]))
+            )
+        rows = [by_name[name] for name in frameworks]
+    if not rows:
+        raise CrosswalkError("there are no frameworks to export")
+
+    def uri(kind: str, identifier: str) -> str:
+        return f"{base_uri.rstrip('/')}/{kind}/{identifier}" if base_uri else f"urn:uuid:{identifier}"
+
+    def link(kind, identifier, title):
+        return {"title": title, "identifier": identifier, "uri": uri(kind, identifier)}
+
+    single = len(rows) == 1
+    if single:
+        fw = rows[0]
+        doc_id = framework_uuid(fw["name"])
+        document = {
+            "identifier": doc_id, "uri": uri("CFDocuments", doc_id),
+            "creator": fw["publisher"] or "crosswalk", "title": fw["name"],
+            "lastChangeDateTime": _when(fw["imported_at"]),
+        }
+        document.update(_framework_fields(fw))
+    else:
+        names = [r["name"] for r in rows]
+        doc_id = _uuid("crosswalk", *names)
+        document = {
+            "identifier": doc_id, "uri": uri("CFDocuments", doc_id), "creator": "crosswalk",
+            "title": "Crosswalk: " + "; ".join(names),
+            "lastChangeDateTime": max(_when(r["imported_at"]) for r in rows),
+            "description": "Frameworks and reviewed alignments exported by crosswalk. Each framework is a "
+                           "top-level item of type 'Framework'.",
+        }
+    document_link = link("CFDocuments", doc_id, document["title"])
+    items, associations = [], []
+
+    def child_of(child_link, parent_link, sequence, stamp):
+        identifier = _uuid("isChildOf", child_link["identifier"], parent_link["identifier"])
+        return {
+            "identifier": identifier, "associationType": "isChildOf", "uri": uri("CFAssociations", identifier),
+            "originNodeURI": child_link, "destinationNodeURI": parent_link, "sequenceNumber": sequence,
+            "lastChangeDateTime": stamp, "CFDocumentURI": document_link,
+        }
+
+    for fw in rows:
+        parent_of_roots = document_link
+        if not single:
+            fid = framework_uuid(fw["name"])
+            stamp = _when(fw["imported_at"])
+            fw_item = {
+                "identifier": fid, "uri": uri("CFItems", fid), "fullStatement": fw["name"],
+                "CFItemType": FRAMEWORK_ITEM_TYPE, "lastChangeDateTime": stamp,
+                "notes": json.dumps(_framework_notes(fw), ensure_ascii=False, sort_keys=True),
+                "CFDocumentURI": document_link,
+            }
+            items.append(fw_item)
+            parent_of_roots = link("CFItems", fid, fw["name"])
+            associations.append(child_of(parent_of_roots, document_link, len(items), stamp))
+        standards = list(db.query(
+            "select s.*, p.code as parent_real_code from standards s left join standards p on p.id = s.parent_id "
+            "where s.framework_id = ? and s.status = 'active' order by s.position, s.id", [fw["id"]]))
+        for sequence, st in enumerate(standards, start=1):
+            sid = standard_uuid(fw["name"], st["code"])
+            item = {
+                "identifier": sid, "uri": uri("CFItems", sid), "fullStatement": st["statement"],
+                "humanCodingScheme": st["code"], "lastChangeDateTime": _when(st["updated_at"]),
+                "CFDocumentURI": document_link,
+            }
+            if st["level"]:
+                item["CFItemType"] = st["level"]
+            levels = education_levels(st["grade_low"], st["grade_high"])
+            if levels:
+                item["educationLevel"] = _dedupe_levels(levels)
+            extra = {k: st[k] for k in ("grade", "subject", "domain", "cluster") if st[k]}
+            if not single:
+                extra["framework"] = fw["name"]  # even where the parent chain is broken or circular
+            if extra:
+                item["notes"] = json.dumps(extra, ensure_ascii=False, sort_keys=True)
+            items.append(item)
+            parent_link = parent_of_roots
+            if st["parent_real_code"]:
+                parent_link = link("CFItems", standard_uuid(fw["name"], st["parent_real_code"]),
+                                   st["parent_real_code"])
+            associations.append(child_of(link("CFItems", sid, st["code"]), parent_link, sequence,
+                                         _when(st["updated_at"])))
+    if include_alignments:
+        ids = [r["id"] for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        for a in db.query(
+            f"""
+            select a.*, s.code as s_code, t.code as t_code, sf.name as s_fw, tf.name as t_fw
+            from alignments a
+            join standards s on s.id = a.source_id join frameworks sf on sf.id = s.framework_id
+            join standards t on t.id = a.target_id join frameworks tf on tf.id = t.framework_id
+            where a.status = 'accepted' and (sf.id in ({marks}) or tf.id in ({marks}))
+            order by sf.name, s.code, tf.name, t.code
+            """,
+            ids + ids,
+        ):
+            strength = a["strength"] or "partial"
+            origin = standard_uuid(a["s_fw"], a["s_code"])
+            destination = standard_uuid(a["t_fw"], a["t_code"])
+            identifier = _uuid("alignment", origin, destination)
+            notes = {"strength": strength, "rationale": a["rationale"] or "", "reviewer": a["reviewer"] or "",
+                     "reviewed_at": a["reviewed_at"] or "", "source_framework": a["s_fw"],
+                     "target_framework": a["t_fw"]}
+            associations.append({
+                "identifier": identifier, "associationType": STRENGTH_TYPES.get(strength, "isRelatedTo"),
+                "uri": uri("CFAssociations", identifier),
+                "originNodeURI": link("CFItems", origin, a["s_code"]),
+                "destinationNodeURI": link("CFItems", destination, a["t_code"]),
+                "lastChangeDateTime": _when(a["reviewed_at"] or a["updated_at"]),
+                "notes": json.dumps(notes, ensure_ascii=False, sort_keys=True),
+                "CFDocumentURI": document_link,
+            })
+    return {"CFDocument": document, "CFItems": items, "CFAssociations": associations}
+
+
+def _framework_fields(fw: dict) -> dict:
+    out = {}
+    if fw["publisher"]:
+        out["publisher"] = fw["publisher"]
+    if fw["version"]:
+        out["version"] = fw["version"]
+    if fw["subject"]:
+        out["subject"] = [fw["subject"]]
+    if fw["source_url"] and re.match(r"^[a-z][a-z0-9+.-]*:", fw["source_url"], re.I):
+        out["officialSourceURL"] = fw["source_url"]
+    notes = _framework_notes(fw)
+    out["notes"] = json.dumps(notes, ensure_ascii=False, sort_keys=True)
+    return out
+
+
+def _framework_notes(fw: dict) -> dict:
+    keys = ("kind", "publisher", "version", "subject", "license", "attribution", "source_url")
+    return {"crosswalk_framework": fw["name"], **{k: fw[k] for k in keys if fw[k]}}
+
+
+_validator = None
+
+
+def validate_package(package: dict) -> None:
+    """Check a package against the official CASE 1.0 CFPackage JSON schema.
+
+    Raises :class:`SourceError` naming the first problem's place in the package.
+
+    Example::
+
+        validate_package(export_case(db))
+    """
+    global _validator
+    import jsonschema
+
+    if _validator is None:
+        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+        _validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    error = next(iter(sorted(_validator.iter_errors(package), key=lambda e: list(e.absolute_path))), None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise SourceError(f"{where or 'the package'}: {error.message[:300]}",
+                          hint="expected a CASE 1.0 CFPackage")
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def read_case(path) -> dict:
+    """Read a CASE JSON file, with a clear error for anything that is not a ``CFPackage``."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise SourceError("file not found", file=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"is not UTF-8 text (byte {exc.start})", file=path.name,
+                          hint="expected a CASE JSON package") from None
+    try:
+        package = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                          file=path.name, hint="expected a CASE JSON package") from None
+    if not isinstance(package, dict) or not isinstance(package.get("CFDocument"), dict):
+        raise SourceError("is not a CASE CFPackage (expected an object with a CFDocument)", file=path.name)
+    for key in ("CFItems", "CFAssociations"):
+        if not isinstance(package.get(key, []), list):
+            raise SourceError(f"{key} is not a list", file=path.name, column=key)
+    return package
+
+
+def case_frameworks(package: dict, *, file: str = "package.json", framework: str | None = None,
+                    kind: str | None = None):
+    """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...])]``.
+
+    Hierarchy comes from ``isChildOf`` associations; codes from
+    ``humanCodingScheme`` (or the identifier where it is missing or repeated);
+    grades from ``educationLevel``. A package exported by crosswalk with several
+    frameworks (top-level items of type ``Framework``) gives them back one by one.
+    """
+    from .importer import StandardRow
+
+    document = package["CFDocument"]
+    title = document.get("title") or ""
+    items = package.get("CFItems") or []
+    by_id = {}
+    for index, item in enumerate(items):
+        where = f"CFItems[{index}]"
+        if not isinstance(item, dict):
+            raise SourceError("is not an object", file=file, column=where)
+        for field in ("identifier", "fullStatement"):
+            if not isinstance(item.get(field), str) or not item[field].strip():
+                if field == "fullStatement" and item.get("CFItemType") == FRAMEWORK_ITEM_TYPE:
+                    continue
+                raise SourceError(f"has no {field} (expected a non-empty string)", file=file,
+                                  column=f"{where}.{field}")
+        if item["identifier"] in by_id:
+            raise SourceError(f"repeats identifier {item['identifier']!r}", file=file, column=where)
+        by_id[item["identifier"]] = (index, item)
+    parent: dict[str, str] = {}
+    sequence: dict[str, int] = {}
+    for index, assoc in enumerate(package.get("CFAssociations") or []):
+        if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
+            continue
+        try:
+            child = assoc["originNodeURI"]["identifier"]
+            up = assoc["destinationNodeURI"]["identifier"]
+        except (KeyError, TypeError):
+            raise SourceError("isChildOf association without originNodeURI/destinationNodeURI identifiers",
+                              file=file, column=f"CFAssociations[{index}]") from None
+        if child in by_id and child not in parent:
+            parent[child] = up
+            if isinstance(assoc.get("sequenceNumber"), int):
+                sequence[child] = assoc["sequenceNumber"]
+    # Which framework each item belongs to: its top-level Framework item, or the document.
+    groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
+
+    def group_of(identifier):
+        seen = set()
+        while identifier in parent and identifier not in seen:
+            seen.add(identifier)
+            identifier = parent[identifier]
+            if identifier in groups:
+                return identifier
+        return None
+
+
+    group_names = {it.get("fullStatement"): i for i, it in groups.items()}
+    group_by_item = {
+        identifier: group_of(identifier) or group_names.get(_notes(item.get("notes")).get("framework"))
+        for identifier, (_, item) in by_id.items()
+    }
+    # Codes must be unique within a framework (the same code may be in two frameworks).
+    counts: dict[tuple, int] = {}
+    for identifier, (_, item) in by_id.items():
+        code = (item.get("humanCodingScheme") or "").strip()
+        if code:
+            key = (group_by_item[identifier], code)
+            counts[key] = counts.get(key, 0) + 1
+    code_of = {}
+    for identifier, (_, item) in by_id.items():
+        code = (item.get("humanCodingScheme") or "").strip()
+        code_of[identifier] = code if code and counts[(group_by_item[identifier], code)] == 1 else identifier
+
+    doc_notes = _notes(document.get("notes"))
+    out = []
+    group_ids = list(groups) if groups else [None]
+    for group in group_ids:
+        if group is None:
+            notes = doc_notes
+            name = framework or notes.get("crosswalk_framework") or title
+            meta = dict(name=name, kind=kind or notes.get("kind") or "academic",
+                        publisher=document.get("publisher") or notes.get("publisher"),
+                        version=document.get("version"), subject=_first(document.get("subject")),
+                        license=notes.get("license") or _title(document.get("licenseURI")),
+                        attribution=notes.get("attribution"),
+                        source_url=document.get("officialSourceURL") or notes.get("source_url"),
+                        source_file=file)
+        else:
+            notes = _notes(groups[group].get("notes"))
+            name = groups[group].get("fullStatement") or notes.get("crosswalk_framework")
+            meta = dict(name=name, kind=kind or notes.get("kind") or "academic", publisher=notes.get("publisher"),
+                        version=notes.get("version"), subject=notes.get("subject"), license=notes.get("license"),
+                        attribution=notes.get("attribution"), source_url=notes.get("source_url"),
+                        source_file=file)
+        if not meta["name"]:
+            raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
+                              column="CFDocument.title")
+        rows = []
+        members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
+                   if identifier not in groups and group_by_item[identifier] == group]
+        for index, identifier, item in members:
+            up = parent.get(identifier)
+            parent_code = code_of[up] if up in by_id and up not in groups else None
+            levels = item.get("educationLevel") or []
+            if isinstance(levels, str):
+                levels = [levels]
+            item_notes = _notes(item.get("notes"))
+            grade = item_notes.get("grade") or _grade_text(levels)
+            rows.append(StandardRow(
+                code=code_of[identifier], statement=item["fullStatement"].strip(), parent_code=parent_code,
+                grade=grade, subject=item_notes.get("subject") or meta["subject"],
+                domain=item_notes.get("domain"), cluster=item_notes.get("cluster"),
+                level=item.get("CFItemType") or None, source_row=index + 1, sheet=None,
+            ))
+        if rows:
+            out.append((meta, rows))
+    if not out:
+        raise SourceError("has no CFItems to import", file=file, column="CFItems")
+    return out
+
+
+def _notes(text) -> dict:
+    """crosswalk keeps its own fields as JSON in ``notes``; other notes are left alone."""
+    if not isinstance(text, str) or not text.startswith("{"):
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _first(value):
+    if isinstance(value, list):
+        return value[0] if value else None
+    return value or None
+
+
+def _title(link):
+    return link.get("title") if isinstance(link, dict) else None
+
+
+def _grade_text(levels: list[str]) -> str | None:
+    names = {"KG": "K", "PK": "PK", "PS": "Postsecondary"}
+    values = [names.get(str(level).upper(), str(level)) for level in levels if str(level).strip()]
+    return ",".join(values) or None
+
+
+def import_case(db, path, *, framework: str | None = None, kind: str | None = None, dry_run: bool = False,
+                package: dict | None = None) -> list:
+    """Import (or re-import) the frameworks of a CASE ``CFPackage`` file.
+
+    Re-importing updates standards in place by code, like a spreadsheet import.
+    Returns one :class:`crosswalk.importer.ImportResult` per framework.
+
+    Example::
+
+        results = import_case(db, "maine-math.json", kind="academic")
+
+    ``kind`` defaults to what a crosswalk export recorded, else ``academic``.
+    """
+    from .importer import import_rows
+
+    path = pathlib.Path(path)
+    if package is None:
+        package = read_case(path)
+    groups = case_frameworks(package, file=path.name, framework=framework, kind=kind)
+    if framework and len(groups) > 1:
+        raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
+    results = []
+    with db.atomic():
+        for meta, rows in groups:
+            hierarchy = "isChildOf associations" if any(r.parent_code for r in rows) else None
+            results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, dry_run=dry_run))
+    return results

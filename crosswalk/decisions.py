@@ -1,0 +1,303 @@
+"""Seeding a crosswalk with decisions already made elsewhere.
+
+A state or district often has an earlier crosswalk: a spreadsheet with the
+industry (source) code, the academic (target) code, a decision, a strength,
+a rationale and a reviewer. :func:`read_decisions` reads and checks such a
+file without touching a database; :func:`apply_decisions` records each row
+as a decision (an accepted or rejected alignment), writes a ``review_log``
+row for every decision it applies, reports rows that disagree with a decision
+already in the database as conflicts (and leaves those alone), and does
+nothing the second time it is given the same file.
+
+Example::
+
+    from crosswalk.decisions import read_decisions, apply_decisions
+    decisions = read_decisions("maine-welding-crosswalk.xlsx")
+    result = apply_decisions(db, decisions, source_framework="Welding tasks")
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .db import now
+from .errors import CrosswalkError, NotFound, SourceError
+from .sources import Table, cell_text, find_column, normalise_header, read_table
+
+COLUMNS = {
+    "source": ["source code", "source", "industry code", "cte code", "cte standard", "task id", "task code",
+               "aligned cte standards", "aligned cte code", "industry standard", "from", "subject id"],
+    "target": ["target code", "target", "academic code", "academic standard", "standard code", "standard",
+               "object id", "to", "state standard"],
+    "decision": ["decision", "status", "aligned", "alignment", "content alignment", "recommendation",
+                 "review", "outcome"],
+    "strength": ["strength", "level of coverage", "coverage", "alignment strength", "degree"],
+    "rationale": ["rationale", "reason", "justification", "comment", "comments", "notes",
+                  "mapping justification"],
+    "reviewer": ["reviewer", "reviewed by", "author", "author id", "decided by", "approved by"],
+    "source_framework": ["source framework", "industry framework", "credential"],
+    "target_framework": ["target framework", "academic framework"],
+}
+
+# Words people write for a decision, and what crosswalk makes of them: (status, strength).
+DECISION_WORDS = {
+    "accepted": ("accepted", None), "accept": ("accepted", None), "yes": ("accepted", None),
+    "y": ("accepted", None), "aligned": ("accepted", None), "approved": ("accepted", None),
+    "x": ("accepted", None), "true": ("accepted", None), "1": ("accepted", None),
+    "full": ("accepted", "full"), "complete": ("accepted", "full"), "strong": ("accepted", "full"),
+    "exact": ("accepted", "full"), "exact match": ("accepted", "full"),
+    "partial": ("accepted", "partial"), "moderate": ("accepted", "partial"), "weak": ("accepted", "partial"),
+    "related": ("accepted", "partial"), "is related to": ("accepted", "partial"),
+    "exact match of": ("accepted", "full"),
+    "rejected": ("rejected", None), "reject": ("rejected", None), "no": ("rejected", None),
+    "n": ("rejected", None), "not aligned": ("rejected", None), "none": ("rejected", None),
+    "false": ("rejected", None), "0": ("rejected", None),
+}
+STRENGTH_WORDS = {
+    "full": "full", "complete": "full", "strong": "full", "exact": "full",
+    "partial": "partial", "moderate": "partial", "weak": "partial", "some": "partial",
+}
+
+
+@dataclasses.dataclass
+class Decision:
+    source_code: str
+    target_code: str
+    status: str
+    strength: str | None
+    rationale: str | None
+    reviewer: str | None
+    row: int
+    source_framework: str | None = None
+    target_framework: str | None = None
+
+
+@dataclasses.dataclass
+class Decisions:
+    """The checked rows of a decisions file."""
+
+    file: str
+    sheet: str | None
+    decisions: list[Decision]
+    mapping: dict[str, str]
+
+
+def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | None] | None = None) -> Decisions:
+    """Read and check an earlier crosswalk (xlsx, xls, ods or CSV); touches no database.
+
+    Columns are found by their usual names (``Source code``, ``Target code``,
+    ``Decision``, ``Strength``, ``Rationale``, ``Reviewer``) or named in
+    ``columns``. A row with a strength and no decision is accepted.
+
+    Example::
+
+        decisions = read_decisions("earlier.csv", columns={"source": "CTE code"})
+    """
+    names = {syn for synonyms in COLUMNS.values() for syn in synonyms}
+    names.update(normalise_header(v) for v in (columns or {}).values() if v)
+    table = read_table(path, sheet=sheet, header_names=names)
+    index = _map(table, columns or {})
+    out: list[Decision] = []
+    seen: dict[tuple, Decision] = {}
+
+    def get(values, field):
+        i = index.get(field)
+        return cell_text(values[i]) if i is not None and i < len(values) else ""
+
+    for number, values in table.rows:
+        source, target = get(values, "source"), get(values, "target")
+        if not source and not target:
+            continue
+        for field, value in (("source", source), ("target", target)):
+            if not value:
+                raise table.error(f"the {field} code is empty (expected the code of a standard)",
+                                  row=number, column=index[field])
+        decision_text = get(values, "decision")
+        strength_text = get(values, "strength")
+        status, strength = None, None
+        if decision_text:
+            key = normalise_header(decision_text) or decision_text.strip().lower()
+            if key not in DECISION_WORDS:
+                raise table.error(
+                    f"unknown decision {decision_text!r} (expected accepted, rejected, full, partial, "
+                    "yes, no, strong, moderate or weak)", row=number, column=index["decision"])
+            status, strength = DECISION_WORDS[key]
+        if strength_text:
+            key = normalise_header(strength_text)
+            if key not in STRENGTH_WORDS:
+                raise table.error(f"unknown strength {strength_text!r} (expected full or partial)",
+                                  row=number, column=index["strength"])
+            strength = STRENGTH_WORDS[key]
+            status = status or "accepted"
+        if status is None:
+            raise table.error("the row has no decision and no strength (expected accepted/rejected or "
+                              "full/partial)", row=number, column=index.get("decision", index.get("strength")))
+        if status == "accepted" and strength is None:
+            strength = "full"
+        if status == "rejected":
+            strength = None
+        decision = Decision(
+            source_code=source, target_code=target, status=status, strength=strength,
+            rationale=get(values, "rationale") or None, reviewer=get(values, "reviewer") or None, row=number,
+            source_framework=get(values, "source_framework") or None,
+            target_framework=get(values, "target_framework") or None,
+        )
+        key = (decision.source_framework, source, decision.target_framework, target)
+        if key in seen:
+            other = seen[key]
+            if (other.status, other.strength, other.rationale) != (status, strength, decision.rationale):
+                raise table.error(
+                    f"the pair {source} → {target} is also on row {other.row} with a different decision",
+                    row=number, column=index["source"])
+            continue
+        seen[key] = decision
+        out.append(decision)
+    if not out:
+        raise table.error("has a header but no decisions below it", row=table.header_row)
+    mapping = {field: table.column_label(i) for field, i in index.items()}
+    return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping)
+
+
+def _map(table: Table, named: dict) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for field, name in named.items():
+        if name:
+            index[field] = find_column(table, name, field + " column")
+    normalised = [normalise_header(h) for h in table.headers]
+    for field, synonyms in COLUMNS.items():
+        if field in index:
+            continue
+        for synonym in synonyms:
+            hits = [i for i, h in enumerate(normalised) if h == synonym and i not in index.values()]
+            if hits:
+                index[field] = hits[0]
+                break
+    for field in ("source", "target"):
+        if field not in index:
+            raise table.error(
+                f"has no {field} code column (expected a header such as "
+                f"{COLUMNS[field][0].title()!r}); its columns are: "
+                + ", ".join(repr(h) for h in table.headers if h),
+                row=table.header_row, hint=f"name it with --{field}-column")
+    if "decision" not in index and "strength" not in index:
+        raise table.error(
+            "has no decision or strength column (expected a header such as 'Decision' or 'Strength'); "
+            "its columns are: " + ", ".join(repr(h) for h in table.headers if h),
+            row=table.header_row)
+    return index
+
+
+@dataclasses.dataclass
+class DecisionsResult:
+    file: str
+    applied: int = 0
+    created: int = 0
+    unchanged: int = 0
+    conflicts: list[str] = dataclasses.field(default_factory=list)
+    unknown: list[str] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"Applied {self.applied} decisions from {self.file} ({self.created} new alignments); "
+            f"{self.unchanged} already recorded, {len(self.conflicts)} conflicts left as they were, "
+            f"{len(self.unknown)} rows with codes not in the database"
+        )
+
+
+def _resolve(db, code: str, framework: str | None, kind: str, default_framework: str | None):
+    name = framework or default_framework
+    if name:
+        rows = list(db.query(
+            "select s.id from standards s join frameworks f on f.id = s.framework_id "
+            "where f.name = ? and s.code = ?", [name, code]))
+    else:
+        rows = list(db.query(
+            "select s.id from standards s join frameworks f on f.id = s.framework_id "
+            "where f.kind = ? and s.code = ? and s.status = 'active'", [kind, code]))
+        if len(rows) > 1:
+            raise CrosswalkError(
+                f"code {code!r} is in several {kind} frameworks; name the framework with "
+                f"{'--from' if kind == 'industry' else '--to'}")
+    return rows[0]["id"] if rows else None
+
+
+def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = None,
+                    target_framework: str | None = None, reviewer: str | None = None) -> DecisionsResult:
+    """Record decisions as alignments, in one transaction, with a review_log row for each.
+
+    Source codes are looked up in industry frameworks (or ``source_framework``),
+    target codes in academic ones (or ``target_framework``). A pair already
+    decided differently is a conflict: reported, never overwritten.
+
+    Example::
+
+        result = apply_decisions(db, read_decisions("earlier.xlsx"), reviewer="State CTE office")
+    """
+    for name in (source_framework, target_framework):
+        if name and not db["frameworks"].count_where("name = ?", [name]):
+            names = [r["name"] for r in db.query("select name from frameworks order by name")]
+            raise NotFound(f"no framework named {name!r}; the frameworks are: "
+                           + ", ".join(repr(n) for n in names))
+    result = DecisionsResult(file=decisions.file)
+    stamp = now()
+    logged_by_trigger = "review_via" in db["alignments"].columns_dict
+    with db.atomic():
+        for d in decisions.decisions:
+            where = f"row {d.row} ({d.source_code} → {d.target_code})"
+            source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_framework)
+            target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_framework)
+            if source_id is None or target_id is None:
+                missing = d.source_code if source_id is None else d.target_code
+                result.unknown.append(f"{where}: no standard with code {missing!r}")
+                continue
+            who = d.reviewer or reviewer
+            existing = next(iter(db.query(
+                "select * from alignments where source_id = ? and target_id = ?", [source_id, target_id])), None)
+            if existing is None:
+                alignment_id = db["alignments"].insert(dict(
+                    source_id=source_id, target_id=target_id, score=0, method="import-decisions",
+                    evidence=f"decision imported from {decisions.file}, row {d.row}", status=d.status,
+                    strength=d.strength, rationale=d.rationale, reviewer=who, reviewed_at=stamp,
+                    needs_review=0, created_at=stamp, updated_at=stamp,
+                )).last_pk
+                result.created += 1
+                old = {"status": None, "strength": None, "rationale": None}
+            elif existing["status"] == "suggested":
+                alignment_id = existing["id"]
+                old = existing
+                values = dict(status=d.status, strength=d.strength, rationale=d.rationale, reviewer=who,
+                              reviewed_at=stamp, needs_review=0, needs_review_reason=None, updated_at=stamp)
+                if logged_by_trigger:
+                    # The database's review-log trigger writes the log row, naming this path.
+                    values["review_via"] = "import-decisions"
+                db["alignments"].update(alignment_id, values)
+                if logged_by_trigger:
+                    result.applied += 1
+                    continue
+            else:
+                same = (existing["status"] == d.status and existing["strength"] == d.strength
+                        and (d.rationale is None or (existing["rationale"] or None) == d.rationale))
+                if same:
+                    result.unchanged += 1
+                else:
+                    result.conflicts.append(
+                        f"{where}: the file says {_describe(d.status, d.strength)}, the database has "
+                        f"{_describe(existing['status'], existing['strength'])}"
+                        + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
+                continue
+            db["review_log"].insert(dict(
+                alignment_id=alignment_id, action="accept" if d.status == "accepted" else "reject",
+                old_status=old["status"], new_status=d.status,
+                old_strength=old["strength"], new_strength=d.strength, old_rationale=old["rationale"],
+                new_rationale=d.rationale, reviewer=who, via="import-decisions", at=stamp,
+            ))
+            result.applied += 1
+    return result
+
+
+def _describe(status, strength) -> str:
+    return f"{status} ({strength})" if strength else str(status)
+
+
+__all__ = ["Decision", "Decisions", "DecisionsResult", "apply_decisions", "read_decisions", "SourceError"]

@@ -1,0 +1,129 @@
+import json
+
+import pytest
+
+from crosswalk.case import export_case, import_case, standard_uuid, validate_package
+from crosswalk.cli import cli
+from crosswalk.db import memory_db, open_db
+from crosswalk.errors import SourceError
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory):
+    from crosswalk.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    build_demo(path, use_embeddings=False)
+    db = open_db(path)
+    # A few decisions, so that alignments are exported too.
+    ids = [r[0] for r in db.execute("select id from alignments order by id limit 3").fetchall()]
+    db.execute("update alignments set status = 'accepted', strength = 'full', rationale = 'Same skill', "
+               "reviewer = 'ann' where id = ?", [ids[0]])
+    db.execute("update alignments set status = 'accepted', strength = 'partial' where id = ?", [ids[1]])
+    db.execute("update alignments set status = 'rejected' where id = ?", [ids[2]])
+    db.conn.commit()
+    db.close()
+    return path
+
+
+def test_demo_export_validates_and_round_trips(demo_db, tmp_path):
+    db = open_db(demo_db)
+    package = export_case(db)
+    validate_package(package)  # the official 1EdTech CASE 1.0 CFPackage schema
+    types = [a["associationType"] for a in package["CFAssociations"]]
+    assert types.count("exactMatchOf") == 1 and types.count("isRelatedTo") == 1
+    exact = next(a for a in package["CFAssociations"] if a["associationType"] == "exactMatchOf")
+    assert json.loads(exact["notes"])["rationale"] == "Same skill"
+    assert export_case(db) == package  # deterministic
+    path = tmp_path / "demo-case.json"
+    path.write_text(json.dumps(package), encoding="utf-8")
+    fresh = memory_db()
+    results = import_case(fresh, path)
+    assert len(results) == db["frameworks"].count
+
+    def standards(d):
+        return sorted(d.execute(
+            "select f.name, f.kind, s.code, s.statement, p.code, s.grade_low, s.grade_high, s.subject, s.domain "
+            "from standards s join frameworks f on f.id = s.framework_id left join standards p on p.id = s.parent_id "
+            "where s.status = 'active'").fetchall(), key=repr)
+
+    assert standards(fresh) == standards(db)
+    # Importing the export and exporting again gives the same identifiers.
+    assert [i["identifier"] for i in export_case(fresh, include_alignments=False)["CFItems"]] == [
+        i["identifier"] for i in export_case(db, include_alignments=False)["CFItems"]]
+
+
+def test_single_framework_export_and_identifiers(small_db):
+    db = open_db(small_db)
+    package = export_case(db, ["Welding"])
+    validate_package(package)
+    assert package["CFDocument"]["title"] == "Welding"
+    item = next(i for i in package["CFItems"] if i["humanCodingScheme"] == "W.2")
+    assert item["identifier"] == standard_uuid("Welding", "W.2")
+    children = [a for a in package["CFAssociations"] if a["associationType"] == "isChildOf"]
+    assert len(children) == 4
+    with pytest.raises(Exception, match="no framework named 'Nope'"):
+        export_case(db, ["Nope"])
+
+
+def test_validation_names_the_problem():
+    with pytest.raises(SourceError, match=r"CFDocument: 'identifier' is a required property"):
+        validate_package({"CFDocument": {"uri": "urn:x", "creator": "a", "title": "t",
+                                         "lastChangeDateTime": "2020-01-01T00:00:00+00:00"}})
+    with pytest.raises(SourceError, match="Additional properties"):
+        validate_package({"CFDocument": {}, "Other": 1})
+
+
+OPENSALT_STYLE = {
+    "CFDocument": {"identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000001", "uri": "https://x/doc", "creator": "ME DOE",
+                   "title": "Maine Math", "lastChangeDateTime": "2020-01-01T00:00:00+00:00", "subject": ["Math"],
+                   "publisher": "Maine DOE", "version": "2020"},
+    "CFItems": [
+        {"identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000002", "fullStatement": "Number and Quantity",
+         "humanCodingScheme": "N", "CFItemType": "Domain", "uri": "https://x/2",
+         "lastChangeDateTime": "2020-01-01T00:00:00+00:00"},
+        {"identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000003", "fullStatement": "Use units to understand problems.",
+         "humanCodingScheme": "N-Q.1", "educationLevel": ["09", "10", "11", "12"], "uri": "https://x/3",
+         "lastChangeDateTime": "2020-01-01T00:00:00+00:00"},
+    ],
+    "CFAssociations": [
+        {"identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000004", "associationType": "isChildOf", "uri": "https://x/4",
+         "originNodeURI": {"title": "", "identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000003", "uri": "https://x/3"},
+         "destinationNodeURI": {"title": "", "identifier": "9f4c2a2e-1111-4a1a-8a1a-000000000002", "uri": "https://x/2"},
+         "lastChangeDateTime": "2020-01-01T00:00:00+00:00"},
+    ],
+}
+
+
+def test_import_case_cli(runner, tmp_path):
+    path = tmp_path / "maine.json"
+    path.write_text(json.dumps(OPENSALT_STYLE), encoding="utf-8")
+    db_path = tmp_path / "c.db"
+    result = runner.invoke(cli, ["import-case", str(db_path), str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "Imported 2 standards into 'Maine Math' from maine.json: 2 added, 0 changed, 0 unchanged, 0 retired")
+    db = open_db(db_path)
+    assert db.execute("select s.code, p.code, s.grade_low, s.grade_high, s.level, s.subject from standards s "
+                      "left join standards p on p.id = s.parent_id order by s.id").fetchall() == [
+        ("N", None, None, None, "Domain", "Math"), ("N-Q.1", "N", 9, 12, None, "Math")]
+    assert db.execute("select kind, publisher, version from frameworks").fetchone() == ("academic", "Maine DOE", "2020")
+    result = runner.invoke(cli, ["import-case", str(db_path), str(path)])
+    assert "0 added, 0 changed, 2 unchanged, 0 retired" in result.stdout
+
+
+@pytest.mark.parametrize("content,message", [
+    ("{not json", "bad.json: is not valid JSON: Expecting property name enclosed in double quotes at line 1, column 2"),
+    ("[]", "bad.json: is not a CASE CFPackage (expected an object with a CFDocument)"),
+    ('{"CFDocument": {"title": "T"}, "CFItems": [{"identifier": "x"}]}',
+     "bad.json, column CFItems[0].fullStatement: has no fullStatement"),
+    ('{"CFDocument": {"title": "T"}, "CFItems": []}', "bad.json, column CFItems: has no CFItems to import"),
+])
+def test_import_case_bad_input(runner, small_db, tmp_path, content, message):
+    path = tmp_path / "bad.json"
+    path.write_text(content, encoding="utf-8")
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import-case", str(small_db), str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("Error: " + message), result.stderr
+    assert small_db.read_bytes() == before

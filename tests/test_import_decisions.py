@@ -1,0 +1,71 @@
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+
+from .conftest import write_csv, write_xlsx
+
+EARLIER = [
+    ["State crosswalk, Welding, 2023"],
+    ["CTE code", "Academic standard", "Content alignment", "Rationale", "Reviewed by"],
+    ["W.1", "N-Q.1", "Strong", "Students measure workpieces with units.", "Maine CTE"],
+    ["W.2", "G-MG.1", "Moderate", "Angles of joints.", "Maine CTE"],
+    ["W.3", "3.OA.1", "No", "", "Maine CTE"],
+    ["W.9", "N-Q.1", "Strong", "", "Maine CTE"],
+]
+
+
+def test_import_decisions_applies_logs_and_is_idempotent(runner, small_db, tmp_path):
+    path = write_xlsx(tmp_path / "earlier.xlsx", EARLIER)
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == (
+        "Applied 3 decisions from earlier.xlsx (" + result.stdout.split("(")[1].split(")")[0] + "); "
+        "0 already recorded, 0 conflicts left as they were, 1 rows with codes not in the database")
+    assert "Note: row 6 (W.9 → N-Q.1): no standard with code 'W.9'" in result.stderr
+    db = open_db(small_db)
+    rows = db.execute(
+        "select s.code, t.code, a.status, a.strength, a.rationale, a.reviewer from alignments a "
+        "join standards s on s.id = a.source_id join standards t on t.id = a.target_id "
+        "where a.status != 'suggested' order by s.code").fetchall()
+    assert rows == [
+        ("W.1", "N-Q.1", "accepted", "full", "Students measure workpieces with units.", "Maine CTE"),
+        ("W.2", "G-MG.1", "accepted", "partial", "Angles of joints.", "Maine CTE"),
+        ("W.3", "3.OA.1", "rejected", None, None, "Maine CTE"),
+    ]
+    log = db.execute("select action, old_status, new_status, new_strength, via from review_log order by id").fetchall()
+    assert len(log) == 3 and all(r[4] == "import-decisions" for r in log)
+    assert sorted(r[0] for r in log) == ["accept", "accept", "reject"]
+    assert log[0][2:4] == ("accepted", "full")
+    db.close()
+
+    again = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert "Applied 0 decisions from earlier.xlsx (0 new alignments); 3 already recorded, 0 conflicts" in again.stdout
+    assert open_db(small_db)["review_log"].count == 3
+
+
+def test_conflict_is_reported_not_overwritten(runner, small_db, tmp_path):
+    first = write_csv(tmp_path / "a.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "full"]])
+    runner.invoke(cli, ["import-decisions", str(small_db), str(first)])
+    second = write_csv(tmp_path / "b.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "reject"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(second)])
+    assert result.exit_code == 0
+    assert "Conflict: row 2 (W.1 → N-Q.1): the file says rejected, the database has accepted (full)" in result.stderr
+    assert "1 conflicts left as they were" in result.stdout
+    db = open_db(small_db)
+    assert db.execute("select a.status from alignments a join standards s on s.id = a.source_id "
+                      "join standards t on t.id = a.target_id where s.code = 'W.1' and t.code = 'N-Q.1'"
+                      ).fetchone()[0] == "accepted"
+
+
+def test_bad_decisions_file_leaves_database_unchanged(runner, small_db, tmp_path):
+    path = write_csv(tmp_path / "bad.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "maybe"]])
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: bad.csv, row 2, column 3 (decision): unknown decision 'maybe' (expected accepted, rejected, "
+        "full, partial, yes, no, strong, moderate or weak)")
+    assert small_db.read_bytes() == before
+    path = write_csv(tmp_path / "nocols.csv", [["a", "b"], ["W.1", "N-Q.1"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 1 and "nocols.csv, row 1: has no source code column" in result.stderr
+    assert small_db.read_bytes() == before

@@ -1,0 +1,343 @@
+"""A corpus of awkward and broken files, each with its expected outcome.
+
+Every file goes through the real command line into a database that already
+holds a framework: a good file imports the expected standards, a bad one gives
+one ``Error:`` line naming the place and leaves the database byte-for-byte as
+it was. Property-based tests feed random cells and never get a traceback.
+"""
+
+import shutil
+import subprocess
+import zipfile
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from openpyxl.styles import Alignment
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.importer import import_file
+
+from .conftest import WELDING, write_csv, write_xlsx
+
+GOOD = [["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."]]
+
+
+def xlsx(rows, sheet="Sheet1", setup=None):
+    def build(path):
+        workbook = openpyxl.Workbook()
+        ws = workbook.active
+        ws.title = sheet
+        for row in rows:
+            ws.append(row)
+        if setup:
+            setup(workbook, ws)
+        workbook.save(path)
+    return build
+
+
+def csv_text(text, encoding="utf-8"):
+    def build(path):
+        path.write_bytes(text.encode(encoding))
+    return build
+
+
+def raw_bytes(data):
+    def build(path):
+        path.write_bytes(data)
+    return build
+
+
+def merged_header(workbook, ws):
+    ws.insert_rows(1)
+    ws["A1"] = "Standard"
+    ws.merge_cells("A1:B1")
+
+
+def merged_domain(workbook, ws):
+    ws.merge_cells("C2:C3")
+
+
+def outline(workbook, ws):
+    ws.row_dimensions[3].outline_level = 1
+    ws.row_dimensions[4].outline_level = 1
+
+
+def indent(workbook, ws):
+    for row in (3, 4):
+        ws.cell(row, 2).alignment = Alignment(indent=2)
+
+
+def hidden(workbook, ws):
+    ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["C"].hidden = True
+
+
+def formula_uncalculated(workbook, ws):
+    ws["B3"] = '=CONCATENATE("Cut ", "a part.")'
+
+
+def second_sheet(workbook, ws):
+    other = workbook.create_sheet("Safety")
+    other.append(["Code", "Statement"])
+    other.append(["S.1", "Wear eye protection."])
+    cover = workbook.create_sheet("About", 0)
+    cover.append(["This workbook lists the tasks."])
+
+
+def formula_cached(path):
+    """An xlsx whose formula has a cached value, as Excel saves it."""
+    xlsx([["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "=B2"]])(path)
+    with zipfile.ZipFile(path) as src:
+        files = {n: src.read(n) for n in src.namelist()}
+    sheet = files["xl/worksheets/sheet1.xml"].decode()
+    sheet = sheet.replace('<c r="B3"><f>B2</f><v /></c>', '<c r="B3" t="str"><f>B2</f><v>Copied statement.</v></c>')
+    assert "Copied statement." in sheet
+    files["xl/worksheets/sheet1.xml"] = sheet.encode()
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in files.items():
+            out.writestr(name, data)
+
+
+def password_protected(path):
+    # An encrypted xlsx is an OLE compound file holding an "EncryptedPackage" stream.
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 + "EncryptedPackage".encode("utf-16-le")
+                     + b"\x00" * 500)
+
+
+def corrupt_xlsx(path):
+    xlsx(GOOD)(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def ods(rows, hidden_row=None):
+    def build(path):
+        cells = []
+        for number, row in enumerate(rows, start=1):
+            attrs = ' table:visibility="collapse"' if number == hidden_row else ""
+            tds = "".join(
+                f'<table:table-cell office:value-type="float" office:value="{v}"><text:p>{v}</text:p></table:table-cell>'
+                if isinstance(v, (int, float)) else
+                f'<table:table-cell office:value-type="string"><text:p>{v}</text:p></table:table-cell>'
+                for v in row)
+            cells.append(f"<table:table-row{attrs}>{tds}</table:table-row>")
+        content = (
+            '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+            'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+            '<table:table table:name="Tasks">' + "".join(cells) + "</table:table></office:spreadsheet>"
+            "</office:body></office:document-content>")
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+            archive.writestr("content.xml", content)
+    return build
+
+
+def huge_cell(path):
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("Code,Statement\nA.1,Measure a part.\nA.2,")
+        block = "x" * (1024 * 1024)
+        for _ in range(50):
+            fh.write(block)
+        fh.write("\n")
+
+
+# (name, file name, builder, extra CLI args, expected)
+# expected: ("ok", standards imported, text in stdout+stderr or None) or ("error", text in the error line)
+CORPUS = [
+    ("plain xlsx", "plain.xlsx", xlsx(GOOD), [], ("ok", 2, None)),
+    ("title rows above header", "title.xlsx", xlsx([["Welding tasks"], [], ["Code", "Statement"],
+                                                    ["A.1", "Measure."]]), [], ("ok", 1, None)),
+    ("merged header cell", "merged.xlsx", xlsx(GOOD, setup=merged_header), [], ("ok", 2, None)),
+    ("merged domain cells down", "mergeddomain.xlsx",
+     xlsx([["Code", "Statement", "Domain"], ["A.1", "Measure.", "Layout"], ["A.2", "Cut.", None]],
+          setup=merged_domain), [], ("ok", 2, None)),
+    ("blank spacer rows", "spacers.xlsx", xlsx([["Code", "Statement"], [], ["A.1", "Measure."], [None, None],
+                                                 [], ["A.2", "Cut."]]), [], ("ok", 2, None)),
+    ("multi-line cells", "multiline.xlsx", xlsx([["Code", "Statement"], ["A.1", "Measure:\n- length\n- width"]]),
+     [], ("ok", 1, None)),
+    ("section heading rows", "headings.xlsx", xlsx([["Code", "Statement"], [None, "Layout"], ["A.1", "Measure."],
+                                                     [None, "Safety"], ["S.1", "Wear goggles."]]),
+     [], ("ok", 2, "read as section headings")),
+    ("code prefix hierarchy", "prefix.xlsx", xlsx([["Code", "Statement"], ["1", "Layout"], ["1.2", "Measure."],
+                                                    ["1.2.a", "Measure length."]]),
+     ["--dry-run"], ("ok", 3, "Hierarchy from: code prefixes")),
+    ("outline level hierarchy", "outline.xlsx", xlsx([["Code", "Statement"], ["L", "Layout"], ["L1", "Measure."],
+                                                       ["L2", "Mark."]], setup=outline),
+     ["--dry-run"], ("ok", 3, "row 3: L1 (parent L)")),
+    ("indentation hierarchy", "indent.xlsx", xlsx([["Code", "Statement"], ["L", "Layout"], ["L1", "Measure."],
+                                                    ["L2", "Mark."]], setup=indent),
+     ["--dry-run"], ("ok", 3, "Hierarchy from: indentation")),
+    ("hidden rows and columns reported", "hidden.xlsx",
+     xlsx([["Code", "Statement", "Notes"], ["A.1", "Measure.", "x"], ["A.2", "Cut.", "y"]], setup=hidden),
+     [], ("ok", 2, "hidden rows (imported all the same): 3")),
+    ("formula with cached value", "cached.xlsx", formula_cached, [], ("ok", 2, None)),
+    ("formula never calculated", "formula.xlsx", xlsx(GOOD, setup=formula_uncalculated), [],
+     ("error", "formula.xlsx, sheet 'Sheet1', row 3, column B (Statement): the statement is a formula")),
+    ("codes turned into numbers", "numbers.xlsx", xlsx([["Code", "Statement"]] + [[1 + i / 10, f"Task {i}."]
+                                                         for i in range(1, 10)] + [[1.1, "Task ten."]]), [],
+     ("error", "duplicate code '1.1': it is also on row 2 (the spreadsheet stores 1.1 as a number")),
+    ("numeric codes reported", "numcodes.xlsx", xlsx([["Code", "Statement"], [1.1, "One."], [1.2, "Two."]]), [],
+     ("ok", 2, "codes stored as numbers on rows 2 (1.1), 3 (1.2)")),
+    ("csv code 1.9 then 1.1", "seq.csv", csv_text("Code,Statement\n1.8,A\n1.9,B\n1.1,C\n"), [],
+     ("ok", 3, "1.1 on row 4 (after 1.9)")),
+    ("pick a sheet", "sheets.xlsx", xlsx(GOOD, setup=second_sheet), ["--sheet", "Safety"], ("ok", 1, None)),
+    ("all sheets", "allsheets.xlsx", xlsx(GOOD, setup=second_sheet), ["--all-sheets"],
+     ("ok", 3, "sheet 'About' left out")),
+    ("unknown sheet", "nosheet.xlsx", xlsx(GOOD), ["--sheet", "Tasks"],
+     ("error", "nosheet.xlsx: has no sheet named 'Tasks'; its sheets are: 'Sheet1'")),
+    ("csv utf-8 with BOM", "bom.csv", csv_text("\ufeffCode,Statement\nA.1,Mesure l’angle\n"), [], ("ok", 1, None)),
+    ("csv windows-1252", "cp1252.csv", csv_text("Code;Statement\nA.1;Café – 90°\n", "cp1252"), [],
+     ("ok", 1, "read as windows-1252")),
+    ("csv tabs", "tabs.csv", csv_text("Code\tStatement\nA.1\tMeasure, then cut.\n"), [], ("ok", 1, None)),
+    ("csv semicolons with commas inside", "semi.csv", csv_text("Code;Statement\nA.1;Measure, mark, cut\n"), [],
+     ("ok", 1, None)),
+    ("csv quoted multi-line", "quoted.csv", csv_text('Code,Statement\nA.1,"Line one\nline two"\n'), [],
+     ("ok", 1, None)),
+    ("ods spreadsheet", "tasks.ods", ods([["Code", "Statement"], ["A.1", "Measure."], ["A.2", "Cut."]], 3), [],
+     ("ok", 2, "hidden rows")),
+    ("not a spreadsheet", "photo.xlsx", raw_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), [],
+     ("error", "photo.xlsx: is not a readable .xlsx workbook")),
+    ("binary with csv name", "data.csv", raw_bytes(b"\x00\x01\x02binary\x00" * 10), [],
+     ("error", "data.csv: is not a text or spreadsheet file")),
+    ("password-protected xlsx", "secret.xlsx", password_protected, [],
+     ("error", "secret.xlsx: is password-protected")),
+    ("corrupt xlsx", "broken.xlsx", corrupt_xlsx, [], ("error", "broken.xlsx: is not a readable .xlsx workbook")),
+    ("empty sheet", "empty.xlsx", xlsx([]), [], ("error", "empty.xlsx, sheet 'Sheet1': is empty")),
+    ("empty csv", "empty.csv", csv_text(""), [], ("error", "empty.csv: is empty")),
+    ("header only", "headeronly.csv", csv_text("Code,Statement\n"), [],
+     ("error", "headeronly.csv, row 1: has a header but no standards below it")),
+    ("no statement column", "nostatement.xlsx", xlsx([["Code", "Points"], ["A.1", 3]]), [],
+     ("error", "nostatement.xlsx, sheet 'Sheet1', row 1: has no statement column")),
+    ("duplicate codes", "dup.xlsx", xlsx([["Code", "Statement"], ["A.1", "One."], ["A.1", "Two."]]), [],
+     ("error", "dup.xlsx, sheet 'Sheet1', row 3, column A (Code): duplicate code 'A.1': it is also on row 2")),
+    ("duplicate codes across sheets", "dupsheets.xlsx",
+     xlsx(GOOD, setup=lambda wb, ws: wb.create_sheet("More").append(["Code", "Statement"]) or
+          wb["More"].append(["A.1", "Again."])), ["--all-sheets"],
+     ("error", "sheet 'More', row 2, column A (Code): duplicate code 'A.1': it is also on sheet 'Sheet1', row 2")),
+    ("statement missing for a code", "nostmt.csv", csv_text("Code,Statement\nA.1,\n"), [],
+     ("error", "nostmt.csv, row 2, column 2 (Statement): the statement is empty for code 'A.1'")),
+    ("long codeless row", "codeless.csv", csv_text("Code,Statement\n," + "word " * 60 + "\n"), [],
+     ("error", "codeless.csv, row 2, column 1 (Code): the code is empty")),
+    ("statement far too long", "long.xlsx", xlsx([["Code", "Statement"], ["A.1", "x" * 20000]]), [],
+     ("error", "row 2, column B (Statement): the statement is 20,000 characters long; expected at most 10,000")),
+    ("50 MB cell", "huge.csv", huge_cell, [], ("error", "huge.csv, row 3, column 2 (Statement): the statement is "
+                                                        "52,428,800 characters long")),
+    ("json given to import", "case.json", csv_text('{"CFDocument": {}}'), [],
+     ("error", "case.json: is JSON; use `crosswalk import-case`")),
+    ("missing file", "missing.xlsx", None, [], ("error", "missing.xlsx: file not found")),
+    ("named column not there", "named.xlsx", xlsx(GOOD), ["--code-column", "Task ID"],
+     ("error", "named.xlsx, sheet 'Sheet1', row 1: has no column named 'Task ID' for the code")),
+]
+
+
+@pytest.fixture
+def base_db(tmp_path, welding_xlsx):
+    path = tmp_path / "base.db"
+    db = open_db(path)
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    db.close()
+    return path
+
+
+def test_corpus_is_big_enough():
+    assert len(CORPUS) >= 30
+
+
+@pytest.mark.parametrize("name,filename,build,args,expected", CORPUS, ids=[c[0] for c in CORPUS])
+def test_corpus(runner, tmp_path, base_db, name, filename, build, args, expected):
+    path = tmp_path / filename
+    if build:
+        build(path)
+    before = base_db.read_bytes()
+    result = runner.invoke(cli, ["import", str(base_db), str(path), "--framework", "New", *args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    if expected[0] == "error":
+        assert result.exit_code == 1, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+        assert expected[1] in lines[0], lines[0]
+        assert base_db.read_bytes() == before
+    else:
+        assert result.exit_code == 0, result.output
+        assert f" {expected[1]} standards into 'New'" in result.stdout, result.stdout
+        if expected[2]:
+            assert expected[2] in result.output, result.output
+        if "--dry-run" in args:
+            assert base_db.read_bytes() == before
+        else:
+            count = open_db(base_db).execute(
+                "select count(*) from standards s join frameworks f on f.id = s.framework_id "
+                "where f.name = 'New'").fetchone()[0]
+            assert count == expected[1]
+
+
+def test_hierarchy_and_merged_values_land_in_the_database(db, tmp_path):
+    path = tmp_path / "p.xlsx"
+    xlsx([["Code", "Statement", "Domain"], ["1", "Layout", "Shop"], ["1.2", "Measure.", None],
+          ["1.2.a", "Measure length.", None]], setup=lambda wb, ws: ws.merge_cells("C2:C4"))(path)
+    result = import_file(db, path, framework="P")
+    assert result.hierarchy == "code prefixes"
+    rows = db.execute("select s.code, p.code, s.domain from standards s left join standards p on p.id = s.parent_id "
+                      "order by s.id").fetchall()
+    assert rows == [("1", None, "Shop"), ("1.2", "1", "Shop"), ("1.2.a", "1.2", "Shop")]
+
+
+def test_all_sheets_use_sheet_as_domain(db, tmp_path):
+    path = tmp_path / "s.xlsx"
+    xlsx(GOOD, sheet="Layout", setup=second_sheet)(path)
+    import_file(db, path, framework="S", all_sheets=True)
+    assert db.execute("select code, domain, source_sheet from standards order by id").fetchall() == [
+        ("A.1", "Layout", "Layout"), ("A.2", "Layout", "Layout"), ("S.1", "Safety", "Safety")]
+
+
+@pytest.mark.skipif(not shutil.which("soffice"), reason="LibreOffice (soffice) is not installed")
+def test_real_xls_and_ods_from_libreoffice(db, tmp_path):
+    source = write_xlsx(tmp_path / "welding.xlsx", WELDING, sheet="Tasks")
+    for fmt in ("xls", "ods"):
+        done = subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/lo",
+                               "--convert-to", fmt, "--outdir", str(tmp_path), str(source)],
+                              capture_output=True, timeout=180)
+        assert done.returncode == 0, done.stderr
+        result = import_file(db, tmp_path / f"welding.{fmt}", framework=f"Welding {fmt}")
+        assert (result.added, result.sheet) == (4, "Tasks")
+    assert db.execute("select count(distinct statement) from standards").fetchone()[0] == 4
+
+
+cells = st.one_of(
+    st.none(), st.text(max_size=60), st.integers(-10**6, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+    st.sampled_from(["Code", "Statement", "Grade", "=SUM(A1)", "1.10", "", " ", "\n", "Parent"]),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(cells, max_size=5), max_size=8))
+def test_random_xlsx_cells_never_traceback(runner, tmp_path_factory, rows):
+    tmp = tmp_path_factory.mktemp("h")
+    path = tmp / "random.xlsx"
+    clean = [[c.replace("\x00", "") if isinstance(c, str) else c for c in row] for row in rows]
+    clean = [[c if not isinstance(c, str) or openpyxl.cell.cell.ILLEGAL_CHARACTERS_RE.search(c) is None else "x"
+              for c in row] for row in clean]
+    write_xlsx(path, clean)
+    result = runner.invoke(cli, ["import", str(tmp / "r.db"), str(path), "--framework", "R"])
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    if result.exit_code == 1:
+        assert result.stderr.startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+        assert not (tmp / "r.db").exists()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300), encoding=st.sampled_from(["utf-8", "utf-8-sig", "cp1252"]))
+def test_random_csv_never_traceback(runner, tmp_path_factory, text, encoding):
+    tmp = tmp_path_factory.mktemp("c")
+    path = tmp / "random.csv"
+    path.write_bytes(("Code,Statement\n" + text).encode(encoding, errors="replace"))
+    result = runner.invoke(cli, ["import", str(tmp / "r.db"), str(path), "--framework", "R"])
+    assert result.exit_code in (0, 1), result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
