@@ -74,13 +74,17 @@ class Settings:
 
     tfidf_weight: float = 0.3
     embedding_weight: float = 0.7
-    fold_weight: float = 0.5  # how much aligned sources count in a target's expanded profile
+    context_weight: float = 0.3  # weight of a target's headings next to its own statement
     neighbours: int = 10  # nearest already-aligned statements that vote
+    vote_power: float = 3.0  # sharper votes from closer neighbours
+    # Hand-set warm weights, used until there are enough decisions to learn them.
+    centroid_weight: float = 0.3
     vote_weight: float = 0.35
     prior_weight: float = 0.02
-    context_weight: float = 0.3  # weight of a target's headings next to its own statement
+    learn_min_decisions: int = 40  # accepted decisions needed to train the combiner
+    learn_max_sources: int = 4000  # decided statements sampled to train it
     high: float = 70.0  # score at or above which a suggestion is "high" confidence
-    medium: float = 50.0
+    medium: float = 40.0
 
 
 DEFAULT = Settings()
@@ -215,6 +219,205 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
+FEATURES = ("lexical", "semantic", "lexical_centroid", "semantic_centroid", "votes_lexical",
+            "votes_semantic", "nearest_lexical", "nearest_semantic", "prior", "has_decisions")
+
+
+class _Index:
+    """Targets as vectors, plus what accepted decisions teach about each target."""
+
+    def __init__(self, n_targets, t_tfidf, t_emb, known_tfidf, known_emb, pairs, settings):
+        """``pairs`` are (row of known_tfidf/known_emb, target column) of accepted decisions."""
+        self.n = n_targets
+        self.t_tfidf_T = t_tfidf.T.tocsr()
+        self.t_emb = t_emb
+        self.settings = settings
+        self.known = len(pairs)
+        if self.known:
+            known_rows = np.asarray([r for r, _ in pairs])
+            target_cols = np.asarray([t for _, t in pairs])
+            fold = sp.csr_matrix(
+                (np.ones(len(pairs), np.float32), (target_cols, known_rows)),
+                shape=(self.n, known_tfidf.shape[0]),
+            )
+            counts = np.asarray(fold.sum(axis=1)).ravel()
+            mean = sp.diags(1.0 / np.maximum(counts, 1)).dot(fold).tocsr()
+            self.centroid_tfidf_T = _l2(mean.dot(known_tfidf)).T.tocsr()
+            self.centroid_emb = _l2(np.asarray(mean.dot(known_emb))) if known_emb is not None else None
+            self.known_tfidf_T = known_tfidf.T.tocsr()
+            self.known_emb = known_emb
+            self.vote_matrix = fold.T.tocsr()  # known decision -> its target
+            self.prior = (np.log1p(counts) / math.log1p(max(counts.max(), 1))).astype(np.float32)
+            self.has = (counts > 0).astype(np.float32)
+
+    def _votes(self, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Weighted votes of the nearest decided statements, and the closest one per target."""
+        k = min(self.settings.neighbours, sim.shape[1])
+        idx, vals = _top_k(sim, k)
+        vals = np.maximum(vals, 0)
+        rows = np.repeat(np.arange(sim.shape[0]), k)
+        weights = sp.csr_matrix(
+            ((vals ** self.settings.vote_power).ravel(), (rows, idx.ravel())), shape=sim.shape
+        )
+        totals = np.asarray(weights.sum(axis=1)).ravel()
+        totals[totals == 0] = 1
+        votes = np.asarray(sp.diags(1 / totals).dot(weights).dot(self.vote_matrix).todense(), dtype=np.float32)
+        nearest = np.zeros((sim.shape[0], self.n), dtype=np.float32)
+        for j in range(k):  # neighbours are sorted best first, so the first hit per target is the max
+            hits = self.vote_matrix[idx[:, j]].tocoo()
+            values = vals[hits.row, j]
+            current = nearest[hits.row, hits.col]
+            nearest[hits.row, hits.col] = np.maximum(current, values)
+        return votes, nearest
+
+    def features(self, s_tfidf, s_emb) -> dict[str, np.ndarray]:
+        """Every feature for a chunk of sources against every target (rows × targets)."""
+        out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}
+        if s_emb is not None:
+            out["semantic"] = s_emb @ self.t_emb.T
+        if self.known:
+            out["lexical_centroid"] = np.asarray(s_tfidf.dot(self.centroid_tfidf_T).todense(), dtype=np.float32)
+            out["votes_lexical"], out["nearest_lexical"] = self._votes(
+                np.asarray(s_tfidf.dot(self.known_tfidf_T).todense())
+            )
+            if s_emb is not None:
+                out["semantic_centroid"] = s_emb @ self.centroid_emb.T
+                out["votes_semantic"], out["nearest_semantic"] = self._votes(s_emb @ self.known_emb.T)
+            rows = out["lexical"].shape[0]
+            out["prior"] = np.broadcast_to(self.prior, (rows, self.n))
+            out["has_decisions"] = np.broadcast_to(self.has, (rows, self.n))
+        return out
+
+
+def _default_weights(settings: Settings, semantic: bool, warm: bool) -> dict[str, float]:
+    if semantic:
+        w = {"lexical": settings.tfidf_weight, "semantic": settings.embedding_weight}
+    else:
+        w = {"lexical": 1.0}
+    if warm:
+        if semantic:
+            w.update(semantic_centroid=settings.centroid_weight, votes_semantic=settings.vote_weight)
+        else:
+            w.update(lexical_centroid=settings.centroid_weight, votes_lexical=settings.vote_weight)
+        w["prior"] = settings.prior_weight
+    return w
+
+
+def _combine(feats: dict[str, np.ndarray], weights: dict[str, float], bias: float = 0.0) -> np.ndarray:
+    total = None
+    for name, weight in weights.items():
+        if name in feats and weight:
+            part = weight * feats[name]
+            total = part if total is None else total + part
+    return total + bias if bias else total
+
+
+class _Vectors:
+    """TF-IDF and (optional) embedding vectors of sources, targets and decided statements."""
+
+    def __init__(self, sources, targets, accepted_texts, encoder, cache, settings):
+        source_terms = [textmod.terms(s.text) for s in sources]
+        target_terms = [textmod.terms(t.text) for t in targets]
+        known_terms = [textmod.terms(t) for t in accepted_texts]
+        model = TfidfModel(source_terms + target_terms + known_terms)
+        self.s_tfidf = model.transform(source_terms)
+        self.t_tfidf = model.transform(target_terms)
+        self.k_tfidf = model.transform(known_terms)
+        has_context = settings.context_weight > 0 and any(t.context for t in targets)
+        if has_context:
+            context = model.transform([textmod.terms(t.context) for t in targets])
+            self.t_tfidf = _l2(self.t_tfidf + settings.context_weight * context)
+        self.s_emb = self.t_emb = self.k_emb = None
+        if encoder is not None:
+            texts = [textmod.strip_boilerplate(d.text) for d in list(sources) + list(targets)]
+            texts += [textmod.strip_boilerplate(t) for t in accepted_texts]
+            vectors = embed(texts, encoder, cache)
+            self.s_emb = vectors[: len(sources)]
+            self.t_emb = vectors[len(sources) : len(sources) + len(targets)]
+            self.k_emb = vectors[len(sources) + len(targets) :]
+            if has_context:
+                c_emb = embed([t.context or t.text for t in targets], encoder, cache)
+                self.t_emb = _l2(self.t_emb + settings.context_weight * c_emb)
+
+
+def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_targets: int,
+                   semantic: bool, settings: Settings, seed: int = 0):
+    """Train the score combiner on the decisions already made (logistic regression).
+
+    Decided statements are split in two; each half is scored with only the
+    other half's decisions known, so the training features look like those
+    of a statement nobody has decided yet.
+    """
+    from scipy.optimize import minimize
+
+    by_source: dict[int, set] = collections.defaultdict(set)
+    for known_row, target_col in accepted_rows:
+        by_source[known_row].add(target_col)
+    rows = sorted(by_source)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(rows)
+    rows = rows[: settings.learn_max_sources]
+    halves = [rows[0::2], rows[1::2]]
+    names = [f for f in FEATURES if semantic or "semantic" not in f]
+    groups = []  # per decided statement: (features of its candidates, which are correct)
+    for half, other in ((halves[0], halves[1]), (halves[1], halves[0])):
+        other_rows = sorted(other)
+        remap = {r: i for i, r in enumerate(other_rows)}
+        known = [(remap[r], t) for r, t in accepted_rows if r in remap]
+        if not known or not half:
+            continue
+        index = _Index(
+            n_targets, vectors.t_tfidf, vectors.t_emb,
+            vectors.k_tfidf[other_rows], vectors.k_emb[other_rows] if semantic else None,
+            known, settings,
+        )
+        weights = _default_weights(settings, semantic, warm=True)
+        for start in range(0, len(half), CHUNK):
+            part = half[start : start + CHUNK]
+            feats = index.features(vectors.k_tfidf[part], vectors.k_emb[part] if semantic else None)
+            fused = _combine(feats, weights)
+            idx, _ = _top_k(fused, 50)
+            for i, source_row in enumerate(part):
+                truth = by_source[source_row]
+                cols = list(idx[i]) + [t for t in truth if t not in set(idx[i])]
+                X = np.array([[feats[n][i, c] if n in feats else 0.0 for n in names] for c in cols])
+                groups.append((X, np.array([c in truth for c in cols])))
+    if not groups:
+        return None
+    X = np.vstack([g[0] for g in groups]).astype(np.float64)
+    y = np.concatenate([g[1] for g in groups]).astype(np.float64)
+    sizes = np.array([len(g[1]) for g in groups])
+    group_id = np.repeat(np.arange(len(groups)), sizes)
+
+    def loss(w):
+        # Listwise: the correct standards should take the probability mass among each
+        # statement's candidates (softmax cross-entropy), which is what ranking needs.
+        z = X @ w
+        zmax = np.maximum.reduceat(z, np.r_[0, np.cumsum(sizes)[:-1]])[group_id]
+        e = np.exp(z - zmax)
+        denom = np.bincount(group_id, e)[group_id]
+        p = e / denom
+        pos_e = np.bincount(group_id, e * y)
+        value = -np.log(np.maximum(pos_e, 1e-300)).sum() + np.log(np.bincount(group_id, e)).sum()
+        q = (e * y) / np.maximum(pos_e[group_id], 1e-300)  # share among the correct ones
+        grad = X.T @ (p - q)
+        n = len(groups)
+        return value / n + 0.5e-3 * (w @ w), grad / n + 1e-3 * w
+
+    start_w = np.array([_default_weights(settings, semantic, True).get(n, 0.0) for n in names]) * 10
+    w = minimize(loss, start_w, jac=True, method="L-BFGS-B").x
+    # Calibrate: one-feature logistic regression from the fused score to "correct".
+    z = X @ w
+    def platt(params):
+        a, b = params
+        t = a * z + b
+        value = np.logaddexp(0, t) - y * t
+        p = 1 / (1 + np.exp(-t))
+        return value.mean(), np.array([np.mean((p - y) * z), np.mean(p - y)])
+    a, b = minimize(platt, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
+    return {n: float(v * a) for n, v in zip(names, w)}, float(b)
+
+
 def rank_candidates(
     sources: list[Doc],
     targets: list[Doc],
@@ -229,7 +432,9 @@ def rank_candidates(
 ) -> list[list[Candidate]]:
     """The ``top`` best targets for every source, with score, confidence and evidence.
 
-    ``decisions`` are earlier accepted/rejected alignments (warm mode);
+    ``decisions`` are earlier accepted/rejected alignments (warm mode):
+    accepted ones teach the matcher (target profiles, neighbour votes,
+    priors, and, when there are enough, a combiner trained on them);
     rejected pairs are never returned.
     """
     if not sources or not targets:
@@ -245,74 +450,42 @@ def rank_candidates(
                 rejected_by_source[d.source_key].append(d.target_key)
             rejected_by_text[text_key(d.source_text)].append(d.target_key)
 
-    source_terms = [textmod.terms(s.text) for s in sources]
-    target_terms = [textmod.terms(t.text) for t in targets]
-    accepted_terms = [textmod.terms(d.source_text) for d in accepted]
-    model = TfidfModel(source_terms + target_terms + accepted_terms)
-    s_tfidf = model.transform(source_terms)
-    t_tfidf = model.transform(target_terms)
-    has_context = settings.context_weight > 0 and any(t.context for t in targets)
-    if has_context:
-        context_terms = [textmod.terms(t.context) for t in targets]
-        t_tfidf = _l2(t_tfidf + settings.context_weight * model.transform(context_terms))
-
-    use_embeddings = encoder is not None and settings.embedding_weight > 0
-    if use_embeddings:
-        all_texts = [textmod.strip_boilerplate(d.text) for d in sources + targets] + [
-            textmod.strip_boilerplate(d.source_text) for d in accepted
-        ]
-        vectors = embed(all_texts, encoder, cache, progress=None)
-        s_emb = vectors[: len(sources)]
-        t_emb = vectors[len(sources) : len(sources) + len(targets)]
-        a_emb = vectors[len(sources) + len(targets) :]
-        if has_context:
-            c_emb = embed([t.context or t.text for t in targets], encoder, cache)
-            t_emb = _l2(t_emb + settings.context_weight * c_emb)
-    method = "tfidf+embedding" if use_embeddings else "tfidf"
-
-    # Warm: fold accepted sources into their targets, and keep them as neighbours.
-    warm = bool(accepted)
+    # One row per distinct decided statement, so a statement aligned to three
+    # standards is one neighbour voting for three targets.
+    known_texts: dict[str, int] = {}
+    accepted_rows = []
+    for d in accepted:
+        row = known_texts.setdefault(d.source_text, len(known_texts))
+        accepted_rows.append((row, target_index[d.target_key]))
+    accepted_rows = sorted(set(accepted_rows))
+    vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings)
+    semantic = vectors.s_emb is not None and settings.embedding_weight > 0
+    warm = bool(accepted_rows)
+    method = "tfidf+embedding" if semantic else "tfidf"
+    weights, bias, learned = _default_weights(settings, semantic, warm), 0.0, False
     if warm:
         method += "+decisions"
-        a_tfidf = model.transform(accepted_terms)
-        rows = np.array([target_index[d.target_key] for d in accepted])
-        fold = sp.csr_matrix(
-            (np.ones(len(accepted), np.float32), (rows, np.arange(len(accepted)))),
-            shape=(len(targets), len(accepted)),
-        )
-        counts = np.asarray(fold.sum(axis=1)).ravel()
-        mean_norm = sp.diags(1.0 / np.maximum(counts, 1)).dot(fold)
-        t_tfidf = _l2(t_tfidf + settings.fold_weight * _l2(mean_norm.dot(a_tfidf)))
-        if use_embeddings:
-            t_emb = _l2(t_emb + settings.fold_weight * _l2(np.asarray(mean_norm.dot(a_emb))))
-        prior = np.log1p(counts) / math.log1p(max(counts.max(), 1))
-        neighbour_matrix = fold.T.tocsr()  # accepted decision -> target
+        if len(accepted_rows) >= settings.learn_min_decisions:
+            trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings)
+            if trained:
+                weights, bias = trained
+                learned = True
+                method += " (learned)"
+    index = _Index(
+        len(targets), vectors.t_tfidf, vectors.t_emb if semantic else None,
+        vectors.k_tfidf, vectors.k_emb if semantic else None,
+        accepted_rows, settings,
+    )
 
     results: list[list[Candidate]] = []
-    t_tfidf_T = t_tfidf.T.tocsr()
     for start in range(0, len(sources), CHUNK):
         stop = min(start + CHUNK, len(sources))
-        lexical = np.asarray(s_tfidf[start:stop].dot(t_tfidf_T).todense(), dtype=np.float32)
-        if use_embeddings:
-            semantic = s_emb[start:stop] @ t_emb.T
-            fused = settings.tfidf_weight * lexical + settings.embedding_weight * semantic
+        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None)
+        fused = _combine(feats, weights, bias)
+        if learned:
+            fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
         else:
-            fused = lexical
-        votes = None
-        if warm:
-            if use_embeddings:
-                sim = s_emb[start:stop] @ a_emb.T
-            else:
-                sim = np.asarray(s_tfidf[start:stop].dot(a_tfidf.T).todense())
-            k = min(settings.neighbours, sim.shape[1])
-            idx, vals = _top_k(sim, k)
-            weights = np.zeros_like(sim)
-            np.put_along_axis(weights, idx, np.maximum(vals, 0) ** 3, axis=1)
-            votes = np.asarray(sp.csr_matrix(weights).dot(neighbour_matrix).todense())
-            totals = weights.sum(axis=1, keepdims=True)
-            totals[totals == 0] = 1
-            votes = votes / totals
-            fused = fused + settings.vote_weight * votes + settings.prior_weight * prior
+            fused = np.clip(fused, 0, None)
         # Rejected pairs can never come back.
         for row, source in enumerate(sources[start:stop]):
             for t_key in rejected_by_source.get(source.key, ()):
@@ -331,9 +504,10 @@ def rank_candidates(
                 evidence = ""
                 if with_evidence:
                     evidence = explain(
-                        source, target, lexical[row, col],
-                        semantic[row, col] if use_embeddings else None,
-                        votes[row, col] if votes is not None else None,
+                        source, target, feats["lexical"][row, col],
+                        feats["semantic"][row, col] if "semantic" in feats else None,
+                        max(feats.get("votes_semantic", feats.get("votes_lexical", np.zeros((1, 1))))[row, col]
+                            if warm else 0.0, 0.0) if warm else None,
                         _supporting(accepted, target.key, source) if warm else [],
                     )
                 out.append(
