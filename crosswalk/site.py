@@ -78,3 +78,14 @@ def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = F
     ds = make_datasette(*paths, immutable=immutable, **kwargs)
     asyncio.run(ds.invoke_startup())
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+
+
+def serve_published(outdir, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Serve a folder made by ``crosswalk publish`` as the public site (immutable, read-only)."""
+    import uvicorn
+
+    from .publish import make_public_datasette
+
+    ds = make_public_datasette(outdir)
+    asyncio.run(ds.invoke_startup())
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,245 @@
+"""Exports of the reviewed crosswalk: SSSOM TSV, CSV, and CASE 1.0 JSON (through :mod:`crosswalk.case`).
+
+Only accepted alignments are exported unless ``include_suggestions=True``;
+rejected alignments never are. Text that a spreadsheet would read as a
+formula (``= + - @``) is neutralised in CSV output.
+
+Example::
+
+    from crosswalk.db import open_db
+    from crosswalk.exports import export
+    result = export(open_db("crosswalk.db"), "crosswalk.sssom.tsv", "sssom")
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import json
+import pathlib
+
+import yaml
+
+from .errors import CrosswalkError
+
+FORMATS = ("case", "sssom", "csv")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+# Where the identifiers of the published site live when no --base-url is given.
+DEFAULT_BASE_URL = "http://127.0.0.1:8001/"
+
+SSSOM_COLUMNS = [
+    "subject_id", "subject_label", "predicate_id", "object_id", "object_label",
+    "mapping_justification", "confidence", "author_id", "author_label", "mapping_date",
+    "subject_source", "object_source", "comment",
+]
+# A CTE task (subject) certifies an academic standard (object): full is an exact
+# match, partial a close one; a suggestion is only a related candidate.
+SSSOM_PREDICATES = {"full": "skos:exactMatch", "partial": "skos:closeMatch", None: "skos:relatedMatch"}
+
+CSV_COLUMNS = [
+    "programs", "industry_framework", "cte_code", "cte_statement", "academic_framework",
+    "standard_code", "standard", "subject", "grade", "status", "strength", "rationale",
+    "reviewer", "reviewed_at", "score", "alignment_id",
+]
+
+
+def neutralise(value):
+    """Text a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    Example::
+
+        neutralise("=HYPERLINK(...)")  # "'=HYPERLINK(...)"
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def is_formula_like(value) -> bool:
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+@dataclasses.dataclass
+class ExportResult:
+    path: str
+    format: str
+    alignments: int
+    detail: str = ""
+
+    def summary(self) -> str:
+        extra = f" ({self.detail})" if self.detail else ""
+        return f"Exported {self.alignments} alignments as {self.format.upper()} to {self.path}{extra}"
+
+
+def program_id(db, program: str) -> int:
+    """The id of a program given by name (or id); a clear error naming the programs otherwise."""
+    rows = list(db.query("select id, name from programs order by name"))
+    for row in rows:
+        if row["name"] == program or str(row["id"]) == str(program):
+            return row["id"]
+    for row in rows:
+        if row["name"].lower() == str(program).strip().lower():
+            return row["id"]
+    names = ", ".join(repr(r["name"]) for r in rows) or "none yet"
+    raise CrosswalkError(f"no program named {program!r}; the programs are: {names}")
+
+
+def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
+    """Accepted (and optionally suggested) alignments with both statements, oldest id first."""
+    statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
+    where = [f"a.status in ({', '.join('?' for _ in statuses)})"]
+    params: list = list(statuses)
+    if program is not None:
+        where.append("s.framework_id in (select framework_id from program_frameworks where program_id = ?)")
+        params.append(program_id(db, program))
+    sql = f"""
+        select a.id as alignment_id, a.status, a.strength, a.rationale, a.reviewer, a.reviewed_at,
+               a.score, a.method, a.created_at,
+               s.id as cte_id, s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework,
+               t.id as standard_id, t.code as standard_code, t.statement as standard,
+               tf.name as academic_framework, t.subject, t.grade,
+               (select group_concat(p.name, '; ') from program_frameworks pf
+                    join programs p on p.id = pf.program_id where pf.framework_id = sf.id) as programs
+        from alignments a
+        join standards s on s.id = a.source_id
+        join standards t on t.id = a.target_id
+        join frameworks sf on sf.id = s.framework_id
+        join frameworks tf on tf.id = t.framework_id
+        where {' and '.join(where)}
+        order by a.id
+    """
+    return list(db.query(sql, params))
+
+
+def _mapping_date(value) -> str | None:
+    return str(value)[:10] if value else None
+
+
+def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=DEFAULT_BASE_URL,
+                license_url="https://creativecommons.org/licenses/by/4.0/") -> ExportResult:
+    """An SSSOM TSV: a YAML metadata header (``#`` lines), then one mapping per row.
+
+    Identifiers are CURIEs under ``std:`` that resolve to the standard's page on
+    the published site (``<base_url>standard/<id>``).
+    """
+    base = base_url.rstrip("/") + "/"
+    rows = alignment_rows(db, program=program, include_suggestions=include_suggestions)
+    today = datetime.date.today().isoformat()
+    header = {
+        "curie_map": {
+            "std": f"{base}standard/",
+            "reviewer": f"{base}reviewer/",
+            "skos": "http://www.w3.org/2004/02/skos/core#",
+            "semapv": "https://w3id.org/semapv/vocab/",
+        },
+        "mapping_set_id": f"{base}crosswalk.sssom.tsv",
+        "mapping_set_title": "CTE industry standards certifying academic standards (crosswalk)",
+        "mapping_set_description": (
+            "Accepted alignments were reviewed by people (full = skos:exactMatch, partial = skos:closeMatch)."
+            + (" Suggested alignments (semapv:LexicalMatching) were not reviewed." if include_suggestions else "")
+        ),
+        "license": license_url,
+        "mapping_date": today,
+    }
+    with open(path, "w", encoding="utf-8", newline="") as fh:
+        for line in yaml.safe_dump(header, sort_keys=False, allow_unicode=True).splitlines():
+            fh.write(f"# {line}\n")
+        writer = csv.DictWriter(fh, SSSOM_COLUMNS, delimiter="\t", lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            accepted = row["status"] == "accepted"
+            reviewer = row["reviewer"] or ""
+            writer.writerow({
+                "subject_id": f"std:{row['cte_id']}",
+                "subject_label": _one_line(f"{row['cte_code']}: {row['cte_statement']}"),
+                "predicate_id": SSSOM_PREDICATES[row["strength"] if accepted else None],
+                "object_id": f"std:{row['standard_id']}",
+                "object_label": _one_line(f"{row['standard_code']}: {row['standard']}"),
+                "mapping_justification": "semapv:ManualMappingCuration" if accepted else "semapv:LexicalMatching",
+                "confidence": "1.0" if accepted else f"{(row['score'] or 0) / 100:.3f}",
+                "author_id": f"reviewer:{_slug(reviewer)}" if accepted and reviewer else "",
+                "author_label": reviewer if accepted else "",
+                "mapping_date": _mapping_date(row["reviewed_at"] if accepted else row["created_at"]) or today,
+                "subject_source": _one_line(row["industry_framework"]),
+                "object_source": _one_line(row["academic_framework"]),
+                "comment": _one_line(
+                    (f"{row['strength']}: {row['rationale'] or ''}".strip(": ") if accepted
+                     else "suggested by crosswalk's matcher; not reviewed")),
+            })
+    return ExportResult(str(path), "sssom", len(rows))
+
+
+def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportResult:
+    """Every exported alignment as one CSV row (UTF-8 with BOM so Excel reads it)."""
+    rows = alignment_rows(db, program=program, include_suggestions=include_suggestions)
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: neutralise(row.get(k)) for k in CSV_COLUMNS})
+    return ExportResult(str(path), "csv", len(rows))
+
+
+def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url=None) -> ExportResult:
+    """A CASE 1.0 CFPackage made by :func:`crosswalk.case.export_case`."""
+    try:
+        from .case import export_case
+    except ImportError:
+        raise CrosswalkError(
+            "the CASE export is not available yet in this version of crosswalk (crosswalk.case.export_case "
+            "is missing); use --format sssom or --format csv"
+        ) from None
+    if include_suggestions:
+        raise CrosswalkError("a CASE export holds reviewed alignments only; leave out --include-suggestions")
+    kwargs = {"base_uri": base_url} if base_url else {}
+    package = export_case(db, frameworks=frameworks or None, include_alignments=True, **kwargs)
+    pathlib.Path(path).write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
+    associations = [a for a in package.get("CFAssociations", []) if a.get("associationType") != "isChildOf"]
+    return ExportResult(str(path), "case", len(associations),
+                        f"{len(package.get('CFItems', []))} items, {len(package.get('CFAssociations', []))} associations")
+
+
+def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,
+           base_url=None) -> ExportResult:
+    """Write the crosswalk to ``path`` as ``case``, ``sssom`` or ``csv``."""
+    fmt = (format or "").lower()
+    if fmt not in FORMATS:
+        raise CrosswalkError(f"unknown export format {format!r}; use one of: {', '.join(FORMATS)}")
+    if fmt == "case":
+        if program is not None:
+            raise CrosswalkError("a CASE export is chosen by --framework, not --program")
+        return write_case(db, path, frameworks=frameworks, include_suggestions=include_suggestions,
+                          base_url=base_url)
+    if frameworks:
+        raise CrosswalkError("--framework applies to --format case only; use --program to narrow SSSOM or CSV")
+    if fmt == "sssom":
+        return write_sssom(db, path, program=program, include_suggestions=include_suggestions,
+                           base_url=base_url or DEFAULT_BASE_URL)
+    return write_csv(db, path, program=program, include_suggestions=include_suggestions)
+
+
+def read_sssom(path) -> tuple[dict, list[dict]]:
+    """The YAML header and rows of an SSSOM TSV (to check an export)."""
+    header_lines, body = [], []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.startswith("#") and not body:
+                header_lines.append(line[1:].removeprefix(" "))
+            else:
+                body.append(line)
+    header = yaml.safe_load("".join(header_lines)) or {}
+    rows = list(csv.DictReader(body, delimiter="\t"))
+    return header, rows
+
+
+def _one_line(text) -> str:
+    return " ".join(str(text or "").split())
+
+
+def _slug(text: str) -> str:
+    import urllib.parse
+
+    return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_.-")

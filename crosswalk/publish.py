@@ -1,0 +1,441 @@
+"""The public copy of a crosswalk, and handing it to Datasette's publishers.
+
+``publish(db_path, outdir)`` writes a folder that holds everything the public
+site needs and nothing it must not show::
+
+    OUTDIR/crosswalk.db          frameworks, standards (+ stemmed full-text search), programs,
+                                 accepted alignments (suggestions only with suggestions="label");
+                                 no review_log, comments, import log, embeddings or sign-in config
+    OUTDIR/metadata.yml          complete Datasette metadata, with the public pages switched on
+    OUTDIR/templates/            the public page templates
+    OUTDIR/plugins/              the public pages plugin (program, standard, gaps, search pages)
+    OUTDIR/static/               the stylesheet (nothing is loaded from a CDN)
+
+The folder is served immutable (``crosswalk serve OUTDIR``) or handed to
+``datasette publish cloudrun`` / ``datasette package`` with Datasette pinned.
+
+Example::
+
+    from crosswalk.publish import publish
+    result = publish("district.db", "public/")
+    print(result.summary())
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import pathlib
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+
+import yaml
+
+from .errors import CrosswalkError
+
+PUBLISHED_DB = "crosswalk.db"
+DB_NAME = "crosswalk"
+DATASETTE_PIN = "datasette==0.65.5"
+STATIC_MOUNT = "assets"
+PLUGIN_FILE = "crosswalk_public.py"
+SUGGESTION_MODES = ("omit", "label")
+TARGETS = ("cloudrun", "package")
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+# Columns copied to the public copy; anything not listed (hashes, review flags) stays private.
+PUBLIC_COLUMNS = {
+    "frameworks": ["id", "name", "kind", "publisher", "version", "subject", "license", "attribution",
+                   "source_url", "source_file", "imported_at"],
+    "standards": ["id", "framework_id", "code", "statement", "label", "parent_code", "parent_id", "grade",
+                  "grade_low", "grade_high", "subject", "domain", "cluster", "level", "position",
+                  "source_file", "source_sheet", "source_row", "status", "updated_at"],
+    "programs": ["id", "name", "cip_code", "cip_title", "career_cluster", "school", "description"],
+    "program_frameworks": ["program_id", "framework_id"],
+}
+ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at"]
+SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
+PUBLIC_VIEWS = ("program_certifies", "standard_evidence", "coverage", "uncovered_standards")
+PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
+                 "unreviewed_suggestions", "about") + PUBLIC_VIEWS
+
+
+@dataclasses.dataclass
+class PublishResult:
+    outdir: str
+    database: str
+    frameworks: int
+    standards: int
+    programs: int
+    accepted: int
+    suggested: int
+    suggestions: str
+
+    def summary(self) -> str:
+        if self.suggestions == "label":
+            extra = f", {self.suggested} suggested alignments labelled 'not reviewed'"
+        else:
+            extra = "; suggested alignments left out"
+        return (
+            f"Published {self.database}: {self.frameworks} frameworks, {self.standards} standards, "
+            f"{self.programs} programs, {self.accepted} accepted alignments{extra}"
+        )
+
+
+def _table_columns(conn, schema: str, table: str) -> list[str]:
+    return [r[1] for r in conn.execute(f"pragma {schema}.table_info([{table}])")]
+
+
+def _create_sql(conn, table: str) -> str:
+    row = conn.execute("select sql from src.sqlite_master where type in ('table', 'view') and name = ?",
+                       [table]).fetchone()
+    if row is None:
+        raise CrosswalkError(f"the database has no {table!r} table; is it a crosswalk database?")
+    return row[0]
+
+
+def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
+            title: str | None = None, metadata=None) -> PublishResult:
+    """Write the public copy of ``database`` into the folder ``outdir``.
+
+    ``suggestions="label"`` keeps the matcher's suggested alignments, in a
+    separate ``unreviewed_suggestions`` table labelled as not reviewed;
+    ``"omit"`` (the default) leaves them out. Rejected alignments, the review
+    log and everything else internal never leave the source database.
+    """
+    if suggestions not in SUGGESTION_MODES:
+        raise CrosswalkError(f"suggestions must be one of {', '.join(SUGGESTION_MODES)}, not {suggestions!r}")
+    source = pathlib.Path(database)
+    if not source.is_file():
+        raise CrosswalkError(f"{database}: no such database file")
+    out = pathlib.Path(outdir)
+    if out.exists() and not out.is_dir():
+        raise CrosswalkError(f"{outdir} is a file; publish needs a folder")
+    if out.exists() and any(out.iterdir()):
+        if not (out / PUBLISHED_DB).exists():
+            raise CrosswalkError(f"{outdir} is not empty and is not a published crosswalk; choose an empty folder")
+        if not force:
+            raise CrosswalkError(f"{outdir} already holds a published crosswalk; use --force to replace it")
+    if out.resolve() == source.resolve().parent and source.name == PUBLISHED_DB:
+        raise CrosswalkError(f"{database} is inside {outdir}; publish to another folder")
+
+    from .db import open_db
+
+    open_db(source).close()  # bring an older database's schema up to date first
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = out / (PUBLISHED_DB + ".tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    try:
+        counts = _copy_public(conn, source, suggestions)
+        conn.commit()
+    finally:
+        conn.close()
+    for suffix in ("", "-wal", "-shm"):
+        (out / (PUBLISHED_DB + suffix)).unlink(missing_ok=True)
+    tmp.replace(out / PUBLISHED_DB)
+
+    for sub in ("templates", "plugins", "static"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    (out / "templates").mkdir()
+    for template in (HERE / "templates").glob("*.html"):
+        shutil.copy2(template, out / "templates" / template.name)
+    (out / "plugins").mkdir()
+    shutil.copy2(HERE / "public_plugin.py", out / "plugins" / PLUGIN_FILE)
+    (out / "static").mkdir()
+    for asset in (HERE / "static").iterdir():
+        if asset.is_file():
+            shutil.copy2(asset, out / "static" / asset.name)
+
+    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, title=title, path=metadata)
+    (out / "metadata.yml").write_text(
+        "# Datasette metadata for the public crosswalk, written by `crosswalk publish`.\n"
+        + yaml.safe_dump(public_md, sort_keys=False, allow_unicode=True, width=100),
+        encoding="utf-8",
+    )
+    return PublishResult(outdir=str(out), database=str(out / PUBLISHED_DB), suggestions=suggestions, **counts)
+
+
+def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: str) -> dict:
+    from .db import now
+
+    conn.execute("attach database ? as src", [str(source)])
+    for table, wanted in PUBLIC_COLUMNS.items():
+        available = set(_table_columns(conn, "src", table))
+        columns = [c for c in wanted if c in available]
+        create = _create_sql(conn, table)
+        conn.execute(create)
+        # Drop the columns not published by rebuilding with only the wanted ones.
+        keep = ", ".join(f"[{c}]" for c in columns)
+        conn.execute(f"insert into main.[{table}] ({keep}) select {keep} from src.[{table}]")
+        extra = [c for c in _table_columns(conn, "main", table) if c not in columns]
+        for column in extra:
+            conn.execute(f"alter table main.[{table}] drop column [{column}]")
+
+    conn.execute(
+        """
+        create table alignments (
+            id integer primary key,
+            source_id integer not null references standards(id),
+            target_id integer not null references standards(id),
+            status text not null check (status = 'accepted'),
+            strength text check (strength in ('full', 'partial')),
+            rationale text,
+            reviewer text,
+            reviewed_at text
+        )
+        """
+    )
+    cols = ", ".join(ACCEPTED_COLUMNS)
+    conn.execute(f"insert into alignments ({cols}) select {cols} from src.alignments where status = 'accepted'")
+    conn.execute("create index idx_alignments_target on alignments(target_id)")
+    conn.execute("create index idx_alignments_source on alignments(source_id)")
+    conn.execute("create index idx_standards_framework on standards(framework_id)")
+    conn.execute("create index idx_standards_parent on standards(parent_id)")
+
+    suggested = 0
+    if suggestions == "label":
+        conn.execute(
+            """
+            create table unreviewed_suggestions (
+                id integer primary key,
+                source_id integer not null references standards(id),
+                target_id integer not null references standards(id),
+                reviewed text not null default 'no: suggested by the matcher, not reviewed',
+                score real,
+                confidence text,
+                method text,
+                evidence text,
+                rank integer
+            )
+            """
+        )
+        conn.execute(
+            "insert into unreviewed_suggestions (id, source_id, target_id, score, confidence, method, evidence, rank) "
+            "select id, source_id, target_id, score, confidence, method, evidence, rank "
+            "from src.alignments where status = 'suggested'"
+        )
+        conn.execute("create index idx_suggestions_target on unreviewed_suggestions(target_id)")
+        conn.execute("create index idx_suggestions_source on unreviewed_suggestions(source_id)")
+        suggested = conn.execute("select count(*) from unreviewed_suggestions").fetchone()[0]
+
+    for view in PUBLIC_VIEWS:
+        conn.execute(_create_sql(conn, view))
+
+    conn.execute("create table about (key text primary key, value text)")
+    conn.executemany("insert into about values (?, ?)", [
+        ("published_at", now()),
+        ("source_database", source.name),
+        ("suggestions", "labelled as not reviewed" if suggestions == "label" else "left out"),
+    ])
+    conn.commit()
+    conn.execute("detach database src")
+
+    # Porter stemming so that "measuring" finds "measure" (the same search as the source database).
+    conn.execute(
+        "create virtual table standards_fts using fts5 (code, statement, domain, cluster, "
+        "content=[standards], tokenize='porter')"
+    )
+    conn.execute("insert into standards_fts (rowid, code, statement, domain, cluster) "
+                 "select rowid, code, statement, domain, cluster from standards")
+    conn.commit()
+    conn.execute("vacuum")
+
+    def count(sql):
+        return conn.execute(sql).fetchone()[0]
+
+    return dict(
+        frameworks=count("select count(*) from frameworks"),
+        standards=count("select count(*) from standards"),
+        programs=count("select count(*) from programs"),
+        accepted=count("select count(*) from alignments"),
+        suggested=suggested,
+    )
+
+
+def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = None, path=None) -> dict:
+    """metadata.yml made fit for the public copy.
+
+    Tables and canned queries that the copy does not hold, writable queries,
+    ``allow`` blocks and sign-in plugin settings are removed; the public pages
+    plugin is switched on.
+    """
+    from .site import metadata_path
+
+    source = pathlib.Path(path) if path else metadata_path()
+    raw = yaml.safe_load(source.read_text(encoding="utf-8")) if source else {}
+    raw = copy.deepcopy(raw or {})
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    try:
+        present = {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
+        columns = {name: {r[1] for r in conn.execute(f"pragma table_info([{name}])")} for name in present}
+    finally:
+        conn.close()
+
+    for key in ("allow", "allow_sql", "permissions"):
+        raw.pop(key, None)
+    raw["plugins"] = {"crosswalk-public": {"database": DB_NAME}}
+    if title:
+        raw["title"] = title
+    raw["extra_css_urls"] = [f"/{STATIC_MOUNT}/crosswalk.css"]
+    raw.pop("extra_js_urls", None)
+    raw["description_html"] = PUBLIC_HOME_DESCRIPTION + _attribution_html(raw.get("description_html", ""))
+
+    block = copy.deepcopy((raw.get("databases") or {}).get(DB_NAME) or {})
+    for key in ("allow", "allow_sql"):
+        block.pop(key, None)
+    tables = {}
+    for name, table in (block.get("tables") or {}).items():
+        if name not in present:
+            continue
+        table = dict(table or {})
+        for key in ("allow", "allow_sql"):
+            table.pop(key, None)
+        if "facets" in table:
+            table["facets"] = [f for f in table["facets"] if isinstance(f, str) and f in columns[name]]
+        if isinstance(table.get("columns"), dict):
+            table["columns"] = {c: d for c, d in table["columns"].items() if c in columns[name]}
+        if table.get("sort") and table["sort"] not in columns[name]:
+            table.pop("sort")
+        tables[name] = table
+    if "alignments" in tables:
+        tables["alignments"]["description"] = (
+            "Reviewed alignments only: each CTE (industry) standard ↔ academic standard that reviewers "
+            "accepted, with strength (full or partial), rationale, reviewer and date."
+        )
+    if suggestions == "label":
+        tables["unreviewed_suggestions"] = {
+            "description": ("NOT REVIEWED: alignments suggested by crosswalk's matcher that no person has "
+                            "checked yet. They do not certify anything."),
+            "facets": ["confidence"],
+        }
+    tables["about"] = {"description": "When and how this public copy was made."}
+    for internal in ("standards_fts", "standards_fts_config", "standards_fts_data", "standards_fts_docsize",
+                     "standards_fts_idx"):
+        tables[internal] = {"hidden": True}
+    block["tables"] = tables
+    queries = {}
+    for name, query in (block.get("queries") or {}).items():
+        if isinstance(query, str):
+            query = {"sql": query}
+        if query.get("write") or "allow" in query:
+            continue
+        sql = query.get("sql", "").lower()
+        if any(secret in sql for secret in ("review_log", "comments", "embeddings", "import_log")):
+            continue
+        queries[name] = query
+    block["queries"] = queries
+    raw["databases"] = {DB_NAME: block}
+    return raw
+
+
+PUBLIC_HOME_DESCRIPTION = (
+    "<p>Which academic standards each Career and Technical Education (CTE) program certifies, "
+    "through which credential tasks, as reviewed and accepted by curriculum teams.</p>"
+)
+
+
+def _attribution_html(description_html: str) -> str:
+    """Keep the sources and attribution paragraph of the home description."""
+    start = description_html.find("<p><small>")
+    return description_html[start:] if start >= 0 else ""
+
+
+def datasette_command() -> list[str]:
+    """How to run Datasette: the ``datasette`` on PATH, or this Python's ``-m datasette``."""
+    found = shutil.which("datasette")
+    return [found] if found else [sys.executable, "-m", "datasette"]
+
+
+def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memory=None, max_instances=None,
+                    port=None, extra_install=(), version_note=None) -> list[str]:
+    """The ``datasette publish cloudrun`` / ``datasette package`` command for a published folder."""
+    if to not in TARGETS:
+        raise CrosswalkError(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
+    out = pathlib.Path(outdir).resolve()
+    if not (out / PUBLISHED_DB).exists():
+        raise CrosswalkError(f"{outdir} has no {PUBLISHED_DB}; run crosswalk publish first")
+    if to == "cloudrun":
+        if not service:
+            raise CrosswalkError("--to cloudrun needs --service NAME (the Cloud Run service to create or update)")
+        if tag:
+            raise CrosswalkError("--tag applies to --to package only")
+        if port:
+            raise CrosswalkError("--port applies to --to package only")
+        args = ["publish", "cloudrun", str(out / PUBLISHED_DB), "--service", service]
+        if memory:
+            args += ["--memory", memory]
+        if max_instances:
+            args += ["--max-instances", str(max_instances)]
+    else:
+        for name, value in (("--service", service), ("--memory", memory), ("--max-instances", max_instances)):
+            if value:
+                raise CrosswalkError(f"{name} applies to --to cloudrun only")
+        args = ["package", str(out / PUBLISHED_DB)]
+        if tag:
+            args += ["--tag", tag]
+        if port:
+            args += ["--port", str(port)]
+    args += [
+        "--metadata", str(out / "metadata.yml"),
+        "--template-dir", str(out / "templates"),
+        "--plugins-dir", str(out / "plugins"),
+        "--static", f"{STATIC_MOUNT}:{out / 'static'}",
+        "--install", DATASETTE_PIN,
+    ]
+    for package in extra_install:
+        if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":
+            raise CrosswalkError(f"Datasette is pinned to {DATASETTE_PIN}; do not --install {package!r}")
+        args += ["--install", package]
+    if title:
+        args += ["--title", title]
+    if version_note:
+        args += ["--version-note", version_note]
+    return datasette_command() + args
+
+
+def format_command(command: list[str]) -> str:
+    return " ".join(shlex.quote(part) for part in command)
+
+
+def run_publish_command(command: list[str], *, cwd=None) -> int:
+    """Run Datasette's publisher, passing its output through; a clear error when it fails."""
+    try:
+        completed = subprocess.run(command, cwd=cwd, env=os.environ.copy())
+    except FileNotFoundError as exc:
+        raise CrosswalkError(f"could not run {command[0]}: {exc.strerror}") from None
+    if completed.returncode != 0:
+        raise CrosswalkError(f"datasette {command[1 if len(command) > 1 else 0]} failed "
+                             f"(exit status {completed.returncode}); its messages are above")
+    return completed.returncode
+
+
+def is_published_dir(path) -> bool:
+    path = pathlib.Path(path)
+    return path.is_dir() and (path / PUBLISHED_DB).is_file()
+
+
+def public_datasette_kwargs(outdir) -> dict:
+    """Arguments for :func:`crosswalk.site.make_datasette` that serve a published folder as published."""
+    out = pathlib.Path(outdir)
+    if not is_published_dir(out):
+        raise CrosswalkError(f"{outdir} is not a published crosswalk (no {PUBLISHED_DB}); run crosswalk publish")
+    return dict(
+        immutable=True,
+        metadata=yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8")),
+        template_dir=out / "templates",
+        plugins_dir=out / "plugins",
+        static=[(STATIC_MOUNT, str(out / "static"))],
+    )
+
+
+def make_public_datasette(outdir):
+    """The public site of a published folder, as a Datasette app (immutable)."""
+    from .site import make_datasette
+
+    return make_datasette(pathlib.Path(outdir) / PUBLISHED_DB, **public_datasette_kwargs(outdir))

@@ -1,0 +1,106 @@
+"""crosswalk export: SSSOM TSV (header and column set), CSV, and CASE 1.0 through crosswalk.case."""
+
+import csv
+import importlib.util
+import json
+import pathlib
+import sqlite3
+
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.exports import SSSOM_COLUMNS, neutralise, read_sssom
+
+from .test_publish import reviewed_demo  # noqa: F401  (session fixture)
+
+REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
+                  "mapping_justification", "confidence", "author_id", "mapping_date"]
+HAS_CASE = importlib.util.find_spec("crosswalk.case") is not None
+
+
+def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
+    out = tmp_path / "crosswalk.sssom.tsv"
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "sssom",
+                                 "--base-url", "https://crosswalk.example.org"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"Exported 32 alignments as SSSOM to {out}"
+    header, rows = read_sssom(out)
+    assert header["curie_map"]["std"] == "https://crosswalk.example.org/standard/"
+    assert header["mapping_set_id"] == "https://crosswalk.example.org/crosswalk.sssom.tsv"
+    assert header["license"].startswith("https://")
+    assert set(REQUIRED_SSSOM) <= set(rows[0]) and list(rows[0]) == SSSOM_COLUMNS
+    conn = sqlite3.connect(reviewed_demo)
+    accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer) for s, t, strength, reviewer in conn.execute(
+        "select source_id, target_id, strength, reviewer from alignments where status = 'accepted'")}
+    assert len(rows) == len(accepted) == 32
+    for row in rows:
+        strength, reviewer = accepted[(row["subject_id"], row["object_id"])]
+        assert row["predicate_id"] == {"full": "skos:exactMatch", "partial": "skos:closeMatch"}[strength]
+        assert row["mapping_justification"] == "semapv:ManualMappingCuration"
+        assert row["author_label"] == reviewer and row["author_id"].startswith("reviewer:")
+        assert row["mapping_date"].startswith("2026-") and float(row["confidence"]) == 1.0
+        prefix, _, local = row["subject_id"].partition(":")
+        assert prefix in header["curie_map"] and local.isdigit()
+        assert "\t" not in row["subject_label"] and "\n" not in row["object_label"]
+
+
+def test_sssom_with_suggestions_marks_them_unreviewed(reviewed_demo, tmp_path):
+    from crosswalk.db import open_db
+    from crosswalk.exports import export
+
+    out = tmp_path / "all.sssom.tsv"
+    result = export(open_db(reviewed_demo), out, "sssom", program="Welding Technology", include_suggestions=True)
+    _, rows = read_sssom(out)
+    lexical = [r for r in rows if r["mapping_justification"] == "semapv:LexicalMatching"]
+    assert len(rows) == result.alignments and len(lexical) == len(rows) - 4
+    assert all(r["predicate_id"] == "skos:relatedMatch" and r["author_id"] == "" for r in lexical)
+    assert all(0 <= float(r["confidence"]) <= 1 for r in lexical)
+
+
+def test_csv_export(runner, reviewed_demo, tmp_path):
+    out = tmp_path / "welding.csv"
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "csv",
+                                 "--program", "Welding Technology"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
+    assert len(rows) == 4
+    assert {r["status"] for r in rows} == {"accepted"} and {r["programs"] for r in rows} == {"Welding Technology"}
+    assert all(r["reviewer"] and r["rationale"] for r in rows)
+
+
+def test_neutralise():
+    assert neutralise("=1+1") == "'=1+1"
+    assert neutralise("+33") == "'+33" and neutralise("-x") == "'-x" and neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise("Measure angles") == "Measure angles" and neutralise(3) == 3 and neutralise(None) is None
+
+
+def test_export_errors(runner, reviewed_demo, tmp_path):
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.tsv"), "--format", "sssom",
+                                 "--program", "Plumbing"])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: no program named 'Plumbing'")
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.tsv"), "--format", "sssom",
+                                 "--framework", "Welding"])
+    assert result.exit_code == 1 and "--framework applies to --format case only" in result.stderr
+
+
+def test_case_export_says_not_available_yet(runner, reviewed_demo, tmp_path, monkeypatch):
+    monkeypatch.setitem(__import__("sys").modules, "crosswalk.case", None)  # as before case.py existed
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.json"), "--format", "case"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().startswith("Error: the CASE export is not available yet")
+
+
+@pytest.mark.skipif(not HAS_CASE, reason="crosswalk.case (export_case) is not there yet")
+def test_case_export_validates_against_the_official_schema(runner, reviewed_demo, tmp_path):
+    import jsonschema
+
+    schemas = sorted(pathlib.Path(__file__).resolve().parent.parent.glob("crosswalk/schemas/*cfpackage*.json"))
+    if not schemas:
+        pytest.skip("the CASE 1.0 CFPackage schema is not in crosswalk/schemas/ yet")
+    out = tmp_path / "crosswalk.json"
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "case"])
+    assert result.exit_code == 0, result.output
+    package = json.loads(out.read_text())
+    jsonschema.validate(package, json.loads(schemas[0].read_text()))
+    types = [a["associationType"] for a in package["CFAssociations"]]
+    assert types.count("exactMatchOf") + types.count("isRelatedTo") == 32

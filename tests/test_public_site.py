@@ -1,0 +1,190 @@
+"""The published demo in a real browser (Playwright driving Debian's Chromium), through `crosswalk serve OUTDIR`."""
+
+import asyncio
+import os
+import pathlib
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from crosswalk.publish import make_public_datasette
+
+from .test_publish import HOSTILE, published, reviewed_demo  # noqa: F401  (session fixtures)
+from .test_site import free_port
+
+CHROMIUM = os.environ.get("CROSSWALK_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def site(published):
+    """`crosswalk serve OUTDIR` running on a free port; yields its base URL."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "crosswalk.cli", "serve", str(published), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail(proc.stderr.read().decode() if proc.poll() is not None else "server did not start")
+                time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not pathlib.Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not installed at {CHROMIUM} (./run test installs it on Debian)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=site)
+    page = context.new_page()
+    page.outside_requests = []
+    page.on("request", lambda r: None if r.url.startswith(site) or r.url.startswith("data:")
+            else page.outside_requests.append(r.url))
+    yield page
+    context.close()
+
+
+def shot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"public-{name}.png"), full_page=True)
+
+
+def test_walk_home_program_standard_evidence(page, published):
+    conn = sqlite3.connect(published / "crosswalk.db")
+    certified = conn.execute(
+        "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
+    assert certified == 4
+
+    page.goto("/")
+    assert page.title().startswith("CTE programs and the academic standards they certify")
+    assert page.locator("h1").inner_text() == "CTE programs and the academic standards they certify"
+    assert page.locator(".xw-programs tbody tr").count() == 8
+    assert "O*NET 29.3 Database" in page.locator("footer").inner_text()
+    shot(page, "1-home")
+
+    page.get_by_role("link", name="Welding Technology").click()
+    page.wait_for_url(re.compile(r"/program/\d+$"))
+    assert page.locator("h1").inner_text() == "Welding Technology"
+    assert "CIP 48.0508" in page.locator(".xw-kicker").inner_text()
+    assert "Welding Technology tasks (O*NET 29.3)" in page.locator(".xw-credentials").inner_text()
+    stats = page.locator(".xw-stats").inner_text()
+    assert f"{certified}\nacademic standards certified" in stats
+    # Coverage per subject: as a table with the database's numbers, and as an SVG chart.
+    coverage = {r[0]: r[1:] for r in conn.execute(
+        "select subject, standards_certified, standards_in_subject from coverage where program = 'Welding Technology'")}
+    rows = page.locator(".xw-coverage tbody tr")
+    seen = {}
+    for i in range(rows.count()):
+        cells = rows.nth(i).locator("td").all_inner_texts()
+        seen[cells[0]] = (int(cells[1]) + int(cells[2]), int(cells[3]))
+    for subject, numbers in coverage.items():
+        assert seen[subject] == numbers
+    chart = page.locator("svg.coverage-chart")
+    assert chart.count() == 1 and chart.locator("rect.bar-full").count() >= 3
+    assert "Science" in chart.text_content()
+    # Grouped by subject and grade; the evidence names reviewer and date.
+    assert page.locator(".xw-subject h3").all_inner_texts() == sorted(coverage)
+    evidence = page.locator(".xw-evidence tbody tr")
+    assert evidence.count() == 4
+    first = evidence.nth(0).inner_text()
+    assert re.search(r"(A\. Rivera|J\. Chen)\s+2026-\d\d-\d\d", first)
+    shot(page, "2-program")
+
+    link = page.locator(".xw-certifies a.xw-code").first
+    code = link.inner_text()
+    link.click()
+    page.wait_for_url(re.compile(r"/standard/\d+$"))
+    assert page.locator("h1").inner_text() == code
+    assert "Which CTE work certifies it" in page.content()
+    row = page.locator(".xw-evidence tbody tr").first.inner_text()
+    assert "Welding Technology" in row and "Students do this when they complete task" in row
+    shot(page, "3-standard")
+
+    page.get_by_role("link", name="its evidence").click()
+    page.wait_for_url(re.compile(r"/crosswalk/standard_evidence\?standard_id=\d+$"))
+    assert "1 row" in page.content()
+    assert code in page.locator("table.rows-and-columns").inner_text()
+    shot(page, "4-evidence-table")
+    assert page.outside_requests == []
+
+
+def test_hostile_statement_shown_as_text(page, published):
+    sid = sqlite3.connect(published / "crosswalk.db").execute(
+        "select id from standards where statement like '<b>bold</b>%'").fetchone()[0]
+    page.goto(f"/standard/{sid}")
+    assert page.evaluate("typeof window.xssRan") == "undefined"
+    assert page.locator(".xw-statement").inner_text().startswith(HOSTILE.split(" and ")[0])
+    assert page.locator(".xw-statement b").count() == 0
+    shot(page, "5-hostile-text")
+
+
+def test_search_is_stemmed(page):
+    page.goto("/")
+    page.fill("#q", "measuring volume")
+    page.get_by_role("button", name="Search").click()
+    page.wait_for_url(re.compile(r"/search\?q=measuring\+volume"))
+    heading = page.locator("h2").first.inner_text()
+    assert re.match(r"\d+ results? for “measuring volume”", heading)
+    text = page.locator(".xw-results").inner_text()
+    assert "Measure volumes by counting unit cubes" in text  # "measuring" found "Measure"
+    page.goto("/search?q=HSG-GMD.A.3")
+    assert page.locator(".xw-results tbody tr a.xw-code").first.inner_text() == "HSG-GMD.A.3"
+    shot(page, "6-search")
+    page.locator(".xw-results tbody tr a.xw-code").first.click()
+    assert "Use volume formulas for cylinders, pyramids, cones, and spheres" in page.locator(".xw-statement").inner_text()
+
+
+def test_gaps_by_subject_and_grade(page, published):
+    conn = sqlite3.connect(published / "crosswalk.db")
+    total_gaps = conn.execute("select count(*) from uncovered_standards").fetchone()[0]
+    math_gaps = conn.execute("select count(*) from uncovered_standards where subject = 'Math'").fetchone()[0]
+    page.goto("/")
+    page.locator(".xw-nav").get_by_role("link", name="Gaps").click()
+    assert page.locator("h1").inner_text() == "Gaps: academic standards no program certifies"
+    assert page.locator(".xw-lead").inner_text().startswith(f"{total_gaps} of 1744 academic standards")
+    shot(page, "7-gaps")
+    page.locator("h3 a", has_text="Math").click()
+    page.wait_for_url(re.compile(r"/gaps\?subject=Math"))
+    assert page.locator(".xw-gaps tbody tr").count() == math_gaps
+    grades = page.locator(".xw-subject summary").all_inner_texts()
+    assert any(g.startswith("Grades 9–12") for g in grades) and any(g.startswith("Kindergarten") for g in grades)
+    assert page.locator(".xw-gaps").first.is_visible()
+
+
+def test_common_questions_are_named_queries(page):
+    page.goto("/crosswalk")
+    text = page.locator("body").inner_text()
+    for title in ("What does a program certify?", "Which CTE work certifies a standard?", "Where are the gaps?"):
+        assert title in text
+    page.goto("/crosswalk/what_a_program_certifies?program=Welding")
+    assert page.locator("table.rows-and-columns tbody tr").count() == 4
+    shot(page, "8-canned-query")
+    # The write-protected site: the browser gets 403 for a POST.
+    status = page.evaluate("fetch('/crosswalk/alignments', {method: 'POST', body: 'x'}).then(r => r.status)")
+    assert status == 403

@@ -1,0 +1,147 @@
+"""crosswalk report: the program crosswalk document (xlsx, csv); LibreOffice opens it; figures match the database."""
+
+import csv
+import os
+import pathlib
+import shutil
+import sqlite3
+import subprocess
+
+import openpyxl
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.report import write_report
+
+from .test_publish import reviewed_demo  # noqa: F401  (session fixture)
+
+SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
+ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
+FORMULA = '=HYPERLINK("http://evil.example","click")'
+
+
+@pytest.fixture
+def report_db(reviewed_demo, tmp_path):
+    """A copy of the reviewed demo where one Welding rationale is a spreadsheet formula."""
+    path = tmp_path / "report.db"
+    shutil.copy(reviewed_demo, path)
+    conn = sqlite3.connect(path)
+    conn.execute("""update alignments set rationale = ? where id = (
+        select a.id from alignments a join standards s on s.id = a.source_id
+        join program_frameworks pf on pf.framework_id = s.framework_id
+        join programs p on p.id = pf.program_id
+        where p.name = 'Welding Technology' and a.status = 'accepted' order by a.id limit 1)""", [FORMULA])
+    conn.commit()
+    conn.close()
+    return path
+
+
+def sheet_table(ws, header_first_cell):
+    """Rows (as dicts) of the table whose header row starts with header_first_cell."""
+    rows = list(ws.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[0] == header_first_cell)
+    header = rows[start]
+    return [dict(zip(header, r)) for r in rows[start + 1:] if any(v is not None for v in r)]
+
+
+def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
+    out = tmp_path / "welding.xlsx"
+    result = runner.invoke(cli, ["report", str(report_db), str(out), "--program", "Welding Technology"])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(report_db)
+    per_subject = ", ".join(f"{s} {n}/{t}" for s, n, t in conn.execute(
+        "select subject, standards_certified, standards_in_subject from coverage "
+        "where program = 'Welding Technology' order by subject"))
+    assert result.stdout.strip() == (f"Wrote the Welding Technology crosswalk to {out}: 4 academic standards "
+                                     f"certified by 4 reviewed alignments ({per_subject})")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["Crosswalk", "Summary", "Evidence"]
+    ws = wb["Crosswalk"]
+    assert ws["A1"].value == "Crosswalk: Welding Technology"
+    block = {r[0]: r[1] for r in ws.iter_rows(min_row=3, max_row=11, values_only=True)}
+    assert block["CIP code"] == "48.0508"
+    assert block["Credentials"] == "Welding Technology tasks (O*NET 29.3)"
+    reviewers = [r[0] for r in conn.execute(
+        "select distinct reviewer from standard_evidence where programs like '%Welding Technology%' order by 1")]
+    assert block["Reviewed by"].count("(2026-") == len(reviewers) == 2
+    # Sign-off block: every reviewer, then the signatures the state asks for.
+    sign_off = sheet_table(ws, "Role")
+    roles = [r["Role"] for r in sign_off[: len(reviewers) + 3]]
+    assert roles == ["Reviewer"] * len(reviewers) + ["CTE director", "Academic content lead",
+                                                     "CTE advisory committee chair"]
+    # The crosswalk rows are exactly what program_certifies says.
+    rows = sheet_table(ws, "Academic standard")
+    expected = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "select standard_code, strength, cte_codes from program_certifies where program = 'Welding Technology'")}
+    assert {r["Academic standard"]: (r["Strength"].lower(), r["Aligned CTE codes"]) for r in rows} == expected
+    assert all(r["Rationale"] and r["Reviewed by"] and r["Review date"].startswith("2026-") for r in rows)
+    # Formula injection: the rationale is stored as text, never as a formula.
+    cell = next(c for row in ws.iter_rows() for c in row if c.value == FORMULA)
+    assert cell.data_type == "s" and cell.quotePrefix
+    # Summary: coverage per subject equals the coverage view, with a chart.
+    summary = wb["Summary"]
+    table = sheet_table(summary, "Subject")
+    coverage = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "select subject, standards_certified, standards_in_subject from coverage where program = 'Welding Technology'")}
+    assert {r["Subject"]: (r["Certified"], r["Standards in subject"]) for r in table} == coverage
+    assert all(r["Fully certified"] + r["Partly certified"] == r["Certified"] for r in table)
+    assert len(summary._charts) == 1
+    evidence = sheet_table(wb["Evidence"], "CTE code")
+    assert len(evidence) == 4
+
+
+def test_report_opens_in_libreoffice(report_db, tmp_path):
+    if not pathlib.Path(SOFFICE).exists():
+        pytest.skip("LibreOffice (soffice) is not installed (./run test installs it on Debian)")
+    out = tmp_path / "welding.xlsx"
+    write_report(open_db(report_db), out, program="Welding Technology")
+    profile = tmp_path / "lo-profile"
+    completed = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
+         "--outdir", str(tmp_path / "pdf"), str(out)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    pdf = tmp_path / "pdf" / "welding.pdf"
+    assert completed.returncode == 0, completed.stderr
+    assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_size > 10_000
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(pdf, ARTIFACTS / "report-welding.pdf")
+    # LibreOffice reads the same figures back (its CSV of the first sheet).
+    completed = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "csv",
+         "--outdir", str(tmp_path / "csv"), str(out)],
+        capture_output=True, text=True, timeout=180, env={**os.environ, "HOME": str(tmp_path)})
+    assert completed.returncode == 0, completed.stderr
+    text = (tmp_path / "csv" / "welding.csv").read_text(encoding="utf-8", errors="replace")
+    assert "Crosswalk: Welding Technology" in text and "CTE director" in text
+    assert FORMULA.replace('"', '""') in text  # kept as text: LibreOffice did not evaluate it
+
+
+def test_csv_report_neutralises_formulas(runner, report_db, tmp_path):
+    out = tmp_path / "welding.csv"
+    result = runner.invoke(cli, ["report", str(report_db), str(out), "--program", "welding technology"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
+    assert len(rows) == 4 and {r["Program"] for r in rows} == {"Welding Technology"}
+    assert {r["Strength"] for r in rows} <= {"Full", "Partial"}
+    assert "'" + FORMULA in {r["Rationale"] for r in rows}
+    assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+
+
+def test_report_errors(runner, report_db, tmp_path):
+    result = runner.invoke(cli, ["report", str(report_db), str(tmp_path / "x.xlsx"), "--program", "Plumbing"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no program named 'Plumbing'; the programs are: 'Automotive Technology'")
+    result = runner.invoke(cli, ["report", str(report_db), str(tmp_path / "x.pdf"), "--program", "Carpentry"])
+    assert result.exit_code == 2 and "name it .xlsx or .csv" in result.stderr
+
+
+def test_program_without_decisions_still_gets_a_document(db, tmp_path):
+    from crosswalk.programs import add_program
+
+    add_program(db, "Plumbing")
+    out = tmp_path / "plumbing.xlsx"
+    result = write_report(db, out, program="Plumbing")
+    assert result.standards == 0
+    ws = openpyxl.load_workbook(out)["Crosswalk"]
+    assert "No alignment for this program has been reviewed" in str([c.value for c in ws["A"]])
