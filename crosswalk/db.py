@@ -314,6 +314,104 @@ def m004_embedding_cache(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m005_review_log_trigger_and_comments(db: sqlite_utils.Database) -> None:
+    # Who wrote a decision and through what (cli, workbook, site); the log
+    # trigger reads it and clears it, so both write paths log exactly once.
+    db.execute("ALTER TABLE alignments ADD COLUMN review_via TEXT")
+    db.execute("ALTER TABLE review_log ADD COLUMN comment TEXT")
+    changed = (
+        "old.status IS NOT new.status OR old.strength IS NOT new.strength "
+        "OR old.rationale IS NOT new.rationale OR (old.needs_review = 1 AND new.needs_review = 0)"
+    )
+    db.execute(
+        f"""
+        CREATE TRIGGER alignments_review_log
+        AFTER UPDATE OF status, strength, rationale, needs_review ON alignments
+        WHEN {changed}
+        BEGIN
+            INSERT INTO review_log (alignment_id, action, old_status, new_status, old_strength,
+                new_strength, old_rationale, new_rationale, reviewer, via, at)
+            VALUES (
+                new.id,
+                CASE
+                    WHEN old.status IS NOT new.status THEN
+                        CASE new.status WHEN 'accepted' THEN 'accept' WHEN 'rejected' THEN 'reject'
+                        ELSE 'reopen' END
+                    WHEN old.strength IS NOT new.strength THEN 'set strength'
+                    WHEN old.rationale IS NOT new.rationale THEN 'set rationale'
+                    ELSE 'confirm'
+                END,
+                old.status, new.status, old.strength, new.strength, old.rationale, new.rationale,
+                CASE WHEN new.review_via IS NULL THEN NULL ELSE new.reviewer END,
+                coalesce(new.review_via, 'sql'),
+                CASE WHEN new.review_via IS NOT NULL AND new.reviewed_at IS NOT NULL
+                    THEN new.reviewed_at ELSE strftime('%Y-%m-%dT%H:%M:%SZ', 'now') END
+            );
+            UPDATE alignments SET review_via = NULL WHERE id = new.id AND review_via IS NOT NULL;
+        END
+        """
+    )
+    # A write that changed nothing must not leave its reviewer for the next one.
+    db.execute(
+        f"""
+        CREATE TRIGGER alignments_review_via_reset
+        AFTER UPDATE OF review_via ON alignments
+        WHEN new.review_via IS NOT NULL AND NOT ({changed})
+        BEGIN
+            UPDATE alignments SET review_via = NULL WHERE id = new.id;
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE review_comments (
+            id INTEGER PRIMARY KEY,
+            alignment_id INTEGER NOT NULL REFERENCES alignments(id),
+            comment TEXT NOT NULL CHECK (length(trim(comment)) > 0),
+            reviewer TEXT NOT NULL CHECK (length(trim(reviewer)) > 0),
+            via TEXT NOT NULL DEFAULT 'site',
+            at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX idx_review_comments_alignment ON review_comments(alignment_id)")
+    # Datasette's connections do not enforce foreign keys: check the id here.
+    db.execute(
+        """
+        CREATE TRIGGER review_comments_alignment_exists BEFORE INSERT ON review_comments
+        WHEN NOT EXISTS (SELECT 1 FROM alignments WHERE id = new.alignment_id)
+        BEGIN SELECT RAISE(ABORT, 'there is no alignment with this id'); END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER review_comments_log AFTER INSERT ON review_comments
+        BEGIN
+            INSERT INTO review_log (alignment_id, action, comment, reviewer, via, at)
+            VALUES (new.alignment_id, 'comment', new.comment, new.reviewer, new.via, new.at);
+        END
+        """
+    )
+    # A decided pair is never suggested again, whoever inserts the suggestion
+    # and whenever (even a match that read the decisions just before a reviewer decided).
+    db.execute(
+        """
+        CREATE TRIGGER alignments_keep_decisions BEFORE INSERT ON alignments
+        WHEN coalesce(new.status, 'suggested') = 'suggested' AND EXISTS (
+            SELECT 1 FROM alignments WHERE source_id = new.source_id AND target_id = new.target_id
+            AND status != 'suggested')
+        BEGIN SELECT RAISE(IGNORE); END
+        """
+    )
+    for trigger in ("review_comments_no_update", "review_comments_no_delete"):
+        event = "UPDATE" if trigger.endswith("update") else "DELETE"
+        db.execute(
+            f"CREATE TRIGGER {trigger} BEFORE {event} ON review_comments "
+            "BEGIN SELECT RAISE(ABORT, 'review comments are append-only'); END"
+        )
+
+
 def now() -> str:
     """The current UTC time as an ISO 8601 string, to the second."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

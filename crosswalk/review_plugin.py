@@ -1,0 +1,130 @@
+"""Datasette hooks for the review site (registered by crosswalk.review_site).
+
+They act only on a Datasette whose metadata configures the
+``crosswalk-review`` plugin, so a public site in the same process is unchanged.
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+from datasette.utils.asgi import Forbidden, NotFound, Response
+
+PLUGIN = "crosswalk-review"
+ROLE = "reviewer"
+PAGE_SIZE = 100
+
+
+def review_config(datasette) -> dict | None:
+    return datasette.plugin_config(PLUGIN)
+
+
+def is_reviewer(actor) -> bool:
+    roles = (actor or {}).get("roles") or []
+    return ROLE in (roles if isinstance(roles, list) else [roles])
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    if review_config(datasette):
+        # The CLI may be writing at the same moment: wait for it instead of failing.
+        conn.execute("PRAGMA busy_timeout = 30000")
+
+
+@hookimpl
+def forbidden(datasette, request, message):
+    # Anonymous visitors are sent to sign in; a POST keeps its plain 403.
+    if review_config(datasette) and request.method == "GET" and not request.actor:
+        return Response.redirect(datasette.urls.path("/-/login"))
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    if review_config(datasette) and is_reviewer(actor):
+        return [{"href": datasette.urls.path("/-/review"), "label": "Review queue"}]
+
+
+@hookimpl
+def register_routes(datasette):
+    if not review_config(datasette):
+        return []
+    return [
+        (r"^/-/review$", review_queue),
+        (r"^/-/review/(?P<alignment_id>\d+)$", review_alignment),
+    ]
+
+
+def _database(datasette, request):
+    config = review_config(datasette)
+    if not config:
+        raise NotFound("No review site here")
+    if not is_reviewer(request.actor):
+        raise Forbidden("Sign in as a reviewer to review alignments")
+    return datasette.get_database(config["database"])
+
+
+QUEUE_SQL = """
+select a.id, a.score, a.confidence, a.evidence, a.needs_review, a.status,
+       s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework,
+       t.code as standard_code, t.statement as standard, t.subject as subject, t.grade as grade
+from alignments a
+join standards s on s.id = a.source_id
+join standards t on t.id = a.target_id
+join frameworks sf on sf.id = s.framework_id
+where (a.status = 'suggested' or a.needs_review = 1)
+  and s.status = 'active' and t.status = 'active'
+  and (:program = '' or s.framework_id in (
+        select pf.framework_id from program_frameworks pf join programs p on p.id = pf.program_id
+        where p.name = :program))
+  and (:subject = '' or t.subject = :subject)
+order by a.score desc, a.id
+limit :limit offset :offset
+"""
+
+
+async def review_queue(datasette, request):
+    db = _database(datasette, request)
+    program = request.args.get("program") or ""
+    subject = request.args.get("subject") or ""
+    try:
+        page = max(1, int(request.args.get("page") or 1))
+    except ValueError:
+        page = 1
+    params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
+    rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]
+    programs = [r[0] for r in (await db.execute("select name from programs order by name")).rows]
+    subjects = [r[0] for r in (await db.execute(
+        "select distinct t.subject from alignments a join standards t on t.id = a.target_id "
+        "where a.status = 'suggested' and t.subject is not null order by t.subject")).rows]
+    return Response.html(await datasette.render_template(
+        "review/queue.html",
+        {
+            "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page,
+            "program": program, "subject": subject, "programs": programs, "subjects": subjects,
+            "database": db.name,
+        },
+        request=request,
+    ))
+
+
+async def review_alignment(datasette, request):
+    db = _database(datasette, request)
+    alignment_id = int(request.url_vars["alignment_id"])
+    rows = (await db.execute(
+        "select a.*, s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework, "
+        "t.code as standard_code, t.statement as standard, t.subject as subject, t.grade as grade, "
+        "tf.name as academic_framework from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id join frameworks sf on sf.id = s.framework_id "
+        "join frameworks tf on tf.id = t.framework_id where a.id = ?", [alignment_id])).rows
+    if not rows:
+        raise NotFound(f"There is no alignment with id {alignment_id}")
+    log = [dict(r) for r in (await db.execute(
+        "select * from review_log where alignment_id = ? order by id", [alignment_id])).rows]
+    return Response.html(await datasette.render_template(
+        "review/alignment.html",
+        {
+            "a": dict(rows[0]), "log": log, "database": db.name,
+            "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
+            "saved": request.args.get("saved") or "",
+        },
+        request=request,
+    ))

@@ -1,0 +1,266 @@
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.errors import CrosswalkError, NotFound
+from crosswalk.matching import match
+from crosswalk.review import add_comment, decide
+
+
+def log_rows(path_or_db, alignment_id=None):
+    conn = path_or_db.conn if hasattr(path_or_db, "conn") else sqlite3.connect(path_or_db)
+    conn.row_factory = sqlite3.Row
+    sql = "select * from review_log" + (" where alignment_id = ?" if alignment_id else "") + " order by id"
+    return [dict(r) for r in conn.execute(sql, [alignment_id] if alignment_id else [])]
+
+
+def first_ids(db, n=3):
+    return [r[0] for r in db.execute("select id from alignments order by id limit ?", [n])]
+
+
+def test_decide_writes_alignment_and_one_log_row(small_db):
+    db = open_db(small_db)
+    a, b = first_ids(db, 2)
+    outcome = decide(db, a, "accept", strength="full", rationale="Measuring parts", reviewer="alice")
+    assert outcome.changed
+    row = db["alignments"].get(a)
+    assert (row["status"], row["strength"], row["rationale"], row["reviewer"]) == ("accepted", "full", "Measuring parts", "alice")
+    assert row["review_via"] is None  # consumed by the trigger
+    [entry] = log_rows(db, a)
+    assert entry["action"] == "accept"
+    assert (entry["old_status"], entry["new_status"]) == ("suggested", "accepted")
+    assert (entry["old_strength"], entry["new_strength"]) == (None, "full")
+    assert (entry["old_rationale"], entry["new_rationale"]) == (None, "Measuring parts")
+    assert (entry["reviewer"], entry["via"]) == ("alice", "cli")
+    assert entry["at"] == row["reviewed_at"]
+
+    # The same decision again changes nothing and logs nothing.
+    assert not decide(db, a, "accept", reviewer="bob").changed
+    assert len(log_rows(db, a)) == 1
+    assert db["alignments"].get(a)["reviewer"] == "alice"
+
+    # Changing the strength only keeps the rationale, and logs old and new.
+    decide(db, a, "accept", strength="partial", reviewer="bob")
+    entry = log_rows(db, a)[-1]
+    assert (entry["action"], entry["old_strength"], entry["new_strength"], entry["reviewer"]) == (
+        "set strength", "full", "partial", "bob")
+    assert db["alignments"].get(a)["rationale"] == "Measuring parts"
+
+    # Rejecting clears the strength; the log keeps what it was.
+    decide(db, b, "reject", rationale="Not the same skill", reviewer="carol", via="test")
+    entry = log_rows(db, b)[-1]
+    assert (entry["action"], entry["new_status"], entry["via"], entry["new_strength"]) == ("reject", "rejected", "test", None)
+
+
+def test_decide_checks_its_values(small_db):
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+    with pytest.raises(NotFound, match="there is no alignment with id 999"):
+        decide(db, 999, "accept", reviewer="alice")
+    with pytest.raises(CrosswalkError, match="accept or reject, not 'maybe'"):
+        decide(db, a, "maybe", reviewer="alice")
+    with pytest.raises(CrosswalkError, match="full or partial, not 'strong'"):
+        decide(db, a, "accept", strength="strong", reviewer="alice")
+    with pytest.raises(CrosswalkError, match="only for accepted"):
+        decide(db, a, "reject", strength="full", reviewer="alice")
+    with pytest.raises(CrosswalkError, match="reviewer"):
+        decide(db, a, "accept", reviewer="  ")
+    assert log_rows(db) == []
+    assert db["alignments"].get(a)["status"] == "suggested"
+
+
+def test_any_update_is_logged_once_even_raw_sql(small_db):
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+    db.execute("update alignments set status = 'accepted', strength = 'full' where id = ?", [a])
+    db.conn.commit()
+    [entry] = log_rows(db, a)
+    assert (entry["action"], entry["via"], entry["reviewer"]) == ("accept", "sql", None)
+    # Updating columns that are not a decision logs nothing.
+    db.execute("update alignments set score = 50 where id = ?", [a])
+    db.conn.commit()
+    assert len(log_rows(db, a)) == 1
+
+
+def test_review_log_is_append_only(small_db):
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+    decide(db, a, "accept", reviewer="alice")
+    add_comment(db, a, "Check with the math team", reviewer="bob")
+    for sql in ("update review_log set reviewer = 'mallory'", "delete from review_log",
+                "update review_comments set comment = 'x'", "delete from review_comments"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+    with pytest.raises(sqlite3.DatabaseError, match="no alignment with this id"):
+        db.execute("insert into review_comments (alignment_id, comment, reviewer, at) values (999, 'x', 'bob', 'now')")
+
+
+def test_decision_clears_re_review_flag_and_logs_it(small_db):
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+    decide(db, a, "accept", strength="full", rationale="ok", reviewer="alice")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'W.1 changed' where id = ?", [a])
+    db.conn.commit()
+    assert len(log_rows(db, a)) == 1  # flagging is not a decision
+    outcome = decide(db, a, "accept", reviewer="bob")
+    assert outcome.changed
+    row = db["alignments"].get(a)
+    assert (row["needs_review"], row["needs_review_reason"], row["reviewer"]) == (0, None, "bob")
+    entry = log_rows(db, a)[-1]
+    assert (entry["action"], entry["reviewer"], entry["old_status"], entry["new_status"]) == (
+        "confirm", "bob", "accepted", "accepted")
+
+
+def test_cli_decide_comment_history(runner, small_db):
+    path = str(small_db)
+    result = runner.invoke(cli, ["decide", path, "1", "accept", "--strength", "partial",
+                                 "--rationale", "Layout uses metric units", "--reviewer", "alice"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Recorded: alignment 1 (W.1 → ")
+    assert result.stdout.strip().endswith('is now accepted, partial, "Layout uses metric units" (was not decided yet)')
+    result = runner.invoke(cli, ["decide", path, "1", "accept", "--reviewer", "alice"])
+    assert result.stdout.startswith("No change: alignment 1")
+    result = runner.invoke(cli, ["comment", path, "1", "Ask the math department", "--reviewer", "bob"])
+    assert result.exit_code == 0 and result.stdout.strip() == "Comment added to alignment 1"
+    result = runner.invoke(cli, ["history", path, "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Alignment 1: Welding W.1 → Academic ")
+    assert lines[3].startswith('Now: accepted, partial, "Layout uses metric units" (by alice, ')
+    assert lines[4] == "History (2 entries, oldest first):"
+    assert "alice (cli)  accept: status suggested → accepted; strength (none) → partial; " \
+           'rationale (none) → "Layout uses metric units"' in lines[5]
+    assert lines[6].endswith("bob (cli)  commented: Ask the math department")
+    data = json.loads(runner.invoke(cli, ["history", path, "1", "--json"]).stdout)
+    assert [e["action"] for e in data["history"]] == ["accept", "comment"]
+    assert data["alignment"]["status"] == "accepted"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["decide", "{db}", "999", "accept", "--reviewer", "a"], "Error: there is no alignment with id 999"),
+    (["decide", "{db}", "1", "reject", "--strength", "full", "--reviewer", "a"],
+     "Error: a strength (full or partial) is only for accepted alignments"),
+    (["history", "{db}", "999"], "Error: there is no alignment with id 999"),
+    (["comment", "{db}", "1", "  ", "--reviewer", "a"], "Error: the comment is empty"),
+])
+def test_cli_errors_are_one_line(runner, small_db, args, message):
+    result = runner.invoke(cli, [a.format(db=small_db) for a in args])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == message
+    assert "Traceback" not in result.output
+
+
+def test_rematch_keeps_decisions_and_never_suggests_rejected_pairs(small_db):
+    db = open_db(small_db)
+    rows = list(db.query("select id, source_id, target_id from alignments where rank = 1 order by id"))
+    accepted, rejected = rows[0], rows[1]
+    decide(db, accepted["id"], "accept", strength="full", rationale="yes", reviewer="alice")
+    decide(db, rejected["id"], "reject", rationale="no", reviewer="alice")
+    before = {r["id"]: r for r in db.query("select * from alignments where status != 'suggested'")}
+    log_before = log_rows(db)
+    for _ in range(2):
+        match(db, source="Welding", target="Academic", top=5, use_embeddings=False)
+    after = {r["id"]: r for r in db.query("select * from alignments where status != 'suggested'")}
+    assert after == before
+    assert log_rows(db) == log_before
+    pairs = db.execute("select count(*) from alignments where source_id = ? and target_id = ?",
+                       [rejected["source_id"], rejected["target_id"]]).fetchone()[0]
+    assert pairs == 1  # only the rejected row itself: never suggested again
+    assert db.execute("select count(*) from alignments where status = 'suggested' and source_id = ? "
+                      "and target_id = ?", [rejected["source_id"], rejected["target_id"]]).fetchone()[0] == 0
+
+
+def test_match_while_decisions_are_written_loses_none(tmp_path):
+    """The CLI's match and the decisions (CLI and review site) share one database at once."""
+    import asyncio
+
+    from crosswalk.importer import import_file
+    from crosswalk.review_site import make_review_datasette
+    from datasette_auth_passwords.utils import hash_password
+    from tests.conftest import write_csv
+
+    words = ("measure calculate weld joint angle heat metal energy report write explain read blueprint "
+             "drawing safety units geometry transfer investigate describe cause inspect repair tool").split()
+    industry = [["code", "statement"]] + [
+        [f"T.{i}", " ".join(words[(i * k) % len(words)] for k in range(1, 9))] for i in range(150)]
+    academic = [["code", "statement", "subject"]] + [
+        [f"A.{i}", " ".join(words[(i * k + 3) % len(words)] for k in range(2, 10)), "Math"] for i in range(120)]
+    path = tmp_path / "busy.db"
+    db = open_db(path)
+    import_file(db, write_csv(tmp_path / "ind.csv", industry), framework="Tasks", kind="industry")
+    import_file(db, write_csv(tmp_path / "aca.csv", academic), framework="Academic", kind="academic")
+    match(db, source="Tasks", target="Academic", top=5, use_embeddings=False)
+
+    stop = threading.Event()
+    errors = []
+
+    def run_matches():
+        runs = 0
+        while not stop.is_set() or runs < 3:
+            proc = subprocess.run([sys.executable, "-m", "crosswalk.cli", "match", str(path), "--from", "Tasks",
+                                   "--to", "Academic", "--top", "5", "--no-embeddings", "--silent"],
+                                  capture_output=True, text=True)
+            runs += 1
+            if proc.returncode != 0:
+                errors.append(proc.stderr)
+            if runs >= 6:
+                break
+
+    thread = threading.Thread(target=run_matches)
+    thread.start()
+
+    decided = {}  # (source_id, target_id) -> status
+    ds = make_review_datasette(path, reviewers={"alice": {"name": "Alice",
+                                                         "password_hash": hash_password("pw", iterations=1000)}})
+    cookie = "ds_actor=" + ds.sign({"a": {"id": "alice", "roles": ["reviewer"]}}, "actor")
+
+    async def site_decide(alignment_id, row):
+        page = await ds.client.get(f"/-/review/{alignment_id}", headers={"cookie": cookie})
+        if page.status_code == 404:
+            return {"ok": False, "message": "replaced by match a moment ago"}
+        token = page.cookies.get("ds_csrftoken")
+        import re
+        field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        response = await ds.client.post("/busy/review_alignment", data={
+            "alignment_id": str(alignment_id), "source_id": str(row[1]), "target_id": str(row[2]),
+            "decision": "reject", "strength": "", "rationale": "site", "csrftoken": field, "_json": "1"},
+            headers={"cookie": f"{cookie}; ds_csrftoken={token}"})
+        return response.json()
+
+    i = 0
+    try:
+        while thread.is_alive() and i < 400:
+            conn = open_db(path)
+            row = conn.execute("select id, source_id, target_id from alignments where status = 'suggested' "
+                               "order by random() limit 1").fetchone()
+            if i % 3 == 0:
+                page_ok = asyncio.run(site_decide(row[0], row))
+                if page_ok["ok"] and "1 row affected" in page_ok["message"]:
+                    decided[(row[1], row[2])] = "rejected"
+                else:
+                    assert "locked" not in page_ok["message"]
+            else:
+                try:
+                    outcome = decide(conn, row[0], "accept", strength="full", reviewer="bob")
+                    decided[(outcome.alignment["source_id"], outcome.alignment["target_id"])] = "accepted"
+                except NotFound:
+                    pass  # match replaced this suggestion a moment ago: nothing was decided
+            conn.close()
+            i += 1
+    finally:
+        stop.set()
+        thread.join(120)
+    assert errors == []
+    assert len(decided) >= 10
+    final = open_db(path)
+    for (source_id, target_id), status in decided.items():
+        rows = final.execute("select status from alignments where source_id = ? and target_id = ?",
+                             [source_id, target_id]).fetchall()
+        assert rows == [(status,)]
+    assert final.execute("select count(*) from review_log").fetchone()[0] == len(decided)

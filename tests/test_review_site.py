@@ -1,0 +1,268 @@
+import asyncio
+import os
+import pathlib
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+from datasette_auth_passwords.utils import hash_password
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.errors import CrosswalkError
+from crosswalk.programs import add_program
+from crosswalk.review_site import load_reviewers, make_review_datasette
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+FAST_HASH = hash_password("correct horse", iterations=1000)  # quick to check in tests
+
+
+def state(path, alignment_id):
+    return sqlite3.connect(path).execute(
+        "select status, strength, rationale, reviewer from alignments where id = ?", [alignment_id]).fetchone()
+
+
+def log_count(path):
+    return sqlite3.connect(path).execute("select count(*) from review_log").fetchone()[0]
+
+
+@pytest.fixture
+def review_db(small_db):
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", cip_code="48.0508", frameworks=["Welding"])
+    db.close()
+    return small_db
+
+
+@pytest.fixture
+def ds(review_db):
+    return make_review_datasette(review_db, reviewers={"alice": {"name": "Alice Martin", "password_hash": FAST_HASH}})
+
+
+def actor_cookie(ds, actor=None):
+    return "ds_actor=" + ds.sign({"a": actor or {"id": "alice", "roles": ["reviewer"]}}, "actor")
+
+
+async def form_token(ds, cookie, alignment_id=1):
+    page = await ds.client.get(f"/-/review/{alignment_id}", headers={"cookie": cookie})
+    assert page.status_code == 200
+    field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+    return page, field, page.cookies.get("ds_csrftoken")
+
+
+def test_reviewers_from_file_and_environment(tmp_path):
+    path = tmp_path / "reviewers.yml"
+    path.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n"
+                    f"  bob: {FAST_HASH}\n", encoding="utf-8")
+    env = {"CROSSWALK_REVIEWER_CAROL_PASSWORD_HASH": FAST_HASH}
+    reviewers = load_reviewers(path, environ=env)
+    assert reviewers == {"alice": {"name": "Alice Martin", "password_hash": FAST_HASH},
+                         "bob": {"name": "bob", "password_hash": FAST_HASH},
+                         "carol": {"name": "carol", "password_hash": FAST_HASH}}
+    assert set(load_reviewers(environ={"CROSSWALK_REVIEWERS_FILE": str(path)})) == {"alice", "bob"}
+    path.write_text("reviewers:\n  alice: hunter2\n", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="never the password itself"):
+        load_reviewers(path, environ={})
+    with pytest.raises(CrosswalkError, match="no reviewers are configured"):
+        make_review_datasette(tmp_path / "x.db", environ={})
+
+
+def test_serve_review_cli_checks_reviewers(runner, review_db, tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("CROSSWALK_REVIEWER"):
+            monkeypatch.delenv(key)
+    result = runner.invoke(cli, ["serve", str(review_db), "--review"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no reviewers are configured: give --reviewers FILE")
+    result = runner.invoke(cli, ["serve", str(review_db), "--reviewers", str(review_db)])
+    assert result.exit_code == 2 and "--reviewers is for the review site: add --review" in result.stderr
+    result = runner.invoke(cli, ["review", "password-hash", "--password", "s3cret"])
+    assert result.exit_code == 0 and result.stdout.startswith("pbkdf2_sha256$")
+
+
+def test_sign_in_and_permissions(ds, review_db):
+    async def run():
+        c = ds.client
+        # Anonymous visitors are sent to sign in, and see nothing.
+        home = await c.get("/")
+        assert home.status_code == 302 and home.headers["location"] == "/-/login"
+        assert (await c.get("/small/alignments.json")).status_code in (302, 403)
+        # Real sign-in through datasette-auth-passwords.
+        login = await c.get("/-/login")
+        token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+        bad = await c.post("/-/login", data={"username": "alice", "password": "wrong", "csrftoken": token},
+                           headers={"cookie": f"ds_csrftoken={login.cookies['ds_csrftoken']}"})
+        assert "Invalid username or password" in bad.text and "ds_actor" not in bad.cookies
+        good = await c.post("/-/login", data={"username": "alice", "password": "correct horse", "csrftoken": token},
+                            headers={"cookie": f"ds_csrftoken={login.cookies['ds_csrftoken']}"})
+        assert good.status_code == 302
+        cookie = f"ds_actor={good.cookies['ds_actor']}"
+        assert (await c.get("/-/actor.json", headers={"cookie": cookie})).json()["actor"] == {
+            "id": "alice", "name": "Alice Martin", "roles": ["reviewer"]}
+        # The hashes are never shown.
+        metadata = await c.get("/-/metadata.json", headers={"cookie": cookie})
+        assert metadata.status_code == 200 and "pbkdf2" not in metadata.text
+
+        page, field, csrf_cookie = await form_token(ds, cookie, 1)
+        form = {"alignment_id": "1", "source_id": "1", "target_id": "", "decision": "accept", "strength": "full",
+                "rationale": "Calipers measure quantities"}
+        row = sqlite3.connect(review_db).execute("select source_id, target_id from alignments where id = 1").fetchone()
+        form.update(source_id=str(row[0]), target_id=str(row[1]))
+        before = state(review_db, 1)
+        # Anonymous: refused.
+        response = await c.post("/small/review_alignment", data=form)
+        assert response.status_code == 403
+        # Signed in but without the CSRF token: refused.
+        response = await c.post("/small/review_alignment", data=form, headers={"cookie": f"{cookie}; ds_csrftoken={csrf_cookie}"})
+        assert response.status_code == 403
+        # Signed in, not a reviewer: refused.
+        outsider = actor_cookie(ds, {"id": "mallory"})
+        response = await c.post("/small/review_alignment", data=dict(form, csrftoken=field),
+                                headers={"cookie": f"{outsider}; ds_csrftoken={csrf_cookie}"})
+        assert response.status_code == 403
+        assert state(review_db, 1) == before and log_count(review_db) == 0
+        # A reviewer with the token: recorded, and logged by the trigger.
+        response = await c.post("/small/review_alignment", data=dict(form, csrftoken=field),
+                                headers={"cookie": f"{cookie}; ds_csrftoken={csrf_cookie}"})
+        assert response.status_code == 302 and response.headers["location"] == "/-/review"
+        assert state(review_db, 1) == ("accepted", "full", "Calipers measure quantities", "alice")
+        entry = sqlite3.connect(review_db).execute(
+            "select action, old_status, new_status, new_strength, reviewer, via from review_log").fetchall()
+        assert entry == [("accept", "suggested", "accepted", "full", "alice", "site")]
+
+        async def post(query, **data):
+            r = await c.post(f"/small/{query}", data=dict(data, csrftoken=field, _json="1"),
+                             headers={"cookie": f"{cookie}; ds_csrftoken={csrf_cookie}"})
+            return r.json()
+
+        assert (await post("set_strength", alignment_id="1", strength="partial"))["ok"]
+        assert (await post("set_rationale", alignment_id="1", rationale="Only metric"))["ok"]
+        assert (await post("reject_alignment", alignment_id="2", rationale="No"))["ok"]
+        assert (await post("accept_alignment", alignment_id="3", strength="", rationale=""))["ok"]
+        assert (await post("comment_on_alignment", alignment_id="1", comment="Ask math"))["ok"]
+        bad_strength = await post("set_strength", alignment_id="1", strength="strong")
+        assert not bad_strength["ok"] and "CHECK constraint failed" in bad_strength["message"]
+        missing = await post("comment_on_alignment", alignment_id="999", comment="x")
+        assert missing == {"ok": False, "message": "there is no alignment with this id", "redirect": None}
+        unknown = await post("reject_alignment", alignment_id="999", rationale="x")
+        assert unknown["message"] == "Query executed, 0 rows affected"  # never a false "saved"
+        rows = sqlite3.connect(review_db).execute(
+            "select alignment_id, action, reviewer, via, comment from review_log order by id").fetchall()
+        assert rows == [(1, "accept", "alice", "site", None), (1, "set strength", "alice", "site", None),
+                        (1, "set rationale", "alice", "site", None), (2, "reject", "alice", "site", None),
+                        (3, "accept", "alice", "site", None), (1, "comment", "alice", "site", "Ask math")]
+        assert state(review_db, 1) == ("accepted", "partial", "Only metric", "alice")
+    asyncio.run(run())
+
+
+def test_queue_filters_and_prefilled_form(ds, review_db):
+    db = open_db(review_db)
+    db.execute("update alignments set status = 'accepted', strength = 'partial', rationale = 'ok' where id = 2")
+    db.conn.commit()
+    suggested = db.execute("select count(*) from alignments where status = 'suggested'").fetchone()[0]
+    math = db.execute("select count(*) from alignments a join standards t on t.id = a.target_id "
+                      "where a.status = 'suggested' and t.subject = 'Math'").fetchone()[0]
+
+    async def run():
+        cookie = actor_cookie(ds)
+        queue = await ds.client.get("/-/review", headers={"cookie": cookie})
+        assert queue.status_code == 200
+        assert queue.text.count('class="review-link"') == suggested
+        scores = [float(s) for s in re.findall(r"<td>(\d+) \(", queue.text)]
+        assert scores == sorted(scores, reverse=True)  # best first
+        assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
+        only_math = await ds.client.get("/-/review?program=Welding+Technology&subject=Math", headers={"cookie": cookie})
+        assert only_math.text.count('class="review-link"') == math
+        nothing = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
+        assert "Nothing left to review here." in nothing.text
+        form = await ds.client.get("/-/review/2", headers={"cookie": cookie})
+        assert '<option value="accept" selected>accept</option>' in form.text
+        assert 'value="partial" selected' in form.text
+        assert '<textarea name="rationale" id="rationale">ok</textarea>' in form.text
+        assert (await ds.client.get("/-/review/999", headers={"cookie": cookie})).status_code == 404
+        assert (await ds.client.get("/-/review")).status_code == 302
+    asyncio.run(run())
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(not pathlib.Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+def test_browser_sign_in_and_accept(review_db, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    reviewers = tmp_path / "reviewers.yml"
+    reviewers.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n",
+                         encoding="utf-8")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CROSSWALK_REVIEWER")}
+    server = subprocess.Popen([sys.executable, "-m", "crosswalk.cli", "serve", str(review_db), "--review",
+                               "--reviewers", str(reviewers), "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/-/login", timeout=2)
+                break
+            except OSError:
+                if time.time() > deadline or server.poll() is not None:
+                    pytest.fail(server.stderr.read().decode() if server.poll() is not None else "no server")
+                time.sleep(0.3)
+        row = sqlite3.connect(review_db).execute(
+            "select id, source_id, target_id from alignments where status = 'suggested' order by score desc, id "
+            "limit 1").fetchone()
+        alignment_id = row[0]
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(base + "/-/review")
+                assert page.url == base + "/-/login"  # sent to sign in
+                page.fill("input[name=username]", "alice")
+                page.fill("input[name=password]", "correct horse")
+                page.click("input[type=submit]")
+                page.goto(base + "/-/review")
+                page.click("a.review-link >> nth=0")  # the best suggestion
+                assert page.url == f"{base}/-/review/{alignment_id}"
+                page.select_option("#decision", "accept")
+                page.select_option("#strength", "partial")
+                page.fill("#rationale", "Students measure parts with calipers")
+                page.click("#decision-form input[type=submit]")
+                page.wait_for_selector(".review-saved")
+                assert page.inner_text("#current-status") == "accepted"
+                assert "Students measure parts with calipers" in page.inner_text("table")
+
+                # The same POST from the signed-in browser but without the CSRF token: 403.
+                form = {"alignment_id": str(alignment_id), "source_id": str(row[1]), "target_id": str(row[2]),
+                        "decision": "reject", "strength": "", "rationale": "forged"}
+                forged = page.request.post(base + "/small/review_alignment", form=form)
+                assert forged.status == 403
+            finally:
+                browser.close()
+        # And anonymously (no cookies at all): 403.
+        request = urllib.request.Request(base + "/small/review_alignment",
+                                         data=urllib.parse.urlencode(form).encode(), method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        assert refused.value.code == 403
+        assert state(review_db, alignment_id) == ("accepted", "partial", "Students measure parts with calipers",
+                                                  "alice")
+        log = sqlite3.connect(review_db).execute("select action, reviewer, via from review_log").fetchall()
+        assert log == [("accept", "alice", "site")]
+    finally:
+        server.terminate()
+        server.wait(10)

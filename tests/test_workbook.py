@@ -1,0 +1,293 @@
+import pathlib
+import shutil
+import sqlite3
+import subprocess
+
+import openpyxl
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.errors import SourceError
+from crosswalk.matching import match
+from crosswalk.programs import add_program
+from crosswalk.review import decide
+from crosswalk.workbook import COLUMNS, export_workbook, import_workbook
+
+SOFFICE = shutil.which("soffice") or ("/usr/bin/soffice" if pathlib.Path("/usr/bin/soffice").exists() else None)
+
+
+def headers(ws):
+    return {cell.value: cell.column for cell in ws[1]}
+
+
+def rows_by_id(ws):
+    h = headers(ws)
+    return {ws.cell(r, h["Alignment id"]).value: r for r in range(2, ws.max_row + 1)
+            if ws.cell(r, h["Alignment id"]).value is not None}
+
+
+def set_decision(ws, row, decision=None, strength=None, rationale=None, reviewer=None):
+    h = headers(ws)
+    for name, value in (("Decision", decision), ("Strength", strength), ("Rationale", rationale),
+                        ("Reviewer", reviewer)):
+        if value is not None:
+            ws.cell(row, h[name]).value = value
+
+
+def log(path):
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    return [dict(r) for r in conn.execute("select * from review_log order by id")]
+
+
+def test_export_layout(small_db, tmp_path, runner):
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", cip_code="48.0508", frameworks=["Welding"])
+    decide(db, 1, "accept", strength="full", rationale="ok", reviewer="alice")
+    db.close()
+    out = tmp_path / "review.xlsx"
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Welding Technology"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "Wrote 12 alignments to review.xlsx (11 suggested, 1 accepted)"
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["About this workbook", "Suggestions"]
+    cover = {r[0]: r[1] for r in wb["About this workbook"].iter_rows(values_only=True) if r[0]}
+    assert cover["Program"] == "Welding Technology"
+    assert cover["Industry frameworks"] == "Welding" and cover["Academic frameworks"] == "Academic"
+    assert cover["Alignments in this workbook"] == 12 and cover["Accepted"] == 1
+    assert cover["Suggested (not decided yet)"] == 11
+    assert "crosswalk review import" in " ".join(str(v) for v in cover.values())
+    ws = wb["Suggestions"]
+    assert [c.value for c in ws[1]] == [c.header for c in COLUMNS]
+    h = headers(ws)
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:S13"
+    validations = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
+    assert validations == {"M2:M13": '"accept,reject"', "N2:N13": '"full,partial"'}
+    assert ws.protection.sheet and not ws.protection.autoFilter and not ws.protection.sort
+    assert ws.cell(2, h["Alignment id"]).protection.locked
+    assert not ws.cell(2, h["Decision"]).protection.locked and not ws.cell(2, h["Rationale"]).protection.locked
+    for name in ("Source id", "Target id", "Fingerprint"):
+        assert ws.column_dimensions[openpyxl.utils.get_column_letter(h[name])].hidden
+    assert ws.column_dimensions["D"].width == 48 and ws.cell(2, h["CTE statement"]).alignment.wrap_text
+    accepted = ws.cell(rows_by_id(ws)[1], h["Decision"]).value
+    assert accepted == "accept"
+    assert ws.cell(rows_by_id(ws)[1], h["Current status"]).value == 'accepted, full, "ok" (by alice)'
+    # Filters.
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--status", "accepted"])
+    assert result.stdout.strip() == "Wrote 1 alignments to review.xlsx (1 accepted)"
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--from", "Welding", "--min-score", "101"])
+    assert result.exit_code == 2  # out of range
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Nope"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "Error: no program named 'Nope'; the programs are: 'Welding Technology'"
+
+
+def test_text_that_looks_like_a_formula_stays_text(small_db, tmp_path):
+    db = open_db(small_db)
+    nasty = {"W.1": '=HYPERLINK("http://evil.example","click")', "W.2": "+1+2", "W.3": "-2-3", "W.4": "@SUM(A1)"}
+    for code, text in nasty.items():
+        db.execute("update standards set statement = ? where code = ?", [text, code])
+    db.conn.commit()
+    decide(db, 1, "accept", rationale="=1+1", reviewer="alice")
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    ws = openpyxl.load_workbook(out)["Suggestions"]
+    h = headers(ws)
+    cells = [ws.cell(r, h["CTE statement"]) for r in range(2, ws.max_row + 1)]
+    cells.append(ws.cell(rows_by_id(ws)[1], h["Rationale"]))
+    assert {c.value for c in cells} >= set(nasty.values()) | {"=1+1"}
+    for cell in cells:
+        assert cell.data_type == "s", cell.value
+        assert cell.quotePrefix
+    # The raw XML holds no formula at all.
+    import zipfile
+    with zipfile.ZipFile(out) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet2.xml").decode()
+
+
+def test_import_applies_logs_and_is_idempotent(small_db, tmp_path, runner):
+    out = tmp_path / "r.xlsx"
+    export_workbook(open_db(small_db), out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    set_decision(ws, rows[1], "accept", "full", "Measuring with calipers", "Ms Lee")
+    set_decision(ws, rows[2], "Reject", None, None, None)
+    set_decision(ws, rows[3], "accept", "partial", "+cost-benefit", None)
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "Welding committee"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ("Imported r.xlsx: 3 decisions recorded (2 accepted, 1 rejected), 0 unchanged, "
+                                     "9 rows without a decision; 0 conflicts")
+    conn = sqlite3.connect(small_db)
+    state = {r[0]: r[1:] for r in conn.execute("select id, status, strength, rationale, reviewer from alignments "
+                                               "where status != 'suggested'")}
+    assert state == {1: ("accepted", "full", "Measuring with calipers", "Ms Lee"),
+                     2: ("rejected", None, None, "Welding committee"),
+                     3: ("accepted", "partial", "+cost-benefit", "Welding committee")}
+    entries = log(small_db)
+    assert [(e["alignment_id"], e["action"], e["reviewer"], e["via"]) for e in entries] == [
+        (1, "accept", "Ms Lee", "workbook r.xlsx, imported by Welding committee"),
+        (2, "reject", "Welding committee", "workbook r.xlsx"),
+        (3, "accept", "Welding committee", "workbook r.xlsx"),
+    ]
+    assert all(e["old_status"] == "suggested" for e in entries)
+    # Twice: the same result, nothing logged.
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "Welding committee"])
+    assert result.stdout.strip() == ("Imported r.xlsx: 0 decisions recorded (0 accepted, 0 rejected), 3 unchanged, "
+                                     "9 rows without a decision; 0 conflicts")
+    assert log(small_db) == entries
+
+
+def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
+    out = tmp_path / "r.xlsx"
+    export_workbook(open_db(small_db), out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, 2, "accept", "full")
+    set_decision(ws, 3, "acept")
+    set_decision(ws, 5, "accept", "strong")
+    ws.cell(6, headers(ws)["Alignment id"]).value = "x12"
+    set_decision(ws, 7, "reject", rationale="=A1")  # a formula typed into the rationale
+    wb.save(out)
+    before = pathlib.Path(small_db).read_bytes()
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: r.xlsx, sheet 'Suggestions': 4 bad values, nothing was imported: "
+        "row 3, column M (Decision): 'acept' is not accept or reject; "
+        "row 5, column N (Strength): 'strong' is not full or partial; "
+        "row 6, column A (Alignment id): 'x12' is not an id (the id columns must not be edited); "
+        "row 7, column O (Rationale): a formula (=A1); type the text itself")
+    assert log(small_db) == []
+    assert pathlib.Path(small_db).read_bytes() == before
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(tmp_path / "nope.xlsx"), "--reviewer", "x"])
+    assert result.exit_code == 2
+    other = tmp_path / "other.xlsx"
+    openpyxl.Workbook().save(other)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(other), "--reviewer", "x"])
+    assert result.stderr.strip() == ("Error: other.xlsx: this is not a crosswalk review workbook: it has no sheet "
+                                     "'Suggestions' (make one with 'crosswalk review export')")
+
+
+def test_changed_since_export_is_a_conflict_and_not_overwritten(small_db, tmp_path, runner):
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    decide(db, 1, "accept", strength="full", rationale="site decision", reviewer="bob")  # after the export
+    db.execute("update standards set statement = statement || ' (revised)' where code = 'W.2'")
+    db.conn.commit()
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    w2 = [r[0] for r in db.execute("select a.id from alignments a join standards s on s.id = a.source_id "
+                                   "where s.code = 'W.2' order by a.id")]
+    set_decision(ws, rows[1], "reject", rationale="workbook decision")
+    set_decision(ws, rows[w2[0]], "accept", "full")
+    set_decision(ws, rows[w2[-1] + 1], "accept", "partial")  # an unchanged alignment of another statement
+    wb.save(out)
+    db.close()
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    conflicts = result.stderr.strip().splitlines()
+    assert len(conflicts) == 2
+    assert conflicts[0].startswith(f"Conflict: row {rows[1]} (alignment 1): W.1 → ")
+    assert "changed since the export by bob at " in conflicts[0]
+    assert conflicts[0].endswith('it is now accepted, full, "site decision"; the workbook says reject; not applied')
+    assert conflicts[1].startswith(f"Conflict: row {rows[w2[0]]} (alignment {w2[0]}): W.2 → ")
+    assert "its statements or decision" in conflicts[1] or "changed since the export" in conflicts[1]
+    assert result.stdout.strip().endswith("; 2 conflicts (not applied, see above)")
+    assert "1 decisions recorded (1 accepted, 0 rejected)" in result.stdout
+    conn = sqlite3.connect(small_db)
+    assert conn.execute("select status, rationale, reviewer from alignments where id = 1").fetchone() == (
+        "accepted", "site decision", "bob")
+    assert conn.execute("select status from alignments where id = ?", [w2[0]]).fetchone() == ("suggested",)
+
+
+def test_a_suggestion_dropped_by_match_keeps_its_decision(small_db, tmp_path):
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    pair = db.execute("select source_id, target_id, score from alignments where id = 3").fetchone()
+    match(db, source="Welding", target="Academic", top=1, use_embeddings=False)  # replaces suggestions
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[3], "accept", "partial", "still true")
+    wb.save(out)
+    result = import_workbook(db, out, reviewer="committee")
+    assert result.conflicts == []
+    assert sum(result.recorded.values()) == 1
+    row = db.execute("select status, strength, rationale, score from alignments where source_id = ? and "
+                     "target_id = ?", pair[:2]).fetchone()
+    assert row == ("accepted", "partial", "still true", pytest.approx(round(pair[2], 1)))
+
+
+def test_read_workbook_needs_the_hidden_columns(small_db, tmp_path):
+    out = export_workbook(open_db(small_db), tmp_path / "r.xlsx").path
+    wb = openpyxl.load_workbook(out)
+    wb["Suggestions"].delete_cols(19)
+    wb.save(out)
+    with pytest.raises(SourceError, match="'Fingerprint' is missing from row 1 \\(the hidden columns must stay\\)"):
+        import_workbook(open_db(small_db), out, reviewer="x")
+
+
+@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed; .ci/run installs it")
+def test_libreoffice_round_trip(small_db, tmp_path, runner):
+    db = open_db(small_db)
+    db.execute("update standards set statement = '=2+2 ' || statement where code = 'W.3'")
+    db.conn.commit()
+    db.close()
+    exported = tmp_path / "export" / "review.xlsx"
+    exported.parent.mkdir()
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(exported)]).exit_code == 0
+    resaved_dir = tmp_path / "resaved"
+    proc = subprocess.run(
+        [SOFFICE, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
+         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(resaved_dir), str(exported)],
+        capture_output=True, text=True, timeout=240,
+    )
+    resaved = resaved_dir / "review.xlsx"
+    assert resaved.exists(), proc.stdout + proc.stderr
+    assert resaved.read_bytes() != exported.read_bytes()
+
+    wb = openpyxl.load_workbook(resaved)
+    ws = wb["Suggestions"]
+    h = headers(ws)
+    # LibreOffice kept the text as text, the dropdowns, and the hidden columns.
+    formula_like = [ws.cell(r, h["CTE statement"]) for r in range(2, ws.max_row + 1)
+                    if str(ws.cell(r, h["CTE statement"]).value).startswith("=2+2")]
+    assert formula_like and all(c.data_type == "s" for c in formula_like)
+    assert {dv.formula1 for dv in ws.data_validations.dataValidation} >= {'"accept,reject"', '"full,partial"'}
+    rows = rows_by_id(ws)
+    ids = sorted(rows)
+    plan = {ids[0]: ("accept", "full", "Uses calipers", "Ms Lee"),
+            ids[1]: ("reject", None, "Different skill", None),
+            ids[2]: ("accept", "partial", "-partly: metric only", None),
+            ids[5]: ("reject", None, None, "Mr Roy")}
+    for alignment_id, (decision, strength, rationale, reviewer) in plan.items():
+        set_decision(ws, rows[alignment_id], decision, strength, rationale, reviewer)
+    wb.save(resaved)
+
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(resaved), "--reviewer", "Committee"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ("Imported review.xlsx: 4 decisions recorded (2 accepted, 2 rejected), "
+                                     "0 unchanged, 8 rows without a decision; 0 conflicts")
+    conn = sqlite3.connect(small_db)
+    for alignment_id, (decision, strength, rationale, reviewer) in plan.items():
+        row = conn.execute("select status, strength, rationale, reviewer from alignments where id = ?",
+                           [alignment_id]).fetchone()
+        assert row == ({"accept": "accepted", "reject": "rejected"}[decision], strength, rationale,
+                       reviewer or "Committee")
+    entries = log(small_db)
+    assert len(entries) == 4
+    for entry in entries:
+        decision, strength, rationale, reviewer = plan[entry["alignment_id"]]
+        assert entry["action"] == decision
+        assert (entry["old_status"], entry["old_strength"], entry["old_rationale"]) == ("suggested", None, None)
+        assert (entry["new_strength"], entry["new_rationale"]) == (strength, rationale)
+        assert entry["reviewer"] == (reviewer or "Committee")
+        assert entry["via"].startswith("workbook review.xlsx") and entry["at"]
+    assert conn.execute("select count(*) from alignments where status = 'suggested'").fetchone()[0] == 8
+    # Importing it again changes nothing.
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(resaved), "--reviewer", "Committee"])
+    assert "0 decisions recorded" in result.stdout and "4 unchanged" in result.stdout
+    assert len(log(small_db)) == 4
