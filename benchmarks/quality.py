@@ -107,7 +107,7 @@ def main():
     for name, db, gold, source, target in suites:
         runs = []
         if not args.skip_baselines:
-            for scorer in ("token_set_ratio", "WRatio"):
+            for scorer in ("token_set_ratio",):
                 runs.append(rapidfuzz_baseline(db, gold, source, target, scorer))
         runs.append(crosswalk_eval(db, gold, source, target, "--no-embeddings"))
         runs.append(crosswalk_eval(db, gold, source, target))

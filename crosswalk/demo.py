@@ -13,6 +13,7 @@ import dataclasses
 import pathlib
 
 from .db import open_db
+from .decisions import apply_decisions, read_decisions
 from .importer import import_file
 from .matching import match
 from .programs import add_program
@@ -69,24 +70,29 @@ class DemoSummary:
     standards: int
     programs: int
     alignments: int
+    accepted: int = 0
+    rejected: int = 0
 
     def summary(self) -> str:
         return (
             f"Built {self.path}: {self.frameworks} frameworks, {self.standards} standards, "
-            f"{self.programs} programs, {self.alignments} suggested alignments"
+            f"{self.programs} programs, {self.alignments} alignments "
+            f"({self.accepted} accepted, {self.rejected} rejected, the rest suggested)"
         )
 
 
-def build_demo(path, *, top: int = 5, use_embeddings: bool = True, progress=None, log=None) -> DemoSummary:
+def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decisions: bool = True,
+               progress=None, log=None) -> DemoSummary:
     """Import the demo data, add its programs and suggest alignments.
 
-    ``progress(step_name, done, total)`` is called as work proceeds; ``log(text)``
-    gets one line per step.
+    ``progress(done, total)`` is called as work proceeds; ``log(text)`` gets one
+    line per step. ``with_decisions=False`` leaves out the illustrative decisions
+    (every alignment is then a suggestion).
     """
     data = data_dir()
     db = open_db(path)
     programs = list(csv.DictReader(open(data / "programs.csv", encoding="utf-8")))
-    steps = len(ACADEMIC) + 2 * len(programs)
+    steps = len(ACADEMIC) + (3 * len(programs) + 1 if with_decisions else 2 * len(programs))
     done = 0
 
     def step(text):
@@ -126,12 +132,24 @@ def build_demo(path, *, top: int = 5, use_embeddings: bool = True, progress=None
             )
             counts.append(outcome.suggested)
         step(f"Matched {program['name']}: {sum(counts)} suggestions")
+    # Illustrative decisions (data/demo_decisions.csv, written by the crosswalk developers to show
+    # the review workflow; not an official Maine crosswalk), then a warm re-match that learns from them.
+    if with_decisions:
+        outcome = apply_decisions(db, read_decisions(data / "demo_decisions.csv"))
+        step(outcome.summary())
+    for program in programs if with_decisions else []:
+        for spec in ACADEMIC:
+            match(db, source=program["framework"], target=spec["framework"], top=top,
+                  grade=DEMO_GRADE, use_embeddings=use_embeddings)
+        step(f"Re-matched {program['name']} with what the decisions teach")
     summary = DemoSummary(
         path=str(path),
         frameworks=db["frameworks"].count,
         standards=db["standards"].count,
         programs=db["programs"].count,
         alignments=db["alignments"].count,
+        accepted=db["alignments"].count_where("status = 'accepted'"),
+        rejected=db["alignments"].count_where("status = 'rejected'"),
     )
     db.close()
     return summary

@@ -21,7 +21,9 @@ import dataclasses
 import random
 
 from .errors import CrosswalkError
-from .matching import DEFAULT, Decision, Doc, EmbeddingCache, Settings, framework_id, load_targets, rank_candidates
+from .matching import (
+    DEFAULT, Decision, Doc, EmbeddingCache, Settings, framework_id, load_sources, load_targets, rank_candidates,
+)
 from .sources import cell_text, normalise_header, read_table
 
 DEPTH = 100  # ranks looked at for MRR
@@ -131,17 +133,14 @@ def evaluate(
     pairs = read_gold(gold) if not isinstance(gold, list) else gold
     source_fid = framework_id(db, source)
     target_fid = framework_id(db, target)
-    source_rows = {
-        r["code"]: r for r in db.query(
-            "select id, code, statement from standards where framework_id = ? and status = 'active'", [source_fid])
-    }
+    source_rows = {d.code: d for d in load_sources(db, source_fid)}
     targets = load_targets(db, target_fid, subject, grade)
     target_by_code = {t.code: t for t in targets}
     truth: dict = collections.defaultdict(set)
     unknown = 0
     for s, t in pairs:
         if s in source_rows and t in target_by_code:
-            truth[source_rows[s]["id"]].add(target_by_code[t].key)
+            truth[source_rows[s].key].add(target_by_code[t].key)
         else:
             unknown += 1
     if not truth:
@@ -149,10 +148,7 @@ def evaluate(
             "none of the gold pairs name a source standard of "
             f"{source!r} and a target standard of {target!r} (check the codes and the framework names)"
         )
-    docs = {
-        row["id"]: Doc(row["id"], row["code"], row["statement"])
-        for row in source_rows.values() if row["id"] in truth
-    }
+    docs = {d.key: d for d in source_rows.values() if d.key in truth}
     encoder = None
     if use_embeddings:
         from . import embeddings
@@ -170,7 +166,7 @@ def evaluate(
             test = shuffled[fold::folds]
             test_set = set(test)
             decisions = [
-                Decision(docs[k].text, t, True, docs[k].code, k)
+                Decision(docs[k].text, t, True, docs[k].code, k, docs[k].context)
                 for k in keys if k not in test_set for t in truth[k]
             ]
             results = rank_candidates(

@@ -55,6 +55,7 @@ class Decision:
     accepted: bool
     source_code: str = ""
     source_key: object = None
+    source_context: str = ""  # the heading the source sits under (duty area, occupation)
 
 
 @dataclasses.dataclass
@@ -75,6 +76,11 @@ class Settings:
     tfidf_weight: float = 0.3
     embedding_weight: float = 0.7
     context_weight: float = 0.3  # weight of a target's headings next to its own statement
+    sibling_weight: float = 0.2  # weight of how well a target's heading matches as a whole
+    ridge: float = 1.0  # regularisation of the learned statement -> standard map
+    classifier_iterations: int = 40  # training steps of the per-standard classifier (0: none)
+    classifier_scale: float = 20.0
+    classifier_l2: float = 1e-3
     neighbours: int = 10  # nearest already-aligned statements that vote
     vote_power: float = 3.0  # sharper votes from closer neighbours
     # Hand-set warm weights, used until there are enough decisions to learn them.
@@ -82,9 +88,16 @@ class Settings:
     vote_weight: float = 0.35
     prior_weight: float = 0.02
     learn_min_decisions: int = 40  # accepted decisions needed to train the combiner
-    learn_max_sources: int = 4000  # decided statements sampled to train it
-    high: float = 70.0  # score at or above which a suggestion is "high" confidence
-    medium: float = 40.0
+    learn_max_sources: int = 6000  # decided statements sampled to train it
+    rerank_min_sources: int = 300  # decided statements needed to train the re-ranking trees
+    rerank_depth: int = 50  # candidates per statement the trees re-rank
+    # Confidence bands, set from measured precision on O*NET Tasks-to-DWAs (benchmarks/README.md).
+    # Cold scores are similarities: at 85+ about half of the suggestions are right, 70-85 one in five.
+    high: float = 85.0
+    medium: float = 70.0
+    # Learned (warm) scores are calibrated probabilities of acceptance, in percent.
+    learned_high: float = 50.0
+    learned_medium: float = 20.0
 
 
 DEFAULT = Settings()
@@ -200,10 +213,11 @@ def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None
 # ---------------------------------------------------------------- ranking
 
 
-def confidence_band(score: float, settings: Settings = DEFAULT) -> str:
-    if score >= settings.high:
+def confidence_band(score: float, settings: Settings = DEFAULT, learned: bool = False) -> str:
+    high, medium = (settings.learned_high, settings.learned_medium) if learned else (settings.high, settings.medium)
+    if score >= high:
         return "high"
-    if score >= settings.medium:
+    if score >= medium:
         return "medium"
     return "low"
 
@@ -219,16 +233,49 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
-FEATURES = ("lexical", "semantic", "lexical_centroid", "semantic_centroid", "votes_lexical",
-            "votes_semantic", "nearest_lexical", "nearest_semantic", "prior", "has_decisions")
+FEATURES = ("lexical", "semantic", "siblings", "lexical_centroid", "semantic_centroid", "votes_lexical",
+            "votes_semantic", "nearest_lexical", "nearest_semantic", "nearest_lexical_sharp",
+            "nearest_semantic_sharp", "prior", "has_decisions", "heading_prior", "semantic_mapped",
+            "classifier")
+
+
+def _groups(targets) -> list[np.ndarray]:
+    """Targets under the same heading (domain, cluster), as column index arrays."""
+    by_context: dict[str, list[int]] = collections.defaultdict(list)
+    for i, t in enumerate(targets):
+        if t.context:
+            by_context[t.context].append(i)
+    return [np.asarray(ids) for ids in by_context.values() if len(ids) > 1]
+
+
+def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) -> np.ndarray:
+    """For each target, the mean of the best k scores under its heading: a heading
+    whose standards match well as a whole makes each of them more likely."""
+    out = np.zeros_like(scores)
+    for ids in groups:
+        sub = scores[:, ids]
+        kk = min(k, len(ids))
+        best = np.partition(sub, len(ids) - kk, axis=1)[:, -kk:].mean(axis=1)
+        out[:, ids] = best[:, None]
+    return out
 
 
 class _Index:
     """Targets as vectors, plus what accepted decisions teach about each target."""
 
-    def __init__(self, n_targets, t_tfidf, t_emb, known_tfidf, known_emb, pairs, settings):
-        """``pairs`` are (row of known_tfidf/known_emb, target column) of accepted decisions."""
+    def __init__(self, n_targets, t_tfidf, t_emb, known_tfidf, known_emb, pairs, settings, groups=(),
+                 known_contexts=()):
+        """``pairs`` are (row of known_tfidf/known_emb, target column) of accepted decisions;
+        ``known_contexts`` the heading of each decided statement."""
         self.n = n_targets
+        self.groups = groups
+        # What statements under the same heading (duty area, occupation) were aligned to.
+        self.heading_counts: dict[str, np.ndarray] = {}
+        for row, col in pairs:
+            context = known_contexts[row] if row < len(known_contexts) else ""
+            if context:
+                counts = self.heading_counts.setdefault(context, np.zeros(n_targets, np.float32))
+                counts[col] += 1
         self.t_tfidf_T = t_tfidf.T.tocsr()
         self.t_emb = t_emb
         self.settings = settings
@@ -247,6 +294,17 @@ class _Index:
             self.known_tfidf_T = known_tfidf.T.tocsr()
             self.known_emb = known_emb
             self.vote_matrix = fold.T.tocsr()  # known decision -> its target
+            if known_emb is not None:
+                # A linear map from decided statements to the standards they were aligned to
+                # (ridge regression): learns how this committee's wording relates to the standards'.
+                X = known_emb[known_rows].astype(np.float64)
+                Y = t_emb[target_cols].astype(np.float64)
+                gram = X.T @ X + settings.ridge * np.eye(X.shape[1])
+                self.mapping = np.linalg.solve(gram, X.T @ Y).astype(np.float32)
+                self.classifier = (
+                    _train_classifier(known_emb, known_rows, target_cols, t_emb, settings)
+                    if settings.classifier_iterations else None
+                )
             self.prior = (np.log1p(counts) / math.log1p(max(counts.max(), 1))).astype(np.float32)
             self.has = (counts > 0).astype(np.float32)
 
@@ -270,11 +328,17 @@ class _Index:
             nearest[hits.row, hits.col] = np.maximum(current, values)
         return votes, nearest
 
-    def features(self, s_tfidf, s_emb) -> dict[str, np.ndarray]:
+    def features(self, s_tfidf, s_emb, s_contexts=None) -> dict[str, np.ndarray]:
         """Every feature for a chunk of sources against every target (rows × targets)."""
         out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}
         if s_emb is not None:
             out["semantic"] = s_emb @ self.t_emb.T
+        if self.groups:
+            base = (
+                self.settings.tfidf_weight * out["lexical"] + self.settings.embedding_weight * out["semantic"]
+                if s_emb is not None else out["lexical"]
+            )
+            out["siblings"] = _sibling_scores(base, self.groups)
         if self.known:
             out["lexical_centroid"] = np.asarray(s_tfidf.dot(self.centroid_tfidf_T).todense(), dtype=np.float32)
             out["votes_lexical"], out["nearest_lexical"] = self._votes(
@@ -283,10 +347,59 @@ class _Index:
             if s_emb is not None:
                 out["semantic_centroid"] = s_emb @ self.centroid_emb.T
                 out["votes_semantic"], out["nearest_semantic"] = self._votes(s_emb @ self.known_emb.T)
+                out["nearest_semantic_sharp"] = out["nearest_semantic"] ** 8  # near-duplicates
+                out["semantic_mapped"] = _l2(s_emb @ self.mapping) @ self.t_emb.T
+                if self.classifier is not None:
+                    out["classifier"] = _softmax(self.settings.classifier_scale,
+                                                 s_emb @ self.classifier.T)
+            out["nearest_lexical_sharp"] = out["nearest_lexical"] ** 8
             rows = out["lexical"].shape[0]
             out["prior"] = np.broadcast_to(self.prior, (rows, self.n))
             out["has_decisions"] = np.broadcast_to(self.has, (rows, self.n))
+            if self.heading_counts and s_contexts is not None:
+                heading = np.zeros((rows, self.n), np.float32)
+                for i, context in enumerate(s_contexts):
+                    counts = self.heading_counts.get(context)
+                    if counts is not None:
+                        heading[i] = counts / counts.sum()
+                out["heading_prior"] = heading
         return out
+
+
+def _softmax(scale: float, logits: np.ndarray) -> np.ndarray:
+    z = scale * logits
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
+
+
+def _train_classifier(known_emb, known_rows, target_cols, t_emb, settings):
+    """One weight vector per standard, trained (softmax regression) to pick the standards
+    decided statements were aligned to; it starts from, and is held near, the standards'
+    own sentence vectors, so standards nobody has aligned yet keep a sensible vector."""
+    from scipy.optimize import minimize
+
+    rows = np.unique(known_rows)
+    remap = {r: i for i, r in enumerate(rows)}
+    X = known_emb[rows].astype(np.float32)
+    Y = np.zeros((len(rows), t_emb.shape[0]), np.float32)
+    for r, c in zip(known_rows, target_cols):
+        Y[remap[r], c] = 1
+    Y /= Y.sum(axis=1, keepdims=True)
+    V0 = t_emb.astype(np.float32)
+    scale, lam, n = settings.classifier_scale, settings.classifier_l2, len(rows)
+
+    def loss(v):
+        V = v.reshape(V0.shape).astype(np.float32)
+        P = _softmax(scale, X @ V.T)
+        value = -(Y * np.log(P + 1e-12)).sum() / n + 0.5 * lam * ((V - V0) ** 2).sum()
+        grad = scale * ((P - Y).T @ X) / n + lam * (V - V0)
+        return float(value), grad.ravel().astype(np.float64)
+
+    result = minimize(loss, V0.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
+                      options={"maxiter": settings.classifier_iterations})
+    return result.x.reshape(V0.shape).astype(np.float32)
 
 
 def _default_weights(settings: Settings, semantic: bool, warm: bool) -> dict[str, float]:
@@ -294,6 +407,7 @@ def _default_weights(settings: Settings, semantic: bool, warm: bool) -> dict[str
         w = {"lexical": settings.tfidf_weight, "semantic": settings.embedding_weight}
     else:
         w = {"lexical": 1.0}
+    w["siblings"] = settings.sibling_weight
     if warm:
         if semantic:
             w.update(semantic_centroid=settings.centroid_weight, votes_semantic=settings.vote_weight)
@@ -327,6 +441,7 @@ class _Vectors:
         if has_context:
             context = model.transform([textmod.terms(t.context) for t in targets])
             self.t_tfidf = _l2(self.t_tfidf + settings.context_weight * context)
+        self.groups = _groups(targets)
         self.s_emb = self.t_emb = self.k_emb = None
         if encoder is not None:
             texts = [textmod.strip_boilerplate(d.text) for d in list(sources) + list(targets)]
@@ -341,7 +456,7 @@ class _Vectors:
 
 
 def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_targets: int,
-                   semantic: bool, settings: Settings, seed: int = 0):
+                   semantic: bool, settings: Settings, known_contexts: list[str], seed: int = 0):
     """Train the score combiner on the decisions already made (logistic regression).
 
     Decided statements are split in two; each half is scored with only the
@@ -369,19 +484,20 @@ def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_ta
         index = _Index(
             n_targets, vectors.t_tfidf, vectors.t_emb,
             vectors.k_tfidf[other_rows], vectors.k_emb[other_rows] if semantic else None,
-            known, settings,
+            known, settings, vectors.groups, [known_contexts[r] for r in other_rows],
         )
         weights = _default_weights(settings, semantic, warm=True)
         for start in range(0, len(half), CHUNK):
             part = half[start : start + CHUNK]
-            feats = index.features(vectors.k_tfidf[part], vectors.k_emb[part] if semantic else None)
+            feats = index.features(vectors.k_tfidf[part], vectors.k_emb[part] if semantic else None,
+                                   [known_contexts[r] for r in part])
             fused = _combine(feats, weights)
             idx, _ = _top_k(fused, 50)
             for i, source_row in enumerate(part):
                 truth = by_source[source_row]
                 cols = list(idx[i]) + [t for t in truth if t not in set(idx[i])]
                 X = np.array([[feats[n][i, c] if n in feats else 0.0 for n in names] for c in cols])
-                groups.append((X, np.array([c in truth for c in cols])))
+                groups.append((X, np.array([c in truth for c in cols]), len(idx[i])))
     if not groups:
         return None
     X = np.vstack([g[0] for g in groups]).astype(np.float64)
@@ -415,7 +531,46 @@ def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_ta
         p = 1 / (1 + np.exp(-t))
         return value.mean(), np.array([np.mean((p - y) * z), np.mean(p - y)])
     a, b = minimize(platt, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
-    return {n: float(v * a) for n, v in zip(names, w)}, float(b)
+    weights = {n: float(v * a) for n, v in zip(names, w)}
+    reranker = None
+    if len(groups) >= settings.rerank_min_sources:
+        # The trees only ever see the first-stage candidates, so train them on those alone.
+        within = np.concatenate([np.arange(len(g[1])) < g[2] for g in groups])
+        shown = np.array([g[2] for g in groups])
+        linear = 1 / (1 + np.exp(-(a * z + b)))
+        reranker = _train_reranker(X[within], y[within], linear[within], shown, names)
+    return weights, float(b), reranker
+
+
+def _ranks_within(scores: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    ranks = np.empty(len(scores))
+    start = 0
+    for size in sizes:
+        order = np.argsort(-scores[start : start + size], kind="stable")
+        ranks[start + order] = np.arange(size)
+        start += size
+    return ranks
+
+
+def _train_reranker(X, y, linear, sizes, names):
+    """Gradient-boosted trees over the features of each candidate, trained on decisions.
+
+    Trees catch what a weighted sum cannot, such as "a near-duplicate statement was
+    aligned to it" mattering far more than a moderate neighbour. None when
+    scikit-learn is not installed (the weighted sum is used alone).
+    """
+    try:
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError:  # pragma: no cover - optional
+        return None
+    features = np.column_stack([X, linear, _ranks_within(linear, sizes)])
+    model = HistGradientBoostingClassifier(
+        max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
+        l2_regularization=1.0, early_stopping=False, random_state=0,
+    )
+    model.fit(features, y)
+    model.feature_names_ = names
+    return model
 
 
 def rank_candidates(
@@ -453,34 +608,39 @@ def rank_candidates(
     # One row per distinct decided statement, so a statement aligned to three
     # standards is one neighbour voting for three targets.
     known_texts: dict[str, int] = {}
+    known_contexts: list[str] = []
     accepted_rows = []
     for d in accepted:
         row = known_texts.setdefault(d.source_text, len(known_texts))
+        if row == len(known_contexts):
+            known_contexts.append(d.source_context or "")
         accepted_rows.append((row, target_index[d.target_key]))
     accepted_rows = sorted(set(accepted_rows))
     vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings)
     semantic = vectors.s_emb is not None and settings.embedding_weight > 0
     warm = bool(accepted_rows)
     method = "tfidf+embedding" if semantic else "tfidf"
-    weights, bias, learned = _default_weights(settings, semantic, warm), 0.0, False
+    weights, bias, learned, reranker = _default_weights(settings, semantic, warm), 0.0, False, None
     if warm:
         method += "+decisions"
         if len(accepted_rows) >= settings.learn_min_decisions:
-            trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings)
+            trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings, known_contexts)
             if trained:
-                weights, bias = trained
+                weights, bias, reranker = trained
                 learned = True
-                method += " (learned)"
+                method += " (learned" + (", re-ranked)" if reranker is not None else ")")
+    names = [f for f in FEATURES if semantic or "semantic" not in f]
     index = _Index(
         len(targets), vectors.t_tfidf, vectors.t_emb if semantic else None,
         vectors.k_tfidf, vectors.k_emb if semantic else None,
-        accepted_rows, settings,
+        accepted_rows, settings, vectors.groups, known_contexts,
     )
 
     results: list[list[Candidate]] = []
     for start in range(0, len(sources), CHUNK):
         stop = min(start + CHUNK, len(sources))
-        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None)
+        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
+                               [s.context for s in sources[start:stop]])
         fused = _combine(feats, weights, bias)
         if learned:
             fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
@@ -492,7 +652,10 @@ def rank_candidates(
                 fused[row, target_index[t_key]] = -1
             for t_key in rejected_by_text.get(text_key(source.text), ()):
                 fused[row, target_index[t_key]] = -1
-        idx, vals = _top_k(fused, top)
+        if reranker is not None:
+            idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
+        else:
+            idx, vals = _top_k(fused, top)
         for row in range(stop - start):
             source = sources[start + row]
             out = []
@@ -511,12 +674,36 @@ def rank_candidates(
                         _supporting(accepted, target.key, source) if warm else [],
                     )
                 out.append(
-                    Candidate(source.key, target.key, score, rank, confidence_band(score, settings), evidence, method)
+                    Candidate(source.key, target.key, score, rank, confidence_band(score, settings, learned), evidence, method)
                 )
             results.append(out)
         if progress:
             progress(stop - start)
     return results
+
+
+def _rerank(model, feats, fused, names, depth, top):
+    """Re-score each row's best ``depth`` candidates with the trees; keep the best ``top``."""
+    depth = min(depth, fused.shape[1])
+    idx, vals = _top_k(fused, depth)
+    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
+    cols = idx.ravel()
+    X = np.column_stack(
+        [feats[n][rows, cols] if n in feats else np.zeros(len(cols)) for n in names]
+        + [vals.ravel(), np.tile(np.arange(idx.shape[1]), idx.shape[0])]
+    )
+    probability = model.predict_proba(X)[:, 1].reshape(idx.shape)
+    probability[vals < 0] = -1  # rejected pairs stay out
+    order = np.argsort(-probability, axis=1, kind="stable")[:, :top]
+    idx_out, prob_out = np.take_along_axis(idx, order, axis=1), np.take_along_axis(probability, order, axis=1)
+    if top > depth:
+        # Beyond what the trees re-rank, keep the first stage's order, below the re-ranked ones.
+        more_idx, more_vals = _top_k(fused, top)
+        floor = np.maximum(prob_out.min(axis=1, keepdims=True), 0)
+        more_vals = np.minimum(more_vals[:, depth:], floor)
+        idx_out = np.concatenate([idx_out, more_idx[:, depth:]], axis=1)
+        prob_out = np.concatenate([prob_out, more_vals], axis=1)
+    return idx_out, prob_out
 
 
 def _supporting(accepted: list[Decision], target_key, source: Doc, limit: int = 2) -> list[str]:
@@ -601,14 +788,31 @@ def load_targets(db, target_fid: int, subject: str | None = None, grade: str | N
 
 
 def load_decisions(db, target_ids: set[int]) -> list[Decision]:
+    """Every accepted or rejected alignment to these targets, from any framework."""
     rows = db.query(
-        "select a.source_id, a.target_id, a.status, s.code, s.statement from alignments a "
-        "join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
+        "select a.source_id, a.target_id, a.status, s.code, s.statement, s.domain, s.cluster "
+        "from alignments a join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
     )
     return [
-        Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"])
+        Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"],
+                 _context(r))
         for r in rows
         if r["target_id"] in target_ids
+    ]
+
+
+def _context(row) -> str:
+    return ". ".join(x for x in (row["domain"], row["cluster"]) if x)
+
+
+def load_sources(db, source_fid: int) -> list[Doc]:
+    return [
+        Doc(r["id"], r["code"], r["statement"], _context(r))
+        for r in db.query(
+            "select id, code, statement, domain, cluster from standards "
+            "where framework_id = ? and status = 'active' order by position",
+            [source_fid],
+        )
     ]
 
 
@@ -634,13 +838,7 @@ def match(
         raise CrosswalkError("--top must be at least 1")
     source_fid = framework_id(db, source)
     target_fid = framework_id(db, target)
-    sources = [
-        Doc(r["id"], r["code"], r["statement"])
-        for r in db.query(
-            "select id, code, statement from standards where framework_id = ? and status = 'active' order by position",
-            [source_fid],
-        )
-    ]
+    sources = load_sources(db, source_fid)
     targets = load_targets(db, target_fid, subject, grade)
     if not targets:
         raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
@@ -654,45 +852,53 @@ def match(
         sources, targets, top=top, decisions=decisions, encoder=encoder,
         cache=EmbeddingCache(db), settings=settings, progress=progress,
     )
-    decided = {
-        (r["source_id"], r["target_id"])
-        for r in db.query(
-            "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
-            "where s.framework_id = ? and a.status != 'suggested'",
-            [source_fid],
-        )
-    }
+    from .review import write_transaction
+
     stamp = now()
-    target_ids = [t.key for t in targets]
-    written = 0
-    method = "tfidf"
-    with db.atomic():
-        # Old suggestions between these two sets are replaced; decisions stay.
-        db.execute(
-            "create temp table if not exists _match_targets (id integer primary key)"
-        )
-        db.execute("delete from _match_targets")
-        db.conn.executemany("insert into _match_targets (id) values (?)", [(i,) for i in target_ids])
-        db.execute(
-            "delete from alignments where status = 'suggested' and target_id in (select id from _match_targets) "
-            "and source_id in (select id from standards where framework_id = ?)",
-            [source_fid],
-        )
-        rows = []
-        for source_doc, cands in zip(sources, candidates):
+    target_ids = {t.key for t in targets}
+    method = candidates[0][0].method if candidates and candidates[0] else "tfidf"
+    with write_transaction(db):
+        # Read decisions inside the write lock: one made while we were scoring must win.
+        decided = {
+            (r["source_id"], r["target_id"])
+            for r in db.query(
+                "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
+                "where s.framework_id = ? and a.status != 'suggested'",
+                [source_fid],
+            )
+        }
+        existing = {
+            (r["source_id"], r["target_id"]): r["id"]
+            for r in db.query(
+                "select a.id, a.source_id, a.target_id from alignments a join standards s on s.id = a.source_id "
+                "where s.framework_id = ? and a.status = 'suggested'",
+                [source_fid],
+            )
+            if r["target_id"] in target_ids
+        }
+        updates, inserts, keep = [], [], set()
+        for cands in candidates:
             for cand in cands:
-                method = cand.method
-                if (cand.source_key, cand.target_key) in decided:
+                pair = (cand.source_key, cand.target_key)
+                if pair in decided:
                     continue
-                rows.append(
-                    (cand.source_key, cand.target_key, cand.score, cand.confidence, cand.method,
-                     cand.evidence, cand.rank, stamp, stamp)
-                )
+                values = (cand.score, cand.confidence, cand.method, cand.evidence, cand.rank, stamp)
+                if pair in existing:
+                    # Same pair suggested again: update it in place so its id stays the same.
+                    updates.append(values + (existing[pair],))
+                    keep.add(pair)
+                else:
+                    inserts.append(pair + values + (stamp,))
+        stale = [(existing[pair],) for pair in existing if pair not in keep]
+        db.conn.executemany("delete from alignments where id = ? and status = 'suggested'", stale)
+        db.conn.executemany(
+            "update alignments set score = ?, confidence = ?, method = ?, evidence = ?, rank = ?, updated_at = ? "
+            "where id = ? and status = 'suggested'",
+            updates,
+        )
         db.conn.executemany(
             "insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, "
-            "created_at, updated_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            "updated_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserts,
         )
-        written = len(rows)
-        db.execute("drop table _match_targets")
-    return MatchResult(source, target, len(sources), len(targets), written, len(decided), method)
+    return MatchResult(source, target, len(sources), len(targets), len(updates) + len(inserts), len(decided), method)

@@ -13,7 +13,7 @@ def demo_db(tmp_path_factory):
     from crosswalk.demo import build_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
-    build_demo(path, use_embeddings=False)
+    build_demo(path, use_embeddings=False, with_decisions=False)
     db = open_db(path)
     # A few decisions, so that alignments are exported too.
     ids = [r[0] for r in db.execute("select id from alignments order by id limit 3").fetchall()]

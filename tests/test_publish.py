@@ -57,7 +57,7 @@ def reviewed_demo(tmp_path_factory):
     from crosswalk.demo import build_demo
 
     path = tmp_path_factory.mktemp("demo") / "crosswalk-demo.db"
-    build_demo(path, use_embeddings=False)
+    build_demo(path, use_embeddings=False, with_decisions=False)
     return accept_sample(path)
 
 
