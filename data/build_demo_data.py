@@ -47,7 +47,7 @@ def write_csv(path, header, rows):
 def main(src: pathlib.Path, out: pathlib.Path) -> None:
     # --- academic: CCSS math
     math = list(csv.DictReader(open(src / "ccss/ccss_math_standards.csv", encoding="utf-8")))
-    guid_to_code = {r["guid"]: r["short_code"] for r in math}
+    guid_to_code = {r["guid"]: r["short_code"] for r in math if r["guid"]}
     rows = []
     for r in math:
         grade = r["grade"].replace("09,10,11,12", "9-12")
@@ -57,7 +57,7 @@ def main(src: pathlib.Path, out: pathlib.Path) -> None:
               ["code", "statement", "grade", "subject", "domain", "cluster", "parent", "level", "uri"], rows)
     # --- academic: CCSS ELA/literacy
     ela = list(csv.DictReader(open(src / "ccss/ccss_ela_standards.csv", encoding="utf-8")))
-    guid_to_code = {r["guid"]: r["short_code"] for r in ela}
+    guid_to_code = {r["guid"]: r["short_code"] for r in ela if r["guid"]}
     rows = []
     for r in ela:
         rows.append([r["short_code"], r["text"], r["grade"], "ELA", r["strand"], r["cluster"],
