@@ -88,7 +88,7 @@ class Settings:
     vote_weight: float = 0.35
     prior_weight: float = 0.02
     learn_min_decisions: int = 40  # accepted decisions needed to train the combiner
-    learn_max_sources: int = 6000  # decided statements sampled to train it
+    learn_max_sources: int = 20000  # decided statements sampled to train it
     rerank_min_sources: int = 300  # decided statements needed to train the re-ranking trees
     rerank_depth: int = 50  # candidates per statement the trees re-rank
     # Confidence bands, set from measured precision on O*NET Tasks-to-DWAs (benchmarks/README.md).

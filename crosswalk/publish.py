@@ -312,7 +312,6 @@ def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = N
         tables["unreviewed_suggestions"] = {
             "description": ("NOT REVIEWED: alignments suggested by crosswalk's matcher that no person has "
                             "checked yet. They do not certify anything."),
-            "facets": ["confidence"],
         }
     tables["about"] = {"description": "When and how this public copy was made."}
     for internal in ("standards_fts", "standards_fts_config", "standards_fts_data", "standards_fts_docsize",
@@ -387,6 +386,8 @@ def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memo
         "--plugins-dir", str(out / "plugins"),
         "--static", f"{STATIC_MOUNT}:{out / 'static'}",
         "--install", DATASETTE_PIN,
+        # The same settings as `crosswalk serve`: suggested facets are too slow on big crosswalks.
+        "--extra-options", "--setting suggest_facets off --setting facet_time_limit_ms 500",
     ]
     for package in extra_install:
         if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":

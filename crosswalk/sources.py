@@ -284,9 +284,9 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
 
     full = path.stat().st_size <= FULL_READ_LIMIT
 
-    def load(data_only):
+    def load(data_only, read_only=not full):
         try:
-            return openpyxl.load_workbook(path, read_only=not full, data_only=data_only)
+            return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             raise SourceError(
                 f"is not a readable .xlsx workbook ({exc.__class__.__name__}: {str(exc)[:200]})",
@@ -295,7 +295,8 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
             ) from None
 
     workbook = load(True)
-    formulas = load(False) if full else None
+    # The formulas themselves are only needed to spot ones never calculated: stream them.
+    formulas = load(False, read_only=True) if full else None
     try:
         names = workbook.sheetnames
         loaded = []
@@ -330,11 +331,12 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
             if indent:
                 indents[(number, index)] = int(indent)
     # Formulas Excel never calculated (openpyxl-written files, some exports) have no value.
-    for row in formula_sheet.iter_rows():
-        for cell in row:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                if worksheet.cell(cell.row, cell.column).value is None:
-                    uncalculated[(cell.row, cell.column - 1)] = cell.value
+    for number, row in enumerate(formula_sheet.iter_rows(values_only=True), start=1):
+        for index, value in enumerate(row):
+            if isinstance(value, str) and value.startswith("="):
+                values = grid.get(number, [])
+                if index >= len(values) or values[index] is None:
+                    uncalculated[(number, index)] = value
     # A merged cell keeps its value only in its top-left cell: give it to every cell.
     for merged in worksheet.merged_cells.ranges:
         value = worksheet.cell(merged.min_row, merged.min_col).value

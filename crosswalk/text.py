@@ -67,6 +67,12 @@ def strip_boilerplate(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The content words of a statement, as written (lower-cased)."""
+    return list(_words(text or ""))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _words(text: str) -> tuple[str, ...]:
+    # Cached: explaining suggestions asks for the same statements again and again.
     text = strip_boilerplate(text or "")
     out = []
     for match in WORD.finditer(text):
@@ -76,7 +82,7 @@ def words(text: str) -> list[str]:
         if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
             continue
         out.append(word)
-    return out
+    return tuple(out)
 
 
 def terms(text: str) -> list[str]:
@@ -84,14 +90,16 @@ def terms(text: str) -> list[str]:
     return [stem(w) for w in words(text)]
 
 
+@functools.lru_cache(maxsize=100_000)
 def surface_forms(text: str) -> dict[str, str]:
-    """Map each stem in a statement to the first word that produced it."""
+    """Map each stem in a statement to the first word that produced it (do not modify the result)."""
     forms: dict[str, str] = {}
     for word in words(text):
         forms.setdefault(stem(word), word)
     return forms
 
 
+@functools.lru_cache(maxsize=100_000)
 def normalised(text: str) -> str:
     """A statement without boilerplate, for fuzzy comparison."""
     return " ".join(words(text))
