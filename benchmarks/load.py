@@ -1,0 +1,263 @@
+"""The site under load: Datasette pages of a crosswalk with ≥ 200,000 alignments, 20 concurrent clients.
+
+    benchmarks/run DATASETS_DIR --parts load [--duration 20] [--connections 20]
+
+The database: all 18,796 O*NET tasks matched to all 2,087 DWAs with --top 15 (281,940 suggested
+alignments), plus a "benchmark program" teaching the 1,000-task sample whose rank-1 suggestions are
+accepted (1,000 accepted alignments, so the public program page has real evidence). It is served
+twice on 127.0.0.1 only: `crosswalk serve DB` (the working site: table, facets, search) and
+`crosswalk serve OUTDIR` after `crosswalk publish --suggestions label` (the public site: program,
+standard and search pages). Load comes from wrk (Debian package `wrk`), or a bounded asyncio/httpx
+generator when wrk is missing. Writes benchmarks/results/load.md and load.json.
+"""
+
+import asyncio
+import json
+import os
+import pathlib
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+
+HERE = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from benchlib import CROSSWALK, REPO, fresh_copy, loadavg, machine, machine_line, measure  # noqa: E402
+
+LOAD_VERSION = 1
+PROGRAM = "Benchmark program (1,000 O*NET tasks)"
+TARGET_P95_MS = 300
+
+WRK_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'JSON {"requests": %d, "duration_s": %.3f, "bytes": %d, "p50_ms": %.2f, "p90_ms": %.2f, ' ..
+    '"p95_ms": %.2f, "p99_ms": %.2f, "max_ms": %.2f, "mean_ms": %.2f, "connect_errors": %d, ' ..
+    '"read_errors": %d, "write_errors": %d, "status_errors": %d, "timeouts": %d}\n',
+    summary.requests, summary.duration / 1e6, summary.bytes,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000, latency.mean / 1000,
+    e.connect, e.read, e.write, e.status, e.timeout))
+end
+"""
+
+
+def build_load_db(ctx) -> tuple[pathlib.Path, pathlib.Path]:
+    """The working database (folder load/crosswalk.db) and its published copy (load_public/), cached."""
+    from speed import DWAS, FULL, sample_name
+
+    from crosswalk.db import open_db
+    from crosswalk.review import decide
+
+    work = ctx["work"]
+    folder = work / f"load_v{LOAD_VERSION}"
+    db_path, public = folder / "crosswalk.db", work / f"load_v{LOAD_VERSION}_public"
+    if db_path.exists() and (public / "crosswalk.db").exists():
+        return db_path, public
+    start = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
+    # start from the full matched run when there is one: its embedding cache is warm
+    matched = work / "run_m_1_18796.db"
+    tmp = fresh_copy(matched if matched.exists() else ctx["base"], folder / "partial.db")
+    sample = sample_name(1000)
+    for source in (FULL, sample):
+        measure([*CROSSWALK, "match", tmp, "--from", source, "--to", DWAS, "--top", 15, "--silent"])
+    measure([*CROSSWALK, "program", "add", tmp, PROGRAM, "--cip", "99.9999", "--cluster", "Benchmark",
+             "--framework", sample])
+    db = open_db(tmp)
+    ids = [r["id"] for r in db.query(
+        "select a.id from alignments a join standards s on s.id = a.source_id join frameworks f on f.id = s.framework_id "
+        "where f.name = ? and a.rank = 1", [sample])]
+    for i in ids:
+        decide(db, i, "accept", strength="full", rationale="benchmark acceptance", reviewer="benchmark")
+    db.close()
+    tmp.rename(db_path)
+    measure([*CROSSWALK, "publish", db_path, public, "--force", "--suggestions", "label"])
+    print(f"[load] databases built in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
+    return db_path, public
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """`crosswalk serve PATH` on 127.0.0.1 in a subprocess; peak RSS read when it stops."""
+
+    def __init__(self, path):
+        self.port = free_port()
+        self.proc = subprocess.Popen([*CROSSWALK, "serve", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(self.base + "/-/versions.json", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"crosswalk serve {pathlib.Path(path).name} did not start")
+
+    def stop(self) -> float:
+        self.proc.terminate()
+        try:
+            _, _, usage = os.wait4(self.proc.pid, 0)
+        except ChildProcessError:
+            return float("nan")
+        return usage.ru_maxrss / 1024
+
+
+def probe(url) -> dict:
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            body = r.read()
+            status = r.status
+    except urllib.error.HTTPError as e:
+        body, status = e.read(), e.code
+    return dict(status=status, bytes=len(body), single_ms=1000 * (time.perf_counter() - start), body=body)
+
+
+def wrk(url, duration, connections, lua) -> dict:
+    # a request only counts as timed out if it outlasts the run itself
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--timeout", f"{duration + 10}s",
+                          "-s", str(lua), url],
+                         capture_output=True, text=True, check=True).stdout
+    line = next(x for x in out.splitlines() if x.startswith("JSON "))
+    r = json.loads(line[5:])
+    r["errors"] = r["connect_errors"] + r["read_errors"] + r["write_errors"] + r["status_errors"] + r["timeouts"]
+    r["rps"] = r["requests"] / r["duration_s"]
+    r["tool"] = "wrk -t2"
+    return r
+
+
+async def _python_load(url, duration, connections) -> dict:
+    import httpx
+    latencies, errors = [], 0
+    stop = time.perf_counter() + duration
+
+    async def client(c):
+        nonlocal errors
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            try:
+                r = await c.get(url)
+                await r.aread()
+                if r.status_code >= 400:
+                    errors += 1
+                    continue
+            except httpx.HTTPError:
+                errors += 1
+                continue
+            latencies.append(1000 * (time.perf_counter() - t))
+
+    start = time.perf_counter()
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=connections)) as c:
+        await asyncio.gather(*(client(c) for _ in range(connections)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+
+    def pct(p):
+        return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else float("nan")
+
+    return dict(requests=len(latencies) + errors, duration_s=elapsed, p50_ms=pct(50), p90_ms=pct(90), p95_ms=pct(95),
+                p99_ms=pct(99), max_ms=latencies[-1] if latencies else float("nan"),
+                mean_ms=sum(latencies) / max(1, len(latencies)), errors=errors,
+                rps=(len(latencies) + errors) / elapsed, tool="python asyncio/httpx")
+
+
+def load_test(url, duration, connections, lua) -> dict:
+    if shutil.which("wrk"):
+        return wrk(url, duration, connections, lua)
+    return asyncio.run(_python_load(url, duration, connections))
+
+
+def run(ctx, duration=20, connections=20) -> dict:
+    work = ctx["work"]
+    db_path, public = build_load_db(ctx)
+    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    counts = dict(alignments=conn.execute("select count(*) from alignments").fetchone()[0],
+                  accepted=conn.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0],
+                  standards=conn.execute("select count(*) from standards").fetchone()[0])
+    conn.close()
+    pconn = sqlite3.connect(f"file:{public / 'crosswalk.db'}?mode=ro", uri=True)
+    program_id = pconn.execute("select id from programs where name = ?", [PROGRAM]).fetchone()[0]
+    busiest = pconn.execute("select target_id from alignments group by target_id order by count(*) desc limit 1").fetchone()[0]
+    pconn.close()
+    lua = work / "wrk_report.lua"
+    lua.write_text(WRK_LUA)
+    pages = [
+        ("working", "table page", "/crosswalk/alignments"),
+        ("working", "faceted table page", "/crosswalk/alignments?_facet=status&_facet=confidence"),
+        ("working", "full-text search", "/crosswalk/standards?_search=measure"),
+        ("public", "program page", f"/program/{program_id}"),
+        ("public", "standard page (most evidence)", f"/standard/{busiest}"),
+        ("public", "public search", "/search?q=measure"),
+        ("public", "suggestions table (public)", "/crosswalk/unreviewed_suggestions"),
+    ]
+    rows, rss = [], {}
+    for site, path in (("working", db_path), ("public", public)):
+        server = Server(path)
+        try:
+            for s, name, page in pages:
+                if s != site:
+                    continue
+                first = probe(server.base + page)
+                facet_note = ""
+                if "_facet" in page:
+                    j = json.loads(probe(server.base + page.replace("alignments?", "alignments.json?"))["body"])
+                    facet_note = ", ".join(j.get("facets_timed_out") or []) or "none"
+                print(f"[load] {name} {page} status {first['status']} (load {loadavg()})", file=sys.stderr, flush=True)
+                load_before = loadavg()
+                r = load_test(server.base + page, duration, connections, lua)
+                rows.append(dict(site=site, page=name, path=page, first_status=first["status"], page_bytes=first["bytes"],
+                                 single_ms=first["single_ms"], facets_timed_out=facet_note, load=load_before, **r))
+        finally:
+            rss[site] = server.stop()
+    result = dict(machine=machine(), counts=counts, duration=duration, connections=connections, rows=rows,
+                  server_peak_mb=rss, load_average_after=loadavg())
+    out = HERE / "results"
+    (out / "load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    (out / "load.md").write_text(report(result))
+    print(report(result))
+    return result
+
+
+def report(r) -> str:
+    c = r["counts"]
+    L = ["# The site under load", "", machine_line(r["machine"]), "",
+         f"Database: {c['alignments']:,} alignments ({c['accepted']:,} accepted), {c['standards']:,} standards. "
+         f"{r['connections']} concurrent clients for {r['duration']} s per page on 127.0.0.1 ({r['rows'][0]['tool'] if r['rows'] else ''}); "
+         "the load generator shares the machine's cores with the server. "
+         "Working site = `crosswalk serve crosswalk.db`; public site = `crosswalk serve OUTDIR` after "
+         "`crosswalk publish --suggestions label`. Target: p95 ≤ 300 ms, zero errors. Errors = socket errors, "
+         "non-2xx/3xx answers and requests outlasting the run (wrk --timeout = duration + 10 s); "
+         "requests still in flight when the run ends are not counted.", "",
+         "| site | page | path | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | single request ms | "
+         "KB | target | load (1/5/15 min) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for x in r["rows"]:
+        ok = ("met" if x["requests"] and x["p95_ms"] <= TARGET_P95_MS and x["errors"] == 0 and x["first_status"] == 200
+              else "**missed**" if x["requests"] else f"**missed**: no request completed in {r['duration']} s")
+        L.append(f"| {x['site']} | {x['page']} | `{x['path']}` | {x['requests']:,} | {x['rps']:.1f} | {x['p50_ms']:.0f} | "
+                 f"{x['p95_ms']:.0f} | {x['p99_ms']:.0f} | {x['max_ms']:.0f} | {x['errors']} | {x['single_ms']:.0f} | "
+                 f"{x['page_bytes'] / 1024:.0f} | {ok} | {x['load']} |")
+    facets = [x for x in r["rows"] if x["facets_timed_out"]]
+    for x in facets:
+        L.append(f"\nFacets timed out on `{x['path']}` (Datasette's facet_time_limit_ms): {x['facets_timed_out']}.")
+    L += ["", f"Server peak memory: working site {r['server_peak_mb'].get('working', float('nan')):.0f} MB, "
+          f"public site {r['server_peak_mb'].get('public', float('nan')):.0f} MB.", ""]
+    return "\n".join(L)
+
+
+if __name__ == "__main__":
+    import speed
+    speed.main([*sys.argv[1:], "--parts", "load"])
