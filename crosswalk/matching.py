@@ -91,6 +91,7 @@ class Settings:
     learn_max_sources: int = 20000  # decided statements sampled to train it
     rerank_min_sources: int = 300  # decided statements needed to train the re-ranking trees
     rerank_depth: int = 50  # candidates per statement the trees re-rank
+    rerank_trees: int = 200  # boosting iterations
     # Confidence bands, set from measured precision on O*NET Tasks-to-DWAs (benchmarks/README.md).
     # Cold scores are similarities: at 85+ about half of the suggestions are right, 70-85 one in five.
     high: float = 85.0
@@ -538,7 +539,7 @@ def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_ta
         within = np.concatenate([np.arange(len(g[1])) < g[2] for g in groups])
         shown = np.array([g[2] for g in groups])
         linear = 1 / (1 + np.exp(-(a * z + b)))
-        reranker = _train_reranker(X[within], y[within], linear[within], shown, names)
+        reranker = _train_reranker(X[within], y[within], linear[within], shown, names, settings.rerank_trees)
     return weights, float(b), reranker
 
 
@@ -552,7 +553,12 @@ def _ranks_within(scores: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _train_reranker(X, y, linear, sizes, names):
+def _reranker_features(X, linear, sizes):
+    """Each candidate's features, its first-stage score and its rank among the statement's candidates."""
+    return np.column_stack([X, linear, _ranks_within(linear, sizes)])
+
+
+def _train_reranker(X, y, linear, sizes, names, settings_iter=200):
     """Gradient-boosted trees over the features of each candidate, trained on decisions.
 
     Trees catch what a weighted sum cannot, such as "a near-duplicate statement was
@@ -563,9 +569,9 @@ def _train_reranker(X, y, linear, sizes, names):
         from sklearn.ensemble import HistGradientBoostingClassifier
     except ImportError:  # pragma: no cover - optional
         return None
-    features = np.column_stack([X, linear, _ranks_within(linear, sizes)])
+    features = _reranker_features(X, linear, sizes)
     model = HistGradientBoostingClassifier(
-        max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
+        max_iter=settings_iter, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
         l2_regularization=1.0, early_stopping=False, random_state=0,
     )
     model.fit(features, y)
@@ -688,11 +694,9 @@ def _rerank(model, feats, fused, names, depth, top):
     idx, vals = _top_k(fused, depth)
     rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
     cols = idx.ravel()
-    X = np.column_stack(
-        [feats[n][rows, cols] if n in feats else np.zeros(len(cols)) for n in names]
-        + [vals.ravel(), np.tile(np.arange(idx.shape[1]), idx.shape[0])]
-    )
-    probability = model.predict_proba(X)[:, 1].reshape(idx.shape)
+    X = np.column_stack([feats[n][rows, cols] if n in feats else np.zeros(len(cols)) for n in names])
+    sizes = np.full(idx.shape[0], idx.shape[1])
+    probability = model.predict_proba(_reranker_features(X, vals.ravel(), sizes))[:, 1].reshape(idx.shape)
     probability[vals < 0] = -1  # rejected pairs stay out
     order = np.argsort(-probability, axis=1, kind="stable")[:, :top]
     idx_out, prob_out = np.take_along_axis(idx, order, axis=1), np.take_along_axis(probability, order, axis=1)
