@@ -80,7 +80,9 @@ def main(src: pathlib.Path, out: pathlib.Path) -> None:
         soc_by_cip[r["CIP2020Code"]].append(r["SOC2018Code"])
     cluster_by_soc = {}
     for r in csv.DictReader(open(src / "perkins-iv-career-clusters/onet_to_career_pathway.csv", encoding="utf-8")):
-        cluster_by_soc.setdefault(r["onet_soc_code"][:7], r["cluster"])
+        # A SOC code's own occupation (the .00 row) decides; its specialties may sit elsewhere.
+        if r["onet_soc_code"].endswith(".00") or r["onet_soc_code"][:7] not in cluster_by_soc:
+            cluster_by_soc[r["onet_soc_code"][:7]] = r["cluster"]
     workbook = openpyxl.load_workbook(src / "onet-29.3/Task Statements.xlsx", read_only=True)
     task_rows = list(workbook.active.iter_rows(values_only=True))[1:]
     workbook.close()
