@@ -642,6 +642,10 @@ def rank_candidates(
         accepted_rows, settings, vectors.groups, known_contexts,
     )
 
+    # Which decisions support each target, looked up per suggestion when explaining it.
+    accepted_by_target: dict[object, list[Decision]] = collections.defaultdict(list)
+    for d in accepted:
+        accepted_by_target[d.target_key].append(d)
     results: list[list[Candidate]] = []
     for start in range(0, len(sources), CHUNK):
         stop = min(start + CHUNK, len(sources))
@@ -677,7 +681,7 @@ def rank_candidates(
                         feats["semantic"][row, col] if "semantic" in feats else None,
                         max(feats.get("votes_semantic", feats.get("votes_lexical", np.zeros((1, 1))))[row, col]
                             if warm else 0.0, 0.0) if warm else None,
-                        _supporting(accepted, target.key, source) if warm else [],
+                        _supporting(accepted_by_target.get(target.key, ()), source) if warm else [],
                     )
                 out.append(
                     Candidate(source.key, target.key, score, rank, confidence_band(score, settings, learned), evidence, method)
@@ -710,8 +714,9 @@ def _rerank(model, feats, fused, names, depth, top):
     return idx_out, prob_out
 
 
-def _supporting(accepted: list[Decision], target_key, source: Doc, limit: int = 2) -> list[str]:
-    codes = [d.source_code or d.source_text[:40] for d in accepted if d.target_key == target_key and d.source_key != source.key]
+def _supporting(decisions, source: Doc, limit: int = 2) -> list[str]:
+    """The codes of the statements already aligned to a target (not the source itself)."""
+    codes = [d.source_code or d.source_text[:40] for d in decisions if d.source_key != source.key]
     return codes[:limit] + ([f"{len(codes) - limit} more"] if len(codes) > limit else [])
 
 
