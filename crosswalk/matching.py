@@ -33,7 +33,7 @@ from . import text as textmod
 from .db import now
 from .errors import CrosswalkError, NotFound
 
-CHUNK = 2048  # source statements scored at a time: bounds memory
+CHUNK = 1024  # source statements scored at a time: bounds memory
 
 
 @dataclasses.dataclass
