@@ -509,12 +509,10 @@ def eval_(database, gold, source, target, folds, top, subject, grade, no_embeddi
     from .evaluate import evaluate
 
     db = open_db(database, migrate=False)
-    with progress_bar(silent, 0, "Evaluating") as update:
-        report = evaluate(db, gold=gold, source=source, target=target, folds=folds, top=top,
-                          subject=subject, grade=grade, use_embeddings=not no_embeddings)
+    report = evaluate(db, gold=gold, source=source, target=target, folds=folds, top=top,
+                      subject=subject, grade=grade, use_embeddings=not no_embeddings)
     if as_json:
-        data = report.as_dict()
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(report.as_dict(), indent=2))
     else:
         click.echo(report.table())
 

@@ -22,7 +22,7 @@ import random
 
 from .errors import CrosswalkError
 from .matching import (
-    DEFAULT, Decision, Doc, EmbeddingCache, Settings, framework_id, load_sources, load_targets, rank_candidates,
+    DEFAULT, Decision, EmbeddingCache, Settings, framework_id, load_sources, load_targets, rank_candidates,
 )
 from .sources import cell_text, normalise_header, read_table
 

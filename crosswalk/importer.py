@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import pathlib
 import re
 
 import sqlite_utils

@@ -666,6 +666,7 @@ def rank_candidates(
             idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
         else:
             idx, vals = _top_k(fused, top)
+        votes = feats.get("votes_semantic", feats.get("votes_lexical")) if warm else None
         for row in range(stop - start):
             source = sources[start + row]
             out = []
@@ -679,8 +680,7 @@ def rank_candidates(
                     evidence = explain(
                         source, target, feats["lexical"][row, col],
                         feats["semantic"][row, col] if "semantic" in feats else None,
-                        max(feats.get("votes_semantic", feats.get("votes_lexical", np.zeros((1, 1))))[row, col]
-                            if warm else 0.0, 0.0) if warm else None,
+                        votes[row, col] if warm else None,
                         _supporting(accepted_by_target.get(target.key, ()), source) if warm else [],
                     )
                 out.append(

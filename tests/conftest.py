@@ -84,3 +84,62 @@ def small_db(tmp_path, welding_xlsx, academic_csv):
     match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
     db.close()
     return path
+
+
+# ---- a reviewed demo and its published copy, built once per test session (publishing, report, exports)
+
+REVIEWERS = ("A. Rivera", "J. Chen")
+HOSTILE = '<b>bold</b><script>window.xssRan = 1</script> and =HYPERLINK("http://evil")'
+
+
+def accept_sample(path, per_program=4):
+    """Accept the rank-1 suggestion of the first tasks of every program, as reviewers would."""
+    db = open_db(path)
+    programs = list(db.query("select id from programs order by id"))
+    n = 0
+    for program in programs:
+        tasks = list(db.query(
+            "select s.id from standards s join program_frameworks pf on pf.framework_id = s.framework_id "
+            "where pf.program_id = ? and exists (select 1 from alignments a where a.source_id = s.id) "
+            "order by s.id limit ?", [program["id"], per_program]))
+        for task in tasks:
+            alignment = next(db.query(
+                "select id from alignments where source_id = ? order by rank, score desc limit 1", [task["id"]]))
+            n += 1
+            db.execute(
+                "update alignments set status = 'accepted', strength = ?, rationale = ?, reviewer = ?, "
+                "reviewed_at = ? where id = ?",
+                ["full" if n % 3 else "partial", f"Students do this when they complete task {task['id']}.",
+                 REVIEWERS[n % 2], f"2026-0{1 + n % 3}-1{n % 10}T15:00:00+00:00", alignment["id"]])
+    # One rejected decision, a review log entry and a hostile statement the site must show as text.
+    rejected = next(db.query("select id from alignments where status = 'suggested' order by id limit 1"))["id"]
+    db.execute("update alignments set status = 'rejected', reviewer = 'A. Rivera', rationale = 'SECRET-REJECT' "
+               "where id = ?", [rejected])
+    db.execute("insert into review_log (alignment_id, action, reviewer, at, new_rationale) "
+               "values (?, 'reject', 'A. Rivera', '2026-01-01', 'SECRET-LOG')", [rejected])
+    certified = next(db.query(
+        "select t.id from alignments a join standards t on t.id = a.target_id where a.status = 'accepted' "
+        "order by a.id limit 1"))["id"]
+    db.execute("update standards set statement = ? || ' ' || statement where id = ?", [HOSTILE, certified])
+    db.conn.commit()
+    db.close()
+    return path
+
+
+@pytest.fixture(scope="session")
+def reviewed_demo(tmp_path_factory):
+    """The demo database with some reviewed (accepted) alignments."""
+    from crosswalk.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "crosswalk-demo.db"
+    build_demo(path, use_embeddings=False, with_decisions=False)
+    return accept_sample(path)
+
+
+@pytest.fixture(scope="session")
+def published(reviewed_demo, tmp_path_factory):
+    from crosswalk.publish import publish
+
+    out = tmp_path_factory.mktemp("public") / "site"
+    publish(reviewed_demo, out)
+    return out

@@ -11,7 +11,6 @@ import pytest
 from crosswalk.cli import cli
 from crosswalk.exports import SSSOM_COLUMNS, neutralise, read_sssom
 
-from .test_publish import reviewed_demo  # noqa: F401  (session fixture)
 
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                   "mapping_justification", "confidence", "author_id", "mapping_date"]

@@ -2,7 +2,6 @@ from crosswalk.importer import import_file
 from crosswalk.matching import Decision, Doc, match, rank_candidates
 from crosswalk.text import strip_boilerplate, terms
 
-from .conftest import write_csv
 
 
 def test_boilerplate_and_stems():

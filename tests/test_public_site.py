@@ -1,10 +1,8 @@
 """The published demo in a real browser (Playwright driving Debian's Chromium), through `crosswalk serve OUTDIR`."""
 
-import asyncio
 import os
 import pathlib
 import re
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -13,9 +11,8 @@ import urllib.request
 
 import pytest
 
-from crosswalk.publish import make_public_datasette
 
-from .test_publish import HOSTILE, published, reviewed_demo  # noqa: F401  (session fixtures)
+from .conftest import HOSTILE
 from .test_site import free_port
 
 CHROMIUM = os.environ.get("CROSSWALK_CHROMIUM", "/usr/bin/chromium")

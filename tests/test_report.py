@@ -14,7 +14,6 @@ from crosswalk.cli import cli
 from crosswalk.db import open_db
 from crosswalk.report import write_report
 
-from .test_publish import reviewed_demo  # noqa: F401  (session fixture)
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
 ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"

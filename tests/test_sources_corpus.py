@@ -19,7 +19,7 @@ from crosswalk.cli import cli
 from crosswalk.db import open_db
 from crosswalk.importer import import_file
 
-from .conftest import WELDING, write_csv, write_xlsx
+from .conftest import WELDING, write_xlsx
 
 GOOD = [["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."]]
 
