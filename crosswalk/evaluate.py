@@ -22,7 +22,8 @@ import random
 
 from .errors import CrosswalkError
 from .matching import (
-    DEFAULT, Decision, EmbeddingCache, Settings, framework_id, load_sources, load_targets, rank_candidates,
+    DEFAULT, Decision, EmbeddingCache, Settings, framework_id, lazy_encoder, load_sources, load_targets,
+    rank_candidates,
 )
 from .sources import cell_text, normalise_header, read_table
 
@@ -149,11 +150,7 @@ def evaluate(
             f"{source!r} and a target standard of {target!r} (check the codes and the framework names)"
         )
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
-    encoder = None
-    if use_embeddings:
-        from . import embeddings
-
-        encoder = embeddings.load_encoder()
+    encoder = lazy_encoder() if use_embeddings else None
     cache = EmbeddingCache(db, readonly=True)
     depth = max(top, DEPTH)
     keys = sorted(truth)

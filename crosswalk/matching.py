@@ -77,6 +77,10 @@ class Settings:
     embedding_weight: float = 0.7
     context_weight: float = 0.3  # weight of a target's headings next to its own statement
     sibling_weight: float = 0.2  # weight of how well a target's heading matches as a whole
+    source_context_weight: float = 0.1  # weight of a source's headings next to its own statement (embeddings)
+    heading_weight: float = 0.35  # cold: how well the other statements under a source's heading match a target
+    expansion_weight: float = 0.2  # cold: similarity to the sources that match a target best
+    expansion_sources: int = 5  # how many of them
     ridge: float = 1.0  # regularisation of the learned statement -> standard map
     classifier_iterations: int = 40  # training steps of the per-standard classifier (0: none)
     classifier_scale: float = 20.0
@@ -93,9 +97,9 @@ class Settings:
     rerank_depth: int = 50  # candidates per statement the trees re-rank
     rerank_trees: int = 200  # boosting iterations
     # Confidence bands, set from measured precision on O*NET Tasks-to-DWAs (benchmarks/README.md).
-    # Cold scores are similarities: at 85+ about half of the suggestions are right, 70-85 one in five.
-    high: float = 85.0
-    medium: float = 70.0
+    # Cold scores are similarities: at 88+ about 42% of the suggestions are right, 73-88 about 18%.
+    high: float = 88.0
+    medium: float = 73.0
     # Learned (warm) scores are calibrated probabilities of acceptance, in percent.
     learned_high: float = 50.0
     learned_medium: float = 20.0
@@ -193,6 +197,26 @@ class EmbeddingCache:
                     "insert or replace into embeddings (model, text_hash, vector) values (?, ?, ?)",
                     [(model, k, v.astype(np.float16).tobytes()) for k, v in items.items()],
                 )
+
+
+class _LazyEncoder:
+    """The sentence encoder, loaded only when a text is missing from the cache: a re-run
+    whose statements are all cached never pays for loading the model (seconds)."""
+
+    def __init__(self, name: str, dim: int):
+        self.name, self.dim = name, dim
+
+    def encode(self, texts, **kwargs):
+        from . import embeddings
+
+        return embeddings.load_encoder().encode(texts, **kwargs)
+
+
+def lazy_encoder():
+    """An encoder for :func:`embed` that loads the model on first use; None when it is not installed."""
+    from . import embeddings
+
+    return _LazyEncoder(embeddings.MODEL_NAME, embeddings.Encoder.dim) if embeddings.available() else None
 
 
 def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None) -> np.ndarray:
@@ -430,7 +454,7 @@ def _combine(feats: dict[str, np.ndarray], weights: dict[str, float], bias: floa
 class _Vectors:
     """TF-IDF and (optional) embedding vectors of sources, targets and decided statements."""
 
-    def __init__(self, sources, targets, accepted_texts, encoder, cache, settings):
+    def __init__(self, sources, targets, accepted_texts, encoder, cache, settings, accepted_contexts=()):
         source_terms = [textmod.terms(s.text) for s in sources]
         target_terms = [textmod.terms(t.text) for t in targets]
         known_terms = [textmod.terms(t) for t in accepted_texts]
@@ -454,6 +478,17 @@ class _Vectors:
             if has_context:
                 c_emb = embed([t.context or t.text for t in targets], encoder, cache)
                 self.t_emb = _l2(self.t_emb + settings.context_weight * c_emb)
+            if settings.source_context_weight and any(s.context for s in sources):
+                # A task's duty area or occupation says what a short statement is about; decided
+                # statements get the same treatment so that they stay comparable with the sources.
+                contexts = [s.context for s in sources] + [
+                    accepted_contexts[i] if i < len(accepted_contexts) else "" for i in range(len(accepted_texts))]
+                with_context = [i for i, c in enumerate(contexts) if c]
+                c_emb = embed([contexts[i] for i in with_context], encoder, cache)
+                mixed = np.vstack([self.s_emb, self.k_emb])
+                mixed[with_context] += settings.source_context_weight * c_emb
+                mixed = _l2(mixed)
+                self.s_emb, self.k_emb = mixed[: len(sources)], mixed[len(sources) :]
 
 
 def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_targets: int,
@@ -622,7 +657,7 @@ def rank_candidates(
             known_contexts.append(d.source_context or "")
         accepted_rows.append((row, target_index[d.target_key]))
     accepted_rows = sorted(set(accepted_rows))
-    vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings)
+    vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings, known_contexts)
     semantic = vectors.s_emb is not None and settings.embedding_weight > 0
     warm = bool(accepted_rows)
     method = "tfidf+embedding" if semantic else "tfidf"
@@ -647,15 +682,27 @@ def rank_candidates(
     for d in accepted:
         accepted_by_target[d.target_key].append(d)
     results: list[list[Candidate]] = []
+    contexts = [s.context for s in sources]
+    # Hand-weighted scores are put on the scale of the cold similarity (1.0 = identical statements).
+    scale = sum(_default_weights(settings, semantic, warm=False).values()) or 1.0
+    # Cold, the statements being matched also teach something about each other: see _context_adjust.
+    adjusted = None
+    if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
+        adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     for start in range(0, len(sources), CHUNK):
         stop = min(start + CHUNK, len(sources))
-        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                               [s.context for s in sources[start:stop]])
-        fused = _combine(feats, weights, bias)
+        if adjusted is not None:
+            fused = adjusted[start // CHUNK]
+            adjusted[start // CHUNK] = None  # free as we go
+            feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
+        else:
+            feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
+                                   contexts[start:stop])
+            fused = _combine(feats, weights, bias)
         if learned:
             fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
         else:
-            fused = np.clip(fused, 0, None)
+            fused = np.clip(fused / scale, 0, None)
         # Rejected pairs can never come back.
         for row, source in enumerate(sources[start:stop]):
             for t_key in rejected_by_source.get(source.key, ()):
@@ -666,30 +713,126 @@ def rank_candidates(
             idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
         else:
             idx, vals = _top_k(fused, top)
-        votes = feats.get("votes_semantic", feats.get("votes_lexical")) if warm else None
+        rows = np.repeat(np.arange(stop - start), idx.shape[1])
+        cols = idx.ravel()
+        scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel().tolist()
+        keep = (vals >= 0).ravel().tolist()
+        bands = [confidence_band(s, settings, learned) for s in scores]
+        evidence = [""] * len(cols)
+        if with_evidence:
+            evidence = _explain_many(
+                sources[start:stop], targets, rows, cols, _at(feats, "lexical", rows, cols),
+                _at(feats, "semantic", rows, cols),
+                _at(feats, "votes", rows, cols) if warm else None,
+                (lambda i, col: _supporting(accepted_by_target.get(targets[col].key, ()), sources[start + i]))
+                if warm else None,
+            )
+        cols = cols.tolist()
+        per_row = idx.shape[1]
         for row in range(stop - start):
-            source = sources[start + row]
+            source_key = sources[start + row].key
             out = []
-            for rank, (col, value) in enumerate(zip(idx[row], vals[row]), start=1):
-                if value < 0:
+            rank = 0
+            for j in range(row * per_row, (row + 1) * per_row):
+                rank += 1
+                if not keep[j]:
                     continue
-                target = targets[col]
-                score = float(max(0.0, min(100.0, round(100 * value, 1))))
-                evidence = ""
-                if with_evidence:
-                    evidence = explain(
-                        source, target, feats["lexical"][row, col],
-                        feats["semantic"][row, col] if "semantic" in feats else None,
-                        votes[row, col] if warm else None,
-                        _supporting(accepted_by_target.get(target.key, ()), source) if warm else [],
-                    )
-                out.append(
-                    Candidate(source.key, target.key, score, rank, confidence_band(score, settings, learned), evidence, method)
-                )
+                out.append(Candidate(source_key, targets[cols[j]].key, scores[j], rank, bands[j], evidence[j], method))
             results.append(out)
         if progress:
             progress(stop - start)
     return results
+
+
+def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
+    """A feature's values at (row, column) pairs; "votes" is the semantic vote if there is one."""
+    if callable(feats):
+        return feats(name, rows, cols)
+    if name == "votes":
+        name = "votes_semantic" if "votes_semantic" in feats else "votes_lexical"
+    return feats[name][rows, cols] if name in feats else None
+
+
+def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings) -> list[np.ndarray]:
+    """Fused scores of every source (by chunk), adjusted by what the sources say about each other.
+
+    * Statements under the same heading (duty area, occupation) are about related things:
+      each source gains how well its heading's other statements match a target, above what
+      every statement gets (the mean over all sources), times ``heading_weight``.
+    * Each target is also represented by the few sources that match it best (pseudo-relevance
+      feedback on the target side): a source close to those gains ``expansion_weight`` times
+      its cosine with their centroid.
+
+    Both were measured on O*NET Tasks-to-DWAs (benchmarks/README.md). Memory: one float32
+    score per (source, target) pair, the same order as the suggestions themselves.
+    """
+    n_sources = vectors.s_tfidf.shape[0]
+    chunks = []
+    heading_of = {}
+    for c in contexts:
+        if c and c not in heading_of:
+            heading_of[c] = len(heading_of)
+    group = np.array([heading_of.get(c, -1) for c in contexts])
+    sizes = np.bincount(group[group >= 0], minlength=len(heading_of)) if heading_of else np.zeros(0, int)
+    heading_sum = np.zeros((len(heading_of), index.n), np.float64)
+    column_sum = np.zeros(index.n, np.float64)
+    for start in range(0, n_sources, CHUNK):
+        stop = min(start + CHUNK, n_sources)
+        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
+                               contexts[start:stop])
+        fused = np.asarray(_combine(feats, weights, bias), dtype=np.float32)
+        del feats
+        column_sum += fused.sum(axis=0)
+        g = group[start:stop]
+        if settings.heading_weight and (g >= 0).any():
+            rows = np.nonzero(g >= 0)[0]
+            members = sp.csr_matrix((np.ones(len(rows), np.float32), (g[rows], rows)),
+                                    shape=(len(heading_of), len(g)))
+            heading_sum += members @ fused
+        chunks.append(fused)
+    column_mean = (column_sum / n_sources).astype(np.float32)
+    m = min(settings.expansion_sources, n_sources)
+    best_vals = np.full((m, index.n), -np.inf, np.float32)
+    best_rows = np.zeros((m, index.n), np.int64)
+    for number, fused in enumerate(chunks):
+        start = number * CHUNK
+        g = group[start : start + len(fused)]
+        if settings.heading_weight:
+            mine = (g >= 0) & (sizes[np.maximum(g, 0)] > 1) if len(sizes) else np.zeros(len(g), bool)
+            if mine.any():
+                others = (heading_sum[g[mine]] - fused[mine]) / (sizes[g[mine]] - 1)[:, None]
+                fused[mine] += settings.heading_weight * (others.astype(np.float32) - column_mean)
+        if semantic and settings.expansion_weight and m:
+            vals = np.vstack([best_vals, fused])
+            rows = np.vstack([best_rows, np.broadcast_to(np.arange(start, start + len(fused))[:, None], fused.shape)])
+            top = np.argpartition(-vals, m - 1, axis=0)[:m]
+            best_vals = np.take_along_axis(vals, top, axis=0)
+            best_rows = np.take_along_axis(rows, top, axis=0)
+    if semantic and settings.expansion_weight and m:
+        centroids = _l2(vectors.s_emb[best_rows].mean(axis=0))  # targets x dim
+        for number, fused in enumerate(chunks):
+            start = number * CHUNK
+            fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
+    return chunks
+
+
+def _pair_features(index, vectors, start, stop, contexts, semantic, warm):
+    """Feature values at given pairs, computed directly (without scoring every target again)."""
+    full = None
+    if warm:  # votes need the neighbours of each statement: score the chunk again
+        full = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
+                              contexts[start:stop])
+
+    def at(name, rows, cols):
+        if full is not None:
+            return _at(full, name, rows, cols)
+        if name == "lexical":
+            return np.asarray(vectors.s_tfidf[start + rows].multiply(vectors.t_tfidf[cols]).sum(axis=1)).ravel()
+        if name == "semantic" and semantic:
+            return np.einsum("ij,ij->i", vectors.s_emb[start + rows], vectors.t_emb[cols])
+        return None
+
+    return at
 
 
 def _rerank(model, feats, fused, names, depth, top):
@@ -722,16 +865,15 @@ def _supporting(decisions, source: Doc, limit: int = 2) -> list[str]:
 
 def explain(source: Doc, target: Doc, lexical: float, semantic, votes, supporting: list[str]) -> str:
     """Why a suggestion was made, in words a reviewer understands."""
-    src_forms = textmod.surface_forms(source.text)
-    tgt_forms = textmod.surface_forms(target.text)
-    shared = [src_forms[s] for s in src_forms if s in tgt_forms]
-    parts = []
-    if shared:
-        parts.append("shared terms: " + ", ".join(shared[:8]))
-    else:
-        parts.append("no shared terms")
     fuzzy = fuzz.token_set_ratio(textmod.normalised(source.text), textmod.normalised(target.text))
-    parts.append(f"word overlap {fuzzy:.0f}/100")
+    return _evidence(textmod.surface_forms(source.text), textmod.surface_forms(target.text), fuzzy,
+                     semantic, votes, supporting)
+
+
+def _evidence(src_forms: dict, tgt_forms: dict, fuzzy: float, semantic, votes, supporting) -> str:
+    shared = [src_forms[s] for s in src_forms if s in tgt_forms]
+    parts = ["shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms",
+             f"word overlap {fuzzy:.0f}/100"]
     if semantic is not None:
         parts.append(f"meaning similarity {100 * max(semantic, 0):.0f}/100")
     if supporting:
@@ -739,6 +881,29 @@ def explain(source: Doc, target: Doc, lexical: float, semantic, votes, supportin
     if votes is not None and votes > 0.05:
         parts.append(f"similar statements were aligned to it ({100 * votes:.0f}%)")
     return "; ".join(parts)
+
+
+def _explain_many(sources, targets, rows, cols, lexical, semantic, votes, supporting) -> list[str]:
+    """:func:`explain` for many (source row, target column) pairs at once: each statement is
+    read once, and the word-overlap scores are computed together (rapidfuzz ``cpdist``)."""
+    from rapidfuzz import process
+
+    src_forms = [textmod.surface_forms(s.text) for s in sources]
+    src_norm = [textmod.normalised(s.text) for s in sources]
+    tgt_cache: dict[int, tuple[dict, str]] = {}
+    for col in set(cols.tolist()):
+        text = targets[col].text
+        tgt_cache[col] = (textmod.surface_forms(text), textmod.normalised(text))
+    rows_l, cols_l = rows.tolist(), cols.tolist()
+    fuzzy = process.cpdist([src_norm[r] for r in rows_l], [tgt_cache[c][1] for c in cols_l],
+                           scorer=fuzz.token_set_ratio, workers=-1).tolist()
+    sem = semantic.tolist() if semantic is not None else None
+    vot = votes.tolist() if votes is not None else None
+    out = []
+    for j, (r, c) in enumerate(zip(rows_l, cols_l)):
+        out.append(_evidence(src_forms[r], tgt_cache[c][0], fuzzy[j], sem[j] if sem is not None else None,
+                             vot[j] if vot is not None else None, supporting(r, c) if supporting else []))
+    return out
 
 
 # ---------------------------------------------------------------- database
@@ -852,11 +1017,7 @@ def match(
     if not targets:
         raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
     decisions = load_decisions(db, {t.key for t in targets})
-    encoder = None
-    if use_embeddings:
-        from . import embeddings
-
-        encoder = embeddings.load_encoder()
+    encoder = lazy_encoder() if use_embeddings else None
     candidates = rank_candidates(
         sources, targets, top=top, decisions=decisions, encoder=encoder,
         cache=EmbeddingCache(db), settings=settings, progress=progress,
@@ -877,28 +1038,35 @@ def match(
             )
         }
         existing = {
-            (r["source_id"], r["target_id"]): r["id"]
-            for r in db.query(
-                "select a.id, a.source_id, a.target_id from alignments a join standards s on s.id = a.source_id "
+            (row[1], row[2]): (row[0], row[3:])
+            for row in db.conn.execute(
+                "select a.id, a.source_id, a.target_id, a.score, a.confidence, a.method, a.evidence, a.rank "
+                "from alignments a join standards s on s.id = a.source_id "
                 "where s.framework_id = ? and a.status = 'suggested'",
                 [source_fid],
             )
-            if r["target_id"] in target_ids
+            if row[2] in target_ids
         }
         updates, inserts, keep = [], [], set()
+        unchanged = 0
         for cands in candidates:
             for cand in cands:
                 pair = (cand.source_key, cand.target_key)
                 if pair in decided:
                     continue
-                values = (cand.score, cand.confidence, cand.method, cand.evidence, cand.rank, stamp)
+                values = (cand.score, cand.confidence, cand.method, cand.evidence, cand.rank)
                 if pair in existing:
-                    # Same pair suggested again: update it in place so its id stays the same.
-                    updates.append(values + (existing[pair],))
+                    # Same pair suggested again: update it in place so its id stays the same,
+                    # and leave it alone (updated_at included) when nothing about it changed.
+                    alignment_id, old = existing[pair]
                     keep.add(pair)
+                    if old == values:
+                        unchanged += 1
+                    else:
+                        updates.append(values + (stamp, alignment_id))
                 else:
-                    inserts.append(pair + values + (stamp,))
-        stale = [(existing[pair],) for pair in existing if pair not in keep]
+                    inserts.append(pair + values + (stamp, stamp))
+        stale = [(existing[pair][0],) for pair in existing if pair not in keep]
         db.conn.executemany("delete from alignments where id = ? and status = 'suggested'", stale)
         db.conn.executemany(
             "update alignments set score = ?, confidence = ?, method = ?, evidence = ?, rank = ?, updated_at = ? "
@@ -910,4 +1078,5 @@ def match(
             "updated_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             inserts,
         )
-    return MatchResult(source, target, len(sources), len(targets), len(updates) + len(inserts), len(decided), method)
+    return MatchResult(source, target, len(sources), len(targets), len(updates) + len(inserts) + unchanged,
+                       len(decided), method)

@@ -67,3 +67,52 @@ def test_rejected_text_is_never_suggested():
     decisions = [Decision("measure angles of joints", 1, False, "T1", 10)]
     result = rank_candidates(sources, targets, top=2, decisions=decisions)
     assert [c.target_key for c in result[0]] == [2]
+
+
+def test_a_sources_heading_decides_between_close_standards():
+    # "Check the measurements" alone leans to volumes (a commoner word here, so the shared words
+    # weigh more); the other task of its duty area is about angles, which tips it the other way.
+    import dataclasses
+
+    from crosswalk.matching import DEFAULT
+
+    targets = [Doc(1, "A", "Check measurements of angles."), Doc(2, "V", "Check measurements of volumes.")]
+    sources = [Doc(10, "T1", "Check the measurements.", "Framing"),
+               Doc(11, "T2", "Cut rafters at the right angle.", "Framing"),
+               Doc(12, "T3", "Estimate the volume of concrete for a slab.", "Concrete"),
+               Doc(13, "T4", "Order concrete by volume.", "Concrete"),
+               Doc(14, "T5", "Pour concrete to the volume ordered.", "Concrete")]
+    plain = dataclasses.replace(DEFAULT, heading_weight=0.0, expansion_weight=0.0)
+    without = rank_candidates(sources, targets, top=2, settings=plain)[0]
+    assert [c.target_key for c in without] == [2, 1]
+    with_headings = rank_candidates(sources, targets, top=2)[0]
+    assert [c.target_key for c in with_headings] == [1, 2]
+
+
+def test_rematching_unchanged_statements_rewrites_nothing(db, welding_xlsx, academic_csv):
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    before = db.execute("select * from alignments order by id").fetchall()
+    db.execute("update alignments set updated_at = 'earlier'")
+    result = match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    assert result.suggested == 12
+    after = db.execute("select * from alignments order by id").fetchall()
+    assert [r[:-2] for r in after] == [r[:-2] for r in before]  # same ids, scores, evidence
+    assert {r[0] for r in db.execute("select updated_at from alignments")} == {"earlier"}
+
+
+def test_a_rerun_with_every_statement_cached_does_not_load_the_model(monkeypatch):
+    from crosswalk import embeddings
+    from crosswalk.matching import EmbeddingCache, embed, lazy_encoder
+
+    encoder = lazy_encoder()
+    if encoder is None:
+        import pytest
+
+        pytest.skip("the embedding model is not installed")
+    cache = EmbeddingCache()
+    first = embed(["Weld a joint.", "Measure a part."], encoder, cache)
+    monkeypatch.setattr(embeddings, "load_encoder", lambda: (_ for _ in ()).throw(AssertionError("loaded")))
+    again = embed(["Measure a part.", "Weld a joint."], encoder, cache)
+    assert (again == first[::-1]).all()
