@@ -5,10 +5,14 @@
 The database: all 18,796 O*NET tasks matched to all 2,087 DWAs with --top 15 (281,940 suggested
 alignments), plus a "benchmark program" teaching the 1,000-task sample whose rank-1 suggestions are
 accepted (1,000 accepted alignments, so the public program page has real evidence). It is served
-twice on 127.0.0.1 only: `crosswalk serve DB` (the working site: table, facets, search) and
-`crosswalk serve OUTDIR` after `crosswalk publish --suggestions label` (the public site: program,
-standard and search pages). Load comes from wrk (Debian package `wrk`), or a bounded asyncio/httpx
-generator when wrk is missing. Writes benchmarks/results/load.md and load.json.
+twice on 127.0.0.1 only, each with `crosswalk serve`'s default workers (one process per core):
+`crosswalk serve DB` (the working site: table, facets, search) and `crosswalk serve OUTDIR` after
+`crosswalk publish --suggestions label` (the public site: program, standard and search pages). The
+working database is cached; the public copy is published afresh on every run (a few seconds), so it
+always has the current pages. Load comes from wrk (Debian package `wrk`), or a bounded asyncio/httpx
+generator when wrk is missing. Besides latency, the server's CPU time per request (all its processes,
+from /proc) is recorded: unlike latency, it hardly depends on what else the machine is running.
+Writes benchmarks/results/load.md and load.json.
 """
 
 import asyncio
@@ -27,6 +31,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from benchlib import CROSSWALK, REPO, fresh_copy, loadavg, machine, machine_line, measure  # noqa: E402
+
+from crosswalk.site import default_workers  # noqa: E402
 
 LOAD_VERSION = 1
 PROGRAM = "Benchmark program (1,000 O*NET tasks)"
@@ -57,7 +63,10 @@ def build_load_db(ctx) -> tuple[pathlib.Path, pathlib.Path]:
     work = ctx["work"]
     folder = work / f"load_v{LOAD_VERSION}"
     db_path, public = folder / "crosswalk.db", work / f"load_v{LOAD_VERSION}_public"
-    if db_path.exists() and (public / "crosswalk.db").exists():
+    if db_path.exists():
+        # the public copy is quick to make: made afresh so that it has the current pages and indexes
+        r = measure([*CROSSWALK, "publish", db_path, public, "--force", "--suggestions", "label"])
+        print(f"[load] published in {r['seconds']:.1f} s", file=sys.stderr, flush=True)
         return db_path, public
     start = time.perf_counter()
     folder.mkdir(parents=True, exist_ok=True)
@@ -88,8 +97,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def process_tree_cpu(pid) -> float:
+    """CPU seconds (user + system) of a process and its descendants, from /proc (NaN elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    try:
+        while todo:
+            p = todo.pop()
+            stat = pathlib.Path(f"/proc/{p}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = pathlib.Path(f"/proc/{p}/task/{p}/children")
+            todo += [int(c) for c in children.read_text().split()] if children.exists() else []
+    except (OSError, ValueError):
+        return float("nan")
+    return total
+
+
 class Server:
-    """`crosswalk serve PATH` on 127.0.0.1 in a subprocess; peak RSS read when it stops."""
+    """`crosswalk serve PATH` on 127.0.0.1 in a subprocess; peak RSS (largest process) read when it stops."""
 
     def __init__(self, path):
         self.port = free_port()
@@ -113,6 +139,12 @@ class Server:
         except ChildProcessError:
             return float("nan")
         return usage.ru_maxrss / 1024
+
+
+def warm_ms(url, n=5) -> float:
+    """Median time of n sequential requests after the first (templates compiled, caches filled)."""
+    times = sorted(probe(url)["single_ms"] for _ in range(n))
+    return times[n // 2]
 
 
 def probe(url) -> dict:
@@ -215,15 +247,19 @@ def run(ctx, duration=20, connections=20) -> dict:
                 if "_facet" in page:
                     j = json.loads(probe(server.base + page.replace("alignments?", "alignments.json?"))["body"])
                     facet_note = ", ".join(j.get("facets_timed_out") or []) or "none"
+                warm = warm_ms(server.base + page)
                 print(f"[load] {name} {page} status {first['status']} (load {loadavg()})", file=sys.stderr, flush=True)
                 load_before = loadavg()
+                cpu_before = process_tree_cpu(server.proc.pid)
                 r = load_test(server.base + page, duration, connections, lua)
+                cpu = process_tree_cpu(server.proc.pid) - cpu_before
                 rows.append(dict(site=site, page=name, path=page, first_status=first["status"], page_bytes=first["bytes"],
-                                 single_ms=first["single_ms"], facets_timed_out=facet_note, load=load_before, **r))
+                                 single_ms=first["single_ms"], warm_ms=warm, facets_timed_out=facet_note,
+                                 load=load_before, server_cpu_ms=1000 * cpu / max(1, r["requests"]), **r))
         finally:
             rss[site] = server.stop()
     result = dict(machine=machine(), counts=counts, duration=duration, connections=connections, rows=rows,
-                  server_peak_mb=rss, load_average_after=loadavg())
+                  workers=default_workers(), server_peak_mb=rss, load_average_after=loadavg())
     out = HERE / "results"
     (out / "load.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))
     (out / "load.md").write_text(report(result))
@@ -238,22 +274,28 @@ def report(r) -> str:
          f"{r['connections']} concurrent clients for {r['duration']} s per page on 127.0.0.1 ({r['rows'][0]['tool'] if r['rows'] else ''}); "
          "the load generator shares the machine's cores with the server. "
          "Working site = `crosswalk serve crosswalk.db`; public site = `crosswalk serve OUTDIR` after "
-         "`crosswalk publish --suggestions label`. Target: p95 ≤ 300 ms, zero errors. Errors = socket errors, "
+         f"`crosswalk publish --suggestions label`; {r.get('workers', 1)} worker processes each "
+         "(the default, one per core). "
+         "Target: p95 ≤ 300 ms, zero errors. Errors = socket errors, "
          "non-2xx/3xx answers and requests outlasting the run (wrk --timeout = duration + 10 s); "
-         "requests still in flight when the run ends are not counted.", "",
-         "| site | page | path | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | single request ms | "
-         "KB | target | load (1/5/15 min) |",
-         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+         "requests still in flight when the run ends are not counted. First request = the page's first request "
+         "to a freshly started server; warm = median of 5 sequential requests after it; server CPU = CPU time of all "
+         "the server's processes during the run, per request.", "",
+         "| site | page | path | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | first request ms | "
+         "warm request ms | server CPU ms/request | KB | target | load (1/5/15 min) |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for x in r["rows"]:
         ok = ("met" if x["requests"] and x["p95_ms"] <= TARGET_P95_MS and x["errors"] == 0 and x["first_status"] == 200
               else "**missed**" if x["requests"] else f"**missed**: no request completed in {r['duration']} s")
         L.append(f"| {x['site']} | {x['page']} | `{x['path']}` | {x['requests']:,} | {x['rps']:.1f} | {x['p50_ms']:.0f} | "
                  f"{x['p95_ms']:.0f} | {x['p99_ms']:.0f} | {x['max_ms']:.0f} | {x['errors']} | {x['single_ms']:.0f} | "
+                 f"{x.get('warm_ms', float('nan')):.0f} | {x.get('server_cpu_ms', float('nan')):.1f} | "
                  f"{x['page_bytes'] / 1024:.0f} | {ok} | {x['load']} |")
     facets = [x for x in r["rows"] if x["facets_timed_out"]]
     for x in facets:
         L.append(f"\nFacets timed out on `{x['path']}` (Datasette's facet_time_limit_ms): {x['facets_timed_out']}.")
-    L += ["", f"Server peak memory: working site {r['server_peak_mb'].get('working', float('nan')):.0f} MB, "
+    L += ["", f"Server peak memory (its largest process): working site "
+          f"{r['server_peak_mb'].get('working', float('nan')):.0f} MB, "
           f"public site {r['server_peak_mb'].get('public', float('nan')):.0f} MB.", ""]
     return "\n".join(L)
 

@@ -286,12 +286,14 @@ def serve_options(func):
 @click.argument("database", type=click.Path(exists=True))
 @serve_options
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Use this metadata.yml instead")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Worker processes  [default: one per core; the review site uses one]")
 @click.option("--review", is_flag=True,
               help="Serve the review site: reviewers sign in, then accept, reject and comment")
 @click.option("--reviewers", "reviewers_file", type=click.Path(exists=True, dir_okay=False),
               help="With --review: YAML/JSON file of reviewers and password hashes (or CROSSWALK_REVIEWERS_FILE)")
 @fail_cleanly
-def serve(database, host, port, metadata, review, reviewers_file):
+def serve(database, host, port, metadata, workers, review, reviewers_file):
     """Serve a crosswalk database, or a published folder, as a Datasette site.
 
     DATABASE may be a folder made by `crosswalk publish`: it is then served
@@ -301,12 +303,14 @@ def serve(database, host, port, metadata, review, reviewers_file):
 
     \b
         crosswalk serve district.db --port 8001
-        crosswalk serve public/
+        crosswalk serve public/ --workers 4
         crosswalk serve district.db --review --reviewers ~/crosswalk-reviewers.yml
 
-    With --review, the review site: reviewers sign in (names and password
+    The site runs in --workers processes (default: one per core). With
+    --review, the review site: reviewers sign in (names and password
     hashes from --reviewers FILE or the environment, never from the
-    repository) and decide through a review queue at /-/review.
+    repository) and decide through a review queue at /-/review; it runs in
+    one process.
     """
     from .site import serve as run_server
 
@@ -315,6 +319,8 @@ def serve(database, host, port, metadata, review, reviewers_file):
     if review:
         if pathlib.Path(database).is_dir():
             raise click.UsageError("--review serves a database file, not a published folder")
+        if workers and workers > 1:
+            raise click.UsageError("the review site runs in one process: leave out --workers")
         from .review_site import make_review_datasette, serve_review
 
         open_database(database).close()  # bring the schema up to date first
@@ -330,11 +336,11 @@ def serve(database, host, port, metadata, review, reviewers_file):
         if metadata:
             raise click.UsageError("--metadata cannot be used with a published folder; it has its own metadata.yml")
         click.echo(f"Serving the public crosswalk in {database} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-        serve_published(database, host=host, port=port)
+        serve_published(database, host=host, port=port, workers=workers)
         return
     open_database(database).close()  # bring the schema up to date first
     click.echo(f"Serving {database} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-    run_server(database, host=host, port=port, metadata=metadata)
+    run_server(database, host=host, port=port, metadata=metadata, workers=workers)
 
 
 @cli.command()

@@ -9,7 +9,8 @@ switches it on::
       crosswalk-public:
         database: crosswalk
 
-Pages: ``/`` (programs and their coverage), ``/program/<id>``, ``/standard/<id>``,
+Pages: ``/`` (programs and their coverage), ``/program/<id>`` (50 certified
+standards and their evidence a page, ``?page=N``), ``/standard/<id>``,
 ``/gaps`` and ``/search?q=``. Every write (any method other than GET, HEAD or
 OPTIONS) is refused with 403. Charts are server-side SVG; every value from the
 database is escaped, so a statement holding HTML is shown as text.
@@ -18,7 +19,7 @@ database is escaped, so a statement holding HTML is shown as text.
 from __future__ import annotations
 
 import collections
-
+import json
 
 from datasette import hookimpl
 from datasette.utils.asgi import Response
@@ -115,28 +116,21 @@ def _fts_query(q):
     return " ".join(f'"{w}"' for w in words if w)
 
 
+# frameworks first (CROSS JOIN fixes the order): only the academic standards are read, through the
+# (framework_id, status, subject) index that `crosswalk publish` creates.
 SUBJECT_TOTALS = """
     select x.subject as subject, count(*) as total
-    from standards x join frameworks f on f.id = x.framework_id
+    from frameworks f cross join standards x on x.framework_id = f.id
     where f.kind = 'academic' and x.status = 'active'
     group by x.subject order by x.subject
 """
 
 
-async def _coverage(datasette, program_id):
+async def _coverage(datasette, certified):
+    """Certified standards per subject (full / partial), out of all: ``certified`` rows of CERTIFIED_STANDARDS."""
     totals = await _rows(datasette, SUBJECT_TOTALS)
-    best = await _rows(datasette, """
-        select t.subject as subject, t.id as id,
-               max(case a.strength when 'full' then 2 when 'partial' then 1 else 0 end) as best
-        from program_frameworks pf
-        join standards s on s.framework_id = pf.framework_id
-        join alignments a on a.source_id = s.id and a.status = 'accepted'
-        join standards t on t.id = a.target_id
-        where pf.program_id = :p
-        group by t.id
-    """, {"p": program_id})
     counts = collections.defaultdict(lambda: {"full": 0, "partial": 0})
-    for row in best:
+    for row in certified:
         counts[row["subject"]]["full" if row["best"] == 2 else "partial"] += 1
     return [
         {"subject": t["subject"] or "(no subject)", "total": t["total"], **counts[t["subject"]],
@@ -200,18 +194,69 @@ async def home(datasette, request):
     })
 
 
+PROGRAM_PAGE_SIZE = 50  # certified standards (with their evidence) per program page
+
+# The academic standards a program certifies through accepted alignments, in reading order,
+# with the best strength of each (2 full, 1 partial).
+CERTIFIED_STANDARDS = """
+    select t.id as id, t.subject as subject,
+           max(case a.strength when 'full' then 2 when 'partial' then 1 else 0 end) as best
+    from program_frameworks pf
+    join standards s on s.framework_id = pf.framework_id
+    join alignments a on a.source_id = s.id and a.status = 'accepted'
+    join standards t on t.id = a.target_id
+    where pf.program_id = :p
+    group by t.id
+    order by t.subject, t.grade_low, t.grade_high, t.position, t.code, t.id
+"""
+
+
+def _page_number(request):
+    """The ``?page=`` number (1 when absent); None when it is not a positive whole number."""
+    raw = request.args.get("page")
+    if raw in (None, ""):
+        return 1
+    try:
+        number = int(raw)
+    except ValueError:
+        return None
+    return number if number >= 1 else None
+
+
 async def program_page(datasette, request):
     program_id = int(request.url_vars["id"])
     found = await _rows(datasette, "select * from programs where id = :id", {"id": program_id})
     if not found:
         return await _not_found(datasette, request, f"There is no program number {program_id}.")
     program = found[0]
+    page = _page_number(request)
+    if page is None:
+        return await _not_found(datasette, request, f"“{request.args.get('page')}” is not a page number.")
     credentials = await _rows(datasette, """
         select f.id, f.name, f.publisher, f.version, f.license,
                (select count(*) from standards s where s.framework_id = f.id and s.status = 'active') as tasks
         from program_frameworks pf join frameworks f on f.id = pf.framework_id
         where pf.program_id = :p order by f.name
     """, {"p": program_id})
+    reviews = await _rows(datasette, """
+        select a.reviewer, count(*) as alignments,
+               min(substr(a.reviewed_at, 1, 10)) as first_date, max(substr(a.reviewed_at, 1, 10)) as last_date
+        from program_frameworks pf
+        join standards s on s.framework_id = pf.framework_id
+        join alignments a on a.source_id = s.id and a.status = 'accepted'
+        where pf.program_id = :p
+        group by a.reviewer
+    """, {"p": program_id})
+    dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]
+    certified = await _rows(datasette, CERTIFIED_STANDARDS, {"p": program_id})
+    standard_ids = [r["id"] for r in certified]
+    pages = max(1, -(-len(standard_ids) // PROGRAM_PAGE_SIZE))
+    if page > pages:
+        return await _not_found(datasette, request,
+                                f"{program['name']} has {pages} page{'' if pages == 1 else 's'} of certified "
+                                f"standards, not {page}.")
+    first = (page - 1) * PROGRAM_PAGE_SIZE
+    on_page = standard_ids[first:first + PROGRAM_PAGE_SIZE]
     evidence = await _rows(datasette, """
         select t.id as standard_id, t.code as standard_code, t.statement as standard, t.subject, t.grade,
                t.grade_low, t.grade_high, tf.name as academic_framework,
@@ -223,9 +268,9 @@ async def program_page(datasette, request):
         join alignments a on a.source_id = s.id and a.status = 'accepted'
         join standards t on t.id = a.target_id
         join frameworks tf on tf.id = t.framework_id
-        where pf.program_id = :p
-        order by t.subject, t.grade_low, t.grade_high, t.position, t.code, s.code
-    """, {"p": program_id})
+        where pf.program_id = :p and t.id in (select value from json_each(:ids))
+        order by t.subject, t.grade_low, t.grade_high, t.position, t.code, t.id, s.code
+    """, {"p": program_id, "ids": json.dumps(on_page)})
     # subject -> grade group -> standard -> its evidence
     subjects = collections.OrderedDict()
     for row in evidence:
@@ -239,20 +284,24 @@ async def program_page(datasette, request):
         entry["evidence"].append(row)
         if STRENGTH_ORDER.get(row["strength"], 0) > STRENGTH_ORDER.get(entry["strength"], 0):
             entry["strength"] = row["strength"]
-    coverage = await _coverage(datasette, program_id)
-    reviewers = sorted({r["reviewer"] for r in evidence if r["reviewer"]})
-    dates = sorted(r["reviewed_at"][:10] for r in evidence if r["reviewed_at"])
+    coverage = await _coverage(datasette, certified)
     return await _render(datasette, request, "crosswalk_program.html", {
         "program": program,
         "credentials": credentials,
         "subjects": subjects,
         "evidence": evidence,
+        "alignment_count": sum(r["alignments"] for r in reviews),
         "coverage": coverage,
         "chart": coverage_chart(coverage),
         "certified": sum(c["certified"] for c in coverage),
-        "reviewers": reviewers,
-        "first_date": dates[0] if dates else None,
-        "last_date": dates[-1] if dates else None,
+        "reviewers": sorted(r["reviewer"] for r in reviews if r["reviewer"]),
+        "first_date": min(dates) if dates else None,
+        "last_date": max(dates) if dates else None,
+        "page": page,
+        "pages": pages,
+        "page_first": first + 1,
+        "page_last": first + len(on_page),
+        "standard_total": len(standard_ids),
     })
 
 

@@ -6,6 +6,8 @@ site needs and nothing it must not show::
     OUTDIR/crosswalk.db          frameworks, standards (+ stemmed full-text search), programs,
                                  accepted alignments (suggestions only with suggestions="label");
                                  no review_log, comments, import log, embeddings or sign-in config
+    OUTDIR/inspect-data.json     row counts of every table (``datasette inspect``), so that table
+                                 pages do not count 300,000 rows on every request
     OUTDIR/metadata.yml          complete Datasette metadata, with the public pages switched on
     OUTDIR/templates/            the public page templates
     OUTDIR/plugins/              the public pages plugin (program, standard, gaps, search pages)
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 import pathlib
 import shlex
@@ -42,6 +45,7 @@ DB_NAME = "crosswalk"
 DATASETTE_PIN = "datasette==0.65.5"
 STATIC_MOUNT = "assets"
 PLUGIN_FILE = "crosswalk_public.py"
+INSPECT_FILE = "inspect-data.json"
 SUGGESTION_MODES = ("omit", "label")
 TARGETS = ("cloudrun", "package")
 
@@ -137,7 +141,9 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         conn.close()
     for suffix in ("", "-wal", "-shm"):
         (out / (PUBLISHED_DB + suffix)).unlink(missing_ok=True)
+    (out / INSPECT_FILE).unlink(missing_ok=True)
     tmp.replace(out / PUBLISHED_DB)
+    write_inspect_data(out)
 
     for sub in ("templates", "plugins", "static"):
         if (out / sub).exists():
@@ -196,6 +202,8 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
     conn.execute("create index idx_alignments_target on alignments(target_id)")
     conn.execute("create index idx_alignments_source on alignments(source_id)")
     conn.execute("create index idx_standards_framework on standards(framework_id)")
+    # the public pages' totals per subject read only this index
+    conn.execute("create index idx_standards_framework_subject on standards(framework_id, status, subject)")
     conn.execute("create index idx_standards_parent on standards(parent_id)")
 
     suggested = 0
@@ -256,6 +264,40 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         accepted=count("select count(*) from alignments"),
         suggested=suggested,
     )
+
+
+def inspect_data(db_path) -> dict:
+    """What ``datasette inspect`` writes for the published database: its hash, size and table counts."""
+    from datasette.inspect import inspect_hash
+
+    path = pathlib.Path(db_path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+        counts = {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+    return {DB_NAME: {"hash": inspect_hash(path), "size": path.stat().st_size, "file": path.name,
+                      "tables": {t: {"count": n} for t, n in counts.items()}}}
+
+
+def write_inspect_data(outdir) -> pathlib.Path:
+    out = pathlib.Path(outdir)
+    target = out / INSPECT_FILE
+    target.write_text(json.dumps(inspect_data(out / PUBLISHED_DB), indent=2), encoding="utf-8")
+    return target
+
+
+def read_inspect_data(outdir) -> dict | None:
+    """The folder's inspect data, or None when it is missing or does not match its database (size)."""
+    out = pathlib.Path(outdir)
+    try:
+        data = json.loads((out / INSPECT_FILE).read_text(encoding="utf-8"))
+        if data[DB_NAME]["size"] != (out / PUBLISHED_DB).stat().st_size:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data
 
 
 def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = None, path=None) -> dict:
@@ -386,8 +428,10 @@ def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memo
         "--plugins-dir", str(out / "plugins"),
         "--static", f"{STATIC_MOUNT}:{out / 'static'}",
         "--install", DATASETTE_PIN,
-        # The same settings as `crosswalk serve`: suggested facets are too slow on big crosswalks.
-        "--extra-options", "--setting suggest_facets off --setting facet_time_limit_ms 500",
+        # The same settings as `crosswalk serve`: suggested facets are too slow on big crosswalks, and
+        # 20 rows a page keep table pages quick. (Datasette's Dockerfile runs `datasette inspect` itself.)
+        "--extra-options",
+        "--setting suggest_facets off --setting facet_time_limit_ms 500 --setting default_page_size 20",
     ]
     for package in extra_install:
         if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":
@@ -432,11 +476,12 @@ def public_datasette_kwargs(outdir) -> dict:
         template_dir=out / "templates",
         plugins_dir=out / "plugins",
         static=[(STATIC_MOUNT, str(out / "static"))],
+        inspect_data=read_inspect_data(out),
     )
 
 
-def make_public_datasette(outdir):
-    """The public site of a published folder, as a Datasette app (immutable)."""
+def make_public_datasette(outdir, secret=None):
+    """The public site of a published folder, as a Datasette app (immutable, table counts from inspect-data.json)."""
     from .site import make_datasette
 
-    return make_datasette(pathlib.Path(outdir) / PUBLISHED_DB, **public_datasette_kwargs(outdir))
+    return make_datasette(pathlib.Path(outdir) / PUBLISHED_DB, secret=secret, **public_datasette_kwargs(outdir))

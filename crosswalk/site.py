@@ -5,17 +5,35 @@ Example::
     from crosswalk.site import make_datasette
     ds = make_datasette("crosswalk-demo.db")
     response = await ds.client.get("/crosswalk-demo/standards.json")
+
+``serve`` and ``serve_published`` run the site with uvicorn, by default one
+worker process per core. Worker processes build their own Datasette from the
+``CROSSWALK_SITE`` environment variable (see :func:`app_from_env`), all with
+the same signing secret (``DATASETTE_SECRET``, or one made at start-up).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import functools
+import json
+import os
 import pathlib
+import secrets
+import socket
+import sqlite3
+import threading
+from collections import OrderedDict
 
 import yaml
 
 METADATA_DB_KEY = "crosswalk"
+ENV_SITE = "CROSSWALK_SITE"
+# Suggested facets cost a GROUP BY per column on every table page: too slow at 300,000 alignments.
+# 20 rows a page: most of a table page's time is Datasette rendering its rows.
+DEFAULT_SETTINGS = {"default_page_size": 20, "facet_time_limit_ms": 500, "sql_time_limit_ms": 3000,
+                    "suggest_facets": False}
 
 
 def metadata_path() -> pathlib.Path | None:
@@ -46,19 +64,127 @@ def load_metadata(db_names: list[str], path=None) -> dict:
     return raw
 
 
-def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=None,
-                   template_dir=None, static=None, settings=None, config_dir=None):
-    """A Datasette app for crosswalk databases, with crosswalk's metadata."""
+# Datasette's facet queries (column, array and date facets) all read
+#   select ... as value, count(*) as count from (<the table's SQL>) ... group by ...
+FACET_SQL_MARK = "as value, count(*) as count from ("
+FACET_CACHE_SIZE = 256
+
+
+class DataVersions:
+    """Whether a database file has changed: ``PRAGMA data_version`` from one read-only connection per file.
+
+    SQLite changes a connection's data_version whenever another connection (any process) commits to
+    the file, so an unchanged value means unchanged data. Immutable databases never change.
+    """
+
+    def __init__(self):
+        self._conns: dict[str, sqlite3.Connection] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db) -> int | None:
+        if not db.is_mutable:
+            return 0
+        if db.is_memory or not db.path:
+            return None
+        with self._lock:
+            try:
+                conn = self._conns.get(db.path)
+                if conn is None:
+                    conn = sqlite3.connect(f"file:{pathlib.Path(db.path).resolve()}?mode=ro", uri=True,
+                                           check_same_thread=False)
+                    self._conns[db.path] = conn
+                return conn.execute("pragma data_version").fetchone()[0]
+            except sqlite3.Error:
+                return None  # not known: no caching
+
+
+@functools.lru_cache(maxsize=None)
+def _crosswalk_datasette_class():
     from datasette.app import Datasette
 
+    class CrosswalkDatasette(Datasette):
+        """Datasette, with facet counts kept until their database changes.
+
+        A faceted page of 300,000 alignments spends most of its time in the facets' GROUP BY
+        queries; their results are cached (per process, least recently used first out) under the
+        query, its parameters and the database's data_version, so any commit makes them be
+        counted afresh. Requests that ask for a count already being made wait for it.
+        """
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.facet_cache: OrderedDict = OrderedDict()
+            self.facet_cache_hits = 0
+            self._data_versions = DataVersions()
+
+        async def execute(self, db_name, sql, params=None, truncate=False, custom_time_limit=None,
+                          page_size=None, log_sql_errors=True):
+            def run():
+                return super(CrosswalkDatasette, self).execute(
+                    db_name, sql, params=params, truncate=truncate, custom_time_limit=custom_time_limit,
+                    page_size=page_size, log_sql_errors=log_sql_errors)
+
+            key = self._facet_key(db_name, sql, params, truncate, page_size)
+            if key is None:
+                return await run()
+            pending = self.facet_cache.get(key)
+            if pending is not None:
+                # counted, or being counted by another request: wait for that instead of counting again
+                self.facet_cache.move_to_end(key)
+                await asyncio.wait({pending})
+                if not pending.cancelled() and pending.exception() is None:
+                    self.facet_cache_hits += 1
+                    return pending.result()
+                return await run()  # that count failed (timed out, client gone): count here
+            pending = asyncio.get_running_loop().create_future()
+            self.facet_cache[key] = pending
+            while len(self.facet_cache) > FACET_CACHE_SIZE:
+                self.facet_cache.popitem(last=False)
+            try:
+                results = await run()
+            except BaseException:
+                if self.facet_cache.get(key) is pending:
+                    del self.facet_cache[key]
+                pending.cancel()
+                raise
+            pending.set_result(results)
+            return results
+
+        def _facet_key(self, db_name, sql, params, truncate, page_size):
+            """The cache key of a facet query (None for any other query): the data_version is read first."""
+            if FACET_SQL_MARK not in sql or not sql.lstrip().lower().startswith("select"):
+                return None
+            version = self._data_versions.get(self.databases[db_name])
+            if version is None:
+                return None
+            frozen = tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ())
+            key = (db_name, sql, frozen, truncate, page_size, version)
+            try:
+                hash(key)
+            except TypeError:
+                return None
+            return key
+
+    return CrosswalkDatasette
+
+
+def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=None,
+                   template_dir=None, static=None, settings=None, config_dir=None, inspect_data=None,
+                   secret=None):
+    """A Datasette app for crosswalk databases, with crosswalk's metadata.
+
+    ``inspect_data`` (what ``datasette inspect`` writes) gives immutable
+    databases their table counts, so that table pages do not count rows.
+    Facet counts are cached until the database changes (see ``CrosswalkDatasette``).
+    """
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
     md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata)
-    kwargs = dict(
-        metadata=md,
-        # Suggested facets cost a GROUP BY per column on every table page: too slow at 300,000 alignments.
-        settings={"facet_time_limit_ms": 500, "sql_time_limit_ms": 3000, "suggest_facets": False, **(settings or {})},
-    )
+    kwargs = dict(metadata=md, settings={**DEFAULT_SETTINGS, **(settings or {})})
+    if inspect_data:
+        kwargs["inspect_data"] = inspect_data
+    if secret:
+        kwargs["secret"] = secret
     if immutable:
         kwargs["immutables"] = files
     else:
@@ -69,24 +195,101 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
         kwargs["template_dir"] = str(template_dir)
     if static:
         kwargs["static_mounts"] = static
-    return Datasette(**kwargs)
+    return _crosswalk_datasette_class()(**kwargs)
 
 
-def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False, **kwargs) -> None:
-    """Serve databases with Datasette until interrupted (like ``datasette serve``)."""
+def default_workers() -> int:
+    """One worker process per core this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def datasette_from_config(config: dict):
+    """The Datasette for a ``serve`` configuration (what :func:`app_from_env` reads)."""
+    if config.get("published"):
+        from .publish import make_public_datasette
+
+        return make_public_datasette(config["published"], secret=config.get("secret"))
+    return make_datasette(*config["paths"], immutable=config.get("immutable", False),
+                          metadata=config.get("metadata"), secret=config.get("secret"))
+
+
+def app_from_env():
+    """The ASGI app of one worker process: ``uvicorn --factory crosswalk.site:app_from_env``.
+
+    Reads the site's configuration (JSON) from the ``CROSSWALK_SITE`` environment variable,
+    as :func:`serve` and :func:`serve_published` set it.
+    """
+    try:
+        config = json.loads(os.environ[ENV_SITE])
+    except KeyError:
+        raise RuntimeError(f"{ENV_SITE} is not set: start the site with crosswalk serve") from None
+    return datasette_from_config(config).app()
+
+
+@functools.lru_cache(maxsize=None)
+def _no_delay_protocol():
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    class NoDelayHTTPProtocol(AutoHTTPProtocol):
+        """uvicorn's HTTP protocol, with Nagle's algorithm off on every connection.
+
+        With several workers uvicorn binds the listening socket itself, without naming the TCP
+        protocol, and asyncio then leaves TCP_NODELAY off on the connections it accepts: every
+        response then waits about 40 ms for the client's delayed ACK.
+        """
+
+        def connection_made(self, transport):
+            sock = transport.get_extra_info("socket")
+            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+                try:
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                except OSError:
+                    pass
+            super().connection_made(transport)
+
+    return NoDelayHTTPProtocol
+
+
+def __getattr__(name):
+    # uvicorn imports the protocol as "crosswalk.site:NoDelayHTTPProtocol" in every worker
+    if name == "NoDelayHTTPProtocol":
+        return _no_delay_protocol()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _run(config: dict, host: str, port: int, workers: int | None) -> None:
     import uvicorn
 
-    ds = make_datasette(*paths, immutable=immutable, **kwargs)
-    asyncio.run(ds.invoke_startup())
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    workers = workers or default_workers()
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    # Every worker signs cookies and CSRF tokens with the same secret.
+    secret = os.environ.get("DATASETTE_SECRET") or (secrets.token_hex(32) if workers > 1 else None)
+    config = {**config, "secret": secret}
+    ds = datasette_from_config(config)  # fails here, once, on a bad database or metadata
+    if workers == 1:
+        asyncio.run(ds.invoke_startup())
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
+        return
+    os.environ[ENV_SITE] = json.dumps(config)
+    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
+                log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
 
 
-def serve_published(outdir, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False, metadata=None,
+          workers: int | None = None) -> None:
+    """Serve databases with Datasette until interrupted (like ``datasette serve``).
+
+    ``workers``: uvicorn worker processes (default: one per core).
+    """
+    config = {"paths": [str(pathlib.Path(p).resolve()) for p in paths], "immutable": immutable,
+              "metadata": str(pathlib.Path(metadata).resolve()) if metadata else None}
+    _run(config, host, port, workers)
+
+
+def serve_published(outdir, host: str = "127.0.0.1", port: int = 8001, workers: int | None = None) -> None:
     """Serve a folder made by ``crosswalk publish`` as the public site (immutable, read-only)."""
-    import uvicorn
-
-    from .publish import make_public_datasette
-
-    ds = make_public_datasette(outdir)
-    asyncio.run(ds.invoke_startup())
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    _run({"published": str(pathlib.Path(outdir).resolve())}, host, port, workers)

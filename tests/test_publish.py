@@ -1,6 +1,9 @@
 """crosswalk publish: the public copy holds only what the public should see, and the site refuses writes."""
 
 import asyncio
+import json
+import re
+import shutil
 import sqlite3
 
 import pytest
@@ -167,3 +170,84 @@ def test_publish_option_conflicts(runner, reviewed_demo, tmp_path):
         publish_command(tmp_path / "b", "package", extra_install=["datasette>=1.0a1"])
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(tmp_path / "c"), "--service", "x"])
     assert result.exit_code == 2 and "--service" in result.stderr
+
+
+def test_inspect_data_gives_table_counts(published, tmp_path):
+    data = json.loads((published / "inspect-data.json").read_text())
+    conn = sqlite3.connect(published / "crosswalk.db")
+    tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+    assert {t: c["count"] for t, c in data["crosswalk"]["tables"].items()} == {
+        t: conn.execute(f"select count(*) from [{t}]").fetchone()[0] for t in tables}
+    assert data["crosswalk"]["size"] == (published / "crosswalk.db").stat().st_size
+    ds = make_public_datasette(published)
+    assert ds.inspect_data == data
+    page = get(ds, "/crosswalk/alignments.json").json()
+    assert page["filtered_table_rows_count"] == 32 and len(page["rows"]) == 20
+    # A copy whose inspect file does not belong to its database counts rows itself.
+    copy = tmp_path / "copy"
+    shutil.copytree(published, copy)
+    stale = json.loads((copy / "inspect-data.json").read_text())
+    stale["crosswalk"]["size"] += 1
+    stale["crosswalk"]["tables"]["alignments"]["count"] = 999
+    (copy / "inspect-data.json").write_text(json.dumps(stale))
+    ds = make_public_datasette(copy)
+    assert ds.inspect_data is None
+    assert get(ds, "/crosswalk/alignments.json").json()["filtered_table_rows_count"] == 32
+
+
+def _certified_rows(html):
+    """(standard ids of the certified-standards rows, number of evidence rows) on a program page."""
+    certifies = re.findall(r'<table class="xw-table xw-certifies">.*?</table>', html, re.S)
+    ids = [int(m) for table in certifies for m in re.findall(r'<tr>\s*<td><a class="xw-code" href="/standard/(\d+)"',
+                                                           table)]
+    evidence = re.search(r'<table class="xw-table xw-evidence">.*?</table>', html, re.S)
+    return ids, (evidence.group(0).count("<tr>") - 1 if evidence else 0)
+
+
+def test_program_page_is_paged(reviewed_demo, tmp_path):
+    source = tmp_path / "many.db"
+    shutil.copy(reviewed_demo, source)
+    conn = sqlite3.connect(source)
+    program_id, name = conn.execute(
+        "select p.id, p.name from programs p join program_frameworks pf on pf.program_id = p.id "
+        "join standards s on s.framework_id = pf.framework_id group by p.id order by count(*) desc limit 1").fetchone()
+    conn.execute(
+        "update alignments set status = 'accepted', strength = 'partial', rationale = 'paging', reviewer = 'B. Ortiz', "
+        "reviewed_at = '2026-04-01T10:00:00+00:00' where status = 'suggested' and rank <= 2 and source_id in ("
+        "select s.id from standards s join program_frameworks pf on pf.framework_id = s.framework_id "
+        "where pf.program_id = ?)", [program_id])
+    conn.commit()
+    out = tmp_path / "public"
+    publish(source, out)
+    pub = sqlite3.connect(out / "crosswalk.db")
+    standards = {r[0] for r in pub.execute(
+        "select distinct standard_id from program_certifies where program_id = ?", [program_id])}
+    accepted = pub.execute(
+        "select count(*) from alignments a join standards s on s.id = a.source_id "
+        "join program_frameworks pf on pf.framework_id = s.framework_id where pf.program_id = ?",
+        [program_id]).fetchone()[0]
+    pages = -(-len(standards) // 50)
+    assert len(standards) > 100 and pages >= 3
+    ds = make_public_datasette(out)
+    seen, evidence_rows = [], 0
+    for number in range(1, pages + 1):
+        response = get(ds, f"/program/{program_id}" + (f"?page={number}" if number > 1 else ""))
+        assert response.status_code == 200
+        html = response.text
+        ids, n_evidence = _certified_rows(html)
+        assert len(ids) == (50 if number < pages else len(standards) - 50 * (pages - 1))
+        seen += ids
+        evidence_rows += n_evidence
+        first, last = 50 * (number - 1) + 1, 50 * (number - 1) + len(ids)
+        assert f"Standards {first}–{last} of {len(standards)} (page {number} of {pages})" in html
+        assert (f'href="?page={number + 1}#certifies"' in html) == (number < pages)
+        assert (f'href="?page={number - 1}#certifies"' in html) == (number > 1)
+        # The totals are the whole program's, on every page.
+        assert f"<strong>{len(standards)}</strong> academic standards certified" in html
+        assert f"<strong>{accepted}</strong> reviewed alignments" in html
+        assert "B. Ortiz" in html
+    assert len(seen) == len(set(seen)) and set(seen) == standards
+    assert evidence_rows == accepted
+    assert get(ds, f"/program/{program_id}?page={pages + 1}").status_code == 404
+    assert get(ds, f"/program/{program_id}?page=0").status_code == 404
+    assert "is not a page number" in get(ds, f"/program/{program_id}?page=two").text

@@ -1,5 +1,9 @@
 import asyncio
+import json
+import os
+import pathlib
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -7,8 +11,11 @@ import urllib.request
 
 import pytest
 
+from crosswalk import site
+from crosswalk.cli import cli
 from crosswalk.db import open_db
 from crosswalk.programs import add_program
+from crosswalk.review import decide
 from crosswalk.site import make_datasette
 
 
@@ -68,3 +75,153 @@ def test_real_server_over_http(small_db):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_table_pages_show_20_rows(reviewed_demo):
+    ds = make_datasette(reviewed_demo)
+    total = sqlite3.connect(reviewed_demo).execute("select count(*) from alignments").fetchone()[0]
+    assert total > 100
+
+    async def run():
+        page = (await ds.client.get("/crosswalk-demo/alignments.json")).json()
+        assert len(page["rows"]) == 20 and page["filtered_table_rows_count"] == total
+        assert page["next"]
+        more = (await ds.client.get("/crosswalk-demo/alignments.json?_size=100")).json()
+        assert len(more["rows"]) == 100
+    asyncio.run(run())
+
+
+def test_facet_counts_are_cached_until_the_database_changes(small_db, monkeypatch):
+    from datasette.database import Database
+
+    counted = []
+    real_execute = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):
+        if site.FACET_SQL_MARK in sql:
+            counted.append(sql)
+        return await real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    ds = make_datasette(small_db)
+    path = "/small/alignments.json?_facet=status&_facet=confidence"
+
+    async def counts():
+        facets = (await ds.client.get(path)).json()["facet_results"]
+        return {name: {r["value"]: r["count"] for r in facets[name]["results"]} for name in ("status", "confidence")}
+
+    async def run():
+        conn = sqlite3.connect(small_db)
+        n = conn.execute("select count(*) from alignments").fetchone()[0]
+        expected = dict(conn.execute("select confidence, count(*) from alignments group by confidence"))
+        first = await counts()
+        assert n == 12 and first == {"status": {"suggested": 12}, "confidence": expected}
+        assert ds.facet_cache_hits == 0 and len(counted) == 2
+        assert await counts() == first
+        assert ds.facet_cache_hits == 2 and len(counted) == 2  # both facets, not counted again
+        # Another connection (here: the CLI's way of deciding) commits: the counts are fresh.
+        db = open_db(small_db)
+        decide(db, db.query("select min(id) as id from alignments").__next__()["id"], "accept", strength="full",
+               rationale="measuring", reviewer="alice")
+        db.close()
+        assert (await counts())["status"] == {"suggested": 11, "accepted": 1}
+        assert ds.facet_cache_hits == 2 and len(counted) == 4
+        # Five requests at once after a change: each facet is counted once, the others wait for it.
+        db = open_db(small_db)
+        decide(db, db.query("select max(id) as id from alignments").__next__()["id"], "reject",
+               rationale="no", reviewer="alice")
+        db.close()
+        together = await asyncio.gather(*(counts() for _ in range(5)))
+        assert all(c["status"] == {"suggested": 10, "accepted": 1, "rejected": 1} for c in together)
+        assert ds.facet_cache_hits == 2 + 8 and len(counted) == 6
+    asyncio.run(run())
+
+
+def test_workers_share_one_secret(small_db, monkeypatch):
+    """What each uvicorn worker process builds from CROSSWALK_SITE: the same site, the same signing secret."""
+    monkeypatch.setenv(site.ENV_SITE, json.dumps({"paths": [str(small_db)], "secret": "s" * 64}))
+    first, second = site.app_from_env(), site.app_from_env()
+    assert first is not second
+    one = site.datasette_from_config(json.loads(os.environ[site.ENV_SITE]))
+    two = site.datasette_from_config(json.loads(os.environ[site.ENV_SITE]))
+    assert two.unsign(one.sign({"a": "alice"}, "actor"), "actor") == {"a": "alice"}
+
+    async def run():
+        page = await one.client.get("/small/frameworks.json?_shape=array")
+        assert sorted(r["name"] for r in page.json()) == ["Academic", "Welding"]
+    asyncio.run(run())
+    monkeypatch.delenv(site.ENV_SITE)
+    with pytest.raises(RuntimeError, match="crosswalk serve"):
+        site.app_from_env()
+
+
+def test_real_server_with_two_workers(small_db, runner):
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "crosswalk.cli", "serve", str(small_db), "--port", str(port),
+                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).read()
+                break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    pytest.fail(proc.stderr.read().decode() if proc.poll() is not None else "server did not start")
+                time.sleep(0.3)
+        children = pathlib.Path(f"/proc/{proc.pid}/task/{proc.pid}/children")
+        if children.exists():  # Linux: the supervisor, its two workers (and multiprocessing's resource tracker)
+            workers = [pid for pid in children.read_text().split()
+                       if b"spawn_main" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
+            assert len(workers) == 2
+        for _ in range(6):  # each worker answers
+            body = urllib.request.urlopen(
+                f"http://127.0.0.1:{port}/small/alignments?_facet=status", timeout=10).read().decode()
+            assert "12 rows" in body and "suggested" in body
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    result = runner.invoke(cli, ["serve", str(small_db), "--review", "--workers", "2"])
+    assert result.exit_code == 2 and "the review site runs in one process" in result.stderr
+
+
+def test_worker_connections_have_nagle_off():
+    """With several workers uvicorn binds the socket itself (no protocol named): asyncio would leave Nagle on."""
+    import socket as so
+
+    import uvicorn
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+    from uvicorn.server import ServerState
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    config = uvicorn.Config(app, log_level="warning")
+    config.load()
+
+    def recording(base, seen):
+        class Recording(base):
+            def connection_made(self, transport):
+                super().connection_made(transport)
+                seen.append(transport.get_extra_info("socket").getsockopt(so.IPPROTO_TCP, so.TCP_NODELAY))
+        return Recording
+
+    async def nodelay(protocol_class):
+        seen = []
+        listener = so.socket(family=so.AF_INET)  # as uvicorn's Config.bind_socket makes it
+        listener.bind(("127.0.0.1", 0))
+        state = ServerState()
+        server = await asyncio.get_running_loop().create_server(
+            lambda: recording(protocol_class, seen)(config=config, server_state=state, app_state={}), sock=listener)
+        reader, writer = await asyncio.open_connection(*listener.getsockname())
+        writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        status = await reader.readline()
+        writer.close()
+        server.close()
+        await server.wait_closed()
+        return status.startswith(b"HTTP/1.1 200"), seen
+
+    assert asyncio.run(nodelay(site.NoDelayHTTPProtocol)) == (True, [1])
+    ok, seen = asyncio.run(nodelay(AutoHTTPProtocol))
+    assert ok and seen != [1]  # what uvicorn alone gives: Nagle's algorithm on
