@@ -423,6 +423,18 @@ def _cpu_count() -> int:
 
 
 class _OnnxBackend:
+    """onnxruntime session of :func:`_build_onnx_model`.
+
+    The session is single-threaded (``intra_op_num_threads=1``) and
+    ``Encoder.encode`` runs up to ``parallel`` batches at once on it from a
+    thread pool (``InferenceSession.run`` is thread-safe and releases the
+    GIL). For these small batches (~20 tokens x 64 texts) that beats one
+    multi-threaded run at a time: the matrix products are already at the
+    core's peak single-threaded, and there is no per-op barrier between
+    threads nor spin-waiting -- which matters a lot on a busy machine
+    (measured on 2 cores: same vectors, about 1.5x less CPU time under load).
+    """
+
     name = "onnx"
 
     def __init__(self, w: _Weights, threads: int | None = None):
@@ -431,8 +443,9 @@ class _OnnxBackend:
         model = _build_onnx_model(w)
         model_bytes = model.SerializeToString()
         del model  # keep peak memory down: the proto holds a copy of every weight
+        self.parallel = max(1, int(threads or _cpu_count()))
         so = ort.SessionOptions()
-        so.intra_op_num_threads = threads or _cpu_count()
+        so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
         so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         so.log_severity_level = 3
@@ -457,8 +470,9 @@ class Encoder:
 
     ``backend`` is ``"auto"`` (onnxruntime if onnx and onnxruntime are
     importable, else numpy), ``"onnx"`` or ``"numpy"``; ``None`` reads
-    ``$CROSSWALK_ENCODER_BACKEND``. ``threads`` sets onnxruntime's thread count
-    (default: the CPUs this process may use).
+    ``$CROSSWALK_ENCODER_BACKEND``. ``threads`` sets how many onnxruntime
+    batches run at once, one thread each (default: the CPUs this process may
+    use).
 
     Example::
 
@@ -528,9 +542,10 @@ class Encoder:
         """Embed texts: (len(texts), 384) float32 array, each row L2-normalised.
 
         Up to ``batch_size`` texts of similar token length go through the
-        model at once (fewer for very long texts, to bound memory).
-        ``progress``, if given, is called after each batch with the number
-        of texts done so far.
+        model at once (fewer for very long texts, to bound memory, and for
+        small inputs, so that every onnxruntime thread gets a batch).
+        Repeated texts are embedded once. ``progress``, if given, is called
+        after each batch with the number of texts done so far.
 
         Example::
 
@@ -549,17 +564,30 @@ class Encoder:
         out = np.empty((n, self.dim), dtype=np.float32)
         if n == 0:
             return out
-        ids = self.tokenize(texts)
-        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=n)
+        # Identical texts get identical vectors: embed each distinct text once.
+        first: dict[str, int] = {}
+        where = np.fromiter((first.setdefault(t, len(first)) for t in texts),
+                            dtype=np.int64, count=n)
+        uniq = list(first)
+        del first
+        m = len(uniq)
+        ids = self.tokenize(uniq)
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=m)
         order = np.argsort(-lengths, kind="stable")  # longest first
-        done = 0
+        par = getattr(self._backend, "parallel", 1)
+        # Small inputs: smaller batches, so that every worker has one.
+        batch_size = max(1, min(batch_size, -(-m // par)))
+        batches = []
         start = 0
-        while start < n:
+        while start < m:
             width = int(lengths[order[start]])
             # cap tokens per batch so long texts do not blow up attention memory
             step = max(1, min(batch_size, _MAX_BATCH_TOKENS // width))
-            idx = order[start:start + step]
-            start += len(idx)
+            batches.append(order[start:start + step])
+            start += step
+
+        def embed(idx: np.ndarray) -> np.ndarray:
+            width = int(lengths[idx[0]])
             batch_ids = np.zeros((len(idx), width), dtype=np.int64)
             batch_mask = np.zeros((len(idx), width), dtype=np.int64)
             for row, j in enumerate(idx):
@@ -567,10 +595,30 @@ class Encoder:
                 batch_mask[row, : lengths[j]] = 1
             pooled = np.asarray(self._backend.pooled(batch_ids, batch_mask), dtype=np.float32)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-            out[idx] = pooled / np.maximum(norms, np.float32(1e-12))
-            done += len(idx)
+            return pooled / np.maximum(norms, np.float32(1e-12))
+
+        vecs = out if m == n else np.empty((m, self.dim), dtype=np.float32)
+        counts = np.bincount(where, minlength=m) if m < n else None
+        done = 0
+
+        def store(idx: np.ndarray, v: np.ndarray) -> None:
+            nonlocal done
+            vecs[idx] = v
+            done += len(idx) if counts is None else int(counts[idx].sum())
             if progress is not None:
                 progress(done)
+
+        if par > 1 and len(batches) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(par, len(batches))) as pool:
+                for idx, v in zip(batches, pool.map(embed, batches)):
+                    store(idx, v)
+        else:
+            for idx in batches:
+                store(idx, embed(idx))
+        if m < n:
+            np.take(vecs, where, axis=0, out=out)
         return out
 
     def __repr__(self) -> str:

@@ -162,3 +162,20 @@ def test_long_texts_use_smaller_batches(encoder, monkeypatch):
     split = encoder.encode(texts, batch_size=64, progress=seen.append)
     assert seen == [2, 3]
     assert np.abs(whole - split).max() < 1e-4
+
+
+@needs_model
+def test_repeated_texts_and_worker_batches(encoder):
+    texts = [f"Inspect equipment number {i % 7} for defects." for i in range(40)] + [FOOD, FOOD]
+    seen = []
+    v = encoder.encode(texts, batch_size=4, progress=seen.append)
+    assert seen[-1] == len(texts) and seen == sorted(seen)
+    unique = encoder.encode(texts[:7] + [FOOD])
+    np.testing.assert_allclose(v[:7], unique[:7], atol=1e-5)
+    for i, t in enumerate(texts):
+        j = texts.index(t)
+        assert np.array_equal(v[i], v[j])
+    np.testing.assert_allclose(v[-1], unique[-1], atol=1e-5)
+    if has_onnx:  # one batch at a time gives the same vectors as concurrent batches
+        single = embeddings.Encoder(backend="onnx", threads=1).encode(texts, batch_size=4)
+        np.testing.assert_allclose(single, v, atol=1e-5)
