@@ -85,6 +85,7 @@ class Settings:
     classifier_iterations: int = 40  # training steps of the per-standard classifier (0: none)
     classifier_scale: float = 20.0
     classifier_l2: float = 1e-3
+    lexical_classifier_dims: int = 256  # also a classifier over TF-IDF folded to this many dimensions (0: none)
     neighbours: int = 10  # nearest already-aligned statements that vote
     vote_power: float = 3.0  # sharper votes from closer neighbours
     # Hand-set warm weights, used until there are enough decisions to learn them.
@@ -93,6 +94,7 @@ class Settings:
     prior_weight: float = 0.02
     learn_min_decisions: int = 40  # accepted decisions needed to train the combiner
     learn_max_sources: int = 20000  # decided statements sampled to train it
+    learn_splits: int = 4  # decided statements are scored in this many parts, the others' decisions known
     rerank_min_sources: int = 300  # decided statements needed to train the re-ranking trees
     rerank_depth: int = 50  # candidates per statement the trees re-rank
     rerank_trees: int = 200  # boosting iterations
@@ -261,7 +263,7 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 FEATURES = ("lexical", "semantic", "siblings", "lexical_centroid", "semantic_centroid", "votes_lexical",
             "votes_semantic", "nearest_lexical", "nearest_semantic", "nearest_lexical_sharp",
             "nearest_semantic_sharp", "prior", "has_decisions", "heading_prior", "semantic_mapped",
-            "classifier")
+            "classifier", "classifier_lexical")
 
 
 def _groups(targets) -> list[np.ndarray]:
@@ -330,6 +332,20 @@ class _Index:
                     _train_classifier(known_emb, known_rows, target_cols, t_emb, settings)
                     if settings.classifier_iterations else None
                 )
+            self.lexical_projection = None
+            if settings.lexical_classifier_dims and settings.classifier_iterations:
+                # The same kind of classifier over the words: TF-IDF folded into a few hundred
+                # dimensions (truncated SVD of the standards and the decided statements).
+                from sklearn.utils.extmath import randomized_svd
+
+                both = sp.vstack([t_tfidf, known_tfidf]).tocsr()
+                dims = min(settings.lexical_classifier_dims, min(both.shape) - 1)
+                if dims > 0:
+                    _, _, vt = randomized_svd(both, dims, random_state=0)
+                    self.lexical_projection = vt.T.astype(np.float32)
+                    k_lex = _l2(np.asarray(known_tfidf @ self.lexical_projection))
+                    t_lex = _l2(np.asarray(t_tfidf @ self.lexical_projection))
+                    self.lexical_classifier = _train_classifier(k_lex, known_rows, target_cols, t_lex, settings)
             self.prior = (np.log1p(counts) / math.log1p(max(counts.max(), 1))).astype(np.float32)
             self.has = (counts > 0).astype(np.float32)
 
@@ -378,6 +394,9 @@ class _Index:
                     out["classifier"] = _softmax(self.settings.classifier_scale,
                                                  s_emb @ self.classifier.T)
             out["nearest_lexical_sharp"] = out["nearest_lexical"] ** 8
+            if self.lexical_projection is not None:
+                s_lex = _l2(np.asarray(s_tfidf @ self.lexical_projection))
+                out["classifier_lexical"] = _softmax(self.settings.classifier_scale, s_lex @ self.lexical_classifier.T)
             rows = out["lexical"].shape[0]
             out["prior"] = np.broadcast_to(self.prior, (rows, self.n))
             out["has_decisions"] = np.broadcast_to(self.has, (rows, self.n))
@@ -495,9 +514,10 @@ def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_ta
                    semantic: bool, settings: Settings, known_contexts: list[str], seed: int = 0):
     """Train the score combiner on the decisions already made (logistic regression).
 
-    Decided statements are split in two; each half is scored with only the
-    other half's decisions known, so the training features look like those
-    of a statement nobody has decided yet.
+    Decided statements are split in ``learn_splits`` parts; each part is
+    scored with only the other parts' decisions known, so the training
+    features look like those of a statement nobody has decided yet (and, with
+    more parts, like features computed with nearly every decision known).
     """
     from scipy.optimize import minimize
 
@@ -508,10 +528,12 @@ def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_ta
     rng = np.random.default_rng(seed)
     rng.shuffle(rows)
     rows = rows[: settings.learn_max_sources]
-    halves = [rows[0::2], rows[1::2]]
+    splits = max(2, min(settings.learn_splits, len(rows)))
+    parts = [rows[i::splits] for i in range(splits)]
     names = [f for f in FEATURES if semantic or "semantic" not in f]
     groups = []  # per decided statement: (features of its candidates, which are correct)
-    for half, other in ((halves[0], halves[1]), (halves[1], halves[0])):
+    for number, half in enumerate(parts):
+        other = [r for j, part in enumerate(parts) if j != number for r in part]
         other_rows = sorted(other)
         remap = {r: i for i, r in enumerate(other_rows)}
         known = [(remap[r], t) for r, t in accepted_rows if r in remap]
