@@ -116,3 +116,36 @@ def test_a_rerun_with_every_statement_cached_does_not_load_the_model(monkeypatch
     monkeypatch.setattr(embeddings, "load_encoder", lambda: (_ for _ in ()).throw(AssertionError("loaded")))
     again = embed(["Measure a part.", "Weld a joint."], encoder, cache)
     assert (again == first[::-1]).all()
+
+
+def test_enough_decisions_train_the_combiner_and_it_ranks_new_statements():
+    # Six standards; each has a family of task statements in the committee's own words, which
+    # share few words with the standard itself. 48 decided statements train the combiner and the
+    # classifiers; the twelve new statements should then find their standard first.
+    topics = {
+        1: ("Use ratios and rates to solve problems.", ["mix", "batch", "dilute", "proportion", "scale"]),
+        2: ("Write informative texts to convey ideas clearly.", ["report", "log", "document", "summary", "memo"]),
+        3: ("Apply concepts of density in modeling situations.", ["weigh", "mass", "heavy", "load", "volume"]),
+        4: ("Describe how energy transfers as heat.", ["torch", "flame", "preheat", "cool", "temperature"]),
+        5: ("Interpret the structure of expressions.", ["formula", "equation", "variable", "term", "factor"]),
+        6: ("Gather relevant information from multiple sources.", ["manual", "catalog", "spec", "chart", "guide"]),
+    }
+    targets = [Doc(k, f"S{k}", text) for k, (text, _) in topics.items()]
+    verbs = ["Check", "Prepare", "Review", "Record", "Adjust", "Plan", "Inspect", "Verify", "Set", "Test"]
+    statements = []
+    for k, (_, words) in topics.items():
+        for i, verb in enumerate(verbs):
+            a, b = words[i % 5], words[(i + 2) % 5]
+            statements.append((k, f"{verb} the {a} and the {b} for the shop job {i}."))
+    decided = [s for n, s in enumerate(statements) if n % 10 < 8]
+    new = [s for n, s in enumerate(statements) if n % 10 >= 8]
+    decisions = [Decision(text, k, True, f"D{n}", 1000 + n) for n, (k, text) in enumerate(decided)]
+    decisions += [Decision(text, k % 6 + 1, False, f"D{n}", 1000 + n) for n, (k, text) in enumerate(decided[:10])]
+    sources = [Doc(2000 + n, f"N{n}", text) for n, (_, text) in enumerate(new)]
+    cold = rank_candidates(sources, targets, top=3)
+    warm = rank_candidates(sources, targets, top=3, decisions=decisions)
+    assert "learned" in warm[0][0].method
+    right_cold = sum(c[0].target_key == k for c, (k, _) in zip(cold, new))
+    right_warm = sum(c[0].target_key == k for c, (k, _) in zip(warm, new))
+    assert right_warm == len(new) > right_cold
+    assert all(0 <= c.score <= 100 and c.confidence in ("high", "medium", "low") for r in warm for c in r)
