@@ -68,7 +68,7 @@ BACKEND_ENV = "CROSSWALK_ENCODER_BACKEND"
 _REQUIRED_FILES = ("model.safetensors", "tokenizer.json", "config.json")
 _DEFAULT_MAX_SEQ_LENGTH = 256  # sentence_bert_config.json of the model
 _MASK_VALUE = -1e9  # added to attention scores of padding positions
-_MAX_BATCH_TOKENS = 8192  # texts x padded length per forward pass, at most
+_MAX_BATCH_TOKENS = 8192  # texts x padded length of the batches run at once, at most
 
 
 # --------------------------------------------------------------------------
@@ -582,7 +582,7 @@ class Encoder:
         while start < m:
             width = int(lengths[order[start]])
             # cap tokens per batch so long texts do not blow up attention memory
-            step = max(1, min(batch_size, _MAX_BATCH_TOKENS // width))
+            step = max(1, min(batch_size, _MAX_BATCH_TOKENS // par // width))  # par batches in flight
             batches.append(order[start:start + step])
             start += step
 
