@@ -743,8 +743,7 @@ def rank_candidates(
         evidence = [""] * len(cols)
         if with_evidence:
             evidence = _explain_many(
-                sources[start:stop], targets, rows, cols, _at(feats, "lexical", rows, cols),
-                _at(feats, "semantic", rows, cols),
+                sources[start:stop], targets, rows, cols, _at(feats, "semantic", rows, cols),
                 _at(feats, "votes", rows, cols) if warm else None,
                 (lambda i, col: _supporting(accepted_by_target.get(targets[col].key, ()), sources[start + i]))
                 if warm else None,
@@ -848,8 +847,6 @@ def _pair_features(index, vectors, start, stop, contexts, semantic, warm):
     def at(name, rows, cols):
         if full is not None:
             return _at(full, name, rows, cols)
-        if name == "lexical":
-            return np.asarray(vectors.s_tfidf[start + rows].multiply(vectors.t_tfidf[cols]).sum(axis=1)).ravel()
         if name == "semantic" and semantic:
             return np.einsum("ij,ij->i", vectors.s_emb[start + rows], vectors.t_emb[cols])
         return None
@@ -885,14 +882,9 @@ def _supporting(decisions, source: Doc, limit: int = 2) -> list[str]:
     return codes[:limit] + ([f"{len(codes) - limit} more"] if len(codes) > limit else [])
 
 
-def explain(source: Doc, target: Doc, lexical: float, semantic, votes, supporting: list[str]) -> str:
-    """Why a suggestion was made, in words a reviewer understands."""
-    fuzzy = fuzz.token_set_ratio(textmod.normalised(source.text), textmod.normalised(target.text))
-    return _evidence(textmod.surface_forms(source.text), textmod.surface_forms(target.text), fuzzy,
-                     semantic, votes, supporting)
-
-
 def _evidence(src_forms: dict, tgt_forms: dict, fuzzy: float, semantic, votes, supporting) -> str:
+    """Why a suggestion was made, in words a reviewer understands: the shared terms in the
+    source's own words, word overlap, meaning similarity, and the decisions that support it."""
     shared = [src_forms[s] for s in src_forms if s in tgt_forms]
     parts = ["shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms",
              f"word overlap {fuzzy:.0f}/100"]
@@ -905,9 +897,9 @@ def _evidence(src_forms: dict, tgt_forms: dict, fuzzy: float, semantic, votes, s
     return "; ".join(parts)
 
 
-def _explain_many(sources, targets, rows, cols, lexical, semantic, votes, supporting) -> list[str]:
-    """:func:`explain` for many (source row, target column) pairs at once: each statement is
-    read once, and the word-overlap scores are computed together (rapidfuzz ``cpdist``)."""
+def _explain_many(sources, targets, rows, cols, semantic, votes, supporting) -> list[str]:
+    """The evidence (:func:`_evidence`) of many (source row, target column) pairs at once: each
+    statement is read once, and the word-overlap scores are computed together (rapidfuzz ``cpdist``)."""
     from rapidfuzz import process
 
     src_forms = [textmod.surface_forms(s.text) for s in sources]
