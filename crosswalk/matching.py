@@ -718,8 +718,7 @@ def rank_candidates(
             adjusted[start // CHUNK] = None  # free as we go
             feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
         else:
-            feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                                   contexts[start:stop])
+            feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
             fused = _combine(feats, weights, bias)
         if learned:
             fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
@@ -753,16 +752,20 @@ def rank_candidates(
         for row in range(stop - start):
             source_key = sources[start + row].key
             out = []
-            rank = 0
-            for j in range(row * per_row, (row + 1) * per_row):
-                rank += 1
-                if not keep[j]:
-                    continue
-                out.append(Candidate(source_key, targets[cols[j]].key, scores[j], rank, bands[j], evidence[j], method))
+            for rank, j in enumerate(range(row * per_row, (row + 1) * per_row), start=1):
+                if keep[j]:
+                    out.append(Candidate(source_key, targets[cols[j]].key, scores[j], rank, bands[j], evidence[j],
+                                         method))
             results.append(out)
         if progress:
             progress(stop - start)
     return results
+
+
+def _chunk_features(index, vectors, start, stop, contexts, semantic) -> dict[str, np.ndarray]:
+    """Every feature of sources ``start:stop`` against every target."""
+    return index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
+                          contexts[start:stop])
 
 
 def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
@@ -799,8 +802,7 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     column_sum = np.zeros(index.n, np.float64)
     for start in range(0, n_sources, CHUNK):
         stop = min(start + CHUNK, n_sources)
-        feats = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                               contexts[start:stop])
+        feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
         fused = np.asarray(_combine(feats, weights, bias), dtype=np.float32)
         del feats
         column_sum += fused.sum(axis=0)
@@ -841,8 +843,7 @@ def _pair_features(index, vectors, start, stop, contexts, semantic, warm):
     """Feature values at given pairs, computed directly (without scoring every target again)."""
     full = None
     if warm:  # votes need the neighbours of each statement: score the chunk again
-        full = index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                              contexts[start:stop])
+        full = _chunk_features(index, vectors, start, stop, contexts, semantic)
 
     def at(name, rows, cols):
         if full is not None:
