@@ -629,6 +629,14 @@ _ENCODER: Encoder | None = None
 _ENCODER_LOCK = threading.Lock()
 
 
+def unload_encoder() -> None:
+    """Let go of the process-wide Encoder (its weights and onnxruntime's buffers, hundreds
+    of MB); the next :func:`load_encoder` loads it again."""
+    global _ENCODER
+    with _ENCODER_LOCK:
+        _ENCODER = None
+
+
 def load_encoder() -> Encoder | None:
     """The process-wide Encoder, or None when the model is not available.
 

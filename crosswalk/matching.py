@@ -33,7 +33,7 @@ from . import text as textmod
 from .db import now
 from .errors import CrosswalkError, NotFound
 
-CHUNK = 1024  # source statements scored at a time: bounds memory
+CHUNK = 512  # source statements scored at a time: bounds memory
 
 
 @dataclasses.dataclass
@@ -131,18 +131,17 @@ class TfidfModel:
             self.idf[index] = math.log((1 + n) / (1 + df[term])) + 1.0
 
     def transform(self, docs: list[list[str]]) -> sp.csr_matrix:
-        indptr, indices, data = [0], [], []
-        for doc in docs:
-            counts = collections.Counter(t for t in doc if t in self.vocab)
-            for term, count in counts.items():
-                index = self.vocab[term]
-                indices.append(index)
-                data.append((1.0 + math.log(count)) * self.idf[index])
-            indptr.append(len(indices))
-        matrix = sp.csr_matrix(
-            (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int32), indptr),
-            shape=(len(docs), len(self.vocab)),
-        )
+        vocab = self.vocab
+        ids = [[vocab[t] for t in doc if t in vocab] for doc in docs]
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        columns = np.fromiter((i for doc in ids for i in doc), dtype=np.int32, count=int(lengths.sum()))
+        rows = np.repeat(np.arange(len(docs), dtype=np.int32), lengths)
+        # Duplicates are summed: each (statement, term) cell holds the term's count.
+        matrix = sp.csr_matrix((np.ones(len(columns), np.float32), (rows, columns)),
+                               shape=(len(docs), len(vocab)))
+        matrix.sum_duplicates()
+        weights = (1.0 + np.log(matrix.data.astype(np.float64))).astype(np.float32)
+        matrix.data = weights * self.idf[matrix.indices]
         return _l2(matrix)
 
 
@@ -211,7 +210,16 @@ class _LazyEncoder:
     def encode(self, texts, **kwargs):
         from . import embeddings
 
+        self.loaded = True
         return embeddings.load_encoder().encode(texts, **kwargs)
+
+    def release(self):
+        """Free the model once every text is embedded: scoring needs the memory, not the model."""
+        if getattr(self, "loaded", False):
+            from . import embeddings
+
+            embeddings.unload_encoder()
+            self.loaded = False
 
 
 def lazy_encoder():
@@ -279,11 +287,14 @@ def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) ->
     """For each target, the mean of the best k scores under its heading: a heading
     whose standards match well as a whole makes each of them more likely."""
     out = np.zeros_like(scores)
+    by_size: dict[int, list[np.ndarray]] = collections.defaultdict(list)
     for ids in groups:
-        sub = scores[:, ids]
-        kk = min(k, len(ids))
-        best = np.partition(sub, len(ids) - kk, axis=1)[:, -kk:].mean(axis=1)
-        out[:, ids] = best[:, None]
+        by_size[len(ids)].append(ids)
+    for size, members in by_size.items():  # headings of one size at once: (rows, headings, size)
+        ids = np.stack(members)
+        kk = min(k, size)
+        best = np.partition(scores[:, ids], size - kk, axis=2)[:, :, -kk:].mean(axis=2)
+        out[:, ids] = best[:, :, None]
     return out
 
 
@@ -680,6 +691,8 @@ def rank_candidates(
         accepted_rows.append((row, target_index[d.target_key]))
     accepted_rows = sorted(set(accepted_rows))
     vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings, known_contexts)
+    if hasattr(encoder, "release"):
+        encoder.release()
     semantic = vectors.s_emb is not None and settings.embedding_weight > 0
     warm = bool(accepted_rows)
     method = "tfidf+embedding" if semantic else "tfidf"
@@ -711,7 +724,8 @@ def rank_candidates(
     adjusted = None
     if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
         adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
-    for start in range(0, len(sources), CHUNK):
+    def ranked(start):
+        """The best ``top`` targets of one chunk of sources (numpy work: runs beside the evidence)."""
         stop = min(start + CHUNK, len(sources))
         if adjusted is not None:
             fused = adjusted[start // CHUNK]
@@ -725,15 +739,22 @@ def rank_candidates(
         else:
             fused = np.clip(fused / scale, 0, None)
         # Rejected pairs can never come back.
-        for row, source in enumerate(sources[start:stop]):
-            for t_key in rejected_by_source.get(source.key, ()):
-                fused[row, target_index[t_key]] = -1
-            for t_key in rejected_by_text.get(text_key(source.text), ()):
-                fused[row, target_index[t_key]] = -1
+        if rejected_by_source or rejected_by_text:
+            for row, source in enumerate(sources[start:stop]):
+                for t_key in rejected_by_source.get(source.key, ()):
+                    fused[row, target_index[t_key]] = -1
+                for t_key in rejected_by_text.get(text_key(source.text), ()):
+                    fused[row, target_index[t_key]] = -1
         if reranker is not None:
             idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
         else:
             idx, vals = _top_k(fused, top)
+        return stop, feats, idx, vals
+
+    starts = range(0, len(sources), CHUNK)
+    # With decisions every chunk's features are large: one chunk at a time keeps memory flat.
+    chunks = _in_parallel(ranked, starts) if not warm else map(ranked, starts)
+    for start, (stop, feats, idx, vals) in zip(starts, chunks):
         rows = np.repeat(np.arange(stop - start), idx.shape[1])
         cols = idx.ravel()
         scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel().tolist()
@@ -777,6 +798,26 @@ def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
     return feats[name][rows, cols] if name in feats else None
 
 
+def _in_parallel(fn, items):
+    """``fn`` over ``items`` in order, two at a time on machines with more than one core (what
+    ``fn`` does must be numpy/scipy work, which releases the GIL): one more chunk's memory."""
+    from .embeddings import _cpu_count
+
+    items = list(items)
+    if len(items) < 2 or _cpu_count() < 2:
+        yield from map(fn, items)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        pending = [pool.submit(fn, item) for item in items[:2]]
+        for following in items[2:] + [None, None]:
+            future = pending.pop(0)
+            if following is not None:
+                pending.append(pool.submit(fn, following))
+            yield future.result()
+
+
 def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings) -> list[np.ndarray]:
     """Fused scores of every source (by chunk), adjusted by what the sources say about each other.
 
@@ -800,11 +841,12 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     sizes = np.bincount(group[group >= 0], minlength=len(heading_of)) if heading_of else np.zeros(0, int)
     heading_sum = np.zeros((len(heading_of), index.n), np.float64)
     column_sum = np.zeros(index.n, np.float64)
-    for start in range(0, n_sources, CHUNK):
-        stop = min(start + CHUNK, n_sources)
-        feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
-        fused = np.asarray(_combine(feats, weights, bias), dtype=np.float32)
-        del feats
+    def score(start):
+        feats = _chunk_features(index, vectors, start, min(start + CHUNK, n_sources), contexts, semantic)
+        return np.asarray(_combine(feats, weights, bias), dtype=np.float32)
+
+    for start, fused in zip(range(0, n_sources, CHUNK), _in_parallel(score, range(0, n_sources, CHUNK))):
+        stop = start + len(fused)
         column_sum += fused.sum(axis=0)
         g = group[start:stop]
         if settings.heading_weight and (g >= 0).any():

@@ -118,6 +118,27 @@ def test_a_rerun_with_every_statement_cached_does_not_load_the_model(monkeypatch
     assert (again == first[::-1]).all()
 
 
+def test_matching_lets_go_of_the_model_once_every_statement_is_embedded(db, welding_xlsx, academic_csv,
+                                                                         monkeypatch):
+    from crosswalk import embeddings
+
+    if not embeddings.available():
+        import pytest
+
+        pytest.skip("the embedding model is not installed")
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    embeddings.unload_encoder()
+    loads = []
+    real_load = embeddings.load_encoder
+    monkeypatch.setattr(embeddings, "load_encoder", lambda: loads.append(1) or real_load())
+    result = match(db, source="Welding", target="Academic", top=3)
+    assert loads  # the texts were new: the model was loaded...
+    assert result.method == "tfidf+embedding"
+    assert db.execute("select count(*) from embeddings").fetchone()[0] >= 4 + 3  # statements and headings
+    assert embeddings._ENCODER is None  # ...and let go before scoring, which needs the memory
+
+
 def test_enough_decisions_train_the_combiner_and_it_ranks_new_statements():
     # Six standards; each has a family of task statements in the committee's own words, which
     # share few words with the standard itself. 48 decided statements train the combiner and the
