@@ -4,8 +4,12 @@ Cold (no decisions yet): stemmed TF-IDF cosine over normalised statements,
 fused with sentence-embedding cosine when the local model is installed.
 Warm (accepted and rejected alignments exist): each academic standard is
 also represented by the CTE statements already aligned to it, the nearest
-already-aligned statements vote for their standards, and standards that are
-often aligned get a small prior. A rejected pair is never suggested again.
+already-aligned statements vote for their standards, what was decided for the
+other statements under the same heading (duty area, occupation) counts, also
+for standards under the same heading as, or worded like, the ones chosen there,
+and standards that are often aligned get a small prior. With enough decisions
+a combiner and re-ranking trees are trained on them. A rejected pair is never
+suggested again.
 
 The core, :func:`rank_candidates`, works on plain lists of statements so the
 evaluator and the benchmarks use exactly what ``crosswalk match`` uses;
@@ -34,6 +38,7 @@ from .db import now
 from .errors import CrosswalkError, NotFound
 
 CHUNK = 512  # source statements scored at a time: bounds memory
+MAX_SIMILARITY_TARGETS = 4000  # standards x standards similarities kept for warm matching (64 MB at most)
 
 
 @dataclasses.dataclass
@@ -271,7 +276,8 @@ def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 FEATURES = ("lexical", "semantic", "siblings", "lexical_centroid", "semantic_centroid", "votes_lexical",
             "votes_semantic", "nearest_lexical", "nearest_semantic", "nearest_lexical_sharp",
             "nearest_semantic_sharp", "prior", "has_decisions", "heading_prior", "semantic_mapped",
-            "classifier", "classifier_lexical")
+            "classifier", "classifier_lexical", "heading_share", "heading_group", "heading_semantic",
+            "votes_heading", "nearest_heading", "heading_known", "source_terms")
 
 
 def _groups(targets) -> list[np.ndarray]:
@@ -309,11 +315,28 @@ class _Index:
         self.groups = groups
         # What statements under the same heading (duty area, occupation) were aligned to.
         self.heading_counts: dict[str, np.ndarray] = {}
+        heading_rows: dict[str, set] = collections.defaultdict(set)
         for row, col in pairs:
             context = known_contexts[row] if row < len(known_contexts) else ""
             if context:
                 counts = self.heading_counts.setdefault(context, np.zeros(n_targets, np.float32))
                 counts[col] += 1
+                heading_rows[context].add(row)
+        self.heading_statements = {c: len(rows) for c, rows in heading_rows.items()}
+        self.heading_ids = {c: i for i, c in enumerate(heading_rows)}
+        self.known_heading = np.full(known_tfidf.shape[0], -1, np.int64)
+        for context, rows_ in heading_rows.items():
+            self.known_heading[list(rows_)] = self.heading_ids[context]
+        # Standards under the same heading as one another (each with itself), and how alike
+        # the standards' wordings are: what a heading's decisions say spreads to related standards.
+        self.group_matrix = self.target_similarity = None
+        if self.heading_counts:
+            members = [(i, j) for ids in groups for i in ids for j in ids]
+            if members:
+                r, c = np.asarray(members).T
+                self.group_matrix = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n_targets, n_targets))
+            if t_emb is not None and n_targets <= MAX_SIMILARITY_TARGETS:
+                self.target_similarity = np.maximum(t_emb @ t_emb.T, 0).astype(np.float32)
         self.t_tfidf_T = t_tfidf.T.tocsr()
         self.t_emb = t_emb
         self.settings = settings
@@ -398,7 +421,8 @@ class _Index:
             )
             if s_emb is not None:
                 out["semantic_centroid"] = s_emb @ self.centroid_emb.T
-                out["votes_semantic"], out["nearest_semantic"] = self._votes(s_emb @ self.known_emb.T)
+                known_sim = s_emb @ self.known_emb.T
+                out["votes_semantic"], out["nearest_semantic"] = self._votes(known_sim)
                 out["nearest_semantic_sharp"] = out["nearest_semantic"] ** 8  # near-duplicates
                 out["semantic_mapped"] = _l2(s_emb @ self.mapping) @ self.t_emb.T
                 if self.classifier is not None:
@@ -413,11 +437,29 @@ class _Index:
             out["has_decisions"] = np.broadcast_to(self.has, (rows, self.n))
             if self.heading_counts and s_contexts is not None:
                 heading = np.zeros((rows, self.n), np.float32)
+                share = np.zeros((rows, self.n), np.float32)
                 for i, context in enumerate(s_contexts):
                     counts = self.heading_counts.get(context)
                     if counts is not None:
                         heading[i] = counts / counts.sum()
+                        share[i] = counts / self.heading_statements[context]
                 out["heading_prior"] = heading
+                # The votes of the closest decided statements under the source's own heading.
+                mine = np.array([self.heading_ids.get(c, -2) for c in s_contexts])
+                same = mine[:, None] == self.known_heading[None, :]
+                sim = known_sim if s_emb is not None else np.asarray(s_tfidf.dot(self.known_tfidf_T).todense())
+                sim = np.where(same, np.maximum(sim, 0), 0).astype(np.float32)
+                out["votes_heading"], out["nearest_heading"] = self._votes(sim)
+                # How much the heading's decisions can say, and how much the statement says itself.
+                known_here = np.array([self.heading_statements.get(c, 0) for c in s_contexts], np.float32)
+                out["heading_known"] = np.broadcast_to(np.log1p(known_here)[:, None], (rows, self.n))
+                n_terms = np.diff(s_tfidf.indptr).astype(np.float32)
+                out["source_terms"] = np.broadcast_to(n_terms[:, None], (rows, self.n))
+                out["heading_share"] = share
+                if self.group_matrix is not None:
+                    out["heading_group"] = np.asarray(self.group_matrix.T.dot(heading.T).T, dtype=np.float32)
+                if self.target_similarity is not None:
+                    out["heading_semantic"] = heading @ self.target_similarity
         return out
 
 

@@ -170,3 +170,32 @@ def test_enough_decisions_train_the_combiner_and_it_ranks_new_statements():
     right_warm = sum(c[0].target_key == k for c, (k, _) in zip(warm, new))
     assert right_warm == len(new) > right_cold
     assert all(0 <= c.score <= 100 and c.confidence in ("high", "medium", "low") for r in warm for c in r)
+
+
+def test_a_headings_decisions_reach_related_standards():
+    # Two decided tasks under "Layout" were aligned to standard 0. A new Layout task learns that
+    # standard 0 is this duty area's (prior, share), that standard 1 sits under the same
+    # heading as standard 0 (group), and which decided Layout task is closest (heading votes).
+    # A task of another duty area learns none of it.
+    import pytest
+
+    from crosswalk.matching import DEFAULT, _Index, _Vectors
+
+    targets = [Doc(1, "G.1", "Measure angles.", "Geometry"), Doc(2, "G.2", "Use scale drawings.", "Geometry"),
+               Doc(3, "W.1", "Write reports.", "Writing")]
+    decided = ["Lay out the angles of the joint.", "Mark the cut lines on the plate."]
+    contexts = ["Layout", "Layout"]
+    sources = [Doc(10, "L3", "Lay out the bevel angles.", "Layout"), Doc(11, "S1", "Lay out the bevel angles.", "Safety")]
+    vectors = _Vectors(sources, targets, decided, None, None, DEFAULT, contexts)
+    index = _Index(3, vectors.t_tfidf, None, vectors.k_tfidf, None, [(0, 0), (1, 0)], DEFAULT, vectors.groups,
+                   contexts)
+    feats = index.features(vectors.s_tfidf, None, ["Layout", "Safety"])
+    assert feats["heading_prior"][0].tolist() == [1.0, 0.0, 0.0]
+    assert feats["heading_share"][0].tolist() == [1.0, 0.0, 0.0]  # both decided Layout tasks chose it
+    assert feats["heading_group"][0].tolist() == [1.0, 1.0, 0.0]
+    assert feats["votes_heading"][0].tolist() == pytest.approx([1.0, 0.0, 0.0])
+    assert feats["nearest_heading"][0, 0] > 0.3
+    assert feats["heading_known"][0, 0] == feats["heading_known"][0, 2] > 0
+    assert feats["source_terms"][0, 0] == 3  # lay, bevel, angl
+    for name in ("heading_prior", "heading_share", "heading_group", "votes_heading", "nearest_heading", "heading_known"):
+        assert not feats[name][1].any(), name
