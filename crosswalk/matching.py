@@ -325,8 +325,8 @@ class _Index:
         self.heading_statements = {c: len(rows) for c, rows in heading_rows.items()}
         self.heading_ids = {c: i for i, c in enumerate(heading_rows)}
         self.known_heading = np.full(known_tfidf.shape[0], -1, np.int64)
-        for context, rows_ in heading_rows.items():
-            self.known_heading[list(rows_)] = self.heading_ids[context]
+        for context, statements in heading_rows.items():
+            self.known_heading[list(statements)] = self.heading_ids[context]
         # Standards under the same heading as one another (each with itself), and how alike
         # the standards' wordings are: what a heading's decisions say spreads to related standards.
         self.group_matrix = self.target_similarity = None
@@ -766,6 +766,7 @@ def rank_candidates(
     adjusted = None
     if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
         adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
+
     def ranked(start):
         """The best ``top`` targets of one chunk of sources (numpy work: runs beside the evidence)."""
         stop = min(start + CHUNK, len(sources))
@@ -883,6 +884,7 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     sizes = np.bincount(group[group >= 0], minlength=len(heading_of)) if heading_of else np.zeros(0, int)
     heading_sum = np.zeros((len(heading_of), index.n), np.float64)
     column_sum = np.zeros(index.n, np.float64)
+
     def score(start):
         feats = _chunk_features(index, vectors, start, min(start + CHUNK, n_sources), contexts, semantic)
         return np.asarray(_combine(feats, weights, bias), dtype=np.float32)

@@ -185,7 +185,8 @@ def test_a_headings_decisions_reach_related_standards():
                Doc(3, "W.1", "Write reports.", "Writing")]
     decided = ["Lay out the angles of the joint.", "Mark the cut lines on the plate."]
     contexts = ["Layout", "Layout"]
-    sources = [Doc(10, "L3", "Lay out the bevel angles.", "Layout"), Doc(11, "S1", "Lay out the bevel angles.", "Safety")]
+    sources = [Doc(10, "L3", "Lay out the bevel angles.", "Layout"),
+               Doc(11, "S1", "Lay out the bevel angles.", "Safety")]
     vectors = _Vectors(sources, targets, decided, None, None, DEFAULT, contexts)
     index = _Index(3, vectors.t_tfidf, None, vectors.k_tfidf, None, [(0, 0), (1, 0)], DEFAULT, vectors.groups,
                    contexts)
@@ -197,5 +198,6 @@ def test_a_headings_decisions_reach_related_standards():
     assert feats["nearest_heading"][0, 0] > 0.3
     assert feats["heading_known"][0, 0] == feats["heading_known"][0, 2] > 0
     assert feats["source_terms"][0, 0] == 3  # lay, bevel, angl
-    for name in ("heading_prior", "heading_share", "heading_group", "votes_heading", "nearest_heading", "heading_known"):
+    for name in ("heading_prior", "heading_share", "heading_group", "votes_heading", "nearest_heading",
+                 "heading_known"):
         assert not feats[name][1].any(), name
