@@ -54,6 +54,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import usable_cores
+
 __all__ = ["MODEL_NAME", "model_dir", "available", "Encoder", "load_encoder"]
 
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -415,13 +417,6 @@ def _build_onnx_model(w: _Weights):
     return model
 
 
-def _cpu_count() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
 class _OnnxBackend:
     """onnxruntime session of :func:`_build_onnx_model`.
 
@@ -443,7 +438,7 @@ class _OnnxBackend:
         model = _build_onnx_model(w)
         model_bytes = model.SerializeToString()
         del model  # keep peak memory down: the proto holds a copy of every weight
-        self.parallel = max(1, int(threads or _cpu_count()))
+        self.parallel = max(1, int(threads or usable_cores()))
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1

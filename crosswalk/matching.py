@@ -34,6 +34,7 @@ import scipy.sparse as sp
 from rapidfuzz import fuzz
 
 from . import text as textmod
+from . import usable_cores
 from .db import now
 from .errors import CrosswalkError, NotFound
 
@@ -844,10 +845,8 @@ def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
 def _in_parallel(fn, items):
     """``fn`` over ``items`` in order, two at a time on machines with more than one core (what
     ``fn`` does must be numpy/scipy work, which releases the GIL): one more chunk's memory."""
-    from .embeddings import _cpu_count
-
     items = list(items)
-    if len(items) < 2 or _cpu_count() < 2:
+    if len(items) < 2 or usable_cores() < 2:
         yield from map(fn, items)
         return
     from concurrent.futures import ThreadPoolExecutor

@@ -28,6 +28,8 @@ from collections import OrderedDict
 
 import yaml
 
+from . import usable_cores
+
 METADATA_DB_KEY = "crosswalk"
 ENV_SITE = "CROSSWALK_SITE"
 # Suggested facets cost a GROUP BY per column on every table page: too slow at 300,000 alignments.
@@ -200,10 +202,7 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
 
 def default_workers() -> int:
     """One worker process per core this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def datasette_from_config(config: dict):
