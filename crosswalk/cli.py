@@ -18,14 +18,17 @@ from .errors import CrosswalkError
 
 
 def fail_cleanly(func):
-    """Turn library errors into one clear message and exit status 1."""
+    """Turn library errors into one clear message and exit status 1.
+
+    The message is one line even when it quotes a cell that holds line breaks.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
         except CrosswalkError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(" ".join(str(exc).splitlines())) from None
 
     return wrapper
 

@@ -175,6 +175,9 @@ CORPUS = [
      xlsx([["Code", "Statement", "Notes"], ["A.1", "Measure.", "x"], ["A.2", "Cut.", "y"]], setup=hidden),
      [], ("ok", 2, "hidden rows (imported all the same): 3")),
     ("formula with cached value", "cached.xlsx", formula_cached, [], ("ok", 2, None)),
+    ("formula with a line break, never calculated", "formula_lines.xlsx",
+     xlsx(GOOD, setup=lambda wb, ws: ws.cell(3, 2, '="Cut"\n&" a part."')), [],
+     ("error", "row 3, column B (Statement): the statement is a formula (=\"Cut\" &\" a part.\") that was never")),
     ("formula never calculated", "formula.xlsx", xlsx(GOOD, setup=formula_uncalculated), [],
      ("error", "formula.xlsx, sheet 'Sheet1', row 3, column B (Statement): the statement is a formula")),
     ("codes turned into numbers", "numbers.xlsx", xlsx([["Code", "Statement"]] + [[1 + i / 10, f"Task {i}."]
