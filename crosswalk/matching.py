@@ -25,7 +25,10 @@ Example::
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
+import functools
+import gc
 import hashlib
 import math
 
@@ -293,16 +296,32 @@ def _groups(targets) -> list[np.ndarray]:
 def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) -> np.ndarray:
     """For each target, the mean of the best k scores under its heading: a heading
     whose standards match well as a whole makes each of them more likely."""
-    out = np.zeros_like(scores)
     by_size: dict[int, list[np.ndarray]] = collections.defaultdict(list)
     for ids in groups:
         by_size[len(ids)].append(ids)
-    for size, members in by_size.items():  # headings of one size at once: (rows, headings, size)
+    # Targets as rows: a heading's members are then contiguous rows, and the best k of each
+    # heading are kept by a running insertion over its members, whole rows at a time (faster
+    # than partitioning hundreds of thousands of tiny groups).
+    by_target = np.ascontiguousarray(scores.T)
+    out = np.zeros_like(by_target)
+    for size, members in by_size.items():  # headings of one size at once: (headings, size, rows)
         ids = np.stack(members)
+        block = by_target[ids]
         kk = min(k, size)
-        best = np.partition(scores[:, ids], size - kk, axis=2)[:, :, -kk:].mean(axis=2)
-        out[:, ids] = best[:, :, None]
-    return out
+        if size <= k:
+            best = block.mean(axis=1)
+        else:
+            tops = [block[:, 0].copy()] + [np.full(block.shape[::2], -np.inf, block.dtype) for _ in range(kk - 1)]
+            spare = np.empty_like(tops[0])
+            for j in range(1, size):
+                value = block[:, j].copy()
+                for r in range(kk):  # tops stay sorted best first; the loser moves down
+                    np.maximum(tops[r], value, out=spare)
+                    np.minimum(tops[r], value, out=value)
+                    tops[r], spare = spare, tops[r]
+            best = sum(tops) / kk
+        out[ids] = best[:, None, :]
+    return np.ascontiguousarray(out.T)
 
 
 class _Index:
@@ -851,13 +870,24 @@ def _in_parallel(fn, items):
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    with ThreadPoolExecutor(2) as pool:
+    # Two threads each asking BLAS for two more oversubscribe the cores (and BLAS threads
+    # spin while they wait): with our own threads, BLAS keeps to one.
+    with _blas_threads(1), ThreadPoolExecutor(2) as pool:
         pending = [pool.submit(fn, item) for item in items[:2]]
         for following in items[2:] + [None, None]:
             future = pending.pop(0)
             if following is not None:
                 pending.append(pool.submit(fn, following))
             yield future.result()
+
+
+def _blas_threads(limit: int):
+    """A context in which BLAS (numpy's matrix products) uses at most ``limit`` threads."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - installed with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limit, user_api="blas")
 
 
 def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings) -> list[np.ndarray]:
@@ -899,28 +929,40 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
             heading_sum += members @ fused
         chunks.append(fused)
     column_mean = (column_sum / n_sources).astype(np.float32)
-    m = min(settings.expansion_sources, n_sources)
-    best_vals = np.full((m, index.n), -np.inf, np.float32)
-    best_rows = np.zeros((m, index.n), np.int64)
-    for number, fused in enumerate(chunks):
-        start = number * CHUNK
-        g = group[start : start + len(fused)]
+    m = min(settings.expansion_sources, n_sources) if semantic and settings.expansion_weight else 0
+
+    def adjust(number):
+        """One chunk's heading adjustment, and its ``m`` best sources per target (threads: numpy work)."""
+        fused = chunks[number]
+        g = group[number * CHUNK : number * CHUNK + len(fused)]
         if settings.heading_weight:
             mine = (g >= 0) & (sizes[np.maximum(g, 0)] > 1) if len(sizes) else np.zeros(len(g), bool)
             if mine.any():
                 others = (heading_sum[g[mine]] - fused[mine]) / (sizes[g[mine]] - 1)[:, None]
                 fused[mine] += settings.heading_weight * (others.astype(np.float32) - column_mean)
-        if semantic and settings.expansion_weight and m:
-            vals = np.vstack([best_vals, fused])
-            rows = np.vstack([best_rows, np.broadcast_to(np.arange(start, start + len(fused))[:, None], fused.shape)])
-            top = np.argpartition(-vals, m - 1, axis=0)[:m]
-            best_vals = np.take_along_axis(vals, top, axis=0)
-            best_rows = np.take_along_axis(rows, top, axis=0)
-    if semantic and settings.expansion_weight and m:
-        centroids = _l2(vectors.s_emb[best_rows].mean(axis=0))  # targets x dim
-        for number, fused in enumerate(chunks):
+        if not m:
+            return None
+        mm = min(m, len(fused))
+        by_target = np.ascontiguousarray(fused.T)  # partitioning along rows is faster than down columns
+        top = np.argpartition(-by_target, mm - 1, axis=1)[:, :mm]
+        return np.take_along_axis(by_target, top, axis=1), top + number * CHUNK
+
+    best = list(_in_parallel(adjust, range(len(chunks))))
+    if m:
+        # The m best sources of each target over all chunks, from each chunk's m best.
+        vals = np.concatenate([b[0] for b in best], axis=1)
+        rows = np.concatenate([b[1] for b in best], axis=1)
+        top = np.argpartition(-vals, min(m, vals.shape[1]) - 1, axis=1)[:, :m]
+        best_rows = np.take_along_axis(rows, top, axis=1)  # targets x m
+        centroids = _l2(vectors.s_emb[best_rows].mean(axis=1))  # targets x dim
+
+        def expand(number):
+            fused = chunks[number]
             start = number * CHUNK
             fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
+
+        for _ in _in_parallel(expand, range(len(chunks))):
+            pass
     return chunks
 
 
