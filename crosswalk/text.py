@@ -73,15 +73,15 @@ def words(text: str) -> list[str]:
 @functools.lru_cache(maxsize=100_000)
 def _words(text: str) -> tuple[str, ...]:
     # Cached: explaining suggestions asks for the same statements again and again.
-    text = strip_boilerplate(text or "")
     out = []
-    for match in WORD.finditer(text):
-        word = match.group(0).lower().replace("’", "'")
+    for word in WORD.findall(strip_boilerplate(text or "")):
+        word = word.lower()
+        if "’" in word:
+            word = word.replace("’", "'")
         if word.endswith("'s"):
             word = word[:-2]
-        if word in STOP_WORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        out.append(word)
+        if word not in STOP_WORDS and (len(word) > 1 or word.isdigit()):
+            out.append(word)
     return tuple(out)
 
 
