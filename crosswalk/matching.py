@@ -161,7 +161,7 @@ def _l2(matrix):
         return sp.csr_matrix(sp.diags(1.0 / norms).dot(matrix), dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
+    return (matrix / norms).astype(np.float32, copy=False)
 
 
 def text_key(text: str) -> str:
@@ -258,8 +258,12 @@ def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None
         fresh = {k: v for k, v in zip(todo, vectors)}
         cache.put_many(encoder.name, fresh)
         found.update(fresh)
-    matrix = np.vstack([found[k] for k in keys]) if keys else np.zeros((0, encoder.dim), np.float32)
-    return _l2(matrix.astype(np.float32))
+    if not keys:
+        return np.zeros((0, encoder.dim), np.float32)
+    # Each distinct text once (a task list repeats its duty areas thousands of times), then spread.
+    row_of = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    distinct = _l2(np.vstack([found[k] for k in row_of]).astype(np.float32, copy=False))
+    return distinct[[row_of[k] for k in keys]] if len(row_of) < len(keys) else distinct
 
 
 # ---------------------------------------------------------------- ranking
@@ -272,6 +276,12 @@ def confidence_band(score: float, settings: Settings = DEFAULT, learned: bool = 
     if score >= medium:
         return "medium"
     return "low"
+
+
+def _bands(scores: np.ndarray, settings: Settings, learned: bool) -> list[str]:
+    """:func:`confidence_band` of many scores at once."""
+    high, medium = (settings.learned_high, settings.learned_medium) if learned else (settings.high, settings.medium)
+    return np.where(scores >= high, "high", np.where(scores >= medium, "medium", "low")).tolist()
 
 
 def _top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -818,8 +828,7 @@ def rank_candidates(
         """The best ``top`` targets of one chunk of sources (numpy work: runs beside the evidence)."""
         stop = min(start + CHUNK, len(sources))
         if adjusted is not None:
-            fused = adjusted[start // CHUNK]
-            adjusted[start // CHUNK] = None  # free as we go
+            fused = adjusted(start // CHUNK)
             feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
         else:
             feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
@@ -847,9 +856,10 @@ def rank_candidates(
     for start, (stop, feats, idx, vals) in zip(starts, chunks):
         rows = np.repeat(np.arange(stop - start), idx.shape[1])
         cols = idx.ravel()
-        scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel().tolist()
+        scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel()
         keep = (vals >= 0).ravel().tolist()
-        bands = [confidence_band(s, settings, learned) for s in scores]
+        bands = _bands(scores, settings, learned)
+        scores = scores.tolist()
         evidence = [""] * len(cols)
         if with_evidence:
             evidence = _explain_many(
@@ -858,16 +868,14 @@ def rank_candidates(
                 (lambda i, col: _supporting(accepted_by_target.get(targets[col].key, ()), sources[start + i]))
                 if warm else None,
             )
-        cols = cols.tolist()
+        target_keys = [targets[c].key for c in cols.tolist()]
         per_row = idx.shape[1]
         for row in range(stop - start):
-            source_key = sources[start + row].key
-            out = []
-            for rank, j in enumerate(range(row * per_row, (row + 1) * per_row), start=1):
-                if keep[j]:
-                    out.append(Candidate(source_key, targets[cols[j]].key, scores[j], rank, bands[j], evidence[j],
-                                         method))
-            results.append(out)
+            source_key, first = sources[start + row].key, row * per_row
+            results.append([
+                Candidate(source_key, target_keys[j], scores[j], j - first + 1, bands[j], evidence[j], method)
+                for j in range(first, first + per_row) if keep[j]
+            ])
         if progress:
             progress(stop - start)
     return results
@@ -917,8 +925,9 @@ def _blas_threads(limit: int):
     return threadpool_limits(limit, user_api="blas")
 
 
-def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings) -> list[np.ndarray]:
-    """Fused scores of every source (by chunk), adjusted by what the sources say about each other.
+def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings):
+    """Fused scores of every source, adjusted by what the sources say about each other: a
+    function giving chunk ``number``'s scores (each chunk once).
 
     * Statements under the same heading (duty area, occupation) are about related things:
       each source gains how well its heading's other statements match a target, above what
@@ -975,6 +984,7 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
         return np.take_along_axis(by_target, top, axis=1), top + number * CHUNK
 
     best = list(_in_parallel(adjust, range(len(chunks))))
+    centroids = None
     if m:
         # The m best sources of each target over all chunks, from each chunk's m best.
         vals = np.concatenate([b[0] for b in best], axis=1)
@@ -983,14 +993,15 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
         best_rows = np.take_along_axis(rows, top, axis=1)  # targets x m
         centroids = _l2(vectors.s_emb[best_rows].mean(axis=1))  # targets x dim
 
-        def expand(number):
-            fused = chunks[number]
+    def finished(number):
+        """Chunk ``number``'s scores, expansion included (called from the ranking threads, once)."""
+        fused, chunks[number] = chunks[number], None  # free as we go
+        if centroids is not None:
             start = number * CHUNK
             fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
+        return fused
 
-        for _ in _in_parallel(expand, range(len(chunks))):
-            pass
-    return chunks
+    return finished
 
 
 def _pair_features(index, vectors, start, stop, contexts, semantic, warm):
@@ -1047,6 +1058,12 @@ def _percent(values) -> list[int]:
     return np.clip(np.rint(100 * np.maximum(np.asarray(values, np.float64), 0)), 0, 100).astype(int).tolist()
 
 
+def _shared(source_forms, target_stems) -> str:
+    """The terms a source shares with a target, in the source's own words (at most eight)."""
+    shared = [word for stem, word in source_forms if stem in target_stems]
+    return "shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms"
+
+
 def _explain_many(sources, targets, rows, cols, semantic, votes, supporting) -> list[str]:
     """Why each (source row, target column) pair was suggested, in words a reviewer understands:
     the shared terms in the source's own words, word overlap, meaning similarity, and the
@@ -1066,11 +1083,14 @@ def _explain_many(sources, targets, rows, cols, semantic, votes, supporting) -> 
     overlap = np.clip(np.rint(fuzzy), 0, 100).astype(int).tolist()
     meaning = _percent(semantic) if semantic is not None else None
     vot = votes.tolist() if votes is not None else None
+    if meaning is not None and not supporting and vot is None:  # cold: three parts, in one format
+        return [
+            f"{_shared(src_forms[r], tgt_cache[c][0])}; {_OVERLAP[o]}; {_MEANING[m]}"
+            for r, c, o, m in zip(rows_l, cols_l, overlap, meaning)
+        ]
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
-        stems = tgt_cache[c][0]
-        shared = [word for stem, word in src_forms[r] if stem in stems]
-        parts = ["shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms", _OVERLAP[overlap[j]]]
+        parts = [_shared(src_forms[r], tgt_cache[c][0]), _OVERLAP[overlap[j]]]
         if meaning is not None:
             parts.append(_MEANING[meaning[j]])
         if supporting:
@@ -1211,7 +1231,7 @@ def match(
             (r["source_id"], r["target_id"])
             for r in db.query(
                 "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
-                "where s.framework_id = ? and a.status != 'suggested'",
+                "where s.framework_id = ? and a.status in ('accepted', 'rejected')",  # the status index: decisions only
                 [source_fid],
             )
         }
