@@ -269,17 +269,9 @@ def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None
 # ---------------------------------------------------------------- ranking
 
 
-def confidence_band(score: float, settings: Settings = DEFAULT, learned: bool = False) -> str:
-    high, medium = (settings.learned_high, settings.learned_medium) if learned else (settings.high, settings.medium)
-    if score >= high:
-        return "high"
-    if score >= medium:
-        return "medium"
-    return "low"
-
-
-def _bands(scores: np.ndarray, settings: Settings, learned: bool) -> list[str]:
-    """:func:`confidence_band` of many scores at once."""
+def confidence_bands(scores: np.ndarray, settings: Settings = DEFAULT, learned: bool = False) -> list[str]:
+    """"high", "medium" or "low" for each score (0-100): cold scores are similarities, learned
+    (warm) ones probabilities of acceptance, with bands of their own (see :class:`Settings`)."""
     high, medium = (settings.learned_high, settings.learned_medium) if learned else (settings.high, settings.medium)
     return np.where(scores >= high, "high", np.where(scores >= medium, "medium", "low")).tolist()
 
@@ -858,7 +850,7 @@ def rank_candidates(
         cols = idx.ravel()
         scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel()
         keep = (vals >= 0).ravel().tolist()
-        bands = _bands(scores, settings, learned)
+        bands = confidence_bands(scores, settings, learned)
         scores = scores.tolist()
         evidence = [""] * len(cols)
         if with_evidence:

@@ -201,3 +201,94 @@ def test_a_headings_decisions_reach_related_standards():
     for name in ("heading_prior", "heading_share", "heading_group", "votes_heading", "nearest_heading",
                  "heading_known"):
         assert not feats[name][1].any(), name
+
+
+def test_heading_scores_are_the_mean_of_each_headings_best_three():
+    import numpy as np
+
+    from crosswalk.matching import _sibling_scores
+
+    rng = np.random.default_rng(7)
+    scores = rng.random((6, 40), dtype=np.float32)
+    scores[:, 5] = scores[:, 6]  # a tie inside a heading
+    groups = [np.arange(0, 2), np.arange(2, 5), np.arange(5, 9), np.array([9, 20, 31, 39, 12, 13, 14]),
+              np.arange(15, 20)]
+    got = _sibling_scores(scores, groups)
+    for ids in groups:
+        expected = np.sort(scores[:, ids], axis=1)[:, -3:].mean(axis=1)
+        for col in ids:
+            assert np.allclose(got[:, col], expected, atol=1e-6)
+    outside = sorted(set(range(40)) - set(np.concatenate(groups).tolist()))
+    assert (got[:, outside] == 0).all()  # a standard under no heading gets nothing from one
+
+
+def test_a_rematch_deletes_the_suggestions_that_fell_out_and_only_those(db, welding_xlsx, academic_csv):
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    first = {(s, t): i for i, s, t in db.execute("select id, source_id, target_id from alignments where rank = 1")}
+    match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
+    rows = db.execute("select id, source_id, target_id from alignments").fetchall()
+    assert {(s, t): i for i, s, t in rows} == first  # ranks 2 and 3 deleted; rank 1 kept its ids
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    decided = db.execute("select id, source_id, target_id from alignments where rank = 3 order by id").fetchone()
+    db.execute("update alignments set status = 'accepted' where id = ?", [decided[0]])
+    match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
+    assert db.execute("select id, source_id, target_id from alignments where status = 'accepted'").fetchall() == [
+        decided]
+    # Top 1 of the decided statement is now the decided pair itself, which is never suggested again.
+    suggested = dict(db.execute("select source_id, target_id from alignments where status = 'suggested'").fetchall())
+    assert len(suggested) == 3 and decided[1] not in suggested
+
+
+def test_matching_leaves_the_cycle_collector_as_it_found_it(db, welding_xlsx, academic_csv):
+    import gc
+
+    import pytest
+
+    from crosswalk.errors import CrosswalkError
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    assert gc.isenabled()
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    assert gc.isenabled()
+    with pytest.raises(CrosswalkError):
+        match(db, source="Welding", target="Academic", top=0, use_embeddings=False)
+    assert gc.isenabled()
+
+
+def test_repeated_texts_are_embedded_once_and_get_the_same_vector():
+    import numpy as np
+
+    from crosswalk.matching import EmbeddingCache, embed, lazy_encoder
+
+    encoder = lazy_encoder()
+    if encoder is None:
+        import pytest
+
+        pytest.skip("the embedding model is not installed")
+    calls = []
+
+    class Counting:
+        name, dim = encoder.name, encoder.dim
+
+        def encode(self, texts, **kwargs):
+            calls.append(list(texts))
+            return encoder.encode(texts, **kwargs)
+
+    vectors = embed(["Weld a joint.", "Layout", "Weld a joint.", "Layout"], Counting(), EmbeddingCache())
+    assert calls == [["Weld a joint.", "Layout"]]
+    assert (vectors[0] == vectors[2]).all() and (vectors[1] == vectors[3]).all()
+    assert not (vectors[0] == vectors[1]).all()
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-6)
+
+
+def test_confidence_bands_at_their_edges():
+    import numpy as np
+
+    from crosswalk.matching import confidence_bands
+
+    assert confidence_bands(np.array([88.0, 87.9, 73.0, 72.9, 0.0, 100.0])) == [
+        "high", "medium", "medium", "low", "low", "high"]
+    assert confidence_bands(np.array([50.0, 49.9, 20.0, 19.9]), learned=True) == ["high", "medium", "medium", "low"]
