@@ -1179,6 +1179,56 @@ def load_sources(db, source_fid: int) -> list[Doc]:
     ]
 
 
+class _CurrentSuggestions:
+    """The suggestions of a source framework already in the database, {(source, target): (id,
+    (score, confidence, method, evidence, rank))}, read by a thread of its own (with its own
+    connection) while the new ones are scored. :meth:`result`, called with the write lock held,
+    keeps what the thread read only if no other connection has written since it started
+    (``PRAGMA data_version``); otherwise it reads them again."""
+
+    SQL = ("select a.id, a.source_id, a.target_id, a.score, a.confidence, a.method, a.evidence, a.rank "
+           "from alignments a join standards s on s.id = a.source_id "
+           "where s.framework_id = ? and a.status = 'suggested'")
+
+    def __init__(self, db, source_fid: int, target_ids: set):
+        self.db, self.params, self.target_ids = db, [source_fid], target_ids
+        self.thread = self.found = None
+        path = next((row[2] for row in db.conn.execute("pragma database_list") if row[1] == "main"), "")
+        if path and usable_cores() > 1:
+            import threading
+
+            self.version = self._version()
+            self.thread = threading.Thread(target=self._read_apart, args=(path,), daemon=True)
+            self.thread.start()
+
+    def _version(self) -> int:
+        return self.db.conn.execute("pragma data_version").fetchone()[0]
+
+    def _read(self, conn) -> dict:
+        return {(row[1], row[2]): (row[0], row[3:])
+                for row in conn.execute(self.SQL, self.params) if row[2] in self.target_ids}
+
+    def _read_apart(self, path):
+        import pathlib
+        import sqlite3
+
+        try:
+            conn = sqlite3.connect(pathlib.Path(path).as_uri() + "?mode=ro", uri=True, timeout=30)
+            try:
+                self.found = self._read(conn)
+            finally:
+                conn.close()
+        except Exception:  # noqa: BLE001 - whatever it was, result() reads them again under the lock
+            self.found = None
+
+    def result(self) -> dict:
+        if self.thread is not None:
+            self.thread.join()
+            if self.found is not None and self._version() == self.version:
+                return self.found
+        return self._read(self.db.conn)
+
+
 @_gc_paused
 def match(
     db,
@@ -1208,6 +1258,8 @@ def match(
         raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
     decisions = load_decisions(db, {t.key for t in targets})
     encoder = lazy_encoder() if use_embeddings else None
+    target_ids = {t.key for t in targets}
+    current = _CurrentSuggestions(db, source_fid, target_ids)
     candidates = rank_candidates(
         sources, targets, top=top, decisions=decisions, encoder=encoder,
         cache=EmbeddingCache(db), settings=settings, progress=progress,
@@ -1215,7 +1267,6 @@ def match(
     from .review import write_transaction
 
     stamp = now()
-    target_ids = {t.key for t in targets}
     method = candidates[0][0].method if candidates and candidates[0] else "tfidf"
     with write_transaction(db):
         # Read decisions inside the write lock: one made while we were scoring must win.
@@ -1227,16 +1278,7 @@ def match(
                 [source_fid],
             )
         }
-        existing = {
-            (row[1], row[2]): (row[0], row[3:])
-            for row in db.conn.execute(
-                "select a.id, a.source_id, a.target_id, a.score, a.confidence, a.method, a.evidence, a.rank "
-                "from alignments a join standards s on s.id = a.source_id "
-                "where s.framework_id = ? and a.status = 'suggested'",
-                [source_fid],
-            )
-            if row[2] in target_ids
-        }
+        existing = current.result()
         updates, inserts, keep = [], [], set()
         unchanged = 0
         for cands in candidates:

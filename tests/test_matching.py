@@ -292,3 +292,32 @@ def test_confidence_bands_at_their_edges():
     assert confidence_bands(np.array([88.0, 87.9, 73.0, 72.9, 0.0, 100.0])) == [
         "high", "medium", "medium", "low", "low", "high"]
     assert confidence_bands(np.array([50.0, 49.9, 20.0, 19.9]), learned=True) == ["high", "medium", "medium", "low"]
+
+
+def test_current_suggestions_read_beside_scoring_are_read_again_after_another_write(tmp_path, welding_xlsx,
+                                                                                    academic_csv):
+    import sqlite3
+
+    from crosswalk.db import open_db
+    from crosswalk.matching import _CurrentSuggestions, framework_id
+
+    db = open_db(tmp_path / "c.db")
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    source, targets = framework_id(db, "Welding"), {r[0] for r in db.execute("select id from standards")}
+    direct = {(s, t): (i, (score, conf, method, ev, rank)) for i, s, t, score, conf, method, ev, rank in db.execute(
+        "select id, source_id, target_id, score, confidence, method, evidence, rank from alignments")}
+    assert len(direct) == 8
+    assert _CurrentSuggestions(db, source, targets).result() == direct  # nothing changed: what the thread read
+
+    current = _CurrentSuggestions(db, source, targets)
+    if current.thread is not None:
+        current.thread.join()
+    other = sqlite3.connect(tmp_path / "c.db")  # a reviewer's edit lands after the thread has read
+    with other:
+        other.execute("update alignments set score = 1.5 where id = (select min(id) from alignments)")
+    other.close()
+    again = current.result()
+    changed = [pair for pair in direct if again[pair] != direct[pair]]
+    assert len(changed) == 1 and again[changed[0]][1][0] == 1.5
