@@ -1075,11 +1075,6 @@ def _explain_many(sources, targets, rows, cols, semantic, votes, supporting) -> 
     overlap = np.clip(np.rint(fuzzy), 0, 100).astype(int).tolist()
     meaning = _percent(semantic) if semantic is not None else None
     vot = votes.tolist() if votes is not None else None
-    if meaning is not None and not supporting and vot is None:  # cold: three parts, in one format
-        return [
-            f"{_shared(src_forms[r], tgt_cache[c][0])}; {_OVERLAP[o]}; {_MEANING[m]}"
-            for r, c, o, m in zip(rows_l, cols_l, overlap, meaning)
-        ]
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
         parts = [_shared(src_forms[r], tgt_cache[c][0]), _OVERLAP[overlap[j]]]
