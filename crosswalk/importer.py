@@ -546,7 +546,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                     values["updated_at"] = stamp
                 db["standards"].update(old["id"], values)
                 if text_changed:
-                    result.flagged += _flag_for_review(db, old["id"], old["statement"], stamp)
+                    result.flagged += _flag_for_review(
+                        db, old["id"], "statement changed on re-import; it was: " + old["statement"][:500], stamp)
         if progress:
             progress(1)
     if new_rows:
@@ -559,30 +560,25 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             if write:
                 # Retired, never deleted: reviewed alignments keep pointing at it, flagged.
                 db["standards"].update(old["id"], {"status": "retired", "updated_at": stamp})
-                db.execute(
-                    "delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?)",
-                    [old["id"], old["id"]],
-                )
-                result.flagged += db.execute(
-                    "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ? "
-                    "where status != 'suggested' and (source_id = ? or target_id = ?)",
-                    [f"standard {code} retired on re-import: it is no longer in {file}", stamp,
-                     old["id"], old["id"]],
-                ).rowcount
+                result.flagged += _flag_for_review(
+                    db, old["id"], f"standard {code} retired on re-import: it is no longer in {file}", stamp)
     if write:
         _link_parents(db, framework_id, result)
 
 
-def _flag_for_review(db, standard_id: int, old_statement: str, stamp: str) -> int:
-    """Mark decided alignments of a changed standard for re-review; drop stale suggestions."""
+_COMMENTED = "exists (select 1 from review_comments c where c.alignment_id = alignments.id)"
+
+
+def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
+    """Mark the reviewed alignments of a changed or retired standard for re-review, and drop
+    its stale suggestions, except those a reviewer commented on: they are flagged too."""
     db.execute(
-        "delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?)",
+        f"delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?) and not {_COMMENTED}",
         [standard_id, standard_id],
     )
-    reason = "statement changed on re-import; it was: " + old_statement[:500]
     cursor = db.execute(
         "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ? "
-        "where status != 'suggested' and (source_id = ? or target_id = ?)",
+        f"where (status != 'suggested' or {_COMMENTED}) and (source_id = ? or target_id = ?)",
         [reason, stamp, standard_id, standard_id],
     )
     return cursor.rowcount

@@ -1102,12 +1102,16 @@ class MatchResult:
     suggested: int
     kept_decisions: int
     method: str
+    kept_commented: int = 0
 
     def summary(self) -> str:
+        n = self.kept_commented
+        commented = (f"; {n} suggestion{'s' if n != 1 else ''} with reviewers' comments kept, "
+                     "though no longer in the top" if n else "")
         return (
             f"Matched {self.sources} standards of {self.source!r} against {self.targets} of "
             f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
-            f"{self.kept_decisions} reviewed alignments left as they were"
+            f"{self.kept_decisions} reviewed alignments left as they were{commented}"
         )
 
 
@@ -1294,14 +1298,18 @@ def match(
                 else:
                     inserts.append(pair + values + (stamp, stamp))
         stale = [(existing[pair][0],) for pair in existing if pair not in keep]
+        kept_commented = 0
         if stale:
             # One set-wise delete: row by row, each statement's foreign-key bookkeeping made
-            # deleting 100,000 stale suggestions take a second.
+            # deleting 100,000 stale suggestions take a second. A suggestion a reviewer has
+            # commented on is kept as it was: the comments are the reviewer's work.
             db.conn.execute("create temp table if not exists stale_suggestions (id integer primary key)")
             db.conn.execute("delete from temp.stale_suggestions")
             db.conn.executemany("insert into temp.stale_suggestions (id) values (?)", stale)
-            db.conn.execute("delete from alignments where status = 'suggested' and id in "
-                            "(select id from temp.stale_suggestions)")
+            deleted = db.conn.execute(
+                "delete from alignments where status = 'suggested' and id in (select id from temp.stale_suggestions) "
+                "and not exists (select 1 from review_comments c where c.alignment_id = alignments.id)").rowcount
+            kept_commented = len(stale) - deleted
             db.conn.execute("delete from temp.stale_suggestions")
         db.conn.executemany(
             "update alignments set score = ?, confidence = ?, method = ?, evidence = ?, rank = ?, updated_at = ? "
@@ -1314,4 +1322,4 @@ def match(
             inserts,
         )
     return MatchResult(source, target, len(sources), len(targets), len(updates) + len(inserts) + unchanged,
-                       len(decided), method)
+                       len(decided), method, kept_commented)

@@ -51,6 +51,32 @@ def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
     assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
 
 
+def test_reimport_keeps_and_flags_commented_suggestions_of_changed_and_retired_standards(
+        db, tmp_path, welding_xlsx, academic_csv):
+    from crosswalk.matching import match
+    from crosswalk.review import add_comment
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    by_code = {code: aid for code, aid in db.execute(
+        "select s.code, a.id from alignments a join standards s on s.id = a.source_id where a.rank = 1")}
+    add_comment(db, by_code["W.1"], "Calipers: yes; rulers: no.", reviewer="ana")
+    add_comment(db, by_code["W.3"], "Ask the welding teacher.", reviewer="ben")
+    edited = [r[:] for r in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers."  # W.1 changed
+    del edited[5]  # W.3 removed
+    result = import_file(db, write_xlsx(tmp_path / "welding2.xlsx", edited, sheet="Tasks"),
+                         framework="Welding", kind="industry")
+    assert (result.changed, result.retired, result.flagged) == (1, 1, 2)
+    rows = db.execute("select s.code, a.status, a.needs_review, a.needs_review_reason from alignments a "
+                      "join standards s on s.id = a.source_id where s.code in ('W.1', 'W.3') order by s.code").fetchall()
+    assert [r[:3] for r in rows] == [("W.1", "suggested", 1), ("W.3", "suggested", 1)]
+    assert rows[0][3].startswith("statement changed on re-import; it was: Measure ")
+    assert rows[1][3] == "standard W.3 retired on re-import: it is no longer in welding2.xlsx"
+    assert db["review_comments"].count == 2
+
+
 def test_duplicate_code_names_both_rows(db, tmp_path):
     path = write_xlsx(tmp_path / "dup.xlsx", [["Code", "Statement"], ["A", "One"], ["A", "Two"]], sheet="S")
     with pytest.raises(SourceError) as info:

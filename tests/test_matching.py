@@ -241,6 +241,26 @@ def test_a_rematch_deletes_the_suggestions_that_fell_out_and_only_those(db, weld
     assert len(suggested) == 3 and decided[1] not in suggested
 
 
+def test_a_suggestion_a_reviewer_commented_on_is_kept_when_it_falls_out(db, welding_xlsx, academic_csv):
+    from crosswalk.review import add_comment
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    commented = db.execute("select id, source_id, target_id, score, rank from alignments where rank = 3 "
+                           "order by id").fetchone()
+    add_comment(db, commented[0], "Only if the student also records the readings.", reviewer="ana")
+    # Until now this re-match failed with "FOREIGN KEY constraint failed" on the comment.
+    result = match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
+    assert result.kept_commented == 1
+    assert result.summary().endswith("; 1 suggestion with reviewers' comments kept, though no longer in the top")
+    assert db.execute("select id, source_id, target_id, score, rank from alignments where id = ?",
+                      [commented[0]]).fetchone() == commented
+    assert db.execute("select count(*) from alignments where status = 'suggested'").fetchone()[0] == 4 + 1
+    assert db.execute("select comment from review_comments").fetchall() == [
+        ("Only if the student also records the readings.",)]
+
+
 def test_matching_leaves_the_cycle_collector_as_it_found_it(db, welding_xlsx, academic_csv):
     import gc
 
