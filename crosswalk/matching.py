@@ -31,6 +31,7 @@ import functools
 import gc
 import hashlib
 import math
+import sqlite3
 
 import numpy as np
 import scipy.sparse as sp
@@ -759,118 +760,163 @@ def rank_candidates(
     """
     if not sources or not targets:
         return [[] for _ in sources]
-    decisions = decisions or []
-    target_index = {t.key: i for i, t in enumerate(targets)}
-    accepted = [d for d in decisions if d.accepted and d.target_key in target_index]
-    rejected_by_source: dict[object, list] = collections.defaultdict(list)
-    rejected_by_text: dict[str, list] = collections.defaultdict(list)
-    for d in decisions:
-        if not d.accepted and d.target_key in target_index:
-            if d.source_key is not None:
-                rejected_by_source[d.source_key].append(d.target_key)
-            rejected_by_text[text_key(d.source_text)].append(d.target_key)
-
-    # One row per distinct decided statement, so a statement aligned to three
-    # standards is one neighbour voting for three targets.
-    known_texts: dict[str, int] = {}
-    known_contexts: list[str] = []
-    accepted_rows = []
-    for d in accepted:
-        row = known_texts.setdefault(d.source_text, len(known_texts))
-        if row == len(known_contexts):
-            known_contexts.append(d.source_context or "")
-        accepted_rows.append((row, target_index[d.target_key]))
-    accepted_rows = sorted(set(accepted_rows))
-    vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings, known_contexts)
-    if hasattr(encoder, "release"):
-        encoder.release()
-    semantic = vectors.s_emb is not None and settings.embedding_weight > 0
-    warm = bool(accepted_rows)
-    method = "tfidf+embedding" if semantic else "tfidf"
-    weights, bias, learned, reranker = _default_weights(settings, semantic, warm), 0.0, False, None
-    if warm:
-        method += "+decisions"
-        if len(accepted_rows) >= settings.learn_min_decisions:
-            trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings, known_contexts)
-            if trained:
-                weights, bias, reranker = trained
-                learned = True
-                method += " (learned" + (", re-ranked)" if reranker is not None else ")")
-    names = [f for f in FEATURES if semantic or "semantic" not in f]
-    index = _Index(
-        len(targets), vectors.t_tfidf, vectors.t_emb if semantic else None,
-        vectors.k_tfidf, vectors.k_emb if semantic else None,
-        accepted_rows, settings, vectors.groups, known_contexts,
-    )
-
-    # Which decisions support each target, looked up per suggestion when explaining it.
-    accepted_by_target: dict[object, list[Decision]] = collections.defaultdict(list)
-    for d in accepted:
-        accepted_by_target[d.target_key].append(d)
+    ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder, cache=cache,
+                       settings=settings, with_evidence=with_evidence)
     results: list[list[Candidate]] = []
-    contexts = [s.context for s in sources]
-    # Hand-weighted scores are put on the scale of the cold similarity (1.0 = identical statements).
-    scale = sum(_default_weights(settings, semantic, warm=False).values()) or 1.0
-    # Cold, the statements being matched also teach something about each other: see _context_adjust.
-    adjusted = None
-    if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
-        adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
+    for chunk in ranking.chunks():
+        for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
+            source_key = sources[chunk.start + row].key
+            results.append([
+                Candidate(source_key, chunk.target_keys[j], chunk.scores[j], j - first + 1, chunk.bands[j],
+                          chunk.evidence[j], ranking.method)
+                for j in range(first, first + chunk.per_row) if chunk.keep[j]
+            ])
+        if progress:
+            progress(chunk.stop - chunk.start)
+    return results
 
-    def ranked(start):
-        """The best ``top`` targets of one chunk of sources (numpy work: runs beside the evidence)."""
-        stop = min(start + CHUNK, len(sources))
-        if adjusted is not None:
-            fused = adjusted(start // CHUNK)
-            feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
-        else:
-            feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
-            fused = _combine(feats, weights, bias)
-        if learned:
-            fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
-        else:
-            fused = np.clip(fused / scale, 0, None)
-        # Rejected pairs can never come back.
-        if rejected_by_source or rejected_by_text:
-            for row, source in enumerate(sources[start:stop]):
-                for t_key in rejected_by_source.get(source.key, ()):
-                    fused[row, target_index[t_key]] = -1
-                for t_key in rejected_by_text.get(text_key(source.text), ()):
-                    fused[row, target_index[t_key]] = -1
-        if reranker is not None:
-            idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
-        else:
-            idx, vals = _top_k(fused, top)
-        return stop, feats, idx, vals
 
-    starts = range(0, len(sources), CHUNK)
-    # With decisions every chunk's features are large: one chunk at a time keeps memory flat.
-    chunks = _in_parallel(ranked, starts) if not warm else map(ranked, starts)
-    for start, (stop, feats, idx, vals) in zip(starts, chunks):
+@dataclasses.dataclass
+class _Chunk:
+    """The suggestions of sources ``start:stop``: ``per_row`` flat entries per source, best first
+    (rank = position + 1); an entry whose ``keep`` is false is a rejected pair, never suggested."""
+
+    start: int
+    stop: int
+    per_row: int
+    cols: list[int]
+    target_keys: list
+    scores: list[float]
+    keep: list[bool]
+    bands: list[str]
+    evidence: list[str]
+
+
+class _Ranking:
+    """Everything :func:`rank_candidates` learns and sets up before ranking (vectors, weights,
+    the context adjustment), then :meth:`chunks`: the suggestions chunk by chunk, each chunk
+    scored and explained in a thread, in order."""
+
+    def __init__(self, sources, targets, *, top, decisions, encoder, cache, settings, with_evidence):
+        self.sources, self.targets, self.top = sources, targets, top
+        self.settings, self.with_evidence = settings, with_evidence
+        self._set_up(decisions or [], encoder, cache)
+
+    def _set_up(self, decisions, encoder, cache):
+        sources, targets, settings, top = self.sources, self.targets, self.settings, self.top
+        target_index = {t.key: i for i, t in enumerate(targets)}
+        accepted = [d for d in decisions if d.accepted and d.target_key in target_index]
+        rejected_by_source: dict[object, list] = collections.defaultdict(list)
+        rejected_by_text: dict[str, list] = collections.defaultdict(list)
+        for d in decisions:
+            if not d.accepted and d.target_key in target_index:
+                if d.source_key is not None:
+                    rejected_by_source[d.source_key].append(d.target_key)
+                rejected_by_text[text_key(d.source_text)].append(d.target_key)
+
+        # One row per distinct decided statement, so a statement aligned to three
+        # standards is one neighbour voting for three targets.
+        known_texts: dict[str, int] = {}
+        known_contexts: list[str] = []
+        accepted_rows = []
+        for d in accepted:
+            row = known_texts.setdefault(d.source_text, len(known_texts))
+            if row == len(known_contexts):
+                known_contexts.append(d.source_context or "")
+            accepted_rows.append((row, target_index[d.target_key]))
+        accepted_rows = sorted(set(accepted_rows))
+        vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings, known_contexts)
+        if hasattr(encoder, "release"):
+            encoder.release()
+        semantic = vectors.s_emb is not None and settings.embedding_weight > 0
+        warm = bool(accepted_rows)
+        method = "tfidf+embedding" if semantic else "tfidf"
+        weights, bias, learned, reranker = _default_weights(settings, semantic, warm), 0.0, False, None
+        if warm:
+            method += "+decisions"
+            if len(accepted_rows) >= settings.learn_min_decisions:
+                trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings, known_contexts)
+                if trained:
+                    weights, bias, reranker = trained
+                    learned = True
+                    method += " (learned" + (", re-ranked)" if reranker is not None else ")")
+        names = [f for f in FEATURES if semantic or "semantic" not in f]
+        index = _Index(
+            len(targets), vectors.t_tfidf, vectors.t_emb if semantic else None,
+            vectors.k_tfidf, vectors.k_emb if semantic else None,
+            accepted_rows, settings, vectors.groups, known_contexts,
+        )
+
+        # Which decisions support each target, looked up per suggestion when explaining it.
+        accepted_by_target: dict[object, list[Decision]] = collections.defaultdict(list)
+        for d in accepted:
+            accepted_by_target[d.target_key].append(d)
+        contexts = [s.context for s in sources]
+        # Hand-weighted scores are put on the scale of the cold similarity (1.0 = identical statements).
+        scale = sum(_default_weights(settings, semantic, warm=False).values()) or 1.0
+        # Cold, the statements being matched also teach something about each other: see _context_adjust.
+        adjusted = None
+        if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
+            adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
+
+        def ranked(start):
+            """The best ``top`` targets of one chunk of sources, explained (runs in a thread)."""
+            stop = min(start + CHUNK, len(sources))
+            if adjusted is not None:
+                fused = adjusted(start // CHUNK)
+                feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
+            else:
+                feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
+                fused = _combine(feats, weights, bias)
+            if learned:
+                fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
+            else:
+                fused = np.clip(fused / scale, 0, None)
+            # Rejected pairs can never come back.
+            if rejected_by_source or rejected_by_text:
+                for row, source in enumerate(sources[start:stop]):
+                    for t_key in rejected_by_source.get(source.key, ()):
+                        fused[row, target_index[t_key]] = -1
+                    for t_key in rejected_by_text.get(text_key(source.text), ()):
+                        fused[row, target_index[t_key]] = -1
+            if reranker is not None:
+                idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
+            else:
+                idx, vals = _top_k(fused, top)
+            return self._explained(start, stop, feats, idx, vals)
+
+        self._ranked = ranked
+        self.method, self.warm, self.learned = method, warm, learned
+        self._accepted_by_target = accepted_by_target
+
+    def _explained(self, start, stop, feats, idx, vals) -> _Chunk:
+        """A chunk's suggestions with scores, bands and (in words) evidence."""
+        sources, targets, warm = self.sources, self.targets, self.warm
         rows = np.repeat(np.arange(stop - start), idx.shape[1])
         cols = idx.ravel()
         scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel()
         keep = (vals >= 0).ravel().tolist()
-        bands = confidence_bands(scores, settings, learned)
-        scores = scores.tolist()
+        bands = confidence_bands(scores, self.settings, self.learned)
         evidence = [""] * len(cols)
-        if with_evidence:
+        if self.with_evidence:
+            by_target = self._accepted_by_target
             evidence = _explain_many(
                 sources[start:stop], targets, rows, cols, _at(feats, "semantic", rows, cols),
                 _at(feats, "votes", rows, cols) if warm else None,
-                (lambda i, col: _supporting(accepted_by_target.get(targets[col].key, ()), sources[start + i]))
+                (lambda i, col: _supporting(by_target.get(targets[col].key, ()), sources[start + i]))
                 if warm else None,
             )
-        target_keys = [targets[c].key for c in cols.tolist()]
-        per_row = idx.shape[1]
-        for row in range(stop - start):
-            source_key, first = sources[start + row].key, row * per_row
-            results.append([
-                Candidate(source_key, target_keys[j], scores[j], j - first + 1, bands[j], evidence[j], method)
-                for j in range(first, first + per_row) if keep[j]
-            ])
-        if progress:
-            progress(stop - start)
-    return results
+        cols = cols.tolist()
+        return _Chunk(start, stop, idx.shape[1], cols, [targets[c].key for c in cols], scores.tolist(), keep,
+                      bands, evidence)
+
+    def chunks(self):
+        """The suggestions, chunk by chunk in order. Cold, two chunks are scored and explained at
+        a time (numpy and rapidfuzz let go of the GIL); warm, every chunk's features are large:
+        one chunk at a time keeps memory flat."""
+        starts = range(0, len(self.sources), CHUNK)
+        return _in_parallel(self._ranked, starts) if not self.warm else map(self._ranked, starts)
+
 
 
 def _chunk_features(index, vectors, start, stop, contexts, semantic) -> dict[str, np.ndarray]:
@@ -1259,67 +1305,119 @@ def match(
     encoder = lazy_encoder() if use_embeddings else None
     target_ids = {t.key for t in targets}
     current = _CurrentSuggestions(db, source_fid, target_ids)
-    candidates = rank_candidates(
-        sources, targets, top=top, decisions=decisions, encoder=encoder,
-        cache=EmbeddingCache(db), settings=settings, progress=progress,
-    )
+    ranking = None
+    if sources:
+        ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder,
+                           cache=EmbeddingCache(db), settings=settings, with_evidence=True)
+    chunks = ranking.chunks() if ranking else iter(())
+    if ranking and ranking.warm:
+        # Warm, scoring a chunk is slow: rank them all before taking the write lock.
+        chunks = list(chunks)
     from .review import write_transaction
 
-    stamp = now()
-    method = candidates[0][0].method if candidates and candidates[0] else "tfidf"
+    writer = _SuggestionWriter(db, ranking.method if ranking else "tfidf")
+    # Cold, each chunk is written as it comes, while the threads score and explain the next
+    # ones (SQLite lets go of the GIL while it inserts): the write lock is held from the
+    # first chunk on, about as long as the write alone would take.
     with write_transaction(db):
         # Read decisions inside the write lock: one made while we were scoring must win.
-        decided = {
+        writer.begin(source_fid, current)
+        for chunk in chunks:
+            writer.add(chunk, sources)
+            if progress:
+                progress(chunk.stop - chunk.start)
+        writer.finish()
+    return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
+                       writer.method, writer.kept_commented)
+
+
+# Rows per multi-row INSERT: as many as SQLite's limit on parameters allows (32,766 since 3.32).
+_INSERT_ROWS = (32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999) // 9
+_INSERT = ("insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, updated_at, "
+           "created_at) values ")
+
+
+class _SuggestionWriter:
+    """Writes one match's suggestions, inside its write transaction.
+
+    A pair suggested before is updated in place (its id stays the same), and left alone,
+    ``updated_at`` included, when nothing about it changed; a new pair is inserted; a
+    suggestion that fell out is deleted, unless a reviewer commented on it; a decided pair is
+    never written. New pairs go in with multi-row INSERTs, thousands of rows per statement:
+    one statement is one step in C, during which the ranking threads hold the GIL (row by row,
+    each row would wait for it)."""
+
+    def __init__(self, db, method: str):
+        self.db, self.method, self.stamp = db, method, now()
+        self.updates, self.pending, self.keep = [], [], set()
+        self.inserted = self.unchanged = self.kept_commented = 0
+        self.decided: set = set()
+        self.existing: dict = {}
+
+    @property
+    def suggested(self) -> int:
+        return len(self.updates) + self.inserted + self.unchanged
+
+    def begin(self, source_fid: int, current: _CurrentSuggestions) -> None:
+        self.decided = {
             (r["source_id"], r["target_id"])
-            for r in db.query(
+            for r in self.db.query(
                 "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
                 "where s.framework_id = ? and a.status in ('accepted', 'rejected')",  # the status index: decisions only
                 [source_fid],
             )
         }
-        existing = current.result()
-        updates, inserts, keep = [], [], set()
-        unchanged = 0
-        for cands in candidates:
-            for cand in cands:
-                pair = (cand.source_key, cand.target_key)
-                if pair in decided:
+        self.existing = current.result()
+
+    def add(self, chunk: _Chunk, sources: list[Doc]) -> None:
+        decided, existing, keep, updates, pending = self.decided, self.existing, self.keep, self.updates, self.pending
+        method, stamp, target_keys, scores, bands, evidence = (
+            self.method, self.stamp, chunk.target_keys, chunk.scores, chunk.bands, chunk.evidence)
+        for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
+            source_key = sources[chunk.start + row].key
+            for j in range(first, first + chunk.per_row):
+                pair = (source_key, target_keys[j])
+                if not chunk.keep[j] or pair in decided:
                     continue
-                values = (cand.score, cand.confidence, cand.method, cand.evidence, cand.rank)
+                values = (scores[j], bands[j], method, evidence[j], j - first + 1)
                 if pair in existing:
-                    # Same pair suggested again: update it in place so its id stays the same,
-                    # and leave it alone (updated_at included) when nothing about it changed.
                     alignment_id, old = existing[pair]
                     keep.add(pair)
                     if old == values:
-                        unchanged += 1
+                        self.unchanged += 1
                     else:
                         updates.append(values + (stamp, alignment_id))
                 else:
-                    inserts.append(pair + values + (stamp, stamp))
-        stale = [(existing[pair][0],) for pair in existing if pair not in keep]
-        kept_commented = 0
+                    pending.append(pair + values + (stamp, stamp))
+        if len(pending) >= _INSERT_ROWS:
+            self._insert(len(pending) - len(pending) % _INSERT_ROWS)
+
+    def _insert(self, count: int) -> None:
+        rows, self.pending = self.pending[:count], self.pending[count:]
+        for at in range(0, len(rows), _INSERT_ROWS):
+            batch = rows[at : at + _INSERT_ROWS]
+            self.db.conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch)),
+                                 [value for row in batch for value in row])
+        self.inserted += len(rows)
+
+    def finish(self) -> None:
+        conn, existing = self.db.conn, self.existing
+        self._insert(len(self.pending))
+        stale = [(existing[pair][0],) for pair in existing if pair not in self.keep]
         if stale:
             # One set-wise delete: row by row, each statement's foreign-key bookkeeping made
             # deleting 100,000 stale suggestions take a second. A suggestion a reviewer has
             # commented on is kept as it was: the comments are the reviewer's work.
-            db.conn.execute("create temp table if not exists stale_suggestions (id integer primary key)")
-            db.conn.execute("delete from temp.stale_suggestions")
-            db.conn.executemany("insert into temp.stale_suggestions (id) values (?)", stale)
-            deleted = db.conn.execute(
+            conn.execute("create temp table if not exists stale_suggestions (id integer primary key)")
+            conn.execute("delete from temp.stale_suggestions")
+            conn.executemany("insert into temp.stale_suggestions (id) values (?)", stale)
+            deleted = conn.execute(
                 "delete from alignments where status = 'suggested' and id in (select id from temp.stale_suggestions) "
                 "and not exists (select 1 from review_comments c where c.alignment_id = alignments.id)").rowcount
-            kept_commented = len(stale) - deleted
-            db.conn.execute("delete from temp.stale_suggestions")
-        db.conn.executemany(
+            self.kept_commented = len(stale) - deleted
+            conn.execute("delete from temp.stale_suggestions")
+        conn.executemany(
             "update alignments set score = ?, confidence = ?, method = ?, evidence = ?, rank = ?, updated_at = ? "
             "where id = ? and status = 'suggested'",
-            updates,
+            self.updates,
         )
-        db.conn.executemany(
-            "insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, "
-            "updated_at, created_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
-    return MatchResult(source, target, len(sources), len(targets), len(updates) + len(inserts) + unchanged,
-                       len(decided), method, kept_commented)

@@ -102,6 +102,31 @@ def test_rematching_unchanged_statements_rewrites_nothing(db, welding_xlsx, acad
     assert {r[0] for r in db.execute("select updated_at from alignments")} == {"earlier"}
 
 
+def test_chunks_and_insert_batches_of_any_size_write_the_same_suggestions(db, welding_xlsx, academic_csv,
+                                                                           monkeypatch):
+    from crosswalk import matching
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    sql = "select source_id, target_id, score, confidence, method, evidence, rank from alignments order by 1, 2"
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    whole = db.execute(sql).fetchall()
+    db.execute("delete from alignments")
+    # One statement per chunk (scored two at a time in threads) and five rows per INSERT: the
+    # 12 suggestions go in as 5 + 5 + 2, each batch spanning chunks.
+    monkeypatch.setattr(matching, "CHUNK", 1)
+    monkeypatch.setattr(matching, "_INSERT_ROWS", 5)
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    result = match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    db.conn.set_trace_callback(None)
+    assert result.suggested == 12 and len(whole) == 12
+    assert db.execute(sql).fetchall() == whole
+    # (SQLite traces a statement again each time it fires a trigger: each is counted once.)
+    inserts = dict.fromkeys(s for s in statements if s.startswith("insert into alignments"))
+    assert [s.count("), (") + 1 for s in inserts] == [5, 5, 2]
+
+
 def test_a_rerun_with_every_statement_cached_does_not_load_the_model(monkeypatch):
     from crosswalk import embeddings
     from crosswalk.matching import EmbeddingCache, embed, lazy_encoder
