@@ -1224,56 +1224,6 @@ def load_sources(db, source_fid: int) -> list[Doc]:
     ]
 
 
-class _CurrentSuggestions:
-    """The suggestions of a source framework already in the database, {(source, target): (id,
-    (score, confidence, method, evidence, rank))}, read by a thread of its own (with its own
-    connection) while the new ones are scored. :meth:`result`, called with the write lock held,
-    keeps what the thread read only if no other connection has written since it started
-    (``PRAGMA data_version``); otherwise it reads them again."""
-
-    SQL = ("select a.id, a.source_id, a.target_id, a.score, a.confidence, a.method, a.evidence, a.rank "
-           "from alignments a join standards s on s.id = a.source_id "
-           "where s.framework_id = ? and a.status = 'suggested'")
-
-    def __init__(self, db, source_fid: int, target_ids: set):
-        self.db, self.params, self.target_ids = db, [source_fid], target_ids
-        self.thread = self.found = None
-        path = next((row[2] for row in db.conn.execute("pragma database_list") if row[1] == "main"), "")
-        if path and usable_cores() > 1:
-            import threading
-
-            self.version = self._version()
-            self.thread = threading.Thread(target=self._read_apart, args=(path,), daemon=True)
-            self.thread.start()
-
-    def _version(self) -> int:
-        return self.db.conn.execute("pragma data_version").fetchone()[0]
-
-    def _read(self, conn) -> dict:
-        return {(row[1], row[2]): (row[0], row[3:])
-                for row in conn.execute(self.SQL, self.params) if row[2] in self.target_ids}
-
-    def _read_apart(self, path):
-        import pathlib
-        import sqlite3
-
-        try:
-            conn = sqlite3.connect(pathlib.Path(path).as_uri() + "?mode=ro", uri=True, timeout=30)
-            try:
-                self.found = self._read(conn)
-            finally:
-                conn.close()
-        except Exception:  # noqa: BLE001 - whatever it was, result() reads them again under the lock
-            self.found = None
-
-    def result(self) -> dict:
-        if self.thread is not None:
-            self.thread.join()
-            if self.found is not None and self._version() == self.version:
-                return self.found
-        return self._read(self.db.conn)
-
-
 @_gc_paused
 def match(
     db,
@@ -1303,8 +1253,6 @@ def match(
         raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
     decisions = load_decisions(db, {t.key for t in targets})
     encoder = lazy_encoder() if use_embeddings else None
-    target_ids = {t.key for t in targets}
-    current = _CurrentSuggestions(db, source_fid, target_ids)
     ranking = None
     if sources:
         ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder,
@@ -1321,7 +1269,7 @@ def match(
     # first chunk on, about as long as the write alone would take.
     with write_transaction(db):
         # Read decisions inside the write lock: one made while we were scoring must win.
-        writer.begin(source_fid, current)
+        writer.begin(source_fid, [t.key for t in targets])
         for chunk in chunks:
             writer.add(chunk, sources)
             if progress:
@@ -1331,93 +1279,136 @@ def match(
                        writer.method, writer.kept_commented)
 
 
-# Rows per multi-row INSERT: as many as SQLite's limit on parameters allows (32,766 since 3.32).
-_INSERT_ROWS = (32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999) // 9
-_INSERT = ("insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, updated_at, "
-           "created_at) values ")
+# SQLite's limit on parameters per statement (32,766 since 3.32, 999 before).
+_MAX_PARAMETERS = 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+_INSERT_ROWS = _MAX_PARAMETERS // 9  # rows per multi-row upsert
+_UPSERT = (
+    "insert into alignments (source_id, target_id, score, confidence, method, evidence, rank, updated_at, "
+    "created_at) values {values} "
+    # A pair suggested before is updated in place (its id stays the same), and only if something
+    # about it changed: else updated_at stays too. A decided pair is never touched.
+    "on conflict (source_id, target_id) do update set score = excluded.score, confidence = excluded.confidence, "
+    "method = excluded.method, evidence = excluded.evidence, rank = excluded.rank, updated_at = excluded.updated_at "
+    "where alignments.status = 'suggested' and (alignments.score is not excluded.score "
+    "or alignments.confidence is not excluded.confidence or alignments.method is not excluded.method "
+    "or alignments.evidence is not excluded.evidence or alignments.rank is not excluded.rank)"
+)
+# The suggestions of some sources, to the targets this run ranked, that this run no longer
+# makes; one a reviewer commented on is kept as it was (the comments are the reviewer's work).
+# A pair is named by one number, source_id * 2**32 + target_id: for a pair of columns,
+# "not in" scanned the whole list for NULLs each time a row was not in it (0.5 s a chunk).
+_PAIR_KEY = 2**32
+_DELETE_FALLEN_OUT = (
+    # (The unary + keep SQLite to the rows of these sources, found through the (source, target)
+    # index: by status it scanned every suggestion, by target it probed every pair.)
+    "delete from alignments where +status = 'suggested' and source_id in ({sources}) "
+    "and +target_id in (select id from temp.match_targets) {and_not_these_pairs}"
+    "and not exists (select 1 from review_comments c where c.alignment_id = alignments.id)"
+)
 
 
 class _SuggestionWriter:
-    """Writes one match's suggestions, inside its write transaction.
+    """Writes one match's suggestions, chunk by chunk, inside its write transaction.
 
-    A pair suggested before is updated in place (its id stays the same), and left alone,
-    ``updated_at`` included, when nothing about it changed; a new pair is inserted; a
-    suggestion that fell out is deleted, unless a reviewer commented on it; a decided pair is
-    never written. New pairs go in with multi-row INSERTs, thousands of rows per statement:
-    one statement is one step in C, during which the ranking threads hold the GIL (row by row,
-    each row would wait for it)."""
+    SQLite does the comparing, a few thousand rows per statement: new pairs are inserted; a
+    pair suggested before is updated in place when something about it changed; a suggestion
+    that fell out is deleted, unless a reviewer commented on it; a decided pair is never
+    written. One statement is one step in C, during which the ranking threads hold the GIL
+    (row by row, each row would wait for it)."""
 
     def __init__(self, db, method: str):
-        self.db, self.method, self.stamp = db, method, now()
-        self.updates, self.pending, self.keep = [], [], set()
-        self.inserted = self.unchanged = self.kept_commented = 0
+        self.db, self.conn, self.method, self.stamp = db, db.conn, method, now()
+        self.pending: list[tuple] = []
+        self.suggested = self.kept_commented = 0
         self.decided: set = set()
-        self.existing: dict = {}
+        self.commented: dict = {}
+        self.guard = None
 
-    @property
-    def suggested(self) -> int:
-        return len(self.updates) + self.inserted + self.unchanged
-
-    def begin(self, source_fid: int, current: _CurrentSuggestions) -> None:
-        self.decided = {
-            (r["source_id"], r["target_id"])
-            for r in self.db.query(
-                "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
-                "where s.framework_id = ? and a.status in ('accepted', 'rejected')",  # the status index: decisions only
-                [source_fid],
-            )
-        }
-        self.existing = current.result()
+    def begin(self, source_fid: int, target_ids: list) -> None:
+        conn = self.conn
+        self.decided = set(conn.execute(
+            "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
+            "where s.framework_id = ? and a.status in ('accepted', 'rejected')",  # the status index: decisions only
+            [source_fid]))
+        (largest,) = conn.execute("select max(id) from standards").fetchone()
+        if (largest or 0) >= 2**31:  # pair keys stay 64-bit integers (rowids are never this large unless set so)
+            raise CrosswalkError(f"a standard's id ({largest}) is too large for matching: ids must be below 2**31")
+        commented, targets = collections.defaultdict(set), set(target_ids)
+        for source_id, target_id in conn.execute(
+                "select a.source_id, a.target_id from review_comments c join alignments a on a.id = c.alignment_id "
+                "join standards s on s.id = a.source_id where s.framework_id = ? and a.status = 'suggested'",
+                [source_fid]):
+            if target_id in targets:
+                commented[source_id].add(target_id)
+        self.commented = commented
+        conn.execute("create temp table if not exists match_targets (id integer primary key)")
+        conn.execute("delete from temp.match_targets")
+        for at in range(0, len(target_ids), _MAX_PARAMETERS):
+            some = target_ids[at : at + _MAX_PARAMETERS]
+            conn.execute("insert into temp.match_targets (id) values " + ", ".join(["(?)"] * len(some)), some)
+        # The alignments_keep_decisions trigger keeps any writer from suggesting a decided pair.
+        # This writer has just read the decided pairs under the write lock and skips them, and
+        # no other connection can write until it commits: the trigger is set aside for its
+        # writes and put back, with the same SQL, in the same transaction. (Merely having a
+        # BEFORE INSERT trigger doubled the cost of an insert or upsert.) Other connections
+        # never see the table without it, and a failed match rolls back to it.
+        found = conn.execute(
+            "select sql from sqlite_master where type = 'trigger' and name = 'alignments_keep_decisions'").fetchone()
+        self.guard = found[0] if found else None
+        if self.guard:
+            conn.execute("drop trigger alignments_keep_decisions")
 
     def add(self, chunk: _Chunk, sources: list[Doc]) -> None:
-        decided, existing, keep, updates, pending = self.decided, self.existing, self.keep, self.updates, self.pending
+        decided, pending, commented = self.decided, self.pending, self.commented
         method, stamp, target_keys, scores, bands, evidence = (
             self.method, self.stamp, chunk.target_keys, chunk.scores, chunk.bands, chunk.evidence)
+        source_keys = [s.key for s in sources[chunk.start : chunk.stop]]
+        pairs = []
         for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
-            source_key = sources[chunk.start + row].key
+            source_key = source_keys[row]
             for j in range(first, first + chunk.per_row):
                 pair = (source_key, target_keys[j])
                 if not chunk.keep[j] or pair in decided:
                     continue
-                values = (scores[j], bands[j], method, evidence[j], j - first + 1)
-                if pair in existing:
-                    alignment_id, old = existing[pair]
-                    keep.add(pair)
-                    if old == values:
-                        self.unchanged += 1
-                    else:
-                        updates.append(values + (stamp, alignment_id))
-                else:
-                    pending.append(pair + values + (stamp, stamp))
+                pairs.append(pair)
+                pending.append(pair + (scores[j], bands[j], method, evidence[j], j - first + 1, stamp, stamp))
+            if source_key in commented:  # commented suggestions that fell out, kept
+                mine = {p[1] for p in pairs if p[0] == source_key}
+                self.kept_commented += len(commented[source_key] - mine)
         if len(pending) >= _INSERT_ROWS:
-            self._insert(len(pending) - len(pending) % _INSERT_ROWS)
+            self._upsert(len(pending) - len(pending) % _INSERT_ROWS)
+        self._delete_fallen_out(source_keys, pairs)
 
-    def _insert(self, count: int) -> None:
+    def _upsert(self, count: int) -> None:
         rows, self.pending = self.pending[:count], self.pending[count:]
         for at in range(0, len(rows), _INSERT_ROWS):
             batch = rows[at : at + _INSERT_ROWS]
-            self.db.conn.execute(_INSERT + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch)),
-                                 [value for row in batch for value in row])
-        self.inserted += len(rows)
+            self.conn.execute(_UPSERT.format(values=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch))),
+                              [value for row in batch for value in row])
+        self.suggested += len(rows)
+
+    def _delete_fallen_out(self, source_keys: list, pairs: list) -> None:
+        """Delete what these sources were suggested before and no longer are, in statements
+        within SQLite's parameter limit (sources whole: a statement names all of their pairs)."""
+        per_source = collections.Counter(p[0] for p in pairs)
+        group, size = [], 0
+        for key in source_keys + [None]:
+            need = 1 + per_source.get(key, 0)
+            if group and (key is None or size + need > _MAX_PARAMETERS):
+                mine = set(group)
+                some = [s * _PAIR_KEY + t for s, t in pairs if s in mine]
+                keep = (f"and source_id * {_PAIR_KEY} + target_id not in ({', '.join(['?'] * len(some))}) "
+                        if some else "")
+                self.conn.execute(
+                    _DELETE_FALLEN_OUT.format(sources=", ".join(["?"] * len(group)), and_not_these_pairs=keep),
+                    group + some)
+                group, size = [], 0
+            if key is not None:
+                group.append(key)
+                size += need
 
     def finish(self) -> None:
-        conn, existing = self.db.conn, self.existing
-        self._insert(len(self.pending))
-        stale = [(existing[pair][0],) for pair in existing if pair not in self.keep]
-        if stale:
-            # One set-wise delete: row by row, each statement's foreign-key bookkeeping made
-            # deleting 100,000 stale suggestions take a second. A suggestion a reviewer has
-            # commented on is kept as it was: the comments are the reviewer's work.
-            conn.execute("create temp table if not exists stale_suggestions (id integer primary key)")
-            conn.execute("delete from temp.stale_suggestions")
-            conn.executemany("insert into temp.stale_suggestions (id) values (?)", stale)
-            deleted = conn.execute(
-                "delete from alignments where status = 'suggested' and id in (select id from temp.stale_suggestions) "
-                "and not exists (select 1 from review_comments c where c.alignment_id = alignments.id)").rowcount
-            self.kept_commented = len(stale) - deleted
-            conn.execute("delete from temp.stale_suggestions")
-        conn.executemany(
-            "update alignments set score = ?, confidence = ?, method = ?, evidence = ?, rank = ?, updated_at = ? "
-            "where id = ? and status = 'suggested'",
-            self.updates,
-        )
+        self._upsert(len(self.pending))
+        self.conn.execute("delete from temp.match_targets")
+        if self.guard:
+            self.conn.execute(self.guard)

@@ -339,30 +339,68 @@ def test_confidence_bands_at_their_edges():
     assert confidence_bands(np.array([50.0, 49.9, 20.0, 19.9]), learned=True) == ["high", "medium", "medium", "low"]
 
 
-def test_current_suggestions_read_beside_scoring_are_read_again_after_another_write(tmp_path, welding_xlsx,
-                                                                                    academic_csv):
-    import sqlite3
-
-    from crosswalk.db import open_db
-    from crosswalk.matching import _CurrentSuggestions, framework_id
-
-    db = open_db(tmp_path / "c.db")
+def test_a_restricted_rematch_leaves_the_suggestions_to_other_standards(db, welding_xlsx, academic_csv):
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")
-    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
-    source, targets = framework_id(db, "Welding"), {r[0] for r in db.execute("select id from standards")}
-    direct = {(s, t): (i, (score, conf, method, ev, rank)) for i, s, t, score, conf, method, ev, rank in db.execute(
-        "select id, source_id, target_id, score, confidence, method, evidence, rank from alignments")}
-    assert len(direct) == 8
-    assert _CurrentSuggestions(db, source, targets).result() == direct  # nothing changed: what the thread read
+    match(db, source="Welding", target="Academic", top=5, use_embeddings=False)  # every pair: 4 x 5
+    grade_3 = "select count(*) from alignments a join standards t on t.id = a.target_id where t.code = '3.OA.1'"
+    assert db.execute(grade_3).fetchone()[0] == 4
+    db.execute("update alignments set score = 99.0 where rank = 1 and target_id = "  # an edit by another hand
+               "(select id from standards where code = 'HS-PS3-4')")
+    result = match(db, source="Welding", target="Academic", top=1, grade="9-12", use_embeddings=False)
+    assert (result.targets, result.suggested) == (4, 4)
+    # 3.OA.1 is grade 3: outside this run, its suggestions stay; of the others only each rank 1 does.
+    assert db.execute(grade_3).fetchone()[0] == 4
+    assert db.execute("select count(*) from alignments").fetchone()[0] == 4 + 4
+    assert db.execute("select count(*) from alignments where score = 99.0").fetchone()[0] == 0
 
-    current = _CurrentSuggestions(db, source, targets)
-    if current.thread is not None:
-        current.thread.join()
-    other = sqlite3.connect(tmp_path / "c.db")  # a reviewer's edit lands after the thread has read
-    with other:
-        other.execute("update alignments set score = 1.5 where id = (select min(id) from alignments)")
-    other.close()
-    again = current.result()
-    changed = [pair for pair in direct if again[pair] != direct[pair]]
-    assert len(changed) == 1 and again[changed[0]][1][0] == 1.5
+
+def test_the_keep_decisions_trigger_is_back_after_a_match_and_after_a_failed_one(db, welding_xlsx, academic_csv,
+                                                                                monkeypatch):
+    import pytest
+
+    from crosswalk import matching
+
+    trigger = "select sql from sqlite_master where name = 'alignments_keep_decisions'"
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    sql = db.execute(trigger).fetchone()[0]
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    assert db.execute(trigger).fetchone()[0] == sql
+    decided = db.execute("select id, source_id, target_id from alignments order by id").fetchone()
+    db.execute("update alignments set status = 'rejected' where id = ?", [decided[0]])
+    db.execute("insert into alignments (source_id, target_id, score) values (?, ?, 50)", decided[1:])  # ignored
+    assert db.execute("select status from alignments where source_id = ? and target_id = ?",
+                      decided[1:]).fetchall() == [("rejected",)]
+
+    before = db.execute("select * from alignments order by id").fetchall()
+
+    def fail(self):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(matching._SuggestionWriter, "finish", fail)
+    with pytest.raises(RuntimeError):
+        match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    assert db.execute(trigger).fetchone()[0] == sql
+    assert db.execute("select * from alignments order by id").fetchall() == before
+
+
+def test_fallen_out_suggestions_are_deleted_in_statements_within_the_parameter_limit(db, welding_xlsx,
+                                                                                      academic_csv, monkeypatch):
+    from crosswalk import matching
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=4, use_embeddings=False)
+    kept = db.execute("select id from alignments where rank <= 2 order by id").fetchall()
+    # 4 parameters: one source and its two pairs (1 + 2) per DELETE, four of them.
+    monkeypatch.setattr(matching, "_MAX_PARAMETERS", 4)
+    statements = []
+    db.conn.set_trace_callback(statements.append)
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    db.conn.set_trace_callback(None)
+    assert db.execute("select id from alignments order by id").fetchall() == kept
+    deletes = [s for s in statements if s.startswith("delete from alignments")]
+    assert len(deletes) == 4 and all(s.count("target_id not in (") == 1 for s in deletes)
+
+
