@@ -169,7 +169,8 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
 
     Each suggestion gets a 0-100 score, a confidence band and its evidence
     in words. Accepted and rejected alignments are never changed, and a
-    rejected pair is never suggested again.
+    rejected pair is never suggested again. A suggestion that falls out of
+    the top is deleted, unless a reviewer commented on it.
 
     Example:
 
