@@ -1302,9 +1302,13 @@ _DELETE_FALLEN_OUT = (
     # (The unary + keep SQLite to the rows of these sources, found through the (source, target)
     # index: by status it scanned every suggestion, by target it probed every pair.)
     "delete from alignments where +status = 'suggested' and source_id in ({sources}) "
-    "and +target_id in (select id from temp.match_targets) {and_not_these_pairs}"
-    "and not exists (select 1 from review_comments c where c.alignment_id = alignments.id)"
+    "and +target_id in (select id from temp.match_targets) and source_id * {key} + target_id not in ({pairs})"
 )
+
+
+def _padded(n: int) -> int:
+    """``n`` rounded up to 1, 2, 4 ... 512, then to a multiple of 1,024."""
+    return 1 << max(n - 1, 0).bit_length() if n <= 512 else -(-n // 1024) * 1024
 
 
 class _SuggestionWriter:
@@ -1375,9 +1379,9 @@ class _SuggestionWriter:
             if source_key in commented:  # commented suggestions that fell out, kept
                 mine = {p[1] for p in pairs if p[0] == source_key}
                 self.kept_commented += len(commented[source_key] - mine)
+        self._delete_fallen_out(source_keys, pairs)
         if len(pending) >= _INSERT_ROWS:
             self._upsert(len(pending) - len(pending) % _INSERT_ROWS)
-        self._delete_fallen_out(source_keys, pairs)
 
     def _upsert(self, count: int) -> None:
         rows, self.pending = self.pending[:count], self.pending[count:]
@@ -1388,24 +1392,33 @@ class _SuggestionWriter:
         self.suggested += len(rows)
 
     def _delete_fallen_out(self, source_keys: list, pairs: list) -> None:
-        """Delete what these sources were suggested before and no longer are, in statements
-        within SQLite's parameter limit (sources whole: a statement names all of their pairs)."""
-        per_source = collections.Counter(p[0] for p in pairs)
-        group, size = [], 0
+        """Delete what these sources were suggested before and no longer are, except what a
+        reviewer commented on: one statement per group of sources within SQLite's parameter
+        limit, each naming the pairs its sources keep."""
+        keeps = collections.defaultdict(list)
+        for s, t in pairs:
+            keeps[s].append(s * _PAIR_KEY + t)
+        for s in source_keys:
+            keeps[s] += [s * _PAIR_KEY + t for t in self.commented.get(s, ())]
+        group, keep = [], []
         for key in source_keys + [None]:
-            need = 1 + per_source.get(key, 0)
-            if group and (key is None or size + need > _MAX_PARAMETERS):
-                mine = set(group)
-                some = [s * _PAIR_KEY + t for s, t in pairs if s in mine]
-                keep = (f"and source_id * {_PAIR_KEY} + target_id not in ({', '.join(['?'] * len(some))}) "
-                        if some else "")
-                self.conn.execute(
-                    _DELETE_FALLEN_OUT.format(sources=", ".join(["?"] * len(group)), and_not_these_pairs=keep),
-                    group + some)
-                group, size = [], 0
+            if group and (key is None or
+                          _padded(len(group) + 1) + _padded(len(keep) + len(keeps[key])) > _MAX_PARAMETERS):
+                self._delete(group, keep)
+                group, keep = [], []
             if key is not None:
                 group.append(key)
-                size += need
+                keep += keeps[key]
+
+    def _delete(self, sources: list, keep: list) -> None:
+        # Statements of a few sizes only (lists padded with repeats), so that SQLite prepares each
+        # once: preparing one with thousands of parameters took as long as running it.
+        n_sources, n_keep = _padded(len(sources)), _padded(max(len(keep), 1))
+        sources = sources + sources[-1:] * (n_sources - len(sources))
+        keep = keep + (keep[-1:] or [-1]) * (n_keep - len(keep))
+        sql = _DELETE_FALLEN_OUT.format(sources=", ".join(["?"] * n_sources), key=_PAIR_KEY,
+                                        pairs=", ".join(["?"] * n_keep))
+        self.conn.execute(sql, sources + keep)
 
     def finish(self) -> None:
         self._upsert(len(self.pending))
