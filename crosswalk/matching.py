@@ -588,8 +588,13 @@ class _Vectors:
                     accepted_contexts[i] if i < len(accepted_contexts) else "" for i in range(len(accepted_texts))]
                 with_context = [i for i, c in enumerate(contexts) if c]
                 c_emb = embed([contexts[i] for i in with_context], encoder, cache)
-                mixed = np.vstack([self.s_emb, self.k_emb])
-                mixed[with_context] += settings.source_context_weight * c_emb
+                c_emb *= np.float32(settings.source_context_weight)
+                # (In place where it can be: these are 18,796 x 384 floats for a full task list.)
+                mixed = np.vstack([self.s_emb, self.k_emb]) if len(self.k_emb) else self.s_emb
+                if len(with_context) == len(contexts):
+                    mixed += c_emb
+                else:
+                    mixed[with_context] += c_emb
                 mixed = _l2(mixed)
                 self.s_emb, self.k_emb = mixed[: len(sources)], mixed[len(sources) :]
 
@@ -800,6 +805,7 @@ class _Ranking:
     def __init__(self, sources, targets, *, top, decisions, encoder, cache, settings, with_evidence):
         self.sources, self.targets, self.top = sources, targets, top
         self.settings, self.with_evidence = settings, with_evidence
+        self._target_words: dict = {}  # filled as chunks are explained (two threads: same values)
         self._set_up(decisions or [], encoder, cache)
 
     def _set_up(self, decisions, encoder, cache):
@@ -905,6 +911,7 @@ class _Ranking:
                 _at(feats, "votes", rows, cols) if warm else None,
                 (lambda i, col: _supporting(by_target.get(targets[col].key, ()), sources[start + i]))
                 if warm else None,
+                self._target_words,
             )
         cols = cols.tolist()
         return _Chunk(start, stop, idx.shape[1], cols, [targets[c].key for c in cols], scores.tolist(), keep,
@@ -1012,14 +1019,24 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
         if settings.heading_weight:
             mine = (g >= 0) & (sizes[np.maximum(g, 0)] > 1) if len(sizes) else np.zeros(len(g), bool)
             if mine.any():
-                others = (heading_sum[g[mine]] - fused[mine]) / (sizes[g[mine]] - 1)[:, None]
-                fused[mine] += settings.heading_weight * (others.astype(np.float32) - column_mean)
+                # The same arithmetic as (sum - own) / (n - 1), in place: a chunk is 512 x targets.
+                every = mine.all()
+                others = heading_sum[g] if every else heading_sum[g[mine]]
+                others -= fused if every else fused[mine]
+                others /= (sizes[g if every else g[mine]] - 1)[:, None]
+                delta = others.astype(np.float32)
+                delta -= column_mean
+                delta *= np.float32(settings.heading_weight)
+                if every:
+                    fused += delta
+                else:
+                    fused[mine] += delta
         if not m:
             return None
         mm = min(m, len(fused))
-        by_target = np.ascontiguousarray(fused.T)  # partitioning along rows is faster than down columns
-        top = np.argpartition(-by_target, mm - 1, axis=1)[:, :mm]
-        return np.take_along_axis(by_target, top, axis=1), top + number * CHUNK
+        by_target = np.negative(fused.T, order="C")  # by rows: partitioning along rows is faster than down columns
+        top = np.argpartition(by_target, mm - 1, axis=1)[:, :mm]
+        return -np.take_along_axis(by_target, top, axis=1), top + number * CHUNK
 
     best = list(_in_parallel(adjust, range(len(chunks))))
     centroids = None
@@ -1102,19 +1119,21 @@ def _shared(source_forms, target_stems) -> str:
     return "shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms"
 
 
-def _explain_many(sources, targets, rows, cols, semantic, votes, supporting) -> list[str]:
+def _explain_many(sources, targets, rows, cols, semantic, votes, supporting, target_words=None) -> list[str]:
     """Why each (source row, target column) pair was suggested, in words a reviewer understands:
     the shared terms in the source's own words, word overlap, meaning similarity, and the
     decisions that support it. Each statement is read once, and the word-overlap scores are
-    computed together (rapidfuzz ``cpdist``)."""
+    computed together (rapidfuzz ``cpdist``). ``target_words`` keeps each target's stems and
+    normalised text from one chunk to the next."""
     from rapidfuzz import process
 
     src_forms = [list(textmod.surface_forms(s.text).items()) for s in sources]
     src_norm = [textmod.normalised(s.text) for s in sources]
-    tgt_cache: dict[int, tuple[frozenset, str]] = {}
+    tgt_cache: dict[int, tuple[frozenset, str]] = {} if target_words is None else target_words
     for col in set(cols.tolist()):
-        text = targets[col].text
-        tgt_cache[col] = (frozenset(textmod.surface_forms(text)), textmod.normalised(text))
+        if col not in tgt_cache:
+            text = targets[col].text
+            tgt_cache[col] = (frozenset(textmod.surface_forms(text)), textmod.normalised(text))
     rows_l, cols_l = rows.tolist(), cols.tolist()
     fuzzy = process.cpdist([src_norm[r] for r in rows_l], [tgt_cache[c][1] for c in cols_l],
                            scorer=fuzz.token_set_ratio, workers=-1)
