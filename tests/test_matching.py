@@ -286,21 +286,29 @@ def test_a_suggestion_a_reviewer_commented_on_is_kept_when_it_falls_out(db, weld
         ("Only if the student also records the readings.",)]
 
 
-def test_matching_leaves_the_cycle_collector_as_it_found_it(db, welding_xlsx, academic_csv):
+def test_matching_leaves_the_cycle_collector_and_the_switch_interval_as_it_found_them(
+        db, welding_xlsx, academic_csv, monkeypatch):
     import gc
+    import sys
 
     import pytest
 
+    from crosswalk import matching
     from crosswalk.errors import CrosswalkError
+
+    real = matching.load_sources
 
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")
+    interval = sys.getswitchinterval()
     assert gc.isenabled()
+    seen = []
+    monkeypatch.setattr(matching, "load_sources", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
     match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
-    assert gc.isenabled()
+    assert gc.isenabled() and seen == [0.001] and sys.getswitchinterval() == interval
     with pytest.raises(CrosswalkError):
         match(db, source="Welding", target="Academic", top=0, use_embeddings=False)
-    assert gc.isenabled()
+    assert gc.isenabled() and sys.getswitchinterval() == interval
 
 
 def test_repeated_texts_are_embedded_once_and_get_the_same_vector():
