@@ -412,7 +412,6 @@ def m005_review_log_trigger_and_comments(db: sqlite_utils.Database) -> None:
         )
 
 
-
 # A CHECK of the form ``x IN ('a', 'b', 'c')`` makes SQLite build a small lookup table each
 # time the statement runs (lists of two or fewer are compared directly); an ``executemany``
 # runs it once per row. On a match that writes 188,000 suggestions, the two below cost
