@@ -1361,7 +1361,7 @@ class _SuggestionWriter:
     (row by row, each row would wait for it)."""
 
     def __init__(self, db, method: str):
-        self.db, self.conn, self.method, self.stamp = db, db.conn, method, now()
+        self.conn, self.method, self.stamp = db.conn, method, now()
         self.pending: list[tuple] = []
         self.suggested = self.kept_commented = 0
         self.decided: set = set()
@@ -1409,7 +1409,7 @@ class _SuggestionWriter:
         source_keys = [s.key for s in sources[chunk.start : chunk.stop]]
         pairs = []
         for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
-            source_key = source_keys[row]
+            source_key, its_pairs = source_keys[row], len(pairs)
             for j in range(first, first + chunk.per_row):
                 pair = (source_key, target_keys[j])
                 if not chunk.keep[j] or pair in decided:
@@ -1417,8 +1417,7 @@ class _SuggestionWriter:
                 pairs.append(pair)
                 pending.append(pair + (scores[j], bands[j], method, evidence[j], j - first + 1, stamp, stamp))
             if source_key in commented:  # commented suggestions that fell out, kept
-                mine = {p[1] for p in pairs if p[0] == source_key}
-                self.kept_commented += len(commented[source_key] - mine)
+                self.kept_commented += len(commented[source_key] - {t for _, t in pairs[its_pairs:]})
         self._delete_fallen_out(source_keys, pairs)
         if len(pending) >= _INSERT_ROWS:
             self._upsert(len(pending) - len(pending) % _INSERT_ROWS)
