@@ -3,7 +3,6 @@ from crosswalk.matching import Decision, Doc, match, rank_candidates
 from crosswalk.text import strip_boilerplate, terms
 
 
-
 def test_boilerplate_and_stems():
     assert strip_boilerplate("1.2 Students will be able to measure angles.") == "measure angles."
     assert terms("Students will measure angles using a protractor.") == ["measur", "angl", "protractor"]
@@ -104,7 +103,9 @@ def test_rematching_unchanged_statements_rewrites_nothing(db, welding_xlsx, acad
 
 def test_chunks_and_insert_batches_of_any_size_write_the_same_suggestions(db, welding_xlsx, academic_csv,
                                                                            monkeypatch):
-    from crosswalk import matching
+    import dataclasses
+
+    from crosswalk.matching import DEFAULT, writer
 
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")
@@ -114,11 +115,11 @@ def test_chunks_and_insert_batches_of_any_size_write_the_same_suggestions(db, we
     db.execute("delete from alignments")
     # One statement per chunk (scored two at a time in threads) and five rows per INSERT: the
     # 12 suggestions go in as 5 + 5 + 2, each batch spanning chunks.
-    monkeypatch.setattr(matching, "CHUNK", 1)
-    monkeypatch.setattr(matching, "_INSERT_ROWS", 5)
+    monkeypatch.setattr(writer, "_INSERT_ROWS", 5)
     statements = []
     db.conn.set_trace_callback(statements.append)
-    result = match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    result = match(db, source="Welding", target="Academic", top=3, use_embeddings=False,
+                   settings=dataclasses.replace(DEFAULT, chunk=1))
     db.conn.set_trace_callback(None)
     assert result.suggested == 12 and len(whole) == 12
     assert db.execute(sql).fetchall() == whole
@@ -204,7 +205,9 @@ def test_a_headings_decisions_reach_related_standards():
     # A task of another duty area learns none of it.
     import pytest
 
-    from crosswalk.matching import DEFAULT, _Index, _Vectors
+    from crosswalk.matching.base import DEFAULT
+    from crosswalk.matching.features import _Index
+    from crosswalk.matching.vectors import _Vectors
 
     targets = [Doc(1, "G.1", "Measure angles.", "Geometry"), Doc(2, "G.2", "Use scale drawings.", "Geometry"),
                Doc(3, "W.1", "Write reports.", "Writing")]
@@ -231,7 +234,7 @@ def test_a_headings_decisions_reach_related_standards():
 def test_heading_scores_are_the_mean_of_each_headings_best_three():
     import numpy as np
 
-    from crosswalk.matching import _sibling_scores
+    from crosswalk.matching.features import _sibling_scores
 
     rng = np.random.default_rng(7)
     scores = rng.random((6, 40), dtype=np.float32)
@@ -296,14 +299,14 @@ def test_matching_leaves_the_cycle_collector_and_the_switch_interval_as_it_found
     from crosswalk import matching
     from crosswalk.errors import CrosswalkError
 
-    real = matching.load_sources
+    real = matching.database.load_sources
 
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")
     interval = sys.getswitchinterval()
     assert gc.isenabled()
     seen = []
-    monkeypatch.setattr(matching, "load_sources", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
+    monkeypatch.setattr(matching.database, "load_sources", lambda *a: seen.append(sys.getswitchinterval()) or real(*a))
     match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
     assert gc.isenabled() and seen == [0.001] and sys.getswitchinterval() == interval
     with pytest.raises(CrosswalkError):
@@ -386,7 +389,7 @@ def test_the_keep_decisions_trigger_is_back_after_a_match_and_after_a_failed_one
     def fail(self):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(matching._SuggestionWriter, "finish", fail)
+    monkeypatch.setattr(matching.writer._SuggestionWriter, "finish", fail)
     with pytest.raises(RuntimeError):
         match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
     assert db.execute(trigger).fetchone()[0] == sql
@@ -402,7 +405,7 @@ def test_fallen_out_suggestions_are_deleted_in_statements_within_the_parameter_l
     match(db, source="Welding", target="Academic", top=4, use_embeddings=False)
     kept = db.execute("select id from alignments where rank <= 2 order by id").fetchall()
     # 4 parameters: one source and its two pairs (1 + 2) per DELETE, four of them.
-    monkeypatch.setattr(matching, "_MAX_PARAMETERS", 4)
+    monkeypatch.setattr(matching.writer, "_MAX_PARAMETERS", 4)
     statements = []
     db.conn.set_trace_callback(statements.append)
     match(db, source="Welding", target="Academic", top=2, use_embeddings=False)

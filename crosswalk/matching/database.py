@@ -1,0 +1,172 @@
+"""Matching a framework in the database: read statements and decisions, rank, write the suggestions."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+
+from ..errors import CrosswalkError, NotFound
+from ..importer import parse_grades
+from ..review import write_transaction
+from .base import DEFAULT, Decision, Doc, Settings
+from .ranking import _gc_paused, _Ranking
+from .vectors import EmbeddingCache, lazy_encoder
+from .writer import _SuggestionWriter
+
+# ---------------------------------------------------------------- database
+
+
+@dataclasses.dataclass
+class MatchResult:
+    source: str
+    target: str
+    sources: int
+    targets: int
+    suggested: int
+    kept_decisions: int
+    method: str
+    kept_commented: int = 0
+
+    def summary(self) -> str:
+        n = self.kept_commented
+        commented = (f"; {n} suggestion{'s' if n != 1 else ''} with reviewers' comments kept, "
+                     "though no longer in the top" if n else "")
+        return (
+            f"Matched {self.sources} standards of {self.source!r} against {self.targets} of "
+            f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
+            f"{self.kept_decisions} reviewed alignments left as they were{commented}"
+        )
+
+
+def framework_id(db, name: str) -> int:
+    rows = list(db["frameworks"].rows_where("name = ?", [name]))
+    if not rows:
+        names = [r["name"] for r in db["frameworks"].rows_where(order_by="name")]
+        raise NotFound(
+            f"no framework named {name!r}; the frameworks are: " + (", ".join(repr(n) for n in names) or "(none)")
+        )
+    return rows[0]["id"]
+
+
+def load_targets(db, target_fid: int, subject: str | None = None, grade: str | None = None) -> list[Doc]:
+    where = ["framework_id = ?", "status = 'active'"]
+    params: list = [target_fid]
+    if subject:
+        where.append("(lower(subject) = lower(?) or lower(domain) = lower(?))")
+        params += [subject, subject]
+    if grade:
+        low, high = parse_grades(grade)
+        if low is None:
+            raise CrosswalkError(f"could not read the grade band {grade!r} (try 9-12, HS, K-5 or 8)")
+        where.append("grade_low is not null and grade_low <= ? and grade_high >= ?")
+        params += [high, low]
+    rows = db.query(
+        f"select id, code, statement, domain, cluster from standards where {' and '.join(where)} order by position",
+        params,
+    )
+    return [
+        Doc(r["id"], r["code"], r["statement"], ". ".join(x for x in (r["domain"], r["cluster"]) if x))
+        for r in rows
+    ]
+
+
+def load_decisions(db, target_ids: set[int]) -> list[Decision]:
+    """Every accepted or rejected alignment to these targets, from any framework."""
+    rows = db.query(
+        "select a.source_id, a.target_id, a.status, s.code, s.statement, s.domain, s.cluster "
+        "from alignments a join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
+    )
+    return [
+        Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"],
+                 _context(r))
+        for r in rows
+        if r["target_id"] in target_ids
+    ]
+
+
+def _context(row) -> str:
+    return ". ".join(x for x in (row["domain"], row["cluster"]) if x)
+
+
+def load_sources(db, source_fid: int) -> list[Doc]:
+    return [
+        Doc(r["id"], r["code"], r["statement"], _context(r))
+        for r in db.query(
+            "select id, code, statement, domain, cluster from standards "
+            "where framework_id = ? and status = 'active' order by position",
+            [source_fid],
+        )
+    ]
+
+
+def _short_gil_turns(fn):
+    """``fn`` with Python's thread switch interval at 1 ms instead of 5. While matching, the
+    thread that writes to SQLite lets go of the GIL for each statement and then waits for it
+    while a ranking thread runs Python: with the default interval it waited up to 5 ms, about
+    a hundred times a run (the writer is the slowest part). Put back afterwards."""
+
+    @functools.wraps(fn)
+    def short(*args, **kwargs):
+        before = sys.getswitchinterval()
+        sys.setswitchinterval(min(before, 0.001))
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            sys.setswitchinterval(before)
+
+    return short
+
+
+@_gc_paused
+@_short_gil_turns
+def match(
+    db,
+    *,
+    source: str,
+    target: str,
+    top: int = 5,
+    subject: str | None = None,
+    grade: str | None = None,
+    use_embeddings: bool = True,
+    settings: Settings = DEFAULT,
+    progress=None,
+) -> MatchResult:
+    """Suggest the ``top`` academic standards for every standard of ``source``.
+
+    Suggestions replace earlier *suggested* alignments of these sources; an
+    accepted or rejected alignment is never touched, and a rejected pair is
+    never suggested again.
+    """
+    if top < 1:
+        raise CrosswalkError("--top must be at least 1")
+    source_fid = framework_id(db, source)
+    target_fid = framework_id(db, target)
+    sources = load_sources(db, source_fid)
+    targets = load_targets(db, target_fid, subject, grade)
+    if not targets:
+        raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
+    decisions = load_decisions(db, {t.key for t in targets})
+    encoder = lazy_encoder() if use_embeddings else None
+    ranking = None
+    if sources:
+        ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder,
+                           cache=EmbeddingCache(db), settings=settings, with_evidence=True)
+    chunks = ranking.chunks() if ranking else iter(())
+    if ranking and ranking.warm:
+        # Warm, scoring a chunk is slow: rank them all before taking the write lock.
+        chunks = list(chunks)
+    writer = _SuggestionWriter(db, ranking.method if ranking else "tfidf")
+    # Cold, each chunk is written as it comes, while the threads score and explain the next
+    # ones (SQLite lets go of the GIL while it inserts): the write lock is held from the
+    # first chunk on, about as long as the write alone would take.
+    with write_transaction(db):
+        # Read decisions inside the write lock: one made while we were scoring must win.
+        writer.begin(source_fid, [t.key for t in targets])
+        for chunk in chunks:
+            writer.add(chunk, sources)
+            if progress:
+                progress(chunk.stop - chunk.start)
+        writer.finish()
+    return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
+                       writer.method, writer.kept_commented)
