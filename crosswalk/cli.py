@@ -485,6 +485,19 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
 # --- matching quality commands (eval) go below this line ---
 
 
+def _counts(ctx, param, value):
+    """A comma-separated list of whole numbers, such as 0,10,50."""
+    if value is None:
+        return None
+    try:
+        counts = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a comma-separated list of whole numbers, such as 0,10,50")
+    if not counts or min(counts) < 0:
+        raise click.BadParameter(f"{value!r}: give at least one number, none below 0")
+    return counts
+
+
 @cli.command(name="eval")
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.option("--gold", required=True, type=click.Path(dir_okay=False, exists=True),
@@ -493,6 +506,12 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
 @click.option("--to", "target", required=True, help="The framework the gold targets belong to")
 @click.option("--folds", type=click.IntRange(0, 50), default=0, show_default=True,
               help="K-fold cross-validation: other folds' gold pairs act as accepted decisions (warm mode)")
+@click.option("--decisions", "decisions", callback=_counts,
+              help="A committee's learning curve: after it reviewed N statements, for each N of a "
+                   "comma-separated list (e.g. 0,10,50)")
+@click.option("--held-out", type=click.IntRange(1), help="With --decisions: statements ranked after the "
+              "committee's decisions (default: half of the gold's statements, at most 400)")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds or of the committee's sample")
 @click.option("--top", type=click.IntRange(1, 100), default=10, show_default=True,
               help="Suggestions per source counted in the confidence-band figures")
 @click.option("--subject", help="Only target standards of this subject")
@@ -501,26 +520,44 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
 @silent_option
 @fail_cleanly
-def eval_(database, gold, source, target, folds, top, subject, grade, no_embeddings, as_json, silent):
+def eval_(database, gold, source, target, folds, decisions, held_out, seed, top, subject, grade, no_embeddings,
+          as_json, silent):
     """Measure suggestion quality against a gold crosswalk.
 
     Reports hit@1, hit@5, hit@10 (a correct target among the first k),
     recall@10, MRR, and the precision of each confidence band. With --folds K
     the gold pairs of the other folds act as decisions already made (warm
-    mode). Never writes to the database.
+    mode). With --decisions N,N... a simulated committee reviews N statements
+    (sees each one's top 5, accepts the gold ones, rejects the others, adds a
+    gold standard where none was shown), then held-out statements are ranked
+    with those decisions; "collapse" is the share of their top-1 suggestions
+    that go to a standard the committee accepted, beside the share whose gold
+    has one. Never writes to the database.
 
     Example:
 
     \b
         crosswalk eval onet.db --gold tasks_to_dwas.csv --from "O*NET tasks" \\
             --to "O*NET DWAs" --folds 5 --json
+        crosswalk eval ngss.db --gold ngss_to_ccss.csv --from "NGSS performance expectations" \\
+            --to "CCSS math and ELA" --decisions 0,10,25,50
     """
     from .db import open_db
-    from .evaluate import evaluate
+    from .evaluate import evaluate, learning_curve
 
+    if decisions is not None and folds:
+        raise click.UsageError("Cannot use both --folds and --decisions")
+    if held_out is not None and decisions is None:
+        raise click.UsageError("--held-out goes with --decisions")
     db = open_db(database, migrate=False)
+    if decisions is not None:
+        curve = learning_curve(db, gold=gold, source=source, target=target, decisions=decisions,
+                               held_out=held_out, top=top, subject=subject, grade=grade,
+                               use_embeddings=not no_embeddings, seed=seed)
+        click.echo(json.dumps(curve.as_dict(), indent=2) if as_json else curve.table())
+        return
     report = evaluate(db, gold=gold, source=source, target=target, folds=folds, top=top,
-                      subject=subject, grade=grade, use_embeddings=not no_embeddings)
+                      subject=subject, grade=grade, use_embeddings=not no_embeddings, seed=seed)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

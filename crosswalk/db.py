@@ -446,6 +446,24 @@ def m006_alignment_checks_without_lookup_tables(db: sqlite_utils.Database) -> No
         conn.execute("PRAGMA writable_schema = OFF")
 
 
+@migrations()
+def m009_no_likely_alignment(db: sqlite_utils.Database) -> None:
+    """Statements a match found no likely alignment for in a target framework (a mark a
+    committee can dismiss in one step; replaced by the next match of the same frameworks)."""
+    db.execute(
+        """
+        create table if not exists no_likely_alignment (
+            source_id integer not null references standards(id) on delete cascade,
+            target_framework_id integer not null references frameworks(id) on delete cascade,
+            best_score real,
+            method text,
+            marked_at text,
+            primary key (source_id, target_framework_id)
+        )
+        """
+    )
+
+
 def now() -> str:
     """The current UTC time as an ISO 8601 string, to the second."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()

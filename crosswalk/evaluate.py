@@ -8,10 +8,21 @@ precision and recall of each confidence band. With ``folds`` it runs k-fold
 cross-validation over source standards: the gold pairs of the other folds
 act as accepted decisions (warm mode). Nothing is written to the database.
 
+:func:`learning_curve` measures the regime a committee lives in: cold, then tens of
+decisions. A simulated committee reviews N statements (a seeded sample), sees each one's
+top 5, accepts the gold targets among them and rejects the others, and where none of the
+five was right adds one gold target (as a reviewer who searched would); a fixed held-out set
+of other statements is then ranked with those decisions. Besides hit@k and MRR it reports
+*collapse*: the share of held-out top-1 suggestions that go to a standard the committee
+accepted, beside the share of held-out statements whose gold has such a standard.
+
 Example::
 
     report = evaluate(db, gold="gold.csv", source="O*NET tasks", target="O*NET DWAs")
     report.as_dict()["hit_at_5"]
+    curve = learning_curve(db, gold="gold.csv", source="O*NET tasks", target="O*NET DWAs",
+                           decisions=[0, 10, 50])
+    [point.hit_at_5 for point in curve.points]
 """
 
 from __future__ import annotations
@@ -115,6 +126,51 @@ def _metrics(ranked: dict, gold: dict, top: int) -> dict:
     return dict(hits=hits, recall_sum=recall_sum, rr_sum=rr_sum, bands=bands, n=len(ranked))
 
 
+@dataclasses.dataclass
+class _Gold:
+    """A gold crosswalk read against the database: the statements it names and their answers."""
+
+    docs: dict  # source key -> Doc
+    targets: list
+    truth: dict  # source key -> set of target keys
+    unknown: int
+
+    @property
+    def keys(self) -> list:
+        return sorted(self.truth)
+
+
+def _read(db, gold, source, target, subject, grade) -> _Gold:
+    pairs = read_gold(gold) if not isinstance(gold, list) else gold
+    source_rows = {d.code: d for d in load_sources(db, framework_id(db, source))}
+    targets = load_targets(db, framework_id(db, target), subject, grade)
+    target_by_code = {t.code: t for t in targets}
+    truth: dict = collections.defaultdict(set)
+    unknown = 0
+    for s, t in pairs:
+        if s in source_rows and t in target_by_code:
+            truth[source_rows[s].key].add(target_by_code[t].key)
+        else:
+            unknown += 1
+    if not truth:
+        raise CrosswalkError(
+            "none of the gold pairs name a source standard of "
+            f"{source!r} and a target standard of {target!r} (check the codes and the framework names)"
+        )
+    docs = {d.key: d for d in source_rows.values() if d.key in truth}
+    return _Gold(docs, targets, dict(truth), unknown)
+
+
+def _bands(m: dict, truth: dict) -> dict:
+    total_gold = sum(len(truth[k]) for k in truth)
+    return {
+        band: dict(suggestions=f["suggestions"], correct=f["correct"],
+                   precision=round(f["correct"] / f["suggestions"], 4) if f["suggestions"] else 0.0,
+                   recall=round(f["correct"] / total_gold, 4) if total_gold else 0.0)
+        for band, f in m["bands"].items()
+    }
+
+
 def evaluate(
     db,
     *,
@@ -131,30 +187,14 @@ def evaluate(
     progress=None,
 ) -> Report:
     """Rank targets for every gold source and score the ranking (see module docstring)."""
-    pairs = read_gold(gold) if not isinstance(gold, list) else gold
-    source_fid = framework_id(db, source)
-    target_fid = framework_id(db, target)
-    source_rows = {d.code: d for d in load_sources(db, source_fid)}
-    targets = load_targets(db, target_fid, subject, grade)
-    target_by_code = {t.code: t for t in targets}
-    truth: dict = collections.defaultdict(set)
-    unknown = 0
-    for s, t in pairs:
-        if s in source_rows and t in target_by_code:
-            truth[source_rows[s].key].add(target_by_code[t].key)
-        else:
-            unknown += 1
-    if not truth:
-        raise CrosswalkError(
-            "none of the gold pairs name a source standard of "
-            f"{source!r} and a target standard of {target!r} (check the codes and the framework names)"
-        )
-    docs = {d.key: d for d in source_rows.values() if d.key in truth}
+    g = _read(db, gold, source, target, subject, grade)
+    docs, targets, truth = g.docs, g.targets, g.truth
     encoder = lazy_encoder() if use_embeddings else None
     cache = EmbeddingCache(db, readonly=True)
     depth = max(top, DEPTH)
-    keys = sorted(truth)
+    keys = g.keys
     ranked: dict = {}
+    method = "?"
     if folds and folds > 1:
         rng = random.Random(seed)
         shuffled = keys[:]
@@ -163,7 +203,7 @@ def evaluate(
             test = shuffled[fold::folds]
             test_set = set(test)
             decisions = [
-                Decision(docs[k].text, t, True, docs[k].code, k, docs[k].context)
+                Decision(docs[k].text, t, True, docs[k].code, k, docs[k].context, docs[k].grades)
                 for k in keys if k not in test_set for t in truth[k]
             ]
             results = rank_candidates(
@@ -171,28 +211,218 @@ def evaluate(
                 cache=cache, settings=settings, with_evidence=False, progress=progress,
             )
             ranked.update({k: r for k, r in zip(test, results)})
-            method = results[0][0].method if results and results[0] else "?"
+            method = next((r[0].method for r in results if r), method)
     else:
         results = rank_candidates(
             [docs[k] for k in keys], targets, top=depth, encoder=encoder, cache=cache,
             settings=settings, with_evidence=False, progress=progress,
         )
         ranked = dict(zip(keys, results))
-        method = results[0][0].method if results and results[0] else "?"
+        method = next((r[0].method for r in results if r), method)
     m = _metrics(ranked, truth, top)
     n = m["n"]
-    bands = {}
-    total_gold = sum(len(v) for v in truth.values())
-    for band, f in m["bands"].items():
-        bands[band] = dict(
-            suggestions=f["suggestions"], correct=f["correct"],
-            precision=round(f["correct"] / f["suggestions"], 4) if f["suggestions"] else 0.0,
-            recall=round(f["correct"] / total_gold, 4),
-        )
+    bands = _bands(m, truth)
     return Report(
         hit_at_1=round(m["hits"][1] / n, 4), hit_at_5=round(m["hits"][5] / n, 4),
         hit_at_10=round(m["hits"][10] / n, 4), recall_at_10=round(m["recall_sum"] / n, 4),
         mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds and folds > 1 else 0,
-        gold_pairs=total_gold, unknown_codes=unknown, method=method, bands=bands,
+        gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
     )
+
+
+def grade_band(grades) -> str | None:
+    """The school band a grade range starts in: K-2, 3-5, 6-8 or 9-12 (None without grades)."""
+    if not grades:
+        return None
+    low = grades[0]
+    return "K-2" if low <= 2 else "3-5" if low <= 5 else "6-8" if low <= 8 else "9-12"
+
+
+def popularity_ranking(docs: list, decisions: list, cold: list, within_band: bool) -> list[list]:
+    """The baseline a committee could compute by hand: for each statement, the standards the
+    decisions accepted most often (``within_band``: among the decided statements of the same
+    grade band first, then all of them), ties and the rest in the cold order."""
+    accepted = {(d.source_text, d.target_key, grade_band(d.source_grades)) for d in decisions if d.accepted}
+    overall = collections.Counter(t for _, t, _ in accepted)
+    by_band: dict = collections.defaultdict(collections.Counter)
+    for _, t, band in accepted:
+        by_band[band][t] += 1
+    out = []
+    for doc, cold_list in zip(docs, cold):
+        local = by_band.get(grade_band(doc.grades), {}) if within_band else {}
+        cold_rank = {c.target_key: i for i, c in enumerate(cold_list)}
+        popular = sorted(overall, key=lambda t: (-local.get(t, 0), -overall[t], cold_rank.get(t, len(cold_rank))))
+        chosen = set(popular)
+        out.append(popular + [c.target_key for c in cold_list if c.target_key not in chosen])
+    return out
+
+
+def _ranking_metrics(ranked: dict, truth: dict) -> dict:
+    """hit@1/5/10 and MRR of plain ranked lists of target keys."""
+    hits, rr = collections.Counter(), 0.0
+    for key, keys in ranked.items():
+        first = next((i for i, k in enumerate(keys) if k in truth[key]), None)
+        if first is not None:
+            rr += 1.0 / (first + 1)
+            for k in (1, 5, 10):
+                hits[k] += first < k
+    n = len(ranked)
+    return dict(hit_at_1=round(hits[1] / n, 4), hit_at_5=round(hits[5] / n, 4), hit_at_10=round(hits[10] / n, 4),
+                mrr=round(rr / n, 4))
+
+
+@dataclasses.dataclass
+class CurvePoint:
+    """Quality on the held-out statements after a committee reviewed ``decisions`` statements."""
+
+    decisions: int  # statements the committee reviewed
+    accepted: int  # alignments it accepted (from the suggestions, or found by searching)
+    rejected: int
+    hit_at_1: float
+    hit_at_5: float
+    hit_at_10: float
+    mrr: float
+    bands: dict
+    collapse: float  # share of held-out top-1 suggestions whose standard the committee accepted
+    collapse_gold: float  # share of held-out statements whose gold has a standard the committee accepted
+    unsuggested: float  # share of held-out statements marked "no likely alignment"
+    method: str
+    seconds: float
+    baselines: dict = dataclasses.field(default_factory=dict)  # name -> hit@k, MRR of the same protocol
+
+    @property
+    def excess_collapse(self) -> float:
+        return round(self.collapse - self.collapse_gold, 4)
+
+
+@dataclasses.dataclass
+class Curve:
+    held_out: int
+    shown: int
+    seed: int
+    points: list
+
+    def as_dict(self) -> dict:
+        return dict(held_out=self.held_out, shown=self.shown, seed=self.seed,
+                    points=[dict(dataclasses.asdict(p), excess_collapse=p.excess_collapse) for p in self.points])
+
+    def table(self) -> str:
+        lines = [f"held-out statements {self.held_out}; the committee sees each reviewed statement's top "
+                 f"{self.shown} (seed {self.seed})",
+                 "decisions  accepted  rejected  hit@1  hit@5  hit@10    MRR  collapse (gold)  high   medium",
+                 ]
+        for p in self.points:
+            high, medium = p.bands["high"], p.bands["medium"]
+            lines.append(
+                f"{p.decisions:>9}  {p.accepted:>8}  {p.rejected:>8}  {p.hit_at_1:.3f}  {p.hit_at_5:.3f}  "
+                f"{p.hit_at_10:.3f}  {p.mrr:.3f}  {p.collapse:.3f} ({p.collapse_gold:.3f})  "
+                f"{_band_cell(high)}  {_band_cell(medium)}")
+        lines.append("baselines (hit@5): " + "; ".join(
+            f"N = {p.decisions}: " + ", ".join(f"{name} {b['hit_at_5']:.3f}" for name, b in p.baselines.items())
+            for p in self.points))
+        return "\n".join(lines)
+
+
+def _band_cell(band: dict) -> str:
+    return f"{band['precision']:.2f}/{band['suggestions']}" if band["suggestions"] else "–"
+
+
+def committee_decisions(gold: _Gold, reviewed: list, shown: dict, rng: random.Random) -> list[Decision]:
+    """What a committee decides on the ``reviewed`` statements, each seen with its ``shown``
+    suggestions: the gold ones are accepted, the others rejected; where none was right, one
+    gold standard is added (a reviewer who searched for it)."""
+    decisions = []
+    for key in reviewed:
+        doc, truth = gold.docs[key], gold.truth[key]
+        seen = shown[key]
+        right = [t for t in seen if t in truth]
+        if not right:
+            right = [rng.choice(sorted(truth, key=str))]
+        for t in right:
+            decisions.append(Decision(doc.text, t, True, doc.code, key, doc.context, doc.grades))
+        for t in seen:
+            if t not in truth:
+                decisions.append(Decision(doc.text, t, False, doc.code, key, doc.context, doc.grades))
+    return decisions
+
+
+def learning_curve(
+    db,
+    *,
+    gold,
+    source: str,
+    target: str,
+    decisions=(0, 10, 25, 50, 100, 200),
+    held_out: int | None = None,
+    shown: int = 5,
+    top: int = 10,
+    subject: str | None = None,
+    grade: str | None = None,
+    use_embeddings: bool = True,
+    settings: Settings = DEFAULT,
+    seed: int = 0,
+    progress=None,
+) -> Curve:
+    """Quality of the suggestions for a fixed set of held-out statements after a simulated
+    committee reviewed N other statements, for each N of ``decisions`` (see module docstring).
+    The committee's statements are the first N of one seeded order, so a larger N adds to a
+    smaller one. ``held_out`` defaults to half of the gold's statements, at most 400."""
+    import time
+
+    g = _read(db, gold, source, target, subject, grade)
+    keys = g.keys
+    rng = random.Random(seed)
+    order = keys[:]
+    rng.shuffle(order)
+    n_held = held_out if held_out is not None else min(400, len(keys) // 2)
+    if not 0 < n_held < len(keys):
+        raise CrosswalkError(f"the held-out set must have between 1 and {len(keys) - 1} statements, not {n_held}")
+    held, pool = order[:n_held], order[n_held:]
+    sizes = sorted(set(decisions))
+    if sizes and sizes[-1] > len(pool):
+        raise CrosswalkError(
+            f"the gold has {len(pool)} statements outside the {n_held} held out: a committee cannot review "
+            f"{sizes[-1]} (use smaller --decisions or a smaller --held-out)")
+    encoder = lazy_encoder() if use_embeddings else None
+    cache = EmbeddingCache(db, readonly=True)
+    reviewed = pool[: sizes[-1]] if sizes else []
+    # What the committee sees: each reviewed statement's top suggestions from a cold match of
+    # every statement (as `crosswalk match` makes them before any decision).
+    first = rank_candidates([g.docs[k] for k in keys], g.targets, top=shown, encoder=encoder, cache=cache,
+                            settings=settings, with_evidence=False) if reviewed else []
+    seen = {k: [c.target_key for c in cands] for k, cands in zip(keys, first)}
+    points = []
+    truth_held = {k: g.truth[k] for k in held}
+    held_docs = [g.docs[k] for k in held]
+    cold_held = rank_candidates(held_docs, g.targets, top=max(top, DEPTH), encoder=encoder, cache=cache,
+                                settings=settings, with_evidence=False)
+    for n in sizes:
+        started = time.perf_counter()
+        made = committee_decisions(g, reviewed[:n], seen, random.Random(seed + 1))
+        results = rank_candidates([g.docs[k] for k in held], g.targets, top=max(top, DEPTH), decisions=made,
+                                  encoder=encoder, cache=cache, settings=settings, with_evidence=False)
+        ranked = dict(zip(held, results))
+        m = _metrics(ranked, truth_held, top)
+        count = len(held)
+        accepted = {d.target_key for d in made if d.accepted}
+        tops = [r[0].target_key for r in results if r]
+        points.append(CurvePoint(
+            decisions=n, accepted=sum(d.accepted for d in made), rejected=sum(not d.accepted for d in made),
+            hit_at_1=round(m["hits"][1] / count, 4), hit_at_5=round(m["hits"][5] / count, 4),
+            hit_at_10=round(m["hits"][10] / count, 4), mrr=round(m["rr_sum"] / count, 4),
+            bands=_bands(m, truth_held),
+            collapse=round(sum(t in accepted for t in tops) / count, 4),
+            collapse_gold=round(sum(bool(truth_held[k] & accepted) for k in held) / count, 4),
+            unsuggested=round(sum(not r for r in results) / count, 4),
+            method=next((r[0].method for r in results if r), "?"),
+            seconds=round(time.perf_counter() - started, 1),
+            baselines={
+                name: _ranking_metrics(dict(zip(held, popularity_ranking(held_docs, made, cold_held, band))),
+                                       truth_held)
+                for name, band in (("popularity", False), ("popularity in grade band", True))
+            },
+        ))
+        if progress:
+            progress(n)
+    return Curve(held_out=n_held, shown=shown, seed=seed, points=points)

@@ -10,7 +10,6 @@ import numpy as np
 
 from .. import usable_cores
 
-MAX_SIMILARITY_TARGETS = 4000  # standards x standards similarities kept for warm matching (64 MB at most)
 
 
 @dataclasses.dataclass
@@ -21,6 +20,7 @@ class Doc:
     code: str
     text: str
     context: str = ""  # headings above it (domain, cluster): they say what a short statement is about
+    grades: tuple | None = None  # (lowest, highest) grade, K = 0, when the standard has a grade band
 
 
 @dataclasses.dataclass
@@ -33,6 +33,7 @@ class Decision:
     source_code: str = ""
     source_key: object = None
     source_context: str = ""  # the heading the source sits under (duty area, occupation)
+    source_grades: tuple | None = None  # the source's grade band (lowest, highest), when it has one
 
 
 @dataclasses.dataclass
@@ -48,7 +49,8 @@ class Candidate:
 
 @dataclasses.dataclass
 class Settings:
-    """Weights of the fused score (tuned on O*NET Tasks-to-DWAs; see benchmarks/README.md)."""
+    """Weights and thresholds of matching (cold weights tuned on O*NET Tasks-to-DWAs and checked
+    on CIP → SOC and NGSS → CCSS; see benchmarks/README.md)."""
 
     chunk: int = 512  # source statements scored at a time: bounds memory
     tfidf_weight: float = 0.3
@@ -59,30 +61,31 @@ class Settings:
     heading_weight: float = 0.35  # cold: how well the other statements under a source's heading match a target
     expansion_weight: float = 0.2  # cold: similarity to the sources that match a target best
     expansion_sources: int = 5  # how many of them
-    ridge: float = 1.0  # regularisation of the learned statement -> standard map
-    classifier_iterations: int = 40  # training steps of the per-standard classifier (0: none)
-    classifier_scale: float = 20.0
-    classifier_l2: float = 1e-3
-    lexical_classifier_dims: int = 256  # also a classifier over TF-IDF folded to this many dimensions (0: none)
-    neighbours: int = 10  # nearest already-aligned statements that vote
-    vote_power: float = 3.0  # sharper votes from closer neighbours
-    # Hand-set warm weights, used until there are enough decisions to learn them.
-    centroid_weight: float = 0.3
-    vote_weight: float = 0.35
-    prior_weight: float = 0.02
-    learn_min_decisions: int = 40  # accepted decisions needed to train the combiner
-    learn_max_sources: int = 20000  # decided statements sampled to train it
-    learn_splits: int = 4  # decided statements are scored in this many parts, the others' decisions known
-    rerank_min_sources: int = 300  # decided statements needed to train the re-ranking trees
-    rerank_depth: int = 50  # candidates per statement the trees re-rank
-    rerank_trees: int = 200  # boosting iterations
-    # Confidence bands, set from measured precision on O*NET Tasks-to-DWAs (benchmarks/README.md).
-    # Cold scores are similarities: at 88+ about 42% of the suggestions are right, 73-88 about 18%.
-    high: float = 88.0
-    medium: float = 73.0
-    # Learned (warm) scores are calibrated probabilities of acceptance, in percent.
-    learned_high: float = 50.0
-    learned_medium: float = 20.0
+    grade_weight: float = 0.3  # cold: a standard whose grade band leaves out the statement's grades loses this
+    # Warm: what decisions teach reaches statements whose similarity to a decided one is above a
+    # threshold: this percentile of the similarities among the source statements (or, with fewer
+    # statements than threshold_min_statements, similarity_threshold).
+    threshold_percentile: float = 95.0
+    threshold_min_statements: int = 30
+    similarity_threshold: float = 0.35
+    popularity_shrink: float = 10.0
+    first_from_statement: bool = True  # a statement's first suggestion is its own best match, popularity aside  # how often a standard was accepted: accepted / (statements decided + this)
+    cold_prior: float = 10.0  # belief in the golds' cold calibration, in decided pairs' worth
+    signal_prior: float = 0.5  # trust in a warm signal before the decisions show how far it comes true
+    signal_prior_weight: float = 2.0  # ... worth this many acceptances
+    validation_tolerance: float = 0.5  # fall back to cold when the held-out decisions rank worse by this many statements
+    validation_folds: int = 5  # the decided statements are scored in this many parts, the others' decisions known
+    validation_max_statements: int = 1500  # at most this many of them (sampled)
+    # Confidence: calibrated probability that a suggestion is right, in percent.
+    high: float = 60.0
+    medium: float = 25.0
+    # "No likely alignment": a statement whose best cold score is below the lower fence of all the
+    # statements' best scores (first quartile - floor_iqr x interquartile range), with at least
+    # floor_min_statements statements to tell, and that no decision lifts to medium.
+    floor_iqr: float = 1.5
+    floor_min_statements: int = 20
+    calibrate_min_statements: int = 30  # decided statements needed to calibrate on the committee's own decisions
+    calibrate_min_accepted: int = 20  # and accepted alignments among their suggestions
 
 
 DEFAULT = Settings()

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
-import sys
 
 from ..errors import CrosswalkError, NotFound
 from ..importer import parse_grades
 from ..review import write_transaction
 from .base import DEFAULT, Decision, Doc, Settings
-from .ranking import _gc_paused, _Ranking
+from .ranking import _Ranking
 from .vectors import EmbeddingCache, lazy_encoder
 from .writer import _SuggestionWriter
 
@@ -27,15 +25,19 @@ class MatchResult:
     kept_decisions: int
     method: str
     kept_commented: int = 0
+    unlikely: int = 0  # statements marked "no likely alignment"
 
     def summary(self) -> str:
         n = self.kept_commented
         commented = (f"; {n} suggestion{'s' if n != 1 else ''} with reviewers' comments kept, "
                      "though no longer in the top" if n else "")
+        u = self.unlikely
+        unlikely = (f"; {u} statement{'s' if u != 1 else ''} with no likely alignment (no suggestions; "
+                    "see the no_likely_alignment table)" if u else "")
         return (
             f"Matched {self.sources} standards of {self.source!r} against {self.targets} of "
             f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
-            f"{self.kept_decisions} reviewed alignments left as they were{commented}"
+            f"{self.kept_decisions} reviewed alignments left as they were{commented}{unlikely}"
         )
 
 
@@ -62,24 +64,23 @@ def load_targets(db, target_fid: int, subject: str | None = None, grade: str | N
         where.append("grade_low is not null and grade_low <= ? and grade_high >= ?")
         params += [high, low]
     rows = db.query(
-        f"select id, code, statement, domain, cluster from standards where {' and '.join(where)} order by position",
+        f"select id, code, statement, domain, cluster, grade_low, grade_high from standards "
+        f"where {' and '.join(where)} order by position",
         params,
     )
-    return [
-        Doc(r["id"], r["code"], r["statement"], ". ".join(x for x in (r["domain"], r["cluster"]) if x))
-        for r in rows
-    ]
+    return [Doc(r["id"], r["code"], r["statement"], _context(r), _grades(r)) for r in rows]
 
 
 def load_decisions(db, target_ids: set[int]) -> list[Decision]:
     """Every accepted or rejected alignment to these targets, from any framework."""
     rows = db.query(
-        "select a.source_id, a.target_id, a.status, s.code, s.statement, s.domain, s.cluster "
+        "select a.source_id, a.target_id, a.status, s.code, s.statement, s.domain, s.cluster, s.grade_low, "
+        "s.grade_high "
         "from alignments a join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
     )
     return [
         Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"],
-                 _context(r))
+                 _context(r), _grades(r))
         for r in rows
         if r["target_id"] in target_ids
     ]
@@ -89,37 +90,21 @@ def _context(row) -> str:
     return ". ".join(x for x in (row["domain"], row["cluster"]) if x)
 
 
+def _grades(row) -> tuple | None:
+    return None if row["grade_low"] is None else (row["grade_low"], row["grade_high"])
+
+
 def load_sources(db, source_fid: int) -> list[Doc]:
     return [
-        Doc(r["id"], r["code"], r["statement"], _context(r))
+        Doc(r["id"], r["code"], r["statement"], _context(r), _grades(r))
         for r in db.query(
-            "select id, code, statement, domain, cluster from standards "
+            "select id, code, statement, domain, cluster, grade_low, grade_high from standards "
             "where framework_id = ? and status = 'active' order by position",
             [source_fid],
         )
     ]
 
 
-def _short_gil_turns(fn):
-    """``fn`` with Python's thread switch interval at 1 ms instead of 5. While matching, the
-    thread that writes to SQLite lets go of the GIL for each statement and then waits for it
-    while a ranking thread runs Python: with the default interval it waited up to 5 ms, about
-    a hundred times a run (the writer is the slowest part). Put back afterwards."""
-
-    @functools.wraps(fn)
-    def short(*args, **kwargs):
-        before = sys.getswitchinterval()
-        sys.setswitchinterval(min(before, 0.001))
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            sys.setswitchinterval(before)
-
-    return short
-
-
-@_gc_paused
-@_short_gil_turns
 def match(
     db,
     *,
@@ -162,11 +147,11 @@ def match(
     # first chunk on, about as long as the write alone would take.
     with write_transaction(db):
         # Read decisions inside the write lock: one made while we were scoring must win.
-        writer.begin(source_fid, [t.key for t in targets])
+        writer.begin(source_fid, [t.key for t in targets], target_fid)
         for chunk in chunks:
             writer.add(chunk, sources)
             if progress:
                 progress(chunk.stop - chunk.start)
         writer.finish()
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
-                       writer.method, writer.kept_commented)
+                       writer.method, writer.kept_commented, writer.unlikely_count)

@@ -1,19 +1,18 @@
-"""Evidence in words: why a suggestion was made, as a reviewer reads it."""
+"""Evidence in words: why a suggestion was made, as a reviewer reads it.
+
+Every figure is on the same 0-100 scale (see the README's "Reading a suggestion"):
+word overlap (rapidfuzz token-set ratio of the two statements), meaning similarity (cosine of
+their sentence vectors), and, for what decisions teach, the similarity of the reviewed statements
+named. A decision is named by its code *and* the start of its statement, so that a reviewer can
+check it; a warm reason is given only when it counted in the score.
+"""
 
 from __future__ import annotations
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from .. import text as textmod
-from .base import Doc
-
-
-def _supporting(decisions, source: Doc, limit: int = 2) -> list[str]:
-    """The codes of the statements already aligned to a target (not the source itself)."""
-    codes = [d.source_code or d.source_text[:40] for d in decisions if d.source_key != source.key]
-    return codes[:limit] + ([f"{len(codes) - limit} more"] if len(codes) > limit else [])
-
 
 # Evidence phrases of every whole-number score, formatted once (a run writes hundreds of thousands).
 _OVERLAP = [f"word overlap {v}/100" for v in range(101)]
@@ -31,14 +30,23 @@ def _shared(source_forms, target_stems) -> str:
     return "shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms"
 
 
-def _explain_many(sources, targets, rows, cols, semantic, votes, supporting, target_words=None) -> list[str]:
-    """Why each (source row, target column) pair was suggested, in words a reviewer understands:
-    the shared terms in the source's own words, word overlap, meaning similarity, and the
-    decisions that support it. Each statement is read once, and the word-overlap scores are
-    computed together (rapidfuzz ``cpdist``). ``target_words`` keeps each target's stems and
-    normalised text from one chunk to the next."""
-    from rapidfuzz import process
+def quote(code: str, text: str, width: int = 60) -> str:
+    """A decided statement as evidence names it: its code and the start of its text."""
+    short = text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+    return f"{code} “{short}”" if code else f"“{short}”"
 
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def explain(sources, targets, rows, cols, feats, weights, index, known, target_words=None) -> list[str]:
+    """Why each (source row, target column) pair was suggested, in words a reviewer understands:
+    the shared terms in the source's own words, word overlap, meaning similarity, and what the
+    decisions that counted say. Each statement is read once, and the word-overlap scores are
+    computed together (rapidfuzz ``cpdist``). ``target_words`` keeps each target's stems and
+    normalised text from one chunk to the next; ``known`` are the decided statements (rows of
+    ``index``), ``weights`` the warm features that count."""
     src_forms = [list(textmod.surface_forms(s.text).items()) for s in sources]
     src_norm = [textmod.normalised(s.text) for s in sources]
     tgt_cache: dict[int, tuple[frozenset, str]] = {} if target_words is None else target_words
@@ -50,18 +58,66 @@ def _explain_many(sources, targets, rows, cols, semantic, votes, supporting, tar
     fuzzy = process.cpdist([src_norm[r] for r in rows_l], [tgt_cache[c][1] for c in cols_l],
                            scorer=fuzz.token_set_ratio, workers=-1)
     overlap = np.clip(np.rint(fuzzy), 0, 100).astype(int).tolist()
+    semantic = _at(feats, "semantic", rows, cols)
     meaning = _percent(semantic) if semantic is not None else None
-    vot = votes.tolist() if votes is not None else None
+    misfit = _at(feats, "grade_misfit", rows, cols)
+    misfit = misfit.tolist() if misfit is not None else None
+    warm = _WarmReasons(feats, weights, index, known, rows, cols) if weights else None
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
         parts = [_shared(src_forms[r], tgt_cache[c][0]), _OVERLAP[overlap[j]]]
         if meaning is not None:
             parts.append(_MEANING[meaning[j]])
-        if supporting:
-            codes = supporting(r, c)
-            if codes:
-                parts.append("already aligned to it: " + ", ".join(codes))
-        if vot is not None and vot[j] > 0.05:
-            parts.append(f"similar statements were aligned to it ({100 * vot[j]:.0f}%)")
+        if misfit is not None and misfit[j] >= 0.999:
+            parts.append("outside the statement's grade band")
+        if warm is not None:
+            parts += warm.reasons(j, r, c)
         out.append("; ".join(parts))
     return out
+
+
+def _at(feats, name, rows, cols):
+    if callable(feats):
+        return feats(name, rows, cols)
+    return feats[name][rows, cols] if name in feats else None
+
+
+class _WarmReasons:
+    """What the decisions that counted say about a pair, in words."""
+
+    def __init__(self, feats, weights, index, known, rows, cols):
+        self.feats, self.weights, self.index, self.known = feats, weights, index, known
+        self.values = {name: _at(feats, name, rows, cols) for name in weights}
+        self.accepted_T = index.accepted.T.tocsr()
+        self.rejected_T = index.rejected.T.tocsr() if index.rejected is not None else None
+
+    def _alike(self, matrix_T, r, c):
+        """The decided statements like source ``r`` that were decided so for target ``c``, closest first."""
+        rows = matrix_T.indices[matrix_T.indptr[c]:matrix_T.indptr[c + 1]]
+        similarity = self.feats["known_similarity"][r, rows]
+        order = np.argsort(-similarity, kind="stable")
+        t = self.index.threshold  # back from the kernel (0 at the threshold) to the similarity itself
+        return [(int(rows[i]), t + float(similarity[i]) * (1 - t)) for i in order if similarity[i] > 0]
+
+    def reasons(self, j, r, c) -> list[str]:
+        parts = []
+        value = self.values
+        if "neighbours" in value and value["neighbours"][j] > 0:
+            alike = self._alike(self.accepted_T, r, c)
+            if alike:
+                first, similarity = alike[0]
+                d = self.known[first]
+                parts.append(
+                    f"{_plural(len(alike), 'reviewed statement like this one was', 'reviewed statements like this one were')}"
+                    f" aligned to it, e.g. {quote(d.source_code, d.source_text)}"
+                    f" (similarity {_percent([similarity])[0]}/100)")
+        if "popularity" in value and value["popularity"][j] > 0:
+            parts.append(f"accepted for {int(self.index.counts[c])} of the {self.index.statements} "
+                         "reviewed statements")
+        if "heading" in value and value["heading"][j] > 0:
+            parts.append("aligned for other statements under the same heading")
+        if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:
+            alike = self._alike(self.rejected_T, r, c)
+            if alike:
+                parts.append(f"rejected for {_plural(len(alike), 'similar reviewed statement', 'similar reviewed statements')}")
+        return parts

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import collections
-import math
 
 import numpy as np
 import scipy.sparse as sp
 
-from .base import MAX_SIMILARITY_TARGETS, Settings, _in_parallel, _top_k
+from .base import Settings, _in_parallel
 from .vectors import _l2
 
-FEATURES = ("lexical", "semantic", "siblings", "lexical_centroid", "semantic_centroid", "votes_lexical",
-            "votes_semantic", "nearest_lexical", "nearest_semantic", "nearest_lexical_sharp",
-            "nearest_semantic_sharp", "prior", "has_decisions", "heading_prior", "semantic_mapped",
-            "classifier", "classifier_lexical", "heading_share", "heading_group", "heading_semantic",
-            "votes_heading", "nearest_heading", "heading_known", "source_terms")
-
+# What the decisions teach, each a feature whose weight is chosen on the committee's own
+# held-out decisions (learning.choose_weights); all at 0 is the cold ranking.
+WARM_FEATURES = ("neighbours", "popularity", "heading", "rejections")
 
 
 def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) -> np.ndarray:
@@ -51,105 +47,74 @@ def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) ->
 
 
 class _Index:
-    """Targets as vectors, plus what accepted decisions teach about each target."""
+    """Targets as vectors, plus what decisions teach about each target.
 
-    def __init__(self, n_targets, t_tfidf, t_emb, known_tfidf, known_emb, pairs, settings, groups=(),
-                 known_contexts=()):
-        """``pairs`` are (row of known_tfidf/known_emb, target column) of accepted decisions;
-        ``known_contexts`` the heading of each decided statement."""
-        self.n = n_targets
-        self.groups = groups
-        # What statements under the same heading (duty area, occupation) were aligned to.
+    Every decided statement (accepted or rejected) is a row of ``vectors.k_tfidf`` / ``k_emb``;
+    ``accepted`` and ``rejected`` are (row, target column) pairs. What a decision says reaches
+    only statements *like* the decided one: a statement's similarity to a decided one counts
+    above ``threshold`` (what separates related statements from the rest, see
+    :func:`similarity_threshold`), so that a handful of decisions informs related statements
+    without flooding every statement with the accepted standards.
+    """
+
+    def __init__(self, vectors, accepted, rejected, known_contexts, settings, semantic, threshold=0.5):
+        n = vectors.t_tfidf.shape[0]
+        self.n, self.settings, self.semantic = n, settings, semantic
+        self.groups = vectors.groups
+        self.t_tfidf_T = vectors.t_tfidf.T.tocsr()
+        self.t_emb = vectors.t_emb if semantic else None
+        self.t_grades = vectors.t_grades
+        self.known = len(accepted)
+        self.threshold = threshold
+        if not self.known:
+            return
+        n_known = vectors.k_tfidf.shape[0]
+        rows, cols = (np.asarray(x) for x in zip(*accepted))
+        self.accepted = _indicator(rows, cols, (n_known, n))
+        self.rejected = _indicator(*(np.asarray(x) for x in zip(*rejected)), (n_known, n)) if rejected else None
+        self.k_tfidf_T = vectors.k_tfidf.T.tocsr()
+        self.k_emb = vectors.k_emb if semantic else None
+        counts = np.asarray(self.accepted.sum(axis=0)).ravel()
+        statements = len(np.unique(rows))
+        # How often a standard was accepted, shrunk toward nothing while few statements are decided:
+        # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
+        # backing off to the overall rate where a band has few decisions.
+        shrink = settings.popularity_shrink
+        self.popularity = (counts / (statements + shrink)).astype(np.float32)
+        self.counts, self.statements = counts, statements
+        self.band_popularity: dict = {}
+        if vectors.k_grades is not None:
+            bands = school_bands(vectors.k_grades)
+            for band in set(bands[np.unique(rows)].tolist()) - {-1}:
+                mine = np.flatnonzero(bands == band)
+                band_counts = np.asarray(self.accepted[mine].sum(axis=0)).ravel()
+                n_band = len(np.intersect1d(mine, rows))
+                self.band_popularity[band] = ((band_counts + shrink * self.popularity) / (n_band + shrink)
+                                              ).astype(np.float32)
+        # What the statements under each heading (duty area, occupation) were aligned to.
         self.heading_counts: dict[str, np.ndarray] = {}
         heading_rows: dict[str, set] = collections.defaultdict(set)
-        for row, col in pairs:
+        for row, col in set(accepted):
             context = known_contexts[row] if row < len(known_contexts) else ""
             if context:
-                counts = self.heading_counts.setdefault(context, np.zeros(n_targets, np.float32))
-                counts[col] += 1
+                self.heading_counts.setdefault(context, np.zeros(n, np.float32))[col] += 1
                 heading_rows[context].add(row)
-        self.heading_statements = {c: len(rows) for c, rows in heading_rows.items()}
-        self.heading_ids = {c: i for i, c in enumerate(heading_rows)}
-        self.known_heading = np.full(known_tfidf.shape[0], -1, np.int64)
-        for context, statements in heading_rows.items():
-            self.known_heading[list(statements)] = self.heading_ids[context]
-        # Standards under the same heading as one another (each with itself), and how alike
-        # the standards' wordings are: what a heading's decisions say spreads to related standards.
-        self.group_matrix = self.target_similarity = None
-        if self.heading_counts:
-            members = [(i, j) for ids in groups for i in ids for j in ids]
-            if members:
-                r, c = np.asarray(members).T
-                self.group_matrix = sp.csr_matrix((np.ones(len(r), np.float32), (r, c)), shape=(n_targets, n_targets))
-            if t_emb is not None and n_targets <= MAX_SIMILARITY_TARGETS:
-                self.target_similarity = np.maximum(t_emb @ t_emb.T, 0).astype(np.float32)
-        self.t_tfidf_T = t_tfidf.T.tocsr()
-        self.t_emb = t_emb
-        self.settings = settings
-        self.known = len(pairs)
-        if self.known:
-            known_rows = np.asarray([r for r, _ in pairs])
-            target_cols = np.asarray([t for _, t in pairs])
-            fold = sp.csr_matrix(
-                (np.ones(len(pairs), np.float32), (target_cols, known_rows)),
-                shape=(self.n, known_tfidf.shape[0]),
-            )
-            counts = np.asarray(fold.sum(axis=1)).ravel()
-            mean = sp.diags(1.0 / np.maximum(counts, 1)).dot(fold).tocsr()
-            self.centroid_tfidf_T = _l2(mean.dot(known_tfidf)).T.tocsr()
-            self.centroid_emb = _l2(np.asarray(mean.dot(known_emb))) if known_emb is not None else None
-            self.known_tfidf_T = known_tfidf.T.tocsr()
-            self.known_emb = known_emb
-            self.vote_matrix = fold.T.tocsr()  # known decision -> its target
-            if known_emb is not None:
-                # A linear map from decided statements to the standards they were aligned to
-                # (ridge regression): learns how this committee's wording relates to the standards'.
-                X = known_emb[known_rows].astype(np.float64)
-                Y = t_emb[target_cols].astype(np.float64)
-                gram = X.T @ X + settings.ridge * np.eye(X.shape[1])
-                self.mapping = np.linalg.solve(gram, X.T @ Y).astype(np.float32)
-                self.classifier = (
-                    _train_classifier(known_emb, known_rows, target_cols, t_emb, settings)
-                    if settings.classifier_iterations else None
-                )
-            self.lexical_projection = None
-            if settings.lexical_classifier_dims and settings.classifier_iterations:
-                # The same kind of classifier over the words: TF-IDF folded into a few hundred
-                # dimensions (truncated SVD of the standards and the decided statements).
-                from sklearn.utils.extmath import randomized_svd
+        self.heading_statements = {c: len(r) for c, r in heading_rows.items()}
 
-                both = sp.vstack([t_tfidf, known_tfidf]).tocsr()
-                dims = min(settings.lexical_classifier_dims, min(both.shape) - 1)
-                if dims > 0:
-                    _, _, vt = randomized_svd(both, dims, random_state=0)
-                    self.lexical_projection = vt.T.astype(np.float32)
-                    k_lex = _l2(np.asarray(known_tfidf @ self.lexical_projection))
-                    t_lex = _l2(np.asarray(t_tfidf @ self.lexical_projection))
-                    self.lexical_classifier = _train_classifier(k_lex, known_rows, target_cols, t_lex, settings)
-            self.prior = (np.log1p(counts) / math.log1p(max(counts.max(), 1))).astype(np.float32)
-            self.has = (counts > 0).astype(np.float32)
+    def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
+        """The cold similarity mix (words and meaning) of statements to other statements."""
+        lexical = np.asarray(s_tfidf.dot(other_tfidf_T).todense(), dtype=np.float32)
+        if s_emb is None or other_emb is None:
+            return lexical
+        w_l, w_e = self.settings.tfidf_weight, self.settings.embedding_weight
+        return (w_l * lexical + w_e * (s_emb @ other_emb.T)) / np.float32(w_l + w_e)
 
-    def _votes(self, sim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Weighted votes of the nearest decided statements, and the closest one per target."""
-        k = min(self.settings.neighbours, sim.shape[1])
-        idx, vals = _top_k(sim, k)
-        vals = np.maximum(vals, 0)
-        rows = np.repeat(np.arange(sim.shape[0]), k)
-        weights = sp.csr_matrix(
-            ((vals ** self.settings.vote_power).ravel(), (rows, idx.ravel())), shape=sim.shape
-        )
-        totals = np.asarray(weights.sum(axis=1)).ravel()
-        totals[totals == 0] = 1
-        votes = np.asarray(sp.diags(1 / totals).dot(weights).dot(self.vote_matrix).todense(), dtype=np.float32)
-        nearest = np.zeros((sim.shape[0], self.n), dtype=np.float32)
-        for j in range(k):  # neighbours are sorted best first, so the first hit per target is the max
-            hits = self.vote_matrix[idx[:, j]].tocoo()
-            values = vals[hits.row, j]
-            current = nearest[hits.row, hits.col]
-            nearest[hits.row, hits.col] = np.maximum(current, values)
-        return votes, nearest
+    def kernel(self, sim: np.ndarray) -> np.ndarray:
+        """0 up to the threshold, then rising to 1 for identical statements."""
+        t = self.threshold
+        return np.maximum(sim - np.float32(t), 0) / np.float32(1 - t)
 
-    def features(self, s_tfidf, s_emb, s_contexts=None) -> dict[str, np.ndarray]:
+    def features(self, s_tfidf, s_emb, s_contexts=None, s_grades=None, warm=True) -> dict[str, np.ndarray]:
         """Every feature for a chunk of sources against every target (rows × targets)."""
         out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}
         if s_emb is not None:
@@ -160,103 +125,91 @@ class _Index:
                 if s_emb is not None else out["lexical"]
             )
             out["siblings"] = _sibling_scores(base, self.groups)
-        if self.known:
-            out["lexical_centroid"] = np.asarray(s_tfidf.dot(self.centroid_tfidf_T).todense(), dtype=np.float32)
-            out["votes_lexical"], out["nearest_lexical"] = self._votes(
-                np.asarray(s_tfidf.dot(self.known_tfidf_T).todense())
-            )
-            if s_emb is not None:
-                out["semantic_centroid"] = s_emb @ self.centroid_emb.T
-                known_sim = s_emb @ self.known_emb.T
-                out["votes_semantic"], out["nearest_semantic"] = self._votes(known_sim)
-                out["nearest_semantic_sharp"] = out["nearest_semantic"] ** 8  # near-duplicates
-                out["semantic_mapped"] = _l2(s_emb @ self.mapping) @ self.t_emb.T
-                if self.classifier is not None:
-                    out["classifier"] = _softmax(self.settings.classifier_scale,
-                                                 s_emb @ self.classifier.T)
-            out["nearest_lexical_sharp"] = out["nearest_lexical"] ** 8
-            if self.lexical_projection is not None:
-                s_lex = _l2(np.asarray(s_tfidf @ self.lexical_projection))
-                out["classifier_lexical"] = _softmax(self.settings.classifier_scale, s_lex @ self.lexical_classifier.T)
-            rows = out["lexical"].shape[0]
-            out["prior"] = np.broadcast_to(self.prior, (rows, self.n))
-            out["has_decisions"] = np.broadcast_to(self.has, (rows, self.n))
-            if self.heading_counts and s_contexts is not None:
-                heading = np.zeros((rows, self.n), np.float32)
-                share = np.zeros((rows, self.n), np.float32)
-                for i, context in enumerate(s_contexts):
-                    counts = self.heading_counts.get(context)
-                    if counts is not None:
-                        heading[i] = counts / counts.sum()
-                        share[i] = counts / self.heading_statements[context]
-                out["heading_prior"] = heading
-                # The votes of the closest decided statements under the source's own heading.
-                mine = np.array([self.heading_ids.get(c, -2) for c in s_contexts])
-                same = mine[:, None] == self.known_heading[None, :]
-                sim = known_sim if s_emb is not None else np.asarray(s_tfidf.dot(self.known_tfidf_T).todense())
-                sim = np.where(same, np.maximum(sim, 0), 0).astype(np.float32)
-                out["votes_heading"], out["nearest_heading"] = self._votes(sim)
-                # How much the heading's decisions can say, and how much the statement says itself.
-                known_here = np.array([self.heading_statements.get(c, 0) for c in s_contexts], np.float32)
-                out["heading_known"] = np.broadcast_to(np.log1p(known_here)[:, None], (rows, self.n))
-                n_terms = np.diff(s_tfidf.indptr).astype(np.float32)
-                out["source_terms"] = np.broadcast_to(n_terms[:, None], (rows, self.n))
-                out["heading_share"] = share
-                if self.group_matrix is not None:
-                    out["heading_group"] = np.asarray(self.group_matrix.T.dot(heading.T).T, dtype=np.float32)
-                if self.target_similarity is not None:
-                    out["heading_semantic"] = heading @ self.target_similarity
+        if s_grades is not None and self.t_grades is not None:
+            out["grade_misfit"] = grade_misfit(s_grades, self.t_grades)
+        if not (warm and self.known):
+            return out
+        rows = out["lexical"].shape[0]
+        near = self.kernel(self.similarity(s_tfidf, s_emb, self.k_tfidf_T, self.k_emb))
+        out["known_similarity"] = near  # rows × decided statements: who supports a suggestion
+        # Among the decided statements like this one (weighted by how alike), the share that
+        # accepted / rejected each standard; one more, undecided, statement keeps a lone
+        # faint neighbour from speaking with certainty.
+        alike = (near.sum(axis=1) + 1.0)[:, None]
+        out["neighbours"] = np.asarray(self.accepted.T.dot(near.T).T, dtype=np.float32) / alike
+        if self.rejected is not None:
+            out["rejections"] = np.asarray(self.rejected.T.dot(near.T).T, dtype=np.float32) / alike
+        # Popularity within the statement's school band, where the standard fits its grades.
+        if self.band_popularity and s_grades is not None:
+            popularity = np.empty((rows, self.n), np.float32)
+            for i, band in enumerate(school_bands(s_grades).tolist()):
+                popularity[i] = self.band_popularity.get(band, self.popularity)
+        else:
+            popularity = np.broadcast_to(self.popularity, (rows, self.n))
+        out["popularity"] = popularity * (1.0 - out["grade_misfit"]) if "grade_misfit" in out else popularity
+        if self.heading_counts and s_contexts is not None:
+            heading = np.zeros((rows, self.n), np.float32)
+            for i, context in enumerate(s_contexts):
+                counts = self.heading_counts.get(context)
+                if counts is not None:
+                    heading[i] = counts / (self.heading_statements[context] + self.settings.popularity_shrink)
+            out["heading"] = heading
         return out
 
 
-def _softmax(scale: float, logits: np.ndarray) -> np.ndarray:
-    z = scale * logits
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
+def _indicator(rows, cols, shape) -> sp.csr_matrix:
+    """A 0/1 matrix with ones at (rows, cols); a pair given twice counts once."""
+    matrix = sp.csr_matrix((np.ones(len(rows), np.float32), (rows, cols)), shape=shape)
+    matrix.data[:] = 1
+    return matrix
 
 
-def _train_classifier(known_emb, known_rows, target_cols, t_emb, settings):
-    """One weight vector per standard, trained (softmax regression) to pick the standards
-    decided statements were aligned to; it starts from, and is held near, the standards'
-    own sentence vectors, so standards nobody has aligned yet keep a sensible vector."""
-    from scipy.optimize import minimize
-
-    rows = np.unique(known_rows)
-    remap = {r: i for i, r in enumerate(rows)}
-    X = known_emb[rows].astype(np.float32)
-    Y = np.zeros((len(rows), t_emb.shape[0]), np.float32)
-    for r, c in zip(known_rows, target_cols):
-        Y[remap[r], c] = 1
-    Y /= Y.sum(axis=1, keepdims=True)
-    V0 = t_emb.astype(np.float32)
-    scale, lam, n = settings.classifier_scale, settings.classifier_l2, len(rows)
-
-    def loss(v):
-        V = v.reshape(V0.shape).astype(np.float32)
-        P = _softmax(scale, X @ V.T)
-        value = -(Y * np.log(P + 1e-12)).sum() / n + 0.5 * lam * ((V - V0) ** 2).sum()
-        grad = scale * ((P - Y).T @ X) / n + lam * (V - V0)
-        return float(value), grad.ravel().astype(np.float64)
-
-    result = minimize(loss, V0.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
-                      options={"maxiter": settings.classifier_iterations})
-    return result.x.reshape(V0.shape).astype(np.float32)
+def school_bands(grades: np.ndarray) -> np.ndarray:
+    """The school band each (lowest, highest) grade range starts in: 0 for K-2, 1 for 3-5, 2 for
+    6-8, 3 for 9-12; -1 without grades."""
+    low = grades[:, 0]
+    return np.where(np.isnan(low), -1, np.searchsorted([2.5, 5.5, 8.5], np.nan_to_num(low))).astype(int)
 
 
-def _default_weights(settings: Settings, semantic: bool, warm: bool) -> dict[str, float]:
+def grade_misfit(s_grades: np.ndarray, t_grades: np.ndarray) -> np.ndarray:
+    """The share of a statement's grade band that a standard's band leaves out (0: the standard
+    covers every grade of the statement; 1: none), 0 where either has no grades. Rows are
+    (lowest, highest) grades, NaN where unknown."""
+    lo = np.maximum(s_grades[:, None, 0], t_grades[None, :, 0])
+    hi = np.minimum(s_grades[:, None, 1], t_grades[None, :, 1])
+    width = s_grades[:, 1] - s_grades[:, 0] + 1
+    covered = np.clip(hi - lo + 1, 0, None) / width[:, None]
+    return np.nan_to_num(1 - covered, nan=0.0).astype(np.float32)
+
+
+def similarity_threshold(vectors, semantic, settings, sample: int = 400, seed: int = 0) -> float:
+    """The similarity above which two statements count as alike: a high percentile of the
+    similarities between statements of the source framework (and the decided ones), so that it
+    means the same for any model and wording. With too few statements, the setting's default."""
+    pool_tfidf = sp.vstack([vectors.s_tfidf, vectors.k_tfidf]).tocsr()
+    pool_emb = None
     if semantic:
-        w = {"lexical": settings.tfidf_weight, "semantic": settings.embedding_weight}
+        pool_emb = np.vstack([vectors.s_emb, vectors.k_emb]) if vectors.k_emb is not None else vectors.s_emb
+    n = pool_tfidf.shape[0]
+    if n < settings.threshold_min_statements:
+        return settings.similarity_threshold
+    pick = np.sort(np.random.default_rng(seed).choice(n, size=min(sample, n), replace=False))
+    lexical = np.asarray(pool_tfidf[pick].dot(pool_tfidf[pick].T).todense(), dtype=np.float32)
+    if pool_emb is not None:
+        w_l, w_e = settings.tfidf_weight, settings.embedding_weight
+        sim = (w_l * lexical + w_e * (pool_emb[pick] @ pool_emb[pick].T)) / (w_l + w_e)
     else:
-        w = {"lexical": 1.0}
+        sim = lexical
+    values = sim[~np.eye(len(pick), dtype=bool)]
+    return float(min(np.percentile(values, settings.threshold_percentile), 0.9))
+
+
+def _default_weights(settings: Settings, semantic: bool) -> dict[str, float]:
+    """The cold score: word and meaning similarity, how well a standard's heading matches,
+    less what the standard's grade band leaves out of the statement's."""
+    w = {"lexical": settings.tfidf_weight, "semantic": settings.embedding_weight} if semantic else {"lexical": 1.0}
     w["siblings"] = settings.sibling_weight
-    if warm:
-        if semantic:
-            w.update(semantic_centroid=settings.centroid_weight, votes_semantic=settings.vote_weight)
-        else:
-            w.update(lexical_centroid=settings.centroid_weight, votes_lexical=settings.vote_weight)
-        w["prior"] = settings.prior_weight
+    w["grade_misfit"] = -settings.grade_weight
     return w
 
 
@@ -270,18 +223,17 @@ def _combine(feats: dict[str, np.ndarray], weights: dict[str, float], bias: floa
 
 
 
-def _chunk_features(index, vectors, start, stop, contexts, semantic) -> dict[str, np.ndarray]:
-    """Every feature of sources ``start:stop`` against every target."""
+def _chunk_features(index, vectors, start, stop, contexts, semantic, warm=True) -> dict[str, np.ndarray]:
+    """Every feature of sources ``start:stop`` against every target (``warm=False``: the cold ones)."""
+    grades = vectors.s_grades[start:stop] if vectors.s_grades is not None else None
     return index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                          contexts[start:stop])
+                          contexts[start:stop], grades, warm)
 
 
 def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
-    """A feature's values at (row, column) pairs; "votes" is the semantic vote if there is one."""
+    """A feature's values at (row, column) pairs (None when the chunk has no such feature)."""
     if callable(feats):
         return feats(name, rows, cols)
-    if name == "votes":
-        name = "votes_semantic" if "votes_semantic" in feats else "votes_lexical"
     return feats[name][rows, cols] if name in feats else None
 
 
@@ -312,7 +264,7 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     column_sum = np.zeros(index.n, np.float64)
 
     def score(start):
-        feats = _chunk_features(index, vectors, start, min(start + CHUNK, n_sources), contexts, semantic)
+        feats = _chunk_features(index, vectors, start, min(start + CHUNK, n_sources), contexts, semantic, warm=False)
         return np.asarray(_combine(feats, weights, bias), dtype=np.float32)
 
     for start, fused in zip(range(0, n_sources, CHUNK), _in_parallel(score, range(0, n_sources, CHUNK))):
@@ -348,11 +300,11 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
                 else:
                     fused[mine] += delta
         if not m:
-            return None
+            return None, None, fused.max(axis=1)
         mm = min(m, len(fused))
         by_target = np.negative(fused.T, order="C")  # by rows: partitioning along rows is faster than down columns
         top = np.argpartition(by_target, mm - 1, axis=1)[:, :mm]
-        return -np.take_along_axis(by_target, top, axis=1), top + number * CHUNK
+        return -np.take_along_axis(by_target, top, axis=1), top + number * CHUNK, fused.max(axis=1)
 
     best = list(_in_parallel(adjust, range(len(chunks))))
     centroids = None
@@ -372,18 +324,14 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
             fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
         return fused
 
+    finished.best = np.concatenate([b[2] for b in best]) / np.float32(sum(w for w in weights.values() if w > 0))
     return finished
 
 
-def _pair_features(index, vectors, start, stop, contexts, semantic, warm):
-    """Feature values at given pairs, computed directly (without scoring every target again)."""
-    full = None
-    if warm:  # votes need the neighbours of each statement: score the chunk again
-        full = _chunk_features(index, vectors, start, stop, contexts, semantic)
+def _pair_features(vectors, start, semantic):
+    """Cold feature values at given pairs, computed directly (without scoring every target again)."""
 
     def at(name, rows, cols):
-        if full is not None:
-            return _at(full, name, rows, cols)
         if name == "semantic" and semantic:
             return np.einsum("ij,ij->i", vectors.s_emb[start + rows], vectors.t_emb[cols])
         return None

@@ -1,168 +1,252 @@
-"""Learning from decisions, and confidence bands."""
+"""Learning from decisions, checked on the committee's own held-out decisions; and confidence.
+
+What decisions teach (features.WARM_FEATURES: similar decided statements, each standard's
+profile, popularity within the grade band, the heading's decisions, rejections) is added to the
+cold score with weights chosen on the committee's own decisions: the decided statements are
+scored in parts, each with only the other parts' decisions known (exactly as ranking will see
+a new statement), and a weight moves from 0 only when the held-out decisions rank better with
+it by more than chance would give. With a handful of decisions, or decisions that teach
+nothing, the ranking stays the cold one; it can never fit one crosswalk and invert on another.
+
+Confidence is a calibrated probability that a suggestion is right: on the committee's own
+held-out decisions once there are enough, otherwise a calibration measured across three gold
+crosswalks (O*NET tasks → DWAs, CIP → SOC, NGSS → CCSS; benchmarks/README.md).
+"""
 
 from __future__ import annotations
 
 import collections
+import dataclasses
 
 import numpy as np
 
-from .base import DEFAULT, Settings, _top_k
-from .features import FEATURES, _combine, _default_weights, _Index
-from .vectors import _Vectors
+from .base import DEFAULT, Settings
+from .features import WARM_FEATURES, _combine, _default_weights, _Index
 
-# ---------------------------------------------------------------- ranking
-
-
-def confidence_bands(scores: np.ndarray, settings: Settings = DEFAULT, learned: bool = False) -> list[str]:
-    """"high", "medium" or "low" for each score (0-100): cold scores are similarities, learned
-    (warm) ones probabilities of acceptance, with bands of their own (see :class:`Settings`)."""
-    high, medium = (settings.learned_high, settings.learned_medium) if learned else (settings.high, settings.medium)
-    return np.where(scores >= high, "high", np.where(scores >= medium, "medium", "low")).tolist()
+DEPTH = 10  # suggestions per held-out decided statement that calibration looks at
+# Each warm signal is itself a probability-like share, and they combine as independent pieces of
+# evidence (noisy-OR): no weight is fitted, so nothing can fit one crosswalk and invert on another.
+LIFTS = ("neighbours", "popularity", "heading")  # each can only raise a standard's probability
+DAMPS = ("rejections",)  # can only lower it
 
 
-def _learn_weights(vectors: _Vectors, accepted_rows: list[tuple[int, int]], n_targets: int,
-                   semantic: bool, settings: Settings, known_contexts: list[str], seed: int = 0):
-    """Train the score combiner on the decisions already made (logistic regression).
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """The committee's own calibration: probability -> how often this committee accepted such
+    suggestions (a logistic in the log-odds; monotone, so it never reorders suggestions)."""
 
-    Decided statements are split in ``learn_splits`` parts; each part is
-    scored with only the other parts' decisions known, so the training
-    features look like those of a statement nobody has decided yet (and, with
-    more parts, like features computed with nearly every decision known).
-    """
-    from scipy.optimize import minimize
+    slope: float
+    intercept: float
+    source: str
 
-    by_source: dict[int, set] = collections.defaultdict(set)
-    for known_row, target_col in accepted_rows:
-        by_source[known_row].add(target_col)
-    rows = sorted(by_source)
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        return (1.0 / (1.0 + np.exp(-(self.slope * _logit(p) + self.intercept)))).astype(np.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class ColdCalibration:
+    """The probability that a cold suggestion is right, from its similarity (0-1) and whether
+    it is the statement's best match: a logistic fitted on the cold top 10 of three gold
+    crosswalks, each weighing the same (benchmarks/calibrate.py prints it)."""
+
+    slope: float
+    intercept: float
+    best_bonus: float
+
+    def __call__(self, similarity: np.ndarray, best: np.ndarray | bool = False) -> np.ndarray:
+        z = self.slope * similarity + self.intercept + self.best_bonus * np.asarray(best, np.float32)
+        return (1.0 / (1.0 + np.exp(-z))).astype(np.float32)
+
+
+GOLD_CALIBRATION = ColdCalibration(slope=1.57, intercept=-3.05, best_bonus=1.39)
+
+
+@dataclasses.dataclass
+class Learned:
+    weights: dict  # how far each warm signal is trusted (0-1); empty: the cold ranking
+    calibration: Calibration | None  # on the committee's decisions; None: too few to say
+    statements: int  # decided statements the weights were checked on
+    cold_mrr: float = 0.0  # their held-out MRR with the cold ranking
+    warm_mrr: float = 0.0  # and with the chosen weights
+    cold: ColdCalibration | None = None  # the cold probability, fitted to this committee's decisions
+
+    @property
+    def used(self) -> dict:
+        return {name: w for name, w in self.weights.items() if w}
+
+
+def _mrr(scores: np.ndarray, truth: list) -> float:
+    """Mean reciprocal rank of each row's best-scored correct column (a tie counts as the middle
+    of the tied places: a ranking that cannot tell standards apart earns nothing by it)."""
+    best = np.array([scores[i, cols].max() for i, cols in enumerate(truth)], dtype=scores.dtype)
+    above = (scores > best[:, None]).sum(axis=1)
+    tied = (scores == best[:, None]).sum(axis=1)
+    return float(np.mean(1.0 / (above + (tied + 1) / 2)))
+
+
+def best_flags(fused: np.ndarray) -> np.ndarray:
+    """Where each row has its one best score (none where the best is tied)."""
+    top = fused.max(axis=1, keepdims=True)
+    flags = fused >= top
+    return flags & (flags.sum(axis=1, keepdims=True) == 1)
+
+
+def combine(cold: np.ndarray, feats: dict, trust) -> np.ndarray:
+    """The probability that a suggestion is right: the cold probability and each warm signal as
+    independent evidence (noisy-OR), each scaled by how far it is trusted (``trust``: name ->
+    0-1, or a set of names trusted fully), less what similar statements' rejections say."""
+    trust = trust if isinstance(trust, dict) else dict.fromkeys(trust, 1.0)
+    missing = 1.0 - cold
+    for name in LIFTS:
+        if trust.get(name) and name in feats:
+            missing = missing * (1.0 - np.float32(trust[name]) * np.minimum(feats[name], 1.0))
+    p = 1.0 - missing
+    for name in DAMPS:
+        if trust.get(name) and name in feats:
+            p = p * (1.0 - np.float32(trust[name]) * np.minimum(feats[name], 1.0))
+    return p.astype(np.float32, copy=False)
+
+
+def learn(vectors, accepted: list, rejected: list, known_contexts: list, settings: Settings, semantic: bool,
+          threshold: float, scale: float, seed: int = 0) -> Learned:
+    """Check which warm signals help, and calibrate, on the decided statements (module docstring).
+
+    ``accepted`` and ``rejected`` are (decided statement row, target column) pairs."""
+    by_row: dict[int, set] = collections.defaultdict(set)
+    for row, col in accepted:
+        by_row[row].add(col)
+    rows = sorted(by_row)
     rng = np.random.default_rng(seed)
     rng.shuffle(rows)
-    rows = rows[: settings.learn_max_sources]
-    splits = max(2, min(settings.learn_splits, len(rows)))
-    parts = [rows[i::splits] for i in range(splits)]
-    names = [f for f in FEATURES if semantic or "semantic" not in f]
-    groups = []  # per decided statement: (features of its candidates, which are correct)
-    for number, half in enumerate(parts):
-        other = [r for j, part in enumerate(parts) if j != number for r in part]
-        other_rows = sorted(other)
-        remap = {r: i for i, r in enumerate(other_rows)}
-        known = [(remap[r], t) for r, t in accepted_rows if r in remap]
-        if not known or not half:
+    rows = rows[: settings.validation_max_statements]
+    folds = min(settings.validation_folds, len(rows))
+    everything = {name: 1.0 for name in LIFTS + DAMPS}
+    if folds < 2:
+        return Learned({"neighbours": settings.signal_prior}, None, len(rows))  # a lone decision, for statements like it
+    cold_weights = _default_weights(settings, semantic)
+    parts: dict[str, list] = collections.defaultdict(list)
+    cold_parts, truth, tested = [], [], []
+    rejected_by_row: dict[int, set] = collections.defaultdict(set)
+    for row, col in rejected:
+        rejected_by_row[row].add(col)
+    k_grades = vectors.k_grades
+    for fold in range(folds):
+        test = rows[fold::folds]
+        held = set(test)
+        index = _Index(vectors, [p for p in accepted if p[0] not in held], [p for p in rejected if p[0] not in held],
+                       known_contexts, settings, semantic, threshold)
+        if not index.known:
             continue
-        index = _Index(
-            n_targets, vectors.t_tfidf, vectors.t_emb,
-            vectors.k_tfidf[other_rows], vectors.k_emb[other_rows] if semantic else None,
-            known, settings, vectors.groups, [known_contexts[r] for r in other_rows],
-        )
-        weights = _default_weights(settings, semantic, warm=True)
-        for start in range(0, len(half), settings.chunk):
-            part = half[start : start + settings.chunk]
-            feats = index.features(vectors.k_tfidf[part], vectors.k_emb[part] if semantic else None,
-                                   [known_contexts[r] for r in part])
-            fused = _combine(feats, weights)
-            idx, _ = _top_k(fused, 50)
-            for i, source_row in enumerate(part):
-                truth = by_source[source_row]
-                cols = list(idx[i]) + [t for t in truth if t not in set(idx[i])]
-                X = np.array([[feats[n][i, c] if n in feats else 0.0 for n in names] for c in cols])
-                groups.append((X, np.array([c in truth for c in cols]), len(idx[i])))
-    if not groups:
+        feats = index.features(vectors.k_tfidf[test], vectors.k_emb[test] if semantic else None,
+                               [known_contexts[r] for r in test], k_grades[test] if k_grades is not None else None)
+        cold_parts.append(_combine(feats, cold_weights) / scale)
+        for name in WARM_FEATURES:
+            if name in feats:
+                parts[name].append(feats[name])
+        truth += [np.fromiter(by_row[r], int) for r in test]
+        tested += test
+    if not truth:
+        return Learned({"neighbours": settings.signal_prior}, None, 0)
+    similarity = np.vstack(cold_parts)
+    features = {name: np.vstack(v) for name, v in parts.items() if len(v) == len(cold_parts)}
+    del parts, cold_parts
+    shown = [np.fromiter(rejected_by_row.get(r, ()), int) for r in tested]
+    cold_calibration = _fit_cold(similarity, truth, shown, settings)
+    cold = cold_calibration(similarity, best_flags(similarity))
+    trust, current, cold_mrr, best = _select(cold, features, truth, set(everything) & set(features), settings)
+    return Learned(trust, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration)
+
+
+def _fit_cold(similarity: np.ndarray, truth: list, rejected: list, settings: Settings) -> ColdCalibration:
+    """The cold probability refitted to this committee: how sharply acceptance follows the cold
+    similarity here (steeply within one domain, hardly across domains). A logistic over the pairs
+    the committee decided (accepted: right; rejected: wrong), held toward the three golds'
+    calibration by ``cold_prior`` decisions' worth of belief."""
+    from scipy.optimize import minimize
+
+    flags = best_flags(similarity)
+    s, best, y = [], [], []
+    for i, (right, wrong) in enumerate(zip(truth, rejected)):
+        for cols, label in ((right, 1.0), (wrong, 0.0)):
+            s += similarity[i, cols].tolist()
+            best += flags[i, cols].tolist()
+            y += [label] * len(cols)
+    s, best, y = (np.asarray(v, np.float64) for v in (s, best, y))
+    prior = np.array([GOLD_CALIBRATION.slope, GOLD_CALIBRATION.best_bonus, GOLD_CALIBRATION.intercept])
+    strength = settings.cold_prior
+
+    def loss(theta):
+        z = theta[0] * s + theta[1] * best + theta[2]
+        p = 1.0 / (1.0 + np.exp(-z))
+        g = p - y
+        value = (np.logaddexp(0, z) - y * z).sum() + 0.5 * strength * ((theta - prior) ** 2).sum()
+        grad = np.array([(g * s).sum(), (g * best).sum(), g.sum()]) + strength * (theta - prior)
+        return value / len(y), grad / len(y)
+
+    a, c, b = minimize(loss, prior, jac=True, method="L-BFGS-B").x
+    return ColdCalibration(slope=float(a), intercept=float(b), best_bonus=float(c))
+
+
+def _select(cold: np.ndarray, features: dict, truth: list, used: set, settings: Settings = DEFAULT):
+    """How far to trust each warm signal: the acceptances it foretold on the held-out decisions,
+    over the acceptances it predicted (a share of 0.3 should come true three times in ten),
+    shrunk toward ``signal_prior`` by ``signal_prior_weight`` acceptances' worth while the
+    decisions are few, and at most 1. Rejections are trusted as far as the statements they were
+    made on were not accepted. Then, if the held-out decisions rank worse than cold by more than
+    chance, the cold ranking it is."""
+    labels = np.zeros(cold.shape, bool)
+    for i, cols in enumerate(truth):
+        labels[i, cols] = True
+    trust = {}
+    for name in used:
+        values = np.minimum(features[name], 1.0)
+        predicted = float(values.sum())
+        if predicted <= 0:
+            continue
+        reached = values > 0
+        came_true = float((reached & ~labels).sum() if name in DAMPS else (reached & labels).sum())
+        prior = settings.signal_prior
+        weight = settings.signal_prior_weight
+        trust[name] = min(1.0, (came_true + prior * weight) / (predicted + weight))
+    scaled = {name: features[name] * np.float32(t) for name, t in trust.items() if t > 0}
+    cold_mrr = _mrr(cold, truth)
+    current = combine(cold, scaled, set(scaled))
+    best = _mrr(current, truth)
+    if best < cold_mrr - settings.validation_tolerance / len(truth):
+        return {}, cold, cold_mrr, cold_mrr
+    return trust, current, cold_mrr, best
+
+
+def _calibrate(p: np.ndarray, truth: list, settings: Settings) -> Calibration | None:
+    """Map each probability to the committee's own acceptance rate (a logistic in the log-odds,
+    Platt's method), fitted on each held-out decided statement's top suggestions; None when
+    there are too few decisions, or too few different figures, to say."""
+    from scipy.optimize import minimize
+
+    if len(truth) < settings.calibrate_min_statements:
         return None
-    X = np.vstack([g[0] for g in groups]).astype(np.float64)
-    y = np.concatenate([g[1] for g in groups]).astype(np.float64)
-    sizes = np.array([len(g[1]) for g in groups])
-    group_id = np.repeat(np.arange(len(groups)), sizes)
-
-    def loss(w):
-        # Listwise: the correct standards should take the probability mass among each
-        # statement's candidates (softmax cross-entropy), which is what ranking needs.
-        z = X @ w
-        zmax = np.maximum.reduceat(z, np.r_[0, np.cumsum(sizes)[:-1]])[group_id]
-        e = np.exp(z - zmax)
-        denom = np.bincount(group_id, e)[group_id]
-        p = e / denom
-        pos_e = np.bincount(group_id, e * y)
-        value = -np.log(np.maximum(pos_e, 1e-300)).sum() + np.log(np.bincount(group_id, e)).sum()
-        q = (e * y) / np.maximum(pos_e[group_id], 1e-300)  # share among the correct ones
-        grad = X.T @ (p - q)
-        n = len(groups)
-        return value / n + 0.5e-3 * (w @ w), grad / n + 1e-3 * w
-
-    start_w = np.array([_default_weights(settings, semantic, True).get(n, 0.0) for n in names]) * 10
-    w = minimize(loss, start_w, jac=True, method="L-BFGS-B").x
-    # Calibrate: one-feature logistic regression from the fused score to "correct".
-    z = X @ w
-    def platt(params):
-        a, b = params
-        t = a * z + b
-        value = np.logaddexp(0, t) - y * t
-        p = 1 / (1 + np.exp(-t))
-        return value.mean(), np.array([np.mean((p - y) * z), np.mean(p - y)])
-    a, b = minimize(platt, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B").x
-    weights = {n: float(v * a) for n, v in zip(names, w)}
-    reranker = None
-    if len(groups) >= settings.rerank_min_sources:
-        # The trees only ever see the first-stage candidates, so train them on those alone.
-        within = np.concatenate([np.arange(len(g[1])) < g[2] for g in groups])
-        shown = np.array([g[2] for g in groups])
-        linear = 1 / (1 + np.exp(-(a * z + b)))
-        reranker = _train_reranker(X[within], y[within], linear[within], shown, names, settings.rerank_trees)
-    return weights, float(b), reranker
-
-
-def _ranks_within(scores: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    ranks = np.empty(len(scores))
-    start = 0
-    for size in sizes:
-        order = np.argsort(-scores[start : start + size], kind="stable")
-        ranks[start + order] = np.arange(size)
-        start += size
-    return ranks
-
-
-def _reranker_features(X, linear, sizes):
-    """Each candidate's features, its first-stage score and its rank among the statement's candidates."""
-    return np.column_stack([X, linear, _ranks_within(linear, sizes)])
-
-
-def _train_reranker(X, y, linear, sizes, names, settings_iter=200):
-    """Gradient-boosted trees over the features of each candidate, trained on decisions.
-
-    Trees catch what a weighted sum cannot, such as "a near-duplicate statement was
-    aligned to it" mattering far more than a moderate neighbour. None when
-    scikit-learn is not installed (the weighted sum is used alone).
-    """
-    try:
-        from sklearn.ensemble import HistGradientBoostingClassifier
-    except ImportError:  # pragma: no cover - optional
+    depth = min(DEPTH, p.shape[1])
+    top = np.argpartition(-p, depth - 1, axis=1)[:, :depth]
+    x = _logit(np.take_along_axis(p, top, axis=1).ravel())
+    y = np.concatenate([np.isin(top[i], cols) for i, cols in enumerate(truth)]).astype(np.float64)
+    if y.sum() < settings.calibrate_min_accepted or np.ptp(x) < 1e-6:
         return None
-    features = _reranker_features(X, linear, sizes)
-    model = HistGradientBoostingClassifier(
-        max_iter=settings_iter, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40,
-        l2_regularization=1.0, early_stopping=False, random_state=0,
-    )
-    model.fit(features, y)
-    model.feature_names_ = names
-    return model
+
+    def loss(theta):
+        z = theta[0] * x + theta[1]
+        g = 1.0 / (1.0 + np.exp(-z)) - y
+        return float((np.logaddexp(0, z) - y * z).mean()), np.array([(g * x).mean(), g.mean()])
+
+    a, b = minimize(loss, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B", bounds=[(1e-3, None), (None, None)]).x
+    return Calibration(float(a), float(b), "committee")
 
 
-def _rerank(model, feats, fused, names, depth, top):
-    """Re-score each row's best ``depth`` candidates with the trees; keep the best ``top``."""
-    depth = min(depth, fused.shape[1])
-    idx, vals = _top_k(fused, depth)
-    rows = np.repeat(np.arange(idx.shape[0]), idx.shape[1])
-    cols = idx.ravel()
-    X = np.column_stack([feats[n][rows, cols] if n in feats else np.zeros(len(cols)) for n in names])
-    sizes = np.full(idx.shape[0], idx.shape[1])
-    probability = model.predict_proba(_reranker_features(X, vals.ravel(), sizes))[:, 1].reshape(idx.shape)
-    probability[vals < 0] = -1  # rejected pairs stay out
-    order = np.argsort(-probability, axis=1, kind="stable")[:, :top]
-    idx_out, prob_out = np.take_along_axis(idx, order, axis=1), np.take_along_axis(probability, order, axis=1)
-    if top > depth:
-        # Beyond what the trees re-rank, keep the first stage's order, below the re-ranked ones.
-        more_idx, more_vals = _top_k(fused, top)
-        floor = np.maximum(prob_out.min(axis=1, keepdims=True), 0)
-        more_vals = np.minimum(more_vals[:, depth:], floor)
-        idx_out = np.concatenate([idx_out, more_idx[:, depth:]], axis=1)
-        prob_out = np.concatenate([prob_out, more_vals], axis=1)
-    return idx_out, prob_out
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, np.float64), 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def confidence_bands(probabilities: np.ndarray, settings: Settings = DEFAULT) -> list[str]:
+    """"high", "medium" or "low" for each calibrated probability (0-100) that a suggestion is right."""
+    return np.where(probabilities >= settings.high, "high",
+                    np.where(probabilities >= settings.medium, "medium", "low")).tolist()

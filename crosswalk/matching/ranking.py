@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import functools
-import gc
 
 import numpy as np
 
@@ -18,40 +16,12 @@ from .base import (
     _in_parallel,
     _top_k,
 )
-from .evidence import _explain_many, _supporting
-from .features import (
-    FEATURES,
-    _at,
-    _chunk_features,
-    _combine,
-    _context_adjust,
-    _default_weights,
-    _Index,
-    _pair_features,
-)
-from .learning import _learn_weights, _rerank, confidence_bands
+from .evidence import explain
+from .features import _chunk_features, _combine, _context_adjust, _default_weights, _Index, _pair_features, similarity_threshold
+from .learning import GOLD_CALIBRATION, Learned, best_flags, combine, confidence_bands, learn
 from .vectors import EmbeddingCache, _Vectors, text_key
 
 
-def _gc_paused(fn):
-    """``fn`` with Python's cycle collector paused. Matching makes millions of small objects
-    (tuples, strings, suggestions), none of them in cycles, and the collector walking them over
-    and over again cost a sixth of a cached re-run. It collects as usual afterwards."""
-
-    @functools.wraps(fn)
-    def paused(*args, **kwargs):
-        if not gc.isenabled():
-            return fn(*args, **kwargs)
-        gc.disable()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            gc.enable()
-
-    return paused
-
-
-@_gc_paused
 def rank_candidates(
     sources: list[Doc],
     targets: list[Doc],
@@ -66,10 +36,12 @@ def rank_candidates(
 ) -> list[list[Candidate]]:
     """The ``top`` best targets for every source, with score, confidence and evidence.
 
-    ``decisions`` are earlier accepted/rejected alignments (warm mode):
-    accepted ones teach the matcher (target profiles, neighbour votes,
-    priors, and, when there are enough, a combiner trained on them);
-    rejected pairs are never returned.
+    ``decisions`` are earlier accepted/rejected alignments (warm mode): what they teach
+    (similar decided statements, the standards' profiles, popularity within the grade band,
+    the heading's decisions, rejections) counts as far as the committee's own held-out
+    decisions show it helps (:mod:`crosswalk.matching.learning`); rejected pairs are never
+    returned. A source whose best suggestion is unlikely to be right (calibrated probability
+    under ``settings.floor``) gets no suggestions: an empty list ("no likely alignment").
     """
     if not sources or not targets:
         return [[] for _ in sources]
@@ -92,7 +64,8 @@ def rank_candidates(
 @dataclasses.dataclass
 class _Chunk:
     """The suggestions of sources ``start:stop``: ``per_row`` flat entries per source, best first
-    (rank = position + 1); an entry whose ``keep`` is false is a rejected pair, never suggested."""
+    (rank = position + 1); an entry whose ``keep`` is false is not suggested (a rejected pair, or
+    a source with no likely alignment: ``unlikely`` per source)."""
 
     start: int
     stop: int
@@ -103,12 +76,14 @@ class _Chunk:
     keep: list[bool]
     bands: list[str]
     evidence: list[str]
+    unlikely: list[bool]
+    best: list[float]  # each source's best score (the one below the floor, where unlikely)
 
 
 class _Ranking:
     """Everything :func:`rank_candidates` learns and sets up before ranking (vectors, weights,
-    the context adjustment), then :meth:`chunks`: the suggestions chunk by chunk, each chunk
-    scored and explained in a thread, in order."""
+    calibration, the context adjustment), then :meth:`chunks`: the suggestions chunk by chunk,
+    each chunk scored and explained in a thread, in order."""
 
     def __init__(self, sources, targets, *, top, decisions, encoder, cache, settings, with_evidence):
         self.sources, self.targets, self.top = sources, targets, top
@@ -119,115 +94,152 @@ class _Ranking:
     def _set_up(self, decisions, encoder, cache):
         sources, targets, settings, top = self.sources, self.targets, self.settings, self.top
         target_index = {t.key: i for i, t in enumerate(targets)}
-        accepted = [d for d in decisions if d.accepted and d.target_key in target_index]
+        usable = [d for d in decisions if d.target_key in target_index]
         rejected_by_source: dict[object, list] = collections.defaultdict(list)
         rejected_by_text: dict[str, list] = collections.defaultdict(list)
-        for d in decisions:
-            if not d.accepted and d.target_key in target_index:
+        for d in usable:
+            if not d.accepted:
                 if d.source_key is not None:
                     rejected_by_source[d.source_key].append(d.target_key)
                 rejected_by_text[text_key(d.source_text)].append(d.target_key)
 
-        # One row per distinct decided statement, so a statement aligned to three
-        # standards is one neighbour voting for three targets.
-        known_texts: dict[str, int] = {}
-        known_contexts: list[str] = []
-        accepted_rows = []
-        for d in accepted:
-            row = known_texts.setdefault(d.source_text, len(known_texts))
-            if row == len(known_contexts):
-                known_contexts.append(d.source_context or "")
-            accepted_rows.append((row, target_index[d.target_key]))
-        accepted_rows = sorted(set(accepted_rows))
-        vectors = _Vectors(sources, targets, list(known_texts), encoder, cache, settings, known_contexts)
+        # One row per distinct decided statement, so a statement aligned to three standards is
+        # one neighbour for three targets; rejected-only statements are rows too (they teach).
+        known: dict[str, int] = {}
+        self.known_statements: list[Decision] = []
+        accepted_rows, rejected_rows = set(), set()
+        for d in usable:
+            row = known.setdefault(d.source_text, len(known))
+            if row == len(self.known_statements):
+                self.known_statements.append(d)
+            (accepted_rows if d.accepted else rejected_rows).add((row, target_index[d.target_key]))
+        rejected_rows -= accepted_rows
+        accepted_rows, rejected_rows = sorted(accepted_rows), sorted(rejected_rows)
+        known_contexts = [d.source_context or "" for d in self.known_statements]
+        vectors = _Vectors(sources, targets, list(known), encoder, cache, settings, known_contexts,
+                           [d.source_grades for d in self.known_statements])
         if hasattr(encoder, "release"):
             encoder.release()
         semantic = vectors.s_emb is not None and settings.embedding_weight > 0
+        cold_weights = _default_weights(settings, semantic)
+        # Scores are put on the scale of the cold similarity (1.0 = identical statements).
+        scale = sum(w for w in cold_weights.values() if w > 0) or 1.0
         warm = bool(accepted_rows)
+        threshold = similarity_threshold(vectors, semantic, settings) if warm else settings.similarity_threshold
+        index = _Index(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold)
+        learned = (learn(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold, scale)
+                   if warm else Learned({}, None, 0))
+        used = learned.used  # warm signal -> how far it is trusted
         method = "tfidf+embedding" if semantic else "tfidf"
-        weights, bias, learned, reranker = _default_weights(settings, semantic, warm), 0.0, False, None
         if warm:
-            method += "+decisions"
-            if len(accepted_rows) >= settings.learn_min_decisions:
-                trained = _learn_weights(vectors, accepted_rows, len(targets), semantic, settings, known_contexts)
-                if trained:
-                    weights, bias, reranker = trained
-                    learned = True
-                    method += " (learned" + (", re-ranked)" if reranker is not None else ")")
-        names = [f for f in FEATURES if semantic or "semantic" not in f]
-        index = _Index(
-            len(targets), vectors.t_tfidf, vectors.t_emb if semantic else None,
-            vectors.k_tfidf, vectors.k_emb if semantic else None,
-            accepted_rows, settings, vectors.groups, known_contexts,
-        )
-
-        # Which decisions support each target, looked up per suggestion when explaining it.
-        accepted_by_target: dict[object, list[Decision]] = collections.defaultdict(list)
-        for d in accepted:
-            accepted_by_target[d.target_key].append(d)
+            method += "+decisions" if used else " (decisions checked: no gain over cold)"
         contexts = [s.context for s in sources]
-        # Hand-weighted scores are put on the scale of the cold similarity (1.0 = identical statements).
-        scale = sum(_default_weights(settings, semantic, warm=False).values()) or 1.0
         # Cold, the statements being matched also teach something about each other: see _context_adjust.
         adjusted = None
-        if not learned and len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
-            adjusted = _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
+        if len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
+            adjusted = _context_adjust(index, vectors, contexts, cold_weights, 0.0, semantic, settings)
+        fence = _floor_fence(adjusted.best, settings) if adjusted is not None else -np.inf
+        cold_calibration = learned.cold or GOLD_CALIBRATION
 
         def ranked(start):
             """The best ``top`` targets of one chunk of sources, explained (runs in a thread)."""
-            stop = min(start + self.settings.chunk, len(sources))
+            stop = min(start + settings.chunk, len(sources))
+            feats = None
             if adjusted is not None:
-                fused = adjusted(start // self.settings.chunk)
-                feats = _pair_features(index, vectors, start, stop, contexts, semantic, warm)
+                fused = adjusted(start // settings.chunk)
             else:
-                feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
-                fused = _combine(feats, weights, bias)
-            if learned:
-                fused = 1.0 / (1.0 + np.exp(-fused))  # probability that a reviewer accepts
-            else:
-                fused = np.clip(fused / scale, 0, None)
+                feats = _chunk_features(index, vectors, start, stop, contexts, semantic, warm=bool(used))
+                fused = _combine(feats, cold_weights)
+            fused = fused / np.float32(scale)
+            cold_best = fused.max(axis=1)
+            probability = cold_calibration(fused, best_flags(fused))
+            own = probability
+            if used:
+                if feats is None:
+                    feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
+                probability = combine(probability, feats, used)
+                if settings.first_from_statement and set(used) & set(SHARED_SIGNALS):
+                    own = combine(own, feats, {n: t for n, t in used.items() if n not in SHARED_SIGNALS})
+                else:
+                    own = probability
             # Rejected pairs can never come back.
             if rejected_by_source or rejected_by_text:
                 for row, source in enumerate(sources[start:stop]):
                     for t_key in rejected_by_source.get(source.key, ()):
-                        fused[row, target_index[t_key]] = -1
+                        probability[row, target_index[t_key]] = -np.inf
                     for t_key in rejected_by_text.get(text_key(source.text), ()):
-                        fused[row, target_index[t_key]] = -1
-            if reranker is not None:
-                idx, vals = _rerank(reranker, feats, fused, names, settings.rerank_depth, top)
-            else:
-                idx, vals = _top_k(fused, top)
-            return self._explained(start, stop, feats, idx, vals)
+                        probability[row, target_index[t_key]] = -np.inf
+            idx, vals = _top_k(probability, top)
+            if own is not probability and top > 1:
+                own = np.where(np.isfinite(probability), own, -np.inf)
+                idx, vals = _statement_first(probability, own, idx, vals)
+            if learned.calibration is not None:  # the order stays; the figures become the committee's
+                finite = np.isfinite(vals)
+                vals = np.where(finite, learned.calibration(np.where(finite, vals, 0.5)), vals)
+            # A statement that stands out by matching nothing (its best cold score far below the
+            # others') and that no decision speaks for has no likely alignment.
+            unlikely = (cold_best < fence) & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
+            return self._explained(start, stop, feats if feats is not None else _pair_features(vectors, start, semantic),
+                                   idx, vals, unlikely)
 
         self._ranked = ranked
-        self.method, self.warm, self.learned = method, warm, learned
-        self._accepted_by_target = accepted_by_target
+        self.method, self.warm, self.learned, self.used, self.index = method, warm, learned, used, index
 
-    def _explained(self, start, stop, feats, idx, vals) -> _Chunk:
-        """A chunk's suggestions with scores, bands and (in words) evidence."""
-        sources, targets, warm = self.sources, self.targets, self.warm
+    def _explained(self, start, stop, feats, idx, vals, unlikely) -> _Chunk:
+        """A chunk's suggestions with scores (probability that it is right, 0-100), bands and
+        (in words) evidence."""
+        sources, targets, settings = self.sources, self.targets, self.settings
         rows = np.repeat(np.arange(stop - start), idx.shape[1])
         cols = idx.ravel()
-        scores = np.clip(np.round(100 * vals.astype(np.float64), 1), 0.0, 100.0).ravel()
-        keep = (vals >= 0).ravel().tolist()
-        bands = confidence_bands(scores, self.settings, self.learned)
+        finite = np.isfinite(vals)
+        scores = np.clip(np.round(100 * np.where(finite, vals, 0).astype(np.float64), 1), 0.0, 100.0)
+        best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(scores))
+        keep = (finite & ~unlikely[:, None]).ravel().tolist()
+        scores = scores.ravel()
+        bands = confidence_bands(scores, settings)
         evidence = [""] * len(cols)
         if self.with_evidence:
-            by_target = self._accepted_by_target
-            evidence = _explain_many(
-                sources[start:stop], targets, rows, cols, _at(feats, "semantic", rows, cols),
-                _at(feats, "votes", rows, cols) if warm else None,
-                (lambda i, col: _supporting(by_target.get(targets[col].key, ()), sources[start + i]))
-                if warm else None,
-                self._target_words,
-            )
+            evidence = explain(sources[start:stop], targets, rows, cols, feats, self.used, self.index,
+                               self.known_statements, self._target_words)
         cols = cols.tolist()
         return _Chunk(start, stop, idx.shape[1], cols, [targets[c].key for c in cols], scores.tolist(), keep,
-                      bands, evidence)
+                      bands, evidence, unlikely.tolist(), best.tolist())
 
     def chunks(self):
-        """The suggestions, chunk by chunk in order. Cold, two chunks are scored and explained at
-        a time (numpy and rapidfuzz let go of the GIL); warm, every chunk's features are large:
-        one chunk at a time keeps memory flat."""
+        """The suggestions, chunk by chunk in order, two chunks scored and explained at a time
+        (numpy and rapidfuzz let go of the GIL)."""
         starts = range(0, len(self.sources), self.settings.chunk)
-        return _in_parallel(self._ranked, starts) if not self.warm else map(self._ranked, starts)
+        return _in_parallel(self._ranked, starts)
+
+
+def _floor_fence(best: np.ndarray, settings) -> float:
+    """The best cold score below which a statement stands out as matching nothing: Tukey's lower
+    fence (first quartile less 1.5 times the interquartile range) of the statements' best scores,
+    so that it means the same in a crosswalk whose statements all score low (across domains) and
+    in one whose statements score high. -inf with too few statements to tell."""
+    if len(best) < settings.floor_min_statements:
+        return -np.inf
+    q1, q3 = np.percentile(best, [25, 75])
+    return float(q1 - settings.floor_iqr * (q3 - q1))
+
+
+# What the decisions say about standards in general (how popular they are, overall or under a
+# heading), as opposed to what they say about statements like this one.
+SHARED_SIGNALS = ("popularity", "heading")
+
+
+def _statement_first(fused, own, idx, vals):
+    """Each statement's first suggestion is its own best match (its words, its meaning, the
+    decisions on statements like it: ``own``); popularity ranks the rest. So that a few accepted
+    standards do not become every statement's first suggestion."""
+    first = np.argmax(own, axis=1)
+    rows = np.arange(len(first))
+    out_idx = np.empty_like(idx)
+    out_vals = np.empty_like(vals)
+    out_idx[:, 0] = first
+    out_vals[:, 0] = fused[rows, first]
+    for i in range(len(first)):
+        rest = [j for j in range(idx.shape[1]) if idx[i, j] != first[i]][: idx.shape[1] - 1]
+        out_idx[i, 1:] = idx[i, rest]
+        out_vals[i, 1:] = vals[i, rest]
+    return out_idx, out_vals

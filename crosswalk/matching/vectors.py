@@ -160,7 +160,8 @@ def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None
 class _Vectors:
     """TF-IDF and (optional) embedding vectors of sources, targets and decided statements."""
 
-    def __init__(self, sources, targets, accepted_texts, encoder, cache, settings, accepted_contexts=()):
+    def __init__(self, sources, targets, accepted_texts, encoder, cache, settings, accepted_contexts=(),
+                 accepted_grades=()):
         source_terms = [textmod.terms(s.text) for s in sources]
         target_terms = [textmod.terms(t.text) for t in targets]
         known_terms = [textmod.terms(t) for t in accepted_texts]
@@ -173,6 +174,10 @@ class _Vectors:
             context = model.transform([textmod.terms(t.context) for t in targets])
             self.t_tfidf = _l2(self.t_tfidf + settings.context_weight * context)
         self.groups = _groups(targets)
+        self.s_grades = _grade_array([s.grades for s in sources])
+        self.t_grades = _grade_array([t.grades for t in targets])
+        grades = list(accepted_grades) + [None] * (len(accepted_texts) - len(accepted_grades))
+        self.k_grades = _grade_array(grades, always=self.s_grades is not None)
         self.s_emb = self.t_emb = self.k_emb = None
         if encoder is not None:
             texts = [textmod.strip_boilerplate(d.text) for d in list(sources) + list(targets)]
@@ -200,3 +205,11 @@ class _Vectors:
                     mixed[with_context] += c_emb
                 mixed = _l2(mixed)
                 self.s_emb, self.k_emb = mixed[: len(sources)], mixed[len(sources) :]
+
+
+def _grade_array(grades: list, always: bool = False) -> np.ndarray | None:
+    """Each statement's (lowest, highest) grade, NaN where it has none; None when none has
+    grades (unless ``always``)."""
+    if not always and not any(grades):
+        return None
+    return np.array([g if g else (np.nan, np.nan) for g in grades], dtype=np.float32).reshape(-1, 2)

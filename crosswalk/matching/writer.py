@@ -54,17 +54,22 @@ class _SuggestionWriter:
     def __init__(self, db, method: str):
         self.conn, self.method, self.stamp = db.conn, method, now()
         self.pending: list[tuple] = []
-        self.suggested = self.kept_commented = 0
+        self.suggested = self.kept_commented = self.unlikely_count = 0
         self.decided: set = set()
+        self.unlikely: list[tuple] = []  # (source id, its best score): no likely alignment
         self.commented: dict = {}
         self.guard = None
 
-    def begin(self, source_fid: int, target_ids: list) -> None:
+    def begin(self, source_fid: int, target_ids: list, target_fid: int | None = None) -> None:
         conn = self.conn
-        self.decided = set(conn.execute(
-            "select source_id, target_id from alignments a join standards s on s.id = a.source_id "
+        self.source_fid, self.target_fid = source_fid, target_fid
+        decided = conn.execute(
+            "select a.source_id, a.target_id, a.status from alignments a join standards s on s.id = a.source_id "
             "where s.framework_id = ? and a.status in ('accepted', 'rejected')",  # the status index: decisions only
-            [source_fid]))
+            [source_fid]).fetchall()
+        self.decided = {(s, t) for s, t, _ in decided}
+        targets_here = set(target_ids)
+        self.decided_accepted = {(s, t) for s, t, status in decided if status == "accepted" and t in targets_here}
         (largest,) = conn.execute("select max(id) from standards").fetchone()
         if (largest or 0) >= 2**31:  # pair keys stay 64-bit integers (rowids are never this large unless set so)
             raise CrosswalkError(f"a standard's id ({largest}) is too large for matching: ids must be below 2**31")
@@ -107,6 +112,8 @@ class _SuggestionWriter:
                     continue
                 pairs.append(pair)
                 pending.append(pair + (scores[j], bands[j], method, evidence[j], j - first + 1, stamp, stamp))
+            if chunk.unlikely[row]:
+                self.unlikely.append((source_key, chunk.best[row]))
             if source_key in commented:  # commented suggestions that fell out, kept
                 self.kept_commented += len(commented[source_key] - {t for _, t in pairs[its_pairs:]})
         self._delete_fallen_out(source_keys, pairs)
@@ -152,6 +159,18 @@ class _SuggestionWriter:
 
     def finish(self) -> None:
         self._upsert(len(self.pending))
+        if self.target_fid is not None:
+            # This match's marks replace the last match's, for these two frameworks; a statement
+            # with an accepted alignment to the target framework is aligned, never marked.
+            self.conn.execute(
+                "delete from no_likely_alignment where target_framework_id = ? and source_id in "
+                "(select id from standards where framework_id = ?)", [self.target_fid, self.source_fid])
+            aligned = {s for s, _ in self.decided_accepted}
+            self.conn.executemany(
+                "insert into no_likely_alignment (source_id, target_framework_id, best_score, method, marked_at) "
+                "values (?, ?, ?, ?, ?)",
+                [(s, self.target_fid, best, self.method, self.stamp) for s, best in self.unlikely if s not in aligned])
+            self.unlikely_count = sum(s not in aligned for s, _ in self.unlikely)
         self.conn.execute("delete from temp.match_targets")
         if self.guard:
             self.conn.execute(self.guard)
