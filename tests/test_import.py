@@ -1,7 +1,8 @@
 import pytest
 
 from crosswalk.errors import SourceError
-from crosswalk.importer import import_file, parse_grades
+from crosswalk.importer import import_file
+from crosswalk.text import parse_grades
 from crosswalk.sources import read_table
 
 from .conftest import WELDING, write_csv, write_xlsx
