@@ -308,12 +308,29 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     grades from ``educationLevel``. A package exported by crosswalk with several
     frameworks (top-level items of type ``Framework``) gives them back one by one.
     """
-    from .importer import StandardRow
-
     document = package["CFDocument"]
-    title = document.get("title") or ""
-    items = package.get("CFItems") or []
-    by_id = {}
+    by_id = _items_by_identifier(package.get("CFItems") or [], file)
+    parent = _child_of_links(package.get("CFAssociations") or [], by_id, file)
+    # Which framework each item belongs to: its top-level Framework item, or the document.
+    groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
+    group_by_item = _group_of_items(by_id, parent, groups)
+    code_of = _codes(by_id, group_by_item)
+    out = []
+    for group in list(groups) if groups else [None]:
+        meta = _framework_meta(document, groups.get(group), framework=framework, kind=kind, file=file)
+        members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
+                   if identifier not in groups and group_by_item[identifier] == group]
+        rows = _standard_rows(members, parent, by_id, groups, code_of, meta)
+        if rows:
+            out.append((meta, rows))
+    if not out:
+        raise SourceError("has no CFItems to import", file=file, column="CFItems")
+    return out
+
+
+def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
+    """Each item by its identifier, with its index in ``CFItems``; every item checked."""
+    by_id: dict[str, tuple[int, dict]] = {}
     for index, item in enumerate(items):
         where = f"CFItems[{index}]"
         if not isinstance(item, dict):
@@ -327,9 +344,13 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
         if item["identifier"] in by_id:
             raise SourceError(f"repeats identifier {item['identifier']!r}", file=file, column=where)
         by_id[item["identifier"]] = (index, item)
+    return by_id
+
+
+def _child_of_links(associations: list, by_id: dict, file: str) -> dict[str, str]:
+    """Item identifier → its parent's identifier, from the ``isChildOf`` associations (the first one wins)."""
     parent: dict[str, str] = {}
-    sequence: dict[str, int] = {}
-    for index, assoc in enumerate(package.get("CFAssociations") or []):
+    for index, assoc in enumerate(associations):
         if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
             continue
         try:
@@ -340,10 +361,11 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
                               file=file, column=f"CFAssociations[{index}]") from None
         if child in by_id and child not in parent:
             parent[child] = up
-            if isinstance(assoc.get("sequenceNumber"), int):
-                sequence[child] = assoc["sequenceNumber"]
-    # Which framework each item belongs to: its top-level Framework item, or the document.
-    groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
+    return parent
+
+
+def _group_of_items(by_id: dict, parent: dict, groups: dict) -> dict[str, str | None]:
+    """Item identifier → the identifier of the Framework item it sits under (None: the document)."""
 
     def group_of(identifier):
         seen = set()
@@ -354,13 +376,16 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
                 return identifier
         return None
 
-
     group_names = {it.get("fullStatement"): i for i, it in groups.items()}
-    group_by_item = {
+    return {
         identifier: group_of(identifier) or group_names.get(_notes(item.get("notes")).get("framework"))
         for identifier, (_, item) in by_id.items()
     }
-    # Codes must be unique within a framework (the same code may be in two frameworks).
+
+
+def _codes(by_id: dict, group_by_item: dict) -> dict[str, str]:
+    """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
+    (the same code may be in two frameworks), else the identifier."""
     counts: dict[tuple, int] = {}
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
@@ -371,53 +396,55 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
         code_of[identifier] = code if code and counts[(group_by_item[identifier], code)] == 1 else identifier
+    return code_of
 
-    doc_notes = _notes(document.get("notes"))
-    out = []
-    group_ids = list(groups) if groups else [None]
-    for group in group_ids:
-        if group is None:
-            notes = doc_notes
-            name = framework or notes.get("crosswalk_framework") or title
-            meta = dict(name=name, kind=kind or notes.get("kind") or "academic",
-                        publisher=document.get("publisher") or notes.get("publisher"),
-                        version=document.get("version"), subject=_first(document.get("subject")),
-                        license=notes.get("license") or _title(document.get("licenseURI")),
-                        attribution=notes.get("attribution"),
-                        source_url=document.get("officialSourceURL") or notes.get("source_url"),
-                        source_file=file)
-        else:
-            notes = _notes(groups[group].get("notes"))
-            name = groups[group].get("fullStatement") or notes.get("crosswalk_framework")
-            meta = dict(name=name, kind=kind or notes.get("kind") or "academic", publisher=notes.get("publisher"),
-                        version=notes.get("version"), subject=notes.get("subject"), license=notes.get("license"),
-                        attribution=notes.get("attribution"), source_url=notes.get("source_url"),
-                        source_file=file)
-        if not meta["name"]:
-            raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
-                              column="CFDocument.title")
-        rows = []
-        members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
-                   if identifier not in groups and group_by_item[identifier] == group]
-        for index, identifier, item in members:
-            up = parent.get(identifier)
-            parent_code = code_of[up] if up in by_id and up not in groups else None
-            levels = item.get("educationLevel") or []
-            if isinstance(levels, str):
-                levels = [levels]
-            item_notes = _notes(item.get("notes"))
-            grade = item_notes.get("grade") or _grade_text(levels)
-            rows.append(StandardRow(
-                code=code_of[identifier], statement=item["fullStatement"].strip(), parent_code=parent_code,
-                grade=grade, subject=item_notes.get("subject") or meta["subject"],
-                domain=item_notes.get("domain"), cluster=item_notes.get("cluster"),
-                level=item.get("CFItemType") or None, source_row=index + 1, sheet=None,
-            ))
-        if rows:
-            out.append((meta, rows))
-    if not out:
-        raise SourceError("has no CFItems to import", file=file, column="CFItems")
-    return out
+
+def _framework_meta(document: dict, group_item: dict | None, *, framework: str | None, kind: str | None,
+                    file: str) -> dict:
+    """A framework's name, kind and details: from the CFDocument, or from its Framework item."""
+    if group_item is None:
+        notes = _notes(document.get("notes"))
+        name = framework or notes.get("crosswalk_framework") or document.get("title") or ""
+        meta = dict(name=name, kind=kind or notes.get("kind") or "academic",
+                    publisher=document.get("publisher") or notes.get("publisher"),
+                    version=document.get("version"), subject=_first(document.get("subject")),
+                    license=notes.get("license") or _title(document.get("licenseURI")),
+                    attribution=notes.get("attribution"),
+                    source_url=document.get("officialSourceURL") or notes.get("source_url"),
+                    source_file=file)
+    else:
+        notes = _notes(group_item.get("notes"))
+        name = group_item.get("fullStatement") or notes.get("crosswalk_framework")
+        meta = dict(name=name, kind=kind or notes.get("kind") or "academic", publisher=notes.get("publisher"),
+                    version=notes.get("version"), subject=notes.get("subject"), license=notes.get("license"),
+                    attribution=notes.get("attribution"), source_url=notes.get("source_url"),
+                    source_file=file)
+    if not meta["name"]:
+        raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
+                          column="CFDocument.title")
+    return meta
+
+
+def _standard_rows(members: list, parent: dict, by_id: dict, groups: dict, code_of: dict, meta: dict) -> list:
+    """The standards of one framework, from its items."""
+    from .importer import StandardRow
+
+    rows = []
+    for index, identifier, item in members:
+        up = parent.get(identifier)
+        parent_code = code_of[up] if up in by_id and up not in groups else None
+        levels = item.get("educationLevel") or []
+        if isinstance(levels, str):
+            levels = [levels]
+        item_notes = _notes(item.get("notes"))
+        grade = item_notes.get("grade") or _grade_text(levels)
+        rows.append(StandardRow(
+            code=code_of[identifier], statement=item["fullStatement"].strip(), parent_code=parent_code,
+            grade=grade, subject=item_notes.get("subject") or meta["subject"],
+            domain=item_notes.get("domain"), cluster=item_notes.get("cluster"),
+            level=item.get("CFItemType") or None, source_row=index + 1, sheet=None,
+        ))
+    return rows
 
 
 def _notes(text) -> dict:
