@@ -27,6 +27,7 @@ import re
 import uuid
 
 from .errors import CrosswalkError, SourceError
+from .sources import check_input_file
 
 # Fixed for ever: changing it would change every exported identifier.
 NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
@@ -278,9 +279,7 @@ def validate_package(package: dict) -> None:
 
 def read_case(path) -> dict:
     """Read a CASE JSON file, with a clear error for anything that is not a ``CFPackage``."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise SourceError("file not found", file=str(path))
+    path = check_input_file(path, "a CASE JSON file")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -291,6 +290,12 @@ def read_case(path) -> dict:
     except json.JSONDecodeError as exc:
         raise SourceError(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                           file=path.name, hint="expected a CASE JSON package") from None
+    except RecursionError:
+        raise SourceError("is not a CASE package: its arrays or objects are nested too deeply to read "
+                          "(a CASE package nests a few levels)", file=path.name) from None
+    except ValueError as exc:  # a number too long to read (over 4,300 digits), and the like
+        raise SourceError(f"is not valid JSON: {str(exc).split(';')[0]}", file=path.name,
+                          hint="expected a CASE JSON package") from None
     if not isinstance(package, dict) or not isinstance(package.get("CFDocument"), dict):
         raise SourceError("is not a CASE CFPackage (expected an object with a CFDocument)", file=path.name)
     for key in ("CFItems", "CFAssociations"):

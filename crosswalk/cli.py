@@ -73,7 +73,8 @@ def cli():
 
 @cli.command(name="import")
 @click.argument("database", type=click.Path(dir_okay=False))
-@click.argument("file", type=click.Path(dir_okay=False))
+# Any path: the library refuses a folder, a device or a pipe with one Error: line (exit 1).
+@click.argument("file", type=click.Path())
 @click.option("--framework", required=True, help="Name of the framework (created, or updated in place)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
               help="industry: what a CTE program teaches; academic: state standards")
@@ -393,7 +394,7 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
 
 @cli.command(name="import-case")
 @click.argument("database", type=click.Path(dir_okay=False))
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--framework", help="Name of the framework (default: the CFDocument's title)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]),
               help="industry or academic (default: what a crosswalk export recorded, else academic)")
@@ -435,7 +436,7 @@ def import_case_command(database, file, framework, kind, dry_run):
 
 @cli.command(name="import-decisions")
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--sheet", help="Sheet of a workbook (default: the first)")
 @click.option("--from", "source_framework", help="Industry framework of the source codes (default: any)")
 @click.option("--to", "target_framework", help="Academic framework of the target codes (default: any)")
