@@ -348,6 +348,11 @@ def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
                                   column=f"{where}.{field}")
         if item["identifier"] in by_id:
             raise SourceError(f"repeats identifier {item['identifier']!r}", file=file, column=where)
+        for field, value in item.items():
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(text, str) and "\x00" in text for text in texts):
+                raise SourceError("holds a NUL character (\\u0000); SQLite's search and text functions would "
+                                  "stop there", file=file, column=f"{where}.{field}")
         by_id[item["identifier"]] = (index, item)
     return by_id
 

@@ -145,6 +145,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         if index >= len(values):
             return ""
         text = cell_text(values[index])
+        if "\x00" in text:
+            raise table.error(
+                f"the {field} holds a NUL character (byte 0) at position {text.index(chr(0)) + 1:,}; "
+                "SQLite's search and text functions would stop there",
+                row=number, column=index, hint="remove the character in the file and import it again",
+            )
         limit = MAX_STATEMENT if field == "statement" else MAX_CODE if field == "code" else MAX_STATEMENT
         if len(text) > limit:
             raise table.error(

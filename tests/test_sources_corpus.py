@@ -345,6 +345,15 @@ CORPUS += [
     ("xlsx whose parts would inflate to 600 MB", "huge.xlsx",
      declaring("xl/worksheets/sheet1.xml", 10 * 1024 ** 2, 600 * 1024 ** 2), [],
      ("error", "huge.xlsx: would inflate to 600 MB; crosswalk reads workbooks up to 512 MB inflated")),
+    ("NUL byte in a statement after the first 4 KB", "nul.csv",
+     csv_text("Code,Statement\n" + "".join(f"A.{i},Measure part {i}.\n" for i in range(1, 300))
+              + "B.1,Measure\x00 a part.\n"), [],
+     ("error", "nul.csv, row 301, column 2 (Statement): the statement holds a NUL character (byte 0) at "
+               "position 8; SQLite's search and text functions would stop there")),
+    ("NUL byte in a statement of a small file", "nulsmall.csv", csv_text("Code,Statement\nA.1,Cut\x00 a part.\n"), [],
+     ("error", "nulsmall.csv, row 2, column 2 (Statement): the statement holds a NUL character")),
+    ("NUL byte in a code", "nulcode.csv", csv_text("Code,Statement\nA.1,Measure.\nA\x00.2,Cut a part.\n"), [],
+     ("error", "nulcode.csv, row 3, column 1 (Code): the code holds a NUL character (byte 0) at position 2")),
 ]
 
 # import-case: (name, file name, builder, extra CLI args, expected), as above
@@ -360,6 +369,9 @@ CASE_CORPUS = [
      ("error", "pipe.json: is a named pipe (FIFO), not a CASE JSON file")),
     ("/dev/zero given to import-case", "zero", device("/dev/zero"), [],
      ("error", "/dev/zero: is a character device, not a CASE JSON file")),
+    ("NUL character in a CASE statement", "nul.json",
+     case_json({"CFDocument": {"title": "T"}, "CFItems": [case_item(1, "A.1"), case_item(2, "A.2", "Cut\x00 a part.")]}),
+     [], ("error", "nul.json, column CFItems[1].fullStatement: holds a NUL character")),
 ]
 
 # import-decisions: (name, file name, builder, extra CLI args, expected), as above
