@@ -117,8 +117,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                  default_domain: str | None = None) -> list[StandardRow]:
     """Turn a table's rows into standards, checking each one.
 
-    Blank rows are skipped; a short row with text and no code is read as a
-    section heading (the domain of the rows below it); a code used twice, a
+    Blank rows and rows repeating the header are skipped (with a note); a
+    short row with text and no code is read as a section heading (the domain
+    of the rows below it); a code used twice, a NUL character, a
     formula never calculated or a cell far too long is an error naming the row
     and column. When no parent column is given, the hierarchy comes from the
     outline levels or indentation of the rows, or else from code prefixes
@@ -164,8 +165,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     seen: dict[str, int] = {}
     numeric_codes: list[tuple[int, str]] = []
     headings: list[int] = []
+    repeated_headers: list[int] = []
     heading = None
     for number, values in table.rows:
+        if table.repeats_header(values):
+            repeated_headers.append(number)
+            continue
         statement = get(values, mapping.statement, number, "statement")
         code = get(values, mapping.code, number, "code") if mapping.code is not None else ""
         if not statement and not code:
@@ -221,6 +226,11 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     if not out:
         raise table.error("has a header but no standards below it", row=table.header_row)
     where = f"sheet {table.sheet!r} " if table.sheet else ""
+    if repeated_headers:
+        table.warnings.append(
+            f"{where}rows repeating the header (row {table.header_row}) skipped: "
+            + _short_list([str(n) for n in repeated_headers])
+        )
     if headings:
         table.warnings.append(
             f"{where}rows without a code read as section headings (the domain of the rows below): "

@@ -87,10 +87,31 @@ class Table:
     hidden_rows: list[int] = dataclasses.field(default_factory=list)
     hidden_columns: list[int] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    # The header cells as written: ``headers`` tells a repeated name apart ("Standard (2)").
+    header_texts: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def file(self) -> str:
         return self.path.name
+
+    def same_name(self, index: int) -> list[int]:
+        """The columns whose header is written like this one's (itself included)."""
+        texts = self.header_texts or self.headers
+        name = texts[index].casefold() if index < len(texts) else ""
+        return [i for i, text in enumerate(texts) if name and text.casefold() == name]
+
+    def repeats_header(self, values: list) -> bool:
+        """Whether a row below the header is the header again (as a report printed in pages has it)."""
+        texts = self.header_texts or self.headers
+        matched = 0
+        for index, value in enumerate(values):
+            text = cell_text(value)
+            if not text:
+                continue
+            if index >= len(texts) or text.replace("\n", " ").casefold() != texts[index].casefold():
+                return False
+            matched += 1
+        return matched >= min(2, sum(1 for text in texts if text))
 
     def column_label(self, index: int) -> str:
         """Column letter and header, as a user sees it: ``C (Statement)``."""
@@ -685,6 +706,7 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     headers = [cell_text(v).replace("\n", " ") for v in header_values]
     while headers and not headers[-1]:
         headers.pop()
+    header_texts = list(headers)
     seen: dict[str, int] = {}
     for index, header in enumerate(headers):
         if header:
@@ -694,7 +716,8 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     if not headers:
         raise SourceError("has no header row", **where)
     rows = [(n, vals) for n, vals in raw if n > header_row]
-    return Table(path=path, sheet=sheet, header_row=header_row, headers=headers, rows=rows)
+    return Table(path=path, sheet=sheet, header_row=header_row, headers=headers, rows=rows,
+                 header_texts=header_texts)
 
 
 def find_column(table: Table, name: str, field: str) -> int:

@@ -354,6 +354,12 @@ CORPUS += [
      ("error", "nulsmall.csv, row 2, column 2 (Statement): the statement holds a NUL character")),
     ("NUL byte in a code", "nulcode.csv", csv_text("Code,Statement\nA.1,Measure.\nA\x00.2,Cut a part.\n"), [],
      ("error", "nulcode.csv, row 3, column 1 (Code): the code holds a NUL character (byte 0) at position 2")),
+    ("header row repeated mid-sheet", "pages.xlsx",
+     xlsx([["Code", "Statement", "Grade"], ["A.1", "Measure.", "9"], ["Code", "Statement", "Grade"],
+           ["A.2", "Cut.", "10"], ["code", "STATEMENT"], ["A.3", "Weld."]]), [],
+     ("ok", 3, "Note: sheet 'Sheet1' rows repeating the header (row 1) skipped: 3, 5")),
+    ("header row repeated in a CSV", "pages.csv", csv_text("Code,Statement\nA.1,Measure.\nCode,Statement\nA.2,Cut.\n"),
+     [], ("ok", 2, "Note: rows repeating the header (row 1) skipped: 3")),
 ]
 
 # import-case: (name, file name, builder, extra CLI args, expected), as above
