@@ -24,7 +24,8 @@ import sqlite_utils
 
 from .db import KINDS, now
 from .errors import CrosswalkError, SourceError
-from .sources import ColumnMapping, Table, cell_text, map_columns, read_table, read_tables
+from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
+                      read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
 from .text import parse_grades
 
@@ -349,7 +350,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     for table in tables:
         try:
             mapping = map_columns(table, **columns)
-        except SourceError:
+        except NoStatementColumn:
             if all_sheets and len(tables) > 1:
                 warnings.append(f"sheet {table.sheet!r} left out: it has no statement column")
                 continue

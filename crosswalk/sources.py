@@ -720,6 +720,15 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
                  header_texts=header_texts)
 
 
+class NoStatementColumn(SourceError):
+    """A sheet with no column that could hold the statements."""
+
+
+# The import option that names each field's column.
+COLUMN_OPTIONS = {"code": "--code-column", "statement": "--text-column", "grade": "--grade-column",
+                  "subject": "--subject-column", "parent": "--parent-column", "domain": "--domain-column"}
+
+
 def find_column(table: Table, name: str, field: str) -> int:
     """The index of a column named by the user (header text or column letter)."""
     wanted = normalise_header(name)
@@ -759,15 +768,37 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
         for synonym in SYNONYMS[field]:
             matches = [i for i, h in enumerate(normalised) if h == synonym and i not in taken]
             if matches:
+                _check_one_column_named(table, field, matches[0])
                 setattr(mapping, field, matches[0])
                 taken.add(matches[0])
                 break
     if mapping.statement is None:
-        raise table.error(
+        raise NoStatementColumn(
             "has no statement column (expected a header such as 'Statement', 'Text', "
             "'Description', 'Task' or 'Standard'); its columns are: "
             + ", ".join(repr(h) for h in table.headers if h),
-            row=table.header_row,
+            file=table.file, sheet=table.sheet, row=table.header_row,
             hint="name it with --text-column",
         )
     return mapping
+
+
+def _check_one_column_named(table: Table, field: str, index: int) -> None:
+    """Two columns with the same header, found by that name: refuse to guess which one is meant.
+
+    (Fields no option can name keep the first such column, with a note.)
+    """
+    same = table.same_name(index)
+    if len(same) < 2:
+        return
+    labels = ", ".join(table.column_label(i) for i in same)
+    name = table.header_texts[index] if table.header_texts else table.headers[index]
+    option = COLUMN_OPTIONS.get(field)
+    if option is None:
+        table.warnings.append(f"{len(same)} columns are named {name!r} ({labels}): the first is read as the {field}")
+        return
+    choices = ", ".join(f'{option} "{table.headers[i]}" for {table.column_label(i).split(" ")[0]}' for i in same)
+    raise table.error(
+        f"has {len(same)} {field} columns named {name!r}: {labels}; which one holds the {field}s?",
+        row=table.header_row, hint=f"name it with {choices}",
+    )

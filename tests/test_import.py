@@ -2,8 +2,8 @@ import pytest
 
 from crosswalk.errors import SourceError
 from crosswalk.importer import import_file
-from crosswalk.text import parse_grades
 from crosswalk.sources import read_table
+from crosswalk.text import parse_grades
 
 from .conftest import WELDING, write_csv, write_xlsx
 
@@ -107,3 +107,19 @@ def test_not_a_spreadsheet(db, tmp_path):
 ])
 def test_parse_grades(text, expected):
     assert parse_grades(text) == expected
+
+
+@pytest.mark.parametrize("name", ["Standard (2)", "D"])
+def test_the_text_column_chooses_between_two_statement_columns(db, tmp_path, name):
+    path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Standard", "Grade", "Standard"],
+                                             ["A.1", "Measure.", "9", "Mesurer une pièce."]])
+    import_file(db, path, framework="F", columns={"statement": name})
+    assert db.execute("select code, statement, grade from standards").fetchall() == [("A.1", "Mesurer une pièce.", "9")]
+
+
+def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
+    path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
+                      extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
+    with pytest.raises(SourceError, match="sheet 'French', row 1: has 2 statement columns named 'Task'"):
+        import_file(db, path, framework="F", all_sheets=True)
+    assert db["standards"].count == 0

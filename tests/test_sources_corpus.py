@@ -360,6 +360,15 @@ CORPUS += [
      ("ok", 3, "Note: sheet 'Sheet1' rows repeating the header (row 1) skipped: 3, 5")),
     ("header row repeated in a CSV", "pages.csv", csv_text("Code,Statement\nA.1,Measure.\nCode,Statement\nA.2,Cut.\n"),
      [], ("ok", 2, "Note: rows repeating the header (row 1) skipped: 3")),
+    ("two Standard columns", "twostd.xlsx",
+     xlsx([["Code", "Standard", "Grade", "Standard"], ["A.1", "Measure.", "9", "Mesurer."]]), [],
+     ("error", "twostd.xlsx, sheet 'Sheet1', row 1: has 2 statement columns named 'Standard': B (Standard), "
+               "D (Standard (2)); which one holds the statements? (name it with --text-column \"Standard\" for B, "
+               "--text-column \"Standard (2)\" for D)")),
+    ("two statement columns in a CSV", "twostd.csv", csv_text("Code,Task,Task\nA.1,Measure.,Mesurer.\n"), [],
+     ("error", "twostd.csv, row 1: has 2 statement columns named 'Task': 2 (Task), 3 (Task (2)); which one holds")),
+    ("two Code columns", "twocode.xlsx", xlsx([["Code", "Statement", "Code"], ["A.1", "Measure.", "M-1"]]), [],
+     ("error", "twocode.xlsx, sheet 'Sheet1', row 1: has 2 code columns named 'Code': A (Code), C (Code (2))")),
 ]
 
 # import-case: (name, file name, builder, extra CLI args, expected), as above
