@@ -27,6 +27,7 @@ import re
 import uuid
 
 from .errors import CrosswalkError, SourceError
+from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
 
 # Fixed for ever: changing it would change every exported identifier.
@@ -306,16 +307,18 @@ def read_case(path) -> dict:
 
 def case_frameworks(package: dict, *, file: str = "package.json", framework: str | None = None,
                     kind: str | None = None):
-    """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...])]``.
+    """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...], notes)]``.
 
-    Hierarchy comes from ``isChildOf`` associations; codes from
-    ``humanCodingScheme`` (or the identifier where it is missing or repeated);
-    grades from ``educationLevel``. A package exported by crosswalk with several
-    frameworks (top-level items of type ``Framework``) gives them back one by one.
+    Hierarchy comes from ``isChildOf`` associations (a circle of them is
+    refused); codes from ``humanCodingScheme`` (or the identifier where it is
+    missing or repeated); grades from ``educationLevel``. A package exported by
+    crosswalk with several frameworks (top-level items of type ``Framework``)
+    gives them back one by one.
     """
     document = package["CFDocument"]
     by_id = _items_by_identifier(package.get("CFItems") or [], file)
-    parent = _child_of_links(package.get("CFAssociations") or [], by_id, file)
+    notes: list[str] = []
+    parent = _child_of_links(package.get("CFAssociations") or [], by_id, file, notes)
     # Which framework each item belongs to: its top-level Framework item, or the document.
     groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
     group_by_item = _group_of_items(by_id, parent, groups)
@@ -326,8 +329,14 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
         members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
                    if identifier not in groups and group_by_item[identifier] == group]
         rows = _standard_rows(members, parent, by_id, groups, code_of, meta)
+        cycle = hierarchy_cycle(rows)
+        if cycle:
+            raise SourceError(
+                "isChildOf associations go round in a circle: "
+                + describe_cycle(cycle, lambda row: f"CFItems[{row.source_row - 1}]"), file=file,
+                column="CFAssociations", hint="an item can not be its own ancestor")
         if rows:
-            out.append((meta, rows))
+            out.append((meta, rows, [] if out else notes))  # the package's notes, told once
     if not out:
         raise SourceError("has no CFItems to import", file=file, column="CFItems")
     return out
@@ -357,9 +366,14 @@ def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
     return by_id
 
 
-def _child_of_links(associations: list, by_id: dict, file: str) -> dict[str, str]:
-    """Item identifier → its parent's identifier, from the ``isChildOf`` associations (the first one wins)."""
+def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]) -> dict[str, str]:
+    """Item identifier → its parent's identifier, from the ``isChildOf`` associations (the first one wins).
+
+    An item that is a child of itself says nothing about where it sits: that
+    association is left out, with a note.
+    """
     parent: dict[str, str] = {}
+    to_itself = []
     for index, assoc in enumerate(associations):
         if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
             continue
@@ -369,8 +383,13 @@ def _child_of_links(associations: list, by_id: dict, file: str) -> dict[str, str
         except (KeyError, TypeError):
             raise SourceError("isChildOf association without originNodeURI/destinationNodeURI identifiers",
                               file=file, column=f"CFAssociations[{index}]") from None
-        if child in by_id and child not in parent:
+        if child == up:
+            to_itself.append(f"CFAssociations[{index}]")
+        elif child in by_id and child not in parent:
             parent[child] = up
+    if to_itself:
+        notes.append("isChildOf associations of an item to itself were left out: "
+                     + ", ".join(to_itself[:10]) + (f" and {len(to_itself) - 10} more" if len(to_itself) > 10 else ""))
     return parent
 
 
@@ -437,8 +456,6 @@ def _framework_meta(document: dict, group_item: dict | None, *, framework: str |
 
 def _standard_rows(members: list, parent: dict, by_id: dict, groups: dict, code_of: dict, meta: dict) -> list:
     """The standards of one framework, from its items."""
-    from .importer import StandardRow
-
     rows = []
     for index, identifier, item in members:
         up = parent.get(identifier)
@@ -497,8 +514,6 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
 
     ``kind`` defaults to what a crosswalk export recorded, else ``academic``.
     """
-    from .importer import import_rows
-
     path = pathlib.Path(path)
     if package is None:
         package = read_case(path)
@@ -507,7 +522,8 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
         raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
     results = []
     with db.atomic():
-        for meta, rows in groups:
+        for meta, rows, notes in groups:
             hierarchy = "isChildOf associations" if any(r.parent_code for r in rows) else None
-            results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, dry_run=dry_run))
+            results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, warnings=notes,
+                                       dry_run=dry_run))
     return results

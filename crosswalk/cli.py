@@ -428,6 +428,8 @@ def import_case_command(database, file, framework, kind, dry_run):
         db = open_db(database)
     results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
     for result in results:
+        for warning in result.warnings:
+            click.echo(f"Note: {warning}", err=True)
         click.echo(result.summary())
         if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
             for line in result.details():

@@ -311,6 +311,46 @@ def derive_hierarchy(table: Table, mapping: ColumnMapping, rows: list[StandardRo
     return "code prefixes" if found_any else None
 
 
+def drop_self_parents(rows: list[StandardRow]) -> list[StandardRow]:
+    """Read standards that name themselves as their parent as having none; returns them.
+
+    A slip of real files (the CCSS math file names MP1 as its own parent), with
+    only one reading; a longer circle has no such reading and is refused.
+    """
+    slips = [row for row in rows if row.parent_code is not None and row.parent_code == row.code]
+    for row in slips:
+        row.parent_code = None
+    return slips
+
+
+def hierarchy_cycle(rows: list[StandardRow]) -> list[StandardRow] | None:
+    """The standards of a chain of parents that comes back to where it started, if there is one.
+
+    Example::
+
+        hierarchy_cycle(rows)   # [A, B] when A's parent is B and B's parent is A
+    """
+    by_code = {row.code: row for row in rows}
+    done: set[str] = set()
+    for row in rows:
+        chain: list[StandardRow] = []
+        at: dict[str, int] = {}
+        code = row.code
+        while code in by_code and code not in done:
+            if code in at:
+                return chain[at[code]:]
+            at[code] = len(chain)
+            chain.append(by_code[code])
+            code = by_code[code].parent_code
+        done.update(at)
+    return None
+
+
+def describe_cycle(cycle: list[StandardRow], place) -> str:
+    """``A (row 2) → B (row 3) → A``, each standard with its place in the file."""
+    return " → ".join(f"{row.code} ({place(row)})" for row in cycle) + f" → {cycle[0].code}"
+
+
 @dataclasses.dataclass
 class PreparedImport:
     """A file read and checked, ready to import: nothing has touched a database yet."""
@@ -374,6 +414,22 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     if not rows:
         raise SourceError("no sheet has a statement column", file=tables[0].file,
                           hint="name the column with --text-column")
+    several = len(used_sheets) > 1
+
+    def place(row):
+        return (f"sheet {row.sheet!r}, " if several else "") + f"row {row.source_row}"
+
+    slips = drop_self_parents(rows)
+    if slips:
+        warnings.append("standards naming themselves as their parent were imported without one: "
+                        + _short_list([f"{row.code} ({place(row)})" for row in slips]))
+    cycle = hierarchy_cycle(rows)
+    if cycle:
+        raise SourceError(
+            "the parent codes go round in a circle: " + describe_cycle(cycle, place),
+            file=tables[0].file, sheet=cycle[0].sheet, row=cycle[0].source_row, column=mapping_shown.get("parent"),
+            hint="a standard can not be its own ancestor: correct the parent code of one of them",
+        )
     sheet_label = tables[0].sheet if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
     encoding = tables[0].encoding
     if encoding and encoding != "utf-8":

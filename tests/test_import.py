@@ -123,3 +123,20 @@ def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leavi
     with pytest.raises(SourceError, match="sheet 'French', row 1: has 2 statement columns named 'Task'"):
         import_file(db, path, framework="F", all_sheets=True)
     assert db["standards"].count == 0
+
+
+def test_a_standard_named_as_its_own_parent_is_a_root_and_a_longer_circle_is_refused(db, tmp_path):
+    path = write_csv(tmp_path / "math.csv", [["code", "statement", "parent"], ["MP1", "Make sense of problems.", "MP1"],
+                                            ["MP2", "Reason abstractly.", "MP1"]])
+    result = import_file(db, path, framework="Math", kind="academic")
+    assert result.warnings == ["standards naming themselves as their parent were imported without one: MP1 (row 2)"]
+    assert db.execute("select s.code, p.code from standards s left join standards p on p.id = s.parent_id "
+                      "order by s.id").fetchall() == [("MP1", None), ("MP2", "MP1")]
+    circle = write_csv(tmp_path / "circle.csv", [["code", "statement", "parent"], ["A", "One.", "C"],
+                                                ["B", "Two.", "A"], ["C", "Three.", "B"], ["D", "Four.", "C"]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, circle, framework="Circle")
+    assert str(info.value) == (
+        "circle.csv, row 2, column 3 (parent): the parent codes go round in a circle: A (row 2) → C (row 4) → "
+        "B (row 3) → A (a standard can not be its own ancestor: correct the parent code of one of them)")
+    assert db["frameworks"].count == 1

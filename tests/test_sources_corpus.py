@@ -285,6 +285,12 @@ def xlsx_holding(megabytes):
     return build
 
 
+def safety_sheet_under_a(workbook, ws):
+    other = workbook.create_sheet("Safety")
+    other.append(["Code", "Statement", "Parent"])
+    other.append(["S", "Wear goggles.", "A"])
+
+
 def declaring(part, compressed, inflated):
     """An xlsx whose zip directory declares other sizes for one part (nothing is inflated to see it)."""
     def build(path):
@@ -369,6 +375,16 @@ CORPUS += [
      ("error", "twostd.csv, row 1: has 2 statement columns named 'Task': 2 (Task), 3 (Task (2)); which one holds")),
     ("two Code columns", "twocode.xlsx", xlsx([["Code", "Statement", "Code"], ["A.1", "Measure.", "M-1"]]), [],
      ("error", "twocode.xlsx, sheet 'Sheet1', row 1: has 2 code columns named 'Code': A (Code), C (Code (2))")),
+    ("parent-column cycle", "cycle.xlsx",
+     xlsx([["Code", "Statement", "Parent"], ["C", "Cut.", None], ["A", "Layout.", "B"], ["B", "Measure.", "A"]]), [],
+     ("error", "cycle.xlsx, sheet 'Sheet1', row 3, column C (Parent): the parent codes go round in a circle: "
+               "A (row 3) → B (row 4) → A (a standard can not be its own ancestor: correct the parent code")),
+    # A slip with one reading (the CCSS math file names MP1 as its own parent): no parent, and a note.
+    ("standard that is its own parent", "self.csv", csv_text("Code,Statement,Parent\nA,Layout.,\nA.1,Measure.,A.1\n"),
+     [], ("ok", 2, "Note: standards naming themselves as their parent were imported without one: A.1 (row 3)")),
+    ("parent cycle across sheets", "cyclesheets.xlsx",
+     xlsx([["Code", "Statement", "Parent"], ["A", "Layout.", "S"]], setup=safety_sheet_under_a),
+     ["--all-sheets"], ("error", "circle: A (sheet 'Sheet1', row 2) → S (sheet 'Safety', row 2) → A")),
 ]
 
 # import-case: (name, file name, builder, extra CLI args, expected), as above
@@ -387,6 +403,18 @@ CASE_CORPUS = [
     ("NUL character in a CASE statement", "nul.json",
      case_json({"CFDocument": {"title": "T"}, "CFItems": [case_item(1, "A.1"), case_item(2, "A.2", "Cut\x00 a part.")]}),
      [], ("error", "nul.json, column CFItems[1].fullStatement: holds a NUL character")),
+    ("isChildOf cycle", "cycle.json",
+     case_json({"CFDocument": {"title": "T"}, "CFItems": [case_item(1, "1"), case_item(2, "1.1"), case_item(3, "1.1.a")],
+                "CFAssociations": [child_of(2, 1), child_of(3, 2), child_of(1, 3)]}), [],
+     ("error", "cycle.json, column CFAssociations: isChildOf associations go round in a circle: 1 (CFItems[0]) → "
+               "1.1.a (CFItems[2]) → 1.1 (CFItems[1]) → 1 (an item can not be its own ancestor)")),
+    ("item that isChildOf itself", "selfchild.json",
+     case_json({"CFDocument": {"title": "T"}, "CFItems": [case_item(1, "1"), case_item(2, "1.1")],
+                "CFAssociations": [child_of(2, 1), child_of(1, 1)]}), [],
+     ("ok", 2, "Note: isChildOf associations of an item to itself were left out: CFAssociations[1]")),
+    ("CASE hierarchy without a cycle", "tree.json",
+     case_json({"CFDocument": {"title": "T"}, "CFItems": [case_item(1, "1"), case_item(2, "1.1"), case_item(3, "1.2")],
+                "CFAssociations": [child_of(2, 1), child_of(3, 1)]}), [], ("ok", 3, None)),
 ]
 
 # import-decisions: (name, file name, builder, extra CLI args, expected), as above
