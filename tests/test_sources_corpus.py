@@ -423,6 +423,15 @@ DECISIONS_CORPUS = [
      ("error", "folder.csv: is a folder, not a spreadsheet")),
     ("/dev/zero given to import-decisions", "zero", device("/dev/zero"), [],
      ("error", "/dev/zero: is a character device, not a spreadsheet")),
+    ("decisions naming no known code", "unknown.csv", csv_text("source code,target code,decision\nZ.1,Q.1,yes\n"
+                                                               "Z.2,Q.2,no\n"), [],
+     ("error", "Error: none of the decisions in unknown.csv (2 rows) is between two standards in the database, "
+               "so nothing was applied (row 2 (Z.1 → Q.1): no standard with code 'Z.1'); import the frameworks "
+               "first, or name them with --from and --to")),
+    ("decisions naming known sources but no known target", "notarget.csv",
+     csv_text("source code,target code,decision\nW.1,Q.1,yes\n"), [],
+     ("error", "none of the decisions in notarget.csv (1 row) is between two standards in the database, so "
+               "nothing was applied (row 2 (W.1 → Q.1): no standard with code 'Q.1')")),
 ]
 
 # What each command needs besides the database and the file.
