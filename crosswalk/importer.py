@@ -610,14 +610,16 @@ _COMMENTED = "exists (select 1 from review_comments c where c.alignment_id = ali
 
 
 def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
-    """Mark the reviewed alignments of a changed or retired standard for re-review, and drop
-    its stale suggestions, except those a reviewer commented on: they are flagged too."""
+    """Mark the reviewed alignments of a changed or retired standard for re-review (logged in
+    ``review_log``), and drop its stale suggestions, except those a reviewer commented on:
+    they are flagged too."""
     db.execute(
         f"delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?) and not {_COMMENTED}",
         [standard_id, standard_id],
     )
+    # The review-log trigger logs each flag with its reason, naming this path.
     cursor = db.execute(
-        "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ? "
+        "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ?, review_via = 'import' "
         f"where (status != 'suggested' or {_COMMENTED}) and (source_id = ? or target_id = ?)",
         [reason, stamp, standard_id, standard_id],
     )
