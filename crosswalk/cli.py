@@ -107,7 +107,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     hierarchy comes from a parent column, outline levels, indentation or code
     prefixes (1.2.a under 1.2). An import is all or nothing. Re-importing an
     edited file updates standards in place by code, retires removed ones and
-    flags reviewed alignments whose statement changed.
+    flags reviewed alignments whose statement changed (logged in review_log).
 
     Example:
 
@@ -407,7 +407,8 @@ def import_case_command(database, file, framework, kind, dry_run):
     educationLevel), the hierarchy comes from isChildOf associations and the
     framework's details from the CFDocument. A package exported by crosswalk
     with several frameworks gives them all back. Re-importing updates
-    standards in place by code, like `crosswalk import`.
+    standards in place by code, like `crosswalk import`. A circle of isChildOf
+    associations is refused.
 
     Example:
 
@@ -459,7 +460,8 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     rationale and reviewer, and a review_log entry. Decisions such as yes /
     no, full / partial, strong / moderate / weak are understood. A pair
     already decided differently is reported as a conflict and left alone;
-    importing the same file twice changes nothing.
+    importing the same file twice changes nothing. A file in which no
+    decision is between two known standards is an error.
 
     Example:
 
