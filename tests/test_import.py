@@ -109,12 +109,16 @@ def test_parse_grades(text, expected):
     assert parse_grades(text) == expected
 
 
-@pytest.mark.parametrize("name", ["Standard (2)", "D"])
-def test_the_text_column_chooses_between_two_statement_columns(db, tmp_path, name):
+def test_two_statement_columns_are_refused_and_the_text_column_chooses_one(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Standard", "Grade", "Standard"],
-                                             ["A.1", "Measure.", "9", "Mesurer une pièce."]])
-    import_file(db, path, framework="F", columns={"statement": name})
-    assert db.execute("select code, statement, grade from standards").fetchall() == [("A.1", "Mesurer une pièce.", "9")]
+                                             ["A.1", "Measure a part.", "9", "Mesurer une pièce."]])
+    with pytest.raises(SourceError, match="has 2 statement columns named 'Standard'"):
+        import_file(db, path, framework="F")
+    for name, statement in (("Standard", "Measure a part."), ("Standard (2)", "Mesurer une pièce."),
+                            ("D", "Mesurer une pièce.")):
+        import_file(db, path, framework=name, columns={"statement": name})
+        assert db.execute("select s.code, s.statement, s.grade from standards s join frameworks f "
+                          "on f.id = s.framework_id where f.name = ?", [name]).fetchall() == [("A.1", statement, "9")]
 
 
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
