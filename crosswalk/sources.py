@@ -189,7 +189,7 @@ def read_table(path, sheet: str | None = None, header_names=None) -> Table:
         table = read_table("standards.csv")
         table = read_table("welding.xlsx", sheet="Tasks")
     """
-    path = _check_path(path)
+    path = check_input_file(path)
     kind = _file_kind(path)
     if kind == "csv":
         if sheet is not None:
@@ -208,7 +208,7 @@ def read_tables(path) -> list[Table]:
         for table in read_tables("credential.xlsx"):
             print(table.sheet, len(table.rows))
     """
-    path = _check_path(path)
+    path = check_input_file(path)
     kind = _file_kind(path)
     if kind == "csv":
         return [_read_csv(path)]
@@ -253,15 +253,13 @@ def check_input_file(path, what: str = "a spreadsheet") -> pathlib.Path:
 
 def _size(n: int) -> str:
     """1536 → '1.5 KB'; sizes as people read them (1 KB = 1,024 bytes)."""
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:,} {unit}" if unit == "bytes" else f"{n:,.1f} {unit}".replace(".0 ", " ")
+    if n < 1024:
+        return f"{n:,} bytes"
+    for unit in ("KB", "MB", "GB"):
         n /= 1024
-    return f"{n:,.1f} TB"  # pragma: no cover
-
-
-def _check_path(path) -> pathlib.Path:
-    return check_input_file(path)
+        if n < 1024 or unit == "GB":
+            break
+    return f"{n:,.1f} {unit}".replace(".0 ", " ")
 
 
 def _file_kind(path: pathlib.Path) -> str:
