@@ -223,10 +223,11 @@ SPECIAL_FILES = {stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISCHR: "a characte
 
 
 def check_input_file(path, what: str = "a spreadsheet") -> pathlib.Path:
-    """The path of a regular file that can be read: not a folder, a device or a pipe, not too big.
+    """The path of a regular file that can be read: not a folder, a device or a pipe, not too big,
+    and, for a zip (xlsx, ods), not one that would inflate far too much.
 
-    Checked before anything opens it: reading a pipe waits for ever, and
-    reading ``/dev/zero`` never ends.
+    Checked before anything reads it: reading a pipe waits for ever, reading
+    ``/dev/zero`` never ends, and a small zip can inflate to gigabytes.
 
     Example::
 
@@ -248,6 +249,13 @@ def check_input_file(path, what: str = "a spreadsheet") -> pathlib.Path:
     if info.st_size > MAX_FILE_BYTES:
         raise SourceError(f"is {_size(info.st_size)}; crosswalk reads files up to {_size(MAX_FILE_BYTES)}",
                           file=path.name, hint=f"is this {what}?")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:  # no permission to read it, most often
+        raise SourceError(f"can not be read ({exc.strerror or exc})", file=str(path)) from None
+    if head == b"PK\x03\x04":
+        _check_inflated_sizes(path)
     return path
 
 
@@ -268,7 +276,6 @@ def _file_kind(path: pathlib.Path) -> str:
     with path.open("rb") as fh:
         head = fh.read(8)
     if head.startswith(b"PK\x03\x04"):
-        _check_inflated_sizes(path)
         if suffix == ".ods" or _zip_mimetype(path) == "application/vnd.oasis.opendocument.spreadsheet":
             return "ods"
         return "xlsx"
