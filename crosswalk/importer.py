@@ -351,6 +351,26 @@ def describe_cycle(cycle: list[StandardRow], place) -> str:
     return " → ".join(f"{row.code} ({place(row)})" for row in cycle) + f" → {cycle[0].code}"
 
 
+def _check_parents(rows: list[StandardRow], *, file: str, column: str | None, several_sheets: bool,
+                   warnings: list[str]) -> None:
+    """A standard that is its own parent gets none (with a note); a longer circle is an error."""
+
+    def place(row):
+        return (f"sheet {row.sheet!r}, " if several_sheets else "") + f"row {row.source_row}"
+
+    slips = drop_self_parents(rows)
+    if slips:
+        warnings.append("standards naming themselves as their parent were imported without one: "
+                        + _short_list([f"{row.code} ({place(row)})" for row in slips]))
+    cycle = hierarchy_cycle(rows)
+    if cycle:
+        raise SourceError(
+            "the parent codes go round in a circle: " + describe_cycle(cycle, place),
+            file=file, sheet=cycle[0].sheet, row=cycle[0].source_row, column=column,
+            hint="a standard can not be its own ancestor: correct the parent code of one of them",
+        )
+
+
 @dataclasses.dataclass
 class PreparedImport:
     """A file read and checked, ready to import: nothing has touched a database yet."""
@@ -414,22 +434,8 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     if not rows:
         raise SourceError("no sheet has a statement column", file=tables[0].file,
                           hint="name the column with --text-column")
-    several = len(used_sheets) > 1
-
-    def place(row):
-        return (f"sheet {row.sheet!r}, " if several else "") + f"row {row.source_row}"
-
-    slips = drop_self_parents(rows)
-    if slips:
-        warnings.append("standards naming themselves as their parent were imported without one: "
-                        + _short_list([f"{row.code} ({place(row)})" for row in slips]))
-    cycle = hierarchy_cycle(rows)
-    if cycle:
-        raise SourceError(
-            "the parent codes go round in a circle: " + describe_cycle(cycle, place),
-            file=tables[0].file, sheet=cycle[0].sheet, row=cycle[0].source_row, column=mapping_shown.get("parent"),
-            hint="a standard can not be its own ancestor: correct the parent code of one of them",
-        )
+    _check_parents(rows, file=tables[0].file, column=mapping_shown.get("parent"),
+                   several_sheets=len(used_sheets) > 1, warnings=warnings)
     sheet_label = tables[0].sheet if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
     encoding = tables[0].encoding
     if encoding and encoding != "utf-8":
