@@ -27,6 +27,8 @@ import re
 import uuid
 
 from .errors import CrosswalkError, SourceError
+from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
+from .sources import check_input_file
 
 # Fixed for ever: changing it would change every exported identifier.
 NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
@@ -278,9 +280,7 @@ def validate_package(package: dict) -> None:
 
 def read_case(path) -> dict:
     """Read a CASE JSON file, with a clear error for anything that is not a ``CFPackage``."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise SourceError("file not found", file=str(path))
+    path = check_input_file(path, "a CASE JSON file")
     try:
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -291,6 +291,12 @@ def read_case(path) -> dict:
     except json.JSONDecodeError as exc:
         raise SourceError(f"is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                           file=path.name, hint="expected a CASE JSON package") from None
+    except RecursionError:
+        raise SourceError("is not a CASE package: its arrays or objects are nested too deeply to read "
+                          "(a CASE package nests a few levels)", file=path.name) from None
+    except ValueError as exc:  # a number too long to read (over 4,300 digits), and the like
+        raise SourceError(f"is not valid JSON: {str(exc).split(';')[0]}", file=path.name,
+                          hint="expected a CASE JSON package") from None
     if not isinstance(package, dict) or not isinstance(package.get("CFDocument"), dict):
         raise SourceError("is not a CASE CFPackage (expected an object with a CFDocument)", file=path.name)
     for key in ("CFItems", "CFAssociations"):
@@ -301,19 +307,44 @@ def read_case(path) -> dict:
 
 def case_frameworks(package: dict, *, file: str = "package.json", framework: str | None = None,
                     kind: str | None = None):
-    """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...])]``.
+    """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...], notes)]``.
 
-    Hierarchy comes from ``isChildOf`` associations; codes from
-    ``humanCodingScheme`` (or the identifier where it is missing or repeated);
-    grades from ``educationLevel``. A package exported by crosswalk with several
-    frameworks (top-level items of type ``Framework``) gives them back one by one.
+    Hierarchy comes from ``isChildOf`` associations (a circle of them is
+    refused); codes from ``humanCodingScheme`` (or the identifier where it is
+    missing or repeated); grades from ``educationLevel``. A package exported by
+    crosswalk with several frameworks (top-level items of type ``Framework``)
+    gives them back one by one.
     """
-    from .importer import StandardRow
-
     document = package["CFDocument"]
-    title = document.get("title") or ""
-    items = package.get("CFItems") or []
-    by_id = {}
+    by_id = _items_by_identifier(package.get("CFItems") or [], file)
+    notes: list[str] = []
+    parent = _child_of_links(package.get("CFAssociations") or [], by_id, file, notes)
+    # Which framework each item belongs to: its top-level Framework item, or the document.
+    groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
+    group_by_item = _group_of_items(by_id, parent, groups)
+    code_of = _codes(by_id, group_by_item)
+    out = []
+    for group in list(groups) if groups else [None]:
+        meta = _framework_meta(document, groups.get(group), framework=framework, kind=kind, file=file)
+        members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
+                   if identifier not in groups and group_by_item[identifier] == group]
+        rows = _standard_rows(members, parent, by_id, groups, code_of, meta)
+        cycle = hierarchy_cycle(rows)
+        if cycle:
+            raise SourceError(
+                "isChildOf associations go round in a circle: "
+                + describe_cycle(cycle, lambda row: f"CFItems[{row.source_row - 1}]"), file=file,
+                column="CFAssociations", hint="an item can not be its own ancestor")
+        if rows:
+            out.append((meta, rows, [] if out else notes))  # the package's notes, told once
+    if not out:
+        raise SourceError("has no CFItems to import", file=file, column="CFItems")
+    return out
+
+
+def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
+    """Each item by its identifier, with its index in ``CFItems``; every item checked."""
+    by_id: dict[str, tuple[int, dict]] = {}
     for index, item in enumerate(items):
         where = f"CFItems[{index}]"
         if not isinstance(item, dict):
@@ -326,10 +357,24 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
                                   column=f"{where}.{field}")
         if item["identifier"] in by_id:
             raise SourceError(f"repeats identifier {item['identifier']!r}", file=file, column=where)
+        for field, value in item.items():
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(text, str) and "\x00" in text for text in texts):
+                raise SourceError("holds a NUL character (\\u0000); SQLite's search and text functions would "
+                                  "stop there", file=file, column=f"{where}.{field}")
         by_id[item["identifier"]] = (index, item)
+    return by_id
+
+
+def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]) -> dict[str, str]:
+    """Item identifier → its parent's identifier, from the ``isChildOf`` associations (the first one wins).
+
+    An item that is a child of itself says nothing about where it sits: that
+    association is left out, with a note.
+    """
     parent: dict[str, str] = {}
-    sequence: dict[str, int] = {}
-    for index, assoc in enumerate(package.get("CFAssociations") or []):
+    to_itself = []
+    for index, assoc in enumerate(associations):
         if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
             continue
         try:
@@ -338,12 +383,18 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
         except (KeyError, TypeError):
             raise SourceError("isChildOf association without originNodeURI/destinationNodeURI identifiers",
                               file=file, column=f"CFAssociations[{index}]") from None
-        if child in by_id and child not in parent:
+        if child == up:
+            to_itself.append(f"CFAssociations[{index}]")
+        elif child in by_id and child not in parent:
             parent[child] = up
-            if isinstance(assoc.get("sequenceNumber"), int):
-                sequence[child] = assoc["sequenceNumber"]
-    # Which framework each item belongs to: its top-level Framework item, or the document.
-    groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
+    if to_itself:
+        notes.append("isChildOf associations of an item to itself were left out: "
+                     + ", ".join(to_itself[:10]) + (f" and {len(to_itself) - 10} more" if len(to_itself) > 10 else ""))
+    return parent
+
+
+def _group_of_items(by_id: dict, parent: dict, groups: dict) -> dict[str, str | None]:
+    """Item identifier → the identifier of the Framework item it sits under (None: the document)."""
 
     def group_of(identifier):
         seen = set()
@@ -354,13 +405,16 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
                 return identifier
         return None
 
-
     group_names = {it.get("fullStatement"): i for i, it in groups.items()}
-    group_by_item = {
+    return {
         identifier: group_of(identifier) or group_names.get(_notes(item.get("notes")).get("framework"))
         for identifier, (_, item) in by_id.items()
     }
-    # Codes must be unique within a framework (the same code may be in two frameworks).
+
+
+def _codes(by_id: dict, group_by_item: dict) -> dict[str, str]:
+    """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
+    (the same code may be in two frameworks), else the identifier."""
     counts: dict[tuple, int] = {}
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
@@ -371,53 +425,53 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
         code_of[identifier] = code if code and counts[(group_by_item[identifier], code)] == 1 else identifier
+    return code_of
 
-    doc_notes = _notes(document.get("notes"))
-    out = []
-    group_ids = list(groups) if groups else [None]
-    for group in group_ids:
-        if group is None:
-            notes = doc_notes
-            name = framework or notes.get("crosswalk_framework") or title
-            meta = dict(name=name, kind=kind or notes.get("kind") or "academic",
-                        publisher=document.get("publisher") or notes.get("publisher"),
-                        version=document.get("version"), subject=_first(document.get("subject")),
-                        license=notes.get("license") or _title(document.get("licenseURI")),
-                        attribution=notes.get("attribution"),
-                        source_url=document.get("officialSourceURL") or notes.get("source_url"),
-                        source_file=file)
-        else:
-            notes = _notes(groups[group].get("notes"))
-            name = groups[group].get("fullStatement") or notes.get("crosswalk_framework")
-            meta = dict(name=name, kind=kind or notes.get("kind") or "academic", publisher=notes.get("publisher"),
-                        version=notes.get("version"), subject=notes.get("subject"), license=notes.get("license"),
-                        attribution=notes.get("attribution"), source_url=notes.get("source_url"),
-                        source_file=file)
-        if not meta["name"]:
-            raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
-                              column="CFDocument.title")
-        rows = []
-        members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
-                   if identifier not in groups and group_by_item[identifier] == group]
-        for index, identifier, item in members:
-            up = parent.get(identifier)
-            parent_code = code_of[up] if up in by_id and up not in groups else None
-            levels = item.get("educationLevel") or []
-            if isinstance(levels, str):
-                levels = [levels]
-            item_notes = _notes(item.get("notes"))
-            grade = item_notes.get("grade") or _grade_text(levels)
-            rows.append(StandardRow(
-                code=code_of[identifier], statement=item["fullStatement"].strip(), parent_code=parent_code,
-                grade=grade, subject=item_notes.get("subject") or meta["subject"],
-                domain=item_notes.get("domain"), cluster=item_notes.get("cluster"),
-                level=item.get("CFItemType") or None, source_row=index + 1, sheet=None,
-            ))
-        if rows:
-            out.append((meta, rows))
-    if not out:
-        raise SourceError("has no CFItems to import", file=file, column="CFItems")
-    return out
+
+def _framework_meta(document: dict, group_item: dict | None, *, framework: str | None, kind: str | None,
+                    file: str) -> dict:
+    """A framework's name, kind and details: from the CFDocument, or from its Framework item."""
+    if group_item is None:
+        notes = _notes(document.get("notes"))
+        name = framework or notes.get("crosswalk_framework") or document.get("title") or ""
+        meta = dict(name=name, kind=kind or notes.get("kind") or "academic",
+                    publisher=document.get("publisher") or notes.get("publisher"),
+                    version=document.get("version"), subject=_first(document.get("subject")),
+                    license=notes.get("license") or _title(document.get("licenseURI")),
+                    attribution=notes.get("attribution"),
+                    source_url=document.get("officialSourceURL") or notes.get("source_url"),
+                    source_file=file)
+    else:
+        notes = _notes(group_item.get("notes"))
+        name = group_item.get("fullStatement") or notes.get("crosswalk_framework")
+        meta = dict(name=name, kind=kind or notes.get("kind") or "academic", publisher=notes.get("publisher"),
+                    version=notes.get("version"), subject=notes.get("subject"), license=notes.get("license"),
+                    attribution=notes.get("attribution"), source_url=notes.get("source_url"),
+                    source_file=file)
+    if not meta["name"]:
+        raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
+                          column="CFDocument.title")
+    return meta
+
+
+def _standard_rows(members: list, parent: dict, by_id: dict, groups: dict, code_of: dict, meta: dict) -> list:
+    """The standards of one framework, from its items."""
+    rows = []
+    for index, identifier, item in members:
+        up = parent.get(identifier)
+        parent_code = code_of[up] if up in by_id and up not in groups else None
+        levels = item.get("educationLevel") or []
+        if isinstance(levels, str):
+            levels = [levels]
+        item_notes = _notes(item.get("notes"))
+        grade = item_notes.get("grade") or _grade_text(levels)
+        rows.append(StandardRow(
+            code=code_of[identifier], statement=item["fullStatement"].strip(), parent_code=parent_code,
+            grade=grade, subject=item_notes.get("subject") or meta["subject"],
+            domain=item_notes.get("domain"), cluster=item_notes.get("cluster"),
+            level=item.get("CFItemType") or None, source_row=index + 1, sheet=None,
+        ))
+    return rows
 
 
 def _notes(text) -> dict:
@@ -460,8 +514,6 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
 
     ``kind`` defaults to what a crosswalk export recorded, else ``academic``.
     """
-    from .importer import import_rows
-
     path = pathlib.Path(path)
     if package is None:
         package = read_case(path)
@@ -470,7 +522,8 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
         raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
     results = []
     with db.atomic():
-        for meta, rows in groups:
+        for meta, rows, notes in groups:
             hierarchy = "isChildOf associations" if any(r.parent_code for r in rows) else None
-            results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, dry_run=dry_run))
+            results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, warnings=notes,
+                                       dry_run=dry_run))
     return results

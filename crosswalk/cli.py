@@ -73,7 +73,8 @@ def cli():
 
 @cli.command(name="import")
 @click.argument("database", type=click.Path(dir_okay=False))
-@click.argument("file", type=click.Path(dir_okay=False))
+# Any path: the library refuses a folder, a device or a pipe with one Error: line (exit 1).
+@click.argument("file", type=click.Path())
 @click.option("--framework", required=True, help="Name of the framework (created, or updated in place)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
               help="industry: what a CTE program teaches; academic: state standards")
@@ -106,7 +107,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     hierarchy comes from a parent column, outline levels, indentation or code
     prefixes (1.2.a under 1.2). An import is all or nothing. Re-importing an
     edited file updates standards in place by code, retires removed ones and
-    flags reviewed alignments whose statement changed.
+    flags reviewed alignments whose statement changed (logged in review_log).
 
     Example:
 
@@ -393,7 +394,7 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
 
 @cli.command(name="import-case")
 @click.argument("database", type=click.Path(dir_okay=False))
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--framework", help="Name of the framework (default: the CFDocument's title)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]),
               help="industry or academic (default: what a crosswalk export recorded, else academic)")
@@ -406,7 +407,8 @@ def import_case_command(database, file, framework, kind, dry_run):
     educationLevel), the hierarchy comes from isChildOf associations and the
     framework's details from the CFDocument. A package exported by crosswalk
     with several frameworks gives them all back. Re-importing updates
-    standards in place by code, like `crosswalk import`.
+    standards in place by code, like `crosswalk import`. A circle of isChildOf
+    associations is refused.
 
     Example:
 
@@ -427,6 +429,8 @@ def import_case_command(database, file, framework, kind, dry_run):
         db = open_db(database)
     results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
     for result in results:
+        for warning in result.warnings:
+            click.echo(f"Note: {warning}", err=True)
         click.echo(result.summary())
         if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
             for line in result.details():
@@ -435,7 +439,7 @@ def import_case_command(database, file, framework, kind, dry_run):
 
 @cli.command(name="import-decisions")
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--sheet", help="Sheet of a workbook (default: the first)")
 @click.option("--from", "source_framework", help="Industry framework of the source codes (default: any)")
 @click.option("--to", "target_framework", help="Academic framework of the target codes (default: any)")
@@ -456,7 +460,8 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     rationale and reviewer, and a review_log entry. Decisions such as yes /
     no, full / partial, strong / moderate / weak are understood. A pair
     already decided differently is reported as a conflict and left alone;
-    importing the same file twice changes nothing.
+    importing the same file twice changes nothing. A file in which no
+    decision is between two known standards is an error.
 
     Example:
 

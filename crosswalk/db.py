@@ -446,6 +446,81 @@ def m006_alignment_checks_without_lookup_tables(db: sqlite_utils.Database) -> No
         conn.execute("PRAGMA writable_schema = OFF")
 
 
+# The one format of every time crosswalk writes, 2026-11-22T14:03:09+00:00: now() in Python,
+# SQL_NOW in SQL (in triggers, and for writers that are SQL only).
+SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string, to the second (the format of SQL_NOW too)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
+@migrations()
+def m007_review_log_flags_and_one_time_format(db: sqlite_utils.Database) -> None:
+    # A re-import that flags a reviewed alignment for re-review was in no log: the trigger now
+    # logs a flag ('flag', with the reason) like any decision, and writes its own times in the
+    # format of now() (it wrote 2026-01-01T10:00:00Z). Rows already logged stay as they are.
+    db.execute("ALTER TABLE review_log ADD COLUMN reason TEXT")
+    db.execute("DROP TRIGGER alignments_review_log")
+    db.execute("DROP TRIGGER alignments_review_via_reset")
+    decided = (
+        "old.status IS NOT new.status OR old.strength IS NOT new.strength "
+        "OR old.rationale IS NOT new.rationale OR (old.needs_review = 1 AND new.needs_review = 0)"
+    )
+    flagged = (
+        "new.needs_review = 1 AND (old.needs_review = 0 "
+        "OR old.needs_review_reason IS NOT new.needs_review_reason)"
+    )
+    only_flagged = f"NOT ({decided}) AND ({flagged})"
+    db.execute(
+        f"""
+        CREATE TRIGGER alignments_review_log
+        AFTER UPDATE OF status, strength, rationale, needs_review, needs_review_reason ON alignments
+        WHEN ({decided}) OR ({flagged})
+        BEGIN
+            INSERT INTO review_log (alignment_id, action, old_status, new_status, old_strength,
+                new_strength, old_rationale, new_rationale, reviewer, via, reason, at)
+            VALUES (
+                new.id,
+                CASE
+                    WHEN old.status IS NOT new.status THEN
+                        CASE new.status WHEN 'accepted' THEN 'accept' WHEN 'rejected' THEN 'reject'
+                        ELSE 'reopen' END
+                    WHEN old.strength IS NOT new.strength THEN 'set strength'
+                    WHEN old.rationale IS NOT new.rationale THEN 'set rationale'
+                    WHEN {flagged} THEN 'flag'
+                    ELSE 'confirm'
+                END,
+                old.status, new.status, old.strength, new.strength, old.rationale, new.rationale,
+                -- A flag is the writer's (an import), not the reviewer's who decided.
+                CASE WHEN new.review_via IS NULL OR ({only_flagged}) THEN NULL ELSE new.reviewer END,
+                coalesce(new.review_via, 'sql'),
+                CASE WHEN {flagged} THEN new.needs_review_reason END,
+                CASE
+                    WHEN new.review_via IS NULL THEN {SQL_NOW}
+                    WHEN ({only_flagged}) THEN coalesce(new.updated_at, {SQL_NOW})
+                    ELSE coalesce(new.reviewed_at, {SQL_NOW})
+                END
+            );
+            UPDATE alignments SET review_via = NULL WHERE id = new.id AND review_via IS NOT NULL;
+        END
+        """
+    )
+    # A write that changed nothing must not leave its writer for the next one.
+    db.execute(
+        f"""
+        CREATE TRIGGER alignments_review_via_reset
+        AFTER UPDATE OF review_via ON alignments
+        WHEN new.review_via IS NOT NULL AND NOT (({decided}) OR ({flagged}))
+        BEGIN
+            UPDATE alignments SET review_via = NULL WHERE id = new.id;
+        END
+        """
+    )
+
+
+
 @migrations()
 def m009_no_likely_alignment(db: sqlite_utils.Database) -> None:
     """Statements a match found no likely alignment for in a target framework (a mark a
@@ -462,12 +537,6 @@ def m009_no_likely_alignment(db: sqlite_utils.Database) -> None:
         )
         """
     )
-
-
-def now() -> str:
-    """The current UTC time as an ISO 8601 string, to the second."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
-
 
 def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open (or create) a crosswalk database and bring its schema up to date.

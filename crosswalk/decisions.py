@@ -228,7 +228,8 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
 
     Source codes are looked up in industry frameworks (or ``source_framework``),
     target codes in academic ones (or ``target_framework``). A pair already
-    decided differently is a conflict: reported, never overwritten.
+    decided differently is a conflict: reported, never overwritten. A file in
+    which no row names a known standard is an error (nothing is applied).
 
     Example::
 
@@ -293,6 +294,13 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 new_rationale=d.rationale, reviewer=who, via="import-decisions", at=stamp,
             ))
             result.applied += 1
+        if len(result.unknown) == len(decisions.decisions):
+            # Nothing applied and nothing to apply: a wrong file or database, not a success.
+            raise CrosswalkError(
+                f"none of the decisions in {decisions.file} ({len(decisions.decisions)} "
+                f"row{'s' if len(decisions.decisions) != 1 else ''}) is between two "
+                f"standards in the database, so nothing was applied ({result.unknown[0]}); import the frameworks "
+                "first, or name them with --from and --to")
     return result
 
 

@@ -24,42 +24,10 @@ import sqlite_utils
 
 from .db import KINDS, now
 from .errors import CrosswalkError, SourceError
-from .sources import ColumnMapping, Table, cell_text, map_columns, read_table, read_tables
-
-GRADE_WORDS = {
-    "k": 0, "kindergarten": 0, "pk": -1, "prek": -1, "pre k": -1,
-    "hs": 9, "high school": 9, "ms": 6, "middle school": 6, "es": 0, "elementary": 0,
-}
-BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (6, 8),
-         "es": (0, 5), "elementary": (0, 5), "postsecondary": (13, 16), "adult": (13, 16)}
-
-
-def parse_grades(text: str | None) -> tuple[int | None, int | None]:
-    """The lowest and highest grade a grade cell names (K = 0).
-
-    >>> parse_grades("9-12"), parse_grades("K,01,02"), parse_grades("HS"), parse_grades("MS")
-    ((9, 12), (0, 2), (9, 12), (6, 8))
-    """
-    if not text:
-        return None, None
-    value = str(text).strip().lower()
-    if value in BANDS:
-        return BANDS[value]
-    numbers = []
-    for part in re.split(r"[,;/\s]+|(?<=\w)-(?=\w)|–|\bto\b", value):
-        part = part.strip().replace("grade", "").replace("th", "").strip()
-        if not part:
-            continue
-        if part in GRADE_WORDS:
-            if part in BANDS:
-                numbers.extend(BANDS[part])
-            else:
-                numbers.append(GRADE_WORDS[part])
-        elif part.isdigit():
-            numbers.append(int(part))
-    if not numbers:
-        return None, None
-    return min(numbers), max(numbers)
+from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
+                      read_tables)
+# parse_grades lives in text.py; it is imported here too because other modules import it from here.
+from .text import parse_grades
 
 
 def standard_label(code: str, statement: str, width: int = 90) -> str:
@@ -150,8 +118,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                  default_domain: str | None = None) -> list[StandardRow]:
     """Turn a table's rows into standards, checking each one.
 
-    Blank rows are skipped; a short row with text and no code is read as a
-    section heading (the domain of the rows below it); a code used twice, a
+    Blank rows and rows repeating the header are skipped (with a note); a
+    short row with text and no code is read as a section heading (the domain
+    of the rows below it); a code used twice, a NUL character, a
     formula never calculated or a cell far too long is an error naming the row
     and column. When no parent column is given, the hierarchy comes from the
     outline levels or indentation of the rows, or else from code prefixes
@@ -178,6 +147,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         if index >= len(values):
             return ""
         text = cell_text(values[index])
+        if "\x00" in text:
+            raise table.error(
+                f"the {field} holds a NUL character (byte 0) at position {text.index(chr(0)) + 1:,}; "
+                "SQLite's search and text functions would stop there",
+                row=number, column=index, hint="remove the character in the file and import it again",
+            )
         limit = MAX_STATEMENT if field == "statement" else MAX_CODE if field == "code" else MAX_STATEMENT
         if len(text) > limit:
             raise table.error(
@@ -191,8 +166,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     seen: dict[str, int] = {}
     numeric_codes: list[tuple[int, str]] = []
     headings: list[int] = []
+    repeated_headers: list[int] = []
     heading = None
     for number, values in table.rows:
+        if table.repeats_header(values):
+            repeated_headers.append(number)
+            continue
         statement = get(values, mapping.statement, number, "statement")
         code = get(values, mapping.code, number, "code") if mapping.code is not None else ""
         if not statement and not code:
@@ -248,6 +227,11 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     if not out:
         raise table.error("has a header but no standards below it", row=table.header_row)
     where = f"sheet {table.sheet!r} " if table.sheet else ""
+    if repeated_headers:
+        table.warnings.append(
+            f"{where}rows repeating the header (row {table.header_row}) skipped: "
+            + _short_list([str(n) for n in repeated_headers])
+        )
     if headings:
         table.warnings.append(
             f"{where}rows without a code read as section headings (the domain of the rows below): "
@@ -327,6 +311,66 @@ def derive_hierarchy(table: Table, mapping: ColumnMapping, rows: list[StandardRo
     return "code prefixes" if found_any else None
 
 
+def drop_self_parents(rows: list[StandardRow]) -> list[StandardRow]:
+    """Read standards that name themselves as their parent as having none; returns them.
+
+    A slip of real files (the CCSS math file names MP1 as its own parent), with
+    only one reading; a longer circle has no such reading and is refused.
+    """
+    slips = [row for row in rows if row.parent_code is not None and row.parent_code == row.code]
+    for row in slips:
+        row.parent_code = None
+    return slips
+
+
+def hierarchy_cycle(rows: list[StandardRow]) -> list[StandardRow] | None:
+    """The standards of a chain of parents that comes back to where it started, if there is one.
+
+    Example::
+
+        hierarchy_cycle(rows)   # [A, B] when A's parent is B and B's parent is A
+    """
+    by_code = {row.code: row for row in rows}
+    done: set[str] = set()
+    for row in rows:
+        chain: list[StandardRow] = []
+        at: dict[str, int] = {}
+        code = row.code
+        while code in by_code and code not in done:
+            if code in at:
+                return chain[at[code]:]
+            at[code] = len(chain)
+            chain.append(by_code[code])
+            code = by_code[code].parent_code
+        done.update(at)
+    return None
+
+
+def describe_cycle(cycle: list[StandardRow], place) -> str:
+    """``A (row 2) → B (row 3) → A``, each standard with its place in the file."""
+    return " → ".join(f"{row.code} ({place(row)})" for row in cycle) + f" → {cycle[0].code}"
+
+
+def _check_parents(rows: list[StandardRow], *, file: str, column: str | None, several_sheets: bool,
+                   warnings: list[str]) -> None:
+    """A standard that is its own parent gets none (with a note); a longer circle is an error."""
+
+    def place(row):
+        return (f"sheet {row.sheet!r}, " if several_sheets else "") + f"row {row.source_row}"
+
+    slips = drop_self_parents(rows)
+    if slips:
+        warnings.append("standards naming themselves as their parent were imported without one: "
+                        + _short_list([f"{row.code} ({place(row)})" for row in slips]))
+    cycle = hierarchy_cycle(rows)
+    if cycle:
+        raise SourceError(
+            "the parent codes go round in a circle: " + describe_cycle(cycle, place),
+            file=file, sheet=cycle[0].sheet, row=cycle[0].source_row, column=column,
+            hint="a standard can not be its own ancestor: correct the parent code of one of them",
+        )
+
+
 @dataclasses.dataclass
 class PreparedImport:
     """A file read and checked, ready to import: nothing has touched a database yet."""
@@ -366,7 +410,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     for table in tables:
         try:
             mapping = map_columns(table, **columns)
-        except SourceError:
+        except NoStatementColumn:
             if all_sheets and len(tables) > 1:
                 warnings.append(f"sheet {table.sheet!r} left out: it has no statement column")
                 continue
@@ -390,6 +434,8 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     if not rows:
         raise SourceError("no sheet has a statement column", file=tables[0].file,
                           hint="name the column with --text-column")
+    _check_parents(rows, file=tables[0].file, column=mapping_shown.get("parent"),
+                   several_sheets=len(used_sheets) > 1, warnings=warnings)
     sheet_label = tables[0].sheet if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
     encoding = tables[0].encoding
     if encoding and encoding != "utf-8":
@@ -570,14 +616,16 @@ _COMMENTED = "exists (select 1 from review_comments c where c.alignment_id = ali
 
 
 def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
-    """Mark the reviewed alignments of a changed or retired standard for re-review, and drop
-    its stale suggestions, except those a reviewer commented on: they are flagged too."""
+    """Mark the reviewed alignments of a changed or retired standard for re-review (logged in
+    ``review_log``), and drop its stale suggestions, except those a reviewer commented on:
+    they are flagged too."""
     db.execute(
         f"delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?) and not {_COMMENTED}",
         [standard_id, standard_id],
     )
+    # The review-log trigger logs each flag with its reason, naming this path.
     cursor = db.execute(
-        "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ? "
+        "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ?, review_via = 'import' "
         f"where (status != 'suggested' or {_COMMENTED}) and (source_id = ? or target_id = ?)",
         [reason, stamp, standard_id, standard_id],
     )

@@ -18,6 +18,7 @@ import dataclasses
 import io
 import pathlib
 import re
+import stat
 import zipfile
 
 from .errors import SourceError
@@ -86,10 +87,31 @@ class Table:
     hidden_rows: list[int] = dataclasses.field(default_factory=list)
     hidden_columns: list[int] = dataclasses.field(default_factory=list)
     warnings: list[str] = dataclasses.field(default_factory=list)
+    # The header cells as written: ``headers`` tells a repeated name apart ("Standard (2)").
+    header_texts: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def file(self) -> str:
         return self.path.name
+
+    def same_name(self, index: int) -> list[int]:
+        """The columns whose header is written like this one's (itself included)."""
+        texts = self.header_texts or self.headers
+        name = texts[index].casefold() if index < len(texts) else ""
+        return [i for i, text in enumerate(texts) if name and text.casefold() == name]
+
+    def repeats_header(self, values: list) -> bool:
+        """Whether a row below the header is the header again (as a report printed in pages has it)."""
+        texts = self.header_texts or self.headers
+        matched = 0
+        for index, value in enumerate(values):
+            text = cell_text(value)
+            if not text:
+                continue
+            if index >= len(texts) or text.replace("\n", " ").casefold() != texts[index].casefold():
+                return False
+            matched += 1
+        return matched >= min(2, sum(1 for text in texts if text))
 
     def column_label(self, index: int) -> str:
         """Column letter and header, as a user sees it: ``C (Statement)``."""
@@ -167,7 +189,7 @@ def read_table(path, sheet: str | None = None, header_names=None) -> Table:
         table = read_table("standards.csv")
         table = read_table("welding.xlsx", sheet="Tasks")
     """
-    path = _check_path(path)
+    path = check_input_file(path)
     kind = _file_kind(path)
     if kind == "csv":
         if sheet is not None:
@@ -186,20 +208,66 @@ def read_tables(path) -> list[Table]:
         for table in read_tables("credential.xlsx"):
             print(table.sheet, len(table.rows))
     """
-    path = _check_path(path)
+    path = check_input_file(path)
     kind = _file_kind(path)
     if kind == "csv":
         return [_read_csv(path)]
     return _read_sheets(path, kind, "all")
 
 
-def _check_path(path) -> pathlib.Path:
+# No list of standards comes near this; a bigger file is a wrong file, read into memory for nothing.
+MAX_FILE_BYTES = 1024 * 1024 * 1024
+
+SPECIAL_FILES = {stat.S_ISFIFO: "a named pipe (FIFO)", stat.S_ISCHR: "a character device",
+                 stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
+
+
+def check_input_file(path, what: str = "a spreadsheet") -> pathlib.Path:
+    """The path of a regular file that can be read: not a folder, a device or a pipe, not too big,
+    and, for a zip (xlsx, ods), not one that would inflate far too much.
+
+    Checked before anything reads it: reading a pipe waits for ever, reading
+    ``/dev/zero`` never ends, and a small zip can inflate to gigabytes.
+
+    Example::
+
+        path = check_input_file("welding.xlsx")
+    """
     path = pathlib.Path(path)
-    if not path.exists():
-        raise SourceError("file not found", file=str(path))
-    if path.is_dir():
-        raise SourceError("is a folder, not a spreadsheet", file=str(path))
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise SourceError("file not found", file=str(path)) from None
+    except OSError as exc:
+        raise SourceError(f"can not be read ({exc.strerror or exc})", file=str(path)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise SourceError(f"is a folder, not {what}", file=str(path))
+    if not stat.S_ISREG(info.st_mode):
+        kind = next((name for test, name in SPECIAL_FILES.items() if test(info.st_mode)), "not a regular file")
+        raise SourceError(f"is {kind}, not {what}", file=str(path),
+                          hint="give the path of a file saved on disk")
+    if info.st_size > MAX_FILE_BYTES:
+        raise SourceError(f"is {_size(info.st_size)}; crosswalk reads files up to {_size(MAX_FILE_BYTES)}",
+                          file=path.name, hint=f"is this {what}?")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:  # no permission to read it, most often
+        raise SourceError(f"can not be read ({exc.strerror or exc})", file=str(path)) from None
+    if head == b"PK\x03\x04":
+        _check_inflated_sizes(path)
     return path
+
+
+def _size(n: int) -> str:
+    """1536 → '1.5 KB'; sizes as people read them (1 KB = 1,024 bytes)."""
+    if n < 1024:
+        return f"{n:,} bytes"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1024
+        if n < 1024 or unit == "GB":
+            break
+    return f"{n:,.1f} {unit}".replace(".0 ", " ")
 
 
 def _file_kind(path: pathlib.Path) -> str:
@@ -229,6 +297,37 @@ def _file_kind(path: pathlib.Path) -> str:
     if suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
         raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
     return "csv"
+
+
+# The parts of real workbooks inflate 3 to 11 times (measured on the O*NET and CIP workbooks;
+# a sheet of a million formatted empty rows, about 30 times). A part that would inflate more
+# than 100 times holds something else (a 300 MB cell in a 310 KB file inflates 1,000 times:
+# reading it took 58 s and 950 MB before being refused), so it is refused before anything
+# inflates, from the sizes the zip's directory declares (the zip reader never gives more).
+MAX_INFLATE_RATIO = 100
+INFLATE_RATIO_FROM = 10 * 1024 * 1024  # smaller parts are never refused for their ratio
+MAX_INFLATED = 512 * 1024 * 1024  # all the parts of one workbook
+
+
+def _check_inflated_sizes(path: pathlib.Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # a damaged file: the workbook reader says so
+    hint = "a cell or sheet this big is not a list of standards: check that this is the right file"
+    for part in parts:
+        ratio = part.file_size / max(part.compress_size, 1)
+        if part.file_size > INFLATE_RATIO_FROM and ratio > MAX_INFLATE_RATIO:
+            raise SourceError(
+                f"is {_size(path.stat().st_size)}, but its part {part.filename} would inflate to "
+                f"{_size(part.file_size)} ({ratio:,.0f} times; a spreadsheet inflates about 10 times), "
+                "so it is not read", file=path.name, hint=hint)
+    total = sum(part.file_size for part in parts)
+    if total > MAX_INFLATED:
+        raise SourceError(
+            f"would inflate to {_size(total)}; crosswalk reads workbooks up to {_size(MAX_INFLATED)} inflated",
+            file=path.name, hint="split it into several workbooks, or save its sheet as CSV")
 
 
 def _zip_mimetype(path: pathlib.Path) -> str | None:
@@ -537,7 +636,9 @@ MAX_CSV_FIELD = 64 * 1024 * 1024
 
 def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     data = path.read_bytes()
-    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # Binary files are full of NUL bytes; a stray one in a text file is reported with its row.
+    head = data[:4096]
+    if head.count(b"\x00") > max(2, len(head) // 100) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SourceError(
             "is not a text or spreadsheet file (it contains binary data)",
             file=path.name,
@@ -610,6 +711,7 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     headers = [cell_text(v).replace("\n", " ") for v in header_values]
     while headers and not headers[-1]:
         headers.pop()
+    header_texts = list(headers)
     seen: dict[str, int] = {}
     for index, header in enumerate(headers):
         if header:
@@ -619,7 +721,17 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     if not headers:
         raise SourceError("has no header row", **where)
     rows = [(n, vals) for n, vals in raw if n > header_row]
-    return Table(path=path, sheet=sheet, header_row=header_row, headers=headers, rows=rows)
+    return Table(path=path, sheet=sheet, header_row=header_row, headers=headers, rows=rows,
+                 header_texts=header_texts)
+
+
+class NoStatementColumn(SourceError):
+    """A sheet with no column that could hold the statements."""
+
+
+# The import option that names each field's column.
+COLUMN_OPTIONS = {"code": "--code-column", "statement": "--text-column", "grade": "--grade-column",
+                  "subject": "--subject-column", "parent": "--parent-column", "domain": "--domain-column"}
 
 
 def find_column(table: Table, name: str, field: str) -> int:
@@ -661,15 +773,37 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
         for synonym in SYNONYMS[field]:
             matches = [i for i, h in enumerate(normalised) if h == synonym and i not in taken]
             if matches:
+                _check_one_column_named(table, field, matches[0])
                 setattr(mapping, field, matches[0])
                 taken.add(matches[0])
                 break
     if mapping.statement is None:
-        raise table.error(
+        raise NoStatementColumn(
             "has no statement column (expected a header such as 'Statement', 'Text', "
             "'Description', 'Task' or 'Standard'); its columns are: "
             + ", ".join(repr(h) for h in table.headers if h),
-            row=table.header_row,
+            file=table.file, sheet=table.sheet, row=table.header_row,
             hint="name it with --text-column",
         )
     return mapping
+
+
+def _check_one_column_named(table: Table, field: str, index: int) -> None:
+    """Two columns with the same header, found by that name: refuse to guess which one is meant.
+
+    (Fields no option can name keep the first such column, with a note.)
+    """
+    same = table.same_name(index)
+    if len(same) < 2:
+        return
+    labels = ", ".join(table.column_label(i) for i in same)
+    name = table.header_texts[index] if table.header_texts else table.headers[index]
+    option = COLUMN_OPTIONS.get(field)
+    if option is None:
+        table.warnings.append(f"{len(same)} columns are named {name!r} ({labels}): the first is read as the {field}")
+        return
+    choices = ", ".join(f'{option} "{table.headers[i]}" for {table.column_label(i).split(" ")[0]}' for i in same)
+    raise table.error(
+        f"has {len(same)} {field} columns named {name!r}: {labels}; which one holds the {field}s?",
+        row=table.header_row, hint=f"name it with {choices}",
+    )

@@ -4,7 +4,8 @@ Standards and task lists wrap their content in boilerplate ("Students will be
 able to demonstrate...", "1.2.a") that says nothing about the content. These
 helpers strip it, split words, drop stop words and stem, keeping a map from
 each stem back to the words the user actually wrote so that evidence can be
-shown in those words.
+shown in those words. :func:`parse_grades` reads a grade cell ("9-12", "K,01",
+"HS") as the lowest and highest grade it names.
 
 Example::
 
@@ -103,3 +104,41 @@ def surface_forms(text: str) -> dict[str, str]:
 def normalised(text: str) -> str:
     """A statement without boilerplate, for fuzzy comparison."""
     return " ".join(words(text))
+
+
+# --- grades ---------------------------------------------------------------------------------
+
+GRADE_WORDS = {
+    "k": 0, "kindergarten": 0, "pk": -1, "prek": -1, "pre k": -1,
+    "hs": 9, "high school": 9, "ms": 6, "middle school": 6, "es": 0, "elementary": 0,
+}
+BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (6, 8),
+         "es": (0, 5), "elementary": (0, 5), "postsecondary": (13, 16), "adult": (13, 16)}
+
+
+def parse_grades(text: str | None) -> tuple[int | None, int | None]:
+    """The lowest and highest grade a grade cell names (K = 0).
+
+    >>> parse_grades("9-12"), parse_grades("K,01,02"), parse_grades("HS"), parse_grades("MS")
+    ((9, 12), (0, 2), (9, 12), (6, 8))
+    """
+    if not text:
+        return None, None
+    value = str(text).strip().lower()
+    if value in BANDS:
+        return BANDS[value]
+    numbers = []
+    for part in re.split(r"[,;/\s]+|(?<=\w)-(?=\w)|–|\bto\b", value):
+        part = part.strip().replace("grade", "").replace("th", "").strip()
+        if not part:
+            continue
+        if part in GRADE_WORDS:
+            if part in BANDS:
+                numbers.extend(BANDS[part])
+            else:
+                numbers.append(GRADE_WORDS[part])
+        elif part.isdigit():
+            numbers.append(int(part))
+    if not numbers:
+        return None, None
+    return min(numbers), max(numbers)

@@ -1,8 +1,9 @@
 import pytest
 
 from crosswalk.errors import SourceError
-from crosswalk.importer import import_file, parse_grades
+from crosswalk.importer import import_file
 from crosswalk.sources import read_table
+from crosswalk.text import parse_grades
 
 from .conftest import WELDING, write_csv, write_xlsx
 
@@ -106,3 +107,40 @@ def test_not_a_spreadsheet(db, tmp_path):
 ])
 def test_parse_grades(text, expected):
     assert parse_grades(text) == expected
+
+
+def test_two_statement_columns_are_refused_and_the_text_column_chooses_one(db, tmp_path):
+    path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Standard", "Grade", "Standard"],
+                                             ["A.1", "Measure a part.", "9", "Mesurer une pièce."]])
+    with pytest.raises(SourceError, match="has 2 statement columns named 'Standard'"):
+        import_file(db, path, framework="F")
+    for name, statement in (("Standard", "Measure a part."), ("Standard (2)", "Mesurer une pièce."),
+                            ("D", "Mesurer une pièce.")):
+        import_file(db, path, framework=name, columns={"statement": name})
+        assert db.execute("select s.code, s.statement, s.grade from standards s join frameworks f "
+                          "on f.id = s.framework_id where f.name = ?", [name]).fetchall() == [("A.1", statement, "9")]
+
+
+def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
+    path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
+                      extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
+    with pytest.raises(SourceError, match="sheet 'French', row 1: has 2 statement columns named 'Task'"):
+        import_file(db, path, framework="F", all_sheets=True)
+    assert db["standards"].count == 0
+
+
+def test_a_standard_named_as_its_own_parent_is_a_root_and_a_longer_circle_is_refused(db, tmp_path):
+    path = write_csv(tmp_path / "math.csv", [["code", "statement", "parent"], ["MP1", "Make sense of problems.", "MP1"],
+                                            ["MP2", "Reason abstractly.", "MP1"]])
+    result = import_file(db, path, framework="Math", kind="academic")
+    assert result.warnings == ["standards naming themselves as their parent were imported without one: MP1 (row 2)"]
+    assert db.execute("select s.code, p.code from standards s left join standards p on p.id = s.parent_id "
+                      "order by s.id").fetchall() == [("MP1", None), ("MP2", "MP1")]
+    circle = write_csv(tmp_path / "circle.csv", [["code", "statement", "parent"], ["A", "One.", "C"],
+                                                ["B", "Two.", "A"], ["C", "Three.", "B"], ["D", "Four.", "C"]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, circle, framework="Circle")
+    assert str(info.value) == (
+        "circle.csv, row 2, column 3 (parent): the parent codes go round in a circle: A (row 2) → C (row 4) → "
+        "B (row 3) → A (a standard can not be its own ancestor: correct the parent code of one of them)")
+    assert db["frameworks"].count == 1

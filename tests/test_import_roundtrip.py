@@ -1,7 +1,12 @@
-"""Import, match, accept, re-import an edited file: every decision survives."""
+"""Import, match, accept, re-import an edited file: every decision survives, every flag is logged."""
+
+import re
+
+import sqlite_utils
 
 from crosswalk.cli import cli
-from crosswalk.db import open_db
+from crosswalk.db import SQL_NOW, migrations, now, open_db
+from crosswalk.review import decide
 
 from .conftest import WELDING, write_xlsx
 
@@ -65,3 +70,84 @@ def test_dry_run_shows_mapping_and_writes_nothing(runner, small_db, tmp_path):
     assert "Would import 5 standards into 'Welding' from w.xlsx (sheet 'Tasks'): 1 added, 0 changed, 4 unchanged" \
         in result.stdout
     assert small_db.read_bytes() == before
+
+
+# --- the audit trail: a re-import's flags are logged, and every time has one format (issue 16) ---------
+
+ONE_FORMAT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")
+
+
+def test_re_review_flags_of_a_re_import_are_logged_with_their_reasons(runner, small_db, tmp_path):
+    db = open_db(small_db)
+    ids = {}
+    for code in ("W.1", "W.3"):
+        ids[code] = db.execute("select a.id from alignments a join standards s on s.id = a.source_id "
+                               "where s.code = ? order by a.rank limit 1", [code]).fetchone()[0]
+        decide(db, ids[code], "accept", strength="full", rationale="agreed", reviewer="ann")
+    db.close()
+    edited = [row[:] for row in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers and micrometers."  # W.1 changed
+    del edited[5]  # W.3 retired
+    path = write_xlsx(tmp_path / "welding-2025.xlsx", edited, sheet="Tasks")
+    result = runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding"])
+    assert "2 reviewed alignments flagged for re-review" in result.stdout
+
+    db = open_db(small_db)
+    imported_at = db.execute("select at from import_log order by id desc limit 1").fetchone()[0]
+    flags = db.execute("select alignment_id, action, reviewer, via, reason, at, old_status, new_status "
+                       "from review_log where action = 'flag' order by alignment_id").fetchall()
+    assert flags == sorted([
+        (ids["W.1"], "flag", None, "import",
+         "statement changed on re-import; it was: Measure and calculate the dimensions of workpieces using rulers "
+         "and calipers.", imported_at, "accepted", "accepted"),
+        (ids["W.3"], "flag", None, "import", "standard W.3 retired on re-import: it is no longer in welding-2025.xlsx",
+         imported_at, "accepted", "accepted"),
+    ])
+    assert ONE_FORMAT.match(imported_at)
+    # The flag is the import's: the reviewer who decided is not logged as its author, nor left as the next writer.
+    assert db.execute("select count(*) from alignments where review_via is not null").fetchone()[0] == 0
+    # A reviewer's confirmation follows it in the history.
+    decide(db, ids["W.1"], "accept", reviewer="bob")
+    assert [r[0] for r in db.execute("select action from review_log where alignment_id = ? order by id",
+                                     [ids["W.1"]])] == ["accept", "flag", "confirm"]
+
+    # Importing the same file again flags nothing more, and logs nothing more.
+    count = db["review_log"].count
+    runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding"])
+    assert open_db(small_db)["review_log"].count == count
+
+
+def test_every_time_in_the_review_log_has_the_format_of_now(small_db):
+    db = open_db(small_db)
+    first, second = [r[0] for r in db.execute("select id from alignments order by id limit 2")]
+    db.execute("update alignments set status = 'rejected' where id = ?", [first])  # a write by hand, in SQL
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'checked by hand' where id = ?",
+               [second])
+    decide(db, second, "accept", reviewer="ann")
+    db.conn.commit()
+    rows = db.execute("select action, via, at from review_log order by id").fetchall()
+    assert [r[:2] for r in rows] == [("reject", "sql"), ("flag", "sql"), ("accept", "cli")]
+    assert all(ONE_FORMAT.match(r[2]) for r in rows), rows
+    assert ONE_FORMAT.match(now()) and ONE_FORMAT.match(db.execute(f"select {SQL_NOW}").fetchone()[0])
+
+
+def test_a_database_made_before_flags_were_logged_keeps_its_log_and_logs_flags_from_now_on(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m007_review_log_flags_and_one_time_format")
+    framework = old["frameworks"].insert({"name": "F", "kind": "industry"}).last_pk
+    for code in ("A", "B"):
+        old["standards"].insert({"framework_id": framework, "code": code, "statement": code})
+    old["alignments"].insert({"source_id": 1, "target_id": 2, "score": 50})
+    old.execute("update alignments set status = 'accepted'")
+    old.conn.commit()
+    logged = old.execute("select * from review_log").fetchall()
+    assert logged[0][-2].endswith("Z")  # the old trigger's time format
+    old.close()
+
+    db = open_db(path)
+    assert db.execute("select * from review_log").fetchall() == [logged[0] + (None,)]  # kept as it was written
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'A changed'")
+    db.conn.commit()
+    assert db.execute("select action, reason from review_log order by id desc limit 1").fetchone() == (
+        "flag", "A changed")

@@ -107,7 +107,8 @@ def test_decision_clears_re_review_flag_and_logs_it(small_db):
     decide(db, a, "accept", strength="full", rationale="ok", reviewer="alice")
     db.execute("update alignments set needs_review = 1, needs_review_reason = 'W.1 changed' where id = ?", [a])
     db.conn.commit()
-    assert len(log_rows(db, a)) == 1  # flagging is not a decision
+    flag = log_rows(db, a)[-1]  # a flag is logged too (issue 16), though it is no decision
+    assert (flag["action"], flag["reason"], flag["reviewer"], flag["via"]) == ("flag", "W.1 changed", None, "sql")
     outcome = decide(db, a, "accept", reviewer="bob")
     assert outcome.changed
     row = db["alignments"].get(a)
