@@ -1,16 +1,26 @@
-"""Match quality on real gold crosswalks, in one run.
+"""Match quality on three real gold crosswalks, cold and in the committee's regime, in one run.
 
-    benchmarks/quality DATASETS_DIR [--work DIR] [--skip-baselines]
+    benchmarks/quality DATASETS_DIR [--work DIR] [--golds onet,cip,ngss] [--skip-baselines]
 
-DATASETS_DIR holds onet-29.3/ and cip2020-soc2018/ (see data/README.md). Measures, with the
-project's own `crosswalk eval`:
+DATASETS_DIR holds onet-29.3/, cip2020-soc2018/, ngss/ and ccss/ (see data/README.md). For each
+gold, with the project's own `crosswalk eval`:
 
-1. O*NET 29.3 Tasks → DWAs (tuning gold): all 18,495 tasks that have published links, against
-   all 2,087 DWAs; cold lexical, cold hybrid (TF-IDF + MiniLM), warm 5-fold; plus the rapidfuzz
-   baselines a user might reach for.
-2. CIP 2020 programs → SOC occupations (check gold, not tuned on): same methods.
+* cold (no decisions), every statement of the gold: crosswalk with embeddings and lexical only,
+  beside rapidfuzz token_set_ratio (what a user would reach for);
+* the committee's learning curve (`--decisions`): a simulated committee reviews N statements
+  (sees each one's top 5, accepts the gold among them, rejects the rest, adds one gold standard
+  where none was shown), then held-out statements are ranked with those decisions; beside the two
+  popularity baselines under the same protocol (the standards accepted most often, overall and
+  within the statement's grade band), and the collapse (share of held-out first suggestions going
+  to an accepted standard, less the share of held-out statements whose gold has one);
+* 5-fold cross-validation (80% of the answers known), beside the same two baselines.
 
-Prints a Markdown table and writes it, with the JSON reports, to benchmarks/results/.
+1. O*NET 29.3 Tasks → DWAs (the gold the cold weights were tuned on): 18,495 tasks, 2,087 DWAs.
+2. CIP 2020 programs → SOC occupations (never tuned on).
+3. NGSS performance expectations → CCSS math and ELA, the NGSS writers' "Connections to Common
+   Core" (never tuned on; cross-domain, the closest public analogue of CTE → academic).
+
+Writes one table per gold to benchmarks/results/quality.md, and the JSON reports to quality.json.
 """
 
 import argparse
@@ -26,7 +36,10 @@ HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from cip_setup import build as build_cip  # noqa: E402
+from ngss_setup import SOURCE as NGSS_SOURCE, TARGET as NGSS_TARGET, build as build_ngss  # noqa: E402
 from onet_setup import build as build_onet  # noqa: E402
+
+CURVE = (0, 10, 25, 50, 100, 200)
 
 
 def crosswalk_eval(db, gold, source, target, *extra):
@@ -39,89 +52,95 @@ def crosswalk_eval(db, gold, source, target, *extra):
     return report
 
 
-def rapidfuzz_baseline(db_path, gold_path, source, target, scorer_name):
+def rapidfuzz_baseline(db_path, gold_path, source, target, scorer_name="token_set_ratio"):
     """What a user would do: rank targets by a rapidfuzz scorer (cdist, both cores)."""
     import numpy as np
     from rapidfuzz import fuzz, process, utils
 
     from crosswalk.db import open_db
-    from crosswalk.evaluate import _metrics, read_gold
-    from crosswalk.matching import Candidate, framework_id
+    from crosswalk.evaluate import _ranking_metrics, _read
 
     db = open_db(db_path, migrate=False)
-    src = {r["code"]: r for r in db.query(
-        "select id, code, statement from standards where framework_id = ?", [framework_id(db, source)])}
-    tgt = list(db.query("select id, code, statement from standards where framework_id = ?",
-                        [framework_id(db, target)]))
-    by_code = {t["code"]: t for t in tgt}
-    truth = {}
-    for s, t in read_gold(gold_path):
-        if s in src and t in by_code:
-            truth.setdefault(src[s]["id"], set()).add(by_code[t]["id"])
-    keys = sorted(truth)
-    texts = {r["id"]: r["statement"] for r in src.values()}
+    gold = _read(db, gold_path, source, target, None, None)
+    keys = gold.keys
+    texts = [t.text for t in gold.targets]
     scorer = getattr(fuzz, scorer_name)
     start = time.perf_counter()
     ranked = {}
     for i in range(0, len(keys), 2000):
         part = keys[i:i + 2000]
-        scores = process.cdist([texts[k] for k in part], [t["statement"] for t in tgt], scorer=scorer,
+        scores = process.cdist([gold.docs[k].text for k in part], texts, scorer=scorer,
                                processor=utils.default_process, workers=-1, dtype=np.float32)
-        order = np.argsort(-scores, axis=1)[:, :100]
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :100]
         for row, k in enumerate(part):
-            ranked[k] = [Candidate(k, tgt[c]["id"], float(scores[row, c]), r, "low", "", scorer_name)
-                         for r, c in enumerate(order[row], 1)]
-    m = _metrics(ranked, truth, 10)
-    n = m["n"]
-    return dict(method=f"rapidfuzz {scorer_name}", hit_at_1=m["hits"][1] / n, hit_at_5=m["hits"][5] / n,
-                hit_at_10=m["hits"][10] / n, recall_at_10=m["recall_sum"] / n, mrr=m["rr_sum"] / n,
-                sources=n, folds=0, seconds=round(time.perf_counter() - start, 1))
+            ranked[k] = [gold.targets[c].key for c in order[row]]
+    m = _ranking_metrics(ranked, gold.truth)
+    return dict(m, sources=len(keys), seconds=round(time.perf_counter() - start, 1))
 
 
-def row(name, r):
-    return (f"| {name} | {r['method']} | {r.get('folds') or '–'} | {r['sources']} | {r['hit_at_1']:.3f} | "
-            f"{r['hit_at_5']:.3f} | {r['hit_at_10']:.3f} | {r['recall_at_10']:.3f} | {r['mrr']:.3f} | "
-            f"{r.get('confident_precision', float('nan')):.3f} | {r['seconds']} |")
+def _band(bands, name):
+    b = bands.get(name) or {}
+    return f"{b['precision']:.2f} ({b['suggestions']})" if b.get("suggestions") else "–"
+
+
+def gold_table(name, runs) -> list[str]:
+    lines = [f"### {name}", "",
+             "| method | decisions | statements ranked | hit@1 | hit@5 | hit@10 | MRR | collapse (excess) "
+             "| high: precision (n) | medium: precision (n) | seconds |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for label, r in runs:
+        lines.append(
+            f"| {label} | {r.get('decisions', '–')} | {r.get('sources', '–')} | {r['hit_at_1']:.3f} | "
+            f"{r['hit_at_5']:.3f} | {r['hit_at_10']:.3f} | {r['mrr']:.3f} | {r.get('collapse', '–')} | "
+            f"{_band(r.get('bands', {}), 'high')} | {_band(r.get('bands', {}), 'medium')} | {r.get('seconds', '–')} |")
+    return lines + [""]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("datasets", type=pathlib.Path)
     parser.add_argument("--work", type=pathlib.Path, default=HERE / "results" / "tmp")
+    parser.add_argument("--golds", default="onet,cip,ngss")
     parser.add_argument("--skip-baselines", action="store_true")
     args = parser.parse_args()
-    onet_db, onet_gold = build_onet(args.datasets, args.work)
-    cip_db, cip_gold = build_cip(args.datasets, args.work)
-    suites = [
-        ("O*NET tasks → DWAs", onet_db, onet_gold, "O*NET tasks", "O*NET DWAs"),
-        ("CIP programs → SOC occupations", cip_db, cip_gold, "CIP 2020 programs", "SOC occupations"),
-    ]
-    lines = [
-        f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
-        f"{time.strftime('%Y-%m-%d')}",
-        "",
-        "| gold | method | folds | sources | hit@1 | hit@5 | hit@10 | recall@10 | MRR | high-band precision | seconds |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
+    suites = {
+        "onet": ("O*NET tasks → DWAs", build_onet, "O*NET tasks", "O*NET DWAs", CURVE, None),
+        "cip": ("CIP programs → SOC occupations", build_cip, "CIP 2020 programs", "SOC occupations", CURVE, None),
+        # 203 PEs: 100 held out, so a committee can review at most 103.
+        "ngss": ("NGSS performance expectations → CCSS math and ELA", build_ngss, NGSS_SOURCE, NGSS_TARGET,
+                 (0, 10, 25, 50, 100), 100),
+    }
+    lines = [f"Machine: {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}; "
+             f"{time.strftime('%Y-%m-%d')}. Command: `benchmarks/quality DATASETS_DIR`.", ""]
     reports = []
-    for name, db, gold, source, target in suites:
+    for key in args.golds.split(","):
+        name, build, source, target, curve, held_out = suites[key]
+        db, gold = build(args.datasets, args.work)
         runs = []
         if not args.skip_baselines:
-            for scorer in ("token_set_ratio",):
-                runs.append(rapidfuzz_baseline(db, gold, source, target, scorer))
-        runs.append(crosswalk_eval(db, gold, source, target, "--no-embeddings"))
-        runs.append(crosswalk_eval(db, gold, source, target))
-        runs.append(crosswalk_eval(db, gold, source, target, "--folds", "5", "--no-embeddings"))
-        runs.append(crosswalk_eval(db, gold, source, target, "--folds", "5"))
-        for r in runs:
-            lines.append(row(name, r))
-            print(lines[-1], flush=True)
-            reports.append(dict(gold=name, **r))
+            runs.append(("rapidfuzz token_set_ratio (cold)", rapidfuzz_baseline(db, gold, source, target)))
+        for label, extra in (("crosswalk cold, lexical", ["--no-embeddings"]), ("crosswalk cold", [])):
+            r = crosswalk_eval(db, gold, source, target, *extra)
+            runs.append((label, r))
+        extra = ["--decisions", ",".join(map(str, curve))] + (["--held-out", str(held_out)] if held_out else [])
+        c = crosswalk_eval(db, gold, source, target, *extra)
+        for p in c["points"]:
+            p = dict(p, sources=c["held_out"], collapse=f"{p['collapse']:.2f} ({p['excess_collapse']:+.2f})")
+            runs.append(("crosswalk, committee's decisions", p))
+            for base, m in p["baselines"].items():
+                runs.append((f"baseline: {base}", dict(m, decisions=p["decisions"], sources=c["held_out"])))
+        f = crosswalk_eval(db, gold, source, target, "--folds", "5")
+        runs.append(("crosswalk, 5-fold", dict(f, decisions="5-fold")))
+        for base, m in f.get("baselines", {}).items():
+            runs.append((f"baseline: {base}, 5-fold", dict(m, decisions="5-fold", sources=f["sources"])))
+        table = gold_table(name, runs)
+        print("\n".join(table), flush=True)
+        lines += table
+        reports.append(dict(gold=name, runs=[dict(label=label, **r) for label, r in runs]))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "quality.md").write_text("\n".join(lines) + "\n")
     (out / "quality.json").write_text(json.dumps(reports, indent=2))
-    print("\n".join(lines))
 
 
 if __name__ == "__main__":

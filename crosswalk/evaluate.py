@@ -81,6 +81,7 @@ class Report:
     bands: dict  # band -> {"suggestions", "correct", "precision", "recall"}
     confident_precision: float
     confident_recall: float
+    baselines: dict = dataclasses.field(default_factory=dict)  # with folds: the popularity baselines
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -194,6 +195,7 @@ def evaluate(
     depth = max(top, DEPTH)
     keys = g.keys
     ranked: dict = {}
+    popular: dict = {}
     method = "?"
     if folds and folds > 1:
         rng = random.Random(seed)
@@ -206,12 +208,17 @@ def evaluate(
                 Decision(docs[k].text, t, True, docs[k].code, k, docs[k].context, docs[k].grades)
                 for k in keys if k not in test_set for t in truth[k]
             ]
+            test_docs = [docs[k] for k in test]
             results = rank_candidates(
-                [docs[k] for k in test], targets, top=depth, decisions=decisions, encoder=encoder,
+                test_docs, targets, top=depth, decisions=decisions, encoder=encoder,
                 cache=cache, settings=settings, with_evidence=False, progress=progress,
             )
             ranked.update({k: r for k, r in zip(test, results)})
             method = next((r[0].method for r in results if r), method)
+            cold_test = rank_candidates(test_docs, targets, top=depth, encoder=encoder, cache=cache,
+                                        settings=settings, with_evidence=False)
+            for name, band in (("popularity", False), ("popularity in grade band", True)):
+                popular.setdefault(name, {}).update(zip(test, popularity_ranking(test_docs, decisions, cold_test, band)))
     else:
         results = rank_candidates(
             [docs[k] for k in keys], targets, top=depth, encoder=encoder, cache=cache,
@@ -228,6 +235,7 @@ def evaluate(
         mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds and folds > 1 else 0,
         gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
+        baselines={name: _ranking_metrics(lists, truth) for name, lists in popular.items()},
     )
 
 

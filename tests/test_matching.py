@@ -448,3 +448,55 @@ def test_confidence_bands_at_their_edges():
 
     assert confidence_bands(np.array([60.0, 59.9, 25.0, 24.9, 0.0, 100.0])) == [
         "high", "medium", "medium", "low", "low", "high"]
+
+
+def test_eval_decisions_draws_a_committees_learning_curve(runner, tmp_path):
+    # The family crosswalk as a gold: 60 statements, 6 standards. A committee reviews 0, 10 and
+    # 30 of them; the 20 held out are then ranked with those decisions.
+    import csv
+    import json
+
+    from crosswalk.cli import cli
+    from crosswalk.db import open_db
+
+    targets, statements = _family_crosswalk()
+    db_path = tmp_path / "gold.db"
+    tasks, standards, gold = tmp_path / "tasks.csv", tmp_path / "standards.csv", tmp_path / "gold.csv"
+    with open(tasks, "w", newline="") as t, open(gold, "w", newline="") as g:
+        tw, gw = csv.writer(t), csv.writer(g)
+        tw.writerow(["code", "statement"])
+        gw.writerow(["source_code", "target_code"])
+        for n, (k, text) in enumerate(statements):
+            tw.writerow([f"T{n}", text])
+            gw.writerow([f"T{n}", f"S{k}"])
+    with open(standards, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "statement"])
+        for t in targets:
+            writer.writerow([t.code, t.text])
+    db = open_db(db_path)
+    import_file(db, tasks, framework="Tasks", kind="industry")
+    import_file(db, standards, framework="Academic", kind="academic")
+    db.close()
+    before = db_path.read_bytes()
+    args = ["eval", str(db_path), "--gold", str(gold), "--from", "Tasks", "--to", "Academic", "--no-embeddings",
+            "--decisions", "0,10,30", "--held-out", "20"]
+    result = runner.invoke(cli, args + ["--json"])
+    assert result.exit_code == 0, result.output
+    curve = json.loads(result.stdout)
+    assert curve["held_out"] == 20 and [p["decisions"] for p in curve["points"]] == [0, 10, 30]
+    cold, some, more = curve["points"]
+    assert cold["accepted"] == cold["rejected"] == 0 and cold["collapse"] == 0
+    assert more["accepted"] >= 30  # every reviewed statement ends with at least one accepted standard
+    assert more["hit_at_1"] > cold["hit_at_1"] and more["hit_at_5"] >= cold["hit_at_5"]
+    # Each held-out statement's gold is one of six standards that the committee accepted: the
+    # first suggestions can all go there without any excess.
+    assert more["collapse_gold"] == 1.0 and more["excess_collapse"] <= 0
+    assert set(more["baselines"]) == {"popularity", "popularity in grade band"}
+    assert db_path.read_bytes() == before  # evaluation never writes
+    table = runner.invoke(cli, args)
+    assert table.exit_code == 0 and "decisions  accepted  rejected  hit@1" in table.stdout
+    both = runner.invoke(cli, args + ["--folds", "5"])
+    assert both.exit_code == 2 and "Cannot use both --folds and --decisions" in both.output
+    too_many = runner.invoke(cli, args[:-4] + ["--decisions", "50", "--held-out", "20"])
+    assert too_many.exit_code == 1 and "cannot review 50" in too_many.output
