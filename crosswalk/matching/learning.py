@@ -62,7 +62,7 @@ class ColdCalibration:
 # the intercept lowered from the fit's -3.05 so that what it calls medium (25% or more) is right at
 # least a quarter of the time on every gold, NGSS -> CCSS included, where a cold first suggestion
 # is right one time in ten whatever its similarity (benchmarks/calibrate.py prints the figures).
-GOLD_CALIBRATION = ColdCalibration(slope=1.57, intercept=-3.46, best_bonus=1.39)
+GOLD_CALIBRATION = ColdCalibration(slope=1.57, intercept=-3.6, best_bonus=1.39)
 
 
 @dataclasses.dataclass

@@ -153,7 +153,7 @@ class _Ranking:
             fused = fused / np.float32(scale)
             cold_best = fused.max(axis=1)
             probability = cold_calibration(fused, best_flags(fused))
-            own = probability
+            cold_probability = own = probability
             if used:
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
@@ -176,16 +176,21 @@ class _Ranking:
             if learned.calibration is not None:  # the order stays; the figures become the committee's
                 finite = np.isfinite(vals)
                 vals = np.where(finite, learned.calibration(np.where(finite, vals, 0.5)), vals)
+                vouched = vals
+            else:
+                # Until the committee's decisions can calibrate them, what the decisions add shows
+                # in the score and the evidence, and the band says what the cold calibration vouches for.
+                vouched = np.take_along_axis(cold_probability, idx, axis=1)
             # A statement that stands out by matching nothing (its best cold score far below the
             # others') and that no decision speaks for has no likely alignment.
             unlikely = (cold_best < fence) & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
             return self._explained(start, stop, feats if feats is not None else _pair_features(vectors, start, semantic),
-                                   idx, vals, unlikely)
+                                   idx, vals, unlikely, vouched)
 
         self._ranked = ranked
         self.method, self.warm, self.learned, self.used, self.index = method, warm, learned, used, index
 
-    def _explained(self, start, stop, feats, idx, vals, unlikely) -> _Chunk:
+    def _explained(self, start, stop, feats, idx, vals, unlikely, vouched) -> _Chunk:
         """A chunk's suggestions with scores (probability that it is right, 0-100), bands and
         (in words) evidence."""
         sources, targets, settings = self.sources, self.targets, self.settings
@@ -196,7 +201,7 @@ class _Ranking:
         best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(scores))
         keep = (finite & ~unlikely[:, None]).ravel().tolist()
         scores = scores.ravel()
-        bands = confidence_bands(scores, settings)
+        bands = confidence_bands(np.minimum(scores, 100 * np.nan_to_num(vouched.ravel(), neginf=0)), settings)
         evidence = [""] * len(cols)
         if self.with_evidence:
             evidence = explain(sources[start:stop], targets, rows, cols, feats, self.used, self.index,
