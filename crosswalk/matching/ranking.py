@@ -152,8 +152,8 @@ class _Ranking:
                 fused = _combine(feats, cold_weights)
             fused = fused / np.float32(scale)
             cold_best = fused.max(axis=1)
-            probability = cold_calibration(fused, best_flags(fused))
-            cold_probability = own = probability
+            flags = best_flags(fused)
+            probability = own = cold_calibration(fused, flags)
             if used:
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
@@ -180,7 +180,8 @@ class _Ranking:
             else:
                 # Until the committee's decisions can calibrate them, what the decisions add shows
                 # in the score and the evidence, and the band says what the cold calibration vouches for.
-                vouched = np.take_along_axis(cold_probability, idx, axis=1)
+                rows = np.arange(len(idx))[:, None]
+                vouched = GOLD_CALIBRATION(fused[rows, idx], flags[rows, idx])
             # A statement that stands out by matching nothing (its best cold score far below the
             # others') and that no decision speaks for has no likely alignment.
             unlikely = (cold_best < fence) & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
