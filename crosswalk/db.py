@@ -4,6 +4,12 @@ One SQLite file is the single source of truth. Every command opens it with
 :func:`open_db`, which applies pending migrations so that a database made by
 an older version of crosswalk is upgraded in place.
 
+The vocabulary every module shares lives here too: :func:`framework_id` and
+:func:`program_id` (a name, in any case, or an id, to a row id),
+:func:`write_transaction`, and the views that join an alignment to its two
+standards (``alignment_details``) and a program to its reviewed evidence
+(``program_evidence``).
+
 Example::
 
     from crosswalk.db import open_db
@@ -13,16 +19,21 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import difflib
 import pathlib
 
 import sqlite_utils
+
+from .errors import NotFound
 
 SCHEMA_VERSION = "2026-11-22"
 
 migrations = sqlite_utils.Migrations("crosswalk")
 
 STATUSES = ("suggested", "accepted", "rejected")
+MAX_NAMES_SHOWN = 30  # an unknown name lists at most this many of the known ones
 STRENGTHS = ("full", "partial")
 KINDS = ("industry", "academic")
 
@@ -446,6 +457,71 @@ def m006_alignment_checks_without_lookup_tables(db: sqlite_utils.Database) -> No
         conn.execute("PRAGMA writable_schema = OFF")
 
 
+@migrations()
+def m007_alignment_details_and_program_evidence(db: sqlite_utils.Database) -> None:
+    # An alignment with both of its standards and their frameworks: what review, the review
+    # site, the workbook and the exports read (one join, written once).
+    db.execute(
+        """
+        CREATE VIEW alignment_details AS
+        SELECT
+            a.*,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            s.text_hash AS cte_text_hash,
+            s.status AS cte_status,
+            s.position AS cte_position,
+            s.framework_id AS industry_framework_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.text_hash AS standard_text_hash,
+            t.status AS standard_status,
+            t.subject AS subject,
+            t.grade AS grade,
+            sf.name AS industry_framework,
+            tf.name AS academic_framework
+        FROM alignments a
+        JOIN standards s ON s.id = a.source_id
+        JOIN standards t ON t.id = a.target_id
+        JOIN frameworks sf ON sf.id = s.framework_id
+        JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+    # Each accepted alignment through which a program certifies an academic standard: what the
+    # report and the public program page read. It is published, so it names only public columns.
+    db.execute(
+        """
+        CREATE VIEW program_evidence AS
+        SELECT
+            pf.program_id AS program_id,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            t.grade AS grade,
+            t.grade_low AS grade_low,
+            t.grade_high AS grade_high,
+            t.position AS standard_position,
+            tf.name AS academic_framework,
+            s.id AS cte_id,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS credential,
+            a.id AS alignment_id,
+            a.strength AS strength,
+            a.rationale AS rationale,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM program_frameworks pf
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN frameworks sf ON sf.id = s.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+
+
 def now() -> str:
     """The current UTC time as an ISO 8601 string, to the second."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -482,3 +558,82 @@ def memory_db() -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
+
+
+@contextlib.contextmanager
+def write_transaction(db):
+    """BEGIN IMMEDIATE: take the write lock before reading, so that a
+    concurrent writer (the review site, ``match``) makes us wait for the busy
+    timeout instead of failing with "database is locked".
+
+    Inside a transaction already open, it joins that one.
+
+    Example::
+
+        with write_transaction(db):
+            row = db.execute("select status from alignments where id = 1").fetchone()
+            db.execute("update alignments set rationale = 'why' where id = 1")
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def framework_id(db, framework) -> int:
+    """The id of a framework given by its name (in any case) or its id.
+
+    Example::
+
+        framework_id(db, "welding tasks")  # the id of 'Welding tasks'
+    """
+    return _find_id(db, "frameworks", "framework", framework, "import one with 'crosswalk import'")
+
+
+def program_id(db, program) -> int:
+    """The id of a program given by its name (in any case) or its id.
+
+    Example::
+
+        program_id(db, "Welding Technology")
+    """
+    return _find_id(db, "programs", "program", program, "add one with 'crosswalk program add'")
+
+
+def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
+    """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
+    rows = db.execute(f"select id, name from [{table}] order by name").fetchall()
+    text = str(wanted).strip() if wanted is not None else ""
+    for row_id, name in rows:
+        if name == wanted or name == text:
+            return row_id
+    if isinstance(wanted, int) or text.isdigit():
+        for row_id, _ in rows:
+            if row_id == int(text):
+                return row_id
+    same = [row_id for row_id, name in rows if name.casefold() == text.casefold()]
+    if len(same) == 1:
+        return same[0]
+    names = [name for _, name in rows]
+    what = f"no {noun} with the id or name {wanted!r}" if isinstance(wanted, int) else f"no {noun} named {wanted!r}"
+    if len(same) > 1:
+        raise NotFound(f"{what} exactly; " + ", ".join(repr(n) for n in names if n.casefold() == text.casefold())
+                       + " differ only in case: give the exact name or the id")
+    by_folded = {name.casefold(): name for name in names}
+    close = [by_folded[n] for n in difflib.get_close_matches(text.casefold(), list(by_folded), n=3, cutoff=0.6)]
+    if close:
+        what += " (did you mean " + " or ".join(repr(n) for n in close) + "?)"
+    if not names:
+        raise NotFound(f"{what}; the {noun}s are: none yet ({hint})")
+    shown = ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN])
+    more = f" and {len(names) - MAX_NAMES_SHOWN} more" if len(names) > MAX_NAMES_SHOWN else ""
+    raise NotFound(f"{what}; the {noun}s are: {shown}{more}")
