@@ -1,20 +1,22 @@
 """crosswalk export: SSSOM TSV (header and column set), CSV, and CASE 1.0 through crosswalk.case."""
 
 import csv
-import importlib.util
 import json
 import pathlib
 import sqlite3
 
-import pytest
+import jsonschema
+import openpyxl
 
+from crosswalk.cells import neutralise, write_cell
 from crosswalk.cli import cli
-from crosswalk.exports import SSSOM_COLUMNS, neutralise, read_sssom
+from crosswalk.db import open_db
+from crosswalk.exports import SSSOM_COLUMNS, export, read_sssom
 
 
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                   "mapping_justification", "confidence", "author_id", "mapping_date"]
-HAS_CASE = importlib.util.find_spec("crosswalk.case") is not None
+SCHEMA = pathlib.Path(__file__).resolve().parent.parent / "crosswalk/schemas/case-v1p0-cfpackage-schema.json"
 
 
 def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
@@ -44,9 +46,6 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
 
 
 def test_sssom_with_suggestions_marks_them_unreviewed(reviewed_demo, tmp_path):
-    from crosswalk.db import open_db
-    from crosswalk.exports import export
-
     out = tmp_path / "all.sssom.tsv"
     result = export(open_db(reviewed_demo), out, "sssom", program="Welding Technology", include_suggestions=True)
     _, rows = read_sssom(out)
@@ -70,7 +69,19 @@ def test_csv_export(runner, reviewed_demo, tmp_path):
 def test_neutralise():
     assert neutralise("=1+1") == "'=1+1"
     assert neutralise("+33") == "'+33" and neutralise("-x") == "'-x" and neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise("|calc") == "'|calc" and neutralise("\t=1") == "'\t=1"
     assert neutralise("Measure angles") == "Measure angles" and neutralise(3) == 3 and neutralise(None) is None
+
+
+def test_formula_like_text_stays_text_in_xlsx(tmp_path):
+    sheet = openpyxl.Workbook().active
+    for row, value in enumerate(["=1+1", "|calc", "@SUM(A1)", "#N/A", "Measure angles", 3], start=1):
+        write_cell(sheet.cell(row=row, column=1), value)
+    sheet.parent.save(tmp_path / "x.xlsx")
+    cells = [c for (c,) in openpyxl.load_workbook(tmp_path / "x.xlsx").active.iter_rows()]
+    assert [c.value for c in cells] == ["=1+1", "|calc", "@SUM(A1)", "#N/A", "Measure angles", 3]
+    assert [c.data_type for c in cells] == ["s", "s", "s", "s", "s", "n"]
+    assert [bool(c.quotePrefix) for c in cells] == [True, True, True, False, False, False]
 
 
 def test_export_errors(runner, reviewed_demo, tmp_path):
@@ -82,14 +93,6 @@ def test_export_errors(runner, reviewed_demo, tmp_path):
     assert result.exit_code == 1 and "--framework applies to --format case only" in result.stderr
 
 
-def test_case_export_says_not_available_yet(runner, reviewed_demo, tmp_path, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "crosswalk.case", None)  # as before case.py existed
-    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.json"), "--format", "case"])
-    assert result.exit_code == 1
-    assert result.stderr.strip().startswith("Error: the CASE export is not available yet")
-
-
-@pytest.mark.skipif(not HAS_CASE, reason="crosswalk.case (export_case) is not there yet")
 def test_case_export_validates_against_the_official_schema(runner, reviewed_demo, tmp_path):
     import jsonschema
 
@@ -100,6 +103,6 @@ def test_case_export_validates_against_the_official_schema(runner, reviewed_demo
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "case"])
     assert result.exit_code == 0, result.output
     package = json.loads(out.read_text())
-    jsonschema.validate(package, json.loads(schemas[0].read_text()))
+    jsonschema.validate(package, json.loads(SCHEMA.read_text()))
     types = [a["associationType"] for a in package["CFAssociations"]]
     assert types.count("exactMatchOf") + types.count("isRelatedTo") == 32
