@@ -33,6 +33,7 @@ import re
 
 import yaml
 
+from . import review
 from .errors import CrosswalkError
 from .review_plugin import PLUGIN, ROLE
 
@@ -102,11 +103,22 @@ def _checked(username: str, entry: dict, where: str) -> dict:
     return {"name": str(entry.get("name") or username), "password_hash": password_hash}
 
 
+# What the review site's form values become in the rules' SQL: decisions and strengths in any
+# case and spacing; an empty strength or rationale keeps the current one; the signed-in reviewer
+# and the time come from Datasette's magic parameters.
+SITE_VALUES = {
+    "decision": "lower(trim(:decision))",
+    "strength": "nullif(lower(trim(:strength)), '')",
+    "rationale": "nullif(trim(:rationale), '')",
+    "reviewer": ":_actor_id",
+    "at": ":_now_datetime_utc",
+    "via": "'site'",
+}
+
+
 def canned_queries() -> dict:
-    """The review site's write queries; each is one statement, checked by CHECK constraints and logged by a trigger."""
-    stamp = "reviewer = :_actor_id, reviewed_at = :_now_datetime_utc, review_via = 'site', " \
-            "updated_at = :_now_datetime_utc"
-    decided = "needs_review = 0, needs_review_reason = NULL"
+    """The review site's write queries: review.py's rules, each one statement, checked by CHECK constraints
+    and logged by the trigger."""
 
     def query(title, sql, description, redirect=None):
         q = {"title": title, "sql": sql, "write": True, "allow": ONLY_REVIEWERS, "description": description}
@@ -117,54 +129,38 @@ def canned_queries() -> dict:
     return {
         "review_alignment": query(
             "Decide an alignment",
-            "UPDATE alignments SET\n"
-            "  status = CASE lower(trim(:decision)) WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
-            "    ELSE 'decision must be accept or reject' END,\n"
-            "  strength = CASE WHEN lower(trim(:decision)) = 'reject' THEN NULL\n"
-            "    ELSE coalesce(nullif(lower(trim(:strength)), ''), strength) END,\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
             # The pair too: a re-run of match replaces suggestions, and SQLite may reuse their ids.
-            "WHERE id = :alignment_id AND source_id = :source_id AND target_id = :target_id",
+            review.DECIDE.update_sql(**SITE_VALUES) + "\n  AND source_id = :source_id AND target_id = :target_id",
             "decision: accept or reject; strength: full or partial (empty keeps it); rationale (empty keeps it); "
             "source_id and target_id: the alignment's two standards, checked against it",
             "/-/review",
         ),
         "accept_alignment": query(
             "Accept an alignment",
-            "UPDATE alignments SET status = 'accepted',\n"
-            "  strength = coalesce(nullif(lower(trim(:strength)), ''), strength),\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'accept'")),
             "strength: full or partial (empty keeps it); rationale (empty keeps it)",
             "/-/review",
         ),
         "reject_alignment": query(
             "Reject an alignment",
-            "UPDATE alignments SET status = 'rejected', strength = NULL,\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'reject'", strength="NULL")),
             "rationale: why it does not align (empty keeps the current one)",
             "/-/review",
         ),
         "set_strength": query(
             "Set the strength of an accepted alignment",
-            f"UPDATE alignments SET strength = lower(trim(:strength)), {stamp}\n"
-            "WHERE id = :alignment_id AND status = 'accepted'",
+            # An empty strength is refused by the CHECK constraint, not taken as "keep".
+            review.SET_STRENGTH.update_sql(**dict(SITE_VALUES, strength="lower(trim(:strength))")),
             "strength: full or partial (only accepted alignments have one)",
         ),
         "set_rationale": query(
             "Set the rationale of an alignment",
-            f"UPDATE alignments SET rationale = nullif(trim(:rationale), ''), {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.SET_RATIONALE.update_sql(**dict(SITE_VALUES, rationale="trim(:rationale)")),
             "rationale: why (empty clears it)",
         ),
         "comment_on_alignment": query(
             "Comment on an alignment",
-            "INSERT INTO review_comments (alignment_id, comment, reviewer, via, at)\n"
-            "VALUES (:alignment_id, :comment, :_actor_id, 'site', :_now_datetime_utc)",
+            review.with_parameters(review.COMMENT_SQL, SITE_VALUES),
             "A comment is added to the alignment's history; it does not change the decision",
         ),
     }
