@@ -730,7 +730,8 @@ def publish(database, outdir, suggestions, force, title, metadata, to, service, 
         crosswalk publish district.db public/ --force --to cloudrun --service cte-crosswalk
         crosswalk publish district.db public/ --force --to package --tag district/crosswalk --dry-run
     """
-    from .publish import format_command, publish as make_public, publish_command, run_publish_command
+    from .deploy import format_command, publish_command, run_publish_command
+    from .publish import publish as make_public
 
     cloudrun_only = {"--service": service, "--memory": memory, "--max-instances": max_instances}
     package_only = {"--tag": tag, "--port": port}

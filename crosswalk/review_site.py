@@ -31,11 +31,16 @@ import os
 import pathlib
 import re
 
+import uvicorn
 import yaml
+from datasette.plugins import pm
+from datasette_auth_passwords.utils import hash_password as _hash
 
-from . import review
+from . import review, review_plugin
 from .errors import CrosswalkError
+from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
+from .site import make_datasette
 
 ENV_FILE = "CROSSWALK_REVIEWERS_FILE"
 ENV_PREFIX = "CROSSWALK_REVIEWER_"
@@ -49,8 +54,6 @@ ONLY_REVIEWERS = {"roles": [ROLE]}
 
 def hash_password(password: str) -> str:
     """A password hash for the reviewers file (PBKDF2-SHA256, as datasette-auth-passwords checks it)."""
-    from datasette_auth_passwords.utils import hash_password as _hash
-
     if not password:
         raise CrosswalkError("the password is empty")
     return _hash(password)
@@ -167,9 +170,10 @@ def canned_queries() -> dict:
 
 
 def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> tuple[dict, dict]:
-    """Datasette metadata for the review site, and the environment variables holding the hashes.
+    """Datasette metadata for the review site, and the hashes under the names it gives them.
 
-    The hashes are referenced with ``$env`` so that ``/-/metadata`` never shows them.
+    The hashes are referenced with ``$env`` so that ``/-/metadata`` never shows them; the
+    site looks those names up in its own ``environ`` (see :func:`crosswalk.site.make_datasette`).
     """
     md = copy.deepcopy(base or {})
     md["title"] = (md.get("title") or "crosswalk") + " (review)"
@@ -197,10 +201,6 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> 
 
 
 def register_plugin() -> None:
-    from datasette.plugins import pm
-
-    from . import review_plugin
-
     if not pm.is_registered(review_plugin):
         pm.register(review_plugin, name=PLUGIN)
 
@@ -209,19 +209,13 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
                           secret: str | None = None, environ=None):
     """A Datasette app serving one crosswalk database for signed-in reviewers.
 
+    The password hashes stay in the app (never in ``/-/metadata``, never in the
+    process's environment).
+
     Example::
 
         ds = make_review_datasette("district.db", reviewers_file="reviewers.yml")
     """
-    from datasette.app import Datasette
-
-    from .site import load_metadata
-
-    try:
-        import datasette_auth_passwords  # noqa: F401
-    except ImportError:
-        raise CrosswalkError("the review site needs datasette-auth-passwords: pip install datasette-auth-passwords") \
-            from None
     if reviewers is None:
         reviewers = load_reviewers(reviewers_file, environ)
     if not reviewers:
@@ -232,25 +226,14 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
     path = pathlib.Path(path)
     name = path.stem
     base = metadata if isinstance(metadata, dict) else load_metadata([name], metadata)
-    md, env = review_metadata(name, reviewers, base)
-    os.environ.update(env)  # read by datasette-auth-passwords through $env, never shown
+    md, hashes = review_metadata(name, reviewers, base)
     register_plugin()
-    secret = secret or os.environ.get("DATASETTE_SECRET")
-    return Datasette(
-        files=[str(path)],
-        metadata=md,
-        template_dir=str(TEMPLATES),
-        settings={"facet_time_limit_ms": 500, "sql_time_limit_ms": 3000},
-        secret=secret,
-    )
+    return make_datasette(path, metadata=md, template_dir=TEMPLATES, environ=hashes,
+                          secret=secret or os.environ.get("DATASETTE_SECRET"))
 
 
 def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_file=None, metadata=None) -> None:
     """Serve the review site until interrupted."""
-    import uvicorn
-
     ds = make_review_datasette(path, reviewers_file=reviewers_file, metadata=metadata)
     asyncio.run(ds.invoke_startup())
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
-
-

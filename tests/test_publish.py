@@ -1,5 +1,6 @@
 """crosswalk publish: the public copy holds only what the public should see, and the site refuses writes."""
 
+import ast
 import asyncio
 import json
 import re
@@ -11,7 +12,9 @@ import yaml
 
 from crosswalk.cli import cli
 from crosswalk.errors import CrosswalkError
-from crosswalk.publish import DATASETTE_PIN, make_public_datasette, publish, publish_command
+from crosswalk.deploy import DATASETTE_PIN, publish_command
+from crosswalk.publish import publish
+from crosswalk.site import make_public_datasette
 
 
 def get(ds, path, method="GET", **kwargs):
@@ -21,6 +24,13 @@ def get(ds, path, method="GET", **kwargs):
 
 
 def test_public_copy_holds_only_public_tables(reviewed_demo, published):
+    # The published plugin runs where crosswalk is not installed.
+    plugin = ast.parse((published / "plugins" / "crosswalk_public.py").read_text())
+    imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name
+                for node in ast.walk(plugin) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names}
+    assert not {name for name in imported if name.split(".")[0] == "crosswalk"}
+    assert "grade_label" in {node.name for node in plugin.body if isinstance(node, ast.FunctionDef)}
     conn = sqlite3.connect(published / "crosswalk.db")
     names = {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
     assert {"frameworks", "standards", "programs", "program_frameworks", "alignments", "program_certifies",
@@ -142,6 +152,17 @@ def test_publish_to_cloudrun_pins_datasette(runner, reviewed_demo, tmp_path, mon
     assert ("--plugins-dir", str(out / "plugins")) in pairs
     assert ("--static", f"assets:{out / 'static'}") in pairs
     assert ("--title", "Maine CTE crosswalk") in pairs
+    # The deployed site runs with the settings of the site `crosswalk serve` runs.
+    extra = args[args.index("--extra-options") + 1].split()
+    deployed = dict(zip(extra[1::3], extra[2::3]))  # --setting NAME VALUE ...
+    assert extra[::3] == ["--setting"] * len(deployed)
+    served = make_public_datasette(out)
+
+    def text(value):
+        return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+    assert deployed == {name: text(served.setting(name)) for name in deployed}
+    assert {"default_page_size", "suggest_facets", "facet_time_limit_ms", "sql_time_limit_ms"} <= set(deployed)
 
 
 def test_publish_package_and_dry_run(runner, reviewed_demo, tmp_path, monkeypatch):

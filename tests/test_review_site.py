@@ -76,6 +76,15 @@ def test_reviewers_from_file_and_environment(tmp_path):
         make_review_datasette(tmp_path / "x.db", environ={})
 
 
+def test_the_review_site_keeps_the_hashes_out_of_the_process_environment(review_db):
+    before = dict(os.environ)
+    ds = make_review_datasette(review_db, reviewers={"alice": {"name": "Alice Martin", "password_hash": FAST_HASH}})
+    assert dict(os.environ) == before
+    # datasette-auth-passwords finds the hash; /-/metadata shows only where it is looked up.
+    assert ds.plugin_config("datasette-auth-passwords")["alice_password_hash"] == FAST_HASH
+    assert "$env" in str(ds.metadata("plugins")["datasette-auth-passwords"]["alice_password_hash"])
+
+
 def test_serve_review_cli_checks_reviewers(runner, review_db, tmp_path, monkeypatch):
     for key in list(os.environ):
         if key.startswith("CROSSWALK_REVIEWER"):
