@@ -184,15 +184,30 @@ def _write_csv(data, path):
                             + [neutralise(row[key]) for _, key, _ in CROSSWALK_COLUMNS])
 
 
-def _write_xlsx(data, path):
-    program = data["program"]
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DCE6F0")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    line = Border(bottom=Side(style="thin", color="808080"))
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F0")
+WRAP = Alignment(wrap_text=True, vertical="top")
+SIGNATURE_LINE = Border(bottom=Side(style="thin", color="808080"))
 
+
+def _write_xlsx(data, path):
     wb = Workbook()
-    ws = wb.active
+    _crosswalk_sheet(wb.active, data)
+    _summary_sheet(wb.create_sheet("Summary"), data)
+    _evidence_sheet(wb.create_sheet("Evidence"), data)
+    wb.save(path)
+
+
+def _header_cell(cell, title):
+    cell = write_cell(cell, title)
+    cell.font = BOLD
+    cell.fill = HEADER_FILL
+    return cell
+
+
+def _crosswalk_sheet(ws, data) -> None:
+    """The program's header and sign-off block, then one row per certified standard."""
+    program = data["program"]
     ws.title = "Crosswalk"
     write_cell(ws.cell(1, 1), f"Crosswalk: {program['name']}").font = Font(bold=True, size=14)
     block = [
@@ -208,38 +223,17 @@ def _write_xlsx(data, path):
     ]
     row_no = 3
     for label, value in block:
-        write_cell(ws.cell(row_no, 1), label).font = bold
+        write_cell(ws.cell(row_no, 1), label).font = BOLD
         write_cell(ws.cell(row_no, 2), value)
         row_no += 1
-    row_no += 1
-    write_cell(ws.cell(row_no, 1), "Sign-off").font = Font(bold=True, size=12)
-    row_no += 1
-    for col, title in enumerate(["Role", "Name", "Signature", "Date"], start=1):
-        cell = write_cell(ws.cell(row_no, col), title)
-        cell.font = bold
-        cell.fill = header_fill
-    row_no += 1
-    roles = [("Reviewer", name, date) for name, date in data["reviewers"].items()]
-    roles += [("CTE director", "", ""), ("Academic content lead", "", ""), ("CTE advisory committee chair", "", "")]
-    for role, name, date in roles:
-        write_cell(ws.cell(row_no, 1), role)
-        write_cell(ws.cell(row_no, 2), name)
-        for col in (3, 4):
-            ws.cell(row_no, col).border = line
-        if date:
-            write_cell(ws.cell(row_no, 4), date)
-        row_no += 1
-    row_no += 1
+    row_no = _sign_off(ws, row_no + 1, data["reviewers"]) + 1
     header_row = row_no
     for col, (title, _, width) in enumerate(CROSSWALK_COLUMNS, start=1):
-        cell = write_cell(ws.cell(header_row, col), title)
-        cell.font = bold
-        cell.fill = header_fill
-        cell.alignment = wrap
+        _header_cell(ws.cell(header_row, col), title).alignment = WRAP
         ws.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(data["rows"], start=header_row + 1):
         for col, (_, key, _) in enumerate(CROSSWALK_COLUMNS, start=1):
-            write_cell(ws.cell(i, col), row[key]).alignment = wrap
+            write_cell(ws.cell(i, col), row[key]).alignment = WRAP
     if not data["rows"]:
         write_cell(ws.cell(header_row + 1, 1), "No alignment for this program has been reviewed and accepted yet.")
     ws.freeze_panes = ws.cell(header_row + 1, 1)
@@ -249,13 +243,33 @@ def _write_xlsx(data, path):
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
-    summary = wb.create_sheet("Summary")
-    write_cell(summary.cell(1, 1), f"Coverage by subject: {program['name']}").font = Font(bold=True, size=14)
+
+def _sign_off(ws, row_no: int, reviewers: dict) -> int:
+    """The sign-off table from ``row_no``: the reviewers, then the roles that sign; returns the next free row."""
+    write_cell(ws.cell(row_no, 1), "Sign-off").font = Font(bold=True, size=12)
+    row_no += 1
+    for col, title in enumerate(["Role", "Name", "Signature", "Date"], start=1):
+        _header_cell(ws.cell(row_no, col), title)
+    row_no += 1
+    roles = [("Reviewer", name, date) for name, date in reviewers.items()]
+    roles += [("CTE director", "", ""), ("Academic content lead", "", ""), ("CTE advisory committee chair", "", "")]
+    for role, name, date in roles:
+        write_cell(ws.cell(row_no, 1), role)
+        write_cell(ws.cell(row_no, 2), name)
+        for col in (3, 4):
+            ws.cell(row_no, col).border = SIGNATURE_LINE
+        if date:
+            write_cell(ws.cell(row_no, 4), date)
+        row_no += 1
+    return row_no
+
+
+def _summary_sheet(summary, data) -> None:
+    """Coverage per subject, and a stacked bar chart of it."""
+    write_cell(summary.cell(1, 1), f"Coverage by subject: {data['program']['name']}").font = Font(bold=True, size=14)
     titles = ["Subject", "Fully certified", "Partly certified", "Certified", "Standards in subject", "Coverage (%)"]
     for col, title in enumerate(titles, start=1):
-        cell = write_cell(summary.cell(3, col), title)
-        cell.font = bold
-        cell.fill = header_fill
+        _header_cell(summary.cell(3, col), title)
         summary.column_dimensions[get_column_letter(col)].width = 20
     for i, c in enumerate(data["coverage"], start=4):
         for col, key in enumerate(["subject", "full", "partial", "certified", "total", "percent"], start=1):
@@ -273,17 +287,16 @@ def _write_xlsx(data, path):
         chart.height, chart.width = 7.5, 16
         summary.add_chart(chart, f"A{last + 3}")
 
-    evidence = wb.create_sheet("Evidence")
+
+def _evidence_sheet(evidence, data) -> None:
+    """One row per reviewed alignment."""
     for col, (title, _, width) in enumerate(EVIDENCE_COLUMNS, start=1):
-        cell = write_cell(evidence.cell(1, col), title)
-        cell.font = bold
-        cell.fill = header_fill
+        _header_cell(evidence.cell(1, col), title)
         evidence.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(data["evidence"], start=2):
         for col, (_, key, _) in enumerate(EVIDENCE_COLUMNS, start=1):
             value = row[key]
             if key == "strength" and value:
                 value = value.capitalize()
-            write_cell(evidence.cell(i, col), value).alignment = wrap
+            write_cell(evidence.cell(i, col), value).alignment = WRAP
     evidence.freeze_panes = "A2"
-    wb.save(path)
