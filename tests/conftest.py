@@ -6,6 +6,10 @@ import pytest
 from click.testing import CliRunner
 
 from crosswalk.db import memory_db, open_db
+from crosswalk.demo import build_demo
+from crosswalk.importer import import_file
+from crosswalk.matching import match
+from crosswalk.publish import publish
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -74,9 +78,6 @@ def academic_csv(tmp_path):
 @pytest.fixture
 def small_db(tmp_path, welding_xlsx, academic_csv):
     """A database file with a small industry and academic framework, matched."""
-    from crosswalk.importer import import_file
-    from crosswalk.matching import match
-
     path = tmp_path / "small.db"
     db = open_db(path)
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
@@ -129,8 +130,6 @@ def accept_sample(path, per_program=4):
 @pytest.fixture(scope="session")
 def reviewed_demo(tmp_path_factory):
     """The demo database with some reviewed (accepted) alignments."""
-    from crosswalk.demo import build_demo
-
     path = tmp_path_factory.mktemp("demo") / "crosswalk-demo.db"
     build_demo(path, use_embeddings=False, with_decisions=False)
     return accept_sample(path)
@@ -138,8 +137,6 @@ def reviewed_demo(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def published(reviewed_demo, tmp_path_factory):
-    from crosswalk.publish import publish
-
     out = tmp_path_factory.mktemp("public") / "site"
     publish(reviewed_demo, out)
     return out

@@ -94,11 +94,6 @@ def test_export_errors(runner, reviewed_demo, tmp_path):
 
 
 def test_case_export_validates_against_the_official_schema(runner, reviewed_demo, tmp_path):
-    import jsonschema
-
-    schemas = sorted(pathlib.Path(__file__).resolve().parent.parent.glob("crosswalk/schemas/*cfpackage*.json"))
-    if not schemas:
-        pytest.skip("the CASE 1.0 CFPackage schema is not in crosswalk/schemas/ yet")
     out = tmp_path / "crosswalk.json"
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "case"])
     assert result.exit_code == 0, result.output

@@ -10,7 +10,7 @@ import time
 import urllib.request
 
 import pytest
-
+from playwright.sync_api import sync_playwright
 
 from .conftest import HOSTILE
 from .test_site import free_port
@@ -48,8 +48,6 @@ def site(published):
 def browser():
     if not pathlib.Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM} (./run test installs it on Debian)")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b

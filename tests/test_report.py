@@ -12,6 +12,7 @@ import pytest
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
+from crosswalk.programs import add_program
 from crosswalk.report import write_report
 
 
@@ -136,8 +137,6 @@ def test_report_errors(runner, report_db, tmp_path):
 
 
 def test_program_without_decisions_still_gets_a_document(db, tmp_path):
-    from crosswalk.programs import add_program
-
     add_program(db, "Plumbing")
     out = tmp_path / "plumbing.xlsx"
     result = write_report(db, out, program="Plumbing")

@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 from datasette_auth_passwords.utils import hash_password
+from playwright.sync_api import sync_playwright
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
@@ -210,8 +211,6 @@ def free_port():
 
 @pytest.mark.skipif(not pathlib.Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
 def test_browser_sign_in_and_accept(review_db, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     reviewers = tmp_path / "reviewers.yml"
     reviewers.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n",
                          encoding="utf-8")
