@@ -616,27 +616,26 @@ def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
     """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
     rows = db.execute(f"select id, name from [{table}] order by name").fetchall()
     text = str(wanted).strip() if wanted is not None else ""
-    for row_id, name in rows:
-        if name == wanted or name == text:
-            return row_id
-    if isinstance(wanted, int) or text.isdigit():
-        for row_id, _ in rows:
-            if row_id == int(text):
-                return row_id
-    same = [row_id for row_id, name in rows if name.casefold() == text.casefold()]
-    if len(same) == 1:
-        return same[0]
-    names = [name for _, name in rows]
+    exact = [row_id for row_id, name in rows if name in (wanted, text)]
+    by_id = [row_id for row_id, _ in rows if (isinstance(wanted, int) or text.isdigit()) and row_id == int(text)]
+    any_case = [row_id for row_id, name in rows if name.casefold() == text.casefold()]
+    for found in (exact, by_id, any_case):
+        if len(found) == 1:
+            return found[0]
+    raise NotFound(_not_found(noun, wanted, [name for _, name in rows], hint))
+
+
+def _not_found(noun: str, wanted, names: list[str], hint: str) -> str:
+    text = str(wanted).strip() if wanted is not None else ""
     what = f"no {noun} with the id or name {wanted!r}" if isinstance(wanted, int) else f"no {noun} named {wanted!r}"
+    same = [n for n in names if n.casefold() == text.casefold()]
     if len(same) > 1:
-        raise NotFound(f"{what} exactly; " + ", ".join(repr(n) for n in names if n.casefold() == text.casefold())
-                       + " differ only in case: give the exact name or the id")
+        return f"{what} exactly; " + ", ".join(repr(n) for n in same) + " differ only in case: give the exact name or the id"
     by_folded = {name.casefold(): name for name in names}
     close = [by_folded[n] for n in difflib.get_close_matches(text.casefold(), list(by_folded), n=3, cutoff=0.6)]
     if close:
         what += " (did you mean " + " or ".join(repr(n) for n in close) + "?)"
     if not names:
-        raise NotFound(f"{what}; the {noun}s are: none yet ({hint})")
-    shown = ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN])
+        return f"{what}; the {noun}s are: none yet ({hint})"
     more = f" and {len(names) - MAX_NAMES_SHOWN} more" if len(names) > MAX_NAMES_SHOWN else ""
-    raise NotFound(f"{what}; the {noun}s are: {shown}{more}")
+    return f"{what}; the {noun}s are: " + ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN]) + more

@@ -271,9 +271,18 @@ def _run(config: dict, host: str, port: int, workers: int | None) -> None:
         asyncio.run(ds.invoke_startup())
         uvicorn.run(ds.app(), host=host, port=port, log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
         return
+    # uvicorn starts each worker as a new Python that imports the app by name; the environment it
+    # inherits is the only way to hand it the configuration. Set for the run, then put back.
+    previous = os.environ.get(ENV_SITE)
     os.environ[ENV_SITE] = json.dumps(config)
-    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
+    try:
+        uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_SITE, None)
+        else:
+            os.environ[ENV_SITE] = previous
 
 
 def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False, metadata=None,

@@ -3,7 +3,8 @@ import sqlite3
 import pytest
 import sqlite_utils
 
-from crosswalk.db import migrations, open_db
+from crosswalk.db import framework_id, migrations, open_db, program_id
+from crosswalk.errors import NotFound
 
 
 def _alignments_sql(db) -> str:
@@ -65,3 +66,21 @@ def test_a_big_write_keeps_its_pages_in_memory_until_it_commits(tmp_path):
     assert wal.stat().st_size == before
     db.execute("commit")
     assert wal.stat().st_size > before + 8_000_000
+
+
+def test_one_lookup_for_a_name_in_any_case_or_an_id(db):
+    db["frameworks"].insert_all([{"name": "Welding tasks", "kind": "industry"},
+                                 {"name": "Academic", "kind": "academic"}, {"name": "ACADEMIC", "kind": "academic"}])
+    db["programs"].insert({"name": "Welding Technology"})
+    assert [framework_id(db, name) for name in ("Welding tasks", "  welding TASKS ", 1, "2")] == [1, 1, 1, 2]
+    assert (framework_id(db, "Academic"), framework_id(db, "ACADEMIC")) == (2, 3)
+    assert program_id(db, "welding technology") == program_id(db, 1) == 1
+    with pytest.raises(NotFound) as found:
+        program_id(db, "Weldng Technology")
+    assert str(found.value) == ("no program named 'Weldng Technology' (did you mean 'Welding Technology'?); "
+                                "the programs are: 'Welding Technology'")
+    with pytest.raises(NotFound, match="'ACADEMIC', 'Academic' differ only in case"):
+        framework_id(db, "academic")
+    db["programs"].delete(1)
+    with pytest.raises(NotFound, match=r"the programs are: none yet \(add one with 'crosswalk program add'\)"):
+        program_id(db, "Plumbing")

@@ -200,9 +200,10 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
     stop = threading.Event()
     errors = []
 
-    def run_matches():
-        runs = 0
-        while not stop.is_set() or runs < 3:
+    runs = []
+
+    def run_matches():  # match after match until the decisions are done
+        while not stop.is_set():
             conn = open_db(path)
             try:
                 match(conn, source="Tasks", target="Academic", top=5, use_embeddings=False)
@@ -210,9 +211,7 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
                 errors.append(repr(exc))
             finally:
                 conn.close()
-            runs += 1
-            if runs >= 6:
-                break
+            runs.append(1)
 
     thread = threading.Thread(target=run_matches)
     thread.start()
@@ -236,7 +235,7 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
 
     i = 0
     try:
-        while thread.is_alive() and i < 400:
+        while thread.is_alive() and i < 400 and (len(decided) < 15 or len(runs) < 3):
             conn = open_db(path)
             row = conn.execute("select id, source_id, target_id from alignments where status = 'suggested' "
                                "order by random() limit 1").fetchone()
@@ -258,7 +257,7 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
         stop.set()
         thread.join(120)
     assert errors == []
-    assert len(decided) >= 10
+    assert len(decided) >= 15 and len(runs) >= 3
     final = open_db(path)
     for (source_id, target_id), status in decided.items():
         rows = final.execute("select status from alignments where source_id = ? and target_id = ?",
