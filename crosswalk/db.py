@@ -458,11 +458,11 @@ def m006_alignment_checks_without_lookup_tables(db: sqlite_utils.Database) -> No
 
 
 @migrations()
-def m007_alignment_details_and_program_evidence(db: sqlite_utils.Database) -> None:
-    # An alignment with both of its standards and their frameworks: what review, the review
-    # site, the workbook and the exports read (one join, written once). Every standard has its
-    # framework, so the LEFT JOINs give the same rows as JOINs; SQLite leaves them out of a
-    # query that reads no framework column (the review queue scans 40% faster).
+def m007_one_alignment_join(db: sqlite_utils.Database) -> None:
+    # An alignment with both of its standards and their frameworks: the join written once. Review,
+    # the review site, the workbook, the exports and the views below read it. Every standard has
+    # its framework, so LEFT JOIN gives the rows JOIN gives, and lets SQLite leave the frameworks
+    # out of a query that reads none of their columns. Only columns the public copy also has.
     db.execute(
         """
         CREATE VIEW alignment_details AS
@@ -470,13 +470,11 @@ def m007_alignment_details_and_program_evidence(db: sqlite_utils.Database) -> No
             a.*,
             s.code AS cte_code,
             s.statement AS cte_statement,
-            s.text_hash AS cte_text_hash,
             s.status AS cte_status,
             s.position AS cte_position,
             s.framework_id AS industry_framework_id,
             t.code AS standard_code,
             t.statement AS standard,
-            t.text_hash AS standard_text_hash,
             t.status AS standard_status,
             t.subject AS subject,
             t.grade AS grade,
@@ -490,8 +488,7 @@ def m007_alignment_details_and_program_evidence(db: sqlite_utils.Database) -> No
         """
     )
     # Each accepted alignment through which a program certifies an academic standard: what the
-    # report and the public program page read. It is published, so it names only public columns.
-    # LEFT JOIN frameworks, as above: the program page's per-standard totals read none of them.
+    # report, the public program page and the program views read.
     db.execute(
         """
         CREATE VIEW program_evidence AS
@@ -521,6 +518,68 @@ def m007_alignment_details_and_program_evidence(db: sqlite_utils.Database) -> No
         JOIN standards t ON t.id = a.target_id
         LEFT JOIN frameworks sf ON sf.id = s.framework_id
         LEFT JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+    # The views of m002, the same columns and rows, now read from the two above.
+    for view in ("suggestions", "standard_evidence", "program_certifies", "coverage"):
+        db.execute(f"DROP VIEW {view}")
+    db.execute(
+        """
+        CREATE VIEW suggestions AS
+        SELECT id AS alignment_id, industry_framework, cte_code, cte_statement, standard_code, standard,
+            subject, grade, rank, score, confidence, evidence, status, strength, rationale, reviewer, needs_review
+        FROM alignment_details
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW standard_evidence AS
+        SELECT standard_code, standard, academic_framework, cte_code, cte_statement, industry_framework,
+            (SELECT group_concat(p.name, '; ') FROM program_frameworks pf
+                JOIN programs p ON p.id = pf.program_id
+                WHERE pf.framework_id = industry_framework_id) AS programs,
+            strength, rationale, reviewer, reviewed_at, id AS alignment_id, target_id AS standard_id,
+            source_id AS cte_standard_id
+        FROM alignment_details
+        WHERE status = 'accepted'
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW program_certifies AS
+        SELECT
+            e.program_id AS program_id,
+            p.name AS program,
+            e.academic_framework AS academic_framework,
+            e.subject AS subject,
+            e.grade AS grade,
+            e.standard_code AS standard_code,
+            e.standard AS standard,
+            group_concat(DISTINCT e.cte_code) AS cte_codes,
+            count(DISTINCT e.cte_id) AS evidence_count,
+            max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END) AS best_strength_rank,
+            CASE max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END)
+                WHEN 2 THEN 'full' WHEN 1 THEN 'partial' ELSE NULL END AS strength,
+            e.standard_id AS standard_id
+        FROM program_evidence e
+        JOIN programs p ON p.id = e.program_id
+        GROUP BY e.program_id, e.standard_id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW coverage AS
+        SELECT
+            p.name AS program,
+            e.subject AS subject,
+            count(DISTINCT e.standard_id) AS standards_certified,
+            (SELECT count(*) FROM standards x
+                JOIN frameworks xf ON xf.id = x.framework_id
+                WHERE xf.kind = 'academic' AND x.subject = e.subject
+                AND x.status = 'active') AS standards_in_subject
+        FROM program_evidence e
+        JOIN programs p ON p.id = e.program_id
+        GROUP BY e.program_id, e.subject
         """
     )
 

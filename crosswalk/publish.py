@@ -62,7 +62,9 @@ PUBLIC_COLUMNS = {
 }
 ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at"]
 SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
-PUBLIC_VIEWS = ("program_certifies", "standard_evidence", "coverage", "uncovered_standards", "program_evidence")
+# In the order they are made: the first two are what the others read.
+PUBLIC_VIEWS = ("alignment_details", "program_evidence", "program_certifies", "standard_evidence", "coverage",
+                "uncovered_standards")
 PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
                  "unreviewed_suggestions", "about") + PUBLIC_VIEWS
 
