@@ -72,9 +72,11 @@ where (status = 'suggested' or needs_review = 1)
         select pf.framework_id from program_frameworks pf join programs p on p.id = pf.program_id
         where p.name = :program))
   and (:subject = '' or subject = :subject)
-order by score desc, id
+order by score desc, +id
 limit :limit offset :offset
 """
+# "+id": without it SQLite reads the view's alignments in (source_id, target_id) index order, one
+# table lookup per row, instead of scanning the table: 1.5x as long on the demo's 9,663 alignments.
 
 
 async def review_queue(datasette, request):
