@@ -24,22 +24,23 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "sssom",
                                  "--base-url", "https://crosswalk.example.org"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"Exported 32 alignments as SSSOM to {out}"
+    # The demo's 18 accepted decisions, and the 32 alignments the session accepts.
+    assert result.stdout.strip() == f"Exported 50 alignments as SSSOM to {out}"
     header, rows = read_sssom(out)
     assert header["curie_map"]["std"] == "https://crosswalk.example.org/standard/"
     assert header["mapping_set_id"] == "https://crosswalk.example.org/crosswalk.sssom.tsv"
     assert header["license"].startswith("https://")
     assert set(REQUIRED_SSSOM) <= set(rows[0]) and list(rows[0]) == SSSOM_COLUMNS
     conn = sqlite3.connect(reviewed_demo)
-    accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer) for s, t, strength, reviewer in conn.execute(
-        "select source_id, target_id, strength, reviewer from alignments where status = 'accepted'")}
-    assert len(rows) == len(accepted) == 32
+    accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer, at) for s, t, strength, reviewer, at in conn.execute(
+        "select source_id, target_id, strength, reviewer, reviewed_at from alignments where status = 'accepted'")}
+    assert len(rows) == len(accepted) == 50
     for row in rows:
-        strength, reviewer = accepted[(row["subject_id"], row["object_id"])]
+        strength, reviewer, reviewed_at = accepted[(row["subject_id"], row["object_id"])]
         assert row["predicate_id"] == {"full": "skos:exactMatch", "partial": "skos:closeMatch"}[strength]
         assert row["mapping_justification"] == "semapv:ManualMappingCuration"
         assert row["author_label"] == reviewer and row["author_id"].startswith("reviewer:")
-        assert row["mapping_date"].startswith("2026-") and float(row["confidence"]) == 1.0
+        assert row["mapping_date"] == reviewed_at[:10] and float(row["confidence"]) == 1.0
         prefix, _, local = row["subject_id"].partition(":")
         assert prefix in header["curie_map"] and local.isdigit()
         assert "\t" not in row["subject_label"] and "\n" not in row["object_label"]
@@ -50,7 +51,7 @@ def test_sssom_with_suggestions_marks_them_unreviewed(reviewed_demo, tmp_path):
     result = export(open_db(reviewed_demo), out, "sssom", program="Welding Technology", include_suggestions=True)
     _, rows = read_sssom(out)
     lexical = [r for r in rows if r["mapping_justification"] == "semapv:LexicalMatching"]
-    assert len(rows) == result.alignments and len(lexical) == len(rows) - 4
+    assert len(rows) == result.alignments and len(lexical) == len(rows) - 6  # 6 accepted for Welding
     assert all(r["predicate_id"] == "skos:relatedMatch" and r["author_id"] == "" for r in lexical)
     assert all(0 <= float(r["confidence"]) <= 1 for r in lexical)
 
@@ -61,7 +62,7 @@ def test_csv_export(runner, reviewed_demo, tmp_path):
                                  "--program", "Welding Technology"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
-    assert len(rows) == 4
+    assert len(rows) == 6
     assert {r["status"] for r in rows} == {"accepted"} and {r["programs"] for r in rows} == {"Welding Technology"}
     assert all(r["reviewer"] and r["rationale"] for r in rows)
 
@@ -100,4 +101,4 @@ def test_case_export_validates_against_the_official_schema(runner, reviewed_demo
     package = json.loads(out.read_text())
     jsonschema.validate(package, json.loads(SCHEMA.read_text()))
     types = [a["associationType"] for a in package["CFAssociations"]]
-    assert types.count("exactMatchOf") + types.count("isRelatedTo") == 32
+    assert types.count("exactMatchOf") + types.count("isRelatedTo") == 50

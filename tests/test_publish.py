@@ -38,7 +38,7 @@ def test_public_copy_holds_only_public_tables(reviewed_demo, published):
     assert not names & {"review_log", "import_log", "embeddings", "suggestions", "unreviewed_suggestions"}
     source = sqlite3.connect(reviewed_demo)
     accepted = source.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0]
-    assert accepted == 32
+    assert accepted == 50  # the demo's 18 accepted decisions, and the 32 the session accepts
     assert conn.execute("select count(*) from alignments").fetchone()[0] == accepted
     assert conn.execute("select distinct status from alignments").fetchall() == [("accepted",)]
     columns = {r[1] for r in conn.execute("pragma table_info(alignments)")}
@@ -66,7 +66,7 @@ def test_suggestions_can_be_kept_clearly_labelled(reviewed_demo, tmp_path):
     assert conn.execute("select count(*) from unreviewed_suggestions").fetchone()[0] == suggested
     assert conn.execute("select distinct reviewed from unreviewed_suggestions").fetchall() == [
         ("no: suggested by the matcher, not reviewed",)]
-    assert conn.execute("select count(*) from alignments").fetchone()[0] == result.accepted == 32
+    assert conn.execute("select count(*) from alignments").fetchone()[0] == result.accepted == 50
     assert "labelled 'not reviewed'" in result.summary()
     ds = make_public_datasette(tmp_path / "labelled")
     page = get(ds, "/crosswalk/unreviewed_suggestions")
@@ -116,7 +116,7 @@ def test_publish_cli(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        f"Published {out / 'crosswalk.db'}: 11 frameworks, 2388 standards, 8 programs, 32 accepted alignments; "
+        f"Published {out / 'crosswalk.db'}: 11 frameworks, 2388 standards, 8 programs, 50 accepted alignments; "
         "suggested alignments left out")
     assert f"crosswalk serve {out}" in result.stdout
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])
@@ -203,7 +203,7 @@ def test_inspect_data_gives_table_counts(published, tmp_path):
     ds = make_public_datasette(published)
     assert ds.inspect_data == data
     page = get(ds, "/crosswalk/alignments.json").json()
-    assert page["filtered_table_rows_count"] == 32 and len(page["rows"]) == 20
+    assert page["filtered_table_rows_count"] == 50 and len(page["rows"]) == 20
     # A copy whose inspect file does not belong to its database counts rows itself.
     copy = tmp_path / "copy"
     shutil.copytree(published, copy)
@@ -213,7 +213,7 @@ def test_inspect_data_gives_table_counts(published, tmp_path):
     (copy / "inspect-data.json").write_text(json.dumps(stale))
     ds = make_public_datasette(copy)
     assert ds.inspect_data is None
-    assert get(ds, "/crosswalk/alignments.json").json()["filtered_table_rows_count"] == 32
+    assert get(ds, "/crosswalk/alignments.json").json()["filtered_table_rows_count"] == 50
 
 
 def _certified_rows(html):
