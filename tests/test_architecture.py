@@ -16,16 +16,19 @@ def top_level_modules() -> set[str]:
 
 
 def imports_of(name: str) -> set[str]:
-    """The crosswalk modules a module imports, anywhere in it (inside functions too)."""
-    path = PACKAGE / f"{name}.py"
-    if not path.exists():
-        path = PACKAGE / name / "__init__.py"
+    """The crosswalk modules a module (or every file of a package) imports, inside functions too."""
+    package = PACKAGE / name
+    files = sorted(package.rglob("*.py")) if package.is_dir() else [PACKAGE / f"{name}.py"]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crosswalk."):
-            found.add(node.module.split(".")[1])
+    for path in files:
+        depth = len(path.relative_to(PACKAGE).parts) - 1  # 0 for crosswalk/x.py, 1 inside crosswalk/x/
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == depth + 1:  # from the crosswalk package itself: "from .db import" in crosswalk/
+                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+            elif (node.module or "").startswith("crosswalk."):
+                found.add(node.module.split(".")[1])
     return found & top_level_modules() - {name}
 
 
