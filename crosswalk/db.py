@@ -4,6 +4,12 @@ One SQLite file is the single source of truth. Every command opens it with
 :func:`open_db`, which applies pending migrations so that a database made by
 an older version of crosswalk is upgraded in place.
 
+The vocabulary every module shares lives here too: :func:`framework_id` and
+:func:`program_id` (a name, in any case, or an id, to a row id),
+:func:`write_transaction`, and the views that join an alignment to its two
+standards (``alignment_details``) and a program to its reviewed evidence
+(``program_evidence``).
+
 Example::
 
     from crosswalk.db import open_db
@@ -13,16 +19,21 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import difflib
 import pathlib
 
 import sqlite_utils
+
+from .errors import NotFound
 
 SCHEMA_VERSION = "2026-11-22"
 
 migrations = sqlite_utils.Migrations("crosswalk")
 
 STATUSES = ("suggested", "accepted", "rejected")
+MAX_NAMES_SHOWN = 30  # an unknown name lists at most this many of the known ones
 STRENGTHS = ("full", "partial")
 KINDS = ("industry", "academic")
 
@@ -451,6 +462,133 @@ def m006_alignment_checks_without_lookup_tables(db: sqlite_utils.Database) -> No
 SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now')"
 
 
+@migrations()
+def m008_one_alignment_join(db: sqlite_utils.Database) -> None:
+    # An alignment with both of its standards and their frameworks: the join written once. Review,
+    # the review site, the workbook, the exports and the views below read it. Every standard has
+    # its framework, so LEFT JOIN gives the rows JOIN gives, and lets SQLite leave the frameworks
+    # out of a query that reads none of their columns. Only columns the public copy also has.
+    db.execute(
+        """
+        CREATE VIEW alignment_details AS
+        SELECT
+            a.*,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            s.status AS cte_status,
+            s.position AS cte_position,
+            s.framework_id AS industry_framework_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.status AS standard_status,
+            t.subject AS subject,
+            t.grade AS grade,
+            sf.name AS industry_framework,
+            tf.name AS academic_framework
+        FROM alignments a
+        JOIN standards s ON s.id = a.source_id
+        JOIN standards t ON t.id = a.target_id
+        LEFT JOIN frameworks sf ON sf.id = s.framework_id
+        LEFT JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+    # Each accepted alignment through which a program certifies an academic standard: what the
+    # report, the public program page and the program views read.
+    db.execute(
+        """
+        CREATE VIEW program_evidence AS
+        SELECT
+            pf.program_id AS program_id,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            t.grade AS grade,
+            t.grade_low AS grade_low,
+            t.grade_high AS grade_high,
+            t.position AS standard_position,
+            tf.name AS academic_framework,
+            s.id AS cte_id,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS credential,
+            a.id AS alignment_id,
+            a.strength AS strength,
+            a.rationale AS rationale,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM program_frameworks pf
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        LEFT JOIN frameworks sf ON sf.id = s.framework_id
+        LEFT JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+    # The views of m002, the same columns and rows, now read from the two above.
+    for view in ("suggestions", "standard_evidence", "program_certifies", "coverage"):
+        db.execute(f"DROP VIEW {view}")
+    db.execute(
+        """
+        CREATE VIEW suggestions AS
+        SELECT id AS alignment_id, industry_framework, cte_code, cte_statement, standard_code, standard,
+            subject, grade, rank, score, confidence, evidence, status, strength, rationale, reviewer, needs_review
+        FROM alignment_details
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW standard_evidence AS
+        SELECT standard_code, standard, academic_framework, cte_code, cte_statement, industry_framework,
+            (SELECT group_concat(p.name, '; ') FROM program_frameworks pf
+                JOIN programs p ON p.id = pf.program_id
+                WHERE pf.framework_id = industry_framework_id) AS programs,
+            strength, rationale, reviewer, reviewed_at, id AS alignment_id, target_id AS standard_id,
+            source_id AS cte_standard_id
+        FROM alignment_details
+        WHERE status = 'accepted'
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW program_certifies AS
+        SELECT
+            e.program_id AS program_id,
+            p.name AS program,
+            e.academic_framework AS academic_framework,
+            e.subject AS subject,
+            e.grade AS grade,
+            e.standard_code AS standard_code,
+            e.standard AS standard,
+            group_concat(DISTINCT e.cte_code) AS cte_codes,
+            count(DISTINCT e.cte_id) AS evidence_count,
+            max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END) AS best_strength_rank,
+            CASE max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END)
+                WHEN 2 THEN 'full' WHEN 1 THEN 'partial' ELSE NULL END AS strength,
+            e.standard_id AS standard_id
+        FROM program_evidence e
+        JOIN programs p ON p.id = e.program_id
+        GROUP BY e.program_id, e.standard_id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW coverage AS
+        SELECT
+            p.name AS program,
+            e.subject AS subject,
+            count(DISTINCT e.standard_id) AS standards_certified,
+            (SELECT count(*) FROM standards x
+                JOIN frameworks xf ON xf.id = x.framework_id
+                WHERE xf.kind = 'academic' AND x.subject = e.subject
+                AND x.status = 'active') AS standards_in_subject
+        FROM program_evidence e
+        JOIN programs p ON p.id = e.program_id
+        GROUP BY e.program_id, e.subject
+        """
+    )
+
+
 def now() -> str:
     """The current UTC time as an ISO 8601 string, to the second (the format of SQL_NOW too)."""
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
@@ -569,3 +707,81 @@ def memory_db() -> sqlite_utils.Database:
     db.execute("PRAGMA foreign_keys = ON")
     migrations.apply(db)
     return db
+
+
+@contextlib.contextmanager
+def write_transaction(db):
+    """BEGIN IMMEDIATE: take the write lock before reading, so that a
+    concurrent writer (the review site, ``match``) makes us wait for the busy
+    timeout instead of failing with "database is locked".
+
+    Inside a transaction already open, it joins that one.
+
+    Example::
+
+        with write_transaction(db):
+            row = db.execute("select status from alignments where id = 1").fetchone()
+            db.execute("update alignments set rationale = 'why' where id = 1")
+    """
+    conn = db.conn
+    if conn.in_transaction:
+        yield db
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    else:
+        conn.execute("COMMIT")
+
+
+def framework_id(db, framework) -> int:
+    """The id of a framework given by its name (in any case) or its id.
+
+    Example::
+
+        framework_id(db, "welding tasks")  # the id of 'Welding tasks'
+    """
+    return _find_id(db, "frameworks", "framework", framework, "import one with 'crosswalk import'")
+
+
+def program_id(db, program) -> int:
+    """The id of a program given by its name (in any case) or its id.
+
+    Example::
+
+        program_id(db, "Welding Technology")
+    """
+    return _find_id(db, "programs", "program", program, "add one with 'crosswalk program add'")
+
+
+def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
+    """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
+    rows = db.execute(f"select id, name from [{table}] order by name").fetchall()
+    text = str(wanted).strip() if wanted is not None else ""
+    exact = [row_id for row_id, name in rows if name in (wanted, text)]
+    by_id = [row_id for row_id, _ in rows if (isinstance(wanted, int) or text.isdigit()) and row_id == int(text)]
+    any_case = [row_id for row_id, name in rows if name.casefold() == text.casefold()]
+    for found in (exact, by_id, any_case):
+        if len(found) == 1:
+            return found[0]
+    raise NotFound(_not_found(noun, wanted, [name for _, name in rows], hint))
+
+
+def _not_found(noun: str, wanted, names: list[str], hint: str) -> str:
+    text = str(wanted).strip() if wanted is not None else ""
+    what = f"no {noun} with the id or name {wanted!r}" if isinstance(wanted, int) else f"no {noun} named {wanted!r}"
+    same = [n for n in names if n.casefold() == text.casefold()]
+    if len(same) > 1:
+        return f"{what} exactly; " + ", ".join(repr(n) for n in same) + " differ only in case: give the exact name or the id"
+    by_folded = {name.casefold(): name for name in names}
+    close = [by_folded[n] for n in difflib.get_close_matches(text.casefold(), list(by_folded), n=3, cutoff=0.6)]
+    if close:
+        what += " (did you mean " + " or ".join(repr(n) for n in close) + "?)"
+    if not names:
+        return f"{what}; the {noun}s are: none yet ({hint})"
+    more = f" and {len(names) - MAX_NAMES_SHOWN} more" if len(names) > MAX_NAMES_SHOWN else ""
+    return f"{what}; the {noun}s are: " + ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN]) + more

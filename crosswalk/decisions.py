@@ -4,8 +4,8 @@ A state or district often has an earlier crosswalk: a spreadsheet with the
 industry (source) code, the academic (target) code, a decision, a strength,
 a rationale and a reviewer. :func:`read_decisions` reads and checks such a
 file without touching a database; :func:`apply_decisions` records each row
-as a decision (an accepted or rejected alignment), writes a ``review_log``
-row for every decision it applies, reports rows that disagree with a decision
+as a decision (an accepted or rejected alignment) through the same rule as
+every other decision (logged by the review-log trigger), reports rows that disagree with a decision
 already in the database as conflicts (and leaves those alone), and does
 nothing the second time it is given the same file.
 
@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .db import now
+from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
+from .review import plan_decision, record_decision
 from .sources import Table, cell_text, find_column, normalise_header, read_table
 
 COLUMNS = {
@@ -205,95 +206,75 @@ class DecisionsResult:
         )
 
 
-def _resolve(db, code: str, framework: str | None, kind: str, default_framework: str | None):
-    name = framework or default_framework
-    if name:
-        rows = list(db.query(
-            "select s.id from standards s join frameworks f on f.id = s.framework_id "
-            "where f.name = ? and s.code = ?", [name, code]))
+def _resolve(db, code: str, framework: str | None, kind: str, default_framework_id: int | None):
+    if framework:  # named on the row: an unknown name leaves the row's codes unknown
+        try:
+            default_framework_id = framework_id(db, framework)
+        except NotFound:
+            return None
+    if default_framework_id is not None:
+        rows = db.execute("select id from standards where framework_id = ? and code = ?",
+                          [default_framework_id, code]).fetchall()
     else:
-        rows = list(db.query(
+        rows = db.execute(
             "select s.id from standards s join frameworks f on f.id = s.framework_id "
-            "where f.kind = ? and s.code = ? and s.status = 'active'", [kind, code]))
+            "where f.kind = ? and s.code = ? and s.status = 'active'", [kind, code]).fetchall()
         if len(rows) > 1:
             raise CrosswalkError(
                 f"code {code!r} is in several {kind} frameworks; name the framework with "
                 f"{'--from' if kind == 'industry' else '--to'}")
-    return rows[0]["id"] if rows else None
+    return rows[0][0] if rows else None
 
 
 def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = None,
                     target_framework: str | None = None, reviewer: str | None = None) -> DecisionsResult:
-    """Record decisions as alignments, in one transaction, with a review_log row for each.
+    """Record decisions as alignments, in one transaction, each logged by the review-log trigger.
 
     Source codes are looked up in industry frameworks (or ``source_framework``),
     target codes in academic ones (or ``target_framework``). A pair already
-    decided differently is a conflict: reported, never overwritten. A file in
+    decided differently is a conflict: reported, never overwritten. Each
+    decision is applied by :mod:`crosswalk.review`'s rule, as any other is. A file in
     which no row names a known standard is an error (nothing is applied).
 
     Example::
 
         result = apply_decisions(db, read_decisions("earlier.xlsx"), reviewer="State CTE office")
     """
-    for name in (source_framework, target_framework):
-        if name and not db["frameworks"].count_where("name = ?", [name]):
-            names = [r["name"] for r in db.query("select name from frameworks order by name")]
-            raise NotFound(f"no framework named {name!r}; the frameworks are: "
-                           + ", ".join(repr(n) for n in names))
+    source_fid = framework_id(db, source_framework) if source_framework else None
+    target_fid = framework_id(db, target_framework) if target_framework else None
     result = DecisionsResult(file=decisions.file)
     stamp = now()
-    logged_by_trigger = "review_via" in db["alignments"].columns_dict
-    with db.atomic():
+    with write_transaction(db):
         for d in decisions.decisions:
             where = f"row {d.row} ({d.source_code} → {d.target_code})"
-            source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_framework)
-            target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_framework)
+            source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
+            target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)
             if source_id is None or target_id is None:
                 missing = d.source_code if source_id is None else d.target_code
                 result.unknown.append(f"{where}: no standard with code {missing!r}")
                 continue
-            who = d.reviewer or reviewer
-            existing = next(iter(db.query(
-                "select * from alignments where source_id = ? and target_id = ?", [source_id, target_id])), None)
+            existing = _alignment(db, source_id, target_id)
             if existing is None:
-                alignment_id = db["alignments"].insert(dict(
+                # A new pair is first a suggestion of this file, then decided like any other.
+                db["alignments"].insert(dict(
                     source_id=source_id, target_id=target_id, score=0, method="import-decisions",
-                    evidence=f"decision imported from {decisions.file}, row {d.row}", status=d.status,
-                    strength=d.strength, rationale=d.rationale, reviewer=who, reviewed_at=stamp,
-                    needs_review=0, created_at=stamp, updated_at=stamp,
-                )).last_pk
+                    evidence=f"decision imported from {decisions.file}, row {d.row}", created_at=stamp,
+                    updated_at=stamp,
+                ))
+                existing = _alignment(db, source_id, target_id)
                 result.created += 1
-                old = {"status": None, "strength": None, "rationale": None}
-            elif existing["status"] == "suggested":
-                alignment_id = existing["id"]
-                old = existing
-                values = dict(status=d.status, strength=d.strength, rationale=d.rationale, reviewer=who,
-                              reviewed_at=stamp, needs_review=0, needs_review_reason=None, updated_at=stamp)
-                if logged_by_trigger:
-                    # The database's review-log trigger writes the log row, naming this path.
-                    values["review_via"] = "import-decisions"
-                db["alignments"].update(alignment_id, values)
-                if logged_by_trigger:
-                    result.applied += 1
-                    continue
+            outcome = plan_decision(db, existing, "accept" if d.status == "accepted" else "reject",
+                                    strength=d.strength, rationale=d.rationale)
+            if existing["status"] == "suggested":
+                record_decision(db, outcome, reviewer=d.reviewer or reviewer, via="import-decisions", at=stamp)
+                result.applied += 1
+            elif outcome.new == outcome.old:
+                result.unchanged += 1
             else:
-                same = (existing["status"] == d.status and existing["strength"] == d.strength
-                        and (d.rationale is None or (existing["rationale"] or None) == d.rationale))
-                if same:
-                    result.unchanged += 1
-                else:
-                    result.conflicts.append(
-                        f"{where}: the file says {_describe(d.status, d.strength)}, the database has "
-                        f"{_describe(existing['status'], existing['strength'])}"
-                        + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
-                continue
-            db["review_log"].insert(dict(
-                alignment_id=alignment_id, action="accept" if d.status == "accepted" else "reject",
-                old_status=old["status"], new_status=d.status,
-                old_strength=old["strength"], new_strength=d.strength, old_rationale=old["rationale"],
-                new_rationale=d.rationale, reviewer=who, via="import-decisions", at=stamp,
-            ))
-            result.applied += 1
+                result.conflicts.append(
+                    f"{where}: the file says {_describe(d.status, d.strength)}, the database has "
+                    f"{_describe(existing['status'], existing['strength'])}"
+                    + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
         if len(result.unknown) == len(decisions.decisions):
             # Nothing applied and nothing to apply: a wrong file or database, not a success.
             raise CrosswalkError(
@@ -302,6 +283,11 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 f"standards in the database, so nothing was applied ({result.unknown[0]}); import the frameworks "
                 "first, or name them with --from and --to")
     return result
+
+
+def _alignment(db, source_id: int, target_id: int) -> dict | None:
+    return next(iter(db.query("select * from alignment_details where source_id = ? and target_id = ?",
+                              [source_id, target_id])), None)
 
 
 def _describe(status, strength) -> str:

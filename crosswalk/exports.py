@@ -2,7 +2,7 @@
 
 Only accepted alignments are exported unless ``include_suggestions=True``;
 rejected alignments never are. Text that a spreadsheet would read as a
-formula (``= + - @``) is neutralised in CSV output.
+formula is neutralised in CSV output (:mod:`crosswalk.cells`).
 
 Example::
 
@@ -19,13 +19,16 @@ import dataclasses
 import datetime
 import json
 import pathlib
+import urllib.parse
 
 import yaml
 
+from .case import export_case
+from .cells import neutralise
+from .db import program_id
 from .errors import CrosswalkError
 
 FORMATS = ("case", "sssom", "csv")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 # Where the identifiers of the published site live when no --base-url is given.
 DEFAULT_BASE_URL = "http://127.0.0.1:8001/"
@@ -46,22 +49,6 @@ CSV_COLUMNS = [
 ]
 
 
-def neutralise(value):
-    """Text a spreadsheet would run as a formula, made inert with a leading apostrophe.
-
-    Example::
-
-        neutralise("=HYPERLINK(...)")  # "'=HYPERLINK(...)"
-    """
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def is_formula_like(value) -> bool:
-    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
-
-
 @dataclasses.dataclass
 class ExportResult:
     path: str
@@ -74,42 +61,23 @@ class ExportResult:
         return f"Exported {self.alignments} alignments as {self.format.upper()} to {self.path}{extra}"
 
 
-def program_id(db, program: str) -> int:
-    """The id of a program given by name (or id); a clear error naming the programs otherwise."""
-    rows = list(db.query("select id, name from programs order by name"))
-    for row in rows:
-        if row["name"] == program or str(row["id"]) == str(program):
-            return row["id"]
-    for row in rows:
-        if row["name"].lower() == str(program).strip().lower():
-            return row["id"]
-    names = ", ".join(repr(r["name"]) for r in rows) or "none yet"
-    raise CrosswalkError(f"no program named {program!r}; the programs are: {names}")
-
-
 def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
     """Accepted (and optionally suggested) alignments with both statements, oldest id first."""
     statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
-    where = [f"a.status in ({', '.join('?' for _ in statuses)})"]
+    where = [f"status in ({', '.join('?' for _ in statuses)})"]
     params: list = list(statuses)
     if program is not None:
-        where.append("s.framework_id in (select framework_id from program_frameworks where program_id = ?)")
+        where.append("industry_framework_id in (select framework_id from program_frameworks where program_id = ?)")
         params.append(program_id(db, program))
     sql = f"""
-        select a.id as alignment_id, a.status, a.strength, a.rationale, a.reviewer, a.reviewed_at,
-               a.score, a.method, a.created_at,
-               s.id as cte_id, s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework,
-               t.id as standard_id, t.code as standard_code, t.statement as standard,
-               tf.name as academic_framework, t.subject, t.grade,
+        select id as alignment_id, status, strength, rationale, reviewer, reviewed_at, score, method, created_at,
+               source_id as cte_id, cte_code, cte_statement, industry_framework,
+               target_id as standard_id, standard_code, standard, academic_framework, subject, grade,
                (select group_concat(p.name, '; ') from program_frameworks pf
-                    join programs p on p.id = pf.program_id where pf.framework_id = sf.id) as programs
-        from alignments a
-        join standards s on s.id = a.source_id
-        join standards t on t.id = a.target_id
-        join frameworks sf on sf.id = s.framework_id
-        join frameworks tf on tf.id = t.framework_id
+                    join programs p on p.id = pf.program_id where pf.framework_id = industry_framework_id) as programs
+        from alignment_details
         where {' and '.join(where)}
-        order by a.id
+        order by id
     """
     return list(db.query(sql, params))
 
@@ -185,13 +153,6 @@ def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportRes
 
 def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url=None) -> ExportResult:
     """A CASE 1.0 CFPackage made by :func:`crosswalk.case.export_case`."""
-    try:
-        from .case import export_case
-    except ImportError:
-        raise CrosswalkError(
-            "the CASE export is not available yet in this version of crosswalk (crosswalk.case.export_case "
-            "is missing); use --format sssom or --format csv"
-        ) from None
     if include_suggestions:
         raise CrosswalkError("a CASE export holds reviewed alignments only; leave out --include-suggestions")
     kwargs = {"base_uri": base_url} if base_url else {}
@@ -240,6 +201,4 @@ def _one_line(text) -> str:
 
 
 def _slug(text: str) -> str:
-    import urllib.parse
-
     return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_.-")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from .errors import CrosswalkError, NotFound
-from .matching import framework_id
+from .db import framework_id
+from .errors import CrosswalkError
 
 
 @dataclasses.dataclass
@@ -61,24 +61,14 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
     return ProgramResult(values["name"], program_id, not existing, linked)
 
 
-def program_id(db, name: str) -> int:
-    rows = list(db["programs"].rows_where("name = ?", [name]))
-    if not rows:
-        names = [r["name"] for r in db["programs"].rows_where(order_by="name")]
-        raise NotFound(f"no program named {name!r}; the programs are: " + (", ".join(repr(n) for n in names) or "(none)"))
-    return rows[0]["id"]
-
-
 def list_programs(db) -> list[dict]:
     return list(db.query(
         """
         select p.id, p.name, p.cip_code, p.career_cluster,
           (select group_concat(f.name, '; ') from program_frameworks pf
              join frameworks f on f.id = pf.framework_id where pf.program_id = p.id) as frameworks,
-          (select count(distinct a.target_id) from program_frameworks pf
-             join standards s on s.framework_id = pf.framework_id
-             join alignments a on a.source_id = s.id and a.status = 'accepted'
-             where pf.program_id = p.id) as standards_certified
+          (select count(distinct e.standard_id) from program_evidence e
+             where e.program_id = p.id) as standards_certified
         from programs p order by p.name
         """
     ))

@@ -1,8 +1,10 @@
 """Datasette plugin for the public crosswalk site: program, standard, gaps and search pages.
 
 ``crosswalk publish`` copies this file into ``OUTDIR/plugins/`` so that
-``datasette publish`` and ``datasette package`` ship it; it imports nothing
-but Datasette and the standard library. It does nothing unless the metadata
+``datasette publish`` and ``datasette package`` ship it; the copy imports nothing
+but Datasette and the standard library (publish writes ``grade_label`` into it
+in place of its one import from crosswalk). Every program query reads the
+``program_evidence`` view, as the report does. It does nothing unless the metadata
 switches it on::
 
     plugins:
@@ -24,6 +26,8 @@ import json
 from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
+
+from crosswalk.text import grade_label  # `crosswalk publish` writes this function here in the published copy
 
 CONFIG_KEY = "crosswalk-public"
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -48,18 +52,6 @@ async def _rows(datasette, sql, params=None):
 async def _has_table(datasette, name):
     db, _ = _db(datasette)
     return name in await db.table_names()
-
-
-def grade_label(low, high, raw=None):
-    """'Grade 3', 'Grades 9–12', 'Kindergarten', 'Grades K–2'; the published text when no range is known."""
-    def one(n):
-        return "K" if n == 0 else str(n)
-
-    if low is None or high is None:
-        return f"Grade {raw}" if raw else "Grade not given"
-    if low == high:
-        return "Kindergarten" if low == 0 else f"Grade {low}"
-    return f"Grades {one(low)}–{one(high)}"
 
 
 def coverage_chart(rows, *, width=640):
@@ -175,10 +167,8 @@ async def home(datasette, request):
         select p.id, p.name, p.cip_code, p.career_cluster,
                (select group_concat(f.name, '; ') from program_frameworks pf join frameworks f on f.id = pf.framework_id
                     where pf.program_id = p.id) as credentials,
-               (select count(distinct a.target_id) from program_frameworks pf
-                    join standards s on s.framework_id = pf.framework_id
-                    join alignments a on a.source_id = s.id and a.status = 'accepted'
-                    where pf.program_id = p.id) as certified
+               (select count(distinct e.standard_id) from program_evidence e
+                    where e.program_id = p.id) as certified
         from programs p order by p.name
     """)
     totals = await _rows(datasette, SUBJECT_TOTALS)
@@ -199,15 +189,12 @@ PROGRAM_PAGE_SIZE = 50  # certified standards (with their evidence) per program 
 # The academic standards a program certifies through accepted alignments, in reading order,
 # with the best strength of each (2 full, 1 partial).
 CERTIFIED_STANDARDS = """
-    select t.id as id, t.subject as subject,
-           max(case a.strength when 'full' then 2 when 'partial' then 1 else 0 end) as best
-    from program_frameworks pf
-    join standards s on s.framework_id = pf.framework_id
-    join alignments a on a.source_id = s.id and a.status = 'accepted'
-    join standards t on t.id = a.target_id
-    where pf.program_id = :p
-    group by t.id
-    order by t.subject, t.grade_low, t.grade_high, t.position, t.code, t.id
+    select standard_id as id, subject,
+           max(case strength when 'full' then 2 when 'partial' then 1 else 0 end) as best
+    from program_evidence
+    where program_id = :p
+    group by standard_id
+    order by subject, grade_low, grade_high, standard_position, standard_code, standard_id
 """
 
 
@@ -239,13 +226,11 @@ async def program_page(datasette, request):
         where pf.program_id = :p order by f.name
     """, {"p": program_id})
     reviews = await _rows(datasette, """
-        select a.reviewer, count(*) as alignments,
-               min(substr(a.reviewed_at, 1, 10)) as first_date, max(substr(a.reviewed_at, 1, 10)) as last_date
-        from program_frameworks pf
-        join standards s on s.framework_id = pf.framework_id
-        join alignments a on a.source_id = s.id and a.status = 'accepted'
-        where pf.program_id = :p
-        group by a.reviewer
+        select reviewer, count(*) as alignments,
+               min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
+        from program_evidence
+        where program_id = :p
+        group by reviewer
     """, {"p": program_id})
     dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]
     certified = await _rows(datasette, CERTIFIED_STANDARDS, {"p": program_id})
@@ -258,18 +243,12 @@ async def program_page(datasette, request):
     first = (page - 1) * PROGRAM_PAGE_SIZE
     on_page = standard_ids[first:first + PROGRAM_PAGE_SIZE]
     evidence = await _rows(datasette, """
-        select t.id as standard_id, t.code as standard_code, t.statement as standard, t.subject, t.grade,
-               t.grade_low, t.grade_high, tf.name as academic_framework,
-               s.id as task_id, s.code as task_code, s.statement as task, sf.name as credential,
-               a.strength, a.rationale, a.reviewer, a.reviewed_at
-        from program_frameworks pf
-        join standards s on s.framework_id = pf.framework_id
-        join frameworks sf on sf.id = s.framework_id
-        join alignments a on a.source_id = s.id and a.status = 'accepted'
-        join standards t on t.id = a.target_id
-        join frameworks tf on tf.id = t.framework_id
-        where pf.program_id = :p and t.id in (select value from json_each(:ids))
-        order by t.subject, t.grade_low, t.grade_high, t.position, t.code, t.id, s.code
+        select standard_id, standard_code, standard, subject, grade, grade_low, grade_high, academic_framework,
+               cte_id as task_id, cte_code as task_code, cte_statement as task, credential,
+               strength, rationale, reviewer, reviewed_at
+        from program_evidence
+        where program_id = :p and standard_id in (select value from json_each(:ids))
+        order by subject, grade_low, grade_high, standard_position, standard_code, standard_id, task_code
     """, {"p": program_id, "ids": json.dumps(on_page)})
     # subject -> grade group -> standard -> its evidence
     subjects = collections.OrderedDict()

@@ -13,8 +13,9 @@ site needs and nothing it must not show::
     OUTDIR/plugins/              the public pages plugin (program, standard, gaps, search pages)
     OUTDIR/static/               the stylesheet (nothing is loaded from a CDN)
 
-The folder is served immutable (``crosswalk serve OUTDIR``) or handed to
-``datasette publish cloudrun`` / ``datasette package`` with Datasette pinned.
+The folder is served immutable (``crosswalk serve OUTDIR``, see :mod:`crosswalk.site`) or
+handed to ``datasette publish cloudrun`` / ``datasette package`` with Datasette pinned
+(:mod:`crosswalk.deploy`). Its metadata comes from :mod:`crosswalk.metadata`.
 
 Example::
 
@@ -25,29 +26,27 @@ Example::
 
 from __future__ import annotations
 
-import copy
 import dataclasses
+import inspect
 import json
-import os
 import pathlib
-import shlex
 import shutil
 import sqlite3
-import subprocess
-import sys
 
 import yaml
+from datasette.inspect import inspect_hash
 
+from .db import now, open_db
 from .errors import CrosswalkError
+from .metadata import DB_KEY as DB_NAME
+from .metadata import public_metadata
+from .text import grade_label
 
 PUBLISHED_DB = "crosswalk.db"
-DB_NAME = "crosswalk"
-DATASETTE_PIN = "datasette==0.65.5"
-STATIC_MOUNT = "assets"
 PLUGIN_FILE = "crosswalk_public.py"
+PLUGIN_IMPORT = "from crosswalk.text import grade_label"
 INSPECT_FILE = "inspect-data.json"
 SUGGESTION_MODES = ("omit", "label")
-TARGETS = ("cloudrun", "package")
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -63,7 +62,9 @@ PUBLIC_COLUMNS = {
 }
 ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at"]
 SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
-PUBLIC_VIEWS = ("program_certifies", "standard_evidence", "coverage", "uncovered_standards")
+# In the order they are made: the first two are what the others read.
+PUBLIC_VIEWS = ("alignment_details", "program_evidence", "program_certifies", "standard_evidence", "coverage",
+                "uncovered_standards")
 PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
                  "unreviewed_suggestions", "about") + PUBLIC_VIEWS
 
@@ -127,8 +128,6 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
     if out.resolve() == source.resolve().parent and source.name == PUBLISHED_DB:
         raise CrosswalkError(f"{database} is inside {outdir}; publish to another folder")
 
-    from .db import open_db
-
     open_db(source).close()  # bring an older database's schema up to date first
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / (PUBLISHED_DB + ".tmp")
@@ -152,7 +151,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
     for template in (HERE / "templates").glob("*.html"):
         shutil.copy2(template, out / "templates" / template.name)
     (out / "plugins").mkdir()
-    shutil.copy2(HERE / "public_plugin.py", out / "plugins" / PLUGIN_FILE)
+    (out / "plugins" / PLUGIN_FILE).write_text(plugin_source(), encoding="utf-8")
     (out / "static").mkdir()
     for asset in (HERE / "static").iterdir():
         if asset.is_file():
@@ -168,8 +167,6 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
 
 
 def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: str) -> dict:
-    from .db import now
-
     conn.execute("attach database ? as src", [str(source)])
     for table, wanted in PUBLIC_COLUMNS.items():
         available = set(_table_columns(conn, "src", table))
@@ -268,8 +265,6 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
 
 def inspect_data(db_path) -> dict:
     """What ``datasette inspect`` writes for the published database: its hash, size and table counts."""
-    from datasette.inspect import inspect_hash
-
     path = pathlib.Path(db_path)
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -300,188 +295,17 @@ def read_inspect_data(outdir) -> dict | None:
     return data
 
 
-def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = None, path=None) -> dict:
-    """metadata.yml made fit for the public copy.
-
-    Tables and canned queries that the copy does not hold, writable queries,
-    ``allow`` blocks and sign-in plugin settings are removed; the public pages
-    plugin is switched on.
-    """
-    from .site import metadata_path
-
-    source = pathlib.Path(path) if path else metadata_path()
-    raw = yaml.safe_load(source.read_text(encoding="utf-8")) if source else {}
-    raw = copy.deepcopy(raw or {})
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
-    try:
-        present = {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
-        columns = {name: {r[1] for r in conn.execute(f"pragma table_info([{name}])")} for name in present}
-    finally:
-        conn.close()
-
-    for key in ("allow", "allow_sql", "permissions"):
-        raw.pop(key, None)
-    raw["plugins"] = {"crosswalk-public": {"database": DB_NAME}}
-    if title:
-        raw["title"] = title
-    raw["extra_css_urls"] = [f"/{STATIC_MOUNT}/crosswalk.css"]
-    raw.pop("extra_js_urls", None)
-    raw["description_html"] = PUBLIC_HOME_DESCRIPTION + _attribution_html(raw.get("description_html", ""))
-
-    block = copy.deepcopy((raw.get("databases") or {}).get(DB_NAME) or {})
-    for key in ("allow", "allow_sql"):
-        block.pop(key, None)
-    tables = {}
-    for name, table in (block.get("tables") or {}).items():
-        if name not in present:
-            continue
-        table = dict(table or {})
-        for key in ("allow", "allow_sql"):
-            table.pop(key, None)
-        if "facets" in table:
-            table["facets"] = [f for f in table["facets"] if isinstance(f, str) and f in columns[name]]
-        if isinstance(table.get("columns"), dict):
-            table["columns"] = {c: d for c, d in table["columns"].items() if c in columns[name]}
-        if table.get("sort") and table["sort"] not in columns[name]:
-            table.pop("sort")
-        tables[name] = table
-    if "alignments" in tables:
-        tables["alignments"]["description"] = (
-            "Reviewed alignments only: each CTE (industry) standard ↔ academic standard that reviewers "
-            "accepted, with strength (full or partial), rationale, reviewer and date."
-        )
-    if suggestions == "label":
-        tables["unreviewed_suggestions"] = {
-            "description": ("NOT REVIEWED: alignments suggested by crosswalk's matcher that no person has "
-                            "checked yet. They do not certify anything."),
-        }
-    tables["about"] = {"description": "When and how this public copy was made."}
-    for internal in ("standards_fts", "standards_fts_config", "standards_fts_data", "standards_fts_docsize",
-                     "standards_fts_idx"):
-        tables[internal] = {"hidden": True}
-    block["tables"] = tables
-    queries = {}
-    for name, query in (block.get("queries") or {}).items():
-        if isinstance(query, str):
-            query = {"sql": query}
-        if query.get("write") or "allow" in query:
-            continue
-        sql = query.get("sql", "").lower()
-        if any(secret in sql for secret in ("review_log", "comments", "embeddings", "import_log")):
-            continue
-        queries[name] = query
-    block["queries"] = queries
-    raw["databases"] = {DB_NAME: block}
-    return raw
-
-
-PUBLIC_HOME_DESCRIPTION = (
-    "<p>Which academic standards each Career and Technical Education (CTE) program certifies, "
-    "through which credential tasks, as reviewed and accepted by curriculum teams.</p>"
-)
-
-
-def _attribution_html(description_html: str) -> str:
-    """Keep the sources and attribution paragraph of the home description."""
-    start = description_html.find("<p><small>")
-    return description_html[start:] if start >= 0 else ""
-
-
-def datasette_command() -> list[str]:
-    """How to run Datasette: the ``datasette`` on PATH, or this Python's ``-m datasette``."""
-    found = shutil.which("datasette")
-    return [found] if found else [sys.executable, "-m", "datasette"]
-
-
-def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memory=None, max_instances=None,
-                    port=None, extra_install=(), version_note=None) -> list[str]:
-    """The ``datasette publish cloudrun`` / ``datasette package`` command for a published folder."""
-    if to not in TARGETS:
-        raise CrosswalkError(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
-    out = pathlib.Path(outdir).resolve()
-    if not (out / PUBLISHED_DB).exists():
-        raise CrosswalkError(f"{outdir} has no {PUBLISHED_DB}; run crosswalk publish first")
-    if to == "cloudrun":
-        if not service:
-            raise CrosswalkError("--to cloudrun needs --service NAME (the Cloud Run service to create or update)")
-        if tag:
-            raise CrosswalkError("--tag applies to --to package only")
-        if port:
-            raise CrosswalkError("--port applies to --to package only")
-        args = ["publish", "cloudrun", str(out / PUBLISHED_DB), "--service", service]
-        if memory:
-            args += ["--memory", memory]
-        if max_instances:
-            args += ["--max-instances", str(max_instances)]
-    else:
-        for name, value in (("--service", service), ("--memory", memory), ("--max-instances", max_instances)):
-            if value:
-                raise CrosswalkError(f"{name} applies to --to cloudrun only")
-        args = ["package", str(out / PUBLISHED_DB)]
-        if tag:
-            args += ["--tag", tag]
-        if port:
-            args += ["--port", str(port)]
-    args += [
-        "--metadata", str(out / "metadata.yml"),
-        "--template-dir", str(out / "templates"),
-        "--plugins-dir", str(out / "plugins"),
-        "--static", f"{STATIC_MOUNT}:{out / 'static'}",
-        "--install", DATASETTE_PIN,
-        # The same settings as `crosswalk serve`: suggested facets are too slow on big crosswalks, and
-        # 20 rows a page keep table pages quick. (Datasette's Dockerfile runs `datasette inspect` itself.)
-        "--extra-options",
-        "--setting suggest_facets off --setting facet_time_limit_ms 500 --setting default_page_size 20",
-    ]
-    for package in extra_install:
-        if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":
-            raise CrosswalkError(f"Datasette is pinned to {DATASETTE_PIN}; do not --install {package!r}")
-        args += ["--install", package]
-    if title:
-        args += ["--title", title]
-    if version_note:
-        args += ["--version-note", version_note]
-    return datasette_command() + args
-
-
-def format_command(command: list[str]) -> str:
-    return " ".join(shlex.quote(part) for part in command)
-
-
-def run_publish_command(command: list[str], *, cwd=None) -> int:
-    """Run Datasette's publisher, passing its output through; a clear error when it fails."""
-    try:
-        completed = subprocess.run(command, cwd=cwd, env=os.environ.copy())
-    except FileNotFoundError as exc:
-        raise CrosswalkError(f"could not run {command[0]}: {exc.strerror}") from None
-    if completed.returncode != 0:
-        raise CrosswalkError(f"datasette {command[1 if len(command) > 1 else 0]} failed "
-                             f"(exit status {completed.returncode}); its messages are above")
-    return completed.returncode
-
-
 def is_published_dir(path) -> bool:
     path = pathlib.Path(path)
     return path.is_dir() and (path / PUBLISHED_DB).is_file()
 
 
-def public_datasette_kwargs(outdir) -> dict:
-    """Arguments for :func:`crosswalk.site.make_datasette` that serve a published folder as published."""
-    out = pathlib.Path(outdir)
-    if not is_published_dir(out):
-        raise CrosswalkError(f"{outdir} is not a published crosswalk (no {PUBLISHED_DB}); run crosswalk publish")
-    return dict(
-        immutable=True,
-        metadata=yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8")),
-        template_dir=out / "templates",
-        plugins_dir=out / "plugins",
-        static=[(STATIC_MOUNT, str(out / "static"))],
-        inspect_data=read_inspect_data(out),
-    )
+def plugin_source() -> str:
+    """The public pages plugin as published: crosswalk's one import replaced by the function it imports.
 
-
-def make_public_datasette(outdir, secret=None):
-    """The public site of a published folder, as a Datasette app (immutable, table counts from inspect-data.json)."""
-    from .site import make_datasette
-
-    return make_datasette(pathlib.Path(outdir) / PUBLISHED_DB, secret=secret, **public_datasette_kwargs(outdir))
+    So the published plugin runs where crosswalk is not installed (``datasette package``), and
+    grade_label is still written once, in :mod:`crosswalk.text`.
+    """
+    source = (HERE / "public_plugin.py").read_text(encoding="utf-8")
+    line = next(line for line in source.splitlines() if line.startswith(PLUGIN_IMPORT))
+    return source.replace(line, inspect.getsource(grade_label).rstrip(), 1)

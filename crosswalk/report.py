@@ -28,9 +28,15 @@ import dataclasses
 import datetime
 import pathlib
 
+from openpyxl import Workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from .cells import neutralise, write_cell
+from .db import program_id
 from .errors import CrosswalkError
-from .exports import is_formula_like, neutralise, program_id
-from .public_plugin import grade_label
+from .text import grade_label
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -76,47 +82,60 @@ def crosswalk_data(db, program) -> dict:
     credentials = [r["name"] for r in db.query(
         "select f.name from program_frameworks pf join frameworks f on f.id = pf.framework_id "
         "where pf.program_id = ? order by f.name", [pid])]
+    evidence = program_evidence(db, pid)
+    rows = [_crosswalk_row(standard, items) for standard, items in _by_standard(evidence)]
+    dates = sorted(r["reviewed_at"] for r in evidence if r["reviewed_at"])
+    return {
+        "program": info, "credentials": credentials, "rows": rows, "evidence": evidence,
+        "coverage": _coverage(db, rows), "reviewers": _reviewers(evidence),
+        "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
+    }
+
+
+def program_evidence(db, pid: int) -> list[dict]:
+    """The program's reviewed alignments (the ``program_evidence`` view), in the order standards are read."""
     evidence = list(db.query("""
-        select t.id as standard_id, t.code as standard_code, t.statement as standard, t.subject,
-               t.grade as raw_grade, t.grade_low, t.grade_high, tf.name as academic_framework,
-               s.code as cte_code, s.statement as cte_statement, sf.name as credential,
-               a.strength, a.rationale, a.reviewer, substr(a.reviewed_at, 1, 10) as reviewed_at
-        from program_frameworks pf
-        join standards s on s.framework_id = pf.framework_id
-        join frameworks sf on sf.id = s.framework_id
-        join alignments a on a.source_id = s.id and a.status = 'accepted'
-        join standards t on t.id = a.target_id
-        join frameworks tf on tf.id = t.framework_id
-        where pf.program_id = ?
-        order by t.subject, t.grade_low, t.grade_high, t.position, t.code, s.code
+        select standard_id, standard_code, standard, subject, grade as raw_grade, grade_low, grade_high,
+               academic_framework, cte_code, cte_statement, credential, strength, rationale, reviewer,
+               substr(reviewed_at, 1, 10) as reviewed_at
+        from program_evidence
+        where program_id = ?
+        order by subject, grade_low, grade_high, standard_position, standard_code, cte_code
     """, [pid]))
-    standards = collections.OrderedDict()
     for row in evidence:
         row["grade"] = grade_label(row["grade_low"], row["grade_high"], row["raw_grade"])
-        entry = standards.setdefault(row["standard_id"], {
-            **{k: row[k] for k in ("standard_code", "standard", "subject", "grade", "academic_framework")},
-            "rows": [],
-        })
-        entry["rows"].append(row)
-    rows = []
-    for entry in standards.values():
-        items = entry.pop("rows")
-        best = max(items, key=lambda r: STRENGTH_RANK.get(r["strength"], 0))["strength"]
-        dates = sorted(r["reviewed_at"] for r in items if r["reviewed_at"])
-        rationales = []
-        for r in items:
-            if r["rationale"]:
-                text = r["rationale"] if len(items) == 1 else f"{r['cte_code']}: {r['rationale']}"
-                rationales.append(text)
-        rows.append({
-            **entry,
-            "cte_codes": "; ".join(r["cte_code"] for r in items),
-            "cte_tasks": "\n".join(f"{r['cte_code']}: {r['cte_statement']}" for r in items),
-            "strength": (best or "").capitalize(),
-            "rationale": "\n".join(rationales),
-            "reviewers": "; ".join(sorted({r["reviewer"] for r in items if r["reviewer"]})),
-            "review_date": dates[-1] if dates else "",
-        })
+    return evidence
+
+
+def _by_standard(evidence: list[dict]):
+    """(standard, its evidence rows) for each certified standard, in order."""
+    standards = collections.OrderedDict()
+    for row in evidence:
+        entry = standards.setdefault(row["standard_id"], (
+            {k: row[k] for k in ("standard_code", "standard", "subject", "grade", "academic_framework")}, []))
+        entry[1].append(row)
+    return standards.values()
+
+
+def _crosswalk_row(standard: dict, items: list[dict]) -> dict:
+    """One row of the Crosswalk sheet: a standard with all the CTE evidence that certifies it."""
+    best = max(items, key=lambda r: STRENGTH_RANK.get(r["strength"], 0))["strength"]
+    dates = sorted(r["reviewed_at"] for r in items if r["reviewed_at"])
+    rationales = [r["rationale"] if len(items) == 1 else f"{r['cte_code']}: {r['rationale']}"
+                  for r in items if r["rationale"]]
+    return {
+        **standard,
+        "cte_codes": "; ".join(r["cte_code"] for r in items),
+        "cte_tasks": "\n".join(f"{r['cte_code']}: {r['cte_statement']}" for r in items),
+        "strength": (best or "").capitalize(),
+        "rationale": "\n".join(rationales),
+        "reviewers": "; ".join(sorted({r["reviewer"] for r in items if r["reviewer"]})),
+        "review_date": dates[-1] if dates else "",
+    }
+
+
+def _coverage(db, rows: list[dict]) -> list[dict]:
+    """Per subject: standards certified fully and partly, of all the active academic standards."""
     totals = {r["subject"]: r["n"] for r in db.query(
         "select x.subject, count(*) as n from standards x join frameworks f on f.id = x.framework_id "
         "where f.kind = 'academic' and x.status = 'active' group by x.subject order by x.subject")}
@@ -129,15 +148,16 @@ def crosswalk_data(db, program) -> dict:
         coverage.append({"subject": subject or "(no subject)", "full": c["full"], "partial": c["partial"],
                          "certified": c["full"] + c["partial"], "total": total,
                          "percent": round(100 * (c["full"] + c["partial"]) / total, 1) if total else 0.0})
-    dates = sorted(r["reviewed_at"] for r in evidence if r["reviewed_at"])
+    return coverage
+
+
+def _reviewers(evidence: list[dict]) -> dict:
+    """Each reviewer and the date of their latest review, by name."""
     reviewers = collections.OrderedDict()
     for r in sorted(evidence, key=lambda r: (r["reviewer"] or "", r["reviewed_at"] or "")):
         if r["reviewer"]:
             reviewers[r["reviewer"]] = r["reviewed_at"] or ""
-    return {
-        "program": info, "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage,
-        "reviewers": reviewers, "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
-    }
+    return reviewers
 
 
 def write_report(db, path, *, program, format: str | None = None) -> ReportResult:
@@ -164,31 +184,32 @@ def _write_csv(data, path):
                             + [neutralise(row[key]) for _, key, _ in CROSSWALK_COLUMNS])
 
 
-def _set(cell, value):
-    """Put a value in a cell; text that looks like a formula stays text."""
-    cell.value = value
-    if is_formula_like(value):
-        cell.data_type = "s"
-        cell.quotePrefix = True
-    return cell
+BOLD = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DCE6F0")
+WRAP = Alignment(wrap_text=True, vertical="top")
+SIGNATURE_LINE = Border(bottom=Side(style="thin", color="808080"))
 
 
 def _write_xlsx(data, path):
-    from openpyxl import Workbook
-    from openpyxl.chart import BarChart, Reference
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
-    program = data["program"]
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor="DCE6F0")
-    wrap = Alignment(wrap_text=True, vertical="top")
-    line = Border(bottom=Side(style="thin", color="808080"))
-
     wb = Workbook()
-    ws = wb.active
+    _crosswalk_sheet(wb.active, data)
+    _summary_sheet(wb.create_sheet("Summary"), data)
+    _evidence_sheet(wb.create_sheet("Evidence"), data)
+    wb.save(path)
+
+
+def _header_cell(cell, title):
+    cell = write_cell(cell, title)
+    cell.font = BOLD
+    cell.fill = HEADER_FILL
+    return cell
+
+
+def _crosswalk_sheet(ws, data) -> None:
+    """The program's header and sign-off block, then one row per certified standard."""
+    program = data["program"]
     ws.title = "Crosswalk"
-    _set(ws.cell(1, 1), f"Crosswalk: {program['name']}").font = Font(bold=True, size=14)
+    write_cell(ws.cell(1, 1), f"Crosswalk: {program['name']}").font = Font(bold=True, size=14)
     block = [
         ("Program", program["name"]),
         ("CIP code", program["cip_code"] or ""),
@@ -202,40 +223,19 @@ def _write_xlsx(data, path):
     ]
     row_no = 3
     for label, value in block:
-        _set(ws.cell(row_no, 1), label).font = bold
-        _set(ws.cell(row_no, 2), value)
+        write_cell(ws.cell(row_no, 1), label).font = BOLD
+        write_cell(ws.cell(row_no, 2), value)
         row_no += 1
-    row_no += 1
-    _set(ws.cell(row_no, 1), "Sign-off").font = Font(bold=True, size=12)
-    row_no += 1
-    for col, title in enumerate(["Role", "Name", "Signature", "Date"], start=1):
-        cell = _set(ws.cell(row_no, col), title)
-        cell.font = bold
-        cell.fill = header_fill
-    row_no += 1
-    roles = [("Reviewer", name, date) for name, date in data["reviewers"].items()]
-    roles += [("CTE director", "", ""), ("Academic content lead", "", ""), ("CTE advisory committee chair", "", "")]
-    for role, name, date in roles:
-        _set(ws.cell(row_no, 1), role)
-        _set(ws.cell(row_no, 2), name)
-        for col in (3, 4):
-            ws.cell(row_no, col).border = line
-        if date:
-            _set(ws.cell(row_no, 4), date)
-        row_no += 1
-    row_no += 1
+    row_no = _sign_off(ws, row_no + 1, data["reviewers"]) + 1
     header_row = row_no
     for col, (title, _, width) in enumerate(CROSSWALK_COLUMNS, start=1):
-        cell = _set(ws.cell(header_row, col), title)
-        cell.font = bold
-        cell.fill = header_fill
-        cell.alignment = wrap
+        _header_cell(ws.cell(header_row, col), title).alignment = WRAP
         ws.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(data["rows"], start=header_row + 1):
         for col, (_, key, _) in enumerate(CROSSWALK_COLUMNS, start=1):
-            _set(ws.cell(i, col), row[key]).alignment = wrap
+            write_cell(ws.cell(i, col), row[key]).alignment = WRAP
     if not data["rows"]:
-        _set(ws.cell(header_row + 1, 1), "No alignment for this program has been reviewed and accepted yet.")
+        write_cell(ws.cell(header_row + 1, 1), "No alignment for this program has been reviewed and accepted yet.")
     ws.freeze_panes = ws.cell(header_row + 1, 1)
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"
@@ -243,17 +243,37 @@ def _write_xlsx(data, path):
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
-    summary = wb.create_sheet("Summary")
-    _set(summary.cell(1, 1), f"Coverage by subject: {program['name']}").font = Font(bold=True, size=14)
+
+def _sign_off(ws, row_no: int, reviewers: dict) -> int:
+    """The sign-off table from ``row_no``: the reviewers, then the roles that sign; returns the next free row."""
+    write_cell(ws.cell(row_no, 1), "Sign-off").font = Font(bold=True, size=12)
+    row_no += 1
+    for col, title in enumerate(["Role", "Name", "Signature", "Date"], start=1):
+        _header_cell(ws.cell(row_no, col), title)
+    row_no += 1
+    roles = [("Reviewer", name, date) for name, date in reviewers.items()]
+    roles += [("CTE director", "", ""), ("Academic content lead", "", ""), ("CTE advisory committee chair", "", "")]
+    for role, name, date in roles:
+        write_cell(ws.cell(row_no, 1), role)
+        write_cell(ws.cell(row_no, 2), name)
+        for col in (3, 4):
+            ws.cell(row_no, col).border = SIGNATURE_LINE
+        if date:
+            write_cell(ws.cell(row_no, 4), date)
+        row_no += 1
+    return row_no
+
+
+def _summary_sheet(summary, data) -> None:
+    """Coverage per subject, and a stacked bar chart of it."""
+    write_cell(summary.cell(1, 1), f"Coverage by subject: {data['program']['name']}").font = Font(bold=True, size=14)
     titles = ["Subject", "Fully certified", "Partly certified", "Certified", "Standards in subject", "Coverage (%)"]
     for col, title in enumerate(titles, start=1):
-        cell = _set(summary.cell(3, col), title)
-        cell.font = bold
-        cell.fill = header_fill
+        _header_cell(summary.cell(3, col), title)
         summary.column_dimensions[get_column_letter(col)].width = 20
     for i, c in enumerate(data["coverage"], start=4):
         for col, key in enumerate(["subject", "full", "partial", "certified", "total", "percent"], start=1):
-            _set(summary.cell(i, col), c[key])
+            write_cell(summary.cell(i, col), c[key])
     last = 3 + len(data["coverage"])
     if data["coverage"]:
         chart = BarChart()
@@ -267,17 +287,16 @@ def _write_xlsx(data, path):
         chart.height, chart.width = 7.5, 16
         summary.add_chart(chart, f"A{last + 3}")
 
-    evidence = wb.create_sheet("Evidence")
+
+def _evidence_sheet(evidence, data) -> None:
+    """One row per reviewed alignment."""
     for col, (title, _, width) in enumerate(EVIDENCE_COLUMNS, start=1):
-        cell = _set(evidence.cell(1, col), title)
-        cell.font = bold
-        cell.fill = header_fill
+        _header_cell(evidence.cell(1, col), title)
         evidence.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(data["evidence"], start=2):
         for col, (_, key, _) in enumerate(EVIDENCE_COLUMNS, start=1):
             value = row[key]
             if key == "strength" and value:
                 value = value.capitalize()
-            _set(evidence.cell(i, col), value).alignment = wrap
+            write_cell(evidence.cell(i, col), value).alignment = WRAP
     evidence.freeze_panes = "A2"
-    wb.save(path)

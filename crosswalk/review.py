@@ -18,15 +18,78 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
+import re
 
-from .db import STRENGTHS, now
+from .db import STRENGTHS, now, write_transaction  # noqa: F401  (write_transaction: the matcher imports it from here)
 from .errors import CrosswalkError, NotFound
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
 STATUS_WORDS = {"accepted": "accepted", "rejected": "rejected", "suggested": "not decided yet"}
+
+
+# --- the rules, written once ------------------------------------------------------------------
+# Every change a reviewer makes to an alignment is one of the rules below, written once in SQL.
+# Python (decide, the workbook and the decisions imports) runs them with values it has checked;
+# the review site runs the same statements as Datasette canned queries, its form values cleaned
+# in SQL (crosswalk.review_site). Parameters: :decision is 'accept' or 'reject'; :strength is
+# 'full', 'partial', or NULL to keep the current one; :rationale is NULL to keep the current
+# one, '' to clear it, or the text; :reviewer, :via and :at say who, through what and when.
+# The alignments_review_log trigger logs every change, and nothing else writes review_log.
+
+PARAMETER = re.compile(r":(\w+)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One change to an alignment: the new value of each column it sets, as SQL expressions."""
+
+    sets: dict
+    where: str = ""  # a further condition on the alignment
+    decides: bool = False  # a decision also clears the "needs re-review" flag
+
+    def update_sql(self, **values: str) -> str:
+        """The UPDATE, with parameters replaced by the SQL given in ``values`` (``reviewer=":_actor_id"``).
+
+        It changes a row only when something changes (or the row awaits re-review), so
+        repeating a decision neither logs nor re-signs it.
+        """
+        sets = [f"{column} = {expression}" for column, expression in self.sets.items()]
+        changes = [f"{column} IS NOT ({expression})" for column, expression in self.sets.items()]
+        if self.decides:
+            sets += ["needs_review = 0", "needs_review_reason = NULL"]
+            changes.append("needs_review = 1")
+        sets += ["reviewer = :reviewer", "reviewed_at = :at", "review_via = :via", "updated_at = :at"]
+        where = ["id = :alignment_id"] + ([self.where] if self.where else []) + ["(" + " OR ".join(changes) + ")"]
+        sql = "UPDATE alignments SET\n  " + ",\n  ".join(sets) + "\nWHERE " + "\n  AND ".join(where)
+        return with_parameters(sql, values)
+
+    def outcome_sql(self) -> str:
+        """A SELECT of what the rule would make of the alignment's status, strength and rationale."""
+        columns = ", ".join(f"{self.sets.get(c, c)} AS {c}" for c in ("status", "strength", "rationale"))
+        return f"SELECT {columns} FROM alignments WHERE id = :alignment_id"
+
+
+def with_parameters(sql: str, values: dict) -> str:
+    """``sql`` with each ``:name`` in ``values`` replaced by its SQL (in one pass)."""
+    return PARAMETER.sub(lambda m: values.get(m.group(1), m.group(0)), sql)
+
+
+# Accept or reject. Accepting keeps the current strength and rationale unless new ones are
+# given; rejecting clears the strength (a rejected pair has none).
+DECIDE = Rule({
+    "status": "CASE :decision WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
+              "    ELSE 'decision must be accept or reject' END",
+    "strength": "CASE WHEN :decision = 'reject' THEN NULL ELSE coalesce(:strength, strength) END",
+    "rationale": "CASE WHEN :rationale IS NULL THEN rationale ELSE nullif(:rationale, '') END",
+}, decides=True)
+# Amend an accepted alignment's strength, or any alignment's rationale, without deciding again.
+SET_STRENGTH = Rule({"strength": ":strength"}, where="status = 'accepted'")
+SET_RATIONALE = Rule({"rationale": "nullif(:rationale, '')"})
+# A comment joins the alignment's history; it changes no decision.
+COMMENT_SQL = ("INSERT INTO review_comments (alignment_id, comment, reviewer, via, at)\n"
+               "VALUES (:alignment_id, :comment, :reviewer, :via, :at)")
 
 
 def normalise_decision(value) -> str:
@@ -52,45 +115,13 @@ def clean_text(value) -> str | None:
     return text or None
 
 
-@contextlib.contextmanager
-def write_transaction(db):
-    """BEGIN IMMEDIATE: take the write lock before reading, so that a
-    concurrent writer (the review site, ``match``) makes us wait for the busy
-    timeout instead of failing with "database is locked"."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield db
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    else:
-        conn.execute("COMMIT")
-
-
-ALIGNMENT_SQL = """
-select a.*, s.code as cte_code, s.statement as cte_statement, s.text_hash as cte_text_hash,
-       t.code as standard_code, t.statement as standard, t.text_hash as standard_text_hash,
-       t.subject as subject, t.grade as grade,
-       sf.name as industry_framework, tf.name as academic_framework
-from alignments a
-join standards s on s.id = a.source_id
-join standards t on t.id = a.target_id
-join frameworks sf on sf.id = s.framework_id
-join frameworks tf on tf.id = t.framework_id
-"""
-
-
 def get_alignment(db, alignment_id) -> dict:
+    """An alignment with both of its standards (a row of the ``alignment_details`` view)."""
     try:
         alignment_id = int(alignment_id)
     except (TypeError, ValueError):
         raise CrosswalkError(f"an alignment id is a whole number, not {alignment_id!r}") from None
-    rows = list(db.query(ALIGNMENT_SQL + " where a.id = ?", [alignment_id]))
+    rows = list(db.query("select * from alignment_details where id = ?", [alignment_id]))
     if not rows:
         raise NotFound(f"there is no alignment with id {alignment_id}")
     return rows[0]
@@ -114,12 +145,13 @@ def fingerprint(row: dict) -> str:
 
 @dataclasses.dataclass
 class Outcome:
-    """What one decision did."""
+    """What one decision does (or did) to an alignment."""
 
     alignment: dict
     changed: bool
     old: dict
     new: dict
+    values: dict = dataclasses.field(default_factory=dict, repr=False)  # the rule's parameters
 
     def summary(self) -> str:
         a = self.alignment
@@ -143,32 +175,30 @@ def _state(row: dict) -> dict:
     return {"status": row["status"], "strength": row["strength"], "rationale": row["rationale"]}
 
 
-def apply_decision(db, row: dict, decision: str, *, strength=None, rationale=None, reviewer: str,
-                   via: str, at: str | None = None) -> Outcome:
-    """Apply one decision to an alignment row already read in this transaction.
+def plan_decision(db, row: dict, decision: str, *, strength=None, rationale=None) -> Outcome:
+    """What a decision would do to an alignment row, by the DECIDE rule; writes nothing.
 
-    Accepting keeps the current strength and rationale unless new ones are
-    given; rejecting clears the strength (a rejected pair has none). A
-    decision also clears a "needs re-review" flag.
+    ``strength`` None keeps the current one; ``rationale`` None keeps it and "" clears it.
     """
-    status = DECISIONS[decision]
+    values = {"alignment_id": row["id"], "decision": decision, "strength": strength, "rationale": rationale}
+    new = dict(next(db.query(DECIDE.outcome_sql(), values)))
     old = _state(row)
-    new = dict(old, status=status)
-    if strength is not None:
-        new["strength"] = strength
-    if status == "rejected":
-        new["strength"] = None
-    if rationale is not None:
-        new["rationale"] = rationale or None
-    changed = new != old or bool(row["needs_review"])
-    if changed:
+    return Outcome(row, new != old or bool(row["needs_review"]), old, new, values)
+
+
+def record_decision(db, outcome: Outcome, *, reviewer: str | None, via: str, at: str | None = None) -> Outcome:
+    """Write a planned decision (when it changes anything), signed by ``reviewer`` through ``via``."""
+    if outcome.changed:
         stamp = at or now()
-        db.execute(
-            "update alignments set status = ?, strength = ?, rationale = ?, reviewer = ?, reviewed_at = ?, "
-            "review_via = ?, needs_review = 0, needs_review_reason = null, updated_at = ? where id = ?",
-            [new["status"], new["strength"], new["rationale"], reviewer, stamp, via, stamp, row["id"]],
-        )
-    return Outcome(row, changed, old, new)
+        db.execute(DECIDE.update_sql(), dict(outcome.values, reviewer=reviewer, via=via, at=stamp))
+    return outcome
+
+
+def apply_decision(db, row: dict, decision: str, *, strength=None, rationale=None, reviewer: str | None,
+                   via: str, at: str | None = None) -> Outcome:
+    """Apply one decision to an alignment row already read in this transaction (see DECIDE)."""
+    outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
+    return record_decision(db, outcome, reviewer=reviewer, via=via, at=at)
 
 
 def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewer: str,
@@ -199,11 +229,9 @@ def add_comment(db, alignment_id, comment: str, *, reviewer: str, via: str = "cl
     if not comment:
         raise CrosswalkError("the comment is empty")
     with write_transaction(db):
-        get_alignment(db, alignment_id)
-        cursor = db.execute(
-            "insert into review_comments (alignment_id, comment, reviewer, via, at) values (?, ?, ?, ?, ?)",
-            [int(alignment_id), comment, reviewer, via, now()],
-        )
+        row = get_alignment(db, alignment_id)
+        cursor = db.execute(COMMENT_SQL, {"alignment_id": row["id"], "comment": comment, "reviewer": reviewer,
+                                          "via": via, "at": now()})
         return cursor.lastrowid
 
 

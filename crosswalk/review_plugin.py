@@ -63,22 +63,20 @@ def _database(datasette, request):
 
 
 QUEUE_SQL = """
-select a.id, a.score, a.confidence, a.evidence, a.needs_review, a.status,
-       s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework,
-       t.code as standard_code, t.statement as standard, t.subject as subject, t.grade as grade
-from alignments a
-join standards s on s.id = a.source_id
-join standards t on t.id = a.target_id
-join frameworks sf on sf.id = s.framework_id
-where (a.status = 'suggested' or a.needs_review = 1)
-  and s.status = 'active' and t.status = 'active'
-  and (:program = '' or s.framework_id in (
+select id, score, confidence, evidence, needs_review, status, cte_code, cte_statement, industry_framework,
+       standard_code, standard, subject, grade
+from alignment_details
+where (status = 'suggested' or needs_review = 1)
+  and cte_status = 'active' and standard_status = 'active'
+  and (:program = '' or industry_framework_id in (
         select pf.framework_id from program_frameworks pf join programs p on p.id = pf.program_id
         where p.name = :program))
-  and (:subject = '' or t.subject = :subject)
-order by a.score desc, a.id
+  and (:subject = '' or subject = :subject)
+order by score desc, +id
 limit :limit offset :offset
 """
+# "+id": without it SQLite reads the view's alignments in (source_id, target_id) index order, one
+# table lookup per row, instead of scanning the table: 1.5x as long on the demo's 9,663 alignments.
 
 
 async def review_queue(datasette, request):
@@ -109,12 +107,7 @@ async def review_queue(datasette, request):
 async def review_alignment(datasette, request):
     db = _database(datasette, request)
     alignment_id = int(request.url_vars["alignment_id"])
-    rows = (await db.execute(
-        "select a.*, s.code as cte_code, s.statement as cte_statement, sf.name as industry_framework, "
-        "t.code as standard_code, t.statement as standard, t.subject as subject, t.grade as grade, "
-        "tf.name as academic_framework from alignments a join standards s on s.id = a.source_id "
-        "join standards t on t.id = a.target_id join frameworks sf on sf.id = s.framework_id "
-        "join frameworks tf on tf.id = t.framework_id where a.id = ?", [alignment_id])).rows
+    rows = (await db.execute("select * from alignment_details where id = ?", [alignment_id])).rows
     if not rows:
         raise NotFound(f"There is no alignment with id {alignment_id}")
     log = [dict(r) for r in (await db.execute(

@@ -31,10 +31,16 @@ import os
 import pathlib
 import re
 
+import uvicorn
 import yaml
+from datasette.plugins import pm
+from datasette_auth_passwords.utils import hash_password as _hash
 
+from . import review, review_plugin
 from .errors import CrosswalkError
+from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
+from .site import make_datasette
 
 ENV_FILE = "CROSSWALK_REVIEWERS_FILE"
 ENV_PREFIX = "CROSSWALK_REVIEWER_"
@@ -48,8 +54,6 @@ ONLY_REVIEWERS = {"roles": [ROLE]}
 
 def hash_password(password: str) -> str:
     """A password hash for the reviewers file (PBKDF2-SHA256, as datasette-auth-passwords checks it)."""
-    from datasette_auth_passwords.utils import hash_password as _hash
-
     if not password:
         raise CrosswalkError("the password is empty")
     return _hash(password)
@@ -102,11 +106,22 @@ def _checked(username: str, entry: dict, where: str) -> dict:
     return {"name": str(entry.get("name") or username), "password_hash": password_hash}
 
 
+# What the review site's form values become in the rules' SQL: decisions and strengths in any
+# case and spacing; an empty strength or rationale keeps the current one; the signed-in reviewer
+# and the time come from Datasette's magic parameters.
+SITE_VALUES = {
+    "decision": "lower(trim(:decision))",
+    "strength": "nullif(lower(trim(:strength)), '')",
+    "rationale": "nullif(trim(:rationale), '')",
+    "reviewer": ":_actor_id",
+    "at": ":_now_datetime_utc",
+    "via": "'site'",
+}
+
+
 def canned_queries() -> dict:
-    """The review site's write queries; each is one statement, checked by CHECK constraints and logged by a trigger."""
-    stamp = "reviewer = :_actor_id, reviewed_at = :_now_datetime_utc, review_via = 'site', " \
-            "updated_at = :_now_datetime_utc"
-    decided = "needs_review = 0, needs_review_reason = NULL"
+    """The review site's write queries: review.py's rules, each one statement, checked by CHECK constraints
+    and logged by the trigger."""
 
     def query(title, sql, description, redirect=None):
         q = {"title": title, "sql": sql, "write": True, "allow": ONLY_REVIEWERS, "description": description}
@@ -117,63 +132,48 @@ def canned_queries() -> dict:
     return {
         "review_alignment": query(
             "Decide an alignment",
-            "UPDATE alignments SET\n"
-            "  status = CASE lower(trim(:decision)) WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
-            "    ELSE 'decision must be accept or reject' END,\n"
-            "  strength = CASE WHEN lower(trim(:decision)) = 'reject' THEN NULL\n"
-            "    ELSE coalesce(nullif(lower(trim(:strength)), ''), strength) END,\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
             # The pair too: a re-run of match replaces suggestions, and SQLite may reuse their ids.
-            "WHERE id = :alignment_id AND source_id = :source_id AND target_id = :target_id",
+            review.DECIDE.update_sql(**SITE_VALUES) + "\n  AND source_id = :source_id AND target_id = :target_id",
             "decision: accept or reject; strength: full or partial (empty keeps it); rationale (empty keeps it); "
             "source_id and target_id: the alignment's two standards, checked against it",
             "/-/review",
         ),
         "accept_alignment": query(
             "Accept an alignment",
-            "UPDATE alignments SET status = 'accepted',\n"
-            "  strength = coalesce(nullif(lower(trim(:strength)), ''), strength),\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'accept'")),
             "strength: full or partial (empty keeps it); rationale (empty keeps it)",
             "/-/review",
         ),
         "reject_alignment": query(
             "Reject an alignment",
-            "UPDATE alignments SET status = 'rejected', strength = NULL,\n"
-            "  rationale = coalesce(nullif(trim(:rationale), ''), rationale),\n"
-            f"  {decided}, {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'reject'", strength="NULL")),
             "rationale: why it does not align (empty keeps the current one)",
             "/-/review",
         ),
         "set_strength": query(
             "Set the strength of an accepted alignment",
-            f"UPDATE alignments SET strength = lower(trim(:strength)), {stamp}\n"
-            "WHERE id = :alignment_id AND status = 'accepted'",
+            # An empty strength is refused by the CHECK constraint, not taken as "keep".
+            review.SET_STRENGTH.update_sql(**dict(SITE_VALUES, strength="lower(trim(:strength))")),
             "strength: full or partial (only accepted alignments have one)",
         ),
         "set_rationale": query(
             "Set the rationale of an alignment",
-            f"UPDATE alignments SET rationale = nullif(trim(:rationale), ''), {stamp}\n"
-            "WHERE id = :alignment_id",
+            review.SET_RATIONALE.update_sql(**dict(SITE_VALUES, rationale="trim(:rationale)")),
             "rationale: why (empty clears it)",
         ),
         "comment_on_alignment": query(
             "Comment on an alignment",
-            "INSERT INTO review_comments (alignment_id, comment, reviewer, via, at)\n"
-            "VALUES (:alignment_id, :comment, :_actor_id, 'site', :_now_datetime_utc)",
+            review.with_parameters(review.COMMENT_SQL, SITE_VALUES),
             "A comment is added to the alignment's history; it does not change the decision",
         ),
     }
 
 
 def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> tuple[dict, dict]:
-    """Datasette metadata for the review site, and the environment variables holding the hashes.
+    """Datasette metadata for the review site, and the hashes under the names it gives them.
 
-    The hashes are referenced with ``$env`` so that ``/-/metadata`` never shows them.
+    The hashes are referenced with ``$env`` so that ``/-/metadata`` never shows them; the
+    site looks those names up in its own ``environ`` (see :func:`crosswalk.site.make_datasette`).
     """
     md = copy.deepcopy(base or {})
     md["title"] = (md.get("title") or "crosswalk") + " (review)"
@@ -201,10 +201,6 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> 
 
 
 def register_plugin() -> None:
-    from datasette.plugins import pm
-
-    from . import review_plugin
-
     if not pm.is_registered(review_plugin):
         pm.register(review_plugin, name=PLUGIN)
 
@@ -213,19 +209,13 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
                           secret: str | None = None, environ=None):
     """A Datasette app serving one crosswalk database for signed-in reviewers.
 
+    The password hashes stay in the app (never in ``/-/metadata``, never in the
+    process's environment).
+
     Example::
 
         ds = make_review_datasette("district.db", reviewers_file="reviewers.yml")
     """
-    from datasette.app import Datasette
-
-    from .site import load_metadata
-
-    try:
-        import datasette_auth_passwords  # noqa: F401
-    except ImportError:
-        raise CrosswalkError("the review site needs datasette-auth-passwords: pip install datasette-auth-passwords") \
-            from None
     if reviewers is None:
         reviewers = load_reviewers(reviewers_file, environ)
     if not reviewers:
@@ -236,25 +226,14 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
     path = pathlib.Path(path)
     name = path.stem
     base = metadata if isinstance(metadata, dict) else load_metadata([name], metadata)
-    md, env = review_metadata(name, reviewers, base)
-    os.environ.update(env)  # read by datasette-auth-passwords through $env, never shown
+    md, hashes = review_metadata(name, reviewers, base)
     register_plugin()
-    secret = secret or os.environ.get("DATASETTE_SECRET")
-    return Datasette(
-        files=[str(path)],
-        metadata=md,
-        template_dir=str(TEMPLATES),
-        settings={"facet_time_limit_ms": 500, "sql_time_limit_ms": 3000},
-        secret=secret,
-    )
+    return make_datasette(path, metadata=md, template_dir=TEMPLATES, environ=hashes,
+                          secret=secret or os.environ.get("DATASETTE_SECRET"))
 
 
 def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_file=None, metadata=None) -> None:
     """Serve the review site until interrupted."""
-    import uvicorn
-
     ds = make_review_datasette(path, reviewers_file=reviewers_file, metadata=metadata)
     asyncio.run(ds.invoke_startup())
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
-
-

@@ -15,8 +15,6 @@ the same signing secret (``DATASETTE_SECRET``, or one made at start-up).
 from __future__ import annotations
 
 import asyncio
-import copy
-import functools
 import json
 import os
 import pathlib
@@ -26,44 +24,32 @@ import sqlite3
 import threading
 from collections import OrderedDict
 
+import uvicorn
 import yaml
+from datasette.app import Datasette
+from datasette.utils import resolve_env_secrets
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from . import usable_cores
+from .errors import CrosswalkError
+from .metadata import STATIC_MOUNT, load_metadata
+from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
 
-METADATA_DB_KEY = "crosswalk"
 ENV_SITE = "CROSSWALK_SITE"
 # Suggested facets cost a GROUP BY per column on every table page: too slow at 300,000 alignments.
 # 20 rows a page: most of a table page's time is Datasette rendering its rows.
-DEFAULT_SETTINGS = {"default_page_size": 20, "facet_time_limit_ms": 500, "sql_time_limit_ms": 3000,
-                    "suggest_facets": False}
+SETTINGS = {"default_page_size": 20, "facet_time_limit_ms": 500, "sql_time_limit_ms": 3000,
+            "suggest_facets": False}
 
 
-def metadata_path() -> pathlib.Path | None:
-    here = pathlib.Path(__file__).resolve().parent
-    for candidate in (here.parent / "metadata.yml", here / "metadata.yml"):
-        if candidate.exists():
-            return candidate
-    return None
+def datasette_settings(overrides: dict | None = None) -> dict:
+    """The Datasette settings of every crosswalk site: working, review, public, and deployed.
 
+    Example::
 
-def load_metadata(db_names: list[str], path=None) -> dict:
-    """metadata.yml, with its ``databases.crosswalk`` block applied to each served database.
-
-    Links in the home page description point at ``/crosswalk/...``; they are
-    rewritten to the first served database.
+        datasette_settings()["default_page_size"]  # 20
     """
-    path = pathlib.Path(path) if path else metadata_path()
-    if path is None:
-        return {"title": "crosswalk"}
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    block = (raw.get("databases") or {}).pop(METADATA_DB_KEY, None)
-    if block is not None:
-        raw["databases"] = {name: copy.deepcopy(block) for name in db_names}
-    if db_names and raw.get("description_html"):
-        raw["description_html"] = raw["description_html"].replace(
-            f'href="/{METADATA_DB_KEY}/', f'href="/{db_names[0]}/'
-        )
-    return raw
+    return {**SETTINGS, **(overrides or {})}
 
 
 # Datasette's facet queries (column, array and date facets) all read
@@ -100,89 +86,98 @@ class DataVersions:
                 return None  # not known: no caching
 
 
-@functools.lru_cache(maxsize=None)
-def _crosswalk_datasette_class():
-    from datasette.app import Datasette
+class CrosswalkDatasette(Datasette):
+    """Datasette, with facet counts kept until their database changes.
 
-    class CrosswalkDatasette(Datasette):
-        """Datasette, with facet counts kept until their database changes.
+    A faceted page of 300,000 alignments spends most of its time in the facets' GROUP BY
+    queries; their results are cached (per process, least recently used first out) under the
+    query, its parameters and the database's data_version, so any commit makes them be
+    counted afresh. Requests that ask for a count already being made wait for it.
+    """
 
-        A faceted page of 300,000 alignments spends most of its time in the facets' GROUP BY
-        queries; their results are cached (per process, least recently used first out) under the
-        query, its parameters and the database's data_version, so any commit makes them be
-        counted afresh. Requests that ask for a count already being made wait for it.
+    def __init__(self, *args, environ: dict | None = None, **kwargs):
+        self._environ = environ or {}  # before Datasette's own start-up, which reads plugin settings
+        super().__init__(*args, **kwargs)
+        self.facet_cache: OrderedDict = OrderedDict()
+        self.facet_cache_hits = 0
+        self._data_versions = DataVersions()
+
+    def plugin_config(self, plugin_name, database=None, table=None, fallback=True):
+        """As Datasette's, but ``{"$env": NAME}`` is also looked up in this site's own ``environ``.
+
+        So a site can hold secrets (the reviewers' password hashes) that ``/-/metadata`` never
+        shows, without putting them in the process's environment.
         """
+        if not self._environ:
+            return super().plugin_config(plugin_name, database=database, table=table, fallback=fallback)
+        plugins = self.metadata("plugins", database=database, table=table, fallback=fallback)
+        if plugins is None:
+            return None
+        return resolve_env_secrets(plugins.get(plugin_name), {**os.environ, **self._environ})
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.facet_cache: OrderedDict = OrderedDict()
-            self.facet_cache_hits = 0
-            self._data_versions = DataVersions()
+    async def execute(self, db_name, sql, params=None, truncate=False, custom_time_limit=None,
+                      page_size=None, log_sql_errors=True):
+        def run():
+            return super(CrosswalkDatasette, self).execute(
+                db_name, sql, params=params, truncate=truncate, custom_time_limit=custom_time_limit,
+                page_size=page_size, log_sql_errors=log_sql_errors)
 
-        async def execute(self, db_name, sql, params=None, truncate=False, custom_time_limit=None,
-                          page_size=None, log_sql_errors=True):
-            def run():
-                return super(CrosswalkDatasette, self).execute(
-                    db_name, sql, params=params, truncate=truncate, custom_time_limit=custom_time_limit,
-                    page_size=page_size, log_sql_errors=log_sql_errors)
+        key = self._facet_key(db_name, sql, params, truncate, page_size)
+        if key is None:
+            return await run()
+        pending = self.facet_cache.get(key)
+        if pending is not None:
+            # counted, or being counted by another request: wait for that instead of counting again
+            self.facet_cache.move_to_end(key)
+            await asyncio.wait({pending})
+            if not pending.cancelled() and pending.exception() is None:
+                self.facet_cache_hits += 1
+                return pending.result()
+            return await run()  # that count failed (timed out, client gone): count here
+        pending = asyncio.get_running_loop().create_future()
+        self.facet_cache[key] = pending
+        while len(self.facet_cache) > FACET_CACHE_SIZE:
+            self.facet_cache.popitem(last=False)
+        try:
+            results = await run()
+        except BaseException:
+            if self.facet_cache.get(key) is pending:
+                del self.facet_cache[key]
+            pending.cancel()
+            raise
+        pending.set_result(results)
+        return results
 
-            key = self._facet_key(db_name, sql, params, truncate, page_size)
-            if key is None:
-                return await run()
-            pending = self.facet_cache.get(key)
-            if pending is not None:
-                # counted, or being counted by another request: wait for that instead of counting again
-                self.facet_cache.move_to_end(key)
-                await asyncio.wait({pending})
-                if not pending.cancelled() and pending.exception() is None:
-                    self.facet_cache_hits += 1
-                    return pending.result()
-                return await run()  # that count failed (timed out, client gone): count here
-            pending = asyncio.get_running_loop().create_future()
-            self.facet_cache[key] = pending
-            while len(self.facet_cache) > FACET_CACHE_SIZE:
-                self.facet_cache.popitem(last=False)
-            try:
-                results = await run()
-            except BaseException:
-                if self.facet_cache.get(key) is pending:
-                    del self.facet_cache[key]
-                pending.cancel()
-                raise
-            pending.set_result(results)
-            return results
-
-        def _facet_key(self, db_name, sql, params, truncate, page_size):
-            """The cache key of a facet query (None for any other query): the data_version is read first."""
-            if FACET_SQL_MARK not in sql or not sql.lstrip().lower().startswith("select"):
-                return None
-            version = self._data_versions.get(self.databases[db_name])
-            if version is None:
-                return None
-            frozen = tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ())
-            key = (db_name, sql, frozen, truncate, page_size, version)
-            try:
-                hash(key)
-            except TypeError:
-                return None
-            return key
-
-    return CrosswalkDatasette
+    def _facet_key(self, db_name, sql, params, truncate, page_size):
+        """The cache key of a facet query (None for any other query): the data_version is read first."""
+        if FACET_SQL_MARK not in sql or not sql.lstrip().lower().startswith("select"):
+            return None
+        version = self._data_versions.get(self.databases[db_name])
+        if version is None:
+            return None
+        frozen = tuple(sorted(params.items())) if isinstance(params, dict) else tuple(params or ())
+        key = (db_name, sql, frozen, truncate, page_size, version)
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        return key
 
 
 def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=None,
-                   template_dir=None, static=None, settings=None, config_dir=None, inspect_data=None,
-                   secret=None):
-    """A Datasette app for crosswalk databases, with crosswalk's metadata.
+                   template_dir=None, static=None, settings=None, inspect_data=None,
+                   secret=None, environ=None) -> CrosswalkDatasette:
+    """A Datasette app for crosswalk databases, with crosswalk's metadata and settings.
 
     ``inspect_data`` (what ``datasette inspect`` writes) gives immutable
     databases their table counts, so that table pages do not count rows.
     Facet counts are cached until the database changes (see ``CrosswalkDatasette``).
+    ``environ``: values for ``$env`` references in plugin settings, kept by this app only.
     """
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
     md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata)
-    kwargs = dict(metadata=md, settings={**DEFAULT_SETTINGS, **(settings or {})})
+    kwargs = dict(metadata=md, settings=datasette_settings(settings), environ=environ)
     if inspect_data:
         kwargs["inspect_data"] = inspect_data
     if secret:
@@ -197,7 +192,27 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
         kwargs["template_dir"] = str(template_dir)
     if static:
         kwargs["static_mounts"] = static
-    return _crosswalk_datasette_class()(**kwargs)
+    return CrosswalkDatasette(**kwargs)
+
+
+def public_datasette_kwargs(outdir) -> dict:
+    """Arguments for :func:`make_datasette` that serve a published folder as published."""
+    out = pathlib.Path(outdir)
+    if not is_published_dir(out):
+        raise CrosswalkError(f"{outdir} is not a published crosswalk (no {PUBLISHED_DB}); run crosswalk publish")
+    return dict(
+        immutable=True,
+        metadata=yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8")),
+        template_dir=out / "templates",
+        plugins_dir=out / "plugins",
+        static=[(STATIC_MOUNT, str(out / "static"))],
+        inspect_data=read_inspect_data(out),
+    )
+
+
+def make_public_datasette(outdir, secret=None) -> CrosswalkDatasette:
+    """The public site of a published folder, as a Datasette app (immutable, table counts from inspect-data.json)."""
+    return make_datasette(pathlib.Path(outdir) / PUBLISHED_DB, secret=secret, **public_datasette_kwargs(outdir))
 
 
 def default_workers() -> int:
@@ -208,8 +223,6 @@ def default_workers() -> int:
 def datasette_from_config(config: dict):
     """The Datasette for a ``serve`` configuration (what :func:`app_from_env` reads)."""
     if config.get("published"):
-        from .publish import make_public_datasette
-
         return make_public_datasette(config["published"], secret=config.get("secret"))
     return make_datasette(*config["paths"], immutable=config.get("immutable", False),
                           metadata=config.get("metadata"), secret=config.get("secret"))
@@ -228,40 +241,25 @@ def app_from_env():
     return datasette_from_config(config).app()
 
 
-@functools.lru_cache(maxsize=None)
-def _no_delay_protocol():
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+class NoDelayHTTPProtocol(AutoHTTPProtocol):
+    """uvicorn's HTTP protocol, with Nagle's algorithm off on every connection.
 
-    class NoDelayHTTPProtocol(AutoHTTPProtocol):
-        """uvicorn's HTTP protocol, with Nagle's algorithm off on every connection.
+    With several workers uvicorn binds the listening socket itself, without naming the TCP
+    protocol, and asyncio then leaves TCP_NODELAY off on the connections it accepts: every
+    response then waits about 40 ms for the client's delayed ACK.
+    """
 
-        With several workers uvicorn binds the listening socket itself, without naming the TCP
-        protocol, and asyncio then leaves TCP_NODELAY off on the connections it accepts: every
-        response then waits about 40 ms for the client's delayed ACK.
-        """
-
-        def connection_made(self, transport):
-            sock = transport.get_extra_info("socket")
-            if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-                try:
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                except OSError:
-                    pass
-            super().connection_made(transport)
-
-    return NoDelayHTTPProtocol
-
-
-def __getattr__(name):
-    # uvicorn imports the protocol as "crosswalk.site:NoDelayHTTPProtocol" in every worker
-    if name == "NoDelayHTTPProtocol":
-        return _no_delay_protocol()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def connection_made(self, transport):
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        super().connection_made(transport)
 
 
 def _run(config: dict, host: str, port: int, workers: int | None) -> None:
-    import uvicorn
-
     workers = workers or default_workers()
     if workers < 1:
         raise ValueError("workers must be at least 1")
@@ -273,9 +271,18 @@ def _run(config: dict, host: str, port: int, workers: int | None) -> None:
         asyncio.run(ds.invoke_startup())
         uvicorn.run(ds.app(), host=host, port=port, log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
         return
+    # uvicorn starts each worker as a new Python that imports the app by name; the environment it
+    # inherits is the only way to hand it the configuration. Set for the run, then put back.
+    previous = os.environ.get(ENV_SITE)
     os.environ[ENV_SITE] = json.dumps(config)
-    uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
+    try:
+        uvicorn.run(f"{__name__}:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning", http=f"{__name__}:NoDelayHTTPProtocol")
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_SITE, None)
+        else:
+            os.environ[ENV_SITE] = previous
 
 
 def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False, metadata=None,

@@ -142,3 +142,24 @@ def parse_grades(text: str | None) -> tuple[int | None, int | None]:
     if not numbers:
         return None, None
     return min(numbers), max(numbers)
+
+
+def grade_label(low, high, raw=None) -> str:
+    """How a grade range reads: 'Grade 3', 'Grades 9–12', 'Kindergarten', 'Grades K–2'.
+
+    The published text (``raw``) when no range is known. Standard library only:
+    ``crosswalk publish`` copies this function into the public site's plugin.
+
+    Example::
+
+        >>> grade_label(9, 12)
+        'Grades 9–12'
+    """
+    def one(n):
+        return "K" if n == 0 else str(n)
+
+    if low is None or high is None:
+        return f"Grade {raw}" if raw else "Grade not given"
+    if low == high:
+        return "Kindergarten" if low == 0 else f"Grade {low}"
+    return f"Grades {one(low)}–{one(high)}"

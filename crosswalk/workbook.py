@@ -23,17 +23,20 @@ from __future__ import annotations
 import dataclasses
 import pathlib
 
-from .db import now
-from .errors import CrosswalkError, NotFound, SourceError
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from .cells import write_cell
+from .db import STATUSES, framework_id, now, program_id, write_transaction
+from .errors import CrosswalkError, SourceError
 from .review import (
-    ALIGNMENT_SQL, apply_decision, clean_text, describe_state, fingerprint, normalise_decision,
-    normalise_strength, write_transaction,
+    clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|")
-STATUSES = ("suggested", "accepted", "rejected")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,57 +88,34 @@ INSTRUCTIONS = [
     "importing the same workbook twice changes nothing the second time.",
 ]
 
-
-def _safe(cell, value):
-    """Write a value so that no spreadsheet reads text as a formula."""
-    cell.value = value
-    if isinstance(value, str):
-        cell.data_type = "s"
-        if value.startswith(FORMULA_STARTS):
-            cell.quotePrefix = True
-    return cell
-
-
-def _lookup_program(db, name):
-    row = db.execute("select id from programs where name = ?", [name]).fetchone()
-    if row is None:
-        names = [r[0] for r in db.execute("select name from programs order by name")]
-        known = ", ".join(repr(n) for n in names) or "none yet (add one with 'crosswalk program add')"
-        raise NotFound(f"no program named {name!r}; the programs are: {known}")
-    return row[0]
-
-
-def _lookup_framework(db, name):
-    row = db.execute("select id from frameworks where name = ?", [name]).fetchone()
-    if row is None:
-        names = [r[0] for r in db.execute("select name from frameworks order by name")]
-        raise NotFound(f"no framework named {name!r}; the frameworks are: " + ", ".join(repr(n) for n in names))
-    return row[0]
+BOLD = Font(bold=True)
+LOCKED_FILL = PatternFill("solid", fgColor="EEEEEE")
+EDITABLE_FILL = PatternFill("solid", fgColor="FFF8DC")
+HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 
 
 def select_alignments(db, *, program=None, framework=None, statuses=None, min_score=None) -> list[dict]:
     """The alignments a review workbook holds, grouped by industry statement, best first."""
-    where = ["s.status = 'active'", "t.status = 'active'"]
+    where = ["cte_status = 'active'", "standard_status = 'active'"]
     params: list = []
     if program:
-        where.append("s.framework_id in (select framework_id from program_frameworks where program_id = ?)")
-        params.append(_lookup_program(db, program))
+        where.append("industry_framework_id in (select framework_id from program_frameworks where program_id = ?)")
+        params.append(program_id(db, program))
     if framework:
-        where.append("s.framework_id = ?")
-        params.append(_lookup_framework(db, framework))
+        where.append("industry_framework_id = ?")
+        params.append(framework_id(db, framework))
     if statuses:
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
             raise CrosswalkError(f"unknown status {bad[0]!r}: use suggested, accepted or rejected")
-        where.append(f"a.status in ({', '.join('?' for _ in statuses)})")
+        where.append(f"status in ({', '.join('?' for _ in statuses)})")
         params.extend(statuses)
     if min_score is not None:
-        where.append("a.score >= ?")
+        where.append("score >= ?")
         params.append(float(min_score))
     sql = (
-        ALIGNMENT_SQL
-        + " where " + " and ".join(where)
-        + " order by sf.name, s.position, s.id, a.score desc, a.id"
+        "select * from alignment_details where " + " and ".join(where)
+        + " order by industry_framework, cte_position, source_id, score desc, id"
     )
     return list(db.query(sql, params))
 
@@ -151,6 +131,15 @@ class ExportResult:
         return f"Wrote {self.rows} alignments to {self.path.name}" + (f" ({parts})" if parts else "")
 
 
+@dataclasses.dataclass
+class Tally:
+    """How many alignments of each status and confidence went into a workbook."""
+
+    statuses: dict = dataclasses.field(default_factory=lambda: {status: 0 for status in STATUSES})
+    confidence: dict = dataclasses.field(default_factory=lambda: {"high": 0, "medium": 0, "low": 0})
+    flagged: int = 0
+
+
 def export_workbook(db, path, *, program=None, framework=None, statuses=None, min_score=None,
                     database_name=None) -> ExportResult:
     """Write a review workbook of the selected alignments.
@@ -159,11 +148,6 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
 
         export_workbook(db, "review.xlsx", program="Welding Technology", statuses=["suggested"], min_score=40)
     """
-    import openpyxl
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
-
     path = pathlib.Path(path)
     if path.suffix.lower() != ".xlsx":
         raise CrosswalkError(f"the review workbook must be an .xlsx file, not {path.name!r}")
@@ -173,72 +157,85 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     cover = workbook.active
     cover.title = COVER
     sheet = workbook.create_sheet(SHEET)
+    _write_header(sheet)
+    tally = _write_suggestions(sheet, rows)
+    _add_dropdowns_and_protection(sheet, len(rows))
+    filters = _describe_filters(framework, statuses, min_score)
+    _write_cover(cover, _cover_lines(db, rows, tally, program=program, filters=filters, database_name=database_name))
+    workbook.active = 0
+    try:
+        workbook.save(path)
+    except OSError as exc:
+        raise CrosswalkError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return ExportResult(path, len(rows), tally.statuses)
 
-    bold = Font(bold=True)
-    locked_fill = PatternFill("solid", fgColor="EEEEEE")
-    editable_fill = PatternFill("solid", fgColor="FFF8DC")
-    header_fill = PatternFill("solid", fgColor="D9E1F2")
 
+def _write_header(sheet) -> None:
     for index, column in enumerate(COLUMNS, start=1):
-        cell = _safe(sheet.cell(row=1, column=index), column.header)
-        cell.font = bold
-        cell.fill = header_fill
+        cell = write_cell(sheet.cell(row=1, column=index), column.header)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = column.width
         if column.hidden:
             sheet.column_dimensions[letter].hidden = True
 
-    counts = {status: 0 for status in STATUSES}
-    confidence = {"high": 0, "medium": 0, "low": 0}
-    flagged = 0
+
+def _write_suggestions(sheet, rows: list[dict]) -> Tally:
+    """One row per alignment, from row 2: what the committee reads, then what it fills in."""
+    tally = Tally()
     for r, row in enumerate(rows, start=2):
-        counts[row["status"]] += 1
-        if row["confidence"] in confidence:
-            confidence[row["confidence"]] += 1
-        current = describe_state(row)
-        if row["status"] != "suggested" and row["reviewer"]:
-            current += f" (by {row['reviewer']})"
-        if row["needs_review"]:
-            flagged += 1
-            current += "; NEEDS RE-REVIEW: " + (row["needs_review_reason"] or "a statement changed")
-        values = dict(
-            row,
-            score=round(row["score"], 1),
-            current=current,
-            # A flagged row starts empty so that nobody re-confirms it without looking.
-            decision="" if row["needs_review"] else {"accepted": "accept", "rejected": "reject"}.get(row["status"], ""),
-            strength_cell=row["strength"] or "",
-            rationale_cell=row["rationale"] or "",
-            reviewer_cell="",
-            fingerprint=fingerprint(row),
-        )
+        tally.statuses[row["status"]] += 1
+        if row["confidence"] in tally.confidence:
+            tally.confidence[row["confidence"]] += 1
+        tally.flagged += bool(row["needs_review"])
+        values = _cells_of(row)
         for index, column in enumerate(COLUMNS, start=1):
             value = values.get(column.key)
-            cell = _safe(sheet.cell(row=r, column=index), value if value != "" else None)
+            cell = write_cell(sheet.cell(row=r, column=index), value if value != "" else None)
             cell.alignment = Alignment(wrap_text=column.wrap, vertical="top")
             if column.editable:
                 cell.protection = Protection(locked=False)
-                cell.fill = editable_fill
+                cell.fill = EDITABLE_FILL
             elif not column.hidden:
-                cell.fill = locked_fill
+                cell.fill = LOCKED_FILL
+    return tally
 
-    last_row = max(len(rows) + 1, 2)
+
+def _cells_of(row: dict) -> dict:
+    """The values of one alignment's row, by column key."""
+    current = describe_state(row)
+    if row["status"] != "suggested" and row["reviewer"]:
+        current += f" (by {row['reviewer']})"
+    if row["needs_review"]:
+        current += "; NEEDS RE-REVIEW: " + (row["needs_review_reason"] or "a statement changed")
+    return dict(
+        row,
+        score=round(row["score"], 1),
+        current=current,
+        # A flagged row starts empty so that nobody re-confirms it without looking.
+        decision="" if row["needs_review"] else {"accepted": "accept", "rejected": "reject"}.get(row["status"], ""),
+        strength_cell=row["strength"] or "",
+        rationale_cell=row["rationale"] or "",
+        reviewer_cell="",
+        fingerprint=fingerprint(row),
+    )
+
+
+def _add_dropdowns_and_protection(sheet, count: int) -> None:
+    """Lists for Decision and Strength, a frozen header, a filter, and locked id columns."""
+    last_row = max(count + 1, 2)
     letters = {c.header: get_column_letter(i) for i, c in enumerate(COLUMNS, start=1)}
-    decision_list = DataValidation(
-        type="list", formula1='"accept,reject"', allow_blank=True, showErrorMessage=True,
-        errorTitle="Decision", error="Choose accept or reject, or leave the cell empty.",
-        promptTitle="Decision", prompt="accept or reject (empty: decide later)", showInputMessage=True,
-    )
-    strength_list = DataValidation(
-        type="list", formula1='"full,partial"', allow_blank=True, showErrorMessage=True,
-        errorTitle="Strength", error="Choose full or partial, or leave the cell empty.",
-        promptTitle="Strength", prompt="full or partial (accepted rows)", showInputMessage=True,
-    )
-    decision_list.add(f"{letters['Decision']}2:{letters['Decision']}{last_row}")
-    strength_list.add(f"{letters['Strength']}2:{letters['Strength']}{last_row}")
-    sheet.add_data_validation(decision_list)
-    sheet.add_data_validation(strength_list)
+    for header, choices, prompt in (("Decision", "accept,reject", "accept or reject (empty: decide later)"),
+                                    ("Strength", "full,partial", "full or partial (accepted rows)")):
+        validation = DataValidation(
+            type="list", formula1=f'"{choices}"', allow_blank=True, showErrorMessage=True,
+            errorTitle=header, error=f"Choose {choices.replace(',', ' or ')}, or leave the cell empty.",
+            promptTitle=header, prompt=prompt, showInputMessage=True,
+        )
+        validation.add(f"{letters[header]}2:{letters[header]}{last_row}")
+        sheet.add_data_validation(validation)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last_row}"
     # Locked id columns, but sorting, filtering and resizing stay allowed.
@@ -247,9 +244,8 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
                        "selectUnlockedCells"):
         setattr(sheet.protection, permission, False)
 
-    # The cover sheet.
-    frameworks = sorted({r["industry_framework"] for r in rows})
-    academic = sorted({r["academic_framework"] for r in rows})
+
+def _describe_filters(framework, statuses, min_score) -> str:
     filters = []
     if framework:
         filters.append(f"industry framework {framework}")
@@ -257,6 +253,13 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
         filters.append("status " + " or ".join(statuses))
     if min_score is not None:
         filters.append(f"score at least {min_score:g}")
+    return "; ".join(filters) or "none"
+
+
+def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, database_name) -> list[tuple]:
+    """(label, value) lines of the cover sheet: what is in the workbook and how to fill it in."""
+    frameworks = sorted({r["industry_framework"] for r in rows})
+    academic = sorted({r["academic_framework"] for r in rows})
     if program:
         programs = [program]
     else:
@@ -267,7 +270,7 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
                 f"({', '.join('?' for _ in frameworks) or 'null'})", frameworks,
             )
         })
-    lines = [
+    return [
         ("crosswalk review workbook", None),
         (None, None),
         ("Program", ", ".join(programs) or "(no program selected)"),
@@ -275,35 +278,32 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
         ("Academic frameworks", ", ".join(academic) or "(none)"),
         ("Database", database_name or ""),
         ("Exported at", now()),
-        ("Filters", "; ".join(filters) or "none"),
+        ("Filters", filters),
         (None, None),
         ("Alignments in this workbook", len(rows)),
-        ("Suggested (not decided yet)", counts["suggested"]),
-        ("Accepted", counts["accepted"]),
-        ("Rejected", counts["rejected"]),
-        ("Needing re-review", flagged),
-        ("High confidence", confidence["high"]),
-        ("Medium confidence", confidence["medium"]),
-        ("Low confidence", confidence["low"]),
+        ("Suggested (not decided yet)", tally.statuses["suggested"]),
+        ("Accepted", tally.statuses["accepted"]),
+        ("Rejected", tally.statuses["rejected"]),
+        ("Needing re-review", tally.flagged),
+        ("High confidence", tally.confidence["high"]),
+        ("Medium confidence", tally.confidence["medium"]),
+        ("Low confidence", tally.confidence["low"]),
         (None, None),
         ("How to fill it in", None),
     ] + [(f"{i}.", text) for i, text in enumerate(INSTRUCTIONS, start=1)]
+
+
+def _write_cover(cover, lines: list[tuple]) -> None:
     for r, (label, value) in enumerate(lines, start=1):
         if label is not None:
-            _safe(cover.cell(row=r, column=1), label).font = bold
+            write_cell(cover.cell(row=r, column=1), label).font = BOLD
         if value is not None:
-            cell = _safe(cover.cell(row=r, column=2), value)
+            cell = write_cell(cover.cell(row=r, column=2), value)
             cell.alignment = Alignment(wrap_text=True, vertical="top", horizontal="left")
     cover["A1"].font = Font(bold=True, size=14)
     cover.column_dimensions["A"].width = 30
     cover.column_dimensions["B"].width = 100
     cover.protection.sheet = True
-    workbook.active = 0
-    try:
-        workbook.save(path)
-    except OSError as exc:
-        raise CrosswalkError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return ExportResult(path, len(rows), counts)
 
 
 # --- import ---------------------------------------------------------------------------------
@@ -371,11 +371,11 @@ def _int(value):
     return int(str(value).strip())
 
 
+MAX_ERRORS_SHOWN = 20
+
+
 def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
     """Read and check every row of a review workbook; raise one error naming each bad value."""
-    import openpyxl
-    from openpyxl.utils import get_column_letter
-
     path = pathlib.Path(path)
     if not path.exists():
         raise SourceError("no such file", file=path.name)
@@ -385,118 +385,123 @@ def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
         raise SourceError(f"cannot be read as an .xlsx workbook ({exc.__class__.__name__}: {exc})",
                           file=path.name) from None
     try:
-        sheet_name = SHEET if SHEET in workbook.sheetnames else None
-        if sheet_name is None:
+        if SHEET not in workbook.sheetnames:
             raise SourceError(f"this is not a crosswalk review workbook: it has no sheet {SHEET!r} "
                               "(make one with 'crosswalk review export')", file=path.name)
-        sheet = workbook[sheet_name]
-        rows = sheet.iter_rows()
-        header = next(rows, None) or []
-        positions = {}
-        for index, cell in enumerate(header):
-            if cell.value is not None:
-                positions[str(cell.value).strip().lower()] = index
-        missing = [name for name in REQUIRED if name.lower() not in positions]
-        if missing:
-            raise SourceError("the column" + ("s " if len(missing) > 1 else " ")
-                              + ", ".join(repr(m) for m in missing) + " is missing from row 1"
-                              + (" (the hidden columns must stay)" if set(missing) & {"Source id", "Target id", "Fingerprint"} else ""),
-                              file=path.name, sheet=sheet_name, row=1)
-        col = {name: positions[name.lower()] for name in REQUIRED}
-        for optional in ("Score", "Confidence", "Evidence"):
-            if optional.lower() in positions:
-                col[optional] = positions[optional.lower()]
-
-        def where(name):
-            return f"column {get_column_letter(col[name] + 1)} ({name})"
-
+        rows = workbook[SHEET].iter_rows()
+        columns = _find_columns(next(rows, None) or [], path.name)
         errors: list[str] = []
         parsed: list[WorkbookRow] = []
-        seen: dict[int, int] = {}
+        seen: dict[int, int] = {}  # alignment id -> the row that decides it
         undecided = 0
         for number, cells in enumerate(rows, start=2):
-            cells = list(cells)
-
-            def get(name):
-                i = col.get(name)
-                if i is None or i >= len(cells):
-                    return None, None
-                return cells[i].value, getattr(cells[i], "data_type", None)
-
-            values = {name: get(name) for name in col}
+            values = columns.values_of(list(cells))
             if all(v in (None, "") for v, _ in values.values()):
                 continue
-            row_errors = []
-            for name in ("Decision", "Strength", "Rationale", "Reviewer"):
-                value, kind = values[name]
-                if kind == "f" or (isinstance(value, str) and value.startswith("=") and kind == "f"):
-                    row_errors.append(f"row {number}, {where(name)}: a formula ({value}); type the text itself")
-            ids = {}
-            for name in ("Alignment id", "Source id", "Target id"):
-                value = values[name][0]
-                try:
-                    ids[name] = _int(value)
-                except (TypeError, ValueError):
-                    row_errors.append(f"row {number}, {where(name)}: {value!r} is not an id "
-                                      "(the id columns must not be edited)")
-            decision_value = values["Decision"][0]
-            decision = None
-            if decision_value not in (None, "") and str(decision_value).strip():
-                try:
-                    decision = normalise_decision(decision_value)
-                except CrosswalkError:
-                    row_errors.append(f"row {number}, {where('Decision')}: {decision_value!r} is not accept or reject")
-            strength = None
-            try:
-                strength = normalise_strength(values["Strength"][0])
-            except CrosswalkError:
-                row_errors.append(f"row {number}, {where('Strength')}: {values['Strength'][0]!r} is not full or partial")
-            fp = clean_text(values["Fingerprint"][0])
-            if not fp:
-                row_errors.append(f"row {number}, {where('Fingerprint')}: empty (the hidden columns must not be edited)")
-            if "Alignment id" in ids and not row_errors:
-                first = seen.get(ids["Alignment id"])
-                if first is not None and decision is not None:
-                    row_errors.append(f"row {number}, {where('Alignment id')}: alignment {ids['Alignment id']} "
-                                      f"is also on row {first}")
+            item, row_errors = _read_row(number, values, columns, seen)
             errors.extend(row_errors)
-            if row_errors:
+            if item is None:
+                undecided += not row_errors
                 continue
-            if decision is None:
-                undecided += 1
-                continue
-            seen[ids["Alignment id"]] = number
-            score = values.get("Score", (None, None))[0]
-            parsed.append(WorkbookRow(
-                row=number, alignment_id=ids["Alignment id"], source_id=ids["Source id"],
-                target_id=ids["Target id"], decision=decision,
-                strength=strength if decision == "accept" else None,
-                rationale=clean_text(values["Rationale"][0]), reviewer=clean_text(values["Reviewer"][0]),
-                fingerprint=fp,
-                score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 100 else None,
-                confidence=clean_text(values.get("Confidence", (None, None))[0]),
-                evidence=clean_text(values.get("Evidence", (None, None))[0]),
-            ))
+            seen[item.alignment_id] = number
+            parsed.append(item)
         if errors:
-            shown = errors[:20]
-            more = f"; and {len(errors) - 20} more" if len(errors) > 20 else ""
+            more = f"; and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
             raise SourceError(
                 f"{len(errors)} bad value{'s' if len(errors) > 1 else ''}, nothing was imported: "
-                + "; ".join(shown) + more,
-                file=path.name, sheet=sheet_name,
+                + "; ".join(errors[:MAX_ERRORS_SHOWN]) + more,
+                file=path.name, sheet=SHEET,
             )
-        return sheet_name, parsed, undecided
+        return SHEET, parsed, undecided
     finally:
         workbook.close()
 
 
+@dataclasses.dataclass
+class Columns:
+    """Where each column of a review workbook is (0-based), found by its header in row 1."""
+
+    positions: dict
+
+    def values_of(self, cells) -> dict:
+        """Each column's (value, openpyxl data type) in one row."""
+        out = {}
+        for name, i in self.positions.items():
+            out[name] = (cells[i].value, getattr(cells[i], "data_type", None)) if i < len(cells) else (None, None)
+        return out
+
+    def where(self, name) -> str:
+        return f"column {get_column_letter(self.positions[name] + 1)} ({name})"
+
+
+def _find_columns(header, file: str) -> Columns:
+    found = {str(cell.value).strip().lower(): i for i, cell in enumerate(header) if cell.value is not None}
+    missing = [name for name in REQUIRED if name.lower() not in found]
+    if missing:
+        raise SourceError("the column" + ("s " if len(missing) > 1 else " ")
+                          + ", ".join(repr(m) for m in missing) + " is missing from row 1"
+                          + (" (the hidden columns must stay)" if set(missing) & {"Source id", "Target id", "Fingerprint"} else ""),
+                          file=file, sheet=SHEET, row=1)
+    positions = {name: found[name.lower()] for name in REQUIRED}
+    positions.update({name: found[name.lower()] for name in ("Score", "Confidence", "Evidence") if name.lower() in found})
+    return Columns(positions)
+
+
+def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[WorkbookRow | None, list[str]]:
+    """One row's decision (None when it has none) and what is wrong with its values."""
+    errors = []
+    for name in ("Decision", "Strength", "Rationale", "Reviewer"):
+        value, kind = values[name]
+        if kind == "f":
+            errors.append(f"row {number}, {columns.where(name)}: a formula ({value}); type the text itself")
+    ids = {}
+    for name in ("Alignment id", "Source id", "Target id"):
+        value = values[name][0]
+        try:
+            ids[name] = _int(value)
+        except (TypeError, ValueError):
+            errors.append(f"row {number}, {columns.where(name)}: {value!r} is not an id "
+                          "(the id columns must not be edited)")
+    decision_value = values["Decision"][0]
+    decision = None
+    if decision_value not in (None, "") and str(decision_value).strip():
+        try:
+            decision = normalise_decision(decision_value)
+        except CrosswalkError:
+            errors.append(f"row {number}, {columns.where('Decision')}: {decision_value!r} is not accept or reject")
+    strength = None
+    try:
+        strength = normalise_strength(values["Strength"][0])
+    except CrosswalkError:
+        errors.append(f"row {number}, {columns.where('Strength')}: {values['Strength'][0]!r} is not full or partial")
+    fp = clean_text(values["Fingerprint"][0])
+    if not fp:
+        errors.append(f"row {number}, {columns.where('Fingerprint')}: empty (the hidden columns must not be edited)")
+    if "Alignment id" in ids and not errors:
+        first = seen.get(ids["Alignment id"])
+        if first is not None and decision is not None:
+            errors.append(f"row {number}, {columns.where('Alignment id')}: alignment {ids['Alignment id']} "
+                          f"is also on row {first}")
+    if errors or decision is None:
+        return None, errors
+    score = values.get("Score", (None, None))[0]
+    return WorkbookRow(
+        row=number, alignment_id=ids["Alignment id"], source_id=ids["Source id"], target_id=ids["Target id"],
+        decision=decision, strength=strength if decision == "accept" else None,
+        rationale=clean_text(values["Rationale"][0]), reviewer=clean_text(values["Reviewer"][0]), fingerprint=fp,
+        score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 100 else None,
+        confidence=clean_text(values.get("Confidence", (None, None))[0]),
+        evidence=clean_text(values.get("Evidence", (None, None))[0]),
+    ), []
+
+
 def _find(db, item: WorkbookRow):
     """The alignment a row is about: by id when the pair still matches, else by its pair."""
-    base = ALIGNMENT_SQL
-    rows = list(db.query(base + " where a.id = ? and a.source_id = ? and a.target_id = ?",
+    rows = list(db.query("select * from alignment_details where id = ? and source_id = ? and target_id = ?",
                          [item.alignment_id, item.source_id, item.target_id]))
     if not rows:
-        rows = list(db.query(base + " where a.source_id = ? and a.target_id = ?", [item.source_id, item.target_id]))
+        rows = list(db.query("select * from alignment_details where source_id = ? and target_id = ?",
+                             [item.source_id, item.target_id]))
     return rows[0] if rows else None
 
 
@@ -517,29 +522,19 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     stamp = now()
     with write_transaction(db):
         for item in items:
-            row = _find(db, item)
+            row = _find(db, item) or _restore(db, item, result, stamp)
             if row is None:
-                row = _restore(db, item, result, stamp)
-                if row is None:
-                    continue
-            status = {"accept": "accepted", "reject": "rejected"}[item.decision]
-            wanted_strength = item.strength if item.strength is not None else row["strength"]
-            if status == "rejected":
-                wanted_strength = None
-            wanted_rationale = item.rationale if item.rationale is not None else row["rationale"]
-            if (row["status"], row["strength"], row["rationale"]) == (status, wanted_strength, wanted_rationale) \
-                    and not row["needs_review"]:
+                continue
+            outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
+            if not outcome.changed:
                 result.unchanged += 1
-                continue
-            if fingerprint(row) != item.fingerprint:
+            elif fingerprint(row) != item.fingerprint:
                 result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item)))
-                continue
-            who = item.reviewer or reviewer
-            apply_decision(
-                db, row, item.decision, strength=item.strength, rationale=item.rationale, reviewer=who,
-                via=via if who == reviewer else f"{via}, imported by {reviewer}", at=stamp,
-            )
-            result.recorded[status] += 1
+            else:
+                who = item.reviewer or reviewer
+                record_decision(db, outcome, reviewer=who, at=stamp,
+                                via=via if who == reviewer else f"{via}, imported by {reviewer}")
+                result.recorded[outcome.new["status"]] += 1
     return result
 
 
@@ -578,5 +573,4 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
          item.evidence, stamp, stamp],
     )
     result.recreated += 1
-    return list(db.query(ALIGNMENT_SQL + " where a.source_id = ? and a.target_id = ?",
-                         [item.source_id, item.target_id]))[0]
+    return _find(db, item)

@@ -1,11 +1,17 @@
 import csv
+import dataclasses
 import pathlib
+import shutil
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from crosswalk.cli import cli
 from crosswalk.db import memory_db, open_db
+from crosswalk.importer import import_file
+from crosswalk.matching import match
+from crosswalk.publish import publish
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -74,9 +80,6 @@ def academic_csv(tmp_path):
 @pytest.fixture
 def small_db(tmp_path, welding_xlsx, academic_csv):
     """A database file with a small industry and academic framework, matched."""
-    from crosswalk.importer import import_file
-    from crosswalk.matching import match
-
     path = tmp_path / "small.db"
     db = open_db(path)
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
@@ -93,7 +96,7 @@ HOSTILE = '<b>bold</b><script>window.xssRan = 1</script> and =HYPERLINK("http://
 
 
 def accept_sample(path, per_program=4):
-    """Accept the rank-1 suggestion of the first tasks of every program, as reviewers would."""
+    """Accept the best suggestion of the first undecided tasks of every program, as reviewers would."""
     db = open_db(path)
     programs = list(db.query("select id from programs order by id"))
     n = 0
@@ -101,6 +104,7 @@ def accept_sample(path, per_program=4):
         tasks = list(db.query(
             "select s.id from standards s join program_frameworks pf on pf.framework_id = s.framework_id "
             "where pf.program_id = ? and exists (select 1 from alignments a where a.source_id = s.id) "
+            "and not exists (select 1 from alignments a where a.source_id = s.id and a.status != 'suggested') "
             "order by s.id limit ?", [program["id"], per_program]))
         for task in tasks:
             alignment = next(db.query(
@@ -126,20 +130,32 @@ def accept_sample(path, per_program=4):
     return path
 
 
-@pytest.fixture(scope="session")
-def reviewed_demo(tmp_path_factory):
-    """The demo database with some reviewed (accepted) alignments."""
-    from crosswalk.demo import build_demo
+@dataclasses.dataclass
+class DemoRun:
+    path: pathlib.Path
+    stdout: str
+    stderr: str
 
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory):
+    """`crosswalk demo`, run once for the session: the whole pipeline, decisions and re-match included."""
     path = tmp_path_factory.mktemp("demo") / "crosswalk-demo.db"
-    build_demo(path, use_embeddings=False, with_decisions=False)
+    result = CliRunner().invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings"])
+    assert result.exit_code == 0, result.output
+    return DemoRun(path, result.stdout, result.stderr)
+
+
+@pytest.fixture(scope="session")
+def reviewed_demo(demo, tmp_path_factory):
+    """A copy of the session's demo, with more reviewed (accepted) alignments."""
+    path = tmp_path_factory.mktemp("reviewed") / "crosswalk-demo.db"
+    shutil.copy(demo.path, path)
     return accept_sample(path)
 
 
 @pytest.fixture(scope="session")
 def published(reviewed_demo, tmp_path_factory):
-    from crosswalk.publish import publish
-
     out = tmp_path_factory.mktemp("public") / "site"
     publish(reviewed_demo, out)
     return out

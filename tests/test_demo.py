@@ -1,12 +1,9 @@
 import sqlite3
 
-from crosswalk.cli import cli
 
-
-def test_demo_builds_the_whole_pipeline(runner, tmp_path):
-    path = tmp_path / "demo.db"
-    result = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings"])
-    assert result.exit_code == 0, result.output
+def test_demo_builds_the_whole_pipeline(demo):
+    """The session's demo (conftest.py), built by `crosswalk demo` as a user runs it."""
+    path, result = demo.path, demo
     assert result.stdout.strip() == (
         f"Built {path}: 11 frameworks, 2388 standards, 8 programs, 9663 alignments "
         "(18 accepted, 3 rejected, the rest suggested)")

@@ -1,20 +1,22 @@
 """crosswalk export: SSSOM TSV (header and column set), CSV, and CASE 1.0 through crosswalk.case."""
 
 import csv
-import importlib.util
 import json
 import pathlib
 import sqlite3
 
-import pytest
+import jsonschema
+import openpyxl
 
+from crosswalk.cells import neutralise, write_cell
 from crosswalk.cli import cli
-from crosswalk.exports import SSSOM_COLUMNS, neutralise, read_sssom
+from crosswalk.db import open_db
+from crosswalk.exports import SSSOM_COLUMNS, export, read_sssom
 
 
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                   "mapping_justification", "confidence", "author_id", "mapping_date"]
-HAS_CASE = importlib.util.find_spec("crosswalk.case") is not None
+SCHEMA = pathlib.Path(__file__).resolve().parent.parent / "crosswalk/schemas/case-v1p0-cfpackage-schema.json"
 
 
 def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
@@ -22,36 +24,34 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "sssom",
                                  "--base-url", "https://crosswalk.example.org"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == f"Exported 32 alignments as SSSOM to {out}"
+    # The demo's 18 accepted decisions, and the 32 alignments the session accepts.
+    assert result.stdout.strip() == f"Exported 50 alignments as SSSOM to {out}"
     header, rows = read_sssom(out)
     assert header["curie_map"]["std"] == "https://crosswalk.example.org/standard/"
     assert header["mapping_set_id"] == "https://crosswalk.example.org/crosswalk.sssom.tsv"
     assert header["license"].startswith("https://")
     assert set(REQUIRED_SSSOM) <= set(rows[0]) and list(rows[0]) == SSSOM_COLUMNS
     conn = sqlite3.connect(reviewed_demo)
-    accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer) for s, t, strength, reviewer in conn.execute(
-        "select source_id, target_id, strength, reviewer from alignments where status = 'accepted'")}
-    assert len(rows) == len(accepted) == 32
+    accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer, at) for s, t, strength, reviewer, at in conn.execute(
+        "select source_id, target_id, strength, reviewer, reviewed_at from alignments where status = 'accepted'")}
+    assert len(rows) == len(accepted) == 50
     for row in rows:
-        strength, reviewer = accepted[(row["subject_id"], row["object_id"])]
+        strength, reviewer, reviewed_at = accepted[(row["subject_id"], row["object_id"])]
         assert row["predicate_id"] == {"full": "skos:exactMatch", "partial": "skos:closeMatch"}[strength]
         assert row["mapping_justification"] == "semapv:ManualMappingCuration"
         assert row["author_label"] == reviewer and row["author_id"].startswith("reviewer:")
-        assert row["mapping_date"].startswith("2026-") and float(row["confidence"]) == 1.0
+        assert row["mapping_date"] == reviewed_at[:10] and float(row["confidence"]) == 1.0
         prefix, _, local = row["subject_id"].partition(":")
         assert prefix in header["curie_map"] and local.isdigit()
         assert "\t" not in row["subject_label"] and "\n" not in row["object_label"]
 
 
 def test_sssom_with_suggestions_marks_them_unreviewed(reviewed_demo, tmp_path):
-    from crosswalk.db import open_db
-    from crosswalk.exports import export
-
     out = tmp_path / "all.sssom.tsv"
     result = export(open_db(reviewed_demo), out, "sssom", program="Welding Technology", include_suggestions=True)
     _, rows = read_sssom(out)
     lexical = [r for r in rows if r["mapping_justification"] == "semapv:LexicalMatching"]
-    assert len(rows) == result.alignments and len(lexical) == len(rows) - 4
+    assert len(rows) == result.alignments and len(lexical) == len(rows) - 6  # 6 accepted for Welding
     assert all(r["predicate_id"] == "skos:relatedMatch" and r["author_id"] == "" for r in lexical)
     assert all(0 <= float(r["confidence"]) <= 1 for r in lexical)
 
@@ -62,7 +62,7 @@ def test_csv_export(runner, reviewed_demo, tmp_path):
                                  "--program", "Welding Technology"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
-    assert len(rows) == 4
+    assert len(rows) == 6
     assert {r["status"] for r in rows} == {"accepted"} and {r["programs"] for r in rows} == {"Welding Technology"}
     assert all(r["reviewer"] and r["rationale"] for r in rows)
 
@@ -70,7 +70,19 @@ def test_csv_export(runner, reviewed_demo, tmp_path):
 def test_neutralise():
     assert neutralise("=1+1") == "'=1+1"
     assert neutralise("+33") == "'+33" and neutralise("-x") == "'-x" and neutralise("@SUM(A1)") == "'@SUM(A1)"
+    assert neutralise("|calc") == "'|calc" and neutralise("\t=1") == "'\t=1"
     assert neutralise("Measure angles") == "Measure angles" and neutralise(3) == 3 and neutralise(None) is None
+
+
+def test_formula_like_text_stays_text_in_xlsx(tmp_path):
+    sheet = openpyxl.Workbook().active
+    for row, value in enumerate(["=1+1", "|calc", "@SUM(A1)", "#N/A", "Measure angles", 3], start=1):
+        write_cell(sheet.cell(row=row, column=1), value)
+    sheet.parent.save(tmp_path / "x.xlsx")
+    cells = [c for (c,) in openpyxl.load_workbook(tmp_path / "x.xlsx").active.iter_rows()]
+    assert [c.value for c in cells] == ["=1+1", "|calc", "@SUM(A1)", "#N/A", "Measure angles", 3]
+    assert [c.data_type for c in cells] == ["s", "s", "s", "s", "s", "n"]
+    assert [bool(c.quotePrefix) for c in cells] == [True, True, True, False, False, False]
 
 
 def test_export_errors(runner, reviewed_demo, tmp_path):
@@ -82,24 +94,11 @@ def test_export_errors(runner, reviewed_demo, tmp_path):
     assert result.exit_code == 1 and "--framework applies to --format case only" in result.stderr
 
 
-def test_case_export_says_not_available_yet(runner, reviewed_demo, tmp_path, monkeypatch):
-    monkeypatch.setitem(__import__("sys").modules, "crosswalk.case", None)  # as before case.py existed
-    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.json"), "--format", "case"])
-    assert result.exit_code == 1
-    assert result.stderr.strip().startswith("Error: the CASE export is not available yet")
-
-
-@pytest.mark.skipif(not HAS_CASE, reason="crosswalk.case (export_case) is not there yet")
 def test_case_export_validates_against_the_official_schema(runner, reviewed_demo, tmp_path):
-    import jsonschema
-
-    schemas = sorted(pathlib.Path(__file__).resolve().parent.parent.glob("crosswalk/schemas/*cfpackage*.json"))
-    if not schemas:
-        pytest.skip("the CASE 1.0 CFPackage schema is not in crosswalk/schemas/ yet")
     out = tmp_path / "crosswalk.json"
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "case"])
     assert result.exit_code == 0, result.output
     package = json.loads(out.read_text())
-    jsonschema.validate(package, json.loads(schemas[0].read_text()))
+    jsonschema.validate(package, json.loads(SCHEMA.read_text()))
     types = [a["associationType"] for a in package["CFAssociations"]]
-    assert types.count("exactMatchOf") + types.count("isRelatedTo") == 32
+    assert types.count("exactMatchOf") + types.count("isRelatedTo") == 50

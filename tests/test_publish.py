@@ -1,5 +1,6 @@
 """crosswalk publish: the public copy holds only what the public should see, and the site refuses writes."""
 
+import ast
 import asyncio
 import json
 import re
@@ -11,7 +12,9 @@ import yaml
 
 from crosswalk.cli import cli
 from crosswalk.errors import CrosswalkError
-from crosswalk.publish import DATASETTE_PIN, make_public_datasette, publish, publish_command
+from crosswalk.deploy import DATASETTE_PIN, publish_command
+from crosswalk.publish import publish
+from crosswalk.site import make_public_datasette
 
 
 def get(ds, path, method="GET", **kwargs):
@@ -21,6 +24,13 @@ def get(ds, path, method="GET", **kwargs):
 
 
 def test_public_copy_holds_only_public_tables(reviewed_demo, published):
+    # The published plugin runs where crosswalk is not installed.
+    plugin = ast.parse((published / "plugins" / "crosswalk_public.py").read_text())
+    imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name
+                for node in ast.walk(plugin) if isinstance(node, (ast.Import, ast.ImportFrom))
+                for alias in node.names}
+    assert not {name for name in imported if name.split(".")[0] == "crosswalk"}
+    assert "grade_label" in {node.name for node in plugin.body if isinstance(node, ast.FunctionDef)}
     conn = sqlite3.connect(published / "crosswalk.db")
     names = {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
     assert {"frameworks", "standards", "programs", "program_frameworks", "alignments", "program_certifies",
@@ -28,7 +38,7 @@ def test_public_copy_holds_only_public_tables(reviewed_demo, published):
     assert not names & {"review_log", "import_log", "embeddings", "suggestions", "unreviewed_suggestions"}
     source = sqlite3.connect(reviewed_demo)
     accepted = source.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0]
-    assert accepted == 32
+    assert accepted == 50  # the demo's 18 accepted decisions, and the 32 the session accepts
     assert conn.execute("select count(*) from alignments").fetchone()[0] == accepted
     assert conn.execute("select distinct status from alignments").fetchall() == [("accepted",)]
     columns = {r[1] for r in conn.execute("pragma table_info(alignments)")}
@@ -56,7 +66,7 @@ def test_suggestions_can_be_kept_clearly_labelled(reviewed_demo, tmp_path):
     assert conn.execute("select count(*) from unreviewed_suggestions").fetchone()[0] == suggested
     assert conn.execute("select distinct reviewed from unreviewed_suggestions").fetchall() == [
         ("no: suggested by the matcher, not reviewed",)]
-    assert conn.execute("select count(*) from alignments").fetchone()[0] == result.accepted == 32
+    assert conn.execute("select count(*) from alignments").fetchone()[0] == result.accepted == 50
     assert "labelled 'not reviewed'" in result.summary()
     ds = make_public_datasette(tmp_path / "labelled")
     page = get(ds, "/crosswalk/unreviewed_suggestions")
@@ -106,7 +116,7 @@ def test_publish_cli(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        f"Published {out / 'crosswalk.db'}: 11 frameworks, 2388 standards, 8 programs, 32 accepted alignments; "
+        f"Published {out / 'crosswalk.db'}: 11 frameworks, 2388 standards, 8 programs, 50 accepted alignments; "
         "suggested alignments left out")
     assert f"crosswalk serve {out}" in result.stdout
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])
@@ -142,6 +152,17 @@ def test_publish_to_cloudrun_pins_datasette(runner, reviewed_demo, tmp_path, mon
     assert ("--plugins-dir", str(out / "plugins")) in pairs
     assert ("--static", f"assets:{out / 'static'}") in pairs
     assert ("--title", "Maine CTE crosswalk") in pairs
+    # The deployed site runs with the settings of the site `crosswalk serve` runs.
+    extra = args[args.index("--extra-options") + 1].split()
+    deployed = dict(zip(extra[1::3], extra[2::3]))  # --setting NAME VALUE ...
+    assert extra[::3] == ["--setting"] * len(deployed)
+    served = make_public_datasette(out)
+
+    def text(value):
+        return ("on" if value else "off") if isinstance(value, bool) else str(value)
+
+    assert deployed == {name: text(served.setting(name)) for name in deployed}
+    assert {"default_page_size", "suggest_facets", "facet_time_limit_ms", "sql_time_limit_ms"} <= set(deployed)
 
 
 def test_publish_package_and_dry_run(runner, reviewed_demo, tmp_path, monkeypatch):
@@ -182,7 +203,7 @@ def test_inspect_data_gives_table_counts(published, tmp_path):
     ds = make_public_datasette(published)
     assert ds.inspect_data == data
     page = get(ds, "/crosswalk/alignments.json").json()
-    assert page["filtered_table_rows_count"] == 32 and len(page["rows"]) == 20
+    assert page["filtered_table_rows_count"] == 50 and len(page["rows"]) == 20
     # A copy whose inspect file does not belong to its database counts rows itself.
     copy = tmp_path / "copy"
     shutil.copytree(published, copy)
@@ -192,7 +213,7 @@ def test_inspect_data_gives_table_counts(published, tmp_path):
     (copy / "inspect-data.json").write_text(json.dumps(stale))
     ds = make_public_datasette(copy)
     assert ds.inspect_data is None
-    assert get(ds, "/crosswalk/alignments.json").json()["filtered_table_rows_count"] == 32
+    assert get(ds, "/crosswalk/alignments.json").json()["filtered_table_rows_count"] == 50
 
 
 def _certified_rows(html):

@@ -13,6 +13,7 @@ import urllib.request
 
 import pytest
 from datasette_auth_passwords.utils import hash_password
+from playwright.sync_api import sync_playwright
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
@@ -74,6 +75,15 @@ def test_reviewers_from_file_and_environment(tmp_path):
         load_reviewers(path, environ={})
     with pytest.raises(CrosswalkError, match="no reviewers are configured"):
         make_review_datasette(tmp_path / "x.db", environ={})
+
+
+def test_the_review_site_keeps_the_hashes_out_of_the_process_environment(review_db):
+    before = dict(os.environ)
+    ds = make_review_datasette(review_db, reviewers={"alice": {"name": "Alice Martin", "password_hash": FAST_HASH}})
+    assert dict(os.environ) == before
+    # datasette-auth-passwords finds the hash; /-/metadata shows only where it is looked up.
+    assert ds.plugin_config("datasette-auth-passwords")["alice_password_hash"] == FAST_HASH
+    assert "$env" in str(ds.metadata("plugins")["datasette-auth-passwords"]["alice_password_hash"])
 
 
 def test_serve_review_cli_checks_reviewers(runner, review_db, tmp_path, monkeypatch):
@@ -201,8 +211,6 @@ def free_port():
 
 @pytest.mark.skipif(not pathlib.Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
 def test_browser_sign_in_and_accept(review_db, tmp_path):
-    from playwright.sync_api import sync_playwright
-
     reviewers = tmp_path / "reviewers.yml"
     reviewers.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n",
                          encoding="utf-8")

@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 import pytest
+from datasette.database import Database
 
 from crosswalk import site
 from crosswalk.cli import cli
@@ -92,8 +93,6 @@ def test_table_pages_show_20_rows(reviewed_demo):
 
 
 def test_facet_counts_are_cached_until_the_database_changes(small_db, monkeypatch):
-    from datasette.database import Database
-
     counted = []
     real_execute = Database.execute
 
@@ -183,45 +182,3 @@ def test_real_server_with_two_workers(small_db, runner):
         proc.wait(10)
     result = runner.invoke(cli, ["serve", str(small_db), "--review", "--workers", "2"])
     assert result.exit_code == 2 and "the review site runs in one process" in result.stderr
-
-
-def test_worker_connections_have_nagle_off():
-    """With several workers uvicorn binds the socket itself (no protocol named): asyncio would leave Nagle on."""
-    import socket as so
-
-    import uvicorn
-    from uvicorn.protocols.http.auto import AutoHTTPProtocol
-    from uvicorn.server import ServerState
-
-    async def app(scope, receive, send):
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
-        await send({"type": "http.response.body", "body": b"ok"})
-
-    config = uvicorn.Config(app, log_level="warning")
-    config.load()
-
-    def recording(base, seen):
-        class Recording(base):
-            def connection_made(self, transport):
-                super().connection_made(transport)
-                seen.append(transport.get_extra_info("socket").getsockopt(so.IPPROTO_TCP, so.TCP_NODELAY))
-        return Recording
-
-    async def nodelay(protocol_class):
-        seen = []
-        listener = so.socket(family=so.AF_INET)  # as uvicorn's Config.bind_socket makes it
-        listener.bind(("127.0.0.1", 0))
-        state = ServerState()
-        server = await asyncio.get_running_loop().create_server(
-            lambda: recording(protocol_class, seen)(config=config, server_state=state, app_state={}), sock=listener)
-        reader, writer = await asyncio.open_connection(*listener.getsockname())
-        writer.write(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        status = await reader.readline()
-        writer.close()
-        server.close()
-        await server.wait_closed()
-        return status.startswith(b"HTTP/1.1 200"), seen
-
-    assert asyncio.run(nodelay(site.NoDelayHTTPProtocol)) == (True, [1])
-    ok, seen = asyncio.run(nodelay(AutoHTTPProtocol))
-    assert ok and seen != [1]  # what uvicorn alone gives: Nagle's algorithm on

@@ -2,6 +2,7 @@ import pathlib
 import shutil
 import sqlite3
 import subprocess
+import zipfile
 
 import openpyxl
 import pytest
@@ -101,7 +102,6 @@ def test_text_that_looks_like_a_formula_stays_text(small_db, tmp_path):
         assert cell.data_type == "s", cell.value
         assert cell.quotePrefix
     # The raw XML holds no formula at all.
-    import zipfile
     with zipfile.ZipFile(out) as z:
         assert "<f>" not in z.read("xl/worksheets/sheet2.xml").decode()
 

@@ -1,0 +1,43 @@
+"""Values written into spreadsheets: text that a spreadsheet would run as a formula stays text.
+
+One guard for every file crosswalk writes for a spreadsheet: the review workbook,
+the report (xlsx and CSV) and the CSV export.
+
+Example::
+
+    from crosswalk.cells import neutralise, write_cell
+    neutralise('=HYPERLINK("http://evil")')   # "'=HYPERLINK(\"http://evil\")"
+    write_cell(sheet.cell(row=2, column=1), "=1+1")  # stored as the text =1+1
+"""
+
+from __future__ import annotations
+
+# What a spreadsheet may read as the start of a formula or a command: = + - @ (formulas),
+# tab and carriage return (which some programs strip before reading a formula), and |
+# (a DDE command in older Excel).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "|")
+
+
+def is_formula_like(value) -> bool:
+    """True for text a spreadsheet could run as a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_STARTS)
+
+
+def neutralise(value):
+    """For CSV: formula-like text made inert with a leading apostrophe; anything else as it is.
+
+    Example::
+
+        neutralise("=1+1")  # "'=1+1"
+    """
+    return "'" + value if is_formula_like(value) else value
+
+
+def write_cell(cell, value):
+    """For xlsx: put a value in an openpyxl cell; text is stored as text, never as a formula."""
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+        if is_formula_like(value):
+            cell.quotePrefix = True
+    return cell

@@ -1,0 +1,51 @@
+"""docs/ARCHITECTURE.md stays true: the modules it names exist, it names them all, and imports go one way."""
+
+import ast
+import importlib.util
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "crosswalk"
+DOC = (ROOT / "docs" / "ARCHITECTURE.md").read_text(encoding="utf-8")
+
+
+def top_level_modules() -> set[str]:
+    modules = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
+    return modules | {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+
+
+def imports_of(name: str) -> set[str]:
+    """The crosswalk modules a module (or every file of a package) imports, inside functions too."""
+    package = PACKAGE / name
+    files = sorted(package.rglob("*.py")) if package.is_dir() else [PACKAGE / f"{name}.py"]
+    found = set()
+    for path in files:
+        depth = len(path.relative_to(PACKAGE).parts) - 1  # 0 for crosswalk/x.py, 1 inside crosswalk/x/
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level == depth + 1:  # from the crosswalk package itself: "from .db import" in crosswalk/
+                found.update([node.module.split(".")[0]] if node.module else [a.name for a in node.names])
+            elif (node.module or "").startswith("crosswalk."):
+                found.add(node.module.split(".")[1])
+    return found & top_level_modules() - {name}
+
+
+def test_every_module_it_names_exists_and_it_names_every_module():
+    named = set(re.findall(r"crosswalk\.([a-z_]+)", DOC))
+    missing = sorted(name for name in named if importlib.util.find_spec(f"crosswalk.{name}") is None)
+    assert missing == []
+    assert sorted(top_level_modules() - named) == []
+
+
+def test_imports_go_one_way():
+    graph = {name: imports_of(name) for name in top_level_modules()}
+    assert not any("cli" in deps for deps in graph.values())
+    # No cycle: repeatedly remove the modules that import nothing left.
+    left = dict(graph)
+    while left:
+        leaves = [name for name, deps in left.items() if not deps & set(left)]
+        assert leaves, f"these modules import each other in a circle: {sorted(left)}"
+        for name in leaves:
+            del left[name]
