@@ -14,8 +14,6 @@ import pathlib
 import random
 import sys
 
-import numpy as np
-from scipy.optimize import minimize
 
 from crosswalk.db import open_db
 from crosswalk.evaluate import _read

@@ -31,9 +31,16 @@ import collections
 import dataclasses
 import random
 
+from .db import framework_id
 from .errors import CrosswalkError
 from .matching import (
-    DEFAULT, Decision, EmbeddingCache, Settings, framework_id, lazy_encoder, load_sources, load_targets,
+    DEFAULT,
+    Decision,
+    EmbeddingCache,
+    Settings,
+    lazy_encoder,
+    load_sources,
+    load_targets,
     rank_candidates,
 )
 from .sources import cell_text, normalise_header, read_table

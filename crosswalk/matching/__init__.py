@@ -22,7 +22,6 @@ Example::
 from .base import DEFAULT, Candidate, Decision, Doc, Settings
 from .database import (
     MatchResult,
-    framework_id,
     load_decisions,
     load_sources,
     load_targets,
@@ -34,6 +33,6 @@ from .vectors import EmbeddingCache, embed, lazy_encoder
 
 __all__ = [
     "DEFAULT", "Candidate", "Decision", "Doc", "EmbeddingCache", "MatchResult", "Settings", "confidence_bands",
-    "embed", "framework_id", "lazy_encoder", "load_decisions", "load_sources", "load_targets", "match",
+    "embed", "lazy_encoder", "load_decisions", "load_sources", "load_targets", "match",
     "rank_candidates",
 ]

@@ -11,7 +11,6 @@ import numpy as np
 from .. import usable_cores
 
 
-
 @dataclasses.dataclass
 class Doc:
     """A statement to match: its database id (or any key), code and text."""

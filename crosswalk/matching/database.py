@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import CrosswalkError, NotFound
-from ..importer import parse_grades
-from ..review import write_transaction
+from ..db import framework_id, write_transaction
+from ..errors import CrosswalkError
+from ..text import parse_grades
 from .base import DEFAULT, Decision, Doc, Settings
 from .ranking import _Ranking
 from .vectors import EmbeddingCache, lazy_encoder
@@ -39,16 +39,6 @@ class MatchResult:
             f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
             f"{self.kept_decisions} reviewed alignments left as they were{commented}{unlikely}"
         )
-
-
-def framework_id(db, name: str) -> int:
-    rows = list(db["frameworks"].rows_where("name = ?", [name]))
-    if not rows:
-        names = [r["name"] for r in db["frameworks"].rows_where(order_by="name")]
-        raise NotFound(
-            f"no framework named {name!r}; the frameworks are: " + (", ".join(repr(n) for n in names) or "(none)")
-        )
-    return rows[0]["id"]
 
 
 def load_targets(db, target_fid: int, subject: str | None = None, grade: str | None = None) -> list[Doc]:

@@ -17,8 +17,23 @@ from .base import (
     _top_k,
 )
 from .evidence import explain
-from .features import _chunk_features, _combine, _context_adjust, _default_weights, _Index, _pair_features, similarity_threshold
-from .learning import GOLD_CALIBRATION, Learned, best_flags, combine, confidence_bands, learn
+from .features import (
+    _chunk_features,
+    _combine,
+    _context_adjust,
+    _default_weights,
+    _Index,
+    _pair_features,
+    similarity_threshold,
+)
+from .learning import (
+    GOLD_CALIBRATION,
+    Learned,
+    best_flags,
+    combine,
+    confidence_bands,
+    learn,
+)
 from .vectors import EmbeddingCache, _Vectors, text_key
 
 
