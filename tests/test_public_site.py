@@ -74,7 +74,7 @@ def test_walk_home_program_standard_evidence(page, published):
     conn = sqlite3.connect(published / "crosswalk.db")
     certified = conn.execute(
         "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
-    assert certified == 4
+    assert certified >= 4  # the demo's two decisions and the sample's accepted first suggestions
 
     page.goto("/")
     assert page.title().startswith("CTE programs and the academic standards they certify")
@@ -179,13 +179,15 @@ def test_gaps_by_subject_and_grade(page, published):
     assert page.locator(".xw-gaps").first.is_visible()
 
 
-def test_common_questions_are_named_queries(page):
+def test_common_questions_are_named_queries(page, published):
     page.goto("/crosswalk")
     text = page.locator("body").inner_text()
     for title in ("What does a program certify?", "Which CTE work certifies a standard?", "Where are the gaps?"):
         assert title in text
     page.goto("/crosswalk/what_a_program_certifies?program=Welding")
-    assert page.locator("table.rows-and-columns tbody tr").count() == 4
+    certified = sqlite3.connect(published / "crosswalk.db").execute(
+        "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
+    assert page.locator("table.rows-and-columns tbody tr").count() == certified >= 4
     shot(page, "8-canned-query")
     # The write-protected site: the browser gets 403 for a POST.
     status = page.evaluate("fetch('/crosswalk/alignments', {method: 'POST', body: 'x'}).then(r => r.status)")

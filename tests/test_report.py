@@ -59,8 +59,12 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
         "on c.subject = x.subject and c.program = 'Welding Technology' "
         "where f.kind = 'academic' and x.status = 'active' group by x.subject order by x.subject").fetchall()
     per_subject = ", ".join(f"{s} {n}/{t}" for s, n, t in subjects)
-    assert result.stdout.strip() == (f"Wrote the Welding Technology crosswalk to {out}: 4 academic standards "
-                                     f"certified by 6 reviewed alignments ({per_subject})")
+    certified, reviewed = conn.execute(
+        "select count(distinct standard_id), count(*) from program_evidence "
+        "where program_id = (select id from programs where name = 'Welding Technology')").fetchone()
+    assert certified >= 4  # the demo's two decisions and the sample's accepted first suggestions
+    assert result.stdout.strip() == (f"Wrote the Welding Technology crosswalk to {out}: {certified} academic "
+                                     f"standards certified by {reviewed} reviewed alignments ({per_subject})")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Crosswalk", "Summary", "Evidence"]
     ws = wb["Crosswalk"]
@@ -130,7 +134,10 @@ def test_csv_report_neutralises_formulas(runner, report_db, tmp_path):
     result = runner.invoke(cli, ["report", str(report_db), str(out), "--program", "welding technology"])
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out, encoding="utf-8-sig")))
-    assert len(rows) == 4 and {r["Program"] for r in rows} == {"Welding Technology"}
+    certified = sqlite3.connect(report_db).execute(
+        "select count(distinct standard_id) from program_evidence "
+        "where program_id = (select id from programs where name = 'Welding Technology')").fetchone()[0]
+    assert len(rows) == certified >= 4 and {r["Program"] for r in rows} == {"Welding Technology"}
     assert {r["Strength"] for r in rows} <= {"Full", "Partial"}
     assert "'" + FORMULA in {r["Rationale"] for r in rows}
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
