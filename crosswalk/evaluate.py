@@ -264,10 +264,23 @@ def popularity_ranking(docs: list, decisions: list, cold: list, within_band: boo
     for _, t, band in accepted:
         by_band[band][t] += 1
     out = []
+    by_counts: dict = {}  # per band: the standards by their counts, each count's standards together
     for doc, cold_list in zip(docs, cold):
-        local = by_band.get(grade_band(doc.grades), {}) if within_band else {}
+        band = grade_band(doc.grades) if within_band else None
+        local = by_band.get(band, {}) if within_band else {}
+        if band not in by_counts:
+            ordered = sorted(overall, key=lambda t: (-local.get(t, 0), -overall[t]))
+            # Only the first DEPTH places are ever scored: keep those, and the rest of the last
+            # count group they reach into (its order is the cold one, per statement).
+            end = min(DEPTH, len(ordered))
+            if end:
+                last = (local.get(ordered[end - 1], 0), overall[ordered[end - 1]])
+                while end < len(ordered) and (local.get(ordered[end], 0), overall[ordered[end]]) == last:
+                    end += 1
+            by_counts[band] = ordered[:end]
+        head = by_counts[band]
         cold_rank = {c.target_key: i for i, c in enumerate(cold_list)}
-        popular = sorted(overall, key=lambda t: (-local.get(t, 0), -overall[t], cold_rank.get(t, len(cold_rank))))
+        popular = sorted(head, key=lambda t: (-local.get(t, 0), -overall[t], cold_rank.get(t, len(cold_rank))))
         chosen = set(popular)
         out.append(popular + [c.target_key for c in cold_list if c.target_key not in chosen])
     return out
