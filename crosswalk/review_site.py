@@ -37,6 +37,7 @@ from datasette.plugins import pm
 from datasette_auth_passwords.utils import hash_password as _hash
 
 from . import review, review_plugin
+from .db import SQL_NOW
 from .errors import CrosswalkError
 from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
@@ -108,13 +109,13 @@ def _checked(username: str, entry: dict, where: str) -> dict:
 
 # What the review site's form values become in the rules' SQL: decisions and strengths in any
 # case and spacing; an empty strength or rationale keeps the current one; the signed-in reviewer
-# and the time come from Datasette's magic parameters.
+# comes from Datasette's magic parameter; the time is SQLite's, in crosswalk's one format (SQL_NOW).
 SITE_VALUES = {
     "decision": "lower(trim(:decision))",
     "strength": "nullif(lower(trim(:strength)), '')",
     "rationale": "nullif(trim(:rationale), '')",
     "reviewer": ":_actor_id",
-    "at": ":_now_datetime_utc",
+    "at": SQL_NOW,
     "via": "'site'",
 }
 

@@ -171,6 +171,12 @@ def test_sign_in_and_permissions(ds, review_db):
                         (1, "set rationale", "alice", "site", None), (2, "reject", "alice", "site", None),
                         (3, "accept", "alice", "site", None), (1, "comment", "alice", "site", "Ask math")]
         assert state(review_db, 1) == ("accepted", "partial", "Only metric", "alice")
+        # One time format (issue 16): the site's times are the CLI's, +00:00, not Datasette's Z.
+        conn = sqlite3.connect(review_db)
+        times = [r[0] for r in conn.execute("select at from review_log")]
+        times += [r[0] for r in conn.execute("select reviewed_at from alignments where reviewer = 'alice'")]
+        times += [r[0] for r in conn.execute("select at from review_comments")]
+        assert len(times) == 6 + 3 + 1 and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", t) for t in times), times
     asyncio.run(run())
 
 
