@@ -280,3 +280,14 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_the_alignment_page_says_why_it_was_flagged(ds, review_db):
+    conn = sqlite3.connect(review_db)
+    conn.execute("update alignments set status = 'accepted' where id = 1")
+    conn.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
+                 "where id = 1")
+    conn.commit()
+    page = asyncio.run(ds.client.get("/-/review/1", headers={"cookie": actor_cookie(ds)}))
+    assert page.status_code == 200
+    assert "flagged for re-review: statement changed on re-import" in page.text
