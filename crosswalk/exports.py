@@ -2,7 +2,7 @@
 
 Only accepted alignments are exported unless ``include_suggestions=True``;
 rejected alignments never are. Text that a spreadsheet would read as a
-formula is neutralised in CSV output (:mod:`crosswalk.cells`).
+formula is neutralised in the SSSOM TSV and the CSV (:mod:`crosswalk.cells`).
 
 Example::
 
@@ -120,7 +120,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
         for row in rows:
             accepted = row["status"] == "accepted"
             reviewer = row["reviewer"] or ""
-            writer.writerow({
+            writer.writerow({key: neutralise(value) for key, value in {
                 "subject_id": f"std:{row['cte_id']}",
                 "subject_label": _one_line(f"{row['cte_code']}: {row['cte_statement']}"),
                 "predicate_id": SSSOM_PREDICATES[row["strength"] if accepted else None],
@@ -136,7 +136,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                 "comment": _one_line(
                     (f"{row['strength']}: {row['rationale'] or ''}".strip(": ") if accepted
                      else "suggested by crosswalk's matcher; not reviewed")),
-            })
+            }.items()})  # a label a spreadsheet would run as a formula stays text (crosswalk.cells)
     return ExportResult(str(path), "sssom", len(rows))
 
 

@@ -36,6 +36,7 @@ import sqlite3
 import yaml
 from datasette.inspect import inspect_hash
 
+from . import cells
 from .db import now, open_db
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
@@ -45,6 +46,8 @@ from .text import grade_label
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 PLUGIN_IMPORT = "from crosswalk.text import grade_label"
+GUARD_FILE = "crosswalk_site_guard.py"
+GUARD_IMPORT = "from crosswalk.cells import is_formula_like, neutralise"
 INSPECT_FILE = "inspect-data.json"
 SUGGESTION_MODES = ("omit", "label")
 
@@ -152,6 +155,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         shutil.copy2(template, out / "templates" / template.name)
     (out / "plugins").mkdir()
     (out / "plugins" / PLUGIN_FILE).write_text(plugin_source(), encoding="utf-8")
+    (out / "plugins" / GUARD_FILE).write_text(guard_source(), encoding="utf-8")
     (out / "static").mkdir()
     for asset in (HERE / "static").iterdir():
         if asset.is_file():
@@ -309,3 +313,13 @@ def plugin_source() -> str:
     source = (HERE / "public_plugin.py").read_text(encoding="utf-8")
     line = next(line for line in source.splitlines() if line.startswith(PLUGIN_IMPORT))
     return source.replace(line, inspect.getsource(grade_label).rstrip(), 1)
+
+
+def guard_source() -> str:
+    """The site guard (:mod:`crosswalk.site_guard`) as published: the formula guard of :mod:`crosswalk.cells`
+    written into it, so that a site deployed without crosswalk keeps the same limits."""
+    source = (HERE / "site_guard.py").read_text(encoding="utf-8")
+    line = next(line for line in source.splitlines() if line.startswith(GUARD_IMPORT))
+    guard = "\n\n".join([f"FORMULA_STARTS = {cells.FORMULA_STARTS!r}", inspect.getsource(cells.is_formula_like).rstrip(),
+                          inspect.getsource(cells.neutralise).rstrip()])
+    return source.replace(line, guard, 1)

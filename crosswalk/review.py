@@ -249,12 +249,16 @@ class LogEntry:
     old_rationale: str | None
     new_rationale: str | None
     comment: str | None
+    reason: str | None = None  # why an alignment was flagged for re-review (action 'flag')
 
     def describe(self) -> str:
-        who = self.reviewer or "someone (not through crosswalk)"
+        who = "the import" if self.action == "flag" and self.via == "import" else (
+            self.reviewer or "someone (not through crosswalk)")
         head = f"{self.at}  {who} ({self.via})"
         if self.action == "comment":
             return f"{head}  commented: {self.comment}"
+        if self.action == "flag":
+            return f"{head}  flagged for re-review: {self.reason}"
         changes = []
         if self.old_status != self.new_status:
             changes.append(f"status {self.old_status} → {self.new_status}")

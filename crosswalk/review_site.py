@@ -8,6 +8,14 @@ repository. Writes are Datasette canned queries (``write: true``) that only
 actors with the ``reviewer`` role may run, with Datasette's CSRF protection
 on; the ``alignments_review_log`` trigger logs every change.
 
+Sessions: the sign-in page is the site's own (``/-/login``): it needs the CSRF
+token, checks the password in a thread (never blocking the site), and slows
+down guessing (``LoginLimits``: per account and per address, with back-off).
+The ``ds_actor`` cookie it sets expires (``SESSION_SECONDS``), is HttpOnly, and
+Secure when the site is served over https. Every request is checked against
+the reviewers file as it is now: a reviewer removed from it, or marked
+``disabled: true``, is signed out at once, without changing the secret.
+
 A reviewers file (YAML or JSON)::
 
     reviewers:
@@ -15,6 +23,9 @@ A reviewers file (YAML or JSON)::
         name: Alice Martin
         password_hash: pbkdf2_sha256$480000$...   # crosswalk review password-hash
       bob: pbkdf2_sha256$480000$...
+      carol:
+        password_hash: pbkdf2_sha256$480000$...
+        disabled: true        # signed out at once, and cannot sign in
 
 Example::
 
@@ -30,13 +41,24 @@ import hashlib
 import os
 import pathlib
 import re
+import sys
+import threading
+import time
+from collections import OrderedDict
 
 import uvicorn
 import yaml
+from datasette import hookimpl
 from datasette.plugins import pm
+from datasette.utils import baseconv
+from datasette.utils.asgi import Response
 from datasette_auth_passwords.utils import hash_password as _hash
+from datasette_auth_passwords import password_login
+from datasette_auth_passwords.utils import verify_password
+from itsdangerous import BadSignature
 
 from . import review, review_plugin
+from .db import SQL_NOW
 from .errors import CrosswalkError
 from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
@@ -86,7 +108,9 @@ def load_reviewers(path=None, environ=None) -> dict[str, dict]:
                 entry = {"password_hash": entry}
             if not isinstance(entry, dict):
                 raise CrosswalkError(f"{path.name}: reviewer {username!r}: expected a password hash")
-            reviewers[str(username)] = _checked(str(username), entry, f"{path.name}: ")
+            checked = _checked(str(username), entry, f"{path.name}: ")
+            if entry.get("disabled") is not True:  # a disabled reviewer is no reviewer
+                reviewers[str(username)] = checked
     for key, value in environ.items():
         if key.startswith(ENV_PREFIX) and key.endswith(ENV_SUFFIX) and len(key) > len(ENV_PREFIX + ENV_SUFFIX):
             username = key[len(ENV_PREFIX):-len(ENV_SUFFIX)].lower()
@@ -108,13 +132,13 @@ def _checked(username: str, entry: dict, where: str) -> dict:
 
 # What the review site's form values become in the rules' SQL: decisions and strengths in any
 # case and spacing; an empty strength or rationale keeps the current one; the signed-in reviewer
-# and the time come from Datasette's magic parameters.
+# comes from Datasette's magic parameter; the time is SQLite's, in crosswalk's one format (SQL_NOW).
 SITE_VALUES = {
     "decision": "lower(trim(:decision))",
     "strength": "nullif(lower(trim(:strength)), '')",
     "rationale": "nullif(trim(:rationale), '')",
     "reviewer": ":_actor_id",
-    "at": ":_now_datetime_utc",
+    "at": SQL_NOW,
     "via": "'site'",
 }
 
@@ -203,6 +227,194 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> 
 def register_plugin() -> None:
     if not pm.is_registered(review_plugin):
         pm.register(review_plugin, name=PLUGIN)
+    if pm.get_plugin(SESSIONS_PLUGIN) is None:
+        pm.register(sys.modules[__name__], name=SESSIONS_PLUGIN)
+
+
+# --- sessions -----------------------------------------------------------------------------------
+SESSIONS_PLUGIN = "crosswalk-review-sessions"
+SESSION_SECONDS = 12 * 3600  # a sign-in lasts a working day
+COOKIE = "ds_actor"
+
+
+class Reviewers:
+    """The reviewers a review site lets in, as they are now: the reviewers file is read again when it
+    changes. A file that has gone or become unreadable lets nobody in."""
+
+    def __init__(self, reviewers: dict, path=None, environ=None):
+        self._reviewers = reviewers
+        self._path = pathlib.Path(path) if path else None
+        self._environ = environ
+        self._seen = self._stamp()
+        self._lock = threading.Lock()
+
+    def _stamp(self):
+        if self._path is None:
+            return None
+        try:
+            info = self._path.stat()
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def current(self) -> dict:
+        if self._path is None:
+            return self._reviewers
+        with self._lock:
+            stamp = self._stamp()
+            if stamp != self._seen:
+                self._seen = stamp
+                try:
+                    self._reviewers = load_reviewers(self._path, self._environ)
+                except CrosswalkError:
+                    self._reviewers = {}
+            return self._reviewers
+
+
+class LoginLimits:
+    """Failed sign-ins, per account and per address: after ``FREE`` failures each further try waits
+    twice as long as the one before (2, 4, 8 ... seconds, at most ``MAX_WAIT``); a success forgets them."""
+
+    FREE = {"account": 5, "address": 20}
+    MAX_WAIT = 900
+    FORGET_AFTER = 3600
+    SIZE = 10_000
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._failures: OrderedDict = OrderedDict()  # key -> (failures, may try again at)
+        self._lock = threading.Lock()
+
+    def wait(self, keys) -> float:
+        """Seconds before any of ``keys`` may try again (0: now)."""
+        now = self.clock()
+        with self._lock:
+            return max([0.0] + [self._failures[k][1] - now for k in keys if k in self._failures])
+
+    def failed(self, keys) -> None:
+        now = self.clock()
+        with self._lock:
+            for key in keys:
+                count, until = self._failures.pop(key, (0, now))
+                count = 0 if now - until > self.FORGET_AFTER else count
+                count += 1
+                free = self.FREE[key[0]]
+                self._failures[key] = (count, now + (min(self.MAX_WAIT, 2 ** (count - free)) if count > free else 0))
+            while len(self._failures) > self.SIZE:
+                self._failures.popitem(last=False)
+
+    def succeeded(self, keys) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
+
+
+class Sessions:
+    """A review site's sign-in: who may be signed in now, and how fast one may guess."""
+
+    def __init__(self, reviewers: Reviewers, limits: LoginLimits | None = None):
+        self.reviewers = reviewers
+        self.limits = limits or LoginLimits()
+
+    def actor_of(self, datasette, cookie: str):
+        """The reviewer a ds_actor cookie signs in, or None: unsigned, expired, without an expiry, or no
+        longer (or never) a reviewer in the reviewers file."""
+        try:
+            decoded = datasette.unsign(cookie, "actor")
+            expires = int(baseconv.base62.decode(decoded["e"]))
+            actor = decoded["a"]
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+        if expires < time.time() or not isinstance(actor, dict):
+            return None
+        return actor if actor.get("id") in self.reviewers.current() else None
+
+    def cookie(self, datasette, actor: dict) -> str:
+        expires = baseconv.base62.encode(int(time.time()) + SESSION_SECONDS)
+        return datasette.sign({"a": actor, "e": expires}, "actor")
+
+
+def _sessions(datasette) -> Sessions | None:
+    return getattr(datasette, "crosswalk_sessions", None)
+
+
+def _without_cookie(header: bytes, name: str) -> bytes:
+    parts = [p for p in header.split(b";") if p.strip().split(b"=", 1)[0].strip() != name.encode()]
+    return b";".join(parts)
+
+
+def _is_https(request) -> bool:
+    return request.scheme == "https" or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
+
+
+async def login(request, datasette):
+    """The review site's sign-in: CSRF token required, guesses slowed down, the password checked in a thread."""
+    sessions = _sessions(datasette)
+    if sessions is None:  # not a review site: datasette-auth-passwords' own sign-in
+        return await password_login(request, datasette)
+    error, status, headers = None, 200, {}
+    if request.method == "POST":
+        # Datasette checks the token against its cookie, but lets a POST with no cookies at all through.
+        if "ds_csrftoken" not in request.cookies:
+            return Response.text("Sign in from the sign-in page: this form needs its CSRF token.", status=403)
+        post = await request.post_vars()
+        username, password = post.get("username") or "", post.get("password") or ""
+        reviewers = sessions.reviewers.current()
+        address = (request.scope.get("client") or ("unknown",))[0]
+        keys = [("address", address)] + ([("account", username)] if username in reviewers else [])
+        wait = sessions.limits.wait(keys)
+        if wait > 0:
+            error, status = f"Too many failed sign-ins: try again in {int(wait) + 1} seconds.", 429
+            headers["retry-after"] = str(int(wait) + 1)
+        else:
+            reviewer = reviewers.get(username)
+            # PBKDF2 takes a while: in a thread, so that the site goes on answering meanwhile.
+            if reviewer and await asyncio.to_thread(verify_password, password, reviewer["password_hash"]):
+                sessions.limits.succeeded(keys)
+                response = Response.redirect(datasette.urls.path("/"))
+                actor = {"id": username, "name": reviewer["name"], "roles": [ROLE]}
+                response.set_cookie(COOKIE, sessions.cookie(datasette, actor), max_age=SESSION_SECONDS,
+                                    httponly=True, secure=_is_https(request))
+                return response
+            sessions.limits.failed(keys)
+            error = "Invalid username or password"
+    html = await datasette.render_template("password_login.html", {"error": error}, request=request)
+    return Response.html(html, status=status, headers=headers)
+
+
+# Datasette builds its routes and wrappers with the app, before make_review_datasette gives the site its
+# Sessions: the hooks below look for them when a request comes.
+@hookimpl(tryfirst=True)
+def register_routes(datasette):
+    # Before datasette-auth-passwords' own /-/login (the first route that matches is taken).
+    return [(r"^/-/login$", login)]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def checked_session(scope, receive, send):
+            # A ds_actor cookie that no longer signs in a reviewer is dropped: the request is anonymous.
+            sessions = _sessions(datasette)
+            if sessions is not None and scope["type"] == "http":
+                headers = list(scope.get("headers") or [])
+                changed = False
+                for i, (key, value) in enumerate(headers):
+                    if key.lower() != b"cookie" or COOKIE.encode() not in value:
+                        continue
+                    for part in value.split(b";"):
+                        name, _, cookie = part.strip().partition(b"=")
+                        if name == COOKIE.encode() and sessions.actor_of(datasette, cookie.decode("latin-1")) is None:
+                            headers[i] = (key, _without_cookie(value, COOKIE))
+                            changed = True
+                            break
+                if changed:
+                    scope = dict(scope, headers=headers)
+            await app(scope, receive, send)
+
+        return checked_session
+
+    return wrap
 
 
 def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file=None, metadata=None,
@@ -216,20 +428,25 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
 
         ds = make_review_datasette("district.db", reviewers_file="reviewers.yml")
     """
+    environ = os.environ if environ is None else environ
+    watched = None  # the reviewers file, read again when it changes: who may be signed in now
     if reviewers is None:
         reviewers = load_reviewers(reviewers_file, environ)
+        watched = reviewers_file or environ.get(ENV_FILE)
     if not reviewers:
         raise CrosswalkError(
             "no reviewers are configured: give --reviewers FILE (or set CROSSWALK_REVIEWERS_FILE), or set "
             "CROSSWALK_REVIEWER_<NAME>_PASSWORD_HASH; make hashes with 'crosswalk review password-hash'"
         )
-    path = pathlib.Path(path)
-    name = path.stem
+    db_path = pathlib.Path(path)
+    name = db_path.stem
     base = metadata if isinstance(metadata, dict) else load_metadata([name], metadata)
     md, hashes = review_metadata(name, reviewers, base)
     register_plugin()
-    return make_datasette(path, metadata=md, template_dir=TEMPLATES, environ=hashes,
-                          secret=secret or os.environ.get("DATASETTE_SECRET"))
+    ds = make_datasette(db_path, metadata=md, template_dir=TEMPLATES, environ=hashes,
+                        secret=secret or os.environ.get("DATASETTE_SECRET"))
+    ds.crosswalk_sessions = Sessions(Reviewers(reviewers, watched, environ))
+    return ds
 
 
 def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_file=None, metadata=None) -> None:

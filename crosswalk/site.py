@@ -27,10 +27,11 @@ from collections import OrderedDict
 import uvicorn
 import yaml
 from datasette.app import Datasette
+from datasette.plugins import pm
 from datasette.utils import resolve_env_secrets
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from . import usable_cores
+from . import site_guard, usable_cores
 from .errors import CrosswalkError
 from .metadata import STATIC_MOUNT, load_metadata
 from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
@@ -164,6 +165,12 @@ class CrosswalkDatasette(Datasette):
         return key
 
 
+def register_guard() -> None:
+    """The limits of every crosswalk site (:mod:`crosswalk.site_guard`), registered once."""
+    if not pm.is_registered(site_guard) and pm.get_plugin(site_guard.NAME) is None:
+        pm.register(site_guard, name=site_guard.NAME)
+
+
 def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=None,
                    template_dir=None, static=None, settings=None, inspect_data=None,
                    secret=None, environ=None) -> CrosswalkDatasette:
@@ -174,6 +181,7 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
     Facet counts are cached until the database changes (see ``CrosswalkDatasette``).
     ``environ``: values for ``$env`` references in plugin settings, kept by this app only.
     """
+    register_guard()
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
     md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata)

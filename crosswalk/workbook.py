@@ -34,6 +34,7 @@ from .errors import CrosswalkError, SourceError
 from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
+from .sources import check_input_file
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -376,9 +377,7 @@ MAX_ERRORS_SHOWN = 20
 
 def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
     """Read and check every row of a review workbook; raise one error naming each bad value."""
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise SourceError("no such file", file=path.name)
+    path = check_input_file(path, "a review workbook")  # not a folder, a device, a pipe, nor a zip bomb
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx

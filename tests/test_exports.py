@@ -2,16 +2,21 @@
 
 import csv
 import json
+import os
 import pathlib
+import shutil
 import sqlite3
+import subprocess
 
 import jsonschema
 import openpyxl
+import pytest
 
 from crosswalk.cells import neutralise, write_cell
 from crosswalk.cli import cli
 from crosswalk.db import open_db
 from crosswalk.exports import SSSOM_COLUMNS, export, read_sssom
+from crosswalk.report import write_report
 
 
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
@@ -102,3 +107,51 @@ def test_case_export_validates_against_the_official_schema(runner, reviewed_demo
     jsonschema.validate(package, json.loads(SCHEMA.read_text()))
     types = [a["associationType"] for a in package["CFAssociations"]]
     assert types.count("exactMatchOf") + types.count("isRelatedTo") == 50
+
+
+SOFFICE = shutil.which("soffice")
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def formula_cells(path):
+    """The cells of an xlsx that are formulas."""
+    workbook = openpyxl.load_workbook(path)
+    return [(ws.title, c.coordinate, c.value) for ws in workbook for row in ws.iter_rows() for c in row
+            if c.data_type == "f"]
+
+
+@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) is not installed")
+def test_every_text_export_opens_in_libreoffice_without_a_formula(reviewed_demo, tmp_path):
+    # A standard's code, a rationale and a reviewer's name that a spreadsheet would run (issue 16).
+    path = tmp_path / "evil.db"
+    shutil.copy(reviewed_demo, path)
+    conn = sqlite3.connect(path)
+    target = """(select a.id from alignments a join standards s on s.id = a.source_id
+        join program_frameworks pf on pf.framework_id = s.framework_id join programs p on p.id = pf.program_id
+        where p.name = 'Welding Technology' and a.status = 'accepted' order by a.id limit 1)"""
+    conn.execute(f"update alignments set rationale = ?, reviewer = ? where id = {target}", [FORMULA, "@SUM(1+1)"])
+    conn.execute(f"update standards set code = ? where id = (select source_id from alignments where id = {target})",
+                 ["=1+1"])
+    conn.commit()
+    conn.close()
+    db = open_db(path)
+    export(db, tmp_path / "crosswalk.sssom.tsv", "sssom")
+    export(db, tmp_path / "crosswalk.csv", "csv")
+    write_report(db, tmp_path / "report.csv", program="Welding Technology", format="csv")
+    texts = {name: (tmp_path / name).read_text(encoding="utf-8-sig")
+             for name in ("crosswalk.sssom.tsv", "crosswalk.csv", "report.csv")}
+    for name, text in texts.items():  # the evil text is there, as text
+        assert "'=1+1" in text and "HYPERLINK" in text, name
+    out = tmp_path / "xlsx"
+    for infilter, names in (("CSV:9,34,76", ["crosswalk.sssom.tsv"]), ("CSV:44,34,76", ["crosswalk.csv", "report.csv"])):
+        done = subprocess.run(
+            [SOFFICE, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", f"--infilter={infilter}",
+             "--convert-to", "xlsx", "--outdir", str(out), *[str(tmp_path / n) for n in names]],
+            capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(tmp_path)})
+        assert done.returncode == 0, done.stderr
+    for name in texts:
+        converted = out / (name.rsplit(".", 1)[0] + ".xlsx")
+        assert converted.exists(), name
+        assert formula_cells(converted) == [], name
+        values = [c.value for ws in openpyxl.load_workbook(converted) for row in ws.iter_rows() for c in row]
+        assert any("=1+1" in v for v in values if isinstance(v, str)), name  # shown as text

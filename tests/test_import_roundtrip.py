@@ -104,6 +104,11 @@ def test_re_review_flags_of_a_re_import_are_logged_with_their_reasons(runner, sm
          imported_at, "accepted", "accepted"),
     ])
     assert ONE_FORMAT.match(imported_at)
+    # The history says why, and who flagged it (issue 16).
+    shown = runner.invoke(cli, ["history", str(small_db), str(ids["W.3"])])
+    assert shown.exit_code == 0
+    assert (f"{imported_at}  the import (import)  flagged for re-review: standard W.3 retired on re-import: "
+            "it is no longer in welding-2025.xlsx") in shown.stdout
     # The flag is the import's: the reviewer who decided is not logged as its author, nor left as the next writer.
     assert db.execute("select count(*) from alignments where review_via is not null").fetchone()[0] == 0
     # A reviewer's confirmation follows it in the history.

@@ -25,12 +25,13 @@ def get(ds, path, method="GET", **kwargs):
 
 def test_public_copy_holds_only_public_tables(reviewed_demo, published):
     # The published plugin runs where crosswalk is not installed.
-    plugin = ast.parse((published / "plugins" / "crosswalk_public.py").read_text())
-    imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name
-                for node in ast.walk(plugin) if isinstance(node, (ast.Import, ast.ImportFrom))
-                for alias in node.names}
-    assert not {name for name in imported if name.split(".")[0] == "crosswalk"}
-    assert "grade_label" in {node.name for node in plugin.body if isinstance(node, ast.FunctionDef)}
+    for name, function in (("crosswalk_public.py", "grade_label"), ("crosswalk_site_guard.py", "neutralise")):
+        plugin = ast.parse((published / "plugins" / name).read_text())
+        imported = {node.module if isinstance(node, ast.ImportFrom) else alias.name
+                    for node in ast.walk(plugin) if isinstance(node, (ast.Import, ast.ImportFrom))
+                    for alias in node.names}
+        assert not {name for name in imported if name.split(".")[0] == "crosswalk"}
+        assert function in {node.name for node in plugin.body if isinstance(node, ast.FunctionDef)}
     conn = sqlite3.connect(published / "crosswalk.db")
     names = {r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")}
     assert {"frameworks", "standards", "programs", "program_frameworks", "alignments", "program_certifies",

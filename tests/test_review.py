@@ -220,7 +220,7 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
     decided = {}  # (source_id, target_id) -> status
     ds = make_review_datasette(path, reviewers={"alice": {"name": "Alice",
                                                          "password_hash": hash_password("pw", iterations=1000)}})
-    cookie = "ds_actor=" + ds.sign({"a": {"id": "alice", "roles": ["reviewer"]}}, "actor")
+    cookie = "ds_actor=" + ds.crosswalk_sessions.cookie(ds, {"id": "alice", "roles": ["reviewer"]})
 
     async def site_decide(alignment_id, row):
         page = await ds.client.get(f"/-/review/{alignment_id}", headers={"cookie": cookie})

@@ -50,7 +50,7 @@ def ds(review_db):
 
 
 def actor_cookie(ds, actor=None):
-    return "ds_actor=" + ds.sign({"a": actor or {"id": "alice", "roles": ["reviewer"]}}, "actor")
+    return "ds_actor=" + ds.crosswalk_sessions.cookie(ds, actor or {"id": "alice", "roles": ["reviewer"]})
 
 
 async def form_token(ds, cookie, alignment_id=1):
@@ -171,6 +171,12 @@ def test_sign_in_and_permissions(ds, review_db):
                         (1, "set rationale", "alice", "site", None), (2, "reject", "alice", "site", None),
                         (3, "accept", "alice", "site", None), (1, "comment", "alice", "site", "Ask math")]
         assert state(review_db, 1) == ("accepted", "partial", "Only metric", "alice")
+        # One time format (issue 16): the site's times are the CLI's, +00:00, not Datasette's Z.
+        conn = sqlite3.connect(review_db)
+        times = [r[0] for r in conn.execute("select at from review_log")]
+        times += [r[0] for r in conn.execute("select reviewed_at from alignments where reviewer = 'alice'")]
+        times += [r[0] for r in conn.execute("select at from review_comments")]
+        assert len(times) == 6 + 3 + 1 and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", t) for t in times), times
     asyncio.run(run())
 
 
@@ -274,3 +280,104 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_the_alignment_page_says_why_it_was_flagged(ds, review_db):
+    conn = sqlite3.connect(review_db)
+    conn.execute("update alignments set status = 'accepted' where id = 1")
+    conn.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
+                 "where id = 1")
+    conn.commit()
+    page = asyncio.run(ds.client.get("/-/review/1", headers={"cookie": actor_cookie(ds)}))
+    assert page.status_code == 200
+    assert "flagged for re-review: statement changed on re-import" in page.text
+
+
+async def sign_in(c, username, password="correct horse", headers=None, address=None):
+    login = await c.get("/-/login")
+    token = re.search(r'name="csrftoken" value="([^"]+)"', login.text).group(1)
+    return await c.post("/-/login", data={"username": username, "password": password, "csrftoken": token},
+                        headers={"cookie": f"ds_csrftoken={login.cookies['ds_csrftoken']}", **(headers or {})})
+
+
+def test_a_removed_or_disabled_reviewer_is_signed_out_at_once(review_db, tmp_path):
+    path = tmp_path / "reviewers.yml"
+    path.write_text(f"reviewers:\n  alice: {FAST_HASH}\n  bob: {FAST_HASH}\n", encoding="utf-8")
+    ds = make_review_datasette(review_db, reviewers_file=path, secret="one secret, never changed")
+
+    async def run():
+        c = ds.client
+        cookies = {}
+        for name in ("alice", "bob"):
+            signed_in = await sign_in(c, name)
+            assert signed_in.status_code == 302
+            cookies[name] = f"ds_actor={signed_in.cookies['ds_actor']}"
+            assert (await c.get("/-/review", headers={"cookie": cookies[name]})).status_code == 200
+        # bob is removed, alice disabled: their cookies stop working on the next request.
+        path.write_text(f"reviewers:\n  alice:\n    password_hash: {FAST_HASH}\n    disabled: true\n"
+                        f"  carol: {FAST_HASH}\n", encoding="utf-8")
+        for name in ("alice", "bob"):
+            page = await c.get("/-/review", headers={"cookie": cookies[name]})
+            assert page.status_code == 302 and page.headers["location"] == "/-/login", name
+            _, field, csrf = await form_token(ds, actor_cookie(ds, {"id": "carol", "roles": ["reviewer"]}))
+            refused = await c.post("/small/reject_alignment", data={"alignment_id": "1", "rationale": "x",
+                                                                     "csrftoken": field},
+                                   headers={"cookie": f"{cookies[name]}; ds_csrftoken={csrf}"})
+            assert refused.status_code == 403, name
+            assert (await sign_in(c, name)).status_code == 200  # and cannot sign in again
+        assert log_count(review_db) == 0
+        # A reviewer added to the file can sign in without a restart.
+        assert (await sign_in(c, "carol")).status_code == 302
+    asyncio.run(run())
+
+
+def test_the_session_cookie_expires_and_is_httponly(ds):
+    async def run():
+        c = ds.client
+        signed_in = await sign_in(c, "alice")
+        cookie = signed_in.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "Max-Age=43200" in cookie and "Secure" not in cookie
+        assert "Secure" in (await sign_in(c, "alice", headers={"x-forwarded-proto": "https"})).headers["set-cookie"]
+        # A cookie without an expiry (as the site signed them before) signs in nobody.
+        old = "ds_actor=" + ds.sign({"a": {"id": "alice", "roles": ["reviewer"]}}, "actor")
+        assert (await c.get("/-/review", headers={"cookie": old})).status_code == 302
+        expired = "ds_actor=" + ds.sign({"a": {"id": "alice", "roles": ["reviewer"]}, "e": "1"}, "actor")
+        assert (await c.get("/-/review", headers={"cookie": expired})).status_code == 302
+        fresh = f"ds_actor={signed_in.cookies['ds_actor']}"
+        assert (await c.get("/-/review", headers={"cookie": fresh})).status_code == 200
+    asyncio.run(run())
+
+
+def test_sign_in_needs_the_csrf_token(ds):
+    async def run():
+        response = await ds.client.post("/-/login", data={"username": "alice", "password": "correct horse"})
+        assert response.status_code == 403 and "ds_actor" not in response.cookies
+    asyncio.run(run())
+
+
+def test_failed_sign_ins_slow_down_guessing(ds):
+    now = [1000.0]
+    ds.crosswalk_sessions.limits.clock = lambda: now[0]
+
+    async def run():
+        c = ds.client
+        for _ in range(5):
+            assert "Invalid username or password" in (await sign_in(c, "alice", "wrong")).text
+        # The sixth failure makes the account wait 2 seconds; even the right password is not checked meanwhile.
+        assert (await sign_in(c, "alice", "wrong")).status_code == 200
+        refused = await sign_in(c, "alice")
+        assert refused.status_code == 429 and refused.headers["retry-after"] == "3"
+        assert "Too many failed sign-ins" in refused.text and "ds_actor" not in refused.cookies
+        now[0] += 3
+        assert (await sign_in(c, "alice", "wrong")).status_code == 200  # the seventh: 4 seconds
+        now[0] += 2
+        assert (await sign_in(c, "alice")).status_code == 429
+        now[0] += 3
+        assert (await sign_in(c, "alice")).status_code == 302  # and a success forgets the failures
+        assert (await sign_in(c, "alice", "wrong")).status_code == 200
+        # Per address too: many names guessed from one address.
+        for i in range(20):
+            await sign_in(c, f"guess{i}", "x")
+        assert (await sign_in(c, "alice")).status_code == 429
+    asyncio.run(run())
+

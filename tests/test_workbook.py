@@ -162,8 +162,15 @@ def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner
         "row 7, column O (Rationale): a formula (=A1); type the text itself")
     assert log(small_db) == []
     assert pathlib.Path(small_db).read_bytes() == before
-    result = runner.invoke(cli, ["review", "import", str(small_db), str(tmp_path / "nope.xlsx"), "--reviewer", "x"])
-    assert result.exit_code == 2
+    # A missing file, a folder or a device: one Error: line, exit 1, nothing read (issue 16).
+    (tmp_path / "folder.xlsx").mkdir()
+    for given, error in ((tmp_path / "nope.xlsx", "file not found"),
+                         (tmp_path / "folder.xlsx", "is a folder, not a review workbook"),
+                         (pathlib.Path("/dev/zero"), "is a character device, not a review workbook")):
+        result = runner.invoke(cli, ["review", "import", str(small_db), str(given), "--reviewer", "x"])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1 and error in result.stderr
+    assert pathlib.Path(small_db).read_bytes() == before
     other = tmp_path / "other.xlsx"
     openpyxl.Workbook().save(other)
     result = runner.invoke(cli, ["review", "import", str(small_db), str(other), "--reviewer", "x"])

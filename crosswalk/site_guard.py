@@ -1,0 +1,146 @@
+"""The limits every crosswalk site keeps, whoever asks: a Datasette plugin.
+
+Registered by :func:`crosswalk.site.make_datasette`, so the working, review and
+public sites all have it (``crosswalk publish`` copies it into the published
+folder's plugins too, for a site deployed without crosswalk installed):
+
+- every SQLite connection refuses a value longer than ``MAX_VALUE_BYTES``
+  (``select randomblob(1000000000)`` is an error at once, not gigabytes) and a
+  result wider than ``MAX_COLUMNS`` columns; the time limit stays Datasette's
+  ``sql_time_limit_ms`` (``crosswalk.site.SETTINGS``);
+- ``pragma_database_list`` shows no file path (its ``file`` column reads as NULL);
+- every response carries hardening headers (``HEADERS``: a Content-Security-Policy
+  that the site's own pages and SVG charts satisfy, ``frame-ancestors 'none'``,
+  nosniff, a Referrer-Policy);
+- Datasette's ``.csv`` downloads write a cell that a spreadsheet would run as a
+  formula with a leading ``'`` (the one guard, :mod:`crosswalk.cells`);
+- a ``_sort`` by a column the table does not have answers 400, not 500.
+
+Example::
+
+    from crosswalk.site import make_datasette
+    ds = make_datasette("district.db")   # the guard is on
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sqlite3
+
+from datasette import hookimpl
+from datasette.views.base import DatasetteError
+
+from crosswalk.cells import is_formula_like, neutralise  # written into the published copy (publish)
+
+NAME = "crosswalk-site-guard"
+MAX_VALUE_BYTES = 1_000_000  # the longest text or blob any query may make or return
+MAX_COLUMNS = 100  # the widest result (crosswalk's widest table has fewer than 30 columns)
+CSP = "; ".join([
+    "default-src 'self'",
+    # Datasette's pages and crosswalk's review page run small inline scripts; nothing from elsewhere.
+    "script-src 'self' 'unsafe-inline'",
+    "style-src 'self' 'unsafe-inline'",  # the SVG charts and Datasette's pages set style attributes
+    "img-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+HEADERS = {
+    b"content-security-policy": CSP.encode(),
+    b"x-frame-options": b"DENY",
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+}
+SORT_ERRORS = ("Cannot sort table by ", "Cannot use _sort and _sort_desc")
+SQLITE_READ = 20
+NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _hide_paths(action, table, column, database, trigger):
+    # Datasette's own "PRAGMA database_list" (the database page's attached databases) reads no file.
+    if action == SQLITE_READ and table == "pragma_database_list" and column == "file":
+        return sqlite3.SQLITE_IGNORE
+    return sqlite3.SQLITE_OK
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_COLUMNS)
+    conn.set_authorizer(_hide_paths)
+
+
+@hookimpl(tryfirst=True)
+def handle_exception(datasette, request, exception):
+    # A bad _sort is the visitor's mistake: Datasette's error page, with 400 instead of 500.
+    if isinstance(exception, DatasetteError) and exception.status == 500 \
+            and str(exception.message).startswith(SORT_ERRORS):
+        exception.status = 400
+    return None
+
+
+def safe_cell(value: str) -> str:
+    """A CSV cell that no spreadsheet runs: formula-like text gets a leading ``'``; numbers stay numbers."""
+    return neutralise(value) if is_formula_like(value) and not NUMBER.match(value) else value
+
+
+def safe_csv(data: bytes) -> bytes:
+    """Whole CSV records (as Datasette writes them) with every formula-like cell neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for row in csv.reader(io.StringIO(data.decode("utf-8"), newline="")):
+        writer.writerow([safe_cell(v) for v in row])
+    return out.getvalue().encode("utf-8")
+
+
+def complete_records(buffer: bytes) -> int:
+    """How many bytes at the start of ``buffer`` are whole CSV records (they end outside quotes)."""
+    quotes, end, position = 0, 0, 0
+    for line in buffer.split(b"\n")[:-1]:
+        position += len(line) + 1
+        quotes += line.count(b'"')
+        if quotes % 2 == 0:
+            end = position
+    return end
+
+
+def _is_csv(scope) -> bool:
+    return scope["type"] == "http" and scope.get("path", "").endswith(".csv")
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    def wrap(app):
+        async def guarded(scope, receive, send):
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            csv_body = {"on": False, "buffer": b""}
+
+            async def send_guarded(message):
+                if message["type"] == "http.response.start":
+                    headers = [(k, v) for k, v in message.get("headers", [])]
+                    present = {k.lower() for k, _ in headers}
+                    headers += [(k, v) for k, v in HEADERS.items() if k not in present]
+                    content_type = dict((k.lower(), v) for k, v in headers).get(b"content-type", b"")
+                    if _is_csv(scope) and message.get("status") == 200 and \
+                            content_type.startswith((b"text/csv", b"text/plain")):
+                        csv_body["on"] = True
+                        headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+                    message = {**message, "headers": headers}
+                elif message["type"] == "http.response.body" and csv_body["on"]:
+                    buffer = csv_body["buffer"] + message.get("body", b"")
+                    more = message.get("more_body", False)
+                    end = complete_records(buffer) if more else len(buffer)
+                    csv_body["buffer"] = buffer[end:]
+                    message = {**message, "body": safe_csv(buffer[:end]) if end else b""}
+                await send(message)
+
+            await app(scope, receive, send_guarded)
+
+        return guarded
+
+    return wrap

@@ -1,0 +1,105 @@
+"""The limits every crosswalk site keeps (crosswalk.site_guard), against the real published site (issue 16)."""
+
+import asyncio
+import csv
+import io
+import shutil
+import sqlite3
+
+import pytest
+
+from crosswalk.site import make_datasette, make_public_datasette
+from crosswalk.site_guard import complete_records, safe_csv
+
+FORMULA = '=HYPERLINK("http://evil.example","x")'
+
+
+def get(ds, path):
+    return asyncio.run(ds.client.get(path))
+
+
+@pytest.fixture(scope="module")
+def evil_published(published, tmp_path_factory):
+    """The published demo with a formula as one alignment's rationale and one standard's statement."""
+    out = tmp_path_factory.mktemp("evil") / "site"
+    shutil.copytree(published, out)
+    conn = sqlite3.connect(out / "crosswalk.db")
+    conn.execute("update alignments set rationale = ? where id = (select min(id) from alignments)", [FORMULA])
+    conn.execute("update standards set statement = ? where id = (select min(id) from standards)", ["@SUM(1+1)"])
+    conn.commit()
+    conn.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def ds(evil_published):
+    return make_public_datasette(evil_published)
+
+
+def test_a_huge_value_is_an_error_at_once(ds):
+    response = get(ds, "/crosswalk.json?sql=select+randomblob(1000000000)")
+    assert response.status_code == 400
+    assert "too big" in response.json()["error"]
+    # A result as wide as it likes is refused too; ordinary queries are not.
+    wide = ",".join(f"{i} as c{i}" for i in range(200))
+    assert get(ds, f"/crosswalk.json?sql=select+{wide}").status_code == 400
+    ok = get(ds, "/crosswalk.json?sql=select+length(randomblob(1000))+as+n&_shape=array")
+    assert ok.status_code == 200 and ok.json() == [{"n": 1000}]
+
+
+def test_no_server_path_in_sql_results(ds, evil_published):
+    response = get(ds, "/crosswalk.json?sql=select+*+from+pragma_database_list&_shape=array")
+    assert response.status_code == 200
+    rows = response.json()
+    assert rows and rows[0]["name"] == "main" and rows[0]["file"] is None
+    assert str(evil_published) not in response.text
+    assert get(ds, "/crosswalk").status_code == 200  # the database page still lists attached databases
+
+
+def test_hardening_headers_on_every_page(ds):
+    for path in ("/", "/crosswalk", "/crosswalk/standards", "/crosswalk/standards.json", "/-/static/app.css",
+                 "/nope", "/crosswalk.json?sql=select+1"):
+        headers = get(ds, path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert "default-src 'self'" in headers["content-security-policy"], path
+        assert headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"], path
+        assert headers["x-frame-options"] == "DENY", path
+    # One of each, not two (Datasette sets its own Referrer-Policy on some pages).
+    assert get(ds, "/crosswalk").headers.get_list("referrer-policy").__len__() == 1
+
+
+def test_csv_downloads_hold_no_formula(ds):
+    for path in ("/crosswalk/alignments.csv?_size=max", "/crosswalk/standards.csv?_stream=1",
+                 "/crosswalk/alignments.csv?_dl=1&_size=max",
+                 "/crosswalk.csv?sql=select+rationale+from+alignments+where+rationale+like+'%25HYPERLINK%25'"):
+        response = get(ds, path)
+        assert response.status_code == 200, path
+        rows = list(csv.reader(io.StringIO(response.text)))
+        cells = [c for row in rows for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "|")], path
+        if "alignments" in path:
+            assert "'" + FORMULA in cells, path
+    standards = list(csv.reader(io.StringIO(get(ds, "/crosswalk/standards.csv?_stream=1").text)))
+    assert "'@SUM(1+1)" in [c for row in standards for c in row]
+
+
+def test_csv_records_are_kept_whole_across_chunks():
+    data = b'a,b\r\n"=x\r\ny",-3\r\n@z,"q""=r"\r\n'
+    assert safe_csv(data) == b'a,b\r\n"\'=x\r\ny",-3\r\n\'@z,"q""=r"\r\n'
+    assert complete_records(b'a,b\r\n"=x\r\ny",') == len(b"a,b\r\n")  # the quoted line break is no end
+    assert complete_records(data) == len(data)
+
+
+def test_a_bad_sort_is_400_with_a_message(ds):
+    for path in ("/crosswalk/standards?_sort=nope", "/crosswalk/standards.json?_sort_desc=nope"):
+        response = get(ds, path)
+        assert response.status_code == 400, path
+        assert "Cannot sort table by nope" in response.text, path
+
+
+def test_the_working_site_has_the_guard_too(reviewed_demo):
+    ds = make_datasette(reviewed_demo)
+    name = reviewed_demo.stem if hasattr(reviewed_demo, "stem") else "crosswalk-demo"
+    assert get(ds, f"/{name}.json?sql=select+randomblob(1000000000)").status_code == 400
+    assert "frame-ancestors" in get(ds, "/").headers["content-security-policy"]
