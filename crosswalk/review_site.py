@@ -52,8 +52,8 @@ from datasette import hookimpl
 from datasette.plugins import pm
 from datasette.utils import baseconv
 from datasette.utils.asgi import Response
-from datasette_auth_passwords.utils import hash_password as _hash
 from datasette_auth_passwords import password_login
+from datasette_auth_passwords.utils import hash_password as _hash
 from datasette_auth_passwords.utils import verify_password
 from itsdangerous import BadSignature
 

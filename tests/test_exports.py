@@ -18,7 +18,6 @@ from crosswalk.db import open_db
 from crosswalk.exports import SSSOM_COLUMNS, export, read_sssom
 from crosswalk.report import write_report
 
-
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                   "mapping_justification", "confidence", "author_id", "mapping_date"]
 SCHEMA = pathlib.Path(__file__).resolve().parent.parent / "crosswalk/schemas/case-v1p0-cfpackage-schema.json"
