@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import random
+import time
 
 from .db import framework_id
 from .errors import CrosswalkError
@@ -121,7 +122,7 @@ def _metrics(ranked: dict, gold: dict, top: int) -> dict:
     for key, cands in ranked.items():
         truth = gold[key]
         keys = [c.target_key for c in cands]
-        first = next((i for i, k in enumerate(keys) if k in truth), None)
+        first = _first_right(keys, truth)
         for k in (1, 5, 10):
             if first is not None and first < k:
                 hits[k] += 1
@@ -132,6 +133,11 @@ def _metrics(ranked: dict, gold: dict, top: int) -> dict:
             bands[c.confidence]["suggestions"] += 1
             bands[c.confidence]["correct"] += c.target_key in truth
     return dict(hits=hits, recall_sum=recall_sum, rr_sum=rr_sum, bands=bands, n=len(ranked))
+
+
+def _first_right(keys: list, truth: set) -> int | None:
+    """The place (0 = first) of the first right answer in a ranked list, None if there is none."""
+    return next((i for i, k in enumerate(keys) if k in truth), None)
 
 
 @dataclasses.dataclass
@@ -290,7 +296,7 @@ def _ranking_metrics(ranked: dict, truth: dict) -> dict:
     """hit@1/5/10 and MRR of plain ranked lists of target keys."""
     hits, rr = collections.Counter(), 0.0
     for key, keys in ranked.items():
-        first = next((i for i, k in enumerate(keys) if k in truth[key]), None)
+        first = _first_right(keys, truth[key])
         if first is not None:
             rr += 1.0 / (first + 1)
             for k in (1, 5, 10):
@@ -396,8 +402,6 @@ def learning_curve(
     committee reviewed N other statements, for each N of ``decisions`` (see module docstring).
     The committee's statements are the first N of one seeded order, so a larger N adds to a
     smaller one. ``held_out`` defaults to half of the gold's statements, at most 400."""
-    import time
-
     g = _read(db, gold, source, target, subject, grade)
     keys = g.keys
     rng = random.Random(seed)

@@ -59,7 +59,7 @@ class _Index:
 
     def __init__(self, vectors, accepted, rejected, known_contexts, settings, semantic, threshold=0.5):
         n = vectors.t_tfidf.shape[0]
-        self.n, self.settings, self.semantic = n, settings, semantic
+        self.n, self.settings = n, settings
         self.groups = vectors.groups
         self.t_tfidf_T = vectors.t_tfidf.T.tocsr()
         self.t_emb = vectors.t_emb if semantic else None
@@ -204,6 +204,11 @@ def similarity_threshold(vectors, semantic, settings, sample: int = 400, seed: i
     return float(min(np.percentile(values, settings.threshold_percentile), 0.9))
 
 
+def cold_scale(weights: dict[str, float]) -> float:
+    """What puts a cold score on the scale of the similarity (1.0 = identical statements)."""
+    return sum(w for w in weights.values() if w > 0) or 1.0
+
+
 def _default_weights(settings: Settings, semantic: bool) -> dict[str, float]:
     """The cold score: word and meaning similarity, how well a standard's heading matches,
     less what the standard's grade band leaves out of the statement's."""
@@ -324,7 +329,7 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
             fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
         return fused
 
-    finished.best = np.concatenate([b[2] for b in best]) / np.float32(sum(w for w in weights.values() if w > 0))
+    finished.best = np.concatenate([b[2] for b in best]) / np.float32(cold_scale(weights))
     return finished
 
 

@@ -19,6 +19,7 @@ import collections
 import dataclasses
 
 import numpy as np
+from scipy.optimize import minimize
 
 from .base import DEFAULT, Settings
 from .features import WARM_FEATURES, _combine, _default_weights, _Index
@@ -98,8 +99,7 @@ def best_flags(fused: np.ndarray) -> np.ndarray:
 def combine(cold: np.ndarray, feats: dict, trust) -> np.ndarray:
     """The probability that a suggestion is right: the cold probability and each warm signal as
     independent evidence (noisy-OR), each scaled by how far it is trusted (``trust``: name ->
-    0-1, or a set of names trusted fully), less what similar statements' rejections say."""
-    trust = trust if isinstance(trust, dict) else dict.fromkeys(trust, 1.0)
+    0-1), less what similar statements' rejections say."""
     missing = 1.0 - cold
     for name in LIFTS:
         if trust.get(name) and name in feats:
@@ -124,9 +124,10 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     rng.shuffle(rows)
     rows = rows[: settings.validation_max_statements]
     folds = min(settings.validation_folds, len(rows))
-    everything = {name: 1.0 for name in LIFTS + DAMPS}
+    # Too few decided statements to check anything on: a lone decision speaks for statements like it.
+    too_few = Learned({"neighbours": settings.signal_prior}, None, len(rows))
     if folds < 2:
-        return Learned({"neighbours": settings.signal_prior}, None, len(rows))  # a lone decision, for statements like it
+        return too_few
     cold_weights = _default_weights(settings, semantic)
     parts: dict[str, list] = collections.defaultdict(list)
     cold_parts, truth, tested = [], [], []
@@ -150,14 +151,14 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         truth += [np.fromiter(by_row[r], int) for r in test]
         tested += test
     if not truth:
-        return Learned({"neighbours": settings.signal_prior}, None, 0)
+        return too_few
     similarity = np.vstack(cold_parts)
     features = {name: np.vstack(v) for name, v in parts.items() if len(v) == len(cold_parts)}
     del parts, cold_parts
     shown = [np.fromiter(rejected_by_row.get(r, ()), int) for r in tested]
     cold_calibration = _fit_cold(similarity, truth, shown, settings)
     cold = cold_calibration(similarity, best_flags(similarity))
-    trust, current, cold_mrr, best = _select(cold, features, truth, set(everything) & set(features), settings)
+    trust, current, cold_mrr, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features), settings)
     return Learned(trust, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration)
 
 
@@ -166,8 +167,6 @@ def _fit_cold(similarity: np.ndarray, truth: list, rejected: list, settings: Set
     similarity here (steeply within one domain, hardly across domains). A logistic over the pairs
     the committee decided (accepted: right; rejected: wrong), held toward the three golds'
     calibration by ``cold_prior`` decisions' worth of belief."""
-    from scipy.optimize import minimize
-
     flags = best_flags(similarity)
     s, best, y = [], [], []
     for i, (right, wrong) in enumerate(zip(truth, rejected)):
@@ -212,9 +211,8 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, settings: 
         prior = settings.signal_prior
         weight = settings.signal_prior_weight
         trust[name] = min(1.0, (came_true + prior * weight) / (predicted + weight))
-    scaled = {name: features[name] * np.float32(t) for name, t in trust.items() if t > 0}
     cold_mrr = _mrr(cold, truth)
-    current = combine(cold, scaled, set(scaled))
+    current = combine(cold, features, trust)
     best = _mrr(current, truth)
     if best < cold_mrr - settings.validation_tolerance / len(truth):
         return {}, cold, cold_mrr, cold_mrr
@@ -225,8 +223,6 @@ def _calibrate(p: np.ndarray, truth: list, settings: Settings) -> Calibration | 
     """Map each probability to the committee's own acceptance rate (a logistic in the log-odds,
     Platt's method), fitted on each held-out decided statement's top suggestions; None when
     there are too few decisions, or too few different figures, to say."""
-    from scipy.optimize import minimize
-
     if len(truth) < settings.calibrate_min_statements:
         return None
     depth = min(DEPTH, p.shape[1])

@@ -24,6 +24,7 @@ from .features import (
     _default_weights,
     _Index,
     _pair_features,
+    cold_scale,
     similarity_threshold,
 )
 from .learning import (
@@ -138,7 +139,7 @@ class _Ranking:
         semantic = vectors.s_emb is not None and settings.embedding_weight > 0
         cold_weights = _default_weights(settings, semantic)
         # Scores are put on the scale of the cold similarity (1.0 = identical statements).
-        scale = sum(w for w in cold_weights.values() if w > 0) or 1.0
+        scale = cold_scale(cold_weights)
         warm = bool(accepted_rows)
         threshold = similarity_threshold(vectors, semantic, settings) if warm else settings.similarity_threshold
         index = _Index(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold)
