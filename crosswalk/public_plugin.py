@@ -263,7 +263,11 @@ async def program_page(datasette, request):
         entry["evidence"].append(row)
         if STRENGTH_ORDER.get(row["strength"], 0) > STRENGTH_ORDER.get(entry["strength"], 0):
             entry["strength"] = row["strength"]
-    coverage = await _coverage(datasette, certified)
+    coverage = [
+        {**row, "subject": row["subject"] or "(no subject)", "total": row["standards"]}
+        for row in await _rows(datasette, "select * from program_coverage where program_id = :p order by subject",
+                               {"p": program_id})
+    ]
     return await _render(datasette, request, "crosswalk_program.html", {
         "program": program,
         "credentials": credentials,
@@ -354,9 +358,9 @@ async def gaps_page(datasette, request):
     subject = request.args.get("subject")
     rows = await _rows(datasette, """
         select t.id, t.code, t.statement, t.subject, t.grade, t.grade_low, t.grade_high, f.name as framework,
-               exists (select 1 from alignments a where a.target_id = t.id and a.status = 'accepted') as certified
+               t.id in (select standard_id from program_evidence) as certified
         from standards t join frameworks f on f.id = t.framework_id
-        where f.kind = 'academic' and t.status = 'active'
+        where t.id in (select standard_id from program_standards)
         order by t.subject, t.grade_low, t.grade_high, t.position, t.code
     """)
     summary = collections.OrderedDict()
