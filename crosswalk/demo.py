@@ -32,6 +32,12 @@ ONET_NOTICE = (
     "Labor, Employment and Training Administration (USDOL/ETA). Used under the CC BY 4.0 license. "
     "O*NET® is a trademark of USDOL/ETA."
 )
+GUIDING_PRINCIPLES_NOTICE = (
+    "Maine Department of Education, Rule Chapter 132 (05-071 CMR 132), Learning Results: Parameters "
+    "for Essential Instruction, the Guiding Principles: a state regulation, public. Transcribed by the "
+    "crosswalk developers without the official copy at hand: check it against the rule before "
+    "certifying against it."
+)
 CIP_NOTICE = (
     "Program titles and definitions: Classification of Instructional Programs (CIP 2020) and the "
     "CIP 2020–SOC 2018 crosswalk, National Center for Education Statistics (public domain). Career "
@@ -48,6 +54,10 @@ ACADEMIC = [
     dict(file="ngss.csv", framework="Maine Learning Results: Science and Engineering (NGSS)", subject="Science",
          publisher="NGSS Lead States", version="2013", license="NGSS Lead States attribution; ASN terms of use",
          attribution=NGSS_NOTICE, source_url="https://www.nextgenscience.org/"),
+    dict(file="guiding_principles.csv", framework="Maine Learning Results: Guiding Principles",
+         subject="Guiding Principles", publisher="Maine Department of Education", version="2007",
+         license="A state regulation, public", attribution=GUIDING_PRINCIPLES_NOTICE,
+         source_url="https://www.maine.gov/doe/learning/guidingprinciples"),
 ]
 
 # CTE programs are high-school programs: suggest high-school academic standards.
