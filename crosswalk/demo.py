@@ -17,6 +17,7 @@ from .decisions import apply_decisions, read_decisions
 from .importer import import_file
 from .matching import match
 from .programs import add_program
+from .text import plural
 
 CCSS_NOTICE = (
     "© Copyright 2010. National Governors Association Center for Best Practices and Council of "
@@ -85,8 +86,8 @@ class DemoSummary:
 
     def summary(self) -> str:
         return (
-            f"Built {self.path}: {self.frameworks} frameworks, {self.standards} standards, "
-            f"{self.programs} programs, {self.alignments} alignments "
+            f"Built {self.path}: {plural(self.frameworks, 'framework')}, {plural(self.standards, 'standard')}, "
+            f"{plural(self.programs, 'program')}, {plural(self.alignments, 'alignment')} "
             f"({self.accepted} accepted, {self.rejected} rejected, the rest suggested)"
         )
 
@@ -141,7 +142,7 @@ def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decision
                 grade=DEMO_GRADE, use_embeddings=use_embeddings,
             )
             counts.append(outcome.suggested)
-        step(f"Matched {program['name']}: {sum(counts)} suggestions")
+        step(f"Matched {program['name']}: {plural(sum(counts), 'suggestion')}")
     # Illustrative decisions (data/demo_decisions.csv, written by the crosswalk developers to show
     # the review workflow; not an official Maine crosswalk), then a warm re-match that learns from them.
     if with_decisions:
