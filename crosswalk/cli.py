@@ -370,8 +370,9 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
     """Build the demo crosswalk from the bundled data and serve it.
 
     Imports the Maine Learning Results (CCSS mathematics and ELA, NGSS
-    science), eight CTE programs with the O*NET tasks of the occupations
-    they lead to, suggests alignments, and serves the result.
+    science, the Guiding Principles), eight CTE programs with the O*NET
+    tasks of the occupations they lead to, suggests alignments, and serves
+    the result.
 
     Example:
 
