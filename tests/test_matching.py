@@ -381,6 +381,24 @@ def test_a_few_decisions_do_not_flood_unrelated_statements():
     assert warm_first.count(1) == cold_first.count(1) <= len(others) // 10
 
 
+def test_what_every_statement_shares_takes_first_place_only_where_the_decisions_show_it():
+    # Thirty decisions on three families' statements, every one aligned to standard 1 whatever its
+    # words say (a committee for which standard 1 applies to everything, as "plan and carry out an
+    # investigation" does for most of NGSS). On the held-out decided statements, the most accepted
+    # standard first beats each statement's own best match, so for new statements it comes first too;
+    # each one's own best match stays among its suggestions.
+    targets, statements = _family_crosswalk(worded=True)
+    decided = [s for s in statements if s[0] in (1, 2, 3)]
+    new = [s for s in statements if s[0] in (4, 5, 6)]
+    decisions = [Decision(text, 1, True, f"D{n}", 1000 + n) for n, (_, text) in enumerate(decided)]
+    sources = [Doc(2000 + n, f"N{n}", text) for n, (_, text) in enumerate(new)]
+    cold = rank_candidates(sources, targets, top=6)
+    warm = rank_candidates(sources, targets, top=6, decisions=decisions)
+    assert [c[0].target_key for c in cold].count(1) <= len(new) // 10
+    assert [c[0].target_key for c in warm] == [1] * len(new)
+    assert _rank_of(warm, new) == [2] * len(new) == [r + 1 for r in _rank_of(cold, new)]
+
+
 def test_a_statement_with_no_related_standard_gets_no_likely_alignment(db, tmp_path):
     # Twenty-four task statements about the six standards' topics and one about sweeping the
     # shop: that one matches nothing, stands out from the others, and gets no suggestions but

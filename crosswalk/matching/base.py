@@ -68,7 +68,10 @@ class Settings:
     threshold_min_statements: int = 30
     similarity_threshold: float = 0.35
     popularity_shrink: float = 10.0
-    first_from_statement: bool = True  # a statement's first suggestion is its own best match, popularity aside  # how often a standard was accepted: accepted / (statements decided + this)
+    # shared signals take a statement's first place only when, on the held-out decisions, that ranks
+    # the right standard better by this many statements' reciprocal rank
+    validation_margin_first: float = 0.0
+    first_from_statement: bool = True  # off: shared signals may always take a statement's first place
     cold_prior: float = 10.0  # belief in the golds' cold calibration, in decided pairs' worth
     signal_prior: float = 0.5  # trust in a warm signal before the decisions show how far it comes true
     signal_prior_weight: float = 2.0  # ... worth this many acceptances

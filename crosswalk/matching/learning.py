@@ -1,12 +1,13 @@
 """Learning from decisions, checked on the committee's own held-out decisions; and confidence.
 
-What decisions teach (features.WARM_FEATURES: similar decided statements, each standard's
-profile, popularity within the grade band, the heading's decisions, rejections) is added to the
-cold score with weights chosen on the committee's own decisions: the decided statements are
-scored in parts, each with only the other parts' decisions known (exactly as ranking will see
-a new statement), and a weight moves from 0 only when the held-out decisions rank better with
-it by more than chance would give. With a handful of decisions, or decisions that teach
-nothing, the ranking stays the cold one; it can never fit one crosswalk and invert on another.
+What decisions teach (features.WARM_FEATURES: similar decided statements, popularity within the
+grade band, the heading's decisions, rejections) combines with the cold probability as
+independent evidence (noisy-OR), each signal trusted as far as it came true on the committee's
+own decisions: the decided statements are scored in parts, each with only the other parts'
+decisions known (exactly as ranking will see a new statement). If the held-out decisions rank
+worse than cold, the ranking stays the cold one; nothing fitted can invert a signal. What every
+statement shares (popularity, the heading) takes a statement's first place only where the
+held-out decisions rank better that way than with each statement's own best match first.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -74,10 +75,18 @@ class Learned:
     cold_mrr: float = 0.0  # their held-out MRR with the cold ranking
     warm_mrr: float = 0.0  # and with the chosen weights
     cold: ColdCalibration | None = None  # the cold probability, fitted to this committee's decisions
+    # A statement's first suggestion is its own best match, unless the committee's held-out decisions
+    # show that what is shared (popularity, the heading) ranks the right standard first more often.
+    statement_first: bool = True
 
     @property
     def used(self) -> dict:
         return {name: w for name, w in self.weights.items() if w}
+
+
+# Signals every statement shares (what was accepted most, under the same heading): they rank a
+# statement's suggestions, but take its first place only where the committee's decisions show they should.
+SHARED_SIGNALS = ("popularity", "heading")
 
 
 def _mrr(scores: np.ndarray, truth: list) -> float:
@@ -87,6 +96,23 @@ def _mrr(scores: np.ndarray, truth: list) -> float:
     above = (scores > best[:, None]).sum(axis=1)
     tied = (scores == best[:, None]).sum(axis=1)
     return float(np.mean(1.0 / (above + (tied + 1) / 2)))
+
+
+def _mrr_statement_first(scores: np.ndarray, own: np.ndarray, truth: list) -> float:
+    """The MRR when each row's first place goes to its ``own`` best column and the rest follow
+    ``scores`` (as _statement_first ranks), ties counted as in :func:`_mrr`."""
+    first = own.argmax(axis=1)
+    total = 0.0
+    for i, cols in enumerate(truth):
+        if first[i] in cols:
+            total += 1.0
+            continue
+        row = scores[i]
+        best = row[cols].max()
+        above = int((row > best).sum()) - int(row[first[i]] > best)
+        tied = int((row == best).sum()) - int(row[first[i]] == best)
+        total += 1.0 / (1 + above + (tied + 1) / 2)
+    return total / len(truth)
 
 
 def best_flags(fused: np.ndarray) -> np.ndarray:
@@ -159,7 +185,15 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     cold_calibration = _fit_cold(similarity, truth, shown, settings)
     cold = cold_calibration(similarity, best_flags(similarity))
     trust, current, cold_mrr, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features), settings)
-    return Learned(trust, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration)
+    statement_first = True
+    if set(trust) & set(SHARED_SIGNALS):
+        own = combine(cold, features, {n: t for n, t in trust.items() if n not in SHARED_SIGNALS})
+        first_mrr = _mrr_statement_first(current, own, truth)
+        # Shared signals may take first place only where they earn it on held-out decisions.
+        statement_first = best <= first_mrr + settings.validation_margin_first / len(truth)
+        best = best if not statement_first else first_mrr
+    return Learned(trust, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration,
+                   statement_first)
 
 
 def _fit_cold(similarity: np.ndarray, truth: list, rejected: list, settings: Settings) -> ColdCalibration:

@@ -29,6 +29,7 @@ from .features import (
 )
 from .learning import (
     GOLD_CALIBRATION,
+    SHARED_SIGNALS,
     Learned,
     best_flags,
     combine,
@@ -201,7 +202,7 @@ class _Ranking:
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
                 probability = combine(probability, feats, used)
-                if settings.first_from_statement and set(used) & set(SHARED_SIGNALS):
+                if settings.first_from_statement and learned.statement_first and set(used) & set(SHARED_SIGNALS):
                     own = combine(own, feats, {n: t for n, t in used.items() if n not in SHARED_SIGNALS})
                 else:
                     own = probability
@@ -266,7 +267,6 @@ def _floor_fence(best: np.ndarray, settings) -> float:
 
 # What the decisions say about standards in general (how popular they are, overall or under a
 # heading), as opposed to what they say about statements like this one.
-SHARED_SIGNALS = ("popularity", "heading")
 
 
 def _statement_first(fused, own, idx, vals):
