@@ -202,13 +202,13 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
 
 @cli.group()
 def program():
-    """Add and list CTE programs and the frameworks they teach.
+    """Add and list CTE programs, their grade band and the frameworks they teach.
 
     Example:
 
     \b
         crosswalk program add district.db "Welding Technology" --cip 48.0508 \\
-            --cluster Manufacturing --framework "Welding tasks"
+            --cluster Manufacturing --grades 9-12 --framework "Welding tasks"
         crosswalk program list district.db
     """
 
@@ -218,26 +218,38 @@ def program():
 @click.argument("name")
 @click.option("--cip", "cip_code", help="CIP 2020 code, such as 48.0508")
 @click.option("--cip-title", help="CIP title")
-@click.option("--cluster", "career_cluster", help="Career Cluster")
+@click.option("--cluster", "career_cluster",
+              help="One of the 16 Career Clusters (Perkins IV), such as Manufacturing (any case)")
+@click.option("--grades", help="The grade band its coverage counts, such as 9-12 or 11-12  [new program: 9-12]")
 @click.option("--school", help="School or CTE centre")
 @click.option("--description", help="What the program teaches")
 @click.option("--framework", "frameworks", multiple=True,
               help="An industry framework the program teaches (repeatable)")
 @fail_cleanly
-def program_add(database, name, cip_code, cip_title, career_cluster, school, description, frameworks):
+def program_add(database, name, cip_code, cip_title, career_cluster, grades, school, description, frameworks):
     """Add a CTE program (or update it) and link the frameworks it teaches.
+
+    Its coverage counts the academic standards of its grade band (--grades;
+    9-12 for a new program unless given). --cluster is one of the 16 Career
+    Clusters, stored as the Perkins IV table spells it ("Manufacturing"
+    becomes "Manufacturing Career Cluster").
 
     Example:
 
     \b
         crosswalk program add district.db "Welding Technology" --cip 48.0508 \\
-            --cluster "Manufacturing" --framework "Welding tasks"
+            --cluster Manufacturing --grades 9-12 --framework "Welding tasks"
     """
-    from .programs import add_program
+    from .programs import add_program, canonical_cluster, grade_band
 
+    # Check the values before opening (and so creating) the database.
+    if career_cluster is not None:
+        canonical_cluster(career_cluster)
+    if grades is not None:
+        grade_band(grades)
     db = open_database(database)
     result = add_program(db, name, cip_code=cip_code, cip_title=cip_title, career_cluster=career_cluster,
-                         school=school, description=description, frameworks=list(frameworks))
+                         school=school, description=description, grades=grades, frameworks=list(frameworks))
     click.echo(result.summary())
 
 
@@ -246,12 +258,13 @@ def program_add(database, name, cip_code, cip_title, career_cluster, school, des
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 @fail_cleanly
 def program_list(database, as_json):
-    """List programs, their frameworks and how many standards they certify.
+    """List programs: band, status, review progress and what they certify.
 
     Example:
 
     \b
         crosswalk program list district.db
+        crosswalk program list district.db --json
     """
     from .programs import list_programs
 
@@ -260,9 +273,56 @@ def program_list(database, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']} (CIP {row['cip_code'] or '-'}, {row['career_cluster'] or '-'}): "
-                   f"{row['standards_certified']} standards certified; teaches {row['frameworks'] or '-'}")
-    click.echo(f"{len(rows)} programs")
+        status = row["status"]
+        if row["status_by"]:
+            status += f" by {row['status_by']} on {row['status_at'][:10]}"
+        click.echo(f"{row['name']} ({row['grades']}; CIP {row['cip_code'] or '-'}; {row['career_cluster'] or '-'})")
+        click.echo(f"  status: {status}")
+        click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "
+                   f"{row['suggested']} suggested, {row['accepted']} accepted, {row['rejected']} rejected, "
+                   f"{row['needs_rereview']} to re-review")
+        click.echo(f"  {row['standards_certified']} standards certified; teaches {row['frameworks'] or '-'}")
+    click.echo("1 program" if len(rows) == 1 else f"{len(rows)} programs")
+
+
+def _program_status(ctx, param, value):
+    """draft, in review or approved; 'in-review' and any case are understood."""
+    from .db import PROGRAM_STATUSES
+
+    text = " ".join(value.replace("-", " ").replace("_", " ").split()).casefold()
+    if text not in PROGRAM_STATUSES:
+        raise click.BadParameter(f"{value!r}: use one of " + ", ".join(repr(s) for s in PROGRAM_STATUSES))
+    return text
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.option("--program", required=True, help="The program (name or id) whose crosswalk is signed off")
+@click.option("--by", required=True, help="Who approves it (or sets its status); recorded with the date")
+@click.option("--status", default="approved", show_default=True, callback=_program_status,
+              help="approved, 'in review' or draft (to reopen a crosswalk)")
+@fail_cleanly
+def approve(database, program, by, status):
+    """Sign off a program's crosswalk: approved, in review or draft.
+
+    Who and when are stored on the program and logged in review_log.
+    Approving while suggestions still await review, or while accepted
+    decisions need re-review (a statement changed or was retired), is
+    allowed, with a warning giving the counts. `publish --approved-only`
+    publishes only approved programs.
+
+    Example:
+
+    \b
+        crosswalk approve district.db --program "Welding Technology" --by "M. Levesque"
+        crosswalk approve district.db --program "Welding Technology" --by "M. Levesque" --status "in review"
+    """
+    from .programs import set_status
+
+    result = set_status(open_database(database), program, status, by, via="cli")
+    for warning in result.warnings():
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(result.summary())
 
 
 @cli.command()
