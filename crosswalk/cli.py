@@ -796,6 +796,8 @@ def history(database, alignment_id, as_json):
 @click.option("--suggestions", type=click.Choice(["omit", "label"]), default="omit", show_default=True,
               help="Leave suggested (unreviewed) alignments out, or keep them labelled 'not reviewed'")
 @click.option("--force", is_flag=True, help="Replace an earlier published copy in OUTDIR")
+@click.option("--approved-only", is_flag=True,
+              help="Publish only approved programs (crosswalk approve), and only their frameworks' alignments")
 @click.option("--title", help="Site title (default: the title in metadata.yml)")
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Start from this metadata.yml")
 @click.option("--to", "to", type=click.Choice(["cloudrun", "package"]),
@@ -808,8 +810,8 @@ def history(database, alignment_id, as_json):
 @click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
 @click.option("--dry-run", is_flag=True, help="With --to: print the datasette command instead of running it")
 @fail_cleanly
-def publish(database, outdir, suggestions, force, title, metadata, to, service, memory, max_instances, tag, port,
-            install, dry_run):
+def publish(database, outdir, suggestions, force, approved_only, title, metadata, to, service, memory, max_instances,
+            tag, port, install, dry_run):
     """Make the public copy of a crosswalk in OUTDIR, and optionally deploy it.
 
     OUTDIR gets crosswalk.db (frameworks, standards, programs and accepted
@@ -840,7 +842,8 @@ def publish(database, outdir, suggestions, force, title, metadata, to, service, 
             used.append("--dry-run")
         if used:
             raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
-    result = make_public(database, outdir, suggestions=suggestions, force=force, title=title, metadata=metadata)
+    result = make_public(database, outdir, suggestions=suggestions, force=force, approved_only=approved_only,
+                         title=title, metadata=metadata)
     click.echo(result.summary())
     if not to:
         click.echo(f"Serve it with: crosswalk serve {outdir}")
