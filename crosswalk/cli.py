@@ -798,7 +798,10 @@ def history(database, alignment_id, as_json):
 @click.option("--force", is_flag=True, help="Replace an earlier published copy in OUTDIR")
 @click.option("--approved-only", is_flag=True,
               help="Publish only approved programs (crosswalk approve), and only their frameworks' alignments")
-@click.option("--title", help="Site title (default: the title in metadata.yml)")
+@click.option("--title", help="Site title (overrides the settings file's)")
+@click.option("--description", help="A sentence or two for the home page (overrides the settings file's)")
+@click.option("--settings", "settings", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of site settings: title, description, license, license_url, source, source_url")
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Start from this metadata.yml")
 @click.option("--to", "to", type=click.Choice(["cloudrun", "package"]),
               help="Then hand the copy to `datasette publish cloudrun` or `datasette package`")
@@ -810,22 +813,30 @@ def history(database, alignment_id, as_json):
 @click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
 @click.option("--dry-run", is_flag=True, help="With --to: print the datasette command instead of running it")
 @fail_cleanly
-def publish(database, outdir, suggestions, force, approved_only, title, metadata, to, service, memory, max_instances,
-            tag, port, install, dry_run):
+def publish(database, outdir, suggestions, force, approved_only, title, description, settings, metadata, to, service,
+            memory, max_instances, tag, port, install, dry_run):
     """Make the public copy of a crosswalk in OUTDIR, and optionally deploy it.
 
-    OUTDIR gets crosswalk.db (frameworks, standards, programs and accepted
-    alignments only: no review log, rejected alignments or reviewer
-    settings), a complete metadata.yml, and the public pages (program,
-    standard, gaps, search). Serve it with `crosswalk serve OUTDIR`; it is
-    served immutable and refuses every write. With --to, Datasette's own
-    publisher deploys it with Datasette pinned to 0.65.5.
+    OUTDIR gets crosswalk.db (frameworks, standards, programs with their
+    band and sign-off status, and accepted alignments only: no review log,
+    rejected alignments or reviewer settings), a complete metadata.yml, and
+    the public pages (program, standard, gaps, search). With --approved-only,
+    only approved programs (see `crosswalk approve`) and the alignments of
+    their frameworks. The site's license, source and attribution lines come
+    from the frameworks in the database; its title and description from
+    --title, --description or a --settings file (title, description,
+    license, license_url, source, source_url), which win over the data.
+    Serve it with `crosswalk serve OUTDIR`; it is served immutable and
+    refuses every write. With --to, Datasette's own publisher deploys it
+    with Datasette pinned to 0.65.5.
 
     Example:
 
     \b
         crosswalk publish district.db public/
         crosswalk serve public/
+        crosswalk publish district.db public/ --force --approved-only --settings site.yml
+        crosswalk publish district.db public/ --force --title "Capital Region CTE crosswalk"
         crosswalk publish district.db public/ --force --to cloudrun --service cte-crosswalk
         crosswalk publish district.db public/ --force --to package --tag district/crosswalk --dry-run
     """
@@ -843,7 +854,7 @@ def publish(database, outdir, suggestions, force, approved_only, title, metadata
         if used:
             raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
     result = make_public(database, outdir, suggestions=suggestions, force=force, approved_only=approved_only,
-                         title=title, metadata=metadata)
+                         title=title, description=description, settings=settings, metadata=metadata)
     click.echo(result.summary())
     if not to:
         click.echo(f"Serve it with: crosswalk serve {outdir}")
@@ -867,11 +878,16 @@ def publish(database, outdir, suggestions, force, approved_only, title, metadata
 def report(database, out, program, format_):
     """Write a program's crosswalk document (xlsx or CSV).
 
-    The shape state CTE offices use: per academic standard its code and
+    The shape state CTE offices use: the program, its grade band and its
+    sign-off (who approved it, when); per academic standard its code and
     text, the aligned CTE codes and tasks, strength (Full / Partial),
     rationale, reviewers and dates; a sign-off block; a Summary sheet with
-    coverage per subject and a chart; an Evidence sheet. The CSV holds the
-    crosswalk rows only.
+    the coverage of the program's grade band by subject and by domain, with
+    charts; a 'Needs re-review' sheet (accepted decisions whose statement
+    changed or was retired: not counted as certified); an Evidence sheet.
+    A CSV report holds the crosswalk rows, with the coverage figures in
+    NAME-coverage.csv and the decisions to re-review in NAME-rereview.csv
+    beside it.
 
     Example:
 

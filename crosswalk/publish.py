@@ -42,7 +42,7 @@ from . import cells
 from .db import now, open_db
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
-from .metadata import public_metadata
+from .metadata import public_metadata, read_settings
 from .text import grade_label
 
 PUBLISHED_DB = "crosswalk.db"
@@ -118,7 +118,7 @@ def _create_sql(conn, table: str) -> str:
 
 
 def publish(database, outdir, *, suggestions: str = "omit", force: bool = False, approved_only: bool = False,
-            title: str | None = None, metadata=None) -> PublishResult:
+            title: str | None = None, description: str | None = None, settings=None, metadata=None) -> PublishResult:
     """Write the public copy of ``database`` into the folder ``outdir``.
 
     ``suggestions="label"`` keeps the matcher's suggested alignments, in a
@@ -129,6 +129,12 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
     approved, and only the alignments of the frameworks they teach (every
     framework and standard stays); otherwise every program is published with
     its status.
+
+    The site's title, description, license and source lines come from the
+    frameworks of the copy and from the user: ``settings`` (a settings file's
+    path, see :func:`crosswalk.metadata.read_settings`, or a dict), which
+    ``title`` and ``description`` override; ``metadata`` is another
+    metadata.yml to start from.
     """
     if suggestions not in SUGGESTION_MODES:
         raise CrosswalkError(f"suggestions must be one of {', '.join(SUGGESTION_MODES)}, not {suggestions!r}")
@@ -145,6 +151,8 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
             raise CrosswalkError(f"{outdir} already holds a published crosswalk; use --force to replace it")
     if out.resolve() == source.resolve().parent and source.name == PUBLISHED_DB:
         raise CrosswalkError(f"{database} is inside {outdir}; publish to another folder")
+    site = dict(settings) if isinstance(settings, dict) else read_settings(settings) if settings else {}
+    site.update({k: v for k, v in (("title", title), ("description", description)) if v})
 
     open_db(source).close()  # bring an older database's schema up to date first
     out.mkdir(parents=True, exist_ok=True)
@@ -176,7 +184,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         if asset.is_file():
             shutil.copy2(asset, out / "static" / asset.name)
 
-    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, title=title, path=metadata)
+    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, path=metadata, settings=site)
     (out / "metadata.yml").write_text(
         "# Datasette metadata for the public crosswalk, written by `crosswalk publish`.\n"
         + yaml.safe_dump(public_md, sort_keys=False, allow_unicode=True, width=100),
