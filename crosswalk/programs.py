@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .db import DEFAULT_BAND, PROGRAM_STATUSES, framework_id, program_id, set_program_status
+from .db import DEFAULT_BAND, framework_id, set_program_status
 from .errors import CrosswalkError
 from .text import grade_label, parse_grades
 
@@ -202,12 +202,11 @@ def set_status(db, program, status: str, by: str, *, via: str = "cli") -> Status
         set_status(db, "Welding Technology", "approved", "M. Levesque").summary()
         # 'Welding Technology: approved by M. Levesque on 2026-11-28'
     """
-    if status not in PROGRAM_STATUSES:
-        raise CrosswalkError(f"unknown status {status!r}: use one of " + ", ".join(PROGRAM_STATUSES))
-    if not by or not str(by).strip():
-        raise CrosswalkError("a status change needs the name of who makes it")
-    pid = program_id(db, program)
-    row = set_program_status(db, pid, status, by, via=via)
-    progress = next(db.query("select suggested, needs_rereview from program_progress where program_id = ?", [pid]))
+    try:
+        row = set_program_status(db, program, status, by, via=via)
+    except ValueError as exc:  # an unknown status or no name: the user's to fix
+        raise CrosswalkError(str(exc)) from None
+    progress = next(db.query("select suggested, needs_rereview from program_progress where program_id = ?",
+                             [row["id"]]))
     return StatusResult(row["name"], row["status"], row["status_by"], row["status_at"],
                         progress["suggested"], progress["needs_rereview"])

@@ -8,9 +8,9 @@ import yaml
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
+from crosswalk.errors import CrosswalkError
 from crosswalk.importer import import_file
 from crosswalk.metadata import data_attribution, read_settings
-from crosswalk.errors import CrosswalkError
 from crosswalk.programs import add_program
 from crosswalk.publish import publish
 from crosswalk.site import make_datasette, make_public_datasette

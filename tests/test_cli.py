@@ -124,7 +124,8 @@ def test_bad_band_or_cluster_is_one_error_and_changes_nothing(runner, small_db):
 
 
 def test_demo_programs_name_career_clusters():
-    rows = list(csv.DictReader(open(DATA / "programs.csv", encoding="utf-8")))
+    with open(DATA / "programs.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert len(rows) == 8
     assert {canonical_cluster(r["career_cluster"]) for r in rows} == {r["career_cluster"] for r in rows}
     assert set(CAREER_CLUSTERS) >= {r["career_cluster"] for r in rows} and len(CAREER_CLUSTERS) == 16
