@@ -267,6 +267,7 @@ def program_list(database, as_json):
         crosswalk program list district.db --json
     """
     from .programs import list_programs
+    from .text import plural
 
     rows = list_programs(open_database(database))
     if as_json:
@@ -281,8 +282,8 @@ def program_list(database, as_json):
         click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "
                    f"{row['suggested']} suggested, {row['accepted']} accepted, {row['rejected']} rejected, "
                    f"{row['needs_rereview']} to re-review")
-        click.echo(f"  {row['standards_certified']} standards certified; teaches {row['frameworks'] or '-'}")
-    click.echo("1 program" if len(rows) == 1 else f"{len(rows)} programs")
+        click.echo(f"  {plural(row['standards_certified'], 'standard')} certified; teaches {row['frameworks'] or '-'}")
+    click.echo(plural(len(rows), "program"))
 
 
 def _program_status(ctx, param, value):
@@ -336,6 +337,8 @@ def frameworks(database):
     \b
         crosswalk frameworks district.db
     """
+    from .text import plural
+
     db = open_database(database)
     rows = list(db.query(
         "select f.name, f.kind, count(s.id) as standards from frameworks f "
@@ -343,7 +346,7 @@ def frameworks(database):
     ))
     for row in rows:
         click.echo(f"{row['kind']:<9} {row['standards']:>6}  {row['name']}")
-    click.echo(f"{len(rows)} frameworks")
+    click.echo(plural(len(rows), "framework"))
 
 
 def serve_options(func):
@@ -427,8 +430,9 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
     """Build the demo crosswalk from the bundled data and serve it.
 
     Imports the Maine Learning Results (CCSS mathematics and ELA, NGSS
-    science), eight CTE programs with the O*NET tasks of the occupations
-    they lead to, suggests alignments, and serves the result.
+    science, the Guiding Principles), eight CTE programs with the O*NET
+    tasks of the occupations they lead to, suggests alignments, and serves
+    the result.
 
     Example:
 
@@ -533,6 +537,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
             --from "Welding tasks" --to "Maine Learning Results: Mathematics (CCSS)"
     """
     from .decisions import apply_decisions, read_decisions
+    from .text import plural
 
     columns = dict(source=source_column, target=target_column, decision=decision_column,
                    strength=strength_column, rationale=rationale_column, reviewer=reviewer_column)
@@ -546,7 +551,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     for line in result.unknown[:20]:
         click.echo(f"Note: {line}", err=True)
     if len(result.unknown) > 20:
-        click.echo(f"Note: and {len(result.unknown) - 20} more rows with unknown codes", err=True)
+        click.echo(f"Note: and {plural(len(result.unknown) - 20, 'more row')} with unknown codes", err=True)
     click.echo(result.summary())
 
 

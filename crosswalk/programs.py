@@ -15,7 +15,7 @@ import re
 
 from .db import DEFAULT_BAND, framework_id, set_program_status
 from .errors import CrosswalkError
-from .text import grade_label, parse_grades
+from .text import grade_label, parse_grades, plural
 
 # The 16 Career Clusters of the Perkins IV crosswalk (U.S. Department of Education, OVAE, Table 4,
 # September 2007), spelled as that table spells them; a program's career_cluster is one of these.
@@ -180,15 +180,11 @@ class StatusResult:
             return []
         notes = []
         if self.suggested:
-            notes.append(f"{_count(self.suggested, 'suggestion')} still awaiting review")
+            notes.append(f"{plural(self.suggested, 'suggestion')} still awaiting review")
         if self.needs_rereview:
-            notes.append(f"{_count(self.needs_rereview, 'accepted decision')} needing re-review "
+            notes.append(f"{plural(self.needs_rereview, 'accepted decision')} needing re-review "
                          "(not counted as certified until decided again)")
         return [f"{self.program} has {note}" for note in notes]
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def set_status(db, program, status: str, by: str, *, via: str = "cli") -> StatusResult:

@@ -43,7 +43,7 @@ from .db import now, open_db
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_settings
-from .text import grade_label
+from .text import grade_label, plural
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
@@ -90,18 +90,18 @@ class PublishResult:
 
     def summary(self) -> str:
         if self.suggestions == "label":
-            extra = f", {self.suggested} suggested alignments labelled 'not reviewed'"
+            extra = f", {plural(self.suggested, 'suggested alignment')} labelled 'not reviewed'"
         else:
             extra = "; suggested alignments left out"
         text = (
-            f"Published {self.database}: {self.frameworks} frameworks, {self.standards} standards, "
-            f"{self.programs} programs, {self.accepted} accepted alignments{extra}"
+            f"Published {self.database}: {plural(self.frameworks, 'framework')}, "
+            f"{plural(self.standards, 'standard')}, {plural(self.programs, 'program')}, "
+            f"{plural(self.accepted, 'accepted alignment')}{extra}"
         )
         if self.left_out:
             n = sum(self.left_out.values())
             why = ", ".join(f"{count} {status}" for status, count in self.left_out.items())
-            text += (f"; {n} {'program' if n == 1 else 'programs'} left out because "
-                     f"{'it is' if n == 1 else 'they are'} not approved ({why})")
+            text += f"; {plural(n, 'program')} left out because {'it is' if n == 1 else 'they are'} not approved ({why})"
         return text
 
 

@@ -44,7 +44,7 @@ from openpyxl.utils import get_column_letter
 from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
-from .text import grade_label
+from .text import grade_label, plural
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -94,12 +94,11 @@ class ReportResult:
 
     def summary(self) -> str:
         parts = ", ".join(f"{c['subject']} {c['certified']}/{c['standards']}" for c in self.coverage)
-        text = (f"Wrote the {self.program} crosswalk ({self.status}) to {self.path}: {self.standards} academic "
-                f"standards of {self.grades} certified by {self.alignments} reviewed alignments "
-                f"({parts or 'no subjects'})")
+        text = (f"Wrote the {self.program} crosswalk ({self.status}) to {self.path}: "
+                f"{plural(self.standards, 'academic standard')} of {self.grades} certified by "
+                f"{plural(self.alignments, 'reviewed alignment')} ({parts or 'no subjects'})")
         if self.rereview:
-            text += (f"; {self.rereview} accepted {'decision needs' if self.rereview == 1 else 'decisions need'} "
-                     "re-review (not counted)")
+            text += f"; {plural(self.rereview, 'accepted decision')} to re-review (not counted)"
         if self.also:
             text += f"; coverage figures in {self.also[0]}, decisions to re-review in {self.also[1]}"
         return text
@@ -303,7 +302,7 @@ def _crosswalk_sheet(ws, data) -> None:
 def _rereview_count(n: int) -> str:
     if not n:
         return "none"
-    return f"{n} accepted {'decision' if n == 1 else 'decisions'} (not counted as certified; see 'Needs re-review')"
+    return f"{plural(n, 'accepted decision')} (not counted as certified; see 'Needs re-review')"
 
 
 def _sign_off(ws, row_no: int, reviewers: dict) -> int:

@@ -87,11 +87,13 @@ def test_a_districts_site_credits_only_its_own_sources(own_db, tmp_path):
 
 def test_the_demo_still_credits_its_sources(published, demo):
     metadata = yaml.safe_load((published / "metadata.yml").read_text(encoding="utf-8"))
-    assert metadata["license"] == "CCSS Public License; NGSS Lead States attribution; ASN terms of use; CC BY 4.0"
-    assert metadata["source"] == ("NGA Center and CCSSO; NGSS Lead States; "
+    assert metadata["license"] == ("CCSS Public License; A state regulation, public; NGSS Lead States attribution; "
+                                   "ASN terms of use; CC BY 4.0")
+    assert metadata["source"] == ("NGA Center and CCSSO; Maine Department of Education; NGSS Lead States; "
                                   "USDOL/ETA O*NET (stand-in for a credential task list)")
     for text in ("National Governors Association Center", "NGSS Lead States. 2013", "O*NET 29.3 Database",
-                 "Classification of Instructional Programs (CIP 2020)", "Perkins IV"):
+                 "Rule Chapter 132 (05-071 CMR 132)", "Classification of Instructional Programs (CIP 2020)",
+                 "Perkins IV"):
         assert text in metadata["description_html"], text
     footer = get(make_public_datasette(published), "/").text
     assert "O*NET 29.3 Database" in footer and "CCSS Public License" in footer and "NGSS Lead States" in footer

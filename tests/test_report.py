@@ -63,11 +63,13 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
     # Coverage counts the program's band (9-12): fewer standards than the subjects hold in all grades.
     subjects = conn.execute("select subject, certified, standards, full, partial, percent from program_coverage "
                             "where program_id = ? order by subject", [pid]).fetchall()
-    assert [s[0] for s in subjects] == ["ELA", "Math", "Science"]
+    assert [s[0] for s in subjects] == ["ELA", "Guiding Principles", "Math", "Science"]
     all_grades = dict(conn.execute("select x.subject, count(*) from standards x join frameworks f on "
                                    "f.id = x.framework_id where f.kind = 'academic' and x.status = 'active' "
                                    "group by x.subject"))
-    assert all(standards < all_grades[subject] for subject, _, standards, *_ in subjects)
+    band = {subject: standards for subject, _, standards, *_ in subjects}
+    assert all(band[subject] < all_grades[subject] for subject in ("ELA", "Math", "Science"))
+    assert band["Guiding Principles"] == all_grades["Guiding Principles"]  # no grade: in every band
     per_subject = ", ".join(f"{s} {n}/{t}" for s, n, t, *_ in subjects)
     certified, reviewed = conn.execute(
         "select count(distinct standard_id), count(*) from program_evidence where program_id = ?", [pid]).fetchone()
@@ -76,7 +78,7 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
     assert result.stdout.strip() == (
         f"Wrote the Welding Technology crosswalk (approved by M. Levesque on {status_at[:10]}) to {out}: "
         f"{certified} academic standards of Grades 9–12 certified by {reviewed} reviewed alignments ({per_subject}); "
-        "1 accepted decision needs re-review (not counted)")
+        "1 accepted decision to re-review (not counted)")
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["Crosswalk", "Summary", "Needs re-review", "Evidence"]
     ws = wb["Crosswalk"]
@@ -155,7 +157,7 @@ def test_report_counts_the_programs_band(runner, report_db, tmp_path):
     write_report(open_db(report_db), out, program="Welding Technology")
     summary = openpyxl.load_workbook(out)["Summary"]
     assert summary["A1"].value == "Coverage of Grades 11–12: Welding Technology"
-    assert sum(r["Standards in band"] for r in sheet_table(summary, "Subject")[:3]) == eleven_twelve
+    assert sum(r["Standards in band"] for r in sheet_table(summary, "Subject")[:4]) == eleven_twelve
 
 
 def test_report_opens_in_libreoffice(report_db, tmp_path):
