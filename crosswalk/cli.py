@@ -202,13 +202,13 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
 
 @cli.group()
 def program():
-    """Add and list CTE programs and the frameworks they teach.
+    """Add and list CTE programs, their grade band and the frameworks they teach.
 
     Example:
 
     \b
         crosswalk program add district.db "Welding Technology" --cip 48.0508 \\
-            --cluster Manufacturing --framework "Welding tasks"
+            --cluster Manufacturing --grades 9-12 --framework "Welding tasks"
         crosswalk program list district.db
     """
 
@@ -218,26 +218,38 @@ def program():
 @click.argument("name")
 @click.option("--cip", "cip_code", help="CIP 2020 code, such as 48.0508")
 @click.option("--cip-title", help="CIP title")
-@click.option("--cluster", "career_cluster", help="Career Cluster")
+@click.option("--cluster", "career_cluster",
+              help="One of the 16 Career Clusters (Perkins IV), such as Manufacturing (any case)")
+@click.option("--grades", help="The grade band its coverage counts, such as 9-12 or 11-12  [new program: 9-12]")
 @click.option("--school", help="School or CTE centre")
 @click.option("--description", help="What the program teaches")
 @click.option("--framework", "frameworks", multiple=True,
               help="An industry framework the program teaches (repeatable)")
 @fail_cleanly
-def program_add(database, name, cip_code, cip_title, career_cluster, school, description, frameworks):
+def program_add(database, name, cip_code, cip_title, career_cluster, grades, school, description, frameworks):
     """Add a CTE program (or update it) and link the frameworks it teaches.
+
+    Its coverage counts the academic standards of its grade band (--grades;
+    9-12 for a new program unless given). --cluster is one of the 16 Career
+    Clusters, stored as the Perkins IV table spells it ("Manufacturing"
+    becomes "Manufacturing Career Cluster").
 
     Example:
 
     \b
         crosswalk program add district.db "Welding Technology" --cip 48.0508 \\
-            --cluster "Manufacturing" --framework "Welding tasks"
+            --cluster Manufacturing --grades 9-12 --framework "Welding tasks"
     """
-    from .programs import add_program
+    from .programs import add_program, canonical_cluster, grade_band
 
+    # Check the values before opening (and so creating) the database.
+    if career_cluster is not None:
+        canonical_cluster(career_cluster)
+    if grades is not None:
+        grade_band(grades)
     db = open_database(database)
     result = add_program(db, name, cip_code=cip_code, cip_title=cip_title, career_cluster=career_cluster,
-                         school=school, description=description, frameworks=list(frameworks))
+                         school=school, description=description, grades=grades, frameworks=list(frameworks))
     click.echo(result.summary())
 
 
@@ -246,12 +258,13 @@ def program_add(database, name, cip_code, cip_title, career_cluster, school, des
 @click.option("--json", "as_json", is_flag=True, help="Print JSON")
 @fail_cleanly
 def program_list(database, as_json):
-    """List programs, their frameworks and how many standards they certify.
+    """List programs: band, status, review progress and what they certify.
 
     Example:
 
     \b
         crosswalk program list district.db
+        crosswalk program list district.db --json
     """
     from .programs import list_programs
     from .text import plural
@@ -261,9 +274,56 @@ def program_list(database, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']} (CIP {row['cip_code'] or '-'}, {row['career_cluster'] or '-'}): "
-                   f"{plural(row['standards_certified'], 'standard')} certified; teaches {row['frameworks'] or '-'}")
+        status = row["status"]
+        if row["status_by"]:
+            status += f" by {row['status_by']} on {row['status_at'][:10]}"
+        click.echo(f"{row['name']} ({row['grades']}; CIP {row['cip_code'] or '-'}; {row['career_cluster'] or '-'})")
+        click.echo(f"  status: {status}")
+        click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "
+                   f"{row['suggested']} suggested, {row['accepted']} accepted, {row['rejected']} rejected, "
+                   f"{row['needs_rereview']} to re-review")
+        click.echo(f"  {plural(row['standards_certified'], 'standard')} certified; teaches {row['frameworks'] or '-'}")
     click.echo(plural(len(rows), "program"))
+
+
+def _program_status(ctx, param, value):
+    """draft, in review or approved; 'in-review' and any case are understood."""
+    from .db import PROGRAM_STATUSES
+
+    text = " ".join(value.replace("-", " ").replace("_", " ").split()).casefold()
+    if text not in PROGRAM_STATUSES:
+        raise click.BadParameter(f"{value!r}: use one of " + ", ".join(repr(s) for s in PROGRAM_STATUSES))
+    return text
+
+
+@cli.command()
+@click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.option("--program", required=True, help="The program (name or id) whose crosswalk is signed off")
+@click.option("--by", required=True, help="Who approves it (or sets its status); recorded with the date")
+@click.option("--status", default="approved", show_default=True, callback=_program_status,
+              help="approved, 'in review' or draft (to reopen a crosswalk)")
+@fail_cleanly
+def approve(database, program, by, status):
+    """Sign off a program's crosswalk: approved, in review or draft.
+
+    Who and when are stored on the program and logged in review_log.
+    Approving while suggestions still await review, or while accepted
+    decisions need re-review (a statement changed or was retired), is
+    allowed, with a warning giving the counts. `publish --approved-only`
+    publishes only approved programs.
+
+    Example:
+
+    \b
+        crosswalk approve district.db --program "Welding Technology" --by "M. Levesque"
+        crosswalk approve district.db --program "Welding Technology" --by "M. Levesque" --status "in review"
+    """
+    from .programs import set_status
+
+    result = set_status(open_database(database), program, status, by, via="cli")
+    for warning in result.warnings():
+        click.echo(f"Warning: {warning}", err=True)
+    click.echo(result.summary())
 
 
 @cli.command()
@@ -741,7 +801,12 @@ def history(database, alignment_id, as_json):
 @click.option("--suggestions", type=click.Choice(["omit", "label"]), default="omit", show_default=True,
               help="Leave suggested (unreviewed) alignments out, or keep them labelled 'not reviewed'")
 @click.option("--force", is_flag=True, help="Replace an earlier published copy in OUTDIR")
-@click.option("--title", help="Site title (default: the title in metadata.yml)")
+@click.option("--approved-only", is_flag=True,
+              help="Publish only approved programs (crosswalk approve), and only their frameworks' alignments")
+@click.option("--title", help="Site title (overrides the settings file's)")
+@click.option("--description", help="A sentence or two for the home page (overrides the settings file's)")
+@click.option("--settings", "settings", type=click.Path(exists=True, dir_okay=False),
+              help="YAML file of site settings: title, description, license, license_url, source, source_url")
 @click.option("--metadata", type=click.Path(exists=True, dir_okay=False), help="Start from this metadata.yml")
 @click.option("--to", "to", type=click.Choice(["cloudrun", "package"]),
               help="Then hand the copy to `datasette publish cloudrun` or `datasette package`")
@@ -753,22 +818,30 @@ def history(database, alignment_id, as_json):
 @click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
 @click.option("--dry-run", is_flag=True, help="With --to: print the datasette command instead of running it")
 @fail_cleanly
-def publish(database, outdir, suggestions, force, title, metadata, to, service, memory, max_instances, tag, port,
-            install, dry_run):
+def publish(database, outdir, suggestions, force, approved_only, title, description, settings, metadata, to, service,
+            memory, max_instances, tag, port, install, dry_run):
     """Make the public copy of a crosswalk in OUTDIR, and optionally deploy it.
 
-    OUTDIR gets crosswalk.db (frameworks, standards, programs and accepted
-    alignments only: no review log, rejected alignments or reviewer
-    settings), a complete metadata.yml, and the public pages (program,
-    standard, gaps, search). Serve it with `crosswalk serve OUTDIR`; it is
-    served immutable and refuses every write. With --to, Datasette's own
-    publisher deploys it with Datasette pinned to 0.65.5.
+    OUTDIR gets crosswalk.db (frameworks, standards, programs with their
+    band and sign-off status, and accepted alignments only: no review log,
+    rejected alignments or reviewer settings), a complete metadata.yml, and
+    the public pages (program, standard, gaps, search). With --approved-only,
+    only approved programs (see `crosswalk approve`) and the alignments of
+    their frameworks. The site's license, source and attribution lines come
+    from the frameworks in the database; its title and description from
+    --title, --description or a --settings file (title, description,
+    license, license_url, source, source_url), which win over the data.
+    Serve it with `crosswalk serve OUTDIR`; it is served immutable and
+    refuses every write. With --to, Datasette's own publisher deploys it
+    with Datasette pinned to 0.65.5.
 
     Example:
 
     \b
         crosswalk publish district.db public/
         crosswalk serve public/
+        crosswalk publish district.db public/ --force --approved-only --settings site.yml
+        crosswalk publish district.db public/ --force --title "Capital Region CTE crosswalk"
         crosswalk publish district.db public/ --force --to cloudrun --service cte-crosswalk
         crosswalk publish district.db public/ --force --to package --tag district/crosswalk --dry-run
     """
@@ -785,7 +858,8 @@ def publish(database, outdir, suggestions, force, title, metadata, to, service, 
             used.append("--dry-run")
         if used:
             raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
-    result = make_public(database, outdir, suggestions=suggestions, force=force, title=title, metadata=metadata)
+    result = make_public(database, outdir, suggestions=suggestions, force=force, approved_only=approved_only,
+                         title=title, description=description, settings=settings, metadata=metadata)
     click.echo(result.summary())
     if not to:
         click.echo(f"Serve it with: crosswalk serve {outdir}")
@@ -809,11 +883,16 @@ def publish(database, outdir, suggestions, force, title, metadata, to, service, 
 def report(database, out, program, format_):
     """Write a program's crosswalk document (xlsx or CSV).
 
-    The shape state CTE offices use: per academic standard its code and
+    The shape state CTE offices use: the program, its grade band and its
+    sign-off (who approved it, when); per academic standard its code and
     text, the aligned CTE codes and tasks, strength (Full / Partial),
     rationale, reviewers and dates; a sign-off block; a Summary sheet with
-    coverage per subject and a chart; an Evidence sheet. The CSV holds the
-    crosswalk rows only.
+    the coverage of the program's grade band by subject and by domain, with
+    charts; a 'Needs re-review' sheet (accepted decisions whose statement
+    changed or was retired: not counted as certified); an Evidence sheet.
+    A CSV report holds the crosswalk rows, with the coverage figures in
+    NAME-coverage.csv and the decisions to re-review in NAME-rereview.csv
+    beside it.
 
     Example:
 

@@ -1,24 +1,36 @@
 """Datasette metadata: finding ``metadata.yml``, applying it to served databases, and making it public.
 
-``metadata.yml`` describes one database under the key ``crosswalk``;
-:func:`load_metadata` applies that block to whatever the served files are
-called, and :func:`public_metadata` makes the copy that ``crosswalk publish``
-writes beside the public database: no write queries, no ``allow`` blocks, no
-sign-in settings, only the tables and columns the public copy holds.
+``metadata.yml`` describes one database under the key ``crosswalk`` (table
+descriptions, facets, the common questions as canned queries); :func:`load_metadata`
+applies that block to whatever the served files are called, and
+:func:`public_metadata` makes the copy that ``crosswalk publish`` writes beside
+the public database: no write queries, no ``allow`` blocks, no sign-in
+settings, only the tables and columns the public copy holds.
+
+The site's title, description, license, source and attribution lines are not
+in ``metadata.yml``: they come from the data (:func:`data_attribution`: the
+frameworks' publisher, license, attribution and source_url; the programs' CIP
+codes and Career Clusters) and from the user's settings (:func:`read_settings`:
+a YAML file such as ``site.yml``, and ``publish --title`` / ``--description``).
+A setting the user gives wins over the data; a metadata file given with
+``--metadata`` is the user's too, so its own lines win as well.
 
 Example::
 
     from crosswalk.metadata import load_metadata
-    md = load_metadata(["district"])      # metadata.yml, for district.db
+    md = load_metadata(["district"], databases=["district.db"])   # metadata.yml, for district.db
 """
 
 from __future__ import annotations
 
 import copy
+import html
 import pathlib
 import sqlite3
 
 import yaml
+
+from .errors import CrosswalkError
 
 # The key of the database block in metadata.yml, and the name of the public database.
 DB_KEY = "crosswalk"
@@ -29,6 +41,13 @@ PUBLIC_HOME_DESCRIPTION = (
     "<p>Which academic standards each Career and Technical Education (CTE) program certifies, "
     "through which credential tasks, as reviewed and accepted by curriculum teams.</p>"
 )
+DEFAULT_TITLE = "crosswalk"
+# What a settings file (publish --settings site.yml) may set; Datasette's own names for them.
+SITE_SETTINGS = ("title", "description", "license", "license_url", "source", "source_url")
+# Sources of the programs' own fields, credited when the programs use them (both public domain).
+CIP_NOTICE = ("Program codes: Classification of Instructional Programs (CIP 2020), National Center for Education "
+              "Statistics (public domain).")
+CLUSTER_NOTICE = ("Career Clusters: Perkins IV crosswalk, U.S. Department of Education, OVAE (public domain).")
 # Tables a public query must not read, even where the public copy would not have them.
 PRIVATE_TABLES = ("review_log", "comments", "embeddings", "import_log")
 FTS_SHADOW_TABLES = ("standards_fts", "standards_fts_config", "standards_fts_data", "standards_fts_docsize",
@@ -52,33 +71,142 @@ def read_metadata(path=None) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
-def load_metadata(db_names: list[str], path=None) -> dict:
+def read_settings(path) -> dict:
+    """The site settings of a YAML file: any of title, description, license, license_url, source,
+    source_url, each a line of text. Anything else is an error naming the file and the key.
+
+    Example (``site.yml``)::
+
+        title: Capital Region CTE crosswalk
+        description: Which academic standards our CTE programs certify.
+        license: CC BY 4.0
+        license_url: https://creativecommons.org/licenses/by/4.0/
+    """
+    path = pathlib.Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CrosswalkError(f"{path.name}: cannot read the settings file ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise CrosswalkError(f"{path.name}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CrosswalkError(f"{path.name}: the settings file holds 'key: value' lines, such as 'title: ...'")
+    for key, value in data.items():
+        if key not in SITE_SETTINGS:
+            raise CrosswalkError(f"{path.name}: unknown setting {key!r}; the settings are: " + ", ".join(SITE_SETTINGS))
+        if not isinstance(value, str) or not value.strip():
+            raise CrosswalkError(f"{path.name}: the setting {key!r} needs a line of text")
+    return {key: value.strip() for key, value in data.items()}
+
+
+def data_attribution(*db_paths) -> dict:
+    """The license, source and attribution lines the data in these databases asks for.
+
+    From their frameworks (academic first): every distinct license, publisher (or the
+    framework's name when it has none) and attribution notice, and the source_url when all
+    share one; from their programs: CIP 2020 and the Perkins IV Career Clusters when programs
+    use them. A file that is not a crosswalk database adds nothing.
+
+    Example::
+
+        data_attribution("district.db")
+        # {'license': 'CC BY 4.0', 'source': 'Capital Region CTE', 'source_url': None, 'notices': [...]}
+    """
+    licenses, sources, urls, notices = [], [], [], []
+    uses_cip = uses_clusters = False
+
+    def add(values, value):
+        if value and value.strip() and value.strip() not in values:
+            values.append(value.strip())
+
+    for db_path in db_paths:
+        try:
+            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            continue
+        try:
+            frameworks = conn.execute(
+                "select name, publisher, license, attribution, source_url from frameworks "
+                "order by kind, name").fetchall()
+            programs = conn.execute("select count(cip_code), count(career_cluster) from programs").fetchone()
+        except sqlite3.Error:
+            continue
+        finally:
+            conn.close()
+        for name, publisher, license_, attribution, url in frameworks:
+            add(licenses, license_)
+            add(sources, publisher or name)
+            add(urls, url)
+            add(notices, attribution)
+        uses_cip = uses_cip or programs[0] > 0
+        uses_clusters = uses_clusters or programs[1] > 0
+    if uses_cip:
+        notices.append(CIP_NOTICE)
+    if uses_clusters:
+        notices.append(CLUSTER_NOTICE)
+    return {"license": "; ".join(licenses) or None, "source": "; ".join(sources) or None,
+            "source_url": urls[0] if len(urls) == 1 else None, "notices": notices}
+
+
+def attribution_html(notices: list[str]) -> str:
+    """The sources and attribution paragraph of a home page description, as HTML."""
+    if not notices:
+        return ""
+    return "<p><small>Sources and attribution: " + " ".join(html.escape(n) for n in notices) + "</small></p>"
+
+
+def _site_lines(md: dict, intro_html: str, attribution: dict, settings: dict | None) -> dict:
+    """Title, description and license and source lines: the user's settings, else the metadata
+    file's own (a user's --metadata), else the data's."""
+    settings = settings or {}
+    md["title"] = settings.get("title") or md.get("title") or DEFAULT_TITLE
+    if settings.get("description"):
+        intro_html = f"<p>{html.escape(settings['description'])}</p>"
+    md.pop("description", None)
+    md["description_html"] = intro_html + attribution_html(attribution["notices"])
+    for key in ("license", "license_url", "source", "source_url"):
+        value = settings.get(key) or md.get(key) or attribution.get(key)
+        if value:
+            md[key] = value
+        else:
+            md.pop(key, None)
+    return md
+
+
+def load_metadata(db_names: list[str], path=None, *, databases=(), settings: dict | None = None) -> dict:
     """metadata.yml, with its ``databases.crosswalk`` block applied to each served database.
 
-    Links in the home page description point at ``/crosswalk/...``; they are
-    rewritten to the first served database.
+    The title, description, license and source lines come from ``settings``, and from the
+    data of ``databases`` (the served files' paths; see :func:`data_attribution`). Links in the
+    home page description point at ``/crosswalk/...``; they are rewritten to the first served
+    database.
     """
     raw = read_metadata(path)
-    if not raw:
-        return {"title": "crosswalk"}
     block = (raw.get("databases") or {}).pop(DB_KEY, None)
     if block is not None:
         raw["databases"] = {name: copy.deepcopy(block) for name in db_names}
-    if db_names and raw.get("description_html"):
-        raw["description_html"] = raw["description_html"].replace(f'href="/{DB_KEY}/', f'href="/{db_names[0]}/')
-    return raw
+    intro = raw.get("description_html") or ""
+    if db_names and intro:
+        intro = intro.replace(f'href="/{DB_KEY}/', f'href="/{db_names[0]}/')
+    return _site_lines(raw, intro, data_attribution(*databases), settings)
 
 
-def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = None, path=None) -> dict:
+def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = None, path=None,
+                    settings: dict | None = None) -> dict:
     """metadata.yml made fit for the public copy at ``db_path``.
 
     Tables and canned queries that the copy does not hold, writable queries,
     ``allow`` blocks and sign-in plugin settings are removed; the public pages
-    plugin is switched on.
+    plugin is switched on. The title, description, license and source lines come from
+    ``settings`` (``title`` wins over its title) and from the copy's data.
     """
     raw = copy.deepcopy(read_metadata(path))
     columns = _columns(db_path)
-    md = _public_site(raw, title)
+    settings = {**(settings or {}), **({"title": title} if title else {})}
+    md = _public_site(raw)
+    md = _site_lines(md, PUBLIC_HOME_DESCRIPTION, data_attribution(db_path), settings)
     block = copy.deepcopy((raw.get("databases") or {}).get(DB_KEY) or {})
     for key in ("allow", "allow_sql"):
         block.pop(key, None)
@@ -98,14 +226,12 @@ def _columns(db_path) -> dict[str, set[str]]:
         conn.close()
 
 
-def _public_site(raw: dict, title: str | None) -> dict:
-    """The site-wide settings: no permissions, only the public pages plugin, the public home page."""
-    md = {k: v for k, v in raw.items() if k not in ("allow", "allow_sql", "permissions", "extra_js_urls")}
+def _public_site(raw: dict) -> dict:
+    """The site-wide settings: no permissions, only the public pages plugin and its stylesheet."""
+    md = {k: v for k, v in raw.items()
+          if k not in ("allow", "allow_sql", "permissions", "extra_js_urls", "databases")}
     md["plugins"] = {PUBLIC_PLUGIN: {"database": DB_KEY}}
-    if title:
-        md["title"] = title
     md["extra_css_urls"] = [f"/{STATIC_MOUNT}/crosswalk.css"]
-    md["description_html"] = PUBLIC_HOME_DESCRIPTION + _attribution_html(raw.get("description_html", ""))
     return md
 
 
@@ -152,9 +278,3 @@ def _public_queries(queries: dict) -> dict:
             continue
         out[name] = query
     return out
-
-
-def _attribution_html(description_html: str) -> str:
-    """Keep the sources and attribution paragraph of the home description."""
-    start = description_html.find("<p><small>")
-    return description_html[start:] if start >= 0 else ""

@@ -1,17 +1,85 @@
-"""CTE programs and the industry frameworks (credentials) each one teaches.
+"""CTE programs: the industry frameworks (credentials) each one teaches, its grade band, its
+Career Cluster, and its sign-off status.
 
 Example::
 
-    add_program(db, "Welding Technology", cip_code="48.0508",
-                career_cluster="Manufacturing", frameworks=["AWS SENSE Level 1"])
+    add_program(db, "Welding Technology", cip_code="48.0508", career_cluster="Manufacturing",
+                grades="9-12", frameworks=["AWS SENSE Level 1"])
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
-from .db import framework_id
+from .db import DEFAULT_BAND, framework_id, set_program_status
 from .errors import CrosswalkError
+from .text import grade_label, parse_grades, plural
+
+# The 16 Career Clusters of the Perkins IV crosswalk (U.S. Department of Education, OVAE, Table 4,
+# September 2007), spelled as that table spells them; a program's career_cluster is one of these.
+CAREER_CLUSTERS = (
+    "Agriculture, Food and Natural Resource Career Cluster",
+    "Architecture and Construction Career Cluster",
+    "Arts, A/V Technology and Communication Career Cluster",
+    "Business and Administration Career Cluster",
+    "Education and Training Career Cluster",
+    "Finance and Insurance Career Cluster",
+    "Government and Public Administration Career Cluster",
+    "Health Science Career Cluster",
+    "Hospitality and Tourism Career Cluster",
+    "Human Services Career Cluster",
+    "Information Technology Career Cluster",
+    "Law and Public Safety Career Cluster",
+    "Manufacturing Career Cluster",
+    "Marketing Sales and Service Career Cluster",
+    "Scientific Research/Engineering Career Cluster",
+    "Transportation, Distribution, and Logistics Career Cluster",
+)
+CLUSTER_SUFFIX = " Career Cluster"
+
+
+def _cluster_key(name: str) -> str:
+    """A cluster's name without case, punctuation, '&' for 'and', or the trailing 'Career Cluster'."""
+    text = re.sub(r"\s+", " ", str(name).casefold().replace("&", " and ")).strip()
+    text = re.sub(r"\s*career cluster$", "", text)
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+_CLUSTERS_BY_KEY = {_cluster_key(name): name for name in CAREER_CLUSTERS}
+
+
+def canonical_cluster(name: str) -> str:
+    """The Career Cluster ``name`` names, as the Perkins IV table spells it.
+
+    Case, punctuation, '&' for 'and' and a trailing 'Career Cluster' do not matter; an unknown
+    name is an error listing the 16.
+
+    Example::
+
+        >>> canonical_cluster("manufacturing")
+        'Manufacturing Career Cluster'
+    """
+    found = _CLUSTERS_BY_KEY.get(_cluster_key(name))
+    if found is None:
+        names = "; ".join(c[: -len(CLUSTER_SUFFIX)] for c in CAREER_CLUSTERS)
+        raise CrosswalkError(f"{name!r} is not one of the 16 Career Clusters (Perkins IV): {names}")
+    return found
+
+
+def grade_band(text: str) -> tuple[int, int]:
+    """A program's grade band from text such as '9-12', '11-12', 'HS' or '10' (K = 0).
+
+    Example::
+
+        >>> grade_band("9-12")
+        (9, 12)
+    """
+    low, high = parse_grades(text)
+    if low is None or low < 0 or high > 12:
+        raise CrosswalkError(f"{text!r} is not a grade band: give grades from K to 12, such as 9-12, 11-12 or 10")
+    return low, high
 
 
 @dataclasses.dataclass
@@ -20,31 +88,43 @@ class ProgramResult:
     id: int
     created: bool
     frameworks: list[str]
+    grade_low: int
+    grade_high: int
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
         teaches = ", ".join(repr(f) for f in self.frameworks) or "no frameworks yet"
-        return f"{verb} program {self.name!r} (id {self.id}); it teaches {teaches}"
+        return (f"{verb} program {self.name!r} (id {self.id}, {grade_label(self.grade_low, self.grade_high)}); "
+                f"it teaches {teaches}")
 
 
 def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=None, school=None,
-                description=None, frameworks: list[str] | None = None) -> ProgramResult:
-    """Add a program, or update the one with this name; link it to frameworks."""
+                description=None, grades: str | None = None, frameworks: list[str] | None = None) -> ProgramResult:
+    """Add a program, or update the one with this name; link it to frameworks.
+
+    ``grades`` is its grade band (a new program's is 9–12 unless given); ``career_cluster`` one
+    of the 16 Career Clusters, stored as :data:`CAREER_CLUSTERS` spells it. Everything is
+    checked before anything is written.
+    """
     if not name or not name.strip():
         raise CrosswalkError("a program needs a name")
     values = {
         k: v for k, v in dict(
-            name=name.strip(), cip_code=cip_code, cip_title=cip_title, career_cluster=career_cluster,
-            school=school, description=description,
+            name=name.strip(), cip_code=cip_code, cip_title=cip_title, school=school, description=description,
+            career_cluster=canonical_cluster(career_cluster) if career_cluster is not None else None,
         ).items() if v is not None
     }
+    if grades is not None:
+        values["grade_low"], values["grade_high"] = grade_band(grades)
     with db.atomic():
         existing = list(db["programs"].rows_where("name = ?", [values["name"]]))
         if existing:
-            program_id = existing[0]["id"]
-            db["programs"].update(program_id, values)
+            pid = existing[0]["id"]
+            db["programs"].update(pid, values)
         else:
-            program_id = db["programs"].insert(values).last_pk
+            values.setdefault("grade_low", DEFAULT_BAND[0])
+            values.setdefault("grade_high", DEFAULT_BAND[1])
+            pid = db["programs"].insert(values).last_pk
         for fw in frameworks or []:
             fid = framework_id(db, fw)
             kind = db["frameworks"].get(fid)["kind"]
@@ -52,23 +132,77 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
                 raise CrosswalkError(
                     f"{fw!r} is an {kind} framework; a program teaches industry frameworks (credentials)"
                 )
-            db["program_frameworks"].insert({"program_id": program_id, "framework_id": fid}, ignore=True)
+            db["program_frameworks"].insert({"program_id": pid, "framework_id": fid}, ignore=True)
     linked = [
         r["name"] for r in db.query(
             "select f.name from program_frameworks pf join frameworks f on f.id = pf.framework_id "
-            "where pf.program_id = ? order by f.name", [program_id])
+            "where pf.program_id = ? order by f.name", [pid])
     ]
-    return ProgramResult(values["name"], program_id, not existing, linked)
+    row = db["programs"].get(pid)
+    return ProgramResult(values["name"], pid, not existing, linked, row["grade_low"], row["grade_high"])
 
 
 def list_programs(db) -> list[dict]:
-    return list(db.query(
+    """Every program with its frameworks, band, status and review progress (the ``program_progress`` view)."""
+    rows = list(db.query(
         """
-        select p.id, p.name, p.cip_code, p.career_cluster,
+        select p.id, p.name, p.cip_code, p.career_cluster, g.grade_low, g.grade_high,
           (select group_concat(f.name, '; ') from program_frameworks pf
              join frameworks f on f.id = pf.framework_id where pf.program_id = p.id) as frameworks,
           (select count(distinct e.standard_id) from program_evidence e
-             where e.program_id = p.id) as standards_certified
-        from programs p order by p.name
+             where e.program_id = p.id) as standards_certified,
+          g.status, g.status_by, g.status_at, g.statements, g.statements_decided, g.suggested, g.accepted,
+          g.rejected, g.needs_rereview, g.no_likely_alignment
+        from programs p join program_progress g on g.program_id = p.id
+        order by p.name
         """
     ))
+    for row in rows:
+        row["grades"] = grade_label(row["grade_low"], row["grade_high"])
+    return rows
+
+
+@dataclasses.dataclass
+class StatusResult:
+    program: str
+    status: str
+    by: str
+    at: str
+    suggested: int
+    needs_rereview: int
+
+    def summary(self) -> str:
+        return f"{self.program}: {self.status} by {self.by} on {self.at[:10]}"
+
+    def warnings(self) -> list[str]:
+        """What is still open in the program's review, when it is approved all the same."""
+        if self.status != "approved":
+            return []
+        notes = []
+        if self.suggested:
+            notes.append(f"{plural(self.suggested, 'suggestion')} still awaiting review")
+        if self.needs_rereview:
+            notes.append(f"{plural(self.needs_rereview, 'accepted decision')} needing re-review "
+                         "(not counted as certified until decided again)")
+        return [f"{self.program} has {note}" for note in notes]
+
+
+def set_status(db, program, status: str, by: str, *, via: str = "cli") -> StatusResult:
+    """Set a program's sign-off status (draft, in review, approved), naming who sets it.
+
+    Written by :func:`crosswalk.db.set_program_status` (logged in ``review_log``); the result
+    carries what is still open in the review (``program_progress``), for a warning.
+
+    Example::
+
+        set_status(db, "Welding Technology", "approved", "M. Levesque").summary()
+        # 'Welding Technology: approved by M. Levesque on 2026-11-28'
+    """
+    try:
+        row = set_program_status(db, program, status, by, via=via)
+    except ValueError as exc:  # an unknown status or no name: the user's to fix
+        raise CrosswalkError(str(exc)) from None
+    progress = next(db.query("select suggested, needs_rereview from program_progress where program_id = ?",
+                             [row["id"]]))
+    return StatusResult(row["name"], row["status"], row["status_by"], row["status_at"],
+                        progress["suggested"], progress["needs_rereview"])

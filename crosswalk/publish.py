@@ -3,7 +3,9 @@
 ``publish(db_path, outdir)`` writes a folder that holds everything the public
 site needs and nothing it must not show::
 
-    OUTDIR/crosswalk.db          frameworks, standards (+ stemmed full-text search), programs,
+    OUTDIR/crosswalk.db          frameworks, standards (+ stemmed full-text search), programs with
+                                 their band and sign-off status (only the approved ones with
+                                 approved_only=True, and then only their frameworks' alignments),
                                  accepted alignments (suggestions only with suggestions="label");
                                  no review_log, comments, import log, embeddings or sign-in config
     OUTDIR/inspect-data.json     row counts of every table (``datasette inspect``), so that table
@@ -40,8 +42,8 @@ from . import cells
 from .db import now, open_db
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
-from .metadata import public_metadata
-from .text import grade_label
+from .metadata import public_metadata, read_settings
+from .text import grade_label, plural
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
@@ -84,16 +86,23 @@ class PublishResult:
     accepted: int
     suggested: int
     suggestions: str
+    left_out: dict = dataclasses.field(default_factory=dict)  # status -> programs not published (approved_only)
 
     def summary(self) -> str:
         if self.suggestions == "label":
-            extra = f", {self.suggested} suggested alignments labelled 'not reviewed'"
+            extra = f", {plural(self.suggested, 'suggested alignment')} labelled 'not reviewed'"
         else:
             extra = "; suggested alignments left out"
-        return (
-            f"Published {self.database}: {self.frameworks} frameworks, {self.standards} standards, "
-            f"{self.programs} programs, {self.accepted} accepted alignments{extra}"
+        text = (
+            f"Published {self.database}: {plural(self.frameworks, 'framework')}, "
+            f"{plural(self.standards, 'standard')}, {plural(self.programs, 'program')}, "
+            f"{plural(self.accepted, 'accepted alignment')}{extra}"
         )
+        if self.left_out:
+            n = sum(self.left_out.values())
+            why = ", ".join(f"{count} {status}" for status, count in self.left_out.items())
+            text += f"; {plural(n, 'program')} left out because {'it is' if n == 1 else 'they are'} not approved ({why})"
+        return text
 
 
 def _table_columns(conn, schema: str, table: str) -> list[str]:
@@ -108,14 +117,24 @@ def _create_sql(conn, table: str) -> str:
     return row[0]
 
 
-def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
-            title: str | None = None, metadata=None) -> PublishResult:
+def publish(database, outdir, *, suggestions: str = "omit", force: bool = False, approved_only: bool = False,
+            title: str | None = None, description: str | None = None, settings=None, metadata=None) -> PublishResult:
     """Write the public copy of ``database`` into the folder ``outdir``.
 
     ``suggestions="label"`` keeps the matcher's suggested alignments, in a
     separate ``unreviewed_suggestions`` table labelled as not reviewed;
     ``"omit"`` (the default) leaves them out. Rejected alignments, the review
     log and everything else internal never leave the source database.
+    ``approved_only=True`` publishes only the programs whose crosswalk is
+    approved, and only the alignments of the frameworks they teach (every
+    framework and standard stays); otherwise every program is published with
+    its status.
+
+    The site's title, description, license and source lines come from the
+    frameworks of the copy and from the user: ``settings`` (a settings file's
+    path, see :func:`crosswalk.metadata.read_settings`, or a dict), which
+    ``title`` and ``description`` override; ``metadata`` is another
+    metadata.yml to start from.
     """
     if suggestions not in SUGGESTION_MODES:
         raise CrosswalkError(f"suggestions must be one of {', '.join(SUGGESTION_MODES)}, not {suggestions!r}")
@@ -132,6 +151,8 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
             raise CrosswalkError(f"{outdir} already holds a published crosswalk; use --force to replace it")
     if out.resolve() == source.resolve().parent and source.name == PUBLISHED_DB:
         raise CrosswalkError(f"{database} is inside {outdir}; publish to another folder")
+    site = dict(settings) if isinstance(settings, dict) else read_settings(settings) if settings else {}
+    site.update({k: v for k, v in (("title", title), ("description", description)) if v})
 
     open_db(source).close()  # bring an older database's schema up to date first
     out.mkdir(parents=True, exist_ok=True)
@@ -139,7 +160,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp)
     try:
-        counts = _copy_public(conn, source, suggestions)
+        counts = _copy_public(conn, source, suggestions, approved_only)
         conn.commit()
     finally:
         conn.close()
@@ -163,7 +184,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         if asset.is_file():
             shutil.copy2(asset, out / "static" / asset.name)
 
-    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, title=title, path=metadata)
+    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, path=metadata, settings=site)
     (out / "metadata.yml").write_text(
         "# Datasette metadata for the public crosswalk, written by `crosswalk publish`.\n"
         + yaml.safe_dump(public_md, sort_keys=False, allow_unicode=True, width=100),
@@ -172,8 +193,25 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
     return PublishResult(outdir=str(out), database=str(out / PUBLISHED_DB), suggestions=suggestions, **counts)
 
 
-def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: str) -> dict:
+# With approved_only: the rows of each table that belong to an approved program (the others have none).
+APPROVED_ONLY = {
+    "programs": "status = 'approved'",
+    "program_frameworks": "program_id in (select id from src.programs where status = 'approved')",
+}
+# ... and the alignments (accepted or suggested) of the frameworks those programs teach.
+APPROVED_ALIGNMENTS = (
+    "source_id in (select s.id from src.standards s join src.program_frameworks pf on pf.framework_id = s.framework_id "
+    "join src.programs p on p.id = pf.program_id where p.status = 'approved')"
+)
+
+
+def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: str, approved_only: bool) -> dict:
     conn.execute("attach database ? as src", [str(source)])
+    left_out = {}
+    if approved_only:
+        left_out = dict(conn.execute(
+            "select status, count(*) from src.programs where status != 'approved' group by status "
+            "order by case status when 'draft' then 0 else 1 end").fetchall())
     for table, wanted in PUBLIC_COLUMNS.items():
         available = set(_table_columns(conn, "src", table))
         columns = [c for c in wanted if c in available]
@@ -181,7 +219,8 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         conn.execute(create)
         # Drop the columns not published by rebuilding with only the wanted ones.
         keep = ", ".join(f"[{c}]" for c in columns)
-        conn.execute(f"insert into main.[{table}] ({keep}) select {keep} from src.[{table}]")
+        where = f" where {APPROVED_ONLY[table]}" if approved_only and table in APPROVED_ONLY else ""
+        conn.execute(f"insert into main.[{table}] ({keep}) select {keep} from src.[{table}]{where}")
         extra = [c for c in _table_columns(conn, "main", table) if c not in columns]
         for column in extra:
             conn.execute(f"alter table main.[{table}] drop column [{column}]")
@@ -203,7 +242,8 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         """
     )
     cols = ", ".join(ACCEPTED_COLUMNS)
-    conn.execute(f"insert into alignments ({cols}) select {cols} from src.alignments where status = 'accepted'")
+    only = f" and {APPROVED_ALIGNMENTS}" if approved_only else ""
+    conn.execute(f"insert into alignments ({cols}) select {cols} from src.alignments where status = 'accepted'{only}")
     conn.execute("create index idx_alignments_target on alignments(target_id)")
     conn.execute("create index idx_alignments_source on alignments(source_id)")
     conn.execute("create index idx_standards_framework on standards(framework_id)")
@@ -231,7 +271,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         conn.execute(
             "insert into unreviewed_suggestions (id, source_id, target_id, score, confidence, method, evidence, rank) "
             "select id, source_id, target_id, score, confidence, method, evidence, rank "
-            "from src.alignments where status = 'suggested'"
+            "from src.alignments where status = 'suggested'" + only
         )
         conn.execute("create index idx_suggestions_target on unreviewed_suggestions(target_id)")
         conn.execute("create index idx_suggestions_source on unreviewed_suggestions(source_id)")
@@ -245,6 +285,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         ("published_at", now()),
         ("source_database", source.name),
         ("suggestions", "labelled as not reviewed" if suggestions == "label" else "left out"),
+        ("programs", "approved programs only" if approved_only else "every program, with its status"),
     ])
     conn.commit()
     conn.execute("detach database src")
@@ -268,6 +309,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         programs=count("select count(*) from programs"),
         accepted=count("select count(*) from alignments"),
         suggested=suggested,
+        left_out=left_out,
     )
 
 

@@ -1,16 +1,24 @@
 """The crosswalk document for one program, in the shape state CTE offices use.
 
-An xlsx workbook with three sheets:
+An xlsx workbook with four sheets:
 
-- **Crosswalk**: a header and sign-off block (program, CIP code, credentials,
-  reviewers and review dates, signature lines), then one row per academic
-  standard the program certifies: code, text, subject, grade, the aligned CTE
-  codes and tasks, strength (Full / Partial), rationale, reviewers, dates.
-- **Summary**: coverage per subject (full, partial, of how many) and a bar chart.
-- **Evidence**: one row per reviewed alignment (task ↔ standard).
+- **Crosswalk**: a header and sign-off block (program, grade band, CIP code,
+  credentials, status and who approved it when, reviewers and review dates,
+  signature lines), then one row per academic standard the program certifies:
+  code, text, subject, grade, the aligned CTE codes and tasks, strength
+  (Full / Partial), rationale, reviewers, dates.
+- **Summary**: coverage of the program's grade band by subject and by domain
+  (full, partial, of how many), each with a bar chart.
+- **Needs re-review**: accepted decisions whose statement changed or was retired
+  since; they are not counted as certified until decided again.
+- **Evidence**: one row per reviewed alignment (task ↔ standard) that certifies.
 
-``format="csv"`` writes the Crosswalk rows only. Text a spreadsheet would run as
-a formula is stored as text (xlsx) or prefixed with an apostrophe (CSV).
+``format="csv"`` writes the Crosswalk rows to the file named, the coverage
+figures beside it (``NAME-coverage.csv``) and the decisions to re-review
+(``NAME-rereview.csv``). Every figure is read from the database's views
+(``program_coverage``, ``program_domain_coverage``, ``program_rereview``,
+``program_evidence``), so the report, the site and SQL agree. Text a spreadsheet
+would run as a formula is stored as text (xlsx) or prefixed with an apostrophe (CSV).
 
 Example::
 
@@ -36,7 +44,7 @@ from openpyxl.utils import get_column_letter
 from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
-from .text import grade_label
+from .text import grade_label, plural
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -57,7 +65,18 @@ EVIDENCE_COLUMNS = [
     ("Academic standard", "standard_code", 18), ("Standard text", "standard", 60), ("Strength", "strength", 10),
     ("Rationale", "rationale", 50), ("Reviewed by", "reviewer", 18), ("Review date", "reviewed_at", 12),
 ]
+REREVIEW_COLUMNS = [
+    ("CTE code", "cte_code", 14), ("CTE task", "cte_statement", 60), ("Credential", "credential", 30),
+    ("Academic standard", "standard_code", 18), ("Standard text", "standard", 60), ("Subject", "subject", 10),
+    ("Strength", "strength", 10), ("Why it needs re-review", "reason", 50), ("Reviewed by", "reviewer", 18),
+    ("Review date", "reviewed_at", 12),
+]
+COVERAGE_COLUMNS = [
+    ("Subject", "subject"), ("Domain", "domain"), ("Standards in band", "standards"), ("Fully certified", "full"),
+    ("Partly certified", "partial"), ("Certified", "certified"), ("Coverage (%)", "percent"),
+]
 STRENGTH_RANK = {"full": 2, "partial": 1}
+NO_DOMAIN = "(no domain)"
 
 
 @dataclasses.dataclass
@@ -65,14 +84,24 @@ class ReportResult:
     path: str
     format: str
     program: str
+    grades: str
+    status: str
     standards: int
     alignments: int
     coverage: list
+    rereview: int
+    also: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
-        parts = ", ".join(f"{c['subject']} {c['certified']}/{c['total']}" for c in self.coverage)
-        return (f"Wrote the {self.program} crosswalk to {self.path}: {self.standards} academic standards "
-                f"certified by {self.alignments} reviewed alignments ({parts or 'no subjects'})")
+        parts = ", ".join(f"{c['subject']} {c['certified']}/{c['standards']}" for c in self.coverage)
+        text = (f"Wrote the {self.program} crosswalk ({self.status}) to {self.path}: "
+                f"{plural(self.standards, 'academic standard')} of {self.grades} certified by "
+                f"{plural(self.alignments, 'reviewed alignment')} ({parts or 'no subjects'})")
+        if self.rereview:
+            text += f"; {plural(self.rereview, 'accepted decision')} to re-review (not counted)"
+        if self.also:
+            text += f"; coverage figures in {self.also[0]}, decisions to re-review in {self.also[1]}"
+        return text
 
 
 def crosswalk_data(db, program) -> dict:
@@ -85,11 +114,30 @@ def crosswalk_data(db, program) -> dict:
     evidence = program_evidence(db, pid)
     rows = [_crosswalk_row(standard, items) for standard, items in _by_standard(evidence)]
     dates = sorted(r["reviewed_at"] for r in evidence if r["reviewed_at"])
+    coverage = list(db.query(
+        "select subject, standards, full, partial, certified, percent from program_coverage "
+        "where program_id = ? order by subject", [pid]))
+    domains = list(db.query(
+        "select subject, coalesce(nullif(domain, ''), ?) as domain, standards, full, partial, certified, percent "
+        "from program_domain_coverage where program_id = ? order by subject, domain is null, domain",
+        [NO_DOMAIN, pid]))
+    rereview = list(db.query(
+        "select cte_code, cte_statement, credential, standard_code, standard, subject, strength, reason, reviewer, "
+        "substr(reviewed_at, 1, 10) as reviewed_at from program_rereview where program_id = ? "
+        "order by subject, standard_code, cte_code", [pid]))
     return {
-        "program": info, "credentials": credentials, "rows": rows, "evidence": evidence,
-        "coverage": _coverage(db, rows), "reviewers": _reviewers(evidence),
+        "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]), "status": status_text(info),
+        "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
+        "in_band": sum(c["standards"] for c in coverage), "rereview": rereview, "reviewers": _reviewers(evidence),
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
+
+
+def status_text(program: dict) -> str:
+    """A program's sign-off as it reads: 'approved by M. Levesque on 2026-11-28', or 'draft'."""
+    if program["status_by"] and program["status_at"]:
+        return f"{program['status']} by {program['status_by']} on {program['status_at'][:10]}"
+    return program["status"]
 
 
 def program_evidence(db, pid: int) -> list[dict]:
@@ -134,23 +182,6 @@ def _crosswalk_row(standard: dict, items: list[dict]) -> dict:
     }
 
 
-def _coverage(db, rows: list[dict]) -> list[dict]:
-    """Per subject: standards certified fully and partly, of all the active academic standards."""
-    totals = {r["subject"]: r["n"] for r in db.query(
-        "select x.subject, count(*) as n from standards x join frameworks f on f.id = x.framework_id "
-        "where f.kind = 'academic' and x.status = 'active' group by x.subject order by x.subject")}
-    counts = collections.defaultdict(lambda: {"full": 0, "partial": 0})
-    for row in rows:
-        counts[row["subject"]][row["strength"].lower()] += 1
-    coverage = []
-    for subject, total in totals.items():
-        c = counts[subject]
-        coverage.append({"subject": subject or "(no subject)", "full": c["full"], "partial": c["partial"],
-                         "certified": c["full"] + c["partial"], "total": total,
-                         "percent": round(100 * (c["full"] + c["partial"]) / total, 1) if total else 0.0})
-    return coverage
-
-
 def _reviewers(evidence: list[dict]) -> dict:
     """Each reviewer and the date of their latest review, by name."""
     reviewers = collections.OrderedDict()
@@ -167,21 +198,41 @@ def write_report(db, path, *, program, format: str | None = None) -> ReportResul
     if fmt not in REPORT_FORMATS:
         raise CrosswalkError(f"unknown report format {fmt!r}; use one of: {', '.join(REPORT_FORMATS)}")
     data = crosswalk_data(db, program)
+    also = []
     if fmt == "csv":
-        _write_csv(data, path)
+        also = [str(p) for p in _write_csv(data, path)]
     else:
         _write_xlsx(data, path)
-    return ReportResult(str(path), fmt, data["program"]["name"], len(data["rows"]), len(data["evidence"]),
-                        data["coverage"])
+    return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], len(data["rows"]),
+                        len(data["evidence"]), data["coverage"], len(data["rereview"]), also)
 
 
-def _write_csv(data, path):
+def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
+    """Where a CSV report's coverage figures and re-review list go: beside it, named after it."""
+    path = pathlib.Path(path)
+    return (path.with_name(f"{path.stem}-coverage{path.suffix}"), path.with_name(f"{path.stem}-rereview{path.suffix}"))
+
+
+def _write_csv(data, path) -> tuple[pathlib.Path, pathlib.Path]:
+    name = data["program"]["name"]
+    coverage_path, rereview_path = csv_companions(path)
+    _csv_table(path, ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
+               ([name] + [row[key] for _, key, _ in CROSSWALK_COLUMNS] for row in data["rows"]))
+    # One row per subject (Domain empty), then per subject and domain: the figures of the Summary sheet.
+    figures = [{**c, "domain": ""} for c in data["coverage"]] + data["domains"]
+    _csv_table(coverage_path, ["Program", "Grade band"] + [title for title, _ in COVERAGE_COLUMNS],
+               ([name, data["grades"]] + [c[key] for _, key in COVERAGE_COLUMNS] for c in figures))
+    _csv_table(rereview_path, ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
+               ([name] + [r[key] for _, key, _ in REREVIEW_COLUMNS] for r in data["rereview"]))
+    return coverage_path, rereview_path
+
+
+def _csv_table(path, header, rows) -> None:
     with open(path, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS])
-        for row in data["rows"]:
-            writer.writerow([neutralise(data["program"]["name"])]
-                            + [neutralise(row[key]) for _, key, _ in CROSSWALK_COLUMNS])
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([neutralise(value) for value in row])
 
 
 BOLD = Font(bold=True)
@@ -194,6 +245,7 @@ def _write_xlsx(data, path):
     wb = Workbook()
     _crosswalk_sheet(wb.active, data)
     _summary_sheet(wb.create_sheet("Summary"), data)
+    _rereview_sheet(wb.create_sheet("Needs re-review"), data)
     _evidence_sheet(wb.create_sheet("Evidence"), data)
     wb.save(path)
 
@@ -212,11 +264,14 @@ def _crosswalk_sheet(ws, data) -> None:
     write_cell(ws.cell(1, 1), f"Crosswalk: {program['name']}").font = Font(bold=True, size=14)
     block = [
         ("Program", program["name"]),
+        ("Grade band", data["grades"]),
+        ("Status", data["status"][0].upper() + data["status"][1:]),
         ("CIP code", program["cip_code"] or ""),
         ("Career Cluster", program["career_cluster"] or ""),
         ("School", program["school"] or ""),
         ("Credentials", "; ".join(data["credentials"])),
-        ("Academic standards certified", len(data["rows"])),
+        ("Academic standards certified", f"{len(data['rows'])} of {data['in_band']} in {data['grades']}"),
+        ("Needs re-review", _rereview_count(len(data["rereview"]))),
         ("Reviewed by", "; ".join(f"{name} ({date})" if date else name for name, date in data["reviewers"].items())),
         ("Review dates", f"{data['first_date']} to {data['last_date']}" if data["first_date"] else ""),
         ("Prepared", f"{datetime.date.today().isoformat()} by crosswalk from the reviewed alignments"),
@@ -244,6 +299,12 @@ def _crosswalk_sheet(ws, data) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
+def _rereview_count(n: int) -> str:
+    if not n:
+        return "none"
+    return f"{plural(n, 'accepted decision')} (not counted as certified; see 'Needs re-review')"
+
+
 def _sign_off(ws, row_no: int, reviewers: dict) -> int:
     """The sign-off table from ``row_no``: the reviewers, then the roles that sign; returns the next free row."""
     write_cell(ws.cell(row_no, 1), "Sign-off").font = Font(bold=True, size=12)
@@ -265,27 +326,72 @@ def _sign_off(ws, row_no: int, reviewers: dict) -> int:
 
 
 def _summary_sheet(summary, data) -> None:
-    """Coverage per subject, and a stacked bar chart of it."""
-    write_cell(summary.cell(1, 1), f"Coverage by subject: {data['program']['name']}").font = Font(bold=True, size=14)
-    titles = ["Subject", "Fully certified", "Partly certified", "Certified", "Standards in subject", "Coverage (%)"]
-    for col, title in enumerate(titles, start=1):
-        _header_cell(summary.cell(3, col), title)
-        summary.column_dimensions[get_column_letter(col)].width = 20
-    for i, c in enumerate(data["coverage"], start=4):
-        for col, key in enumerate(["subject", "full", "partial", "certified", "total", "percent"], start=1):
-            write_cell(summary.cell(i, col), c[key])
-    last = 3 + len(data["coverage"])
-    if data["coverage"]:
-        chart = BarChart()
-        chart.type = "bar"
-        chart.grouping = "stacked"
-        chart.overlap = 100
-        chart.title = "Academic standards certified, by subject"
-        chart.y_axis.title = "Standards"
-        chart.add_data(Reference(summary, min_col=2, max_col=3, min_row=3, max_row=last), titles_from_data=True)
-        chart.set_categories(Reference(summary, min_col=1, min_row=4, max_row=last))
-        chart.height, chart.width = 7.5, 16
-        summary.add_chart(chart, f"A{last + 3}")
+    """Coverage of the grade band by subject, then by domain, each with a bar chart of its percentages."""
+    title = f"Coverage of {data['grades']}: {data['program']['name']}"
+    write_cell(summary.cell(1, 1), title).font = Font(bold=True, size=14)
+    write_cell(summary.cell(2, 1), "Academic standards of the program's grade band certified by accepted alignments; "
+               "decisions that need re-review are not counted.")
+    by_subject = [c for c in COVERAGE_COLUMNS if c[1] != "domain"]
+    last = _figures_table(summary, 4, by_subject, data["coverage"])
+    _percent_chart(summary, 4, last, by_subject, "subject", "Certified (%) by subject")
+    start = max(last, 4 + _chart_rows(len(data["coverage"]))) + 3
+    write_cell(summary.cell(start, 1), "By domain").font = Font(bold=True, size=12)
+    last = _figures_table(summary, start + 1, COVERAGE_COLUMNS, data["domains"])
+    _percent_chart(summary, start + 1, last, COVERAGE_COLUMNS, "domain", "Certified (%) by domain")
+    for col, width in zip("ABCDEFG", (12, 44, 12, 12, 12, 12, 12)):
+        summary.column_dimensions[col].width = width
+
+
+def _percent_chart(ws, header_row: int, last: int, columns, label: str, title: str) -> None:
+    """A bar chart of a coverage table's percentages, one bar per row, beside the table."""
+    if last == header_row:
+        return
+    keys = [key for _, key in columns]
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = title
+    chart.legend = None
+    chart.y_axis.title = "Certified (%)"
+    chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
+    chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
+    chart.add_data(Reference(ws, min_col=keys.index("percent") + 1, min_row=header_row, max_row=last),
+                   titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=keys.index(label) + 1, min_row=header_row + 1, max_row=last))
+    chart.height, chart.width = _chart_rows(last - header_row) * 0.5, 22
+    ws.add_chart(chart, f"I{header_row}")
+
+
+def _chart_rows(n: int) -> int:
+    """Rows of the sheet a bar chart of n bars takes (about 0.5 cm a row)."""
+    return max(15, 2 * n + 6)
+
+
+def _figures_table(ws, header_row: int, columns, rows) -> int:
+    """A coverage table from ``header_row``; returns its last row."""
+    for col, (title, _) in enumerate(columns, start=1):
+        _header_cell(ws.cell(header_row, col), title)
+    for i, row in enumerate(rows, start=header_row + 1):
+        for col, (_, key) in enumerate(columns, start=1):
+            write_cell(ws.cell(i, col), row[key])
+    return header_row + len(rows)
+
+
+def _rereview_sheet(ws, data) -> None:
+    """Accepted decisions to decide again: they certify nothing until then."""
+    write_cell(ws.cell(1, 1), "Needs re-review: accepted decisions whose statement changed or was retired; "
+               "not counted as certified until decided again").font = BOLD
+    for col, (title, _, width) in enumerate(REREVIEW_COLUMNS, start=1):
+        _header_cell(ws.cell(3, col), title)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for i, row in enumerate(data["rereview"], start=4):
+        for col, (_, key, _) in enumerate(REREVIEW_COLUMNS, start=1):
+            value = row[key]
+            if key == "strength" and value:
+                value = value.capitalize()
+            write_cell(ws.cell(i, col), value).alignment = WRAP
+    if not data["rereview"]:
+        write_cell(ws.cell(4, 1), "None: every accepted decision of this program is current.")
+    ws.freeze_panes = "A4"
 
 
 def _evidence_sheet(evidence, data) -> None:

@@ -184,7 +184,7 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
     register_guard()
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
-    md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata)
+    md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata, databases=files)
     kwargs = dict(metadata=md, settings=datasette_settings(settings), environ=environ)
     if inspect_data:
         kwargs["inspect_data"] = inspect_data

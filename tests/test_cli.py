@@ -1,6 +1,11 @@
+import csv
+import json
 import sqlite3
 
 from crosswalk.cli import cli
+from crosswalk.programs import CAREER_CLUSTERS, canonical_cluster
+
+from .conftest import DATA
 
 
 def test_every_command_help_has_an_example(runner):
@@ -37,9 +42,14 @@ def test_import_match_program_cli(runner, tmp_path, welding_xlsx, academic_csv):
     result = runner.invoke(cli, ["program", "add", path, "Welding Technology", "--cip", "48.0508",
                                  "--cluster", "Manufacturing", "--framework", "Welding"])
     assert result.exit_code == 0, result.output
-    assert "Added program 'Welding Technology' (id 1); it teaches 'Welding'" in result.stdout
+    assert result.stdout == "Added program 'Welding Technology' (id 1, Grades 9–12); it teaches 'Welding'\n"
     result = runner.invoke(cli, ["program", "list", path])
-    assert "Welding Technology (CIP 48.0508, Manufacturing): 0 standards certified; teaches Welding" in result.stdout
+    assert result.stdout == (
+        "Welding Technology (Grades 9–12; CIP 48.0508; Manufacturing Career Cluster)\n"
+        "  status: draft\n"
+        "  review: 0 of 4 statements decided; 8 suggested, 0 accepted, 0 rejected, 0 to re-review\n"
+        "  0 standards certified; teaches Welding\n"
+        "1 program\n")
 
 
 def test_progress_goes_to_stderr(runner, small_db):
@@ -72,3 +82,93 @@ def test_program_rejects_academic_framework(runner, small_db):
     assert result.exit_code == 1
     assert "'Academic' is an academic framework" in result.stderr
     assert sqlite3.connect(small_db).execute("select count(*) from programs").fetchone()[0] == 0
+
+
+def test_program_band_and_cluster(runner, small_db):
+    path = str(small_db)
+    result = runner.invoke(cli, ["program", "add", path, "Welding", "--grades", "11-12", "--cluster",
+                                 "architecture & construction career cluster"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "Added program 'Welding' (id 1, Grades 11–12); it teaches no frameworks yet\n"
+    conn = sqlite3.connect(small_db)
+    assert conn.execute("select grade_low, grade_high, career_cluster from programs").fetchall() == [
+        (11, 12, "Architecture and Construction Career Cluster")]
+    # Updating without --grades keeps the band.
+    runner.invoke(cli, ["program", "add", path, "Welding", "--school", "Capital Region CTE"])
+    assert conn.execute("select grade_low, grade_high, school from programs").fetchall() == [
+        (11, 12, "Capital Region CTE")]
+    # The band is what its coverage counts: of the small framework's five standards, grade 3 is out.
+    assert conn.execute("select sum(standards) from program_coverage").fetchone()[0] == 3
+    runner.invoke(cli, ["program", "add", path, "Welding", "--grades", "K-12"])
+    assert conn.execute("select sum(standards) from program_coverage").fetchone()[0] == 5
+    listed = json.loads(runner.invoke(cli, ["program", "list", path, "--json"]).stdout)
+    assert [(p["name"], p["grades"], p["status"]) for p in listed] == [("Welding", "Grades K–12", "draft")]
+
+
+def test_bad_band_or_cluster_is_one_error_and_changes_nothing(runner, small_db):
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["program", "add", str(small_db), "Welding", "--grades", "college"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: 'college' is not a grade band: give grades from K to 12, such as 9-12, "
+                             "11-12 or 10\n")
+    result = runner.invoke(cli, ["program", "add", str(small_db), "Welding", "--cluster", "Welding"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: 'Welding' is not one of the 16 Career Clusters (Perkins IV): Agriculture, Food and Natural "
+        "Resource; Architecture and Construction; Arts, A/V Technology and Communication; Business and "
+        "Administration; Education and Training; Finance and Insurance; Government and Public Administration; "
+        "Health Science; Hospitality and Tourism; Human Services; Information Technology; Law and Public "
+        "Safety; Manufacturing; Marketing Sales and Service; Scientific Research/Engineering; Transportation, "
+        "Distribution, and Logistics\n")
+    assert small_db.read_bytes() == before
+
+
+def test_demo_programs_name_career_clusters():
+    with open(DATA / "programs.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 8
+    assert {canonical_cluster(r["career_cluster"]) for r in rows} == {r["career_cluster"] for r in rows}
+    assert set(CAREER_CLUSTERS) >= {r["career_cluster"] for r in rows} and len(CAREER_CLUSTERS) == 16
+
+
+def test_approve(runner, small_db):
+    path = str(small_db)
+    runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "Welding"])
+    conn = sqlite3.connect(small_db)
+    conn.execute("update alignments set status = 'accepted', strength = 'full', reviewer = 'A. Rivera', "
+                 "needs_review = 1, needs_review_reason = 'the statement changed' where id = 1")
+    conn.commit()
+    result = runner.invoke(cli, ["approve", path, "--program", "welding technology", "--by", "M. Levesque"])
+    assert result.exit_code == 0, result.output
+    status_at = conn.execute("select status_at from programs").fetchone()[0]
+    assert result.stdout == f"Welding Technology: approved by M. Levesque on {status_at[:10]}\n"
+    assert result.stderr == (
+        "Warning: Welding Technology has 11 suggestions still awaiting review\n"
+        "Warning: Welding Technology has 1 accepted decision needing re-review (not counted as certified "
+        "until decided again)\n")
+    assert conn.execute("select status, status_by from programs").fetchall() == [("approved", "M. Levesque")]
+    assert conn.execute("select action, old_status, new_status, reviewer, via, at from review_log "
+                        "where program_id is not null").fetchall() == [
+        ("approve", "draft", "approved", "M. Levesque", "cli", status_at)]
+    result = runner.invoke(cli, ["approve", path, "--program", "1", "--by", "J. Chen", "--status", "In-Review"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Welding Technology: in review by J. Chen on ") and result.stderr == ""
+    assert conn.execute("select status, status_by from programs").fetchall() == [("in review", "J. Chen")]
+
+
+def test_approve_errors(runner, small_db):
+    path = str(small_db)
+    runner.invoke(cli, ["program", "add", path, "Welding Technology"])
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["approve", path, "--program", "Welding Tech", "--by", "M. Levesque"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: no program named 'Welding Tech' (did you mean 'Welding Technology'?); "
+                             "the programs are: 'Welding Technology'\n")
+    result = runner.invoke(cli, ["approve", path, "--program", "Welding Technology", "--by", " "])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: a status change needs the name of who makes it\n"
+    result = runner.invoke(cli, ["approve", path, "--program", "Welding Technology", "--by", "X", "--status", "done"])
+    assert result.exit_code == 2 and "'done': use one of 'draft', 'in review', 'approved'" in result.stderr
+    result = runner.invoke(cli, ["approve", path, "--program", "Welding Technology"])
+    assert result.exit_code == 2 and "Missing option '--by'" in result.stderr
+    assert small_db.read_bytes() == before

@@ -13,7 +13,9 @@ import yaml
 from crosswalk.cli import cli
 from crosswalk.errors import CrosswalkError
 from crosswalk.deploy import DATASETTE_PIN, publish_command
-from crosswalk.publish import publish
+from crosswalk.db import open_db
+from crosswalk.programs import set_status
+from crosswalk.publish import PUBLIC_VIEWS, publish
 from crosswalk.site import make_public_datasette
 
 
@@ -274,3 +276,60 @@ def test_program_page_is_paged(reviewed_demo, tmp_path):
     assert get(ds, f"/program/{program_id}?page={pages + 1}").status_code == 404
     assert get(ds, f"/program/{program_id}?page=0").status_code == 404
     assert "is not a page number" in get(ds, f"/program/{program_id}?page=two").text
+
+
+def test_approved_only_publishes_approved_programs(runner, reviewed_demo, tmp_path):
+    source = tmp_path / "signed.db"
+    shutil.copy(reviewed_demo, source)
+    db = open_db(source)
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    set_status(db, "Carpentry", "in review", "J. Chen")
+    db.close()
+    conn = sqlite3.connect(source)
+    welding = conn.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    welding_accepted = conn.execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id join program_frameworks pf "
+        "on pf.framework_id = s.framework_id where pf.program_id = ? and a.status = 'accepted' order by a.id",
+        [welding]).fetchall()
+    assert len(welding_accepted) == 6
+    out = tmp_path / "public"
+    result = runner.invoke(cli, ["publish", str(source), str(out), "--approved-only"])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[0]
+    assert line == (f"Published {out / 'crosswalk.db'}: 12 frameworks, 2416 standards, 1 program, 6 accepted "
+                    "alignments; suggested alignments left out; 7 programs left out because they are not approved "
+                    "(6 draft, 1 in review)")
+    pub = sqlite3.connect(out / "crosswalk.db")
+    assert pub.execute("select name, status, status_by, grade_low, grade_high from programs").fetchall() == [
+        ("Welding Technology", "approved", "M. Levesque", 9, 12)]
+    assert pub.execute("select id from alignments order by id").fetchall() == welding_accepted
+    assert pub.execute("select count(*) from frameworks").fetchone()[0] == 12
+    assert pub.execute("select value from about where key = 'programs'").fetchone() == ("approved programs only",)
+    # The public views answer as the working database does, for the program published.
+    for view in ("program_certifies", "program_coverage", "program_domain_coverage", "program_standards",
+                 "program_rereview", "coverage"):
+        query = f"select * from {view} where program_id = ? order by 1, 2, 3, 4" if view != "coverage" else \
+            "select * from coverage where program = 'Welding Technology' order by 1, 2"
+        args = [welding] if view != "coverage" else []
+        assert pub.execute(query, args).fetchall() == conn.execute(query, args).fetchall(), view
+    # Suggestions kept with --suggestions label are those of the approved program's frameworks only.
+    result = publish(source, tmp_path / "labelled", suggestions="label", approved_only=True)
+    suggested = conn.execute(
+        "select count(*) from alignments a join standards s on s.id = a.source_id join program_frameworks pf "
+        "on pf.framework_id = s.framework_id where pf.program_id = ? and a.status = 'suggested'", [welding]).fetchone()[0]
+    assert result.suggested == suggested > 0
+    # Without the flag every program is published, with its status.
+    result = publish(source, tmp_path / "all")
+    assert result.left_out == {} and result.programs == 8
+    everyone = sqlite3.connect(tmp_path / "all" / "crosswalk.db")
+    assert everyone.execute("select status, count(*) from programs group by status order by 1").fetchall() == [
+        ("approved", 1), ("draft", 6), ("in review", 1)]
+    assert everyone.execute("select value from about where key = 'programs'").fetchone() == (
+        "every program, with its status",)
+
+
+def test_every_public_view_answers_in_the_copy(published):
+    conn = sqlite3.connect(published / "crosswalk.db")
+    for view in PUBLIC_VIEWS:
+        rows = conn.execute(f"select * from [{view}] limit 5").fetchall()
+        assert view in ("program_rereview",) or rows, view

@@ -115,7 +115,8 @@ def test_the_tour_runs_as_written(tmp_path):
         "Imported 31 standards into 'Welding tasks' from welding-tasks.xlsx (sheet 'Tasks'): "
         "31 added, 0 changed, 0 unchanged, 0 retired",
         "Imported 517 standards into 'MLR Mathematics' from ccss_math.csv: 517 added, 0 changed, 0 unchanged, 0 retired"]
-    assert out["crosswalk program add"] == ["Added program 'Welding Technology' (id 1); it teaches 'Welding tasks'"]
+    assert out["crosswalk program add"] == [
+        "Added program 'Welding Technology' (id 1, Grades 9–12); it teaches 'Welding tasks'"]
     first_match, second_match = out["crosswalk match"]
     assert first_match.startswith("Matched 31 standards of 'Welding tasks' against 200 of 'MLR Mathematics': "
                                   "155 suggestions")

@@ -13,8 +13,9 @@ import pytest
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
-from crosswalk.programs import add_program
+from crosswalk.programs import add_program, set_status
 from crosswalk.report import write_report
+from crosswalk.text import grade_label
 
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
@@ -22,19 +23,26 @@ ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
+WELDING_ACCEPTED = """select a.id from alignments a join standards s on s.id = a.source_id
+    join program_frameworks pf on pf.framework_id = s.framework_id join programs p on p.id = pf.program_id
+    where p.name = 'Welding Technology' and a.status = 'accepted' order by a.id"""
+
+
 @pytest.fixture
 def report_db(reviewed_demo, tmp_path):
-    """A copy of the reviewed demo where one Welding rationale is a spreadsheet formula."""
+    """A copy of the reviewed demo where one Welding rationale is a spreadsheet formula, one Welding
+    decision needs re-review (its task changed), and the director approved Welding."""
     path = tmp_path / "report.db"
     shutil.copy(reviewed_demo, path)
     conn = sqlite3.connect(path)
-    conn.execute("""update alignments set rationale = ? where id = (
-        select a.id from alignments a join standards s on s.id = a.source_id
-        join program_frameworks pf on pf.framework_id = s.framework_id
-        join programs p on p.id = pf.program_id
-        where p.name = 'Welding Technology' and a.status = 'accepted' order by a.id limit 1)""", [FORMULA])
+    conn.execute(f"update alignments set rationale = ? where id = ({WELDING_ACCEPTED} limit 1)", [FORMULA])
+    conn.execute(f"update alignments set needs_review = 1, needs_review_reason = 'the task W.17 changed' "
+                 f"where id = ({WELDING_ACCEPTED} desc limit 1)")
     conn.commit()
     conn.close()
+    db = open_db(path)
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    db.close()
     return path
 
 
@@ -51,29 +59,40 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
     result = runner.invoke(cli, ["report", str(report_db), str(out), "--program", "Welding Technology"])
     assert result.exit_code == 0, result.output
     conn = sqlite3.connect(report_db)
-    # Every academic subject, with the standards the program certifies in it (the coverage view lists
-    # only the subjects where it certifies one).
-    subjects = conn.execute(
-        "select x.subject, coalesce(c.standards_certified, 0), count(*) from standards x "
-        "join frameworks f on f.id = x.framework_id left join coverage c "
-        "on c.subject = x.subject and c.program = 'Welding Technology' "
-        "where f.kind = 'academic' and x.status = 'active' group by x.subject order by x.subject").fetchall()
-    per_subject = ", ".join(f"{s} {n}/{t}" for s, n, t in subjects)
+    pid, status_at = conn.execute("select id, status_at from programs where name = 'Welding Technology'").fetchone()
+    # Coverage counts the program's band (9-12): fewer standards than the subjects hold in all grades.
+    subjects = conn.execute("select subject, certified, standards, full, partial, percent from program_coverage "
+                            "where program_id = ? order by subject", [pid]).fetchall()
+    assert [s[0] for s in subjects] == ["ELA", "Guiding Principles", "Math", "Science"]
+    all_grades = dict(conn.execute("select x.subject, count(*) from standards x join frameworks f on "
+                                   "f.id = x.framework_id where f.kind = 'academic' and x.status = 'active' "
+                                   "group by x.subject"))
+    band = {subject: standards for subject, _, standards, *_ in subjects}
+    assert all(band[subject] < all_grades[subject] for subject in ("ELA", "Math", "Science"))
+    assert band["Guiding Principles"] == all_grades["Guiding Principles"]  # no grade: in every band
+    per_subject = ", ".join(f"{s} {n}/{t}" for s, n, t, *_ in subjects)
     certified, reviewed = conn.execute(
-        "select count(distinct standard_id), count(*) from program_evidence "
-        "where program_id = (select id from programs where name = 'Welding Technology')").fetchone()
-    assert certified >= 4  # the demo's two decisions and the sample's accepted first suggestions
-    assert result.stdout.strip() == (f"Wrote the Welding Technology crosswalk to {out}: {certified} academic "
-                                     f"standards certified by {reviewed} reviewed alignments ({per_subject})")
+        "select count(distinct standard_id), count(*) from program_evidence where program_id = ?", [pid]).fetchone()
+    assert certified >= 4  # the demo's two decisions and the sample's accepted first suggestions, less the stale one
+    in_band = sum(s[2] for s in subjects)
+    assert result.stdout.strip() == (
+        f"Wrote the Welding Technology crosswalk (approved by M. Levesque on {status_at[:10]}) to {out}: "
+        f"{certified} academic standards of Grades 9–12 certified by {reviewed} reviewed alignments ({per_subject}); "
+        "1 accepted decision to re-review (not counted)")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Crosswalk", "Summary", "Evidence"]
+    assert wb.sheetnames == ["Crosswalk", "Summary", "Needs re-review", "Evidence"]
     ws = wb["Crosswalk"]
     assert ws["A1"].value == "Crosswalk: Welding Technology"
-    block = {r[0]: r[1] for r in ws.iter_rows(min_row=3, max_row=11, values_only=True)}
+    block = {r[0]: r[1] for r in ws.iter_rows(min_row=3, max_row=14, values_only=True)}
+    assert block["Grade band"] == "Grades 9–12"
+    assert block["Status"] == f"Approved by M. Levesque on {status_at[:10]}"
     assert block["CIP code"] == "48.0508"
+    assert block["Career Cluster"] == "Manufacturing Career Cluster"
     assert block["Credentials"] == "Welding Technology tasks (O*NET 29.3)"
+    assert block["Academic standards certified"] == f"{certified} of {in_band} in Grades 9–12"
+    assert block["Needs re-review"] == "1 accepted decision (not counted as certified; see 'Needs re-review')"
     reviewers = [r[0] for r in conn.execute(
-        "select distinct reviewer from standard_evidence where programs like '%Welding Technology%' order by 1")]
+        "select distinct reviewer from program_evidence where program_id = ? order by 1", [pid])]
     assert len(reviewers) == 3  # two people, and the demo's illustrative decisions
     assert [part.rsplit(" (", 1)[0] for part in block["Reviewed by"].split("; ")] == reviewers
     assert all(re.fullmatch(r".+ \(\d{4}-\d\d-\d\d\)", part) for part in block["Reviewed by"].split("; "))
@@ -82,25 +101,63 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
     roles = [r["Role"] for r in sign_off[: len(reviewers) + 3]]
     assert roles == ["Reviewer"] * len(reviewers) + ["CTE director", "Academic content lead",
                                                      "CTE advisory committee chair"]
-    # The crosswalk rows are exactly what program_certifies says.
+    # The crosswalk rows are exactly what program_certifies says (the stale decision is not among them).
     rows = sheet_table(ws, "Academic standard")
     expected = {r[0]: (r[1], set(r[2].split(","))) for r in conn.execute(
         "select standard_code, strength, cte_codes from program_certifies where program = 'Welding Technology'")}
     assert {r["Academic standard"]: (r["Strength"].lower(), set(r["Aligned CTE codes"].split("; "))) for r in rows} \
         == expected
     assert all(r["Rationale"] and r["Reviewed by"] and re.fullmatch(r"\d{4}-\d\d-\d\d", r["Review date"]) for r in rows)
+    # Grade labels in the one format.
+    labels = {r["Grade"] for r in rows}
+    assert labels and labels <= {grade_label(low, high) for low in range(13) for high in range(low, 13)}
     # Formula injection: the rationale is stored as text, never as a formula.
     cell = next(c for row in ws.iter_rows() for c in row if c.value == FORMULA)
     assert cell.data_type == "s" and cell.quotePrefix
-    # Summary: coverage per subject equals the coverage view, with a chart.
+    # Summary: coverage by subject and by domain are the views' figures, each with a chart.
     summary = wb["Summary"]
+    assert summary["A1"].value == "Coverage of Grades 9–12: Welding Technology"
     table = sheet_table(summary, "Subject")
-    assert {r["Subject"]: (r["Certified"], r["Standards in subject"]) for r in table} == {
-        s: (n, t) for s, n, t in subjects}
-    assert all(r["Fully certified"] + r["Partly certified"] == r["Certified"] for r in table)
-    assert len(summary._charts) == 1
+    by_subject = table[: len(subjects)]
+    assert [(r["Subject"], r["Certified"], r["Standards in band"], r["Fully certified"], r["Partly certified"],
+             r["Coverage (%)"]) for r in by_subject] == subjects
+    domains = conn.execute(
+        "select subject, coalesce(nullif(domain, ''), '(no domain)'), standards, certified, percent "
+        "from program_domain_coverage where program_id = ? order by subject, domain is null, domain", [pid]).fetchall()
+    rows = list(summary.iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(rows) if r[:2] == ("Subject", "Domain"))
+    table = [dict(zip(rows[start], r)) for r in rows[start + 1:start + 1 + len(domains)]]
+    assert [(r["Subject"], r["Domain"], r["Standards in band"], r["Certified"], r["Coverage (%)"]) for r in table] \
+        == domains
+    assert len(domains) > 40 and sum(d[3] for d in domains) == certified
+    assert [c.title.tx.rich.p[0].r[0].t for c in summary._charts] == ["Certified (%) by subject",
+                                                                         "Certified (%) by domain"]
+    # Needs re-review: the stale decision, with its reason; it is not in the Evidence sheet.
+    rereview = sheet_table(wb["Needs re-review"], "CTE code")
+    stale = conn.execute(f"select s.code, t.code from alignments a join standards s on s.id = a.source_id "
+                         f"join standards t on t.id = a.target_id where a.id = ({WELDING_ACCEPTED} desc limit 1)"
+                         ).fetchone()
+    assert [(r["CTE code"], r["Academic standard"], r["Why it needs re-review"]) for r in rereview] == [
+        (stale[0], stale[1], "the task W.17 changed")]
     evidence = sheet_table(wb["Evidence"], "CTE code")
-    assert len(evidence) == 6  # the demo's two Welding decisions, and the four the session accepts
+    assert len(evidence) == reviewed == 5  # the demo's two Welding decisions, the session's four, less the stale one
+    assert (stale[0], stale[1]) not in {(r["CTE code"], r["Academic standard"]) for r in evidence}
+
+
+def test_report_counts_the_programs_band(runner, report_db, tmp_path):
+    conn = sqlite3.connect(report_db)
+    nine_to_twelve = conn.execute("select sum(standards) from program_coverage where program = 'Welding Technology'"
+                                  ).fetchone()[0]
+    assert runner.invoke(cli, ["program", "add", str(report_db), "Welding Technology", "--grades", "11-12"]
+                         ).exit_code == 0
+    eleven_twelve = conn.execute("select sum(standards) from program_coverage where program = 'Welding Technology'"
+                                 ).fetchone()[0]
+    assert 0 < eleven_twelve < nine_to_twelve
+    out = tmp_path / "welding.xlsx"
+    write_report(open_db(report_db), out, program="Welding Technology")
+    summary = openpyxl.load_workbook(out)["Summary"]
+    assert summary["A1"].value == "Coverage of Grades 11–12: Welding Technology"
+    assert sum(r["Standards in band"] for r in sheet_table(summary, "Subject")[:4]) == eleven_twelve
 
 
 def test_report_opens_in_libreoffice(report_db, tmp_path):
@@ -141,6 +198,23 @@ def test_csv_report_neutralises_formulas(runner, report_db, tmp_path):
     assert {r["Strength"] for r in rows} <= {"Full", "Partial"}
     assert "'" + FORMULA in {r["Rationale"] for r in rows}
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
+    # The figures beside it: per subject, then per subject and domain, as the views give them.
+    assert result.stdout.strip().endswith(
+        f"; coverage figures in {tmp_path / 'welding-coverage.csv'}, decisions to re-review in "
+        f"{tmp_path / 'welding-rereview.csv'}")
+    figures = list(csv.DictReader(open(tmp_path / "welding-coverage.csv", encoding="utf-8-sig")))
+    conn = sqlite3.connect(report_db)
+    expected = [(s, "", str(n), str(c), str(p)) for s, n, c, p in conn.execute(
+        "select subject, standards, certified, percent from program_coverage where program = 'Welding Technology' "
+        "order by subject")] + [
+        (s, d, str(n), str(c), str(p)) for s, d, n, c, p in conn.execute(
+            "select subject, coalesce(nullif(domain, ''), '(no domain)'), standards, certified, percent "
+            "from program_domain_coverage where program = 'Welding Technology' order by subject, domain is null, domain")]
+    assert [(r["Subject"], r["Domain"], r["Standards in band"], r["Certified"], r["Coverage (%)"]) for r in figures] \
+        == expected
+    assert {(r["Program"], r["Grade band"]) for r in figures} == {("Welding Technology", "Grades 9–12")}
+    rereview = list(csv.DictReader(open(tmp_path / "welding-rereview.csv", encoding="utf-8-sig")))
+    assert [r["Why it needs re-review"] for r in rereview] == ["the task W.17 changed"]
 
 
 def test_report_errors(runner, report_db, tmp_path):

@@ -1,0 +1,143 @@
+"""The site's title, description, license, source and attribution lines come from the data and the
+user's settings, never from the demo's sources: a district's site credits only what it imported."""
+
+import asyncio
+
+import pytest
+import yaml
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+from crosswalk.errors import CrosswalkError
+from crosswalk.importer import import_file
+from crosswalk.metadata import data_attribution, read_settings
+from crosswalk.programs import add_program
+from crosswalk.publish import publish
+from crosswalk.site import make_datasette, make_public_datasette
+
+# What the demo's sources would add to a site that did not import them (CIP 2020 and Perkins IV are
+# credited only when programs use CIP codes or Career Clusters; a column description may name them).
+DEMO_FRAMEWORKS = ("O*NET", "onetcenter", "NGSS", "Next Generation Science", "CCSS", "Common Core", "corestandards",
+                   "National Governors", "maine.gov", "Maine Learning Results")
+DEMO_SOURCES = DEMO_FRAMEWORKS + ("CIP 2020", "Perkins")
+TASKS_NOTICE = "Welding task list © 2026 Capital Region CTE. Used with permission."
+STATE_NOTICE = "Example State Learning Standards, Example State Department of Education."
+
+
+def get(ds, path):
+    async def run():
+        return await ds.client.get(path)
+    return asyncio.run(run())
+
+
+@pytest.fixture
+def own_db(tmp_path, welding_xlsx, academic_csv):
+    """A district's database: its own task list and its state's standards, nothing of the demo's."""
+    path = tmp_path / "district.db"
+    db = open_db(path)
+    import_file(db, welding_xlsx, framework="Welding tasks", kind="industry", publisher="Capital Region CTE",
+                license="CC BY-NC 4.0", attribution=TASKS_NOTICE, source_url="https://cte.example.org/welding")
+    import_file(db, academic_csv, framework="Example State Learning Standards", kind="academic",
+                publisher="Example State DOE", license="Public domain", attribution=STATE_NOTICE,
+                source_url="https://doe.example.gov/standards")
+    add_program(db, "Welding Technology", frameworks=["Welding tasks"])
+    db.close()
+    return path
+
+
+def test_attribution_is_read_from_the_frameworks(own_db):
+    assert data_attribution(own_db) == {
+        "license": "Public domain; CC BY-NC 4.0",
+        "source": "Example State DOE; Capital Region CTE",
+        "source_url": None,  # two sources: no one link
+        "notices": [STATE_NOTICE, TASKS_NOTICE],
+    }
+
+
+def test_a_districts_site_credits_only_its_own_sources(own_db, tmp_path):
+    out = tmp_path / "public"
+    publish(own_db, out)
+    metadata = yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8"))
+    assert metadata["title"] == "crosswalk"
+    assert metadata["license"] == "Public domain; CC BY-NC 4.0"
+    assert metadata["source"] == "Example State DOE; Capital Region CTE"
+    assert "license_url" not in metadata and "source_url" not in metadata
+    assert f"Sources and attribution: {STATE_NOTICE} {TASKS_NOTICE}</small>" in metadata["description_html"]
+    lines = " ".join(metadata[key] for key in ("title", "license", "source", "description_html"))
+    assert not [source for source in DEMO_SOURCES if source in lines]
+    ds = make_public_datasette(out)
+    for path in ("/", "/program/1", "/gaps", "/-/metadata.json"):
+        page = get(ds, path)
+        assert page.status_code == 200, path
+        sources = DEMO_FRAMEWORKS if path == "/-/metadata.json" else DEMO_SOURCES
+        assert not [source for source in sources if source in page.text], path
+    home = get(ds, "/").text
+    assert TASKS_NOTICE in home and STATE_NOTICE in home
+    assert "Data license:\n    Public domain; CC BY-NC 4.0" in home
+    # The working database's site says the same.
+    ds = make_datasette(own_db)
+    assert ds.metadata("license") == "Public domain; CC BY-NC 4.0"
+    assert ds.metadata("source") == "Example State DOE; Capital Region CTE"
+    for path in ("/", "/-/metadata.json"):
+        page = get(ds, path)
+        assert page.status_code == 200 and not [source for source in DEMO_FRAMEWORKS if source in page.text], path
+    assert not [source for source in DEMO_SOURCES if source in ds.metadata("description_html")]
+    assert TASKS_NOTICE in ds.metadata("description_html") and STATE_NOTICE in get(ds, "/").text
+
+
+def test_the_demo_still_credits_its_sources(published, demo):
+    metadata = yaml.safe_load((published / "metadata.yml").read_text(encoding="utf-8"))
+    assert metadata["license"] == ("CCSS Public License; A state regulation, public; NGSS Lead States attribution; "
+                                   "ASN terms of use; CC BY 4.0")
+    assert metadata["source"] == ("NGA Center and CCSSO; Maine Department of Education; NGSS Lead States; "
+                                  "USDOL/ETA O*NET (stand-in for a credential task list)")
+    for text in ("National Governors Association Center", "NGSS Lead States. 2013", "O*NET 29.3 Database",
+                 "Rule Chapter 132 (05-071 CMR 132)", "Classification of Instructional Programs (CIP 2020)",
+                 "Perkins IV"):
+        assert text in metadata["description_html"], text
+    footer = get(make_public_datasette(published), "/").text
+    assert "O*NET 29.3 Database" in footer and "CCSS Public License" in footer and "NGSS Lead States" in footer
+    assert "O*NET 29.3 Database" in make_datasette(demo.path).metadata("description_html")
+
+
+def test_the_users_settings_win(runner, own_db, tmp_path):
+    settings = tmp_path / "site.yml"
+    settings.write_text("title: Capital Region CTE crosswalk\n"
+                        "description: Which academic standards our programs certify <for the board>.\n"
+                        "license: CC BY 4.0\nlicense_url: https://creativecommons.org/licenses/by/4.0/\n",
+                        encoding="utf-8")
+    out = tmp_path / "public"
+    result = runner.invoke(cli, ["publish", str(own_db), str(out), "--settings", str(settings),
+                                 "--title", "Welding at Capital Region CTE"])
+    assert result.exit_code == 0, result.output
+    metadata = yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8"))
+    assert metadata["title"] == "Welding at Capital Region CTE"  # --title over the file's
+    assert metadata["license"] == "CC BY 4.0"
+    assert metadata["license_url"] == "https://creativecommons.org/licenses/by/4.0/"
+    assert metadata["source"] == "Example State DOE; Capital Region CTE"  # not set: from the data
+    assert metadata["description_html"].startswith(
+        "<p>Which academic standards our programs certify &lt;for the board&gt;.</p><p><small>Sources and "
+        f"attribution: {STATE_NOTICE}")
+    home = get(make_public_datasette(out), "/").text
+    assert "Welding at Capital Region CTE" in home
+    result = runner.invoke(cli, ["publish", str(own_db), str(out), "--force", "--description", "Our crosswalk."])
+    assert result.exit_code == 0, result.output
+    metadata = yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8"))
+    assert metadata["description_html"].startswith("<p>Our crosswalk.</p>") and metadata["title"] == "crosswalk"
+
+
+def test_a_bad_settings_file_is_one_error(runner, own_db, tmp_path):
+    settings = tmp_path / "site.yml"
+    settings.write_text("title: Ours\ncolour: blue\n", encoding="utf-8")
+    out = tmp_path / "public"
+    result = runner.invoke(cli, ["publish", str(own_db), str(out), "--settings", str(settings)])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: site.yml: unknown setting 'colour'; the settings are: title, description, "
+                             "license, license_url, source, source_url\n")
+    assert not out.exists()
+    settings.write_text("title: [a, list]\n", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="site.yml: the setting 'title' needs a line of text"):
+        read_settings(settings)
+    settings.write_text("title: 'unclosed\n", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="site.yml: not valid YAML"):
+        read_settings(settings)
