@@ -67,6 +67,25 @@ class ColdCalibration:
 GOLD_CALIBRATION = ColdCalibration(slope=1.57, intercept=-3.6, best_bonus=1.39)
 
 
+@dataclasses.dataclass(frozen=True)
+class GoldWarmCalibration:
+    """What a warm probability means before a committee has decided enough statements to calibrate
+    its own: on each of three gold crosswalks, a logistic in the log-odds fitted to how often the
+    held-out suggestions of a simulated committee (10 and 25 decisions) were right; the lowest of
+    the three. Monotone, so it never reorders suggestions, and the band a figure falls in is one
+    that held on every gold (benchmarks/calibrate.py --warm fits and checks it)."""
+
+    curves: tuple  # (slope, intercept) per gold
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        z = _logit(p)
+        return np.min([1.0 / (1.0 + np.exp(-(a * z + b))) for a, b in self.curves], axis=0).astype(np.float32)
+
+
+# NGSS -> CCSS, CIP -> SOC, O*NET tasks -> DWAs (seeds 0-2, each statement's top 10).
+GOLD_WARM_CALIBRATION = GoldWarmCalibration(((0.655, -0.464), (1.167, 0.060), (1.257, -0.390)))
+
+
 @dataclasses.dataclass
 class Learned:
     weights: dict  # how far each warm signal is trusted (0-1); empty: the cold ranking

@@ -29,6 +29,7 @@ from .features import (
 )
 from .learning import (
     GOLD_CALIBRATION,
+    GOLD_WARM_CALIBRATION,
     SHARED_SIGNALS,
     Learned,
     best_flags,
@@ -211,13 +212,9 @@ class _Ranking:
                 if own is not probability and top > 1:
                     own = np.where(np.isfinite(probability), own, -np.inf)
                     idx, vals = _statement_first(probability, own, idx, vals)
-                if learned.calibration is not None:  # the order stays; the figures become the committee's
-                    vals = vouched = _committee(learned.calibration, vals)
-                else:
-                    # Until the committee's decisions can calibrate them, what the decisions add shows
-                    # in the score and the evidence, and the band says what the cold calibration vouches for.
-                    rows = np.arange(len(idx))[:, None]
-                    vouched = GOLD_CALIBRATION(fused[rows, idx], flags[rows, idx])
+                # The order stays; the figures become the committee's calibration, or until its
+                # decisions can calibrate them, what such a figure meant on every gold.
+                vals = vouched = _committee(learned.calibration or GOLD_WARM_CALIBRATION, vals)
             # A statement that stands out by matching nothing (its best cold score far below the
             # others') and that no decision speaks for has no likely alignment.
             unlikely = (cold_best < fence) & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
