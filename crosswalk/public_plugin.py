@@ -192,7 +192,7 @@ def coverage_chart(coverage, *, band="", width=640):
                      label="Coverage per subject", width=width)
 
 
-HEAT_STEPS = (0, 5, 15, 30, 50)  # percent: the heat map's colour steps
+HEAT_STEPS = (0, 2, 5, 15, 40)  # percent: the heat map's colour steps
 
 
 def heat_step(percent) -> int:
@@ -320,8 +320,8 @@ async def home_context(datasette, request) -> dict:
     cells = {(c["program_id"], c["subject"] or "(no subject)"): c for c in coverage}
     for p in programs:
         mine = [c for c in coverage if c["program_id"] == p["id"]]
-        p["standards"] = sum(c["standards"] for c in mine)
-        p["certified"] = sum(c["certified"] for c in mine)
+        p["standards"] = sum(c["standards"] or 0 for c in mine)
+        p["certified"] = sum(c["certified"] or 0 for c in mine)
         p["cells"] = [cells.get((p["id"], s)) for s in subjects]
     totals = await one(datasette, """
         select count(*) as standards, sum(certified) as certified
@@ -460,8 +460,8 @@ async def program_context(datasette, request) -> dict:
         "coverage": coverage,
         "domains": by_subject,
         "chart": coverage_chart(coverage, band=band),
-        "standards_in_band": sum(c["standards"] for c in coverage),
-        "certified": sum(c["certified"] for c in coverage),
+        "standards_in_band": sum(c["standards"] or 0 for c in coverage),
+        "certified": sum(c["certified"] or 0 for c in coverage),
         "subject": subject,
         "domain": domain,
         "grouped": grouped,

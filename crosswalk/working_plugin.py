@@ -36,7 +36,7 @@ BANDS = ("high", "medium", "low")
 STATUSES = ("draft", "in review", "approved")
 # A decision as the pages' buttons name it: (decision, strength)
 DECISIONS = {"accept": ("accept", "full"), "partial": ("accept", "partial"), "reject": ("reject", None)}
-REVIEW_PAGE_SIZE = 50
+REVIEW_PAGE_SIZE = 25
 
 
 def _on(datasette) -> bool:
