@@ -676,6 +676,335 @@ def m009_no_likely_alignment(db: sqlite_utils.Database) -> None:
         """
     )
 
+PROGRAM_STATUSES = ("draft", "in review", "approved")
+DEFAULT_BAND = (9, 12)  # a CTE program is a high-school program unless it says otherwise
+
+
+def in_band_sql(alias: str, low: str, high: str) -> str:
+    """The one rule for "a standard is in a grade band", as SQL: it has no grade (it applies to
+    every band) or its grade range overlaps the band. ``low``/``high`` are SQL expressions
+    (parameters or columns); ``high`` comes first in the text, so positional parameters go
+    ``[high, low]``. ``match --grade``, coverage and the gaps read it.
+
+    Example::
+
+        in_band_sql("t", "p.grade_low", "p.grade_high")
+    """
+    return f"({alias}.grade_low IS NULL OR ({alias}.grade_low <= {high} AND {alias}.grade_high >= {low}))"
+
+
+@migrations()
+def m010_program_band_signoff_stale(db: sqlite_utils.Database) -> None:
+    """A program's grade band (the denominator of its coverage) and its sign-off status, logged
+    in review_log like a decision; an accepted alignment that needs re-review, or whose statement
+    is retired, no longer certifies; coverage views read against the band."""
+    db.execute(f"ALTER TABLE programs ADD COLUMN grade_low INTEGER NOT NULL DEFAULT {DEFAULT_BAND[0]}")
+    db.execute(f"ALTER TABLE programs ADD COLUMN grade_high INTEGER NOT NULL DEFAULT {DEFAULT_BAND[1]}")
+    db.execute(
+        "ALTER TABLE programs ADD COLUMN status TEXT NOT NULL DEFAULT 'draft' "
+        "CHECK (status IN ('draft', 'in review', 'approved'))"
+    )
+    for column in ("status_by", "status_at", "status_via"):
+        db.execute(f"ALTER TABLE programs ADD COLUMN {column} TEXT")
+
+    # review_log gets program rows (a sign-off), so alignment_id becomes nullable: the table is
+    # rebuilt, keeping every row (its old columns first, in their order: `select *` reads as before).
+    # The triggers that write it are set aside and put back as they were.
+    writers = db.execute(
+        "select name, sql from sqlite_master where type = 'trigger' and tbl_name != 'review_log' "
+        "and sql like '%review_log%'"
+    ).fetchall()
+    for name, _ in writers:
+        db.execute(f"DROP TRIGGER [{name}]")
+    db.execute("DROP TRIGGER review_log_no_update")
+    db.execute("DROP TRIGGER review_log_no_delete")
+    columns = ", ".join(row[1] for row in db.execute("PRAGMA table_info(review_log)").fetchall())
+    db.execute(
+        """
+        CREATE TABLE review_log_new (
+            id INTEGER PRIMARY KEY,
+            alignment_id INTEGER,
+            action TEXT NOT NULL,
+            old_status TEXT,
+            new_status TEXT,
+            old_strength TEXT,
+            new_strength TEXT,
+            old_rationale TEXT,
+            new_rationale TEXT,
+            reviewer TEXT,
+            via TEXT,
+            at TEXT NOT NULL,
+            comment TEXT,
+            reason TEXT,
+            program_id INTEGER,
+            CHECK (alignment_id IS NOT NULL OR program_id IS NOT NULL)
+        )
+        """
+    )
+    db.execute(f"INSERT INTO review_log_new ({columns}) SELECT {columns} FROM review_log")
+    db.execute("DROP TABLE review_log")
+    db.execute("ALTER TABLE review_log_new RENAME TO review_log")
+    db.execute("CREATE INDEX idx_review_log_alignment ON review_log(alignment_id)")
+    db.execute("CREATE INDEX idx_review_log_program ON review_log(program_id)")
+    db.execute(
+        """
+        CREATE TRIGGER review_log_no_update BEFORE UPDATE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER review_log_no_delete BEFORE DELETE ON review_log
+        BEGIN SELECT RAISE(ABORT, 'review_log is append-only'); END
+        """
+    )
+    for _, sql in writers:
+        db.execute(sql)
+    # Every status change of a program is logged, by whoever made it (status_via names the
+    # writer, as review_via does for a decision; a bare SQL update is logged as 'sql', anonymous).
+    # A writer that sets the same status again (a second approval) is logged too.
+    db.execute(
+        f"""
+        CREATE TRIGGER programs_status_log
+        AFTER UPDATE OF status, status_via ON programs
+        WHEN old.status IS NOT new.status OR new.status_via IS NOT NULL
+        BEGIN
+            INSERT INTO review_log (program_id, action, old_status, new_status, reviewer, via, at)
+            VALUES (
+                new.id,
+                CASE new.status WHEN 'approved' THEN 'approve' ELSE 'set status' END,
+                old.status, new.status,
+                CASE WHEN new.status_via IS NULL THEN NULL ELSE new.status_by END,
+                coalesce(new.status_via, 'sql'),
+                CASE WHEN new.status_via IS NULL THEN {SQL_NOW} ELSE coalesce(new.status_at, {SQL_NOW}) END
+            );
+            UPDATE programs SET status_via = NULL WHERE id = new.id AND status_via IS NOT NULL;
+        END
+        """
+    )
+
+    for view in ("coverage", "program_certifies", "program_evidence"):
+        db.execute(f"DROP VIEW {view}")
+    # What certifies: an accepted decision nobody has to look at again. A re-import that changed
+    # or retired one of its statements flags it (needs_review); it certifies again once decided again.
+    db.execute(
+        """
+        CREATE VIEW program_evidence AS
+        SELECT
+            pf.program_id AS program_id,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            t.domain AS domain,
+            t.cluster AS cluster,
+            t.grade AS grade,
+            t.grade_low AS grade_low,
+            t.grade_high AS grade_high,
+            t.position AS standard_position,
+            tf.name AS academic_framework,
+            s.id AS cte_id,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS credential,
+            a.id AS alignment_id,
+            a.strength AS strength,
+            a.rationale AS rationale,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM program_frameworks pf
+        JOIN standards s ON s.framework_id = pf.framework_id AND s.status = 'active'
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted' AND a.needs_review = 0
+        JOIN standards t ON t.id = a.target_id AND t.status = 'active'
+        LEFT JOIN frameworks sf ON sf.id = s.framework_id
+        LEFT JOIN frameworks tf ON tf.id = t.framework_id
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW program_rereview AS
+        SELECT
+            pf.program_id AS program_id,
+            a.id AS alignment_id,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS credential,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            coalesce(a.needs_review_reason,
+                CASE WHEN s.status != 'active' THEN 'the CTE statement ' || s.code || ' was retired'
+                     ELSE 'the standard ' || t.code || ' was retired' END) AS reason,
+            a.strength AS strength,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM program_frameworks pf
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        LEFT JOIN frameworks sf ON sf.id = s.framework_id
+        WHERE a.needs_review = 1 OR s.status != 'active' OR t.status != 'active'
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW program_certifies AS
+        SELECT
+            e.program_id AS program_id,
+            p.name AS program,
+            e.academic_framework AS academic_framework,
+            e.subject AS subject,
+            e.grade AS grade,
+            e.standard_code AS standard_code,
+            e.standard AS standard,
+            group_concat(DISTINCT e.cte_code) AS cte_codes,
+            count(DISTINCT e.cte_id) AS evidence_count,
+            max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END) AS best_strength_rank,
+            CASE max(CASE e.strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END)
+                WHEN 2 THEN 'full' WHEN 1 THEN 'partial' ELSE NULL END AS strength,
+            e.standard_id AS standard_id
+        FROM program_evidence e
+        JOIN programs p ON p.id = e.program_id
+        GROUP BY e.program_id, e.standard_id
+        """
+    )
+    # Every academic standard of a program's grade band, certified or not: the denominator.
+    db.execute(
+        f"""
+        CREATE VIEW program_standards AS
+        SELECT
+            p.id AS program_id,
+            p.name AS program,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            tf.name AS academic_framework,
+            t.subject AS subject,
+            t.domain AS domain,
+            t.cluster AS cluster,
+            t.grade AS grade,
+            t.grade_low AS grade_low,
+            t.grade_high AS grade_high,
+            t.position AS standard_position,
+            CASE c.best WHEN 2 THEN 'full' WHEN 1 THEN 'partial' END AS strength,
+            coalesce(c.evidence_count, 0) AS evidence_count
+        FROM programs p
+        JOIN frameworks tf ON tf.kind = 'academic'
+        JOIN standards t ON t.framework_id = tf.id AND t.status = 'active'
+            AND {in_band_sql("t", "p.grade_low", "p.grade_high")}
+        LEFT JOIN (
+            SELECT program_id, standard_id, count(DISTINCT cte_id) AS evidence_count,
+                max(CASE strength WHEN 'full' THEN 2 WHEN 'partial' THEN 1 ELSE 0 END) AS best
+            FROM program_evidence GROUP BY program_id, standard_id
+        ) c ON c.program_id = p.id AND c.standard_id = t.id
+        """
+    )
+    for name, keys in (("program_coverage", "subject"), ("program_domain_coverage", "subject, domain")):
+        db.execute(
+            f"""
+            CREATE VIEW {name} AS
+            SELECT
+                program_id, program, {keys},
+                count(*) AS standards,
+                coalesce(sum(strength = 'full'), 0) AS "full",
+                coalesce(sum(strength = 'partial'), 0) AS partial,
+                sum(strength IS NOT NULL) AS certified,
+                round(100.0 * sum(strength IS NOT NULL) / count(*), 1) AS percent
+            FROM program_standards
+            GROUP BY program_id, {keys}
+            """
+        )
+    db.execute(
+        """
+        CREATE VIEW coverage AS
+        SELECT program, subject, certified AS standards_certified, standards AS standards_in_subject
+        FROM program_coverage
+        WHERE certified > 0
+        """
+    )
+    # The gaps: standards of some program's band that no program certifies.
+    db.execute("DROP VIEW uncovered_standards")
+    db.execute(
+        f"""
+        CREATE VIEW uncovered_standards AS
+        SELECT t.id AS standard_id, f.name AS framework, t.subject, t.domain, t.cluster, t.grade,
+               t.grade_low, t.grade_high, t.position AS standard_position,
+               t.code AS standard_code, t.statement AS standard
+        FROM standards t
+        JOIN frameworks f ON f.id = t.framework_id
+        WHERE f.kind = 'academic' AND t.status = 'active'
+        AND EXISTS (SELECT 1 FROM programs p WHERE {in_band_sql("t", "p.grade_low", "p.grade_high")})
+        AND NOT EXISTS (SELECT 1 FROM program_evidence e WHERE e.standard_id = t.id)
+        """
+    )
+    # A program's review at a glance: the home page and `program list` read it.
+    db.execute(
+        """
+        CREATE VIEW program_progress AS
+        WITH own AS (
+            SELECT pf.program_id, s.id AS source_id
+            FROM program_frameworks pf JOIN standards s ON s.framework_id = pf.framework_id AND s.status = 'active'
+        ),
+        tally AS (
+            SELECT own.program_id,
+                sum(a.status = 'suggested') AS suggested,
+                sum(a.status = 'accepted' AND a.needs_review = 0) AS accepted,
+                sum(a.status = 'rejected') AS rejected,
+                sum(a.status = 'accepted' AND a.needs_review = 1) AS needs_rereview,
+                count(DISTINCT CASE WHEN a.status != 'suggested' THEN a.source_id END) AS statements_decided
+            FROM own JOIN alignments a ON a.source_id = own.source_id
+            GROUP BY own.program_id
+        )
+        SELECT
+            p.id AS program_id,
+            p.name AS program,
+            p.grade_low AS grade_low,
+            p.grade_high AS grade_high,
+            p.status AS status,
+            p.status_by AS status_by,
+            p.status_at AS status_at,
+            (SELECT count(*) FROM own WHERE own.program_id = p.id) AS statements,
+            coalesce(tally.suggested, 0) AS suggested,
+            coalesce(tally.accepted, 0) AS accepted,
+            coalesce(tally.rejected, 0) AS rejected,
+            coalesce(tally.needs_rereview, 0) AS needs_rereview,
+            (SELECT count(DISTINCT n.source_id) FROM no_likely_alignment n
+                JOIN own ON own.source_id = n.source_id AND own.program_id = p.id) AS no_likely_alignment,
+            coalesce(tally.statements_decided, 0) AS statements_decided,
+            (SELECT count(*) FROM review_log l JOIN alignments a ON a.id = l.alignment_id
+                JOIN own ON own.source_id = a.source_id AND own.program_id = p.id
+                WHERE p.status_at IS NOT NULL AND l.at > p.status_at) AS changes_since_status
+        FROM programs p
+        LEFT JOIN tally ON tally.program_id = p.id
+        """
+    )
+
+
+def set_program_status(db, program, status: str, reviewer: str, *, via: str = "cli") -> dict:
+    """Set a program's sign-off status (draft, in review, approved): the one place that writes it.
+
+    Who and when are stored on the program and logged in ``review_log`` by a trigger. Returns
+    the program's row as it now is. Raises :class:`ValueError` for an unknown status or an empty
+    reviewer name, ``NotFound`` for an unknown program.
+
+    Example::
+
+        set_program_status(db, "Welding Technology", "approved", "M. Levesque")
+    """
+    if status not in PROGRAM_STATUSES:
+        raise ValueError(f"unknown status {status!r}: use one of " + ", ".join(PROGRAM_STATUSES))
+    if not reviewer or not str(reviewer).strip():
+        raise ValueError("a status change needs the name of who makes it")
+    pid = program_id(db, program)
+    with write_transaction(db):
+        db.execute(
+            "update programs set status = ?, status_by = ?, status_at = ?, status_via = ? where id = ?",
+            [status, str(reviewer).strip(), now(), via, pid],
+        )
+    return next(db.query("select * from programs where id = ?", [pid]))
+
+
 def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:
     """Open (or create) a crosswalk database and bring its schema up to date.
 

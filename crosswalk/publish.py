@@ -60,14 +60,16 @@ PUBLIC_COLUMNS = {
     "standards": ["id", "framework_id", "code", "statement", "label", "parent_code", "parent_id", "grade",
                   "grade_low", "grade_high", "subject", "domain", "cluster", "level", "position",
                   "source_file", "source_sheet", "source_row", "status", "updated_at"],
-    "programs": ["id", "name", "cip_code", "cip_title", "career_cluster", "school", "description"],
+    "programs": ["id", "name", "cip_code", "cip_title", "career_cluster", "school", "description", "grade_low",
+                 "grade_high", "status", "status_by", "status_at"],
     "program_frameworks": ["program_id", "framework_id"],
 }
-ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at"]
+ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at",
+                    "needs_review", "needs_review_reason"]
 SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
 # In the order they are made: the first two are what the others read.
-PUBLIC_VIEWS = ("alignment_details", "program_evidence", "program_certifies", "standard_evidence", "coverage",
-                "uncovered_standards")
+PUBLIC_VIEWS = ("alignment_details", "program_evidence", "program_rereview", "program_certifies", "program_standards",
+                "program_coverage", "program_domain_coverage", "standard_evidence", "coverage", "uncovered_standards")
 PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
                  "unreviewed_suggestions", "about") + PUBLIC_VIEWS
 
@@ -194,7 +196,9 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
             strength text check (strength in ('full', 'partial')),
             rationale text,
             reviewer text,
-            reviewed_at text
+            reviewed_at text,
+            needs_review integer not null default 0,
+            needs_review_reason text
         )
         """
     )

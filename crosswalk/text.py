@@ -145,7 +145,7 @@ def parse_grades(text: str | None) -> tuple[int | None, int | None]:
 
 
 def grade_label(low, high, raw=None) -> str:
-    """How a grade range reads: 'Grade 3', 'Grades 9–12', 'Kindergarten', 'Grades K–2'.
+    """How a grade range reads, one format everywhere: 'Grade 3', 'Grades 9–12', 'K', 'Grades K–2'.
 
     The published text (``raw``) when no range is known. Standard library only:
     ``crosswalk publish`` copies this function into the public site's plugin.
@@ -161,5 +161,5 @@ def grade_label(low, high, raw=None) -> str:
     if low is None or high is None:
         return f"Grade {raw}" if raw else "Grade not given"
     if low == high:
-        return "Kindergarten" if low == 0 else f"Grade {low}"
+        return "K" if low == 0 else f"Grade {low}"
     return f"Grades {one(low)}–{one(high)}"

@@ -84,3 +84,122 @@ def test_one_lookup_for_a_name_in_any_case_or_an_id(db):
     db["programs"].delete(1)
     with pytest.raises(NotFound, match=r"the programs are: none yet \(add one with 'crosswalk program add'\)"):
         program_id(db, "Plumbing")
+
+
+def _band_db(tmp_path):
+    """Welding (grades 9–12 by default) with two tasks; math standards of grades 8, 9–12 and none."""
+    db = open_db(tmp_path / "band.db")
+    db.execute("insert into frameworks (id, name, kind) values (1, 'Welding tasks', 'industry')")
+    db.execute("insert into frameworks (id, name, kind, subject) values (2, 'Math', 'academic', 'Math')")
+    db.conn.executemany(
+        "insert into standards (id, framework_id, code, statement, grade_low, grade_high, subject, domain) "
+        "values (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(1, 1, "W1", "Measure the joint", None, None, None, None),
+         (2, 1, "W2", "Read the blueprint", None, None, None, None),
+         (10, 2, "8.G.1", "Grade 8 geometry", 8, 8, "Math", "Geometry"),
+         (11, 2, "HSG.1", "High-school geometry", 9, 12, "Math", "Geometry"),
+         (12, 2, "HSN.1", "Quantities", 9, 12, "Math", "Number"),
+         (13, 2, "MP.1", "Make sense of problems (no grade)", None, None, "Math", "Practice")])
+    db.execute("insert into programs (id, name) values (1, 'Welding')")
+    db.execute("insert into program_frameworks values (1, 1)")
+    db.execute("insert into alignments (id, source_id, target_id, score, status, strength, reviewer, needs_review) "
+               "values (1, 1, 11, 80, 'accepted', 'full', 'Ann', 0), (2, 2, 10, 60, 'accepted', 'partial', 'Ann', 0), "
+               "(3, 2, 12, 50, 'suggested', null, null, 0)")
+    db.conn.commit()
+    return db
+
+
+def test_coverage_counts_the_standards_of_the_programs_grade_band(tmp_path):
+    db = _band_db(tmp_path)
+    # 9–12 by default: the grade-8 standard is neither counted nor a gap; the ungraded one is both.
+    assert list(db.query("select subject, standards, full, partial, certified, percent from program_coverage")) == [
+        {"subject": "Math", "standards": 3, "full": 1, "partial": 0, "certified": 1, "percent": 33.3}]
+    assert [r["standard_code"] for r in db.query("select * from uncovered_standards order by standard_code")] == [
+        "HSN.1", "MP.1"]
+    assert list(db.query("select domain, standards, certified from program_domain_coverage order by domain")) == [
+        {"domain": "Geometry", "standards": 1, "certified": 1}, {"domain": "Number", "standards": 1, "certified": 0},
+        {"domain": "Practice", "standards": 1, "certified": 0}]
+    # Widened to grades 6–12, the grade-8 standard and its partial evidence count.
+    db.execute("update programs set grade_low = 6")
+    db.conn.commit()
+    assert list(db.query("select standards, full, partial, certified from program_coverage")) == [
+        {"standards": 4, "full": 1, "partial": 1, "certified": 2}]
+    assert list(db.query("select * from coverage")) == [
+        {"program": "Welding", "subject": "Math", "standards_certified": 2, "standards_in_subject": 4}]
+    progress = next(db.query("select * from program_progress"))
+    assert (progress["statements"], progress["suggested"], progress["accepted"], progress["rejected"],
+            progress["statements_decided"], progress["status"]) == (2, 1, 2, 0, 2, "draft")
+
+
+def test_a_decision_whose_statement_changed_no_longer_certifies_until_decided_again(tmp_path):
+    from crosswalk.review import decide
+
+    db = _band_db(tmp_path)
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'statement W1 changed on re-import' "
+               "where id = 1")
+    db.conn.commit()
+    assert db.execute("select count(*) from program_evidence where alignment_id = 1").fetchone()[0] == 0
+    assert next(db.query("select certified from program_coverage"))["certified"] == 0
+    assert [(r["alignment_id"], r["reason"]) for r in db.query("select * from program_rereview")] == [
+        (1, "statement W1 changed on re-import")]
+    assert next(db.query("select needs_rereview, accepted from program_progress")) == {"needs_rereview": 1,
+                                                                                      "accepted": 1}
+    decide(db, 1, "accept", reviewer="Ben", strength="full")
+    assert db.execute("select count(*) from program_rereview").fetchone()[0] == 0
+    assert next(db.query("select certified from program_coverage"))["certified"] == 1
+    # A retired task's decision is not certified either, and says why.
+    db.execute("update standards set status = 'retired' where id = 1")
+    db.conn.commit()
+    assert [r["reason"] for r in db.query("select * from program_rereview")] == ["the CTE statement W1 was retired"]
+    assert next(db.query("select certified from program_coverage"))["certified"] == 0
+
+
+def test_sign_off_is_stored_and_logged_and_the_log_stays_append_only(tmp_path):
+    from crosswalk.db import set_program_status
+
+    db = _band_db(tmp_path)
+    row = set_program_status(db, "welding", "approved", "M. Levesque")
+    assert (row["status"], row["status_by"], row["status_via"]) == ("approved", "M. Levesque", None)
+    set_program_status(db, 1, "approved", "J. Roy", via="site")  # a second approval is logged too
+    db.execute("update programs set status = 'draft'")  # by hand: logged, anonymous
+    db.conn.commit()
+    log = [(r["program_id"], r["alignment_id"], r["action"], r["old_status"], r["new_status"], r["reviewer"], r["via"])
+           for r in db.query("select * from review_log where program_id is not null order by id")]
+    assert log == [(1, None, "approve", "draft", "approved", "M. Levesque", "cli"),
+                   (1, None, "approve", "approved", "approved", "J. Roy", "site"),
+                   (1, None, "set status", "approved", "draft", None, "sql")]
+    with pytest.raises(ValueError, match="unknown status 'done'"):
+        set_program_status(db, 1, "done", "Ann")
+    with pytest.raises(ValueError, match="needs the name"):
+        set_program_status(db, 1, "approved", "  ")
+    with pytest.raises(NotFound):
+        set_program_status(db, "Plumbing", "approved", "Ann")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        db.execute("delete from review_log where program_id = 1")
+
+
+def test_the_sign_off_migration_keeps_every_logged_decision(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m010_program_band_signoff_stale")
+    old.execute("insert into frameworks (id, name, kind) values (1, 'F', 'industry'), (2, 'G', 'academic')")
+    old.execute("insert into standards (id, framework_id, code, statement) values (1, 1, 'A', 'x'), (2, 2, 'B', 'y')")
+    old.execute("insert into programs (id, name) values (1, 'P')")
+    old.execute("insert into alignments (id, source_id, target_id, score) values (1, 1, 2, 50)")
+    old.execute("update alignments set status = 'accepted', strength = 'full', reviewer = 'Ann', review_via = 'cli' "
+                "where id = 1")
+    old.conn.commit()
+    before = old.execute("select * from review_log").fetchall()
+    assert len(before) == 1
+    old.close()
+
+    db = open_db(path)
+    assert [tuple(r)[:13] for r in db.execute(
+        "select id, alignment_id, action, old_status, new_status, old_strength, new_strength, old_rationale, "
+        "new_rationale, reviewer, via, at, comment from review_log").fetchall()] == [tuple(before[0])[:13]]
+    assert next(db.query("select grade_low, grade_high, status from programs")) == {
+        "grade_low": 9, "grade_high": 12, "status": "draft"}
+    # The decision trigger still logs after the rebuild.
+    db.execute("update alignments set rationale = 'measured', review_via = 'cli' where id = 1")
+    db.conn.commit()
+    assert db.execute("select action from review_log order by id").fetchall() == [("accept",), ("set rationale",)]

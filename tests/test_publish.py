@@ -43,7 +43,8 @@ def test_public_copy_holds_only_public_tables(reviewed_demo, published):
     assert conn.execute("select count(*) from alignments").fetchone()[0] == accepted
     assert conn.execute("select distinct status from alignments").fetchall() == [("accepted",)]
     columns = {r[1] for r in conn.execute("pragma table_info(alignments)")}
-    assert columns == {"id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at"}
+    assert columns == {"id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at",
+                       "needs_review", "needs_review_reason"}
     dump = "\n".join(conn.iterdump())
     assert "SECRET-REJECT" not in dump and "SECRET-LOG" not in dump
     assert "text_hash" not in {r[1] for r in conn.execute("pragma table_info(standards)")}

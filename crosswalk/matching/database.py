@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..db import framework_id, write_transaction
+from ..db import framework_id, in_band_sql, write_transaction
 from ..errors import CrosswalkError
 from ..text import parse_grades
 from .base import DEFAULT, Decision, Doc, Settings
@@ -51,8 +51,8 @@ def load_targets(db, target_fid: int, subject: str | None = None, grade: str | N
         low, high = parse_grades(grade)
         if low is None:
             raise CrosswalkError(f"could not read the grade band {grade!r} (try 9-12, HS, K-5 or 8)")
-        where.append("grade_low is not null and grade_low <= ? and grade_high >= ?")
-        params += [high, low]
+        where.append(in_band_sql("standards", "?", "?"))
+        params += [high, low]  # in the order in_band_sql writes them
     rows = db.query(
         f"select id, code, statement, domain, cluster, grade_low, grade_high from standards "
         f"where {' and '.join(where)} order by position",
