@@ -101,13 +101,16 @@ async def rows(datasette, sql, params=None, log_sql_errors=True):
         return [dict(r) for r in (await db.execute(sql, params, log_sql_errors=log_sql_errors)).rows]
     cache = datasette.__dict__.setdefault("_crosswalk_pages_cache", collections.OrderedDict())
     key = (db.name, version, sql, tuple(sorted(params.items())))
-    pending = cache.get(key)
-    if pending is not None:
+    loop = asyncio.get_running_loop()
+    kept = cache.get(key)
+    if isinstance(kept, list):
         cache.move_to_end(key)
-        await asyncio.wait({pending})
-        if not pending.cancelled() and pending.exception() is None:
-            return [dict(r) for r in pending.result()]
-    pending = asyncio.get_running_loop().create_future()
+        return [dict(r) for r in kept]
+    if kept is not None and kept.get_loop() is loop:  # being read by another request: wait for it
+        await asyncio.wait({kept})
+        if not kept.cancelled() and kept.exception() is None:
+            return [dict(r) for r in kept.result()]
+    pending = loop.create_future()
     cache[key] = pending
     while len(cache) > CACHE_SIZE:
         cache.popitem(last=False)
@@ -119,6 +122,8 @@ async def rows(datasette, sql, params=None, log_sql_errors=True):
         pending.cancel()
         raise
     pending.set_result(found)
+    if cache.get(key) is pending:
+        cache[key] = found
     return [dict(r) for r in found]
 
 

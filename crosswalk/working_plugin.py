@@ -269,7 +269,7 @@ async def program_status(datasette, request):
     db, _ = pages._db(datasette)
     try:
         await db.execute_write_fn(write, block=True)
-    except CrosswalkError as error:
+    except (CrosswalkError, ValueError) as error:
         datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
         return Response.redirect(back)
     datasette.add_message(request, f"The status is now: {status}.", datasette.INFO)

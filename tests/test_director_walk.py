@@ -169,9 +169,9 @@ def test_a_directors_day(demo_site, browser, tmp_path):
         "td a[href*='subject=Math']")
     assert cell.inner_text().startswith(f"{math_before[2]:.1f}%")
     cell.click()
-    page.wait_for_url(re.compile(rf"/program/{program_id}\?subject=Math#standards$"))
+    page.wait_for_url(re.compile(rf"/program/{program_id}\?subject=Math#certifies$"))
     assert page.locator("h1").inner_text() == PROGRAM
-    assert page.locator("#standards").inner_text() == "Math: the standards of Grades 9–12"
+    assert page.locator("#certifies").inner_text() == "Math: the standards of Grades 9–12"
     shot(page, "02-heat-map-cell")
 
     # 3. The program page: coverage of its grade band, as the store counts it, with a chart.
