@@ -300,6 +300,42 @@ async def render(datasette, request, template, context, status=200):
     return Response.html(html, status=status)
 
 
+PAGE_CACHE_SIZE = 256  # whole pages kept per site, for visitors who are not signed in
+
+
+async def page(datasette, request, template, context_fn, extras=None):
+    """A page: ``context_fn(datasette, request)`` (and ``extras(datasette, request, context)``) rendered.
+
+    What a visitor who is not signed in sees is the same for everyone until the database changes:
+    such pages are kept whole (per process, least recently used out) under their URL and the
+    database's data_version. Signed-in reviewers' pages carry their CSRF tokens and are never kept.
+    """
+    await check_visible(datasette, request)
+    db, _ = _db(datasette)
+    version = _data_version(datasette, db)
+    key = None
+    if version is not None and request.actor is None and "ds_messages" not in request.cookies:
+        key = (db.name, version, request.path, request.query_string)
+        kept = datasette.__dict__.setdefault("_crosswalk_page_cache", collections.OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            status, html = kept[key]
+            return Response.html(html, status=status)
+    try:
+        context = await context_fn(datasette, request)
+        if extras:
+            context.update(await extras(datasette, request, context))
+        response = await render(datasette, request, template, context)
+    except NotFoundPage as missing:
+        response = await not_found(datasette, request, str(missing))
+    if key is not None:
+        kept = datasette.__dict__["_crosswalk_page_cache"]
+        kept[key] = (response.status, response.body)
+        while len(kept) > PAGE_CACHE_SIZE:
+            kept.popitem(last=False)
+    return response
+
+
 async def not_found(datasette, request, message):
     return await render(datasette, request, "crosswalk_not_found.html", {"message": message}, status=404)
 
@@ -349,8 +385,7 @@ async def home_context(datasette, request) -> dict:
 
 
 async def home(datasette, request):
-    await check_visible(datasette, request)
-    return await render(datasette, request, "crosswalk_home.html", await home_context(datasette, request))
+    return await page(datasette, request, "crosswalk_home.html", home_context)
 
 
 # --- a program ----------------------------------------------------------------------------------
@@ -485,12 +520,7 @@ async def program_context(datasette, request) -> dict:
 
 
 async def program_page(datasette, request):
-    await check_visible(datasette, request)
-    try:
-        context = await program_context(datasette, request)
-    except NotFoundPage as missing:
-        return await not_found(datasette, request, str(missing))
-    return await render(datasette, request, "crosswalk_program.html", context)
+    return await page(datasette, request, "crosswalk_program.html", program_context)
 
 
 # --- a standard ---------------------------------------------------------------------------------
@@ -572,12 +602,7 @@ async def standard_context(datasette, request) -> dict:
 
 
 async def standard_page(datasette, request):
-    await check_visible(datasette, request)
-    try:
-        context = await standard_context(datasette, request)
-    except NotFoundPage as missing:
-        return await not_found(datasette, request, str(missing))
-    return await render(datasette, request, "crosswalk_standard.html", context)
+    return await page(datasette, request, "crosswalk_standard.html", standard_context)
 
 
 # --- gaps ---------------------------------------------------------------------------------------
@@ -666,12 +691,7 @@ async def gaps_context(datasette, request) -> dict:
 
 
 async def gaps_page(datasette, request):
-    await check_visible(datasette, request)
-    try:
-        context = await gaps_context(datasette, request)
-    except NotFoundPage as missing:
-        return await not_found(datasette, request, str(missing))
-    return await render(datasette, request, "crosswalk_gaps.html", context)
+    return await page(datasette, request, "crosswalk_gaps.html", gaps_context)
 
 
 # --- search -------------------------------------------------------------------------------------
@@ -716,8 +736,7 @@ async def search_context(datasette, request) -> dict:
 
 
 async def search_page(datasette, request):
-    await check_visible(datasette, request)
-    return await render(datasette, request, "crosswalk_search.html", await search_context(datasette, request))
+    return await page(datasette, request, "crosswalk_search.html", search_context)
 
 
 ROUTES = [

@@ -59,14 +59,7 @@ def _next_path(value, fallback="/") -> str:
 
 
 async def _page(datasette, request, template, context_fn, extras=None):
-    await pages.check_visible(datasette, request)
-    try:
-        context = await context_fn(datasette, request)
-        if extras:
-            context.update(await extras(datasette, request, context))
-    except pages.NotFoundPage as missing:
-        return await pages.not_found(datasette, request, str(missing))
-    return await pages.render(datasette, request, template, context)
+    return await pages.page(datasette, request, template, context_fn, extras)
 
 
 async def home(datasette, request):
