@@ -25,9 +25,9 @@ import sqlite_utils
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, Response
 
+from . import db as store
 from . import public_plugin as pages
 from . import review
-from . import db as store
 from .errors import CrosswalkError
 
 NAME = "crosswalk-working-site"
