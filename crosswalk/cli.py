@@ -254,6 +254,7 @@ def program_list(database, as_json):
         crosswalk program list district.db
     """
     from .programs import list_programs
+    from .text import plural
 
     rows = list_programs(open_database(database))
     if as_json:
@@ -261,8 +262,8 @@ def program_list(database, as_json):
         return
     for row in rows:
         click.echo(f"{row['name']} (CIP {row['cip_code'] or '-'}, {row['career_cluster'] or '-'}): "
-                   f"{row['standards_certified']} standards certified; teaches {row['frameworks'] or '-'}")
-    click.echo(f"{len(rows)} programs")
+                   f"{plural(row['standards_certified'], 'standard')} certified; teaches {row['frameworks'] or '-'}")
+    click.echo(plural(len(rows), "program"))
 
 
 @cli.command()
@@ -276,6 +277,8 @@ def frameworks(database):
     \b
         crosswalk frameworks district.db
     """
+    from .text import plural
+
     db = open_database(database)
     rows = list(db.query(
         "select f.name, f.kind, count(s.id) as standards from frameworks f "
@@ -283,7 +286,7 @@ def frameworks(database):
     ))
     for row in rows:
         click.echo(f"{row['kind']:<9} {row['standards']:>6}  {row['name']}")
-    click.echo(f"{len(rows)} frameworks")
+    click.echo(plural(len(rows), "framework"))
 
 
 def serve_options(func):
@@ -378,10 +381,11 @@ def demo(database, serve, top, no_embeddings, reviewer, host, port, silent):
     """Build the demo crosswalk from the bundled data and serve it.
 
     Imports the Maine Learning Results (CCSS mathematics and ELA, NGSS
-    science), eight CTE programs with the O*NET tasks of the occupations
-    they lead to, suggests alignments, and serves the working site (see
-    `crosswalk serve`): programs, coverage heat map, program, standard,
-    gaps and search pages, and the suggestions awaiting review.
+    science, the Guiding Principles), eight CTE programs with the O*NET
+    tasks of the occupations they lead to, suggests alignments, and serves
+    the working site (see `crosswalk serve`): programs, coverage heat map,
+    program, standard, gaps and search pages, and the suggestions awaiting
+    review.
 
     Anyone who reaches the site may read it; to decide and sign off, sign
     in as the --reviewer name with the password printed on the terminal,
@@ -495,6 +499,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
             --from "Welding tasks" --to "Maine Learning Results: Mathematics (CCSS)"
     """
     from .decisions import apply_decisions, read_decisions
+    from .text import plural
 
     columns = dict(source=source_column, target=target_column, decision=decision_column,
                    strength=strength_column, rationale=rationale_column, reviewer=reviewer_column)
@@ -508,7 +513,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     for line in result.unknown[:20]:
         click.echo(f"Note: {line}", err=True)
     if len(result.unknown) > 20:
-        click.echo(f"Note: and {len(result.unknown) - 20} more rows with unknown codes", err=True)
+        click.echo(f"Note: and {plural(len(result.unknown) - 20, 'more row')} with unknown codes", err=True)
     click.echo(result.summary())
 
 

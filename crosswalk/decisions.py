@@ -25,6 +25,7 @@ from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import plan_decision, record_decision
 from .sources import Table, cell_text, find_column, normalise_header, read_table
+from .text import plural
 
 COLUMNS = {
     "source": ["source code", "source", "industry code", "cte code", "cte standard", "task id", "task code",
@@ -200,9 +201,10 @@ class DecisionsResult:
 
     def summary(self) -> str:
         return (
-            f"Applied {self.applied} decisions from {self.file} ({self.created} new alignments); "
-            f"{self.unchanged} already recorded, {len(self.conflicts)} conflicts left as they were, "
-            f"{len(self.unknown)} rows with codes not in the database"
+            f"Applied {plural(self.applied, 'decision')} from {self.file} "
+            f"({plural(self.created, 'new alignment')}); {self.unchanged} already recorded, "
+            f"{plural(len(self.conflicts), 'conflict')} left as {'it was' if len(self.conflicts) == 1 else 'they were'}, "
+            f"{plural(len(self.unknown), 'row')} with codes not in the database"
         )
 
 

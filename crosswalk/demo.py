@@ -17,6 +17,7 @@ from .decisions import apply_decisions, read_decisions
 from .importer import import_file
 from .matching import match
 from .programs import add_program
+from .text import plural
 
 CCSS_NOTICE = (
     "© Copyright 2010. National Governors Association Center for Best Practices and Council of "
@@ -31,6 +32,12 @@ ONET_NOTICE = (
     "This product includes information from the O*NET 29.3 Database by the U.S. Department of "
     "Labor, Employment and Training Administration (USDOL/ETA). Used under the CC BY 4.0 license. "
     "O*NET® is a trademark of USDOL/ETA."
+)
+GUIDING_PRINCIPLES_NOTICE = (
+    "Maine Department of Education, Rule Chapter 132 (05-071 CMR 132), Learning Results: Parameters "
+    "for Essential Instruction, the Guiding Principles: a state regulation, public. Transcribed by the "
+    "crosswalk developers without the official copy at hand: check it against the rule before "
+    "certifying against it."
 )
 CIP_NOTICE = (
     "Program titles and definitions: Classification of Instructional Programs (CIP 2020) and the "
@@ -48,6 +55,10 @@ ACADEMIC = [
     dict(file="ngss.csv", framework="Maine Learning Results: Science and Engineering (NGSS)", subject="Science",
          publisher="NGSS Lead States", version="2013", license="NGSS Lead States attribution; ASN terms of use",
          attribution=NGSS_NOTICE, source_url="https://www.nextgenscience.org/"),
+    dict(file="guiding_principles.csv", framework="Maine Learning Results: Guiding Principles",
+         subject="Guiding Principles", publisher="Maine Department of Education", version="2007",
+         license="A state regulation, public", attribution=GUIDING_PRINCIPLES_NOTICE,
+         source_url="https://www.maine.gov/doe/learning/guidingprinciples"),
 ]
 
 # CTE programs are high-school programs: suggest high-school academic standards.
@@ -75,8 +86,8 @@ class DemoSummary:
 
     def summary(self) -> str:
         return (
-            f"Built {self.path}: {self.frameworks} frameworks, {self.standards} standards, "
-            f"{self.programs} programs, {self.alignments} alignments "
+            f"Built {self.path}: {plural(self.frameworks, 'framework')}, {plural(self.standards, 'standard')}, "
+            f"{plural(self.programs, 'program')}, {plural(self.alignments, 'alignment')} "
             f"({self.accepted} accepted, {self.rejected} rejected, the rest suggested)"
         )
 
@@ -131,7 +142,7 @@ def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decision
                 grade=DEMO_GRADE, use_embeddings=use_embeddings,
             )
             counts.append(outcome.suggested)
-        step(f"Matched {program['name']}: {sum(counts)} suggestions")
+        step(f"Matched {program['name']}: {plural(sum(counts), 'suggestion')}")
     # Illustrative decisions (data/demo_decisions.csv, written by the crosswalk developers to show
     # the review workflow; not an official Maine crosswalk), then a warm re-match that learns from them.
     if with_decisions:

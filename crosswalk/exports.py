@@ -27,6 +27,7 @@ from .case import export_case
 from .cells import neutralise
 from .db import program_id
 from .errors import CrosswalkError
+from .text import plural
 
 FORMATS = ("case", "sssom", "csv")
 
@@ -58,7 +59,7 @@ class ExportResult:
 
     def summary(self) -> str:
         extra = f" ({self.detail})" if self.detail else ""
-        return f"Exported {self.alignments} alignments as {self.format.upper()} to {self.path}{extra}"
+        return f"Exported {plural(self.alignments, 'alignment')} as {self.format.upper()} to {self.path}{extra}"
 
 
 def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
@@ -160,7 +161,8 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
     pathlib.Path(path).write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
     associations = [a for a in package.get("CFAssociations", []) if a.get("associationType") != "isChildOf"]
     return ExportResult(str(path), "case", len(associations),
-                        f"{len(package.get('CFItems', []))} items, {len(package.get('CFAssociations', []))} associations")
+                        f"{plural(len(package.get('CFItems', [])), 'item')}, "
+                        f"{plural(len(package.get('CFAssociations', [])), 'association')}")
 
 
 def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,

@@ -27,7 +27,7 @@ from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
-from .text import parse_grades
+from .text import parse_grades, plural
 
 
 def standard_label(code: str, statement: str, width: int = 90) -> str:
@@ -81,13 +81,13 @@ class ImportResult:
     def summary(self) -> str:
         verb = "Would import" if self.dry_run else "Imported"
         text = (
-            f"{verb} {self.rows} standards into {self.framework!r} from {self.file}"
+            f"{verb} {plural(self.rows, 'standard')} into {self.framework!r} from {self.file}"
             + (f" (sheet {self.sheet!r})" if self.sheet else "")
             + f": {self.added} added, {self.changed} changed, {self.unchanged} unchanged, "
             f"{self.retired} retired"
         )
         if self.flagged:
-            text += f"; {self.flagged} reviewed alignments flagged for re-review"
+            text += f"; {plural(self.flagged, 'reviewed alignment')} flagged for re-review"
         return text
 
     def details(self, limit: int = 10) -> list[str]:
@@ -650,5 +650,6 @@ def _link_parents(db, framework_id: int, result: ImportResult) -> None:
     ).fetchone()[0]
     if result.unknown_parents:
         result.warnings.append(
-            f"{result.unknown_parents} standards name a parent code that is not in the file"
+            f"{plural(result.unknown_parents, 'standard')} "
+            f"{'names' if result.unknown_parents == 1 else 'name'} a parent code that is not in the file"
         )

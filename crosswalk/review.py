@@ -24,6 +24,7 @@ import re
 
 from .db import STRENGTHS, now, write_transaction  # noqa: F401  (write_transaction: the matcher imports it from here)
 from .errors import CrosswalkError, NotFound
+from .text import plural
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
 STATUS_WORDS = {"accepted": "accepted", "rejected": "rejected", "suggested": "not decided yet"}
@@ -292,7 +293,7 @@ class History:
         if not self.entries:
             lines.append("No decisions or comments yet.")
         else:
-            lines.append(f"History ({len(self.entries)} entries, oldest first):")
+            lines.append(f"History ({plural(len(self.entries), 'entry')}, oldest first):")
             lines.extend("  " + entry.describe() for entry in self.entries)
         return lines
 

@@ -163,3 +163,30 @@ def grade_label(low, high, raw=None) -> str:
     if low == high:
         return "K" if low == 0 else f"Grade {low}"
     return f"Grades {one(low)}–{one(high)}"
+
+
+# --- counts ---------------------------------------------------------------------------------
+
+def plural(n: int, noun: str, plural_form: str | None = None) -> str:
+    """A count with its noun, singular for 1: '1 program', '2 programs', '0 entries'.
+
+    The last word of ``noun`` takes the plural ('1 reviewed alignment', '3 reviewed
+    alignments'); ``plural_form`` gives an irregular one.
+
+    Example::
+
+        >>> plural(1, "program"), plural(2, "entry"), plural(0, "reviewed alignment")
+        ('1 program', '2 entries', '0 reviewed alignments')
+    """
+    if n == 1:
+        return f"{n} {noun}"
+    if plural_form is None:
+        head, _, last = noun.rpartition(" ")
+        if len(last) > 1 and last.endswith("y") and last[-2] not in "aeiou":
+            last = last[:-1] + "ies"
+        elif last.endswith(("s", "x", "z", "ch", "sh")):
+            last += "es"
+        else:
+            last += "s"
+        plural_form = f"{head} {last}" if head else last
+    return f"{n} {plural_form}"

@@ -35,6 +35,7 @@ from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
 from .sources import check_input_file
+from .text import plural
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -129,7 +130,7 @@ class ExportResult:
 
     def summary(self) -> str:
         parts = ", ".join(f"{n} {status}" for status, n in self.counts.items() if n)
-        return f"Wrote {self.rows} alignments to {self.path.name}" + (f" ({parts})" if parts else "")
+        return f"Wrote {plural(self.rows, 'alignment')} to {self.path.name}" + (f" ({parts})" if parts else "")
 
 
 @dataclasses.dataclass
@@ -351,14 +352,15 @@ class ImportResult:
     def summary(self) -> str:
         total = sum(self.recorded.values())
         text = (
-            f"Imported {self.path.name}: {total} decisions recorded ({self.recorded['accepted']} accepted, "
+            f"Imported {self.path.name}: {plural(total, 'decision')} recorded ({self.recorded['accepted']} accepted, "
             f"{self.recorded['rejected']} rejected), {self.unchanged} unchanged, "
-            f"{self.undecided} rows without a decision"
+            f"{plural(self.undecided, 'row')} without a decision"
         )
         if self.recreated:
-            text += f", {self.recreated} alignments no longer suggested were restored"
+            text += (f", {plural(self.recreated, 'alignment')} no longer suggested "
+                     f"{'was' if self.recreated == 1 else 'were'} restored")
         n = len(self.conflicts)
-        text += f"; {n} conflict{'' if n == 1 else 's'}"
+        text += f"; {plural(n, 'conflict')}"
         return text + (" (not applied, see above)" if n else "")
 
 
@@ -407,7 +409,7 @@ def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
         if errors:
             more = f"; and {len(errors) - MAX_ERRORS_SHOWN} more" if len(errors) > MAX_ERRORS_SHOWN else ""
             raise SourceError(
-                f"{len(errors)} bad value{'s' if len(errors) > 1 else ''}, nothing was imported: "
+                f"{plural(len(errors), 'bad value')}, nothing was imported: "
                 + "; ".join(errors[:MAX_ERRORS_SHOWN]) + more,
                 file=path.name, sheet=SHEET,
             )

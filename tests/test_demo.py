@@ -5,9 +5,10 @@ def test_demo_builds_the_whole_pipeline(demo):
     """The session's demo (conftest.py), built by `crosswalk demo` as a user runs it."""
     path, result = demo.path, demo
     alignments = sqlite3.connect(path).execute("select count(*) from alignments").fetchone()[0]
-    assert 9000 < alignments <= 9663  # top 5 of 644 tasks x 3 frameworks, less the marked statements
+    # top 5 of 644 tasks x 4 frameworks, less the marked statements, plus the 3 rejected pairs
+    assert 12000 < alignments <= 12883
     assert result.stdout.strip() == (
-        f"Built {path}: 11 frameworks, 2388 standards, 8 programs, {alignments} alignments "
+        f"Built {path}: 12 frameworks, 2416 standards, 8 programs, {alignments} alignments "
         "(18 accepted, 3 rejected, the rest suggested)")
     assert "Applied 21 decisions from demo_decisions.csv" in result.stderr
     db = sqlite3.connect(path)
@@ -29,5 +30,31 @@ def test_demo_builds_the_whole_pipeline(demo):
     assert cited > 50
     # Attribution of every source is in the database.
     notices = " ".join(r[0] for r in db.execute("select attribution from frameworks"))
-    for text in ("National Governors Association", "NGSS Lead States", "O*NET 29.3 Database"):
+    for text in ("National Governors Association", "NGSS Lead States", "O*NET 29.3 Database", "05-071 CMR 132"):
         assert text in notices
+
+
+def test_demo_matches_programs_against_the_guiding_principles(demo):
+    """Maine's Guiding Principles (data/guiding_principles.csv) are the demo's fourth academic framework."""
+    db = sqlite3.connect(demo.path)
+    framework = db.execute(
+        "select id, publisher, license, source_url from frameworks where name = ?",
+        ["Maine Learning Results: Guiding Principles"]).fetchone()
+    assert framework[1:] == ("Maine Department of Education", "A state regulation, public",
+                             "https://www.maine.gov/doe/learning/guidingprinciples")
+    rows = db.execute(
+        "select code, domain, grade_low, grade_high, subject from standards where framework_id = ? order by id",
+        [framework[0]]).fetchall()
+    # The indicators are the standards; each principle is their heading (domain), like a CCSS domain.
+    indicators = {}
+    for code, domain, *_ in rows:
+        assert domain.startswith(code[3] + ". ")  # GP-C.2 sits under "C. A creative and practical problem solver"
+        indicators[code[:4]] = indicators.get(code[:4], 0) + 1
+    assert indicators == {"GP-A": 4, "GP-B": 7, "GP-C": 7, "GP-D": 6, "GP-E": 4}
+    assert {row[2:] for row in rows} == {(9, 12, "Guiding Principles")}
+    # Welding's tasks are matched against them like the other subjects.
+    suggested = db.execute(
+        "select count(distinct a.source_id) from alignments a join standards t on t.id = a.target_id "
+        "join standards s on s.id = a.source_id join frameworks f on f.id = s.framework_id "
+        "where t.framework_id = ? and f.name = 'Welding Technology tasks (O*NET 29.3)'", [framework[0]]).fetchone()[0]
+    assert suggested > 50

@@ -19,7 +19,7 @@ def test_import_decisions_applies_logs_and_is_idempotent(runner, small_db, tmp_p
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == (
         "Applied 3 decisions from earlier.xlsx (" + result.stdout.split("(")[1].split(")")[0] + "); "
-        "0 already recorded, 0 conflicts left as they were, 1 rows with codes not in the database")
+        "0 already recorded, 0 conflicts left as they were, 1 row with codes not in the database")
     assert "Note: row 6 (W.9 → N-Q.1): no standard with code 'W.9'" in result.stderr
     db = open_db(small_db)
     rows = db.execute(
@@ -49,7 +49,7 @@ def test_conflict_is_reported_not_overwritten(runner, small_db, tmp_path):
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(second)])
     assert result.exit_code == 0
     assert "Conflict: row 2 (W.1 → N-Q.1): the file says rejected, the database has accepted (full)" in result.stderr
-    assert "1 conflicts left as they were" in result.stdout
+    assert "1 conflict left as it was" in result.stdout
     db = open_db(small_db)
     assert db.execute("select a.status from alignments a join standards s on s.id = a.source_id "
                       "join standards t on t.id = a.target_id where s.code = 'W.1' and t.code = 'N-Q.1'"

@@ -118,7 +118,7 @@ def test_publish_cli(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(
-        f"Published {out / 'crosswalk.db'}: 11 frameworks, 2388 standards, 8 programs, 50 accepted alignments; "
+        f"Published {out / 'crosswalk.db'}: 12 frameworks, 2416 standards, 8 programs, 50 accepted alignments; "
         "suggested alignments left out")
     assert f"crosswalk serve {out}" in result.stdout
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(out)])

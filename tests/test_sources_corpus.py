@@ -470,7 +470,8 @@ def test_corpus(runner, tmp_path, base_db, command, name, filename, build, args,
         assert base_db.read_bytes() == before
     else:
         assert result.exit_code == 0, result.output
-        assert f" {expected[1]} standards into 'New'" in result.stdout, result.stdout
+        noun = "standard" if expected[1] == 1 else "standards"
+        assert f" {expected[1]} {noun} into 'New'" in result.stdout, result.stdout
         if expected[2]:
             assert expected[2] in result.output, result.output
         if "--dry-run" in args:

@@ -77,7 +77,7 @@ def test_export_layout(small_db, tmp_path, runner):
     assert ws.cell(rows_by_id(ws)[1], h["Current status"]).value == 'accepted, full, "ok" (by alice)'
     # Filters.
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--status", "accepted"])
-    assert result.stdout.strip() == "Wrote 1 alignments to review.xlsx (1 accepted)"
+    assert result.stdout.strip() == "Wrote 1 alignment to review.xlsx (1 accepted)"
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--from", "Welding", "--min-score", "101"])
     assert result.exit_code == 2  # out of range
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Nope"])
@@ -204,7 +204,7 @@ def test_changed_since_export_is_a_conflict_and_not_overwritten(small_db, tmp_pa
     assert conflicts[1].startswith(f"Conflict: row {rows[w2[0]]} (alignment {w2[0]}): W.2 → ")
     assert "its statements or decision" in conflicts[1] or "changed since the export" in conflicts[1]
     assert result.stdout.strip().endswith("; 2 conflicts (not applied, see above)")
-    assert "1 decisions recorded (1 accepted, 0 rejected)" in result.stdout
+    assert "1 decision recorded (1 accepted, 0 rejected)" in result.stdout
     conn = sqlite3.connect(small_db)
     assert conn.execute("select status, rationale, reviewer from alignments where id = 1").fetchone() == (
         "accepted", "site decision", "bob")

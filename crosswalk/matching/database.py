@@ -6,7 +6,7 @@ import dataclasses
 
 from ..db import framework_id, in_band_sql, write_transaction
 from ..errors import CrosswalkError
-from ..text import parse_grades
+from ..text import parse_grades, plural
 from .base import DEFAULT, Decision, Doc, Settings
 from .ranking import _Ranking
 from .vectors import EmbeddingCache, lazy_encoder
@@ -29,15 +29,16 @@ class MatchResult:
 
     def summary(self) -> str:
         n = self.kept_commented
-        commented = (f"; {n} suggestion{'s' if n != 1 else ''} with reviewers' comments kept, "
+        commented = (f"; {plural(n, 'suggestion')} with reviewers' comments kept, "
                      "though no longer in the top" if n else "")
         u = self.unlikely
-        unlikely = (f"; {u} statement{'s' if u != 1 else ''} with no likely alignment (no suggestions; "
+        unlikely = (f"; {plural(u, 'statement')} with no likely alignment (no suggestions; "
                     "see the no_likely_alignment table)" if u else "")
         return (
-            f"Matched {self.sources} standards of {self.source!r} against {self.targets} of "
-            f"{self.target!r}: {self.suggested} suggestions ({self.method}); "
-            f"{self.kept_decisions} reviewed alignments left as they were{commented}{unlikely}"
+            f"Matched {plural(self.sources, 'standard')} of {self.source!r} against {self.targets} of "
+            f"{self.target!r}: {plural(self.suggested, 'suggestion')} ({self.method}); "
+            f"{plural(self.kept_decisions, 'reviewed alignment')} left as "
+            f"{'it was' if self.kept_decisions == 1 else 'they were'}{commented}{unlikely}"
         )
 
 
