@@ -300,5 +300,6 @@ def test_no_serious_accessibility_violations(demo_site, browser):
         response = page.goto(url)
         assert response.status == 200, url
         found[name] = axe_violations(page, source)
+        shot(page, f"axe-{name}")
     context.close()
     assert found == {name: [] for name in found}
