@@ -607,10 +607,12 @@ async def standard_page(datasette, request):
 
 # --- gaps ---------------------------------------------------------------------------------------
 
-# Each standard of the band (of one program, or of any program), covered when a program certifies it.
+# Each standard of the band (of one program, or of any program). One program's gap: a standard it does not
+# certify (program_standards); the crosswalk's: one no program certifies (the uncovered_standards view).
 GAP_STANDARDS = """
     select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, standard_position,
-           max(strength is not null) as covered
+           case when :program is null then standard_id not in (select standard_id from uncovered_standards)
+                else max(strength is not null) end as covered
     from program_standards
     where (:program is null or program_id = :program)
     group by standard_id
