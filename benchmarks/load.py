@@ -7,8 +7,10 @@ alignments), plus a "benchmark program" teaching the 1,000-task sample whose ran
 accepted (1,000 accepted alignments, so the public program page has real evidence). It is served
 twice on 127.0.0.1 only, each with `crosswalk serve`'s default workers (one process per core):
 `crosswalk serve DB` (the working site: table, facets, search) and `crosswalk serve OUTDIR` after
-`crosswalk publish --suggestions label` (the public site: program, standard and search pages). The
-working database is cached; the public copy is published afresh on every run (a few seconds), so it
+`crosswalk publish --suggestions label` (the public site: program, standard and search pages). Then the
+demo's working database (`crosswalk demo --no-serve`, built once and cached) served by `crosswalk serve`:
+the director's pages (home with the coverage heat map, program with its band's coverage, a subject of
+it, its suggestions awaiting review, a standard, gaps, search). The working database is cached; the public copy is published afresh on every run (a few seconds), so it
 always has the current pages. Load comes from wrk (Debian package `wrk`), or a bounded asyncio/httpx
 generator when wrk is missing. Besides latency, the server's CPU time per request (all its processes,
 from /proc) is recorded: unlike latency, it hardly depends on what else the machine is running.
@@ -89,6 +91,41 @@ def build_load_db(ctx) -> tuple[pathlib.Path, pathlib.Path]:
     measure([*CROSSWALK, "publish", db_path, public, "--force", "--suggestions", "label"])
     print(f"[load] databases built in {time.perf_counter() - start:.0f} s", file=sys.stderr, flush=True)
     return db_path, public
+
+
+DEMO_VERSION = 1
+
+
+def build_demo_db(ctx) -> pathlib.Path:
+    """The demo's working database (`crosswalk demo --no-serve`), built once and cached."""
+    path = ctx["work"] / f"load_demo_v{DEMO_VERSION}" / "crosswalk-demo.db"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        r = measure([*CROSSWALK, "demo", "--db", path.with_suffix(".tmp"), "--no-serve", "--silent"])
+        path.with_suffix(".tmp").rename(path)
+        print(f"[load] demo built in {r['seconds']:.0f} s", file=sys.stderr, flush=True)
+    # bring its schema up to date (the pages read the views of the newest migration)
+    measure([*CROSSWALK, "frameworks", path])
+    return path
+
+
+def demo_pages(path) -> list[tuple[str, str, str]]:
+    """The director's pages on the demo: (site, name, path)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    welding = conn.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    standard = conn.execute("select target_id from alignments where status = 'accepted' "
+                            "group by target_id order by count(*) desc, target_id limit 1").fetchone()[0]
+    conn.close()
+    return [
+        ("demo", "home: programs, progress, heat map", "/"),
+        ("demo", "program: band coverage by subject and domain", f"/program/{welding}"),
+        ("demo", "program, one subject of its band", f"/program/{welding}?subject=Math"),
+        ("demo", "program's suggestions awaiting review", f"/program/{welding}/review"),
+        ("demo", "standard with evidence and suggestions", f"/standard/{standard}"),
+        ("demo", "gaps by subject and domain", "/gaps"),
+        ("demo", "gaps, one subject listed", "/gaps?subject=Math"),
+        ("demo", "search", "/search?q=measure"),
+    ]
 
 
 def free_port() -> int:
@@ -235,8 +272,10 @@ def run(ctx, duration=20, connections=20) -> dict:
         ("public", "public search", "/search?q=measure"),
         ("public", "suggestions table (public)", "/crosswalk/unreviewed_suggestions"),
     ]
+    demo_path = build_demo_db(ctx)
+    pages += demo_pages(demo_path)
     rows, rss = [], {}
-    for site, path in (("working", db_path), ("public", public)):
+    for site, path in (("working", db_path), ("public", public), ("demo", demo_path)):
         server = Server(path)
         try:
             for s, name, page in pages:
@@ -274,7 +313,8 @@ def report(r) -> str:
          f"{r['connections']} concurrent clients for {r['duration']} s per page on 127.0.0.1 ({r['rows'][0]['tool'] if r['rows'] else ''}); "
          "the load generator shares the machine's cores with the server. "
          "Working site = `crosswalk serve crosswalk.db`; public site = `crosswalk serve OUTDIR` after "
-         f"`crosswalk publish --suggestions label`; {r.get('workers', 1)} worker processes each "
+         "`crosswalk publish --suggestions label`; demo = `crosswalk serve` of the demo's working database "
+         f"(`crosswalk demo --no-serve`); {r.get('workers', 1)} worker processes each "
          "(the default, one per core). "
          "Target: p95 ≤ 300 ms, zero errors. Errors = socket errors, "
          "non-2xx/3xx answers and requests outlasting the run (wrk --timeout = duration + 10 s); "
@@ -296,7 +336,8 @@ def report(r) -> str:
         L.append(f"\nFacets timed out on `{x['path']}` (Datasette's facet_time_limit_ms): {x['facets_timed_out']}.")
     L += ["", f"Server peak memory (its largest process): working site "
           f"{r['server_peak_mb'].get('working', float('nan')):.0f} MB, "
-          f"public site {r['server_peak_mb'].get('public', float('nan')):.0f} MB.", ""]
+          f"public site {r['server_peak_mb'].get('public', float('nan')):.0f} MB, "
+          f"demo {r['server_peak_mb'].get('demo', float('nan')):.0f} MB.", ""]
     return "\n".join(L)
 
 

@@ -368,7 +368,15 @@ def serve_options(func):
               help="With --review: YAML/JSON file of reviewers and password hashes (or CROSSWALK_REVIEWERS_FILE)")
 @fail_cleanly
 def serve(database, host, port, metadata, workers, review, reviewers_file):
-    """Serve a crosswalk database, or a published folder, as a Datasette site.
+    """Serve a crosswalk database, or a published folder, as a web site.
+
+    The site shows the crosswalk's pages: the programs with their review
+    progress and a coverage heat map (programs × subjects), each program's
+    coverage of its grade band by subject and domain, its evidence, status
+    and what is left to review (the suggestions awaiting review, best
+    first, by confidence band; the decisions that need re-review), every
+    standard's evidence, the gaps, and search. The raw tables and SQL stay
+    at "Tables and SQL" (/DATABASE-NAME).
 
     DATABASE may be a folder made by `crosswalk publish`: it is then served
     as the public site, immutable, with its own metadata and pages.
@@ -381,10 +389,11 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
         crosswalk serve district.db --review --reviewers ~/crosswalk-reviewers.yml
 
     The site runs in --workers processes (default: one per core). With
-    --review, the review site: reviewers sign in (names and password
-    hashes from --reviewers FILE or the environment, never from the
-    repository) and decide through a review queue at /-/review; it runs in
-    one process.
+    --review, reviewers sign in (names and password hashes from --reviewers
+    FILE or the environment, never from the repository), then accept,
+    reject or accept as partial with a rationale on the program and
+    standard pages, sign a program off (draft, in review, approved), and
+    work through the review queue at /-/review; it runs in one process.
     """
     from .site import serve as run_server
 
@@ -399,7 +408,7 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
 
         open_database(database).close()  # bring the schema up to date first
         make_review_datasette(database, reviewers_file=reviewers_file, metadata=metadata)  # check reviewers first
-        click.echo(f"Serving the review site for {database} at http://{host}:{port}/-/review (Ctrl+C to stop)",
+        click.echo(f"Serving the review site for {database} at http://{host}:{port}/ (Ctrl+C to stop)",
                    err=True)
         serve_review(database, host=host, port=port, reviewers_file=reviewers_file, metadata=metadata)
         return
@@ -423,16 +432,25 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the site when built")
 @click.option("--top", type=click.IntRange(1, 50), default=5, show_default=True, help="Suggestions per task and subject")
 @click.option("--no-embeddings", is_flag=True, help="Lexical scores only")
+@click.option("--reviewer", default="director", show_default=True,
+              help="The name to sign in with; its password is made afresh for each run and printed")
 @serve_options
 @silent_option
 @fail_cleanly
-def demo(database, serve, top, no_embeddings, host, port, silent):
+def demo(database, serve, top, no_embeddings, reviewer, host, port, silent):
     """Build the demo crosswalk from the bundled data and serve it.
 
     Imports the Maine Learning Results (CCSS mathematics and ELA, NGSS
     science, the Guiding Principles), eight CTE programs with the O*NET
     tasks of the occupations they lead to, suggests alignments, and serves
-    the result.
+    the working site (see `crosswalk serve`): programs, coverage heat map,
+    program, standard, gaps and search pages, and the suggestions awaiting
+    review.
+
+    Anyone who reaches the site may read it; to decide and sign off, sign
+    in as the --reviewer name with the password printed on the terminal,
+    made for this run only (it is never stored, and stops working when the
+    demo stops).
 
     Example:
 
@@ -441,7 +459,6 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
         crosswalk demo --db /tmp/demo.db --no-serve
     """
     from .demo import build_demo
-    from .site import serve as run_server
 
     path = pathlib.Path(database)
     if path.exists():
@@ -455,8 +472,13 @@ def demo(database, serve, top, no_embeddings, host, port, silent):
     summary = build_demo(path, top=top, use_embeddings=not no_embeddings, log=log)
     click.echo(summary.summary())
     if serve:
+        from .review_site import serve_review, session_reviewer
+
+        reviewers, password = session_reviewer(reviewer)
         click.echo(f"Serving {path} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
-        run_server(path, host=host, port=port)
+        click.echo(f"To decide and sign off, sign in at http://{host}:{port}/-/login as {reviewer!r} with the "
+                   f"password {password} (made for this run only)", err=True)
+        serve_review(path, host=host, port=port, reviewers=reviewers, open_reading=True)
 
 
 @cli.command(name="import-case")

@@ -1,41 +1,69 @@
-"""Datasette plugin for the public crosswalk site: program, standard, gaps and search pages.
+"""Datasette plugin for the crosswalk's pages: programs, a program, a standard, gaps and search.
 
-``crosswalk publish`` copies this file into ``OUTDIR/plugins/`` so that
-``datasette publish`` and ``datasette package`` ship it; the copy imports nothing
-but Datasette and the standard library (publish writes ``grade_label`` into it
-in place of its one import from crosswalk). Every program query reads the
-``program_evidence`` view, as the report does. It does nothing unless the metadata
-switches it on::
+The public copy and the working site show the same pages. ``crosswalk publish``
+copies this file into ``OUTDIR/plugins/`` so that ``datasette publish`` and
+``datasette package`` ship it; the copy imports nothing but Datasette and the
+standard library (publish writes ``grade_label`` into it in place of its one
+import from crosswalk). Its hooks do nothing unless the metadata switches them on::
 
     plugins:
       crosswalk-public:
         database: crosswalk
 
-Pages: ``/`` (programs and their coverage), ``/program/<id>`` (50 certified
-standards and their evidence a page, ``?page=N``), ``/standard/<id>``,
-``/gaps`` and ``/search?q=``. Every write (any method other than GET, HEAD or
-OPTIONS) is refused with 403. Charts are server-side SVG; every value from the
-database is escaped, so a statement holding HTML is shown as text.
+The working site (``crosswalk serve DB``) calls the page functions below from
+:mod:`crosswalk.working_plugin`, which adds what a committee needs (suggestions
+awaiting review, decisions, sign-off); its configuration key is ``crosswalk-site``.
+
+Every figure comes from the store's views (``program_coverage``,
+``program_domain_coverage``, ``program_standards``, ``program_evidence``,
+``program_progress``, ``program_rereview``), as the report reads them: nothing
+here counts coverage itself. Coverage is out of the standards of each program's
+grade band.
+
+Pages: ``/`` (programs, their coverage as a heat map programs × subjects),
+``/program/<id>`` (coverage per subject and domain; ``?subject=`` and ``&domain=``
+list that part of the band, 50 standards a page, ``?page=N``),
+``/standard/<id>``, ``/gaps`` (``?program=``, ``?subject=``, ``&domain=``) and
+``/search?q=``. On the public copy every write (any method other than GET, HEAD
+or OPTIONS) is refused with 403. Charts are server-side SVG and HTML; every value
+from the database is escaped, so a statement holding HTML is shown as text.
 """
 
 from __future__ import annotations
 
+import asyncio
 import collections
 import json
+import sqlite3
+import urllib.parse
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.text import grade_label  # `crosswalk publish` writes this function here in the published copy
 
 CONFIG_KEY = "crosswalk-public"
+WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 STRENGTH_ORDER = {"full": 2, "partial": 1}
+PAGE_SIZE = 50  # standards (with their evidence) per program page, and gaps per gaps page
+STATUS_WORDS = {"draft": "Draft", "in review": "In review", "approved": "Approved"}
+
+
+def _public_config(datasette):
+    return datasette.plugin_config(CONFIG_KEY)
 
 
 def _config(datasette):
-    return datasette.plugin_config(CONFIG_KEY)
+    """The pages' settings: the public copy's, or the working site's."""
+    return _public_config(datasette) or datasette.plugin_config(WORKING_KEY)
+
+
+def is_working(datasette) -> bool:
+    """Whether these pages show a working database (review internals and all) rather than a public copy."""
+    return not _public_config(datasette) and bool(datasette.plugin_config(WORKING_KEY))
 
 
 def _db(datasette):
@@ -44,62 +72,139 @@ def _db(datasette):
     return datasette.get_database(name), name
 
 
-async def _rows(datasette, sql, params=None):
-    db, _ = _db(datasette)
-    return [dict(r) for r in (await db.execute(sql, params or {})).rows]
+CACHE_SIZE = 512  # query results kept per site (a page runs about ten queries)
 
 
-async def _has_table(datasette, name):
-    db, _ = _db(datasette)
-    return name in await db.table_names()
+def _data_version(datasette, db):
+    """What changes whenever the database does: 0 for an immutable one; None when not known (no caching).
 
-
-def coverage_chart(rows, *, width=640):
-    """A horizontal bar chart (inline SVG) of certified standards per subject.
-
-    ``rows``: dicts with subject, total, full, partial. Dark bar: full
-    alignment; light bar: partial; grey: not certified.
+    A crosswalk site (crosswalk.site.CrosswalkDatasette) reads SQLite's data_version, which any
+    commit, from any process, changes.
     """
-    bar_x, bar_w, row_h = 130, width - 130 - 170, 34
-    height = row_h * len(rows) + 40
+    if not db.is_mutable:
+        return 0
+    known = getattr(datasette, "data_version", None)
+    return known(db.name) if known else None
+
+
+async def rows(datasette, sql, params=None, log_sql_errors=True):
+    """The rows of a read query on the crosswalk database, as dicts.
+
+    The pages' queries aggregate views over every program and standard, and under load the same
+    page is asked for again and again: results are kept (per process, least recently used out)
+    until the database changes, and requests asking for a result being made wait for it.
+    """
+    db, _ = _db(datasette)
+    params = params or {}
+    version = _data_version(datasette, db)
+    if version is None:
+        return [dict(r) for r in (await db.execute(sql, params, log_sql_errors=log_sql_errors)).rows]
+    cache = datasette.__dict__.setdefault("_crosswalk_pages_cache", collections.OrderedDict())
+    key = (db.name, version, sql, tuple(sorted(params.items())))
+    loop = asyncio.get_running_loop()
+    kept = cache.get(key)
+    if isinstance(kept, list):
+        cache.move_to_end(key)
+        return [dict(r) for r in kept]
+    if kept is not None and kept.get_loop() is loop:  # being read by another request: wait for it
+        await asyncio.wait({kept})
+        if not kept.cancelled() and kept.exception() is None:
+            return [dict(r) for r in kept.result()]
+    pending = loop.create_future()
+    cache[key] = pending
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
+    try:
+        found = [dict(r) for r in (await db.execute(sql, params, log_sql_errors=log_sql_errors)).rows]
+    except BaseException:
+        if cache.get(key) is pending:
+            del cache[key]
+        pending.cancel()
+        raise
+    pending.set_result(found)
+    if cache.get(key) is pending:
+        cache[key] = found
+    return [dict(r) for r in found]
+
+
+async def one(datasette, sql, params=None):
+    found = await rows(datasette, sql, params)
+    return found[0] if found else None
+
+
+async def has(datasette, name):
+    """Whether the database has a table or view called ``name``."""
+    db, _ = _db(datasette)
+    return bool((await db.execute(
+        "select 1 from sqlite_master where name = :n and type in ('table', 'view')", {"n": name})).rows)
+
+
+def bar_chart(bars, *, title, label, legend=("full", "partial", "not certified"), width=640):
+    """A horizontal bar chart (inline SVG), one bar a row.
+
+    ``bars``: dicts with label, total, full, partial. Dark: full (or covered); light:
+    partial; grey: the rest. A bar that is not empty always shows at least a sliver.
+    """
+    label_w = 190
+    bar_x, bar_w, row_h = label_w, width - label_w - 170, 34
+    height = row_h * len(bars) + 40
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="coverage-chart" role="img" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" aria-label="Coverage per subject">',
-        "<title>Academic standards certified per subject</title>",
+        f'height="{height}" viewBox="0 0 {width} {height}" aria-label="{escape(label)}">',
+        f"<title>{escape(title)}</title>",
     ]
-    for i, row in enumerate(rows):
+    for i, row in enumerate(bars):
         y = 8 + i * row_h
         total = row["total"] or 0
         full, partial = row["full"] or 0, row["partial"] or 0
         full_w = bar_w * full / total if total else 0
         partial_w = bar_w * partial / total if total else 0
-        # A covered subject always shows at least a sliver, so 1 of 500 is visible.
         if full and full_w < 2:
             full_w = 2
         if partial and partial_w < 2:
             partial_w = 2
         percent = 100 * (full + partial) / total if total else 0
+        name = str(row["label"])
+        short = name if len(name) <= 24 else name[:23] + "…"
         parts.append(
-            f'<text x="{bar_x - 10}" y="{y + 17}" text-anchor="end" class="chart-label">{escape(row["subject"])}</text>'
+            f'<text x="{bar_x - 10}" y="{y + 17}" text-anchor="end" class="chart-label">{escape(short)}'
+            f'<title>{escape(name)}</title></text>'
             f'<rect x="{bar_x}" y="{y}" width="{bar_w}" height="24" class="bar-none"><title>{total} standards</title></rect>'
             f'<rect x="{bar_x}" y="{y}" width="{full_w:.1f}" height="24" class="bar-full">'
-            f'<title>{full} fully certified</title></rect>'
+            f'<title>{full} {escape(legend[0])}</title></rect>'
             f'<rect x="{bar_x + full_w:.1f}" y="{y}" width="{partial_w:.1f}" height="24" class="bar-partial">'
-            f'<title>{partial} partly certified</title></rect>'
+            f'<title>{partial} {escape(legend[1])}</title></rect>'
             f'<text x="{bar_x + bar_w + 10}" y="{y + 17}" class="chart-value">'
             f'{full + partial} of {total} ({percent:.1f}%)</text>'
         )
     legend_y = height - 14
-    parts.append(
-        f'<rect x="{bar_x}" y="{legend_y - 10}" width="12" height="12" class="bar-full"/>'
-        f'<text x="{bar_x + 18}" y="{legend_y}" class="chart-legend">full</text>'
-        f'<rect x="{bar_x + 70}" y="{legend_y - 10}" width="12" height="12" class="bar-partial"/>'
-        f'<text x="{bar_x + 88}" y="{legend_y}" class="chart-legend">partial</text>'
-        f'<rect x="{bar_x + 160}" y="{legend_y - 10}" width="12" height="12" class="bar-none"/>'
-        f'<text x="{bar_x + 178}" y="{legend_y}" class="chart-legend">not certified</text>'
-    )
+    x = bar_x
+    for css, text in zip(("bar-full", "bar-partial", "bar-none"), legend):
+        if not text:
+            continue
+        parts.append(f'<rect x="{x}" y="{legend_y - 10}" width="12" height="12" class="{css}"/>'
+                     f'<text x="{x + 18}" y="{legend_y}" class="chart-legend">{escape(text)}</text>')
+        x += 30 + 8 * len(text)
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def coverage_chart(coverage, *, band="", width=640):
+    """The chart of a program's coverage per subject (rows of ``program_coverage``)."""
+    return bar_chart([{"label": c["subject"] or "(no subject)", "total": c["standards"], "full": c["full"],
+                       "partial": c["partial"]} for c in coverage],
+                     title=f"Academic standards certified per subject{', ' + band if band else ''}",
+                     label="Coverage per subject", width=width)
+
+
+HEAT_STEPS = (0, 2, 5, 15, 40)  # percent: the heat map's colour steps
+
+
+def heat_step(percent) -> int:
+    """The colour step (0–5) of a heat map cell: 0 for nothing certified."""
+    if not percent:
+        return 0
+    return sum(1 for step in HEAT_STEPS if percent > step)
 
 
 def _fts_query(q):
@@ -108,97 +213,7 @@ def _fts_query(q):
     return " ".join(f'"{w}"' for w in words if w)
 
 
-# frameworks first (CROSS JOIN fixes the order): only the academic standards are read, through the
-# (framework_id, status, subject) index that `crosswalk publish` creates.
-SUBJECT_TOTALS = """
-    select x.subject as subject, count(*) as total
-    from frameworks f cross join standards x on x.framework_id = f.id
-    where f.kind = 'academic' and x.status = 'active'
-    group by x.subject order by x.subject
-"""
-
-
-async def _coverage(datasette, certified):
-    """Certified standards per subject (full / partial), out of all: ``certified`` rows of CERTIFIED_STANDARDS."""
-    totals = await _rows(datasette, SUBJECT_TOTALS)
-    counts = collections.defaultdict(lambda: {"full": 0, "partial": 0})
-    for row in certified:
-        counts[row["subject"]]["full" if row["best"] == 2 else "partial"] += 1
-    return [
-        {"subject": t["subject"] or "(no subject)", "total": t["total"], **counts[t["subject"]],
-         "certified": counts[t["subject"]]["full"] + counts[t["subject"]]["partial"]}
-        for t in totals
-    ]
-
-
-async def _common(datasette, request):
-    _, name = _db(datasette)
-    frameworks = await _rows(datasette, "select name, attribution, license, source_url from frameworks order by kind, name")
-    about = {r["key"]: r["value"] for r in await _rows(datasette, "select key, value from about")} \
-        if await _has_table(datasette, "about") else {}
-    notices, seen = [], set()
-    for fw in frameworks:
-        if fw["attribution"] and fw["attribution"] not in seen:
-            seen.add(fw["attribution"])
-            notices.append(fw["attribution"])
-    return {
-        "db_name": name,
-        "attributions": notices,
-        "about": about,
-        "site_title": datasette.metadata("title") or "crosswalk",
-        "metadata": datasette.metadata(),
-        "has_suggestions": await _has_table(datasette, "unreviewed_suggestions"),
-        "grade_label": grade_label,
-    }
-
-
-async def _render(datasette, request, template, context, status=200):
-    context = {**await _common(datasette, request), **context}
-    html = await datasette.render_template(template, context, request=request)
-    return Response.html(html, status=status)
-
-
-async def _not_found(datasette, request, message):
-    return await _render(datasette, request, "crosswalk_not_found.html", {"message": message}, status=404)
-
-
-async def home(datasette, request):
-    programs = await _rows(datasette, """
-        select p.id, p.name, p.cip_code, p.career_cluster,
-               (select group_concat(f.name, '; ') from program_frameworks pf join frameworks f on f.id = pf.framework_id
-                    where pf.program_id = p.id) as credentials,
-               (select count(distinct e.standard_id) from program_evidence e
-                    where e.program_id = p.id) as certified
-        from programs p order by p.name
-    """)
-    totals = await _rows(datasette, SUBJECT_TOTALS)
-    certified_any = (await _rows(datasette, "select count(distinct target_id) as n from alignments where status = 'accepted'"))[0]["n"]
-    accepted = (await _rows(datasette, "select count(*) as n from alignments where status = 'accepted'"))[0]["n"]
-    academic_total = sum(t["total"] for t in totals)
-    return await _render(datasette, request, "crosswalk_home.html", {
-        "programs": programs,
-        "subjects": totals,
-        "certified_any": certified_any,
-        "academic_total": academic_total,
-        "accepted": accepted,
-    })
-
-
-PROGRAM_PAGE_SIZE = 50  # certified standards (with their evidence) per program page
-
-# The academic standards a program certifies through accepted alignments, in reading order,
-# with the best strength of each (2 full, 1 partial).
-CERTIFIED_STANDARDS = """
-    select standard_id as id, subject,
-           max(case strength when 'full' then 2 when 'partial' then 1 else 0 end) as best
-    from program_evidence
-    where program_id = :p
-    group by standard_id
-    order by subject, grade_low, grade_high, standard_position, standard_code, standard_id
-"""
-
-
-def _page_number(request):
+def page_number(request):
     """The ``?page=`` number (1 when absent); None when it is not a positive whole number."""
     raw = request.args.get("page")
     if raw in (None, ""):
@@ -210,101 +225,321 @@ def _page_number(request):
     return number if number >= 1 else None
 
 
-async def program_page(datasette, request):
+def query_string(**params) -> str:
+    """``?a=1&b=2`` of the parameters that have a value (for links that keep the page's filters)."""
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return ("?" + urllib.parse.urlencode(kept)) if kept else ""
+
+
+def band_label(row) -> str:
+    """A program's grade band as it reads everywhere: "Grades 9–12"."""
+    low, high = row.get("grade_low"), row.get("grade_high")
+    return grade_label(low, high) if low is not None and high is not None else ""
+
+
+def status_text(row) -> str:
+    """"Approved by A. Rivera on 2026-03-02", "In review", "Draft" (the public copy may hold no status)."""
+    status = row.get("status")
+    if not status:
+        return ""
+    text = STATUS_WORDS.get(status, status)
+    if row.get("status_by") and status != "draft":
+        text += f" by {row['status_by']}" if status == "approved" else f" (set by {row['status_by']})"
+    if row.get("status_at") and status != "draft":
+        text += f" on {row['status_at'][:10]}"
+    return text
+
+
+async def common(datasette, request):
+    """What every page shows: the site's title, the frameworks' attributions, who is signed in."""
+    _, name = _db(datasette)
+    frameworks = await rows(datasette, "select name, attribution, license, source_url from frameworks order by kind, name")
+    about = {r["key"]: r["value"] for r in await rows(datasette, "select key, value from about")} \
+        if await has(datasette, "about") else {}
+    notices, seen = [], set()
+    for fw in frameworks:
+        if fw["attribution"] and fw["attribution"] not in seen:
+            seen.add(fw["attribution"])
+            notices.append(fw["attribution"])
+    return {
+        "db_name": name,
+        "attributions": notices,
+        "about": about,
+        "site_title": datasette.metadata("title") or "crosswalk",
+        "metadata": datasette.metadata(),
+        "has_suggestions": await has(datasette, "unreviewed_suggestions"),
+        "grade_label": grade_label,
+        "band_label": band_label,
+        "status_text": status_text,
+        "query_string": query_string,
+        "working": is_working(datasette),
+        # a review site (crosswalk.review_site) signs reviewers in; the public copy never does
+        "sign_in_available": getattr(datasette, "crosswalk_sessions", None) is not None,
+        "reviewer": reviewer_of(request),
+    }
+
+
+def reviewer_of(request):
+    """The signed-in reviewer (an actor with the reviewer role), or None."""
+    actor = request.actor if request is not None else None
+    roles = (actor or {}).get("roles") or []
+    return actor if "reviewer" in (roles if isinstance(roles, list) else [roles]) else None
+
+
+async def check_visible(datasette, request):
+    """Raises Forbidden unless the visitor may see the database (a review site asks reviewers to sign in)."""
+    _, name = _db(datasette)
+    await datasette.ensure_permissions(request.actor, [("view-database", name), "view-instance"])
+
+
+async def render(datasette, request, template, context, status=200):
+    """A page, once the visitor may see the database."""
+    await check_visible(datasette, request)
+    context = {**await common(datasette, request), **context}
+    html = await datasette.render_template(template, context, request=request)
+    return Response.html(html, status=status)
+
+
+PAGE_CACHE_SIZE = 256  # whole pages kept per site, for visitors who are not signed in
+
+
+async def page(datasette, request, template, context_fn, extras=None):
+    """A page: ``context_fn(datasette, request)`` (and ``extras(datasette, request, context)``) rendered.
+
+    What a visitor who is not signed in sees is the same for everyone until the database changes:
+    such pages are kept whole (per process, least recently used out) under their URL and the
+    database's data_version. Signed-in reviewers' pages carry their CSRF tokens and are never kept.
+    """
+    await check_visible(datasette, request)
+    db, _ = _db(datasette)
+    version = _data_version(datasette, db)
+    key = None
+    if version is not None and request.actor is None and "ds_messages" not in request.cookies:
+        key = (db.name, version, request.path, request.query_string)
+        kept = datasette.__dict__.setdefault("_crosswalk_page_cache", collections.OrderedDict())
+        if key in kept:
+            kept.move_to_end(key)
+            status, html = kept[key]
+            return Response.html(html, status=status)
+    try:
+        context = await context_fn(datasette, request)
+        if extras:
+            context.update(await extras(datasette, request, context))
+        response = await render(datasette, request, template, context)
+    except NotFoundPage as missing:
+        response = await not_found(datasette, request, str(missing))
+    if key is not None:
+        kept = datasette.__dict__["_crosswalk_page_cache"]
+        kept[key] = (response.status, response.body)
+        while len(kept) > PAGE_CACHE_SIZE:
+            kept.popitem(last=False)
+    return response
+
+
+async def not_found(datasette, request, message):
+    return await render(datasette, request, "crosswalk_not_found.html", {"message": message}, status=404)
+
+
+class NotFoundPage(Exception):
+    """A page that does not exist: answered with the site's own 404 page and this message."""
+
+
+# --- home ---------------------------------------------------------------------------------------
+
+async def home_context(datasette, request) -> dict:
+    programs = await rows(datasette, """
+        select p.*,
+               (select group_concat(f.name, '; ') from program_frameworks pf join frameworks f on f.id = pf.framework_id
+                    where pf.program_id = p.id) as credentials
+        from programs p order by p.name
+    """)
+    coverage = await rows(datasette, """
+        select program_id, subject, standards, full, partial, certified, percent
+        from program_coverage order by subject
+    """)
+    subjects = sorted({c["subject"] or "(no subject)" for c in coverage})
+    cells = {(c["program_id"], c["subject"] or "(no subject)"): c for c in coverage}
+    for p in programs:
+        mine = [c for c in coverage if c["program_id"] == p["id"]]
+        p["standards"] = sum(c["standards"] or 0 for c in mine)
+        p["certified"] = sum(c["certified"] or 0 for c in mine)
+        p["cells"] = [cells.get((p["id"], s)) for s in subjects]
+    totals = await one(datasette, """
+        select count(*) as standards, sum(certified) as certified
+        from (select standard_id, max(strength is not null) as certified from program_standards group by standard_id)
+    """)
+    accepted = await one(datasette, "select count(distinct alignment_id) as n from program_evidence")
+    progress = {}
+    if is_working(datasette):
+        for r in await rows(datasette, "select * from program_progress"):
+            progress[r["program_id"]] = dict(r, left=(r["statements"] or 0) - (r["statements_decided"] or 0))
+    return {
+        "progress": progress,
+        "programs": programs,
+        "subjects": subjects,
+        "certified_any": (totals or {}).get("certified") or 0,
+        "band_total": (totals or {}).get("standards") or 0,
+        "accepted": accepted["n"] if accepted else 0,
+        "heat_step": heat_step,
+    }
+
+
+async def home(datasette, request):
+    return await page(datasette, request, "crosswalk_home.html", home_context)
+
+
+# --- a program ----------------------------------------------------------------------------------
+
+# A program's standards (its band's), in reading order.
+PROGRAM_STANDARDS = """
+    select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, academic_framework,
+           strength, evidence_count
+    from program_standards
+    where program_id = :p and (:subject is null or subject = :subject) and (:domain is null or domain = :domain)
+      and (:all or strength is not null)
+    order by subject, domain, grade_low, grade_high, standard_position, standard_code, standard_id
+    limit :limit offset :offset
+"""
+PROGRAM_STANDARDS_COUNT = """
+    select count(*) as n from program_standards
+    where program_id = :p and (:subject is null or subject = :subject) and (:domain is null or domain = :domain)
+      and (:all or strength is not null)
+"""
+
+
+async def program_context(datasette, request) -> dict:
+    """Everything the program page shows; raises NotFoundPage for a program, page, subject or domain not there."""
     program_id = int(request.url_vars["id"])
-    found = await _rows(datasette, "select * from programs where id = :id", {"id": program_id})
-    if not found:
-        return await _not_found(datasette, request, f"There is no program number {program_id}.")
-    program = found[0]
-    page = _page_number(request)
+    program = await one(datasette, "select * from programs where id = :id", {"id": program_id})
+    if program is None:
+        raise NotFoundPage(f"There is no program number {program_id}.")
+    page = page_number(request)
     if page is None:
-        return await _not_found(datasette, request, f"“{request.args.get('page')}” is not a page number.")
-    credentials = await _rows(datasette, """
+        raise NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
+    p = {"p": program_id}
+    credentials = await rows(datasette, """
         select f.id, f.name, f.publisher, f.version, f.license,
                (select count(*) from standards s where s.framework_id = f.id and s.status = 'active') as tasks
         from program_frameworks pf join frameworks f on f.id = pf.framework_id
         where pf.program_id = :p order by f.name
-    """, {"p": program_id})
-    reviews = await _rows(datasette, """
-        select reviewer, count(*) as alignments,
-               min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
-        from program_evidence
-        where program_id = :p
-        group by reviewer
-    """, {"p": program_id})
-    dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]
-    certified = await _rows(datasette, CERTIFIED_STANDARDS, {"p": program_id})
-    standard_ids = [r["id"] for r in certified]
-    pages = max(1, -(-len(standard_ids) // PROGRAM_PAGE_SIZE))
+    """, p)
+    coverage = await rows(datasette, """
+        select subject, standards, full, partial, certified, percent from program_coverage
+        where program_id = :p order by subject
+    """, p)
+    domains = await rows(datasette, """
+        select subject, domain, standards, full, partial, certified, percent from program_domain_coverage
+        where program_id = :p order by subject, domain
+    """, p)
+    by_subject = collections.OrderedDict()
+    for d in domains:
+        by_subject.setdefault(d["subject"] or "(no subject)", []).append(d)
+
+    subject = request.args.get("subject") or None
+    domain = request.args.get("domain") or None
+    if subject is not None and subject not in {c["subject"] for c in coverage}:
+        raise NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}” in its grade band.")
+    if domain is not None and (subject is None or domain not in {d["domain"] for d in by_subject.get(subject, [])}):
+        raise NotFoundPage(f"{program['name']} has no {subject or ''} domain called “{domain}” in its grade band.")
+    listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0}
+    total = (await one(datasette, PROGRAM_STANDARDS_COUNT, listing))["n"]
+    pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
-        return await _not_found(datasette, request,
-                                f"{program['name']} has {pages} page{'' if pages == 1 else 's'} of certified "
-                                f"standards, not {page}.")
-    first = (page - 1) * PROGRAM_PAGE_SIZE
-    on_page = standard_ids[first:first + PROGRAM_PAGE_SIZE]
-    evidence = await _rows(datasette, """
+        raise NotFoundPage(f"{program['name']} has {pages} page{'' if pages == 1 else 's'} of standards here, not {page}.")
+    first = (page - 1) * PAGE_SIZE
+    standards = await rows(datasette, PROGRAM_STANDARDS, dict(listing, limit=PAGE_SIZE, offset=first))
+    ids = json.dumps([s["standard_id"] for s in standards])
+    evidence = await rows(datasette, """
         select standard_id, standard_code, standard, subject, grade, grade_low, grade_high, academic_framework,
-               cte_id as task_id, cte_code as task_code, cte_statement as task, credential,
+               cte_id as task_id, cte_code as task_code, cte_statement as task, credential, alignment_id,
                strength, rationale, reviewer, reviewed_at
         from program_evidence
         where program_id = :p and standard_id in (select value from json_each(:ids))
         order by subject, grade_low, grade_high, standard_position, standard_code, standard_id, task_code
-    """, {"p": program_id, "ids": json.dumps(on_page)})
-    # subject -> grade group -> standard -> its evidence
-    subjects = collections.OrderedDict()
-    for row in evidence:
-        grades = subjects.setdefault(row["subject"] or "(no subject)", collections.OrderedDict())
-        standards = grades.setdefault(grade_label(row["grade_low"], row["grade_high"], row["grade"]),
-                                      collections.OrderedDict())
-        entry = standards.setdefault(row["standard_id"], {
-            "id": row["standard_id"], "code": row["standard_code"], "statement": row["standard"],
-            "framework": row["academic_framework"], "evidence": [], "strength": None,
-        })
-        entry["evidence"].append(row)
-        if STRENGTH_ORDER.get(row["strength"], 0) > STRENGTH_ORDER.get(entry["strength"], 0):
-            entry["strength"] = row["strength"]
-    coverage = [
-        {**row, "subject": row["subject"] or "(no subject)", "total": row["standards"]}
-        for row in await _rows(datasette, "select * from program_coverage where program_id = :p order by subject",
-                               {"p": program_id})
-    ]
-    return await _render(datasette, request, "crosswalk_program.html", {
+    """, {"p": program_id, "ids": ids})
+    rereview = []
+    if await has(datasette, "program_rereview"):
+        rereview = await rows(datasette, """
+            select alignment_id, cte_code, cte_statement, credential, standard_id, standard_code, standard, subject,
+                   reason, reviewer, reviewed_at
+            from program_rereview where program_id = :p order by subject, standard_code, cte_code
+        """, p)
+    stale_by_standard = collections.defaultdict(list)
+    for r in rereview:
+        stale_by_standard[r["standard_id"]].append(r)
+    # subject -> domain -> the standards of this page, each with its evidence
+    grouped = collections.OrderedDict()
+    by_id = {}
+    for s in standards:
+        entry = dict(s, evidence=[], stale=stale_by_standard.get(s["standard_id"], []),
+                     grade_text=grade_label(s["grade_low"], s["grade_high"], s["grade"]))
+        by_id[s["standard_id"]] = entry
+        grouped.setdefault(s["subject"] or "(no subject)", collections.OrderedDict()) \
+            .setdefault(s["domain"] or "", []).append(entry)
+    for e in evidence:
+        if e["standard_id"] in by_id:
+            by_id[e["standard_id"]]["evidence"].append(e)
+    reviews = await rows(datasette, """
+        select reviewer, count(*) as alignments,
+               min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
+        from program_evidence where program_id = :p group by reviewer
+    """, p)
+    dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]
+    band = band_label(program)
+    progress = None
+    if is_working(datasette):
+        progress = await one(datasette, "select * from program_progress where program_id = :p", p)
+        if progress:
+            progress["left"] = (progress["statements"] or 0) - (progress["statements_decided"] or 0)
+    return {
         "program": program,
+        "progress": progress,
+        "band": band,
+        "status": status_text(program),
         "credentials": credentials,
-        "subjects": subjects,
-        "evidence": evidence,
-        "alignment_count": sum(r["alignments"] for r in reviews),
         "coverage": coverage,
-        "chart": coverage_chart(coverage),
-        "certified": sum(c["certified"] for c in coverage),
+        "domains": by_subject,
+        "chart": coverage_chart(coverage, band=band),
+        "standards_in_band": sum(c["standards"] or 0 for c in coverage),
+        "certified": sum(c["certified"] or 0 for c in coverage),
+        "subject": subject,
+        "domain": domain,
+        "grouped": grouped,
+        "evidence": evidence,
+        "rereview": rereview,
+        "alignment_count": sum(r["alignments"] for r in reviews),
         "reviewers": sorted(r["reviewer"] for r in reviews if r["reviewer"]),
         "first_date": min(dates) if dates else None,
         "last_date": max(dates) if dates else None,
         "page": page,
         "pages": pages,
         "page_first": first + 1,
-        "page_last": first + len(on_page),
-        "standard_total": len(standard_ids),
-    })
+        "page_last": first + len(standards),
+        "standard_total": total,
+    }
 
 
-async def standard_page(datasette, request):
+async def program_page(datasette, request):
+    return await page(datasette, request, "crosswalk_program.html", program_context)
+
+
+# --- a standard ---------------------------------------------------------------------------------
+
+async def standard_context(datasette, request) -> dict:
     standard_id = int(request.url_vars["id"])
-    found = await _rows(datasette, """
+    standard = await one(datasette, """
         select s.*, f.name as framework, f.kind, f.publisher, f.attribution
         from standards s join frameworks f on f.id = s.framework_id where s.id = :id
     """, {"id": standard_id})
-    if not found:
-        return await _not_found(datasette, request, f"There is no standard number {standard_id}.")
-    standard = found[0]
+    if standard is None:
+        raise NotFoundPage(f"There is no standard number {standard_id}.")
     parent = None
     if standard.get("parent_id"):
-        parents = await _rows(datasette, "select id, code, statement from standards where id = :id",
-                              {"id": standard["parent_id"]})
-        parent = parents[0] if parents else None
+        parent = await one(datasette, "select id, code, statement from standards where id = :id",
+                           {"id": standard["parent_id"]})
     if standard["kind"] == "academic":
-        evidence = await _rows(datasette, """
-            select p.id as program_id, p.name as program, sf.name as credential,
+        evidence = await rows(datasette, """
+            select a.id as alignment_id, p.id as program_id, p.name as program, sf.name as credential,
                    s.id as other_id, s.code as other_code, s.statement as other_statement,
                    a.strength, a.rationale, a.reviewer, a.reviewed_at
             from alignments a
@@ -315,10 +550,9 @@ async def standard_page(datasette, request):
             where a.target_id = :id and a.status = 'accepted'
             order by p.name, s.code
         """, {"id": standard_id})
-        side, other_side = "target_id", "source_id"
     else:
-        evidence = await _rows(datasette, """
-            select t.id as other_id, t.code as other_code, t.statement as other_statement,
+        evidence = await rows(datasette, """
+            select a.id as alignment_id, t.id as other_id, t.code as other_code, t.statement as other_statement,
                    tf.name as credential, t.subject, t.grade, t.grade_low, t.grade_high,
                    a.strength, a.rationale, a.reviewer, a.reviewed_at
             from alignments a
@@ -327,71 +561,152 @@ async def standard_page(datasette, request):
             where a.source_id = :id and a.status = 'accepted'
             order by t.subject, t.code
         """, {"id": standard_id})
-        side, other_side = "source_id", "target_id"
-    programs = sorted({r["program"] for r in evidence if r.get("program")})
+    # An accepted decision on a statement that changed or was retired since certifies nothing until decided again.
+    stale = {}
+    if evidence and await has(datasette, "program_rereview"):
+        stale = {r["alignment_id"]: r["reason"] for r in await rows(datasette, """
+            select distinct alignment_id, reason from program_rereview
+            where alignment_id in (select value from json_each(:ids))
+        """, {"ids": json.dumps([e["alignment_id"] for e in evidence])})}
+    for e in evidence:
+        e["stale"] = e["alignment_id"] in stale
+        e["stale_reason"] = stale.get(e["alignment_id"])
+    programs = sorted({r["program"] for r in evidence if r.get("program") and not r["stale"]})
     teaching = []
     if standard["kind"] == "industry":
-        teaching = await _rows(datasette, """
+        teaching = await rows(datasette, """
             select p.id, p.name from program_frameworks pf join programs p on p.id = pf.program_id
             where pf.framework_id = :f order by p.name
         """, {"f": standard["framework_id"]})
     suggestions = []
-    if await _has_table(datasette, "unreviewed_suggestions"):
-        suggestions = await _rows(datasette, f"""
+    side, other_side = ("target_id", "source_id") if standard["kind"] == "academic" else ("source_id", "target_id")
+    if await has(datasette, "unreviewed_suggestions"):
+        suggestions = await rows(datasette, f"""
             select o.id as other_id, o.code as other_code, o.statement as other_statement,
                    u.score, u.confidence, u.evidence
             from unreviewed_suggestions u join standards o on o.id = u.{other_side}
             where u.{side} = :id order by u.score desc limit 20
         """, {"id": standard_id})
-    return await _render(datasette, request, "crosswalk_standard.html", {
+    return {
         "standard": standard,
         "parent": parent,
         "grade": grade_label(standard.get("grade_low"), standard.get("grade_high"), standard.get("grade")),
         "evidence": evidence,
+        "certifying": [e for e in evidence if not e["stale"]],
         "programs": programs,
         "teaching": teaching,
         "suggestions": suggestions,
-    })
+        "side": side,
+        "other_side": other_side,
+    }
+
+
+async def standard_page(datasette, request):
+    return await page(datasette, request, "crosswalk_standard.html", standard_context)
+
+
+# --- gaps ---------------------------------------------------------------------------------------
+
+# Each standard of the band (of one program, or of any program). One program's gap: a standard it does not
+# certify (program_standards); the crosswalk's: one no program certifies (the uncovered_standards view).
+GAP_STANDARDS = """
+    select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, standard_position,
+           case when :program is null then standard_id not in (select standard_id from uncovered_standards)
+                else max(strength is not null) end as covered
+    from program_standards
+    where (:program is null or program_id = :program)
+    group by standard_id
+"""
+
+
+async def gaps_context(datasette, request) -> dict:
+    programs = await rows(datasette, "select * from programs order by name")
+    program = None
+    raw_program = request.args.get("program") or None
+    if raw_program is not None:
+        program = next((p for p in programs if str(p["id"]) == raw_program), None)
+        if program is None:
+            raise NotFoundPage(f"There is no program number {raw_program}.")
+    subject = request.args.get("subject") or None
+    domain = request.args.get("domain") or None
+    params = {"program": program["id"] if program else None}
+    summary_rows = await rows(datasette, f"""
+        select subject, domain, count(*) as standards, sum(covered) as covered
+        from ({GAP_STANDARDS}) group by subject, domain order by subject, domain
+    """, params)
+    summary = collections.OrderedDict()
+    for r in summary_rows:
+        entry = summary.setdefault(r["subject"] or "(no subject)", {"standards": 0, "covered": 0, "domains": []})
+        entry["standards"] += r["standards"]
+        entry["covered"] += r["covered"]
+        entry["domains"].append(dict(r, gaps=r["standards"] - r["covered"]))
+    if subject is not None and subject not in summary:
+        raise NotFoundPage(f"There is no subject called “{subject}” in the grade band here.")
+    if domain is not None and (subject is None or domain not in {d["domain"] for d in summary[subject]["domains"]}):
+        raise NotFoundPage(f"There is no {subject or ''} domain called “{domain}” in the grade band here.")
+    page = page_number(request)
+    if page is None:
+        raise NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
+    listing, total_listed, pages = [], 0, 1
+    if subject is not None:
+        where = {"subject": subject, "domain": domain, **params}
+        total_listed = (await one(datasette, f"""
+            select count(*) as n from ({GAP_STANDARDS}) where not covered and subject = :subject
+              and (:domain is null or domain = :domain)
+        """, where))["n"]
+        pages = max(1, -(-total_listed // PAGE_SIZE))
+        if page > pages:
+            raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
+        found = await rows(datasette, f"""
+            select * from ({GAP_STANDARDS}) where not covered and subject = :subject
+              and (:domain is null or domain = :domain)
+            order by domain, grade_low, grade_high, standard_position, standard_code
+            limit :limit offset :offset
+        """, dict(where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
+        grouped = collections.OrderedDict()
+        for r in found:
+            r["grade_text"] = grade_label(r["grade_low"], r["grade_high"], r["grade"])
+            grouped.setdefault(r["domain"] or "", []).append(r)
+        listing = list(grouped.items())
+    bands = sorted({band_label(p) for p in ([program] if program else programs) if band_label(p)})
+    standards = sum(s["standards"] for s in summary.values())
+    covered = sum(s["covered"] for s in summary.values())
+    chart = bar_chart([{"label": subj, "total": s["standards"], "full": s["covered"], "partial": 0}
+                       for subj, s in summary.items()],
+                      title="Standards of the grade band certified per subject", label="Gaps per subject",
+                      legend=("certified", "", "not certified (gap)"))
+    return {
+        "programs": programs,
+        "program": program,
+        "bands": bands,
+        "summary": summary,
+        "subject": subject,
+        "domain": domain,
+        "listing": listing,
+        "listed": total_listed,
+        "page": page,
+        "pages": pages,
+        "gap_total": standards - covered,
+        "total": standards,
+        "chart": chart,
+    }
 
 
 async def gaps_page(datasette, request):
-    subject = request.args.get("subject")
-    rows = await _rows(datasette, """
-        select t.id, t.code, t.statement, t.subject, t.grade, t.grade_low, t.grade_high, f.name as framework,
-               t.id in (select standard_id from program_evidence) as certified
-        from standards t join frameworks f on f.id = t.framework_id
-        where t.id in (select standard_id from program_standards)
-        order by t.subject, t.grade_low, t.grade_high, t.position, t.code
-    """)
-    summary = collections.OrderedDict()
-    listing = collections.OrderedDict()
-    for row in rows:
-        subj = row["subject"] or "(no subject)"
-        label = grade_label(row["grade_low"], row["grade_high"], row["grade"])
-        cell = summary.setdefault(subj, collections.OrderedDict()).setdefault(label, {"total": 0, "gaps": 0})
-        cell["total"] += 1
-        if not row["certified"]:
-            cell["gaps"] += 1
-            if subject in (None, "", subj):
-                listing.setdefault(subj, collections.OrderedDict()).setdefault(label, []).append(row)
-    gap_total = sum(c["gaps"] for g in summary.values() for c in g.values())
-    if subject and subject not in summary:
-        return await _not_found(datasette, request, f"There is no subject called “{subject}”.")
-    return await _render(datasette, request, "crosswalk_gaps.html", {
-        "summary": summary,
-        "listing": listing,
-        "subject": subject,
-        "gap_total": gap_total,
-        "total": len(rows),
-    })
+    return await page(datasette, request, "crosswalk_gaps.html", gaps_context)
 
 
-async def search_page(datasette, request):
+# --- search -------------------------------------------------------------------------------------
+
+SEARCH_LIMIT = 200
+
+
+async def search_context(datasette, request) -> dict:
     q = (request.args.get("q") or "").strip()
     kind = request.args.get("kind") or ""
-    results = []
-    if q:
-        match = _fts_query(q)
+    results, problem = [], None
+    match = _fts_query(q) if q else ""
+    if match:
         where_kind = "and f.kind = :kind" if kind in ("academic", "industry") else ""
         sql = f"""
             select s.id, s.code, s.statement, s.subject, s.grade, s.grade_low, s.grade_high,
@@ -404,26 +719,42 @@ async def search_page(datasette, request):
             join frameworks f on f.id = s.framework_id
             where standards_fts match :match and s.status = 'active' {where_kind}
             order by exact, standards_fts.rank
-            limit 200
+            limit {SEARCH_LIMIT}
         """
-        if match:
-            results = await _rows(datasette, sql, {"q": q, "match": match, "kind": kind})
-    return await _render(datasette, request, "crosswalk_search.html", {
-        "q": q, "kind": kind, "results": results,
-    })
+        try:
+            results = await rows(datasette, sql, {"q": q, "match": match, "kind": kind}, log_sql_errors=False)
+        except (sqlite3.Error, QueryInterrupted):
+            problem = "That search could not be run. Try other words, or a standard's code."
+        if results and await has(datasette, "program_rereview"):
+            stale = {r["standard_id"] for r in await rows(datasette, """
+                select standard_id from program_rereview where standard_id in (select value from json_each(:ids))
+            """, {"ids": json.dumps([r["id"] for r in results])})}
+            for r in results:
+                r["stale"] = r["id"] in stale
+    elif q:
+        problem = "Type a word or a standard's code to search for."
+    return {"q": q, "kind": kind, "results": results, "problem": problem, "limit": SEARCH_LIMIT,
+            "searched": bool(match) and problem is None}
+
+
+async def search_page(datasette, request):
+    return await page(datasette, request, "crosswalk_search.html", search_context)
+
+
+ROUTES = [
+    (r"^/$", home),
+    (r"^/program/(?P<id>\d+)$", program_page),
+    (r"^/standard/(?P<id>\d+)$", standard_page),
+    (r"^/gaps$", gaps_page),
+    (r"^/search$", search_page),
+]
 
 
 @hookimpl
 def register_routes(datasette):
-    if not _config(datasette):
+    if not _public_config(datasette):
         return []
-    return [
-        (r"^/$", home),
-        (r"^/program/(?P<id>\d+)$", program_page),
-        (r"^/standard/(?P<id>\d+)$", standard_page),
-        (r"^/gaps$", gaps_page),
-        (r"^/search$", search_page),
-    ]
+    return ROUTES
 
 
 @hookimpl
@@ -431,7 +762,7 @@ def asgi_wrapper(datasette):
     def wrap(app):
         async def refuse_writes(scope, receive, send):
             if scope["type"] == "http" and scope.get("method", "GET").upper() not in READ_METHODS \
-                    and _config(datasette):
+                    and _public_config(datasette):
                 body = b"This is the public, read-only crosswalk: it accepts no changes."
                 await send({"type": "http.response.start", "status": 403,
                             "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
@@ -446,9 +777,6 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def extra_template_vars(datasette):
-    if not _config(datasette):
+    if not _public_config(datasette):
         return {}
     return {"crosswalk_public": True}
-
-
-

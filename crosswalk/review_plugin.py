@@ -9,6 +9,8 @@ from __future__ import annotations
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, NotFound, Response
 
+from . import public_plugin as pages
+
 PLUGIN = "crosswalk-review"
 ROLE = "reviewer"
 PAGE_SIZE = 100
@@ -96,6 +98,7 @@ async def review_queue(datasette, request):
     return Response.html(await datasette.render_template(
         "review/queue.html",
         {
+            **await pages.common(datasette, request),
             "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page,
             "program": program, "subject": subject, "programs": programs, "subjects": subjects,
             "database": db.name,
@@ -115,6 +118,7 @@ async def review_alignment(datasette, request):
     return Response.html(await datasette.render_template(
         "review/alignment.html",
         {
+            **await pages.common(datasette, request),
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
             "saved": request.args.get("saved") or "",

@@ -41,6 +41,7 @@ import hashlib
 import os
 import pathlib
 import re
+import secrets
 import sys
 import threading
 import time
@@ -79,6 +80,18 @@ def hash_password(password: str) -> str:
     if not password:
         raise CrosswalkError("the password is empty")
     return _hash(password)
+
+
+def session_reviewer(username: str = "director", name: str | None = None) -> tuple[dict, str]:
+    """A reviewer for one run of a site (the demo's): ``({username: entry}, password)``.
+
+    The password is random, made afresh each time, and only its hash is kept (in memory):
+    nothing is written, so the account ends with the process.
+    """
+    if not NAME_RE.match(username or ""):
+        raise CrosswalkError(f"reviewer name {username!r}: use letters, digits, '.', '_', '-' or '@'")
+    password = secrets.token_urlsafe(12)
+    return {username: {"name": name or username, "password_hash": hash_password(password)}}, password
 
 
 def load_reviewers(path=None, environ=None) -> dict[str, dict]:
@@ -193,11 +206,14 @@ def canned_queries() -> dict:
     }
 
 
-def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> tuple[dict, dict]:
+def review_metadata(db_name: str, reviewers: dict, base: dict | None = None,
+                    open_reading: bool = False) -> tuple[dict, dict]:
     """Datasette metadata for the review site, and the hashes under the names it gives them.
 
     The hashes are referenced with ``$env`` so that ``/-/metadata`` never shows them; the
     site looks those names up in its own ``environ`` (see :func:`crosswalk.site.make_datasette`).
+    ``open_reading``: anyone who reaches the site reads it (as ``crosswalk serve DB``); only
+    signed-in reviewers write. Otherwise reading needs sign-in too.
     """
     md = copy.deepcopy(base or {})
     md["title"] = (md.get("title") or "crosswalk") + " (review)"
@@ -205,9 +221,10 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None) -> 
         f'<p>Signed-in reviewers decide here. Start with the <a href="/-/review">review queue</a>.</p>'
         + (md.get("description_html") or "")
     )
-    # Reading needs sign-in too: the review site shows review internals.
-    md["allow"] = ONLY_REVIEWERS
-    md["allow_sql"] = ONLY_REVIEWERS
+    if not open_reading:
+        # Reading needs sign-in too: the review site shows review internals.
+        md["allow"] = ONLY_REVIEWERS
+        md["allow_sql"] = ONLY_REVIEWERS
     databases = md.setdefault("databases", {})
     db_md = databases.setdefault(db_name, {})
     db_md.setdefault("queries", {}).update(canned_queries())
@@ -418,11 +435,13 @@ def asgi_wrapper(datasette):
 
 
 def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file=None, metadata=None,
-                          secret: str | None = None, environ=None):
+                          secret: str | None = None, environ=None, open_reading: bool = False):
     """A Datasette app serving one crosswalk database for signed-in reviewers.
 
+    The crosswalk's pages (:mod:`crosswalk.working_plugin`) with, for a signed-in
+    reviewer, decisions and sign-off on them; the review queue at ``/-/review``.
     The password hashes stay in the app (never in ``/-/metadata``, never in the
-    process's environment).
+    process's environment). ``open_reading``: see :func:`review_metadata`.
 
     Example::
 
@@ -440,17 +459,19 @@ def make_review_datasette(path, *, reviewers: dict | None = None, reviewers_file
         )
     db_path = pathlib.Path(path)
     name = db_path.stem
-    base = metadata if isinstance(metadata, dict) else load_metadata([name], metadata)
-    md, hashes = review_metadata(name, reviewers, base)
+    base = metadata if isinstance(metadata, dict) else load_metadata([name], metadata, databases=[str(db_path)])
+    md, hashes = review_metadata(name, reviewers, base, open_reading=open_reading)
     register_plugin()
     ds = make_datasette(db_path, metadata=md, template_dir=TEMPLATES, environ=hashes,
-                        secret=secret or os.environ.get("DATASETTE_SECRET"))
+                        secret=secret or os.environ.get("DATASETTE_SECRET"), pages=True)
     ds.crosswalk_sessions = Sessions(Reviewers(reviewers, watched, environ))
     return ds
 
 
-def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_file=None, metadata=None) -> None:
-    """Serve the review site until interrupted."""
-    ds = make_review_datasette(path, reviewers_file=reviewers_file, metadata=metadata)
+def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_file=None, metadata=None,
+                 reviewers: dict | None = None, open_reading: bool = False) -> None:
+    """Serve the review site until interrupted (one process: sign-ins and their limits live in it)."""
+    ds = make_review_datasette(path, reviewers=reviewers, reviewers_file=reviewers_file, metadata=metadata,
+                               open_reading=open_reading)
     asyncio.run(ds.invoke_startup())
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

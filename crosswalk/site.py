@@ -31,7 +31,7 @@ from datasette.plugins import pm
 from datasette.utils import resolve_env_secrets
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-from . import site_guard, usable_cores
+from . import site_guard, usable_cores, working_plugin
 from .errors import CrosswalkError
 from .metadata import STATIC_MOUNT, load_metadata
 from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
@@ -103,6 +103,11 @@ class CrosswalkDatasette(Datasette):
         self.facet_cache_hits = 0
         self._data_versions = DataVersions()
 
+    def data_version(self, db_name: str) -> int | None:
+        """SQLite's data_version of a database: it changes whenever any connection commits to it
+        (0 for an immutable database; None when not known)."""
+        return self._data_versions.get(self.databases[db_name])
+
     def plugin_config(self, plugin_name, database=None, table=None, fallback=True):
         """As Datasette's, but ``{"$env": NAME}`` is also looked up in this site's own ``environ``.
 
@@ -165,26 +170,55 @@ class CrosswalkDatasette(Datasette):
         return key
 
 
+HERE = pathlib.Path(__file__).resolve().parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
 def register_guard() -> None:
     """The limits of every crosswalk site (:mod:`crosswalk.site_guard`), registered once."""
     if not pm.is_registered(site_guard) and pm.get_plugin(site_guard.NAME) is None:
         pm.register(site_guard, name=site_guard.NAME)
 
 
+def register_working_pages() -> None:
+    """The working site's pages (:mod:`crosswalk.working_plugin`), registered once; they act only on a site
+    whose metadata configures them (:func:`working_metadata`)."""
+    if not pm.is_registered(working_plugin) and pm.get_plugin(working_plugin.NAME) is None:
+        pm.register(working_plugin, name=working_plugin.NAME)
+
+
+def working_metadata(md: dict, db_name: str) -> dict:
+    """``md`` with the working site's pages switched on for the database ``db_name``, and their stylesheet."""
+    md = dict(md)
+    md["plugins"] = {**(md.get("plugins") or {}), working_plugin.CONFIG_KEY: {"database": db_name}}
+    css = f"/{STATIC_MOUNT}/crosswalk.css"
+    md["extra_css_urls"] = [u for u in md.get("extra_css_urls") or [] if u != css] + [css]
+    return md
+
+
 def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=None,
                    template_dir=None, static=None, settings=None, inspect_data=None,
-                   secret=None, environ=None) -> CrosswalkDatasette:
+                   secret=None, environ=None, pages: bool = False) -> CrosswalkDatasette:
     """A Datasette app for crosswalk databases, with crosswalk's metadata and settings.
 
     ``inspect_data`` (what ``datasette inspect`` writes) gives immutable
     databases their table counts, so that table pages do not count rows.
     Facet counts are cached until the database changes (see ``CrosswalkDatasette``).
     ``environ``: values for ``$env`` references in plugin settings, kept by this app only.
+    ``pages``: the crosswalk's own pages (home, program, standard, gaps, search, review) for
+    the first database, a working one (:mod:`crosswalk.working_plugin`); its tables stay
+    at ``/<name>``.
     """
     register_guard()
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
     md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata, databases=files)
+    if pages:
+        register_working_pages()
+        md = working_metadata(md, names[0])
+        template_dir = template_dir or TEMPLATES
+        static = list(static or []) + [(STATIC_MOUNT, str(STATIC))]
     kwargs = dict(metadata=md, settings=datasette_settings(settings), environ=environ)
     if inspect_data:
         kwargs["inspect_data"] = inspect_data
@@ -233,7 +267,8 @@ def datasette_from_config(config: dict):
     if config.get("published"):
         return make_public_datasette(config["published"], secret=config.get("secret"))
     return make_datasette(*config["paths"], immutable=config.get("immutable", False),
-                          metadata=config.get("metadata"), secret=config.get("secret"))
+                          metadata=config.get("metadata"), secret=config.get("secret"),
+                          pages=config.get("pages", False))
 
 
 def app_from_env():
@@ -294,13 +329,14 @@ def _run(config: dict, host: str, port: int, workers: int | None) -> None:
 
 
 def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = False, metadata=None,
-          workers: int | None = None) -> None:
+          workers: int | None = None, pages: bool = True) -> None:
     """Serve databases with Datasette until interrupted (like ``datasette serve``).
 
-    ``workers``: uvicorn worker processes (default: one per core).
+    ``workers``: uvicorn worker processes (default: one per core). ``pages``: the crosswalk's
+    pages for the first database (the working site); its tables stay one click away.
     """
     config = {"paths": [str(pathlib.Path(p).resolve()) for p in paths], "immutable": immutable,
-              "metadata": str(pathlib.Path(metadata).resolve()) if metadata else None}
+              "metadata": str(pathlib.Path(metadata).resolve()) if metadata else None, "pages": pages}
     _run(config, host, port, workers)
 
 

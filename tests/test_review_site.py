@@ -403,3 +403,80 @@ def test_the_password_check_does_not_block_the_site(review_db):
         # Others were answered while the password was checked (checked on the loop, only 1 would be).
         assert answered >= 5
     asyncio.run(run())
+
+
+def test_decide_and_sign_off_from_the_pages(ds, review_db):
+    conn = sqlite3.connect(review_db)
+    program = conn.execute("select id from programs").fetchone()[0]
+    best, source, target = conn.execute(
+        "select id, source_id, target_id from alignments where status = 'suggested' order by score desc, id "
+        "limit 1").fetchone()
+
+    async def run():
+        c = ds.client
+        cookie = actor_cookie(ds)
+        page = await c.get(f"/program/{program}/review", headers={"cookie": cookie})
+        assert page.status_code == 200 and f'id="a{best}"' in page.text and 'action="/-/decide"' in page.text
+        field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        csrf = page.cookies.get("ds_csrftoken")
+        signed = {"cookie": f"{cookie}; ds_csrftoken={csrf}"}
+        form = {"alignment_id": str(best), "source_id": str(source), "target_id": str(target), "decision": "partial",
+                "rationale": "Only the measuring part", "next": f"/program/{program}/review"}
+        # Without the CSRF token, or not signed in: refused, nothing written.
+        assert (await c.post("/-/decide", data=form, headers=signed)).status_code == 403
+        assert (await c.post("/-/decide", data=dict(form, csrftoken=field))).status_code == 403
+        assert log_count(review_db) == 0
+        # A pair that no longer matches (match replaced the suggestion): not saved, and said so.
+        stale = await c.post("/-/decide", data=dict(form, target_id="999999", csrftoken=field), headers=signed)
+        assert stale.status_code == 302 and state(review_db, best)[0] == "suggested"
+        shown = await c.get(stale.headers["location"], headers={"cookie": f"{signed['cookie']}; ds_messages="
+                                                                          f"{stale.cookies['ds_messages']}"})
+        assert "Not saved: this suggestion was replaced by a new match" in shown.text
+        # Accept as partial, with a rationale: review.decide's rule, logged as a site decision.
+        saved = await c.post("/-/decide", data=dict(form, csrftoken=field), headers=signed)
+        assert saved.status_code == 302 and saved.headers["location"] == f"/program/{program}/review"
+        assert state(review_db, best) == ("accepted", "partial", "Only the measuring part", "alice")
+        assert sqlite3.connect(review_db).execute(
+            "select action, new_status, new_strength, reviewer, via from review_log").fetchall() == [
+            ("accept", "accepted", "partial", "alice", "site")]
+        # Only a path on this site is a place to go back to.
+        away = await c.post("/-/decide", data=dict(form, decision="reject", next="https://evil.example/",
+                                                   csrftoken=field), headers=signed)
+        assert away.headers["location"] == "/" and state(review_db, best)[0] == "rejected"
+        # Sign-off, through db.set_program_status.
+        status = await c.post("/-/program-status", data={"program_id": str(program), "status": "approved",
+                                                         "csrftoken": field}, headers=signed)
+        assert status.status_code == 302 and status.headers["location"] == f"/program/{program}"
+        row = sqlite3.connect(review_db).execute("select status, status_by from programs where id = ?",
+                                                 [program]).fetchone()
+        assert row == ("approved", "alice")
+        assert sqlite3.connect(review_db).execute(
+            "select action, new_status, reviewer, via from review_log where program_id = ? and alignment_id is null",
+            [program]).fetchall() == [("approve", "approved", "alice", "site")]
+        bad = await c.post("/-/program-status", data={"program_id": str(program), "status": "done",
+                                                      "csrftoken": field}, headers=signed)
+        assert bad.status_code == 302 and sqlite3.connect(review_db).execute(
+            "select status from programs where id = ?", [program]).fetchone()[0] == "approved"
+        shown = await c.get(f"/program/{program}", headers={"cookie": cookie})
+        assert re.search(r"Status: <span[^>]*>Approved by alice on \d{4}-\d\d-\d\d</span>", shown.text)
+    asyncio.run(run())
+
+
+def test_the_demo_reviewer_is_made_for_one_run(review_db):
+    from datasette_auth_passwords.utils import verify_password
+
+    from crosswalk.review_site import session_reviewer
+    first, password = session_reviewer("director")
+    second, other = session_reviewer("director")
+    assert password != other and len(password) >= 16
+    assert verify_password(password, first["director"]["password_hash"])
+    assert not verify_password(password, second["director"]["password_hash"])
+    # The demo's site: anyone reads, only the signed-in reviewer writes.
+    ds = make_review_datasette(review_db, reviewers=first, open_reading=True)
+
+    async def run():
+        assert (await ds.client.get("/")).status_code == 200
+        assert "Sign in to review" in (await ds.client.get("/")).text
+        assert (await ds.client.post("/small/reject_alignment", data={"alignment_id": "1"})).status_code == 403
+        assert (await sign_in(ds.client, "director", password)).status_code == 302
+    asyncio.run(run())

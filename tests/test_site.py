@@ -2,6 +2,8 @@ import asyncio
 import json
 import os
 import pathlib
+import re
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -183,3 +185,68 @@ def test_real_server_with_two_workers(small_db, runner):
         proc.wait(10)
     result = runner.invoke(cli, ["serve", str(small_db), "--review", "--workers", "2"])
     assert result.exit_code == 2 and "the review site runs in one process" in result.stderr
+
+
+def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
+    path = tmp_path / "working.db"
+    shutil.copy(reviewed_demo, path)
+    ds = make_datasette(path, pages=True)
+    conn = sqlite3.connect(path)
+    welding = conn.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    suggested = conn.execute("select suggested from program_progress where program_id = ?", [welding]).fetchone()[0]
+
+    async def get(url):
+        return await ds.client.get(url)
+
+    async def run():
+        home = await get("/")
+        assert home.status_code == 200 and 'class="xw-heat-map"' in home.text
+        assert '<a href="/working">Tables and SQL</a>' in home.text
+        assert "content-security-policy" in home.headers and "<script" not in home.text
+        program = await get(f"/program/{welding}")
+        assert program.status_code == 200 and "Coverage of Grades 9–12 by subject" in program.text
+        assert f"<strong>{suggested}</strong> suggestions awaiting review" in program.text
+        review = await get(f"/program/{welding}/review")
+        best = conn.execute("""
+            select a.id from alignments a join standards s on s.id = a.source_id
+            join program_frameworks pf on pf.framework_id = s.framework_id
+            join standards t on t.id = a.target_id
+            where pf.program_id = ? and a.status = 'suggested' and s.status = 'active' and t.status = 'active'
+            order by a.score desc, a.id limit 1""", [welding]).fetchone()[0]
+        assert review.status_code == 200 and review.text.index(f'id="a{best}"') > 0
+        assert "<form class=\"xw-decide\"" not in review.text  # read only: no decisions here
+        assert (await get(f"/program/{welding}/review?band=nonsense")).status_code == 404
+        # Searching with nothing, or with what FTS5 cannot parse, answers a page, not an error.
+        for q in ("", "%22", "NEAR(", "AND", "*", "%22%22%22"):
+            page = await get(f"/search?q={q}")
+            assert page.status_code == 200, q
+        assert "Type a word or a standard" in (await get("/search?q=%22")).text
+        gaps = await get("/gaps")
+        assert gaps.status_code == 200 and len(gaps.content) < 60_000
+        # Writes need a signed-in reviewer: this site signs nobody in.
+        refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
+        assert refused.status_code == 403
+        assert conn.execute("select status from alignments where id = ?", [best]).fetchone()[0] == "suggested"
+    asyncio.run(run())
+
+
+def test_the_pages_show_a_change_made_elsewhere_at_once(small_db):
+    accept_first(small_db).close()
+    ds = make_datasette(small_db, pages=True)
+    program = sqlite3.connect(small_db).execute("select id from programs").fetchone()[0]
+
+    async def certified():
+        page = (await ds.client.get(f"/program/{program}")).text
+        return int(re.search(r"<strong>(\d+)</strong> academic standards certified", page).group(1))
+
+    async def run():
+        before = await certified()
+        assert before == 1 and await certified() == before  # the second one is the kept page
+        db = open_db(small_db)
+        suggested = next(db.query("select a.id from alignments a join standards t on t.id = a.target_id "
+                                  "where a.status = 'suggested' and t.grade_low >= 9 and a.target_id not in "
+                                  "(select target_id from alignments where status = 'accepted') limit 1"))["id"]
+        decide(db, suggested, "accept", strength="partial", rationale="shown at once", reviewer="alice")
+        db.close()
+        assert await certified() == before + 1
+    asyncio.run(run())

@@ -1,0 +1,285 @@
+"""Datasette plugin for the working site: the public pages, plus what a committee needs.
+
+``crosswalk serve DB`` (and so ``crosswalk demo``) shows the same program, standard,
+gaps and search pages as the public copy (:mod:`crosswalk.public_plugin`), and on
+them, for the working database: per program, review progress, the suggestions
+awaiting review (``/program/<id>/review``: best first, ``?band=high|medium|low``,
+``?no_likely=1`` for the statements with no likely academic alignment), the
+decisions that need re-review, and the program's status. On a review site
+(:mod:`crosswalk.review_site`) a signed-in reviewer decides from those pages
+(``POST /-/decide``, through :func:`crosswalk.review.decide`) and signs the
+program off (``POST /-/program-status``, through :func:`crosswalk.db.set_program_status`);
+Datasette checks the CSRF token of every such POST.
+
+Registered by :func:`crosswalk.site.make_datasette` for a working database; it acts
+only on a Datasette whose metadata configures it::
+
+    plugins:
+      crosswalk-site:
+        database: district
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from datasette import hookimpl
+from datasette.utils.asgi import Forbidden, Response
+
+from . import db as store
+from . import public_plugin as pages
+from . import review
+from .errors import CrosswalkError
+
+NAME = "crosswalk-working-site"
+CONFIG_KEY = pages.WORKING_KEY
+BANDS = ("high", "medium", "low")
+STATUSES = ("draft", "in review", "approved")
+# A decision as the pages' buttons name it: (decision, strength)
+DECISIONS = {"accept": ("accept", "full"), "partial": ("accept", "partial"), "reject": ("reject", None)}
+REVIEW_PAGE_SIZE = 25
+
+
+def _on(datasette) -> bool:
+    return bool(datasette.plugin_config(CONFIG_KEY))
+
+
+def _reviewer(request) -> dict:
+    reviewer = pages.reviewer_of(request)
+    if reviewer is None:
+        raise Forbidden("Sign in as a reviewer to decide")
+    return reviewer
+
+
+def _next_path(value, fallback="/") -> str:
+    """Where to go back after a write: a path on this site, never another site."""
+    value = str(value or "")
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return fallback
+    return value
+
+
+async def _page(datasette, request, template, context_fn, extras=None):
+    return await pages.page(datasette, request, template, context_fn, extras)
+
+
+async def home(datasette, request):
+    return await _page(datasette, request, "crosswalk_home.html", pages.home_context)
+
+
+async def program_page(datasette, request):
+    return await _page(datasette, request, "crosswalk_program.html", pages.program_context)
+
+
+async def _standard_extras(datasette, request, context):
+    """The suggestions awaiting review for this standard, best first."""
+    side, other = context["side"], context["other_side"]
+    awaiting = await pages.rows(datasette, f"""
+        select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
+               o.id as other_id, o.code as other_code, o.statement as other_statement,
+               (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
+                    where pf.framework_id = o.framework_id) as program_names
+        from alignments a join standards o on o.id = a.{other}
+        where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
+        order by a.score desc limit 20
+    """, {"id": context["standard"]["id"]})
+    return {"awaiting": awaiting}
+
+
+async def standard_page(datasette, request):
+    return await _page(datasette, request, "crosswalk_standard.html", pages.standard_context, _standard_extras)
+
+
+async def gaps_page(datasette, request):
+    return await _page(datasette, request, "crosswalk_gaps.html", pages.gaps_context)
+
+
+async def search_page(datasette, request):
+    return await _page(datasette, request, "crosswalk_search.html", pages.search_context)
+
+
+# Suggestions awaiting review for a program's statements, best first; "+a.id" keeps SQLite from
+# reading them through the (source_id, target_id) index one row at a time.
+AWAITING = """
+    select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence, a.rank,
+           s.code as cte_code, s.statement as cte_statement, sf.name as credential,
+           t.code as standard_code, t.statement as standard, t.subject, t.domain, t.grade, t.grade_low, t.grade_high
+    from program_frameworks pf
+    join standards s on s.framework_id = pf.framework_id and s.status = 'active'
+    join alignments a on a.source_id = s.id and a.status = 'suggested'
+    join standards t on t.id = a.target_id and t.status = 'active'
+    join frameworks sf on sf.id = s.framework_id
+    where pf.program_id = :p and (:band is null or a.confidence = :band)
+      and (:subject is null or t.subject = :subject)
+    order by a.score desc, +a.id
+    limit :limit offset :offset
+"""
+AWAITING_COUNTS = """
+    select a.confidence as band, count(*) as n
+    from program_frameworks pf
+    join standards s on s.framework_id = pf.framework_id and s.status = 'active'
+    join alignments a on a.source_id = s.id and a.status = 'suggested'
+    join standards t on t.id = a.target_id and t.status = 'active'
+    where pf.program_id = :p and (:subject is null or t.subject = :subject)
+    group by a.confidence
+"""
+NO_LIKELY = """
+    select s.id as cte_id, s.code as cte_code, s.statement as cte_statement, sf.name as credential,
+           tf.name as academic_framework, n.best_score, n.marked_at
+    from program_frameworks pf
+    join standards s on s.framework_id = pf.framework_id and s.status = 'active'
+    join no_likely_alignment n on n.source_id = s.id
+    join frameworks sf on sf.id = s.framework_id
+    join frameworks tf on tf.id = n.target_framework_id
+    where pf.program_id = :p
+    order by s.position, s.code, tf.name
+    limit :limit offset :offset
+"""
+
+
+async def review_context(datasette, request) -> dict:
+    """A program's suggestions awaiting review (or its statements with no likely alignment), and its re-reviews."""
+    program_id = int(request.url_vars["id"])
+    program = await pages.one(datasette, "select * from programs where id = :id", {"id": program_id})
+    if program is None:
+        raise pages.NotFoundPage(f"There is no program number {program_id}.")
+    page = pages.page_number(request)
+    if page is None:
+        raise pages.NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
+    band = request.args.get("band") or None
+    if band is not None and band not in BANDS:
+        raise pages.NotFoundPage(f"“{band}” is not a band: choose high, medium or low.")
+    subject = request.args.get("subject") or None
+    no_likely = request.args.get("no_likely") == "1"
+    p = {"p": program_id, "subject": subject}
+    counts = {r["band"]: r["n"] for r in await pages.rows(datasette, AWAITING_COUNTS, p)}
+    progress = await pages.one(datasette, "select * from program_progress where program_id = :p", p)
+    subjects = [r["subject"] for r in await pages.rows(datasette, """
+        select distinct subject from program_coverage where program_id = :p and subject is not null order by subject
+    """, p)]
+    if subject is not None and subject not in subjects:
+        raise pages.NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}”.")
+    offset = (page - 1) * REVIEW_PAGE_SIZE
+    if no_likely:
+        total = (progress or {}).get("no_likely_alignment") or 0
+        items = await pages.rows(datasette, NO_LIKELY, dict(p, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
+    else:
+        total = counts.get(band, 0) if band else sum(counts.values())
+        items = await pages.rows(datasette, AWAITING, dict(p, band=band, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
+        for item in items:
+            item["grade_text"] = pages.grade_label(item["grade_low"], item["grade_high"], item["grade"])
+    more = len(items) > REVIEW_PAGE_SIZE
+    if page > 1 and not items:
+        raise pages.NotFoundPage(f"There is no page {page} here.")
+    rereview = await pages.rows(datasette, """
+        select alignment_id, cte_code, cte_statement, credential, standard_id, standard_code, standard, subject,
+               reason, reviewer, reviewed_at
+        from program_rereview where program_id = :p order by subject, standard_code, cte_code
+    """, p)
+    return {
+        "program": program,
+        "band_text": pages.band_label(program),
+        "status": pages.status_text(program),
+        "progress": progress,
+        "counts": counts,
+        "awaiting_total": sum(counts.values()),
+        "bands": BANDS,
+        "band": band,
+        "subject": subject,
+        "subjects": subjects,
+        "no_likely": no_likely,
+        "items": items[:REVIEW_PAGE_SIZE],
+        "total": total,
+        "page": page,
+        "more": more,
+        "first": offset + 1,
+        "rereview": rereview,
+    }
+
+
+async def review_page(datasette, request):
+    return await _page(datasette, request, "site/review.html", review_context)
+
+
+async def decide(datasette, request):
+    """POST /-/decide: a signed-in reviewer's decision, through review.decide (the one set of rules)."""
+    if request.method != "POST":
+        return Response.text("Decide from a program's or a standard's page.", status=405)
+    reviewer = _reviewer(request)
+    post = await request.post_vars()
+    back = _next_path(post.get("next"))
+    choice = DECISIONS.get(post.get("decision") or "")
+    try:
+        alignment_id = int(post.get("alignment_id") or "")
+    except ValueError:
+        alignment_id = None
+    if choice is None or alignment_id is None:
+        datasette.add_message(request, "Not saved: choose accept, accept as partial or reject.", datasette.ERROR)
+        return Response.redirect(back)
+    decision, strength = choice
+    pair = {k: post.get(k) for k in ("source_id", "target_id") if post.get(k)}
+    rationale = (post.get("rationale") or "").strip()
+
+    def write(conn):
+        db = sqlite_utils.Database(conn)
+        with store.write_transaction(db):
+            row = review.get_alignment(db, alignment_id)
+            # A re-run of match replaces suggestions, and SQLite may reuse their ids: the pair must match.
+            if any(str(row[k]) != v for k, v in pair.items()):
+                raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; "
+                                     "reload the page")
+            return review.decide(db, alignment_id, decision, strength, rationale or None,
+                                 reviewer=reviewer["id"], via="site")
+
+    db, _ = pages._db(datasette)
+    try:
+        outcome = await db.execute_write_fn(write, block=True)
+    except CrosswalkError as error:
+        datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
+        return Response.redirect(back)
+    datasette.add_message(request, outcome.summary(), datasette.INFO)
+    return Response.redirect(back)
+
+
+async def program_status(datasette, request):
+    """POST /-/program-status: a signed-in reviewer sets a program's status (draft, in review, approved)."""
+    if request.method != "POST":
+        return Response.text("Set a program's status from its page.", status=405)
+    reviewer = _reviewer(request)
+    post = await request.post_vars()
+    status = post.get("status") or ""
+    try:
+        program_id = int(post.get("program_id") or "")
+    except ValueError:
+        return Response.text("Which program? (program_id)", status=400)
+    back = _next_path(post.get("next"), f"/program/{program_id}")
+    if status not in STATUSES:
+        datasette.add_message(request, "Not saved: the status is draft, in review or approved.", datasette.ERROR)
+        return Response.redirect(back)
+
+    def write(conn):
+        return store.set_program_status(sqlite_utils.Database(conn), program_id, status, reviewer["id"], via="site")
+
+    db, _ = pages._db(datasette)
+    try:
+        await db.execute_write_fn(write, block=True)
+    except (CrosswalkError, ValueError) as error:
+        datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
+        return Response.redirect(back)
+    datasette.add_message(request, f"The status is now: {status}.", datasette.INFO)
+    return Response.redirect(back)
+
+
+@hookimpl
+def register_routes(datasette):
+    if not _on(datasette):
+        return []
+    return [
+        (r"^/$", home),
+        (r"^/program/(?P<id>\d+)$", program_page),
+        (r"^/program/(?P<id>\d+)/review$", review_page),
+        (r"^/standard/(?P<id>\d+)$", standard_page),
+        (r"^/gaps$", gaps_page),
+        (r"^/search$", search_page),
+        (r"^/-/decide$", decide),
+        (r"^/-/program-status$", program_status),
+    ]
