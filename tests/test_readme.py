@@ -86,7 +86,7 @@ def test_the_tour_runs_as_written(tmp_path):
     """Every command of the README's tour, run in a copy of the files it names, as a user would."""
     commands = tour_commands()
     assert commands[0] == 'export PATH="$PWD/.venv/bin:$PATH"'
-    assert len(commands) == 11
+    assert len(commands) == 12
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     shutil.copytree(ROOT / "data", tmp_path / "data")
     # `crosswalk` on PATH runs this checkout's code (PYTHONPATH), as .venv/bin/crosswalk would.
@@ -136,9 +136,11 @@ def test_the_tour_runs_as_written(tmp_path):
     assert "Welding Technology" in report_text and decided["B.3"] in report_text and decided["B.4"] in report_text
     assert out["crosswalk publish"][0].startswith(f"Published {pathlib.Path('public', 'crosswalk.db')}: ")
     assert "2 accepted alignments" in out["crosswalk publish"][0]
+    assert out["crosswalk approve"][0].startswith("Welding Technology: approved by M. Levesque on ")
+    assert "Status Approved by M. Levesque on " in " ".join(report_text.split())
     home, program = out["serve"]
     assert "Welding Technology" in home
-    assert decided["B.4"] in program
+    assert decided["B.4"] in program and "M. Levesque" in program
 
 
 def serve_and_read(prelude, command, cwd, env):
