@@ -981,6 +981,26 @@ def m010_program_band_signoff_stale(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m011_cluster_coverage(db: sqlite_utils.Database) -> None:
+    """Coverage of a program's band by cluster (the group of standards within a domain, as CCSS
+    names them), beside by subject and by domain."""
+    db.execute(
+        """
+        CREATE VIEW program_cluster_coverage AS
+        SELECT
+            program_id, program, subject, domain, cluster,
+            count(*) AS standards,
+            coalesce(sum(strength = 'full'), 0) AS "full",
+            coalesce(sum(strength = 'partial'), 0) AS partial,
+            sum(strength IS NOT NULL) AS certified,
+            round(100.0 * sum(strength IS NOT NULL) / count(*), 1) AS percent
+        FROM program_standards
+        GROUP BY program_id, subject, domain, cluster
+        """
+    )
+
+
 def set_program_status(db, program, status: str, reviewer: str, *, via: str = "cli") -> dict:
     """Set a program's sign-off status (draft, in review, approved): the one place that writes it.
 

@@ -431,8 +431,15 @@ async def program_context(datasette, request) -> dict:
         select subject, domain, standards, full, partial, certified, percent from program_domain_coverage
         where program_id = :p order by subject, domain
     """, p)
+    clusters = collections.defaultdict(list)
+    for c in await rows(datasette, """
+        select subject, domain, cluster, standards, certified, percent from program_cluster_coverage
+        where program_id = :p and cluster is not null and cluster != '' order by subject, domain, cluster
+    """, p):
+        clusters[(c["subject"], c["domain"])].append(c)
     by_subject = collections.OrderedDict()
     for d in domains:
+        d = dict(d, clusters=clusters.get((d["subject"], d["domain"]), []))
         by_subject.setdefault(d["subject"] or "(no subject)", []).append(d)
 
     subject = request.args.get("subject") or None

@@ -71,7 +71,8 @@ ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "ratio
 SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
 # In the order they are made: the first two are what the others read.
 PUBLIC_VIEWS = ("alignment_details", "program_evidence", "program_rereview", "program_certifies", "program_standards",
-                "program_coverage", "program_domain_coverage", "standard_evidence", "coverage", "uncovered_standards")
+                "program_coverage", "program_domain_coverage", "program_cluster_coverage", "standard_evidence",
+                "coverage", "uncovered_standards")
 PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
                  "unreviewed_suggestions", "about") + PUBLIC_VIEWS
 

@@ -121,6 +121,10 @@ def crosswalk_data(db, program) -> dict:
         "select subject, coalesce(nullif(domain, ''), ?) as domain, standards, full, partial, certified, percent "
         "from program_domain_coverage where program_id = ? order by subject, domain is null, domain",
         [NO_DOMAIN, pid]))
+    clusters = list(db.query(
+        "select subject, coalesce(nullif(domain, ''), ?) as domain, cluster, standards, full, partial, certified, "
+        "percent from program_cluster_coverage where program_id = ? and cluster is not null and cluster != '' "
+        "order by subject, domain is null, domain, cluster", [NO_DOMAIN, pid]))
     rereview = list(db.query(
         "select cte_code, cte_statement, credential, standard_code, standard, subject, strength, reason, reviewer, "
         "substr(reviewed_at, 1, 10) as reviewed_at from program_rereview where program_id = ? "
@@ -128,6 +132,7 @@ def crosswalk_data(db, program) -> dict:
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]), "status": status_text(info),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
+        "clusters": clusters,
         "in_band": sum(c["standards"] for c in coverage), "rereview": rereview, "reviewers": _reviewers(evidence),
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
@@ -245,6 +250,7 @@ def _write_xlsx(data, path):
     wb = Workbook()
     _crosswalk_sheet(wb.active, data)
     _summary_sheet(wb.create_sheet("Summary"), data)
+    _cluster_sheet(wb.create_sheet("By cluster"), data)
     _rereview_sheet(wb.create_sheet("Needs re-review"), data)
     _evidence_sheet(wb.create_sheet("Evidence"), data)
     wb.save(path)
@@ -374,6 +380,17 @@ def _figures_table(ws, header_row: int, columns, rows) -> int:
         for col, (_, key) in enumerate(columns, start=1):
             write_cell(ws.cell(i, col), row[key])
     return header_row + len(rows)
+
+
+def _cluster_sheet(ws, data) -> None:
+    """Coverage of the grade band by cluster, the groups of standards within each domain."""
+    write_cell(ws.cell(1, 1), f"Coverage of {data['grades']} by cluster: {data['program']['name']}").font = Font(
+        bold=True, size=14)
+    columns = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
+    _figures_table(ws, 3, columns, data["clusters"])
+    for col, width in zip("ABCDEFGH", (12, 36, 44, 12, 12, 12, 12, 12)):
+        ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A4"
 
 
 def _rereview_sheet(ws, data) -> None:

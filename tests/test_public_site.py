@@ -103,6 +103,14 @@ def test_walk_home_program_standard_evidence(page, published):
     chart = page.locator("svg.coverage-chart")
     assert chart.count() == 1 and chart.locator("rect.bar-full").count() >= 3
     assert "Science" in chart.text_content()
+    # By domain, each domain's clusters under it: the view's figures.
+    math_clusters = conn.execute(
+        "select cluster, certified, standards from program_cluster_coverage c join programs p on p.id = c.program_id "
+        "where p.name = 'Welding Technology' and subject = 'Math' and cluster != '' order by domain, cluster").fetchall()
+    page.locator("details.xw-domains summary", has_text="Math").click()
+    shown = page.locator("details.xw-domains[open] tr.xw-cluster")
+    assert [tuple(shown.nth(i).locator("td").all_inner_texts()[:3]) for i in range(shown.count())] == [
+        (c, str(n), str(t)) for c, n, t in math_clusters]
     # Grouped by subject and grade; the evidence names reviewer and date.
     assert page.locator(".xw-subject h3").all_inner_texts() == sorted(coverage)
     evidence = page.locator(".xw-evidence tbody tr")

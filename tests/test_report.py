@@ -80,7 +80,7 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
         f"{certified} academic standards of Grades 9–12 certified by {reviewed} reviewed alignments ({per_subject}); "
         "1 accepted decision to re-review (not counted)")
     wb = openpyxl.load_workbook(out)
-    assert wb.sheetnames == ["Crosswalk", "Summary", "Needs re-review", "Evidence"]
+    assert wb.sheetnames == ["Crosswalk", "Summary", "By cluster", "Needs re-review", "Evidence"]
     ws = wb["Crosswalk"]
     assert ws["A1"].value == "Crosswalk: Welding Technology"
     block = {r[0]: r[1] for r in ws.iter_rows(min_row=3, max_row=14, values_only=True)}
@@ -132,6 +132,16 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
     assert len(domains) > 40 and sum(d[3] for d in domains) == certified
     assert [c.title.tx.rich.p[0].r[0].t for c in summary._charts] == ["Certified (%) by subject",
                                                                          "Certified (%) by domain"]
+    # By cluster: the view's figures, each cluster under its domain.
+    clusters = conn.execute(
+        "select subject, coalesce(nullif(domain, ''), '(no domain)'), cluster, standards, certified "
+        "from program_cluster_coverage where program_id = ? and cluster is not null and cluster != '' "
+        "order by subject, domain is null, domain, cluster", [pid]).fetchall()
+    by_cluster = sheet_table(wb["By cluster"], "Subject")
+    assert [(r["Subject"], r["Domain"], r["Cluster"], r["Standards in band"], r["Certified"]) for r in by_cluster] \
+        == clusters
+    assert len(clusters) > 90 and ("Math", "Quantities★", "Reason quantitatively and use units to solve problems.",
+                                    3) in [c[:4] for c in clusters]
     # Needs re-review: the stale decision, with its reason; it is not in the Evidence sheet.
     rereview = sheet_table(wb["Needs re-review"], "CTE code")
     stale = conn.execute(f"select s.code, t.code from alignments a join standards s on s.id = a.source_id "
