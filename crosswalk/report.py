@@ -397,15 +397,7 @@ def _rereview_sheet(ws, data) -> None:
     """Accepted decisions to decide again: they certify nothing until then."""
     write_cell(ws.cell(1, 1), "Needs re-review: accepted decisions whose statement changed or was retired; "
                "not counted as certified until decided again").font = BOLD
-    for col, (title, _, width) in enumerate(REREVIEW_COLUMNS, start=1):
-        _header_cell(ws.cell(3, col), title)
-        ws.column_dimensions[get_column_letter(col)].width = width
-    for i, row in enumerate(data["rereview"], start=4):
-        for col, (_, key, _) in enumerate(REREVIEW_COLUMNS, start=1):
-            value = row[key]
-            if key == "strength" and value:
-                value = value.capitalize()
-            write_cell(ws.cell(i, col), value).alignment = WRAP
+    _rows_table(ws, 3, REREVIEW_COLUMNS, data["rereview"])
     if not data["rereview"]:
         write_cell(ws.cell(4, 1), "None: every accepted decision of this program is current.")
     ws.freeze_panes = "A4"
@@ -413,13 +405,18 @@ def _rereview_sheet(ws, data) -> None:
 
 def _evidence_sheet(evidence, data) -> None:
     """One row per reviewed alignment."""
-    for col, (title, _, width) in enumerate(EVIDENCE_COLUMNS, start=1):
-        _header_cell(evidence.cell(1, col), title)
-        evidence.column_dimensions[get_column_letter(col)].width = width
-    for i, row in enumerate(data["evidence"], start=2):
-        for col, (_, key, _) in enumerate(EVIDENCE_COLUMNS, start=1):
+    _rows_table(evidence, 1, EVIDENCE_COLUMNS, data["evidence"])
+    evidence.freeze_panes = "A2"
+
+
+def _rows_table(ws, header_row: int, columns, rows) -> None:
+    """A table of alignments from ``header_row``: (title, key, width) columns, text wrapped, strength capitalised."""
+    for col, (title, _, width) in enumerate(columns, start=1):
+        _header_cell(ws.cell(header_row, col), title)
+        ws.column_dimensions[get_column_letter(col)].width = width
+    for i, row in enumerate(rows, start=header_row + 1):
+        for col, (_, key, _) in enumerate(columns, start=1):
             value = row[key]
             if key == "strength" and value:
                 value = value.capitalize()
-            write_cell(evidence.cell(i, col), value).alignment = WRAP
-    evidence.freeze_panes = "A2"
+            write_cell(ws.cell(i, col), value).alignment = WRAP
