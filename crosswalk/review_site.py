@@ -364,13 +364,35 @@ def _is_https(request) -> bool:
     return request.scheme == "https" or request.headers.get("x-forwarded-proto", "").split(",")[0].strip() == "https"
 
 
+NEXT_COOKIE = "xw_next"
+
+
+def _local_path(value) -> str | None:
+    """``value`` when it is a path of this site ("/program/3?subject=Math"), else None: a sign-in
+    never sends anyone to another site."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return None
+    if any(ord(ch) < 32 for ch in value):
+        return None
+    return value
+
+
 async def login(request, datasette):
     """The review site's sign-in: CSRF token required, guesses slowed down, the password checked in a thread."""
     sessions = _sessions(datasette)
     if sessions is None:  # not a review site: datasette-auth-passwords' own sign-in
         return await password_login(request, datasette)
     error, status, headers = None, 200, {}
-    if request.method == "POST":
+    if request.method != "POST":
+        back = _local_path(request.args.get("next"))
+        if back:
+            # Where to go once signed in: kept in a cookie of the sign-in page, as the form is Datasette's.
+            response = Response.html(await datasette.render_template("password_login.html", {"error": None},
+                                                                     request=request))
+            response.set_cookie(NEXT_COOKIE, back, max_age=600, httponly=True, secure=_is_https(request),
+                                path="/-/login", samesite="lax")
+            return response
+    else:
         # Datasette checks the token against its cookie, but lets a POST with no cookies at all through.
         if "ds_csrftoken" not in request.cookies:
             return Response.text("Sign in from the sign-in page: this form needs its CSRF token.", status=403)
@@ -388,7 +410,8 @@ async def login(request, datasette):
             # PBKDF2 takes a while: in a thread, so that the site goes on answering meanwhile.
             if reviewer and await asyncio.to_thread(verify_password, password, reviewer["password_hash"]):
                 sessions.limits.succeeded(keys)
-                response = Response.redirect(datasette.urls.path("/"))
+                response = Response.redirect(_local_path(request.cookies.get(NEXT_COOKIE)) or datasette.urls.path("/"))
+                response.set_cookie(NEXT_COOKIE, "", max_age=0, path="/-/login")
                 actor = {"id": username, "name": reviewer["name"], "roles": [ROLE]}
                 response.set_cookie(COOKIE, sessions.cookie(datasette, actor), max_age=SESSION_SECONDS,
                                     httponly=True, secure=_is_https(request))

@@ -208,12 +208,11 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     page.fill("input[name=username]", demo_site["username"])
     page.fill("input[name=password]", demo_site["password"])
     page.click("input[type=submit]")
-    page.wait_for_url(base + "/")
+    page.wait_for_url(base + f"/standard/{gap_id}")  # back on the page the director signed in from
     assert "Signed in as director" in page.locator("header").inner_text()
     shot(page, "06-signed-in")
 
     # 7. Accept the suggestion with a rationale.
-    page.goto(f"/standard/{gap_id}")
     form = page.locator(f"#a{alignment_id} form")
     form.locator("textarea").fill("Welders compute this when they lay out joints.")
     form.get_by_role("button", name="Accept (full)").click()

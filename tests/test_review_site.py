@@ -216,6 +216,15 @@ def free_port():
 
 
 @pytest.mark.skipif(not pathlib.Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
+def test_sign_in_returns_to_the_page_of_this_site_it_was_asked_from():
+    from crosswalk.review_site import _local_path
+
+    assert _local_path("/program/3?subject=Math") == "/program/3?subject=Math"
+    for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "program/3", "", None,
+                      "/x\r\nSet-Cookie: a=b"):
+        assert _local_path(elsewhere) is None
+
+
 def test_browser_sign_in_and_accept(review_db, tmp_path):
     reviewers = tmp_path / "reviewers.yml"
     reviewers.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n",
