@@ -1,3 +1,5 @@
+import numpy as np
+
 from crosswalk.importer import import_file
 from crosswalk.matching import Decision, Doc, match, rank_candidates
 from crosswalk.text import strip_boilerplate, terms
@@ -362,6 +364,21 @@ def test_consistent_decisions_never_rank_a_gold_standard_lower_than_cold():
     assert all(w <= c for w, c in zip(warm_ranks, cold_ranks)), (cold_ranks, warm_ranks)
     assert warm_ranks.count(1) == len(new) > cold_ranks.count(1)
     assert all(0 <= c.score <= 100 and c.confidence in ("high", "medium", "low") for r in warm for c in r)
+
+
+def test_a_score_and_its_band_never_contradict_each_other():
+    # The band is the band of the score as shown: cold, and warm before the committee's decisions
+    # can calibrate (the gold warm calibration), a score of 60 or more is high, 25 or more medium.
+    from crosswalk.matching.learning import confidence_bands
+
+    targets, statements = _family_crosswalk(worded=True)
+    decisions = [Decision(text, k, True, f"D{n}", 1000 + n) for n, (k, text) in enumerate(statements[::3])]
+    sources = [Doc(2000 + n, f"N{n}", text) for n, (_, text) in enumerate(statements[1::3])]
+    for results in (rank_candidates(sources, targets, top=6),
+                    rank_candidates(sources, targets, top=6, decisions=decisions)):
+        pairs = [(c.score, c.confidence) for cands in results for c in cands]
+        assert pairs and all(band == confidence_bands(np.array([score]))[0] for score, band in pairs)
+    assert {band for _, band in pairs} >= {"medium"}  # warm, the decisions lift some
 
 
 def test_a_few_decisions_do_not_flood_unrelated_statements():

@@ -235,7 +235,9 @@ class _Ranking:
         best = scores.max(axis=1) if scores.shape[1] else np.zeros(len(scores))
         keep = (finite & ~unlikely[:, None]).ravel().tolist()
         scores = scores.ravel()
-        bands = confidence_bands(np.minimum(scores, 100 * np.nan_to_num(vouched.ravel(), neginf=0)), settings)
+        # On the figures as shown (to 0.1), so that a score shown as 25.0 is never 'low'.
+        shown_vouched = np.round(100 * np.nan_to_num(vouched.ravel(), neginf=0).astype(np.float64), 1)
+        bands = confidence_bands(np.minimum(scores, shown_vouched), settings)
         evidence = [""] * len(cols)
         if self.with_evidence:
             evidence = explain(sources[start:stop], targets, rows, cols, feats, self.used, self.index,
