@@ -50,7 +50,6 @@ from collections import OrderedDict
 import uvicorn
 import yaml
 from datasette import hookimpl
-from datasette.plugins import pm
 from datasette.utils import baseconv
 from datasette.utils.asgi import Response
 from datasette_auth_passwords import password_login
@@ -63,7 +62,8 @@ from .db import SQL_NOW
 from .errors import CrosswalkError
 from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
-from .site import make_datasette
+from .site import make_datasette, register_once
+from .text import local_path
 
 ENV_FILE = "CROSSWALK_REVIEWERS_FILE"
 ENV_PREFIX = "CROSSWALK_REVIEWER_"
@@ -242,10 +242,8 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None,
 
 
 def register_plugin() -> None:
-    if not pm.is_registered(review_plugin):
-        pm.register(review_plugin, name=PLUGIN)
-    if pm.get_plugin(SESSIONS_PLUGIN) is None:
-        pm.register(sys.modules[__name__], name=SESSIONS_PLUGIN)
+    register_once(review_plugin, PLUGIN)
+    register_once(sys.modules[__name__], SESSIONS_PLUGIN)
 
 
 # --- sessions -----------------------------------------------------------------------------------
@@ -367,16 +365,6 @@ def _is_https(request) -> bool:
 NEXT_COOKIE = "xw_next"
 
 
-def _local_path(value) -> str | None:
-    """``value`` when it is a path of this site ("/program/3?subject=Math"), else None: a sign-in
-    never sends anyone to another site."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
-        return None
-    if any(ord(ch) < 32 for ch in value):
-        return None
-    return value
-
-
 async def login(request, datasette):
     """The review site's sign-in: CSRF token required, guesses slowed down, the password checked in a thread."""
     sessions = _sessions(datasette)
@@ -384,7 +372,7 @@ async def login(request, datasette):
         return await password_login(request, datasette)
     error, status, headers = None, 200, {}
     if request.method != "POST":
-        back = _local_path(request.args.get("next"))
+        back = local_path(request.args.get("next"))
         if back:
             # Where to go once signed in: kept in a cookie of the sign-in page, as the form is Datasette's.
             response = Response.html(await datasette.render_template("password_login.html", {"error": None},
@@ -410,7 +398,7 @@ async def login(request, datasette):
             # PBKDF2 takes a while: in a thread, so that the site goes on answering meanwhile.
             if reviewer and await asyncio.to_thread(verify_password, password, reviewer["password_hash"]):
                 sessions.limits.succeeded(keys)
-                response = Response.redirect(_local_path(request.cookies.get(NEXT_COOKIE)) or datasette.urls.path("/"))
+                response = Response.redirect(local_path(request.cookies.get(NEXT_COOKIE)) or datasette.urls.path("/"))
                 response.set_cookie(NEXT_COOKIE, "", max_age=0, path="/-/login")
                 actor = {"id": username, "name": reviewer["name"], "roles": [ROLE]}
                 response.set_cookie(COOKIE, sessions.cookie(datasette, actor), max_age=SESSION_SECONDS,

@@ -175,17 +175,21 @@ TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 
 
+def register_once(plugin, name: str) -> None:
+    """Register a plugin module with Datasette's plugin manager, unless it (or one of that name) already is."""
+    if not pm.is_registered(plugin) and pm.get_plugin(name) is None:
+        pm.register(plugin, name=name)
+
+
 def register_guard() -> None:
     """The limits of every crosswalk site (:mod:`crosswalk.site_guard`), registered once."""
-    if not pm.is_registered(site_guard) and pm.get_plugin(site_guard.NAME) is None:
-        pm.register(site_guard, name=site_guard.NAME)
+    register_once(site_guard, site_guard.NAME)
 
 
 def register_working_pages() -> None:
     """The working site's pages (:mod:`crosswalk.working_plugin`), registered once; they act only on a site
     whose metadata configures them (:func:`working_metadata`)."""
-    if not pm.is_registered(working_plugin) and pm.get_plugin(working_plugin.NAME) is None:
-        pm.register(working_plugin, name=working_plugin.NAME)
+    register_once(working_plugin, working_plugin.NAME)
 
 
 def working_metadata(md: dict, db_name: str) -> dict:

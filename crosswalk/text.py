@@ -190,3 +190,16 @@ def plural(n: int, noun: str, plural_form: str | None = None) -> str:
             last += "s"
         plural_form = f"{head} {last}" if head else last
     return f"{n} {plural_form}"
+
+
+def local_path(value) -> str | None:
+    """``value`` when it is a path of this site ("/program/3?subject=Math"), else None: where a page
+    sends someone back to (after a sign-in or a decision) is never another site.
+
+    >>> local_path("/program/3"), local_path("//evil.example/"), local_path("https://evil.example/")
+    ('/program/3', None, None)
+    """
+    value = str(value or "")
+    if not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
+        return None
+    return None if any(ord(ch) < 32 for ch in value) else value

@@ -29,11 +29,11 @@ from . import db as store
 from . import public_plugin as pages
 from . import review
 from .errors import CrosswalkError
+from .text import local_path
 
 NAME = "crosswalk-working-site"
 CONFIG_KEY = pages.WORKING_KEY
 BANDS = ("high", "medium", "low")
-STATUSES = ("draft", "in review", "approved")
 # A decision as the pages' buttons name it: (decision, strength)
 DECISIONS = {"accept": ("accept", "full"), "partial": ("accept", "partial"), "reject": ("reject", None)}
 REVIEW_PAGE_SIZE = 25
@@ -52,10 +52,7 @@ def _reviewer(request) -> dict:
 
 def _next_path(value, fallback="/") -> str:
     """Where to go back after a write: a path on this site, never another site."""
-    value = str(value or "")
-    if not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return fallback
-    return value
+    return local_path(value) or fallback
 
 
 async def _page(datasette, request, template, context_fn, extras=None):
@@ -252,7 +249,7 @@ async def program_status(datasette, request):
     except ValueError:
         return Response.text("Which program? (program_id)", status=400)
     back = _next_path(post.get("next"), f"/program/{program_id}")
-    if status not in STATUSES:
+    if status not in store.PROGRAM_STATUSES:
         datasette.add_message(request, "Not saved: the status is draft, in review or approved.", datasette.ERROR)
         return Response.redirect(back)
 

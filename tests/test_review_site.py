@@ -217,7 +217,7 @@ def free_port():
 
 @pytest.mark.skipif(not pathlib.Path(CHROMIUM).exists(), reason="Chromium is not installed (.ci/run installs it)")
 def test_sign_in_returns_to_the_page_of_this_site_it_was_asked_from():
-    from crosswalk.review_site import _local_path
+    from crosswalk.text import local_path as _local_path
 
     assert _local_path("/program/3?subject=Math") == "/program/3?subject=Math"
     for elsewhere in ("https://evil.example/", "//evil.example/x", "/\\evil.example", "program/3", "", None,
