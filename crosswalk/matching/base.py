@@ -62,8 +62,10 @@ class Settings:
     expansion_sources: int = 5  # how many of them
     grade_weight: float = 0.3  # cold: a standard whose grade band leaves out the statement's grades loses this
     # Warm: what decisions teach reaches statements whose similarity to a decided one is above a
-    # threshold: this percentile of the similarities among the source statements (or, with fewer
+    # threshold: how similar a source statement typically is to its alike_statements-th closest one,
+    # and at least this percentile of the similarities among the source statements (or, with fewer
     # statements than threshold_min_statements, similarity_threshold).
+    alike_statements: int = 10
     threshold_percentile: float = 95.0
     threshold_min_statements: int = 30
     similarity_threshold: float = 0.35
@@ -73,7 +75,7 @@ class Settings:
     validation_margin_first: float = 0.0
     first_from_statement: bool = True  # off: shared signals may always take a statement's first place
     cold_prior: float = 10.0  # belief in the golds' cold calibration, in decided pairs' worth
-    signal_prior: float = 0.5  # trust in a warm signal before the decisions show how far it comes true
+    signal_prior: float = 1.0  # weight of a warm signal (log-odds per unit of evidence) before the decisions show it
     signal_prior_weight: float = 2.0  # ... worth this many acceptances
     validation_tolerance: float = 0.5  # fall back to cold when the held-out decisions rank worse by this many statements
     validation_folds: int = 5  # the decided statements are scored in this many parts, the others' decisions known

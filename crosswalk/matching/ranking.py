@@ -202,9 +202,9 @@ class _Ranking:
                 probability = own = cold_calibration(fused, flags)
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
-                probability = combine(probability, feats, used)
+                probability = combine(probability, feats, learned.weights)
                 if settings.first_from_statement and learned.statement_first and set(used) & set(SHARED_SIGNALS):
-                    own = combine(own, feats, {n: t for n, t in used.items() if n not in SHARED_SIGNALS})
+                    own = combine(own, feats, {n: t for n, t in learned.weights.items() if n not in SHARED_SIGNALS})
                 else:
                     own = probability
                 _reject(probability, sources[start:stop])
