@@ -86,7 +86,7 @@ class GoldWarmCalibration:
 
 
 # NGSS -> CCSS, CIP -> SOC, O*NET tasks -> DWAs (seeds 0-2, each statement's top 10).
-GOLD_WARM_CALIBRATION = GoldWarmCalibration(((0.655, -0.464), (1.167, 0.060), (1.257, -0.390)))
+GOLD_WARM_CALIBRATION = GoldWarmCalibration(((0.340, -1.463), (0.370, -0.511), (0.195, -1.517)))
 
 
 @dataclasses.dataclass
