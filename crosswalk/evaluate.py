@@ -264,7 +264,9 @@ def popularity_ranking(docs: list, decisions: list, cold: list, within_band: boo
     """The baseline a committee could compute by hand: for each statement, the standards the
     decisions accepted most often (``within_band``: among the decided statements of the same
     grade band first, then all of them), ties and the rest in the cold order."""
-    accepted = {(d.source_text, d.target_key, grade_band(d.source_grades)) for d in decisions if d.accepted}
+    # A dict, not a set: the decisions' order breaks the last ties, the same in every run (a set
+    # of strings iterates in a different order in every process).
+    accepted = dict.fromkeys((d.source_text, d.target_key, grade_band(d.source_grades)) for d in decisions if d.accepted)
     overall = collections.Counter(t for _, t, _ in accepted)
     by_band: dict = collections.defaultdict(collections.Counter)
     for _, t, band in accepted:

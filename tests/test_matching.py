@@ -575,3 +575,18 @@ def test_a_handful_of_decisions_for_one_standard_does_not_take_every_first_place
     warm = rank_candidates(sources, targets, top=6, decisions=decisions)
     assert [c[0].target_key for c in warm] == [c[0].target_key for c in cold]
     assert [c[0].target_key for c in warm].count(1) <= len(new) // 10
+
+
+def test_the_popularity_baseline_is_the_same_in_every_process():
+    # Twenty standards accepted once each: all tied, so the decisions' order decides, not the
+    # order in which a set of strings happens to iterate (different in every process).
+    import os
+    import subprocess
+    import sys
+
+    code = ("from crosswalk.evaluate import popularity_ranking; from crosswalk.matching import Decision, Doc; "
+            "ds = [Decision(f'statement {i}', f'T{i}', True) for i in range(20)]; "
+            "print(popularity_ranking([Doc(1, 'N1', 'new')], ds, [[]], False)[0][:10])")
+    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in (1, 2, 3)}
+    assert outs == {str([f"T{i}" for i in range(10)]) + "\n"}
