@@ -148,8 +148,8 @@ def best_flags(fused: np.ndarray) -> np.ndarray:
 def combine(cold: np.ndarray, feats: dict, weights) -> np.ndarray:
     """The probability that a suggestion is right: a logistic in the cold probability's log-odds
     plus each warm signal's evidence (:func:`_evidence`), each with the weight fitted on the
-    committee's held-out decisions (``weights``: name -> weight; "cold" and "bias" for the cold part). Lifts have
-    weights of at least 0 and rejections at most 0, so no signal can be inverted."""
+    committee's held-out decisions (``weights``: name -> weight; "cold" and "bias" for the cold
+    part). Lifts have weights of at least 0 and rejections at most 0, so no signal can be inverted."""
     z = np.float32(weights.get("cold", 1.0)) * _logit(cold).astype(np.float32) + np.float32(weights.get("bias", 0.0))
     for name in LIFTS + DAMPS:
         if weights.get(name) and name in feats:
@@ -205,18 +205,18 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     shown = [np.fromiter(rejected_by_row.get(r, ()), int) for r in tested]
     cold_calibration = _fit_cold(similarity, truth, shown, settings)
     cold = cold_calibration(similarity, best_flags(similarity))
-    trust, current, own, cold_mrr, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features),
-                                                  np.repeat(np.arange(len(sizes)), sizes), settings)
+    weights, current, own, cold_mrr, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features),
+                                                    np.repeat(np.arange(len(sizes)), sizes), settings)
     statement_first = True
     # Shared signals may take first place only where they earn it on held-out decisions, and not
     # before as many decided statements as calibration needs: on the demo's 9 decided statements,
     # most aligned to one quantities standard, it took first place for 63% of the tasks.
-    if set(trust) & set(SHARED_SIGNALS):
+    if set(weights) & set(SHARED_SIGNALS):
         first_mrr = _mrr_statement_first(current, own, truth)
         statement_first = (len(truth) < settings.calibrate_min_statements
                            or best <= first_mrr + settings.validation_margin_first / len(truth))
         best = best if not statement_first else first_mrr
-    return Learned(trust, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration,
+    return Learned(weights, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration,
                    statement_first)
 
 
@@ -260,6 +260,12 @@ def _evidence(share: np.ndarray) -> np.ndarray:
 FIT_PAIRS = 200_000  # wrong pairs a fit reads (sampled, each weighing for the pairs it stands for)
 
 
+def _prior_weights(names: list, settings: Settings) -> dict:
+    """The weights believed before any fit: the cold part as it is, each signal at
+    ``signal_prior`` (rejections at minus that)."""
+    return {"cold": 1.0, "bias": 0.0, **{n: (-1.0 if n in DAMPS else 1.0) * settings.signal_prior for n in names}}
+
+
 def _fit_weights(x0, xs, labels, names, settings, rng) -> dict:
     """The logistic regression of :func:`_select` on some decided statements' pairs: every right
     pair, and a sample of the wrong ones weighted to stand for them all (on the 1,200 × 2,087 pairs
@@ -270,7 +276,7 @@ def _fit_weights(x0, xs, labels, names, settings, rng) -> dict:
     w = np.where(labels, np.float32(1.0), np.float32(1.0 / rate))[keep]
     a0, y = x0[keep], labels[keep].astype(np.float32)
     cols = [x[keep] for x in xs]
-    prior = np.array([1.0, 0.0] + [(-1.0 if n in DAMPS else 1.0) * settings.signal_prior for n in names])
+    prior = np.array(list(_prior_weights(names, settings).values()))
     strength = settings.signal_prior_weight
     positives = max(float(y.sum()), 1.0)
 
@@ -296,8 +302,9 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     (accepted: right; every other pair: wrong) on the cold log-odds and each signal's evidence,
     held toward ``signal_prior`` by ``signal_prior_weight``, lifts at least 0 and rejections at
     most 0, so no signal can be inverted. The weights are checked as they will be used: each part
-    of the decided statements is ranked with weights fitted on the other parts only; if that ranks
-    worse than cold by more than chance, the cold ranking it is.
+    of the decided statements is ranked with weights fitted on the other parts only. If that ranks
+    no better than the prior weights, the prior weights it is; if the choice ranks worse than cold
+    by more than chance, the cold ranking it is.
 
     Returns the weights, the held-out probabilities (and the same without the shared signals),
     and the held-out MRR of cold and of the weights."""
@@ -322,7 +329,7 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     weights = _fit_weights(x0, xs, labels, names, settings, rng)
     fitted_mrr = _mrr(held, truth)
     # The simpler choice: every signal at the weight believed before any fit.
-    prior = {"cold": 1.0, "bias": 0.0, **{n: (-1.0 if n in DAMPS else 1.0) * settings.signal_prior for n in names}}
+    prior = _prior_weights(names, settings)
     simple = combine(cold, features, prior)
     simple_mrr = _mrr(simple, truth)
     if simple_mrr >= fitted_mrr:
