@@ -693,6 +693,25 @@ def in_band_sql(alias: str, low: str, high: str) -> str:
     return f"({alias}.grade_low IS NULL OR ({alias}.grade_low <= {high} AND {alias}.grade_high >= {low}))"
 
 
+def _program_coverage_view(db: sqlite_utils.Database, name: str, keys: str) -> None:
+    """A view of each program's band coverage grouped by ``keys`` (subject; subject and domain;
+    subject, domain and cluster), counted the same way at every level."""
+    db.execute(
+        f"""
+        CREATE VIEW {name} AS
+        SELECT
+            program_id, program, {keys},
+            count(*) AS standards,
+            coalesce(sum(strength = 'full'), 0) AS "full",
+            coalesce(sum(strength = 'partial'), 0) AS partial,
+            sum(strength IS NOT NULL) AS certified,
+            round(100.0 * sum(strength IS NOT NULL) / count(*), 1) AS percent
+        FROM program_standards
+        GROUP BY program_id, {keys}
+        """
+    )
+
+
 @migrations()
 def m010_program_band_signoff_stale(db: sqlite_utils.Database) -> None:
     """A program's grade band (the denominator of its coverage) and its sign-off status, logged
@@ -900,21 +919,8 @@ def m010_program_band_signoff_stale(db: sqlite_utils.Database) -> None:
         ) c ON c.program_id = p.id AND c.standard_id = t.id
         """
     )
-    for name, keys in (("program_coverage", "subject"), ("program_domain_coverage", "subject, domain")):
-        db.execute(
-            f"""
-            CREATE VIEW {name} AS
-            SELECT
-                program_id, program, {keys},
-                count(*) AS standards,
-                coalesce(sum(strength = 'full'), 0) AS "full",
-                coalesce(sum(strength = 'partial'), 0) AS partial,
-                sum(strength IS NOT NULL) AS certified,
-                round(100.0 * sum(strength IS NOT NULL) / count(*), 1) AS percent
-            FROM program_standards
-            GROUP BY program_id, {keys}
-            """
-        )
+    _program_coverage_view(db, "program_coverage", "subject")
+    _program_coverage_view(db, "program_domain_coverage", "subject, domain")
     db.execute(
         """
         CREATE VIEW coverage AS
@@ -985,20 +991,7 @@ def m010_program_band_signoff_stale(db: sqlite_utils.Database) -> None:
 def m011_cluster_coverage(db: sqlite_utils.Database) -> None:
     """Coverage of a program's band by cluster (the group of standards within a domain, as CCSS
     names them), beside by subject and by domain."""
-    db.execute(
-        """
-        CREATE VIEW program_cluster_coverage AS
-        SELECT
-            program_id, program, subject, domain, cluster,
-            count(*) AS standards,
-            coalesce(sum(strength = 'full'), 0) AS "full",
-            coalesce(sum(strength = 'partial'), 0) AS partial,
-            sum(strength IS NOT NULL) AS certified,
-            round(100.0 * sum(strength IS NOT NULL) / count(*), 1) AS percent
-        FROM program_standards
-        GROUP BY program_id, subject, domain, cluster
-        """
-    )
+    _program_coverage_view(db, "program_cluster_coverage", "subject, domain, cluster")
 
 
 def set_program_status(db, program, status: str, reviewer: str, *, via: str = "cli") -> dict:

@@ -145,15 +145,28 @@ def best_flags(fused: np.ndarray) -> np.ndarray:
     return flags & (flags.sum(axis=1, keepdims=True) == 1)
 
 
-def combine(cold: np.ndarray, feats: dict, weights) -> np.ndarray:
+# A statement's own evidence first, then what every statement shares (so that the part without
+# them is on the way to the whole).
+_OWN = tuple(n for n in LIFTS + DAMPS if n not in SHARED_SIGNALS)
+
+
+def combine(cold: np.ndarray, feats: dict, weights) -> tuple[np.ndarray, np.ndarray]:
     """The probability that a suggestion is right: a logistic in the cold probability's log-odds
     plus each warm signal's evidence (:func:`_evidence`), each with the weight fitted on the
     committee's held-out decisions (``weights``: name -> weight; "cold" and "bias" for the cold
-    part). Lifts have weights of at least 0 and rejections at most 0, so no signal can be inverted."""
+    part). Lifts have weights of at least 0 and rejections at most 0, so no signal can be inverted.
+    And the same without what every statement shares: the statement's own evidence, which decides
+    its first place."""
     z = np.float32(weights.get("cold", 1.0)) * _logit(cold).astype(np.float32) + np.float32(weights.get("bias", 0.0))
-    for name in LIFTS + DAMPS:
-        if weights.get(name) and name in feats:
-            z = z + np.float32(weights[name]) * _evidence(feats[name])
+    for names in (_OWN, SHARED_SIGNALS):
+        own = z
+        for name in names:
+            if weights.get(name) and name in feats:
+                z = z + np.float32(weights[name]) * _evidence(feats[name])
+    return _sigmoid(z), _sigmoid(own)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-z))).astype(np.float32, copy=False)
 
 
@@ -324,17 +337,15 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
         test, train = fold_of == fold, fold_of != fold
         w = _fit_weights(x0[train], [x[train] for x in xs], labels[train], names, settings, rng)
         part = {n: features[n][test] for n in names}
-        held[test] = combine(cold[test], part, w)
-        own[test] = combine(cold[test], part, {n: v for n, v in w.items() if n not in SHARED_SIGNALS})
+        held[test], own[test] = combine(cold[test], part, w)
     weights = _fit_weights(x0, xs, labels, names, settings, rng)
     fitted_mrr = _mrr(held, truth)
     # The simpler choice: every signal at the weight believed before any fit.
     prior = _prior_weights(names, settings)
-    simple = combine(cold, features, prior)
+    simple, simple_own = combine(cold, features, prior)
     simple_mrr = _mrr(simple, truth)
     if simple_mrr >= fitted_mrr:
-        weights, held, fitted_mrr = prior, simple, simple_mrr
-        own = combine(cold, features, {n: v for n, v in prior.items() if n not in SHARED_SIGNALS})
+        weights, held, own, fitted_mrr = prior, simple, simple_own, simple_mrr
     if fitted_mrr < cold_mrr - settings.validation_tolerance / len(truth) or not any(weights.get(n) for n in names):
         return {}, cold, cold, cold_mrr, cold_mrr
     return weights, held, own, cold_mrr, fitted_mrr

@@ -199,13 +199,10 @@ class _Ranking:
             else:
                 cold_best = fused.max(axis=1)
                 flags = best_flags(fused)
-                probability = own = cold_calibration(fused, flags)
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
-                probability = combine(probability, feats, learned.weights)
-                if settings.first_from_statement and learned.statement_first and set(used) & set(SHARED_SIGNALS):
-                    own = combine(own, feats, {n: t for n, t in learned.weights.items() if n not in SHARED_SIGNALS})
-                else:
+                probability, own = combine(cold_calibration(fused, flags), feats, learned.weights)
+                if not (settings.first_from_statement and learned.statement_first and set(used) & set(SHARED_SIGNALS)):
                     own = probability
                 _reject(probability, sources[start:stop])
                 idx, vals = _top_k(probability, top)
