@@ -5,9 +5,11 @@ public sites all have it (``crosswalk publish`` copies it into the published
 folder's plugins too, for a site deployed without crosswalk installed):
 
 - every SQLite connection refuses a value longer than ``MAX_VALUE_BYTES``
-  (``select randomblob(1000000000)`` is an error at once, not gigabytes) and a
-  result wider than ``MAX_COLUMNS`` columns; the time limit stays Datasette's
-  ``sql_time_limit_ms`` (``crosswalk.site.SETTINGS``);
+  (``select randomblob(1000000000)`` is an error at once, not gigabytes), a
+  result wider than ``MAX_COLUMNS`` columns, and a result whose values add up to
+  more than ``MAX_RESULT_BYTES`` (a thousand rows of the longest values would be
+  a gigabyte); the time limit stays Datasette's ``sql_time_limit_ms``
+  (``crosswalk.site.SETTINGS``);
 - ``pragma_database_list`` shows no file path (its ``file`` column reads as NULL);
 - every response carries hardening headers (``HEADERS``: a Content-Security-Policy
   that the site's own pages and SVG charts satisfy, ``frame-ancestors 'none'``,
@@ -28,6 +30,7 @@ import csv
 import io
 import re
 import sqlite3
+import weakref
 
 from datasette import hookimpl
 from datasette.views.base import DatasetteError
@@ -37,6 +40,9 @@ from crosswalk.cells import is_formula_like, neutralise  # noqa: I001  (the publ
 NAME = "crosswalk-site-guard"
 MAX_VALUE_BYTES = 1_000_000  # the longest text or blob any query may make or return
 MAX_COLUMNS = 100  # the widest result (crosswalk's widest table has fewer than 30 columns)
+# The most text and blob one query may return. A page of 1,000 alignments with their evidence is
+# about 1 MB; a worker that held 20 MB of values renders them in about 100 MB.
+MAX_RESULT_BYTES = 20_000_000
 CSP = "; ".join([
     "default-src 'self'",
     # Datasette's pages and crosswalk's review page run small inline scripts; nothing from elsewhere.
@@ -66,10 +72,31 @@ def _hide_paths(action, table, column, database, trigger):
     return sqlite3.SQLITE_OK
 
 
+def bounded_rows(budget: int = MAX_RESULT_BYTES):
+    """A row factory (rows as ``sqlite3.Row``) that refuses a result once its values pass ``budget`` bytes.
+
+    The count starts again with each cursor. A connection serves one query at a time, so the
+    factory remembers only the cursor it is counting for (weakly: a new cursor starts a new count).
+    """
+    counting = {"cursor": lambda: None, "bytes": 0}
+
+    def row(cursor, values):
+        if counting["cursor"]() is not cursor:
+            counting["cursor"], counting["bytes"] = weakref.ref(cursor), 0
+        counting["bytes"] += sum(len(v) if isinstance(v, (str, bytes)) else 8 for v in values)
+        if counting["bytes"] > budget:
+            raise sqlite3.DataError(f"result too big: its values pass {budget:,} bytes;"
+                                    " ask for fewer rows or shorter values")
+        return sqlite3.Row(cursor, values)
+
+    return row
+
+
 @hookimpl
 def prepare_connection(conn, database, datasette):
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_COLUMNS)
+    conn.row_factory = bounded_rows()  # after Datasette's own sqlite3.Row, which it replaces
     conn.set_authorizer(_hide_paths)
 
 

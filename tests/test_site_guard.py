@@ -47,6 +47,30 @@ def test_a_huge_value_is_an_error_at_once(ds):
     assert ok.status_code == 200 and ok.json() == [{"n": 1000}]
 
 
+def test_a_result_too_big_in_total_is_an_error_not_gigabytes(ds):
+    # 300 values of almost 1 MB each: every one within the value limit, 300 MB together.
+    rows = "with+recursive+c(x)+as+(select+1+union+all+select+x%2B1+from+c+where+x<300)"
+    response = get(ds, f"/crosswalk.json?sql={rows}+select+randomblob(999999)+from+c")
+    assert response.status_code == 400
+    assert "result too big" in response.json()["error"]
+    # The same rows with short values are an ordinary answer, and the next query counts afresh.
+    small = get(ds, f"/crosswalk.json?sql={rows}+select+length(randomblob(999999))+as+n+from+c&_shape=array")
+    assert small.status_code == 200 and len(small.json()) == 300
+    fifteen = get(ds, f"/crosswalk.json?sql={rows}+select+randomblob(999999)+from+c+limit+15&_shape=array")
+    assert fifteen.status_code == 200 and len(fifteen.json()) == 15
+
+
+def test_the_result_budget_counts_each_query_on_its_own():
+    from crosswalk.site_guard import bounded_rows
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = bounded_rows(budget=1000)
+    assert conn.execute("select 'x' as a, 2 as b").fetchone()["a"] == "x"  # rows are sqlite3.Row
+    for _ in range(3):  # 900 bytes each time: the count starts again with every cursor
+        assert len(conn.execute("select zeroblob(300) from (values (1), (2), (3))").fetchall()) == 3
+    with pytest.raises(sqlite3.DataError, match="result too big"):
+        conn.execute("select zeroblob(300) from (values (1), (2), (3), (4))").fetchall()
+
+
 def test_no_server_path_in_sql_results(ds, evil_published):
     response = get(ds, "/crosswalk.json?sql=select+*+from+pragma_database_list&_shape=array")
     assert response.status_code == 200
