@@ -540,7 +540,7 @@ def test_eval_decisions_draws_a_committees_learning_curve(runner, tmp_path):
 def test_learned_weights_follow_the_held_out_decisions_and_never_invert_a_signal():
     # 60 decided statements in 5 parts, 40 standards. Popularity comes true (the accepted standard
     # is among the popular ones), the neighbours' signal only ever speaks for wrong standards.
-    from crosswalk.matching.learning import _mrr, _select
+    from crosswalk.matching.learning import _select, _shown_right
 
     rng = np.random.default_rng(3)
     rows, cols = 60, 40
@@ -552,13 +552,13 @@ def test_learned_weights_follow_the_held_out_decisions_and_never_invert_a_signal
     for i, right in enumerate(truth):
         misleading[i, (right[0] + 1 + rng.integers(0, cols - 1, 3)) % cols] = 0.5
     features = {"popularity": popular, "neighbours": misleading}
-    weights, held, _, cold_mrr, warm_mrr = _select(cold, features, truth, set(features), np.arange(rows) % 5)
+    weights, held, _, cold_right, warm_right = _select(cold, features, truth, set(features), np.arange(rows) % 5)
     assert weights["popularity"] > 0.5 and weights.get("neighbours", 0.0) == 0.0
-    assert warm_mrr == _mrr(held, truth) > cold_mrr + 0.1
+    assert warm_right == _shown_right(held, truth) > cold_right + 0.1
     # The same signals where nothing comes true: the cold ranking, no weights.
     features = {"neighbours": misleading}
-    weights, held, _, cold_mrr, warm_mrr = _select(cold, features, truth, set(features), np.arange(rows) % 5)
-    assert weights == {} and warm_mrr == cold_mrr and held is cold
+    weights, held, _, cold_right, warm_right = _select(cold, features, truth, set(features), np.arange(rows) % 5)
+    assert weights == {} and warm_right == cold_right and held is cold
 
 
 def test_a_handful_of_decisions_for_one_standard_does_not_take_every_first_place():

@@ -6,11 +6,13 @@ signal with a weight fitted on the committee's own decisions (a logistic regress
 least 0 and rejections at most 0: nothing fitted can invert a signal). The decided statements
 are scored in parts, each with only the other parts' decisions known (exactly as ranking will
 see a new statement), and the weights are checked the same way: each part is ranked with
-weights fitted on the other parts. If the fitted weights rank the held-out decisions no better
-than the simpler prior weights, the prior weights it is; if neither beats cold, the ranking
-stays the cold one. What every statement shares (popularity, the heading) takes a statement's
-first place only where the held-out decisions rank better that way than with each statement's
-own best match first.
+weights fitted on the other parts, and judged by what a reviewer sees: how many held-out
+decided statements have an accepted standard among their first 5 suggestions. If the fitted
+weights do no better than the simpler prior weights, the prior weights it is; if the choice
+loses more than ``validation_tolerance`` statements against cold, the ranking stays the cold
+one. What every statement shares (popularity, the heading) takes a statement's first place only
+where the held-out decisions have their accepted standard first more often that way than with
+each statement's own best match first.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -29,6 +31,11 @@ from .base import DEFAULT, Settings
 from .features import WARM_FEATURES, _combine, _default_weights, _Index
 
 DEPTH = 10  # suggestions per held-out decided statement that calibration looks at
+# A choice between rankings is judged by what a reviewer sees: is a standard the committee accepted
+# among a statement's first 5 suggestions? Judged by MRR instead, the choice kept warm signals that
+# pushed right standards out of places 2-5 (O*NET and CIP at 25 and 50 decided statements), and fell
+# back to cold where popularity put them there (NGSS -> CCSS at 50).
+SHOWN = 5
 # Each warm signal is a share (0-1) of the decisions that speak for a standard; its weight is bounded
 # by its sign, so a fit on one crosswalk can weaken a signal but never invert it on another.
 LIFTS = ("neighbours", "popularity", "heading")  # each can only raise a standard's probability
@@ -94,8 +101,8 @@ class Learned:
     weights: dict  # each warm signal's weight, and "cold" and "bias"; empty: the cold ranking
     calibration: Calibration | None  # on the committee's decisions; None: too few to say
     statements: int  # decided statements the weights were checked on
-    cold_mrr: float = 0.0  # their held-out MRR with the cold ranking
-    warm_mrr: float = 0.0  # and with the chosen weights
+    cold_right: float = 0.0  # the share of them with an accepted standard in their first 5, cold
+    warm_right: float = 0.0  # and with the chosen weights
     cold: ColdCalibration | None = None  # the cold probability, fitted to this committee's decisions
     # A statement's first suggestion is its own best match, unless the committee's held-out decisions
     # show that what is shared (popularity, the heading) ranks the right standard first more often.
@@ -112,30 +119,28 @@ class Learned:
 SHARED_SIGNALS = ("popularity", "heading")
 
 
-def _mrr(scores: np.ndarray, truth: list) -> float:
-    """Mean reciprocal rank of each row's best-scored correct column (a tie counts as the middle
-    of the tied places: a ranking that cannot tell standards apart earns nothing by it)."""
+def _places(scores: np.ndarray, truth: list, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each row, how many columns rank above its best-scored correct column, and how many
+    share that column's score (itself included). With ``own``, each row's first place goes to its
+    own best column and the rest follow ``scores`` (as a statement's own evidence ranks first)."""
     best = np.array([scores[i, cols].max() for i, cols in enumerate(truth)], dtype=scores.dtype)
     above = (scores > best[:, None]).sum(axis=1)
     tied = (scores == best[:, None]).sum(axis=1)
-    return float(np.mean(1.0 / (above + (tied + 1) / 2)))
+    if own is not None:
+        first = own.argmax(axis=1)
+        at_first = scores[np.arange(len(truth)), first]
+        right = np.array([first[i] in cols for i, cols in enumerate(truth)])
+        above = np.where(right, 0, 1 + above - (at_first > best))
+        tied = np.where(right, 1, tied - (at_first == best))
+    return above, tied
 
 
-def _mrr_statement_first(scores: np.ndarray, own: np.ndarray, truth: list) -> float:
-    """The MRR when each row's first place goes to its ``own`` best column and the rest follow
-    ``scores`` (as _statement_first ranks), ties counted as in :func:`_mrr`."""
-    first = own.argmax(axis=1)
-    total = 0.0
-    for i, cols in enumerate(truth):
-        if first[i] in cols:
-            total += 1.0
-            continue
-        row = scores[i]
-        best = row[cols].max()
-        above = int((row > best).sum()) - int(row[first[i]] > best)
-        tied = int((row == best).sum()) - int(row[first[i]] == best)
-        total += 1.0 / (1 + above + (tied + 1) / 2)
-    return total / len(truth)
+def _shown_right(scores: np.ndarray, truth: list, own: np.ndarray | None = None, shown: int = SHOWN) -> float:
+    """The share of rows with a correct column among the ``shown`` first: what a reviewer sees
+    (a tie at the edge counts as the share of its tied places that fall inside: a ranking that
+    cannot tell standards apart earns nothing by it)."""
+    above, tied = _places(scores, truth, own)
+    return float(np.mean(np.clip(shown - above, 0, tied) / tied))
 
 
 def best_flags(fused: np.ndarray) -> np.ndarray:
@@ -218,18 +223,19 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     shown = [np.fromiter(rejected_by_row.get(r, ()), int) for r in tested]
     cold_calibration = _fit_cold(similarity, truth, shown, settings)
     cold = cold_calibration(similarity, best_flags(similarity))
-    weights, current, own, cold_mrr, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features),
+    weights, current, own, cold_right, best = _select(cold, features, truth, set(LIFTS + DAMPS) & set(features),
                                                     np.repeat(np.arange(len(sizes)), sizes), settings)
     statement_first = True
     # Shared signals may take first place only where they earn it on held-out decisions, and not
     # before as many decided statements as calibration needs: on the demo's 9 decided statements,
     # most aligned to one quantities standard, it took first place for 63% of the tasks.
     if set(weights) & set(SHARED_SIGNALS):
-        first_mrr = _mrr_statement_first(current, own, truth)
+        # Which comes first is judged by the first suggestion alone.
         statement_first = (len(truth) < settings.calibrate_min_statements
-                           or best <= first_mrr + settings.validation_margin_first / len(truth))
-        best = best if not statement_first else first_mrr
-    return Learned(weights, _calibrate(current, truth, settings), len(truth), cold_mrr, best, cold_calibration,
+                           or _shown_right(current, truth, shown=1)
+                           <= _shown_right(current, truth, own, shown=1) + settings.validation_margin_first / len(truth))
+        best = best if not statement_first else _shown_right(current, truth, own)
+    return Learned(weights, _calibrate(current, truth, settings), len(truth), cold_right, best, cold_calibration,
                    statement_first)
 
 
@@ -316,18 +322,20 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     held toward ``signal_prior`` by ``signal_prior_weight``, lifts at least 0 and rejections at
     most 0, so no signal can be inverted. The weights are checked as they will be used: each part
     of the decided statements is ranked with weights fitted on the other parts only. If that ranks
-    no better than the prior weights, the prior weights it is; if the choice ranks worse than cold
-    by more than chance, the cold ranking it is.
+    no better than the prior weights, the prior weights it is; if the choice loses more than
+    ``settings.validation_tolerance`` statements' accepted standards from the first 5 against
+    cold, the cold ranking it is.
 
     Returns the weights, the held-out probabilities (and the same without the shared signals),
-    and the held-out MRR of cold and of the weights."""
+    and the held-out share of decided statements with an accepted standard among their first 5
+    (:func:`_shown_right`), cold and with the weights."""
     labels = np.zeros(cold.shape, bool)
     for i, cols in enumerate(truth):
         labels[i, cols] = True
     names = [n for n in LIFTS + DAMPS if n in used and float(features[n].max()) > 0]
-    cold_mrr = _mrr(cold, truth)
+    cold_right = _shown_right(cold, truth)
     if not names:
-        return {}, cold, cold, cold_mrr, cold_mrr
+        return {}, cold, cold, cold_right, cold_right
     x0 = _logit(cold).astype(np.float32)
     xs = [_evidence(features[n]) for n in names]
     rng = np.random.default_rng(0)
@@ -339,16 +347,16 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
         part = {n: features[n][test] for n in names}
         held[test], own[test] = combine(cold[test], part, w)
     weights = _fit_weights(x0, xs, labels, names, settings, rng)
-    fitted_mrr = _mrr(held, truth)
+    fitted_right = _shown_right(held, truth)
     # The simpler choice: every signal at the weight believed before any fit.
     prior = _prior_weights(names, settings)
     simple, simple_own = combine(cold, features, prior)
-    simple_mrr = _mrr(simple, truth)
-    if simple_mrr >= fitted_mrr:
-        weights, held, own, fitted_mrr = prior, simple, simple_own, simple_mrr
-    if fitted_mrr < cold_mrr - settings.validation_tolerance / len(truth) or not any(weights.get(n) for n in names):
-        return {}, cold, cold, cold_mrr, cold_mrr
-    return weights, held, own, cold_mrr, fitted_mrr
+    simple_right = _shown_right(simple, truth)
+    if simple_right >= fitted_right:
+        weights, held, own, fitted_right = prior, simple, simple_own, simple_right
+    if fitted_right < cold_right - settings.validation_tolerance / len(truth) or not any(weights.get(n) for n in names):
+        return {}, cold, cold, cold_right, cold_right
+    return weights, held, own, cold_right, fitted_right
 
 
 def _calibrate(p: np.ndarray, truth: list, settings: Settings) -> Calibration | None:
