@@ -346,14 +346,16 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
         w = _fit_weights(x0[train], [x[train] for x in xs], labels[train], names, settings, rng)
         part = {n: features[n][test] for n in names}
         held[test], own[test] = combine(cold[test], part, w)
-    weights = _fit_weights(x0, xs, labels, names, settings, rng)
     fitted_right = _shown_right(held, truth)
-    # The simpler choice: every signal at the weight believed before any fit.
+    # The simpler choice: every signal at the weight believed before any fit. Only when the fit
+    # does better is it made on every decided statement.
     prior = _prior_weights(names, settings)
     simple, simple_own = combine(cold, features, prior)
     simple_right = _shown_right(simple, truth)
     if simple_right >= fitted_right:
         weights, held, own, fitted_right = prior, simple, simple_own, simple_right
+    else:
+        weights = _fit_weights(x0, xs, labels, names, settings, rng)
     if fitted_right < cold_right - settings.validation_tolerance / len(truth) or not any(weights.get(n) for n in names):
         return {}, cold, cold, cold_right, cold_right
     return weights, held, own, cold_right, fitted_right
