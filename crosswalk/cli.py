@@ -624,7 +624,9 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
     gold standard where none was shown), then held-out statements are ranked
     with those decisions; "collapse" is the share of their top-1 suggestions
     that go to a standard the committee accepted, beside the share whose gold
-    has one. Never writes to the database.
+    has one; "by score" gives hit@1 and collapse for each statement's
+    highest-scored suggestion, which lists sorted by score show first.
+    Never writes to the database.
 
     Example:
 

@@ -14,7 +14,11 @@ top 5, accepts the gold targets among them and rejects the others, and where non
 five was right adds one gold target (as a reviewer who searched would); a fixed held-out set
 of other statements is then ranked with those decisions. Besides hit@k and MRR it reports
 *collapse*: the share of held-out top-1 suggestions that go to a standard the committee
-accepted, beside the share of held-out statements whose gold has such a standard.
+accepted, beside the share of held-out statements whose gold has such a standard. The matcher's
+first place is the statement's own best match, and a standard the decisions made popular can
+score higher below it: hit@1 and collapse are also given for each statement's highest-scored
+suggestion (*by score*), which is what lists sorted by score across statements (the review
+queue, a band's suggestions) show of it.
 
 Example::
 
@@ -322,6 +326,9 @@ class CurvePoint:
     bands: dict
     collapse: float  # share of held-out top-1 suggestions whose standard the committee accepted
     collapse_gold: float  # share of held-out statements whose gold has a standard the committee accepted
+    # The same for each statement's highest-scored suggestion (lists sorted by score across statements).
+    hit_at_1_by_score: float
+    collapse_by_score: float
     unsuggested: float  # share of held-out statements marked "no likely alignment"
     method: str
     seconds: float
@@ -330,6 +337,10 @@ class CurvePoint:
     @property
     def excess_collapse(self) -> float:
         return round(self.collapse - self.collapse_gold, 4)
+
+    @property
+    def excess_collapse_by_score(self) -> float:
+        return round(self.collapse_by_score - self.collapse_gold, 4)
 
 
 @dataclasses.dataclass
@@ -341,19 +352,21 @@ class Curve:
 
     def as_dict(self) -> dict:
         return dict(held_out=self.held_out, shown=self.shown, seed=self.seed,
-                    points=[dict(dataclasses.asdict(p), excess_collapse=p.excess_collapse) for p in self.points])
+                    points=[dict(dataclasses.asdict(p), excess_collapse=p.excess_collapse,
+                                 excess_collapse_by_score=p.excess_collapse_by_score) for p in self.points])
 
     def table(self) -> str:
         lines = [f"held-out statements {self.held_out}; the committee sees each reviewed statement's top "
                  f"{self.shown} (seed {self.seed})",
-                 "decisions  accepted  rejected  hit@1  hit@5  hit@10    MRR  collapse (gold)  high   medium",
+                 "decisions  accepted  rejected  hit@1  hit@5  hit@10    MRR  collapse (gold)  high   medium"
+                 "   by score: hit@1  collapse",
                  ]
         for p in self.points:
             high, medium = p.bands["high"], p.bands["medium"]
             lines.append(
                 f"{p.decisions:>9}  {p.accepted:>8}  {p.rejected:>8}  {p.hit_at_1:.3f}  {p.hit_at_5:.3f}  "
                 f"{p.hit_at_10:.3f}  {p.mrr:.3f}  {p.collapse:.3f} ({p.collapse_gold:.3f})  "
-                f"{_band_cell(high)}  {_band_cell(medium)}")
+                f"{_band_cell(high):>6} {_band_cell(medium):>8}   {p.hit_at_1_by_score:.3f}  {p.collapse_by_score:.3f}")
         lines.append("baselines (hit@5): " + "; ".join(
             f"N = {p.decisions}: " + ", ".join(f"{name} {b['hit_at_5']:.3f}" for name, b in p.baselines.items())
             for p in self.points))
@@ -441,6 +454,8 @@ def learning_curve(
         count = len(held)
         accepted = {d.target_key for d in made if d.accepted}
         tops = [r[0].target_key for r in results if r]
+        # max keeps the first of equal scores: the matcher's order where the scores do not differ.
+        by_score = {k: max(r, key=lambda c: c.score).target_key for k, r in ranked.items() if r}
         points.append(CurvePoint(
             decisions=n, accepted=sum(d.accepted for d in made), rejected=sum(not d.accepted for d in made),
             hit_at_1=round(m["hits"][1] / count, 4), hit_at_5=round(m["hits"][5] / count, 4),
@@ -448,6 +463,8 @@ def learning_curve(
             bands=_bands(m, truth_held),
             collapse=round(sum(t in accepted for t in tops) / count, 4),
             collapse_gold=round(sum(bool(truth_held[k] & accepted) for k in held) / count, 4),
+            hit_at_1_by_score=round(sum(t in truth_held[k] for k, t in by_score.items()) / count, 4),
+            collapse_by_score=round(sum(t in accepted for t in by_score.values()) / count, 4),
             unsuggested=round(sum(not r for r in results) / count, 4),
             method=next((r[0].method for r in results if r), "?"),
             seconds=round(time.perf_counter() - started, 1),

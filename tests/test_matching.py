@@ -617,3 +617,65 @@ def test_the_popularity_baseline_is_the_same_in_every_process():
     outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
                            capture_output=True, text=True, check=True).stdout for seed in (1, 2)}
     assert outs == {str([f"T{i}" for i in range(10)]) + "\n"}
+
+
+def topic_crosswalk(folder):
+    """80 tasks in their own words, 56 about measuring (standard S0), the others each about one of
+    five other standards: tasks.csv, standards.csv and gold.csv in ``folder``."""
+    import csv
+    import random
+
+    rng = random.Random(3)
+    topics = [("measure", ["length", "width", "depth", "tolerance", "caliper", "gauge"]),
+              ("write", ["report", "summary", "memo", "letter", "log", "note"]),
+              ("calculate", ["cost", "price", "budget", "invoice", "estimate", "margin"]),
+              ("explain", ["procedure", "safety", "hazard", "process", "steps", "rule"]),
+              ("graph", ["trend", "chart", "data", "plot", "table", "axis"]),
+              ("design", ["model", "prototype", "sketch", "plan", "layout", "drawing"])]
+    tasks, standards, gold = folder / "tasks.csv", folder / "standards.csv", folder / "gold.csv"
+    with open(standards, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "statement"])
+        for k, (verb, nouns) in enumerate(topics):
+            writer.writerow([f"S{k}", f"{verb} {nouns[0]} {nouns[1]} and {nouns[2]} accurately"])
+    with open(tasks, "w", newline="") as t, open(gold, "w", newline="") as g:
+        tw, gw = csv.writer(t), csv.writer(g)
+        tw.writerow(["code", "statement"])
+        gw.writerow(["source_code", "target_code"])
+        for n in range(80):
+            k = 0 if n < 56 else 1 + (n - 56) % 5
+            verb, nouns = topics[k]
+            tw.writerow([f"T{n}", f"{verb} the {rng.choice(nouns)} of the {rng.choice(nouns)} for the shop"])
+            gw.writerow([f"T{n}", f"S{k}"])
+    return tasks, standards, gold
+
+
+def test_eval_measures_the_order_pages_list_as_well_as_the_matchers(tmp_path):
+    # A committee of 10 reviews only measuring tasks of the topic crosswalk, so S0 is popular.
+    # Each held-out task's first place is its own best match, but popularity lifts S0's score
+    # for every task: "by score" gives what lists sorted by score put first.
+    import dataclasses
+
+    from crosswalk.db import open_db
+    from crosswalk.evaluate import learning_curve
+    from crosswalk.matching import DEFAULT
+
+    tasks, standards, gold = topic_crosswalk(tmp_path)
+    db = open_db(tmp_path / "gold.db")
+    import_file(db, tasks, framework="Tasks", kind="industry")
+    import_file(db, standards, framework="Academic", kind="academic")
+    most = round(25 / 30, 4)  # the 25 held-out measuring tasks
+
+    def curve(settings):
+        return learning_curve(db, gold=gold, source="Tasks", target="Academic", decisions=[0, 10], held_out=30,
+                              use_embeddings=False, settings=settings).points
+
+    cold, warm = curve(DEFAULT)
+    assert cold.hit_at_1 == cold.hit_at_1_by_score == 1.0 and cold.collapse == cold.collapse_by_score == 0
+    # Every held-out task keeps its own standard first, yet S0 has the highest score on all 30.
+    assert warm.hit_at_1 == 1.0 and warm.collapse == warm.collapse_gold == most
+    assert warm.hit_at_1_by_score == most and warm.collapse_by_score == 1.0 and warm.excess_collapse_by_score > 0.1
+    # Where the matcher's order is the order of the scores, the two measures agree.
+    _, by_score = curve(dataclasses.replace(DEFAULT, first_from_statement=False))
+    assert by_score.hit_at_1 == by_score.hit_at_1_by_score == most
+    assert by_score.collapse == by_score.collapse_by_score == 1.0
