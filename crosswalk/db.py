@@ -693,6 +693,19 @@ def in_band_sql(alias: str, low: str, high: str) -> str:
     return f"({alias}.grade_low IS NULL OR ({alias}.grade_low <= {high} AND {alias}.grade_high >= {low}))"
 
 
+def statement_order_sql(alias: str) -> str:
+    """The one rule for the order of one statement's suggestions, as SQL: the matcher's order
+    (``rank``: the statement's own best match first, then by score; matching/ranking.py), so that
+    a standard that decisions made popular, and that outscores the statement's own best match,
+    does not head every statement's list. Alignments without a rank (added by a reviewer) follow.
+
+    Example::
+
+        f"... order by {statement_order_sql('a')}"
+    """
+    return f"{alias}.rank is null, {alias}.rank, {alias}.score desc"
+
+
 def _program_coverage_view(db: sqlite_utils.Database, name: str, keys: str) -> None:
     """A view of each program's band coverage grouped by ``keys`` (subject; subject and domain;
     subject, domain and cluster), counted the same way at every level."""

@@ -42,6 +42,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from crosswalk.db import statement_order_sql  # `crosswalk publish` writes this function here in the published copy
 from crosswalk.text import grade_label  # `crosswalk publish` writes this function here in the published copy
 
 CONFIG_KEY = "crosswalk-public"
@@ -588,11 +589,14 @@ async def standard_context(datasette, request) -> dict:
     suggestions = []
     side, other_side = ("target_id", "source_id") if standard["kind"] == "academic" else ("source_id", "target_id")
     if await has(datasette, "unreviewed_suggestions"):
+        # An industry statement's suggestions in the matcher's order; the statements suggested for
+        # an academic standard, best first.
+        order = statement_order_sql("u") if side == "source_id" else "u.score desc"
         suggestions = await rows(datasette, f"""
             select o.id as other_id, o.code as other_code, o.statement as other_statement,
                    u.score, u.confidence, u.evidence
             from unreviewed_suggestions u join standards o on o.id = u.{other_side}
-            where u.{side} = :id order by u.score desc limit 20
+            where u.{side} = :id order by {order} limit 20
         """, {"id": standard_id})
     return {
         "standard": standard,

@@ -39,7 +39,7 @@ import yaml
 from datasette.inspect import inspect_hash
 
 from . import cells
-from .db import now, open_db
+from .db import now, open_db, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_settings
@@ -47,7 +47,9 @@ from .text import grade_label, plural
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
-PLUGIN_IMPORT = "from crosswalk.text import grade_label"
+# crosswalk's imports in the public plugin, and the functions written in their place when published.
+PLUGIN_IMPORTS = {"from crosswalk.text import grade_label": (grade_label,),
+                  "from crosswalk.db import statement_order_sql": (statement_order_sql,)}
 GUARD_FILE = "crosswalk_site_guard.py"
 GUARD_IMPORT = "from crosswalk.cells import is_formula_like, neutralise"
 INSPECT_FILE = "inspect-data.json"
@@ -352,14 +354,17 @@ def is_published_dir(path) -> bool:
 
 
 def plugin_source() -> str:
-    """The public pages plugin as published: crosswalk's one import replaced by the function it imports.
+    """The public pages plugin as published: crosswalk's imports replaced by the functions they import.
 
     So the published plugin runs where crosswalk is not installed (``datasette package``), and
-    grade_label is still written once, in :mod:`crosswalk.text`.
+    grade_label and statement_order_sql are still written once, in :mod:`crosswalk.text` and
+    :mod:`crosswalk.db`.
     """
     source = (HERE / "public_plugin.py").read_text(encoding="utf-8")
-    line = next(line for line in source.splitlines() if line.startswith(PLUGIN_IMPORT))
-    return source.replace(line, inspect.getsource(grade_label).rstrip(), 1)
+    for start, functions in PLUGIN_IMPORTS.items():
+        line = next(line for line in source.splitlines() if line.startswith(start))
+        source = source.replace(line, "\n\n".join(inspect.getsource(f).rstrip() for f in functions), 1)
+    return source
 
 
 def guard_source() -> str:

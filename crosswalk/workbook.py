@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import write_cell
-from .db import STATUSES, framework_id, now, program_id, write_transaction
+from .db import STATUSES, framework_id, now, program_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
@@ -97,7 +97,8 @@ HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 
 
 def select_alignments(db, *, program=None, framework=None, statuses=None, min_score=None) -> list[dict]:
-    """The alignments a review workbook holds, grouped by industry statement, best first."""
+    """The alignments a review workbook holds, grouped by industry statement, each statement's in
+    the matcher's order (:func:`crosswalk.db.statement_order_sql`)."""
     where = ["cte_status = 'active'", "standard_status = 'active'"]
     params: list = []
     if program:
@@ -117,7 +118,7 @@ def select_alignments(db, *, program=None, framework=None, statuses=None, min_sc
         params.append(float(min_score))
     sql = (
         "select * from alignment_details where " + " and ".join(where)
-        + " order by industry_framework, cte_position, source_id, score desc, id"
+        + f" order by industry_framework, cte_position, source_id, {statement_order_sql('alignment_details')}, id"
     )
     return list(db.query(sql, params))
 

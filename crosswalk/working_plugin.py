@@ -68,8 +68,10 @@ async def program_page(datasette, request):
 
 
 async def _standard_extras(datasette, request, context):
-    """The suggestions awaiting review for this standard, best first."""
+    """The suggestions awaiting review for this standard: an industry statement's in the matcher's
+    order, the statements suggested for an academic standard best first."""
     side, other = context["side"], context["other_side"]
+    order = store.statement_order_sql("a") if side == "source_id" else "a.score desc"
     awaiting = await pages.rows(datasette, f"""
         select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
                o.id as other_id, o.code as other_code, o.statement as other_statement,
@@ -77,7 +79,7 @@ async def _standard_extras(datasette, request, context):
                     where pf.framework_id = o.framework_id) as program_names
         from alignments a join standards o on o.id = a.{other}
         where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
-        order by a.score desc limit 20
+        order by {order} limit 20
     """, {"id": context["standard"]["id"]})
     return {"awaiting": awaiting}
 

@@ -298,3 +298,62 @@ def test_libreoffice_round_trip(small_db, tmp_path, runner):
     result = runner.invoke(cli, ["review", "import", str(small_db), str(resaved), "--reviewer", "Committee"])
     assert "0 decisions recorded" in result.stdout and "4 unchanged" in result.stdout
     assert len(log(small_db)) == 4
+
+
+def test_a_statements_suggestions_are_listed_in_the_matchers_order(tmp_path):
+    # The topic crosswalk: the committee accepted S0 for ten measuring tasks, so S0 outscores a
+    # writing task's (T56) own standard (S1) on that task. The workbook and the task's page list the
+    # task's own best match first, as the matcher ranked it; the academic standard's page lists
+    # the tasks suggested for it best first.
+    import asyncio
+
+    from crosswalk.importer import import_file
+    from crosswalk.publish import publish
+    from crosswalk.site import make_datasette, make_public_datasette
+
+    from .test_matching import topic_crosswalk
+
+    tasks, standards, _ = topic_crosswalk(tmp_path)
+    path = tmp_path / "topics.db"
+    db = open_db(path)
+    import_file(db, tasks, framework="Tasks", kind="industry")
+    import_file(db, standards, framework="Academic", kind="academic")
+    match(db, source="Tasks", target="Academic", use_embeddings=False)
+    for n in range(10):
+        (alignment,) = db.execute("select a.id from alignments a join standards s on s.id = a.source_id "
+                                  "join standards t on t.id = a.target_id where s.code = ? and t.code = 'S0'",
+                                  [f"T{n}"]).fetchall()
+        decide(db, alignment[0], "accept", "full", reviewer="Committee")
+    match(db, source="Tasks", target="Academic", use_embeddings=False)
+    ranked = db.execute("select t.code, a.rank, a.score from alignments a join standards s on s.id = a.source_id "
+                        "join standards t on t.id = a.target_id where s.code = 'T56' and a.status = 'suggested' "
+                        "order by a.rank").fetchall()
+    assert ranked[0][:2] == ("S1", 1)
+    assert dict((c, s) for c, _, s in ranked)["S0"] > ranked[0][2]  # popularity outscores the task's own match
+
+    export_workbook(db, tmp_path / "review.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "review.xlsx")["Suggestions"]
+    column = {c.value: c.column for c in ws[1]}
+    first = {}
+    for row in range(2, ws.max_row + 1):
+        first.setdefault(ws.cell(row, column["CTE code"]).value, ws.cell(row, column["Academic code"]).value)
+    assert first["T56"] == "S1" and first["T57"] == "S2" and first["T12"] == "S0"
+
+    task, s0 = (db.execute("select id from standards where code = ?", [c]).fetchone()[0] for c in ("T56", "S0"))
+    best_for_s0 = [c for (c,) in db.execute(
+        "select s.code from alignments a join standards s on s.id = a.source_id where a.target_id = ? "
+        "and a.status = 'suggested' order by a.score desc, a.id limit 3", [s0])]
+    db.close()
+    # The public copy's plugin holds its own copy of the rule (publish writes it in).
+    publish(path, tmp_path / "public", suggestions="label")
+    working, public = make_datasette(path, pages=True), make_public_datasette(tmp_path / "public")
+
+    async def pages(ds):
+        task_page = await ds.client.get(f"/standard/{task}")
+        assert task_page.status_code == 200
+        assert task_page.text.index(">S1<") < task_page.text.index(">S0<")
+        standard_page = (await ds.client.get(f"/standard/{s0}")).text
+        places = [standard_page.index(f">{code}<") for code in best_for_s0]
+        assert places == sorted(places)
+    asyncio.run(pages(working))
+    asyncio.run(pages(public))
