@@ -120,14 +120,15 @@ def test_facet_counts_are_cached_until_the_database_changes(small_db, monkeypatc
         assert n == 12 and first == {"status": {"suggested": 12}, "confidence": expected}
         assert ds.facet_cache_hits == 0 and len(counted) == 2
         assert await counts() == first
-        assert ds.facet_cache_hits == 2 and len(counted) == 2  # both facets, not counted again
+        # both facets and the table's row count, not counted again
+        assert ds.facet_cache_hits == 3 and len(counted) == 2
         # Another connection (here: the CLI's way of deciding) commits: the counts are fresh.
         db = open_db(small_db)
         decide(db, db.query("select min(id) as id from alignments").__next__()["id"], "accept", strength="full",
                rationale="measuring", reviewer="alice")
         db.close()
         assert (await counts())["status"] == {"suggested": 11, "accepted": 1}
-        assert ds.facet_cache_hits == 2 and len(counted) == 4
+        assert ds.facet_cache_hits == 3 and len(counted) == 4
         # Five requests at once after a change: each facet is counted once, the others wait for it.
         db = open_db(small_db)
         decide(db, db.query("select max(id) as id from alignments").__next__()["id"], "reject",
@@ -135,7 +136,37 @@ def test_facet_counts_are_cached_until_the_database_changes(small_db, monkeypatc
         db.close()
         together = await asyncio.gather(*(counts() for _ in range(5)))
         assert all(c["status"] == {"suggested": 10, "accepted": 1, "rejected": 1} for c in together)
-        assert ds.facet_cache_hits == 2 + 8 and len(counted) == 6
+        assert ds.facet_cache_hits == 3 + 4 * 3 and len(counted) == 6
+    asyncio.run(run())
+
+
+def test_a_table_pages_row_count_is_counted_once_until_the_database_changes(small_db, monkeypatch):
+    counted = []
+    real_execute = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):
+        if sql.startswith("select count(*) from"):
+            counted.append(sql)
+        return await real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    ds = make_datasette(small_db)
+
+    async def rows(path="/small/alignments.json?_size=1"):
+        return (await ds.client.get(path)).json()["filtered_table_rows_count"]
+
+    async def run():
+        assert await rows() == 12 and len(counted) == 1
+        assert await rows() == 12 and len(counted) == 1  # the same count, not counted again
+        # A filtered count depends on its filter: counted each time, as Datasette does.
+        assert await rows("/small/alignments.json?_size=1&rank=1") == 4 and len(counted) == 2
+        assert await rows("/small/alignments.json?_size=1&rank=1") == 4 and len(counted) == 3
+        # Another connection commits: the table is counted afresh.
+        conn = sqlite3.connect(small_db)
+        conn.execute("delete from alignments where id = (select max(id) from alignments)")
+        conn.commit()
+        conn.close()
+        assert await rows() == 11 and len(counted) == 4
     asyncio.run(run())
 
 
