@@ -55,11 +55,12 @@ def rank_candidates(
     """The ``top`` best targets for every source, with score, confidence and evidence.
 
     ``decisions`` are earlier accepted/rejected alignments (warm mode): what they teach
-    (similar decided statements, the standards' profiles, popularity within the grade band,
-    the heading's decisions, rejections) counts as far as the committee's own held-out
-    decisions show it helps (:mod:`crosswalk.matching.learning`); rejected pairs are never
-    returned. A source whose best suggestion is unlikely to be right (calibrated probability
-    under ``settings.floor``) gets no suggestions: an empty list ("no likely alignment").
+    (similar decided statements, popularity within the grade band, the heading's decisions,
+    rejections) counts as far as the committee's own held-out decisions show it helps
+    (:mod:`crosswalk.matching.learning`); rejected pairs are never returned. A source that
+    stands out by matching nothing (its best cold score under the lower fence of all the
+    sources' best scores, ``settings.floor_iqr``) and that no decision lifts to medium gets no
+    suggestions: an empty list ("no likely alignment").
     """
     if not sources or not targets:
         return [[] for _ in sources]
