@@ -679,3 +679,47 @@ def test_eval_measures_the_order_pages_list_as_well_as_the_matchers(tmp_path):
     _, by_score = curve(dataclasses.replace(DEFAULT, first_from_statement=False))
     assert by_score.hit_at_1 == by_score.hit_at_1_by_score == most
     assert by_score.collapse == by_score.collapse_by_score == 1.0
+
+
+def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
+    # Sentence vectors chosen by hand: the new statement shares one direction (e1) with each of the
+    # four statements accepted for A, and nothing else: each is 0.30 alike, under the 0.35 a
+    # neighbour needs; taken together (A's profile), 0.45. B was accepted as often, for statements
+    # unlike it. Cold, nothing tells A from B.
+    import numpy as np
+
+    def unit(**weights):
+        v = np.zeros(16, np.float32)
+        for axis, w in weights.items():
+            v[int(axis[1:])] = w
+        return v / np.linalg.norm(v)
+
+    vectors = {"alfa": unit(e1=0.6, e5=0.8), "bravo": unit(e7=1), "charlie": unit(e6=1),
+               "delta": unit(e1=0.5, e2=0.866), "echo": unit(e1=0.5, e3=0.866), "foxtrot": unit(e1=0.5, e4=0.866),
+               "kilo": unit(e1=0.5, e12=0.866),
+               "golf": unit(e8=1, e9=1), "hotel": unit(e8=1, e10=1), "india": unit(e8=1, e11=1),
+               "juliett": unit(e8=1, e13=1)}
+
+    class Chosen:
+        name, dim = "chosen", 16
+
+        def encode(self, texts, **kwargs):
+            return np.vstack([vectors[t] for t in texts])
+
+    targets = [Doc(2, "B", "bravo"), Doc(1, "A", "charlie")]
+    sources = [Doc(10, "T1", "alfa")]
+    decisions = [Decision(text, key, True, code, 100 + n)
+                 for n, (text, key, code) in enumerate([("delta", 1, "D1"), ("echo", 1, "D2"), ("foxtrot", 1, "D3"),
+                                                       ("kilo", 1, "D4"), ("golf", 2, "D5"), ("hotel", 2, "D6"),
+                                                       ("india", 2, "D7"), ("juliett", 2, "D8")])]
+    cold = rank_candidates(sources, targets, top=2, encoder=Chosen())
+    assert cold[0][0].score == cold[0][1].score
+    warm = rank_candidates(sources, targets, top=2, decisions=decisions, encoder=Chosen())
+    a = next(c for c in warm[0] if c.target_key == 1)
+    b = next(c for c in warm[0] if c.target_key == 2)
+    assert a.score > b.score
+    assert "like the 4 reviewed statements aligned to it taken together (similarity 45/100)" in a.evidence
+    assert "like this one" not in a.evidence  # no single decided statement counted
+    # What a standard's decisions share ranks it, but the first place stays the statement's own best
+    # match (here a tie, kept in the standards' order) until the decisions show otherwise.
+    assert [c.target_key for c in warm[0]] == [2, 1]

@@ -12,7 +12,7 @@ from .vectors import _l2
 
 # What the decisions teach, each a feature whose weight is chosen on the committee's own
 # held-out decisions (learning.choose_weights); all at 0 is the cold ranking.
-WARM_FEATURES = ("neighbours", "popularity", "heading", "rejections")
+WARM_FEATURES = ("neighbours", "popularity", "heading", "rejections", "profile")
 
 
 def _sibling_scores(scores: np.ndarray, groups: list[np.ndarray], k: int = 3) -> np.ndarray:
@@ -76,6 +76,16 @@ class _Index:
         self.k_emb = vectors.k_emb if semantic else None
         counts = np.asarray(self.accepted.sum(axis=0)).ravel()
         statements = len(np.unique(rows))
+        # Each standard's profile: the mean meaning of the decided statements accepted for it (a
+        # nearest-centroid view, which sees what many loosely alike statements share where no one
+        # of them is alike enough to count as a neighbour). 5-fold hit@5: O*NET 0.656 -> 0.686,
+        # NGSS -> CCSS 0.818 -> 0.828, CIP -> SOC 0.954 -> 0.949 (benchmarks/README.md).
+        self.profiles = None
+        if self.k_emb is not None:
+            summed = np.asarray(self.accepted.T.dot(self.k_emb), dtype=np.float32)
+            norms = np.linalg.norm(summed, axis=1, keepdims=True)
+            self.profiles = summed / np.maximum(norms, np.float32(1e-9))
+            self.profiled = norms.ravel() > 0
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
         # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
         # backing off to the overall rate where a band has few decisions.
@@ -139,6 +149,8 @@ class _Index:
         out["neighbours"] = np.asarray(self.accepted.T.dot(near.T).T, dtype=np.float32) / alike
         if self.rejected is not None:
             out["rejections"] = np.asarray(self.rejected.T.dot(near.T).T, dtype=np.float32) / alike
+        if self.profiles is not None and s_emb is not None:
+            out["profile"] = np.where(self.profiled, self.kernel(s_emb @ self.profiles.T), 0).astype(np.float32)
         # Popularity within the statement's school band, where the standard fits its grades.
         if self.band_popularity and s_grades is not None:
             popularity = np.empty((rows, self.n), np.float32)

@@ -1,7 +1,7 @@
 """Learning from decisions, checked on the committee's own held-out decisions; and confidence.
 
 What decisions teach (features.WARM_FEATURES: similar decided statements, popularity within the
-grade band, the heading's decisions, rejections) adds to the cold probability's log-odds, each
+grade band, the heading's decisions, rejections, each standard's profile) adds to the cold probability's log-odds, each
 signal with a weight fitted on the committee's own decisions (a logistic regression, lifts at
 least 0 and rejections at most 0: nothing fitted can invert a signal). The decided statements
 are scored in parts, each with only the other parts' decisions known (exactly as ranking will
@@ -10,7 +10,7 @@ weights fitted on the other parts, and judged by what a reviewer sees: how many 
 decided statements have an accepted standard among their first 5 suggestions. If the fitted
 weights do no better than the simpler prior weights, the prior weights it is; if the choice
 loses more than ``validation_tolerance`` statements against cold, the ranking stays the cold
-one. What every statement shares (popularity, the heading) takes a statement's first place only
+one. What every statement shares (popularity, the heading, a standard's profile) takes a statement's first place only
 where the held-out decisions have their accepted standard first more often that way than with
 each statement's own best match first.
 
@@ -38,7 +38,7 @@ DEPTH = 10  # suggestions per held-out decided statement that calibration looks 
 SHOWN = 5
 # Each warm signal is a share (0-1) of the decisions that speak for a standard; its weight is bounded
 # by its sign, so a fit on one crosswalk can weaken a signal but never invert it on another.
-LIFTS = ("neighbours", "popularity", "heading")  # each can only raise a standard's probability
+LIFTS = ("neighbours", "popularity", "heading", "profile")  # each can only raise a standard's probability
 DAMPS = ("rejections",)  # can only lower it
 
 
@@ -114,9 +114,10 @@ class Learned:
         return {name: w for name, w in self.weights.items() if w and name in LIFTS + DAMPS}
 
 
-# Signals every statement shares (what was accepted most, under the same heading): they rank a
-# statement's suggestions, but take its first place only where the committee's decisions show they should.
-SHARED_SIGNALS = ("popularity", "heading")
+# Signals every statement shares (what was accepted most, under the same heading, and the mean of
+# what was accepted for a standard, which for a popular standard sits near every statement): they rank
+# a statement's suggestions, but take its first place only where the committee's decisions show they should.
+SHARED_SIGNALS = ("popularity", "heading", "profile")
 
 
 def _places(scores: np.ndarray, truth: list, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
