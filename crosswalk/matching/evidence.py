@@ -116,8 +116,9 @@ class _WarmReasons:
                          "reviewed statements")
         if "profile" in value and value["profile"][j] > 0:
             t = self.index.threshold  # back from the kernel to the similarity itself
-            parts.append(f"like the {_plural(int(self.index.counts[c]), 'reviewed statement', 'reviewed statements')}"
-                         f" aligned to it taken together (similarity {_percent([t + float(value['profile'][j]) * (1 - t)])[0]}/100)")
+            similarity = _percent([t + float(value["profile"][j]) * (1 - t)])[0]
+            statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
+            parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
         if "heading" in value and value["heading"][j] > 0:
             parts.append("aligned for other statements under the same heading")
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:

@@ -1,18 +1,19 @@
 """Learning from decisions, checked on the committee's own held-out decisions; and confidence.
 
 What decisions teach (features.WARM_FEATURES: similar decided statements, popularity within the
-grade band, the heading's decisions, rejections, each standard's profile) adds to the cold probability's log-odds, each
-signal with a weight fitted on the committee's own decisions (a logistic regression, lifts at
-least 0 and rejections at most 0: nothing fitted can invert a signal). The decided statements
-are scored in parts, each with only the other parts' decisions known (exactly as ranking will
-see a new statement), and the weights are checked the same way: each part is ranked with
-weights fitted on the other parts, and judged by what a reviewer sees: how many held-out
-decided statements have an accepted standard among their first 5 suggestions. If the fitted
+grade band, the heading's decisions, rejections, each standard's profile) adds to the cold
+probability's log-odds, each signal with a weight fitted on the committee's own decisions (a
+logistic regression, lifts at least 0 and rejections at most 0: nothing fitted can invert a
+signal). The decided statements are scored in parts, each with only the other parts' decisions
+known (exactly as ranking will see a new statement), and the weights are checked the same way:
+each part is ranked with weights fitted on the other parts, and judged by what a reviewer sees:
+how many held-out decided statements have an accepted standard among their first 5 suggestions.
+If the fitted
 weights do no better than the simpler prior weights, the prior weights it is; if the choice
 loses more than ``validation_tolerance`` statements against cold, the ranking stays the cold
-one. What every statement shares (popularity, the heading, a standard's profile) takes a statement's first place only
-where the held-out decisions have their accepted standard first more often that way than with
-each statement's own best match first.
+one. What every statement shares (popularity, the heading, a standard's profile) takes a
+statement's first place only where the held-out decisions have their accepted standard first more
+often that way than with each statement's own best match first.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -36,8 +37,9 @@ DEPTH = 10  # suggestions per held-out decided statement that calibration looks 
 # pushed right standards out of places 2-5 (O*NET and CIP at 25 and 50 decided statements), and fell
 # back to cold where popularity put them there (NGSS -> CCSS at 50).
 SHOWN = 5
-# Each warm signal is a share (0-1) of the decisions that speak for a standard; its weight is bounded
-# by its sign, so a fit on one crosswalk can weaken a signal but never invert it on another.
+# Each warm signal is a share (0-1) of the decisions that speak for a standard (the profile: how far
+# its similarity passes the threshold, 0-1); its weight is bounded by its sign, so a fit on one
+# crosswalk can weaken a signal but never invert it on another.
 LIFTS = ("neighbours", "popularity", "heading", "profile")  # each can only raise a standard's probability
 DAMPS = ("rejections",)  # can only lower it
 
