@@ -306,6 +306,13 @@ def test_no_serious_accessibility_violations(demo_site, browser):
         response = pages[name].goto(url)
         assert response.status == 200, url
         start_axe(pages[name], source)
+    # The sign-in page, as a visitor who is not signed in sees it.
+    visitor = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    pages["login"] = visitor.new_page()
+    assert pages["login"].goto("/-/login").status == 200
+    assert pages["login"].locator("input[name=password]").count() == 1
+    start_axe(pages["login"], source)
     found = {name: axe_violations(checked) for name, checked in pages.items()}
     context.close()
+    visitor.close()
     assert found == {name: [] for name in found}
