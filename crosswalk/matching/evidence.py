@@ -96,8 +96,7 @@ class _WarmReasons:
         rows = matrix_T.indices[matrix_T.indptr[c]:matrix_T.indptr[c + 1]]
         similarity = self.feats["known_similarity"][r, rows]
         order = np.argsort(-similarity, kind="stable")
-        t = self.index.threshold  # back from the kernel (0 at the threshold) to the similarity itself
-        return [(int(rows[i]), t + float(similarity[i]) * (1 - t)) for i in order if similarity[i] > 0]
+        return [(int(rows[i]), self.index.similarity_of(similarity[i])) for i in order if similarity[i] > 0]
 
     def reasons(self, j, r, c) -> list[str]:
         parts = []
@@ -115,8 +114,7 @@ class _WarmReasons:
             parts.append(f"accepted for {int(self.index.counts[c])} of the {self.index.statements} "
                          "reviewed statements")
         if "profile" in value and value["profile"][j] > 0:
-            t = self.index.threshold  # back from the kernel to the similarity itself
-            similarity = _percent([t + float(value["profile"][j]) * (1 - t)])[0]
+            similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
             parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
         if "heading" in value and value["heading"][j] > 0:

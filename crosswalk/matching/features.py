@@ -124,6 +124,10 @@ class _Index:
         t = self.threshold
         return np.maximum(sim - np.float32(t), 0) / np.float32(1 - t)
 
+    def similarity_of(self, kernel_value: float) -> float:
+        """Back from a kernel value above 0 to the similarity it came from (for the evidence's words)."""
+        return self.threshold + float(kernel_value) * (1 - self.threshold)
+
     def features(self, s_tfidf, s_emb, s_contexts=None, s_grades=None, warm=True) -> dict[str, np.ndarray]:
         """Every feature for a chunk of sources against every target (rows × targets)."""
         out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}

@@ -8,10 +8,9 @@ signal). The decided statements are scored in parts, each with only the other pa
 known (exactly as ranking will see a new statement), and the weights are checked the same way:
 each part is ranked with weights fitted on the other parts, and judged by what a reviewer sees:
 how many held-out decided statements have an accepted standard among their first 5 suggestions.
-If the fitted
-weights do no better than the simpler prior weights, the prior weights it is; if the choice
-loses more than ``validation_tolerance`` statements against cold, the ranking stays the cold
-one. What every statement shares (popularity, the heading, a standard's profile) takes a
+If the fitted weights do no better than the simpler prior weights, the prior weights it is; if
+the choice loses more than ``validation_tolerance`` statements against cold, the ranking stays
+the cold one. What every statement shares (popularity, the heading, a standard's profile) takes a
 statement's first place only where the held-out decisions have their accepted standard first more
 often that way than with each statement's own best match first.
 

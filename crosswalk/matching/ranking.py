@@ -57,10 +57,10 @@ def rank_candidates(
     ``decisions`` are earlier accepted/rejected alignments (warm mode): what they teach
     (similar decided statements, popularity within the grade band, the heading's decisions,
     rejections, each standard's profile) counts as far as the committee's own held-out decisions
-    show it helps (:mod:`crosswalk.matching.learning`); rejected pairs are never returned. A source that
-    stands out by matching nothing (its best cold score under the lower fence of all the
-    sources' best scores, ``settings.floor_iqr``) and that no decision lifts to medium gets no
-    suggestions: an empty list ("no likely alignment").
+    show it helps (:mod:`crosswalk.matching.learning`); rejected pairs are never returned. A
+    source that stands out by matching nothing (its best cold score under the lower fence of all
+    the sources' best scores, ``settings.floor_iqr``) and that no decision lifts to medium gets
+    no suggestions: an empty list ("no likely alignment").
     """
     if not sources or not targets:
         return [[] for _ in sources]
