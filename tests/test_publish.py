@@ -333,3 +333,54 @@ def test_every_public_view_answers_in_the_copy(published):
     for view in PUBLIC_VIEWS:
         rows = conn.execute(f"select * from [{view}] limit 5").fetchall()
         assert view in ("program_rereview",) or rows, view
+
+
+def test_the_public_copy_makes_each_answer_once(published):
+    # A published copy never changes and its visitors never sign in: an answer is made once, and
+    # asked for again it is sent as it was (headers included), without a query.
+    ds = make_public_datasette(published)
+    asked = []
+
+    async def run(requests):
+        await ds.invoke_startup()
+        db = ds.get_database("crosswalk")
+        execute = db.execute
+
+        async def counted(sql, *args, **kwargs):
+            asked.append(sql)
+            return await execute(sql, *args, **kwargs)
+
+        db.execute = counted
+        answers = []
+        for path, headers in requests:
+            before = len(asked)
+            response = await ds.client.get(path, headers=headers)
+            answers.append((response.status_code, response.content, dict(response.headers), len(asked) - before))
+        return answers
+
+    table, program = "/crosswalk/alignments?_size=5", "/program/1"
+    first, again, with_cookie, missing, missing_again, home, home_again = asyncio.run(run([
+        (table, {}), (table, {}), (table, {"cookie": "visited=1"}), ("/crosswalk/nope", {}), ("/crosswalk/nope", {}),
+        (program, {}), (program, {})]))
+    assert first[0] == 200 and first[3] > 0
+    assert again[:3] == first[:3] and again[3] == 0
+    assert "content-security-policy" in again[2]
+    assert with_cookie[0] == 200 and with_cookie[3] > 0  # a request with a cookie is answered afresh
+    assert missing[0] == missing_again[0] == 404 and missing_again[3] > 0  # only 200 answers are kept
+    assert home[0] == 200 and home_again[1] == home[1] and home_again[3] == 0  # crosswalk's own pages too
+    cache = ds._crosswalk_answers
+    assert cache.hits == 2 and len(cache.pages) == 2
+
+    # Bounded: an answer larger than the largest kept is sent but not kept; the oldest goes first.
+    small = make_public_datasette(published)
+    small._crosswalk_answers = type(cache)(limit=len(first[1]) + 1, largest=len(first[1]))
+    asked.clear()
+    ds = small
+    small_json = "/crosswalk/alignments.json?_size=1"
+    kept, big, other, again_first = asyncio.run(run([
+        (table, {}), ("/crosswalk/alignments?_size=50", {}), (small_json, {}), (table, {})]))
+    assert big[0] == 200 and len(big[1]) > len(first[1])
+    assert other[0] == 200 and len(other[1]) < len(first[1])
+    # the first page was kept, the big one not; keeping the JSON sent the first page out
+    assert kept[3] > 0 and again_first[3] > 0
+    assert list(small._crosswalk_answers.pages) == [(0, "/crosswalk/alignments", b"_size=5")]
