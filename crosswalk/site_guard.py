@@ -133,6 +133,11 @@ def complete_records(buffer: bytes) -> int:
     return end
 
 
+# A site that serves a published folder has two copies of the guard: this module, and the folder's
+# plugins/crosswalk_site_guard.py. The first to see a request marks it, and the other passes it on.
+GUARDED = "crosswalk.guarded"
+
+
 def _is_csv(scope) -> bool:
     return scope["type"] == "http" and scope.get("path", "").endswith(".csv")
 
@@ -141,9 +146,10 @@ def _is_csv(scope) -> bool:
 def asgi_wrapper(datasette):
     def wrap(app):
         async def guarded(scope, receive, send):
-            if scope["type"] != "http":
+            if scope["type"] != "http" or scope.get(GUARDED):
                 await app(scope, receive, send)
                 return
+            scope = {**scope, GUARDED: True}
             csv_body = {"on": False, "buffer": b""}
 
             async def send_guarded(message):

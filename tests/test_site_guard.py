@@ -3,10 +3,12 @@
 import asyncio
 import csv
 import io
+import pathlib
 import shutil
 import sqlite3
 
 import pytest
+from datasette.plugins import pm
 
 from crosswalk.site import make_datasette, make_public_datasette
 from crosswalk.site_guard import complete_records, safe_csv
@@ -127,3 +129,17 @@ def test_the_working_site_has_the_guard_too(reviewed_demo):
     name = reviewed_demo.stem if hasattr(reviewed_demo, "stem") else "crosswalk-demo"
     assert get(ds, f"/{name}.json?sql=select+randomblob(1000000000)").status_code == 400
     assert "frame-ancestors" in get(ds, "/").headers["content-security-policy"]
+
+
+def test_a_served_public_copy_guards_each_request_once(ds, monkeypatch):
+    # `crosswalk serve OUTDIR` registers the package's guard and loads the published folder's copy:
+    # both are plugins of the site, and one of them guards each request.
+    copies = [m for m in pm.get_plugins() if getattr(m, "safe_csv", None) and getattr(m, "GUARDED", None)]
+    assert {pathlib.Path(m.__file__).name for m in copies} == {"site_guard.py", "crosswalk_site_guard.py"}
+    guards = []  # which copy wrote each part of the download
+    for module in copies:
+        monkeypatch.setattr(module, "safe_csv", lambda data, m=module, real=module.safe_csv: guards.append(m) or real(data))
+    response = get(ds, "/crosswalk/standards.csv?_size=5")
+    assert response.status_code == 200 and "'@SUM(1+1)" in response.text
+    assert guards and len(set(guards)) == 1
+    assert response.headers["x-frame-options"] == "DENY"
