@@ -267,16 +267,14 @@ def program_list(database, as_json):
         crosswalk program list district.db --json
     """
     from .programs import list_programs
-    from .text import plural
+    from .text import plural, program_status_text
 
     rows = list_programs(open_database(database))
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        status = row["status"]
-        if row["status_by"]:
-            status += f" by {row['status_by']} on {row['status_at'][:10]}"
+        status = program_status_text(row["status"], row["status_by"], row["status_at"])
         click.echo(f"{row['name']} ({row['grades']}; CIP {row['cip_code'] or '-'}; {row['career_cluster'] or '-'})")
         click.echo(f"  status: {status}")
         click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "

@@ -15,7 +15,7 @@ import re
 
 from .db import DEFAULT_BAND, framework_id, set_program_status
 from .errors import CrosswalkError
-from .text import grade_label, parse_grades, plural
+from .text import grade_label, parse_grades, plural, program_status_text
 
 # The 16 Career Clusters of the Perkins IV crosswalk (U.S. Department of Education, OVAE, Table 4,
 # September 2007), spelled as that table spells them; a program's career_cluster is one of these.
@@ -172,7 +172,7 @@ class StatusResult:
     needs_rereview: int
 
     def summary(self) -> str:
-        return f"{self.program}: {self.status} by {self.by} on {self.at[:10]}"
+        return f"{self.program}: {program_status_text(self.status, self.by, self.at)}"
 
     def warnings(self) -> list[str]:
         """What is still open in the program's review, when it is approved all the same."""

@@ -3,8 +3,8 @@
 The public copy and the working site show the same pages. ``crosswalk publish``
 copies this file into ``OUTDIR/plugins/`` so that ``datasette publish`` and
 ``datasette package`` ship it; the copy imports nothing but Datasette and the
-standard library (publish writes ``grade_label`` into it in place of its one
-import from crosswalk). Its hooks do nothing unless the metadata switches them on::
+standard library (publish writes the functions it imports from crosswalk into it,
+``crosswalk.publish.PLUGIN_IMPORTS``). Its hooks do nothing unless the metadata switches them on::
 
     plugins:
       crosswalk-public:
@@ -43,14 +43,13 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import statement_order_sql  # `crosswalk publish` writes this function here in the published copy
-from crosswalk.text import grade_label  # `crosswalk publish` writes this function here in the published copy
+from crosswalk.text import grade_label, program_status_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 STRENGTH_ORDER = {"full": 2, "partial": 1}
 PAGE_SIZE = 50  # standards (with their evidence) per program page, and gaps per gaps page
-STATUS_WORDS = {"draft": "Draft", "in review": "In review", "approved": "Approved"}
 
 
 def _public_config(datasette):
@@ -239,16 +238,10 @@ def band_label(row) -> str:
 
 
 def status_text(row) -> str:
-    """"Approved by A. Rivera on 2026-03-02", "In review", "Draft" (the public copy may hold no status)."""
-    status = row.get("status")
-    if not status:
-        return ""
-    text = STATUS_WORDS.get(status, status)
-    if row.get("status_by") and status != "draft":
-        text += f" by {row['status_by']}" if status == "approved" else f" (set by {row['status_by']})"
-    if row.get("status_at") and status != "draft":
-        text += f" on {row['status_at'][:10]}"
-    return text
+    """A program's sign-off as a page shows it: "Approved by A. Rivera on 2026-03-02", "Draft"
+    (:func:`crosswalk.text.program_status_text`; the public copy may hold no status)."""
+    text = program_status_text(row.get("status"), row.get("status_by"), row.get("status_at"))
+    return text[:1].upper() + text[1:]
 
 
 async def common(datasette, request):

@@ -43,12 +43,12 @@ from .db import now, open_db, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_settings
-from .text import grade_label, plural
+from .text import grade_label, plural, program_status_text
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 # crosswalk's imports in the public plugin, and the functions written in their place when published.
-PLUGIN_IMPORTS = {"from crosswalk.text import grade_label": (grade_label,),
+PLUGIN_IMPORTS = {"from crosswalk.text import grade_label, program_status_text": (grade_label, program_status_text),
                   "from crosswalk.db import statement_order_sql": (statement_order_sql,)}
 GUARD_FILE = "crosswalk_site_guard.py"
 GUARD_IMPORT = "from crosswalk.cells import is_formula_like, neutralise"

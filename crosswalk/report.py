@@ -44,7 +44,7 @@ from openpyxl.utils import get_column_letter
 from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
-from .text import grade_label, plural
+from .text import grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -130,19 +130,13 @@ def crosswalk_data(db, program) -> dict:
         "substr(reviewed_at, 1, 10) as reviewed_at from program_rereview where program_id = ? "
         "order by subject, standard_code, cte_code", [pid]))
     return {
-        "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]), "status": status_text(info),
+        "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
+        "status": program_status_text(info["status"], info["status_by"], info["status_at"]),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters,
         "in_band": sum(c["standards"] for c in coverage), "rereview": rereview, "reviewers": _reviewers(evidence),
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
-
-
-def status_text(program: dict) -> str:
-    """A program's sign-off as it reads: 'approved by M. Levesque on 2026-11-28', or 'draft'."""
-    if program["status_by"] and program["status_at"]:
-        return f"{program['status']} by {program['status_by']} on {program['status_at'][:10]}"
-    return program["status"]
 
 
 def program_evidence(db, pid: int) -> list[dict]:

@@ -165,6 +165,25 @@ def grade_label(low, high, raw=None) -> str:
     return f"Grades {one(low)}–{one(high)}"
 
 
+def program_status_text(status, by=None, at=None) -> str:
+    """How a program's sign-off reads, one wording everywhere (the command line, the report, the
+    sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',
+    'draft'. Standard library only: ``crosswalk publish`` copies this function into the public
+    site's plugin.
+
+    Example::
+
+        >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00")
+        'approved by M. Levesque on 2026-11-28'
+    """
+    if not status:
+        return ""
+    if not by:
+        return status
+    on = f" on {at[:10]}" if at else ""
+    return f"{status} by {by}{on}" if status == "approved" else f"{status} (set by {by}{on})"
+
+
 # --- counts ---------------------------------------------------------------------------------
 
 def plural(n: int, noun: str, plural_form: str | None = None) -> str:

@@ -1,9 +1,14 @@
+import asyncio
 import csv
 import json
 import sqlite3
 
+import openpyxl
+
 from crosswalk.cli import cli
 from crosswalk.programs import CAREER_CLUSTERS, canonical_cluster
+from crosswalk.publish import publish
+from crosswalk.site import make_datasette, make_public_datasette
 
 from .conftest import DATA
 
@@ -131,7 +136,7 @@ def test_demo_programs_name_career_clusters():
     assert set(CAREER_CLUSTERS) >= {r["career_cluster"] for r in rows} and len(CAREER_CLUSTERS) == 16
 
 
-def test_approve(runner, small_db):
+def test_approve(runner, small_db, tmp_path):
     path = str(small_db)
     runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "Welding"])
     conn = sqlite3.connect(small_db)
@@ -152,8 +157,19 @@ def test_approve(runner, small_db):
         ("approve", "draft", "approved", "M. Levesque", "cli", status_at)]
     result = runner.invoke(cli, ["approve", path, "--program", "1", "--by", "J. Chen", "--status", "In-Review"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("Welding Technology: in review by J. Chen on ") and result.stderr == ""
+    assert result.stdout.startswith("Welding Technology: in review (set by J. Chen on ") and result.stderr == ""
     assert conn.execute("select status, status_by from programs").fetchall() == [("in review", "J. Chen")]
+    # One wording on every surface: the command line, the report, the working site and the public copy.
+    said = f"in review (set by J. Chen on {conn.execute('select status_at from programs').fetchone()[0][:10]})"
+    assert f"  status: {said}\n" in runner.invoke(cli, ["program", "list", path]).stdout
+    report = tmp_path / "welding.xlsx"
+    assert said in runner.invoke(cli, ["report", path, str(report), "--program", "1"]).stdout
+    block = {r[0]: r[1] for r in openpyxl.load_workbook(report)["Crosswalk"].iter_rows(max_row=14, values_only=True)}
+    assert block["Status"] == "In" + said[2:]
+    publish(small_db, tmp_path / "public")
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "public")):
+        home = asyncio.run(ds.client.get("/")).text
+        assert "In" + said[2:] in home, ds
 
 
 def test_approve_errors(runner, small_db):
