@@ -1007,6 +1007,32 @@ def m011_cluster_coverage(db: sqlite_utils.Database) -> None:
     _program_coverage_view(db, "program_cluster_coverage", "subject, domain, cluster")
 
 
+@migrations()
+def m012_alignments_by_target_and_status(db: sqlite_utils.Database) -> None:
+    """A standard's accepted alignments found without reading its suggestions: the gaps pages and
+    the uncovered_standards view ask, for each standard, whether any of its alignments is accepted.
+    On a crosswalk of 296,850 alignments (141 a standard) the first /gaps?subject=Math of the
+    working site ran three queries of 1.1, 1.7 and 1.7 s; with this index 0.30, 0.26 and 0.26 s
+    (uncovered_standards 0.57 -> 0.05 s). It replaces the index on target_id alone, its prefix."""
+    db.execute("CREATE INDEX IF NOT EXISTS idx_alignments_target_status ON alignments(target_id, status)")
+    db.execute("DROP INDEX IF EXISTS idx_alignments_target")
+
+
+def refresh_statistics(db) -> None:
+    """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
+
+    Without them SQLite cannot tell that few of a standard's many alignments are accepted. On a
+    crosswalk of 296,850 alignments the first /gaps?subject=Math of the working site took 1.27 s
+    without statistics and 0.33 s with them; with ``analysis_limit`` 400 the ANALYZE itself took
+    0.26 s there (a full one reads every row). The limit is this connection's, and is put back."""
+    previous = db.execute("PRAGMA analysis_limit").fetchone()[0]
+    db.execute("PRAGMA analysis_limit = 400")
+    try:
+        db.execute("ANALYZE")
+    finally:
+        db.execute(f"PRAGMA analysis_limit = {int(previous)}")
+
+
 def set_program_status(db, program, status: str, reviewer: str, *, via: str = "cli") -> dict:
     """Set a program's sign-off status (draft, in review, approved): the one place that writes it.
 

@@ -5,6 +5,7 @@ import sqlite_utils
 
 from crosswalk.db import framework_id, migrations, open_db, program_id
 from crosswalk.errors import NotFound
+from crosswalk.matching import match
 
 
 def _alignments_sql(db) -> str:
@@ -203,3 +204,22 @@ def test_the_sign_off_migration_keeps_every_logged_decision(tmp_path):
     db.execute("update alignments set rationale = 'measured', review_via = 'cli' where id = 1")
     db.conn.commit()
     assert db.execute("select action from review_log order by id").fetchall() == [("accept",), ("set rationale",)]
+
+
+def test_a_match_leaves_the_planner_statistics_of_what_it_wrote(small_db):
+    # The gaps pages ask, for each standard, whether any of its alignments is accepted: SQLite
+    # plans that well only when its statistics know how alignments spread over standards.
+    db = open_db(small_db)
+    stats = dict(db.execute("select idx, stat from sqlite_stat1 where tbl = 'alignments'").fetchall())
+    alignments = db.execute("select count(*) from alignments").fetchone()[0]
+    assert int(stats["idx_alignments_target_status"].split()[0]) == alignments
+    before = db.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0]
+    db.execute("update alignments set status = 'accepted', reviewer = 'A. Rivera' where id = 1")
+    db.execute("pragma analysis_limit = 50")
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    # the library put the connection's own limit back
+    assert db.execute("pragma analysis_limit").fetchone()[0] == 50
+    now = dict(db.execute("select idx, stat from sqlite_stat1 where tbl = 'alignments'").fetchall())
+    assert int(now["idx_alignments_target_status"].split()[0]) == db.execute(
+        "select count(*) from alignments").fetchone()[0] < alignments
+    assert db.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0] == before + 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..db import framework_id, in_band_sql, write_transaction
+from ..db import framework_id, in_band_sql, refresh_statistics, write_transaction
 from ..errors import CrosswalkError
 from ..text import parse_grades, plural
 from .base import DEFAULT, Decision, Doc, Settings
@@ -144,5 +144,7 @@ def match(
             if progress:
                 progress(chunk.stop - chunk.start)
         writer.finish()
+    # A match rewrites most of the alignments: the planner's statistics follow (db.refresh_statistics).
+    refresh_statistics(db)
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
                        writer.method, writer.kept_commented, writer.unlikely_count)
