@@ -552,13 +552,41 @@ def test_learned_weights_follow_the_held_out_decisions_and_never_invert_a_signal
     for i, right in enumerate(truth):
         misleading[i, (right[0] + 1 + rng.integers(0, cols - 1, 3)) % cols] = 0.5
     features = {"popularity": popular, "neighbours": misleading}
-    weights, held, _, cold_right, warm_right = _select(cold, features, truth, set(features), np.arange(rows) % 5)
+    weights, held, _, cold_right, warm_right, _ = _select(cold, features, truth, set(features), np.arange(rows) % 5)
     assert weights["popularity"] > 0.5 and weights.get("neighbours", 0.0) == 0.0
     assert warm_right == _shown_right(held, truth) > cold_right + 0.1
     # The same signals where nothing comes true: the cold ranking, no weights.
     features = {"neighbours": misleading}
-    weights, held, _, cold_right, warm_right = _select(cold, features, truth, set(features), np.arange(rows) % 5)
+    weights, held, _, cold_right, warm_right, _ = _select(cold, features, truth, set(features), np.arange(rows) % 5)
     assert weights == {} and warm_right == cold_right and held is cold
+
+
+def test_the_committees_calibration_is_fitted_on_the_scores_ranking_gives():
+    # Ranking raises every cold score a little (what the statements being matched say about each
+    # other, which the decided statements' own scores lack). The choice of signals is made on the
+    # scores as they were, and the calibration on the scores as ranking gives them: fitted on the
+    # lower ones, it would read the raised scores as more often right than they are.
+    from crosswalk.matching import DEFAULT
+    from crosswalk.matching.learning import _calibrate, _logit, _select, _sigmoid
+
+    rng = np.random.default_rng(5)
+    rows, cols = 200, 30
+    cold = rng.uniform(0.01, 0.5, (rows, cols)).astype(np.float32)
+    popular = np.zeros((rows, cols), np.float32)
+    popular[:, :3] = 0.2  # three standards the committee accepted often, and right again here
+    truth = [np.array([int(np.argmax(cold[i] + popular[i] + rng.normal(0, 0.15, cols)))]) for i in range(rows)]
+    raised = _sigmoid(_logit(cold) + 1.0)
+    features, used, folds = {"popularity": popular}, {"popularity"}, np.arange(rows) % 5
+    plain = _select(cold, features, truth, used, folds)
+    seen = _select(cold, features, truth, used, folds, seen=raised)
+    assert seen[0] == plain[0] and seen[3:5] == plain[3:5]  # the same choice and the same check
+    assert np.array_equal(seen[1], plain[1]) and (seen[5] > plain[5]).all()
+    top = np.argsort(-seen[5], axis=1)[:, :10]
+    right_rate = np.mean([np.isin(top[i], truth[i]).mean() for i in range(rows)])
+    scored = np.take_along_axis(seen[5], top, axis=1)
+    honest = _calibrate(seen[5], truth, DEFAULT)(scored).mean()
+    overstated = _calibrate(plain[5], truth, DEFAULT)(scored).mean()
+    assert abs(honest - right_rate) < 0.02 < overstated - right_rate
 
 
 def test_warm_that_pushes_right_standards_out_of_the_first_five_stays_cold():
@@ -583,7 +611,7 @@ def test_warm_that_pushes_right_standards_out_of_the_first_five_stays_cold():
             cold[i, wrong] = 0.24  # just below the right one: any lift puts them above it
             signal[i, wrong] = 0.5
     assert _shown_right(cold, truth) == 1.0
-    weights, held, _, cold_right, warm_right = _select(cold, {"neighbours": signal}, truth, {"neighbours"},
+    weights, held, _, cold_right, warm_right, _ = _select(cold, {"neighbours": signal}, truth, {"neighbours"},
                                                        np.arange(rows) % 5)
     assert weights == {} and held is cold and warm_right == cold_right == 1.0
 

@@ -351,7 +351,23 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
             fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
         return fused
 
+    def decided(k_emb, k_contexts) -> np.ndarray:
+        """What the same two adjustments add to the fused scores of decided statements (rows ×
+        targets): their heading's sources' mean gain over every statement's, and their closeness
+        to each target's best sources; so that the committee's calibration is fitted on the
+        scores ranking gives (learning.learn). Keeps the headings' sums (headings × targets)."""
+        extra = np.zeros((len(k_contexts), index.n), np.float32)
+        if settings.heading_weight:
+            for i, context in enumerate(k_contexts):
+                g = heading_of.get(context)
+                if g is not None:
+                    extra[i] = settings.heading_weight * (heading_sum[g] / sizes[g] - column_mean)
+        if centroids is not None and k_emb is not None:
+            extra += np.float32(settings.expansion_weight) * (k_emb @ centroids.T)
+        return extra
+
     finished.best = np.concatenate([b[2] for b in best]) / np.float32(cold_scale(weights))
+    finished.decided = decided
     return finished
 
 

@@ -146,17 +146,20 @@ class _Ranking:
         warm = bool(accepted_rows)
         threshold = similarity_threshold(vectors, semantic, settings) if warm else settings.similarity_threshold
         index = _Index(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold)
-        learned = (learn(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold, scale)
-                   if warm else Learned({}, None, 0))
-        used = learned.used  # warm signal -> how far it is trusted
-        method = "tfidf+embedding" if semantic else "tfidf"
-        if warm:
-            method += "+decisions" if used else " (decisions checked: no gain over cold)"
         contexts = [s.context for s in sources]
         # Cold, the statements being matched also teach something about each other: see _context_adjust.
         adjusted = None
         if len(sources) > 1 and (settings.heading_weight or settings.expansion_weight):
             adjusted = _context_adjust(index, vectors, contexts, cold_weights, 0.0, semantic, settings)
+        # The committee's calibration is fitted on the scores ranking gives, these adjustments
+        # included (see learn).
+        learned = (learn(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold, scale,
+                         context=adjusted.decided if adjusted is not None else None)
+                   if warm else Learned({}, None, 0))
+        used = learned.used  # warm signal -> how far it is trusted
+        method = "tfidf+embedding" if semantic else "tfidf"
+        if warm:
+            method += "+decisions" if used else " (decisions checked: no gain over cold)"
         fence = _floor_fence(adjusted.best, settings) if adjusted is not None else -np.inf
         cold_calibration = learned.cold or GOLD_CALIBRATION
 
