@@ -910,11 +910,12 @@ def report(database, out, program, format_):
     text, the aligned CTE codes and tasks, strength (Full / Partial),
     rationale, reviewers and dates; a sign-off block; a Summary sheet with
     the coverage of the program's grade band by subject and by domain, with
-    charts; a 'Needs re-review' sheet (accepted decisions whose statement
-    changed or was retired: not counted as certified); an Evidence sheet.
-    A CSV report holds the crosswalk rows, with the coverage figures in
-    NAME-coverage.csv and the decisions to re-review in NAME-rereview.csv
-    beside it.
+    charts; a 'By cluster' sheet (each domain's clusters); a 'Needs re-review'
+    sheet (accepted decisions whose statement changed or was retired: not
+    counted as certified); an Evidence sheet. A CSV report holds the
+    crosswalk rows, with the coverage figures (by subject, domain and
+    cluster) in NAME-coverage.csv and the decisions to re-review in
+    NAME-rereview.csv beside it.
 
     Example:
 

@@ -14,7 +14,7 @@ An xlsx workbook with four sheets:
 - **Evidence**: one row per reviewed alignment (task ↔ standard) that certifies.
 
 ``format="csv"`` writes the Crosswalk rows to the file named, the coverage
-figures beside it (``NAME-coverage.csv``) and the decisions to re-review
+figures beside it (``NAME-coverage.csv``: by subject, domain and cluster) and the decisions to re-review
 (``NAME-rereview.csv``). Every figure is read from the database's views
 (``program_coverage``, ``program_domain_coverage``, ``program_rereview``,
 ``program_evidence``), so the report, the site and SQL agree. Text a spreadsheet
@@ -217,10 +217,13 @@ def _write_csv(data, path) -> tuple[pathlib.Path, pathlib.Path]:
     coverage_path, rereview_path = csv_companions(path)
     _csv_table(path, ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
                ([name] + [row[key] for _, key, _ in CROSSWALK_COLUMNS] for row in data["rows"]))
-    # One row per subject (Domain empty), then per subject and domain: the figures of the Summary sheet.
-    figures = [{**c, "domain": ""} for c in data["coverage"]] + data["domains"]
-    _csv_table(coverage_path, ["Program", "Grade band"] + [title for title, _ in COVERAGE_COLUMNS],
-               ([name, data["grades"]] + [c[key] for _, key in COVERAGE_COLUMNS] for c in figures))
+    # One row per subject (Domain and Cluster empty), then per subject and domain (the Summary
+    # sheet's figures), then per cluster of each domain (the By cluster sheet's).
+    figures = ([{**c, "domain": "", "cluster": ""} for c in data["coverage"]]
+               + [{**d, "cluster": ""} for d in data["domains"]] + data["clusters"])
+    columns = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
+    _csv_table(coverage_path, ["Program", "Grade band"] + [title for title, _ in columns],
+               ([name, data["grades"]] + [c[key] for _, key in columns] for c in figures))
     _csv_table(rereview_path, ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
                ([name] + [r[key] for _, key, _ in REREVIEW_COLUMNS] for r in data["rereview"]))
     return coverage_path, rereview_path

@@ -208,20 +208,26 @@ def test_csv_report_neutralises_formulas(runner, report_db, tmp_path):
     assert {r["Strength"] for r in rows} <= {"Full", "Partial"}
     assert "'" + FORMULA in {r["Rationale"] for r in rows}
     assert not any(v.startswith(("=", "+", "-", "@")) for r in rows for v in r.values())
-    # The figures beside it: per subject, then per subject and domain, as the views give them.
+    # The figures beside it: per subject, then per subject and domain, as the views give them ...
     assert result.stdout.strip().endswith(
         f"; coverage figures in {tmp_path / 'welding-coverage.csv'}, decisions to re-review in "
         f"{tmp_path / 'welding-rereview.csv'}")
     figures = list(csv.DictReader(open(tmp_path / "welding-coverage.csv", encoding="utf-8-sig")))
     conn = sqlite3.connect(report_db)
-    expected = [(s, "", str(n), str(c), str(p)) for s, n, c, p in conn.execute(
+    expected = [(s, "", "", str(n), str(c), str(p)) for s, n, c, p in conn.execute(
         "select subject, standards, certified, percent from program_coverage where program = 'Welding Technology' "
         "order by subject")] + [
-        (s, d, str(n), str(c), str(p)) for s, d, n, c, p in conn.execute(
+        (s, d, "", str(n), str(c), str(p)) for s, d, n, c, p in conn.execute(
             "select subject, coalesce(nullif(domain, ''), '(no domain)'), standards, certified, percent "
             "from program_domain_coverage where program = 'Welding Technology' order by subject, domain is null, domain")]
-    assert [(r["Subject"], r["Domain"], r["Standards in band"], r["Certified"], r["Coverage (%)"]) for r in figures] \
-        == expected
+    # ... then per cluster of each domain, as the By cluster sheet.
+    clusters = [(s, d, k, str(n), str(c), str(p)) for s, d, k, n, c, p in conn.execute(
+        "select subject, coalesce(nullif(domain, ''), '(no domain)'), cluster, standards, certified, percent "
+        "from program_cluster_coverage where program = 'Welding Technology' and cluster is not null and cluster != '' "
+        "order by subject, domain is null, domain, cluster")]
+    assert len(clusters) > 10
+    assert [(r["Subject"], r["Domain"], r["Cluster"], r["Standards in band"], r["Certified"], r["Coverage (%)"])
+            for r in figures] == expected + clusters
     assert {(r["Program"], r["Grade band"]) for r in figures} == {("Welding Technology", "Grades 9–12")}
     rereview = list(csv.DictReader(open(tmp_path / "welding-rereview.csv", encoding="utf-8-sig")))
     assert [r["Why it needs re-review"] for r in rereview] == ["the task W.17 changed"]
