@@ -50,3 +50,15 @@ def test_imports_go_one_way():
         assert leaves, f"these modules import each other in a circle: {sorted(left)}"
         for name in leaves:
             del left[name]
+
+
+def test_each_module_imports_only_its_own_layer_or_those_below():
+    # The second picture of docs/ARCHITECTURE.md: layers from the command line down to the shared
+    # vocabulary, separated by rules.
+    picture = DOC.split("```")[3]
+    layers = [re.findall(r"crosswalk\.([a-z_]+)", part) for part in re.split(r"\n─+\n", picture)]
+    assert len(layers) >= 6 and all(layers)
+    layer_of = {name: i for i, names in enumerate(layers) for name in names}
+    upward = sorted(f"{name} -> {dep}" for name, i in layer_of.items() for dep in imports_of(name)
+                    if dep in layer_of and layer_of[dep] < i)
+    assert upward == []
