@@ -301,16 +301,15 @@ async def page(datasette, request, template, context_fn, extras=None):
     """A page: ``context_fn(datasette, request)`` (and ``extras(datasette, request, context)``) rendered.
 
     What a visitor who is not signed in sees is the same for everyone until the database changes:
-    on the working site such pages are kept whole (per process, least recently used out) under
-    their URL and the database's data_version (on a public copy every answer is, see PageCache).
-    Signed-in reviewers' pages carry their CSRF tokens and are never kept.
+    such pages are kept whole (per process, least recently used out) under their URL and the
+    database's data_version. Signed-in reviewers' pages carry their CSRF tokens and are never kept.
+    (A public copy also keeps every answer to a request without a cookie, in front: PageCache.)
     """
     await check_visible(datasette, request)
     db, _ = _db(datasette)
     version = _data_version(datasette, db)
     key = None
-    if version is not None and request.actor is None and "ds_messages" not in request.cookies \
-            and not _public_config(datasette):
+    if version is not None and request.actor is None and "ds_messages" not in request.cookies:
         key = (db.name, version, request.path, request.query_string)
         kept = datasette.__dict__.setdefault("_crosswalk_page_cache", collections.OrderedDict())
         if key in kept:
@@ -768,7 +767,7 @@ def register_routes(datasette):
 # the data_version is 0). Datasette's own table page of the suggestions (20 rows) takes 25 ms of CPU,
 # most of it in Jinja; kept, 0.4 ms (in process, the demo's public copy). Kept: 200 answers to
 # requests without a cookie, that set none, up to PAGE_MAX_BYTES each and PAGE_CACHE_BYTES in all per
-# process, least recently asked for out first. (The working site keeps only its own pages: see page.)
+# process, least recently asked for out first. (Every site keeps its own pages too: see page.)
 PAGE_CACHE_BYTES = 32 * 1024 * 1024
 PAGE_MAX_BYTES = 512 * 1024
 PRIVATE_HEADERS = {b"cookie", b"authorization"}  # a request with these is answered afresh, and not kept

@@ -1,6 +1,6 @@
 """The crosswalk document for one program, in the shape state CTE offices use.
 
-An xlsx workbook with four sheets:
+An xlsx workbook with five sheets:
 
 - **Crosswalk**: a header and sign-off block (program, grade band, CIP code,
   credentials, status and who approved it when, reviewers and review dates,
@@ -9,15 +9,17 @@ An xlsx workbook with four sheets:
   (Full / Partial), rationale, reviewers, dates.
 - **Summary**: coverage of the program's grade band by subject and by domain
   (full, partial, of how many), each with a bar chart.
+- **By cluster**: the same figures for each domain's clusters.
 - **Needs re-review**: accepted decisions whose statement changed or was retired
   since; they are not counted as certified until decided again.
 - **Evidence**: one row per reviewed alignment (task ↔ standard) that certifies.
 
 ``format="csv"`` writes the Crosswalk rows to the file named, the coverage
-figures beside it (``NAME-coverage.csv``: by subject, domain and cluster) and the decisions to re-review
-(``NAME-rereview.csv``). Every figure is read from the database's views
-(``program_coverage``, ``program_domain_coverage``, ``program_rereview``,
-``program_evidence``), so the report, the site and SQL agree. Text a spreadsheet
+figures beside it (``NAME-coverage.csv``: by subject, domain and cluster) and
+the decisions to re-review (``NAME-rereview.csv``). Every figure is read from
+the database's views (``program_coverage``, ``program_domain_coverage``,
+``program_cluster_coverage``, ``program_rereview``, ``program_evidence``), so
+the report, the site and SQL agree. Text a spreadsheet
 would run as a formula is stored as text (xlsx) or prefixed with an apostrophe (CSV).
 
 Example::
