@@ -320,11 +320,10 @@ def report(r) -> str:
          "non-2xx/3xx answers and requests outlasting the run (wrk --timeout = duration + 10 s); "
          "requests still in flight when the run ends are not counted. First request = the page's first request "
          "to a freshly started server; warm = median of 5 sequential requests after it; server CPU = CPU time of all "
-         "the server's processes during the run, per request. Every site keeps crosswalk's own pages (home, "
-         "program, standard, gaps, search) for visitors who are not signed in until its database changes; "
-         "the public copy, whose database never changes, keeps every answer, Datasette's table pages too "
-         "(`crosswalk.public_plugin.PageCache`): under load those pages are sent as kept, and the first "
-         "request is what making one costs. Signed-in reviewers' pages are never kept.", "",
+         "the server's processes during the run, per request. The public copy and the working site keep "
+         "each answer to a visitor without a cookie until the database changes, Datasette's table pages too "
+         "(`crosswalk.public_plugin.PageCache`): under load a page is sent as kept (one process makes it once), "
+         "and the first request is what making one costs. Signed-in reviewers' pages are never kept.", "",
          "| site | page | path | requests | req/s | p50 ms | p95 ms | p99 ms | max ms | errors | first request ms | "
          "warm request ms | server CPU ms/request | KB | target | load (1/5/15 min) |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]

@@ -762,19 +762,20 @@ def register_routes(datasette):
     return ROUTES
 
 
-# The public copy's answers, each made once per process while it is asked for: a visitor is never
-# signed in there, so an answer depends only on its address and the data (immutable once published:
-# the data_version is 0). Datasette's own table page of the suggestions (20 rows) takes 25 ms of CPU,
-# most of it in Jinja; kept, 0.4 ms (in process, the demo's public copy). Kept: 200 answers to
-# requests without a cookie, that set none, up to PAGE_MAX_BYTES each and PAGE_CACHE_BYTES in all per
-# process, least recently asked for out first. (Every site keeps its own pages too: see page.)
+# A site's answers to visitors who carry no cookie (no one signed in, no message, no form token),
+# each made once per process until the database changes: such an answer depends only on its address
+# and the data (a public copy's never changes: its data_version is 0). Datasette's own table page of
+# the suggestions (20 rows) takes 25 ms of CPU, most of it in Jinja; kept, 0.4 ms (in process, the
+# demo's public copy). Kept: 200 answers that set no cookie, up to PAGE_MAX_BYTES each and
+# PAGE_CACHE_BYTES in all per process, least recently asked for out first. On the public copy and
+# the working site (crosswalk.working_plugin); crosswalk's own pages are also kept by page.
 PAGE_CACHE_BYTES = 32 * 1024 * 1024
 PAGE_MAX_BYTES = 512 * 1024
 PRIVATE_HEADERS = {b"cookie", b"authorization"}  # a request with these is answered afresh, and not kept
 
 
 class PageCache:
-    """Whole answers of a public copy, by address and data_version (see PAGE_CACHE_BYTES)."""
+    """Whole answers of a site, by address and data_version (see PAGE_CACHE_BYTES)."""
 
     def __init__(self, limit: int = PAGE_CACHE_BYTES, largest: int = PAGE_MAX_BYTES):
         self.pages: collections.OrderedDict = collections.OrderedDict()  # address -> (start message, body)
@@ -836,14 +837,16 @@ class PageCache:
             self.size -= len(dropped)
 
 
-def _page_cache(datasette):
-    """The public copy's cache of whole answers (None on any other site)."""
-    if not _public_config(datasette):
-        return None
+async def answer_kept(datasette, app, scope, receive, send) -> None:
+    """Answer an HTTP request from the site's PageCache, or make the answer and keep it if it can be kept."""
     cache = datasette.__dict__.get("_crosswalk_answers")
     if cache is None:
         cache = datasette.__dict__["_crosswalk_answers"] = PageCache()
-    return cache
+    key = cache.address(scope, _data_version(datasette, _db(datasette)[0]))
+    if key is None:
+        await app(scope, receive, send)
+    elif not await cache.serve(key, send):
+        await app(scope, receive, cache.recorder(key, send))
 
 
 @hookimpl
@@ -859,12 +862,7 @@ def asgi_wrapper(datasette):
                             "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
                 await send({"type": "http.response.body", "body": body})
                 return
-            cache = _page_cache(datasette)
-            key = cache.address(scope, _data_version(datasette, _db(datasette)[0]))
-            if key is None:
-                await app(scope, receive, send)
-            elif not await cache.serve(key, send):
-                await app(scope, receive, cache.recorder(key, send))
+            await answer_kept(datasette, app, scope, receive, send)
 
         return refuse_writes
 

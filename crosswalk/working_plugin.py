@@ -269,6 +269,22 @@ async def program_status(datasette, request):
 
 
 @hookimpl
+def asgi_wrapper(datasette):
+    """Answers to visitors without a cookie are kept until the database changes (pages.answer_kept):
+    Datasette's table page of 296,850 alignments costs 30 ms of CPU a request."""
+    def wrap(app):
+        async def kept(scope, receive, send):
+            if scope["type"] == "http" and _on(datasette):
+                await pages.answer_kept(datasette, app, scope, receive, send)
+            else:
+                await app(scope, receive, send)
+
+        return kept
+
+    return wrap
+
+
+@hookimpl
 def register_routes(datasette):
     if not _on(datasette):
         return []

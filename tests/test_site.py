@@ -170,6 +170,40 @@ def test_a_table_pages_row_count_is_counted_once_until_the_database_changes(smal
     asyncio.run(run())
 
 
+def test_the_working_site_keeps_an_answer_until_the_database_changes(small_db, monkeypatch):
+    # Nobody signs in on the working site: a visitor without a cookie gets the same answer as the
+    # last one, until any connection commits to the database.
+    asked = []
+    real_execute = Database.execute
+
+    async def counting_execute(self, sql, *args, **kwargs):
+        asked.append(sql)
+        return await real_execute(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(Database, "execute", counting_execute)
+    ds = make_datasette(small_db, pages=True)
+
+    async def page(headers=None):
+        before = len(asked)
+        response = await ds.client.get("/small/alignments?_size=3&_sort=id", headers=headers or {})
+        assert response.status_code == 200
+        return response.text, len(asked) - before
+
+    async def run():
+        first, queries = await page()
+        assert queries > 0
+        assert await page() == (first, 0)  # kept: not one query
+        assert (await page({"cookie": "ds_messages=x"}))[1] > 0  # a visitor with a cookie: made afresh
+        conn = sqlite3.connect(small_db)
+        conn.execute("update alignments set rationale = 'CHANGED ELSEWHERE' where id = 1")
+        conn.commit()
+        conn.close()
+        changed, queries = await page()
+        assert queries > 0 and "CHANGED ELSEWHERE" in changed and "CHANGED ELSEWHERE" not in first
+        assert await page() == (changed, 0)
+    asyncio.run(run())
+
+
 def test_workers_share_one_secret(small_db, monkeypatch):
     """What each uvicorn worker process builds from CROSSWALK_SITE: the same site, the same signing secret."""
     monkeypatch.setenv(site.ENV_SITE, json.dumps({"paths": [str(small_db)], "secret": "s" * 64}))
