@@ -1024,7 +1024,8 @@ def refresh_statistics(db) -> None:
     Without them SQLite cannot tell that few of a standard's many alignments are accepted. On a
     crosswalk of 296,850 alignments the first /gaps?subject=Math of the working site took 1.27 s
     without statistics and 0.33 s with them; with ``analysis_limit`` 400 the ANALYZE itself took
-    0.26 s there (a full one reads every row). The limit is this connection's, and is put back."""
+    11 ms there, in process (a full one reads every row). The limit is this connection's, and is
+    put back."""
     previous = db.execute("PRAGMA analysis_limit").fetchone()[0]
     db.execute("PRAGMA analysis_limit = 400")
     try:

@@ -783,13 +783,15 @@ class PageCache:
         self.hits = 0
 
     @staticmethod
-    def address(scope, version):
-        """The key of a request whose answer can be kept, or None."""
-        if version is None or scope.get("method", "GET").upper() != "GET":
+    def address(scope, version_of):
+        """The key of a request whose answer can be kept, or None. ``version_of()`` gives the
+        database's data_version; it is asked only for a request that could be kept."""
+        if scope.get("method", "GET").upper() != "GET":
             return None
         if any(k.lower() in PRIVATE_HEADERS for k, _ in scope.get("headers", [])):
             return None
-        return version, scope.get("path", ""), scope.get("query_string", b"")
+        version = version_of()
+        return None if version is None else (version, scope.get("path", ""), scope.get("query_string", b""))
 
     async def serve(self, key, send) -> bool:
         kept = self.pages.get(key)
@@ -842,7 +844,7 @@ async def answer_kept(datasette, app, scope, receive, send) -> None:
     cache = datasette.__dict__.get("_crosswalk_answers")
     if cache is None:
         cache = datasette.__dict__["_crosswalk_answers"] = PageCache()
-    key = cache.address(scope, _data_version(datasette, _db(datasette)[0]))
+    key = cache.address(scope, lambda: _data_version(datasette, _db(datasette)[0]))
     if key is None:
         await app(scope, receive, send)
     elif not await cache.serve(key, send):

@@ -357,7 +357,7 @@ def plugin_source() -> str:
     """The public pages plugin as published: crosswalk's imports replaced by the functions they import.
 
     So the published plugin runs where crosswalk is not installed (``datasette package``), and
-    grade_label and statement_order_sql are still written once, in :mod:`crosswalk.text` and
+    each function of ``PLUGIN_IMPORTS`` is still written once, in :mod:`crosswalk.text` or
     :mod:`crosswalk.db`.
     """
     source = (HERE / "public_plugin.py").read_text(encoding="utf-8")
