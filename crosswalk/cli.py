@@ -426,7 +426,8 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
 
 @cli.command()
 @click.option("--db", "database", default="crosswalk-demo.db", show_default=True, type=click.Path(dir_okay=False),
-              help="Where to build the demo database")
+              help="The demo database: kept with its decisions if it was built there before")
+@click.option("--fresh", is_flag=True, help="Build the demo anew, even if it was built at --db before")
 @click.option("--serve/--no-serve", default=True, show_default=True, help="Serve the site when built")
 @click.option("--top", type=click.IntRange(1, 50), default=5, show_default=True, help="Suggestions per task and subject")
 @click.option("--no-embeddings", is_flag=True, help="Lexical scores only")
@@ -435,7 +436,7 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
 @serve_options
 @silent_option
 @fail_cleanly
-def demo(database, serve, top, no_embeddings, reviewer, host, port, silent):
+def demo(database, fresh, serve, top, no_embeddings, reviewer, host, port, silent):
     """Build the demo crosswalk from the bundled data and serve it.
 
     Imports the Maine Learning Results (CCSS mathematics and ELA, NGSS
@@ -444,6 +445,10 @@ def demo(database, serve, top, no_embeddings, reviewer, host, port, silent):
     the working site (see `crosswalk serve`): programs, coverage heat map,
     program, standard, gaps and search pages, and the suggestions awaiting
     review.
+
+    Run again, it serves the demo it built before, with every decision made
+    in it since; --fresh builds it anew (--top and --no-embeddings apply to a
+    build). It never replaces a database that is not the demo's.
 
     Anyone who reaches the site may read it; to decide and sign off, sign
     in as the --reviewer name with the password printed on the terminal,
@@ -454,29 +459,25 @@ def demo(database, serve, top, no_embeddings, reviewer, host, port, silent):
 
     \b
         crosswalk demo
+        crosswalk demo --fresh
         crosswalk demo --db /tmp/demo.db --no-serve
     """
-    from .demo import build_demo
-
-    path = pathlib.Path(database)
-    if path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            pathlib.Path(str(path) + suffix).unlink(missing_ok=True)
+    from .demo import open_demo
 
     def log(text):
         if not silent:
             click.echo(text, err=True)
 
-    summary = build_demo(path, top=top, use_embeddings=not no_embeddings, log=log)
+    summary = open_demo(database, fresh=fresh, top=top, use_embeddings=not no_embeddings, log=log)
     click.echo(summary.summary())
     if serve:
         from .review_site import serve_review, session_reviewer
 
         reviewers, password = session_reviewer(reviewer)
-        click.echo(f"Serving {path} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
+        click.echo(f"Serving {database} at http://{host}:{port}/ (Ctrl+C to stop)", err=True)
         click.echo(f"To decide and sign off, sign in at http://{host}:{port}/-/login as {reviewer!r} with the "
                    f"password {password} (made for this run only)", err=True)
-        serve_review(path, host=host, port=port, reviewers=reviewers, open_reading=True)
+        serve_review(database, host=host, port=port, reviewers=reviewers, open_reading=True)
 
 
 @cli.command(name="import-case")

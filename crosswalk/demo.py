@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import os
 import pathlib
+import sqlite3
 
 from .db import open_db
 from .decisions import apply_decisions, read_decisions
+from .errors import CrosswalkError
 from .importer import import_file
 from .matching import match
 from .programs import add_program
@@ -83,13 +86,89 @@ class DemoSummary:
     alignments: int
     accepted: int = 0
     rejected: int = 0
+    reused: bool = False  # the demo built earlier at ``path``, with every decision made in it since
 
     def summary(self) -> str:
-        return (
-            f"Built {self.path}: {plural(self.frameworks, 'framework')}, {plural(self.standards, 'standard')}, "
-            f"{plural(self.programs, 'program')}, {plural(self.alignments, 'alignment')} "
-            f"({self.accepted} accepted, {self.rejected} rejected, the rest suggested)"
-        )
+        what = (f"{plural(self.frameworks, 'framework')}, {plural(self.standards, 'standard')}, "
+                f"{plural(self.programs, 'program')}, {plural(self.alignments, 'alignment')} "
+                f"({self.accepted} accepted, {self.rejected} rejected, the rest suggested)")
+        if self.reused:
+            return f"Kept the demo built earlier at {self.path}, with its decisions: {what} (--fresh builds it anew)"
+        return f"Built {self.path}: {what}"
+
+
+def _summary(db, path, reused=False) -> DemoSummary:
+    return DemoSummary(
+        path=str(path),
+        frameworks=db["frameworks"].count,
+        standards=db["standards"].count,
+        programs=db["programs"].count,
+        alignments=db["alignments"].count,
+        accepted=db["alignments"].count_where("status = 'accepted'"),
+        rejected=db["alignments"].count_where("status = 'rejected'"),
+        reused=reused,
+    )
+
+
+def _demo_names() -> tuple[set, set]:
+    """The frameworks and programs a demo database holds."""
+    programs = list(csv.DictReader(open(data_dir() / "programs.csv", encoding="utf-8")))
+    return {s["framework"] for s in ACADEMIC} | {p["framework"] for p in programs}, {p["name"] for p in programs}
+
+
+def is_demo(path) -> bool:
+    """Whether the file at ``path`` is a demo database (its frameworks and programs are the demo's
+    own, and there is at least one); False for another crosswalk database. A file that is not a
+    crosswalk database at all is an error: nothing here may be mistaken for something to replace."""
+    try:
+        conn = sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        try:
+            frameworks = {r[0] for r in conn.execute("select name from frameworks")}
+            programs = {r[0] for r in conn.execute("select name from programs")}
+        finally:
+            conn.close()
+    except sqlite3.Error as e:
+        raise CrosswalkError(f"{path} is not a crosswalk database ({e}); choose another --db for the demo") from None
+    demo_frameworks, demo_programs = _demo_names()
+    return bool(frameworks) and frameworks <= demo_frameworks and programs <= demo_programs
+
+
+def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool = True, log=None) -> DemoSummary:
+    """The demo database at ``path``: the one built there earlier, with every decision made in it
+    since, or (when there is none, or ``fresh``) a new one from :func:`build_demo`.
+
+    Nothing else is ever replaced: a crosswalk database that is not the demo's is an error, with
+    or without ``fresh``. A new demo is built next to ``path`` and moved into place when it is
+    complete, so a build that was stopped half way leaves nothing behind to be kept.
+    """
+    path = pathlib.Path(path)
+    if path.exists():
+        if not is_demo(path):
+            raise CrosswalkError(
+                f"{path} is a crosswalk database that is not the demo's; the demo neither uses nor replaces it. "
+                "Choose another --db for the demo.")
+        if not fresh:
+            db = open_db(path)
+            try:
+                return _summary(db, path, reused=True)
+            finally:
+                db.close()
+    building = path.with_name(path.name + ".building")
+    for suffix in ("", "-wal", "-shm"):
+        pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
+    summary = build_demo(building, top=top, use_embeddings=use_embeddings, log=log)
+    # The last connection closed, SQLite has moved the write-ahead log into the file: it is whole.
+    leftover = [s for s in ("-wal", "-shm") if pathlib.Path(str(building) + s).exists()]
+    if leftover:
+        conn = sqlite3.connect(building)
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        pathlib.Path(str(path) + suffix).unlink(missing_ok=True)
+    os.replace(building, path)
+    for suffix in ("-wal", "-shm"):
+        pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
+    return dataclasses.replace(summary, path=str(path))
 
 
 def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decisions: bool = True,
@@ -153,14 +232,6 @@ def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decision
             match(db, source=program["framework"], target=spec["framework"], top=top,
                   grade=DEMO_GRADE, use_embeddings=use_embeddings)
         step(f"Re-matched {program['name']} with what the decisions teach")
-    summary = DemoSummary(
-        path=str(path),
-        frameworks=db["frameworks"].count,
-        standards=db["standards"].count,
-        programs=db["programs"].count,
-        alignments=db["alignments"].count,
-        accepted=db["alignments"].count_where("status = 'accepted'"),
-        rejected=db["alignments"].count_where("status = 'rejected'"),
-    )
+    summary = _summary(db, path)
     db.close()
     return summary

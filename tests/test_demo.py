@@ -1,4 +1,11 @@
+import shutil
 import sqlite3
+
+from click.testing import CliRunner
+
+from crosswalk.cli import cli
+
+from .conftest import DATA
 
 
 def test_demo_builds_the_whole_pipeline(demo):
@@ -58,3 +65,42 @@ def test_demo_matches_programs_against_the_guiding_principles(demo):
         "join standards s on s.id = a.source_id join frameworks f on f.id = s.framework_id "
         "where t.framework_id = ? and f.name = 'Welding Technology tasks (O*NET 29.3)'", [framework[0]]).fetchone()[0]
     assert suggested > 50
+
+
+def test_the_demo_run_again_keeps_its_decisions_and_replaces_nothing_else(demo, tmp_path):
+    """`crosswalk demo` run a second time serves the demo it built, with what was decided in it since;
+    --fresh builds it anew; a database that is not the demo's, or a file that is no database, is left
+    exactly as it was, with one error."""
+    path = tmp_path / "crosswalk-demo.db"
+    shutil.copy(demo.path, path)
+    db = sqlite3.connect(path)
+    decided = db.execute("select min(id) from alignments where status = 'suggested'").fetchone()[0]
+    db.execute("update alignments set status = 'accepted', strength = 'full', reviewer = 'director' where id = ?",
+               [decided])
+    db.commit()
+    db.close()
+    runner = CliRunner()
+    again = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings"])
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith(f"Kept the demo built earlier at {path}, with its decisions: 12 frameworks, ")
+    assert "(19 accepted, 3 rejected, the rest suggested) (--fresh builds it anew)" in again.stdout
+    assert sqlite3.connect(path).execute("select status, reviewer from alignments where id = ?",
+                                         [decided]).fetchone() == ("accepted", "director")
+
+    fresh = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings", "--fresh", "--silent"])
+    assert fresh.exit_code == 0, fresh.output
+    assert fresh.stdout.startswith(f"Built {path}: 12 frameworks") and "(18 accepted, 3 rejected" in fresh.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk-demo.db"]  # built aside, moved into place
+
+    district = tmp_path / "district.db"
+    assert runner.invoke(cli, ["import", str(district), str(DATA / "ccss_math.csv"), "--framework", "Our math",
+                               "--kind", "academic"]).exit_code == 0
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("minutes of the committee")
+    for other, error in [(district, f"Error: {district} is a crosswalk database that is not the demo's"),
+                         (not_a_db, f"Error: {not_a_db} is not a crosswalk database")]:
+        before = other.read_bytes()
+        for fresh_flag in ([], ["--fresh"]):
+            result = runner.invoke(cli, ["demo", "--db", str(other), "--no-serve", *fresh_flag])
+            assert result.exit_code == 1 and result.stderr.startswith(error), result.output
+            assert other.read_bytes() == before

@@ -10,6 +10,7 @@ the pages for serious and critical accessibility violations. Screenshots: tests/
 import os
 import pathlib
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -73,11 +74,13 @@ def answers(url):
 
 
 @pytest.fixture(scope="module")
-def demo_site(tmp_path_factory):
-    """`crosswalk demo` as a director runs it: the database built, the site served, a password printed."""
+def demo_site(demo, tmp_path_factory):
+    """`crosswalk demo` as a director runs it the second time: the demo it built before (a copy of the
+    session's, built by `crosswalk demo`), served, with a password printed."""
     if not pathlib.Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not installed at {CHROMIUM}")
     path = tmp_path_factory.mktemp("walk") / "crosswalk-demo.db"
+    shutil.copy(demo.path, path)
     port = free_port()
     found = {}
 
