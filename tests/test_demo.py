@@ -87,10 +87,14 @@ def test_the_demo_run_again_keeps_its_decisions_and_replaces_nothing_else(demo, 
     assert sqlite3.connect(path).execute("select status, reviewer from alignments where id = ?",
                                          [decided]).fetchone() == ("accepted", "director")
 
-    fresh = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings", "--fresh", "--silent"])
+    # (One suggestion per task and framework: a quicker build, 5.4 s against 6.9.)
+    fresh = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--no-embeddings", "--fresh", "--silent",
+                                "--top", "1"])
     assert fresh.exit_code == 0, fresh.output
     assert fresh.stdout.startswith(f"Built {path}: 12 frameworks") and "(18 accepted, 3 rejected" in fresh.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk-demo.db"]  # built aside, moved into place
+    assert sqlite3.connect(path).execute("select count(*) from alignments where id = ? and reviewer = 'director'",
+                                         [decided]).fetchone() == (0,)
 
     district = tmp_path / "district.db"
     assert runner.invoke(cli, ["import", str(district), str(DATA / "ccss_math.csv"), "--framework", "Our math",
