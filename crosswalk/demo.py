@@ -154,20 +154,22 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
             finally:
                 db.close()
     building = path.with_name(path.name + ".building")
-    for suffix in ("", "-wal", "-shm"):
-        pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
-    summary = build_demo(building, top=top, use_embeddings=use_embeddings, log=log)
-    # The last connection closed, SQLite has moved the write-ahead log into the file: it is whole.
-    leftover = [s for s in ("-wal", "-shm") if pathlib.Path(str(building) + s).exists()]
-    if leftover:
-        conn = sqlite3.connect(building)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
+
+    def clear():
+        for suffix in ("", "-wal", "-shm"):
+            pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
+
+    clear()
+    try:
+        summary = build_demo(building, top=top, use_embeddings=use_embeddings, log=log)
+    except BaseException:  # stopped (Ctrl+C) or failed: no half-built demo is left behind
+        clear()
+        raise
+    # build_demo closed the last connection, so SQLite has moved its write-ahead log into the file.
     for suffix in ("-wal", "-shm"):
         pathlib.Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(building, path)
-    for suffix in ("-wal", "-shm"):
-        pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
+    clear()
     return dataclasses.replace(summary, path=str(path))
 
 
