@@ -93,6 +93,8 @@ def demo_site(demo, tmp_path_factory):
 
     server = Server(["demo", "--db", str(path), "--no-embeddings", "--silent", "--port", str(port)], ready)
     try:
+        assert any(line.startswith(f"Kept the demo built earlier at {path}, with its decisions")
+                   for line in server.lines)
         yield dict(base=f"http://127.0.0.1:{port}", path=path, **found)
     finally:
         server.stop()
