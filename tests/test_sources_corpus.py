@@ -21,6 +21,7 @@ from openpyxl.styles import Alignment
 
 from crosswalk.cli import cli
 from crosswalk.db import open_db
+from crosswalk.errors import SourceError
 from crosswalk.importer import import_file
 
 from .conftest import WELDING, write_xlsx
@@ -548,3 +549,34 @@ def test_random_csv_never_traceback(runner, tmp_path_factory, text, encoding):
     result = runner.invoke(cli, ["import", str(tmp / "r.db"), str(path), "--framework", "R"])
     assert result.exit_code in (0, 1), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+
+def test_a_formula_never_calculated_is_found_whatever_the_xml_prefix(tmp_path):
+    """Formulas are read a second time only from workbooks that hold one; a writer that puts its
+    cells in a prefixed namespace (<x:c><x:f>…) still has its uncalculated formula refused."""
+    plain = tmp_path / "plain.xlsx"
+    write_xlsx(plain, [["Code", "Statement"], ["A.1", "Cut a part."]])
+    with_formula = tmp_path / "formula.xlsx"
+    workbook = openpyxl.load_workbook(plain)
+    workbook.active["B2"] = '=CONCATENATE("Cut ", "a part.")'
+    workbook.save(with_formula)
+    prefixed = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(with_formula) as src, zipfile.ZipFile(prefixed, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.startswith("xl/worksheets/"):
+                text = data.decode()
+                text = text.replace('<worksheet xmlns="', '<x:worksheet xmlns:x="').replace("</worksheet>", "</x:worksheet>")
+                for tag in ("sheetPr", "outlinePr", "pageSetUpPr", "dimension", "sheetViews", "sheetView", "selection",
+                            "sheetFormatPr", "sheetData", "row", "c", "f", "v", "is", "t", "pageMargins"):
+                    text = text.replace(f"<{tag}>", f"<x:{tag}>").replace(f"<{tag} ", f"<x:{tag} ")
+                    text = text.replace(f"</{tag}>", f"</x:{tag}>")
+                assert "<x:f>" in text
+                data = text.encode()
+            out.writestr(info, data)
+    db = open_db(tmp_path / "t.db")
+    assert import_file(db, plain, framework="Plain", kind="industry").added == 1
+    for path in (with_formula, prefixed):
+        with pytest.raises(SourceError, match=r"formula \(=CONCATENATE"):
+            import_file(db, path, framework="Formula", kind="industry")
+    assert db["standards"].count == 1
