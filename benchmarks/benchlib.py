@@ -48,9 +48,15 @@ def loadavg() -> str:
 # Started by a small Python process, the command's peak memory begins at its own pages: Linux gives
 # a forked child the high-water mark of its parent's memory, so a command forked from the benchmark
 # itself reported at least the benchmark's size (every small peak of a full run was 337-349 MB; the
-# 20,000-row import, measured alone through this launcher, 93 MB).
+# 20,000-row import, measured alone through this launcher, 93 MB). Each server of load.py too.
 LAUNCHER = """
-import os, sys, time
+import os, signal, sys, time
+pid = 0
+def forward(signum, frame):  # a server stopped by the benchmark: stop the command, then report
+    if pid:
+        os.kill(pid, signum)
+for signum in (signal.SIGTERM, signal.SIGINT):
+    signal.signal(signum, forward)
 start = time.perf_counter()
 pid = os.fork()
 if pid == 0:

@@ -26,13 +26,14 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from benchlib import CROSSWALK, REPO, fresh_copy, loadavg, machine, machine_line, measure  # noqa: E402
+from benchlib import CROSSWALK, LAUNCHER, REPO, fresh_copy, loadavg, machine, machine_line, measure  # noqa: E402
 
 from crosswalk.site import default_workers  # noqa: E402
 
@@ -156,7 +157,11 @@ class Server:
 
     def __init__(self, path):
         self.port = free_port()
-        self.proc = subprocess.Popen([*CROSSWALK, "serve", str(path), "--host", "127.0.0.1", "--port", str(self.port)],
+        # Started by benchlib's launcher, so that its peak memory is its own (see benchlib.LAUNCHER).
+        handle, self.figures = tempfile.mkstemp(suffix=".rusage")
+        os.close(handle)
+        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, self.figures, *map(str, CROSSWALK), "serve",
+                                      str(path), "--host", "127.0.0.1", "--port", str(self.port)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
@@ -170,12 +175,14 @@ class Server:
         raise RuntimeError(f"crosswalk serve {pathlib.Path(path).name} did not start")
 
     def stop(self) -> float:
+        """Stop the server; its peak RSS in MB (its largest process), NaN if it cannot be read."""
         self.proc.terminate()
+        self.proc.wait()
         try:
-            _, _, usage = os.wait4(self.proc.pid, 0)
-        except ChildProcessError:
-            return float("nan")
-        return usage.ru_maxrss / 1024
+            figures = pathlib.Path(self.figures).read_text().split()
+            return float(figures[1]) / 1024 if figures else float("nan")
+        finally:
+            pathlib.Path(self.figures).unlink(missing_ok=True)
 
 
 def warm_ms(url, n=5) -> float:
