@@ -470,6 +470,12 @@ def demo(database, fresh, serve, top, no_embeddings, reviewer, host, port, silen
 
     summary = open_demo(database, fresh=fresh, top=top, use_embeddings=not no_embeddings, log=log)
     click.echo(summary.summary())
+    context = click.get_current_context()
+    unused = [f"--{name.replace('_', '-')}" for name in ("top", "no_embeddings")
+              if context.get_parameter_source(name) is click.core.ParameterSource.COMMANDLINE]
+    if summary.reused and unused:
+        click.echo(f"Note: {' and '.join(unused)} {'apply' if len(unused) > 1 else 'applies'} when the demo is "
+                   f"built; add --fresh to build it anew with {'them' if len(unused) > 1 else 'it'}", err=True)
     if serve:
         from .review_site import serve_review, session_reviewer
 

@@ -84,6 +84,13 @@ def test_the_demo_run_again_keeps_its_decisions_and_replaces_nothing_else(demo, 
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith(f"Kept the demo built earlier at {path}, with its decisions: 12 frameworks, ")
     assert "(19 accepted, 3 rejected, the rest suggested) (--fresh builds it anew)" in again.stdout
+    # What applies only to a build is said to be unused, not silently dropped.
+    assert again.stderr == ("Note: --no-embeddings applies when the demo is built; "
+                            "add --fresh to build it anew with it\n")
+    both = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--top", "3", "--no-embeddings"])
+    assert both.stderr == ("Note: --top and --no-embeddings apply when the demo is built; "
+                           "add --fresh to build it anew with them\n")
+    assert runner.invoke(cli, ["demo", "--db", str(path), "--no-serve"]).stderr == ""
     assert sqlite3.connect(path).execute("select status, reviewer from alignments where id = ?",
                                          [decided]).fetchone() == ("accepted", "director")
 
