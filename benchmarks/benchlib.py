@@ -72,22 +72,34 @@ sys.exit(code if code >= 0 else 128 - code)
 """
 
 
+def launched(figures, argv) -> list[str]:
+    """The command line that runs ``argv`` through LAUNCHER, which writes its figures to ``figures``."""
+    return [sys.executable, "-c", LAUNCHER, str(figures), *[str(a) for a in argv]]
+
+
+def launch_figures(figures) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) that LAUNCHER wrote; NaN where it wrote nothing."""
+    parts = pathlib.Path(figures).read_text().split()
+    if len(parts) != 2:
+        return float("nan"), float("nan")
+    return float(parts[0]), float(parts[1]) / 1024
+
+
 def measure(argv, *, env=None, cwd=REPO) -> dict:
     """Run argv to completion; wall seconds, peak RSS (MB) of that command, load average before it.
     The seconds are the launcher's, from just before the command starts to its end."""
     before = os.getloadavg()[0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r", suffix=".rusage") as figures:
-        proc = subprocess.run([sys.executable, "-c", LAUNCHER, figures.name, *[str(a) for a in argv]],
-                              stdout=out, stderr=err, env=env, cwd=cwd)
+        proc = subprocess.run(launched(figures.name, argv), stdout=out, stderr=err, env=env, cwd=cwd)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-        seconds, maxrss = (float(x) for x in (open(figures.name).read().split() or ["nan", "nan"]))
+        seconds, peak_mb = launch_figures(figures.name)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, argv[:4]))}... failed ({proc.returncode}):\n"
                            f"{stderr.decode(errors='replace')[-3000:]}")
-    return dict(seconds=seconds, peak_mb=maxrss / 1024, load1=before, stdout=stdout.decode(errors="replace"))
+    return dict(seconds=seconds, peak_mb=peak_mb, load1=before, stdout=stdout.decode(errors="replace"))
 
 
 def median(values):

@@ -33,7 +33,8 @@ import urllib.request
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from benchlib import CROSSWALK, LAUNCHER, REPO, fresh_copy, loadavg, machine, machine_line, measure  # noqa: E402
+from benchlib import (CROSSWALK, REPO, fresh_copy, launch_figures, launched, loadavg, machine,  # noqa: E402
+                      machine_line, measure)
 
 from crosswalk.site import default_workers  # noqa: E402
 
@@ -160,9 +161,9 @@ class Server:
         # Started by benchlib's launcher, so that its peak memory is its own (see benchlib.LAUNCHER).
         handle, self.figures = tempfile.mkstemp(suffix=".rusage")
         os.close(handle)
-        self.proc = subprocess.Popen([sys.executable, "-c", LAUNCHER, self.figures, *map(str, CROSSWALK), "serve",
-                                      str(path), "--host", "127.0.0.1", "--port", str(self.port)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+        self.proc = subprocess.Popen(
+            launched(self.figures, [*CROSSWALK, "serve", path, "--host", "127.0.0.1", "--port", self.port]),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -179,8 +180,7 @@ class Server:
         self.proc.terminate()
         self.proc.wait()
         try:
-            figures = pathlib.Path(self.figures).read_text().split()
-            return float(figures[1]) / 1024 if figures else float("nan")
+            return launch_figures(self.figures)[1]
         finally:
             pathlib.Path(self.figures).unlink(missing_ok=True)
 

@@ -110,9 +110,15 @@ def _summary(db, path, reused=False) -> DemoSummary:
     )
 
 
+def demo_programs(data: pathlib.Path | None = None) -> list[dict]:
+    """The demo's CTE programs (``data/programs.csv``): name, framework, file, CIP code, cluster."""
+    with open((data or data_dir()) / "programs.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
 def _demo_names() -> tuple[set, set]:
     """The frameworks and programs a demo database holds."""
-    programs = list(csv.DictReader(open(data_dir() / "programs.csv", encoding="utf-8")))
+    programs = demo_programs()
     return {s["framework"] for s in ACADEMIC} | {p["framework"] for p in programs}, {p["name"] for p in programs}
 
 
@@ -183,7 +189,7 @@ def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decision
     """
     data = data_dir()
     db = open_db(path)
-    programs = list(csv.DictReader(open(data / "programs.csv", encoding="utf-8")))
+    programs = demo_programs(data)
     steps = len(ACADEMIC) + (3 * len(programs) + 1 if with_decisions else 2 * len(programs))
     done = 0
 
