@@ -706,16 +706,27 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
 KNOWN_HEADERS = frozenset(syn for names in SYNONYMS.values() for syn in names)
 
 
+# A column name is a few words: a longer cell is no header, and is not normalised to find out (a CSV
+# with an unclosed quote holds the rest of the file in one cell: normalising its 50 MB took 3 s).
+MAX_HEADER_LENGTH = 200
+
+
 def _looks_like_header(values: list, known=KNOWN_HEADERS) -> int:
     """How many cells of a row are known column names."""
     # Distinct names: a merged cell spread over several columns counts once.
-    return len({normalise_header(v) for v in values if isinstance(v, str) and normalise_header(v) in known})
+    names = (normalise_header(v) for v in values if isinstance(v, str) and len(v) <= MAX_HEADER_LENGTH)
+    return len({name for name in names if name in known})
+
+
+def _has_text(value) -> bool:
+    """Whether ``cell_text(value)`` is not empty, without cleaning the whole cell."""
+    return value is not None and bool(str(value).strip())
 
 
 def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int, list]],
                      header_names=None) -> Table:
     known = frozenset(header_names) if header_names else KNOWN_HEADERS
-    nonempty = [(n, vals) for n, vals in raw if any(cell_text(v) for v in vals)]
+    nonempty = [(n, vals) for n, vals in raw if any(_has_text(v) for v in vals)]
     where = dict(file=path.name, sheet=sheet)
     if not nonempty:
         raise SourceError("is empty: no rows with any values", **where)
@@ -727,7 +738,7 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
         best = next(
             (
                 item for item in candidates
-                if sum(1 for v in item[1] if isinstance(v, str) and cell_text(v)) >= 2
+                if sum(1 for v in item[1] if isinstance(v, str) and _has_text(v)) >= 2
             ),
             candidates[0],
         )
