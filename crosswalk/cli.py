@@ -393,7 +393,7 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
     standard pages, sign a program off (draft, in review, approved), and
     work through the review queue at /-/review; it runs in one process.
     """
-    from .site import serve as run_server
+    from .site import check_port, serve as run_server
 
     if reviewers_file and not review:
         raise click.UsageError("--reviewers is for the review site: add --review")
@@ -402,6 +402,8 @@ def serve(database, host, port, metadata, workers, review, reviewers_file):
             raise click.UsageError("--review serves a database file, not a published folder")
         if workers and workers > 1:
             raise click.UsageError("the review site runs in one process: leave out --workers")
+    check_port(host, port)
+    if review:
         from .review_site import make_review_datasette, serve_review
 
         open_database(database).close()  # bring the schema up to date first
@@ -463,11 +465,14 @@ def demo(database, fresh, serve, top, no_embeddings, reviewer, host, port, silen
         crosswalk demo --db /tmp/demo.db --no-serve
     """
     from .demo import open_demo
+    from .site import check_port
 
     def log(text):
         if not silent:
             click.echo(text, err=True)
 
+    if serve:
+        check_port(host, port)  # before building: a demo rebuilt for a port in use would serve no one
     summary = open_demo(database, fresh=fresh, top=top, use_embeddings=not no_embeddings, log=log)
     click.echo(summary.summary())
     context = click.get_current_context()

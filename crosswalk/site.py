@@ -15,6 +15,7 @@ the same signing secret (``DATASETTE_SECRET``, or one made at start-up).
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import pathlib
@@ -326,6 +327,26 @@ class NoDelayHTTPProtocol(AutoHTTPProtocol):
             except OSError:
                 pass
         super().connection_made(transport)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise CrosswalkError if a site cannot listen on ``host``:``port`` (most often: another server
+    already does). Asked before a site is built or announced: uvicorn finds out only when it binds,
+    after "Serving ... at" was printed and, for the demo, after the demo was rebuilt."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise CrosswalkError(f"cannot listen on {host!r}: {getattr(exc, 'strerror', None) or exc}") from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds: TIME_WAIT is no obstacle
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CrosswalkError(f"port {port} on {host} is in use (is crosswalk already serving there?): "
+                                     "stop that server, or choose another port") from None
+            raise CrosswalkError(f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
 
 
 def _run(config: dict, host: str, port: int, workers: int | None) -> None:

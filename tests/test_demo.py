@@ -1,4 +1,5 @@
 import shutil
+import socket
 import sqlite3
 
 from click.testing import CliRunner
@@ -115,3 +116,26 @@ def test_the_demo_run_again_keeps_its_decisions_and_replaces_nothing_else(demo, 
             result = runner.invoke(cli, ["demo", "--db", str(other), "--no-serve", *fresh_flag])
             assert result.exit_code == 1 and result.stderr.startswith(error), result.output
             assert other.read_bytes() == before
+
+
+def test_a_port_in_use_is_found_before_anything_is_built_or_served(demo, tmp_path):
+    """With the port taken (another demo still serving), `crosswalk demo` builds or replaces nothing and
+    `crosswalk serve` announces nothing: one error, exit status 1."""
+    kept = tmp_path / "crosswalk-demo.db"
+    shutil.copy(demo.path, kept)
+    before = kept.read_bytes()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        in_use = f"Error: port {port} on 127.0.0.1 is in use (is crosswalk already serving there?)"
+        runner = CliRunner()
+        for args in (["demo", "--db", str(tmp_path / "new.db"), "--no-embeddings"],
+                     ["demo", "--db", str(kept), "--fresh", "--no-embeddings"],
+                     ["serve", str(kept)], ["serve", str(kept), "--review"]):
+            result = runner.invoke(cli, [*args, "--port", port])
+            assert result.exit_code == 1, result.output
+            assert result.stderr.startswith(in_use) and result.stderr.count("\n") == 1, result.stderr
+            assert result.stdout == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk-demo.db"]
+    assert kept.read_bytes() == before
