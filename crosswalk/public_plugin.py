@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextvars
 import json
 import sqlite3
 import urllib.parse
@@ -804,8 +805,9 @@ class PageCache:
         await send({"type": "http.response.body", "body": body})
         return True
 
-    def recorder(self, key, send):
-        """``send``, keeping a copy of the answer when it can be kept."""
+    def recorder(self, key, send, whole=lambda: True):
+        """``send``, keeping a copy of the answer when it can be kept (and ``whole()`` says that
+        nothing was left out of it)."""
         parts, state = [], {"keep": True, "start": None, "size": 0}
 
         async def recording(message):
@@ -822,7 +824,7 @@ class PageCache:
                     parts.append(body)
                     if not state["keep"]:
                         parts.clear()  # too large to keep: a CSV of every row streams on untouched
-                    elif not message.get("more_body", False):
+                    elif not message.get("more_body", False) and whole():
                         self._add(key, state["start"], b"".join(parts))
             await send(message)
 
@@ -839,16 +841,51 @@ class PageCache:
             self.size -= len(dropped)
 
 
+# The queries that ran out of time while the current request was answered (a facet, a count, a
+# suggested facet, each with its own time limit): Datasette answers without them, and such an
+# answer is not kept, or every later visitor would get it (on a public copy, whose data never
+# changes, until the site restarts). A list per request, shared with the tasks it starts.
+_TIMED_OUT: contextvars.ContextVar = contextvars.ContextVar("crosswalk_timed_out", default=None)
+
+
+def _note_time_outs(db) -> None:
+    """Wrap this database object's ``execute`` (no other object, and no class, is changed) so that a
+    query interrupted by its time limit is noted for the request that ran it."""
+    run = db.execute
+    if getattr(run, "notes_time_outs", False):
+        return
+
+    async def execute(*args, **kwargs):
+        try:
+            return await run(*args, **kwargs)
+        except QueryInterrupted:
+            noted = _TIMED_OUT.get()
+            if noted is not None:
+                noted.append(True)
+            raise
+
+    execute.notes_time_outs = True
+    db.execute = execute
+
+
 async def answer_kept(datasette, app, scope, receive, send) -> None:
-    """Answer an HTTP request from the site's PageCache, or make the answer and keep it if it can be kept."""
+    """Answer an HTTP request from the site's PageCache, or make the answer and keep it if it can be
+    kept: a 200 that sets no cookie, made without any query running out of time."""
     cache = datasette.__dict__.get("_crosswalk_answers")
     if cache is None:
         cache = datasette.__dict__["_crosswalk_answers"] = PageCache()
+        for db in datasette.databases.values():
+            _note_time_outs(db)
     key = cache.address(scope, lambda: _data_version(datasette, _db(datasette)[0]))
     if key is None:
         await app(scope, receive, send)
     elif not await cache.serve(key, send):
-        await app(scope, receive, cache.recorder(key, send))
+        noted = []
+        token = _TIMED_OUT.set(noted)
+        try:
+            await app(scope, receive, cache.recorder(key, send, whole=lambda: not noted))
+        finally:
+            _TIMED_OUT.reset(token)
 
 
 @hookimpl

@@ -183,6 +183,28 @@ def test_the_working_site_keeps_an_answer_until_the_database_changes(small_db, m
     asyncio.run(run())
 
 
+def test_an_answer_made_while_a_query_ran_out_of_time_is_not_kept(reviewed_demo, tmp_path):
+    """A page whose facets timed out is sent as Datasette made it, but not kept: the next visitor
+    gets a page made afresh, not the one missing its facets (on a public copy, whose data never
+    changes, that would last until the site restarts)."""
+    path = tmp_path / "crosswalk-demo.db"
+    shutil.copy(reviewed_demo, path)
+    ds = make_datasette(path, pages=True, settings={"facet_time_limit_ms": 1})  # 12,864 alignments: never in 1 ms
+    faceted, plain = "/crosswalk-demo/alignments?_facet=evidence&_facet=target_id", "/crosswalk-demo/alignments"
+
+    async def run():
+        first = await ds.client.get(faceted)
+        again = await ds.client.get(faceted)
+        assert first.status_code == again.status_code == 200
+        assert 'class="facets-timed-out"' in first.text and 'class="facets-timed-out"' in again.text
+        cache = ds._crosswalk_answers
+        assert cache.hits == 0 and cache.pages == {}  # made twice, kept never
+        # A page made in time is kept as before.
+        made, kept = await ds.client.get(plain), await ds.client.get(plain)
+        assert kept.text == made.text and cache.hits == 1 and len(cache.pages) == 1
+    asyncio.run(run())
+
+
 def test_workers_share_one_secret(small_db, monkeypatch):
     """What each uvicorn worker process builds from CROSSWALK_SITE: the same site, the same signing secret."""
     monkeypatch.setenv(site.ENV_SITE, json.dumps({"paths": [str(small_db)], "secret": "s" * 64}))
