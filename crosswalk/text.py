@@ -100,12 +100,6 @@ def surface_forms(text: str) -> dict[str, str]:
     return forms
 
 
-@functools.lru_cache(maxsize=100_000)
-def normalised(text: str) -> str:
-    """A statement without boilerplate, for fuzzy comparison."""
-    return " ".join(words(text))
-
-
 # --- grades ---------------------------------------------------------------------------------
 
 GRADE_WORDS = {

@@ -26,6 +26,27 @@ def test_suggestions_rank_the_related_standard_first(db, welding_xlsx, academic_
     assert 0 < evidence[1] <= 100
 
 
+def test_word_overlap_is_the_share_of_terms_shared(db, welding_xlsx, academic_csv):
+    """The evidence's figures agree: no shared terms is word overlap 0, and otherwise the share of the
+    shorter statement's terms that the other holds."""
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=5, use_embeddings=False)
+    rows = db.execute(
+        "select s.statement, t.statement, a.evidence from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id").fetchall()
+    assert len(rows) == 20
+    seen = set()
+    for source, target, evidence in rows:
+        shared, overlap = evidence.split("; ")[:2]
+        source_terms, target_terms = set(terms(source)), set(terms(target))
+        expected = round(100 * len(source_terms & target_terms) / min(len(source_terms), len(target_terms)))
+        assert overlap == f"word overlap {expected}/100", (source, target, evidence)
+        assert (shared == "no shared terms") == (expected == 0)
+        seen.add(expected == 0)
+    assert seen == {True, False}  # both kinds were checked
+
+
 def test_grade_restriction(db, welding_xlsx, academic_csv):
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")

@@ -1,7 +1,8 @@
 """Evidence in words: why a suggestion was made, as a reviewer reads it.
 
 Every figure is on the same 0-100 scale (see the README's "Reading a suggestion"):
-word overlap (rapidfuzz token-set ratio of the two statements), meaning similarity (cosine of
+word overlap (the share of the shorter statement's terms that the other holds: the shared terms
+counted, so that "no shared terms" always comes with 0), meaning similarity (cosine of
 their sentence vectors), and, for what decisions teach, the similarity of the reviewed statements
 named. A decision is named by its code *and* the start of its statement, so that a reviewer can
 check it; a warm reason is given only when it counted in the score.
@@ -10,7 +11,6 @@ check it; a warm reason is given only when it counted in the score.
 from __future__ import annotations
 
 import numpy as np
-from rapidfuzz import fuzz, process
 
 from .. import text as textmod
 
@@ -24,10 +24,16 @@ def _percent(values) -> list[int]:
     return np.clip(np.rint(100 * np.maximum(np.asarray(values, np.float64), 0)), 0, 100).astype(int).tolist()
 
 
-def _shared(source_forms, target_stems) -> str:
-    """The terms a source shares with a target, in the source's own words (at most eight)."""
+def _shared(source_forms, target_stems) -> tuple[str, int]:
+    """The terms a source shares with a target, in the source's own words (at most eight named), and
+    the word overlap: how many of the shorter statement's terms (stems) the other holds, in percent.
+    (It was rapidfuzz's token-set ratio, which scores the spelling of words that are not shared:
+    "no shared terms; word overlap 35/100".)"""
     shared = [word for stem, word in source_forms if stem in target_stems]
-    return "shared terms: " + ", ".join(shared[:8]) if shared else "no shared terms"
+    if not shared:
+        return "no shared terms", 0
+    overlap = round(100 * len(shared) / min(len(source_forms), len(target_stems)))
+    return "shared terms: " + ", ".join(shared[:8]), overlap
 
 
 def quote(code: str, text: str, width: int = 60) -> str:
@@ -43,21 +49,15 @@ def _plural(n: int, one: str, many: str) -> str:
 def explain(sources, targets, rows, cols, feats, weights, index, known, target_words=None) -> list[str]:
     """Why each (source row, target column) pair was suggested, in words a reviewer understands:
     the shared terms in the source's own words, word overlap, meaning similarity, and what the
-    decisions that counted say. Each statement is read once, and the word-overlap scores are
-    computed together (rapidfuzz ``cpdist``). ``target_words`` keeps each target's stems and
-    normalised text from one chunk to the next; ``known`` are the decided statements (rows of
+    decisions that counted say. Each statement is read once: ``target_words`` keeps each target's
+    stems from one chunk to the next; ``known`` are the decided statements (rows of
     ``index``), ``weights`` the warm features that count."""
     src_forms = [list(textmod.surface_forms(s.text).items()) for s in sources]
-    src_norm = [textmod.normalised(s.text) for s in sources]
-    tgt_cache: dict[int, tuple[frozenset, str]] = {} if target_words is None else target_words
+    tgt_cache: dict[int, frozenset] = {} if target_words is None else target_words
     for col in set(cols.tolist()):
         if col not in tgt_cache:
-            text = targets[col].text
-            tgt_cache[col] = (frozenset(textmod.surface_forms(text)), textmod.normalised(text))
+            tgt_cache[col] = frozenset(textmod.surface_forms(targets[col].text))
     rows_l, cols_l = rows.tolist(), cols.tolist()
-    fuzzy = process.cpdist([src_norm[r] for r in rows_l], [tgt_cache[c][1] for c in cols_l],
-                           scorer=fuzz.token_set_ratio, workers=-1)
-    overlap = np.clip(np.rint(fuzzy), 0, 100).astype(int).tolist()
     semantic = _at(feats, "semantic", rows, cols)
     meaning = _percent(semantic) if semantic is not None else None
     misfit = _at(feats, "grade_misfit", rows, cols)
@@ -65,7 +65,8 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
     warm = _WarmReasons(feats, weights, index, known, rows, cols) if weights else None
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
-        parts = [_shared(src_forms[r], tgt_cache[c][0]), _OVERLAP[overlap[j]]]
+        shared, overlap = _shared(src_forms[r], tgt_cache[c])
+        parts = [shared, _OVERLAP[overlap]]
         if meaning is not None:
             parts.append(_MEANING[meaning[j]])
         if misfit is not None and misfit[j] >= 0.999:

@@ -249,7 +249,7 @@ class _Ranking:
 
     def chunks(self):
         """The suggestions, chunk by chunk in order, two chunks scored and explained at a time
-        (numpy and rapidfuzz let go of the GIL)."""
+        (numpy lets go of the GIL)."""
         starts = range(0, len(self.sources), self.settings.chunk)
         return _in_parallel(self._ranked, starts)
 
