@@ -22,7 +22,14 @@ from __future__ import annotations
 import contextlib
 import datetime
 import difflib
+import hashlib
 import pathlib
+import tempfile
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, databases are not marked as served
+    fcntl = None
 
 import sqlite_utils
 
@@ -1056,6 +1063,55 @@ def set_program_status(db, program, status: str, reviewer: str, *, via: str = "c
             [status, str(reviewer).strip(), now(), via, pid],
         )
     return next(db.query("select * from programs where id = ?", [pid]))
+
+
+# --- a database being served ----------------------------------------------------------------
+# A site that serves a database writes decisions to it; `crosswalk demo --fresh` must not replace the
+# file under it (the site would go on writing to the replaced file, and its write-ahead log would be
+# deleted under it). A serving process holds a shared lock (flock) on a small file of the system's
+# temporary folder named after the database's path, never on the database itself: SQLite's own
+# locks on the database are POSIX locks, which closing any other descriptor of the file would drop.
+# The lock ends with the process, however it ends.
+
+
+def _serving_lock_path(path) -> pathlib.Path:
+    resolved = str(pathlib.Path(path).resolve())
+    return pathlib.Path(tempfile.gettempdir()) / f"crosswalk-serving-{hashlib.sha256(resolved.encode()).hexdigest()[:24]}"
+
+
+@contextlib.contextmanager
+def serving(path):
+    """Mark the database at ``path`` as served while the block runs (see :func:`being_served`).
+    Where the mark cannot be made (no ``fcntl``, a temporary folder that cannot be written), the
+    block runs unmarked."""
+    try:
+        handle = open(_serving_lock_path(path), "a") if fcntl else None
+    except OSError:
+        handle = None
+    if handle is None:
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+    finally:
+        handle.close()  # and with it the lock
+
+
+def being_served(path) -> bool:
+    """Whether a site (``crosswalk serve``, ``crosswalk demo``) is serving the database at ``path`` now."""
+    try:
+        handle = open(_serving_lock_path(path), "a") if fcntl else None
+    except OSError:
+        handle = None
+    if handle is None:
+        return False
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        return False
 
 
 def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:

@@ -14,7 +14,7 @@ import os
 import pathlib
 import sqlite3
 
-from .db import open_db
+from .db import being_served, open_db
 from .decisions import apply_decisions, read_decisions
 from .errors import CrosswalkError
 from .importer import import_file
@@ -159,6 +159,7 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
                 return _summary(db, path, reused=True)
             finally:
                 db.close()
+        _not_served(path)
     building = path.with_name(path.name + ".building")
 
     def clear():
@@ -171,12 +172,25 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
     except BaseException:  # stopped (Ctrl+C) or failed: no half-built demo is left behind
         clear()
         raise
+    if path.exists():
+        try:
+            _not_served(path)  # a site may have started on it during the build
+        except CrosswalkError:
+            clear()
+            raise
     # build_demo closed the last connection, so SQLite has moved its write-ahead log into the file.
     for suffix in ("-wal", "-shm"):
         pathlib.Path(str(path) + suffix).unlink(missing_ok=True)
     os.replace(building, path)
     clear()
     return dataclasses.replace(summary, path=str(path))
+
+
+def _not_served(path) -> None:
+    if being_served(path):
+        raise CrosswalkError(
+            f"{path} is being served (a crosswalk demo or serve still running): stop it first (Ctrl+C), "
+            "then build the demo anew; decisions made on that site since would be lost with the old file.")
 
 
 def build_demo(path, *, top: int = 5, use_embeddings: bool = True, with_decisions: bool = True,

@@ -58,7 +58,7 @@ from datasette_auth_passwords.utils import verify_password
 from itsdangerous import BadSignature
 
 from . import review, review_plugin
-from .db import SQL_NOW
+from .db import SQL_NOW, serving
 from .errors import CrosswalkError
 from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
@@ -485,4 +485,5 @@ def serve_review(path, *, host: str = "127.0.0.1", port: int = 8001, reviewers_f
     ds = make_review_datasette(path, reviewers=reviewers, reviewers_file=reviewers_file, metadata=metadata,
                                open_reading=open_reading)
     asyncio.run(ds.invoke_startup())
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning")
+    with serving(path):  # crosswalk demo --fresh will not replace it meanwhile
+        uvicorn.run(ds.app(), host=host, port=port, log_level="warning")

@@ -15,6 +15,7 @@ the same signing secret (``DATASETTE_SECRET``, or one made at start-up).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import json
 import os
@@ -34,6 +35,7 @@ from datasette.utils import resolve_env_secrets
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from . import site_guard, usable_cores, working_plugin
+from .db import serving
 from .errors import CrosswalkError
 from .metadata import STATIC_MOUNT, load_metadata
 from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
@@ -384,7 +386,10 @@ def serve(*paths, host: str = "127.0.0.1", port: int = 8001, immutable: bool = F
     """
     config = {"paths": [str(pathlib.Path(p).resolve()) for p in paths], "immutable": immutable,
               "metadata": str(pathlib.Path(metadata).resolve()) if metadata else None, "pages": pages}
-    _run(config, host, port, workers)
+    with contextlib.ExitStack() as served:  # crosswalk demo --fresh will not replace them meanwhile
+        for path in paths:
+            served.enter_context(serving(path))
+        _run(config, host, port, workers)
 
 
 def serve_published(outdir, host: str = "127.0.0.1", port: int = 8001, workers: int | None = None) -> None:

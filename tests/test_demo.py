@@ -5,6 +5,7 @@ import sqlite3
 from click.testing import CliRunner
 
 from crosswalk.cli import cli
+from crosswalk.db import being_served, serving
 
 from .conftest import DATA
 
@@ -139,3 +140,22 @@ def test_a_port_in_use_is_found_before_anything_is_built_or_served(demo, tmp_pat
             assert result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk-demo.db"]
     assert kept.read_bytes() == before
+
+
+def test_the_demo_is_not_built_anew_under_a_site_that_serves_it(demo, tmp_path):
+    """`crosswalk demo --fresh` while a site serves the demo (on another port, or `crosswalk serve`) would
+    replace the file under it, and the decisions made there since would go with the old file."""
+    path = tmp_path / "crosswalk-demo.db"
+    shutil.copy(demo.path, path)
+    before = path.read_bytes()
+    runner = CliRunner()
+    with serving(path):
+        assert being_served(path)
+        result = runner.invoke(cli, ["demo", "--db", str(path), "--no-serve", "--fresh", "--no-embeddings"])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith(f"Error: {path} is being served (a crosswalk demo or serve still running)")
+        assert path.read_bytes() == before
+        assert not [p.name for p in tmp_path.iterdir() if ".building" in p.name]  # nothing was built
+        # Kept as it is, the demo may be served twice.
+        assert runner.invoke(cli, ["demo", "--db", str(path), "--no-serve"]).exit_code == 0
+    assert not being_served(path)

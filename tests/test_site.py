@@ -16,7 +16,7 @@ from datasette.database import Database
 
 from crosswalk import site
 from crosswalk.cli import cli
-from crosswalk.db import open_db
+from crosswalk.db import being_served, open_db
 from crosswalk.programs import add_program
 from crosswalk.review import decide
 from crosswalk.site import make_datasette
@@ -243,6 +243,7 @@ def test_real_server_with_two_workers(small_db, runner):
             workers = [pid for pid in children.read_text().split()
                        if b"spawn_main" in pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()]
             assert len(workers) == 2
+        assert being_served(small_db)  # crosswalk demo --fresh will not replace it
         for _ in range(6):  # each worker answers
             body = urllib.request.urlopen(
                 f"http://127.0.0.1:{port}/small/alignments?_facet=status", timeout=10).read().decode()
@@ -253,6 +254,7 @@ def test_real_server_with_two_workers(small_db, runner):
     finally:
         proc.terminate()
         proc.wait(10)
+    assert not being_served(small_db)
     result = runner.invoke(cli, ["serve", str(small_db), "--review", "--workers", "2"])
     assert result.exit_code == 2 and "the review site runs in one process" in result.stderr
 
