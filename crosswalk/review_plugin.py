@@ -66,7 +66,7 @@ def _database(datasette, request):
 
 QUEUE_SQL = """
 select id, score, confidence, evidence, needs_review, status, cte_code, cte_statement, industry_framework,
-       standard_code, standard, subject, grade
+       target_id, standard_code, standard, subject, grade
 from alignment_details
 where (status = 'suggested' or needs_review = 1)
   and cte_status = 'active' and standard_status = 'active'

@@ -193,6 +193,15 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         queue = await ds.client.get("/-/review", headers={"cookie": cookie})
         assert queue.status_code == 200
         assert queue.text.count('class="review-link"') == suggested
+        # Each standard links to its page, where all of its suggestions are listed to be decided.
+        first = db.execute("select target_id, t.code from alignments a join standards t on t.id = a.target_id "
+                           "where a.status = 'suggested' order by a.score desc, a.id limit 1").fetchone()
+        assert f'<a class="xw-code" href="/standard/{first[0]}"><strong>{first[1]}</strong></a>' in queue.text
+        standard = await ds.client.get(f"/standard/{first[0]}", headers={"cookie": cookie})
+        awaiting = db.execute("select count(*) from alignments where status = 'suggested' and target_id = ?",
+                              [first[0]]).fetchone()[0]
+        assert "Suggestions awaiting review" in standard.text
+        assert standard.text.count('name="alignment_id"') == awaiting  # one decision form each
         scores = [float(s) for s in re.findall(r"<td>(\d+) \(", queue.text)]
         assert scores == sorted(scores, reverse=True)  # best first
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
