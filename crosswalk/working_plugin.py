@@ -81,7 +81,13 @@ async def _standard_extras(datasette, request, context):
         where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
         order by {order} limit 20
     """, {"id": context["standard"]["id"]})
-    return {"awaiting": awaiting}
+    total = len(awaiting)
+    if total == 20:
+        total = (await pages.one(datasette, f"""
+            select count(*) as n from alignments a join standards o on o.id = a.{other}
+            where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
+        """, {"id": context["standard"]["id"]}))["n"]
+    return {"awaiting": awaiting, "awaiting_total": total}
 
 
 async def standard_page(datasette, request):

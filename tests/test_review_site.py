@@ -201,7 +201,7 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         awaiting = db.execute("select count(*) from alignments where status = 'suggested' and target_id = ?",
                               [first[0]]).fetchone()[0]
         assert "Suggestions awaiting review" in standard.text
-        assert standard.text.count('name="alignment_id"') == awaiting  # one decision form each
+        assert standard.text.count('name="alignment_id"') == min(awaiting, 20)  # one decision form each
         scores = [float(s) for s in re.findall(r"<td>(\d+) \(", queue.text)]
         assert scores == sorted(scores, reverse=True)  # best first
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text

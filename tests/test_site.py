@@ -295,6 +295,14 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
         assert "Type a word or a standard" in (await get("/search?q=%22")).text
         gaps = await get("/gaps")
         assert gaps.status_code == 200 and len(gaps.content) < 60_000
+        # A standard suggested for many tasks lists the best 20 and says how many there are.
+        popular, many = conn.execute(
+            "select target_id, count(*) from alignments where status = 'suggested' "
+            "group by target_id order by 2 desc limit 1").fetchone()
+        assert many > 20
+        standard = await get(f"/standard/{popular}")
+        assert f"best first: the first 20 of {many:,}; each one decided makes room for the next." in standard.text
+        assert standard.text.count('<tr id="a') == 20
         # Writes need a signed-in reviewer: this site signs nobody in.
         refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
         assert refused.status_code == 403
