@@ -689,14 +689,18 @@ def review():
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["suggested", "accepted", "rejected"]),
               help="Only alignments with this status (repeatable; default: all)")
 @click.option("--min-score", type=click.FloatRange(0, 100), help="Only suggestions scoring at least this (0-100)")
+@click.option("--force", is_flag=True, help="Write over a review workbook that holds decisions not yet imported")
 @fail_cleanly
-def review_export(database, out, program, framework, statuses, min_score):
+def review_export(database, out, program, framework, statuses, min_score, force):
     """Write suggested alignments to a workbook a committee can review.
 
     A cover sheet tells what is in it and how to fill it in; the
     'Suggestions' sheet has one row per alignment with both statements side
     by side, score, confidence and evidence, and Decision (accept / reject),
     Strength (full / partial), Rationale and Reviewer columns to fill in.
+
+    A review workbook already at OUT that holds decisions not yet imported
+    is not written over (import it first, or --force).
 
     Example:
 
@@ -708,7 +712,7 @@ def review_export(database, out, program, framework, statuses, min_score):
 
     db = open_database(database)
     result = export_workbook(db, out, program=program, framework=framework, statuses=list(statuses) or None,
-                             min_score=min_score, database_name=pathlib.Path(database).name)
+                             min_score=min_score, database_name=pathlib.Path(database).name, replace=force)
     click.echo(result.summary())
 
 

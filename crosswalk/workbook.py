@@ -144,8 +144,11 @@ class Tally:
 
 
 def export_workbook(db, path, *, program=None, framework=None, statuses=None, min_score=None,
-                    database_name=None) -> ExportResult:
+                    database_name=None, replace: bool = False) -> ExportResult:
     """Write a review workbook of the selected alignments.
+
+    A review workbook already at ``path`` that holds decisions not yet imported is not written
+    over (the committee's work would be lost), unless ``replace``.
 
     Example::
 
@@ -154,6 +157,8 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     path = pathlib.Path(path)
     if path.suffix.lower() != ".xlsx":
         raise CrosswalkError(f"the review workbook must be an .xlsx file, not {path.name!r}")
+    if not replace and path.is_file():
+        _refuse_to_lose_decisions(db, path)
     rows = select_alignments(db, program=program, framework=framework, statuses=statuses, min_score=min_score)
 
     workbook = openpyxl.Workbook()
@@ -171,6 +176,46 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     except OSError as exc:
         raise CrosswalkError(f"cannot write {path}: {exc.strerror or exc}") from None
     return ExportResult(path, len(rows), tally.statuses)
+
+
+def pending_decisions(db, path) -> list[WorkbookRow]:
+    """The decisions of the review workbook at ``path`` that the database does not hold yet (what
+    ``crosswalk review import`` would record or restore). Raises SourceError for a review workbook
+    whose values cannot be read, and for a file that is no review workbook."""
+    _, items, _ = read_workbook(path)
+    pending = []
+    for item in items:
+        row = _find(db, item)
+        if row is None or plan_decision(db, row, item.decision, strength=item.strength,
+                                        rationale=item.rationale).changed:
+            pending.append(item)
+    return pending
+
+
+def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
+    """Raise CrosswalkError if the file at ``path`` is a review workbook holding a decision the
+    database does not hold yet, or one whose values cannot be read (a committee's work either way)."""
+    try:
+        existing = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # noqa: BLE001 - not a workbook at all: nobody's decisions to keep
+        return
+    sheets = existing.sheetnames
+    existing.close()
+    if SHEET not in sheets:
+        return
+    advice = ("import it first (crosswalk review import), write the export to another file, "
+              "or replace it with --force")
+    try:
+        pending = pending_decisions(db, path)
+    except SourceError as exc:
+        raise CrosswalkError(f"{path.name} is a review workbook whose decisions could not be read ({exc}); "
+                             f"it was not written over: {advice}") from None
+    if pending:
+        first = pending[0]
+        more = f", and {plural(len(pending) - 1, 'more')}" if len(pending) > 1 else ""
+        raise CrosswalkError(
+            f"{path.name} holds {plural(len(pending), 'decision')} not yet imported (row {first.row}: "
+            f"{first.decision}{more}); it was not written over: {advice}")
 
 
 def _write_header(sheet) -> None:

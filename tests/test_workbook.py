@@ -140,6 +140,48 @@ def test_import_applies_logs_and_is_idempotent(small_db, tmp_path, runner):
     assert log(small_db) == entries
 
 
+def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_path, runner):
+    """Exporting again to the workbook a committee filled in, before its decisions were imported,
+    would throw their work away: refused, the file untouched, until they are imported (or --force)."""
+    out = tmp_path / "r.xlsx"
+    export = ["review", "export", str(small_db), str(out)]
+    assert runner.invoke(cli, export).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    set_decision(ws, rows[2], "accept", "full", "Reads a tape measure")
+    set_decision(ws, rows[3], "reject")
+    wb.save(out)
+    filled = out.read_bytes()
+    refused = runner.invoke(cli, export)
+    assert refused.exit_code == 1
+    assert refused.stderr.strip() == (
+        f"Error: r.xlsx holds 2 decisions not yet imported (row {rows[2]}: accept, and 1 more); it was not "
+        "written over: import it first (crosswalk review import), write the export to another file, "
+        "or replace it with --force")
+    assert out.read_bytes() == filled
+    # A value the import could not read is the committee's work too.
+    set_decision(ws, rows[2], "acept")
+    wb.save(out)
+    unreadable = runner.invoke(cli, export)
+    assert unreadable.exit_code == 1 and "is a review workbook whose decisions could not be read" in unreadable.stderr
+    set_decision(ws, rows[2], "accept")
+    wb.save(out)
+    assert runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "Committee"]).exit_code == 0
+    again = runner.invoke(cli, export)  # imported: nothing left to lose
+    assert again.exit_code == 0, again.output
+    assert again.stdout.startswith("Wrote 12 alignments to r.xlsx")
+    # --force writes over decisions not yet imported; a file that is no review workbook is written over.
+    set_decision(ws, rows[4], "reject")
+    wb.save(out)
+    assert runner.invoke(cli, [*export, "--force"]).exit_code == 0
+    replaced = openpyxl.load_workbook(out)["Suggestions"]
+    assert replaced.cell(rows_by_id(replaced)[4], headers(replaced)["Decision"]).value is None
+    notes = tmp_path / "notes.xlsx"
+    openpyxl.Workbook().save(notes)
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(notes)]).exit_code == 0
+
+
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
     out = tmp_path / "r.xlsx"
     export_workbook(open_db(small_db), out)
