@@ -67,6 +67,9 @@ async def program_page(datasette, request):
     return await _page(datasette, request, "crosswalk_program.html", pages.program_context)
 
 
+AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page, best first
+
+
 async def _standard_extras(datasette, request, context):
     """The suggestions awaiting review for this standard: an industry statement's in the matcher's
     order, the statements suggested for an academic standard best first."""
@@ -79,10 +82,10 @@ async def _standard_extras(datasette, request, context):
                     where pf.framework_id = o.framework_id) as program_names
         from alignments a join standards o on o.id = a.{other}
         where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
-        order by {order} limit 20
+        order by {order} limit {AWAITING_SHOWN}
     """, {"id": context["standard"]["id"]})
     total = len(awaiting)
-    if total == 20:
+    if total == AWAITING_SHOWN:  # there may be more: the page says how many
         total = (await pages.one(datasette, f"""
             select count(*) as n from alignments a join standards o on o.id = a.{other}
             where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
