@@ -1079,15 +1079,22 @@ def _serving_lock_path(path) -> pathlib.Path:
     return pathlib.Path(tempfile.gettempdir()) / f"crosswalk-serving-{hashlib.sha256(resolved.encode()).hexdigest()[:24]}"
 
 
+def _serving_lock_file(path):
+    """The open lock file of the database at ``path``; None where there can be none (no ``fcntl``,
+    a temporary folder that cannot be written)."""
+    if fcntl is None:
+        return None
+    try:
+        return open(_serving_lock_path(path), "a")
+    except OSError:
+        return None
+
+
 @contextlib.contextmanager
 def serving(path):
     """Mark the database at ``path`` as served while the block runs (see :func:`being_served`).
-    Where the mark cannot be made (no ``fcntl``, a temporary folder that cannot be written), the
-    block runs unmarked."""
-    try:
-        handle = open(_serving_lock_path(path), "a") if fcntl else None
-    except OSError:
-        handle = None
+    Where the mark cannot be made, the block runs unmarked."""
+    handle = _serving_lock_file(path)
     if handle is None:
         yield
         return
@@ -1100,10 +1107,7 @@ def serving(path):
 
 def being_served(path) -> bool:
     """Whether a site (``crosswalk serve``, ``crosswalk demo``) is serving the database at ``path`` now."""
-    try:
-        handle = open(_serving_lock_path(path), "a") if fcntl else None
-    except OSError:
-        handle = None
+    handle = _serving_lock_file(path)
     if handle is None:
         return False
     with handle:

@@ -75,21 +75,19 @@ async def _standard_extras(datasette, request, context):
     order, the statements suggested for an academic standard best first."""
     side, other = context["side"], context["other_side"]
     order = store.statement_order_sql("a") if side == "source_id" else "a.score desc"
+    suggested = (f"from alignments a join standards o on o.id = a.{other} "
+                 f"where a.{side} = :id and a.status = 'suggested' and o.status = 'active'")
     awaiting = await pages.rows(datasette, f"""
         select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
                o.id as other_id, o.code as other_code, o.statement as other_statement,
                (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                     where pf.framework_id = o.framework_id) as program_names
-        from alignments a join standards o on o.id = a.{other}
-        where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
+        {suggested}
         order by {order} limit {AWAITING_SHOWN}
     """, {"id": context["standard"]["id"]})
     total = len(awaiting)
     if total == AWAITING_SHOWN:  # there may be more: the page says how many
-        total = (await pages.one(datasette, f"""
-            select count(*) as n from alignments a join standards o on o.id = a.{other}
-            where a.{side} = :id and a.status = 'suggested' and o.status = 'active'
-        """, {"id": context["standard"]["id"]}))["n"]
+        total = (await pages.one(datasette, f"select count(*) as n {suggested}", {"id": context["standard"]["id"]}))["n"]
     return {"awaiting": awaiting, "awaiting_total": total}
 
 
