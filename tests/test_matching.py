@@ -684,6 +684,49 @@ def test_warm_that_pushes_right_standards_out_of_the_first_five_stays_cold():
     assert weights == {} and held is cold and warm_right == cold_right == 1.0
 
 
+def _tied_warm(rows_searched):
+    """60 decided statements, 40 standards. A signal wins 10 statements over cold (lifts the right
+    standard from eighth to first) and loses 10 (lifts a wrong one from twentieth above the right
+    one, fifth, to sixth): warm ties cold. The other 40 statements have their right standard first
+    (cold showed an accepted standard for most) or, with ``rows_searched``, thirtieth (the
+    committee searched for most)."""
+    rows, cols = 60, 40
+    cold = np.tile((0.30 - 0.001 * np.arange(cols) - 0.009 * (np.arange(cols) >= 5)).astype(np.float32), (rows, 1))
+    signal = np.zeros((rows, cols), np.float32)
+    truth = []
+    for i in range(rows):
+        order = np.roll(np.arange(cols), i)  # standard order[k] holds cold place k
+        c = cold[i].copy()
+        cold[i, order] = c
+        if i < 10:
+            truth.append(np.array([order[7]]))
+            signal[i, order[7]] = 0.5
+        elif i < 20:
+            truth.append(np.array([order[4]]))
+            signal[i, order[19]] = 0.5
+        else:
+            truth.append(np.array([order[29 if rows_searched else 0]]))
+    return cold, {"neighbours": signal}, truth
+
+
+def test_a_warm_ranking_that_only_ties_cold_is_used_only_where_the_committee_searched():
+    # The held-out check leans to cold where the committee searched: it named one right standard of
+    # several, and warm may show the others. Where cold showed an accepted standard for most decided
+    # statements there is no such lean: warm must win, and a tie keeps the cold ranking.
+    from crosswalk.matching.learning import _select, _shown_right
+
+    for searched, used in ((False, False), (True, True)):
+        cold, features, truth = _tied_warm(searched)
+        assert _shown_right(cold, truth) == (10 / 60 if searched else 50 / 60)
+        weights, held, _, cold_right, warm_right, _ = _select(cold, features, truth, {"neighbours"},
+                                                           np.arange(60) % 5)
+        if used:
+            assert weights["neighbours"] > 0 and warm_right == cold_right == 10 / 60
+            assert _shown_right(held[:10], truth[:10]) == 1.0 and _shown_right(held[10:20], truth[10:20]) == 0.0
+        else:
+            assert weights == {} and held is cold and warm_right == cold_right == 50 / 60
+
+
 def test_a_handful_of_decisions_for_one_standard_does_not_take_every_first_place():
     # Nine decided statements of five families, every one aligned to standard 1 whatever its words
     # say (the demo's committee aligned most of its first tasks to one quantities standard). On

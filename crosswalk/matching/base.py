@@ -77,10 +77,12 @@ class Settings:
     cold_prior: float = 10.0  # belief in the golds' cold calibration, in decided pairs' worth
     signal_prior: float = 1.0  # weight of a warm signal (log-odds per unit of evidence) before the decisions show it
     signal_prior_weight: float = 2.0  # ... worth this many acceptances
-    # Fall back to cold when, of the held-out decided statements, more than this many lose their accepted
-    # standard from the first 5. The check leans to cold: a committee accepts from what cold showed, and
-    # where it searched it names one right standard of several. At 0.5, NGSS -> CCSS fell back to cold
-    # at 10 and 25 decided statements (hit@5 0.28 against 0.66 and 0.69 warm, seed 1).
+    # Where the committee searched for most decided statements (cold showed none it accepted), fall back
+    # to cold when more than this many of them lose their accepted standard from the first 5. The check
+    # leans to cold there: a committee accepts from what cold showed, and where it searched it names one
+    # right standard of several. At 0.5, NGSS -> CCSS fell back to cold at 10 and 25 decided statements
+    # (hit@5 0.28 against 0.66 and 0.69 warm, seed 1). Where cold showed one for most, warm must win
+    # more statements than it loses, or lose none (learning._select).
     validation_tolerance: float = 1.0
     validation_folds: int = 5  # the decided statements are scored in this many parts, the others' decisions known
     validation_max_statements: int = 1500  # at most this many of them (sampled)

@@ -8,11 +8,14 @@ signal). The decided statements are scored in parts, each with only the other pa
 known (exactly as ranking will see a new statement), and the weights are checked the same way:
 each part is ranked with weights fitted on the other parts, and judged by what a reviewer sees:
 how many held-out decided statements have an accepted standard among their first 5 suggestions.
-If the fitted weights do no better than the simpler prior weights, the prior weights it is; if
-the choice loses more than ``validation_tolerance`` statements against cold, the ranking stays
-the cold one. What every statement shares (popularity, the heading, a standard's profile) takes a
-statement's first place only where the held-out decisions have their accepted standard first more
-often that way than with each statement's own best match first.
+If the fitted weights do no better than the simpler prior weights, the prior weights it is. Where
+cold showed an accepted standard for most decided statements, the choice must then win more of
+them than it loses against cold (or lose none); where the committee searched for most, it may lose
+``validation_tolerance`` more than it wins (each search names one right standard of several, so the
+check undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
+shares (popularity, the heading, a standard's profile) takes a statement's first place only where
+the held-out decisions have their accepted standard first more often that way than with each
+statement's own best match first.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -141,8 +144,13 @@ def _shown_right(scores: np.ndarray, truth: list, own: np.ndarray | None = None,
     """The share of rows with a correct column among the ``shown`` first: what a reviewer sees
     (a tie at the edge counts as the share of its tied places that fall inside: a ranking that
     cannot tell standards apart earns nothing by it)."""
+    return float(np.mean(_shown_rows(scores, truth, own, shown)))
+
+
+def _shown_rows(scores: np.ndarray, truth: list, own: np.ndarray | None = None, shown: int = SHOWN) -> np.ndarray:
+    """Each row's part of :func:`_shown_right` (1: a correct column among the ``shown`` first)."""
     above, tied = _places(scores, truth, own)
-    return float(np.mean(np.clip(shown - above, 0, tied) / tied))
+    return np.clip(shown - above, 0, tied) / tied
 
 
 def best_flags(fused: np.ndarray) -> np.ndarray:
@@ -341,9 +349,10 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     held toward ``signal_prior`` by ``signal_prior_weight``, lifts at least 0 and rejections at
     most 0, so no signal can be inverted. The weights are checked as they will be used: each part
     of the decided statements is ranked with weights fitted on the other parts only. If that ranks
-    no better than the prior weights, the prior weights it is; if the choice loses more than
-    ``settings.validation_tolerance`` statements' accepted standards from the first 5 against
-    cold, the cold ranking it is.
+    no better than the prior weights, the prior weights it is. Where cold had an accepted standard
+    in the first 5 for most decided statements, the choice must win more of them than it loses
+    against cold, or lose none; where most were searched, it may lose
+    ``settings.validation_tolerance`` more than it wins. Otherwise the cold ranking it is.
 
     Returns the weights, the held-out probabilities (and the same without the shared signals),
     the held-out share of decided statements with an accepted standard among their first 5
@@ -380,7 +389,19 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
         held_seen = combine(seen, features, prior)[0] if seen is not cold else simple
     else:
         weights = _fit_weights(x0, xs, labels, names, settings, rng)
-    if fitted_right < cold_right - settings.validation_tolerance / len(truth) or not any(weights.get(n) for n in names):
+    # The check leans to cold only where the committee searched (Settings.validation_tolerance). Where
+    # cold showed an accepted standard for most decided statements, warm must win more statements than
+    # it loses, or lose none: a tie let warm rank CIP -> SOC worse than cold (seed 0, 25 decided
+    # statements: hit@5 0.838 against 0.895). Over seeds 0-3 of the three golds at 10-200 decided
+    # statements, the points where warm ranks below cold went from 8 to 3 on CIP and 6 to 7 on O*NET
+    # (their summed shortfall 0.20 -> 0.02 and 0.25 -> 0.15 of hit@5); NGSS -> CCSS is unchanged.
+    gain = _shown_rows(held, truth) - _shown_rows(cold, truth)
+    wins, losses = float(gain[gain > 0].sum()), float(-gain[gain < 0].sum())
+    if cold_right < 0.5:
+        used = wins - losses >= -settings.validation_tolerance - 1e-9
+    else:
+        used = wins > losses + 1e-9 or losses < 1e-9
+    if not used or not any(weights.get(n) for n in names):
         return {}, cold, cold, cold_right, cold_right, seen
     return weights, held, own, cold_right, fitted_right, held_seen
 
