@@ -862,3 +862,56 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
     # What a standard's decisions share ranks it, but the first place stays the statement's own best
     # match (here a tie, kept in the standards' order) until the decisions show otherwise.
     assert [c.target_key for c in warm[0]] == [2, 1]
+
+
+def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):
+    # The topic crosswalk's committee accepted S0 (measuring) for ten measuring tasks of one
+    # framework. A second framework's tasks (another program: patient care, no word in common with
+    # any standard) learn nothing from that about popularity: S0 is not lifted for them, while in
+    # the first framework it is accepted for every reviewed statement.
+    import csv
+
+    from crosswalk.db import open_db
+    from crosswalk.review import decide
+
+    tasks, standards, _ = topic_crosswalk(tmp_path)
+    care = tmp_path / "care.csv"
+    with open(care, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "statement"])
+        for n, (verb, noun) in enumerate((v, o) for v in ("comfort", "feed", "bathe", "turn")
+                                         for o in ("patient", "resident", "client")):
+            writer.writerow([f"C{n}", f"{verb} the {noun} gently on the ward"])
+    db = open_db(tmp_path / "two.db")
+    import_file(db, tasks, framework="Tasks", kind="industry")
+    import_file(db, care, framework="Care", kind="industry")
+    import_file(db, standards, framework="Academic", kind="academic")
+    for source in ("Tasks", "Care"):
+        match(db, source=source, target="Academic", use_embeddings=False)
+    for n in range(10):
+        (alignment,) = db.execute("select a.id from alignments a join standards s on s.id = a.source_id "
+                                  "join standards t on t.id = a.target_id where s.code = ? and t.code = 'S0'",
+                                  [f"T{n}"]).fetchall()
+        decide(db, alignment[0], "accept", "full", reviewer="Committee")
+
+    def suggestions(framework):
+        return db.execute(
+            "select s.code, t.code, a.score, a.evidence from alignments a join standards s on s.id = a.source_id "
+            "join standards t on t.id = a.target_id join frameworks f on f.id = s.framework_id "
+            "where f.name = ? and a.status = 'suggested'", [framework]).fetchall()
+
+    cold = {(s, t): score for s, t, score, _ in suggestions("Care")}
+    for source in ("Tasks", "Care"):
+        match(db, source=source, target="Academic", use_embeddings=False)
+    care_warm = suggestions("Care")
+    assert len(care_warm) == len(cold) == 12 * 5
+    assert all("accepted for" not in evidence for *_, evidence in care_warm)
+    by_task = {}
+    for s, t, score, _ in care_warm:
+        by_task.setdefault(s, {})[t] = score
+    assert all(scores["S0"] <= max(v for k, v in scores.items() if k != "S0") for scores in by_task.values())
+    tasks_warm = [evidence for s, t, _, evidence in suggestions("Tasks") if t == "S0"]
+    # The ten decided tasks hold eight different statements (the topic crosswalk's texts repeat).
+    assert len({text for text, in db.execute("select statement from standards where code in "
+                                             "('T0','T1','T2','T3','T4','T5','T6','T7','T8','T9')")}) == 8
+    assert tasks_warm and all("accepted for 8 of the 8 reviewed statements" in e for e in tasks_warm)

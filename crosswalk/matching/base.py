@@ -33,6 +33,10 @@ class Decision:
     source_key: object = None
     source_context: str = ""  # the heading the source sits under (duty area, occupation)
     source_grades: tuple | None = None  # the source's grade band (lowest, highest), when it has one
+    # Decided for a statement of another framework than the one being matched (another program's
+    # tasks): it teaches through the statements like it and the standard's profile, but what is
+    # accepted most, overall or under a heading, is counted in each framework apart.
+    other_framework: bool = False
 
 
 @dataclasses.dataclass

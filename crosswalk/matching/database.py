@@ -62,16 +62,17 @@ def load_targets(db, target_fid: int, subject: str | None = None, grade: str | N
     return [Doc(r["id"], r["code"], r["statement"], _context(r), _grades(r)) for r in rows]
 
 
-def load_decisions(db, target_ids: set[int]) -> list[Decision]:
-    """Every accepted or rejected alignment to these targets, from any framework."""
+def load_decisions(db, target_ids: set[int], source_fid: int | None = None) -> list[Decision]:
+    """Every accepted or rejected alignment to these targets, from any framework (those of
+    another framework than ``source_fid`` marked so: see ``Decision.other_framework``)."""
     rows = db.query(
         "select a.source_id, a.target_id, a.status, s.code, s.statement, s.domain, s.cluster, s.grade_low, "
-        "s.grade_high "
+        "s.grade_high, s.framework_id "
         "from alignments a join standards s on s.id = a.source_id where a.status in ('accepted', 'rejected')"
     )
     return [
         Decision(r["statement"], r["target_id"], r["status"] == "accepted", r["code"], r["source_id"],
-                 _context(r), _grades(r))
+                 _context(r), _grades(r), source_fid is not None and r["framework_id"] != source_fid)
         for r in rows
         if r["target_id"] in target_ids
     ]
@@ -122,7 +123,7 @@ def match(
     targets = load_targets(db, target_fid, subject, grade)
     if not targets:
         raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
-    decisions = load_decisions(db, {t.key for t in targets})
+    decisions = load_decisions(db, {t.key for t in targets}, source_fid)
     encoder = lazy_encoder() if use_embeddings else None
     ranking = None
     if sources:

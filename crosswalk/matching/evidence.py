@@ -112,7 +112,7 @@ class _WarmReasons:
                     f" aligned to it, e.g. {quote(d.source_code, d.source_text)}"
                     f" (similarity {_percent([similarity])[0]}/100)")
         if "popularity" in value and value["popularity"][j] > 0:
-            parts.append(f"accepted for {int(self.index.counts[c])} of the {self.index.statements} "
+            parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
                          "reviewed statements")
         if "profile" in value and value["profile"][j] > 0:
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]

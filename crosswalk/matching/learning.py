@@ -186,7 +186,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def learn(vectors, accepted: list, rejected: list, known_contexts: list, settings: Settings, semantic: bool,
-          threshold: float, scale: float, seed: int = 0, context=None) -> Learned:
+          threshold: float, scale: float, seed: int = 0, context=None, counted=None) -> Learned:
     """Check which warm signals help, and calibrate, on the decided statements (module docstring).
 
     ``accepted`` and ``rejected`` are (decided statement row, target column) pairs. ``context``:
@@ -196,7 +196,9 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     it met scores it had raised and overstated them (CIP -> SOC at 50 decided statements, "medium"
     was right for 22% of its suggestions, 32% now). Which signals count, and their weights, are
     still chosen on the scores without it: chosen with it, the choice fell back to cold more often
-    where warm helps (NGSS -> CCSS at 25 decided statements, seed 0: hit@5 0.75 -> 0.32)."""
+    where warm helps (NGSS -> CCSS at 25 decided statements, seed 0: hit@5 0.75 -> 0.32).
+    ``counted``: the decided statements' rows of the framework being matched, on which what is
+    accepted most is counted (features._Index); None: every row."""
     by_row: dict[int, set] = collections.defaultdict(set)
     for row, col in accepted:
         by_row[row].add(col)
@@ -220,7 +222,7 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         test = rows[fold::folds]
         held = set(test)
         index = _Index(vectors, [p for p in accepted if p[0] not in held], [p for p in rejected if p[0] not in held],
-                       known_contexts, settings, semantic, threshold)
+                       known_contexts, settings, semantic, threshold, counted)
         if not index.known:
             continue
         feats = index.features(vectors.k_tfidf[test], vectors.k_emb[test] if semantic else None,

@@ -127,11 +127,14 @@ class _Ranking:
         known: dict[str, int] = {}
         self.known_statements: list[Decision] = []
         accepted_rows, rejected_rows = set(), set()
+        counted = set()  # rows of the framework being matched (Decision.other_framework)
         for d in usable:
             row = known.setdefault(d.source_text, len(known))
             if row == len(self.known_statements):
                 self.known_statements.append(d)
             (accepted_rows if d.accepted else rejected_rows).add((row, target_index[d.target_key]))
+            if not d.other_framework:
+                counted.add(row)
         rejected_rows -= accepted_rows
         accepted_rows, rejected_rows = sorted(accepted_rows), sorted(rejected_rows)
         known_contexts = [d.source_context or "" for d in self.known_statements]
@@ -145,7 +148,7 @@ class _Ranking:
         scale = cold_scale(cold_weights)
         warm = bool(accepted_rows)
         threshold = similarity_threshold(vectors, semantic, settings) if warm else settings.similarity_threshold
-        index = _Index(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold)
+        index = _Index(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold, counted)
         contexts = [s.context for s in sources]
         # Cold, the statements being matched also teach something about each other: see _context_adjust.
         adjusted = None
@@ -154,7 +157,7 @@ class _Ranking:
         # The committee's calibration is fitted on the scores ranking gives, these adjustments
         # included (see learn).
         learned = (learn(vectors, accepted_rows, rejected_rows, known_contexts, settings, semantic, threshold, scale,
-                         context=adjusted.decided if adjusted is not None else None)
+                         context=adjusted.decided if adjusted is not None else None, counted=counted)
                    if warm else Learned({}, None, 0))
         used = learned.used  # warm signal -> how far it is trusted
         method = "tfidf+embedding" if semantic else "tfidf"
