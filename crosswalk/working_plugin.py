@@ -67,12 +67,16 @@ async def program_page(datasette, request):
     return await _page(datasette, request, "crosswalk_program.html", pages.program_context)
 
 
-AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page, best first
+AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page at a time, best first
 
 
 async def _standard_extras(datasette, request, context):
     """The suggestions awaiting review for this standard: an industry statement's in the matcher's
-    order, the statements suggested for an academic standard best first."""
+    order, the statements suggested for an academic standard best first; ``?page=`` for the next
+    ones."""
+    page = pages.page_number(request)
+    if page is None:
+        raise pages.NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
     side, other = context["side"], context["other_side"]
     order = store.statement_order_sql("a") if side == "source_id" else "a.score desc"
     suggested = (f"from alignments a join standards o on o.id = a.{other} "
@@ -83,12 +87,15 @@ async def _standard_extras(datasette, request, context):
                (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                     where pf.framework_id = o.framework_id) as program_names
         {suggested}
-        order by {order} limit {AWAITING_SHOWN}
-    """, {"id": context["standard"]["id"]})
-    total = len(awaiting)
-    if total == AWAITING_SHOWN:  # there may be more: the page says how many
+        order by {order}, a.id limit {AWAITING_SHOWN + 1} offset :offset
+    """, {"id": context["standard"]["id"], "offset": (page - 1) * AWAITING_SHOWN})
+    if page > 1 and not awaiting:
+        raise pages.NotFoundPage(f"There is no page {page} of suggestions awaiting review here.")
+    total = (page - 1) * AWAITING_SHOWN + len(awaiting)
+    if page > 1 or len(awaiting) > AWAITING_SHOWN:  # there are more: the page says how many
         total = (await pages.one(datasette, f"select count(*) as n {suggested}", {"id": context["standard"]["id"]}))["n"]
-    return {"awaiting": awaiting, "awaiting_total": total}
+    return {"awaiting": awaiting[:AWAITING_SHOWN], "awaiting_total": total, "awaiting_page": page,
+            "awaiting_first": (page - 1) * AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > AWAITING_SHOWN}
 
 
 async def standard_page(datasette, request):

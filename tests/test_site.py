@@ -295,14 +295,27 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
         assert "Type a word or a standard" in (await get("/search?q=%22")).text
         gaps = await get("/gaps")
         assert gaps.status_code == 200 and len(gaps.content) < 60_000
-        # A standard suggested for many tasks lists the best 20 and says how many there are.
+        # A standard suggested for many tasks lists them 20 at a time, best first, and says how many.
         popular, many = conn.execute(
             "select target_id, count(*) from alignments where status = 'suggested' "
             "group by target_id order by 2 desc limit 1").fetchone()
-        assert many > 20
+        assert many > 40
+        best_first = [r[0] for r in conn.execute(
+            "select a.id from alignments a join standards s on s.id = a.source_id where a.target_id = ? "
+            "and a.status = 'suggested' and s.status = 'active' order by a.score desc, a.id", [popular])]
         standard = await get(f"/standard/{popular}")
-        assert f"best first: the first 20 of {many:,}; each one decided makes room for the next." in standard.text
-        assert standard.text.count('<tr id="a') == 20
+        assert f"best first: 1–20 of {many:,}." in standard.text
+        assert re.findall(r'<tr id="a(\d+)"', standard.text) == [str(i) for i in best_first[:20]]
+        assert f'<a rel="next" href="/standard/{popular}?page=2#awaiting">' in standard.text
+        assert 'rel="prev"' not in standard.text
+        second = await get(f"/standard/{popular}?page=2")
+        assert f"best first: 21–40 of {many:,}." in second.text
+        assert re.findall(r'<tr id="a(\d+)"', second.text) == [str(i) for i in best_first[20:40]]
+        assert f'<a rel="prev" href="/standard/{popular}#awaiting">' in second.text
+        last = -(-many // 20)
+        assert 'rel="next"' not in (await get(f"/standard/{popular}?page={last}")).text
+        for beyond in (last + 1, "two", 0):
+            assert (await get(f"/standard/{popular}?page={beyond}")).status_code == 404, beyond
         # Writes need a signed-in reviewer: this site signs nobody in.
         refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
         assert refused.status_code == 403
