@@ -226,6 +226,11 @@ def page_number(request):
     return number if number >= 1 else None
 
 
+def last_page(total: int, size: int) -> int:
+    """The number of the last page of ``total`` items, ``size`` to a page (1 when there are none)."""
+    return max(1, -(-total // size))
+
+
 def query_string(**params) -> str:
     """``?a=1&b=2`` of the parameters that have a value (for links that keep the page's filters)."""
     kept = {k: v for k, v in params.items() if v not in (None, "")}

@@ -81,19 +81,24 @@ async def _standard_extras(datasette, request, context):
     order = store.statement_order_sql("a") if side == "source_id" else "a.score desc"
     suggested = (f"from alignments a join standards o on o.id = a.{other} "
                  f"where a.{side} = :id and a.status = 'suggested' and o.status = 'active'")
-    awaiting = await pages.rows(datasette, f"""
-        select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
-               o.id as other_id, o.code as other_code, o.statement as other_statement,
-               (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
-                    where pf.framework_id = o.framework_id) as program_names
-        {suggested}
-        order by {order}, a.id limit {AWAITING_SHOWN + 1} offset :offset
-    """, {"id": context["standard"]["id"], "offset": (page - 1) * AWAITING_SHOWN})
-    if page > 1 and not awaiting:
-        raise pages.NotFoundPage(f"There is no page {page} of suggestions awaiting review here.")
+
+    async def awaiting_on(page):
+        return await pages.rows(datasette, f"""
+            select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
+                   o.id as other_id, o.code as other_code, o.statement as other_statement,
+                   (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
+                        where pf.framework_id = o.framework_id) as program_names
+            {suggested}
+            order by {order}, a.id limit {AWAITING_SHOWN + 1} offset :offset
+        """, {"id": context["standard"]["id"], "offset": (page - 1) * AWAITING_SHOWN})
+
+    awaiting = await awaiting_on(page)
     total = (page - 1) * AWAITING_SHOWN + len(awaiting)
     if page > 1 or len(awaiting) > AWAITING_SHOWN:  # there are more: the page says how many
         total = (await pages.one(datasette, f"select count(*) as n {suggested}", {"id": context["standard"]["id"]}))["n"]
+    if page > 1 and not awaiting:  # past the last page, as after deciding a last page's last suggestion
+        page = pages.last_page(total, AWAITING_SHOWN)
+        awaiting = await awaiting_on(page)
     return {"awaiting": awaiting[:AWAITING_SHOWN], "awaiting_total": total, "awaiting_page": page,
             "awaiting_first": (page - 1) * AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > AWAITING_SHOWN}
 
@@ -171,18 +176,20 @@ async def review_context(datasette, request) -> dict:
     """, p)]
     if subject is not None and subject not in subjects:
         raise pages.NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}”.")
-    offset = (page - 1) * REVIEW_PAGE_SIZE
     if no_likely:
         total = (progress or {}).get("no_likely_alignment") or 0
-        items = await pages.rows(datasette, NO_LIKELY, dict(p, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
     else:
         total = counts.get(band, 0) if band else sum(counts.values())
+    # Past the last page (as after deciding a last page's last suggestion): the last page there is.
+    page = min(page, pages.last_page(total, REVIEW_PAGE_SIZE))
+    offset = (page - 1) * REVIEW_PAGE_SIZE
+    if no_likely:
+        items = await pages.rows(datasette, NO_LIKELY, dict(p, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
+    else:
         items = await pages.rows(datasette, AWAITING, dict(p, band=band, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
         for item in items:
             item["grade_text"] = pages.grade_label(item["grade_low"], item["grade_high"], item["grade"])
     more = len(items) > REVIEW_PAGE_SIZE
-    if page > 1 and not items:
-        raise pages.NotFoundPage(f"There is no page {page} here.")
     rereview = await pages.rows(datasette, """
         select alignment_id, cte_code, cte_statement, credential, standard_id, standard_code, standard, subject,
                reason, reviewer, reviewed_at

@@ -313,9 +313,24 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
         assert re.findall(r'<tr id="a(\d+)"', second.text) == [str(i) for i in best_first[20:40]]
         assert f'<a rel="prev" href="/standard/{popular}#awaiting">' in second.text
         last = -(-many // 20)
-        assert 'rel="next"' not in (await get(f"/standard/{popular}?page={last}")).text
-        for beyond in (last + 1, "two", 0):
-            assert (await get(f"/standard/{popular}?page={beyond}")).status_code == 404, beyond
+        last_rows = re.findall(r'<tr id="a(\d+)"', (await get(f"/standard/{popular}?page={last}")).text)
+        assert last_rows == [str(i) for i in best_first[(last - 1) * 20:]]
+        # Past the last page (a reviewer who decided the last page's last suggestion is sent back to
+        # it): the last page there is. A page that is no page number is the site's 404.
+        beyond = await get(f"/standard/{popular}?page={last + 1}")
+        assert beyond.status_code == 200 and re.findall(r'<tr id="a(\d+)"', beyond.text) == last_rows
+        assert 'rel="next"' not in beyond.text
+        for nonsense in ("two", 0):
+            assert (await get(f"/standard/{popular}?page={nonsense}")).status_code == 404, nonsense
+        # The same on a program's review page, 25 at a time.
+        reviewed = await get(f"/program/{welding}/review?page=999")
+        total = conn.execute("""
+            select count(*) from alignments a join standards s on s.id = a.source_id
+            join program_frameworks pf on pf.framework_id = s.framework_id join standards t on t.id = a.target_id
+            where pf.program_id = ? and a.status = 'suggested' and s.status = 'active' and t.status = 'active'""",
+                             [welding]).fetchone()[0]
+        assert reviewed.status_code == 200 and total > 25
+        assert f"{(-(-total // 25) - 1) * 25 + 1}–{total} of {total}, best score first." in reviewed.text
         # Writes need a signed-in reviewer: this site signs nobody in.
         refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
         assert refused.status_code == 403
