@@ -405,7 +405,7 @@ def test_a_score_and_its_band_never_contradict_each_other():
 def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold():
     # Ten pairs of decided statements, sentence vectors chosen by hand: twin a has its own standard
     # first; twin b, alike to a, has its own fifth, behind four decoys. What the decisions teach
-    # wins nothing on the held-out decisions, and the ranking stays cold. The committee's cold
+    # wins no more held-out decisions than it loses, and the ranking stays cold. The committee's cold
     # calibration, fitted on 20 acceptances and no rejection, reads every figure as likelier than
     # the golds bear out: the score shown is never above what its band vouches for (it was 60.7
     # 'low').
@@ -686,8 +686,8 @@ def test_warm_that_pushes_right_standards_out_of_the_first_five_stays_cold():
 
 def _tied_warm(rows_searched):
     """60 decided statements, 40 standards. A signal wins 10 statements over cold (lifts the right
-    standard from eighth to first) and loses 10 (lifts a wrong one from twentieth above the right
-    one, fifth, to sixth): warm ties cold. The other 40 statements have their right standard first
+    standard from eighth to first) and loses 10 (lifts a wrong one from twentieth to first, which
+    pushes the right one from fifth to sixth): warm ties cold. The other 40 statements have their right standard first
     (cold showed an accepted standard for most) or, with ``rows_searched``, thirtieth (the
     committee searched for most)."""
     rows, cols = 60, 40
