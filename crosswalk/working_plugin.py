@@ -177,16 +177,14 @@ async def review_context(datasette, request) -> dict:
     if subject is not None and subject not in subjects:
         raise pages.NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}”.")
     if no_likely:
-        total = (progress or {}).get("no_likely_alignment") or 0
+        total, listing, listed = (progress or {}).get("no_likely_alignment") or 0, NO_LIKELY, p
     else:
-        total = counts.get(band, 0) if band else sum(counts.values())
+        total, listing, listed = counts.get(band, 0) if band else sum(counts.values()), AWAITING, dict(p, band=band)
     # Past the last page (as after deciding a last page's last suggestion): the last page there is.
     page = min(page, pages.last_page(total, REVIEW_PAGE_SIZE))
     offset = (page - 1) * REVIEW_PAGE_SIZE
-    if no_likely:
-        items = await pages.rows(datasette, NO_LIKELY, dict(p, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
-    else:
-        items = await pages.rows(datasette, AWAITING, dict(p, band=band, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
+    items = await pages.rows(datasette, listing, dict(listed, limit=REVIEW_PAGE_SIZE + 1, offset=offset))
+    if not no_likely:
         for item in items:
             item["grade_text"] = pages.grade_label(item["grade_low"], item["grade_high"], item["grade"])
     more = len(items) > REVIEW_PAGE_SIZE

@@ -94,12 +94,9 @@ class _Index:
         # being matched only: on the demo, the three science standards accepted for three tasks of
         # two programs were among the first 5 science suggestions of 643 of its 644 tasks.
         shrink = settings.popularity_shrink
-        own = np.ones(n_known, bool)
-        if counted is not None:
-            own[:] = False
-            own[list(counted)] = True
+        own = np.ones(n_known, bool) if counted is None else np.isin(np.arange(n_known), list(counted))
         popular_rows = rows[own[rows]]
-        popular_counts = counts if counted is None else np.bincount(cols[own[rows]], minlength=n).astype(counts.dtype)
+        popular_counts = np.bincount(cols[own[rows]], minlength=n).astype(counts.dtype)
         popular_statements = len(np.unique(popular_rows))
         self.popularity = (popular_counts / (popular_statements + shrink)).astype(np.float32)
         self.counts, self.statements = counts, statements
