@@ -15,7 +15,8 @@ them than it loses against cold (or lose none); where the committee searched for
 check undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
 shares (popularity, the heading, a standard's profile) takes a statement's first place only where
 the held-out decisions have their accepted standard first more often that way than with each
-statement's own best match first.
+statement's own best match first; and it waits for ``popularity_min_statements`` decided statements of
+the framework being matched, too few to check anything on before.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -251,9 +252,12 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         seen = np.vstack(seen_parts)
         seen = cold_calibration(seen, best_flags(seen))
     del seen_parts
+    usable = set(LIFTS + DAMPS) & set(features)
+    # A handful of decisions speaks for statements like the decided ones only (Settings.popularity_min_statements).
+    if sum(1 for r in by_row if counted is None or r in counted) < settings.popularity_min_statements:
+        usable -= set(SHARED_SIGNALS)
     weights, current, own, cold_right, best, as_seen = _select(
-        cold, features, truth, set(LIFTS + DAMPS) & set(features), np.repeat(np.arange(len(sizes)), sizes), settings,
-        seen=seen)
+        cold, features, truth, usable, np.repeat(np.arange(len(sizes)), sizes), settings, seen=seen)
     statement_first = True
     # Shared signals may take first place only where they earn it on held-out decisions, and not
     # before as many decided statements as calibration needs: on the demo's 9 decided statements,
