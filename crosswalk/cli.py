@@ -52,10 +52,16 @@ def progress_bar(silent: bool, length: int, label: str):
         yield bar.update
 
 
-def open_database(path):
+def open_database(path, migrate: bool = True):
+    """The database at ``path``, closed when the command ends: run in-process too (a test's
+    CliRunner), nothing stays open, and no -wal or -shm file is left beside it."""
     from .db import open_db
 
-    return open_db(path)
+    db = open_db(path, migrate=migrate)
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.call_on_close(db.close)
+    return db
 
 
 @click.group(context_settings={"help_option_names": ["--help"]})
@@ -120,7 +126,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
         crosswalk import district.db welding.xlsx --framework "Welding tasks" \\
             --sheet Tasks --code-column "Task ID" --text-column Task
     """
-    from .db import open_db, memory_db
+    from .db import memory_db
     from .importer import import_file, prepare_import
 
     if sheet and all_sheets:
@@ -130,11 +136,11 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     # Read and check the whole file before touching the database.
     prepared = prepare_import(file, sheet=sheet, all_sheets=all_sheets, columns=columns, subject=subject)
     if dry_run:
-        db = open_db(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
+        db = open_database(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
         if not db["frameworks"].exists():
             db = memory_db()
     else:
-        db = open_db(database)
+        db = open_database(database)
     with progress_bar(silent or dry_run, len(prepared.rows), "Importing") as update:
         result = import_file(
             db, file, framework=framework, kind=kind, publisher=publisher, version=version_,
@@ -515,17 +521,17 @@ def import_case_command(database, file, framework, kind, dry_run):
         crosswalk import-case district.db maine-math-case.json --kind academic
     """
     from .case import case_frameworks, import_case, read_case
-    from .db import memory_db, open_db
+    from .db import memory_db
 
     package = read_case(file)
     # Check every framework in the package before touching the database.
     case_frameworks(package, file=pathlib.Path(file).name, framework=framework, kind=kind)
     if dry_run:
-        db = open_db(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
+        db = open_database(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
         if not db["frameworks"].exists():
             db = memory_db()
     else:
-        db = open_db(database)
+        db = open_database(database)
     results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
     for result in results:
         for warning in result.warnings:
@@ -646,14 +652,13 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
         crosswalk eval ngss.db --gold ngss_to_ccss.csv --from "NGSS performance expectations" \\
             --to "CCSS math and ELA" --decisions 0,10,25,50
     """
-    from .db import open_db
     from .evaluate import evaluate, learning_curve
 
     if decisions is not None and folds:
         raise click.UsageError("Cannot use both --folds and --decisions")
     if held_out is not None and decisions is None:
         raise click.UsageError("--held-out goes with --decisions")
-    db = open_db(database, migrate=False)
+    db = open_database(database, migrate=False)
     if decisions is not None:
         curve = learning_curve(db, gold=gold, source=source, target=target, decisions=decisions,
                                held_out=held_out, top=top, subject=subject, grade=grade,

@@ -127,7 +127,9 @@ def is_demo(path) -> bool:
     own, and there is at least one); False for another crosswalk database. A file that is not a
     crosswalk database at all is an error: nothing here may be mistaken for something to replace."""
     try:
-        conn = sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=ro", uri=True)
+        # Read-write, though it only reads: a read-only connection cannot remove the -wal and -shm
+        # files that reading a database in WAL mode makes, so a refused demo left them behind.
+        conn = sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=rw", uri=True)
         try:
             frameworks = {r[0] for r in conn.execute("select name from frameworks")}
             programs = {r[0] for r in conn.execute("select name from programs")}

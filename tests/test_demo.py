@@ -117,6 +117,7 @@ def test_the_demo_run_again_keeps_its_decisions_and_replaces_nothing_else(demo, 
             result = runner.invoke(cli, ["demo", "--db", str(other), "--no-serve", *fresh_flag])
             assert result.exit_code == 1 and result.stderr.startswith(error), result.output
             assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crosswalk-demo.db", "district.db", "notes.db"]
 
 
 def test_a_port_in_use_is_found_before_anything_is_built_or_served(demo, tmp_path):
