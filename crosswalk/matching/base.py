@@ -81,7 +81,7 @@ class Settings:
     # statement's own (CIP -> SOC, 3 decided statements, seed 1: hit@5 0.892 -> 0.613; O*NET, 5,
     # seed 1: 0.562 -> 0.265), though it helped NGSS -> CCSS (seed 1, 3: 0.28 -> 0.53; with it
     # waiting, 0.28). From 10 on, the held-out check chooses (learning._select).
-    popularity_min_statements: int = 10
+    shared_min_statements: int = 10
     # shared signals take a statement's first place only when, on the held-out decisions, that ranks
     # the right standard better by this many statements' reciprocal rank
     validation_margin_first: float = 0.0

@@ -15,7 +15,7 @@ them than it loses against cold (or lose none); where the committee searched for
 check undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
 shares (popularity, the heading, a standard's profile) takes a statement's first place only where
 the held-out decisions have their accepted standard first more often that way than with each
-statement's own best match first; and it waits for ``popularity_min_statements`` decided statements of
+statement's own best match first; and it waits for ``shared_min_statements`` decided statements of
 the framework being matched, too few to check anything on before.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
@@ -253,8 +253,8 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         seen = cold_calibration(seen, best_flags(seen))
     del seen_parts
     usable = set(LIFTS + DAMPS) & set(features)
-    # A handful of decisions speaks for statements like the decided ones only (Settings.popularity_min_statements).
-    if sum(1 for r in by_row if counted is None or r in counted) < settings.popularity_min_statements:
+    # A handful of decisions speaks for statements like the decided ones only (Settings.shared_min_statements).
+    if sum(1 for r in by_row if counted is None or r in counted) < settings.shared_min_statements:
         usable -= set(SHARED_SIGNALS)
     weights, current, own, cold_right, best, as_seen = _select(
         cold, features, truth, usable, np.repeat(np.arange(len(sizes)), sizes), settings, seen=seen)
