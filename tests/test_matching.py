@@ -902,8 +902,12 @@ def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):
             "where f.name = ? and a.status = 'suggested'", [framework]).fetchall()
 
     cold = {(s, t): score for s, t, score, _ in suggestions("Care")}
-    for source in ("Tasks", "Care"):
-        match(db, source=source, target="Academic", use_embeddings=False)
+    summaries = {source: match(db, source=source, target="Academic", use_embeddings=False).summary()
+                 for source in ("Tasks", "Care")}
+    # The care framework has decisions to learn from (the other framework's), none of its own.
+    assert summaries["Care"].endswith("; what is accepted most counts once 10 statements have an accepted "
+                                      "alignment (0 so far)")
+    assert "what is accepted most" not in summaries["Tasks"]
     care_warm = suggestions("Care")
     assert len(care_warm) == len(cold) == 12 * 5
     assert all("accepted for" not in evidence for *_, evidence in care_warm)

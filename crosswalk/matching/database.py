@@ -26,6 +26,9 @@ class MatchResult:
     method: str
     kept_commented: int = 0
     unlikely: int = 0  # statements marked "no likely alignment"
+    # (statements with an accepted alignment so far, how many it takes) while what is accepted most
+    # does not count yet (Settings.shared_min_statements); None: it counts, or there are no decisions
+    shared_waiting: tuple[int, int] | None = None
 
     def summary(self) -> str:
         n = self.kept_commented
@@ -34,11 +37,13 @@ class MatchResult:
         u = self.unlikely
         unlikely = (f"; {plural(u, 'statement')} with no likely alignment (no suggestions; "
                     "see the no_likely_alignment table)" if u else "")
+        waiting = (f"; what is accepted most counts once {self.shared_waiting[1]} statements have an accepted "
+                   f"alignment ({self.shared_waiting[0]} so far)" if self.shared_waiting else "")
         return (
             f"Matched {plural(self.sources, 'standard')} of {self.source!r} against {self.targets} of "
             f"{self.target!r}: {plural(self.suggested, 'suggestion')} ({self.method}); "
             f"{plural(self.kept_decisions, 'reviewed alignment')} left as "
-            f"{'it was' if self.kept_decisions == 1 else 'they were'}{commented}{unlikely}"
+            f"{'it was' if self.kept_decisions == 1 else 'they were'}{commented}{unlikely}{waiting}"
         )
 
 
@@ -147,5 +152,8 @@ def match(
         writer.finish()
     # A match rewrites most of the alignments: the planner's statistics follow (db.refresh_statistics).
     refresh_statistics(db)
+    # (Said only where it can happen: a framework of fewer statements never gets there.)
+    waiting = ranking.shared_waiting if ranking and len(sources) >= settings.shared_min_statements else None
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
-                       writer.method, writer.kept_commented, writer.unlikely_count)
+                       writer.method, writer.kept_commented, writer.unlikely_count,
+                       (waiting, settings.shared_min_statements) if waiting is not None else None)
