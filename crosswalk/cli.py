@@ -184,6 +184,11 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
     rejected pair is never suggested again. A suggestion that falls out of
     the top is deleted, unless a reviewer commented on it.
 
+    Decisions already made teach the match, as far as the committee's own
+    held-out decisions show they help: at first for the statements like
+    the decided ones only; what is accepted most counts once 10 statements
+    have an accepted alignment (the summary says how many so far).
+
     Example:
 
     \b
