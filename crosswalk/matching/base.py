@@ -74,13 +74,13 @@ class Settings:
     threshold_min_statements: int = 30
     similarity_threshold: float = 0.35
     popularity_shrink: float = 10.0
-    # What every statement shares (popularity, the heading, a standard's profile) waits until this many
-    # statements of the framework being matched have an accepted alignment; before, decisions speak
-    # only for statements like the decided ones. Two to five cannot show whether a standard is accepted for most
-    # statements or for a few: shared at once, they lifted the accepted standards above every
-    # statement's own (CIP -> SOC, 3 decided statements, seed 1: hit@5 0.892 -> 0.613; O*NET, 5,
-    # seed 1: 0.562 -> 0.265), though it helped NGSS -> CCSS (seed 1, 3: 0.28 -> 0.53; with it
-    # waiting, 0.28). From 10 on, the held-out check chooses (learning._select).
+    # What every statement shares (popularity, the heading, a standard's profile) waits until this
+    # many statements of the framework being matched have an accepted alignment; before, decisions
+    # speak only for statements like the decided ones. Two to five cannot show whether a standard
+    # is accepted for most statements or for a few: shared at once, they lifted the accepted
+    # standards above every statement's own (CIP -> SOC, 3 decided statements, seed 1: hit@5
+    # 0.892 -> 0.613; O*NET, 5, seed 1: 0.562 -> 0.265), though it helped NGSS -> CCSS (seed 1, 3:
+    # 0.28 -> 0.53; with it waiting, 0.28). From 10 on, the held-out check chooses (learning._select).
     shared_min_statements: int = 10
     # shared signals take a statement's first place only when, on the held-out decisions, that ranks
     # the right standard better by this many statements' reciprocal rank
