@@ -153,7 +153,7 @@ def match(
     # A match rewrites most of the alignments: the planner's statistics follow (db.refresh_statistics).
     refresh_statistics(db)
     # (Said only where it can happen: a framework of fewer statements never gets there.)
-    waiting = ranking.shared_waiting if ranking and len(sources) >= settings.shared_min_statements else None
+    waiting = ranking.learned.shared_waiting if ranking and len(sources) >= settings.shared_min_statements else None
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
                        writer.method, writer.kept_commented, writer.unlikely_count,
                        (waiting, settings.shared_min_statements) if waiting is not None else None)

@@ -112,9 +112,10 @@ class Learned:
     # A statement's first suggestion is its own best match, unless the committee's held-out decisions
     # show that what is shared (popularity, the heading) ranks the right standard first more often.
     statement_first: bool = True
-    # Statements of the framework being matched with an accepted alignment: what every statement
-    # shares waits for Settings.shared_min_statements of them.
-    shared_statements: int = 0
+    # While what every statement shares waits (fewer than Settings.shared_min_statements statements
+    # of the framework being matched have an accepted alignment): how many have one so far; None: it
+    # does not wait.
+    shared_waiting: int | None = None
 
     @property
     def used(self) -> dict:
@@ -211,9 +212,11 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     rng.shuffle(rows)
     rows = rows[: settings.validation_max_statements]
     folds = min(settings.validation_folds, len(rows))
+    # A handful of decisions speaks for statements like the decided ones only (Settings.shared_min_statements).
     shared_statements = sum(1 for r in by_row if counted is None or r in counted)
+    waiting = shared_statements if shared_statements < settings.shared_min_statements else None
     # Too few decided statements to check anything on: a lone decision speaks for statements like it.
-    too_few = Learned({"neighbours": settings.signal_prior}, None, len(rows), shared_statements=shared_statements)
+    too_few = Learned({"neighbours": settings.signal_prior}, None, len(rows), shared_waiting=waiting)
     if folds < 2:
         return too_few
     cold_weights = _default_weights(settings, semantic)
@@ -257,8 +260,7 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         seen = cold_calibration(seen, best_flags(seen))
     del seen_parts
     usable = set(LIFTS + DAMPS) & set(features)
-    # A handful of decisions speaks for statements like the decided ones only (Settings.shared_min_statements).
-    if shared_statements < settings.shared_min_statements:
+    if waiting is not None:
         usable -= set(SHARED_SIGNALS)
     weights, current, own, cold_right, best, as_seen = _select(
         cold, features, truth, usable, np.repeat(np.arange(len(sizes)), sizes), settings, seen=seen)
@@ -273,7 +275,7 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
                            <= _shown_right(current, truth, own, shown=1) + settings.validation_margin_first / len(truth))
         best = best if not statement_first else _shown_right(current, truth, own)
     return Learned(weights, _calibrate(as_seen, truth, settings), len(truth), cold_right, best, cold_calibration,
-                   statement_first, shared_statements)
+                   statement_first, waiting)
 
 
 def _fit_cold(similarity: np.ndarray, truth: list, rejected: list, settings: Settings) -> ColdCalibration:

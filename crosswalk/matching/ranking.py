@@ -227,10 +227,6 @@ class _Ranking:
 
         self._ranked = ranked
         self.method, self.warm, self.learned, self.used, self.index = method, warm, learned, used, index
-        # With decisions, but too few of this framework's for what every statement shares to count:
-        # how many there are so far (MatchResult says so).
-        self.shared_waiting = (learned.shared_statements
-                               if warm and learned.shared_statements < settings.shared_min_statements else None)
 
     def _explained(self, start, stop, feats, idx, vals, unlikely, vouched) -> _Chunk:
         """A chunk's suggestions with scores (probability that it is right, 0-100), bands and
