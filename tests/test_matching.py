@@ -948,3 +948,48 @@ def test_a_handful_of_decisions_lifts_no_standard_for_statements_unlike_them(tmp
     assert by_score(warm) == by_score(cold)
     assert [order[0] for order in by_score(warm)].count("S0") == 0
     assert all("accepted for" not in c.evidence for cands in warm for c in cands)
+
+
+def test_a_duty_areas_first_decisions_reach_the_rest_of_it():
+    # Expert CTE crosswalks give a duty area's tasks the same standards. Three welding tasks were
+    # accepted for the procedure standard (P), which cold ranks fourth for the welding area's other
+    # tasks, unlike the decided ones in their words: three decisions lift it to the top of their
+    # lists, and leave the finishing area's lists as they were. (Before, the heading waited for ten
+    # decided statements, and the welding lists stayed as cold had them.)
+    targets = [Doc("P", "P", "Follow a detailed multistep procedure exactly when performing technical tasks."),
+               Doc("M", "M", "Compare the properties of metals such as iron, copper and aluminum."),
+               Doc("H", "H", "Describe how heat flows through solid materials."),
+               Doc("C", "C", "Explain how pressure and volume of a gas are related."),
+               Doc("S", "S", "Identify the hazards of a chemical reaction and ways to reduce them."),
+               Doc("R", "R", "Interpret symbols, diagrams and technical drawings."),
+               Doc("A", "A", "Calculate the surface area of three-dimensional objects."),
+               Doc("W", "W", "Write an informative text that explains a technical process."),
+               Doc("D", "D", "Choose colors and materials for a design."),
+               Doc("G", "G", "Explain the structure of matter in solids, liquids and gases."),
+               Doc("F", "F", "Analyze the forces acting on a structure."),
+               Doc("U", "U", "Use ratios to convert units of measure."),
+               Doc("E", "E", "Model the transfer of energy in a system."),
+               Doc("T", "T", "Determine the meaning of technical words in a text."),
+               Doc("O", "O", "Apply geometric methods to solve design problems."),
+               Doc("K", "K", "Classify chemical reactions and their products.")]
+    welding = ["Weld steel pipe in all positions.", "Weld cast iron parts.", "Weld aluminum with a TIG torch.",
+               "Store gas cylinders upright and chained.", "Read welding symbols on blueprints.",
+               "Inspect finished joints for cracks and porosity."]
+    finishing = ["Prepare metal surfaces for painting.", "Select the primer for a metal surface.",
+                 "Choose the paint for a finishing job.", "Spray a finish coat evenly."]
+    sources = ([Doc(f"W{i}", f"W{i}", text, "Welding") for i, text in enumerate(welding)]
+               + [Doc(f"F{i}", f"F{i}", text, "Finishing") for i, text in enumerate(finishing)])
+    decided, others = sources[:3], sources[3:]
+    decisions = [Decision(d.text, "P", True, d.code, d.key, source_context=d.context) for d in decided]
+    cold = rank_candidates(others, targets, top=16)
+    warm = rank_candidates(others, targets, top=16, decisions=decisions)
+
+    def places(results):
+        return [[c.target_key for c in sorted(cands, key=lambda c: (-c.score, c.rank))] for cands in results]
+
+    cold_places, warm_places = places(cold), places(warm)
+    for doc, before, after in zip(others, cold_places, warm_places):
+        if doc.context == "Welding":
+            assert before.index("P") == 3 and after.index("P") == 0, (doc.text, before, after)
+        else:
+            assert after == before, doc.text

@@ -15,8 +15,9 @@ them than it loses against cold (or lose none); where the committee searched for
 check undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
 shares (popularity, the heading, a standard's profile) takes a statement's first place only where
 the held-out decisions have their accepted standard first more often that way than with each
-statement's own best match first; and it waits for ``shared_min_statements`` decided statements of
-the framework being matched, too few to check anything on before.
+statement's own best match first. Popularity and the profile wait for ``shared_min_statements``
+decided statements of the framework being matched, too few to check anything on before; the
+heading does not: a duty area's first decisions speak for the rest of that duty area.
 
 Confidence is a calibrated probability that a suggestion is right: on the committee's own
 held-out decisions once there are enough, otherwise a calibration measured across three gold
@@ -112,9 +113,9 @@ class Learned:
     # A statement's first suggestion is its own best match, unless the committee's held-out decisions
     # show that what is shared (popularity, the heading) ranks the right standard first more often.
     statement_first: bool = True
-    # While what every statement shares waits (fewer than Settings.shared_min_statements statements
-    # of the framework being matched have an accepted alignment): how many have one so far; None: it
-    # does not wait.
+    # While popularity and the profile wait (fewer than Settings.shared_min_statements statements of
+    # the framework being matched have an accepted alignment): how many have one so far; None: they do
+    # not wait.
     shared_waiting: int | None = None
 
     @property
@@ -127,6 +128,9 @@ class Learned:
 # what was accepted for a standard, which for a popular standard sits near every statement): they rank
 # a statement's suggestions, but take its first place only where the committee's decisions show they should.
 SHARED_SIGNALS = ("popularity", "heading", "profile")
+# Of them, what speaks for every statement of the framework waits for Settings.shared_min_statements
+# decided statements; the heading speaks only for the statements under a decided one's heading.
+WAITING_SIGNALS = ("popularity", "profile")
 
 
 def _places(scores: np.ndarray, truth: list, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +216,8 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     rng.shuffle(rows)
     rows = rows[: settings.validation_max_statements]
     folds = min(settings.validation_folds, len(rows))
-    # A handful of decisions speaks for statements like the decided ones only (Settings.shared_min_statements).
+    # A handful of decisions speaks only for statements like the decided ones, or under their heading
+    # (Settings.shared_min_statements).
     shared_statements = sum(1 for r in by_row if counted is None or r in counted)
     waiting = shared_statements if shared_statements < settings.shared_min_statements else None
     # Too few decided statements to check anything on: a lone decision speaks for statements like it.
@@ -261,7 +266,7 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     del seen_parts
     usable = set(LIFTS + DAMPS) & set(features)
     if waiting is not None:
-        usable -= set(SHARED_SIGNALS)
+        usable -= set(WAITING_SIGNALS)
     weights, current, own, cold_right, best, as_seen = _select(
         cold, features, truth, usable, np.repeat(np.arange(len(sizes)), sizes), settings, seen=seen)
     statement_first = True
