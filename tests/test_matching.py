@@ -988,8 +988,11 @@ def test_a_duty_areas_first_decisions_reach_the_rest_of_it():
         return [[c.target_key for c in sorted(cands, key=lambda c: (-c.score, c.rank))] for cands in results]
 
     cold_places, warm_places = places(cold), places(warm)
-    for doc, before, after in zip(others, cold_places, warm_places):
+    for doc, before, after, cands in zip(others, cold_places, warm_places, warm):
         if doc.context == "Welding":
             assert before.index("P") == 3 and after.index("P") == 0, (doc.text, before, after)
+            evidence = next(c.evidence for c in cands if c.target_key == "P")
+            assert evidence.endswith("aligned for 3 of the 3 reviewed statements under the same heading "
+                                     "(“Welding”), e.g. W0 “Weld steel pipe in all positions.”"), evidence
         else:
             assert after == before, doc.text

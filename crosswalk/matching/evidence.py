@@ -62,7 +62,7 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
     meaning = _percent(semantic) if semantic is not None else None
     misfit = _at(feats, "grade_misfit", rows, cols)
     misfit = misfit.tolist() if misfit is not None else None
-    warm = _WarmReasons(feats, weights, index, known, rows, cols) if weights else None
+    warm = _WarmReasons(feats, weights, index, known, rows, cols, sources) if weights else None
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
         shared, overlap = _shared(src_forms[r], tgt_cache[c])
@@ -86,8 +86,8 @@ def _at(feats, name, rows, cols):
 class _WarmReasons:
     """What the decisions that counted say about a pair, in words."""
 
-    def __init__(self, feats, weights, index, known, rows, cols):
-        self.feats, self.weights, self.index, self.known = feats, weights, index, known
+    def __init__(self, feats, weights, index, known, rows, cols, sources):
+        self.feats, self.weights, self.index, self.known, self.sources = feats, weights, index, known, sources
         self.values = {name: _at(feats, name, rows, cols) for name in weights}
         self.accepted_T = index.accepted.T.tocsr()
         self.rejected_T = index.rejected.T.tocsr() if index.rejected is not None else None
@@ -98,6 +98,17 @@ class _WarmReasons:
         similarity = self.feats["known_similarity"][r, rows]
         order = np.argsort(-similarity, kind="stable")
         return [(int(rows[i]), self.index.similarity_of(similarity[i])) for i in order if similarity[i] > 0]
+
+    def _heading(self, r, c) -> str:
+        """How many reviewed statements under source ``r``'s heading were aligned to target ``c``, of
+        how many there, with the first of them named."""
+        heading = self.sources[r].context
+        under = self.index.heading_rows.get(heading, frozenset())
+        aligned = [int(row) for row in self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+                   if row in under]
+        d = self.known[min(aligned)]
+        return (f"aligned for {len(aligned)} of the {_plural(len(under), 'reviewed statement', 'reviewed statements')}"
+                f" under the same heading ({quote('', heading, 40)}), e.g. {quote(d.source_code, d.source_text)}")
 
     def reasons(self, j, r, c) -> list[str]:
         parts = []
@@ -119,7 +130,7 @@ class _WarmReasons:
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
             parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
         if "heading" in value and value["heading"][j] > 0:
-            parts.append("aligned for other statements under the same heading")
+            parts.append(self._heading(r, c))
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:
             alike = self._alike(self.rejected_T, r, c)
             if alike:

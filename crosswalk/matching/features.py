@@ -119,6 +119,7 @@ class _Index:
                 self.heading_counts.setdefault(context, np.zeros(n, np.float32))[col] += 1
                 heading_rows[context].add(row)
         self.heading_statements = {c: len(r) for c, r in heading_rows.items()}
+        self.heading_rows = {c: frozenset(r) for c, r in heading_rows.items()}  # for the evidence's example
 
     def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
         """The cold similarity mix (words and meaning) of statements to other statements."""
