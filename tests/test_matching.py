@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from crosswalk.importer import import_file
 from crosswalk.matching import Decision, Doc, match, rank_candidates
@@ -950,12 +951,13 @@ def test_a_handful_of_decisions_lifts_no_standard_for_statements_unlike_them(tmp
     assert all("accepted for" not in c.evidence for cands in warm for c in cands)
 
 
-def test_a_duty_areas_first_decisions_reach_the_rest_of_it():
-    # Expert CTE crosswalks give a duty area's tasks the same standards. Three welding tasks were
-    # accepted for the procedure standard (P), which cold ranks fourth for the welding area's other
-    # tasks, unlike the decided ones in their words: three decisions lift it to the top of their
-    # lists, and leave the finishing area's lists as they were. (Before, the heading waited for ten
-    # decided statements, and the welding lists stayed as cold had them.)
+@pytest.mark.parametrize("decided_count", [1, 3])
+def test_a_duty_areas_first_decisions_reach_the_rest_of_it(decided_count):
+    # Expert CTE crosswalks give a duty area's tasks the same standards. One or three welding tasks
+    # were accepted for the procedure standard (P), which cold ranks fourth for the welding area's
+    # other tasks: the decisions lift it to the top of their lists (the last three tasks are unlike
+    # the decided ones in their words), and leave the finishing area's lists as they were. (Before,
+    # the heading waited for ten decided statements, and the welding lists stayed as cold had them.)
     targets = [Doc("P", "P", "Follow a detailed multistep procedure exactly when performing technical tasks."),
                Doc("M", "M", "Compare the properties of metals such as iron, copper and aluminum."),
                Doc("H", "H", "Describe how heat flows through solid materials."),
@@ -979,7 +981,7 @@ def test_a_duty_areas_first_decisions_reach_the_rest_of_it():
                  "Choose the paint for a finishing job.", "Spray a finish coat evenly."]
     sources = ([Doc(f"W{i}", f"W{i}", text, "Welding") for i, text in enumerate(welding)]
                + [Doc(f"F{i}", f"F{i}", text, "Finishing") for i, text in enumerate(finishing)])
-    decided, others = sources[:3], sources[3:]
+    decided, others = sources[:decided_count], sources[decided_count:]
     decisions = [Decision(d.text, "P", True, d.code, d.key, source_context=d.context) for d in decided]
     cold = rank_candidates(others, targets, top=16)
     warm = rank_candidates(others, targets, top=16, decisions=decisions)
@@ -992,7 +994,8 @@ def test_a_duty_areas_first_decisions_reach_the_rest_of_it():
         if doc.context == "Welding":
             assert before.index("P") == 3 and after.index("P") == 0, (doc.text, before, after)
             evidence = next(c.evidence for c in cands if c.target_key == "P")
-            assert evidence.endswith("aligned for 3 of the 3 reviewed statements under the same heading "
+            statements = "1 reviewed statement" if decided_count == 1 else "3 reviewed statements"
+            assert evidence.endswith(f"aligned for {decided_count} of the {statements} under the same heading "
                                      "(“Welding”), e.g. W0 “Weld steel pipe in all positions.”"), evidence
         else:
             assert after == before, doc.text

@@ -129,7 +129,7 @@ class _WarmReasons:
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
             parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
-        if "heading" in value and value["heading"][j] > 0:
+        if value.get("heading") is not None and value["heading"][j] > 0:  # None: no statement has a heading
             parts.append(self._heading(r, c))
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:
             alike = self._alike(self.rejected_T, r, c)

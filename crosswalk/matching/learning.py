@@ -220,8 +220,12 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
     # (Settings.shared_min_statements).
     shared_statements = sum(1 for r in by_row if counted is None or r in counted)
     waiting = shared_statements if shared_statements < settings.shared_min_statements else None
-    # Too few decided statements to check anything on: a lone decision speaks for statements like it.
-    too_few = Learned({"neighbours": settings.signal_prior}, None, len(rows), shared_waiting=waiting)
+    # Too few decided statements to check anything on: a lone decision speaks for statements like it
+    # and for those under its heading.
+    lone = {"neighbours": settings.signal_prior}
+    if any(known_contexts):
+        lone["heading"] = settings.signal_prior
+    too_few = Learned(lone, None, len(rows), shared_waiting=waiting)
     if folds < 2:
         return too_few
     cold_weights = _default_weights(settings, semantic)
