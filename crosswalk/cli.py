@@ -186,8 +186,9 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
 
     Decisions already made teach the match, as far as the committee's own
     held-out decisions show they help: at first for the statements like
-    the decided ones only; what is accepted most counts once 10 statements
-    have an accepted alignment (the summary says how many so far).
+    the decided ones and those under the same heading (duty area) only;
+    what is accepted most counts once 10 statements have an accepted
+    alignment (the summary says how many so far).
 
     Example:
 

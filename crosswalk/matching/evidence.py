@@ -88,7 +88,9 @@ class _WarmReasons:
 
     def __init__(self, feats, weights, index, known, rows, cols, sources):
         self.feats, self.weights, self.index, self.known, self.sources = feats, weights, index, known, sources
-        self.values = {name: _at(feats, name, rows, cols) for name in weights}
+        # Only the signals computed for this chunk (a weight can name one no statement here has: the
+        # heading, where no statement has a heading).
+        self.values = {name: v for name in weights if (v := _at(feats, name, rows, cols)) is not None}
         self.accepted_T = index.accepted.T.tocsr()
         self.rejected_T = index.rejected.T.tocsr() if index.rejected is not None else None
 
@@ -129,7 +131,7 @@ class _WarmReasons:
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
             parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
-        if value.get("heading") is not None and value["heading"][j] > 0:  # None: no statement has a heading
+        if "heading" in value and value["heading"][j] > 0:
             parts.append(self._heading(r, c))
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:
             alike = self._alike(self.rejected_T, r, c)

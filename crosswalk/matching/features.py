@@ -118,8 +118,8 @@ class _Index:
             if context and own[row]:
                 self.heading_counts.setdefault(context, np.zeros(n, np.float32))[col] += 1
                 heading_rows[context].add(row)
-        self.heading_statements = {c: len(r) for c, r in heading_rows.items()}
-        self.heading_rows = {c: frozenset(r) for c, r in heading_rows.items()}  # for the evidence's example
+        # The decided statements under each heading (how many: the share's denominator; which: the evidence).
+        self.heading_rows = {c: frozenset(r) for c, r in heading_rows.items()}
 
     def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
         """The cold similarity mix (words and meaning) of statements to other statements."""
@@ -178,7 +178,7 @@ class _Index:
             for i, context in enumerate(s_contexts):
                 counts = self.heading_counts.get(context)
                 if counts is not None:
-                    heading[i] = counts / (self.heading_statements[context] + self.settings.popularity_shrink)
+                    heading[i] = counts / (len(self.heading_rows[context]) + self.settings.popularity_shrink)
             out["heading"] = heading
         return out
 
