@@ -4,7 +4,7 @@
 password it prints, walks from the heat map to a gap and a suggestion, accepts it with a rationale,
 sees the program's coverage change, approves the program, publishes, and finds the approval on the
 public copy. axe-core (the npm package's build, shipped in the axe-playwright-python wheel) checks
-the pages for serious and critical accessibility violations. Screenshots: tests/artifacts/walk-*.png.
+the pages for serious and critical accessibility violations. With --screenshots: tests/artifacts/walk-*.png.
 """
 
 import os
@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright
 
 from crosswalk.publish import publish
 
-from .test_public_site import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from .test_public_site import CHROMIUM, CHROMIUM_ARGS
 from .test_site import free_port
 
 PROGRAM = "Welding Technology"
@@ -108,11 +108,6 @@ def browser():
         b.close()
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"walk-{name}.png"), full_page=True)
-
-
 def read(path, sql, params=()):
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -131,7 +126,7 @@ def coverage_table(page):
     return out
 
 
-def test_a_directors_day(demo_site, browser, tmp_path):
+def test_a_directors_day(demo_site, browser, tmp_path, shot):
     base, path = demo_site["base"], demo_site["path"]
     assert demo_site["login"] == base + "/-/login" and demo_site["username"] == "director"
     assert len(demo_site["password"]) >= 16
@@ -165,7 +160,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     assert [int(c) for c in cells[5:8]] == [progress["suggested"], progress["accepted"], progress["rejected"]]
     heat = page.locator(".xw-heat-map")
     assert heat.locator("tbody tr").count() == 8
-    shot(page, "01-home")
+    shot(page, "walk-01-home")
 
     # 2. A heat map cell: Welding × Math opens the program page, listing the band's Math standards.
     math_before = read(path, "select certified, standards, percent from program_coverage where program_id = ? "
@@ -177,7 +172,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     page.wait_for_url(re.compile(rf"/program/{program_id}\?subject=Math#certifies$"))
     assert page.locator("h1").inner_text() == PROGRAM
     assert page.locator("#certifies").inner_text() == "Math: the standards of Grades 9–12"
-    shot(page, "02-heat-map-cell")
+    shot(page, "walk-02-heat-map-cell")
 
     # 3. The program page: coverage of its grade band, as the store counts it, with a chart.
     page.goto(f"/program/{program_id}")
@@ -187,7 +182,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     assert page.locator("svg.coverage-chart").count() == 1
     assert "Status: Draft" in page.locator(".xw-status-line").inner_text()
     assert f"{progress['suggested']} suggestions awaiting review" in page.locator(".xw-progress").inner_text()
-    shot(page, "03-program")
+    shot(page, "walk-03-program")
 
     # 4. A gap: the Math standard not certified, from the program's Math list.
     page.goto(f"/program/{program_id}?subject=Math")
@@ -200,13 +195,13 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     gap_row.first.get_by_role("link", name=gap_code, exact=True).click()
     page.wait_for_url(re.compile(rf"/standard/{gap_id}$"))
     assert page.locator("h1").inner_text() == gap_code
-    shot(page, "04-gap")
+    shot(page, "walk-04-gap")
 
     # 5. A suggestion for it, with its evidence; anonymous visitors read but cannot decide.
     suggestion = page.locator(f"#a{alignment_id}")
     assert task_code in suggestion.inner_text()
     assert suggestion.locator("form").count() == 0
-    shot(page, "05-suggestion")
+    shot(page, "walk-05-suggestion")
 
     # 6. Sign in with the name and password the demo printed.
     page.get_by_role("link", name="Sign in to review").click()
@@ -215,7 +210,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     page.click("input[type=submit]")
     page.wait_for_url(base + f"/standard/{gap_id}")  # back on the page the director signed in from
     assert "Signed in as director" in page.locator("header").inner_text()
-    shot(page, "06-signed-in")
+    shot(page, "walk-06-signed-in")
 
     # 7. Accept the suggestion with a rationale.
     form = page.locator(f"#a{alignment_id} form")
@@ -229,7 +224,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     assert read(path, "select action, reviewer, via from review_log where alignment_id = ? order by id desc limit 1",
                 [alignment_id])[0] == ("accept", "director", "site")
     assert PROGRAM in page.locator(".xw-evidence").inner_text()
-    shot(page, "07-accepted")
+    shot(page, "walk-07-accepted")
 
     # 8. The program's coverage changed: one more Math standard certified.
     page.goto(f"/program/{program_id}")
@@ -237,7 +232,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     assert after["Math"][0] == math_before[0] + 1 and after["Math"][1] == math_before[1]
     assert after == {s: (c, n, f"{p:.1f}%") for s, c, n, p in read(
         path, "select subject, certified, standards, percent from program_coverage where program_id = ?", [program_id])}
-    shot(page, "08-coverage-changed")
+    shot(page, "walk-08-coverage-changed")
 
     # 9. Approve the program.
     page.select_option("#status", "approved")
@@ -249,7 +244,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
     assert read(path, "select action, new_status, reviewer, via from review_log where program_id = ? "
                       "and alignment_id is null order by id desc limit 1",
                 [program_id])[0] == ("approve", "approved", "director", "site")
-    shot(page, "09-approved")
+    shot(page, "walk-09-approved")
     assert outside == []
     context.close()
 
@@ -266,7 +261,7 @@ def test_a_directors_day(demo_site, browser, tmp_path):
         assert page.locator(".xw-status-line").inner_text() == f"Status: Approved by director on {today}"
         assert page.locator(".xw-working").count() == 0 and page.locator("form.xw-decide").count() == 0
         assert "Welders compute this when they lay out joints." in page.locator(".xw-evidence").inner_text()
-        shot(page, "10-public-approved")
+        shot(page, "walk-10-public-approved")
         context.close()
     finally:
         public.stop()

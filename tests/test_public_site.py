@@ -16,7 +16,6 @@ from .conftest import HOSTILE
 from .test_site import free_port
 
 CHROMIUM = os.environ.get("CROSSWALK_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 
@@ -65,12 +64,7 @@ def page(browser, site):
     context.close()
 
 
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"public-{name}.png"), full_page=True)
-
-
-def test_walk_home_program_standard_evidence(page, published):
+def test_walk_home_program_standard_evidence(page, published, shot):
     conn = sqlite3.connect(published / "crosswalk.db")
     certified = conn.execute(
         "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
@@ -81,7 +75,7 @@ def test_walk_home_program_standard_evidence(page, published):
     assert page.locator("h1").inner_text() == "CTE programs and the academic standards they certify"
     assert page.locator(".xw-programs tbody tr").count() == 8
     assert "O*NET 29.3 Database" in page.locator("footer").inner_text()
-    shot(page, "1-home")
+    shot(page, "public-1-home")
 
     page.locator(".xw-programs").get_by_role("link", name="Welding Technology").click()
     page.wait_for_url(re.compile(r"/program/\d+$"))
@@ -119,7 +113,7 @@ def test_walk_home_program_standard_evidence(page, published):
                                             "on p.id = e.program_id where p.name = 'Welding Technology'")}
     first = evidence.nth(0).inner_text()
     assert any(re.search(re.escape(name) + r"\s+\d{4}-\d\d-\d\d", first) for name in reviewers)
-    shot(page, "2-program")
+    shot(page, "public-2-program")
 
     link = page.locator(".xw-certifies a.xw-code").first
     code = link.inner_text()
@@ -134,27 +128,27 @@ def test_walk_home_program_standard_evidence(page, published):
     assert len(rows) == len(evidence)
     assert any("Welding Technology" in row and rationale in row for row in rows for programs, rationale in evidence
                if "Welding Technology" in programs)
-    shot(page, "3-standard")
+    shot(page, "public-3-standard")
 
     page.get_by_role("link", name="its evidence").click()
     page.wait_for_url(re.compile(r"/crosswalk/standard_evidence\?standard_id=\d+$"))
     assert f"{len(evidence)} row" in page.content()
     assert code in page.locator("table.rows-and-columns").inner_text()
-    shot(page, "4-evidence-table")
+    shot(page, "public-4-evidence-table")
     assert page.outside_requests == []
 
 
-def test_hostile_statement_shown_as_text(page, published):
+def test_hostile_statement_shown_as_text(page, published, shot):
     sid = sqlite3.connect(published / "crosswalk.db").execute(
         "select id from standards where statement like '<b>bold</b>%'").fetchone()[0]
     page.goto(f"/standard/{sid}")
     assert page.evaluate("typeof window.xssRan") == "undefined"
     assert page.locator(".xw-statement").inner_text().startswith(HOSTILE.split(" and ")[0])
     assert page.locator(".xw-statement b").count() == 0
-    shot(page, "5-hostile-text")
+    shot(page, "public-5-hostile-text")
 
 
-def test_search_is_stemmed(page):
+def test_search_is_stemmed(page, shot):
     page.goto("/")
     page.fill("#q", "measuring volume")
     page.get_by_role("button", name="Search").click()
@@ -165,12 +159,12 @@ def test_search_is_stemmed(page):
     assert "Measure volumes by counting unit cubes" in text  # "measuring" found "Measure"
     page.goto("/search?q=HSG-GMD.A.3")
     assert page.locator(".xw-results tbody tr a.xw-code").first.inner_text() == "HSG-GMD.A.3"
-    shot(page, "6-search")
+    shot(page, "public-6-search")
     page.locator(".xw-results tbody tr a.xw-code").first.click()
     assert "Use volume formulas for cylinders, pyramids, cones, and spheres" in page.locator(".xw-statement").inner_text()
 
 
-def test_gaps_by_subject_and_domain(page, published):
+def test_gaps_by_subject_and_domain(page, published, shot):
     conn = sqlite3.connect(published / "crosswalk.db")
     total_gaps = conn.execute("select count(*) from uncovered_standards").fetchone()[0]
     math_gaps = conn.execute("select count(*) from uncovered_standards where subject = 'Math'").fetchone()[0]
@@ -187,7 +181,7 @@ def test_gaps_by_subject_and_domain(page, published):
     assert page.locator("svg.coverage-chart").count() == 1
     assert len(page.content()) < 60_000 and page.locator(".xw-gaps").count() == 0
     page.locator("summary", has_text="Math").click()
-    shot(page, "7-gaps")
+    shot(page, "public-7-gaps")
     page.get_by_role("link", name="List the Math gaps").click()
     page.wait_for_url(re.compile(r"/gaps\?subject=Math#list$"))
     pages = -(-math_gaps // 50)
@@ -202,7 +196,7 @@ def test_gaps_by_subject_and_domain(page, published):
     assert page.locator(".xw-subject h3").all_inner_texts() == ["Seeing Structure in Expressions"]
 
 
-def test_common_questions_are_named_queries(page, published):
+def test_common_questions_are_named_queries(page, published, shot):
     page.goto("/crosswalk")
     text = page.locator("body").inner_text()
     for title in ("What does a program certify?", "Which CTE work certifies a standard?", "Where are the gaps?"):
@@ -211,7 +205,7 @@ def test_common_questions_are_named_queries(page, published):
     certified = sqlite3.connect(published / "crosswalk.db").execute(
         "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
     assert page.locator("table.rows-and-columns tbody tr").count() == certified >= 4
-    shot(page, "8-canned-query")
+    shot(page, "public-8-canned-query")
     # The write-protected site: the browser gets 403 for a POST.
     status = page.evaluate("fetch('/crosswalk/alignments', {method: 'POST', body: 'x'}).then(r => r.status)")
     assert status == 403
