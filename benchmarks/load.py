@@ -80,7 +80,7 @@ def build_load_db(ctx) -> tuple[pathlib.Path, pathlib.Path]:
     sample = sample_name(1000)
     for source in (FULL, sample):
         measure([*CROSSWALK, "match", tmp, "--from", source, "--to", DWAS, "--top", 15, "--silent"])
-    measure([*CROSSWALK, "program", "add", tmp, PROGRAM, "--cip", "99.9999", "--cluster", "Benchmark",
+    measure([*CROSSWALK, "program", "add", tmp, PROGRAM, "--cip", "99.9999", "--cluster", "Manufacturing",
              "--framework", sample])
     db = open_db(tmp)
     ids = [r["id"] for r in db.query(
