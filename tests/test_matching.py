@@ -369,6 +369,20 @@ def _rank_of(results, gold):
     return [next((c.rank for c in cands if c.target_key == k), 100) for cands, (k, _) in zip(results, gold)]
 
 
+def test_decisions_on_unlike_statements_leave_the_cold_ranking_as_it_was():
+    # A front desk's decisions (thirty rejections) teach a workshop's statements nothing: each
+    # one's suggestions, in order and score, are the cold ones. (The decided statements' words once
+    # counted in the weight of every word, and moved the scores.)
+    targets, statements = _family_crosswalk(worded=True)
+    sources = [Doc(2000 + n, f"N{n}", text) for n, (_, text) in enumerate(statements)]
+    decisions = [Decision(f"Greet visitor {i} at the front desk and sign them in.", 2, False, f"D{i}", 1000 + i)
+                 for i in range(30)]
+    cold = rank_candidates(sources, targets, top=6)
+    warm = rank_candidates(sources, targets, top=6, decisions=decisions)
+    assert [[(c.target_key, c.score) for c in r] for r in warm] == [[(c.target_key, c.score) for c in r] for r in cold]
+    assert len(cold) == 60 and all(len(r) == 6 for r in cold)
+
+
 def test_consistent_decisions_never_rank_a_gold_standard_lower_than_cold():
     # A committee decided 8 statements of each family consistently (each aligned to its own
     # standard, and rejected the one cold put first where that was wrong). For the twelve new

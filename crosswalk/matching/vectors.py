@@ -17,9 +17,13 @@ from .base import _groups
 
 
 class TfidfModel:
-    """Stemmed, sublinear TF-IDF over a fixed vocabulary, L2-normalised rows."""
+    """Stemmed, sublinear TF-IDF over a fixed vocabulary, L2-normalised rows.
 
-    def __init__(self, corpus: list[list[str]]):
+    Two weightings of the same vocabulary: ``idf`` counts the documents of ``corpus`` only, and
+    ``more_idf`` those of ``corpus`` and ``more`` together (the words only ``more`` has are as rare
+    as a word can be in the first)."""
+
+    def __init__(self, corpus: list[list[str]], more: list[list[str]] = ()):
         vocab: dict[str, int] = {}
         df = collections.Counter()
         for doc in corpus:
@@ -27,13 +31,24 @@ class TfidfModel:
                 df[term] += 1
                 if term not in vocab:
                     vocab[term] = len(vocab)
+        more_df = collections.Counter(df)
+        for doc in more:
+            for term in set(doc):
+                more_df[term] += 1
+                if term not in vocab:
+                    vocab[term] = len(vocab)
         self.vocab = vocab
-        n = max(len(corpus), 1)
-        self.idf = np.ones(len(vocab), dtype=np.float32)
-        for term, index in vocab.items():
-            self.idf[index] = math.log((1 + n) / (1 + df[term])) + 1.0
+        self.idf = self._idf(df, len(corpus))
+        self.more_idf = self._idf(more_df, len(corpus) + len(more)) if more else self.idf
 
-    def transform(self, docs: list[list[str]]) -> sp.csr_matrix:
+    def _idf(self, df, n) -> np.ndarray:
+        idf = np.ones(len(self.vocab), dtype=np.float32)
+        for term, index in self.vocab.items():
+            idf[index] = math.log((1 + max(n, 1)) / (1 + df[term])) + 1.0
+        return idf
+
+    def transform(self, docs: list[list[str]], more: bool = False) -> sp.csr_matrix:
+        """The documents' rows, weighted by ``more_idf`` when ``more``, else ``idf``."""
         vocab = self.vocab
         ids = [[vocab[t] for t in doc if t in vocab] for doc in docs]
         lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
@@ -44,7 +59,7 @@ class TfidfModel:
                                shape=(len(docs), len(vocab)))
         matrix.sum_duplicates()
         weights = (1.0 + np.log(matrix.data.astype(np.float64))).astype(np.float32)
-        matrix.data = weights * self.idf[matrix.indices]
+        matrix.data = weights * (self.more_idf if more else self.idf)[matrix.indices]
         return _l2(matrix)
 
 
@@ -165,10 +180,15 @@ class _Vectors:
         source_terms = [textmod.terms(s.text) for s in sources]
         target_terms = [textmod.terms(t.text) for t in targets]
         known_terms = [textmod.terms(t) for t in accepted_texts]
-        model = TfidfModel(source_terms + target_terms + known_terms)
+        # The words of the statements being matched and of the standards are weighed on those
+        # alone, so that a ranking the decisions do not change is the cold one; the decided
+        # statements' words on all three. (With the decided statements counted in every weight, a
+        # committee of 3 whose decisions the check set aside still moved one O*NET task of 400
+        # out of its right DWAs, seed 3: hit@5 0.578 -> 0.575 at every N.)
+        model = TfidfModel(source_terms + target_terms, more=known_terms)
         self.s_tfidf = model.transform(source_terms)
         self.t_tfidf = model.transform(target_terms)
-        self.k_tfidf = model.transform(known_terms)
+        self.k_tfidf = model.transform(known_terms, more=True)
         has_context = settings.context_weight > 0 and any(t.context for t in targets)
         if has_context:
             context = model.transform([textmod.terms(t.context) for t in targets])
