@@ -17,9 +17,10 @@ from crosswalk.programs import add_program, set_status
 from crosswalk.report import write_report
 from crosswalk.text import grade_label
 
+from .conftest import ARTIFACTS
+
 
 SOFFICE = shutil.which("soffice") or "/usr/bin/soffice"
-ARTIFACTS = pathlib.Path(__file__).resolve().parent / "artifacts"
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 
 
