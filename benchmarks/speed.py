@@ -480,7 +480,7 @@ def part_publish(ctx) -> dict:
 
 def report(results: dict) -> str:
     m = results["machine"]
-    L = [f"# Speed and memory benchmarks", "", machine_line(m), "",
+    L = ["# Speed and memory benchmarks", "", machine_line(m), "",
          "Medians of the runs shown; wall time of the whole command (start-up included) unless said; peak = "
          "maximum resident set size of the process. Load average (1 min) at the start of each run in the last "
          "column: other work shared this machine.", ""]

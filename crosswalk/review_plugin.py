@@ -85,12 +85,18 @@ async def review_queue(datasette, request):
     db = _database(datasette, request)
     program = request.args.get("program") or ""
     subject = request.args.get("subject") or ""
-    try:
-        page = max(1, int(request.args.get("page") or 1))
-    except ValueError:
-        page = 1
+    page = pages.page_number(request)
+    if page is None:
+        return await pages.not_found(datasette, request, f"“{request.args.get('page')}” is not a page number.")
     params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
     rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]
+    if page > 1 and not rows:
+        # Past the last page (as after deciding a last page's last suggestion): the last page there
+        # is, as on a program's review page.
+        total = (await db.execute(f"select count(*) from ({QUEUE_SQL})", dict(params, limit=-1, offset=0))).rows[0][0]
+        page = pages.last_page(total, PAGE_SIZE)
+        params["offset"] = (page - 1) * PAGE_SIZE
+        rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]
     programs = [r[0] for r in (await db.execute("select name from programs order by name")).rows]
     subjects = [r[0] for r in (await db.execute(
         "select distinct t.subject from alignments a join standards t on t.id = a.target_id "

@@ -218,7 +218,7 @@ def review_metadata(db_name: str, reviewers: dict, base: dict | None = None,
     md = copy.deepcopy(base or {})
     md["title"] = (md.get("title") or "crosswalk") + " (review)"
     md["description_html"] = (
-        f'<p>Signed-in reviewers decide here. Start with the <a href="/-/review">review queue</a>.</p>'
+        '<p>Signed-in reviewers decide here. Start with the <a href="/-/review">review queue</a>.</p>'
         + (md.get("description_html") or "")
     )
     if not open_reading:

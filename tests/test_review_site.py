@@ -209,6 +209,13 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         assert only_math.text.count('class="review-link"') == math
         nothing = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
         assert "Nothing left to review here." in nothing.text
+        # Past the last page (as after deciding its last suggestion), the last page there is; a page
+        # that is not a number is not there, as on the program pages.
+        past = await ds.client.get("/-/review?page=7", headers={"cookie": cookie})
+        assert past.status_code == 200 and past.text.count('class="review-link"') == suggested
+        for bad in ("x", "0"):
+            missing = await ds.client.get(f"/-/review?page={bad}", headers={"cookie": cookie})
+            assert missing.status_code == 404 and f"“{bad}” is not a page number." in missing.text
         form = await ds.client.get("/-/review/2", headers={"cookie": cookie})
         assert '<option value="accept" selected>accept</option>' in form.text
         assert 'value="partial" selected' in form.text
