@@ -699,13 +699,13 @@ def test_warm_that_pushes_right_standards_out_of_the_first_five_stays_cold():
     assert weights == {} and held is cold and warm_right == cold_right == 1.0
 
 
-def _tied_warm(rows_searched):
-    """60 decided statements, 40 standards. A signal wins 10 statements over cold (lifts the right
-    standard from eighth to first) and loses 10 (lifts a wrong one from twentieth to first, which
-    pushes the right one from fifth to sixth): warm ties cold. The other 40 statements have their right standard first
-    (cold showed an accepted standard for most) or, with ``rows_searched``, thirtieth (the
-    committee searched for most)."""
-    rows, cols = 60, 40
+def _warm_against_cold(rows, wins, losses, first, loss_signal=0.5):
+    """``rows`` decided statements, 40 standards. A signal wins the first ``wins`` statements over
+    cold (lifts the right standard from eighth to first) and loses the next ``losses`` (lifts a
+    wrong one from twentieth to first, which pushes the right one from fifth to sixth). Of the
+    other statements, ``first`` have their right standard first (cold showed it); the committee
+    searched for the rest (thirtieth)."""
+    cols = 40
     cold = np.tile((0.30 - 0.001 * np.arange(cols) - 0.009 * (np.arange(cols) >= 5)).astype(np.float32), (rows, 1))
     signal = np.zeros((rows, cols), np.float32)
     truth = []
@@ -713,15 +713,21 @@ def _tied_warm(rows_searched):
         order = np.roll(np.arange(cols), i)  # standard order[k] holds cold place k
         c = cold[i].copy()
         cold[i, order] = c
-        if i < 10:
+        if i < wins:
             truth.append(np.array([order[7]]))
             signal[i, order[7]] = 0.5
-        elif i < 20:
+        elif i < wins + losses:
             truth.append(np.array([order[4]]))
-            signal[i, order[19]] = 0.5
+            signal[i, order[19]] = loss_signal
         else:
-            truth.append(np.array([order[29 if rows_searched else 0]]))
+            truth.append(np.array([order[0 if i < wins + losses + first else 29]]))
     return cold, {"neighbours": signal}, truth
+
+
+def _tied_warm(rows_searched):
+    """60 decided statements: warm wins 10 and loses 10, a tie; cold shows the right standard first
+    for the other 40, or, with ``rows_searched``, the committee searched for them."""
+    return _warm_against_cold(60, 10, 10, first=0 if rows_searched else 40)
 
 
 def test_a_warm_ranking_that_only_ties_cold_is_used_only_where_the_committee_searched():
@@ -743,27 +749,9 @@ def test_a_warm_ranking_that_only_ties_cold_is_used_only_where_the_committee_sea
 
 
 def _one_net_loss(shown_first):
-    """20 decided statements, 40 standards. A signal wins 4 statements over cold (lifts the right
-    standard from eighth to first) and loses 5 (lifts a wrong one from twentieth to first, which
-    pushes the right one from fifth to sixth). Of the other 11, ``shown_first`` have their right
-    standard first; the committee searched for the rest (thirtieth)."""
-    rows, cols = 20, 40
-    cold = np.tile((0.30 - 0.001 * np.arange(cols) - 0.009 * (np.arange(cols) >= 5)).astype(np.float32), (rows, 1))
-    signal = np.zeros((rows, cols), np.float32)
-    truth = []
-    for i in range(rows):
-        order = np.roll(np.arange(cols), i)  # standard order[k] holds cold place k
-        c = cold[i].copy()
-        cold[i, order] = c
-        if i < 4:
-            truth.append(np.array([order[7]]))
-            signal[i, order[7]] = 0.5
-        elif i < 9:
-            truth.append(np.array([order[4]]))
-            signal[i, order[19]] = 0.1
-        else:
-            truth.append(np.array([order[0 if i < 9 + shown_first else 29]]))
-    return cold, {"neighbours": signal}, truth
+    """20 decided statements: warm wins 4 and loses 5; of the other 11, cold shows the right
+    standard first for ``shown_first``, and the committee searched for the rest."""
+    return _warm_against_cold(20, 4, 5, first=shown_first, loss_signal=0.1)
 
 
 def test_the_check_forgives_a_lost_statement_only_as_far_as_the_committee_searched():
