@@ -120,8 +120,10 @@ def test_the_tour_runs_as_written(tmp_path):
     first_match, second_match = out["crosswalk match"]
     assert first_match.startswith("Matched 31 standards of 'Welding tasks' against 200 of 'MLR Mathematics': "
                                   "155 suggestions")
-    assert second_match.endswith("; 3 reviewed alignments left as they were; what is accepted most counts once "
-                                 "10 statements have an accepted alignment (2 so far)")
+    assert second_match.endswith(
+        "; 3 reviewed alignments left as they were; checked on 2 reviewed statements (each ranked with the others' "
+        "decisions): an accepted standard in the first 5 for 100% with the decisions, 100% without; what is "
+        "accepted most counts once 10 statements have an accepted alignment (2 so far)")
     assert out["crosswalk review export"] == ["Wrote 155 alignments to welding-review.xlsx (155 suggested)"]
     assert out["crosswalk review import"][0].startswith(
         "Imported welding-review.xlsx: 3 decisions recorded (2 accepted, 1 rejected)")

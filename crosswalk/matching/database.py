@@ -29,6 +29,9 @@ class MatchResult:
     # (statements with an accepted alignment so far, how many it takes) while what is accepted most
     # does not count yet (Settings.shared_min_statements); None: it counts, or there are no decisions
     shared_waiting: tuple[int, int] | None = None
+    # How the decisions fared on the held-out check (learning._select): (decided statements, share
+    # with an accepted standard among their first 5 with the decisions, the same cold); None: no check
+    checked: tuple[int, float, float] | None = None
 
     def summary(self) -> str:
         n = self.kept_commented
@@ -39,11 +42,17 @@ class MatchResult:
                     "see the no_likely_alignment table)" if u else "")
         waiting = (f"; what is accepted most counts once {self.shared_waiting[1]} statements have an accepted "
                    f"alignment ({self.shared_waiting[0]} so far)" if self.shared_waiting else "")
+        checked = ""
+        if self.checked:
+            decided, warm, cold = self.checked
+            checked = (f"; checked on {plural(decided, 'reviewed statement')} (each ranked with the others' "
+                       f"decisions): an accepted standard in the first 5 for {warm:.0%} with the decisions, "
+                       f"{cold:.0%} without")
         return (
             f"Matched {plural(self.sources, 'standard')} of {self.source!r} against {self.targets} of "
             f"{self.target!r}: {plural(self.suggested, 'suggestion')} ({self.method}); "
             f"{plural(self.kept_decisions, 'reviewed alignment')} left as "
-            f"{'it was' if self.kept_decisions == 1 else 'they were'}{commented}{unlikely}{waiting}"
+            f"{'it was' if self.kept_decisions == 1 else 'they were'}{commented}{unlikely}{checked}{waiting}"
         )
 
 
@@ -154,6 +163,9 @@ def match(
     refresh_statistics(db)
     # (Said only where it can happen: a framework of fewer statements never gets there.)
     waiting = ranking.learned.shared_waiting if ranking and len(sources) >= settings.shared_min_statements else None
+    learned = ranking.learned if ranking else None
+    checked = ((learned.statements, learned.warm_right, learned.cold_right)
+               if learned is not None and learned.warm_right is not None else None)
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
                        writer.method, writer.kept_commented, writer.unlikely_count,
-                       (waiting, settings.shared_min_statements) if waiting is not None else None)
+                       (waiting, settings.shared_min_statements) if waiting is not None else None, checked)

@@ -109,7 +109,9 @@ class Learned:
     calibration: Calibration | None  # on the committee's decisions; None: too few to say
     statements: int  # decided statements the weights were checked on
     cold_right: float = 0.0  # the share of them with an accepted standard in their first 5, cold
-    warm_right: float = 0.0  # and with the chosen weights
+    # and with the weights the check tried, whether it used them or not; None: not checked (too few
+    # decided statements, or the decisions say nothing about the decided statements)
+    warm_right: float | None = None
     cold: ColdCalibration | None = None  # the cold probability, fitted to this committee's decisions
     # A statement's first suggestion is its own best match, unless the committee's held-out decisions
     # show that what is shared (popularity, the heading) ranks the right standard first more often.
@@ -379,7 +381,8 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
 
     Returns the weights, the held-out probabilities (and the same without the shared signals),
     the held-out share of decided statements with an accepted standard among their first 5
-    (:func:`_shown_right`), cold and with the weights, and the held-out probabilities again from
+    (:func:`_shown_right`), cold and with the weights tried (used or not; None where no signal has
+    anything to say about the decided statements), and the held-out probabilities again from
     ``seen``, the cold probabilities as ranking will give them (the same as the first when None)."""
     labels = np.zeros(cold.shape, bool)
     for i, cols in enumerate(truth):
@@ -389,7 +392,7 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     cold_rows = _shown_rows(cold, truth)
     cold_right = float(np.mean(cold_rows))
     if not names:
-        return {}, cold, cold, cold_right, cold_right, seen
+        return {}, cold, cold, cold_right, None, seen
     x0 = _logit(cold).astype(np.float32)
     xs = [_evidence(features[n]) for n in names]
     rng = np.random.default_rng(0)
@@ -431,7 +434,7 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
         allowance = settings.validation_tolerance * min(1.0, (searched - 0.5) / (settings.validation_searched - 0.5))
         used = wins - losses >= -allowance - 1e-9
     if not used or not any(weights.get(n) for n in names):
-        return {}, cold, cold, cold_right, cold_right, seen
+        return {}, cold, cold, cold_right, fitted_right, seen
     return weights, held, own, cold_right, fitted_right, held_seen
 
 
