@@ -107,7 +107,8 @@ class Settings:
     # or more; between half and this share it grows from none. Given in full from half on, it let a
     # check that saw warm lose one statement of 10 (6 searched) through, and warm ranked O*NET tasks
     # -> DWAs below cold (seed 1, 10 and 25 decided statements: hit@5 0.487 and 0.515 against 0.562);
-    # NGSS -> CCSS, where the committee searches for 60-80%, moves at none of 28 points.
+    # NGSS -> CCSS (where a committee searches for 60-80%) and CIP -> SOC moved at no point of their
+    # curves (seeds 0-3, benchmarks/README.md).
     validation_searched: float = 0.7
     validation_folds: int = 5  # the decided statements are scored in this many parts, the others' decisions known
     validation_max_statements: int = 1500  # at most this many of them (sampled)
