@@ -162,10 +162,10 @@ def match(
     # A match rewrites most of the alignments: the planner's statistics follow (db.refresh_statistics).
     refresh_statistics(db)
     # (Said only where it can happen: a framework of fewer statements never gets there.)
-    waiting = ranking.learned.shared_waiting if ranking and len(sources) >= settings.shared_min_statements else None
     learned = ranking.learned if ranking else None
+    waiting = learned.shared_waiting if learned and len(sources) >= settings.shared_min_statements else None
     checked = ((learned.statements, learned.warm_right, learned.cold_right)
-               if learned is not None and learned.warm_right is not None else None)
+               if learned and learned.warm_right is not None else None)
     return MatchResult(source, target, len(sources), len(targets), writer.suggested, len(writer.decided),
                        writer.method, writer.kept_commented, writer.unlikely_count,
                        (waiting, settings.shared_min_statements) if waiting is not None else None, checked)
