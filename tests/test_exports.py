@@ -2,15 +2,12 @@
 
 import csv
 import json
-import os
 import pathlib
 import shutil
 import sqlite3
-import subprocess
 
 import jsonschema
 import openpyxl
-import pytest
 
 from crosswalk.cells import neutralise, write_cell
 from crosswalk.cli import cli
@@ -108,7 +105,6 @@ def test_case_export_validates_against_the_official_schema(runner, reviewed_demo
     assert types.count("exactMatchOf") + types.count("isRelatedTo") == 50
 
 
-SOFFICE = shutil.which("soffice")
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 
 
@@ -119,8 +115,7 @@ def formula_cells(path):
             if c.data_type == "f"]
 
 
-@pytest.mark.skipif(not SOFFICE, reason="LibreOffice (soffice) is not installed")
-def test_every_text_export_opens_in_libreoffice_without_a_formula(reviewed_demo, tmp_path):
+def test_every_text_export_opens_in_libreoffice_without_a_formula(reviewed_demo, tmp_path, libreoffice):
     # A standard's code, a rationale and a reviewer's name that a spreadsheet would run (issue 16).
     path = tmp_path / "evil.db"
     shutil.copy(reviewed_demo, path)
@@ -143,11 +138,7 @@ def test_every_text_export_opens_in_libreoffice_without_a_formula(reviewed_demo,
         assert "'=1+1" in text and "HYPERLINK" in text, name
     out = tmp_path / "xlsx"
     for infilter, names in (("CSV:9,34,76", ["crosswalk.sssom.tsv"]), ("CSV:44,34,76", ["crosswalk.csv", "report.csv"])):
-        done = subprocess.run(
-            [SOFFICE, f"-env:UserInstallation=file://{tmp_path}/lo", "--headless", f"--infilter={infilter}",
-             "--convert-to", "xlsx", "--outdir", str(out), *[str(tmp_path / n) for n in names]],
-            capture_output=True, text=True, timeout=300, env={**os.environ, "HOME": str(tmp_path)})
-        assert done.returncode == 0, done.stderr
+        libreoffice([tmp_path / n for n in names], "xlsx", out, infilter=infilter)
     for name in texts:
         converted = out / (name.rsplit(".", 1)[0] + ".xlsx")
         assert converted.exists(), name

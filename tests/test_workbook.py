@@ -1,7 +1,5 @@
 import pathlib
-import shutil
 import sqlite3
-import subprocess
 import zipfile
 
 import openpyxl
@@ -15,7 +13,6 @@ from crosswalk.programs import add_program
 from crosswalk.review import decide
 from crosswalk.workbook import COLUMNS, export_workbook, import_workbook
 
-SOFFICE = shutil.which("soffice") or ("/usr/bin/soffice" if pathlib.Path("/usr/bin/soffice").exists() else None)
 
 
 def headers(ws):
@@ -279,8 +276,7 @@ def test_read_workbook_needs_the_hidden_columns(small_db, tmp_path):
         import_workbook(open_db(small_db), out, reviewer="x")
 
 
-@pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed; .ci/run installs it")
-def test_libreoffice_round_trip(small_db, tmp_path, runner):
+def test_libreoffice_round_trip(small_db, tmp_path, runner, libreoffice):
     db = open_db(small_db)
     db.execute("update standards set statement = '=2+2 ' || statement where code = 'W.3'")
     db.conn.commit()
@@ -288,14 +284,7 @@ def test_libreoffice_round_trip(small_db, tmp_path, runner):
     exported = tmp_path / "export" / "review.xlsx"
     exported.parent.mkdir()
     assert runner.invoke(cli, ["review", "export", str(small_db), str(exported)]).exit_code == 0
-    resaved_dir = tmp_path / "resaved"
-    proc = subprocess.run(
-        [SOFFICE, "--headless", "--norestore", f"-env:UserInstallation=file://{tmp_path}/lo-profile",
-         "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(resaved_dir), str(exported)],
-        capture_output=True, text=True, timeout=240,
-    )
-    resaved = resaved_dir / "review.xlsx"
-    assert resaved.exists(), proc.stdout + proc.stderr
+    [resaved] = libreoffice(exported, "xlsx:Calc MS Excel 2007 XML", tmp_path / "resaved")
     assert resaved.read_bytes() != exported.read_bytes()
 
     wb = openpyxl.load_workbook(resaved)
