@@ -108,6 +108,7 @@ GRADE_WORDS = {
 }
 BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (6, 8),
          "es": (0, 5), "elementary": (0, 5), "postsecondary": (13, 16), "adult": (13, 16)}
+LAST_GRADE = 16  # a larger number in a grade cell is not a grade (a year, a code): the range stays unknown
 
 
 def parse_grades(text: str | None) -> tuple[int | None, int | None]:
@@ -115,6 +116,8 @@ def parse_grades(text: str | None) -> tuple[int | None, int | None]:
 
     >>> parse_grades("9-12"), parse_grades("K,01,02"), parse_grades("HS"), parse_grades("MS")
     ((9, 12), (0, 2), (9, 12), (6, 8))
+    >>> parse_grades("2020")  # not a grade: unknown
+    (None, None)
     """
     if not text:
         return None, None
@@ -131,7 +134,7 @@ def parse_grades(text: str | None) -> tuple[int | None, int | None]:
                 numbers.extend(BANDS[part])
             else:
                 numbers.append(GRADE_WORDS[part])
-        elif part.isdigit():
+        elif part.isdigit() and int(part) <= LAST_GRADE:
             numbers.append(int(part))
     if not numbers:
         return None, None

@@ -104,6 +104,8 @@ def test_not_a_spreadsheet(db, tmp_path):
 @pytest.mark.parametrize("text,expected", [
     ("9-12", (9, 12)), ("K,01,02,03", (0, 3)), ("HS", (9, 12)), ("MS", (6, 8)), ("09,10", (9, 10)),
     ("K", (0, 0)), ("", (None, None)), ("Grade 7", (7, 7)),
+    # Numbers no grade has (a year; a huge number, which SQLite cannot even store): the range is unknown.
+    ("2020", (None, None)), ("9223372036854775808", (None, None)), ("9-99", (9, 9)),
 ])
 def test_parse_grades(text, expected):
     assert parse_grades(text) == expected
