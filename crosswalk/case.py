@@ -4,8 +4,8 @@
 ``CFPackage``; :func:`import_case` reads a ``CFPackage`` into frameworks.
 Identifiers are deterministic (uuid5 over a fixed namespace and each
 standard's stable key, framework name + code), so the same data always
-exports the same identifiers. Exports validate against the official schema
-vendored in ``crosswalk/schemas/`` (see :func:`validate_package`).
+exports the same identifiers. The tests check exports against the official
+schema vendored in ``crosswalk/schemas/``.
 
 CASE has no alignment strength: an accepted full alignment becomes
 ``exactMatchOf``, a partial one ``isRelatedTo``, and strength, rationale and
@@ -13,9 +13,8 @@ reviewer go in the association's ``notes``.
 
 Example::
 
-    from crosswalk.case import export_case, validate_package
+    from crosswalk.case import export_case
     package = export_case(db, ["Welding tasks"])
-    validate_package(package)   # raises SourceError when invalid
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from .sources import check_input_file
 
 # Fixed for ever: changing it would change every exported identifier.
 NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
-SCHEMA_PATH = pathlib.Path(__file__).resolve().parent / "schemas" / "case-v1p0-cfpackage-schema.json"
 FRAMEWORK_ITEM_TYPE = "Framework"
 STRENGTH_TYPES = {"full": "exactMatchOf", "partial": "isRelatedTo"}
 EPOCH = "2000-01-01T00:00:00+00:00"
@@ -248,31 +246,6 @@ def _framework_fields(fw: dict) -> dict:
 def _framework_notes(fw: dict) -> dict:
     keys = ("kind", "publisher", "version", "subject", "license", "attribution", "source_url")
     return {"crosswalk_framework": fw["name"], **{k: fw[k] for k in keys if fw[k]}}
-
-
-_validator = None
-
-
-def validate_package(package: dict) -> None:
-    """Check a package against the official CASE 1.0 CFPackage JSON schema.
-
-    Raises :class:`SourceError` naming the first problem's place in the package.
-
-    Example::
-
-        validate_package(export_case(db))
-    """
-    global _validator
-    import jsonschema
-
-    if _validator is None:
-        schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-        _validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
-    error = next(iter(sorted(_validator.iter_errors(package), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise SourceError(f"{where or 'the package'}: {error.message[:300]}",
-                          hint="expected a CASE 1.0 CFPackage")
 
 
 # --- import -------------------------------------------------------------------------------

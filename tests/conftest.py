@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 
+import jsonschema
 import openpyxl
 import pytest
 from click.testing import CliRunner
@@ -65,6 +66,22 @@ def libreoffice(tmp_path_factory):
         assert done.returncode == 0 and all(w.exists() for w in written), done.stdout + done.stderr
         return written
     return convert
+
+
+CASE_SCHEMA = ROOT / "crosswalk" / "schemas" / "case-v1p0-cfpackage-schema.json"
+_case_validator = []
+
+
+def validate_case(package: dict) -> None:
+    """Check a package against the official 1EdTech CASE 1.0 CFPackage schema (vendored in
+    crosswalk/schemas/), formats included; fails naming the first problem's place in the package."""
+    if not _case_validator:
+        schema = json.loads(CASE_SCHEMA.read_text(encoding="utf-8"))
+        _case_validator.append(jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER))
+    error = min(_case_validator[0].iter_errors(package), key=lambda e: list(map(str, e.absolute_path)), default=None)
+    if error is not None:
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
+        raise AssertionError(f"{where or 'the package'}: {error.message[:300]}")
 
 
 @pytest.fixture

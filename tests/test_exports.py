@@ -2,11 +2,9 @@
 
 import csv
 import json
-import pathlib
 import shutil
 import sqlite3
 
-import jsonschema
 import openpyxl
 
 from crosswalk.cells import neutralise, write_cell
@@ -15,9 +13,10 @@ from crosswalk.db import open_db
 from crosswalk.exports import SSSOM_COLUMNS, export, read_sssom
 from crosswalk.report import write_report
 
+from .conftest import validate_case
+
 REQUIRED_SSSOM = ["subject_id", "subject_label", "predicate_id", "object_id", "object_label",
                   "mapping_justification", "confidence", "author_id", "mapping_date"]
-SCHEMA = pathlib.Path(__file__).resolve().parent.parent / "crosswalk/schemas/case-v1p0-cfpackage-schema.json"
 
 
 def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
@@ -100,7 +99,7 @@ def test_case_export_validates_against_the_official_schema(runner, reviewed_demo
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(out), "--format", "case"])
     assert result.exit_code == 0, result.output
     package = json.loads(out.read_text())
-    jsonschema.validate(package, json.loads(SCHEMA.read_text()))
+    validate_case(package)
     types = [a["associationType"] for a in package["CFAssociations"]]
     assert types.count("exactMatchOf") + types.count("isRelatedTo") == 50
 
