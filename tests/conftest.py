@@ -206,8 +206,8 @@ class DemoRun:
 
 # The demo is built by a child process that starts with the run, so that both test processes run
 # other tests meanwhile: built inside the first test that asked for it, the other process sat waiting
-# for it (on 2 cores, 5-6 s of each run's wall time). The child holds an exclusive lock on
-# BUILDING for as long as it runs (it inherits the lock's descriptor), and writes RUN when it is done.
+# for it (on 2 cores, 5-6 s of each run's wall time). The child holds an exclusive lock on the file
+# "building" for as long as it runs (it inherits the lock's descriptor), and writes "run.json" when done.
 BUILD = """
 import json, pathlib, sys, traceback
 from click.testing import CliRunner

@@ -70,7 +70,7 @@ def test_single_framework_export_and_identifiers(small_db):
 def test_the_schema_check_names_the_problem():
     with pytest.raises(AssertionError, match=r"CFDocument: 'identifier' is a required property"):
         validate_case({"CFDocument": {"uri": "urn:x", "creator": "a", "title": "t",
-                                         "lastChangeDateTime": "2020-01-01T00:00:00+00:00"}})
+                                      "lastChangeDateTime": "2020-01-01T00:00:00+00:00"}})
     with pytest.raises(AssertionError, match="Additional properties"):
         validate_case({"CFDocument": {}, "Other": 1})
 
