@@ -451,7 +451,7 @@ async def program_context(datasette, request) -> dict:
         raise NotFoundPage(f"{program['name']} has no {subject or ''} domain called “{domain}” in its grade band.")
     listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0}
     total = (await one(datasette, PROGRAM_STANDARDS_COUNT, listing))["n"]
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = last_page(total, PAGE_SIZE)
     if page > pages:
         raise NotFoundPage(f"{program['name']} has {pages} page{'' if pages == 1 else 's'} of standards here, not {page}.")
     first = (page - 1) * PAGE_SIZE
@@ -665,7 +665,7 @@ async def gaps_context(datasette, request) -> dict:
             select count(*) as n from ({GAP_STANDARDS}) where not covered and subject = :subject
               and (:domain is null or domain = :domain)
         """, where))["n"]
-        pages = max(1, -(-total_listed // PAGE_SIZE))
+        pages = last_page(total_listed, PAGE_SIZE)
         if page > pages:
             raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
         found = await rows(datasette, f"""
