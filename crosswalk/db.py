@@ -23,6 +23,7 @@ import contextlib
 import datetime
 import difflib
 import hashlib
+import os
 import pathlib
 import tempfile
 
@@ -1071,7 +1072,10 @@ def set_program_status(db, program, status: str, reviewer: str, *, via: str = "c
 # deleted under it). A serving process holds a shared lock (flock) on a small file of the system's
 # temporary folder named after the database's path, never on the database itself: SQLite's own
 # locks on the database are POSIX locks, which closing any other descriptor of the file would drop.
-# The lock ends with the process, however it ends.
+# The lock ends with the process, however it ends. The last process to let go of the lock removes
+# the file (and a check that finds a file nobody holds removes it too), so the temporary folder does
+# not keep one file for every database ever served; a process that locked a file just removed
+# (between its opening and its locking) sees that the path now names another file, and starts again.
 
 
 def _serving_lock_path(path) -> pathlib.Path:
@@ -1079,42 +1083,70 @@ def _serving_lock_path(path) -> pathlib.Path:
     return pathlib.Path(tempfile.gettempdir()) / f"crosswalk-serving-{hashlib.sha256(resolved.encode()).hexdigest()[:24]}"
 
 
-def _serving_lock_file(path):
-    """The open lock file of the database at ``path``; None where there can be none (no ``fcntl``,
-    a temporary folder that cannot be written)."""
-    if fcntl is None:
-        return None
+def _still_named(handle, lock_path) -> bool:
+    """Whether ``lock_path`` still names the file ``handle`` has open (it was not removed meanwhile)."""
     try:
-        return open(_serving_lock_path(path), "a")
+        return os.stat(lock_path).st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _remove_if_unheld(handle, lock_path) -> None:
+    """Remove the lock file when no other process holds it (``handle`` holds it, or held it shared)."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return None
+        return  # another process holds it: the last one removes it
+    if _still_named(handle, lock_path):
+        with contextlib.suppress(OSError):
+            os.unlink(lock_path)
 
 
 @contextlib.contextmanager
 def serving(path):
     """Mark the database at ``path`` as served while the block runs (see :func:`being_served`).
-    Where the mark cannot be made, the block runs unmarked."""
-    handle = _serving_lock_file(path)
+    Where the mark cannot be made (no ``fcntl``, a temporary folder that cannot be written), the
+    block runs unmarked."""
+    lock_path = _serving_lock_path(path)
+    handle = None
+    if fcntl is not None:
+        for _ in range(100):
+            try:
+                handle = open(lock_path, "a")
+            except OSError:
+                break
+            fcntl.flock(handle, fcntl.LOCK_SH)
+            if _still_named(handle, lock_path):
+                break
+            handle.close()  # removed by the last one to leave, between our opening and our locking
+            handle = None
     if handle is None:
         yield
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_SH)
         yield
     finally:
+        _remove_if_unheld(handle, lock_path)
         handle.close()  # and with it the lock
 
 
 def being_served(path) -> bool:
     """Whether a site (``crosswalk serve``, ``crosswalk demo``) is serving the database at ``path`` now."""
-    handle = _serving_lock_file(path)
-    if handle is None:
+    if fcntl is None:
         return False
+    lock_path = _serving_lock_path(path)
+    try:
+        handle = open(lock_path)
+    except OSError:
+        return False  # no lock file: nobody serves it (or it cannot be known)
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             return True
+        if _still_named(handle, lock_path):  # left by a process that ended without removing it
+            with contextlib.suppress(OSError):
+                os.unlink(lock_path)
         return False
 
 

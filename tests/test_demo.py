@@ -5,7 +5,7 @@ import sqlite3
 from click.testing import CliRunner
 
 from crosswalk.cli import cli
-from crosswalk.db import being_served, serving
+from crosswalk.db import _serving_lock_path, being_served, serving
 
 from .conftest import DATA
 
@@ -159,4 +159,8 @@ def test_the_demo_is_not_built_anew_under_a_site_that_serves_it(demo, tmp_path):
         assert not [p.name for p in tmp_path.iterdir() if ".building" in p.name]  # nothing was built
         # Kept as it is, the demo may be served twice.
         assert runner.invoke(cli, ["demo", "--db", str(path), "--no-serve"]).exit_code == 0
+        with serving(path):  # served twice: the first to stop leaves the mark to the other
+            pass
+        assert being_served(path)
     assert not being_served(path)
+    assert not _serving_lock_path(path).exists()  # the last to stop took its mark away

@@ -21,6 +21,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import sync_playwright
 
+from crosswalk.db import being_served
 from crosswalk.publish import publish
 
 from .test_public_site import CHROMIUM, CHROMIUM_ARGS
@@ -98,6 +99,7 @@ def demo_site(demo, tmp_path_factory):
         yield dict(base=f"http://127.0.0.1:{port}", path=path, **found)
     finally:
         server.stop()
+    assert not being_served(path)  # stopped, it no longer holds the demo (`demo --fresh` may replace it)
 
 
 @pytest.fixture(scope="module")

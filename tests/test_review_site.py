@@ -16,7 +16,7 @@ from datasette_auth_passwords.utils import hash_password
 from playwright.sync_api import sync_playwright
 
 from crosswalk.cli import cli
-from crosswalk.db import open_db
+from crosswalk.db import _serving_lock_path, being_served, open_db
 from crosswalk.errors import CrosswalkError
 from crosswalk.programs import add_program
 from crosswalk.review_site import load_reviewers, make_review_datasette
@@ -305,6 +305,10 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
     finally:
         server.terminate()
         server.wait(10)
+    # Stopped (SIGTERM: uvicorn ends the process by the signal, so its own clean-up never runs), it no
+    # longer serves the database, and the check removes the mark it left in the temporary folder.
+    assert not being_served(review_db)
+    assert not _serving_lock_path(review_db).exists()
 
 
 def test_the_alignment_page_says_why_it_was_flagged(ds, review_db):
