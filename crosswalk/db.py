@@ -1091,15 +1091,17 @@ def _still_named(handle, lock_path) -> bool:
         return False
 
 
-def _remove_if_unheld(handle, lock_path) -> None:
-    """Remove the lock file when no other process holds it (``handle`` holds it, or held it shared)."""
+def _remove_if_unheld(handle, lock_path) -> bool:
+    """Remove the lock file unless another process holds it (``handle`` may hold it shared); whether
+    another process holds it."""
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
-        return  # another process holds it: the last one removes it
+        return True  # the last one to let go removes it
     if _still_named(handle, lock_path):
         with contextlib.suppress(OSError):
             os.unlink(lock_path)
+    return False
 
 
 @contextlib.contextmanager
@@ -1139,15 +1141,8 @@ def being_served(path) -> bool:
         handle = open(lock_path)
     except OSError:
         return False  # no lock file: nobody serves it (or it cannot be known)
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        if _still_named(handle, lock_path):  # left by a process that ended without removing it
-            with contextlib.suppress(OSError):
-                os.unlink(lock_path)
-        return False
+    with handle:  # a file nobody holds was left by a process that ended without removing it
+        return _remove_if_unheld(handle, lock_path)
 
 
 def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:
