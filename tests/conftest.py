@@ -144,16 +144,24 @@ def academic_csv(tmp_path):
     return write_csv(tmp_path / "academic.csv", ACADEMIC)
 
 
-@pytest.fixture
-def small_db(tmp_path, welding_xlsx, academic_csv):
-    """A database file with a small industry and academic framework, matched."""
-    path = tmp_path / "small.db"
+@pytest.fixture(scope="session")
+def _small_db_built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("small")
+    path = folder / "small.db"
     db = open_db(path)
-    import_file(db, welding_xlsx, framework="Welding", kind="industry")
-    import_file(db, academic_csv, framework="Academic", kind="academic")
+    import_file(db, write_xlsx(folder / "welding.xlsx", WELDING, sheet="Tasks"), framework="Welding", kind="industry")
+    import_file(db, write_csv(folder / "academic.csv", ACADEMIC), framework="Academic", kind="academic")
     match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
     db.close()
     return path
+
+
+@pytest.fixture
+def small_db(_small_db_built, tmp_path, welding_xlsx, academic_csv):
+    """A database file with a small industry and academic framework (``welding_xlsx`` and
+    ``academic_csv``, beside it), matched: a copy of one built once per test process (creating the
+    schema and importing took 60-80 ms a test, for some 160 tests)."""
+    return pathlib.Path(shutil.copy(_small_db_built, tmp_path / "small.db"))
 
 
 # ---- a reviewed demo and its published copy, built once per test session (publishing, report, exports)
@@ -220,21 +228,21 @@ failure = "".join(traceback.format_exception(*result.exc_info)) if result.exit_c
 """
 
 
-def _demo_folder(tmp_path_factory, worker_id) -> pathlib.Path:
+def _demo_folder(tmp_path_factory) -> pathlib.Path:
     shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if "PYTEST_XDIST_WORKER" in os.environ:  # set in pytest-xdist's test processes (also run with -p no:xdist)
         shared = shared.parent  # the run's folder, above each process's own
     return shared / "session-demo"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _demo_in_the_background(request, tmp_path_factory, worker_id):
+def _demo_in_the_background(request, tmp_path_factory):
     """Start building the session's demo as the run starts, where a collected test needs it; the
     first test process to come here starts it, once per run."""
     if not any("demo" in item.fixturenames for item in request.session.items):
         yield
         return
-    folder = _demo_folder(tmp_path_factory, worker_id)
+    folder = _demo_folder(tmp_path_factory)
     child = None
     with open(folder.parent / "session-demo.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -251,12 +259,12 @@ def _demo_in_the_background(request, tmp_path_factory, worker_id):
 
 
 @pytest.fixture(scope="session")
-def demo(_demo_in_the_background, tmp_path_factory, worker_id):
+def demo(_demo_in_the_background, tmp_path_factory):
     """`crosswalk demo`, run once for the whole test run: the whole pipeline, decisions and re-match
     included, built in the background from the run's start (above). Every test process shares it,
     read only: a test that writes works on a copy. (Each process built its own: on 2 cores both
     took 10-11 s at once, against 7 s for one alone.)"""
-    folder = _demo_folder(tmp_path_factory, worker_id)
+    folder = _demo_folder(tmp_path_factory)
     with open(folder / "building") as building:
         fcntl.flock(building, fcntl.LOCK_SH)  # granted once the child has ended
     done = folder / "run.json"

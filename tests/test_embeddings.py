@@ -125,10 +125,9 @@ def test_batch_and_padding_invariance(each_backend):
 @needs_model
 @pytest.mark.skipif(not has_onnx, reason="onnxruntime/onnx not installed")
 def test_backends_agree(encoder):
-    numpy_enc = embeddings.Encoder(backend="numpy")
     texts = [FOOD, BREAD, HORSE, "Monitor patient vital signs and report changes to physicians."]
-    a = embeddings.Encoder(backend="onnx").encode(texts)
-    b = numpy_enc.encode(texts)
+    a = (encoder if encoder.backend == "onnx" else embeddings.Encoder(backend="onnx")).encode(texts)
+    b = embeddings.Encoder(backend="numpy").encode(texts)
     assert np.abs(a - b).max() < 1e-5
 
 

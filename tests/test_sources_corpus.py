@@ -10,6 +10,7 @@ tests feed random cells and never get a traceback.
 import json
 import os
 import pathlib
+import shutil
 import zipfile
 
 import openpyxl
@@ -438,13 +439,19 @@ ALL = ([("import", *case) for case in CORPUS] + [("import-case", *case) for case
        + [("import-decisions", *case) for case in DECISIONS_CORPUS])
 
 
-@pytest.fixture
-def base_db(tmp_path, welding_xlsx):
-    path = tmp_path / "base.db"
-    db = open_db(path)
-    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+@pytest.fixture(scope="module")
+def _base_db_built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("base")
+    db = open_db(folder / "base.db")
+    import_file(db, write_xlsx(folder / "welding.xlsx", WELDING, sheet="Tasks"), framework="Welding", kind="industry")
     db.close()
-    return path
+    return folder / "base.db"
+
+
+@pytest.fixture
+def base_db(_base_db_built, tmp_path):
+    """A database with the Welding tasks imported: a copy of one built once for the module."""
+    return pathlib.Path(shutil.copy(_base_db_built, tmp_path / "base.db"))
 
 
 def test_corpus_is_big_enough():
