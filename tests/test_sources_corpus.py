@@ -450,7 +450,7 @@ def _base_db_built(tmp_path_factory):
 
 @pytest.fixture
 def base_db(_base_db_built, tmp_path):
-    """A database with the Welding tasks imported: a copy of one built once for the module."""
+    """A database with the Welding tasks imported: a copy of one built once for the module's 73 tests."""
     return pathlib.Path(shutil.copy(_base_db_built, tmp_path / "base.db"))
 
 
