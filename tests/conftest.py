@@ -1,6 +1,7 @@
 import csv
 import dataclasses
 import fcntl
+import functools
 import json
 import os
 import pathlib
@@ -69,16 +70,18 @@ def libreoffice(tmp_path_factory):
 
 
 CASE_SCHEMA = ROOT / "crosswalk" / "schemas" / "case-v1p0-cfpackage-schema.json"
-_case_validator = []
+
+
+@functools.cache
+def _case_validator() -> jsonschema.Draft7Validator:
+    schema = json.loads(CASE_SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
 def validate_case(package: dict) -> None:
     """Check a package against the official 1EdTech CASE 1.0 CFPackage schema (vendored in
     crosswalk/schemas/), formats included; fails naming the first problem's place in the package."""
-    if not _case_validator:
-        schema = json.loads(CASE_SCHEMA.read_text(encoding="utf-8"))
-        _case_validator.append(jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER))
-    error = min(_case_validator[0].iter_errors(package), key=lambda e: list(map(str, e.absolute_path)), default=None)
+    error = min(_case_validator().iter_errors(package), key=lambda e: list(map(str, e.absolute_path)), default=None)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
         raise AssertionError(f"{where or 'the package'}: {error.message[:300]}")

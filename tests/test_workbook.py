@@ -14,7 +14,6 @@ from crosswalk.review import decide
 from crosswalk.workbook import COLUMNS, export_workbook, import_workbook
 
 
-
 def headers(ws):
     return {cell.value: cell.column for cell in ws[1]}
 
