@@ -27,6 +27,10 @@ from crosswalk.publish import publish
 from .test_public_site import CHROMIUM, CHROMIUM_ARGS
 from .test_site import free_port
 
+# One test process runs this file (`./run test` runs pytest with --dist loadgroup):
+# its demo server and Chromium start once per run, not once per process.
+pytestmark = pytest.mark.xdist_group("director_walk")
+
 PROGRAM = "Welding Technology"
 PASSWORD_LINE = re.compile(r"sign in at (\S+) as '([^']+)' with the password (\S+)")
 

@@ -15,6 +15,10 @@ import sys
 import numpy as np
 import pytest
 
+# One test process runs this file (`./run test` runs pytest with --dist loadgroup):
+# its encoders load once per run, not once per process.
+pytestmark = pytest.mark.xdist_group("embeddings")
+
 try:
     from crosswalk import embeddings
 except ImportError:  # running without the package installed / on sys.path

@@ -15,6 +15,10 @@ from playwright.sync_api import sync_playwright
 from .conftest import HOSTILE
 from .test_site import free_port
 
+# One test process runs this file (`./run test` runs pytest with --dist loadgroup):
+# its server and Chromium start once per run, not once per process.
+pytestmark = pytest.mark.xdist_group("public_site")
+
 CHROMIUM = os.environ.get("CROSSWALK_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]

@@ -13,6 +13,10 @@ from datasette.plugins import pm
 from crosswalk.site import make_datasette, make_public_datasette
 from crosswalk.site_guard import complete_records, safe_csv
 
+# One test process runs this file (`./run test` runs pytest with --dist loadgroup):
+# its hostile copy of the published site is made once per run.
+pytestmark = pytest.mark.xdist_group("site_guard")
+
 FORMULA = '=HYPERLINK("http://evil.example","x")'
 
 
