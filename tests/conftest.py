@@ -111,6 +111,11 @@ def write_xlsx(path, rows, sheet="Sheet1", extra_sheets=None):
     return path
 
 
+def write_welding_xlsx(folder: pathlib.Path) -> pathlib.Path:
+    """The Welding tasks as the workbook ``welding.xlsx`` in ``folder``, sheet "Tasks"."""
+    return write_xlsx(folder / "welding.xlsx", WELDING, sheet="Tasks")
+
+
 def write_csv(path, rows, encoding="utf-8", delimiter=","):
     with open(path, "w", newline="", encoding=encoding) as fh:
         csv.writer(fh, delimiter=delimiter).writerows(rows)
@@ -139,7 +144,7 @@ ACADEMIC = [
 
 @pytest.fixture
 def welding_xlsx(tmp_path):
-    return write_xlsx(tmp_path / "welding.xlsx", WELDING, sheet="Tasks")
+    return write_welding_xlsx(tmp_path)
 
 
 @pytest.fixture
@@ -152,7 +157,7 @@ def _small_db_built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("small")
     path = folder / "small.db"
     db = open_db(path)
-    import_file(db, write_xlsx(folder / "welding.xlsx", WELDING, sheet="Tasks"), framework="Welding", kind="industry")
+    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
     import_file(db, write_csv(folder / "academic.csv", ACADEMIC), framework="Academic", kind="academic")
     match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
     db.close()

@@ -23,7 +23,7 @@ from crosswalk.db import open_db
 from crosswalk.errors import SourceError
 from crosswalk.importer import import_file
 
-from .conftest import WELDING, write_xlsx
+from .conftest import write_welding_xlsx, write_xlsx
 
 GOOD = [["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."]]
 
@@ -446,7 +446,7 @@ ALL = ([("import", *case) for case in CORPUS] + [("import-case", *case) for case
 def _base_db_built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("base")
     db = open_db(folder / "base.db")
-    import_file(db, write_xlsx(folder / "welding.xlsx", WELDING, sheet="Tasks"), framework="Welding", kind="industry")
+    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
     db.close()
     return folder / "base.db"
 
@@ -512,7 +512,7 @@ def test_all_sheets_use_sheet_as_domain(db, tmp_path):
 
 
 def test_real_xls_and_ods_from_libreoffice(db, tmp_path, libreoffice):
-    source = write_xlsx(tmp_path / "welding.xlsx", WELDING, sheet="Tasks")
+    source = write_welding_xlsx(tmp_path)
     for fmt in ("xls", "ods"):
         [converted] = libreoffice(source, fmt, tmp_path)
         result = import_file(db, converted, framework=f"Welding {fmt}")
