@@ -241,6 +241,7 @@ def test_sign_in_returns_to_the_page_of_this_site_it_was_asked_from():
         assert _local_path(elsewhere) is None
 
 
+@pytest.mark.long
 def test_browser_sign_in_and_accept(review_db, tmp_path):
     reviewers = tmp_path / "reviewers.yml"
     reviewers.write_text(f"reviewers:\n  alice:\n    name: Alice Martin\n    password_hash: {FAST_HASH}\n",

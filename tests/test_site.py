@@ -223,6 +223,7 @@ def test_workers_share_one_secret(small_db, monkeypatch):
         site.app_from_env()
 
 
+@pytest.mark.long
 def test_real_server_with_two_workers(small_db, runner):
     """`crosswalk serve` over HTTP, as on a machine with two cores: two workers, each answering."""
     port = free_port()

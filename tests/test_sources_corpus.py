@@ -527,6 +527,7 @@ cells = st.one_of(
 )
 
 
+@pytest.mark.long
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(st.lists(cells, max_size=5), max_size=8))
 # Found by this test: a grade of 2**63 went to SQLite as a grade number (OverflowError).
