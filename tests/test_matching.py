@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -453,14 +455,17 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
             return np.vstack([vectors[t] for t in texts])
 
     targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
-    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=Chosen())
-    assert results[0][0].method == "tfidf+embedding (decisions checked: no gain over cold)"
-    # What `match` says of the check: the decided statements with an accepted standard among their
-    # first 5, ranked with the decisions (the choice the check refused) and cold.
+    # Without the standards' learned vectors: they learn that no decoy was ever accepted and lift
+    # twin b's own standard above them (0.9 with the decisions), and this test needs the tie.
     from crosswalk.matching import DEFAULT
     from crosswalk.matching.ranking import _Ranking
 
-    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=Chosen(), cache=None, settings=DEFAULT,
+    settings = dataclasses.replace(DEFAULT, learned_iterations=0)
+    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=Chosen(), settings=settings)
+    assert results[0][0].method == "tfidf+embedding (decisions checked: no gain over cold)"
+    # What `match` says of the check: the decided statements with an accepted standard among their
+    # first 5, ranked with the decisions (the choice the check refused) and cold.
+    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=Chosen(), cache=None, settings=settings,
                        with_evidence=False).learned
     assert (learned.statements, learned.warm_right, learned.cold_right) == (20, 0.7, 0.7)  # a tie: cold it is
     said = MatchResult("Tasks", "Standards", 10, 40, 60, 20, results[0][0].method,
@@ -476,6 +481,64 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
             for c in cands}
     assert all(c.score <= cold[c.source_key, c.target_key] for cands in results for c in cands
                if (c.source_key, c.target_key) in cold)
+
+
+def test_standards_learned_from_decisions_tell_close_standards_apart():
+    # Twenty decided statements, sentence vectors chosen by hand: twin b of each pair is alike to its
+    # own standard and to four decoys, which no one ever accepted. New statements like the b twins
+    # (but not alike enough to any one of them to count as similar) rank their own standard behind
+    # decoys, cold. The standards' vectors learned from the decisions learn that the decoys are not
+    # what such statements are aligned to, and the held-out check lets them count.
+    rng = np.random.default_rng(1)
+    dim, n_targets = 128, 40
+
+    def unit(v):
+        return (v / np.linalg.norm(v)).astype(np.float32)
+
+    standard = [unit(rng.normal(size=dim)) for _ in range(n_targets)]
+
+    def b_like(p):
+        return unit(unit(rng.normal(size=dim)) + 0.45 * standard[2 * p + 1]
+                    + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
+
+    vectors = {f"t{k}": standard[k] for k in range(n_targets)}
+    decisions = []
+    for p in range(10):
+        common = unit(rng.normal(size=dim))
+        vectors[f"a{p}"] = unit(common + 0.9 * standard[2 * p])
+        vectors[f"b{p}"] = unit(common + 0.45 * standard[2 * p + 1]
+                                + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
+        decisions += [Decision(f"a{p}", 2 * p, True, f"A{p}", 100 + p), Decision(f"b{p}", 2 * p + 1, True, f"B{p}", 200 + p)]
+    sources = []
+    for p in range(10):
+        vectors[f"c{p}"] = b_like(p)
+        sources.append(Doc(300 + p, f"C{p}", f"c{p}"))
+
+    class Chosen:
+        name, dim = "chosen", 128
+
+        def encode(self, texts, **kwargs):
+            return np.vstack([vectors[t] for t in texts])
+
+    def places(results):
+        return [[c.target_key for c in cands].index(2 * p + 1) + 1 if 2 * p + 1 in [c.target_key for c in cands] else None
+                for p, cands in enumerate(results)]
+
+    from crosswalk.matching import DEFAULT
+
+    targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
+    cold = rank_candidates(sources, targets, top=10, encoder=Chosen())
+    without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen(),
+                              settings=dataclasses.replace(DEFAULT, learned_iterations=0))
+    warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen())
+    assert places(cold) == [3, 4, None, 5, 5, 8, 6, 6, 3, 6]
+    assert places(without) == places(cold) and without[0][0].method.endswith("(decisions checked: no gain over cold)")
+    # Second: the first place stays each statement's own best match (it is a signal every statement shares).
+    assert places(warm) == [2] * 10 and warm[0][0].method == "tfidf+embedding+decisions"
+    # The evidence names the decided statement aligned to it.
+    second = warm[0][1]
+    assert second.target_key == 1 and ("what the reviewed statements were aligned to, learned together, points to it "
+                                       "(1 statement aligned to it, e.g. B0 \u201cb0\u201d)") in second.evidence
 
 
 def test_a_few_decisions_do_not_flood_unrelated_statements():

@@ -131,6 +131,16 @@ class _WarmReasons:
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
             parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
+        if "learned" in value and value["learned"][j] > 0:
+            aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+            if len(aligned):
+                # The reviewed statement aligned to it that is most like this one.
+                d = self.known[int(aligned[np.argmax(self.feats["known_similarity"][r, aligned])])]
+                parts.append(f"what the reviewed statements were aligned to, learned together, points to it "
+                             f"({_plural(len(aligned), 'statement', 'statements')} aligned to it, e.g. "
+                             f"{quote(d.source_code, d.source_text)})")
+            else:
+                parts.append("what the reviewed statements were aligned to, learned together, points to it")
         if "heading" in value and value["heading"][j] > 0:
             parts.append(self._heading(r, c))
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:

@@ -1,7 +1,8 @@
 """Learning from decisions, checked on the committee's own held-out decisions; and confidence.
 
 What decisions teach (features.WARM_FEATURES: similar decided statements, popularity within the
-grade band, the heading's decisions, rejections, each standard's profile) adds to the cold
+grade band, the heading's decisions, rejections, each standard's profile, each standard's vector
+learned from the decisions) adds to the cold
 probability's log-odds, each signal with a weight fitted on the committee's own decisions (a
 logistic regression, lifts at least 0 and rejections at most 0: nothing fitted can invert a
 signal). The decided statements are scored in parts, each with only the other parts' decisions
@@ -45,7 +46,7 @@ SHOWN = 5
 # Each warm signal is a share (0-1) of the decisions that speak for a standard (the profile: how far
 # its similarity passes the threshold, 0-1); its weight is bounded by its sign, so a fit on one
 # crosswalk can weaken a signal but never invert it on another.
-LIFTS = ("neighbours", "popularity", "heading", "profile")  # each can only raise a standard's probability
+LIFTS = ("neighbours", "popularity", "heading", "profile", "learned")  # each can only raise a standard's probability
 DAMPS = ("rejections",)  # can only lower it
 
 
@@ -127,13 +128,14 @@ class Learned:
         return {name: w for name, w in self.weights.items() if w and name in LIFTS + DAMPS}
 
 
-# Signals every statement shares (what was accepted most, under the same heading, and the mean of
-# what was accepted for a standard, which for a popular standard sits near every statement): they rank
+# Signals every statement shares (what was accepted most, under the same heading, the mean of what
+# was accepted for a standard, which for a popular standard sits near every statement, and the
+# standards' learned vectors, which lean to what was accepted often): they rank
 # a statement's suggestions, but take its first place only where the committee's decisions show they should.
-SHARED_SIGNALS = ("popularity", "heading", "profile")
+SHARED_SIGNALS = ("popularity", "heading", "profile", "learned")
 # Of them, what speaks for every statement of the framework waits for Settings.shared_min_statements
 # decided statements; the heading speaks only for the statements under a decided one's heading.
-WAITING_SIGNALS = ("popularity", "profile")
+WAITING_SIGNALS = ("popularity", "profile", "learned")
 
 
 def _places(scores: np.ndarray, truth: list, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
