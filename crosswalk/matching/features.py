@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import functools
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,11 +91,11 @@ class _Index:
             self.profiles = summed / np.maximum(norms, np.float32(1e-9))
             self.profiled = norms.ravel() > 0
         # Each standard's vector learned from the decisions (see learned_vectors), once as many
-        # statements of the framework are decided as popularity waits for.
-        self.learned = None
+        # statements of the framework are decided as popularity waits for; fitted when first asked for.
         own_statements = len(np.unique(rows if counted is None else rows[np.isin(rows, list(counted))]))
+        self._learning = None
         if self.k_emb is not None and settings.learned_iterations and own_statements >= settings.shared_min_statements:
-            self.learned = learned_vectors(self.k_emb, rows, cols, self.t_emb, settings)
+            self._learning = (rows, cols)
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
         # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
         # backing off to the overall rate where a band has few decisions. Counted in the framework
@@ -128,6 +129,13 @@ class _Index:
         # The decided statements under each heading (how many: the share's denominator; which: the evidence).
         self.heading_rows = {c: frozenset(r) for c, r in heading_rows.items()}
 
+    @functools.cached_property
+    def learned(self) -> np.ndarray | None:
+        """The standards' vectors learned from the decisions (None: too few decided statements)."""
+        if self._learning is None:
+            return None
+        return learned_vectors(self.k_emb, *self._learning, self.t_emb, self.settings)
+
     def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
         """The cold similarity mix (words and meaning) of statements to other statements."""
         lexical = np.asarray(s_tfidf.dot(other_tfidf_T).todense(), dtype=np.float32)
@@ -146,7 +154,8 @@ class _Index:
         return self.threshold + float(kernel_value) * (1 - self.threshold)
 
     def features(self, s_tfidf, s_emb, s_contexts=None, s_grades=None, warm=True) -> dict[str, np.ndarray]:
-        """Every feature for a chunk of sources against every target (rows × targets)."""
+        """Every feature for a chunk of sources against every target (rows × targets). ``warm``: True
+        for every warm feature, or the names of those wanted (the learned standards cost a fit)."""
         out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}
         if s_emb is not None:
             out["semantic"] = s_emb @ self.t_emb.T
@@ -172,7 +181,7 @@ class _Index:
             out["rejections"] = np.asarray(self.rejected.T.dot(near.T).T, dtype=np.float32) / alike
         if self.profiles is not None and s_emb is not None:
             out["profile"] = np.where(self.profiled, self.kernel(s_emb @ self.profiles.T), 0).astype(np.float32)
-        if self.learned is not None and s_emb is not None:
+        if (warm is True or "learned" in warm) and s_emb is not None and self.learned is not None:
             # The probability the learned vectors give a standard, above what the standards' own give.
             scale = np.float32(self.settings.learned_scale)
             gained = _softmax(scale * (s_emb @ self.learned.T)) - _softmax(scale * out["semantic"])

@@ -193,7 +193,7 @@ class _Ranking:
             if adjusted is not None:
                 fused = adjusted(start // settings.chunk)
             else:
-                feats = _chunk_features(index, vectors, start, stop, contexts, semantic, warm=bool(used))
+                feats = _chunk_features(index, vectors, start, stop, contexts, semantic, warm=set(used))
                 fused = _combine(feats, cold_weights)
             fused = fused / np.float32(scale)
             if not used:
