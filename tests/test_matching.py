@@ -455,12 +455,12 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
             return np.vstack([vectors[t] for t in texts])
 
     targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
-    # Without the standards' learned vectors: they learn that no decoy was ever accepted and lift
-    # twin b's own standard above them (0.9 with the decisions), and this test needs the tie.
+    # The standards' learned vectors wait for more decided statements than 20 (with them, they learn
+    # that no decoy was ever accepted and lift twin b's own standard: this test needs the tie).
     from crosswalk.matching import DEFAULT
     from crosswalk.matching.ranking import _Ranking
 
-    settings = dataclasses.replace(DEFAULT, learned_iterations=0)
+    settings = DEFAULT
     results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=Chosen(), settings=settings)
     assert results[0][0].method == "tfidf+embedding (decisions checked: no gain over cold)"
     # What `match` says of the check: the decided statements with an accepted standard among their
@@ -488,7 +488,8 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
     # own standard and to four decoys, which no one ever accepted. New statements like the b twins
     # (but not alike enough to any one of them to count as similar) rank their own standard behind
     # decoys, cold. The standards' vectors learned from the decisions learn that the decoys are not
-    # what such statements are aligned to, and the held-out check lets them count.
+    # what such statements are aligned to, and the held-out check lets them count. They wait for 100
+    # decided statements; here for 10, so that twenty show it.
     rng = np.random.default_rng(1)
     dim, n_targets = 128, 40
 
@@ -528,9 +529,9 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
 
     targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
     cold = rank_candidates(sources, targets, top=10, encoder=Chosen())
-    without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen(),
-                              settings=dataclasses.replace(DEFAULT, learned_iterations=0))
-    warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen())
+    without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen())  # waiting
+    warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen(),
+                           settings=dataclasses.replace(DEFAULT, learned_min_statements=10))
     assert places(cold) == [3, 4, None, 5, 5, 8, 6, 6, 3, 6]
     assert places(without) == places(cold) and without[0][0].method.endswith("(decisions checked: no gain over cold)")
     # Second: the first place stays each statement's own best match (it is a signal every statement shares).

@@ -90,11 +90,11 @@ class _Index:
             norms = np.linalg.norm(summed, axis=1, keepdims=True)
             self.profiles = summed / np.maximum(norms, np.float32(1e-9))
             self.profiled = norms.ravel() > 0
-        # Each standard's vector learned from the decisions (see learned_vectors), once as many
-        # statements of the framework are decided as popularity waits for; fitted when first asked for.
+        # Each standard's vector learned from the decisions (see learned_vectors), once
+        # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for.
         own_statements = len(np.unique(rows if counted is None else rows[np.isin(rows, list(counted))]))
         self._learning = None
-        if self.k_emb is not None and settings.learned_iterations and own_statements >= settings.shared_min_statements:
+        if self.k_emb is not None and settings.learned_iterations and own_statements >= settings.learned_min_statements:
             self._learning = (rows, cols)
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
         # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
