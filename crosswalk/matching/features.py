@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import collections
-import functools
+import threading
 
 import numpy as np
 import scipy.sparse as sp
@@ -93,7 +93,7 @@ class _Index:
         # Each standard's vector learned from the decisions (see learned_vectors), once
         # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for.
         own_statements = len(np.unique(rows if counted is None else rows[np.isin(rows, list(counted))]))
-        self._learning = None
+        self._learning, self._learned, self._learned_lock = None, None, threading.Lock()
         if self.k_emb is not None and settings.learned_iterations and own_statements >= settings.learned_min_statements:
             self._learning = (rows, cols)
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
@@ -129,12 +129,16 @@ class _Index:
         # The decided statements under each heading (how many: the share's denominator; which: the evidence).
         self.heading_rows = {c: frozenset(r) for c, r in heading_rows.items()}
 
-    @functools.cached_property
+    @property
     def learned(self) -> np.ndarray | None:
-        """The standards' vectors learned from the decisions (None: too few decided statements)."""
+        """The standards' vectors learned from the decisions (None: too few decided statements),
+        fitted once, by the first of the ranking's threads to ask."""
         if self._learning is None:
             return None
-        return learned_vectors(self.k_emb, *self._learning, self.t_emb, self.settings)
+        with self._learned_lock:
+            if self._learned is None:
+                self._learned = learned_vectors(self.k_emb, *self._learning, self.t_emb, self.settings)
+        return self._learned
 
     def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
         """The cold similarity mix (words and meaning) of statements to other statements."""
@@ -220,8 +224,8 @@ def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb
     that a standard nobody aligned keeps its meaning. It learns which parts of a statement's meaning
     decide between close standards, where the similar statements and the profile only vote.
     5-fold hit@5 / hit@1 / MRR, at 15 steps (benchmarks/README.md): O*NET tasks -> DWAs 0.686 /
-    0.388 / 0.523 -> 0.711 / 0.435 / 0.559, CIP -> SOC 0.949 / 0.752 / 0.840 -> 0.957 / 0.799 /
-    0.869 (at 30 steps), NGSS -> CCSS unchanged (the check sets it aside). Time: about 16 s for
+    0.388 / 0.523 -> 0.711 / 0.435 / 0.559, CIP -> SOC 0.949 / 0.752 / 0.840 -> 0.960 / 0.796 /
+    0.868, NGSS -> CCSS 0.828 / 0.591 / 0.700 -> 0.828 / 0.591 / 0.701. Time: about 16 s for
     O*NET's 13,800 decided tasks x 2,087 DWAs, 1-3 s for a few hundred statements; with 3,000 of
     the tasks sampled, 5 s but 0.691."""
     decided = np.unique(rows)

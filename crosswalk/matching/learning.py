@@ -135,7 +135,7 @@ class Learned:
 SHARED_SIGNALS = ("popularity", "heading", "profile", "learned")
 # Of them, what speaks for every statement of the framework waits for Settings.shared_min_statements
 # decided statements; the heading speaks only for the statements under a decided one's heading.
-WAITING_SIGNALS = ("popularity", "profile", "learned")
+WAITING_SIGNALS = ("popularity", "profile")  # (the learned standards wait longer: features._Index)
 
 
 def _places(scores: np.ndarray, truth: list, own: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
