@@ -419,16 +419,11 @@ def test_a_score_and_its_band_never_contradict_each_other():
     assert {band for _, band in pairs} & {"medium", "high"}  # warm, the decisions lift some
 
 
-def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold():
-    # Ten pairs of decided statements, sentence vectors chosen by hand: twin a has its own standard
-    # first; twin b, alike to a, has its own fifth, behind four decoys. What the decisions teach
-    # wins no more held-out decisions than it loses, and the ranking stays cold. The committee's cold
-    # calibration, fitted on 20 acceptances and no rejection, reads every figure as likelier than
-    # the golds bear out: the score shown is never above what its band vouches for (it was 60.7
-    # 'low').
-    from crosswalk.matching.learning import confidence_bands
-
-    rng = np.random.default_rng(1)
+def _twins(rng):
+    """Ten pairs of decided statements and 40 standards, sentence vectors chosen by hand: twin a is
+    alike to its own standard (2p); twin b, alike to a, to its own (2p + 1) less than to four decoys
+    (20-39), which nobody accepts. Returns the standards' vectors, every text's vector, the decisions
+    and the unit-vector helper."""
     dim, n_targets = 128, 40
 
     def unit(v):
@@ -443,18 +438,41 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
         vectors[f"b{p}"] = unit(common + 0.45 * standard[2 * p + 1]
                                 + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
         decisions += [Decision(f"a{p}", 2 * p, True, f"A{p}", 100 + p), Decision(f"b{p}", 2 * p + 1, True, f"B{p}", 200 + p)]
+    return standard, vectors, decisions, unit
+
+
+class _Chosen:
+    """An encoder whose vectors are chosen by hand (text -> vector)."""
+
+    name, dim = "chosen", 128
+
+    def __init__(self, vectors):
+        self.vectors = vectors
+
+    def encode(self, texts, **kwargs):
+        return np.vstack([self.vectors[t] for t in texts])
+
+
+def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold():
+    # Ten pairs of decided statements, sentence vectors chosen by hand: twin a has its own standard
+    # first; twin b, alike to a, has its own fifth, behind four decoys. What the decisions teach
+    # wins no more held-out decisions than it loses, and the ranking stays cold. The committee's cold
+    # calibration, fitted on 20 acceptances and no rejection, reads every figure as likelier than
+    # the golds bear out: the score shown is never above what its band vouches for (it was 60.7
+    # 'low').
+    from crosswalk.matching.learning import confidence_bands
+
+    rng = np.random.default_rng(1)
+    standard, vectors, decisions, unit = _twins(rng)
     sources = []
     for n in range(10):
-        vectors[f"n{n}"] = unit(rng.normal(size=dim) + 2 * standard[n])
+        vectors[f"n{n}"] = unit(rng.normal(size=128) + 2 * standard[n])
         sources.append(Doc(300 + n, f"N{n}", f"n{n}"))
 
-    class Chosen:
-        name, dim = "chosen", 128
+    def Chosen():
+        return _Chosen(vectors)
 
-        def encode(self, texts, **kwargs):
-            return np.vstack([vectors[t] for t in texts])
-
-    targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
+    targets = [Doc(k, f"S{k}", f"t{k}") for k in range(40)]
     # The standards' learned vectors wait for more decided statements than 20 (with them, they learn
     # that no decoy was ever accepted and lift twin b's own standard: this test needs the tie).
     from crosswalk.matching import DEFAULT
@@ -491,35 +509,15 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
     # what such statements are aligned to, and the held-out check lets them count. They wait for 100
     # decided statements; here for 10, so that twenty show it.
     rng = np.random.default_rng(1)
-    dim, n_targets = 128, 40
-
-    def unit(v):
-        return (v / np.linalg.norm(v)).astype(np.float32)
-
-    standard = [unit(rng.normal(size=dim)) for _ in range(n_targets)]
-
-    def b_like(p):
-        return unit(unit(rng.normal(size=dim)) + 0.45 * standard[2 * p + 1]
-                    + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
-
-    vectors = {f"t{k}": standard[k] for k in range(n_targets)}
-    decisions = []
-    for p in range(10):
-        common = unit(rng.normal(size=dim))
-        vectors[f"a{p}"] = unit(common + 0.9 * standard[2 * p])
-        vectors[f"b{p}"] = unit(common + 0.45 * standard[2 * p + 1]
-                                + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
-        decisions += [Decision(f"a{p}", 2 * p, True, f"A{p}", 100 + p), Decision(f"b{p}", 2 * p + 1, True, f"B{p}", 200 + p)]
+    standard, vectors, decisions, unit = _twins(rng)
     sources = []
     for p in range(10):
-        vectors[f"c{p}"] = b_like(p)
+        vectors[f"c{p}"] = unit(unit(rng.normal(size=128)) + 0.45 * standard[2 * p + 1]
+                                + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
         sources.append(Doc(300 + p, f"C{p}", f"c{p}"))
 
-    class Chosen:
-        name, dim = "chosen", 128
-
-        def encode(self, texts, **kwargs):
-            return np.vstack([vectors[t] for t in texts])
+    def Chosen():
+        return _Chosen(vectors)
 
     def places(results):
         return [[c.target_key for c in cands].index(2 * p + 1) + 1 if 2 * p + 1 in [c.target_key for c in cands] else None
@@ -527,7 +525,7 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
 
     from crosswalk.matching import DEFAULT
 
-    targets = [Doc(k, f"S{k}", f"t{k}") for k in range(n_targets)]
+    targets = [Doc(k, f"S{k}", f"t{k}") for k in range(40)]
     cold = rank_candidates(sources, targets, top=10, encoder=Chosen())
     without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen())  # waiting
     warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen(),
