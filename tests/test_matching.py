@@ -469,8 +469,7 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
         vectors[f"n{n}"] = unit(rng.normal(size=128) + 2 * standard[n])
         sources.append(Doc(300 + n, f"N{n}", f"n{n}"))
 
-    def Chosen():
-        return _Chosen(vectors)
+    encoder = _Chosen(vectors)
 
     targets = [Doc(k, f"S{k}", f"t{k}") for k in range(40)]
     # The standards' learned vectors wait for more decided statements than 20 (with them, they learn
@@ -479,11 +478,11 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
     from crosswalk.matching.ranking import _Ranking
 
     settings = DEFAULT
-    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=Chosen(), settings=settings)
+    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=encoder, settings=settings)
     assert results[0][0].method == "tfidf+embedding (decisions checked: no gain over cold)"
     # What `match` says of the check: the decided statements with an accepted standard among their
     # first 5, ranked with the decisions (the choice the check refused) and cold.
-    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=Chosen(), cache=None, settings=settings,
+    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=encoder, cache=None, settings=settings,
                        with_evidence=False).learned
     assert (learned.statements, learned.warm_right, learned.cold_right) == (20, 0.7, 0.7)  # a tie: cold it is
     said = MatchResult("Tasks", "Standards", 10, 40, 60, 20, results[0][0].method,
@@ -495,7 +494,7 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
     pairs = [(c.score, c.confidence) for cands in results for c in cands]
     assert len(pairs) == 60 and all(band == confidence_bands(np.array([score]))[0] for score, band in pairs)
     # No figure above the golds' calibration of the same pair (what a cold ranking shows).
-    cold = {(c.source_key, c.target_key): c.score for cands in rank_candidates(sources, targets, top=6, encoder=Chosen())
+    cold = {(c.source_key, c.target_key): c.score for cands in rank_candidates(sources, targets, top=6, encoder=encoder)
             for c in cands}
     assert all(c.score <= cold[c.source_key, c.target_key] for cands in results for c in cands
                if (c.source_key, c.target_key) in cold)
@@ -516,8 +515,7 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
                                 + sum(0.5 * standard[20 + (p + j) % 20] for j in range(4)))
         sources.append(Doc(300 + p, f"C{p}", f"c{p}"))
 
-    def Chosen():
-        return _Chosen(vectors)
+    encoder = _Chosen(vectors)
 
     def places(results):
         return [[c.target_key for c in cands].index(2 * p + 1) + 1 if 2 * p + 1 in [c.target_key for c in cands] else None
@@ -526,9 +524,9 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
     from crosswalk.matching import DEFAULT
 
     targets = [Doc(k, f"S{k}", f"t{k}") for k in range(40)]
-    cold = rank_candidates(sources, targets, top=10, encoder=Chosen())
-    without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen())  # waiting
-    warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=Chosen(),
+    cold = rank_candidates(sources, targets, top=10, encoder=encoder)
+    without = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=encoder)  # waiting
+    warm = rank_candidates(sources, targets, top=10, decisions=decisions, encoder=encoder,
                            settings=dataclasses.replace(DEFAULT, learned_min_statements=10))
     assert places(cold) == [3, 4, None, 5, 5, 8, 6, 6, 3, 6]
     assert places(without) == places(cold) and without[0][0].method.endswith("(decisions checked: no gain over cold)")

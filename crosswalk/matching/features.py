@@ -90,12 +90,6 @@ class _Index:
             norms = np.linalg.norm(summed, axis=1, keepdims=True)
             self.profiles = summed / np.maximum(norms, np.float32(1e-9))
             self.profiled = norms.ravel() > 0
-        # Each standard's vector learned from the decisions (see learned_vectors), once
-        # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for.
-        own_statements = len(np.unique(rows if counted is None else rows[np.isin(rows, list(counted))]))
-        self._learning, self._learned, self._learned_lock = None, None, threading.Lock()
-        if self.k_emb is not None and settings.learned_iterations and own_statements >= settings.learned_min_statements:
-            self._learning = (rows, cols)
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
         # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
         # backing off to the overall rate where a band has few decisions. Counted in the framework
@@ -109,6 +103,11 @@ class _Index:
         self.popularity = (popular_counts / (popular_statements + shrink)).astype(np.float32)
         self.counts, self.statements = counts, statements
         self.popular_counts, self.popular_statements = popular_counts, popular_statements
+        # Each standard's vector learned from the decisions (see learned_vectors), once
+        # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for.
+        self._learning, self._learned, self._learned_lock = None, None, threading.Lock()
+        if self.k_emb is not None and settings.learned_iterations and popular_statements >= settings.learned_min_statements:
+            self._learning = (rows, cols)
         self.band_popularity: dict = {}
         if vectors.k_grades is not None and popular_statements:
             bands = school_bands(vectors.k_grades)
