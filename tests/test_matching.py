@@ -940,10 +940,10 @@ def test_eval_measures_the_order_pages_list_as_well_as_the_matchers(tmp_path):
 
 
 def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
-    # Sentence vectors chosen by hand (no words in common: similarity is 0.7 x the cosine): the new
-    # statement shares one direction (e1) with each of the five statements accepted for A, and
-    # nothing else: each is 0.28 alike, under the 0.35 a neighbour needs; taken together (A's
-    # profile), 0.44. B was accepted as often, for statements unlike it. Cold, nothing tells A from B.
+    # Sentence vectors chosen by hand: the new statement shares one direction (e1) with each of the
+    # five statements accepted for A, and nothing else: each is 0.30 alike, under the 0.35 a
+    # neighbour needs; taken together (A's profile), 0.47. B was accepted as often, for statements
+    # unlike it. Cold, nothing tells A from B.
     import numpy as np
 
     def unit(**weights):
@@ -952,7 +952,7 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
             v[int(axis[1:])] = w
         return v / np.linalg.norm(v)
 
-    vectors = {"alfa": unit(e1=0.8, e5=0.6), "bravo": unit(e7=1), "charlie": unit(e6=1),
+    vectors = {"alfa": unit(e1=0.6, e5=0.8), "bravo": unit(e7=1), "charlie": unit(e6=1),
                "delta": unit(e1=0.5, e2=0.866), "echo": unit(e1=0.5, e3=0.866), "foxtrot": unit(e1=0.5, e4=0.866),
                "kilo": unit(e1=0.5, e12=0.866), "lima": unit(e1=0.5, e14=0.866),
                "golf": unit(e8=1, e9=1), "hotel": unit(e8=1, e10=1), "india": unit(e8=1, e11=1),
@@ -977,7 +977,7 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
     a = next(c for c in warm[0] if c.target_key == 1)
     b = next(c for c in warm[0] if c.target_key == 2)
     assert a.score > b.score
-    assert "like the 5 reviewed statements aligned to it taken together (similarity 44/100)" in a.evidence
+    assert "like the 5 reviewed statements aligned to it taken together (similarity 47/100)" in a.evidence
     assert "like this one" not in a.evidence  # no single decided statement counted
     # What a standard's decisions share ranks it, but the first place stays the statement's own best
     # match (here a tie, kept in the standards' order) until the decisions show otherwise.

@@ -80,23 +80,16 @@ class _Index:
         self.k_emb = vectors.k_emb if semantic else None
         counts = np.asarray(self.accepted.sum(axis=0)).ravel()
         statements = len(np.unique(rows))
-        # Each standard's profile: the mean of the decided statements accepted for it, in words and
-        # in meaning (a nearest-centroid view, which sees what many loosely alike statements share
-        # where no one of them is alike enough to count as a neighbour), compared as statements are
-        # compared (similarity: words and meaning mixed), so its figure in the evidence is on the
-        # scale of the similar statements' and the same threshold means the same. 5-fold hit@5 /
-        # hit@1 / MRR, meaning only -> words and meaning: O*NET 0.711 / 0.435 / 0.559 -> 0.710 /
-        # 0.439 / 0.561, CIP -> SOC 0.960 / 0.796 / 0.868 -> 0.965 / 0.802 / 0.873, NGSS -> CCSS
-        # 0.828 / 0.591 / 0.701 -> 0.828 / 0.606 / 0.707 (meaning only, against none: O*NET 0.656
-        # -> 0.686, NGSS 0.818 -> 0.828, CIP 0.954 -> 0.949; benchmarks/README.md).
-        summed = sp.csr_matrix(self.accepted.T.dot(vectors.k_tfidf))
-        norms = np.sqrt(np.asarray(summed.multiply(summed).sum(axis=1)).ravel())
-        self.profile_tfidf_T = (sp.diags(1.0 / np.maximum(norms, 1e-9)) @ summed).T.tocsr().astype(np.float32)
-        self.profiled = counts > 0
+        # Each standard's profile: the mean meaning of the decided statements accepted for it (a
+        # nearest-centroid view, which sees what many loosely alike statements share where no one
+        # of them is alike enough to count as a neighbour). 5-fold hit@5: O*NET 0.656 -> 0.686,
+        # NGSS -> CCSS 0.818 -> 0.828, CIP -> SOC 0.954 -> 0.949 (benchmarks/README.md).
         self.profiles = None
         if self.k_emb is not None:
             summed = np.asarray(self.accepted.T.dot(self.k_emb), dtype=np.float32)
-            self.profiles = summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), np.float32(1e-9))
+            norms = np.linalg.norm(summed, axis=1, keepdims=True)
+            self.profiles = summed / np.maximum(norms, np.float32(1e-9))
+            self.profiled = norms.ravel() > 0
         # How often a standard was accepted, shrunk toward nothing while few statements are decided:
         # overall, and among the decided statements of each school band (K-2, 3-5, 6-8, 9-12),
         # backing off to the overall rate where a band has few decisions. Counted in the framework
@@ -189,8 +182,8 @@ class _Index:
         out["neighbours"] = np.asarray(self.accepted.T.dot(near.T).T, dtype=np.float32) / alike
         if self.rejected is not None:
             out["rejections"] = np.asarray(self.rejected.T.dot(near.T).T, dtype=np.float32) / alike
-        profile = self.similarity(s_tfidf, s_emb, self.profile_tfidf_T, self.profiles)
-        out["profile"] = np.where(self.profiled, self.kernel(profile), 0).astype(np.float32)
+        if self.profiles is not None and s_emb is not None:
+            out["profile"] = np.where(self.profiled, self.kernel(s_emb @ self.profiles.T), 0).astype(np.float32)
         if (warm is True or "learned" in warm) and s_emb is not None and self.learned is not None:
             # The probability the learned vectors give a standard, above what the standards' own give.
             scale = np.float32(self.settings.learned_scale)
