@@ -230,8 +230,9 @@ def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb
     gain is mostly lost: 0.691.)"""
     # The labels as (statement, standard, weight) triples, not a dense statements x standards
     # matrix: the loss reads the log-probability at the accepted pairs only, and the gradient
-    # subtracts the labels there. On 13,800 decided statements x 2,087 standards (O*NET's 5-fold
-    # part, 2 cores): 14.9-17.1 s a fit -> 7.8-8.9 s, the same vectors (benchmarks/README.md).
+    # subtracts the labels there. On a fit the size of an O*NET 5-fold part (13,800 decided
+    # statements x 2,087 standards, 384 dimensions, 2 cores): 14.9-17.1 s -> 7.8-8.9 s, the same
+    # vectors; O*NET's 5-fold 580-631 s -> 399 s, the same figures (benchmarks/README.md).
     pairs = np.unique(np.stack([np.asarray(rows), np.asarray(cols)], axis=1), axis=0)
     decided, y_row = np.unique(pairs[:, 0], return_inverse=True)
     y_col = pairs[:, 1]
