@@ -477,12 +477,11 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
     from crosswalk.matching import DEFAULT
     from crosswalk.matching.ranking import _Ranking
 
-    settings = DEFAULT
-    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=encoder, settings=settings)
+    results = rank_candidates(sources, targets, top=6, decisions=decisions, encoder=encoder)
     assert results[0][0].method == "tfidf+embedding (decisions checked: no gain over cold)"
     # What `match` says of the check: the decided statements with an accepted standard among their
     # first 5, ranked with the decisions (the choice the check refused) and cold.
-    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=encoder, cache=None, settings=settings,
+    learned = _Ranking(sources, targets, top=6, decisions=decisions, encoder=encoder, cache=None, settings=DEFAULT,
                        with_evidence=False).learned
     assert (learned.statements, learned.warm_right, learned.cold_right) == (20, 0.7, 0.7)  # a tie: cold it is
     said = MatchResult("Tasks", "Standards", 10, 40, 60, 20, results[0][0].method,
@@ -518,8 +517,9 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
     encoder = _Chosen(vectors)
 
     def places(results):
-        return [[c.target_key for c in cands].index(2 * p + 1) + 1 if 2 * p + 1 in [c.target_key for c in cands] else None
-                for p, cands in enumerate(results)]
+        """Where each new statement's own standard (2p + 1) is among its suggestions (None: not there)."""
+        keys = [[c.target_key for c in cands] for cands in results]
+        return [k.index(2 * p + 1) + 1 if 2 * p + 1 in k else None for p, k in enumerate(keys)]
 
     from crosswalk.matching import DEFAULT
 
