@@ -136,8 +136,22 @@ class _Index:
             return None
         with self._learned_lock:
             if self._learned is None:
-                self._learned = learned_vectors(self.k_emb, *self._learning, self.t_emb, self.settings)
+                dims = self.settings.learned_words_dims
+                self._basis = words_basis(self.t_tfidf_T.T, self.k_tfidf_T.T, dims) if dims else None
+                self._t_both = self._words_and_meaning(self.t_tfidf_T.T, self.t_emb)
+                k_both = self._words_and_meaning(self.k_tfidf_T.T, self.k_emb)
+                self._learned = learned_vectors(k_both, *self._learning, self._t_both, self.settings)
         return self._learned
+
+    def _words_and_meaning(self, tfidf, emb) -> np.ndarray:
+        """Statements' words (their TF-IDF folded onto the learned standards' basis) beside their
+        meaning, each part weighed by the square root of a half, so that the dot product of two of
+        them is the mean of their words' and their meaning's cosines."""
+        if self._basis is None:
+            return emb
+        half = np.float32(np.sqrt(0.5))
+        words = _l2(np.asarray(tfidf @ self._basis, dtype=np.float32))
+        return np.hstack([half * words, half * emb])
 
     def similarity(self, s_tfidf, s_emb, other_tfidf_T, other_emb) -> np.ndarray:
         """The cold similarity mix (words and meaning) of statements to other statements."""
@@ -186,8 +200,9 @@ class _Index:
             out["profile"] = np.where(self.profiled, self.kernel(s_emb @ self.profiles.T), 0).astype(np.float32)
         if (warm is True or "learned" in warm) and s_emb is not None and self.learned is not None:
             # The probability the learned vectors give a standard, above what the standards' own give.
-            scale = np.float32(self.settings.learned_scale)
-            gained = _softmax(scale * (s_emb @ self.learned.T)) - _softmax(scale * out["semantic"])
+            learned, scale = self.learned, np.float32(self.settings.learned_scale)
+            s_both = self._words_and_meaning(s_tfidf, s_emb)
+            gained = _softmax(scale * (s_both @ learned.T)) - _softmax(scale * (s_both @ self._t_both.T))
             out["learned"] = np.maximum(gained, 0, out=gained)
         # Popularity within the statement's school band, where the standard fits its grades.
         if self.band_popularity and s_grades is not None:
@@ -224,7 +239,9 @@ def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb
     decide between close standards, where the similar statements and the profile only vote.
     5-fold hit@5 / hit@1 / MRR, at 15 steps (benchmarks/README.md): O*NET tasks -> DWAs 0.686 /
     0.388 / 0.523 -> 0.711 / 0.435 / 0.559, CIP -> SOC 0.949 / 0.752 / 0.840 -> 0.960 / 0.796 /
-    0.868, NGSS -> CCSS 0.828 / 0.591 / 0.700 -> 0.828 / 0.591 / 0.701. Time: about 8 s for
+    0.868, NGSS -> CCSS 0.828 / 0.591 / 0.700 -> 0.828 / 0.591 / 0.701. ``k_emb`` and ``t_emb`` may
+    be words and meaning side by side (_Index._words_and_meaning; Settings.learned_words_dims for its
+    figures). Time, on meaning alone: about 8 s for
     O*NET's 13,800 decided tasks x 2,087 DWAs; about 2 s for a few hundred statements, most of it
     in scipy's L-BFGS-B over 800,000 weights. (With 3,000 of the tasks sampled, O*NET's 5-fold
     gain is mostly lost: 0.691.)"""
@@ -259,6 +276,16 @@ def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb
     result = minimize(loss, v0.ravel().astype(np.float64), jac=True, method="L-BFGS-B",
                       options={"maxiter": settings.learned_iterations})
     return result.x.reshape(v0.shape).astype(np.float32)
+
+
+def words_basis(t_tfidf, k_tfidf, dims: int) -> np.ndarray:
+    """A basis of ``dims`` dimensions for the words of the standards and the decided statements
+    (truncated SVD of their TF-IDF, seeded), onto which the learned standards fold statements' words."""
+    from sklearn.utils.extmath import randomized_svd  # (0.8 s to import: only a fit needs it)
+
+    both = sp.vstack([t_tfidf, k_tfidf]).tocsr()
+    _, _, vt = randomized_svd(both, min(dims, min(both.shape) - 1), random_state=0)
+    return np.ascontiguousarray(vt.T, dtype=np.float32)
 
 
 def _indicator(rows, cols, shape) -> sp.csr_matrix:
