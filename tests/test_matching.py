@@ -538,6 +538,40 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
                                        "(1 statement aligned to it, e.g. B0 \u201cb0\u201d)") in second.evidence
 
 
+def test_the_learned_standards_read_a_statements_words_beside_its_meaning():
+    # Forty decided statements, four per craft word ("braze step 0"...), each craft aligned to its
+    # own standard; the standards' texts share no word with them, and every sentence vector is
+    # random, so meaning says nothing of which standard a statement goes to. A new statement with a
+    # craft's word ("braze piece") gets its standard from the learned standards when they read words
+    # (what they give above the standards' own vectors), and not when they read meaning alone.
+    from crosswalk.matching import DEFAULT
+    from crosswalk.matching.features import _Index
+    from crosswalk.matching.vectors import _Vectors
+
+    rng = np.random.default_rng(0)
+    crafts = ["braze", "anneal", "quench", "temper", "forge", "grind", "drill", "solder", "rivet", "bend"]
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+             "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+    targets = [Doc(k, f"S{k}", name) for k, name in enumerate(names)]
+    decided = [f"{craft} step {i}" for craft in crafts for i in range(4)]
+    accepted = [(4 * p + i, p) for p in range(10) for i in range(4)]
+    sources = [Doc(100 + p, f"N{p}", f"{craft} piece") for p, craft in enumerate(crafts)]
+    encoder = _Chosen({text: (v / np.linalg.norm(v)).astype(np.float32)
+                       for text in names + decided + [s.text for s in sources] for v in [rng.normal(size=128)]})
+
+    def learned(dims):
+        settings = dataclasses.replace(DEFAULT, learned_min_statements=10, learned_words_dims=dims)
+        vectors = _Vectors(sources, targets, decided, encoder, None, settings)
+        index = _Index(vectors, accepted, [], [""] * len(decided), settings, True, threshold=0.9)
+        return index.features(vectors.s_tfidf, vectors.s_emb, warm={"learned"})["learned"]
+
+    words = learned(DEFAULT.learned_words_dims)
+    assert DEFAULT.learned_words_dims == 256
+    assert words.argmax(axis=1).tolist() == list(range(10)) and words.max(axis=1).min() > 0.8
+    meaning = learned(0)
+    assert (meaning.argmax(axis=1) == np.arange(10)).sum() <= 1 and meaning.max(axis=1).max() < 0.5
+
+
 def test_a_few_decisions_do_not_flood_unrelated_statements():
     # Three decisions, all on "mix/batch" statements, accepted standard 1. Statements about the
     # other topics must keep their own first suggestions: a handful of decisions speaks for
