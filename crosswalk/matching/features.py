@@ -230,18 +230,19 @@ def _softmax(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb: np.ndarray,
+def learned_vectors(known: np.ndarray, rows: np.ndarray, cols: np.ndarray, standards: np.ndarray,
                     settings: Settings) -> np.ndarray:
-    """Each standard's sentence vector moved to pick the standards the decided statements were
+    """Each standard's vector (``standards``: words and meaning side by side, see
+    _Index._words_and_meaning, or meaning alone) moved to pick the standards the decided statements were
     aligned to (a softmax regression from a decided statement's vector to its accepted standards,
     one weight vector per standard), starting from and held near the standards' own vectors, so
     that a standard nobody aligned keeps its meaning. It learns which parts of a statement's meaning
     decide between close standards, where the similar statements and the profile only vote.
     5-fold hit@5 / hit@1 / MRR, at 15 steps (benchmarks/README.md): O*NET tasks -> DWAs 0.686 /
     0.388 / 0.523 -> 0.711 / 0.435 / 0.559, CIP -> SOC 0.949 / 0.752 / 0.840 -> 0.960 / 0.796 /
-    0.868, NGSS -> CCSS 0.828 / 0.591 / 0.700 -> 0.828 / 0.591 / 0.701. ``k_emb`` and ``t_emb`` may
-    be words and meaning side by side (_Index._words_and_meaning; Settings.learned_words_dims for its
-    figures). Time, on meaning alone: about 8 s for
+    0.868, NGSS -> CCSS 0.828 / 0.591 / 0.700 -> 0.828 / 0.591 / 0.701 (with words too, see
+    Settings.learned_words_dims). ``known``: the decided statements' vectors, ``rows`` of them
+    aligned to the standards ``cols``. Time, on meaning alone: about 8 s for
     O*NET's 13,800 decided tasks x 2,087 DWAs; about 2 s for a few hundred statements, most of it
     in scipy's L-BFGS-B over 800,000 weights. (With 3,000 of the tasks sampled, O*NET's 5-fold
     gain is mostly lost: 0.691.)"""
@@ -254,8 +255,8 @@ def learned_vectors(k_emb: np.ndarray, rows: np.ndarray, cols: np.ndarray, t_emb
     decided, y_row = np.unique(pairs[:, 0], return_inverse=True)
     y_col = pairs[:, 1]
     y_weight = (1.0 / np.bincount(y_row))[y_row].astype(np.float32)  # a statement's standards share 1
-    x = np.ascontiguousarray(k_emb[decided], dtype=np.float32)
-    v0 = np.asarray(t_emb, np.float32)
+    x = np.ascontiguousarray(known[decided], dtype=np.float32)
+    v0 = np.asarray(standards, np.float32)
     scale, strength, n = np.float32(settings.learned_scale), np.float32(settings.learned_l2), len(decided)
 
     def loss(flat):
