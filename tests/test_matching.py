@@ -572,6 +572,19 @@ def test_the_learned_standards_read_a_statements_words_beside_its_meaning():
     assert (meaning.argmax(axis=1) == np.arange(10)).sum() <= 1 and meaning.max(axis=1).max() < 0.5
 
 
+def test_the_words_basis_folds_to_at_most_one_dimension_less_than_the_words_and_statements():
+    import scipy.sparse as sp
+
+    from crosswalk.matching.features import words_basis
+
+    rng = np.random.default_rng(0)
+    words = sp.csr_matrix(rng.random((120, 3)).astype(np.float32))
+    assert words_basis(words[:20], words[20:], 256).shape == (3, 2)
+    assert words_basis(words[:20], words[20:], 1).shape == (3, 1)
+    # One word in all (a one-term vocabulary): nothing to fold; the learned standards read meaning alone.
+    assert words_basis(words[:20, :1], words[20:, :1], 256) is None
+
+
 def test_a_few_decisions_do_not_flood_unrelated_statements():
     # Three decisions, all on "mix/batch" statements, accepted standard 1. Statements about the
     # other topics must keep their own first suggestions: a handful of decisions speaks for

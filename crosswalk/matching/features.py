@@ -279,12 +279,15 @@ def learned_vectors(known: np.ndarray, rows: np.ndarray, cols: np.ndarray, stand
     return result.x.reshape(v0.shape).astype(np.float32)
 
 
-def words_basis(t_tfidf, k_tfidf, dims: int) -> np.ndarray:
+def words_basis(t_tfidf, k_tfidf, dims: int) -> np.ndarray | None:
     """A basis of ``dims`` dimensions for the words of the standards and the decided statements
-    (truncated SVD of their TF-IDF, seeded), onto which the learned standards fold statements' words."""
+    (truncated SVD of their TF-IDF, seeded), onto which the learned standards fold statements' words;
+    None where there is one word or one statement in all (the learned standards read meaning alone)."""
     from sklearn.utils.extmath import randomized_svd  # (0.8 s to import: only a fit needs it)
 
     both = sp.vstack([t_tfidf, k_tfidf]).tocsr()
+    if min(both.shape) < 2:
+        return None
     _, _, vt = randomized_svd(both, min(dims, min(both.shape) - 1), random_state=0)
     return np.ascontiguousarray(vt.T, dtype=np.float32)
 
