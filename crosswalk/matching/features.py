@@ -104,8 +104,10 @@ class _Index:
         self.counts, self.statements = counts, statements
         self.popular_counts, self.popular_statements = popular_counts, popular_statements
         # Each standard's vector learned from the decisions (see learned_vectors), once
-        # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for.
+        # Settings.learned_min_statements statements of the framework are decided; fitted when first asked for,
+        # with the basis that folds statements' words and the standards' own vectors it starts from.
         self._learning, self._learned, self._learned_lock = None, None, threading.Lock()
+        self._basis = self._t_both = None
         if self.k_emb is not None and settings.learned_iterations and popular_statements >= settings.learned_min_statements:
             self._learning = (rows, cols)
         self.band_popularity: dict = {}
