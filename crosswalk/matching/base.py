@@ -108,7 +108,8 @@ class Settings:
     # 0.868 -> 0.965 / 0.798 / 0.870, NGSS -> CCSS 0.828 / 0.591 / 0.701 -> 0.828 / 0.591 / 0.702; at
     # 128 dimensions 0.718, 0.964, 0.828; at 256 with 30 steps 0.720, 0.960, 0.828. Its price is
     # the fit's time (640 weights a standard instead of 384): NGSS -> CCSS 5-fold 61 -> 93 s; a match
-    # of 400 statements with 200 decided, O*NET 12.5 -> 18.2 s (benchmarks/README.md).
+    # of 400 statements with 200 decided, O*NET 12.5 -> 18.2 s (benchmarks/README.md); 7.0 s since the
+    # fit runs its own L-BFGS (features.lbfgs), NGSS -> CCSS 5-fold 48 s.
     learned_words_dims: int = 256
     # shared signals take a statement's first place only when, on the held-out decisions, that ranks
     # the right standard better by this many statements' reciprocal rank
