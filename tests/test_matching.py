@@ -689,6 +689,35 @@ def test_a_statement_with_no_related_standard_gets_no_likely_alignment(db, tmp_p
     assert db.execute("select count(*) from no_likely_alignment").fetchone()[0] == 0
 
 
+def test_a_task_far_from_every_standard_has_no_likely_alignment_even_matched_alone():
+    # The real sentence model and the high school mathematics standards of data/ccss_math.csv. A
+    # task matched on its own has no other statements to stand out from (Tukey's fence needs
+    # twenty): the golds' floor (Settings.floor_score) still marks one that matches nothing likely,
+    # and not one with mathematics in it.
+    import csv
+
+    from crosswalk.matching import DEFAULT, lazy_encoder
+
+    from .conftest import ROOT
+
+    with open(ROOT / "data" / "ccss_math.csv", newline="", encoding="utf-8") as fh:
+        targets = [Doc(n, row["code"], row["statement"]) for n, row in enumerate(csv.DictReader(fh))
+                   if row["grade"] == "9-12"]
+    assert len(targets) > 150 and DEFAULT.floor_score == 0.14
+    encoder = lazy_encoder()
+    stirring = rank_candidates([Doc(1, "T1", "Turn or stir foods to ensure even cooking.")], targets, top=5,
+                               encoder=encoder)
+    assert stirring == [[]]
+    density = rank_candidates([Doc(2, "T2", "Calculate the weight of steel plates from their area, thickness "
+                                            "and density.")], targets, top=5, encoder=encoder)
+    assert len(density[0]) == 5 and "HSG-MG.A.2" in [t.code for c in density[0] for t in targets
+                                                     if t.key == c.target_key]
+    # Without the floor, the stirring task's first suggestion is one a reviewer would dismiss.
+    unfloored = rank_candidates([Doc(1, "T1", "Turn or stir foods to ensure even cooking.")], targets, top=5,
+                                encoder=encoder, settings=dataclasses.replace(DEFAULT, floor_score=0.0))
+    assert len(unfloored[0]) == 5 and unfloored[0][0].score < 100 * DEFAULT.floor_score
+
+
 def test_matching_leaves_the_cycle_collector_and_the_switch_interval_as_it_found_them(
         db, welding_xlsx, academic_csv, monkeypatch):
     # A library call changes no process-wide state, not even while it runs.
@@ -1047,9 +1076,15 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
                                                        ("kilo", 1, "D4"), ("lima", 1, "D9"), ("golf", 2, "D5"),
                                                        ("hotel", 2, "D6"), ("india", 2, "D7"), ("juliett", 2, "D8"),
                                                        ("mike", 2, "D10")])]
-    cold = rank_candidates(sources, targets, top=2, encoder=Chosen())
+    # Vectors chosen by hand score on no model's scale: the golds' floor under which a statement
+    # has no likely alignment (Settings.floor_score, for MiniLM's) is set aside; the statement is
+    # like no standard, cold.
+    from crosswalk.matching import DEFAULT
+
+    settings = dataclasses.replace(DEFAULT, floor_score=0.0)
+    cold = rank_candidates(sources, targets, top=2, encoder=Chosen(), settings=settings)
     assert cold[0][0].score == cold[0][1].score
-    warm = rank_candidates(sources, targets, top=2, decisions=decisions, encoder=Chosen())
+    warm = rank_candidates(sources, targets, top=2, decisions=decisions, encoder=Chosen(), settings=settings)
     a = next(c for c in warm[0] if c.target_key == 1)
     b = next(c for c in warm[0] if c.target_key == 2)
     assert a.score > b.score

@@ -58,9 +58,9 @@ def rank_candidates(
     (similar decided statements, popularity within the grade band, the heading's decisions,
     rejections, each standard's profile) counts as far as the committee's own held-out decisions
     show it helps (:mod:`crosswalk.matching.learning`); rejected pairs are never returned. A
-    source that stands out by matching nothing (its best cold score under the lower fence of all
-    the sources' best scores, ``settings.floor_iqr``) and that no decision lifts to medium gets
-    no suggestions: an empty list ("no likely alignment").
+    source that matches nothing likely (its best cold score under the lower fence of all the
+    sources' best scores, ``settings.floor_iqr``, or under ``settings.floor_score``) and that no
+    decision lifts to medium gets no suggestions: an empty list ("no likely alignment").
     """
     if not sources or not targets:
         return [[] for _ in sources]
@@ -164,6 +164,9 @@ class _Ranking:
         if warm:
             method += "+decisions" if used else " (decisions checked: no gain over cold)"
         fence = _floor_fence(adjusted.best, settings) if adjusted is not None else -np.inf
+        # Under the golds' floor (Settings.floor_score, for the sentence model's scores), on the same
+        # figure it was measured on: the best cold score before expansion (adjusted.best).
+        floor = settings.floor_score if semantic else -np.inf
         cold_calibration = learned.cold or GOLD_CALIBRATION
 
         def _reject(scores, chunk_sources):
@@ -219,9 +222,10 @@ class _Ranking:
                 # The order stays; the figures become the committee's calibration, or until its
                 # decisions can calibrate them, what such a figure meant on every gold.
                 vals = vouched = _committee(learned.calibration or GOLD_WARM_CALIBRATION, vals)
-            # A statement that stands out by matching nothing (its best cold score far below the
-            # others') and that no decision speaks for has no likely alignment.
-            unlikely = (cold_best < fence) & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
+            # A statement that matches nothing likely (its best cold score far below the others', or
+            # below any of the golds') and that no decision speaks for has no likely alignment.
+            below = (cold_best < fence) | ((adjusted.best[start:stop] if adjusted is not None else cold_best) < floor)
+            unlikely = below & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
             return self._explained(start, stop, feats if feats is not None else _pair_features(vectors, start, semantic),
                                    idx, vals, unlikely, vouched)
 
