@@ -165,6 +165,7 @@ def test_search_is_stemmed(page, shot):
     assert page.locator(".xw-results tbody tr a.xw-code").first.inner_text() == "HSG-GMD.A.3"
     shot(page, "public-6-search")
     page.locator(".xw-results tbody tr a.xw-code").first.click()
+    page.wait_for_url(re.compile(r"/standard/\d+$"))
     assert "Use volume formulas for cylinders, pyramids, cones, and spheres" in page.locator(".xw-statement").inner_text()
 
 
@@ -178,6 +179,7 @@ def test_gaps_by_subject_and_domain(page, published, shot):
                            "where s.subject = 'Math' and s.domain = 'Seeing Structure in Expressions'").fetchone()[0]
     page.goto("/")
     page.locator(".xw-nav").get_by_role("link", name="Gaps").click()
+    page.wait_for_url(re.compile(r"/gaps$"))
     assert page.locator("h1").inner_text() == "Gaps: academic standards no program certifies"
     assert page.locator(".xw-lead").inner_text().startswith(
         f"{total_gaps} of {in_bands} academic standards of Grades 9–12 are not yet certified")
@@ -196,6 +198,9 @@ def test_gaps_by_subject_and_domain(page, published, shot):
     # One domain, from its row in the summary.
     page.goto("/gaps?subject=Math")
     page.get_by_role("link", name="Seeing Structure in Expressions", exact=True).click()
+    # A click returns once the navigation starts: wait for the page's load, or the table may not be parsed yet
+    # (CI once counted 0 rows of 9 here).
+    page.wait_for_url(re.compile(r"/gaps\?subject=Math&domain=Seeing\+Structure\+in\+Expressions#list$"))
     assert page.locator(".xw-gaps tbody tr").count() == algebra
     assert page.locator(".xw-subject h3").all_inner_texts() == ["Seeing Structure in Expressions"]
 

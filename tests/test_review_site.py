@@ -275,9 +275,12 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
                 page.fill("input[name=username]", "alice")
                 page.fill("input[name=password]", "correct horse")
                 page.click("input[type=submit]")
+                # A click need not wait for the navigation it starts: wait for the signed-in page, or the goto
+                # below could cut the sign-in short.
+                page.wait_for_url(lambda url: "/-/login" not in url)
                 page.goto(base + "/-/review")
                 page.click("a.review-link >> nth=0")  # the best suggestion
-                assert page.url == f"{base}/-/review/{alignment_id}"
+                page.wait_for_url(f"{base}/-/review/{alignment_id}")
                 page.select_option("#decision", "accept")
                 page.select_option("#strength", "partial")
                 page.fill("#rationale", "Students measure parts with calipers")
