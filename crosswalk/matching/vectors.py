@@ -24,16 +24,21 @@ class TfidfModel:
     as a word can be in the first)."""
 
     def __init__(self, corpus: list[list[str]], more: list[list[str]] = ()):
+        # Terms are numbered in the order the documents first use them, never in a set's order: that
+        # follows Python's per-process string hashing, and the words basis (a seeded randomized SVD,
+        # features.words_basis) differs with the columns' order. With set order, two runs of the same
+        # O*NET fold (3,699 tasks, 4/5 of the answers known) under different PYTHONHASHSEEDs ordered
+        # the first 10 of 2,163 tasks differently, scores up to 20 points apart.
         vocab: dict[str, int] = {}
         df = collections.Counter()
         for doc in corpus:
-            for term in set(doc):
+            for term in dict.fromkeys(doc):
                 df[term] += 1
                 if term not in vocab:
                     vocab[term] = len(vocab)
         more_df = collections.Counter(df)
         for doc in more:
-            for term in set(doc):
+            for term in dict.fromkeys(doc):
                 more_df[term] += 1
                 if term not in vocab:
                     vocab[term] = len(vocab)
