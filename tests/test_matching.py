@@ -704,20 +704,20 @@ def test_a_task_far_from_every_standard_has_no_likely_alignment_even_matched_alo
         targets = [Doc(n, row["code"], row["statement"]) for n, row in enumerate(csv.DictReader(fh))
                    if row["grade"] == "9-12"]
     assert len(targets) > 150 and DEFAULT.floor_score == 0.14
+    code = {t.key: t.code for t in targets}
     encoder = lazy_encoder()
     stirring = rank_candidates([Doc(1, "T1", "Turn or stir foods to ensure even cooking.")], targets, top=5,
                                encoder=encoder)
     assert stirring == [[]]
     density = rank_candidates([Doc(2, "T2", "Calculate the weight of steel plates from their area, thickness "
                                             "and density.")], targets, top=5, encoder=encoder)
-    assert len(density[0]) == 5 and "HSG-MG.A.2" in [t.code for c in density[0] for t in targets
-                                                     if t.key == c.target_key]
+    assert len(density[0]) == 5 and "HSG-MG.A.2" in [code[c.target_key] for c in density[0]]
     # Without the floor, the stirring task's first suggestion is the unit circle's odd and even
     # functions, for the word "even" (its meaning similarity 9/100).
     unfloored = rank_candidates([Doc(1, "T1", "Turn or stir foods to ensure even cooking.")], targets, top=5,
                                 encoder=encoder, settings=dataclasses.replace(DEFAULT, floor_score=0.0))
     first = unfloored[0][0]
-    assert len(unfloored[0]) == 5 and [t.code for t in targets if t.key == first.target_key] == ["HSF-TF.A.4"]
+    assert len(unfloored[0]) == 5 and code[first.target_key] == "HSF-TF.A.4"
     assert first.evidence == "shared terms: even; word overlap 17/100; meaning similarity 9/100"
 
 
@@ -970,18 +970,23 @@ def test_a_handful_of_decisions_for_one_standard_does_not_take_every_first_place
     assert [c[0].target_key for c in warm].count(1) <= len(new) // 10
 
 
-def test_the_popularity_baseline_is_the_same_in_every_process():
-    # Twenty standards accepted once each: all tied, so the decisions' order decides, not the
-    # order in which a set of strings happens to iterate (different in every process).
+def printed_under_hash_seeds(code: str, seeds) -> set:
+    """What ``python -c code`` prints in processes with these string-hashing seeds (PYTHONHASHSEED)."""
     import os
     import subprocess
     import sys
 
+    return {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                           capture_output=True, text=True, check=True).stdout for seed in seeds}
+
+
+def test_the_popularity_baseline_is_the_same_in_every_process():
+    # Twenty standards accepted once each: all tied, so the decisions' order decides, not the
+    # order in which a set of strings happens to iterate (different in every process).
     code = ("from crosswalk.evaluate import popularity_ranking; from crosswalk.matching import Decision, Doc; "
             "ds = [Decision(f'statement {i}', f'T{i}', True) for i in range(20)]; "
             "print(popularity_ranking([Doc(1, 'N1', 'new')], ds, [[]], False)[0][:10])")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
-                           capture_output=True, text=True, check=True).stdout for seed in (1, 2)}
+    outs = printed_under_hash_seeds(code, (1, 2))
     assert outs == {str([f"T{i}" for i in range(10)]) + "\n"}
 
 
@@ -989,10 +994,6 @@ def test_the_words_basis_is_the_same_in_every_process():
     # The vocabulary numbers terms in the order statements first use them: in a set's order (which
     # follows each process's string hashing) the seeded SVD of the words met its columns in another
     # order in every process, and the learned standards' scores moved by up to 20 points between runs.
-    import os
-    import subprocess
-    import sys
-
     from crosswalk.matching.vectors import TfidfModel
 
     assert list(TfidfModel([["weld", "joint", "weld"], ["bead", "joint"]], [["arc"]]).vocab) == [
@@ -1005,8 +1006,7 @@ def test_the_words_basis_is_the_same_in_every_process():
             "'Inspect welds for cracks and porosity', 'Set the voltage and wire feed speed']]; "
             "m = TfidfModel(docs); b = words_basis(m.transform(docs[:5]), m.transform(docs[5:]), 4); "
             "print(list(m.vocab)[:6], b.shape, hashlib.sha1(b.round(5).tobytes()).hexdigest())")
-    outs = {subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONHASHSEED": str(seed)},
-                           capture_output=True, text=True, check=True).stdout for seed in (1, 2, 3)}
+    outs = printed_under_hash_seeds(code, (1, 2, 3))
     assert len(outs) == 1
     assert outs.pop().startswith("['weld', 'joint', 'shield', 'metal', 'arc', 'measur'] (")
 
