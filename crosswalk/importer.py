@@ -597,14 +597,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         if progress:
             progress(1)
     if new_rows:
-        # One prepared insert run for every row (every row names the same columns). sqlite-utils'
-        # insert_all built the SQL again for each batch and looked at every value for JSON: the
-        # 20,000 rows of benchmarks' import_20000.xlsx took 1.9-2.1 s, now 1.2-1.7 s (the rest is
-        # SQLite's own work, the search index's triggers among it).
-        columns = list(new_rows[0])
-        db.conn.executemany(
-            f"insert into standards ({', '.join(columns)}) values ({', '.join('?' * len(columns))})",
-            [tuple(row[c] for c in columns) for row in new_rows])
+        _insert_standards(db, new_rows)
     for code, old in existing.items():
         if code not in seen and old["status"] == "active":
             result.retired += 1
@@ -616,6 +609,33 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                     db, old["id"], f"standard {code} retired on re-import: it is no longer in {file}", stamp)
     if write:
         _link_parents(db, framework_id, result)
+
+
+def _insert_standards(db, rows: list[dict]) -> None:
+    """Insert new standards, and index them for search in one statement.
+
+    One prepared insert run for every row (every row names the same columns): sqlite-utils'
+    insert_all built the SQL again for each batch and looked at every value for JSON (the 20,000
+    rows of benchmarks' import_20000.xlsx: 1.9-2.1 s, then 1.2-1.7 s). Of what was left, the
+    search index's insert trigger, run once per row, took most: 1.45 s with it against 0.20 s
+    without it plus 0.20 s to index the same rows in one ``insert ... select``. So the trigger
+    is set aside for the insert and put back as it was, within the import's transaction: a
+    failed import leaves it, like everything else, as it was. The columns indexed are those of
+    the index itself, and the trigger's SQL is read back from the database (db.m003_search)."""
+    columns = list(rows[0])
+    insert = f"insert into standards ({', '.join(columns)}) values ({', '.join('?' * len(columns))})"
+    values = [tuple(row[c] for c in columns) for row in rows]
+    trigger = db.execute("select sql from sqlite_master where type = 'trigger' and name = 'standards_ai'").fetchone()
+    if trigger is None or not db["standards_fts"].exists():
+        db.conn.executemany(insert, values)
+        return
+    indexed = ", ".join(f'"{c}"' for c in db["standards_fts"].columns_dict)
+    last = db.execute("select coalesce(max(rowid), 0) from standards").fetchone()[0]
+    db.execute('drop trigger "standards_ai"')
+    db.conn.executemany(insert, values)
+    db.execute(f"insert into standards_fts (rowid, {indexed}) select rowid, {indexed} from standards where rowid > ?",
+               [last])
+    db.execute(trigger[0])
 
 
 _COMMENTED = "exists (select 1 from review_comments c where c.alignment_id = alignments.id)"
@@ -639,13 +659,19 @@ def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
 
 
 def _link_parents(db, framework_id: int, result: ImportResult) -> None:
+    # Only the rows whose parent changes: each update also runs the search index's update trigger
+    # (a delete and an insert of the row's words), 0.41 s for the 20,000 rows of benchmarks'
+    # import_20000.xlsx, none of whose parents changed.
     db.execute(
         """
         update standards set parent_id = (
             select p.id from standards p
             where p.framework_id = standards.framework_id and p.code = standards.parent_code
         )
-        where framework_id = ?
+        where framework_id = ? and parent_id is not (
+            select p.id from standards p
+            where p.framework_id = standards.framework_id and p.code = standards.parent_code
+        )
         """,
         [framework_id],
     )

@@ -52,6 +52,37 @@ def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
     assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
 
 
+def test_search_finds_imported_and_edited_standards_and_a_failed_import_leaves_the_index(db, tmp_path, welding_xlsx):
+    # The importer indexes new standards in one statement, its insert trigger set aside meanwhile.
+    def found(words):
+        return sorted(r[0] for r in db.execute(
+            "select s.code from standards_fts join standards s on s.rowid = standards_fts.rowid "
+            "where standards_fts match ?", [words]))
+
+    triggers = db.execute("select name, sql from sqlite_master where type = 'trigger' order by name").fetchall()
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    assert found("blueprints") == ["W.2"]
+    assert db.execute("select name, sql from sqlite_master where type = 'trigger' order by name").fetchall() == triggers
+    edited = [r[:] for r in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers."  # W.1 changed: the update trigger
+    edited.append(["W.5", "Inspect welds for porosity.", "Quality"])  # added: the bulk insert again
+    import_file(db, write_xlsx(tmp_path / "welding2.xlsx", edited, sheet="Tasks"), framework="Welding", kind="industry")
+    assert (found("calipers"), found("porosity"), found("blueprints")) == (["W.1"], ["W.5"], ["W.2"])
+    db.execute("insert into standards (framework_id, code, statement) select framework_id, 'W.9', "
+               "'Grind bevels on plate edges.' from standards limit 1")  # the trigger is back in place
+    assert found("bevels") == ["W.9"]
+    # An import rolled back with the transaction around it leaves the trigger and the index as they were.
+    more = write_xlsx(tmp_path / "welding3.xlsx", edited + [["W.6", "Braze copper tubing.", "Joining"]], sheet="Tasks")
+    with pytest.raises(ZeroDivisionError):
+        with db.atomic():
+            import_file(db, more, framework="Welding", kind="industry")
+            assert found("copper") == ["W.6"]
+            1 / 0
+    assert found("copper") == []
+    assert db.execute("select name, sql from sqlite_master where type = 'trigger' order by name").fetchall() == triggers
+    db.execute("insert into standards_fts (standards_fts) values ('integrity-check')")  # raises if the index is off
+
+
 def test_reimport_keeps_and_flags_commented_suggestions_of_changed_and_retired_standards(
         db, tmp_path, welding_xlsx, academic_csv):
     from crosswalk.matching import match
