@@ -52,6 +52,22 @@ def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
     assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
 
 
+def test_a_retired_standard_back_in_the_file_is_active_again_under_its_id(db, tmp_path, welding_xlsx):
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    ids = dict(db.execute("select code, id from standards").fetchall())
+    without = [r[:] for r in WELDING]
+    del without[5]  # W.3 removed
+    import_file(db, write_xlsx(tmp_path / "without.xlsx", without, sheet="Tasks"), framework="Welding", kind="industry")
+    back = [r[:] for r in WELDING]
+    back[5][1] = "Set up oxy-fuel cutting equipment and check its hoses."  # W.3 returns, reworded
+    result = import_file(db, write_xlsx(tmp_path / "back.xlsx", back, sheet="Tasks"), framework="Welding",
+                         kind="industry")
+    assert (result.added, result.changed, result.retired, result.changed_codes) == (0, 1, 0, ["W.3"])
+    assert db.execute("select id, status, statement, source_file from standards where code = 'W.3'").fetchone() == (
+        ids["W.3"], "active", "Set up oxy-fuel cutting equipment and check its hoses.", "back.xlsx")
+    assert dict(db.execute("select code, source_file from standards").fetchall()) == dict.fromkeys(ids, "back.xlsx")
+
+
 def test_search_finds_imported_and_edited_standards_and_a_failed_import_leaves_the_index(db, tmp_path, welding_xlsx):
     # The importer indexes new standards in one statement, its insert trigger set aside meanwhile.
     def found(words):
