@@ -69,3 +69,32 @@ def test_bad_decisions_file_leaves_database_unchanged(runner, small_db, tmp_path
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
     assert result.exit_code == 1 and "nocols.csv, row 1: has no source code column" in result.stderr
     assert small_db.read_bytes() == before
+
+
+def test_a_code_in_two_academic_frameworks_needs_the_framework_named_and_a_retired_one_does_not_count(
+        runner, small_db, tmp_path):
+    from crosswalk.importer import import_file
+
+    db = open_db(small_db)
+    framework = db.execute("select name from frameworks where kind = 'academic'").fetchone()[0]
+    other = write_csv(tmp_path / "other.csv", [["Code", "Statement"], ["N-Q.1", "Use units to understand problems."]])
+    import_file(db, other, framework="Other math", kind="academic")
+    db.close()
+    path = write_csv(tmp_path / "d.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "full"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 1
+    assert "code 'N-Q.1' is in several academic frameworks; name the framework with --to" in result.output
+    named = runner.invoke(cli, ["import-decisions", str(small_db), str(path), "--to", framework])
+    assert named.exit_code == 0 and "Applied 1 decision" in named.stdout, named.output
+    # Retired from the other framework (re-imported without it), the code is no longer ambiguous.
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "other2.csv", [["Code", "Statement"], ["X.1", "Something else."]]),
+                framework="Other math", kind="academic")
+    db.close()
+    again = write_csv(tmp_path / "e.csv", [["source code", "target code", "decision"], ["W.2", "N-Q.1", "reject"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(again)])
+    assert result.exit_code == 0 and "Applied 1 decision" in result.stdout, result.output
+    assert open_db(small_db).execute(
+        "select f.name, a.status from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id join frameworks f on f.id = t.framework_id "
+        "where s.code = 'W.2' and t.code = 'N-Q.1'").fetchall() == [(framework, "rejected")]
