@@ -24,7 +24,7 @@ import dataclasses
 import pathlib
 
 import openpyxl
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -230,24 +230,43 @@ def _write_header(sheet) -> None:
             sheet.column_dimensions[letter].hidden = True
 
 
+def _column_styles(workbook) -> list[str]:
+    """Each column's cell style, registered once as a named style of the workbook (they show in
+    the spreadsheet's list of cell styles as "Review: ..."). Set on each cell by name: setting a
+    cell's alignment, fill and protection one by one made openpyxl hash each new style object
+    against the workbook's, 53 of the 67 s (under cProfile) of exporting the demo's 12,883
+    alignments, 20.7 s without the profiler."""
+    names = []
+    for column in COLUMNS:
+        kind = "to fill in" if column.editable else "hidden" if column.hidden else "read only"
+        name = f"Review: {kind}{', wrapped' if column.wrap else ''}"
+        if name not in workbook.named_styles:
+            style = NamedStyle(name=name, alignment=Alignment(wrap_text=column.wrap, vertical="top"))
+            if column.editable:
+                style.protection = Protection(locked=False)
+                style.fill = EDITABLE_FILL
+            elif not column.hidden:
+                style.fill = LOCKED_FILL
+            workbook.add_named_style(style)
+        names.append(name)
+    return names
+
+
 def _write_suggestions(sheet, rows: list[dict]) -> Tally:
     """One row per alignment, from row 2: what the committee reads, then what it fills in."""
     tally = Tally()
+    styles = _column_styles(sheet.parent)
     for r, row in enumerate(rows, start=2):
         tally.statuses[row["status"]] += 1
         if row["confidence"] in tally.confidence:
             tally.confidence[row["confidence"]] += 1
         tally.flagged += bool(row["needs_review"])
         values = _cells_of(row)
-        for index, column in enumerate(COLUMNS, start=1):
+        for index, (column, style) in enumerate(zip(COLUMNS, styles), start=1):
             value = values.get(column.key)
-            cell = write_cell(sheet.cell(row=r, column=index), value if value != "" else None)
-            cell.alignment = Alignment(wrap_text=column.wrap, vertical="top")
-            if column.editable:
-                cell.protection = Protection(locked=False)
-                cell.fill = EDITABLE_FILL
-            elif not column.hidden:
-                cell.fill = LOCKED_FILL
+            cell = sheet.cell(row=r, column=index)
+            cell.style = style  # first: write_cell may add to it (a text that looks like a formula)
+            write_cell(cell, value if value != "" else None)
     return tally
 
 
