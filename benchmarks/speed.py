@@ -1,6 +1,6 @@
 """Speed and memory of `crosswalk match`, import and publish, against what a user would do instead.
 
-    benchmarks/run DATASETS_DIR [--repeat 3] [--parts match,growth,profile,import,publish,load]
+    benchmarks/run DATASETS_DIR [--repeat 3] [--parts match,growth,profile,import,publish,review,load]
 
 Workloads (DATASETS_DIR/onet-29.3 and the demo's academic standards in data/):
 
@@ -480,6 +480,42 @@ def part_import(ctx) -> dict:
                 decisions=dict(figures(decided), count=5000))
 
 
+def part_review(ctx) -> dict:
+    """The review workbook's round trip on the demo (every program): `crosswalk review export` of
+    every alignment, then `crosswalk review import` of that workbook with 1,000 decisions filled in
+    (two in three accepted), each on a fresh copy of the demo's database."""
+    import openpyxl
+    from load import build_demo_db
+
+    work, repeat = ctx["work"], ctx["repeat"]
+    demo = build_demo_db(ctx)
+    exported, imported = [], []
+    for r in range(repeat):
+        print(f"[review] rep {r + 1}/{repeat} (load {loadavg()})", file=sys.stderr, flush=True)
+        db = fresh_copy(demo, work / "review.db")
+        book = work / "review.xlsx"
+        book.unlink(missing_ok=True)
+        exported.append(measure([*CROSSWALK, "review", "export", db, book]))
+        wb = openpyxl.load_workbook(book)
+        ws = wb["Suggestions"]
+        column = {c.value: c.column for c in ws[1]}
+        rows, filled = ws.max_row - 1, 0
+        for row in range(2, ws.max_row + 1):
+            if filled == 1000:
+                break
+            if str(ws.cell(row, column["Current status"]).value).startswith("not decided"):
+                ws.cell(row, column["Decision"]).value = "accept" if filled % 3 else "reject"
+                filled += 1
+        wb.save(book)
+        imported.append(measure([*CROSSWALK, "review", "import", db, book, "--reviewer", "Benchmark committee"]))
+
+    def figures(runs):
+        return dict(seconds=median([x["seconds"] for x in runs]), peak_mb=median([x["peak_mb"] for x in runs]),
+                    load1=median([x["load1"] for x in runs]), runs=len(runs))
+
+    return dict(rows=rows, decisions=filled, export=figures(exported), import_=figures(imported))
+
+
 def part_publish(ctx) -> dict:
     """`crosswalk publish` of the matched full database (tasks → DWAs, all 18,796 × top 10)."""
     work, repeat = ctx["work"], ctx["repeat"]
@@ -599,6 +635,14 @@ def report(results: dict) -> str:
             L.append(f"| `crosswalk publish --suggestions {mode}` | {p['alignments']:,} alignments | {p[mode]['runs']} | "
                      f"{fmt_s(p[mode]['seconds'])} | {p[mode]['peak_mb']:.0f} | {p[mode]['load1']:.1f} |")
         L.append("")
+    if "review" in results:
+        v = results["review"]
+        L += ["## Review workbook round trip (the demo, every program)", "",
+              "| command | size | runs | wall s | peak MB | load |", "|---|---|---|---|---|---|",
+              f"| `crosswalk review export` | {v['rows']:,} alignments | {v['export']['runs']} | "
+              f"{fmt_s(v['export']['seconds'])} | {v['export']['peak_mb']:.0f} | {v['export']['load1']:.1f} |",
+              f"| `crosswalk review import` | {v['rows']:,} rows, {v['decisions']:,} decided | {v['import_']['runs']} | "
+              f"{fmt_s(v['import_']['seconds'])} | {v['import_']['peak_mb']:.0f} | {v['import_']['load1']:.1f} |", ""]
     return "\n".join(L)
 
 
@@ -626,7 +670,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--repeat-cold", type=int, default=3,
                         help="runs from nothing (fresh database) at the headline sizes; growth sizes run once")
-    parser.add_argument("--parts", default="match,growth,profile,import,publish,load")
+    parser.add_argument("--parts", default="match,growth,profile,import,publish,review,load")
     parser.add_argument("--duration", type=int, default=20, help="seconds of load per page (load part)")
     parser.add_argument("--connections", type=int, default=20)
     args = parser.parse_args(argv)
@@ -642,7 +686,7 @@ def main(argv=None):
     ctx["results"] = results
     import load
     for name, fn in (("match", part_match), ("growth", part_growth), ("import", part_import),
-                     ("publish", part_publish),
+                     ("publish", part_publish), ("review", part_review),
                      ("load", lambda c: load.run(c, duration=args.duration, connections=args.connections)),
                      ("profile", part_profile)):
         if name in parts:
