@@ -20,11 +20,14 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import pathlib
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
+from openpyxl.styles.borders import DEFAULT_BORDER
+from openpyxl.styles.fonts import DEFAULT_FONT
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
@@ -241,7 +244,10 @@ def _column_styles(workbook) -> list[str]:
         kind = "to fill in" if column.editable else "hidden" if column.hidden else "read only"
         name = f"Review: {kind}{', wrapped' if column.wrap else ''}"
         if name not in workbook.named_styles:
-            style = NamedStyle(name=name, alignment=Alignment(wrap_text=column.wrap, vertical="top"))
+            # The workbook's default font and border, as a cell styled one attribute at a time keeps
+            # (a named style has none of its own: LibreOffice showed such cells in Cambria).
+            style = NamedStyle(name=name, font=copy.copy(DEFAULT_FONT), border=copy.copy(DEFAULT_BORDER),
+                               alignment=Alignment(wrap_text=column.wrap, vertical="top"))
             if column.editable:
                 style.protection = Protection(locked=False)
                 style.fill = EDITABLE_FILL

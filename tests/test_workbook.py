@@ -68,6 +68,9 @@ def test_export_layout(small_db, tmp_path, runner):
     for name in ("Source id", "Target id", "Fingerprint"):
         assert ws.column_dimensions[openpyxl.utils.get_column_letter(h[name])].hidden
     assert ws.column_dimensions["D"].width == 48 and ws.cell(2, h["CTE statement"]).alignment.wrap_text
+    # Every cell in the workbook's default font (a named style without one showed in Cambria).
+    assert {(c.font.name, c.font.sz) for row in ws.iter_rows(min_row=2) for c in row} == {("Calibri", 11)}
+    assert ws.cell(2, h["Decision"]).fill.fgColor.rgb != ws.cell(2, h["CTE statement"]).fill.fgColor.rgb
     accepted = ws.cell(rows_by_id(ws)[1], h["Decision"]).value
     assert accepted == "accept"
     assert ws.cell(rows_by_id(ws)[1], h["Current status"]).value == 'accepted, full, "ok" (by alice)'
