@@ -649,6 +649,24 @@ def test_what_every_statement_shares_takes_first_place_only_where_the_decisions_
     assert _rank_of(warm, new) == [2] * len(new) == [r + 1 for r in _rank_of(cold, new)]
 
 
+def test_first_place_is_judged_among_the_standards_the_committee_judged():
+    from crosswalk.matching.learning import _shared_first_wins
+
+    # Two decided statements, four standards. With the shared signals, standard 3 comes first,
+    # then standard 0, which the committee accepted; each statement's own best match is standard 1,
+    # which it rejected. Standard 3 it never saw (cold did not show it): unknown, not wrong, so the
+    # shared signals' first judged suggestion is right where the statement's own is wrong.
+    shared = np.array([[0.2, 0.1, 0.0, 0.9]] * 2, np.float32)
+    own = np.array([[0.2, 0.9, 0.0, 0.1]] * 2, np.float32)
+    accepted, rejected = [np.array([0])] * 2, [np.array([1])] * 2
+    assert _shared_first_wins(shared, own, accepted, rejected)
+    # Where the committee only accepted (an earlier crosswalk, imported), the rest counts as wrong.
+    assert not _shared_first_wins(shared, own, accepted, [np.array([], int)] * 2)
+    # A rejected standard first is wrong for either.
+    shared[:, 1] = 1.0
+    assert not _shared_first_wins(shared, own, accepted, rejected)
+
+
 def test_a_statement_with_no_related_standard_gets_no_likely_alignment(db, tmp_path):
     # Twenty-four task statements about the six standards' topics and one about sweeping the
     # shop: that one matches nothing, stands out from the others, and gets no suggestions but
