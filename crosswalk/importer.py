@@ -563,7 +563,9 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
     # cProfile) of re-importing the 20,000 rows of benchmarks' import_20000.xlsx with every
     # statement edited.
     updates: dict[tuple, list] = collections.defaultdict(list)
+    to_write = 0  # rows written after the loop: their progress is counted once they are
     for position, row in enumerate(rows):
+        later = False
         seen.add(row.code)
         low, high = parse_grades(row.grade)
         values = dict(
@@ -581,6 +583,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             if write:
                 values["updated_at"] = stamp
                 new_rows.append(values)
+                later = True
         else:
             text_changed = old["text_hash"] != values["text_hash"]
             other_changed = any(
@@ -600,7 +603,10 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 if text_changed:
                     result.flagged += _flag_for_review(
                         db, old["id"], "statement changed on re-import; it was: " + old["statement"][:500], stamp)
-        if progress:
+                later = True
+        if later:
+            to_write += 1
+        elif progress:
             progress(1)
     if new_rows:
         _insert_standards(db, new_rows)
@@ -617,6 +623,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         db.conn.executemany(f"update standards set {', '.join(f'{c} = ?' for c in columns)} where id = ?", params)
     if write:
         _link_parents(db, framework_id, result)
+    if progress and to_write:
+        progress(to_write)
 
 
 def _insert_standards(db, rows: list[dict]) -> None:

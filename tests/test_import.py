@@ -68,6 +68,24 @@ def test_a_retired_standard_back_in_the_file_is_active_again_under_its_id(db, tm
     assert dict(db.execute("select code, source_file from standards").fetchall()) == dict.fromkeys(ids, "back.xlsx")
 
 
+def test_the_progress_of_an_import_is_complete_only_once_its_rows_are_written(db, tmp_path, welding_xlsx):
+    # New and changed standards are written after the rows are compared: their progress is counted then.
+    def progress(n):
+        ticks.append((n, db.execute("select count(*) from standards where statement like 'Measure the dim%'"
+                                    ).fetchone()[0], db.execute("select count(*) from standards").fetchone()[0]))
+
+    ticks = []
+    import_file(db, welding_xlsx, framework="Welding", kind="industry", progress=progress)
+    assert ticks == [(4, 0, 4)]
+    edited = [r[:] for r in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers."  # W.1 changed, the others as they were
+    (tmp_path / "v2").mkdir()
+    ticks = []
+    import_file(db, write_xlsx(tmp_path / "v2" / "welding.xlsx", edited, sheet="Tasks"), framework="Welding",
+                kind="industry", progress=progress)  # the same file name: the unchanged rows are not moved
+    assert ticks == [(1, 0, 4)] * 3 + [(1, 1, 4)]
+
+
 def test_search_finds_imported_and_edited_standards_and_a_failed_import_leaves_the_index(db, tmp_path, welding_xlsx):
     # The importer indexes new standards in one statement, its insert trigger set aside meanwhile.
     def found(words):
