@@ -959,11 +959,15 @@ def report(database, out, program, format_):
     click.echo(result.summary())
 
 
+EXPORT_FORMATS = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's ending -> its export format
+
+
 @cli.command()
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("out", type=click.Path(dir_okay=False))
-@click.option("--format", "format_", type=click.Choice(["case", "sssom", "csv"]), required=True,
-              help="case: CASE 1.0 CFPackage JSON; sssom: SSSOM TSV; csv: one row per alignment")
+@click.option("--format", "format_", type=click.Choice(["case", "sssom", "csv"]),
+              help="case: CASE 1.0 CFPackage JSON; sssom: SSSOM TSV; csv: one row per alignment "
+                   "(default: from OUT's name, .json, .tsv or .csv)")
 @click.option("--program", help="Only the alignments of this program's credentials (sssom, csv)")
 @click.option("--framework", "frameworks", multiple=True, help="Frameworks to include (case; repeatable)")
 @click.option("--include-suggestions", is_flag=True,
@@ -981,12 +985,17 @@ def export(database, out, format_, program, frameworks, include_suggestions, bas
     Example:
 
     \b
-        crosswalk export district.db crosswalk.sssom.tsv --format sssom --base-url https://crosswalk.example.org/
+        crosswalk export district.db crosswalk.sssom.tsv --base-url https://crosswalk.example.org/
         crosswalk export district.db crosswalk.json --format case
-        crosswalk export district.db welding.csv --format csv --program "Welding Technology"
+        crosswalk export district.db welding.csv --program "Welding Technology"
     """
     from .exports import export as write_export
 
+    if format_ is None:
+        format_ = EXPORT_FORMATS.get(pathlib.Path(out).suffix.lower())
+        if format_ is None:
+            raise click.UsageError(f"cannot tell the format from {out!r}; name it .json (CASE), .tsv (SSSOM) "
+                                   "or .csv, or use --format")
     result = write_export(open_database(database), out, format_, program=program, frameworks=list(frameworks),
                           include_suggestions=include_suggestions, base_url=base_url)
     click.echo(result.summary())

@@ -85,6 +85,15 @@ def test_formula_like_text_stays_text_in_xlsx(tmp_path):
     assert [bool(c.quotePrefix) for c in cells] == [True, True, True, False, False, False]
 
 
+def test_export_format_from_the_file_name(runner, reviewed_demo, tmp_path):
+    for name, first in (("x.csv", "programs,industry_framework"), ("x.sssom.tsv", "# curie_map:"), ("x.JSON", "{")):
+        result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_text(encoding="utf-8-sig").lstrip().startswith(first), name
+    result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.txt")])
+    assert result.exit_code == 2 and "cannot tell the format from" in result.stderr and not (tmp_path / "x.txt").exists()
+
+
 def test_export_errors(runner, reviewed_demo, tmp_path):
     result = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.tsv"), "--format", "sssom",
                                  "--program", "Plumbing"])
