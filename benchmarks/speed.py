@@ -418,6 +418,12 @@ def _short(file, line, func):
     return f"{file}:{line}({func})" if file else func
 
 
+def figures(runs: list[dict]) -> dict:
+    """The medians of some runs of one command (``measure``'s figures), and how many there were."""
+    return dict(seconds=median([x["seconds"] for x in runs]), peak_mb=median([x["peak_mb"] for x in runs]),
+                load1=median([x["load1"] for x in runs]), runs=len(runs))
+
+
 def part_import(ctx) -> dict:
     """`crosswalk import` of a 20,000-row xlsx made from real O*NET task statements (into a new
     database, again unchanged, again with every statement edited), and `crosswalk import-decisions`
@@ -456,14 +462,14 @@ def part_import(ctx) -> dict:
             writer.writerow(["Source code", "Target code", "Decision"])
             for row, _ in zip(csv.DictReader(fh), range(5000)):
                 writer.writerow([row["source_code"], row["target_code"], "accepted"])
+    options = ["--framework", "Import benchmark", "--kind", "industry",
+               "--code-column", "Task ID", "--text-column", "Task", "--domain-column", "Title", "--silent"]
     fresh, again, changed, decided = [], [], [], []
     for r in range(repeat):
         print(f"[import] rep {r + 1}/{repeat} (load {loadavg()})", file=sys.stderr, flush=True)
         db = work / "import.db"
         for suffix in ("", "-wal", "-shm"):
             pathlib.Path(str(db) + suffix).unlink(missing_ok=True)
-        options = ["--framework", "Import benchmark", "--kind", "industry",
-                   "--code-column", "Task ID", "--text-column", "Task", "--domain-column", "Title", "--silent"]
         fresh.append(measure([*CROSSWALK, "import", db, xlsx, *options]))
         again.append(measure([*CROSSWALK, "import", db, xlsx, *options]))
         changed.append(measure([*CROSSWALK, "import", db, edited, *options]))
@@ -471,10 +477,6 @@ def part_import(ctx) -> dict:
         target = fresh_copy(ctx["onet"], work / "decisions.db")
         decided.append(measure([*CROSSWALK, "import-decisions", target, decisions]))
     n = framework_size(work / "import.db", "Import benchmark")
-
-    def figures(runs):
-        return dict(seconds=median([x["seconds"] for x in runs]), peak_mb=median([x["peak_mb"] for x in runs]),
-                    load1=median([x["load1"] for x in runs]), runs=len(runs))
 
     return dict(rows=n, fresh=figures(fresh), reimport=figures(again), edited=figures(changed),
                 decisions=dict(figures(decided), count=5000))
@@ -509,10 +511,6 @@ def part_review(ctx) -> dict:
         wb.save(book)
         imported.append(measure([*CROSSWALK, "review", "import", db, book, "--reviewer", "Benchmark committee"]))
 
-    def figures(runs):
-        return dict(seconds=median([x["seconds"] for x in runs]), peak_mb=median([x["peak_mb"] for x in runs]),
-                    load1=median([x["load1"] for x in runs]), runs=len(runs))
-
     return dict(rows=rows, decisions=filled, export=figures(exported), import_=figures(imported))
 
 
@@ -532,8 +530,7 @@ def part_publish(ctx) -> dict:
         for r in range(repeat):
             print(f"[publish] --suggestions {mode} rep {r + 1}/{repeat} (load {loadavg()})", file=sys.stderr, flush=True)
             reps.append(measure([*CROSSWALK, "publish", db, work / f"published_{mode}", "--force", "--suggestions", mode]))
-        out[mode] = dict(seconds=median([x["seconds"] for x in reps]), peak_mb=median([x["peak_mb"] for x in reps]),
-                         load1=median([x["load1"] for x in reps]), runs=len(reps))
+        out[mode] = figures(reps)
     return dict(alignments=alignments, **out)
 
 
