@@ -34,7 +34,7 @@ except ImportError:  # Windows: no flock, databases are not marked as served
 
 import sqlite_utils
 
-from .errors import NotFound
+from .errors import CrosswalkError, NotFound
 
 SCHEMA_VERSION = "2026-11-22"
 
@@ -1154,7 +1154,11 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
     Example::
 
         db = open_db("crosswalk.db")
+
+    A file that is not a crosswalk database (not SQLite, a published copy, another program's
+    database) or a folder that does not exist is a CrosswalkError, and the file is left as it was.
     """
+    _check_database_file(pathlib.Path(path))
     db = sqlite_utils.Database(str(path))
     db.execute("PRAGMA busy_timeout = 30000")
     db.execute("PRAGMA foreign_keys = ON")
@@ -1163,11 +1167,45 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
     # evicted and read again, and the insert takes 1.6 times as long. Pages are cached as read.
     db.execute("PRAGMA cache_size = -65536")
     if migrate:
+        _check_made_by_crosswalk(db, path)
         if migrations.pending(db):
             if db.journal_mode != "wal":
                 db.enable_wal()
             migrations.apply(db)
     return db
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_database_file(path: pathlib.Path) -> None:
+    """Refuse, before SQLite opens it, a path where no crosswalk database is or can be made."""
+    if path.is_dir():
+        raise CrosswalkError(f"{path} is a folder, not a database file")
+    if not path.exists():
+        if not path.parent.is_dir():
+            raise CrosswalkError(f"cannot create {path}: the folder {path.parent} does not exist")
+        return
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise CrosswalkError(f"cannot open {path}: {exc.strerror or exc}") from None
+    if head and head != SQLITE_HEADER:
+        raise CrosswalkError(f"{path} is not a crosswalk database (it is not an SQLite file)")
+
+
+def _check_made_by_crosswalk(db: sqlite_utils.Database, path) -> None:
+    """Refuse to build crosswalk's tables into an SQLite database that has tables of its own but
+    no record of crosswalk's migrations: a published copy, or another program's database."""
+    tables = set(db.table_names())
+    if not tables or "_sqlite_migrations" in tables:
+        return
+    if {"about", "frameworks", "standards"} <= tables:
+        folder = pathlib.Path(path).parent
+        raise CrosswalkError(f"{path} is a published crosswalk (made by crosswalk publish), read only; "
+                             f"serve it with: crosswalk serve {folder}")
+    raise CrosswalkError(f"{path} is not a crosswalk database (an SQLite database of another program)")
 
 
 def memory_db() -> sqlite_utils.Database:

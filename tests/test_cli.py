@@ -188,3 +188,37 @@ def test_approve_errors(runner, small_db):
     result = runner.invoke(cli, ["approve", path, "--program", "Welding Technology"])
     assert result.exit_code == 2 and "Missing option '--by'" in result.stderr
     assert small_db.read_bytes() == before
+
+
+def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(runner, small_db, tmp_path,
+                                                                                  welding_xlsx):
+    """Every command opens its DATABASE the same way: a text file, another program's SQLite
+    database or a published copy gets one Error: line, exit status 1, and is not written to; a
+    database in a folder that does not exist is not made."""
+    text = tmp_path / "notes.db"
+    text.write_text("minutes of the committee\n")
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table notes (line text)")
+    conn.close()
+    publish(small_db, tmp_path / "public")
+    published = tmp_path / "public" / "crosswalk.db"
+    cases = [(text, f"Error: {text} is not a crosswalk database (it is not an SQLite file)"),
+             (other, f"Error: {other} is not a crosswalk database (an SQLite database of another program)"),
+             (published, f"Error: {published} is a published crosswalk (made by crosswalk publish), read only; "
+                         f"serve it with: crosswalk serve {tmp_path / 'public'}")]
+    for path, error in cases:
+        before = path.read_bytes()
+        for args in (["frameworks", str(path)], ["import", str(path), str(welding_xlsx), "--framework", "W"],
+                     ["serve", str(path)]):
+            result = runner.invoke(cli, args)
+            assert result.exit_code == 1, (args, result.output)
+            assert result.stderr == error + "\n", result.stderr
+        assert path.read_bytes() == before
+    for folder in (tmp_path, tmp_path / "public"):  # no -wal, -shm or -journal file beside them
+        assert not [p.name for p in folder.iterdir() if p.name.endswith(("-wal", "-shm", "-journal"))]
+    missing = tmp_path / "no such folder" / "district.db"
+    result = runner.invoke(cli, ["import", str(missing), str(welding_xlsx), "--framework", "W"])
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: cannot create {missing}: the folder {missing.parent} does not exist\n"), result.output
+    assert not missing.parent.exists()
