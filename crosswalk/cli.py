@@ -700,7 +700,8 @@ def review():
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["suggested", "accepted", "rejected"]),
               help="Only alignments with this status (repeatable; default: all)")
 @click.option("--min-score", type=click.FloatRange(0, 100), help="Only suggestions scoring at least this (0-100)")
-@click.option("--force", is_flag=True, help="Write over a review workbook that holds decisions not yet imported")
+@click.option("--force", is_flag=True,
+              help="Write over OUT: a review workbook holding decisions not yet imported, or a file crosswalk did not write")
 @fail_cleanly
 def review_export(database, out, program, framework, statuses, min_score, force):
     """Write suggested alignments to a workbook a committee can review.
@@ -711,7 +712,8 @@ def review_export(database, out, program, framework, statuses, min_score, force)
     Strength (full / partial), Rationale and Reviewer columns to fill in.
 
     A review workbook already at OUT that holds decisions not yet imported
-    is not written over (import it first, or --force).
+    is not written over (import it first, or --force); nor is a file
+    crosswalk did not write (--force), or a database (never).
 
     Example:
 
@@ -928,8 +930,9 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
 @click.option("--program", required=True, help="The program (name or id) whose crosswalk to write")
 @click.option("--format", "format_", type=click.Choice(["xlsx", "csv"]),
               help="xlsx (default) or csv; by default taken from OUT's extension")
+@click.option("--force", is_flag=True, help="Write over OUT (and a CSV report's companions) though crosswalk did not write it")
 @fail_cleanly
-def report(database, out, program, format_):
+def report(database, out, program, format_, force):
     """Write a program's crosswalk document (xlsx or CSV).
 
     The shape state CTE offices use: the program, its grade band and its
@@ -942,7 +945,8 @@ def report(database, out, program, format_):
     counted as certified); an Evidence sheet. A CSV report holds the
     crosswalk rows, with the coverage figures (by subject, domain and
     cluster) in NAME-coverage.csv and the decisions to re-review in
-    NAME-rereview.csv beside it.
+    NAME-rereview.csv beside it. An earlier report at OUT is replaced; any
+    other file only with --force, and a database never.
 
     Example:
 
@@ -955,7 +959,7 @@ def report(database, out, program, format_):
     suffix = pathlib.Path(out).suffix.lower().lstrip(".")
     if format_ is None and suffix not in ("xlsx", "csv"):
         raise click.UsageError(f"cannot tell the format from {out!r}; name it .xlsx or .csv, or use --format")
-    result = write_report(open_database(database), out, program=program, format=format_ or suffix)
+    result = write_report(open_database(database), out, program=program, format=format_ or suffix, force=force)
     click.echo(result.summary())
 
 
@@ -973,14 +977,17 @@ EXPORT_FORMATS = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's e
 @click.option("--include-suggestions", is_flag=True,
               help="Also export suggested, unreviewed alignments, marked as such (sssom, csv)")
 @click.option("--base-url", help="The public site's address, for identifiers (SSSOM default: http://127.0.0.1:8001/)")
+@click.option("--force", is_flag=True, help="Write over OUT though it is not an earlier export of the same format")
 @fail_cleanly
-def export(database, out, format_, program, frameworks, include_suggestions, base_url):
+def export(database, out, format_, program, frameworks, include_suggestions, base_url, force):
     """Export the reviewed crosswalk as CASE 1.0 JSON, SSSOM TSV or CSV.
 
     Only accepted alignments are exported unless --include-suggestions;
     rejected alignments never are. In SSSOM, full alignments are
     skos:exactMatch and partial ones skos:closeMatch; in CASE, full is
-    exactMatchOf and partial isRelatedTo.
+    exactMatchOf and partial isRelatedTo. An earlier export of the same
+    format at OUT is replaced; any other file only with --force, and a
+    database never.
 
     Example:
 
@@ -997,7 +1004,7 @@ def export(database, out, format_, program, frameworks, include_suggestions, bas
             raise click.UsageError(f"cannot tell the format from {out!r}; name it .json (CASE), .tsv (SSSOM) "
                                    "or .csv, or use --format")
     result = write_export(open_database(database), out, format_, program=program, frameworks=list(frameworks),
-                          include_suggestions=include_suggestions, base_url=base_url)
+                          include_suggestions=include_suggestions, base_url=base_url, force=force)
     click.echo(result.summary())
 
 

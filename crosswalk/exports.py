@@ -27,6 +27,7 @@ from .case import export_case
 from .cells import neutralise
 from .db import program_id
 from .errors import CrosswalkError
+from .outputs import SSSOM_TITLE, check_output
 from .text import plural
 
 FORMATS = ("case", "sssom", "csv")
@@ -105,7 +106,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
             "semapv": "https://w3id.org/semapv/vocab/",
         },
         "mapping_set_id": f"{base}crosswalk.sssom.tsv",
-        "mapping_set_title": "CTE industry standards certifying academic standards (crosswalk)",
+        "mapping_set_title": SSSOM_TITLE,
         "mapping_set_description": (
             "Accepted alignments were reviewed by people (full = skos:exactMatch, partial = skos:closeMatch)."
             + (" Suggested alignments (semapv:LexicalMatching) were not reviewed." if include_suggestions else "")
@@ -166,11 +167,15 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
 
 
 def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,
-           base_url=None) -> ExportResult:
-    """Write the crosswalk to ``path`` as ``case``, ``sssom`` or ``csv``."""
+           base_url=None, force: bool = False) -> ExportResult:
+    """Write the crosswalk to ``path`` as ``case``, ``sssom`` or ``csv``. An existing file there is
+    replaced only where it is an earlier export of the same format, or with ``force``; the database
+    never (:func:`crosswalk.outputs.check_output`)."""
     fmt = (format or "").lower()
     if fmt not in FORMATS:
         raise CrosswalkError(f"unknown export format {format!r}; use one of: {', '.join(FORMATS)}")
+    check_output(path, database=db, kind=fmt, what=f"{'an' if fmt == 'sssom' else 'a'} {fmt.upper()} export",
+                 header=CSV_COLUMNS, force=force)
     if fmt == "case":
         if program is not None:
             raise CrosswalkError("a CASE export is chosen by --framework, not --program")

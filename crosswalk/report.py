@@ -46,6 +46,7 @@ from openpyxl.utils import get_column_letter
 from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
+from .outputs import check_output, mark
 from .text import grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
@@ -77,6 +78,14 @@ COVERAGE_COLUMNS = [
     ("Subject", "subject"), ("Domain", "domain"), ("Standards in band", "standards"), ("Fully certified", "full"),
     ("Partly certified", "partial"), ("Certified", "certified"), ("Coverage (%)", "percent"),
 ]
+# A CSV report's three tables: the crosswalk, its coverage figures (by subject, domain, cluster), the
+# decisions to re-review; each table's header (the first line, by which crosswalk knows its own file).
+COVERAGE_CSV_COLUMNS = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
+CSV_HEADERS = (
+    ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
+    ["Program", "Grade band"] + [title for title, _ in COVERAGE_CSV_COLUMNS],
+    ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
+)
 STRENGTH_RANK = {"full": 2, "partial": 1}
 NO_DOMAIN = "(no domain)"
 
@@ -192,8 +201,13 @@ def _reviewers(evidence: list[dict]) -> dict:
     return reviewers
 
 
-def write_report(db, path, *, program, format: str | None = None) -> ReportResult:
-    """Write the crosswalk document of ``program`` to ``path`` (xlsx, or csv)."""
+REPORT_SHEETS = ("Crosswalk", "Summary", "By cluster", "Needs re-review", "Evidence")
+
+
+def write_report(db, path, *, program, format: str | None = None, force: bool = False) -> ReportResult:
+    """Write the crosswalk document of ``program`` to ``path`` (xlsx, or csv). An existing file there
+    (or beside it, for a CSV report's two companions) is replaced only where it is an earlier report
+    crosswalk wrote, or with ``force``; the database never (:func:`crosswalk.outputs.check_output`)."""
     path = pathlib.Path(path)
     fmt = (format or path.suffix.lstrip(".") or "xlsx").lower()
     if fmt not in REPORT_FORMATS:
@@ -201,8 +215,12 @@ def write_report(db, path, *, program, format: str | None = None) -> ReportResul
     data = crosswalk_data(db, program)
     also = []
     if fmt == "csv":
+        for target, header in zip((path, *csv_companions(path)), CSV_HEADERS):
+            check_output(target, database=db, kind="csv", what="a CSV report", header=header, force=force)
         also = [str(p) for p in _write_csv(data, path)]
     else:
+        check_output(path, database=db, kind="workbook", what="a report", force=force,
+                     sheets=REPORT_SHEETS)
         _write_xlsx(data, path)
     return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], len(data["rows"]),
                         len(data["evidence"]), data["coverage"], len(data["rereview"]), also)
@@ -217,16 +235,16 @@ def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
 def _write_csv(data, path) -> tuple[pathlib.Path, pathlib.Path]:
     name = data["program"]["name"]
     coverage_path, rereview_path = csv_companions(path)
-    _csv_table(path, ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
+    crosswalk_header, coverage_header, rereview_header = CSV_HEADERS
+    _csv_table(path, crosswalk_header,
                ([name] + [row[key] for _, key, _ in CROSSWALK_COLUMNS] for row in data["rows"]))
     # One row per subject (Domain and Cluster empty), then per subject and domain (the Summary
     # sheet's figures), then per cluster of each domain (the By cluster sheet's).
     figures = ([{**c, "domain": "", "cluster": ""} for c in data["coverage"]]
                + [{**d, "cluster": ""} for d in data["domains"]] + data["clusters"])
-    columns = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
-    _csv_table(coverage_path, ["Program", "Grade band"] + [title for title, _ in columns],
-               ([name, data["grades"]] + [c[key] for _, key in columns] for c in figures))
-    _csv_table(rereview_path, ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
+    _csv_table(coverage_path, coverage_header,
+               ([name, data["grades"]] + [c[key] for _, key in COVERAGE_CSV_COLUMNS] for c in figures))
+    _csv_table(rereview_path, rereview_header,
                ([name] + [r[key] for _, key, _ in REREVIEW_COLUMNS] for r in data["rereview"]))
     return coverage_path, rereview_path
 
@@ -247,6 +265,7 @@ SIGNATURE_LINE = Border(bottom=Side(style="thin", color="808080"))
 
 def _write_xlsx(data, path):
     wb = Workbook()
+    mark(wb)
     _crosswalk_sheet(wb.active, data)
     _summary_sheet(wb.create_sheet("Summary"), data)
     _cluster_sheet(wb.create_sheet("By cluster"), data)

@@ -34,6 +34,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .cells import write_cell
 from .db import STATUSES, framework_id, now, program_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
+from .outputs import check_output, mark
 from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
@@ -151,7 +152,8 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     """Write a review workbook of the selected alignments.
 
     A review workbook already at ``path`` that holds decisions not yet imported is not written
-    over (the committee's work would be lost), unless ``replace``.
+    over (the committee's work would be lost), unless ``replace``; nor is the database, or a file
+    crosswalk did not write (:func:`crosswalk.outputs.check_output`; ``replace`` for the latter).
 
     Example::
 
@@ -160,11 +162,14 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     path = pathlib.Path(path)
     if path.suffix.lower() != ".xlsx":
         raise CrosswalkError(f"the review workbook must be an .xlsx file, not {path.name!r}")
+    check_output(path, database=db, kind="workbook", what="a review workbook", force=replace,
+                 sheets=(COVER, SHEET))
     if not replace and path.is_file():
         _refuse_to_lose_decisions(db, path)
     rows = select_alignments(db, program=program, framework=framework, statuses=statuses, min_score=min_score)
 
     workbook = openpyxl.Workbook()
+    mark(workbook)
     cover = workbook.active
     cover.title = COVER
     sheet = workbook.create_sheet(SHEET)

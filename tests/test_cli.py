@@ -162,7 +162,7 @@ def test_approve(runner, small_db, tmp_path):
     # One wording on every surface: the command line, the report, the working site and the public copy.
     said = f"in review (set by J. Chen on {conn.execute('select status_at from programs').fetchone()[0][:10]})"
     assert f"  status: {said}\n" in runner.invoke(cli, ["program", "list", path]).stdout
-    report = tmp_path / "welding.xlsx"
+    report = tmp_path / "welding-crosswalk.xlsx"
     assert said in runner.invoke(cli, ["report", path, str(report), "--program", "1"]).stdout
     block = {r[0]: r[1] for r in openpyxl.load_workbook(report)["Crosswalk"].iter_rows(max_row=14, values_only=True)}
     assert block["Status"] == "In" + said[2:]

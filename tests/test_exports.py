@@ -2,6 +2,7 @@
 
 import csv
 import json
+import pathlib
 import shutil
 import sqlite3
 
@@ -153,3 +154,66 @@ def test_every_text_export_opens_in_libreoffice_without_a_formula(reviewed_demo,
         assert formula_cells(workbook) == [], name
         values = [c.value for ws in openpyxl.load_workbook(workbook) for row in ws.iter_rows() for c in row]
         assert any("=1+1" in v for v in values if isinstance(v, str)), name  # shown as text
+
+
+def test_a_file_crosswalk_did_not_write_is_not_written_over(runner, reviewed_demo, tmp_path):
+    """export, report and review export replace an earlier file of their own kind (a re-run); any
+    other file only with --force; the database (or any SQLite file) never."""
+    database = tmp_path / "district.db"
+    shutil.copy(reviewed_demo, database)
+    tasks = tmp_path / "welding-tasks.xlsx"  # a director's own spreadsheet, named as OUT by mistake
+    openpyxl.Workbook().save(tasks)
+    standards = tmp_path / "ccss_math.csv"
+    standards.write_text("code,statement\nHSN-Q.A.1,Use units as a way to understand problems\n", encoding="utf-8")
+    other_db = tmp_path / "notes.db"
+    with sqlite3.connect(other_db) as conn:
+        conn.execute("create table notes (line text)")
+    conn.close()
+    welding = ["--program", "Welding Technology"]
+    # OUT -> the command (its words before and after DATABASE OUT), and what it writes, in words
+    commands = {
+        "x.csv": (["export"], ["--format", "csv"], "a CSV export"),
+        "x.tsv": (["export"], ["--format", "sssom"], "an SSSOM export"),
+        "x.json": (["export"], ["--format", "case"], "a CASE export"),
+        "r.xlsx": (["report"], [*welding, "--format", "xlsx"], "a report"),
+        "r.csv": (["report"], [*welding, "--format", "csv"], "a CSV report"),
+        "q.xlsx": (["review", "export"], welding, "a review workbook"),
+    }
+
+    def write(name, out, *more):
+        before, after, _ = commands[name]
+        return runner.invoke(cli, [*before, str(database), str(out), *after, *more])
+
+    for name in commands:  # a first run, then a re-run, which replaces its own file
+        for _ in range(2):
+            result = write(name, tmp_path / name)
+            assert result.exit_code == 0, (name, result.output)
+    before = {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    for name, (_, _, what) in commands.items():
+        # Over the other commands' files of the same ending, and a director's own.
+        suffix = pathlib.Path(name).suffix
+        for existing in [p for p in [*before, tasks, standards] if p.suffix == suffix and p.name != name]:
+            result = write(name, existing)
+            assert result.exit_code == 1, (name, existing.name, result.output)
+            assert result.stderr == (f"Error: {existing} already exists and is not {what} that crosswalk wrote; "
+                                     "name another file, or use --force to replace it\n"), result.stderr
+        if name == "q.xlsx":  # a review workbook is an .xlsx file: a database is refused by its name
+            continue
+        for existing, error in ((database, f"{database} is the crosswalk's database; name another file to write"),
+                                (other_db, f"{other_db} is a database; crosswalk does not write over a database")):
+            for force in ([], ["--force"]):
+                result = write(name, existing, *force)
+                assert result.exit_code == 1 and result.stderr == f"Error: {error}\n", (name, result.output)
+    assert {p: p.read_bytes() for p in before} == before
+    # A CSV report's companions are checked too: with a director's file beside it, nothing is written.
+    companion = tmp_path / "new-rereview.csv"
+    companion.write_text("my notes\n", encoding="utf-8")
+    result = write("r.csv", tmp_path / "new.csv")
+    assert result.exit_code == 1 and result.stderr.startswith(f"Error: {companion} already exists"), result.output
+    assert not (tmp_path / "new.csv").exists() and companion.read_text(encoding="utf-8") == "my notes\n"
+    # With --force, a file crosswalk did not write is replaced.
+    assert write("x.csv", standards, "--force").exit_code == 0
+    assert standards.read_text(encoding="utf-8-sig").startswith("programs,industry_framework,")
+    assert write("q.xlsx", tasks, "--force").exit_code == 0
+    replaced = openpyxl.load_workbook(tasks)
+    assert replaced.sheetnames == ["About this workbook", "Suggestions"] and replaced.properties.creator == "crosswalk"

@@ -170,7 +170,7 @@ def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_pa
     again = runner.invoke(cli, export)  # imported: nothing left to lose
     assert again.exit_code == 0, again.output
     assert again.stdout.startswith("Wrote 12 alignments to r.xlsx")
-    # --force writes over decisions not yet imported; a file that is no review workbook is written over.
+    # --force writes over decisions not yet imported; a file that is no review workbook only with --force.
     set_decision(ws, rows[4], "reject")
     wb.save(out)
     assert runner.invoke(cli, [*export, "--force"]).exit_code == 0
@@ -178,7 +178,14 @@ def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_pa
     assert replaced.cell(rows_by_id(replaced)[4], headers(replaced)["Decision"]).value is None
     notes = tmp_path / "notes.xlsx"
     openpyxl.Workbook().save(notes)
-    assert runner.invoke(cli, ["review", "export", str(small_db), str(notes)]).exit_code == 0
+    before = notes.read_bytes()
+    refused = runner.invoke(cli, ["review", "export", str(small_db), str(notes)])
+    assert refused.exit_code == 1 and refused.stderr == (
+        f"Error: {notes} already exists and is not a review workbook that crosswalk wrote; name another file, "
+        "or use --force to replace it\n")
+    assert notes.read_bytes() == before
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(notes), "--force"]).exit_code == 0
+    assert openpyxl.load_workbook(notes).sheetnames == ["About this workbook", "Suggestions"]
 
 
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
