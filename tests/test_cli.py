@@ -222,3 +222,27 @@ def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(r
     assert result.exit_code == 1 and result.stderr == (
         f"Error: cannot create {missing}: the folder {missing.parent} does not exist\n"), result.output
     assert not missing.parent.exists()
+
+
+def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db):
+    """Suggestions go from the industry standards a program teaches to academic standards: --from and
+    --to swapped, or one framework twice, is one error and writes nothing."""
+    def alignments():
+        with sqlite3.connect(small_db) as conn:
+            rows = conn.execute("select * from alignments order by id").fetchall()
+        conn.close()
+        return rows
+
+    before = alignments()
+    for args, error in (
+        (["--from", "academic", "--to", "Welding"],
+         "Error: 'Academic' is academic and 'Welding' is industry: suggestions go from the industry standards a "
+         "program teaches (--from) to academic standards (--to); swap them\n"),
+        (["--from", "Welding", "--to", "welding"], "Error: --from and --to both name 'Welding': match a framework "
+                                                   "to another one\n"),
+        (["--from", "Welding", "--to", "academic", "--grade", "13"],
+         "Error: no active standard of 'Academic' is in grade '13'\n"),
+    ):
+        result = runner.invoke(cli, ["match", str(small_db), *args, "--no-embeddings", "--silent"])
+        assert result.exit_code == 1 and result.stderr == error, result.output
+    assert alignments() == before

@@ -133,10 +133,19 @@ def match(
         raise CrosswalkError("--top must be at least 1")
     source_fid = framework_id(db, source)
     target_fid = framework_id(db, target)
+    (source_name, source_kind), (target_name, target_kind) = (
+        db.execute("select name, kind from frameworks where id = ?", [fid]).fetchone() for fid in (source_fid, target_fid))
+    if source_fid == target_fid:
+        raise CrosswalkError(f"--from and --to both name {source_name!r}: match a framework to another one")
+    if (source_kind, target_kind) == ("academic", "industry"):
+        raise CrosswalkError(f"{source_name!r} is academic and {target_name!r} is industry: suggestions go from the "
+                             "industry standards a program teaches (--from) to academic standards (--to); swap them")
     sources = load_sources(db, source_fid)
     targets = load_targets(db, target_fid, subject, grade)
     if not targets:
-        raise CrosswalkError(f"no active standards of {target!r} match the subject/grade restriction")
+        restriction = " and ".join(f"{what} {value!r}" for what, value in (("subject", subject), ("grade", grade)) if value)
+        raise CrosswalkError(f"no active standard of {target_name!r} is in {restriction}" if restriction
+                             else f"{target_name!r} has no active standards")
     decisions = load_decisions(db, {t.key for t in targets}, source_fid)
     encoder = lazy_encoder() if use_embeddings else None
     ranking = None
