@@ -1265,6 +1265,16 @@ def program_id(db, program) -> int:
     return _find_id(db, "programs", "program", program, "add one with 'crosswalk program add'")
 
 
+def named_row(db, table: str, name: str) -> dict | None:
+    """The framework or program (``table``) a name being added or imported names already: the one
+    of that exact name, else the one of that name in another case (so that "welding tasks" updates
+    'Welding tasks' rather than adding a second framework that only its case tells apart, as
+    :func:`framework_id` and :func:`program_id` find them). None: a new one."""
+    rows = list(db[table].rows_where("name = ?", [name])) or [
+        row for row in db[table].rows_where("lower(name) = lower(?)", [name]) if row["name"].casefold() == name.casefold()]
+    return rows[0] if len(rows) == 1 else None
+
+
 def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
     """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
     rows = db.execute(f"select id, name from [{table}] order by name").fetchall()

@@ -23,7 +23,7 @@ import re
 
 import sqlite_utils
 
-from .db import KINDS, now
+from .db import KINDS, named_row, now
 from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
@@ -502,14 +502,15 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     )
     if dry_run:
         result.preview = [dataclasses.asdict(r) for r in rows[:5]]
-        existing = list(db["frameworks"].rows_where("name = ?", [meta["name"]])) if db is not None else []
+        existing = named_row(db, "frameworks", meta["name"]) if db is not None else None
         if existing:
-            if existing[0]["kind"] != meta["kind"]:
+            result.framework = existing["name"]
+            if existing["kind"] != meta["kind"]:
                 raise CrosswalkError(
-                    f"framework {meta['name']!r} already exists as {existing[0]['kind']}; "
-                    f"re-import it with --kind {existing[0]['kind']}"
+                    f"framework {existing['name']!r} already exists as {existing['kind']}; "
+                    f"re-import it with --kind {existing['kind']}"
                 )
-            _diff(db, existing[0]["id"], rows, result, write=False, file=file)
+            _diff(db, existing["id"], rows, result, write=False, file=file)
         else:
             result.added = len(rows)
             result.added_codes = [r.code for r in rows]
@@ -517,6 +518,7 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     with db.atomic():
         framework_id = _upsert_framework(db, meta)
         result.framework_id = framework_id
+        result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
         _diff(db, framework_id, rows, result, write=True, file=file, progress=progress)
         db["import_log"].insert(
             dict(
@@ -529,11 +531,11 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
 
 
 def _upsert_framework(db, meta: dict) -> int:
-    existing = list(db["frameworks"].rows_where("name = ?", [meta["name"]]))
+    row = named_row(db, "frameworks", meta["name"])
     values = {k: v for k, v in meta.items() if v is not None}
     values["imported_at"] = now()
-    if existing:
-        row = existing[0]
+    if row:
+        values["name"] = row["name"]  # the name as it was first written: "welding tasks" updates 'Welding tasks'
         if row["kind"] != meta["kind"]:
             raise CrosswalkError(
                 f"framework {meta['name']!r} already exists as {row['kind']}; "

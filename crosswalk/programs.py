@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .db import DEFAULT_BAND, framework_id, set_program_status
+from .db import DEFAULT_BAND, framework_id, named_row, set_program_status
 from .errors import CrosswalkError
 from .text import grade_label, parse_grades, plural, program_status_text
 
@@ -117,9 +117,10 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
     if grades is not None:
         values["grade_low"], values["grade_high"] = grade_band(grades)
     with db.atomic():
-        existing = list(db["programs"].rows_where("name = ?", [values["name"]]))
+        existing = named_row(db, "programs", values["name"])
         if existing:
-            pid = existing[0]["id"]
+            pid = existing["id"]
+            values["name"] = existing["name"]  # the name as it was first written, whatever its case here
             db["programs"].update(pid, values)
         else:
             values.setdefault("grade_low", DEFAULT_BAND[0])

@@ -246,3 +246,25 @@ def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db):
         result = runner.invoke(cli, ["match", str(small_db), *args, "--no-embeddings", "--silent"])
         assert result.exit_code == 1 and result.stderr == error, result.output
     assert alignments() == before
+
+
+def test_a_name_in_another_case_updates_the_framework_or_program_it_names(runner, tmp_path, welding_xlsx):
+    """"welding tasks" is 'Welding tasks', on import as on every lookup: no second framework or program
+    that only the case of its name tells apart (every later lookup of it would be ambiguous)."""
+    path = str(tmp_path / "district.db")
+    assert runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "Welding tasks"]).exit_code == 0
+    again = runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "WELDING tasks", "--silent"])
+    assert again.exit_code == 0 and again.stdout.startswith("Imported 4 standards into 'Welding tasks' from "), again.output
+    assert ": 0 added, 0 changed, 4 unchanged, 0 retired" in again.stdout
+    added = runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "welding tasks"])
+    assert added.exit_code == 0 and added.stdout.startswith("Added program 'Welding Technology' (id 1, Grades 9–12)")
+    updated = runner.invoke(cli, ["program", "add", path, "welding technology", "--grades", "11-12"])
+    assert updated.exit_code == 0, updated.output
+    assert updated.stdout.startswith("Updated program 'Welding Technology' (id 1, Grades 11–12)")
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select name from frameworks").fetchall() == [("Welding tasks",)]
+        assert conn.execute("select name, grade_low, grade_high from programs").fetchall() == [
+            ("Welding Technology", 11, 12)]
+    conn.close()
+    report = runner.invoke(cli, ["report", path, str(tmp_path / "r.xlsx"), "--program", "WELDING TECHNOLOGY"])
+    assert report.exit_code == 0, report.output
