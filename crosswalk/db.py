@@ -1026,6 +1026,54 @@ def m012_alignments_by_target_and_status(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_alignments_target")
 
 
+@migrations()
+def m013_one_count_of_decisions_to_re_review(db: sqlite_utils.Database) -> None:
+    """A program's decisions to re-review are counted from ``program_rereview``, the list the report,
+    the program page and the review site show: the count left out accepted decisions whose CTE
+    statement was retired, so `program list`, `approve` and the page's summary said 2 where the list
+    below it held 4."""
+    db.execute("DROP VIEW program_progress")
+    db.execute(
+        """
+        CREATE VIEW program_progress AS
+        WITH own AS (
+            SELECT pf.program_id, s.id AS source_id
+            FROM program_frameworks pf JOIN standards s ON s.framework_id = pf.framework_id AND s.status = 'active'
+        ),
+        tally AS (
+            SELECT own.program_id,
+                sum(a.status = 'suggested') AS suggested,
+                sum(a.status = 'accepted' AND a.needs_review = 0) AS accepted,
+                sum(a.status = 'rejected') AS rejected,
+                count(DISTINCT CASE WHEN a.status != 'suggested' THEN a.source_id END) AS statements_decided
+            FROM own JOIN alignments a ON a.source_id = own.source_id
+            GROUP BY own.program_id
+        )
+        SELECT
+            p.id AS program_id,
+            p.name AS program,
+            p.grade_low AS grade_low,
+            p.grade_high AS grade_high,
+            p.status AS status,
+            p.status_by AS status_by,
+            p.status_at AS status_at,
+            (SELECT count(*) FROM own WHERE own.program_id = p.id) AS statements,
+            coalesce(tally.suggested, 0) AS suggested,
+            coalesce(tally.accepted, 0) AS accepted,
+            coalesce(tally.rejected, 0) AS rejected,
+            (SELECT count(*) FROM program_rereview r WHERE r.program_id = p.id) AS needs_rereview,
+            (SELECT count(DISTINCT n.source_id) FROM no_likely_alignment n
+                JOIN own ON own.source_id = n.source_id AND own.program_id = p.id) AS no_likely_alignment,
+            coalesce(tally.statements_decided, 0) AS statements_decided,
+            (SELECT count(*) FROM review_log l JOIN alignments a ON a.id = l.alignment_id
+                JOIN own ON own.source_id = a.source_id AND own.program_id = p.id
+                WHERE p.status_at IS NOT NULL AND l.at > p.status_at) AS changes_since_status
+        FROM programs p
+        LEFT JOIN tally ON tally.program_id = p.id
+        """
+    )
+
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

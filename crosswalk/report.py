@@ -72,7 +72,7 @@ REREVIEW_COLUMNS = [
     ("CTE code", "cte_code", 14), ("CTE task", "cte_statement", 60), ("Credential", "credential", 30),
     ("Academic standard", "standard_code", 18), ("Standard text", "standard", 60), ("Subject", "subject", 10),
     ("Strength", "strength", 10), ("Why it needs re-review", "reason", 50), ("Reviewed by", "reviewer", 18),
-    ("Review date", "reviewed_at", 12),
+    ("Review date", "reviewed_at", 12), ("Alignment id", "alignment_id", 11),
 ]
 COVERAGE_COLUMNS = [
     ("Subject", "subject"), ("Domain", "domain"), ("Standards in band", "standards"), ("Fully certified", "full"),
@@ -138,7 +138,7 @@ def crosswalk_data(db, program) -> dict:
         "order by subject, domain is null, domain, cluster", [NO_DOMAIN, pid]))
     rereview = list(db.query(
         "select cte_code, cte_statement, credential, standard_code, standard, subject, strength, reason, reviewer, "
-        "substr(reviewed_at, 1, 10) as reviewed_at from program_rereview where program_id = ? "
+        "substr(reviewed_at, 1, 10) as reviewed_at, alignment_id from program_rereview where program_id = ? "
         "order by subject, standard_code, cte_code", [pid]))
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
@@ -415,6 +415,8 @@ def _rereview_sheet(ws, data) -> None:
     """Accepted decisions to decide again: they certify nothing until then."""
     write_cell(ws.cell(1, 1), "Needs re-review: accepted decisions whose statement changed or was retired; "
                "not counted as certified until decided again").font = BOLD
+    write_cell(ws.cell(2, 1), "Decide again on the program's page of the review site, in a review workbook (changed "
+               "statements), or with: crosswalk decide DATABASE ALIGNMENT_ID accept|reject --reviewer NAME")
     _rows_table(ws, 3, REREVIEW_COLUMNS, data["rereview"])
     if not data["rereview"]:
         write_cell(ws.cell(4, 1), "None: every accepted decision of this program is current.")

@@ -153,6 +153,9 @@ def test_a_decision_whose_statement_changed_no_longer_certifies_until_decided_ag
     db.conn.commit()
     assert [r["reason"] for r in db.query("select * from program_rereview")] == ["the CTE statement W1 was retired"]
     assert next(db.query("select certified from program_coverage"))["certified"] == 0
+    # One count of what to re-review: `program list`, `approve` and the program page count the list
+    # the report and the page show (it left out a retired task's decisions: 0 against 1).
+    assert next(db.query("select needs_rereview from program_progress"))["needs_rereview"] == 1
 
 
 def test_sign_off_is_stored_and_logged_and_the_log_stays_append_only(tmp_path):

@@ -146,6 +146,8 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
                          ).fetchone()
     assert [(r["CTE code"], r["Academic standard"], r["Why it needs re-review"]) for r in rereview] == [
         (stale[0], stale[1], "the task W.17 changed")]
+    # Its id, for `crosswalk decide` (a retired statement's decision is in no review workbook).
+    assert [r["Alignment id"] for r in rereview] == [conn.execute(f"{WELDING_ACCEPTED} desc limit 1").fetchone()[0]]
     evidence = sheet_table(wb["Evidence"], "CTE code")
     assert len(evidence) == reviewed == 5  # the demo's two Welding decisions, the session's four, less the stale one
     assert (stale[0], stale[1]) not in {(r["CTE code"], r["Academic standard"]) for r in evidence}
