@@ -47,7 +47,11 @@ def write_csv(path, header, rows):
 def main(src: pathlib.Path, out: pathlib.Path) -> None:
     # --- academic: CCSS math
     math = list(csv.DictReader(open(src / "ccss/ccss_math_standards.csv", encoding="utf-8")))
-    guid_to_code = {r["guid"]: r["short_code"] for r in math if r["guid"]}
+    # The source gives the eight Standards for Mathematical Practice the guid of their group as
+    # parent_guid, and MP1 that same guid as its own: it names the group (not in the file), not MP1,
+    # which would otherwise be its own parent and the other seven's.
+    groups = {r["guid"] for r in math if r["guid"] and r["guid"] == r["parent_guid"]}
+    guid_to_code = {r["guid"]: r["short_code"] for r in math if r["guid"] and r["guid"] not in groups}
     rows = []
     for r in math:
         grade = r["grade"].replace("09,10,11,12", "9-12")

@@ -382,7 +382,7 @@ CORPUS += [
      xlsx([["Code", "Statement", "Parent"], ["C", "Cut.", None], ["A", "Layout.", "B"], ["B", "Measure.", "A"]]), [],
      ("error", "cycle.xlsx, sheet 'Sheet1', row 3, column C (Parent): the parent codes go round in a circle: "
                "A (row 3) → B (row 4) → A (a standard can not be its own ancestor: correct the parent code")),
-    # A slip with one reading (the CCSS math file names MP1 as its own parent): no parent, and a note.
+    # A slip with one reading (as the CCSS math source's MP1 is its own parent): no parent, and a note.
     ("standard that is its own parent", "self.csv", csv_text("Code,Statement,Parent\nA,Layout.,\nA.1,Measure.,A.1\n"),
      [], ("ok", 2, "Note: standards naming themselves as their parent were imported without one: A.1 (row 3)")),
     ("parent cycle across sheets", "cyclesheets.xlsx",
