@@ -89,7 +89,7 @@ def cli():
 @click.option("--framework", required=True, help="Name of the framework (created, or updated in place)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
               help="industry: what a CTE program teaches; academic: state standards")
-@click.option("--sheet", help="Sheet of an .xlsx workbook (default: the first)")
+@click.option("--sheet", help="Sheet of a workbook (.xlsx, .xls, .ods; default: the first)")
 @click.option("--all-sheets", is_flag=True, help="Import every sheet; the sheet name becomes the domain")
 @click.option("--code-column", help="Column holding the code (header text or letter)")
 @click.option("--text-column", help="Column holding the statement")
@@ -109,7 +109,7 @@ def cli():
 def import_(database, file, framework, kind, sheet, all_sheets, code_column, text_column, grade_column,
             subject_column, parent_column, domain_column, subject, publisher, version_, license_, attribution,
             source_url, dry_run, silent):
-    """Import standards from a spreadsheet (.xlsx) or CSV file.
+    """Import standards from a spreadsheet (.xlsx, .xls, .ods) or CSV file.
 
     The header row is found even below title rows; the code, statement,
     grade, subject and parent columns are found by their usual names, or

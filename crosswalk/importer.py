@@ -199,6 +199,11 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         code_value = raw(values, mapping.code)
         if isinstance(code_value, float):
             numeric_codes.append((number, code))
+        if code in seen and mapping.code is None:
+            raise table.error(
+                f"the same statement is also on row {seen[code]} (with no code column, a standard is known "
+                "by its statement)", row=number, column=mapping.statement,
+                hint="add a code column, or remove one of the two rows")
         if code in seen:
             hint = None
             if isinstance(code_value, float) or DECIMAL_CODE.match(code):
@@ -228,6 +233,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     if not out:
         raise table.error("has a header but no standards below it", row=table.header_row)
     where = f"sheet {table.sheet!r} " if table.sheet else ""
+    if mapping.code is None:
+        table.warnings.append(
+            f"{where or 'the file '}has no code column: each standard's code is made from its statement ({out[0].code} on row "
+            f"{out[0].source_row}), so a statement edited later is a new standard and the old one's decisions "
+            "are kept as retired, not flagged to re-review; add a code column (or name it with --code-column) "
+            "to keep them")
     if repeated_headers:
         table.warnings.append(
             f"{where}rows repeating the header (row {table.header_row}) skipped: "

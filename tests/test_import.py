@@ -211,3 +211,25 @@ def test_a_standard_named_as_its_own_parent_is_a_root_and_a_longer_circle_is_ref
         "circle.csv, row 2, column 3 (parent): the parent codes go round in a circle: A (row 2) → C (row 4) → "
         "B (row 3) → A (a standard can not be its own ancestor: correct the parent code of one of them)")
     assert db["frameworks"].count == 1
+
+
+def test_without_a_code_column_a_standard_is_known_by_its_statement_and_the_import_says_so(db, tmp_path):
+    """No code column: codes made from the statements, which a re-import of the same file finds
+    again; the import says what an edited statement then means, and one statement twice is named
+    as such, not as a code the user never typed."""
+    path = write_csv(tmp_path / "tasks.csv", [["Task", "Hours"], ["Weld a joint.", "3"], ["Cut steel plate.", "2"]])
+    result = import_file(db, path, framework="Tasks")
+    codes = [code for (code,) in db.execute("select code from standards order by id")]
+    assert len(codes) == 2 and all(code.startswith("T-") and len(code) == 12 for code in codes)
+    assert result.warnings == [
+        f"the file has no code column: each standard's code is made from its statement ({codes[0]} on row 2), so a "
+        "statement edited later is a new standard and the old one's decisions are kept as retired, not flagged "
+        "to re-review; add a code column (or name it with --code-column) to keep them"]
+    again = import_file(db, path, framework="Tasks")
+    assert (again.added, again.unchanged, again.retired) == (0, 2, 0)
+    twice = write_csv(tmp_path / "twice.csv", [["Task"], ["Weld a joint."], ["Weld a joint."]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, twice, framework="Twice")
+    assert str(info.value) == ("twice.csv, row 3, column 1 (Task): the same statement is also on row 2 (with no code "
+                               "column, a standard is known by its statement) (add a code column, or remove one of "
+                               "the two rows)")
