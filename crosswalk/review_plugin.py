@@ -6,6 +6,8 @@ They act only on a Datasette whose metadata configures the
 
 from __future__ import annotations
 
+import urllib.parse
+
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, NotFound, Response
 
@@ -34,9 +36,12 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl
 def forbidden(datasette, request, message):
-    # Anonymous visitors are sent to sign in; a POST keeps its plain 403.
+    # Anonymous visitors are sent to sign in, and back to the page they asked for once signed in
+    # (the sign-in page keeps only a path of this site: review_site.login); a POST keeps its plain 403.
     if review_config(datasette) and request.method == "GET" and not request.actor:
-        return Response.redirect(datasette.urls.path("/-/login"))
+        login = datasette.urls.path("/-/login")
+        back = request.full_path
+        return Response.redirect(login if back in ("", "/") else f"{login}?next={urllib.parse.quote(back, safe='')}")
 
 
 @hookimpl

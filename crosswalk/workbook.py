@@ -516,7 +516,8 @@ def _find_columns(header, file: str) -> Columns:
     missing = [name for name in REQUIRED if name.lower() not in found]
     if missing:
         raise SourceError("the column" + ("s " if len(missing) > 1 else " ")
-                          + ", ".join(repr(m) for m in missing) + " is missing from row 1"
+                          + ", ".join(repr(m) for m in missing) + (" are" if len(missing) > 1 else " is")
+                          + " missing from row 1"
                           + (" (the hidden columns must stay)" if set(missing) & {"Source id", "Target id", "Fingerprint"} else ""),
                           file=file, sheet=SHEET, row=1)
     positions = {name: found[name.lower()] for name in REQUIRED}

@@ -271,14 +271,13 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
             try:
                 page = browser.new_page()
                 page.goto(base + "/-/review")
-                assert page.url == base + "/-/login"  # sent to sign in
+                assert page.url == base + "/-/login?next=%2F-%2Freview"  # sent to sign in
                 page.fill("input[name=username]", "alice")
                 page.fill("input[name=password]", "correct horse")
                 page.click("input[type=submit]")
-                # A click need not wait for the navigation it starts: wait for the signed-in page, or the goto
-                # below could cut the sign-in short.
-                page.wait_for_url(lambda url: "/-/login" not in url)
-                page.goto(base + "/-/review")
+                # A click need not wait for the navigation it starts: wait for the signed-in page. Signed in,
+                # the reviewer is back on the queue they asked for.
+                page.wait_for_url(base + "/-/review")
                 page.click("a.review-link >> nth=0")  # the best suggestion
                 page.wait_for_url(f"{base}/-/review/{alignment_id}")
                 page.select_option("#decision", "accept")
@@ -351,7 +350,7 @@ def test_a_removed_or_disabled_reviewer_is_signed_out_at_once(review_db, tmp_pat
                         f"  carol: {FAST_HASH}\n", encoding="utf-8")
         for name in ("alice", "bob"):
             page = await c.get("/-/review", headers={"cookie": cookies[name]})
-            assert page.status_code == 302 and page.headers["location"] == "/-/login", name
+            assert page.status_code == 302 and page.headers["location"] == "/-/login?next=%2F-%2Freview", name
             _, field, csrf = await form_token(ds, actor_cookie(ds, {"id": "carol", "roles": ["reviewer"]}))
             refused = await c.post("/small/reject_alignment", data={"alignment_id": "1", "rationale": "x",
                                                                      "csrftoken": field},

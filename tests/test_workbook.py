@@ -283,6 +283,10 @@ def test_read_workbook_needs_the_hidden_columns(small_db, tmp_path):
     wb.save(out)
     with pytest.raises(SourceError, match="'Fingerprint' is missing from row 1 \\(the hidden columns must stay\\)"):
         import_workbook(open_db(small_db), out, reviewer="x")
+    wb["Suggestions"].delete_cols(17, 2)
+    wb.save(out)
+    with pytest.raises(SourceError, match="the columns 'Source id', 'Target id', 'Fingerprint' are missing from row 1"):
+        import_workbook(open_db(small_db), out, reviewer="x")
 
 
 def test_libreoffice_round_trip(small_db, tmp_path, runner, libreoffice):
