@@ -87,7 +87,9 @@ INSTRUCTIONS = [
     "covers part of it.",
     "Rationale: why, in a sentence (a lesson, an activity, an assessment). Reviewer: who decided; when "
     "empty, the name given to 'crosswalk review import' is recorded.",
-    "Grey columns are locked; sort and filter freely, but do not delete the hidden columns: they let the "
+    "Grey columns are locked; filter freely. To sort, first unprotect the sheet (Excel: Review > Unprotect "
+    "Sheet; no password is set): Excel sorts only unlocked cells of a protected sheet. Do not delete the "
+    "hidden columns: they let the "
     "import tell whether someone else changed an alignment since this export.",
     "Bring it back with: crosswalk review import DATABASE THIS_FILE.xlsx --reviewer \"Your name\". "
     "Rows that changed in the database since the export are reported as conflicts and not applied; "
@@ -316,7 +318,8 @@ def _add_dropdowns_and_protection(sheet, count: int) -> None:
         sheet.add_data_validation(validation)
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{last_row}"
-    # Locked id columns, but sorting, filtering and resizing stay allowed.
+    # Locked id columns, but sorting, filtering and resizing stay allowed (Excel still sorts only unlocked
+    # cells of a protected sheet, so the cover sheet says how to unprotect it: no password).
     sheet.protection.sheet = True
     for permission in ("autoFilter", "sort", "formatColumns", "formatRows", "selectLockedCells",
                        "selectUnlockedCells"):

@@ -63,6 +63,7 @@ def test_export_layout(small_db, tmp_path, runner):
     validations = {str(dv.sqref): dv.formula1 for dv in ws.data_validations.dataValidation}
     assert validations == {"M2:M13": '"accept,reject"', "N2:N13": '"full,partial"'}
     assert ws.protection.sheet and not ws.protection.autoFilter and not ws.protection.sort
+    assert not ws.protection.password  # the cover sheet tells a reviewer to unprotect it to sort in Excel
     assert ws.cell(2, h["Alignment id"]).protection.locked
     assert not ws.cell(2, h["Decision"]).protection.locked and not ws.cell(2, h["Rationale"]).protection.locked
     for name in ("Source id", "Target id", "Fingerprint"):
