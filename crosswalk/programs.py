@@ -47,14 +47,30 @@ def _cluster_key(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", text)
 
 
-_CLUSTERS_BY_KEY = {_cluster_key(name): name for name in CAREER_CLUSTERS}
+# The same 16 as directors write them: the names of the National Career Clusters Framework (as States'
+# Career Clusters / Advance CTE published them before 2024), and STEM.
+CLUSTER_NAMES_IN_USE = {
+    "Agriculture, Food & Natural Resources": "Agriculture, Food and Natural Resource Career Cluster",
+    "Arts, A/V Technology & Communications": "Arts, A/V Technology and Communication Career Cluster",
+    "Business Management & Administration": "Business and Administration Career Cluster",
+    "Finance": "Finance and Insurance Career Cluster",
+    "Law, Public Safety, Corrections & Security": "Law and Public Safety Career Cluster",
+    "Marketing": "Marketing Sales and Service Career Cluster",
+    "Marketing, Sales & Service": "Marketing Sales and Service Career Cluster",
+    "Science, Technology, Engineering & Mathematics": "Scientific Research/Engineering Career Cluster",
+    "STEM": "Scientific Research/Engineering Career Cluster",
+    "Transportation, Distribution & Logistics": "Transportation, Distribution, and Logistics Career Cluster",
+}
+_CLUSTERS_BY_KEY = {_cluster_key(name): name for name in CAREER_CLUSTERS} | {
+    _cluster_key(alias): name for alias, name in CLUSTER_NAMES_IN_USE.items()}
 
 
 def canonical_cluster(name: str) -> str:
     """The Career Cluster ``name`` names, as the Perkins IV table spells it.
 
-    Case, punctuation, '&' for 'and' and a trailing 'Career Cluster' do not matter; an unknown
-    name is an error listing the 16.
+    Case, punctuation, '&' for 'and' and a trailing 'Career Cluster' do not matter, and the names
+    of the National Career Clusters Framework (:data:`CLUSTER_NAMES_IN_USE`) are known too; an
+    unknown name is an error listing the 16.
 
     Example::
 

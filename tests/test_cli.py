@@ -136,6 +136,31 @@ def test_demo_programs_name_career_clusters():
     assert set(CAREER_CLUSTERS) >= {r["career_cluster"] for r in rows} and len(CAREER_CLUSTERS) == 16
 
 
+def test_career_clusters_are_known_by_the_names_directors_write():
+    """The National Career Clusters Framework's names (and STEM) name the Perkins IV table's 16."""
+    written = {
+        "Agriculture, Food & Natural Resources": "Agriculture, Food and Natural Resource Career Cluster",
+        "Architecture & Construction": "Architecture and Construction Career Cluster",
+        "Arts, A/V Technology & Communications": "Arts, A/V Technology and Communication Career Cluster",
+        "Business Management & Administration": "Business and Administration Career Cluster",
+        "Education & Training": "Education and Training Career Cluster",
+        "Finance": "Finance and Insurance Career Cluster",
+        "Government & Public Administration": "Government and Public Administration Career Cluster",
+        "Health Science": "Health Science Career Cluster",
+        "Hospitality & Tourism": "Hospitality and Tourism Career Cluster",
+        "Human Services": "Human Services Career Cluster",
+        "Information Technology": "Information Technology Career Cluster",
+        "Law, Public Safety, Corrections & Security": "Law and Public Safety Career Cluster",
+        "Manufacturing": "Manufacturing Career Cluster",
+        "marketing": "Marketing Sales and Service Career Cluster",
+        "Science, Technology, Engineering & Mathematics": "Scientific Research/Engineering Career Cluster",
+        "STEM": "Scientific Research/Engineering Career Cluster",
+        "Transportation, Distribution & Logistics": "Transportation, Distribution, and Logistics Career Cluster",
+    }
+    assert {name: canonical_cluster(name) for name in written} == written
+    assert set(written.values()) == set(CAREER_CLUSTERS)
+
+
 def test_approve(runner, small_db, tmp_path):
     path = str(small_db)
     runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "Welding"])
