@@ -977,9 +977,11 @@ EXPORT_FORMATS = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's e
 @click.option("--include-suggestions", is_flag=True,
               help="Also export suggested, unreviewed alignments, marked as such (sssom, csv)")
 @click.option("--base-url", help="The public site's address, for identifiers (SSSOM default: http://127.0.0.1:8001/)")
+@click.option("--license", "license_url",
+              help="SSSOM: the mapping set's license, as a URL (default: SSSOM's 'unspecified')")
 @click.option("--force", is_flag=True, help="Write over OUT though it is not an earlier export of the same format")
 @fail_cleanly
-def export(database, out, format_, program, frameworks, include_suggestions, base_url, force):
+def export(database, out, format_, program, frameworks, include_suggestions, base_url, license_url, force):
     """Export the reviewed crosswalk as CASE 1.0 JSON, SSSOM TSV or CSV.
 
     Only accepted alignments are exported unless --include-suggestions;
@@ -1004,7 +1006,8 @@ def export(database, out, format_, program, frameworks, include_suggestions, bas
             raise click.UsageError(f"cannot tell the format from {out!r}; name it .json (CASE), .tsv (SSSOM) "
                                    "or .csv, or use --format")
     result = write_export(open_database(database), out, format_, program=program, frameworks=list(frameworks),
-                          include_suggestions=include_suggestions, base_url=base_url, force=force)
+                          include_suggestions=include_suggestions, base_url=base_url, license_url=license_url,
+                          force=force)
     click.echo(result.summary())
 
 

@@ -88,9 +88,15 @@ def _mapping_date(value) -> str | None:
     return str(value)[:10] if value else None
 
 
+# SSSOM's own value for a mapping set whose license nobody stated (the spec requires one): the
+# mappings are the district's, and their labels quote standards under their publishers' terms.
+UNSPECIFIED_LICENSE = "https://w3id.org/sssom/license/unspecified"
+
+
 def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=DEFAULT_BASE_URL,
-                license_url="https://creativecommons.org/licenses/by/4.0/") -> ExportResult:
+                license_url=None) -> ExportResult:
     """An SSSOM TSV: a YAML metadata header (``#`` lines), then one mapping per row.
+    ``license_url``: the mapping set's license (default: SSSOM's "unspecified").
 
     Identifiers are CURIEs under ``std:`` that resolve to the standard's page on
     the published site (``<base_url>standard/<id>``).
@@ -111,7 +117,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
             "Accepted alignments were reviewed by people (full = skos:exactMatch, partial = skos:closeMatch)."
             + (" Suggested alignments (semapv:LexicalMatching) were not reviewed." if include_suggestions else "")
         ),
-        "license": license_url,
+        "license": license_url or UNSPECIFIED_LICENSE,
         "mapping_date": today,
     }
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -167,7 +173,7 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
 
 
 def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,
-           base_url=None, force: bool = False) -> ExportResult:
+           base_url=None, license_url=None, force: bool = False) -> ExportResult:
     """Write the crosswalk to ``path`` as ``case``, ``sssom`` or ``csv``. An existing file there is
     replaced only where it is an earlier export of the same format, or with ``force``; the database
     never (:func:`crosswalk.outputs.check_output`)."""
@@ -183,9 +189,11 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
                           base_url=base_url)
     if frameworks:
         raise CrosswalkError("--framework applies to --format case only; use --program to narrow SSSOM or CSV")
+    if license_url and fmt != "sssom":
+        raise CrosswalkError("--license applies to --format sssom only (the mapping set's license)")
     if fmt == "sssom":
         return write_sssom(db, path, program=program, include_suggestions=include_suggestions,
-                           base_url=base_url or DEFAULT_BASE_URL)
+                           base_url=base_url or DEFAULT_BASE_URL, license_url=license_url)
     return write_csv(db, path, program=program, include_suggestions=include_suggestions)
 
 

@@ -30,7 +30,15 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
     header, rows = read_sssom(out)
     assert header["curie_map"]["std"] == "https://crosswalk.example.org/standard/"
     assert header["mapping_set_id"] == "https://crosswalk.example.org/crosswalk.sssom.tsv"
-    assert header["license"].startswith("https://")
+    # No license was stated: SSSOM's "unspecified", not a license nobody chose (the labels quote CCSS text).
+    assert header["license"] == "https://w3id.org/sssom/license/unspecified"
+    licensed = tmp_path / "licensed.sssom.tsv"
+    assert runner.invoke(cli, ["export", str(reviewed_demo), str(licensed), "--license",
+                               "https://creativecommons.org/licenses/by/4.0/"]).exit_code == 0
+    assert read_sssom(licensed)[0]["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    refused = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.csv"), "--license", "https://x"])
+    assert refused.exit_code == 1 and refused.stderr == (
+        "Error: --license applies to --format sssom only (the mapping set's license)\n")
     assert set(REQUIRED_SSSOM) <= set(rows[0]) and list(rows[0]) == SSSOM_COLUMNS
     conn = sqlite3.connect(reviewed_demo)
     accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer, at) for s, t, strength, reviewer, at in conn.execute(
