@@ -169,7 +169,7 @@ def list_programs(db) -> list[dict]:
           (select count(distinct e.standard_id) from program_evidence e
              where e.program_id = p.id) as standards_certified,
           g.status, g.status_by, g.status_at, g.statements, g.statements_decided, g.suggested, g.accepted,
-          g.rejected, g.needs_rereview, g.no_likely_alignment
+          g.rejected, g.needs_rereview, g.no_likely_alignment, g.changes_since_status
         from programs p join program_progress g on g.program_id = p.id
         order by p.name
         """

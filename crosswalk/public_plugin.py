@@ -245,8 +245,10 @@ def band_label(row) -> str:
 
 def status_text(row) -> str:
     """A program's sign-off as a page shows it: "Approved by A. Rivera on 2026-03-02", "Draft"
-    (:func:`crosswalk.text.program_status_text`; the public copy may hold no status)."""
-    text = program_status_text(row.get("status"), row.get("status_by"), row.get("status_at"))
+    (:func:`crosswalk.text.program_status_text`; the public copy may hold no status). On the working
+    site, with the changes to its decisions since (``changes_since_status`` of ``program_progress``)."""
+    text = program_status_text(row.get("status"), row.get("status_by"), row.get("status_at"),
+                               row.get("changes_since_status") or 0)
     return text[:1].upper() + text[1:]
 
 
@@ -503,7 +505,7 @@ async def program_context(datasette, request) -> dict:
         "program": program,
         "progress": progress,
         "band": band,
-        "status": status_text(program),
+        "status": status_text({**program, **(progress or {})}),
         "credentials": credentials,
         "coverage": coverage,
         "domains": by_subject,

@@ -142,7 +142,8 @@ def crosswalk_data(db, program) -> dict:
         "order by subject, standard_code, cte_code", [pid]))
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
-        "status": program_status_text(info["status"], info["status_by"], info["status_at"]),
+        "status": program_status_text(info["status"], info["status_by"], info["status_at"], db.execute(
+            "select changes_since_status from program_progress where program_id = ?", [pid]).fetchone()[0]),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters,
         "in_band": sum(c["standards"] for c in coverage), "rereview": rereview, "reviewers": _reviewers(evidence),

@@ -162,23 +162,29 @@ def grade_label(low, high, raw=None) -> str:
     return f"Grades {one(low)}–{one(high)}"
 
 
-def program_status_text(status, by=None, at=None) -> str:
+def program_status_text(status, by=None, at=None, changes=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',
-    'draft'. Standard library only: ``crosswalk publish`` copies this function into the public
-    site's plugin.
+    'draft'; ``changes``: changes to its decisions logged since (``program_progress``), which an
+    approval did not see. Standard library only: ``crosswalk publish`` copies this function into
+    the public site's plugin.
 
     Example::
 
         >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00")
         'approved by M. Levesque on 2026-11-28'
+        >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00", changes=3)
+        'approved by M. Levesque on 2026-11-28; 3 changes to its decisions since'
     """
     if not status:
         return ""
     if not by:
         return status
     on = f" on {at[:10]}" if at else ""
-    return f"{status} by {by}{on}" if status == "approved" else f"{status} (set by {by}{on})"
+    text = f"{status} by {by}{on}" if status == "approved" else f"{status} (set by {by}{on})"
+    if changes:
+        text += f"; {changes} change{'' if changes == 1 else 's'} to its decisions since"
+    return text
 
 
 # --- counts ---------------------------------------------------------------------------------

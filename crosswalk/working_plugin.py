@@ -196,7 +196,7 @@ async def review_context(datasette, request) -> dict:
     return {
         "program": program,
         "band_text": pages.band_label(program),
-        "status": pages.status_text(program),
+        "status": pages.status_text({**program, **(progress or {})}),
         "progress": progress,
         "counts": counts,
         "awaiting_total": sum(counts.values()),

@@ -195,6 +195,18 @@ def test_approve(runner, small_db, tmp_path):
     for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "public")):
         home = asyncio.run(ds.client.get("/")).text
         assert "In" + said[2:] in home, ds
+    # A decision after the sign-off, which the sign-off did not see: the status says so wherever the
+    # decisions' log is at hand (the command line, the report, the working site's program page).
+    # (The status is dated back, since a change in the same second as the sign-off is not after it; so the
+    # acceptance made at the start of this test comes after it too: two changes.)
+    conn.execute("update programs set status_at = '2026-01-02T00:00:00+00:00'")
+    conn.commit()
+    assert runner.invoke(cli, ["decide", path, "2", "reject", "--reviewer", "A. Rivera"]).exit_code == 0
+    changed = "in review (set by J. Chen on 2026-01-02); 2 changes to its decisions since"
+    assert f"  status: {changed}\n" in runner.invoke(cli, ["program", "list", path]).stdout
+    assert changed in runner.invoke(cli, ["report", path, str(report), "--program", "1"]).stdout
+    page = asyncio.run(make_datasette(small_db, pages=True).client.get("/program/1")).text
+    assert "In" + changed[2:] in page
 
 
 def test_approve_errors(runner, small_db):
