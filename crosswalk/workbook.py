@@ -427,6 +427,16 @@ class ImportResult:
     undecided: int = 0
     recreated: int = 0
     conflicts: list = dataclasses.field(default_factory=list)
+    exported_from: str | None = None  # the database the cover sheet names
+    database: str | None = None  # the one imported into (its file name)
+
+    @property
+    def note(self) -> str | None:
+        """Why every row may conflict: the workbook was exported from another database."""
+        if self.conflicts and self.exported_from and self.database and self.exported_from != self.database:
+            return (f"{self.path.name} was exported from {self.exported_from}, not {self.database}: "
+                    "its rows name that database's alignments")
+        return None
 
     def summary(self) -> str:
         total = sum(self.recorded.values())
@@ -456,8 +466,10 @@ def _int(value):
 MAX_ERRORS_SHOWN = 20
 
 
-def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
-    """Read and check every row of a review workbook; raise one error naming each bad value."""
+def read_workbook(path) -> tuple[str | None, list[WorkbookRow], int]:
+    """Read and check every row of a review workbook; raise one error naming each bad value. Returns
+    the database its cover sheet names (None: none named), its decided rows, and how many rows have
+    no decision."""
     path = check_input_file(path, "a review workbook")  # not a folder, a device, a pipe, nor a zip bomb
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
@@ -492,9 +504,20 @@ def read_workbook(path) -> tuple[str, list[WorkbookRow], int]:
                 + "; ".join(errors[:MAX_ERRORS_SHOWN]) + more,
                 file=path.name, sheet=SHEET,
             )
-        return SHEET, parsed, undecided
+        return _cover_database(workbook), parsed, undecided
     finally:
         workbook.close()
+
+
+def _cover_database(workbook) -> str | None:
+    """The database the cover sheet names (the file name ``review export`` wrote there)."""
+    if COVER not in workbook.sheetnames:
+        return None
+    for row in workbook[COVER].iter_rows(max_row=40, max_col=2, values_only=True):
+        if row and row[0] == "Database":
+            value = str(row[1]).strip() if len(row) > 1 and row[1] is not None else ""
+            return value or None
+    return None
 
 
 @dataclasses.dataclass
@@ -597,8 +620,10 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     if not reviewer:
         raise CrosswalkError("say who imports the decisions: --reviewer is required")
     path = pathlib.Path(path)
-    _, items, undecided = read_workbook(path)
-    result = ImportResult(path, undecided=undecided)
+    exported_from, items, undecided = read_workbook(path)
+    files = [row[2] for row in db.execute("pragma database_list").fetchall() if row[1] == "main" and row[2]]
+    result = ImportResult(path, undecided=undecided, exported_from=exported_from,
+                          database=pathlib.Path(files[0]).name if files else None)
     via = f"workbook {path.name}"
     stamp = now()
     with write_transaction(db):

@@ -403,3 +403,31 @@ def test_a_statements_suggestions_are_listed_in_the_matchers_order(tmp_path):
         assert places == sorted(places)
     asyncio.run(pages(working))
     asyncio.run(pages(public))
+
+
+def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, welding_xlsx, academic_csv):
+    """Imported into another database than the one it was exported from, every row is a conflict, and
+    the import says why (the cover sheet names the database), writing nothing."""
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    first = min(rows_by_id(ws).values())
+    set_decision(ws, first, "accept", "full")
+    wb.save(out)
+    other = tmp_path / "district.db"  # the same files, imported the other way round: other ids
+    for args in (["import", str(other), str(academic_csv), "--framework", "Academic", "--kind", "academic"],
+                 ["import", str(other), str(welding_xlsx), "--framework", "Welding"],
+                 ["match", str(other), "--from", "Welding", "--to", "Academic", "--no-embeddings"]):
+        assert runner.invoke(cli, args).exit_code == 0
+    before = other.read_bytes()
+    result = runner.invoke(cli, ["review", "import", str(other), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].startswith(f"Conflict: row {first} (alignment ") and len(lines) == 2
+    assert lines[1] == "Note: r.xlsx was exported from small.db, not district.db: its rows name that database's alignments"
+    assert "0 decisions recorded" in result.stdout and result.stdout.strip().endswith("; 1 conflict (not applied, see above)")
+    assert other.read_bytes() == before
+    # Into the database it came from, no note.
+    back = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert back.exit_code == 0 and "Note:" not in back.stderr and "1 decision recorded" in back.stdout
