@@ -753,8 +753,8 @@ def review_import(database, file, reviewer):
     result = import_workbook(open_database(database), file, reviewer=reviewer)
     for conflict in result.conflicts:
         click.echo(f"Conflict: {conflict.describe()}", err=True)
-    if result.note:
-        click.echo(f"Note: {result.note}", err=True)
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
     click.echo(result.summary())
 
 

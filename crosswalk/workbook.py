@@ -429,14 +429,22 @@ class ImportResult:
     conflicts: list = dataclasses.field(default_factory=list)
     exported_from: str | None = None  # the database the cover sheet names
     database: str | None = None  # the one imported into (its file name)
+    forgotten: list = dataclasses.field(default_factory=list)  # rows of suggestions with a strength or rationale, no decision
 
     @property
-    def note(self) -> str | None:
-        """Why every row may conflict: the workbook was exported from another database."""
+    def notes(self) -> list[str]:
+        """What the reviewer should know besides the conflicts: every row may conflict because the
+        workbook came from another database; rows that look like a decision forgotten."""
+        notes = []
         if self.conflicts and self.exported_from and self.database and self.exported_from != self.database:
-            return (f"{self.path.name} was exported from {self.exported_from}, not {self.database}: "
-                    "its rows name that database's alignments")
-        return None
+            notes.append(f"{self.path.name} was exported from {self.exported_from}, not {self.database}: "
+                         "its rows name that database's alignments")
+        if self.forgotten:
+            rows = ", ".join(str(n) for n in self.forgotten[:10]) + (
+                f" and {len(self.forgotten) - 10} more" if len(self.forgotten) > 10 else "")
+            notes.append(f"{plural(len(self.forgotten), 'row')} with a strength or rationale but no decision "
+                         f"(not imported; choose accept or reject and import again): {rows}")
+        return notes
 
     def summary(self) -> str:
         total = sum(self.recorded.values())
@@ -466,10 +474,10 @@ def _int(value):
 MAX_ERRORS_SHOWN = 20
 
 
-def read_workbook(path) -> tuple[str | None, list[WorkbookRow], int]:
+def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[tuple[int, int | None, bool]]]:
     """Read and check every row of a review workbook; raise one error naming each bad value. Returns
-    the database its cover sheet names (None: none named), its decided rows, and how many rows have
-    no decision."""
+    the database its cover sheet names (None: none named), its decided rows, and its rows without a
+    decision: (row, alignment id, whether a strength or rationale was written in it)."""
     path = check_input_file(path, "a review workbook")  # not a folder, a device, a pipe, nor a zip bomb
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
@@ -485,7 +493,7 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], int]:
         errors: list[str] = []
         parsed: list[WorkbookRow] = []
         seen: dict[int, int] = {}  # alignment id -> the row that decides it
-        undecided = 0
+        undecided: list[tuple[int, int | None, bool]] = []
         for number, cells in enumerate(rows, start=2):
             values = columns.values_of(list(cells))
             if all(v in (None, "") for v, _ in values.values()):
@@ -493,7 +501,13 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], int]:
             item, row_errors = _read_row(number, values, columns, seen)
             errors.extend(row_errors)
             if item is None:
-                undecided += not row_errors
+                if not row_errors:
+                    try:
+                        alignment = _int(values["Alignment id"][0])
+                    except (TypeError, ValueError):
+                        alignment = None
+                    noted = any(clean_text(values[name][0]) for name in ("Strength", "Rationale"))
+                    undecided.append((number, alignment, noted))
                 continue
             seen[item.alignment_id] = number
             parsed.append(item)
@@ -622,8 +636,15 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     path = pathlib.Path(path)
     exported_from, items, undecided = read_workbook(path)
     files = [row[2] for row in db.execute("pragma database_list").fetchall() if row[1] == "main" and row[2]]
-    result = ImportResult(path, undecided=undecided, exported_from=exported_from,
+    result = ImportResult(path, undecided=len(undecided), exported_from=exported_from,
                           database=pathlib.Path(files[0]).name if files else None)
+    # A strength or rationale written on a suggestion left without a decision: most likely a decision
+    # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
+    noted = [(number, alignment) for number, alignment, wrote in undecided if wrote and alignment is not None]
+    suggested = {row[0] for row in db.execute(
+        f"select id from alignments where status = 'suggested' and id in ({', '.join('?' for _ in noted)})",
+        [alignment for _, alignment in noted])} if noted else set()
+    result.forgotten = [number for number, alignment in noted if alignment in suggested]
     via = f"workbook {path.name}"
     stamp = now()
     with write_transaction(db):

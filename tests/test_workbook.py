@@ -431,3 +431,32 @@ def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, we
     # Into the database it came from, no note.
     back = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
     assert back.exit_code == 0 and "Note:" not in back.stderr and "1 decision recorded" in back.stdout
+
+
+def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp_path, runner):
+    """A strength or rationale on a suggestion with no decision is most likely a decision forgotten: not
+    imported, and named. A re-review row keeps its old strength without a decision, by design: no note."""
+    db = open_db(small_db)
+    decide(db, 1, "accept", strength="full", rationale="measures", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task W.1 changed' where id = 1")
+    db.conn.commit()
+    db.close()
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    assert ws.cell(rows[1], headers(ws)["Strength"]).value == "full"  # the re-review row, prefilled
+    set_decision(ws, rows[2], strength="partial")
+    set_decision(ws, rows[3], rationale="Students read the blueprint")
+    set_decision(ws, rows[4], "reject")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"Note: 2 rows with a strength or rationale but no decision (not imported; choose accept "
+                             f"or reject and import again): {rows[2]}, {rows[3]}\n")
+    assert "1 decision recorded (0 accepted, 1 rejected)" in result.stdout
+    with sqlite3.connect(small_db) as conn:
+        assert conn.execute("select id, status from alignments where id in (2, 3, 4) order by id").fetchall() == [
+            (2, "suggested"), (3, "suggested"), (4, "rejected")]
+    conn.close()
