@@ -35,6 +35,7 @@ except ImportError:  # Windows: no flock, databases are not marked as served
 import sqlite_utils
 
 from .errors import CrosswalkError, NotFound
+from .outputs import is_sqlite_file
 
 SCHEMA_VERSION = "2026-11-22"
 
@@ -1027,11 +1028,12 @@ def m012_alignments_by_target_and_status(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
-def m013_one_count_of_decisions_to_re_review(db: sqlite_utils.Database) -> None:
+def m013_program_progress_counts_what_its_pages_list(db: sqlite_utils.Database) -> None:
     """A program's decisions to re-review are counted from ``program_rereview``, the list the report,
     the program page and the review site show: the count left out accepted decisions whose CTE
     statement was retired, so `program list`, `approve` and the page's summary said 2 where the list
-    below it held 4."""
+    below it held 4. Its changes since its sign-off (shown with its status) count what changed a
+    decision (a comment does not), on its statements retired since too."""
     db.execute("DROP VIEW program_progress")
     db.execute(
         """
@@ -1066,8 +1068,10 @@ def m013_one_count_of_decisions_to_re_review(db: sqlite_utils.Database) -> None:
                 JOIN own ON own.source_id = n.source_id AND own.program_id = p.id) AS no_likely_alignment,
             coalesce(tally.statements_decided, 0) AS statements_decided,
             (SELECT count(*) FROM review_log l JOIN alignments a ON a.id = l.alignment_id
-                JOIN own ON own.source_id = a.source_id AND own.program_id = p.id
-                WHERE p.status_at IS NOT NULL AND l.at > p.status_at) AS changes_since_status
+                JOIN standards s ON s.id = a.source_id
+                JOIN program_frameworks pf ON pf.framework_id = s.framework_id AND pf.program_id = p.id
+                WHERE p.status_at IS NOT NULL AND l.at > p.status_at AND l.action != 'comment'
+            ) AS changes_since_status
         FROM programs p
         LEFT JOIN tally ON tally.program_id = p.id
         """
@@ -1223,31 +1227,34 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
     return db
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def _check_database_file(path: pathlib.Path) -> None:
     """Refuse, before SQLite opens it, a path where no crosswalk database is or can be made."""
     if path.is_dir():
         raise CrosswalkError(f"{path} is a folder, not a database file")
     if not path.exists():
+        if path.is_symlink():
+            raise CrosswalkError(f"cannot create {path}: it is a link to {os.readlink(path)}, which does not exist")
         if not path.parent.is_dir():
             raise CrosswalkError(f"cannot create {path}: the folder {path.parent} does not exist")
         return
     try:
         with path.open("rb") as f:
-            head = f.read(len(SQLITE_HEADER))
+            empty = not f.read(1)
     except OSError as exc:
         raise CrosswalkError(f"cannot open {path}: {exc.strerror or exc}") from None
-    if head and head != SQLITE_HEADER:
+    if not empty and not is_sqlite_file(path):
         raise CrosswalkError(f"{path} is not a crosswalk database (it is not an SQLite file)")
 
 
 def _check_made_by_crosswalk(db: sqlite_utils.Database, path) -> None:
     """Refuse to build crosswalk's tables into an SQLite database that has tables of its own but
-    no record of crosswalk's migrations: a published copy, or another program's database."""
-    tables = set(db.table_names())
-    if not tables or "_sqlite_migrations" in tables:
+    no record of crosswalk's migrations: a published copy, or another program's database (one that
+    keeps sqlite-utils migrations of its own too)."""
+    tables = set(db.table_names()) - {"_sqlite_migrations"}
+    if not tables:
+        return
+    if "_sqlite_migrations" in db.table_names() and db.execute(
+            "select count(*) from _sqlite_migrations where migration_set = ?", [migrations.name]).fetchone()[0]:
         return
     if {"about", "frameworks", "standards"} <= tables:
         folder = pathlib.Path(path).parent
@@ -1318,8 +1325,9 @@ def named_row(db, table: str, name: str) -> dict | None:
     of that exact name, else the one of that name in another case (so that "welding tasks" updates
     'Welding tasks' rather than adding a second framework that only its case tells apart, as
     :func:`framework_id` and :func:`program_id` find them). None: a new one."""
-    rows = list(db[table].rows_where("name = ?", [name])) or [
-        row for row in db[table].rows_where("lower(name) = lower(?)", [name]) if row["name"].casefold() == name.casefold()]
+    text = name.strip()
+    rows = list(db[table].rows_where("name = ?", [text])) or [
+        row for row in db[table].rows if row["name"].strip().casefold() == text.casefold()]
     return rows[0] if len(rows) == 1 else None
 
 

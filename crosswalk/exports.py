@@ -19,15 +19,16 @@ import dataclasses
 import datetime
 import json
 import pathlib
+import re
 import urllib.parse
 
 import yaml
 
-from .case import export_case
+from .case import export_case, framework_uuid
 from .cells import neutralise
 from .db import program_id
 from .errors import CrosswalkError
-from .outputs import SSSOM_TITLE, check_output
+from .outputs import check_output, csv_header_starts, text_has
 from .text import plural
 
 FORMATS = ("case", "sssom", "csv")
@@ -82,6 +83,20 @@ def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> li
         order by id
     """
     return list(db.query(sql, params))
+
+
+SSSOM_TITLE = "CTE industry standards certifying academic standards (crosswalk)"
+
+
+def _case_by_crosswalk(path) -> bool:
+    """Whether the file at ``path`` is a CASE package crosswalk exported: its document is crosswalk's
+    (several frameworks), or a single framework's under the identifier crosswalk gives it."""
+    try:
+        document = json.loads(pathlib.Path(path).read_text(encoding="utf-8-sig")).get("CFDocument") or {}
+    except (OSError, ValueError, AttributeError):
+        return False
+    return document.get("creator") == "crosswalk" or (
+        isinstance(document.get("title"), str) and document.get("identifier") == framework_uuid(document["title"]))
 
 
 def _mapping_date(value) -> str | None:
@@ -180,8 +195,10 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
     fmt = (format or "").lower()
     if fmt not in FORMATS:
         raise CrosswalkError(f"unknown export format {format!r}; use one of: {', '.join(FORMATS)}")
-    check_output(path, database=db, kind=fmt, what=f"{'an' if fmt == 'sssom' else 'a'} {fmt.upper()} export",
-                 header=CSV_COLUMNS, force=force)
+    ours = {"case": _case_by_crosswalk, "csv": csv_header_starts(CSV_COLUMNS),
+            "sssom": text_has(re.escape(f"mapping_set_title: {SSSOM_TITLE}"))}[fmt]
+    check_output(path, database=db, what=f"{'an' if fmt == 'sssom' else 'a'} {fmt.upper()} export", ours=ours,
+                 force=force)
     if fmt == "case":
         if program is not None:
             raise CrosswalkError("a CASE export is chosen by --framework, not --program")

@@ -507,6 +507,9 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
 
         import_rows(db, rows, {"name": "Welding", "kind": "industry"}, file="welding.xlsx")
     """
+    meta = {**meta, "name": str(meta["name"] or "").strip()}  # " Welding " names 'Welding', as every lookup reads it
+    if not meta["name"]:
+        raise CrosswalkError("a framework needs a name (--framework)")
     result = ImportResult(
         framework=meta["name"], framework_id=None, file=file, sheet=sheet, mapping=mapping or {},
         rows=len(rows), dry_run=dry_run, hierarchy=hierarchy, warnings=list(warnings),

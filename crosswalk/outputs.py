@@ -6,15 +6,17 @@ crosswalk wrote (a re-run of the same command), or with ``force``. A director's 
 standards CSV or notes named as OUT by mistake stay as they were, and so does a review workbook
 named as a report's OUT.
 
-How crosswalk knows its own files: a workbook by its sheets (a review workbook's, a report's); a
-CSV by its first line, the header crosswalk writes; an SSSOM file by its metadata, which names
-crosswalk's mapping set; a CASE package by its document, created by crosswalk. Workbooks are
-signed too (:func:`mark`: their author is crosswalk, as Excel's file properties show).
+Each writer says how it knows its own kind of file (``ours``), with the recognisers here: a
+workbook by its sheets (:func:`has_sheets`: a review workbook's, a report's, whatever sheets a
+committee added), a CSV by the first columns of its header (:func:`csv_header_starts`: a column
+added by a later version does not make an earlier file a stranger), a text file by a line of
+crosswalk's own (:func:`text_has`). Workbooks are signed too (:func:`mark`: their author is
+crosswalk, as Excel's file properties show).
 
 Example::
 
-    check_output("welding.csv", database="district.db", kind="csv", what="a CSV export",
-                 header=["programs", "cte_code"])
+    check_output("welding.csv", database="district.db", what="a CSV export",
+                 ours=csv_header_starts(["programs", "industry_framework", "cte_code"]))
 """
 
 from __future__ import annotations
@@ -26,13 +28,12 @@ import os
 import pathlib
 import re
 import zipfile
+from collections.abc import Callable
 
 from .errors import CrosswalkError
 
 AUTHOR = "crosswalk"
-SQLITE_HEADER = b"SQLite format 3\x00"
-SSSOM_TITLE = "CTE industry standards certifying academic standards (crosswalk)"
-KINDS = ("workbook", "csv", "sssom", "case")
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 _READ = 4096  # bytes read to recognise a text file (every mark is in its first lines)
 
 
@@ -41,32 +42,41 @@ def mark(workbook) -> None:
     workbook.properties.creator = AUTHOR
 
 
-def check_output(path, *, database=None, kind: str, what: str, header=None, force: bool = False,
-                 sheets: tuple[str, ...] = ()) -> None:
-    """Raise CrosswalkError unless crosswalk may write a ``kind`` file at ``path`` (module docstring).
+def check_output(path, *, database=None, what: str, ours: Callable[[pathlib.Path], bool],
+                 force: bool = False) -> None:
+    """Raise CrosswalkError unless crosswalk may write ``what`` at ``path`` (module docstring).
 
     ``database``: its path, or the open database; ``what``: the file in words ("a review
-    workbook"), for the error; ``header``: the columns of the CSV about to be
-    written (kind "csv"); ``sheets``: the sheets of the workbook about to be written (kind
-    "workbook")."""
+    workbook"), for the error; ``ours``: whether an existing file is an earlier one of this kind."""
     path = pathlib.Path(path)
     if path.is_dir():
         raise CrosswalkError(f"{path} is a folder; name the file to write")
     if not path.exists():
+        if path.is_symlink():
+            raise CrosswalkError(f"cannot write {path}: it is a link to {os.readlink(path)}, which does not exist")
         if not path.parent.is_dir():
             raise CrosswalkError(f"cannot write {path}: the folder {path.parent} does not exist")
         return
     if database is not None and _same_file(path, database):
         raise CrosswalkError(f"{path} is the crosswalk's database; name another file to write")
-    if _starts_with(path, SQLITE_HEADER):
+    if is_sqlite_file(path):
         raise CrosswalkError(f"{path} is a database; crosswalk does not write over a database")
-    if force or _written_by_crosswalk(path, kind, header, sheets):
+    if force or ours(path):
         return
     raise CrosswalkError(f"{path} already exists and is not {what} that crosswalk wrote; "
                          "name another file, or use --force to replace it")
 
 
-def _database_file(database) -> pathlib.Path | None:
+def is_sqlite_file(path) -> bool:
+    """Whether the file at ``path`` begins as an SQLite database does."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(SQLITE_HEADER)) == SQLITE_HEADER
+    except OSError:
+        return False
+
+
+def database_file(database) -> pathlib.Path | None:
     """The file of a database given as a path or as an open sqlite_utils Database (None: in memory)."""
     if hasattr(database, "execute"):
         files = [row[2] for row in database.execute("pragma database_list").fetchall() if row[1] == "main"]
@@ -75,7 +85,7 @@ def _database_file(database) -> pathlib.Path | None:
 
 
 def _same_file(path: pathlib.Path, database) -> bool:
-    database = _database_file(database)
+    database = database_file(database)
     if database is None:
         return False
     for candidate in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
@@ -87,37 +97,41 @@ def _same_file(path: pathlib.Path, database) -> bool:
     return False
 
 
-def _starts_with(path: pathlib.Path, prefix: bytes) -> bool:
+def head(path: pathlib.Path) -> str:
+    """The first few kilobytes of a file as text (BOM dropped; what is not UTF-8 replaced)."""
     try:
-        with path.open("rb") as f:
-            return f.read(len(prefix)) == prefix
-    except OSError:
-        return False
-
-
-def _head(path: pathlib.Path) -> str:
-    try:
-        with path.open("rb") as f:
+        with open(path, "rb") as f:
             return f.read(_READ).decode("utf-8-sig", errors="replace")
     except OSError:
         return ""
 
 
-def _written_by_crosswalk(path: pathlib.Path, kind: str, header, sheets) -> bool:
-    if kind == "workbook":
-        return _sheets(path) == list(sheets)
-    head = _head(path)
-    if kind == "csv":
-        first = next(csv.reader(io.StringIO(head.split("\n", 1)[0])), [])
-        return header is not None and first == list(header)
-    if kind == "sssom":
-        return head.startswith("# ") and f"mapping_set_title: {SSSOM_TITLE}" in head
-    if kind == "case":
-        return head.lstrip().startswith("{") and re.search(r'"creator":\s*"crosswalk"', head) is not None
-    raise ValueError(f"unknown kind {kind!r}; one of {KINDS}")
+def csv_header_starts(columns, first: int = 3) -> Callable[[pathlib.Path], bool]:
+    """Recognises a CSV whose header begins with the ``first`` columns of ``columns``."""
+    wanted = list(columns)[:first]
+
+    def ours(path: pathlib.Path) -> bool:
+        lines = head(path).splitlines()
+        try:
+            header = next(csv.reader(io.StringIO(lines[0])), []) if lines else []
+        except csv.Error:  # not a CSV at all (a workbook, say)
+            return False
+        return header[:len(wanted)] == wanted
+
+    return ours
 
 
-def _sheets(path: pathlib.Path) -> list[str] | None:
+def text_has(pattern: str) -> Callable[[pathlib.Path], bool]:
+    """Recognises a text file whose first lines match the regular expression ``pattern``."""
+    return lambda path: re.search(pattern, head(path)) is not None
+
+
+def has_sheets(sheets) -> Callable[[pathlib.Path], bool]:
+    """Recognises a workbook that holds these sheets (and maybe more)."""
+    return lambda path: set(sheets) <= set(sheet_names(path) or ())
+
+
+def sheet_names(path: pathlib.Path) -> list[str] | None:
     """A workbook's sheet names, in order, read from its zip (None: not an .xlsx workbook)."""
     try:
         with zipfile.ZipFile(path) as z:

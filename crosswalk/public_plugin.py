@@ -376,6 +376,8 @@ async def home_context(datasette, request) -> dict:
     if is_working(datasette):
         for r in await rows(datasette, "select * from program_progress"):
             progress[r["program_id"]] = dict(r, left=(r["statements"] or 0) - (r["statements_decided"] or 0))
+        for p in programs:  # the status as the program's page shows it, with the changes since its sign-off
+            p["changes_since_status"] = (progress.get(p["id"]) or {}).get("changes_since_status")
     return {
         "progress": progress,
         "programs": programs,

@@ -46,7 +46,7 @@ from openpyxl.utils import get_column_letter
 from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
-from .outputs import check_output, mark
+from .outputs import check_output, csv_header_starts, has_sheets, mark
 from .text import grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
@@ -79,7 +79,7 @@ COVERAGE_COLUMNS = [
     ("Partly certified", "partial"), ("Certified", "certified"), ("Coverage (%)", "percent"),
 ]
 # A CSV report's three tables: the crosswalk, its coverage figures (by subject, domain, cluster), the
-# decisions to re-review; each table's header (the first line, by which crosswalk knows its own file).
+# decisions to re-review; each table's header (its first columns are how crosswalk knows its own file).
 COVERAGE_CSV_COLUMNS = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
 CSV_HEADERS = (
     ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
@@ -217,11 +217,10 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
     also = []
     if fmt == "csv":
         for target, header in zip((path, *csv_companions(path)), CSV_HEADERS):
-            check_output(target, database=db, kind="csv", what="a CSV report", header=header, force=force)
+            check_output(target, database=db, what="a CSV report", ours=csv_header_starts(header), force=force)
         also = [str(p) for p in _write_csv(data, path)]
     else:
-        check_output(path, database=db, kind="workbook", what="a report", force=force,
-                     sheets=REPORT_SHEETS)
+        check_output(path, database=db, what="a report", ours=has_sheets(REPORT_SHEETS), force=force)
         _write_xlsx(data, path)
     return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], len(data["rows"]),
                         len(data["evidence"]), data["coverage"], len(data["rereview"]), also)

@@ -34,7 +34,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .cells import write_cell
 from .db import STATUSES, framework_id, now, program_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
-from .outputs import check_output, mark
+from .outputs import check_output, database_file, has_sheets, mark
 from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
@@ -164,10 +164,9 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     path = pathlib.Path(path)
     if path.suffix.lower() != ".xlsx":
         raise CrosswalkError(f"the review workbook must be an .xlsx file, not {path.name!r}")
-    check_output(path, database=db, kind="workbook", what="a review workbook", force=replace,
-                 sheets=(COVER, SHEET))
-    if not replace and path.is_file():
+    if not replace and path.is_file():  # first: a committee's decisions say so, whatever else the file holds
         _refuse_to_lose_decisions(db, path)
+    check_output(path, database=db, what="a review workbook", ours=has_sheets([SHEET]), force=replace)
     rows = select_alignments(db, program=program, framework=framework, statuses=statuses, min_score=min_score)
 
     workbook = openpyxl.Workbook()
@@ -437,8 +436,8 @@ class ImportResult:
         workbook came from another database; rows that look like a decision forgotten."""
         notes = []
         if self.conflicts and self.exported_from and self.database and self.exported_from != self.database:
-            notes.append(f"{self.path.name} was exported from {self.exported_from}, not {self.database}: "
-                         "its rows name that database's alignments")
+            notes.append(f"{self.path.name} was exported from a database named {self.exported_from}, not "
+                         f"{self.database}: if that is another database, its rows name that database's alignments")
         if self.forgotten:
             rows = ", ".join(str(n) for n in self.forgotten[:10]) + (
                 f" and {len(self.forgotten) - 10} more" if len(self.forgotten) > 10 else "")
@@ -635,9 +634,9 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
         raise CrosswalkError("say who imports the decisions: --reviewer is required")
     path = pathlib.Path(path)
     exported_from, items, undecided = read_workbook(path)
-    files = [row[2] for row in db.execute("pragma database_list").fetchall() if row[1] == "main" and row[2]]
+    file = database_file(db)
     result = ImportResult(path, undecided=len(undecided), exported_from=exported_from,
-                          database=pathlib.Path(files[0]).name if files else None)
+                          database=file.name if file else None)
     # A strength or rationale written on a suggestion left without a decision: most likely a decision
     # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
     noted = [(number, alignment) for number, alignment, wrote in undecided if wrote and alignment is not None]

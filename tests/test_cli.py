@@ -4,6 +4,7 @@ import json
 import sqlite3
 
 import openpyxl
+import sqlite_utils
 
 from crosswalk.cli import cli
 from crosswalk.programs import CAREER_CLUSTERS, canonical_cluster
@@ -205,8 +206,16 @@ def test_approve(runner, small_db, tmp_path):
     changed = "in review (set by J. Chen on 2026-01-02); 2 changes to its decisions since"
     assert f"  status: {changed}\n" in runner.invoke(cli, ["program", "list", path]).stdout
     assert changed in runner.invoke(cli, ["report", path, str(report), "--program", "1"]).stdout
-    page = asyncio.run(make_datasette(small_db, pages=True).client.get("/program/1")).text
-    assert "In" + changed[2:] in page
+    for url in ("/program/1", "/"):
+        assert "In" + changed[2:] in asyncio.run(make_datasette(small_db, pages=True).client.get(url)).text, url
+    # A comment changes no decision; a decision on a task retired since is a change all the same.
+    assert runner.invoke(cli, ["comment", path, "3", "Ask the math department", "--reviewer", "B. Okafor"]).exit_code == 0
+    assert f"  status: {changed}\n" in runner.invoke(cli, ["program", "list", path]).stdout
+    conn.execute("update standards set status = 'retired' where id = (select source_id from alignments where id = 4)")
+    conn.commit()
+    assert runner.invoke(cli, ["decide", path, "4", "accept", "--reviewer", "A. Rivera"]).exit_code == 0
+    assert "  status: in review (set by J. Chen on 2026-01-02); 3 changes to its decisions since\n" in runner.invoke(
+        cli, ["program", "list", path]).stdout
 
 
 def test_approve_errors(runner, small_db):
@@ -238,10 +247,15 @@ def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(r
     with sqlite3.connect(other) as conn:
         conn.execute("create table notes (line text)")
     conn.close()
+    tool = tmp_path / "tool.db"  # another program that keeps sqlite-utils migrations too
+    tool_migrations = sqlite_utils.Migrations("othertool")
+    tool_migrations()(lambda db: db["users"].insert({"id": 1}, pk="id"))
+    tool_migrations.apply(sqlite_utils.Database(tool))
     publish(small_db, tmp_path / "public")
     published = tmp_path / "public" / "crosswalk.db"
     cases = [(text, f"Error: {text} is not a crosswalk database (it is not an SQLite file)"),
              (other, f"Error: {other} is not a crosswalk database (an SQLite database of another program)"),
+             (tool, f"Error: {tool} is not a crosswalk database (an SQLite database of another program)"),
              (published, f"Error: {published} is a published crosswalk (made by crosswalk publish), read only; "
                          f"serve it with: crosswalk serve {tmp_path / 'public'}")]
     for path, error in cases:
@@ -259,6 +273,11 @@ def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(r
     assert result.exit_code == 1 and result.stderr == (
         f"Error: cannot create {missing}: the folder {missing.parent} does not exist\n"), result.output
     assert not missing.parent.exists()
+    dangling = tmp_path / "link.db"
+    dangling.symlink_to(missing)
+    result = runner.invoke(cli, ["import", str(dangling), str(welding_xlsx), "--framework", "W"])
+    assert result.exit_code == 1 and result.stderr == (
+        f"Error: cannot create {dangling}: it is a link to {missing}, which does not exist\n"), result.output
 
 
 def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db):
@@ -290,7 +309,7 @@ def test_a_name_in_another_case_updates_the_framework_or_program_it_names(runner
     that only the case of its name tells apart (every later lookup of it would be ambiguous)."""
     path = str(tmp_path / "district.db")
     assert runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "Welding tasks"]).exit_code == 0
-    again = runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "WELDING tasks", "--silent"])
+    again = runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", " WELDING tasks ", "--silent"])
     assert again.exit_code == 0 and again.stdout.startswith("Imported 4 standards into 'Welding tasks' from "), again.output
     assert ": 0 added, 0 changed, 4 unchanged, 0 retired" in again.stdout
     added = runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "welding tasks"])
@@ -305,3 +324,12 @@ def test_a_name_in_another_case_updates_the_framework_or_program_it_names(runner
     conn.close()
     report = runner.invoke(cli, ["report", path, str(tmp_path / "r.xlsx"), "--program", "WELDING TECHNOLOGY"])
     assert report.exit_code == 0, report.output
+    blank = runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "  ", "--silent"])
+    assert blank.exit_code == 1 and blank.stderr == "Error: a framework needs a name (--framework)\n"
+    # Beyond ASCII, as every lookup folds case (SQLite's lower() folds A-Z only).
+    for name in ("Électricité tasks", "électricité TASKS"):
+        assert runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", name]).exit_code == 0
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("select name from frameworks order by id").fetchall() == [
+            ("Welding tasks",), ("Électricité tasks",)]
+    conn.close()

@@ -219,6 +219,26 @@ def test_a_file_crosswalk_did_not_write_is_not_written_over(runner, reviewed_dem
     result = write("r.csv", tmp_path / "new.csv")
     assert result.exit_code == 1 and result.stderr.startswith(f"Error: {companion} already exists"), result.output
     assert not (tmp_path / "new.csv").exists() and companion.read_text(encoding="utf-8") == "my notes\n"
+    # An earlier file of the same kind by an older crosswalk, whose CSV header had fewer columns, is replaced;
+    # so is a single framework's CASE package (its document's creator is the framework's publisher).
+    old_header = "\ufeffProgram,CTE code,CTE task,Credential\nWelding Technology,W.1,Weld,Welding\n"
+    for name in ("old.csv", "old-coverage.csv", "old-rereview.csv"):
+        (tmp_path / name).write_text(old_header if name == "old-rereview.csv" else (tmp_path / name.replace(
+            "old", "r")).read_text(encoding="utf-8-sig"), encoding="utf-8")
+    assert write("r.csv", tmp_path / "old.csv").exit_code == 0
+    assert (tmp_path / "old-rereview.csv").read_text(encoding="utf-8-sig").splitlines()[0].endswith(",Alignment id")
+    math = ["--framework", "Maine Learning Results: Mathematics (CCSS)"]
+    for _ in range(2):
+        result = write("x.json", tmp_path / "one.json", *math)
+        assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "one.json").read_text(encoding="utf-8"))["CFDocument"]["creator"] != "crosswalk"
+    # A workbook, or a CSV whose lines end in a lone CR, named as a CSV's OUT: one error, no traceback.
+    (tmp_path / "mac.csv").write_bytes(b"a,b\rc,d\r")
+    for existing in (tasks, tmp_path / "mac.csv"):
+        for name in ("x.csv", "r.csv"):
+            result = write(name, existing, "--format", "csv") if name == "x.csv" else write(name, existing)
+            assert result.exit_code == 1 and result.stderr.startswith(f"Error: {existing} already exists"), \
+                result.output
     # With --force, a file crosswalk did not write is replaced.
     assert write("x.csv", standards, "--force").exit_code == 0
     assert standards.read_text(encoding="utf-8-sig").startswith("programs,industry_framework,")

@@ -160,6 +160,13 @@ def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_pa
         "written over: import it first (crosswalk review import), write the export to another file, "
         "or replace it with --force")
     assert out.read_bytes() == filled
+    # A sheet of the committee's own, or the cover sheet deleted: still their decisions, and said so.
+    wb.create_sheet("Committee notes")
+    del wb["About this workbook"]
+    wb.save(out)
+    filled = out.read_bytes()
+    again = runner.invoke(cli, export)
+    assert again.exit_code == 1 and again.stderr == refused.stderr and out.read_bytes() == filled
     # A value the import could not read is the committee's work too.
     set_decision(ws, rows[2], "acept")
     wb.save(out)
@@ -425,7 +432,8 @@ def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, we
     assert result.exit_code == 0, result.output
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith(f"Conflict: row {first} (alignment ") and len(lines) == 2
-    assert lines[1] == "Note: r.xlsx was exported from small.db, not district.db: its rows name that database's alignments"
+    assert lines[1] == ("Note: r.xlsx was exported from a database named small.db, not district.db: if that is "
+                        "another database, its rows name that database's alignments")
     assert "0 decisions recorded" in result.stdout and result.stdout.strip().endswith("; 1 conflict (not applied, see above)")
     assert other.read_bytes() == before
     # Into the database it came from, no note.
