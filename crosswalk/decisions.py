@@ -214,21 +214,29 @@ def _resolve(db, code: str, framework: str | None, kind: str, default_framework_
             default_framework_id = framework_id(db, framework)
         except NotFound:
             return None
-    if default_framework_id is not None:
-        rows = db.execute("select id from standards where framework_id = ? and code = ?",
-                          [default_framework_id, code]).fetchall()
-    else:
-        # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a
-        # join, it scanned every standard for each row: 1,000 decisions between the O*NET gold's
-        # tasks and DWAs spent 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
-        rows = db.execute(
-            "select id from standards where framework_id in (select id from frameworks where kind = ?) "
-            "and code = ? and status = 'active'", [kind, code]).fetchall()
-        if len(rows) > 1:
-            raise CrosswalkError(
-                f"code {code!r} is in several {kind} frameworks; name the framework with "
-                f"{'--from' if kind == 'industry' else '--to'}")
-    return rows[0][0] if rows else None
+    # The code as written, else the one code that differs from it in case only ('hsn-q.a.1' for
+    # HSN-Q.A.1, as a spreadsheet or a person may have written it); looked up only where the exact
+    # code is not found, since NOCASE cannot use the (framework_id, code) index.
+    for same in ("code = ?", "code = ? collate nocase"):
+        if default_framework_id is not None:
+            rows = db.execute(f"select id from standards where framework_id = ? and {same}",
+                              [default_framework_id, code]).fetchall()
+        else:
+            # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a
+            # join, it scanned every standard for each row: 1,000 decisions between the O*NET gold's
+            # tasks and DWAs spent 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
+            rows = db.execute(
+                "select id from standards where framework_id in (select id from frameworks where kind = ?) "
+                f"and {same} and status = 'active'", [kind, code]).fetchall()
+            if len(rows) > 1 and same == "code = ?":
+                raise CrosswalkError(
+                    f"code {code!r} is in several {kind} frameworks; name the framework with "
+                    f"{'--from' if kind == 'industry' else '--to'}")
+        if len(rows) == 1:
+            return rows[0][0]
+        if rows:  # several codes that differ from it in case only: none is meant more than another
+            return None
+    return None
 
 
 def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = None,

@@ -98,3 +98,24 @@ def test_a_code_in_two_academic_frameworks_needs_the_framework_named_and_a_retir
         "select f.name, a.status from alignments a join standards s on s.id = a.source_id "
         "join standards t on t.id = a.target_id join frameworks f on f.id = t.framework_id "
         "where s.code = 'W.2' and t.code = 'N-Q.1'").fetchall() == [(framework, "rejected")]
+
+
+def test_a_code_written_in_another_case_is_found_when_it_names_one_standard(runner, small_db, tmp_path):
+    """'w.1' and 'n-q.1' are W.1 and N-Q.1 where no code is written exactly so; where two codes differ
+    from it in case only, neither is meant more than the other: the row's code is unknown."""
+    path = write_csv(tmp_path / "lower.csv", [["source_code", "target_code", "decision"], ["w.1", "n-q.1", "accept"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 0 and result.stdout.startswith("Applied 1 decision from lower.csv"), result.output
+    db = open_db(small_db)
+    assert db.execute("select s.code, t.code from alignments a join standards s on s.id = a.source_id "
+                      "join standards t on t.id = a.target_id where a.status = 'accepted'").fetchall() == [
+        ("W.1", "N-Q.1")]
+    db.execute("update standards set code = 'g-mg.1' where code = '3.OA.1'")  # G-MG.1 and g-mg.1 both
+    db.conn.commit()
+    db.close()
+    twice = write_csv(tmp_path / "twice.csv", [["source_code", "target_code", "decision"], ["W.2", "G-mg.1", "accept"],
+                                               ["W.2", "g-mg.1", "reject"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(twice)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Applied 1 decision") and "1 row with codes not in the database" in result.stdout
+    assert "no standard with code 'G-mg.1'" in result.stderr
