@@ -51,6 +51,13 @@ def test_datasette_pages_show_labels_and_views(small_db):
         assert certifies.json()[0]["strength"] == "full"
         search = await get("/small/standards.json?_search=measuring&_shape=array")
         assert sorted(r["code"] for r in search.json()) == ["N-Q.1", "W.1"]  # stemmed: measuring finds measure
+        # The named query "Search the standards": opened with nothing to search for, an empty form, not an error.
+        for words in ("", "%22", "%20"):
+            empty = await get(f"/small/search_standards.json?_shape=array&words={words}")
+            assert empty.status_code == 200 and empty.json() == [], (words, empty.text)
+        found = await get("/small/search_standards.json?_shape=array&words=measuring")
+        assert sorted(r["code"] for r in found.json()) == ["N-Q.1", "W.1"]
+        assert (await get("/small/search_standards")).status_code == 200
     asyncio.run(run())
 
 
