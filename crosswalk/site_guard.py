@@ -156,6 +156,11 @@ def asgi_wrapper(datasette):
                 if message["type"] == "http.response.start":
                     headers = [(k, v) for k, v in message.get("headers", [])]
                     present = {k.lower() for k, _ in headers}
+                    if b"content-length" in present and b"transfer-encoding" in present:
+                        # Datasette's database download sends both (simonw/datasette#2663), which HTTP
+                        # forbids (RFC 9112, 6.2) and strict clients refuse: the file's length stays.
+                        headers = [(k, v) for k, v in headers if k.lower() != b"transfer-encoding"]
+                        present.discard(b"transfer-encoding")
                     headers += [(k, v) for k, v in HEADERS.items() if k not in present]
                     content_type = dict((k.lower(), v) for k, v in headers).get(b"content-type", b"")
                     if _is_csv(scope) and message.get("status") == 200 and \

@@ -101,6 +101,16 @@ def test_hardening_headers_on_every_page(ds):
     assert get(ds, "/crosswalk").headers.get_list("referrer-policy").__len__() == 1
 
 
+def test_the_database_download_has_its_length_and_no_chunked_encoding(ds, evil_published):
+    """Datasette sends both Content-Length and Transfer-Encoding: chunked for the database file
+    (simonw/datasette#2663); HTTP forbids the pair and strict clients refuse it."""
+    response = get(ds, "/crosswalk.db")
+    assert response.status_code == 200
+    assert response.headers["content-length"] == str((evil_published / "crosswalk.db").stat().st_size)
+    assert "transfer-encoding" not in response.headers
+    assert response.content == (evil_published / "crosswalk.db").read_bytes()
+
+
 def test_csv_downloads_hold_no_formula(ds):
     for path in ("/crosswalk/alignments.csv?_size=max", "/crosswalk/standards.csv?_stream=1",
                  "/crosswalk/alignments.csv?_dl=1&_size=max",
