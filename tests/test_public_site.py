@@ -218,3 +218,28 @@ def test_common_questions_are_named_queries(page, published, shot):
     # The write-protected site: the browser gets 403 for a POST.
     status = page.evaluate("fetch('/crosswalk/alignments', {method: 'POST', body: 'x'}).then(r => r.status)")
     assert status == 403
+
+
+def test_on_a_phone_no_page_scrolls_sideways(browser, site, published, shot):
+    """At 375 px a wide table scrolls inside its own box and a chart shrinks: the page itself is
+    never wider than the screen (it was 1,196 px wide on the home page)."""
+    conn = sqlite3.connect(published / "crosswalk.db")
+    program = conn.execute("select id from programs order by id limit 1").fetchone()[0]
+    standard = conn.execute("select target_id from alignments where status = 'accepted' limit 1").fetchone()[0]
+    conn.close()
+    context = browser.new_context(viewport={"width": 375, "height": 800}, base_url=site)
+    page = context.new_page()
+    try:
+        for path in ("/", f"/program/{program}", f"/standard/{standard}", "/gaps", "/gaps?subject=Math",
+                     "/search?q=measure"):
+            page.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, (path, width)
+            # No label squeezed into Datasette's 15% of a form's width ("Search all standards" on 3 lines).
+            squeezed = page.evaluate("[...document.querySelectorAll('main label')].filter("
+                                     "l => l.getBoundingClientRect().height > 2 * parseFloat(getComputedStyle(l)"
+                                     ".lineHeight || 20)).map(l => l.textContent)")
+            assert squeezed == [], (path, squeezed)
+        shot(page, "public-phone-search")
+    finally:
+        context.close()

@@ -293,6 +293,14 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
                         "decision": "reject", "strength": "", "rationale": "forged"}
                 forged = page.request.post(base + "/small/review_alignment", form=form)
                 assert forged.status == 403
+                # On a phone the queue's filter labels are whole (Datasette's CSS gave form labels 15% of
+                # the width: "Progra"), and the page does not scroll sideways.
+                page.set_viewport_size({"width": 375, "height": 800})
+                page.goto(base + "/-/review")
+                for label in ("program", "subject"):
+                    clipped = page.eval_on_selector(f"label[for={label}]", "e => e.scrollWidth > e.clientWidth")
+                    assert not clipped, label
+                assert page.evaluate("document.documentElement.scrollWidth") <= 375
             finally:
                 browser.close()
         # And anonymously (no cookies at all): 403.
