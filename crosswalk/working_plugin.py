@@ -28,6 +28,7 @@ from datasette.utils.asgi import Forbidden, Response
 from . import db as store
 from . import public_plugin as pages
 from . import review
+from .programs import set_status
 from .errors import CrosswalkError
 from .text import local_path
 
@@ -274,16 +275,18 @@ async def program_status(datasette, request):
         datasette.add_message(request, "Not saved: the status is draft, in review or approved.", datasette.ERROR)
         return Response.redirect(back)
 
-    def write(conn):
-        return store.set_program_status(sqlite_utils.Database(conn), program_id, status, reviewer["id"], via="site")
+    def write(conn):  # the rule `crosswalk approve` follows, with the same warnings
+        return set_status(sqlite_utils.Database(conn), program_id, status, reviewer["id"], via="site")
 
     db, _ = pages._db(datasette)
     try:
-        await db.execute_write_fn(write, block=True)
+        result = await db.execute_write_fn(write, block=True)
     except (CrosswalkError, ValueError) as error:
         datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
         return Response.redirect(back)
     datasette.add_message(request, f"The status is now: {status}.", datasette.INFO)
+    for warning in result.warnings():
+        datasette.add_message(request, f"{warning}.", datasette.WARNING)
     return Response.redirect(back)
 
 

@@ -207,8 +207,8 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
         only_math = await ds.client.get("/-/review?program=Welding+Technology&subject=Math", headers={"cookie": cookie})
         assert only_math.text.count('class="review-link"') == math
-        nothing = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
-        assert "Nothing left to review here." in nothing.text
+        unknown = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
+        assert unknown.status_code == 404 and "There is no program named “Other”." in unknown.text
         # Past the last page (as after deciding its last suggestion), the last page there is; a page
         # that is not a number is not there, as on the program pages.
         past = await ds.client.get("/-/review?page=7", headers={"cookie": cookie})
@@ -331,6 +331,12 @@ def test_the_alignment_page_says_why_it_was_flagged(ds, review_db):
     page = asyncio.run(ds.client.get("/-/review/1", headers={"cookie": actor_cookie(ds)}))
     assert page.status_code == 200
     assert "flagged for re-review: statement changed on re-import" in page.text
+    # First in the queue, whatever its score: it certifies nothing until decided again.
+    lowest = conn.execute("select min(score) from alignments where status = 'suggested'").fetchone()[0]
+    conn.execute("update alignments set score = ? where id = 1", [lowest - 1])
+    conn.commit()
+    queue = asyncio.run(ds.client.get("/-/review", headers={"cookie": actor_cookie(ds)}))
+    assert re.findall(r'href="/-/review/(\d+)"', queue.text)[0] == "1"
 
 
 async def sign_in(c, username, password="correct horse", headers=None, address=None):
@@ -483,10 +489,16 @@ def test_decide_and_sign_off_from_the_pages(ds, review_db):
         away = await c.post("/-/decide", data=dict(form, decision="reject", next="https://evil.example/",
                                                    csrftoken=field), headers=signed)
         assert away.headers["location"] == "/" and state(review_db, best)[0] == "rejected"
-        # Sign-off, through db.set_program_status.
+        # Sign-off, by the rule `crosswalk approve` follows (programs.set_status), with its warnings.
         status = await c.post("/-/program-status", data={"program_id": str(program), "status": "approved",
                                                          "csrftoken": field}, headers=signed)
         assert status.status_code == 302 and status.headers["location"] == f"/program/{program}"
+        name, waiting = sqlite3.connect(review_db).execute(
+            "select program, suggested from program_progress where program_id = ?", [program]).fetchone()
+        told = await c.get(f"/program/{program}",
+                           headers={"cookie": f"{cookie}; ds_messages={status.cookies['ds_messages']}"})
+        assert "The status is now: approved." in told.text
+        assert f"{name} has {waiting} suggestions still awaiting review." in told.text and waiting > 1
         row = sqlite3.connect(review_db).execute("select status, status_by from programs where id = ?",
                                                  [program]).fetchone()
         assert row == ("approved", "alice")
