@@ -765,11 +765,24 @@ ROUTES = [
 ]
 
 
+async def not_a_number(datasette, request):
+    """/program/abc, /standard/abc: the site's own 404, as /program/99 gets, not Datasette's bare one."""
+    kind, text = request.url_vars["kind"], urllib.parse.unquote(request.url_vars["id"])
+    return await not_found(datasette, request, f"There is no {kind} “{text}”: {kind}s go by their number.")
+
+
+def numbered_fallbacks(datasette, suffix: str = "") -> list:
+    """Routes for /program/... and /standard/... whose id is not a number (after the numbered
+    routes), unless a database of that name needs those paths for its tables."""
+    return [(rf"^/(?P<kind>{kind})/(?P<id>[^/]+){suffix}$", not_a_number)
+            for kind in ("program", "standard") if kind not in datasette.databases]
+
+
 @hookimpl
 def register_routes(datasette):
     if not _public_config(datasette):
         return []
-    return ROUTES
+    return ROUTES + numbered_fallbacks(datasette)
 
 
 # A site's answers to visitors who carry no cookie (no one signed in, no message, no form token),

@@ -57,6 +57,7 @@ def register_routes(datasette):
     return [
         (r"^/-/review$", review_queue),
         (r"^/-/review/(?P<alignment_id>\d+)$", review_alignment),
+        (r"^/-/review/(?P<alignment_id>[^/]+)$", review_alignment),  # not a number: the site's own 404
     ]
 
 
@@ -124,10 +125,11 @@ async def review_queue(datasette, request):
 
 async def review_alignment(datasette, request):
     db = _database(datasette, request)
-    alignment_id = int(request.url_vars["alignment_id"])
-    rows = (await db.execute("select * from alignment_details where id = ?", [alignment_id])).rows
+    text = urllib.parse.unquote(request.url_vars["alignment_id"])
+    rows = (await db.execute("select * from alignment_details where id = ?", [int(text)])).rows if text.isdigit() else []
     if not rows:
-        raise NotFound(f"There is no alignment with id {alignment_id}")
+        return await pages.not_found(datasette, request, f"There is no alignment number “{text}”.")
+    alignment_id = int(text)
     log = [dict(r) for r in (await db.execute(
         "select * from review_log where alignment_id = ? order by id", [alignment_id])).rows]
     return Response.html(await datasette.render_template(

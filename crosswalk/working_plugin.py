@@ -319,4 +319,5 @@ def register_routes(datasette):
         (r"^/search$", search_page),
         (r"^/-/decide$", decide),
         (r"^/-/program-status$", program_status),
+        *pages.numbered_fallbacks(datasette, suffix="(?:/review)?"),  # last: after the numbered ones
     ]

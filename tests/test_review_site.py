@@ -209,6 +209,9 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         assert only_math.text.count('class="review-link"') == math
         unknown = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
         assert unknown.status_code == 404 and "There is no program named “Other”." in unknown.text
+        for missing in ("abc", "999999"):
+            page = await ds.client.get(f"/-/review/{missing}", headers={"cookie": cookie})
+            assert page.status_code == 404 and f"There is no alignment number “{missing}”." in page.text
         # Past the last page (as after deciding its last suggestion), the last page there is; a page
         # that is not a number is not there, as on the program pages.
         past = await ds.client.get("/-/review?page=7", headers={"cookie": cookie})

@@ -296,6 +296,11 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
         assert review.status_code == 200 and review.text.index(f'id="a{best}"') > 0
         assert "<form class=\"xw-decide\"" not in review.text  # read only: no decisions here
         assert (await get(f"/program/{welding}/review?band=nonsense")).status_code == 404
+        # A program or standard that is not a number: the site's own 404 page, with its navigation.
+        for path, said in (("/program/abc", "There is no program “abc”"), ("/program/abc/review", "program “abc”"),
+                           ("/standard/x1", "There is no standard “x1”")):
+            missing = await get(path)
+            assert missing.status_code == 404 and said in missing.text and 'class="xw-nav"' in missing.text, path
         # Searching with nothing, or with what FTS5 cannot parse, answers a page, not an error.
         for q in ("", "%22", "NEAR(", "AND", "*", "%22%22%22"):
             page = await get(f"/search?q={q}")

@@ -101,6 +101,13 @@ def test_hardening_headers_on_every_page(ds):
     assert get(ds, "/crosswalk").headers.get_list("referrer-policy").__len__() == 1
 
 
+def test_a_program_or_standard_that_is_not_a_number_gets_the_sites_404(ds):
+    for path, said in (("/program/abc", "There is no program “abc”"), ("/standard/%C3%A9", "There is no standard “é”")):
+        page = get(ds, path)
+        assert page.status_code == 404 and said in page.text and 'class="xw-nav"' in page.text, path
+    assert get(ds, "/crosswalk/programs").status_code == 200  # the database's own tables are still there
+
+
 def test_the_database_download_has_its_length_and_no_chunked_encoding(ds, evil_published):
     """Datasette sends both Content-Length and Transfer-Encoding: chunked for the database file
     (simonw/datasette#2663); HTTP forbids the pair and strict clients refuse it."""
