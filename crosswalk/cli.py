@@ -782,7 +782,8 @@ def review_password_hash(password):
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("alignment_id", type=int)
 @click.argument("decision", type=click.Choice(["accept", "reject"]))
-@click.option("--strength", type=click.Choice(["full", "partial"]), help="How fully the CTE work covers the standard")
+@click.option("--strength", type=click.Choice(["full", "partial"]),
+              help="How fully the CTE work covers the standard (accepting without one: the strength it had, else full)")
 @click.option("--rationale", help="Why, in a sentence")
 @click.option("--reviewer", required=True, help="Who decides")
 @fail_cleanly

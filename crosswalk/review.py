@@ -78,11 +78,14 @@ def with_parameters(sql: str, values: dict) -> str:
 
 
 # Accept or reject. Accepting keeps the current strength and rationale unless new ones are
-# given; rejecting clears the strength (a rejected pair has none).
+# given, and an alignment accepted with no strength at all is full (as every page's "Accept (full)"
+# and a crosswalk's plain "Yes" mean): accepted with none, it was listed as evidence but certified
+# nothing, as coverage counts a standard by its strength. Rejecting clears the strength (a rejected
+# pair has none).
 DECIDE = Rule({
     "status": "CASE :decision WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
               "    ELSE 'decision must be accept or reject' END",
-    "strength": "CASE WHEN :decision = 'reject' THEN NULL ELSE coalesce(:strength, strength) END",
+    "strength": "CASE WHEN :decision = 'reject' THEN NULL ELSE coalesce(:strength, strength, 'full') END",
     "rationale": "CASE WHEN :rationale IS NULL THEN rationale ELSE nullif(:rationale, '') END",
 }, decides=True)
 # Amend an accepted alignment's strength, or any alignment's rationale, without deciding again.

@@ -84,7 +84,7 @@ INSTRUCTIONS = [
     "Decision: choose accept or reject from the list. Leave it empty to decide later; empty rows change "
     "nothing.",
     "Strength (accepted rows only): full when the CTE work fully teaches the standard, partial when it "
-    "covers part of it.",
+    "covers part of it; an accepted row left without one is full.",
     "Rationale: why, in a sentence (a lesson, an activity, an assessment). Reviewer: who decided; when "
     "empty, the name given to 'crosswalk review import' is recorded.",
     "Grey columns are locked; filter freely. To sort, first unprotect the sheet (Excel: Review > Unprotect "

@@ -4,6 +4,7 @@ import re
 import sqlite3
 import threading
 
+import openpyxl
 import pytest
 from datasette_auth_passwords.utils import hash_password
 
@@ -14,6 +15,7 @@ from crosswalk.importer import import_file
 from crosswalk.matching import match
 from crosswalk.review import add_comment, decide
 from crosswalk.review_site import make_review_datasette
+from crosswalk.workbook import export_workbook, import_workbook
 
 from .conftest import write_csv
 
@@ -61,6 +63,37 @@ def test_decide_writes_alignment_and_one_log_row(small_db):
     decide(db, b, "reject", rationale="Not the same skill", reviewer="carol", via="test")
     entry = log_rows(db, b)[-1]
     assert (entry["action"], entry["new_status"], entry["via"], entry["new_strength"]) == ("reject", "rejected", "test", None)
+
+
+def test_accepted_with_no_strength_is_full_and_certifies(small_db, runner, tmp_path):
+    """Accepted with no strength given or held before, an alignment is full, whatever path decided
+    it (here the command line and the review workbook): with none it was listed as evidence but
+    certified nothing, since coverage counts a standard by its strength. A partial one stays partial
+    when accepted again without a strength."""
+    db = open_db(small_db)
+    a, b, c = first_ids(db, 3)
+    db.execute("insert into programs (name) values ('Welding Technology')")
+    db.execute("insert into program_frameworks select 1, framework_id from standards where id = "
+               "(select source_id from alignments where id = ?)", [a])
+    db.conn.commit()
+    db.close()
+    assert runner.invoke(cli, ["decide", str(small_db), str(a), "accept", "--reviewer", "alice"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), str(b), "accept", "--strength", "partial",
+                               "--reviewer", "alice"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), str(b), "accept", "--reviewer", "bob"]).exit_code == 0
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    header = {cell.value: cell.column for cell in ws[1]}
+    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, header["Alignment id"]).value == c)
+    ws.cell(row, header["Decision"]).value = "accept"
+    wb.save(out)
+    import_workbook(db, out, reviewer="committee")
+    assert db.execute("select id, status, strength from alignments where id in (?, ?, ?) order by id",
+                      [a, b, c]).fetchall() == sorted([(a, "accepted", "full"), (b, "accepted", "partial"),
+                                                       (c, "accepted", "full")])
+    assert db.execute("select strength from program_evidence where alignment_id = ?", [a]).fetchone() == ("full",)
 
 
 def test_decide_checks_its_values(small_db):
