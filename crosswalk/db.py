@@ -35,7 +35,7 @@ except ImportError:  # Windows: no flock, databases are not marked as served
 import sqlite_utils
 
 from .errors import CrosswalkError, NotFound
-from .outputs import is_sqlite_file
+from .outputs import file_there, is_sqlite_file
 
 SCHEMA_VERSION = "2026-11-22"
 
@@ -1229,13 +1229,7 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
 
 def _check_database_file(path: pathlib.Path) -> None:
     """Refuse, before SQLite opens it, a path where no crosswalk database is or can be made."""
-    if path.is_dir():
-        raise CrosswalkError(f"{path} is a folder, not a database file")
-    if not path.exists():
-        if path.is_symlink():
-            raise CrosswalkError(f"cannot create {path}: it is a link to {os.readlink(path)}, which does not exist")
-        if not path.parent.is_dir():
-            raise CrosswalkError(f"cannot create {path}: the folder {path.parent} does not exist")
+    if not file_there(path, "create"):
         return
     try:
         with path.open("rb") as f:

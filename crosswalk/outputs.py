@@ -49,13 +49,7 @@ def check_output(path, *, database=None, what: str, ours: Callable[[pathlib.Path
     ``database``: its path, or the open database; ``what``: the file in words ("a review
     workbook"), for the error; ``ours``: whether an existing file is an earlier one of this kind."""
     path = pathlib.Path(path)
-    if path.is_dir():
-        raise CrosswalkError(f"{path} is a folder; name the file to write")
-    if not path.exists():
-        if path.is_symlink():
-            raise CrosswalkError(f"cannot write {path}: it is a link to {os.readlink(path)}, which does not exist")
-        if not path.parent.is_dir():
-            raise CrosswalkError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if not file_there(path, "write"):
         return
     if database is not None and _same_file(path, database):
         raise CrosswalkError(f"{path} is the crosswalk's database; name another file to write")
@@ -65,6 +59,20 @@ def check_output(path, *, database=None, what: str, ours: Callable[[pathlib.Path
         return
     raise CrosswalkError(f"{path} already exists and is not {what} that crosswalk wrote; "
                          "name another file, or use --force to replace it")
+
+
+def file_there(path: pathlib.Path, verb: str) -> bool:
+    """Whether a file is at ``path`` already; CrosswalkError ("cannot {verb} ...") where none can be
+    made there: a folder, a link to nothing, a folder that does not exist."""
+    if path.is_dir():
+        raise CrosswalkError(f"cannot {verb} {path}: it is a folder, not a file")
+    if path.exists():
+        return True
+    if path.is_symlink():
+        raise CrosswalkError(f"cannot {verb} {path}: it is a link to {os.readlink(path)}, which does not exist")
+    if not path.parent.is_dir():
+        raise CrosswalkError(f"cannot {verb} {path}: the folder {path.parent} does not exist")
+    return False
 
 
 def is_sqlite_file(path) -> bool:
