@@ -84,6 +84,11 @@ def test_warm_mode_learns_from_accepted_decisions():
     assert warm[0][0].target_key == 1
     assert warm[0][0].score > cold[0][0].score
     assert "1 reviewed statement like this one was aligned to it, e.g. T0 “Scale recipe yields" in warm[0][0].evidence
+    assert "(another framework)" not in warm[0][0].evidence
+    # Decided for another program's tasks, the statement is named as such: not taken for this one's.
+    elsewhere = [dataclasses.replace(decisions[0], other_framework=True)]
+    evidence = rank_candidates(sources, targets, top=2, decisions=elsewhere)[0][0].evidence
+    assert "e.g. T0 “Scale recipe yields up or down for a batch.” (another framework)" in evidence, evidence
 
 
 def test_rejected_text_is_never_suggested():

@@ -42,6 +42,12 @@ def quote(code: str, text: str, width: int = 60) -> str:
     return f"{code} “{short}”" if code else f"“{short}”"
 
 
+def _decided(d) -> str:
+    """A decided statement named as evidence, saying where it belongs to another framework than the
+    one being matched (another program's tasks), so that a reviewer does not take it for this one's."""
+    return quote(d.source_code, d.source_text) + (" (another framework)" if d.other_framework else "")
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
@@ -122,7 +128,7 @@ class _WarmReasons:
                 d = self.known[first]
                 parts.append(
                     f"{_plural(len(alike), 'reviewed statement like this one was', 'reviewed statements like this one were')}"
-                    f" aligned to it, e.g. {quote(d.source_code, d.source_text)}"
+                    f" aligned to it, e.g. {_decided(d)}"
                     f" (similarity {_percent([similarity])[0]}/100)")
         if "popularity" in value and value["popularity"][j] > 0:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
@@ -138,7 +144,7 @@ class _WarmReasons:
                 d = self.known[int(aligned[np.argmax(self.feats["known_similarity"][r, aligned])])]
                 parts.append(f"what the reviewed statements were aligned to, learned together, points to it "
                              f"({_plural(len(aligned), 'statement', 'statements')} aligned to it, e.g. "
-                             f"{quote(d.source_code, d.source_text)})")
+                             f"{_decided(d)})")
             else:
                 parts.append("what the reviewed statements were aligned to, learned together, points to it")
         if "heading" in value and value["heading"][j] > 0:
