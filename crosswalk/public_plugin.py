@@ -765,6 +765,18 @@ ROUTES = [
 ]
 
 
+async def no_sign_in(datasette, request):
+    """/-/login where no one signs in (the public copy; a working site served without --review): the
+    site's own 404 saying so, not datasette-auth-passwords' form over "This instance does not have
+    any configured accounts". Routed here on the public copy, and by crosswalk.review_site's sign-in
+    (which comes first on every site of a process that made a review site)."""
+    return await not_found(datasette, request, (
+        "There is nothing to sign in to here: this is the public copy of the crosswalk."
+        if _public_config(datasette) else
+        "There is nothing to sign in to here: this site is read only. Serve it with "
+        "crosswalk serve DATABASE --review to decide on it."))
+
+
 async def not_a_number(datasette, request):
     """/program/abc, /standard/abc: the site's own 404, as /program/99 gets, not Datasette's bare one."""
     kind, text = request.url_vars["kind"], urllib.parse.unquote(request.url_vars["id"])
@@ -778,11 +790,12 @@ def numbered_fallbacks(datasette, suffix: str = "") -> list:
             for kind in ("program", "standard") if kind not in datasette.databases]
 
 
-@hookimpl
+# tryfirst: /-/login is datasette-auth-passwords' route too, and the first route that matches is taken.
+@hookimpl(tryfirst=True)
 def register_routes(datasette):
     if not _public_config(datasette):
         return []
-    return ROUTES + numbered_fallbacks(datasette)
+    return ROUTES + [(r"^/-/login$", no_sign_in)] + numbered_fallbacks(datasette)
 
 
 # A site's answers to visitors who carry no cookie (no one signed in, no message, no form token),

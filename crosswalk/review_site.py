@@ -57,6 +57,7 @@ from datasette_auth_passwords.utils import hash_password as _hash
 from datasette_auth_passwords.utils import verify_password
 from itsdangerous import BadSignature
 
+from . import public_plugin as pages
 from . import review, review_plugin
 from .db import SQL_NOW, serving
 from .errors import CrosswalkError
@@ -368,7 +369,9 @@ NEXT_COOKIE = "xw_next"
 async def login(request, datasette):
     """The review site's sign-in: CSRF token required, guesses slowed down, the password checked in a thread."""
     sessions = _sessions(datasette)
-    if sessions is None:  # not a review site: datasette-auth-passwords' own sign-in
+    if sessions is None and pages._config(datasette):  # a crosswalk site without reviewers
+        return await pages.no_sign_in(datasette, request)
+    if sessions is None:  # not a crosswalk site: datasette-auth-passwords' own sign-in
         return await password_login(request, datasette)
     error, status, headers = None, 200, {}
     if request.method != "POST":

@@ -108,6 +108,14 @@ def test_a_program_or_standard_that_is_not_a_number_gets_the_sites_404(ds):
     assert get(ds, "/crosswalk/programs").status_code == 200  # the database's own tables are still there
 
 
+def test_no_sign_in_page_on_the_public_copy(ds):
+    """No one signs in to the public copy: /-/login is the site's own 404 saying so, not a sign-in
+    form over "This instance does not have any configured accounts"."""
+    page = get(ds, "/-/login")
+    assert page.status_code == 404 and "this is the public copy of the crosswalk" in page.text
+    assert 'type="password"' not in page.text
+
+
 def test_the_database_download_has_its_length_and_no_chunked_encoding(ds, evil_published):
     """Datasette sends both Content-Length and Transfer-Encoding: chunked for the database file
     (simonw/datasette#2663); HTTP forbids the pair and strict clients refuse it."""
