@@ -288,6 +288,11 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
                 page.fill("#rationale", "Students measure parts with calipers")
                 page.click("#decision-form input[type=submit]")
                 page.wait_for_selector(".review-saved")
+                assert page.inner_text(".review-saved") == "Saved."  # not Datasette's "Query executed, 1 row affected"
+                page.click("#decision-form input[type=submit]")  # the same again: nothing to save, said calmly
+                page.wait_for_selector("#review-message:not([hidden])")
+                assert page.inner_text("#review-message") == (
+                    "Nothing to save: the alignment already has this decision, strength and rationale.")
                 assert page.inner_text("#current-status") == "accepted"
                 assert "Students measure parts with calipers" in page.inner_text("table")
 
