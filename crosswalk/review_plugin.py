@@ -72,7 +72,9 @@ def _database(datasette, request):
 
 QUEUE_SQL = """
 select id, score, confidence, evidence, needs_review, status, cte_code, cte_statement, industry_framework,
-       target_id, standard_code, standard, subject, grade
+       target_id, standard_code, standard, subject, grade,
+       (select grade_low from standards where id = target_id) as grade_low,
+       (select grade_high from standards where id = target_id) as grade_high
 from alignment_details
 where (status = 'suggested' or needs_review = 1)
   and cte_status = 'active' and standard_status = 'active'
@@ -126,7 +128,9 @@ async def review_queue(datasette, request):
 async def review_alignment(datasette, request):
     db = _database(datasette, request)
     text = urllib.parse.unquote(request.url_vars["alignment_id"])
-    rows = (await db.execute("select * from alignment_details where id = ?", [int(text)])).rows if text.isdigit() else []
+    rows = (await db.execute(
+        "select d.*, t.grade_low, t.grade_high from alignment_details d join standards t on t.id = d.target_id "
+        "where d.id = ?", [int(text)])).rows if text.isdigit() else []
     if not rows:
         return await pages.not_found(datasette, request, f"There is no alignment number “{text}”.")
     alignment_id = int(text)

@@ -219,7 +219,16 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         for bad in ("x", "0"):
             missing = await ds.client.get(f"/-/review?page={bad}", headers={"cookie": cookie})
             assert missing.status_code == 404 and f"“{bad}” is not a page number." in missing.text
+        # A standard's grades read as on every other page ("Grades 9–12"), not as the file wrote them.
+        from crosswalk.text import grade_label
+        labels = {grade_label(low, high, raw) for low, high, raw in db.execute(
+            "select t.grade_low, t.grade_high, t.grade from alignments a join standards t on t.id = a.target_id "
+            "where a.status = 'suggested' and t.grade is not null")}
+        assert labels and all(f"({label})" in queue.text for label in labels) and "(grade " not in queue.text
+        target = db.execute("select t.grade_low, t.grade_high, t.grade from alignments a join standards t "
+                            "on t.id = a.target_id where a.id = 2").fetchone()
         form = await ds.client.get("/-/review/2", headers={"cookie": cookie})
+        assert target[2] is None or f", {grade_label(*target)}</small>" in form.text
         assert '<option value="accept" selected>accept</option>' in form.text
         assert 'value="partial" selected' in form.text
         assert '<textarea name="rationale" id="rationale">ok</textarea>' in form.text
