@@ -28,6 +28,7 @@ import uuid
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
+from .text import short_list
 
 # Fixed for ever: changing it would change every exported identifier.
 NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
@@ -362,7 +363,7 @@ def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]
             parent[child] = up
     if to_itself:
         notes.append("isChildOf associations of an item to itself were left out: "
-                     + ", ".join(to_itself[:10]) + (f" and {len(to_itself) - 10} more" if len(to_itself) > 10 else ""))
+                     + short_list(to_itself))
     return parent
 
 

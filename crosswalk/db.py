@@ -1244,10 +1244,11 @@ def _check_made_by_crosswalk(db: sqlite_utils.Database, path) -> None:
     """Refuse to build crosswalk's tables into an SQLite database that has tables of its own but
     no record of crosswalk's migrations: a published copy, or another program's database (one that
     keeps sqlite-utils migrations of its own too)."""
-    tables = set(db.table_names()) - {"_sqlite_migrations"}
+    names = set(db.table_names())
+    tables = names - {"_sqlite_migrations"}
     if not tables:
         return
-    if "_sqlite_migrations" in db.table_names() and db.execute(
+    if "_sqlite_migrations" in names and db.execute(
             "select count(*) from _sqlite_migrations where migration_set = ?", [migrations.name]).fetchone()[0]:
         return
     if {"about", "frameworks", "standards"} <= tables:

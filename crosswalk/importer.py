@@ -28,7 +28,7 @@ from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
-from .text import parse_grades, plural
+from .text import parse_grades, plural, short_list
 
 
 def standard_label(code: str, statement: str, width: int = 90) -> str:
@@ -94,15 +94,11 @@ class ImportResult:
     def details(self, limit: int = 10) -> list[str]:
         """One line each for the codes added, changed and retired (at most ``limit`` codes a line)."""
 
-        def codes(items):
-            shown = ", ".join(items[:limit])
-            return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
-
         lines = []
         for label, items in (("added", self.added_codes), ("changed", self.changed_codes),
                              ("retired", self.retired_codes)):
             if items and (self.framework_id is not None or self.dry_run):
-                lines.append(f"{label}: {codes(items)}")
+                lines.append(f"{label}: {short_list(items, limit)}")
         return lines
 
 
@@ -242,19 +238,15 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     if repeated_headers:
         table.warnings.append(
             f"{where}rows repeating the header (row {table.header_row}) skipped: "
-            + _short_list([str(n) for n in repeated_headers])
+            + short_list([str(n) for n in repeated_headers])
         )
     if headings:
         table.warnings.append(
             f"{where}rows without a code read as section headings (the domain of the rows below): "
-            + _short_list([str(n) for n in headings])
+            + short_list([str(n) for n in headings])
         )
     _check_numeric_codes(table, out, numeric_codes)
     return out
-
-
-def _short_list(items: list[str], limit: int = 10) -> str:
-    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -> None:
@@ -263,7 +255,7 @@ def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -
     if numeric_codes:
         table.warnings.append(
             f"{where}codes stored as numbers on rows "
-            + _short_list([f"{n} ({c})" for n, c in numeric_codes])
+            + short_list([f"{n} ({c})" for n, c in numeric_codes])
             + ": a code typed 1.10 reads as 1.1; format the code column as Text"
         )
     # 1.8, 1.9, 1.1 in a row: the last one was almost certainly typed 1.10.
@@ -275,7 +267,7 @@ def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -
             suspects.append(f"{after.code} on row {after.source_row} (after {before.code})")
     if suspects:
         table.warnings.append(
-            f"{where}codes that were probably typed with a trailing 0 and lost it: " + _short_list(suspects)
+            f"{where}codes that were probably typed with a trailing 0 and lost it: " + short_list(suspects)
         )
 
 
@@ -373,7 +365,7 @@ def _check_parents(rows: list[StandardRow], *, file: str, column: str | None, se
     slips = drop_self_parents(rows)
     if slips:
         warnings.append("standards naming themselves as their parent were imported without one: "
-                        + _short_list([f"{row.code} ({place(row)})" for row in slips]))
+                        + short_list([f"{row.code} ({place(row)})" for row in slips]))
     cycle = hierarchy_cycle(rows)
     if cycle:
         raise SourceError(
@@ -516,14 +508,9 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     )
     if dry_run:
         result.preview = [dataclasses.asdict(r) for r in rows[:5]]
-        existing = named_row(db, "frameworks", meta["name"]) if db is not None else None
+        existing = _existing_framework(db, meta) if db is not None else None
         if existing:
             result.framework = existing["name"]
-            if existing["kind"] != meta["kind"]:
-                raise CrosswalkError(
-                    f"framework {existing['name']!r} already exists as {existing['kind']}; "
-                    f"re-import it with --kind {existing['kind']}"
-                )
             _diff(db, existing["id"], rows, result, write=False, file=file)
         else:
             result.added = len(rows)
@@ -544,17 +531,21 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     return result
 
 
-def _upsert_framework(db, meta: dict) -> int:
+def _existing_framework(db, meta: dict) -> dict | None:
+    """The framework ``meta`` names already (None: a new one), if it is of the same kind."""
     row = named_row(db, "frameworks", meta["name"])
+    if row and row["kind"] != meta["kind"]:
+        raise CrosswalkError(f"framework {row['name']!r} already exists as {row['kind']}; "
+                             f"re-import it with --kind {row['kind']}")
+    return row
+
+
+def _upsert_framework(db, meta: dict) -> int:
+    row = _existing_framework(db, meta)
     values = {k: v for k, v in meta.items() if v is not None}
     values["imported_at"] = now()
     if row:
         values["name"] = row["name"]  # the name as it was first written: "welding tasks" updates 'Welding tasks'
-        if row["kind"] != meta["kind"]:
-            raise CrosswalkError(
-                f"framework {meta['name']!r} already exists as {row['kind']}; "
-                f"re-import it with --kind {row['kind']}"
-            )
         db["frameworks"].update(row["id"], values)
         return row["id"]
     return db["frameworks"].insert(values).last_pk

@@ -189,6 +189,18 @@ def program_status_text(status, by=None, at=None, changes=0) -> str:
 
 # --- counts ---------------------------------------------------------------------------------
 
+def short_list(items, limit: int = 10) -> str:
+    """The first ``limit`` items, then how many more: '2, 5, 9 and 3 more'.
+
+    Example::
+
+        >>> short_list(["2", "5", "9", "11"], limit=3)
+        '2, 5, 9 and 1 more'
+    """
+    items = list(items)
+    return ", ".join(items[:limit]) + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def plural(n: int, noun: str, plural_form: str | None = None) -> str:
     """A count with its noun, singular for 1: '1 program', '2 programs', '0 entries'.
 

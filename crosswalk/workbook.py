@@ -39,7 +39,7 @@ from .review import (
     clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
 )
 from .sources import check_input_file
-from .text import plural
+from .text import plural, short_list
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -439,10 +439,9 @@ class ImportResult:
             notes.append(f"{self.path.name} was exported from a database named {self.exported_from}, not "
                          f"{self.database}: if that is another database, its rows name that database's alignments")
         if self.forgotten:
-            rows = ", ".join(str(n) for n in self.forgotten[:10]) + (
-                f" and {len(self.forgotten) - 10} more" if len(self.forgotten) > 10 else "")
             notes.append(f"{plural(len(self.forgotten), 'row')} with a strength or rationale but no decision "
-                         f"(not imported; choose accept or reject and import again): {rows}")
+                         f"(not imported; choose accept or reject and import again): "
+                         f"{short_list(str(n) for n in self.forgotten)}")
         return notes
 
     def summary(self) -> str:
