@@ -23,7 +23,7 @@ import dataclasses
 
 from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
-from .review import plan_decision, record_decision
+from .review import DECISIONS, normalise_strength, plan_decision, read_decision, record_decision
 from .sources import Table, cell_text, find_column, normalise_header, read_table
 from .text import plural
 
@@ -41,26 +41,6 @@ COLUMNS = {
     "source_framework": ["source framework", "industry framework", "credential"],
     "target_framework": ["target framework", "academic framework"],
 }
-
-# Words people write for a decision, and what crosswalk makes of them: (status, strength).
-DECISION_WORDS = {
-    "accepted": ("accepted", None), "accept": ("accepted", None), "yes": ("accepted", None),
-    "y": ("accepted", None), "aligned": ("accepted", None), "approved": ("accepted", None),
-    "x": ("accepted", None), "true": ("accepted", None), "1": ("accepted", None),
-    "full": ("accepted", "full"), "complete": ("accepted", "full"), "strong": ("accepted", "full"),
-    "exact": ("accepted", "full"), "exact match": ("accepted", "full"),
-    "partial": ("accepted", "partial"), "moderate": ("accepted", "partial"), "weak": ("accepted", "partial"),
-    "related": ("accepted", "partial"), "is related to": ("accepted", "partial"),
-    "exact match of": ("accepted", "full"),
-    "rejected": ("rejected", None), "reject": ("rejected", None), "no": ("rejected", None),
-    "n": ("rejected", None), "not aligned": ("rejected", None), "none": ("rejected", None),
-    "false": ("rejected", None), "0": ("rejected", None),
-}
-STRENGTH_WORDS = {
-    "full": "full", "complete": "full", "strong": "full", "exact": "full",
-    "partial": "partial", "moderate": "partial", "weak": "partial", "some": "partial",
-}
-
 
 @dataclasses.dataclass
 class Decision:
@@ -119,18 +99,16 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         strength_text = get(values, "strength")
         status, strength = None, None
         if decision_text:
-            key = normalise_header(decision_text) or decision_text.strip().lower()
-            if key not in DECISION_WORDS:
-                raise table.error(
-                    f"unknown decision {decision_text!r} (expected accepted, rejected, full, partial, "
-                    "yes, no, strong, moderate or weak)", row=number, column=index["decision"])
-            status, strength = DECISION_WORDS[key]
+            try:
+                word, strength = read_decision(decision_text)
+            except CrosswalkError as exc:
+                raise table.error(str(exc), row=number, column=index["decision"]) from None
+            status = DECISIONS[word]
         if strength_text:
-            key = normalise_header(strength_text)
-            if key not in STRENGTH_WORDS:
-                raise table.error(f"unknown strength {strength_text!r} (expected full or partial)",
-                                  row=number, column=index["strength"])
-            strength = STRENGTH_WORDS[key]
+            try:
+                strength = normalise_strength(strength_text)
+            except CrosswalkError as exc:
+                raise table.error(str(exc), row=number, column=index["strength"]) from None
             status = status or "accepted"
         if status is None:
             raise table.error("the row has no decision and no strength (expected accepted/rejected or "

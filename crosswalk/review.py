@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import re
 
-from .db import STRENGTHS, now, write_transaction  # noqa: F401  (write_transaction: the matcher imports it from here)
+from .db import now, write_transaction
 from .errors import CrosswalkError, NotFound
 from .text import plural
 
@@ -96,22 +96,44 @@ COMMENT_SQL = ("INSERT INTO review_comments (alignment_id, comment, reviewer, vi
                "VALUES (:alignment_id, :comment, :reviewer, :via, :at)")
 
 
-def normalise_decision(value) -> str:
-    """'accept' or 'reject' from what a person typed ('Accepted', ' reject ')."""
-    text = str(value or "").strip().lower()
-    for decision, status in DECISIONS.items():
-        if text in (decision, status):
-            return decision
-    raise CrosswalkError(f"the decision must be accept or reject, not {value!r}")
+# What people write for a decision (a review workbook's cell, an earlier crosswalk's column, the
+# command line) and what crosswalk makes of it: (decision, strength or None: the strength then
+# comes from elsewhere, or is full). Every way a decision comes in reads it here.
+DECISION_WORDS = {
+    **dict.fromkeys(("accept", "accepted", "yes", "y", "aligned", "approved", "x", "true", "1"), ("accept", None)),
+    **dict.fromkeys(("full", "complete", "strong", "exact", "exact match", "exact match of"), ("accept", "full")),
+    **dict.fromkeys(("partial", "moderate", "weak", "related", "is related to"), ("accept", "partial")),
+    **dict.fromkeys(("reject", "rejected", "no", "n", "not aligned", "none", "false", "0"), ("reject", None)),
+}
+STRENGTH_WORDS = {
+    **dict.fromkeys(("full", "complete", "strong", "exact"), "full"),
+    **dict.fromkeys(("partial", "moderate", "weak", "some"), "partial"),
+}
+DECISION_ALSO = "also read: accepted, rejected, yes, no, full, partial"
+
+
+def _word(value) -> str:
+    """What a person typed, as the vocabularies hold it: lower case, punctuation as single spaces."""
+    return re.sub(r"[^0-9a-z]+", " ", str(value if value is not None else "").lower()).strip()
+
+
+def read_decision(value) -> tuple[str, str | None]:
+    """('accept' or 'reject', the strength the word says or None) from what a person wrote:
+    'Accepted', ' reject ', 'yes', 'Partial'."""
+    found = DECISION_WORDS.get(_word(value))
+    if found is None:
+        raise CrosswalkError(f"the decision must be accept or reject, not {value!r} ({DECISION_ALSO})")
+    return found
 
 
 def normalise_strength(value) -> str | None:
-    text = str(value or "").strip().lower()
+    """'full' or 'partial' from what a person typed ('Full', 'moderate'); None for nothing."""
+    text = _word(value)
     if not text:
         return None
-    if text not in STRENGTHS:
+    if text not in STRENGTH_WORDS:
         raise CrosswalkError(f"the strength must be full or partial, not {value!r}")
-    return text
+    return STRENGTH_WORDS[text]
 
 
 def clean_text(value) -> str | None:
@@ -213,8 +235,8 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
 
         decide(db, 12, "accept", strength="partial", rationale="Only metric units", reviewer="alice")
     """
-    decision = normalise_decision(decision)
-    strength = normalise_strength(strength)
+    decision, said = read_decision(decision)
+    strength = normalise_strength(strength) or said
     reviewer = clean_text(reviewer)
     if not reviewer:
         raise CrosswalkError("say who decides: the reviewer's name is required")

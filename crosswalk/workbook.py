@@ -36,7 +36,8 @@ from .db import STATUSES, framework_id, now, program_id, statement_order_sql, wr
 from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark
 from .review import (
-    clean_text, describe_state, fingerprint, normalise_decision, normalise_strength, plan_decision, record_decision,
+    DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
+    record_decision,
 )
 from .sources import check_input_file
 from .text import plural, short_list
@@ -579,15 +580,16 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
             errors.append(f"row {number}, {columns.where(name)}: {value!r} is not an id "
                           "(the id columns must not be edited)")
     decision_value = values["Decision"][0]
-    decision = None
+    decision = said = None
     if decision_value not in (None, "") and str(decision_value).strip():
         try:
-            decision = normalise_decision(decision_value)
+            decision, said = read_decision(decision_value)
         except CrosswalkError:
-            errors.append(f"row {number}, {columns.where('Decision')}: {decision_value!r} is not accept or reject")
+            errors.append(f"row {number}, {columns.where('Decision')}: {decision_value!r} is not accept or reject "
+                          f"({DECISION_ALSO})")
     strength = None
     try:
-        strength = normalise_strength(values["Strength"][0])
+        strength = normalise_strength(values["Strength"][0]) or said
     except CrosswalkError:
         errors.append(f"row {number}, {columns.where('Strength')}: {values['Strength'][0]!r} is not full or partial")
     fp = clean_text(values["Fingerprint"][0])

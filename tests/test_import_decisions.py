@@ -62,8 +62,8 @@ def test_bad_decisions_file_leaves_database_unchanged(runner, small_db, tmp_path
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "Error: bad.csv, row 2, column 3 (decision): unknown decision 'maybe' (expected accepted, rejected, "
-        "full, partial, yes, no, strong, moderate or weak)")
+        "Error: bad.csv, row 2, column 3 (decision): the decision must be accept or reject, not 'maybe' "
+        "(also read: accepted, rejected, yes, no, full, partial)")
     assert small_db.read_bytes() == before
     path = write_csv(tmp_path / "nocols.csv", [["a", "b"], ["W.1", "N-Q.1"]])
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])

@@ -103,8 +103,8 @@ def test_decide_checks_its_values(small_db):
         decide(db, 999, "accept", reviewer="alice")
     with pytest.raises(CrosswalkError, match="accept or reject, not 'maybe'"):
         decide(db, a, "maybe", reviewer="alice")
-    with pytest.raises(CrosswalkError, match="full or partial, not 'strong'"):
-        decide(db, a, "accept", strength="strong", reviewer="alice")
+    with pytest.raises(CrosswalkError, match="full or partial, not 'medium'"):
+        decide(db, a, "accept", strength="medium", reviewer="alice")
     with pytest.raises(CrosswalkError, match="only for accepted"):
         decide(db, a, "reject", strength="full", reviewer="alice")
     with pytest.raises(CrosswalkError, match="reviewer"):

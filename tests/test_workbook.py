@@ -203,7 +203,7 @@ def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner
     ws = wb["Suggestions"]
     set_decision(ws, 2, "accept", "full")
     set_decision(ws, 3, "acept")
-    set_decision(ws, 5, "accept", "strong")
+    set_decision(ws, 5, "accept", "medium")
     ws.cell(6, headers(ws)["Alignment id"]).value = "x12"
     set_decision(ws, 7, "reject", rationale="=A1")  # a formula typed into the rationale
     wb.save(out)
@@ -212,8 +212,9 @@ def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner
     assert result.exit_code == 1
     assert result.stderr.strip() == (
         "Error: r.xlsx, sheet 'Suggestions': 4 bad values, nothing was imported: "
-        "row 3, column M (Decision): 'acept' is not accept or reject; "
-        "row 5, column N (Strength): 'strong' is not full or partial; "
+        "row 3, column M (Decision): 'acept' is not accept or reject (also read: accepted, rejected, yes, "
+        "no, full, partial); "
+        "row 5, column N (Strength): 'medium' is not full or partial; "
         "row 6, column A (Alignment id): 'x12' is not an id (the id columns must not be edited); "
         "row 7, column O (Rationale): a formula (=A1); type the text itself")
     assert log(small_db) == []
@@ -468,3 +469,29 @@ def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp
         assert conn.execute("select id, status from alignments where id in (2, 3, 4) order by id").fetchall() == [
             (2, "suggested"), (3, "suggested"), (4, "rejected")]
     conn.close()
+
+
+def test_a_decision_is_read_with_the_same_words_in_the_workbook_on_the_command_line_and_in_a_file(
+        small_db, tmp_path, runner):
+    """One vocabulary for a decision (review.DECISION_WORDS): 'yes' and 'Partial' in a review workbook
+    mean what they mean in an earlier crosswalk's file and to `crosswalk decide`; a strength written
+    in its own column wins over the one a word implies."""
+    out = tmp_path / "r.xlsx"
+    export_workbook(open_db(small_db), out)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    set_decision(ws, rows[1], "Yes")
+    set_decision(ws, rows[2], "Partial")
+    set_decision(ws, rows[3], "partial", "Full")
+    set_decision(ws, rows[4], "No")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(small_db) as conn:
+        state = conn.execute("select id, status, strength from alignments where id <= 5 order by id").fetchall()
+    conn.close()
+    assert state == [(1, "accepted", "full"), (2, "accepted", "partial"), (3, "accepted", "full"),
+                     (4, "rejected", None), (5, "suggested", None)]
+    outcome = decide(open_db(small_db), 5, "partial", reviewer="alice")
+    assert (outcome.new["status"], outcome.new["strength"]) == ("accepted", "partial")
