@@ -65,6 +65,7 @@ from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
 from .site import make_datasette, register_once
 from .text import local_path
+from .working_plugin import REVIEW_SESSIONS
 
 ENV_FILE = "CROSSWALK_REVIEWERS_FILE"
 ENV_PREFIX = "CROSSWALK_REVIEWER_"
@@ -248,7 +249,7 @@ def register_plugin() -> None:
 
 
 # --- sessions -----------------------------------------------------------------------------------
-SESSIONS_PLUGIN = "crosswalk-review-sessions"
+SESSIONS_PLUGIN = REVIEW_SESSIONS  # the working site's sign-in finds this module by it
 SESSION_SECONDS = 12 * 3600  # a sign-in lasts a working day
 COOKIE = "ds_actor"
 

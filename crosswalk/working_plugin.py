@@ -33,6 +33,7 @@ from .errors import CrosswalkError
 from .text import local_path
 
 NAME = "crosswalk-working-site"
+REVIEW_SESSIONS = "crosswalk-review-sessions"  # crosswalk.review_site's name as a plugin (its SESSIONS_PLUGIN)
 CONFIG_KEY = pages.WORKING_KEY
 BANDS = ("high", "medium", "low")
 # A decision as the pages' buttons name it: (decision, strength)
@@ -306,11 +307,27 @@ def asgi_wrapper(datasette):
     return wrap
 
 
-@hookimpl
+async def sign_in(request, datasette):
+    """/-/login on a working site: the review site's sign-in where it is served with --review, else
+    the site's page saying there is nothing to sign in to (not datasette-auth-passwords' form, over
+    "This instance does not have any configured accounts")."""
+    from datasette.plugins import pm
+
+    # The review site's module, if this process made one (it imports this module: not imported here).
+    review_site = pm.get_plugin(REVIEW_SESSIONS)
+    if review_site is not None:
+        return await review_site.login(request, datasette)
+    return await pages.no_sign_in(datasette, request)
+
+
+# tryfirst: /-/login is datasette-auth-passwords' route too, and the first route that matches is taken
+# (crosswalk.review_site routes it to the same sign-in: which of the two comes first does not matter).
+@hookimpl(tryfirst=True)
 def register_routes(datasette):
     if not _on(datasette):
         return []
     return [
+        (r"^/-/login$", sign_in),
         (r"^/$", home),
         (r"^/program/(?P<id>\d+)$", program_page),
         (r"^/program/(?P<id>\d+)/review$", review_page),

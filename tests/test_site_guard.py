@@ -162,6 +162,14 @@ def test_the_working_site_has_the_guard_too(reviewed_demo):
     assert "frame-ancestors" in get(ds, "/").headers["content-security-policy"]
 
 
+def test_no_sign_in_page_on_a_working_site_served_without_review(reviewed_demo):
+    """The working site without --review: /-/login says how to review on it, rather than showing
+    datasette-auth-passwords' form over no accounts (the review site's sign-in: test_review_site)."""
+    page = get(make_datasette(reviewed_demo, pages=True), "/-/login")
+    assert page.status_code == 404 and "crosswalk serve DATABASE --review" in page.text
+    assert 'type="password"' not in page.text
+
+
 def test_a_served_public_copy_guards_each_request_once(ds, monkeypatch):
     # `crosswalk serve OUTDIR` registers the package's guard and loads the published folder's copy:
     # both are plugins of the site, and one of them guards each request.
