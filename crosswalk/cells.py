@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from .text import visible
+
 # What a spreadsheet may read as the start of a formula or a command: = + - @ (formulas),
 # tab and carriage return (which some programs strip before reading a formula), and |
 # (a DDE command in older Excel).
@@ -34,7 +36,10 @@ def neutralise(value):
 
 
 def write_cell(cell, value):
-    """For xlsx: put a value in an openpyxl cell; text is stored as text, never as a formula."""
+    """For xlsx: put a value in an openpyxl cell; text is stored as text, never as a formula, and
+    without the control characters a workbook cannot hold (a rationale typed with one)."""
+    if isinstance(value, str):
+        value = visible(value, nul=True)
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import datetime
 import hashlib
 import re
 
@@ -109,6 +110,18 @@ MAX_CODE = 200
 MAX_HEADING = 150
 
 DECIMAL_CODE = re.compile(r"^(\d+)\.(\d+)$")
+# What a spreadsheet holds in a cell whose formula failed: Excel's error values, and LibreOffice's
+# own ("Err:502") where it saved one as text.
+ERROR_VALUES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
+                          "#SPILL!", "#CALC!", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!"))
+LIBREOFFICE_ERROR = re.compile(r"^Err:\d{3}$")
+
+
+def _date_text(value) -> str:
+    """A date as a person would read it: 2024-01-10, or with its time where it has one."""
+    if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
+        return value.date().isoformat()
+    return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat()
 
 
 def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str | None = None,
@@ -144,6 +157,16 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         if index >= len(values):
             return ""
         text = cell_text(values[index])
+        if text in ERROR_VALUES or LIBREOFFICE_ERROR.match(text):
+            raise table.error(
+                f"the {field} is the error value {text}: the formula in this cell failed, so the file "
+                "holds no value for it", row=number, column=index,
+                hint="fix the formula, or type the value, and import again")
+        if field == "code" and isinstance(values[index], (datetime.date, datetime.time)):
+            raise table.error(
+                f"the code is a date ({_date_text(values[index])}): a spreadsheet turns a code typed "
+                "like 1-10 or 1/2 into a date", row=number, column=index,
+                hint="format the code column as Text, type the codes again, and import again")
         if "\x00" in text:
             raise table.error(
                 f"the {field} holds a NUL character (byte 0) at position {text.index(chr(0)) + 1:,}; "

@@ -22,6 +22,7 @@ import stat
 import zipfile
 
 from .errors import SourceError
+from .text import visible
 
 # How far down a sheet the header may be (title rows above it are common).
 HEADER_SEARCH_ROWS = 30
@@ -163,12 +164,13 @@ def normalise_header(value) -> str:
 
 
 def cell_text(value) -> str:
-    """A cell's value as clean text: numbers without a trailing .0, whitespace collapsed."""
+    """A cell's value as clean text: numbers without a trailing .0, whitespace collapsed, the characters
+    no one can see or type left out (:func:`crosswalk.text.visible`)."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = visible(str(value)).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
     lines = [_collapse(line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
@@ -304,6 +306,9 @@ def _file_kind(path: pathlib.Path) -> str:
             file=path.name,
             hint="check that it opens in Excel or LibreOffice and save it again as .xlsx",
         )
+    if head.startswith(b"%PDF"):
+        raise SourceError("is a PDF document, not a spreadsheet", file=path.name,
+                          hint="import the spreadsheet the PDF was made from, or copy its table into one")
     if suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
         raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
     return "csv"
@@ -393,9 +398,15 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
 
     full = path.stat().st_size <= FULL_READ_LIMIT
 
+    handles = []
+
     def load(data_only, read_only=not full):
         try:
-            return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
+            if path.suffix.lower() in (".xlsx", ".xlsm"):
+                return openpyxl.load_workbook(path, read_only=read_only, data_only=data_only)
+            # A workbook named otherwise (.csv, no suffix): openpyxl refuses a path by its suffix, not a file.
+            handles.append(path.open("rb"))
+            return openpyxl.load_workbook(handles[-1], read_only=read_only, data_only=data_only)
         except Exception as exc:  # openpyxl raises many kinds on a damaged file
             raise SourceError(
                 f"is not a readable .xlsx workbook ({exc.__class__.__name__}: {str(exc)[:200]})",
@@ -409,9 +420,17 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
     formulas = load(False, read_only=True) if full and _has_formulas(path) else None
     try:
         names = workbook.sheetnames
+        # A chart sheet holds no cells: left out of "every sheet" and of the first one, named if asked for.
+        charts = {sheet.title for sheet in workbook.chartsheets}
+        if charts and wanted != "all" and wanted[0] in charts:
+            raise SourceError("is a chart, not a table of standards", file=path.name, sheet=wanted[0],
+                              hint="name the sheet that holds the standards with --sheet")
         loaded = []
-        for name in _pick_sheets(path, names, wanted):
+        for name in _pick_sheets(path, [n for n in names if n not in charts] or names, wanted):
             worksheet = workbook[name]
+            if name in charts:
+                loaded.append((name, [], {}))
+                continue
             extras: dict = {}
             if full:
                 raw = _full_sheet_rows(worksheet, formulas[name] if formulas is not None else None, extras)
@@ -422,6 +441,8 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
         workbook.close()
         if formulas is not None:
             formulas.close()
+        for handle in handles:
+            handle.close()
     return names, loaded
 
 
@@ -562,7 +583,9 @@ def _xls_sheets(path: pathlib.Path, wanted):
                     value = xlrd.xldate.xldate_as_datetime(cell.value, book.datemode)
                 elif cell.ctype == xlrd.XL_CELL_BOOLEAN:
                     value = bool(cell.value)
-                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                elif cell.ctype == xlrd.XL_CELL_ERROR:  # a formula that failed: its error value, as Excel shows it
+                    value = xlrd.error_text_from_code.get(cell.value, "#N/A")
+                elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                     value = None
                 else:
                     value = cell.value
@@ -603,6 +626,16 @@ def _ods_text(element) -> str:
     return "\n".join(lines)
 
 
+def _ods_date(value: str | None, cell):
+    """An .ods date cell's value as a datetime (its text where the value cannot be read)."""
+    import datetime
+
+    try:
+        return datetime.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return _ods_text(cell)
+
+
 def _ods_sheets(path: pathlib.Path, wanted):
     import xml.etree.ElementTree as ET
 
@@ -634,6 +667,8 @@ def _ods_sheets(path: pathlib.Path, wanted):
                     value = int(value) if value.is_integer() else value
                 elif kind is None:
                     value = None
+                elif kind == "date":  # a date, as .xlsx and .xls give it (a code Calc turned into one)
+                    value = _ods_date(cell.get(f"{{{ODS['office']}}}date-value"), cell)
                 else:
                     value = _ods_text(cell)
                 if value is None and times > 1:
@@ -659,7 +694,14 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as exc:
+        # UTF-8 text with some rows in another encoding (rows pasted from another file): read as
+        # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead.
+        if any(ord(c) > 127 and c != "\ufffd" for c in data.decode("utf-8", errors="replace")):
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise SourceError("is UTF-8 text but for this row, which is in another encoding (Windows-1252?)",
+                              row=line, hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) "
+                                             "and import it again") from None
         # What Excel writes on Windows.
         return data.decode("cp1252", errors="replace"), "windows-1252"
 
@@ -688,17 +730,25 @@ def _oversized_cell(text: str, line: int, delimiter: str) -> tuple[int, int] | N
         column += 1
 
 
+CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0e, 0x20)])  # no text file has many of them
+
+
 def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     data = path.read_bytes()
     # Binary files are full of NUL bytes; a stray one in a text file is reported with its row.
     head = data[:4096]
-    if head.count(b"\x00") > max(2, len(head) // 100) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    # (and other control bytes: a PDF's compressed streams have few NULs)
+    controls = len(head) - len(head.translate(None, CONTROL_BYTES))
+    if controls > max(2, len(head) // 100) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise SourceError(
             "is not a text or spreadsheet file (it contains binary data)",
             file=path.name,
             hint="import an .xlsx, .xls, .ods or .csv file",
         )
-    text, encoding = _decode(data)
+    try:
+        text, encoding = _decode(data)
+    except SourceError as exc:
+        raise SourceError(exc.message, file=path.name, row=exc.row, hint=exc.hint) from None
     del data
     sample = text[:20000]
     try:

@@ -233,3 +233,73 @@ def test_without_a_code_column_a_standard_is_known_by_its_statement_and_the_impo
     assert str(info.value) == ("twice.csv, row 3, column 1 (Task): the same statement is also on row 2 (with no code "
                                "column, a standard is known by its statement) (add a code column, or remove one of "
                                "the two rows)")
+
+
+def test_what_a_spreadsheet_garbled_is_an_error_naming_the_cell(db, tmp_path):
+    """A formula's error value, a code a spreadsheet turned into a date, UTF-8 with a row in another
+    encoding, a PDF named .csv: each an error naming the file, the row and the column; nothing imported."""
+    import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tasks"
+    ws.append(["Code", "Statement"])
+    ws.append(["X.1", "Measure a part."])
+    ws.append(["X.2", "#REF!"])
+    ws["B3"].data_type = "e"  # as Excel saves a formula that failed
+    wb.save(tmp_path / "errors.xlsx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["Code", "Statement"])
+    wb.active.append([datetime.datetime(2024, 1, 10), "Measure a part."])  # "1-10", as Excel reads it
+    wb.save(tmp_path / "dates.xlsx")
+    (tmp_path / "mixed.csv").write_bytes("Code,Statement\nX.1,Weld a joint — café\nX.2,Cut a pipe\n".encode()
+                                         + b"X.3,Caf\xe9 work\n")
+    (tmp_path / "report.csv").write_bytes(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\n")
+    for name, said in (
+        ("errors.xlsx", "errors.xlsx, sheet 'Tasks', row 3, column B (Statement): the statement is the error value "
+                        "#REF!: the formula in this cell failed, so the file holds no value for it"),
+        ("dates.xlsx", "dates.xlsx, sheet 'Sheet', row 2, column A (Code): the code is a date (2024-01-10): a "
+                       "spreadsheet turns a code typed like 1-10 or 1/2 into a date"),
+        ("mixed.csv", "mixed.csv, row 4: is UTF-8 text but for this row, which is in another encoding"),
+        ("report.csv", "report.csv: is a PDF document, not a spreadsheet"),
+    ):
+        with pytest.raises(SourceError) as info:
+            import_file(db, tmp_path / name, framework="X")
+        assert str(info.value).startswith(said), name
+    assert db["standards"].count == 0 and db["frameworks"].count == 0
+
+
+def test_characters_no_one_can_see_are_left_out_and_a_workbook_named_csv_or_with_a_chart_is_read(db, tmp_path):
+    """A vertical tab (Mac Excel's line break) is a line break, other control characters and zero-width
+    spaces are left out (so "X.3" and "X.3" + zero-width space are one code, and the review workbook
+    can hold every statement); a workbook saved under a .csv name is read as the workbook it is; a
+    chart sheet is not a table."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Tasks"
+    for row in (["Code", "Statement"], ["X.1\u200b", "Measure a part"], ["X.2", "Compute area"]):
+        ws.append(row)
+    chart = openpyxl.chart.BarChart()
+    chart.add_data(openpyxl.chart.Reference(ws, min_col=1, min_row=1, max_row=3))
+    wb.create_chartsheet("Chart").add_chart(chart)
+    wb.save(tmp_path / "tasks.csv")
+    assert import_file(db, tmp_path / "tasks.csv", framework="X").added == 2
+    (tmp_path / "vt.csv").write_bytes(b"Code,Statement\nV.1,Measure a part\x0bwith calipers\nV.2,Compute\x01 area\n")
+    assert import_file(db, tmp_path / "vt.csv", framework="V").added == 2
+    assert [tuple(r) for r in db.execute("select code, statement from standards order by code").fetchall()] == [
+        ("V.1", "Measure a part\nwith calipers"), ("V.2", "Compute area"), ("X.1", "Measure a part"),
+        ("X.2", "Compute area")]
+    with pytest.raises(SourceError) as info:
+        read_table(tmp_path / "tasks.csv", sheet="Chart")
+    assert str(info.value).startswith("tasks.csv, sheet 'Chart': is a chart, not a table of standards")
+    wb = openpyxl.Workbook()
+    wb.active.append(["Code", "Statement"])
+    wb.active.append(["X.3", "One"])
+    wb.active.append(["X.3\u200b", "Two"])
+    wb.save(tmp_path / "dup.xlsx")
+    with pytest.raises(SourceError, match="duplicate code 'X.3': it is also on row 2"):
+        import_file(db, tmp_path / "dup.xlsx", framework="Y")
