@@ -23,7 +23,7 @@ import dataclasses
 
 from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
-from .review import DECISIONS, normalise_strength, plan_decision, read_decision, record_decision
+from .review import DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision
 from .sources import Table, cell_text, find_column, normalise_header, read_table
 from .text import plural
 
@@ -119,7 +119,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             strength = None
         decision = Decision(
             source_code=source, target_code=target, status=status, strength=strength,
-            rationale=get(values, "rationale") or None, reviewer=get(values, "reviewer") or None, row=number,
+            rationale=clean_text(get(values, "rationale")), reviewer=clean_text(get(values, "reviewer")), row=number,
             source_framework=get(values, "source_framework") or None,
             target_framework=get(values, "target_framework") or None,
         )
@@ -238,8 +238,13 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     with write_transaction(db):
         for d in decisions.decisions:
             where = f"row {d.row} ({d.source_code} → {d.target_code})"
-            source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
-            target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)
+            try:
+                source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
+                target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)
+            except SourceError:
+                raise
+            except CrosswalkError as exc:  # a code in several frameworks: where it is in the file
+                raise SourceError(str(exc), file=decisions.file, sheet=decisions.sheet, row=d.row) from None
             if source_id is None or target_id is None:
                 missing = d.source_code if source_id is None else d.target_code
                 result.unknown.append(f"{where}: no standard with code {missing!r}")
@@ -262,10 +267,12 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
             elif outcome.new == outcome.old:
                 result.unchanged += 1
             else:
-                result.conflicts.append(
-                    f"{where}: the file says {_describe(d.status, d.strength)}, the database has "
-                    f"{_describe(existing['status'], existing['strength'])}"
-                    + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
+                said, has = (_describe(d.status, d.strength), _describe(existing["status"], existing["strength"]))
+                if said == has:  # the decision is the same: the rationale differs
+                    said += f', "{d.rationale}"' if d.rationale else ", no rationale"
+                    has += f', "{existing["rationale"]}"' if existing["rationale"] else ", no rationale"
+                result.conflicts.append(f"{where}: the file says {said}, the database has {has}"
+                                        + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
         if len(result.unknown) == len(decisions.decisions):
             # Nothing applied and nothing to apply: a wrong file or database, not a success.
             raise CrosswalkError(

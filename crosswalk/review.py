@@ -24,7 +24,7 @@ import re
 
 from .db import now, write_transaction
 from .errors import CrosswalkError, NotFound
-from .text import plural
+from .text import plural, visible
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
 STATUS_WORDS = {"accepted": "accepted", "rejected": "rejected", "suggested": "not decided yet"}
@@ -137,7 +137,9 @@ def normalise_strength(value) -> str | None:
 
 
 def clean_text(value) -> str | None:
-    text = str(value).strip() if value is not None else ""
+    """A rationale, comment or name as typed, trimmed and without characters no one can see or type
+    (a control character a workbook cannot hold, a NUL); None for nothing."""
+    text = visible(str(value), nul=True).strip() if value is not None else ""
     return text or None
 
 
@@ -147,7 +149,9 @@ def get_alignment(db, alignment_id) -> dict:
         alignment_id = int(alignment_id)
     except (TypeError, ValueError):
         raise CrosswalkError(f"an alignment id is a whole number, not {alignment_id!r}") from None
-    rows = list(db.query("select * from alignment_details where id = ?", [alignment_id]))
+    # (an id past SQLite's integers is no alignment's: sqlite3 would refuse to pass it)
+    rows = (list(db.query("select * from alignment_details where id = ?", [alignment_id]))
+            if -2**63 <= alignment_id < 2**63 else [])
     if not rows:
         raise NotFound(f"there is no alignment with id {alignment_id}")
     return rows[0]
@@ -245,7 +249,7 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
     with write_transaction(db):
         row = get_alignment(db, alignment_id)
         return apply_decision(db, row, decision, strength=strength,
-                              rationale=None if rationale is None else str(rationale).strip(),
+                              rationale=None if rationale is None else clean_text(rationale) or "",
                               reviewer=reviewer, via=via)
 
 

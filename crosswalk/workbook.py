@@ -461,13 +461,18 @@ class ImportResult:
 
 
 def _int(value):
+    """An id cell's whole number (ValueError: not one, or past SQLite's integers)."""
     if isinstance(value, bool):
         raise ValueError
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError
-        return int(value)
-    return int(str(value).strip())
+        number = int(value)
+    else:
+        number = int(str(value).strip())
+    if not -2**63 <= number < 2**63:
+        raise ValueError
+    return number
 
 
 MAX_ERRORS_SHOWN = 20
@@ -481,8 +486,12 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[tuple[int, 
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
-        raise SourceError(f"cannot be read as an .xlsx workbook ({exc.__class__.__name__}: {exc})",
-                          file=path.name) from None
+        saved_as = {".ods": "an OpenDocument spreadsheet (.ods)", ".xls": "an old Excel workbook (.xls)",
+                    ".csv": "a CSV file"}.get(path.suffix.lower())
+        raise SourceError(f"is {saved_as}; a review workbook is read as .xlsx" if saved_as else
+                          f"cannot be read as an .xlsx workbook ({exc.__class__.__name__}: {exc})", file=path.name,
+                          hint="save it in Excel or LibreOffice as an Excel workbook (.xlsx, 'Excel 2007-365') "
+                               "and import that") from None
     try:
         if SHEET not in workbook.sheetnames:
             raise SourceError(f"this is not a crosswalk review workbook: it has no sheet {SHEET!r} "
@@ -681,9 +690,14 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         "select s.statement, t.statement, s.status, t.status, s.code, t.code from standards s, standards t "
         "where s.id = ? and t.id = ?", [item.source_id, item.target_id],
     ).fetchone()
-    if found is None or found[2] != "active" or found[3] != "active":
+    if found is None:
         result.conflicts.append(Conflict(item.row, item.alignment_id,
-                                         "one of its standards is no longer in the database (retired or removed)"))
+                                         f"no standard of this database has id {item.source_id} or "
+                                         f"{item.target_id} (removed, or the row's hidden id columns were edited)"))
+        return None
+    if found[2] != "active" or found[3] != "active":
+        result.conflicts.append(Conflict(item.row, item.alignment_id,
+                                         "one of its standards is no longer in the database (retired)"))
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,
             "cte_statement": found[0], "standard": found[1]}

@@ -50,6 +50,12 @@ def test_conflict_is_reported_not_overwritten(runner, small_db, tmp_path):
     assert result.exit_code == 0
     assert "Conflict: row 2 (W.1 → N-Q.1): the file says rejected, the database has accepted (full)" in result.stderr
     assert "1 conflict left as it was" in result.stdout
+    # Where only the rationale differs, the conflict shows the rationales (and a NUL in one is left out).
+    third = write_csv(tmp_path / "c.csv", [["source code", "target code", "decision", "rationale"],
+                                          ["W.1", "N-Q.1", "full", "Measuring\x00 in layout"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(third)])
+    assert ('Conflict: row 2 (W.1 → N-Q.1): the file says accepted (full), "Measuring in layout", the database '
+            "has accepted (full), no rationale") in result.stderr
     db = open_db(small_db)
     assert db.execute("select a.status from alignments a join standards s on s.id = a.source_id "
                       "join standards t on t.id = a.target_id where s.code = 'W.1' and t.code = 'N-Q.1'"
@@ -83,7 +89,8 @@ def test_a_code_in_two_academic_frameworks_needs_the_framework_named_and_a_retir
     path = write_csv(tmp_path / "d.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "full"]])
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
     assert result.exit_code == 1
-    assert "code 'N-Q.1' is in several academic frameworks; name the framework with --to" in result.output
+    assert result.stderr == ("Error: d.csv, row 2: code 'N-Q.1' is in several academic frameworks; name the "
+                             "framework with --to\n")
     named = runner.invoke(cli, ["import-decisions", str(small_db), str(path), "--to", framework])
     assert named.exit_code == 0 and "Applied 1 decision" in named.stdout, named.output
     # Retired from the other framework (re-imported without it), the code is no longer ambiguous.

@@ -101,6 +101,8 @@ def test_decide_checks_its_values(small_db):
     a = first_ids(db, 1)[0]
     with pytest.raises(NotFound, match="there is no alignment with id 999"):
         decide(db, 999, "accept", reviewer="alice")
+    with pytest.raises(NotFound, match="there is no alignment with id 99999999999999999999999"):
+        decide(db, 99999999999999999999999, "accept", reviewer="alice")  # past SQLite's integers
     with pytest.raises(CrosswalkError, match="accept or reject, not 'maybe'"):
         decide(db, a, "maybe", reviewer="alice")
     with pytest.raises(CrosswalkError, match="full or partial, not 'medium'"):

@@ -495,3 +495,33 @@ def test_a_decision_is_read_with_the_same_words_in_the_workbook_on_the_command_l
                      (4, "rejected", None), (5, "suggested", None)]
     outcome = decide(open_db(small_db), 5, "partial", reviewer="alice")
     assert (outcome.new["status"], outcome.new["strength"]) == ("accepted", "partial")
+
+
+def test_a_control_character_a_huge_id_and_a_workbook_saved_as_ods(small_db, tmp_path, runner):
+    """A rationale typed with a control character is kept without it (a workbook cannot hold one: the
+    export failed), and one already stored does not stop the export; an id past SQLite's integers is a
+    bad value like any other; a workbook saved as .ods is told to be saved as .xlsx."""
+    db = open_db(small_db)
+    assert decide(db, 1, "accept", rationale="Measuring\x01 in layout", reviewer="bob").new["rationale"] == (
+        "Measuring in layout")
+    db.execute("update alignments set rationale = 'Old\x02 note' where id = 1")  # stored before the rule
+    db.conn.commit()
+    db.close()
+    out = tmp_path / "r.xlsx"
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out)])
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    assert ws.cell(rows[1], headers(ws)["Rationale"]).value == "Old note"
+    ws.cell(rows[2], headers(ws)["Alignment id"]).value = str(2 ** 70)
+    set_decision(ws, rows[2], "accept")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
+    assert result.exit_code == 1
+    assert f"row {rows[2]}, column A (Alignment id): {str(2 ** 70)!r} is not an id" in result.stderr
+    (tmp_path / "r.ods").write_bytes(b"PK\x03\x04 not really")
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(tmp_path / "r.ods"), "--reviewer", "x"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: r.ods: is an OpenDocument spreadsheet (.ods); a review workbook is "
+                                    "read as .xlsx (save it in Excel or LibreOffice as an Excel workbook")
