@@ -259,6 +259,9 @@ def program_add(database, name, cip_code, cip_title, career_cluster, grades, sch
         canonical_cluster(career_cluster)
     if grades is not None:
         grade_band(grades)
+    if frameworks and not pathlib.Path(database).exists():
+        raise CrosswalkError(f"{database} does not exist yet, so it has no framework {frameworks[0]!r}: "
+                             "import the program's frameworks first (crosswalk import)")
     db = open_database(database)
     result = add_program(db, name, cip_code=cip_code, cip_title=cip_title, career_cluster=career_cluster,
                          school=school, description=description, grades=grades, frameworks=list(frameworks))

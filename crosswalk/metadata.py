@@ -68,7 +68,16 @@ def read_metadata(path=None) -> dict:
     path = pathlib.Path(path) if path else metadata_path()
     if path is None:
         return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CrosswalkError(f"{path.name}: cannot read the metadata file ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise CrosswalkError(f"{path.name}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if data is not None and not isinstance(data, dict):
+        raise CrosswalkError(f"{path.name}: Datasette metadata is a mapping ('title: ...', 'databases: ...'), "
+                             f"not a {type(data).__name__}")
+    return data or {}
 
 
 def read_settings(path) -> dict:

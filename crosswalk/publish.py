@@ -42,7 +42,7 @@ from . import cells
 from .db import now, open_db, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
-from .metadata import public_metadata, read_settings
+from .metadata import public_metadata, read_metadata, read_settings
 from .text import grade_label, plural, program_status_text
 
 PUBLISHED_DB = "crosswalk.db"
@@ -156,6 +156,7 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         raise CrosswalkError(f"{database} is inside {outdir}; publish to another folder")
     site = dict(settings) if isinstance(settings, dict) else read_settings(settings) if settings else {}
     site.update({k: v for k, v in (("title", title), ("description", description)) if v})
+    read_metadata(metadata)  # a bad metadata file is an error before anything is written
 
     open_db(source).close()  # bring an older database's schema up to date first
     out.mkdir(parents=True, exist_ok=True)

@@ -115,6 +115,8 @@ def load_reviewers(path=None, environ=None) -> dict[str, dict]:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as exc:
             raise CrosswalkError(f"{path.name}: not valid YAML or JSON ({exc.__class__.__name__})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CrosswalkError(f"{path.name}: cannot read the reviewers file ({exc})") from None
         entries = data.get("reviewers") if isinstance(data, dict) else None
         if not isinstance(entries, dict):
             raise CrosswalkError(f"{path.name}: expected a 'reviewers:' mapping of usernames to password hashes")

@@ -333,3 +333,13 @@ def test_a_name_in_another_case_updates_the_framework_or_program_it_names(runner
         assert conn.execute("select name from frameworks order by id").fetchall() == [
             ("Welding tasks",), ("Électricité tasks",)]
     conn.close()
+
+
+def test_program_add_with_a_framework_does_not_make_a_new_empty_database(runner, tmp_path):
+    """A program's frameworks must be in the database: into one that does not exist yet, nothing is
+    created (a later `crosswalk import` there would have found an empty file)."""
+    result = runner.invoke(cli, ["program", "add", str(tmp_path / "new.db"), "Welding", "--framework", "Welding tasks"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {tmp_path / 'new.db'} does not exist yet, so it has no framework 'Welding tasks': "
+                             "import the program's frameworks first (crosswalk import)\n")
+    assert not (tmp_path / "new.db").exists()

@@ -113,6 +113,17 @@ def test_publish_refuses_to_overwrite_without_force(reviewed_demo, tmp_path):
     (other / "notes.txt").write_text("mine")
     with pytest.raises(CrosswalkError, match="not empty"):
         publish(reviewed_demo, other)
+    # A metadata file that is not Datasette metadata: an error naming it, and nothing written.
+    (tmp_path / "bad.yml").write_text("title: [unclosed\n")
+    (tmp_path / "list.yml").write_text("- 1\n")
+    (tmp_path / "photo.yml").write_bytes(b"\x89PNG\r\n\x1a\n")
+    for name, said in (("bad.yml", "bad.yml: not valid YAML"),
+                       ("list.yml", "list.yml: Datasette metadata is a mapping ('title: ...', 'databases: ...'), "
+                                    "not a list"),
+                       ("photo.yml", "photo.yml: cannot read the metadata file")):
+        with pytest.raises(CrosswalkError) as info:
+            publish(reviewed_demo, tmp_path / "fresh", metadata=tmp_path / name)
+        assert str(info.value).startswith(said) and not (tmp_path / "fresh").exists(), name
 
 
 def test_publish_cli(runner, reviewed_demo, tmp_path):
