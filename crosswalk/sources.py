@@ -697,7 +697,7 @@ def _decode(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError as exc:
         # UTF-8 text with some rows in another encoding (rows pasted from another file): read as
         # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead.
-        if any(ord(c) > 127 and c != "\ufffd" for c in data.decode("utf-8", errors="replace")):
+        if not data.decode("utf-8", errors="replace").replace("\ufffd", "").isascii():
             line = data.count(b"\n", 0, exc.start) + 1
             raise SourceError("is UTF-8 text but for this row, which is in another encoding (Windows-1252?)",
                               row=line, hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) "
