@@ -81,12 +81,16 @@ def with_parameters(sql: str, values: dict) -> str:
 # given, and an alignment accepted with no strength at all is full (as every page's "Accept (full)"
 # and a crosswalk's plain "Yes" mean): accepted with none, it was listed as evidence but certified
 # nothing, as coverage counts a standard by its strength. Rejecting clears the strength (a rejected
-# pair has none).
+# pair has none). A decision that turns accepted into rejected (or back) without a rationale of its
+# own clears the old one: it gave the reasons for the other decision, and kept, it showed a
+# rejection's reason ("not math") as the rationale of an acceptance signed by someone else.
 DECIDE = Rule({
     "status": "CASE :decision WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
               "    ELSE 'decision must be accept or reject' END",
     "strength": "CASE WHEN :decision = 'reject' THEN NULL ELSE coalesce(:strength, strength, 'full') END",
-    "rationale": "CASE WHEN :rationale IS NULL THEN rationale ELSE nullif(:rationale, '') END",
+    "rationale": "CASE WHEN :rationale IS NOT NULL THEN nullif(:rationale, '')\n"
+                 "    WHEN status IN ('suggested', CASE :decision WHEN 'accept' THEN 'accepted' ELSE 'rejected' END)\n"
+                 "    THEN rationale END",
 }, decides=True)
 # Amend an accepted alignment's strength, or any alignment's rationale, without deciding again.
 SET_STRENGTH = Rule({"strength": ":strength"}, where="status = 'accepted'")
@@ -231,9 +235,35 @@ def apply_decision(db, row: dict, decision: str, *, strength=None, rationale=Non
     return record_decision(db, outcome, reviewer=reviewer, via=via, at=at)
 
 
+class Changed(CrosswalkError):
+    """A decision made on what a page showed, where someone has decided the alignment since."""
+
+
+def seen_token(status: str, reviewed_at: str | None) -> str:
+    """What a page showed of an alignment's decision (its status, and when it was decided), sent back
+    with a decision made on the page: see :func:`decide`'s ``seen``."""
+    return f"{status}@{reviewed_at or ''}"
+
+
+# What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into
+# the review workbook and the report whole.
+MAX_TEXT = 32_767
+
+
+def _checked_text(text: str | None, what: str) -> str | None:
+    if text is not None and len(text) > MAX_TEXT:
+        raise CrosswalkError(f"the {what} is {len(text):,} characters long; at most {MAX_TEXT:,} "
+                             "(what a spreadsheet cell holds)")
+    return text
+
+
 def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewer: str,
-           via: str = "cli") -> Outcome:
+           via: str = "cli", seen: str | None = None) -> Outcome:
     """Accept or reject one alignment, logging the change in ``review_log``.
+
+    ``seen``: the alignment's :func:`seen_token` on the page the decision was made on; where someone
+    has decided it since, the decision is refused (:class:`Changed`) unless it changes nothing, so
+    that a page left open does not overwrite another reviewer's decision unseen.
 
     Example::
 
@@ -246,16 +276,21 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
         raise CrosswalkError("say who decides: the reviewer's name is required")
     if strength and decision == "reject":
         raise CrosswalkError("a strength (full or partial) is only for accepted alignments")
+    rationale = None if rationale is None else _checked_text(clean_text(rationale), "rationale") or ""
     with write_transaction(db):
         row = get_alignment(db, alignment_id)
-        return apply_decision(db, row, decision, strength=strength,
-                              rationale=None if rationale is None else clean_text(rationale) or "",
-                              reviewer=reviewer, via=via)
+        outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
+        if seen is not None and outcome.changed and seen != seen_token(row["status"], row["reviewed_at"]):
+            by = f" by {row['reviewer']}" if row.get("reviewer") else ""
+            raise Changed(f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']}) was decided{by} "
+                          f"after this page was shown: it is now {describe_state(_state(row))}. Nothing was "
+                          "saved; decide again on the page as it is now")
+        return record_decision(db, outcome, reviewer=reviewer, via=via)
 
 
 def add_comment(db, alignment_id, comment: str, *, reviewer: str, via: str = "cli") -> int:
     """Add a comment to an alignment's history; returns the comment's id."""
-    comment = clean_text(comment)
+    comment = _checked_text(clean_text(comment), "comment")
     if not comment:
         raise CrosswalkError("the comment is empty")
     with write_transaction(db):

@@ -175,20 +175,21 @@ def canned_queries() -> dict:
             "Decide an alignment",
             # The pair too: a re-run of match replaces suggestions, and SQLite may reuse their ids.
             review.DECIDE.update_sql(**SITE_VALUES) + "\n  AND source_id = :source_id AND target_id = :target_id",
-            "decision: accept or reject; strength: full or partial (empty keeps it); rationale (empty keeps it); "
+            "decision: accept or reject; strength: full or partial (empty keeps it); rationale (empty keeps it, "
+            "but a decision turned round clears the old one); "
             "source_id and target_id: the alignment's two standards, checked against it",
             "/-/review",
         ),
         "accept_alignment": query(
             "Accept an alignment",
             review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'accept'")),
-            "strength: full or partial (empty keeps it); rationale (empty keeps it)",
+            "strength: full or partial (empty keeps it); rationale (empty keeps it, unless it was rejected)",
             "/-/review",
         ),
         "reject_alignment": query(
             "Reject an alignment",
             review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'reject'", strength="NULL")),
-            "rationale: why it does not align (empty keeps the current one)",
+            "rationale: why it does not align (empty keeps a rejection's, clears an acceptance's)",
             "/-/review",
         ),
         "set_strength": query(

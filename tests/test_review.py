@@ -300,3 +300,44 @@ def test_match_while_decisions_are_written_loses_none(tmp_path):
                              [source_id, target_id]).fetchall()
         assert rows == [(status,)]
     assert final.execute("select count(*) from review_log").fetchone()[0] == len(decided)
+
+
+def test_a_decision_from_a_page_left_open_does_not_overwrite_one_made_since(small_db):
+    """`seen` (what the page showed: review.seen_token) refuses a decision where someone decided the
+    alignment after the page was shown, unless it changes nothing; without it (the command line), the
+    latest decision wins, as before."""
+    from crosswalk.review import Changed, seen_token
+
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+    shown = seen_token("suggested", None)  # both reviewers open the page while it awaits review
+    decide(db, a, "accept", rationale="Bob: measuring", reviewer="bob", seen=shown)
+    with pytest.raises(Changed) as info:
+        decide(db, a, "reject", rationale="Alice: not math", reviewer="alice", seen=shown)
+    assert re.search(r"alignment \d+ \(W.1 → [^)]+\) was decided by bob after this page was shown: it is now "
+                     r'accepted, full, "Bob: measuring"\. Nothing was saved', str(info.value))
+    assert decide(db, a, "accept", reviewer="alice", seen=shown).changed is False  # the same: no change, no refusal
+    row = db.execute("select status, rationale, reviewer, reviewed_at from alignments where id = ?", [a]).fetchone()
+    assert row[:3] == ("accepted", "Bob: measuring", "bob")
+    # From the page as it is now, the decision goes through.
+    assert decide(db, a, "reject", rationale="Alice: not math", reviewer="alice",
+                  seen=seen_token("accepted", row[3])).changed
+
+
+def test_turning_a_decision_round_without_a_rationale_clears_the_old_one(small_db):
+    """The old rationale gave the reasons for the other decision: a rejection's "not math" is not kept as
+    an acceptance's rationale. The same decision again (a new strength) keeps it; a long text is refused."""
+    db = open_db(small_db)
+    a = first_ids(db, 1)[0]
+
+    def state():
+        return db.execute("select status, strength, rationale from alignments where id = ?", [a]).fetchone()
+
+    decide(db, a, "reject", rationale="Not math", reviewer="bob")
+    decide(db, a, "accept", strength="partial", reviewer="alice")
+    assert tuple(state()) == ("accepted", "partial", None)
+    decide(db, a, "accept", rationale="Measuring", reviewer="alice")
+    decide(db, a, "accept", strength="full", reviewer="alice")
+    assert tuple(state()) == ("accepted", "full", "Measuring")
+    with pytest.raises(CrosswalkError, match="the rationale is 40,000 characters long; at most 32,767"):
+        decide(db, a, "reject", rationale="x" * 40_000, reviewer="alice")
