@@ -223,7 +223,20 @@ def page_number(request):
         number = int(raw)
     except ValueError:
         return None
-    return number if number >= 1 else None
+    return number if 1 <= number <= MAX_PAGE else None
+
+
+MAX_PAGE = 10**9  # more pages than any list has, and an offset SQLite can hold
+
+
+def url_id(request) -> int:
+    """The id of a page's URL (/program/7, /standard/12): a number SQLite can hold, else this page is
+    not found (an id past SQLite's integers is no row's; sqlite3 would refuse to pass it)."""
+    text = request.url_vars["id"]
+    number = int(text)
+    if number >= 2**63:
+        raise NotFoundPage(f"There is nothing numbered {text}.")
+    return number
 
 
 def last_page(total: int, size: int) -> int:
@@ -414,7 +427,7 @@ PROGRAM_STANDARDS_COUNT = """
 
 async def program_context(datasette, request) -> dict:
     """Everything the program page shows; raises NotFoundPage for a program, page, subject or domain not there."""
-    program_id = int(request.url_vars["id"])
+    program_id = url_id(request)
     program = await one(datasette, "select * from programs where id = :id", {"id": program_id})
     if program is None:
         raise NotFoundPage(f"There is no program number {program_id}.")
@@ -538,7 +551,7 @@ async def program_page(datasette, request):
 # --- a standard ---------------------------------------------------------------------------------
 
 async def standard_context(datasette, request) -> dict:
-    standard_id = int(request.url_vars["id"])
+    standard_id = url_id(request)
     standard = await one(datasette, """
         select s.*, f.name as framework, f.kind, f.publisher, f.attribution
         from standards s join frameworks f on f.id = s.framework_id where s.id = :id

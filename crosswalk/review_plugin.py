@@ -6,12 +6,14 @@ They act only on a Datasette whose metadata configures the
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 from datasette import hookimpl
 from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from . import public_plugin as pages
+from . import review
 
 PLUGIN = "crosswalk-review"
 ROLE = "reviewer"
@@ -128,12 +130,13 @@ async def review_queue(datasette, request):
 async def review_alignment(datasette, request):
     db = _database(datasette, request)
     text = urllib.parse.unquote(request.url_vars["alignment_id"])
+    # (a number SQLite can hold: "²" is a digit to str.isdigit, and a longer number no row's id)
+    alignment_id = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
     rows = (await db.execute(
         "select d.*, t.grade_low, t.grade_high from alignment_details d join standards t on t.id = d.target_id "
-        "where d.id = ?", [int(text)])).rows if text.isdigit() else []
+        "where d.id = ?", [alignment_id])).rows if alignment_id is not None else []
     if not rows:
         return await pages.not_found(datasette, request, f"There is no alignment number “{text}”.")
-    alignment_id = int(text)
     log = [dict(r) for r in (await db.execute(
         "select * from review_log where alignment_id = ? order by id", [alignment_id])).rows]
     return Response.html(await datasette.render_template(
@@ -142,7 +145,7 @@ async def review_alignment(datasette, request):
             **await pages.common(datasette, request),
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
-            "saved": request.args.get("saved") or "",
+            "seen": review.seen_token(rows[0]["status"], rows[0]["reviewed_at"]),
         },
         request=request,
     ))

@@ -21,15 +21,17 @@ only on a Datasette whose metadata configures it::
 
 from __future__ import annotations
 
+import urllib.parse
+
 import sqlite_utils
 from datasette import hookimpl
-from datasette.utils.asgi import Forbidden, Response
+from datasette.utils.asgi import Response
 
 from . import db as store
 from . import public_plugin as pages
 from . import review
 from .programs import set_status
-from .errors import CrosswalkError
+from .errors import CrosswalkError, NotFound
 from .text import local_path
 
 NAME = "crosswalk-working-site"
@@ -45,13 +47,6 @@ def _on(datasette) -> bool:
     return bool(datasette.plugin_config(CONFIG_KEY))
 
 
-def _reviewer(request) -> dict:
-    reviewer = pages.reviewer_of(request)
-    if reviewer is None:
-        raise Forbidden("Sign in as a reviewer to decide")
-    return reviewer
-
-
 def _next_path(value, fallback="/") -> str:
     """Where to go back after a write: a path on this site, never another site."""
     return local_path(value) or fallback
@@ -65,8 +60,20 @@ async def home(datasette, request):
     return await _page(datasette, request, "crosswalk_home.html", pages.home_context)
 
 
+def _seen(rows: list, status: str) -> list:
+    """Each row with the decision its page shows (review.seen_token), for its decide form."""
+    for row in rows:
+        row["seen"] = review.seen_token(status, row.get("reviewed_at"))
+    return rows
+
+
+async def _program_extras(datasette, request, context):
+    _seen(context.get("rereview") or [], "accepted")
+    return {}
+
+
 async def program_page(datasette, request):
-    return await _page(datasette, request, "crosswalk_program.html", pages.program_context)
+    return await _page(datasette, request, "crosswalk_program.html", pages.program_context, _program_extras)
 
 
 AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page at a time, best first
@@ -101,7 +108,7 @@ async def _standard_extras(datasette, request, context):
     if page > 1 and not awaiting:  # past the last page, as after deciding a last page's last suggestion
         page = pages.last_page(total, AWAITING_SHOWN)
         awaiting = await awaiting_on(page)
-    return {"awaiting": awaiting[:AWAITING_SHOWN], "awaiting_total": total, "awaiting_page": page,
+    return {"awaiting": _seen(awaiting[:AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
             "awaiting_first": (page - 1) * AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > AWAITING_SHOWN}
 
 
@@ -158,7 +165,7 @@ NO_LIKELY = """
 
 async def review_context(datasette, request) -> dict:
     """A program's suggestions awaiting review (or its statements with no likely alignment), and its re-reviews."""
-    program_id = int(request.url_vars["id"])
+    program_id = pages.url_id(request)
     program = await pages.one(datasette, "select * from programs where id = :id", {"id": program_id})
     if program is None:
         raise pages.NotFoundPage(f"There is no program number {program_id}.")
@@ -207,12 +214,12 @@ async def review_context(datasette, request) -> dict:
         "subject": subject,
         "subjects": subjects,
         "no_likely": no_likely,
-        "items": items[:REVIEW_PAGE_SIZE],
+        "items": _seen(items[:REVIEW_PAGE_SIZE], "suggested"),
         "total": total,
         "page": page,
         "more": more,
         "first": offset + 1,
-        "rereview": rereview,
+        "rereview": _seen(rereview, "accepted"),
     }
 
 
@@ -220,24 +227,71 @@ async def review_page(datasette, request):
     return await _page(datasette, request, "site/review.html", review_context)
 
 
+def _signed_out(datasette, request, back: str, doing: str):
+    """A write sent without a sign-in (it expired, or the cookie went): to the sign-in page, then back,
+    with a message saying what was not done (not Datasette's bare "Forbidden"). Where no one signs in
+    (a working site served without --review): refused."""
+    if getattr(datasette, "crosswalk_sessions", None) is None:
+        return Response.text("No one signs in to this site: serve it with --review to decide on it.", status=403)
+    datasette.add_message(request, f"Not saved: your sign-in has expired; sign in and {doing} again.",
+                          datasette.ERROR)
+    return Response.redirect(datasette.urls.path("/-/login") + "?next=" + urllib.parse.quote(back, safe=""))
+
+
+def _row_id(value) -> int | None:
+    """An alignment's or a program's id from a form: a whole number SQLite can hold, else None."""
+    try:
+        number = int(str(value or "").strip())
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+async def _write(datasette, request, back: str, write):
+    """Run ``write`` (a connection -> an outcome) in the database's write thread; (outcome, None), or
+    (None, a redirect back with the reason it was not saved)."""
+    db, _ = pages._db(datasette)
+    try:
+        return await db.execute_write_fn(write, block=True), None
+    except NotFound as error:
+        datasette.add_message(request, f"Not saved: {error} (a new match since the page was shown may have "
+                                       "replaced its suggestions; reload the page).", datasette.ERROR)
+    except CrosswalkError as error:
+        datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
+    return None, Response.redirect(back)
+
+
 async def decide(datasette, request):
-    """POST /-/decide: a signed-in reviewer's decision, through review.decide (the one set of rules)."""
+    """POST /-/decide: a signed-in reviewer's decision, through review.decide (the one set of rules).
+
+    Form: ``alignment_id``, ``source_id`` and ``target_id`` (checked against it), ``decision``
+    (accept, partial, reject), ``strength`` (the alignment page's choice; empty keeps it),
+    ``rationale`` (empty keeps it, unless ``rationale_shown``: the box showed the current one, so
+    what it holds is the rationale), ``seen`` (the decision the page showed: review.seen_token),
+    ``next`` (where to go back)."""
     if request.method != "POST":
         return Response.text("Decide from a program's or a standard's page.", status=405)
-    reviewer = _reviewer(request)
     post = await request.post_vars()
     back = _next_path(post.get("next"))
+    reviewer = pages.reviewer_of(request)
+    if reviewer is None:
+        return _signed_out(datasette, request, back, "decide")
     choice = DECISIONS.get(post.get("decision") or "")
-    try:
-        alignment_id = int(post.get("alignment_id") or "")
-    except ValueError:
-        alignment_id = None
-    if choice is None or alignment_id is None:
+    alignment_id = _row_id(post.get("alignment_id"))
+    if alignment_id is None:
+        datasette.add_message(request, "Not saved: which alignment? (its id is missing or not a number; "
+                                       "reload the page)", datasette.ERROR)
+        return Response.redirect(back)
+    if choice is None:
         datasette.add_message(request, "Not saved: choose accept, accept as partial or reject.", datasette.ERROR)
         return Response.redirect(back)
     decision, strength = choice
+    if "strength" in post and decision == "accept":
+        strength = post.get("strength") or None
     pair = {k: post.get(k) for k in ("source_id", "target_id") if post.get(k)}
-    rationale = (post.get("rationale") or "").strip()
+    rationale = post.get("rationale") or ""
+    if not rationale.strip() and not post.get("rationale_shown"):
+        rationale = None
 
     def write(conn):
         db = sqlite_utils.Database(conn)
@@ -247,16 +301,38 @@ async def decide(datasette, request):
             if any(str(row[k]) != v for k, v in pair.items()):
                 raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; "
                                      "reload the page")
-            return review.decide(db, alignment_id, decision, strength, rationale or None,
-                                 reviewer=reviewer["id"], via="site")
+            return review.decide(db, alignment_id, decision, strength, rationale, reviewer=reviewer["id"],
+                                 via="site", seen=post.get("seen") or None)
 
-    db, _ = pages._db(datasette)
-    try:
-        outcome = await db.execute_write_fn(write, block=True)
-    except CrosswalkError as error:
-        datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
-        return Response.redirect(back)
+    outcome, refused = await _write(datasette, request, back, write)
+    if refused is not None:
+        return refused
     datasette.add_message(request, outcome.summary(), datasette.INFO)
+    return Response.redirect(back)
+
+
+async def comment(datasette, request):
+    """POST /-/comment: a signed-in reviewer's comment on an alignment (review.add_comment)."""
+    if request.method != "POST":
+        return Response.text("Comment from an alignment's page.", status=405)
+    post = await request.post_vars()
+    back = _next_path(post.get("next"))
+    reviewer = pages.reviewer_of(request)
+    if reviewer is None:
+        return _signed_out(datasette, request, back, "comment")
+    alignment_id = _row_id(post.get("alignment_id"))
+    if alignment_id is None:
+        datasette.add_message(request, "Not saved: which alignment? (reload the page)", datasette.ERROR)
+        return Response.redirect(back)
+
+    def write(conn):
+        return review.add_comment(sqlite_utils.Database(conn), alignment_id, post.get("comment") or "",
+                                  reviewer=reviewer["id"], via="site")
+
+    _, refused = await _write(datasette, request, back, write)
+    if refused is not None:
+        return refused
+    datasette.add_message(request, "Comment added.", datasette.INFO)
     return Response.redirect(back)
 
 
@@ -264,14 +340,15 @@ async def program_status(datasette, request):
     """POST /-/program-status: a signed-in reviewer sets a program's status (draft, in review, approved)."""
     if request.method != "POST":
         return Response.text("Set a program's status from its page.", status=405)
-    reviewer = _reviewer(request)
     post = await request.post_vars()
     status = post.get("status") or ""
-    try:
-        program_id = int(post.get("program_id") or "")
-    except ValueError:
+    program_id = _row_id(post.get("program_id"))
+    if program_id is None:
         return Response.text("Which program? (program_id)", status=400)
     back = _next_path(post.get("next"), f"/program/{program_id}")
+    reviewer = pages.reviewer_of(request)
+    if reviewer is None:
+        return _signed_out(datasette, request, back, "set its status")
     if status not in store.PROGRAM_STATUSES:
         datasette.add_message(request, "Not saved: the status is draft, in review or approved.", datasette.ERROR)
         return Response.redirect(back)
@@ -335,6 +412,7 @@ def register_routes(datasette):
         (r"^/gaps$", gaps_page),
         (r"^/search$", search_page),
         (r"^/-/decide$", decide),
+        (r"^/-/comment$", comment),
         (r"^/-/program-status$", program_status),
         *pages.numbered_fallbacks(datasette, suffix="(?:/review)?"),  # last: after the numbered ones
     ]

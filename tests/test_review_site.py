@@ -19,6 +19,7 @@ from crosswalk.cli import cli
 from crosswalk.db import _serving_lock_path, being_served, open_db
 from crosswalk.errors import CrosswalkError
 from crosswalk.programs import add_program
+from crosswalk.review import decide
 from crosswalk.review_site import load_reviewers, make_review_datasette
 
 CHROMIUM = "/usr/bin/chromium"
@@ -295,13 +296,15 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
                 page.select_option("#decision", "accept")
                 page.select_option("#strength", "partial")
                 page.fill("#rationale", "Students measure parts with calipers")
-                page.click("#decision-form input[type=submit]")
-                page.wait_for_selector(".review-saved")
-                assert page.inner_text(".review-saved") == "Saved."  # not Datasette's "Query executed, 1 row affected"
-                page.click("#decision-form input[type=submit]")  # the same again: nothing to save, said calmly
-                page.wait_for_selector("#review-message:not([hidden])")
-                assert page.inner_text("#review-message") == (
-                    "Nothing to save: the alignment already has this decision, strength and rationale.")
+                with page.expect_navigation():
+                    page.click("#decision-form input[type=submit]")
+                assert page.url == f"{base}/-/review/{alignment_id}"  # back on the alignment, saying what was done
+                assert page.inner_text(".xw-message").startswith(f"Recorded: alignment {alignment_id} (")
+                assert "is now accepted, partial, \"Students measure parts with calipers\"" in page.inner_text(
+                    ".xw-message")
+                with page.expect_navigation():
+                    page.click("#decision-form input[type=submit]")  # the same again: nothing changes, said calmly
+                assert page.inner_text(".xw-message").startswith(f"No change: alignment {alignment_id} (")
                 assert page.inner_text("#current-status") == "accepted"
                 assert "Students measure parts with calipers" in page.inner_text("table")
 
@@ -487,7 +490,9 @@ def test_decide_and_sign_off_from_the_pages(ds, review_db):
                 "rationale": "Only the measuring part", "next": f"/program/{program}/review"}
         # Without the CSRF token, or not signed in: refused, nothing written.
         assert (await c.post("/-/decide", data=form, headers=signed)).status_code == 403
-        assert (await c.post("/-/decide", data=dict(form, csrftoken=field))).status_code == 403
+        signed_out = await c.post("/-/decide", data=dict(form, csrftoken=field))  # to sign in, and back
+        assert signed_out.status_code == 302 and signed_out.headers["location"] == (
+            "/-/login?next=" + urllib.parse.quote(f"/program/{program}/review", safe=""))
         assert log_count(review_db) == 0
         # A pair that no longer matches (match replaced the suggestion): not saved, and said so.
         stale = await c.post("/-/decide", data=dict(form, target_id="999999", csrftoken=field), headers=signed)
@@ -548,4 +553,51 @@ def test_the_demo_reviewer_is_made_for_one_run(review_db):
         assert "Sign in to review" in (await ds.client.get("/")).text
         assert (await ds.client.post("/small/reject_alignment", data={"alignment_id": "1"})).status_code == 403
         assert (await sign_in(ds.client, "director", password)).status_code == 302
+    asyncio.run(run())
+
+
+def test_a_page_left_open_does_not_overwrite_a_decision_made_since_and_odd_ids_are_not_found(ds, review_db):
+    """The alignment page and the program's review page send back the decision they showed: where another
+    reviewer decided since, nothing is saved and the page says so. The alignment page's decision and
+    comment go through the same rules as every other (control characters left out); ids no row can have,
+    and page numbers past any list, are the site's 404, not a server error."""
+    conn = sqlite3.connect(review_db)
+    program = conn.execute("select id from programs").fetchone()[0]
+    best = conn.execute("select id from alignments where status = 'suggested' order by score desc, id").fetchone()[0]
+    conn.close()
+
+    async def run():
+        c = ds.client
+        cookie = actor_cookie(ds)
+        page = await c.get(f"/-/review/{best}", headers={"cookie": cookie})
+        assert page.status_code == 200 and 'name="seen" value="suggested@"' in page.text
+        field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        signed = {"cookie": f"{cookie}; ds_csrftoken={page.cookies.get('ds_csrftoken')}"}
+        form = {"alignment_id": str(best), "decision": "reject", "strength": "", "rationale": "Not\x01 math",
+                "rationale_shown": "1", "seen": "suggested@", "next": f"/-/review/{best}", "csrftoken": field}
+        # Bob decides on the command line while Alice's page is open.
+        db = open_db(review_db)
+        decide(db, best, "accept", strength="full", rationale="Measuring", reviewer="bob")
+        db.close()
+        refused = await c.post("/-/decide", data=form, headers=signed)
+        assert refused.status_code == 302 and refused.headers["location"] == f"/-/review/{best}"
+        assert state(review_db, best) == ("accepted", "full", "Measuring", "bob")
+        shown = await c.get(refused.headers["location"], headers={
+            "cookie": f"{signed['cookie']}; ds_messages={refused.cookies['ds_messages']}"})
+        assert "was decided by bob after this page was shown: it is now accepted, full, &#34;Measuring&#34;" in shown.text
+        assert "Nothing was saved" in shown.text and 'name="seen" value="accepted@' in shown.text
+        # From the page as it is now: saved, the control character left out.
+        form["seen"] = re.search(r'name="seen" value="([^"]+)"', shown.text).group(1)
+        saved = await c.post("/-/decide", data=form, headers=signed)
+        assert saved.status_code == 302 and state(review_db, best) == ("rejected", None, "Not math", "alice")
+        commented = await c.post("/-/comment", data={"alignment_id": str(best), "comment": "Ask\x07 math",
+                                                     "next": f"/-/review/{best}", "csrftoken": field}, headers=signed)
+        assert commented.status_code == 302
+        assert sqlite3.connect(review_db).execute("select comment, reviewer, via from review_comments").fetchall() == [
+            ("Ask math", "alice", "site")]
+        for path in ("/-/review/%C2%B2", "/-/review/99999999999999999999999", "/program/99999999999999999999",
+                     "/standard/99999999999999999999", "/standard/1?page=99999999999999999999",
+                     f"/program/{program}/review?page=99999999999999999999"):
+            assert (await c.get(path, headers={"cookie": cookie})).status_code == 404, path
+
     asyncio.run(run())
