@@ -160,7 +160,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     for warning in result.warnings:
         click.echo(f"Note: {warning}", err=True)
     click.echo(result.summary())
-    if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
+    if (result.framework_id is not None or dry_run) and (result.changed or result.retired or result.unchanged):
         for line in result.details():
             click.echo(f"  {line}")
 
@@ -546,7 +546,7 @@ def import_case_command(database, file, framework, kind, dry_run):
         for warning in result.warnings:
             click.echo(f"Note: {warning}", err=True)
         click.echo(result.summary())
-        if result.framework_id is not None and (result.changed or result.retired or result.unchanged):
+        if (result.framework_id is not None or dry_run) and (result.changed or result.retired or result.unchanged):
             for line in result.details():
                 click.echo(f"  {line}")
 
@@ -722,7 +722,7 @@ def review_export(database, out, program, framework, statuses, min_score, force)
 
     \b
         crosswalk review export district.db welding-review.xlsx \\
-            --program "Welding Technology" --status suggested --min-score 40
+            --program "Welding Technology" --status suggested --min-score 10
     """
     from .workbook import export_workbook
 
@@ -730,6 +730,8 @@ def review_export(database, out, program, framework, statuses, min_score, force)
     result = export_workbook(db, out, program=program, framework=framework, statuses=list(statuses) or None,
                              min_score=min_score, database_name=pathlib.Path(database).name, replace=force)
     click.echo(result.summary())
+    for note in result.notes:
+        click.echo(f"Note: {note}", err=True)
 
 
 @review.command(name="import")

@@ -16,7 +16,7 @@ folder's plugins too, for a site deployed without crosswalk installed):
   nosniff, a Referrer-Policy);
 - Datasette's ``.csv`` downloads write a cell that a spreadsheet would run as a
   formula with a leading ``'`` (the one guard, :mod:`crosswalk.cells`);
-- a ``_sort`` by a column the table does not have answers 400, not 500.
+- a ``_sort`` by a column the table does not have answers 400, not 500; a POST to a table, 405.
 
 Example::
 
@@ -33,6 +33,7 @@ import sqlite3
 import weakref
 
 from datasette import hookimpl
+from datasette.utils.asgi import Response
 from datasette.views.base import DatasetteError
 
 from crosswalk.cells import is_formula_like, neutralise  # noqa: I001  (the published copy inlines this line)
@@ -106,6 +107,11 @@ def handle_exception(datasette, request, exception):
     if isinstance(exception, DatasetteError) and exception.status == 500 \
             and str(exception.message).startswith(SORT_ERRORS):
         exception.status = 400
+    # A POST to a table or a read-only page: Datasette asserts it is a canned query (a 500 and a
+    # traceback). It is a request this site does not take.
+    if isinstance(exception, AssertionError) and "POST to a canned query" in str(exception):
+        return Response.text("Nothing is written here: decisions are made on the crosswalk's pages (served "
+                             "with --review), in the review workbook or with crosswalk decide.", status=405)
 
 
 def safe_cell(value: str) -> str:

@@ -135,6 +135,7 @@ class ExportResult:
     path: pathlib.Path
     rows: int
     counts: dict
+    notes: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         parts = ", ".join(f"{n} {status}" for status, n in self.counts.items() if n)
@@ -160,7 +161,7 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
 
     Example::
 
-        export_workbook(db, "review.xlsx", program="Welding Technology", statuses=["suggested"], min_score=40)
+        export_workbook(db, "review.xlsx", program="Welding Technology", statuses=["suggested"], min_score=10)
     """
     path = pathlib.Path(path)
     if path.suffix.lower() != ".xlsx":
@@ -185,7 +186,16 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
         workbook.save(path)
     except OSError as exc:
         raise CrosswalkError(f"cannot write {path}: {exc.strerror or exc}") from None
-    return ExportResult(path, len(rows), tally.statuses)
+    result = ExportResult(path, len(rows), tally.statuses)
+    if not rows:  # an empty workbook: say why, where the score was the reason
+        best = None
+        if min_score is not None:
+            others = select_alignments(db, program=program, framework=framework, statuses=statuses)
+            best = max((r["score"] for r in others if r["score"] is not None), default=None)
+        result.notes.append("no alignment matches these filters" + (
+            f"; without --min-score, {plural(len(others), 'alignment')} would, the best scoring {best:g}"
+            if best is not None else ""))
+    return result
 
 
 def pending_decisions(db, path) -> list[WorkbookRow]:
@@ -222,7 +232,7 @@ def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
                              f"it was not written over: {advice}") from None
     if pending:
         first = pending[0]
-        more = f", and {plural(len(pending) - 1, 'more')}" if len(pending) > 1 else ""
+        more = f", and {len(pending) - 1} more" if len(pending) > 1 else ""
         raise CrosswalkError(
             f"{path.name} holds {plural(len(pending), 'decision')} not yet imported (row {first.row}: "
             f"{first.decision}{more}); it was not written over: {advice}")

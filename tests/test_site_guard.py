@@ -162,6 +162,13 @@ def test_the_working_site_has_the_guard_too(reviewed_demo):
     assert "frame-ancestors" in get(ds, "/").headers["content-security-policy"]
 
 
+def test_a_post_to_a_table_is_refused_not_a_server_error(reviewed_demo):
+    ds = make_datasette(reviewed_demo, pages=True)
+    name = reviewed_demo.stem
+    response = asyncio.run(ds.client.post(f"/{name}/alignments", data={"status": "accepted"}))
+    assert response.status_code == 405 and "Nothing is written here" in response.text
+
+
 def test_no_sign_in_page_on_a_working_site_served_without_review(reviewed_demo):
     """The working site without --review: /-/login says how to review on it, rather than showing
     datasette-auth-passwords' form over no accounts (the review site's sign-in: test_review_site)."""

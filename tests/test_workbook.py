@@ -525,3 +525,15 @@ def test_a_control_character_a_huge_id_and_a_workbook_saved_as_ods(small_db, tmp
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: r.ods: is an OpenDocument spreadsheet (.ods); a review workbook is "
                                     "read as .xlsx (save it in Excel or LibreOffice as an Excel workbook")
+
+
+def test_an_export_with_nothing_to_review_says_why(small_db, tmp_path, runner):
+    """Filters that leave nothing (a --min-score above every score): the empty workbook is written,
+    and a note says how many alignments the score left out and the best score among them."""
+    conn = sqlite3.connect(small_db)
+    count, best = conn.execute("select count(*), max(score) from alignments").fetchone()
+    conn.close()
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(tmp_path / "r.xlsx"), "--min-score", "99"])
+    assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
+    assert result.stderr == (f"Note: no alignment matches these filters; without --min-score, {count} alignments "
+                             f"would, the best scoring {best:g}\n")
