@@ -395,7 +395,9 @@ async def login(request, datasette):
         username, password = post.get("username") or "", post.get("password") or ""
         reviewers = sessions.reviewers.current()
         address = (request.scope.get("client") or ("unknown",))[0]
-        keys = [("address", address)] + ([("account", username)] if username in reviewers else [])
+        # Every name tried is an account to the limits, one that exists or not: counted only for real
+        # accounts, a 429 after five tries told which names are reviewers'.
+        keys = [("address", address)] + ([("account", username[:200])] if username else [])
         wait = sessions.limits.wait(keys)
         if wait > 0:
             error, status = f"Too many failed sign-ins: try again in {int(wait) + 1} seconds.", 429

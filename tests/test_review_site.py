@@ -441,6 +441,10 @@ def test_failed_sign_ins_slow_down_guessing(ds):
         now[0] += 3
         assert (await sign_in(c, "alice")).status_code == 302  # and a success forgets the failures
         assert (await sign_in(c, "alice", "wrong")).status_code == 200
+        # A name that is no reviewer's is slowed down just the same: a 429 tells no one which names exist.
+        for _ in range(6):
+            assert (await sign_in(c, "nobody", "wrong")).status_code == 200
+        assert (await sign_in(c, "nobody", "wrong")).status_code == 429
         # Per address too: many names guessed from one address.
         for i in range(20):
             await sign_in(c, f"guess{i}", "x")
