@@ -14,6 +14,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from . import public_plugin as pages
 from . import review
+from .text import local_path
 
 PLUGIN = "crosswalk-review"
 ROLE = "reviewer"
@@ -146,6 +147,8 @@ async def review_alignment(datasette, request):
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
             "seen": review.seen_token(rows[0]["status"], rows[0]["reviewed_at"]),
+            # Back to the queue as it was (its program, subject and page), where it was opened from.
+            "back": local_path(request.args.get("back")) or datasette.urls.path("/-/review"),
         },
         request=request,
     ))

@@ -573,6 +573,14 @@ def test_a_page_left_open_does_not_overwrite_a_decision_made_since_and_odd_ids_a
     async def run():
         c = ds.client
         cookie = actor_cookie(ds)
+        queue = await c.get("/-/review?program=Welding+Technology&page=1", headers={"cookie": cookie})
+        assert f'href="/-/review/{best}?back=/-/review%3Fprogram%3DWelding%2BTechnology%26page%3D1"' in queue.text
+        # The alignment page leads back to the queue as it was, and only to a path of this site.
+        back = await c.get(f"/-/review/{best}?back=/-/review%3Fprogram%3DWelding%2BTechnology%26page%3D1",
+                           headers={"cookie": cookie})
+        assert '<a href="/-/review?program=Welding+Technology&amp;page=1">&larr; Review queue</a>' in back.text
+        away = await c.get(f"/-/review/{best}?back=https://evil.example/", headers={"cookie": cookie})
+        assert '<a href="/-/review">&larr; Review queue</a>' in away.text
         page = await c.get(f"/-/review/{best}", headers={"cookie": cookie})
         assert page.status_code == 200 and 'name="seen" value="suggested@"' in page.text
         field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
