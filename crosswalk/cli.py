@@ -845,13 +845,16 @@ def history(database, alignment_id, as_json):
         crosswalk history district.db 12
     """
     from .review import history as read_history
+    from .text import visible
 
     result = read_history(open_database(database), alignment_id)
     if as_json:
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     for line in result.lines():
-        click.echo(line)
+        # (without control characters: a rationale written through a canned query may hold an escape
+        # sequence, which a terminal would run)
+        click.echo(visible(line, nul=True))
 
 
 @cli.command()
