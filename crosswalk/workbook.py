@@ -44,6 +44,7 @@ from .text import plural, short_list
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
+NO_LIKELY = "No likely alignment"  # the statements match found nothing likely for (read by no import)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,17 +104,24 @@ EDITABLE_FILL = PatternFill("solid", fgColor="FFF8DC")
 HEADER_FILL = PatternFill("solid", fgColor="D9E1F2")
 
 
+def _industry_filter(db, column: str, program, framework) -> tuple[list[str], list]:
+    """The SQL conditions (and their values) that keep the industry frameworks of ``program`` or
+    ``framework`` (``column``: the industry framework id's column)."""
+    where, params = [], []
+    if program:
+        where.append(f"{column} in (select framework_id from program_frameworks where program_id = ?)")
+        params.append(program_id(db, program))
+    if framework:
+        where.append(f"{column} = ?")
+        params.append(framework_id(db, framework))
+    return where, params
+
+
 def select_alignments(db, *, program=None, framework=None, statuses=None, min_score=None) -> list[dict]:
     """The alignments a review workbook holds, grouped by industry statement, each statement's in
     the matcher's order (:func:`crosswalk.db.statement_order_sql`)."""
-    where = ["cte_status = 'active'", "standard_status = 'active'"]
-    params: list = []
-    if program:
-        where.append("industry_framework_id in (select framework_id from program_frameworks where program_id = ?)")
-        params.append(program_id(db, program))
-    if framework:
-        where.append("industry_framework_id = ?")
-        params.append(framework_id(db, framework))
+    where, params = _industry_filter(db, "industry_framework_id", program, framework)
+    where = ["cte_status = 'active'", "standard_status = 'active'", *where]
     if statuses:
         bad = [s for s in statuses if s not in STATUSES]
         if bad:
@@ -180,7 +188,11 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     tally = _write_suggestions(sheet, rows)
     _add_dropdowns_and_protection(sheet, len(rows))
     filters = _describe_filters(framework, statuses, min_score)
-    _write_cover(cover, _cover_lines(db, rows, tally, program=program, filters=filters, database_name=database_name))
+    unlikely = select_no_likely(db, program=program, framework=framework)
+    if unlikely:
+        _write_no_likely(workbook.create_sheet(NO_LIKELY), unlikely)
+    _write_cover(cover, _cover_lines(db, rows, tally, program=program, filters=filters, database_name=database_name,
+                                     unlikely=len(unlikely)))
     workbook.active = 0
     try:
         workbook.save(path)
@@ -336,6 +348,34 @@ def _add_dropdowns_and_protection(sheet, count: int) -> None:
         setattr(sheet.protection, permission, False)
 
 
+def select_no_likely(db, *, program=None, framework=None) -> list[dict]:
+    """The statements (of the program's or the framework's industry frameworks) that the last match
+    found no likely academic alignment for, with the framework searched and the best score."""
+    where, params = _industry_filter(db, "s.framework_id", program, framework)
+    return list(db.query(
+        "select s.code, s.statement, sf.name as credential, tf.name as searched_in, n.best_score "
+        "from no_likely_alignment n join standards s on s.id = n.source_id and s.status = 'active' "
+        "join frameworks sf on sf.id = s.framework_id join frameworks tf on tf.id = n.target_framework_id"
+        + (" where " + " and ".join(where) if where else "")
+        + " order by sf.name, s.position, s.code, tf.name", params))
+
+
+def _write_no_likely(sheet, rows: list[dict]) -> None:
+    """One row per statement and framework searched, with a filter: the statements a committee may
+    agree have no academic alignment, or look into (nothing here is imported)."""
+    headers = (("Code", 14), ("Credential statement", 70), ("Credential", 30), ("Searched in", 40), ("Best score", 12))
+    for index, (header, width) in enumerate(headers, start=1):
+        cell = write_cell(sheet.cell(row=1, column=index), header)
+        cell.font, cell.fill = BOLD, HEADER_FILL
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    for r, row in enumerate(rows, start=2):
+        for c, key in enumerate(("code", "statement", "credential", "searched_in"), start=1):
+            write_cell(sheet.cell(row=r, column=c), row[key]).alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.cell(row=r, column=5).value = round(row["best_score"] or 0, 1)
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:E{len(rows) + 1}"
+
+
 def _describe_filters(framework, statuses, min_score) -> str:
     filters = []
     if framework:
@@ -347,7 +387,8 @@ def _describe_filters(framework, statuses, min_score) -> str:
     return "; ".join(filters) or "none"
 
 
-def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, database_name) -> list[tuple]:
+def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, database_name,
+                 unlikely: int = 0) -> list[tuple]:
     """(label, value) lines of the cover sheet: what is in the workbook and how to fill it in."""
     frameworks = sorted({r["industry_framework"] for r in rows})
     academic = sorted({r["academic_framework"] for r in rows})
@@ -379,6 +420,8 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
         ("High confidence", tally.confidence["high"]),
         ("Medium confidence", tally.confidence["medium"]),
         ("Low confidence", tally.confidence["low"]),
+        ("No likely academic alignment", f"{plural(unlikely, 'statement')}: match found nothing likely for "
+                                         f"them (sheet '{NO_LIKELY}'; nothing to fill in there)" if unlikely else 0),
         (None, None),
         ("How to fill it in", None),
     ] + [(f"{i}.", text) for i, text in enumerate(INSTRUCTIONS, start=1)]

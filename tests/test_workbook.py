@@ -537,3 +537,28 @@ def test_an_export_with_nothing_to_review_says_why(small_db, tmp_path, runner):
     assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
     assert result.stderr == (f"Note: no alignment matches these filters; without --min-score, {count} alignments "
                              f"would, the best scoring {best:g}\n")
+
+
+def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_path, runner):
+    """The statements match marked as having no likely academic alignment are listed on a sheet of
+    their own, with a filter, so a committee can go through them at once; importing ignores it."""
+    conn = sqlite3.connect(small_db)
+    source, target_framework = conn.execute(
+        "select s.id, t.framework_id from standards s, standards t where s.code = 'W.3' and t.code = 'N-Q.1'").fetchone()
+    conn.execute("insert into no_likely_alignment (source_id, target_framework_id, best_score, method, marked_at) "
+                 "values (?, ?, 9.46, 'tfidf+embedding', '2026-11-30T07:00:00+00:00')", [source, target_framework])
+    conn.commit()
+    conn.close()
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["About this workbook", "Suggestions", "No likely alignment"]
+    sheet = wb["No likely alignment"]
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [
+        ["Code", "Credential statement", "Credential", "Searched in", "Best score"],
+        ["W.3", "Write an incident report describing the cause of a workplace accident.", "Welding", "Academic", 9.5]]
+    assert sheet.auto_filter.ref == "A1:E2"
+    cover = {row[0]: row[1] for row in wb["About this workbook"].iter_rows(values_only=True) if row[0]}
+    assert cover["No likely academic alignment"].startswith("1 statement: match found nothing likely")
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
+    assert result.exit_code == 0 and "0 decisions recorded" in result.stdout
