@@ -74,8 +74,9 @@ def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> li
         params.append(program_id(db, program))
     sql = f"""
         select id as alignment_id, status, strength, rationale, reviewer, reviewed_at, score, method, created_at,
-               source_id as cte_id, cte_code, cte_statement, industry_framework,
+               source_id as cte_id, cte_code, cte_statement, industry_framework, industry_framework_id,
                target_id as standard_id, standard_code, standard, academic_framework, subject, grade,
+               (select framework_id from standards where id = target_id) as academic_framework_id,
                (select group_concat(p.name, '; ') from program_frameworks pf
                     join programs p on p.id = pf.program_id where pf.framework_id = industry_framework_id) as programs
         from alignment_details
@@ -119,9 +120,14 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
     base = base_url.rstrip("/") + "/"
     rows = alignment_rows(db, program=program, include_suggestions=include_suggestions)
     today = datetime.date.today().isoformat()
+    # The frameworks the mappings come from and go to, named in the description (sources are CURIEs).
+    frameworks = {f"framework:{row[f'{side}_framework_id']}": _one_line(row[f"{side}_framework"])
+                  for row in rows for side in ("industry", "academic")}
     header = {
         "curie_map": {
             "std": f"{base}standard/",
+            # A framework as the published site's row of it (SSSOM wants a URI or CURIE for a source).
+            "framework": f"{base}crosswalk/frameworks/",
             "reviewer": f"{base}reviewer/",
             "skos": "http://www.w3.org/2004/02/skos/core#",
             "semapv": "https://w3id.org/semapv/vocab/",
@@ -131,6 +137,8 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
         "mapping_set_description": (
             "Accepted alignments were reviewed by people (full = skos:exactMatch, partial = skos:closeMatch)."
             + (" Suggested alignments (semapv:LexicalMatching) were not reviewed." if include_suggestions else "")
+            + "".join(f" {curie}: {name}." for curie, name in
+                      sorted(frameworks.items(), key=lambda item: int(item[0].partition(":")[2])))
         ),
         "license": license_url or UNSPECIFIED_LICENSE,
         "mapping_date": today,
@@ -154,8 +162,8 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                 "author_id": f"reviewer:{_slug(reviewer)}" if accepted and reviewer else "",
                 "author_label": reviewer if accepted else "",
                 "mapping_date": _mapping_date(row["reviewed_at"] if accepted else row["created_at"]) or today,
-                "subject_source": _one_line(row["industry_framework"]),
-                "object_source": _one_line(row["academic_framework"]),
+                "subject_source": f"framework:{row['industry_framework_id']}",
+                "object_source": f"framework:{row['academic_framework_id']}",
                 "comment": _one_line(
                     (f"{row['strength']}: {row['rationale'] or ''}".strip(": ") if accepted
                      else "suggested by crosswalk's matcher; not reviewed")),

@@ -50,8 +50,15 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
         assert row["mapping_justification"] == "semapv:ManualMappingCuration"
         assert row["author_label"] == reviewer and row["author_id"].startswith("reviewer:")
         assert row["mapping_date"] == reviewed_at[:10] and float(row["confidence"]) == 1.0
-        prefix, _, local = row["subject_id"].partition(":")
-        assert prefix in header["curie_map"] and local.isdigit()
+        # Identifiers and sources are CURIEs the header maps (SSSOM refuses a framework's plain name
+        # as subject_source: sssom-py's validator dropped every mapping).
+        for column in ("subject_id", "object_id", "subject_source", "object_source"):
+            prefix, _, local = row[column].partition(":")
+            assert prefix in header["curie_map"] and local.isdigit(), column
+    frameworks = dict(conn.execute("select 'framework:' || id, name from frameworks"))
+    for row in rows:
+        for column in ("subject_source", "object_source"):
+            assert f" {row[column]}: {frameworks[row[column]]}." in header["mapping_set_description"]
         assert "\t" not in row["subject_label"] and "\n" not in row["object_label"]
 
 
