@@ -803,12 +803,22 @@ def numbered_fallbacks(datasette, suffix: str = "") -> list:
             for kind in ("program", "standard") if kind not in datasette.databases]
 
 
+# Datasette's pages about the server rather than the crosswalk: /-/databases gives the database
+# file's path on the server, /-/versions and /-/plugins what it runs; the public copy has none of them.
+SERVER_PAGES = r"^/-/(databases|threads|versions|plugins|allow-debug|permissions|patterns|actor|messages|api)(\.json)?$"
+
+
+async def no_server_page(datasette, request):
+    return await not_found(datasette, request, "This page is not part of the public crosswalk.")
+
+
 # tryfirst: /-/login is datasette-auth-passwords' route too, and the first route that matches is taken.
 @hookimpl(tryfirst=True)
 def register_routes(datasette):
     if not _public_config(datasette):
         return []
-    return ROUTES + [(r"^/-/login$", no_sign_in)] + numbered_fallbacks(datasette)
+    return (ROUTES + [(r"^/-/login$", no_sign_in), (SERVER_PAGES, no_server_page)]
+            + numbered_fallbacks(datasette))
 
 
 # A site's answers to visitors who carry no cookie (no one signed in, no message, no form token),

@@ -116,6 +116,16 @@ def test_no_sign_in_page_on_the_public_copy(ds):
     assert 'type="password"' not in page.text
 
 
+def test_the_public_copy_has_no_pages_about_the_server(ds, evil_published):
+    """Datasette's /-/databases gave the database file's path on the server; /-/versions and /-/plugins
+    what it runs. The public copy answers them with its 404; its data and metadata stay."""
+    for path in ("/-/databases.json", "/-/databases", "/-/versions.json", "/-/plugins.json", "/-/threads.json",
+                 "/-/allow-debug", "/-/permissions", "/-/patterns", "/-/actor.json"):
+        page = get(ds, path)
+        assert page.status_code == 404 and str(evil_published) not in page.text, path
+    assert get(ds, "/-/metadata.json").status_code == 200 and get(ds, "/crosswalk.json").status_code == 200
+
+
 def test_the_database_download_has_its_length_and_no_chunked_encoding(ds, evil_published):
     """Datasette sends both Content-Length and Transfer-Encoding: chunked for the database file
     (simonw/datasette#2663); HTTP forbids the pair and strict clients refuse it."""
