@@ -171,9 +171,11 @@ def _site_lines(md: dict, intro_html: str, attribution: dict, settings: dict | N
     file's own (a user's --metadata), else the data's."""
     settings = settings or {}
     md["title"] = settings.get("title") or md.get("title") or DEFAULT_TITLE
+    md.pop("description", None)
     if settings.get("description"):
         intro_html = f"<p>{html.escape(settings['description'])}</p>"
-    md.pop("description", None)
+        md["description"] = settings["description"]  # the crosswalk's home page says it too (Datasette's
+        # own pages show description_html)
     md["description_html"] = intro_html + attribution_html(attribution["notices"])
     for key in ("license", "license_url", "source", "source_url"):
         value = settings.get(key) or md.get(key) or attribution.get(key)

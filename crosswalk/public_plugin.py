@@ -281,6 +281,7 @@ async def common(datasette, request):
         "attributions": notices,
         "about": about,
         "site_title": datasette.metadata("title") or "crosswalk",
+        "site_description": datasette.metadata("description") or "",  # publish --description
         "metadata": datasette.metadata(),
         "has_suggestions": await has(datasette, "unreviewed_suggestions"),
         "grade_label": grade_label,

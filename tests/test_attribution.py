@@ -120,6 +120,8 @@ def test_the_users_settings_win(runner, own_db, tmp_path):
         f"attribution: {STATE_NOTICE}")
     home = get(make_public_datasette(out), "/").text
     assert "Welding at Capital Region CTE" in home
+    # The description is the home page's first words too (it was only on Datasette's own index page).
+    assert '<p class="xw-lead">Which academic standards our programs certify &lt;for the board&gt;.</p>' in home
     result = runner.invoke(cli, ["publish", str(own_db), str(out), "--force", "--description", "Our crosswalk."])
     assert result.exit_code == 0, result.output
     metadata = yaml.safe_load((out / "metadata.yml").read_text(encoding="utf-8"))

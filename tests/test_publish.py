@@ -16,7 +16,7 @@ from crosswalk.deploy import DATASETTE_PIN, publish_command
 from crosswalk.db import open_db
 from crosswalk.programs import set_status
 from crosswalk.publish import PUBLIC_VIEWS, publish
-from crosswalk.site import make_public_datasette
+from crosswalk.site import make_datasette, make_public_datasette
 
 
 def get(ds, path, method="GET", **kwargs):
@@ -395,3 +395,25 @@ def test_the_public_copy_makes_each_answer_once(published):
     # the first page was kept, the big one not; keeping the JSON sent the first page out
     assert kept[3] > 0 and again_first[3] > 0
     assert list(small._crosswalk_answers.pages) == [(0, "/crosswalk/alignments", b"_size=5")]
+
+
+def test_the_public_copy_says_a_decision_is_reviewed_again_without_the_districts_file_names(reviewed_demo, tmp_path):
+    """A decision flagged for re-review shows on the public pages as such, in words for the public:
+    the working reason names the district's import file ('it is no longer in welding-edit.csv')."""
+    db_path = tmp_path / "district.db"
+    shutil.copy(reviewed_demo, db_path)
+    conn = sqlite3.connect(db_path)
+    alignment, program = conn.execute(
+        "select a.id, pf.program_id from alignments a join standards s on s.id = a.source_id "
+        "join program_frameworks pf on pf.framework_id = s.framework_id where a.status = 'accepted' "
+        "order by a.id limit 1").fetchone()
+    reason = "the task 23607 retired on re-import: it is no longer in welding-edit.csv"
+    conn.execute("update alignments set needs_review = 1, needs_review_reason = ? where id = ?", [reason, alignment])
+    conn.commit()
+    conn.close()
+    publish(db_path, tmp_path / "site")
+    public = asyncio.run(make_public_datasette(tmp_path / "site").client.get(f"/program/{program}")).text
+    assert "needs re-review</span> a statement changed or was retired after the decision" in public
+    assert "welding-edit.csv" not in public
+    working = asyncio.run(make_datasette(db_path, pages=True).client.get(f"/program/{program}")).text
+    assert reason in working
