@@ -25,6 +25,7 @@ import pathlib
 import re
 import uuid
 
+from .db import framework_id
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
@@ -107,14 +108,9 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
     """
     rows = list(db.query("select * from frameworks order by kind desc, name"))
     if frameworks:
-        by_name = {r["name"]: r for r in rows}
-        missing = [name for name in frameworks if name not in by_name]
-        if missing:
-            raise CrosswalkError(
-                f"no framework named {missing[0]!r}; the frameworks are: "
-                + ", ".join(repr(r["name"]) for r in sorted(rows, key=lambda r: r["name"]))
-            )
-        rows = [by_name[name] for name in frameworks]
+        # By name in any case or by id, as every command finds a framework (db.framework_id).
+        by_id = {r["id"]: r for r in rows}
+        rows = [by_id[framework_id(db, name)] for name in frameworks]
     if not rows:
         raise CrosswalkError("there are no frameworks to export")
 

@@ -57,6 +57,10 @@ def test_single_framework_export_and_identifiers(small_db):
     assert len(children) == 4
     with pytest.raises(Exception, match="no framework named 'Nope'"):
         export_case(db, ["Nope"])
+    # A framework is found as every command finds one: in any case, or by id.
+    assert export_case(db, ["welding"])["CFDocument"]["title"] == "Welding"
+    welding_id = db.execute("select id from frameworks where name = 'Welding'").fetchone()[0]
+    assert export_case(db, [str(welding_id)])["CFDocument"]["title"] == "Welding"
 
 
 def test_the_schema_check_names_the_problem():
