@@ -19,13 +19,14 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import pathlib
 import re
 import uuid
 
-from .db import framework_id
+from .db import framework_id, write_transaction
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
@@ -491,7 +492,7 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
     if framework and len(groups) > 1:
         raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
     results = []
-    with db.atomic():
+    with write_transaction(db) if not dry_run else contextlib.nullcontext():  # (see importer.import_rows)
         for meta, rows, notes in groups:
             hierarchy = "isChildOf associations" if any(r.parent_code for r in rows) else None
             results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, warnings=notes,

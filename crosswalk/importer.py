@@ -24,7 +24,7 @@ import re
 
 import sqlite_utils
 
-from .db import KINDS, named_row, now
+from .db import KINDS, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
@@ -539,7 +539,9 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
             result.added = len(rows)
             result.added_codes = [r.code for r in rows]
         return result
-    with db.atomic():
+    # BEGIN IMMEDIATE: with a deferred transaction, another writer's commit between this one's first read
+    # and first write was 'database is locked' at once, the busy timeout never waited (a match running).
+    with write_transaction(db):
         framework_id = _upsert_framework(db, meta)
         result.framework_id = framework_id
         result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
@@ -684,13 +686,13 @@ def _insert_standards(db, rows: list[dict]) -> None:
     db.execute(trigger[0])
 
 
-_COMMENTED = "exists (select 1 from review_comments c where c.alignment_id = alignments.id)"
+_COMMENTED = worked_on_sql("alignments")  # (a comment, a rationale, a history: see db.worked_on_sql)
 
 
 def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
     """Mark the reviewed alignments of a changed or retired standard for re-review (logged in
-    ``review_log``), and drop its stale suggestions, except those a reviewer commented on:
-    they are flagged too."""
+    ``review_log``), and drop its stale suggestions, except those a reviewer worked on (a comment, a
+    rationale, a history: db.worked_on_sql): they are flagged too."""
     db.execute(
         f"delete from alignments where status = 'suggested' and (source_id = ? or target_id = ?) and not {_COMMENTED}",
         [standard_id, standard_id],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from .db import DEFAULT_BAND, framework_id, named_row, set_program_status
+from .db import DEFAULT_BAND, framework_id, named_row, set_program_status, write_transaction
 from .errors import CrosswalkError
 from .text import grade_label, parse_grades, plural, program_status_text
 
@@ -132,7 +132,7 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
     }
     if grades is not None:
         values["grade_low"], values["grade_high"] = grade_band(grades)
-    with db.atomic():
+    with write_transaction(db):  # (see importer.import_rows)
         existing = named_row(db, "programs", values["name"])
         if existing:
             pid = existing["id"]

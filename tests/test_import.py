@@ -303,3 +303,38 @@ def test_characters_no_one_can_see_are_left_out_and_a_workbook_named_csv_or_with
     wb.save(tmp_path / "dup.xlsx")
     with pytest.raises(SourceError, match="duplicate code 'X.3': it is also on row 2"):
         import_file(db, tmp_path / "dup.xlsx", framework="Y")
+
+
+def test_an_import_waits_for_another_writer_rather_than_failing(runner, small_db, tmp_path):
+    """Another command writing (a match, the review site) while an import starts: the import waits for
+    it and then writes (BEGIN IMMEDIATE). With a deferred transaction, the other writer's commit between
+    the import's first read and its first write was 'database is locked' at once, with a traceback."""
+    import sqlite3
+    import threading
+    import time
+
+    from crosswalk.cli import cli
+
+    edited = [row[:] for row in WELDING]
+    edited[3][1] = "Measure and calculate the dimensions of workpieces using rulers, tapes and calipers."
+    path = write_xlsx(tmp_path / "welding.xlsx", edited, sheet="Tasks")
+    other = sqlite3.connect(small_db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("update programs set description = 'busy' where 0")  # holds the write lock
+    other.execute("update alignments set status = 'accepted', strength = 'full', rationale = 'From the site' "
+                  "where id = (select min(a.id) from alignments a join standards s on s.id = a.source_id "
+                  "where s.code = 'W.4')")
+
+    def commit_later():
+        time.sleep(1.0)
+        other.execute("COMMIT")
+
+    writer = threading.Thread(target=commit_later)
+    writer.start()
+    result = runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding", "--silent"])
+    writer.join()
+    other.close()
+    assert result.exit_code == 0, result.output
+    assert "1 changed" in result.stdout
+    conn = sqlite3.connect(small_db)
+    assert conn.execute("select count(*) from alignments where rationale = 'From the site'").fetchone()[0] == 1

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from .. import embeddings
 from .. import text as textmod
+from ..db import write_transaction
 from .base import _groups
 
 # ---------------------------------------------------------------- text vectors
@@ -124,7 +125,7 @@ class EmbeddingCache:
         for key, vector in items.items():
             self.memory[(model, key)] = vector
         if self.db is not None and items and not self.readonly:
-            with self.db.atomic():
+            with write_transaction(self.db):
                 self.db.conn.executemany(
                     "insert or replace into embeddings (model, text_hash, vector) values (?, ?, ?)",
                     [(model, k, v.astype(np.float16).tobytes()) for k, v in items.items()],
