@@ -702,6 +702,22 @@ def in_band_sql(alias: str, low: str, high: str) -> str:
     return f"({alias}.grade_low IS NULL OR ({alias}.grade_low <= {high} AND {alias}.grade_high >= {low}))"
 
 
+def worked_on_sql(alias: str) -> str:
+    """The one rule, as SQL, for a suggestion a reviewer has worked on without deciding it: a comment,
+    a rationale, or anything in its history (reopened, flagged, a rationale set and cleared). A new
+    match or an import keeps it rather than deleting it with the suggestions that fell out, so that
+    the reviewer's words stay, and stay with their pair: SQLite gives a deleted alignment's id to
+    the next one inserted, and its history would have become another pair's.
+
+    Example::
+
+        f"delete from alignments a where a.status = 'suggested' and not {worked_on_sql('a')}"
+    """
+    return (f"({alias}.rationale is not null"
+            f" or exists (select 1 from review_comments c where c.alignment_id = {alias}.id)"
+            f" or exists (select 1 from review_log l where l.alignment_id = {alias}.id))")
+
+
 def statement_order_sql(alias: str) -> str:
     """The one rule for the order of one statement's suggestions, as SQL: the matcher's order
     (``rank``: the statement's own best match first, then by score; matching/ranking.py), so that

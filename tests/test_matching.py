@@ -246,12 +246,35 @@ def test_a_suggestion_a_reviewer_commented_on_is_kept_when_it_falls_out(db, weld
     # Until now this re-match failed with "FOREIGN KEY constraint failed" on the comment.
     result = match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
     assert result.kept_commented == 1
-    assert result.summary().endswith("; 1 suggestion with reviewers' comments kept, though no longer in the top")
+    assert result.summary().endswith("; 1 suggestion with reviewers' comments or rationales kept, though no "
+                                     "longer in the top")
     assert db.execute("select id, source_id, target_id, score, rank from alignments where id = ?",
                       [commented[0]]).fetchone() == commented
     assert db.execute("select count(*) from alignments where status = 'suggested'").fetchone()[0] == 4 + 1
     assert db.execute("select comment from review_comments").fetchall() == [
         ("Only if the student also records the readings.",)]
+
+
+def test_a_suggestion_given_a_rationale_keeps_it_and_its_history_stays_with_its_pair(db, welding_xlsx, academic_csv):
+    """A rationale set on a suggestion (the site's set_rationale) is a reviewer's work, as a comment is:
+    a match that drops the suggestion keeps it. Deleted, its id went to the next alignment inserted,
+    and its history with it: a math note showed under a science pair."""
+    from crosswalk.review import SET_RATIONALE
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    noted = db.execute("select id, source_id, target_id from alignments where rank = 3 order by id desc").fetchone()
+    db.execute(SET_RATIONALE.update_sql(), {"alignment_id": noted[0], "rationale": "Ask the math teacher",
+                                            "reviewer": "alice", "via": "site", "at": "2026-11-30T07:00:00+00:00"})
+    result = match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
+    assert result.kept_commented == 1
+    assert db.execute("select source_id, target_id, rationale from alignments where id = ?", [noted[0]]).fetchone() == (
+        noted[1], noted[2], "Ask the math teacher")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)  # new alignments, new ids
+    logged = db.execute("select a.source_id, a.target_id from review_log l join alignments a on a.id = l.alignment_id "
+                        "where l.new_rationale = 'Ask the math teacher'").fetchall()
+    assert logged == [(noted[1], noted[2])]
 
 
 def test_repeated_texts_are_embedded_once_and_get_the_same_vector():

@@ -35,7 +35,7 @@ class MatchResult:
 
     def summary(self) -> str:
         n = self.kept_commented
-        commented = (f"; {plural(n, 'suggestion')} with reviewers' comments kept, "
+        commented = (f"; {plural(n, 'suggestion')} with reviewers' comments or rationales kept, "
                      "though no longer in the top" if n else "")
         u = self.unlikely
         unlikely = (f"; {plural(u, 'statement')} with no likely alignment (no suggestions; "

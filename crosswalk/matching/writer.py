@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import sqlite3
 
-from ..db import now
+from ..db import now, worked_on_sql
 from ..errors import CrosswalkError
 from .base import Doc
 from .ranking import _Chunk
@@ -74,9 +74,10 @@ class _SuggestionWriter:
         if (largest or 0) >= 2**31:  # pair keys stay 64-bit integers (rowids are never this large unless set so)
             raise CrosswalkError(f"a standard's id ({largest}) is too large for matching: ids must be below 2**31")
         commented, targets = collections.defaultdict(set), set(target_ids)
+        # The suggestions a reviewer worked on (commented, gave a rationale, reopened: db.worked_on_sql).
         for source_id, target_id in conn.execute(
-                "select a.source_id, a.target_id from review_comments c join alignments a on a.id = c.alignment_id "
-                "join standards s on s.id = a.source_id where s.framework_id = ? and a.status = 'suggested'",
+                "select a.source_id, a.target_id from alignments a join standards s on s.id = a.source_id "
+                f"where s.framework_id = ? and a.status = 'suggested' and {worked_on_sql('a')}",
                 [source_fid]):
             if target_id in targets:
                 commented[source_id].add(target_id)
