@@ -14,6 +14,7 @@ import contextlib
 import functools
 import json
 import pathlib
+import sqlite3
 import sys
 
 import click
@@ -34,8 +35,25 @@ def fail_cleanly(func):
             return func(*args, **kwargs)
         except CrosswalkError as exc:
             raise click.ClickException(" ".join(str(exc).splitlines())) from None
+        except sqlite3.OperationalError as exc:  # what the database file itself refused, said plainly
+            said = SQLITE_REFUSALS.get(next((key for key in SQLITE_REFUSALS if key in str(exc)), None))
+            if said is None:
+                raise
+            raise click.ClickException(said) from None
 
     return wrapper
+
+
+# SQLite errors a user can act on (a traceback otherwise), and what to do about them.
+SQLITE_REFUSALS = {
+    "readonly database": "the database is read only (the file, the folder it is in, or its -wal and -shm "
+                         "files beside it): crosswalk writes to them; make them writable, or copy the "
+                         "database to a folder you can write to",
+    "unable to open database file": "the database cannot be opened: its folder is read only or missing",
+    "database is locked": "the database stayed locked by another program writing to it for 30 seconds; "
+                          "try again when it has finished",
+    "disk is full": "the disk is full: nothing was written",
+}
 
 
 def silent_option(func):

@@ -3,7 +3,9 @@ import csv
 import json
 import sqlite3
 
+import click
 import openpyxl
+import pytest
 import sqlite_utils
 
 from crosswalk.cli import cli
@@ -343,3 +345,21 @@ def test_program_add_with_a_framework_does_not_make_a_new_empty_database(runner,
     assert result.stderr == (f"Error: {tmp_path / 'new.db'} does not exist yet, so it has no framework 'Welding tasks': "
                              "import the program's frameworks first (crosswalk import)\n")
     assert not (tmp_path / "new.db").exists()
+
+
+def test_what_the_database_file_refuses_is_one_clear_error_not_a_traceback():
+    """A database left locked by another program for the whole busy timeout, or a read-only one: the
+    command's error says what happened and what to do (a traceback before)."""
+    from crosswalk.cli import SQLITE_REFUSALS, fail_cleanly
+
+    @fail_cleanly
+    def refused(message):
+        raise sqlite3.OperationalError(message)
+
+    for message, said in (("attempt to write a readonly database", "the database is read only"),
+                          ("database is locked", "the database stayed locked by another program")):
+        with pytest.raises(click.ClickException) as info:
+            refused(message)
+        assert info.value.message.startswith(said) and info.value.message in SQLITE_REFUSALS.values()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        refused("no such table: x")  # a bug of crosswalk's own stays a traceback, to be reported
