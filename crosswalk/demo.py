@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import glob
 import os
 import pathlib
 import sqlite3
@@ -162,13 +163,16 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
             finally:
                 db.close()
         _not_served(path)
-    building = path.with_name(path.name + ".building")
+    # This process's own file (two demos built at once each build and move their own: with one name,
+    # the second deleted the first's half-built file, and the first moved the second's into place).
+    building = path.with_name(f"{path.name}.building-{os.getpid()}")
 
     def clear():
         for suffix in ("", "-wal", "-shm"):
             pathlib.Path(str(building) + suffix).unlink(missing_ok=True)
 
     clear()
+    _clear_stopped_builds(path)
     try:
         summary = build_demo(building, top=top, use_embeddings=use_embeddings, log=log)
     except BaseException:  # stopped (Ctrl+C) or failed: no half-built demo is left behind
@@ -176,7 +180,11 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
         raise
     if path.exists():
         try:
-            _not_served(path)  # a site may have started on it during the build
+            # A site may have started on it during the build, or a district's crosswalk been made there.
+            _not_served(path)
+            if not is_demo(path):
+                raise CrosswalkError(f"{path} became a crosswalk database that is not the demo's while the "
+                                     "demo was built; the demo does not replace it. Choose another --db for the demo.")
         except CrosswalkError:
             clear()
             raise
@@ -186,6 +194,25 @@ def open_demo(path, *, fresh: bool = False, top: int = 5, use_embeddings: bool =
     os.replace(building, path)
     clear()
     return dataclasses.replace(summary, path=str(path))
+
+
+def _clear_stopped_builds(path: pathlib.Path) -> None:
+    """Remove what builds of the demo at ``path`` that were killed (kill -9, a power cut) left behind:
+    the files of a process that no longer runs."""
+    for leftover in path.parent.glob(f"{glob.escape(path.name)}.building-*"):
+        pid = leftover.name[len(f"{path.name}.building-"):].split("-")[0]  # (and its -wal and -shm)
+        if pid.isdigit() and not _running(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process, or a system that cannot tell: running, to be safe
+        return True
+    return True
 
 
 def _not_served(path) -> None:

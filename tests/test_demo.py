@@ -164,3 +164,33 @@ def test_the_demo_is_not_built_anew_under_a_site_that_serves_it(demo, tmp_path):
         assert being_served(path)
     assert not being_served(path)
     assert not _serving_lock_path(path).exists()  # the last to stop took its mark away
+
+
+def test_a_district_database_made_at_db_while_the_demo_builds_is_not_replaced(tmp_path, welding_xlsx):
+    """A crosswalk database made where the demo is being built (another terminal's `crosswalk import`):
+    the finished demo does not replace it. What killed builds left behind is cleared."""
+    import pytest
+
+    from crosswalk.db import open_db
+    from crosswalk.demo import open_demo
+    from crosswalk.errors import CrosswalkError
+    from crosswalk.importer import import_file
+
+    path = tmp_path / "x.db"
+    stopped = tmp_path / "x.db.building-999999999-wal"  # a pid no process has
+    stopped.write_bytes(b"")
+    made = []
+
+    def log(_text):
+        if not made:
+            db = open_db(path)
+            import_file(db, welding_xlsx, framework="District welding", kind="industry")
+            db.close()
+            made.append(path)
+
+    with pytest.raises(CrosswalkError, match="became a crosswalk database that is not the demo's while the demo"):
+        open_demo(path, use_embeddings=False, log=log)
+    conn = sqlite3.connect(path)
+    assert conn.execute("select name from frameworks").fetchall() == [("District welding",)]
+    conn.close()
+    assert not [p.name for p in tmp_path.iterdir() if ".building" in p.name]
