@@ -14,6 +14,7 @@ import contextlib
 import functools
 import json
 import pathlib
+import shlex
 import sqlite3
 import sys
 
@@ -942,7 +943,7 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
                          title=title, description=description, settings=settings, metadata=metadata)
     click.echo(result.summary())
     if not to:
-        click.echo(f"Serve it with: crosswalk serve {outdir}", err=True)  # a hint: stdout ends with the summary
+        click.echo(f"Serve it with: crosswalk serve {shlex.quote(str(outdir))}", err=True)  # a hint: stdout ends with the summary
         return
     command = publish_command(outdir, to, service=service, tag=tag, title=title, memory=memory,
                               max_instances=max_instances, port=port, extra_install=install)

@@ -25,6 +25,7 @@ import difflib
 import hashlib
 import os
 import pathlib
+import shlex
 import tempfile
 
 try:
@@ -1270,7 +1271,7 @@ def _check_made_by_crosswalk(db: sqlite_utils.Database, path) -> None:
     if {"about", "frameworks", "standards"} <= tables:
         folder = pathlib.Path(path).parent
         raise CrosswalkError(f"{path} is a published crosswalk (made by crosswalk publish), read only; "
-                             f"serve it with: crosswalk serve {folder}")
+                             f"serve it with: crosswalk serve {shlex.quote(str(folder))}")
     raise CrosswalkError(f"{path} is not a crosswalk database (an SQLite database of another program)")
 
 
