@@ -21,7 +21,7 @@ import sys
 import click
 
 from . import __version__
-from .errors import CrosswalkError
+from .errors import CrosswalkError, sqlite_refusal
 
 
 def fail_cleanly(func):
@@ -37,7 +37,7 @@ def fail_cleanly(func):
         except CrosswalkError as exc:
             raise click.ClickException(" ".join(str(exc).splitlines())) from None
         except sqlite3.OperationalError as exc:  # what the database file itself refused, said plainly
-            said = SQLITE_REFUSALS.get(next((key for key in SQLITE_REFUSALS if key in str(exc)), None))
+            said = sqlite_refusal(exc)
             if said is None:
                 raise
             raise click.ClickException(said) from None
@@ -45,16 +45,6 @@ def fail_cleanly(func):
     return wrapper
 
 
-# SQLite errors a user can act on (a traceback otherwise), and what to do about them.
-SQLITE_REFUSALS = {
-    "readonly database": "the database is read only (the file, the folder it is in, or its -wal and -shm "
-                         "files beside it): crosswalk writes to them; make them writable, or copy the "
-                         "database to a folder you can write to",
-    "unable to open database file": "the database cannot be opened: its folder is read only or missing",
-    "database is locked": "the database stayed locked by another program writing to it for 30 seconds; "
-                          "try again when it has finished",
-    "disk is full": "the disk is full: nothing was written",
-}
 
 
 def silent_option(func):

@@ -47,3 +47,22 @@ class SourceError(CrosswalkError):
 
 class NotFound(CrosswalkError):
     """A framework, program, standard or alignment that does not exist."""
+
+
+# SQLite errors a user can act on (a traceback otherwise), and what to do about them.
+SQLITE_REFUSALS = {
+    "readonly database": "the database is read only (the file, the folder it is in, or its -wal and -shm "
+                         "files beside it): crosswalk writes to them; make them writable, or copy the "
+                         "database to a folder you can write to",
+    "unable to open database file": "the database cannot be opened: its folder is read only or missing",
+    "database is locked": "the database stayed locked by another program writing to it for 30 seconds; "
+                          "try again when it has finished",
+    "disk is full": "the disk is full: nothing was written",
+}
+
+
+def sqlite_refusal(error: Exception) -> str | None:
+    """What to tell a user of an SQLite error about the database file itself (read only, locked past
+    the busy timeout, a full disk), or None for any other error (a bug, to be reported as it is)."""
+    text = str(error)
+    return next((said for key, said in SQLITE_REFUSALS.items() if key in text), None)

@@ -21,6 +21,7 @@ only on a Datasette whose metadata configures it::
 
 from __future__ import annotations
 
+import sqlite3
 import urllib.parse
 
 import sqlite_utils
@@ -31,7 +32,7 @@ from . import db as store
 from . import public_plugin as pages
 from . import review
 from .programs import set_status
-from .errors import CrosswalkError, NotFound
+from .errors import CrosswalkError, NotFound, sqlite_refusal
 from .text import local_path
 
 NAME = "crosswalk-working-site"
@@ -247,17 +248,25 @@ def _row_id(value) -> int | None:
     return number if 0 < number < 2**63 else None
 
 
-async def _write(datasette, request, back: str, write):
+REPLACED = " (a new match since the page was shown may have replaced its suggestions; reload the page)."
+
+
+async def _write(datasette, request, back: str, write, gone: str = ""):
     """Run ``write`` (a connection -> an outcome) in the database's write thread; (outcome, None), or
-    (None, a redirect back with the reason it was not saved)."""
+    (None, a redirect back with the reason it was not saved; ``gone``: what to add where what it
+    writes to is not there)."""
     db, _ = pages._db(datasette)
     try:
         return await db.execute_write_fn(write, block=True), None
     except NotFound as error:
-        datasette.add_message(request, f"Not saved: {error} (a new match since the page was shown may have "
-                                       "replaced its suggestions; reload the page).", datasette.ERROR)
-    except CrosswalkError as error:
+        datasette.add_message(request, f"Not saved: {error}{gone}", datasette.ERROR)
+    except (CrosswalkError, ValueError) as error:
         datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
+    except sqlite3.OperationalError as error:  # the database file refused (read only, locked): said so
+        said = sqlite_refusal(error)
+        if said is None:
+            raise
+        datasette.add_message(request, f"Not saved: {said}.", datasette.ERROR)
     return None, Response.redirect(back)
 
 
@@ -304,7 +313,7 @@ async def decide(datasette, request):
             return review.decide(db, alignment_id, decision, strength, rationale, reviewer=reviewer["id"],
                                  via="site", seen=post.get("seen") or None)
 
-    outcome, refused = await _write(datasette, request, back, write)
+    outcome, refused = await _write(datasette, request, back, write, REPLACED)
     if refused is not None:
         return refused
     datasette.add_message(request, outcome.summary(), datasette.INFO)
@@ -329,7 +338,7 @@ async def comment(datasette, request):
         return review.add_comment(sqlite_utils.Database(conn), alignment_id, post.get("comment") or "",
                                   reviewer=reviewer["id"], via="site")
 
-    _, refused = await _write(datasette, request, back, write)
+    _, refused = await _write(datasette, request, back, write, REPLACED)
     if refused is not None:
         return refused
     datasette.add_message(request, "Comment added.", datasette.INFO)
@@ -356,12 +365,9 @@ async def program_status(datasette, request):
     def write(conn):  # the rule `crosswalk approve` follows, with the same warnings
         return set_status(sqlite_utils.Database(conn), program_id, status, reviewer["id"], via="site")
 
-    db, _ = pages._db(datasette)
-    try:
-        result = await db.execute_write_fn(write, block=True)
-    except (CrosswalkError, ValueError) as error:
-        datasette.add_message(request, f"Not saved: {error}", datasette.ERROR)
-        return Response.redirect(back)
+    result, refused = await _write(datasette, request, back, write)
+    if refused is not None:
+        return refused
     datasette.add_message(request, f"The status is now: {status}.", datasette.INFO)
     for warning in result.warnings():
         datasette.add_message(request, f"{warning}.", datasette.WARNING)

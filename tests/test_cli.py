@@ -350,7 +350,8 @@ def test_program_add_with_a_framework_does_not_make_a_new_empty_database(runner,
 def test_what_the_database_file_refuses_is_one_clear_error_not_a_traceback():
     """A database left locked by another program for the whole busy timeout, or a read-only one: the
     command's error says what happened and what to do (a traceback before)."""
-    from crosswalk.cli import SQLITE_REFUSALS, fail_cleanly
+    from crosswalk.cli import fail_cleanly
+    from crosswalk.errors import SQLITE_REFUSALS
 
     @fail_cleanly
     def refused(message):
