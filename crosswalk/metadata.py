@@ -63,17 +63,22 @@ def metadata_path() -> pathlib.Path | None:
     return None
 
 
+def _read_yaml(path: pathlib.Path, what: str):
+    """A YAML file's content; a file that cannot be read, or is not YAML, is an error naming it."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CrosswalkError(f"{path.name}: cannot read the {what} file ({exc})") from None
+    except yaml.YAMLError as exc:
+        raise CrosswalkError(f"{path.name}: not valid YAML ({' '.join(str(exc).split())})") from None
+
+
 def read_metadata(path=None) -> dict:
     """The metadata.yml at ``path`` (default: the project's), as a dict; {} when there is none."""
     path = pathlib.Path(path) if path else metadata_path()
     if path is None:
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CrosswalkError(f"{path.name}: cannot read the metadata file ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise CrosswalkError(f"{path.name}: not valid YAML ({' '.join(str(exc).split())})") from None
+    data = _read_yaml(path, "metadata")
     if data is not None and not isinstance(data, dict):
         raise CrosswalkError(f"{path.name}: Datasette metadata is a mapping ('title: ...', 'databases: ...'), "
                              f"not a {type(data).__name__}")
@@ -92,12 +97,7 @@ def read_settings(path) -> dict:
         license_url: https://creativecommons.org/licenses/by/4.0/
     """
     path = pathlib.Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CrosswalkError(f"{path.name}: cannot read the settings file ({exc})") from None
-    except yaml.YAMLError as exc:
-        raise CrosswalkError(f"{path.name}: not valid YAML ({' '.join(str(exc).split())})") from None
+    data = _read_yaml(path, "settings")
     if data is None:
         return {}
     if not isinstance(data, dict):

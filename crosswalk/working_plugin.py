@@ -251,6 +251,24 @@ def _row_id(value) -> int | None:
 REPLACED = " (a new match since the page was shown may have replaced its suggestions; reload the page)."
 
 
+async def _alignment_form(datasette, request, doing: str, where: str):
+    """A signed-in reviewer's form about one alignment: (its values, where to go back, the reviewer,
+    the alignment's id), or the response that refuses it (not a POST; signed out; no such id)."""
+    if request.method != "POST":
+        return Response.text(where, status=405)
+    post = await request.post_vars()
+    back = _next_path(post.get("next"))
+    reviewer = pages.reviewer_of(request)
+    if reviewer is None:
+        return _signed_out(datasette, request, back, doing)
+    alignment_id = _row_id(post.get("alignment_id"))
+    if alignment_id is None:
+        datasette.add_message(request, "Not saved: which alignment? (its id is missing or not a number; "
+                                       "reload the page)", datasette.ERROR)
+        return Response.redirect(back)
+    return post, back, reviewer, alignment_id
+
+
 async def _write(datasette, request, back: str, write, gone: str = ""):
     """Run ``write`` (a connection -> an outcome) in the database's write thread; (outcome, None), or
     (None, a redirect back with the reason it was not saved; ``gone``: what to add where what it
@@ -278,19 +296,11 @@ async def decide(datasette, request):
     ``rationale`` (empty keeps it, unless ``rationale_shown``: the box showed the current one, so
     what it holds is the rationale), ``seen`` (the decision the page showed: review.seen_token),
     ``next`` (where to go back)."""
-    if request.method != "POST":
-        return Response.text("Decide from a program's or a standard's page.", status=405)
-    post = await request.post_vars()
-    back = _next_path(post.get("next"))
-    reviewer = pages.reviewer_of(request)
-    if reviewer is None:
-        return _signed_out(datasette, request, back, "decide")
+    form = await _alignment_form(datasette, request, "decide", "Decide from a program's or a standard's page.")
+    if isinstance(form, Response):
+        return form
+    post, back, reviewer, alignment_id = form
     choice = DECISIONS.get(post.get("decision") or "")
-    alignment_id = _row_id(post.get("alignment_id"))
-    if alignment_id is None:
-        datasette.add_message(request, "Not saved: which alignment? (its id is missing or not a number; "
-                                       "reload the page)", datasette.ERROR)
-        return Response.redirect(back)
     if choice is None:
         datasette.add_message(request, "Not saved: choose accept, accept as partial or reject.", datasette.ERROR)
         return Response.redirect(back)
@@ -322,17 +332,10 @@ async def decide(datasette, request):
 
 async def comment(datasette, request):
     """POST /-/comment: a signed-in reviewer's comment on an alignment (review.add_comment)."""
-    if request.method != "POST":
-        return Response.text("Comment from an alignment's page.", status=405)
-    post = await request.post_vars()
-    back = _next_path(post.get("next"))
-    reviewer = pages.reviewer_of(request)
-    if reviewer is None:
-        return _signed_out(datasette, request, back, "comment")
-    alignment_id = _row_id(post.get("alignment_id"))
-    if alignment_id is None:
-        datasette.add_message(request, "Not saved: which alignment? (reload the page)", datasette.ERROR)
-        return Response.redirect(back)
+    form = await _alignment_form(datasette, request, "comment", "Comment from an alignment's page.")
+    if isinstance(form, Response):
+        return form
+    post, back, reviewer, alignment_id = form
 
     def write(conn):
         return review.add_comment(sqlite_utils.Database(conn), alignment_id, post.get("comment") or "",
