@@ -703,6 +703,27 @@ def in_band_sql(alias: str, low: str, high: str) -> str:
     return f"({alias}.grade_low IS NULL OR ({alias}.grade_low <= {high} AND {alias}.grade_high >= {low}))"
 
 
+def row_id(value) -> int | None:
+    """The id of a row from what a page, a form or a spreadsheet cell gave: a whole number SQLite can
+    hold (ASCII digits: "²" is a digit to str.isdigit), else None. The one rule for an id from outside:
+    a number past SQLite's integers is no row's, and sqlite3 refuses to pass it (a 500 on the site).
+
+    Example::
+
+        row_id("12"), row_id("99999999999999999999"), row_id("x")  # 12, None, None
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip() if value is not None else ""
+        if not (text.isascii() and text.isdigit()) or len(text) > 19:
+            return None
+        number = int(text)
+    return number if 0 < number < 2**63 else None
+
+
 def worked_on_sql(alias: str) -> str:
     """The one rule, as SQL, for a suggestion a reviewer has worked on without deciding it: a comment,
     a rationale, or anything in its history (reopened, flagged, a rationale set and cleared). A new

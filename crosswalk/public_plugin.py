@@ -43,7 +43,7 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from crosswalk.db import statement_order_sql  # `crosswalk publish` writes this function here in the published copy
+from crosswalk.db import row_id, statement_order_sql  # `crosswalk publish` writes this function here in the published copy
 from crosswalk.text import grade_label, program_status_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
@@ -232,10 +232,9 @@ MAX_PAGE = 10**9  # more pages than any list has, and an offset SQLite can hold
 def url_id(request) -> int:
     """The id of a page's URL (/program/7, /standard/12): a number SQLite can hold, else this page is
     not found (an id past SQLite's integers is no row's; sqlite3 would refuse to pass it)."""
-    text = request.url_vars["id"]
-    number = int(text)
-    if number >= 2**63:
-        raise NotFoundPage(f"There is nothing numbered {text}.")
+    number = row_id(request.url_vars["id"])
+    if number is None:
+        raise NotFoundPage(f"There is nothing numbered {request.url_vars['id'][:40]}.")
     return number
 
 

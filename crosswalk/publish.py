@@ -39,7 +39,7 @@ import yaml
 from datasette.inspect import inspect_hash
 
 from . import cells
-from .db import now, open_db, statement_order_sql
+from .db import now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
@@ -49,7 +49,7 @@ PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 # crosswalk's imports in the public plugin, and the functions written in their place when published.
 PLUGIN_IMPORTS = {"from crosswalk.text import grade_label, program_status_text": (grade_label, program_status_text),
-                  "from crosswalk.db import statement_order_sql": (statement_order_sql,)}
+                  "from crosswalk.db import row_id, statement_order_sql": (row_id, statement_order_sql)}
 GUARD_FILE = "crosswalk_site_guard.py"
 GUARD_IMPORT = "from crosswalk.cells import is_formula_like, neutralise"
 INSPECT_FILE = "inspect-data.json"

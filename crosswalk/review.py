@@ -22,7 +22,7 @@ import dataclasses
 import hashlib
 import re
 
-from .db import now, write_transaction
+from .db import now, row_id, write_transaction
 from .errors import CrosswalkError, NotFound
 from .text import plural, visible
 
@@ -143,21 +143,22 @@ def normalise_strength(value) -> str | None:
 def clean_text(value) -> str | None:
     """A rationale, comment or name as typed, trimmed and without characters no one can see or type
     (a control character a workbook cannot hold, a NUL); None for nothing."""
-    text = visible(str(value), nul=True).strip() if value is not None else ""
+    # (a browser sends a textarea's line breaks as CR LF: the same rationale as one typed with LF)
+    text = visible(str(value).replace("\r\n", "\n"), nul=True).strip() if value is not None else ""
     return text or None
 
 
 def get_alignment(db, alignment_id) -> dict:
     """An alignment with both of its standards (a row of the ``alignment_details`` view)."""
-    try:
-        alignment_id = int(alignment_id)
-    except (TypeError, ValueError):
-        raise CrosswalkError(f"an alignment id is a whole number, not {alignment_id!r}") from None
-    # (an id past SQLite's integers is no alignment's: sqlite3 would refuse to pass it)
-    rows = (list(db.query("select * from alignment_details where id = ?", [alignment_id]))
-            if -2**63 <= alignment_id < 2**63 else [])
+    number = row_id(alignment_id)
+    if number is None:
+        text = str(alignment_id).strip()
+        if not text.lstrip("-").isdigit():
+            raise CrosswalkError(f"an alignment id is a whole number, not {alignment_id!r}")
+        raise NotFound(f"there is no alignment with id {text}")
+    rows = list(db.query("select * from alignment_details where id = ?", [number]))
     if not rows:
-        raise NotFound(f"there is no alignment with id {alignment_id}")
+        raise NotFound(f"there is no alignment with id {number}")
     return rows[0]
 
 
@@ -250,10 +251,16 @@ def seen_token(status: str, reviewed_at: str | None) -> str:
 MAX_TEXT = 32_767
 
 
-def _checked_text(text: str | None, what: str) -> str | None:
+def too_long(text: str | None, what: str) -> str | None:
+    """What is wrong with a rationale or comment longer than MAX_TEXT (None: nothing)."""
     if text is not None and len(text) > MAX_TEXT:
-        raise CrosswalkError(f"the {what} is {len(text):,} characters long; at most {MAX_TEXT:,} "
-                             "(what a spreadsheet cell holds)")
+        return f"the {what} is {len(text):,} characters long; at most {MAX_TEXT:,} (what a spreadsheet cell holds)"
+    return None
+
+
+def _checked_text(text: str | None, what: str) -> str | None:
+    if too_long(text, what):
+        raise CrosswalkError(too_long(text, what))
     return text
 
 

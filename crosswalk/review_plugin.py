@@ -6,7 +6,6 @@ They act only on a Datasette whose metadata configures the
 
 from __future__ import annotations
 
-import re
 import urllib.parse
 
 from datasette import hookimpl
@@ -14,6 +13,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from . import public_plugin as pages
 from . import review
+from .db import row_id
 from .text import local_path
 
 PLUGIN = "crosswalk-review"
@@ -131,8 +131,7 @@ async def review_queue(datasette, request):
 async def review_alignment(datasette, request):
     db = _database(datasette, request)
     text = urllib.parse.unquote(request.url_vars["alignment_id"])
-    # (a number SQLite can hold: "²" is a digit to str.isdigit, and a longer number no row's id)
-    alignment_id = int(text) if re.fullmatch(r"[0-9]{1,18}", text) else None
+    alignment_id = row_id(text)
     rows = (await db.execute(
         "select d.*, t.grade_low, t.grade_high from alignment_details d join standards t on t.id = d.target_id "
         "where d.id = ?", [alignment_id])).rows if alignment_id is not None else []

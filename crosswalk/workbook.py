@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import write_cell
-from .db import STATUSES, framework_id, now, program_id, statement_order_sql, write_transaction
+from .db import STATUSES, framework_id, now, program_id, row_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark
 from .review import (
@@ -514,16 +514,11 @@ class ImportResult:
 
 
 def _int(value):
-    """An id cell's whole number (ValueError: not one, or past SQLite's integers)."""
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError
-        number = int(value)
-    else:
-        number = int(str(value).strip())
-    if not -2**63 <= number < 2**63:
+    """An id cell's row id (a spreadsheet may hold it as 12.0); ValueError for anything else (db.row_id)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        value = int(value)
+    number = row_id(value)
+    if number is None:
         raise ValueError
     return number
 

@@ -62,9 +62,11 @@ async def home(datasette, request):
 
 
 def _seen(rows: list, status: str) -> list:
-    """Each row with the decision its page shows (review.seen_token), for its decide form."""
+    """Each row with the decision its page shows (review.seen_token, from the row's status and decision
+    time: a suggestion given a rationale has one), for its decide form; ``status`` where the row's
+    query leaves it out (a list of accepted alignments only)."""
     for row in rows:
-        row["seen"] = review.seen_token(status, row.get("reviewed_at"))
+        row["seen"] = review.seen_token(row.get("status", status), row.get("reviewed_at"))
     return rows
 
 
@@ -95,7 +97,7 @@ async def _standard_extras(datasette, request, context):
     async def awaiting_on(page):
         return await pages.rows(datasette, f"""
             select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
-                   o.id as other_id, o.code as other_code, o.statement as other_statement,
+                   a.status, a.reviewed_at, o.id as other_id, o.code as other_code, o.statement as other_statement,
                    (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                         where pf.framework_id = o.framework_id) as program_names
             {suggested}
@@ -129,6 +131,7 @@ async def search_page(datasette, request):
 # reading them through the (source_id, target_id) index one row at a time.
 AWAITING = """
     select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence, a.rank,
+           a.status, a.reviewed_at,
            s.code as cte_code, s.statement as cte_statement, sf.name as credential,
            t.code as standard_code, t.statement as standard, t.subject, t.domain, t.grade, t.grade_low, t.grade_high
     from program_frameworks pf
@@ -239,15 +242,6 @@ def _signed_out(datasette, request, back: str, doing: str):
     return Response.redirect(datasette.urls.path("/-/login") + "?next=" + urllib.parse.quote(back, safe=""))
 
 
-def _row_id(value) -> int | None:
-    """An alignment's or a program's id from a form: a whole number SQLite can hold, else None."""
-    try:
-        number = int(str(value or "").strip())
-    except ValueError:
-        return None
-    return number if 0 < number < 2**63 else None
-
-
 REPLACED = " (a new match since the page was shown may have replaced its suggestions; reload the page)."
 
 
@@ -261,7 +255,7 @@ async def _alignment_form(datasette, request, doing: str, where: str):
     reviewer = pages.reviewer_of(request)
     if reviewer is None:
         return _signed_out(datasette, request, back, doing)
-    alignment_id = _row_id(post.get("alignment_id"))
+    alignment_id = store.row_id(post.get("alignment_id"))
     if alignment_id is None:
         datasette.add_message(request, "Not saved: which alignment? (its id is missing or not a number; "
                                        "reload the page)", datasette.ERROR)
@@ -354,7 +348,7 @@ async def program_status(datasette, request):
         return Response.text("Set a program's status from its page.", status=405)
     post = await request.post_vars()
     status = post.get("status") or ""
-    program_id = _row_id(post.get("program_id"))
+    program_id = store.row_id(post.get("program_id"))
     if program_id is None:
         return Response.text("Which program? (program_id)", status=400)
     back = _next_path(post.get("next"), f"/program/{program_id}")

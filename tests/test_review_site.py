@@ -608,8 +608,41 @@ def test_a_page_left_open_does_not_overwrite_a_decision_made_since_and_odd_ids_a
         assert sqlite3.connect(review_db).execute("select comment, reviewer, via from review_comments").fetchall() == [
             ("Ask math", "alice", "site")]
         for path in ("/-/review/%C2%B2", "/-/review/99999999999999999999999", "/program/99999999999999999999",
+                     "/standard/" + "1" * 5000,  # past the digits Python converts: a ValueError, a 500
                      "/standard/99999999999999999999", "/standard/1?page=99999999999999999999",
                      f"/program/{program}/review?page=99999999999999999999"):
             assert (await c.get(path, headers={"cookie": cookie})).status_code == 404, path
+
+    asyncio.run(run())
+
+
+def test_a_suggestion_given_a_rationale_can_still_be_decided_from_the_pages(ds, review_db):
+    """A rationale set on a suggestion stamps its decision time: the review page's form sends that back,
+    so the decision goes through (the page sent 'suggested@', and every decision was refused as made
+    since)."""
+    conn = sqlite3.connect(review_db)
+    program = conn.execute("select id from programs").fetchone()[0]
+    best, source, target = conn.execute("select id, source_id, target_id from alignments where status = 'suggested' "
+                                        "order by score desc, id").fetchone()
+    conn.execute("update alignments set rationale = 'Check the units', reviewer = 'bob', review_via = 'site', "
+                 "reviewed_at = '2026-11-30T07:00:00+00:00' where id = ?", [best])
+    conn.commit()
+    conn.close()
+
+    async def run():
+        c = ds.client
+        cookie = actor_cookie(ds)
+        page = await c.get(f"/program/{program}/review", headers={"cookie": cookie})
+        form_html = page.text[page.text.index(f'id="a{best}"'):]
+        seen = re.search(r'name="seen" value="([^"]+)"', form_html).group(1)
+        assert seen == "suggested@2026-11-30T07:00:00+00:00"
+        field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
+        signed = {"cookie": f"{cookie}; ds_csrftoken={page.cookies.get('ds_csrftoken')}"}
+        saved = await c.post("/-/decide", data={"alignment_id": str(best), "source_id": str(source),
+                                                "target_id": str(target), "decision": "partial", "seen": seen,
+                                                "next": f"/program/{program}/review", "csrftoken": field},
+                             headers=signed)
+        assert saved.status_code == 302
+        assert state(review_db, best) == ("accepted", "partial", "Check the units", "alice")
 
     asyncio.run(run())
