@@ -23,7 +23,8 @@ import dataclasses
 
 from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
-from .review import DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision
+from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
+                     too_long)
 from .sources import Table, cell_text, find_column, normalise_header, read_table
 from .text import plural
 
@@ -117,9 +118,12 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             strength = "full"
         if status == "rejected":
             strength = None
+        rationale = clean_text(get(values, "rationale"))
+        if too_long(rationale, "rationale"):
+            raise table.error(too_long(rationale, "rationale"), row=number, column=index["rationale"])
         decision = Decision(
             source_code=source, target_code=target, status=status, strength=strength,
-            rationale=clean_text(get(values, "rationale")), reviewer=clean_text(get(values, "reviewer")), row=number,
+            rationale=rationale, reviewer=clean_text(get(values, "reviewer")), row=number,
             source_framework=get(values, "source_framework") or None,
             target_framework=get(values, "target_framework") or None,
         )

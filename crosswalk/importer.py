@@ -26,7 +26,7 @@ import sqlite_utils
 
 from .db import KINDS, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
-from .sources import (ColumnMapping, NoStatementColumn, Table, cell_text, map_columns, read_table,
+from .sources import (ColumnMapping, DateText, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
 from .text import parse_grades, plural, short_list
@@ -118,7 +118,10 @@ LIBREOFFICE_ERROR = re.compile(r"^Err:\d{3}$")
 
 
 def _date_text(value) -> str:
-    """A date as a person would read it: 2024-01-10, or with its time where it has one."""
+    """A date as a person would read it: 2024-01-10, or with its time where it has one (an .ods
+    date: its text as the spreadsheet shows it)."""
+    if isinstance(value, DateText):
+        return str(value)
     if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
         return value.date().isoformat()
     return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat()
@@ -162,7 +165,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 f"the {field} is the error value {text}: the formula in this cell failed, so the file "
                 "holds no value for it", row=number, column=index,
                 hint="fix the formula, or type the value, and import again")
-        if field == "code" and isinstance(values[index], (datetime.date, datetime.time)):
+        if field == "code" and isinstance(values[index], (datetime.date, datetime.time, DateText)):
             raise table.error(
                 f"the code is a date ({_date_text(values[index])}): a spreadsheet turns a code typed "
                 "like 1-10 or 1/2 into a date", row=number, column=index,

@@ -626,14 +626,9 @@ def _ods_text(element) -> str:
     return "\n".join(lines)
 
 
-def _ods_date(value: str | None, cell):
-    """An .ods date cell's value as a datetime (its text where the value cannot be read)."""
-    import datetime
-
-    try:
-        return datetime.datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        return _ods_text(cell)
+class DateText(str):
+    """A date cell's text as the spreadsheet shows it (.ods), known to have been a date: read as the
+    text it always was, and the importer can still tell a code that Calc turned into a date."""
 
 
 def _ods_sheets(path: pathlib.Path, wanted):
@@ -667,8 +662,8 @@ def _ods_sheets(path: pathlib.Path, wanted):
                     value = int(value) if value.is_integer() else value
                 elif kind is None:
                     value = None
-                elif kind == "date":  # a date, as .xlsx and .xls give it (a code Calc turned into one)
-                    value = _ods_date(cell.get(f"{{{ODS['office']}}}date-value"), cell)
+                elif kind == "date":  # a date (a code Calc turned into one?): its text, marked as a date
+                    value = DateText(_ods_text(cell))
                 else:
                     value = _ods_text(cell)
                 if value is None and times > 1:
@@ -687,6 +682,9 @@ def _ods_sheets(path: pathlib.Path, wanted):
     return names, loaded
 
 
+UTF8_SIGN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]")  # see _decode
+
+
 def _decode(data: bytes) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
@@ -694,14 +692,21 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16", errors="replace"), "utf-16"
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError as exc:
+    except UnicodeDecodeError:
         # UTF-8 text with some rows in another encoding (rows pasted from another file): read as
-        # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead.
-        if not data.decode("utf-8", errors="replace").replace("\ufffd", "").isascii():
-            line = data.count(b"\n", 0, exc.start) + 1
-            raise SourceError("is UTF-8 text but for this row, which is in another encoding (Windows-1252?)",
-                              row=line, hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) "
-                                             "and import it again") from None
+        # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead. The
+        # sign of UTF-8 is an accented Latin letter or a typographic mark written as UTF-8 writes it
+        # (é as \xc3\xa9, — as \xe2\x80\x94), which in Windows-1252 reads as "Ã©", "â€”": never
+        # written on purpose. Any valid pair would not do: "groß“" is \xdf\x93, valid UTF-8 by chance.
+        if UTF8_SIGN.search(data):
+            for number, line in enumerate(data.split(b"\n"), start=1):
+                try:
+                    line.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise SourceError("is UTF-8 text but for this row, which is in another encoding "
+                                      "(Windows-1252?)", row=number,
+                                      hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
+                                           "import it again") from None
         # What Excel writes on Windows.
         return data.decode("cp1252", errors="replace"), "windows-1252"
 

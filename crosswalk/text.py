@@ -240,13 +240,16 @@ def local_path(value) -> str | None:
 
 
 # Characters a person cannot see or type in a cell: the control characters (a line break Mac Excel
-# writes as a vertical tab or form feed becomes a line break; tab, line breaks and NUL, which the
-# importer names as an error of its own, stay), and the zero-width ones (a code "X.3" with a zero-width
+# writes as a vertical tab or form feed, or a lone carriage return, becomes a line break; tab, line
+# breaks and NUL, which the importer names as an error of its own, stay), and the zero-width space
+# and word joiner (a code "X.3" with a zero-width
 # space after it was another code than "X.3"). Spreadsheet writers refuse the control characters:
 # a statement holding one could not be exported to a review workbook. str.translate: 0.08 s over a
 # 50 MB cell, where a regular expression's search alone took 0.29 s (2026-11-30).
-_INVISIBLE = {c: None for c in [*range(0x01, 0x09), *range(0x0e, 0x20), 0x7f, 0x200b, 0x200c, 0x200d, 0x2060, 0xfeff]}
-_INVISIBLE.update({0x0b: "\n", 0x0c: "\n"})
+# (Not the zero-width non-joiner and joiner, U+200C and U+200D: Persian, Urdu and Indic words and
+# emoji sequences need them. The C1 controls, U+0080 to U+009F, go too: a terminal runs some as escapes.)
+_INVISIBLE = {c: None for c in [*range(0x01, 0x09), *range(0x0e, 0x20), *range(0x7f, 0xa0), 0x200b, 0x2060, 0xfeff]}
+_INVISIBLE.update({0x0b: "\n", 0x0c: "\n", 0x0d: "\n"})
 _INVISIBLE_WITH_NUL = {**_INVISIBLE, 0x00: None}
 
 

@@ -269,6 +269,12 @@ def test_what_a_spreadsheet_garbled_is_an_error_naming_the_cell(db, tmp_path):
             import_file(db, tmp_path / name, framework="X")
         assert str(info.value).startswith(said), name
     assert db["standards"].count == 0 and db["frameworks"].count == 0
+    # A Windows-1252 file whose letters happen to make a valid UTF-8 pair ("groß“": \xdf\x93) is still
+    # read as Windows-1252: it takes most of the accented lines reading as UTF-8 to call a file UTF-8.
+    (tmp_path / "de.csv").write_bytes(b"Code,Statement\nD.1,Messen Sie die Gr\xf6\xdfe des Werkst\xfccks.\n"
+                                      b"D.2,Ein gro\xdf\x93er Teil.\n")
+    assert read_table(tmp_path / "de.csv").rows == [(2, ["D.1", "Messen Sie die Größe des Werkstücks."]),
+                                                    (3, ["D.2", "Ein groß“er Teil."])]
 
 
 def test_characters_no_one_can_see_are_left_out_and_a_workbook_named_csv_or_with_a_chart_is_read(db, tmp_path):
@@ -338,3 +344,28 @@ def test_an_import_waits_for_another_writer_rather_than_failing(runner, small_db
     assert "1 changed" in result.stdout
     conn = sqlite3.connect(small_db)
     assert conn.execute("select count(*) from alignments where rationale = 'From the site'").fetchone()[0] == 1
+
+
+def test_a_code_calc_turned_into_a_date_is_named_and_a_date_elsewhere_stays_its_text(db, tmp_path, libreoffice):
+    """The same workbook saved by LibreOffice as .ods: a code that became a date is an error naming the
+    cell, as in .xlsx; a date in another column imports as the text Calc shows (as it always did, so a
+    re-import changes nothing)."""
+    import datetime
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["Code", "Statement", "Note"])
+    wb.active.append(["X.1", "Measure a part.", datetime.datetime(2024, 9, 12)])
+    wb.save(tmp_path / "notes.xlsx")
+    wb = openpyxl.Workbook()
+    wb.active.append(["Code", "Statement"])
+    wb.active.append([datetime.datetime(2024, 1, 10), "Measure a part."])
+    wb.save(tmp_path / "codes.xlsx")
+    notes, codes = libreoffice([tmp_path / "notes.xlsx", tmp_path / "codes.xlsx"], "ods", tmp_path / "ods")
+    table = read_table(notes)
+    assert table.rows[0][1][2] == "2024-09-12 0:00:00"  # as Calc shows it (the format openpyxl gave the cell)
+    with pytest.raises(SourceError) as info:
+        import_file(db, codes, framework="X")
+    assert str(info.value).startswith(
+        "codes.ods, sheet 'Sheet', row 2, column A (Code): the code is a date (2024-01-10 0:00:00)")

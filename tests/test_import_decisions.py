@@ -56,6 +56,15 @@ def test_conflict_is_reported_not_overwritten(runner, small_db, tmp_path):
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(third)])
     assert ('Conflict: row 2 (W.1 → N-Q.1): the file says accepted (full), "Measuring in layout", the database '
             "has accepted (full), no rationale") in result.stderr
+    # A rationale longer than a spreadsheet cell holds (it would not survive the review workbook): refused.
+    long = write_csv(tmp_path / "d.csv", [["source code", "target code", "decision", "rationale"],
+                                         ["W.2", "G-MG.1", "full", "x" * 40_000]])
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(long)])
+    assert result.exit_code == 1 and result.stderr == (
+        "Error: d.csv, row 2, column 4 (rationale): the rationale is 40,000 characters long; at most 32,767 "
+        "(what a spreadsheet cell holds)\n")
+    assert small_db.read_bytes() == before
     db = open_db(small_db)
     assert db.execute("select a.status from alignments a join standards s on s.id = a.source_id "
                       "join standards t on t.id = a.target_id where s.code = 'W.1' and t.code = 'N-Q.1'"
