@@ -863,7 +863,7 @@ def history(database, alignment_id, as_json):
     for line in result.lines():
         # (without control characters: a rationale written through a canned query may hold an escape
         # sequence, which a terminal would run)
-        click.echo(visible(line, nul=True))
+        click.echo(visible(line, terminal=True))
 
 
 @cli.command()

@@ -682,7 +682,20 @@ def _ods_sheets(path: pathlib.Path, wanted):
     return names, loaded
 
 
-UTF8_SIGN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|\xe2[\x80-\x82][\x80-\xbf]")  # see _decode
+UTF8_SIGN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")  # see _decode
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether most of the lines with letters beyond ASCII read as UTF-8 (two of them at least)."""
+    utf8 = other = 0
+    for line in data.split(b"\n"):
+        if not line.isascii():
+            try:
+                line.decode("utf-8")
+                utf8 += 1
+            except UnicodeDecodeError:
+                other += 1
+    return utf8 >= 2 and utf8 > other
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -694,11 +707,13 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         # UTF-8 text with some rows in another encoding (rows pasted from another file): read as
-        # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead. The
-        # sign of UTF-8 is an accented Latin letter or a typographic mark written as UTF-8 writes it
-        # (é as \xc3\xa9, — as \xe2\x80\x94), which in Windows-1252 reads as "Ã©", "â€”": never
-        # written on purpose. Any valid pair would not do: "groß“" is \xdf\x93, valid UTF-8 by chance.
-        if UTF8_SIGN.search(data):
+        # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead. A sign
+        # of UTF-8: a Latin-1 letter or any character of three or four bytes as UTF-8 writes it (é as
+        # \xc3\xa9; —, ≤, √ as \xe2...), which in Windows-1252 read as "Ã©", "â€”", "â‰¤": never
+        # written on purpose; or, for the other letters of two bytes (ł, ę, Greek, Cyrillic), most
+        # of the lines with such letters reading as UTF-8. One valid pair is no sign: "groß“" is
+        # \xdf\x93, valid UTF-8 by chance.
+        if UTF8_SIGN.search(data) or _mostly_utf8(data):
             for number, line in enumerate(data.split(b"\n"), start=1):
                 try:
                     line.decode("utf-8")

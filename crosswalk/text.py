@@ -247,12 +247,17 @@ def local_path(value) -> str | None:
 # a statement holding one could not be exported to a review workbook. str.translate: 0.08 s over a
 # 50 MB cell, where a regular expression's search alone took 0.29 s (2026-11-30).
 # (Not the zero-width non-joiner and joiner, U+200C and U+200D: Persian, Urdu and Indic words and
-# emoji sequences need them. The C1 controls, U+0080 to U+009F, go too: a terminal runs some as escapes.)
-_INVISIBLE = {c: None for c in [*range(0x01, 0x09), *range(0x0e, 0x20), *range(0x7f, 0xa0), 0x200b, 0x2060, 0xfeff]}
+# emoji sequences need them. Not the C1 controls, U+0080 to U+009F, in cells: Windows-1252 text read
+# as Latin-1 upstream holds them for its letters ("welder\x92s"), and taken out, a statement imported
+# before would read as changed and its reviews be flagged. A terminal runs some of them as escapes:
+# they go from what is printed there.)
+_INVISIBLE = {c: None for c in [*range(0x01, 0x09), *range(0x0e, 0x20), 0x7f, 0x200b, 0x2060, 0xfeff]}
 _INVISIBLE.update({0x0b: "\n", 0x0c: "\n", 0x0d: "\n"})
 _INVISIBLE_WITH_NUL = {**_INVISIBLE, 0x00: None}
+_NOT_FOR_A_TERMINAL = {**_INVISIBLE_WITH_NUL, **{c: None for c in range(0x80, 0xa0)}}
 
 
-def visible(text: str, *, nul: bool = False) -> str:
-    """``text`` without the characters no one can see or type in a cell (see above); ``nul``: NUL too."""
-    return text.translate(_INVISIBLE_WITH_NUL if nul else _INVISIBLE)
+def visible(text: str, *, nul: bool = False, terminal: bool = False) -> str:
+    """``text`` without the characters no one can see or type in a cell (see above); ``nul``: NUL too;
+    ``terminal``: for printing, NUL and the C1 controls too."""
+    return text.translate(_NOT_FOR_A_TERMINAL if terminal else _INVISIBLE_WITH_NUL if nul else _INVISIBLE)

@@ -183,11 +183,11 @@ def test_cli_decide_comment_history(runner, small_db):
     # A rationale with an escape sequence (written through a canned query, which keeps what it is
     # given) is shown without it: a terminal would run it.
     conn = sqlite3.connect(path)
-    conn.execute("update alignments set rationale = 'Metric\x1b[31m units' where id = 1")
+    conn.execute("update alignments set rationale = 'Metric\x1b[31m\x9b2J units' where id = 1")
     conn.commit()
     conn.close()
     shown = runner.invoke(cli, ["history", path, "1"]).stdout
-    assert 'Now: accepted, partial, "Metric[31m units"' in shown and "\x1b" not in shown
+    assert 'Now: accepted, partial, "Metric[31m2J units"' in shown and "\x1b" not in shown and "\x9b" not in shown
     assert data["alignment"]["status"] == "accepted"
 
 
