@@ -289,7 +289,7 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
         outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
         if seen is not None and outcome.changed and seen != seen_token(row["status"], row["reviewed_at"]):
             by = f" by {row['reviewer']}" if row.get("reviewer") else ""
-            raise Changed(f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']}) was decided{by} "
+            raise Changed(f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']}) was changed{by} "
                           f"after this page was shown: it is now {describe_state(_state(row))}. Nothing was "
                           "saved; decide again on the page as it is now")
         return record_decision(db, outcome, reviewer=reviewer, via=via)

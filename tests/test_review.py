@@ -322,7 +322,7 @@ def test_a_decision_from_a_page_left_open_does_not_overwrite_one_made_since(smal
     decide(db, a, "accept", rationale="Bob: measuring", reviewer="bob", seen=shown)
     with pytest.raises(Changed) as info:
         decide(db, a, "reject", rationale="Alice: not math", reviewer="alice", seen=shown)
-    assert re.search(r"alignment \d+ \(W.1 → [^)]+\) was decided by bob after this page was shown: it is now "
+    assert re.search(r"alignment \d+ \(W.1 → [^)]+\) was changed by bob after this page was shown: it is now "
                      r'accepted, full, "Bob: measuring"\. Nothing was saved', str(info.value))
     assert decide(db, a, "accept", reviewer="alice", seen=shown).changed is False  # the same: no change, no refusal
     row = db.execute("select status, rationale, reviewer, reviewed_at from alignments where id = ?", [a]).fetchone()

@@ -596,7 +596,7 @@ def test_a_page_left_open_does_not_overwrite_a_decision_made_since_and_odd_ids_a
         assert state(review_db, best) == ("accepted", "full", "Measuring", "bob")
         shown = await c.get(refused.headers["location"], headers={
             "cookie": f"{signed['cookie']}; ds_messages={refused.cookies['ds_messages']}"})
-        assert "was decided by bob after this page was shown: it is now accepted, full, &#34;Measuring&#34;" in shown.text
+        assert "was changed by bob after this page was shown: it is now accepted, full, &#34;Measuring&#34;" in shown.text
         assert "Nothing was saved" in shown.text and 'name="seen" value="accepted@' in shown.text
         # From the page as it is now: saved, the control character left out.
         form["seen"] = re.search(r'name="seen" value="([^"]+)"', shown.text).group(1)
