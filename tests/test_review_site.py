@@ -635,6 +635,10 @@ def test_a_suggestion_given_a_rationale_can_still_be_decided_from_the_pages(ds, 
         page = await c.get(f"/program/{program}/review", headers={"cookie": cookie})
         form_html = page.text[page.text.index(f'id="a{best}"'):]
         seen = re.search(r'name="seen" value="([^"]+)"', form_html).group(1)
+        # Once decided, the page comes back to the suggestion listed next (this one leaves the list).
+        listed = re.findall(r'<li id="a(\d+)" class="xw-suggestion">', page.text)
+        after = listed[listed.index(str(best)) + 1]
+        assert re.search(r'name="next" value="([^"]+)"', form_html).group(1) == f"/program/{program}/review#a{after}"
         assert seen == "suggested@2026-11-30T07:00:00+00:00"
         field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
         signed = {"cookie": f"{cookie}; ds_csrftoken={page.cookies.get('ds_csrftoken')}"}
