@@ -26,7 +26,7 @@ import pathlib
 import re
 import uuid
 
-from .db import framework_id, write_transaction
+from .db import KINDS, framework_id, write_transaction
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
@@ -287,6 +287,7 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     gives them back one by one.
     """
     document = package["CFDocument"]
+    _check_texts(document, DOCUMENT_TEXT, "CFDocument", file)
     by_id = _items_by_identifier(package.get("CFItems") or [], file)
     notes: list[str] = []
     parent = _child_of_links(package.get("CFAssociations") or [], by_id, file, notes)
@@ -328,6 +329,7 @@ def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
                                   column=f"{where}.{field}")
         if item["identifier"] in by_id:
             raise SourceError(f"repeats identifier {item['identifier']!r}", file=file, column=where)
+        _check_texts(item, ITEM_TEXT, where, file)
         for field, value in item.items():
             texts = value if isinstance(value, list) else [value]
             if any(isinstance(text, str) and "\x00" in text for text in texts):
@@ -335,6 +337,27 @@ def _items_by_identifier(items: list, file: str) -> dict[str, tuple[int, dict]]:
                                   "stop there", file=file, column=f"{where}.{field}")
         by_id[item["identifier"]] = (index, item)
     return by_id
+
+
+# The fields crosswalk reads as text: a number is read as its digits ("humanCodingScheme": 12), a
+# list or an object is an error naming the field (it reached SQLite as a value it cannot store, or
+# was stored as "['A']"). Fields of several texts (subject, educationLevel) take a list of them or one.
+DOCUMENT_TEXT = {"title": 1, "publisher": 1, "version": 1, "officialSourceURL": 1, "notes": 1, "subject": "*"}
+ITEM_TEXT = {"humanCodingScheme": 1, "CFItemType": 1, "notes": 1, "educationLevel": "*"}
+
+
+def _check_texts(obj: dict, fields: dict, where: str, file: str) -> None:
+    for field, many in fields.items():
+        value = obj.get(field)
+        if value is None:
+            continue
+        values = value if many == "*" and isinstance(value, list) else [value]
+        for text in values:
+            if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+                raise SourceError(f"is {type(text).__name__ if text is not None else 'null'} where text is "
+                                  "expected", file=file, column=f"{where}.{field}")
+        texts = [str(text) for text in values]
+        obj[field] = texts if isinstance(value, list) else texts[0]
 
 
 def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]) -> dict[str, str]:
@@ -352,6 +375,8 @@ def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]
             child = assoc["originNodeURI"]["identifier"]
             up = assoc["destinationNodeURI"]["identifier"]
         except (KeyError, TypeError):
+            child = None
+        if not isinstance(child, str) or not isinstance(up, str):
             raise SourceError("isChildOf association without originNodeURI/destinationNodeURI identifiers",
                               file=file, column=f"CFAssociations[{index}]") from None
         if child == up:
@@ -422,6 +447,9 @@ def _framework_meta(document: dict, group_item: dict | None, *, framework: str |
     if not meta["name"]:
         raise SourceError("the CFDocument has no title; name the framework with --framework", file=file,
                           column="CFDocument.title")
+    if meta["kind"] not in KINDS:
+        raise SourceError(f"its framework's kind is {meta['kind']!r} (expected industry or academic); "
+                          "name it with --kind", file=file, column="notes")
     return meta
 
 
@@ -453,7 +481,9 @@ def _notes(text) -> dict:
         value = json.loads(text)
     except ValueError:
         return {}
-    return value if isinstance(value, dict) else {}
+    # (its values are read as text: a number as its digits, anything else left out)
+    return {k: v if isinstance(v, str) else str(v) for k, v in value.items()
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool)} if isinstance(value, dict) else {}
 
 
 def _first(value):

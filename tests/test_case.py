@@ -107,6 +107,13 @@ def test_import_case_cli(runner, tmp_path):
     assert db.execute("select kind, publisher, version from frameworks").fetchone() == ("academic", "Maine DOE", "2020")
     result = runner.invoke(cli, ["import-case", str(db_path), str(path)])
     assert "0 added, 0 changed, 2 unchanged, 0 retired" in result.stdout
+    # A code written as a number is read as its digits.
+    numbered = json.loads(json.dumps(OPENSALT_STYLE))
+    numbered["CFItems"][0]["humanCodingScheme"] = 12
+    path.write_text(json.dumps(numbered), encoding="utf-8")
+    result = runner.invoke(cli, ["import-case", str(tmp_path / "n.db"), str(path)])
+    assert result.exit_code == 0, result.output
+    assert open_db(tmp_path / "n.db").execute("select count(*) from standards where code = '12'").fetchone()[0] == 1
 
 
 @pytest.mark.parametrize("content,message", [
@@ -115,6 +122,18 @@ def test_import_case_cli(runner, tmp_path):
     ('{"CFDocument": {"title": "T"}, "CFItems": [{"identifier": "x"}]}',
      "bad.json, column CFItems[0].fullStatement: has no fullStatement"),
     ('{"CFDocument": {"title": "T"}, "CFItems": []}', "bad.json, column CFItems: has no CFItems to import"),
+    # Fields of the wrong type: named, not a traceback from SQLite or Python.
+    ('{"CFDocument": {"title": "T"}, "CFItems": [{"identifier": "x", "fullStatement": "S", '
+     '"CFItemType": {"title": "Standard"}}]}', "bad.json, column CFItems[0].CFItemType: is dict where text is expected"),
+    ('{"CFDocument": {"title": "T", "subject": [{"title": "Math"}]}, "CFItems": [{"identifier": "x", '
+     '"fullStatement": "S"}]}', "bad.json, column CFDocument.subject: is dict where text is expected"),
+    ('{"CFDocument": {"title": ["A"]}, "CFItems": [{"identifier": "x", "fullStatement": "S"}]}',
+     "bad.json, column CFDocument.title: is list where text is expected"),
+    ('{"CFDocument": {"title": "T", "notes": "{\\"kind\\": \\"bogus\\"}"}, "CFItems": [{"identifier": "x", '
+     '"fullStatement": "S"}]}', "bad.json, column notes: its framework's kind is 'bogus' (expected industry or academic)"),
+    ('{"CFDocument": {"title": "T"}, "CFItems": [{"identifier": "x", "fullStatement": "S"}], "CFAssociations": '
+     '[{"associationType": "isChildOf", "originNodeURI": {"identifier": ["x"]}, "destinationNodeURI": '
+     '{"identifier": "y"}}]}', "bad.json, column CFAssociations[0]: isChildOf association without"),
 ])
 def test_import_case_bad_input(runner, small_db, tmp_path, content, message):
     path = tmp_path / "bad.json"
