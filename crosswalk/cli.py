@@ -674,9 +674,13 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
 
     if decisions is not None and folds:
         raise click.UsageError("Cannot use both --folds and --decisions")
+    if folds == 1:
+        raise click.UsageError("--folds 1 would leave no decisions to learn from: give 2 or more (0: cold)")
     if held_out is not None and decisions is None:
         raise click.UsageError("--held-out goes with --decisions")
     db = open_database(database, migrate=False)
+    if not db["frameworks"].exists():
+        raise CrosswalkError(f"{database} holds no crosswalk yet (no frameworks): import them first")
     if decisions is not None:
         curve = learning_curve(db, gold=gold, source=source, target=target, decisions=decisions,
                                held_out=held_out, top=top, subject=subject, grade=grade,

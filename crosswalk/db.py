@@ -1256,8 +1256,8 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
     # in one transaction; with the default, the index pages it keeps coming back to are
     # evicted and read again, and the insert takes 1.6 times as long. Pages are cached as read.
     db.execute("PRAGMA cache_size = -65536")
+    _check_made_by_crosswalk(db, path)  # (reading only too: eval, a dry run)
     if migrate:
-        _check_made_by_crosswalk(db, path)
         if migrations.pending(db):
             if db.journal_mode != "wal":
                 db.enable_wal()

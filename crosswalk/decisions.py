@@ -25,14 +25,11 @@ from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      too_long)
-from .sources import Table, cell_text, find_column, normalise_header, read_table
+from .sources import PAIR_COLUMNS, Table, cell_text, find_column, normalise_header, read_table
 from .text import plural
 
 COLUMNS = {
-    "source": ["source code", "source", "industry code", "cte code", "cte standard", "task id", "task code",
-               "aligned cte standards", "aligned cte code", "industry standard", "from", "subject id"],
-    "target": ["target code", "target", "academic code", "academic standard", "standard code", "standard",
-               "object id", "to", "state standard"],
+    **PAIR_COLUMNS,
     "decision": ["decision", "status", "aligned", "alignment", "content alignment", "recommendation",
                  "review", "outcome"],
     "strength": ["strength", "level of coverage", "coverage", "alignment strength", "degree"],

@@ -48,23 +48,33 @@ from .matching import (
     load_targets,
     rank_candidates,
 )
-from .sources import cell_text, normalise_header, read_table
+from .sources import PAIR_COLUMNS, cell_text, normalise_header, read_table
 
 DEPTH = 100  # ranks looked at for MRR
 
 
+# A gold file's columns, by the names an earlier crosswalk's are found by (sources.PAIR_COLUMNS).
+GOLD_COLUMNS = {field: frozenset(normalise_header(n) for n in names) for field, names in PAIR_COLUMNS.items()}
+
+
 def read_gold(path) -> list[tuple[str, str]]:
-    """(source code, target code) pairs from a gold crosswalk file."""
-    table = read_table(path)
+    """(source code, target code) pairs from a gold crosswalk file: its columns found by name (below
+    title rows, in any order), or else its first two columns, every row a pair (a file without a
+    header row: its first pair is not taken for one)."""
+    table = read_table(path, header_names=GOLD_COLUMNS["source"] | GOLD_COLUMNS["target"])
     headers = [normalise_header(h) for h in table.headers]
-    if "source code" in headers and "target code" in headers:
-        s_col, t_col = headers.index("source code"), headers.index("target code")
+    found = [next((i for i, h in enumerate(headers) if h in GOLD_COLUMNS[field]), None)
+             for field in ("source", "target")]
+    rows = table.rows
+    if None not in found and found[0] != found[1]:
+        s_col, t_col = found
     elif len(headers) >= 2:
         s_col, t_col = 0, 1
+        rows = [(table.header_row, table.header_texts or table.headers), *rows]  # no header: a pair
     else:
         raise table.error("needs two columns: source_code and target_code", row=table.header_row)
     pairs = []
-    for number, values in table.rows:
+    for number, values in rows:
         s = cell_text(values[s_col]) if s_col < len(values) else ""
         t = cell_text(values[t_col]) if t_col < len(values) else ""
         if not s and not t:
@@ -94,6 +104,7 @@ class Report:
     confident_precision: float
     confident_recall: float
     baselines: dict = dataclasses.field(default_factory=dict)  # with folds: the popularity baselines
+    top: int = 10  # suggestions per statement the bands' figures count
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -112,7 +123,7 @@ class Report:
         ]
         for band, figures in self.bands.items():
             lines.append(
-                f"  {band:<7} {figures['suggestions']:>7} suggestions in the top 10, "
+                f"  {band:<7} {figures['suggestions']:>7} suggestions in the top {self.top}, "
                 f"{figures['precision']:.3f} correct"
             )
         return "\n".join(lines)
@@ -171,9 +182,10 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
         else:
             unknown += 1
     if not truth:
+        narrowed = " and --subject/--grade, which leave out the standards outside them" if subject or grade else ""
         raise CrosswalkError(
             "none of the gold pairs name a source standard of "
-            f"{source!r} and a target standard of {target!r} (check the codes and the framework names)"
+            f"{source!r} and a target standard of {target!r} (check the codes and the framework names{narrowed})"
         )
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
     return _Gold(docs, targets, dict(truth), unknown)
@@ -214,7 +226,8 @@ def evaluate(
     ranked: dict = {}
     popular: dict = {}
     method = "?"
-    if folds and folds > 1:
+    folds = min(folds, len(keys)) if folds and folds > 1 else 0  # (no more parts than statements)
+    if folds > 1:
         rng = random.Random(seed)
         shuffled = keys[:]
         rng.shuffle(shuffled)
@@ -249,7 +262,7 @@ def evaluate(
     return Report(
         hit_at_1=round(m["hits"][1] / n, 4), hit_at_5=round(m["hits"][5] / n, 4),
         hit_at_10=round(m["hits"][10] / n, 4), recall_at_10=round(m["recall_sum"] / n, 4),
-        mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds and folds > 1 else 0,
+        mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds > 1 else 0, top=top,
         gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
         baselines={name: _ranking_metrics(lists, truth) for name, lists in popular.items()},
@@ -423,6 +436,9 @@ def learning_curve(
     order = keys[:]
     rng.shuffle(order)
     n_held = held_out if held_out is not None else min(400, len(keys) // 2)
+    if len(keys) < 2:
+        raise CrosswalkError(f"the gold names {len(keys)} statement of the framework: a committee's curve needs "
+                             "two or more (some reviewed, some held out)")
     if not 0 < n_held < len(keys):
         raise CrosswalkError(f"the held-out set must have between 1 and {len(keys) - 1} statements, not {n_held}")
     held, pool = order[:n_held], order[n_held:]

@@ -156,6 +156,16 @@ def column_letter(index: int) -> str:
     return letters
 
 
+# The columns of a file of pairs of codes (an earlier crosswalk, a gold crosswalk), by the names
+# people give them.
+PAIR_COLUMNS = {
+    "source": ["source code", "source", "industry code", "cte code", "cte standard", "task id", "task code",
+               "aligned cte standards", "aligned cte code", "industry standard", "from", "subject id"],
+    "target": ["target code", "target", "academic code", "academic standard", "standard code", "standard",
+               "object id", "to", "state standard"],
+}
+
+
 def normalise_header(value) -> str:
     text = "" if value is None else str(value)
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # humanCodingScheme → human Coding Scheme

@@ -364,3 +364,22 @@ def test_what_the_database_file_refuses_is_one_clear_error_not_a_traceback():
         assert info.value.message.startswith(said) and info.value.message in SQLITE_REFUSALS.values()
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         refused("no such table: x")  # a bug of crosswalk's own stays a traceback, to be reported
+
+
+def test_eval_on_a_file_that_holds_no_crosswalk_is_one_error(runner, tmp_path):
+    """eval reads only (no migration), and read another program's database or an empty file as far as
+    'no such table: frameworks', a traceback; it now says what the file is, as every command does."""
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("create table t (x)")
+    conn.commit()
+    conn.close()
+    (tmp_path / "empty.db").write_bytes(b"")
+    (tmp_path / "gold.csv").write_text("source_code,target_code\nW.1,N-Q.1\n", encoding="utf-8")
+    for name, said in (("other.db", "is not a crosswalk database (an SQLite database of another program)"),
+                       ("empty.db", "holds no crosswalk yet (no frameworks): import them first")):
+        before = (tmp_path / name).read_bytes()
+        result = runner.invoke(cli, ["eval", str(tmp_path / name), "--gold", str(tmp_path / "gold.csv"),
+                                     "--from", "A", "--to", "B"])
+        assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / name} {said}\n", result.output
+        assert (tmp_path / name).read_bytes() == before

@@ -1303,3 +1303,21 @@ def test_a_duty_areas_first_decisions_reach_the_rest_of_it(decided_count):
                                      "(“Welding”), e.g. W0 “Weld steel pipe in all positions.”"), evidence
         else:
             assert after == before, doc.text
+
+
+def test_a_gold_file_is_read_by_its_column_names_or_as_pairs_from_its_first_row(tmp_path):
+    """Below title rows and in any order by their names; without a header row, its first pair is a
+    pair (it was taken for the header: a 16-pair gold evaluated on 15, a 1-pair gold had 'no pairs')."""
+    import openpyxl
+
+    from crosswalk.evaluate import read_gold
+
+    (tmp_path / "plain.csv").write_text("B.2,HSN-Q.A.1\nB.3,HSG-MG.A.3\n", encoding="utf-8")
+    assert read_gold(tmp_path / "plain.csv") == [("B.2", "HSN-Q.A.1"), ("B.3", "HSG-MG.A.3")]
+    (tmp_path / "one.csv").write_text("B.2,HSN-Q.A.1\n", encoding="utf-8")
+    assert read_gold(tmp_path / "one.csv") == [("B.2", "HSN-Q.A.1")]
+    wb = openpyxl.Workbook()
+    for row in (["Welding crosswalk, 2024"], [], ["Target code", "Source code"], ["HSN-Q.A.1", "B.2"]):
+        wb.active.append(row)
+    wb.save(tmp_path / "titled.xlsx")
+    assert read_gold(tmp_path / "titled.xlsx") == [("B.2", "HSN-Q.A.1")]
