@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime
 import json
@@ -368,7 +369,10 @@ def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]
     """
     parent: dict[str, str] = {}
     to_itself = []
+    others: collections.Counter = collections.Counter()  # associations of other kinds: left out, said so
     for index, assoc in enumerate(associations):
+        if isinstance(assoc, dict) and assoc.get("associationType") not in (None, "isChildOf"):
+            others[str(assoc.get("associationType"))] += 1
         if not isinstance(assoc, dict) or assoc.get("associationType") != "isChildOf":
             continue
         try:
@@ -386,6 +390,11 @@ def _child_of_links(associations: list, by_id: dict, file: str, notes: list[str]
     if to_itself:
         notes.append("isChildOf associations of an item to itself were left out: "
                      + short_list(to_itself))
+    if others:
+        notes.append("associations other than isChildOf were not imported ("
+                     + ", ".join(f"{n} {kind}" for kind, n in sorted(others.items()))
+                     + "): import-case reads standards and their hierarchy; bring alignments in with "
+                       "crosswalk import-decisions")
     return parent
 
 
