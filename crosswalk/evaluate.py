@@ -105,6 +105,7 @@ class Report:
     confident_recall: float
     baselines: dict = dataclasses.field(default_factory=dict)  # with folds: the popularity baselines
     top: int = 10  # suggestions per statement the bands' figures count
+    outside_filters: int = 0  # gold pairs whose target --subject/--grade left out
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -112,7 +113,8 @@ class Report:
     def table(self) -> str:
         lines = [
             f"method        {self.method}",
-            f"sources       {self.sources} (gold pairs {self.gold_pairs}; codes not found {self.unknown_codes})",
+            f"sources       {self.sources} (gold pairs {self.gold_pairs}; codes not found {self.unknown_codes}"
+            + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else "") + ")",
             f"folds         {self.folds or 'none (cold)'}",
             f"hit@1         {self.hit_at_1:.3f}",
             f"hit@5         {self.hit_at_5:.3f}",
@@ -163,6 +165,7 @@ class _Gold:
     targets: list
     truth: dict  # source key -> set of target keys
     unknown: int
+    narrowed: int = 0  # pairs whose target --subject/--grade left out (the code is in the framework)
 
     @property
     def keys(self) -> list:
@@ -176,9 +179,14 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
     target_by_code = {t.code: t for t in targets}
     truth: dict = collections.defaultdict(set)
     unknown = 0
+    every_target = ({t.code for t in load_targets(db, framework_id(db, target), None, None)}
+                    if subject or grade else set(target_by_code))
+    narrowed = 0
     for s, t in pairs:
         if s in source_rows and t in target_by_code:
             truth[source_rows[s].key].add(target_by_code[t].key)
+        elif s in source_rows and t in every_target:
+            narrowed += 1
         else:
             unknown += 1
     if not truth:
@@ -188,7 +196,7 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
             f"{source!r} and a target standard of {target!r} (check the codes and the framework names{narrowed})"
         )
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
-    return _Gold(docs, targets, dict(truth), unknown)
+    return _Gold(docs, targets, dict(truth), unknown, narrowed)
 
 
 def _bands(m: dict, truth: dict) -> dict:
@@ -263,7 +271,7 @@ def evaluate(
         hit_at_1=round(m["hits"][1] / n, 4), hit_at_5=round(m["hits"][5] / n, 4),
         hit_at_10=round(m["hits"][10] / n, 4), recall_at_10=round(m["recall_sum"] / n, 4),
         mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds > 1 else 0, top=top,
-        gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, method=method, bands=bands,
+        gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, outside_filters=g.narrowed, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
         baselines={name: _ranking_metrics(lists, truth) for name, lists in popular.items()},
     )

@@ -1321,3 +1321,16 @@ def test_a_gold_file_is_read_by_its_column_names_or_as_pairs_from_its_first_row(
         wb.active.append(row)
     wb.save(tmp_path / "titled.xlsx")
     assert read_gold(tmp_path / "titled.xlsx") == [("B.2", "HSN-Q.A.1")]
+
+
+def test_eval_says_how_many_gold_pairs_its_filters_left_out(db, welding_xlsx, academic_csv, tmp_path):
+    """A gold target in the framework but outside --grade is not a code that was not found."""
+    from crosswalk.evaluate import evaluate
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    (tmp_path / "g.csv").write_text("source_code,target_code\nW.1,N-Q.1\nW.2,3.OA.1\nW.3,NOPE\n", encoding="utf-8")
+    report = evaluate(db, gold=tmp_path / "g.csv", source="Welding", target="Academic", grade="9-12",
+                      use_embeddings=False)
+    assert (report.gold_pairs, report.unknown_codes, report.outside_filters) == (1, 1, 1)
+    assert "codes not found 1; left out by --subject/--grade 1)" in report.table()
