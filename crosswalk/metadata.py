@@ -242,7 +242,7 @@ def _public_site(raw: dict) -> dict:
     md = {k: v for k, v in raw.items()
           if k not in ("allow", "allow_sql", "permissions", "extra_js_urls", "databases")}
     md["plugins"] = {PUBLIC_PLUGIN: {"database": DB_KEY}}
-    md["extra_css_urls"] = [f"/{STATIC_MOUNT}/crosswalk.css"]
+    md["extra_css_urls"] = [f"/{STATIC_MOUNT}/crosswalk.css", f"/{STATIC_MOUNT}/public.css"]
     return md
 
 

@@ -243,3 +243,12 @@ def test_on_a_phone_no_page_scrolls_sideways(browser, site, published, shot):
         shot(page, "public-phone-search")
     finally:
         context.close()
+
+
+def test_datasettes_menu_offers_no_sign_in_on_the_public_copy(page):
+    """datasette-auth-passwords adds "Log in" to Datasette's menu on every page; the public copy signs
+    no one in (the route is its 404), so the link, and a menu holding only it, are not shown."""
+    page.goto("/crosswalk/standards")
+    assert page.locator('a[href$="/-/login"]').count() == 1  # in the page, as Datasette writes it
+    assert not page.locator('a[href$="/-/login"]').is_visible()
+    assert not page.locator("details.nav-menu").is_visible()
