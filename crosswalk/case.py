@@ -31,7 +31,7 @@ from .db import KINDS, framework_id, write_transaction
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
-from .text import short_list
+from .text import plural, short_list
 
 # Fixed for ever: changing it would change every exported identifier.
 NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
@@ -295,7 +295,7 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     # Which framework each item belongs to: its top-level Framework item, or the document.
     groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
     group_by_item = _group_of_items(by_id, parent, groups)
-    code_of = _codes(by_id, group_by_item)
+    code_of = _codes(by_id, group_by_item, notes)
     out = []
     for group in list(groups) if groups else [None]:
         meta = _framework_meta(document, groups.get(group), framework=framework, kind=kind, file=file)
@@ -417,9 +417,9 @@ def _group_of_items(by_id: dict, parent: dict, groups: dict) -> dict[str, str | 
     }
 
 
-def _codes(by_id: dict, group_by_item: dict) -> dict[str, str]:
+def _codes(by_id: dict, group_by_item: dict, notes: list[str] | None = None) -> dict[str, str]:
     """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
-    (the same code may be in two frameworks), else the identifier."""
+    (the same code may be in two frameworks), else the identifier (with a note, counted)."""
     counts: dict[tuple, int] = {}
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
@@ -427,9 +427,17 @@ def _codes(by_id: dict, group_by_item: dict) -> dict[str, str]:
             key = (group_by_item[identifier], code)
             counts[key] = counts.get(key, 0) + 1
     code_of = {}
+    missing = repeated = 0
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
         code_of[identifier] = code if code and counts[(group_by_item[identifier], code)] == 1 else identifier
+        if item.get("CFItemType") != FRAMEWORK_ITEM_TYPE:
+            missing += not code
+            repeated += bool(code) and counts[(group_by_item[identifier], code)] > 1
+    if notes is not None and (missing or repeated):
+        notes.append("CASE identifiers are the codes of " + " and ".join(
+            part for part in (f"{plural(missing, 'item')} without a humanCodingScheme" if missing else "",
+                              f"{plural(repeated, 'item')} that share one" if repeated else "") if part))
     return code_of
 
 

@@ -112,6 +112,13 @@ def test_import_case_cli(runner, tmp_path):
     assert db.execute("select kind, publisher, version from frameworks").fetchone() == ("academic", "Maine DOE", "2020")
     result = runner.invoke(cli, ["import-case", str(db_path), str(path)])
     assert "0 added, 0 changed, 2 unchanged, 0 retired" in result.stdout
+    # Items without a code (or sharing one) are known by their CASE identifiers, and the import says so.
+    uncoded = json.loads(json.dumps(OPENSALT_STYLE))
+    del uncoded["CFItems"][0]["humanCodingScheme"]
+    path.write_text(json.dumps(uncoded), encoding="utf-8")
+    result = runner.invoke(cli, ["import-case", str(tmp_path / "u.db"), str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Note: CASE identifiers are the codes of 1 item without a humanCodingScheme" in result.stderr
     # A code written as a number is read as its digits.
     numbered = json.loads(json.dumps(OPENSALT_STYLE))
     numbered["CFItems"][0]["humanCodingScheme"] = 12
