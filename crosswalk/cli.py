@@ -45,6 +45,15 @@ def fail_cleanly(func):
     return wrapper
 
 
+def _report_import(result) -> None:
+    """An import's notes (stderr), its summary and, where a framework was there before, the codes
+    added, changed and retired (ImportResult.details says which it can name)."""
+    for warning in result.warnings:
+        click.echo(f"Note: {warning}", err=True)
+    click.echo(result.summary())
+    if result.changed or result.retired or result.unchanged:
+        for line in result.details():
+            click.echo(f"  {line}")
 
 
 def silent_option(func):
@@ -166,12 +175,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
         for row in result.preview:
             parent = f" (parent {row['parent_code']})" if row["parent_code"] else ""
             click.echo(f"  row {row['source_row']}: {row['code']}{parent}  {row['statement'][:90]}")
-    for warning in result.warnings:
-        click.echo(f"Note: {warning}", err=True)
-    click.echo(result.summary())
-    if (result.framework_id is not None or dry_run) and (result.changed or result.retired or result.unchanged):
-        for line in result.details():
-            click.echo(f"  {line}")
+    _report_import(result)
 
 
 @cli.command()
@@ -552,12 +556,7 @@ def import_case_command(database, file, framework, kind, dry_run):
         db = open_database(database)
     results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
     for result in results:
-        for warning in result.warnings:
-            click.echo(f"Note: {warning}", err=True)
-        click.echo(result.summary())
-        if (result.framework_id is not None or dry_run) and (result.changed or result.retired or result.unchanged):
-            for line in result.details():
-                click.echo(f"  {line}")
+        _report_import(result)
 
 
 @cli.command(name="import-decisions")

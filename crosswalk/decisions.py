@@ -116,8 +116,8 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         if status == "rejected":
             strength = None
         rationale = clean_text(get(values, "rationale"))
-        if too_long(rationale, "rationale"):
-            raise table.error(too_long(rationale, "rationale"), row=number, column=index["rationale"])
+        if problem := too_long(rationale, "rationale"):
+            raise table.error(problem, row=number, column=index["rationale"])
         decision = Decision(
             source_code=source, target_code=target, status=status, strength=strength,
             rationale=rationale, reviewer=clean_text(get(values, "reviewer")), row=number,

@@ -259,8 +259,8 @@ def too_long(text: str | None, what: str) -> str | None:
 
 
 def _checked_text(text: str | None, what: str) -> str | None:
-    if too_long(text, what):
-        raise CrosswalkError(too_long(text, what))
+    if problem := too_long(text, what):
+        raise CrosswalkError(problem)
     return text
 
 

@@ -59,8 +59,7 @@ def register_routes(datasette):
         return []
     return [
         (r"^/-/review$", review_queue),
-        (r"^/-/review/(?P<alignment_id>\d+)$", review_alignment),
-        (r"^/-/review/(?P<alignment_id>[^/]+)$", review_alignment),  # not a number: the site's own 404
+        (r"^/-/review/(?P<alignment_id>[^/]+)$", review_alignment),  # (db.row_id: not a number is a 404)
     ]
 
 

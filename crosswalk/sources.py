@@ -180,7 +180,7 @@ def cell_text(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    text = visible(str(value)).replace("\r\n", "\n").replace("\r", "\n").replace("\xa0", " ")
+    text = visible(str(value)).replace("\xa0", " ")  # (visible makes every CR a line break; empty lines go)
     lines = [_collapse(line).strip() for line in text.split("\n")]
     return "\n".join(line for line in lines if line).strip()
 
@@ -708,7 +708,7 @@ def _mostly_utf8(data: bytes) -> bool:
     return utf8 >= 2 and utf8 > other
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _decode(data: bytes, file: str) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -729,7 +729,7 @@ def _decode(data: bytes) -> tuple[str, str]:
                     line.decode("utf-8")
                 except UnicodeDecodeError:
                     raise SourceError("is UTF-8 text but for this row, which is in another encoding "
-                                      "(Windows-1252?)", row=number,
+                                      "(Windows-1252?)", file=file, row=number,
                                       hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
                                            "import it again") from None
         # What Excel writes on Windows.
@@ -775,10 +775,7 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
             file=path.name,
             hint="import an .xlsx, .xls, .ods or .csv file",
         )
-    try:
-        text, encoding = _decode(data)
-    except SourceError as exc:
-        raise SourceError(exc.message, file=path.name, row=exc.row, hint=exc.hint) from None
+    text, encoding = _decode(data, path.name)
     del data
     sample = text[:20000]
     try:

@@ -242,8 +242,8 @@ def local_path(value) -> str | None:
 # Characters a person cannot see or type in a cell: the control characters (a line break Mac Excel
 # writes as a vertical tab or form feed, or a lone carriage return, becomes a line break; tab, line
 # breaks and NUL, which the importer names as an error of its own, stay), and the zero-width space
-# and word joiner (a code "X.3" with a zero-width
-# space after it was another code than "X.3"). Spreadsheet writers refuse the control characters:
+# and word joiner (a code "X.3" with a zero-width space after it was another code than "X.3").
+# Spreadsheet writers refuse the control characters:
 # a statement holding one could not be exported to a review workbook. str.translate: 0.08 s over a
 # 50 MB cell, where a regular expression's search alone took 0.29 s (2026-11-30).
 # (Not the zero-width non-joiner and joiner, U+200C and U+200D: Persian, Urdu and Indic words and
