@@ -976,6 +976,29 @@ def test_a_warm_ranking_that_only_ties_cold_is_used_only_where_the_committee_sea
             assert weights == {} and held is cold and warm_right == cold_right == 50 / 60
 
 
+def test_a_check_that_sees_no_difference_on_a_handful_of_decided_statements_keeps_cold():
+    # Cold showed an accepted standard for all but one decided statement; warm lifts a wrong
+    # standard above it for each, which leaves it second: the check sees no statement won or lost.
+    # On six decided statements that is no evidence (on CIP -> SOC and O*NET at 3 and 5 decided
+    # statements, warm let through on it ranked below cold), so the ranking stays cold; from ten on,
+    # losing none lets warm through.
+    from crosswalk.matching.learning import _select, _shown_right
+
+    for rows, used in ((6, False), (12, True)):
+        cold, features, truth = _warm_against_cold(rows, 0, 0, first=rows - 1)
+        for i in range(rows - 1):
+            features["neighbours"][i, np.argsort(-cold[i], kind="stable")[19]] = 0.5
+        assert _shown_right(cold, truth) == (rows - 1) / rows
+        weights, held, _, cold_right, warm_right, _ = _select(cold, features, truth, {"neighbours"},
+                                                           np.arange(rows) % 5)
+        assert warm_right == cold_right == (rows - 1) / rows
+        if used:
+            assert weights["neighbours"] > 0 and held is not cold
+            assert all(held[i].argmax() != truth[i][0] for i in range(rows - 1))  # the wrong one first
+        else:
+            assert weights == {} and held is cold
+
+
 def _one_net_loss(shown_first):
     """20 decided statements: warm wins 4 and loses 5; of the other 11, cold shows the right
     standard first for ``shown_first``, and the committee searched for the rest."""
