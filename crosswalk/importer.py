@@ -549,6 +549,8 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
         result.framework_id = framework_id
         result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
         _diff(db, framework_id, rows, result, write=True, file=file, progress=progress)
+        if result.added or result.changed or result.retired:
+            db.execute("update frameworks set imported_at = ? where id = ?", [now(), framework_id])
         db["import_log"].insert(
             dict(
                 framework_id=framework_id, source_file=file, source_sheet=sheet,
@@ -569,13 +571,18 @@ def _existing_framework(db, meta: dict) -> dict | None:
 
 
 def _upsert_framework(db, meta: dict) -> int:
+    """The framework's id, created or with ``meta`` written; its ``imported_at`` (a CASE export's
+    lastChangeDateTime) moves only where its metadata changed: a re-import that changes nothing
+    leaves it (:func:`import_rows` moves it where a standard changed)."""
     row = _existing_framework(db, meta)
     values = {k: v for k, v in meta.items() if v is not None}
-    values["imported_at"] = now()
     if row:
         values["name"] = row["name"]  # the name as it was first written: "welding tasks" updates 'Welding tasks'
-        db["frameworks"].update(row["id"], values)
+        if any(row[k] != v for k, v in values.items()):
+            values["imported_at"] = now()
+            db["frameworks"].update(row["id"], values)
         return row["id"]
+    values["imported_at"] = now()
     return db["frameworks"].insert(values).last_pk
 
 

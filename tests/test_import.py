@@ -52,6 +52,31 @@ def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
     assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
 
 
+def test_a_reimport_that_changes_nothing_leaves_the_frameworks_last_change(db, tmp_path, welding_xlsx):
+    # imported_at is a CASE export's lastChangeDateTime: a consumer that syncs by it must not see a
+    # change where none was made; a changed standard or changed metadata moves it.
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    long_ago = "2001-02-03T04:05:06+00:00"
+
+    def last_change():
+        return db.execute("select imported_at from frameworks where name = 'Welding'").fetchone()[0]
+
+    db.execute("update frameworks set imported_at = ?", [long_ago])
+    db.conn.commit()
+    result = import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    assert (result.added, result.changed, result.retired, last_change()) == (0, 0, 0, long_ago)
+    assert db.execute("select count(*) from import_log").fetchone()[0] == 2  # the import itself is logged
+    import_file(db, welding_xlsx, framework="Welding", kind="industry", publisher="AWS")
+    assert last_change() > long_ago
+    db.execute("update frameworks set imported_at = ?", [long_ago])
+    db.conn.commit()
+    edited = [r[:] for r in WELDING]
+    edited[3][1] = "Measure the dimensions of workpieces with calipers."
+    result = import_file(db, write_xlsx(welding_xlsx, edited, sheet="Tasks"), framework="Welding",  # the same file, edited
+                         kind="industry", publisher="AWS")
+    assert result.changed == 1 and last_change() > long_ago
+
+
 def test_a_retired_standard_back_in_the_file_is_active_again_under_its_id(db, tmp_path, welding_xlsx):
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     ids = dict(db.execute("select code, id from standards").fetchall())
