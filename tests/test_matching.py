@@ -88,7 +88,7 @@ def test_warm_mode_learns_from_accepted_decisions():
     # Decided for another program's tasks, the statement is named as such: not taken for this one's.
     elsewhere = [dataclasses.replace(decisions[0], other_framework=True)]
     evidence = rank_candidates(sources, targets, top=2, decisions=elsewhere)[0][0].evidence
-    assert "e.g. T0 “Scale recipe yields up or down for a batch.” (another framework)" in evidence, evidence
+    assert "e.g. T0 “Scale recipe yields up or down for a batch.” (another framework; similarity " in evidence, evidence
 
 
 def test_rejected_text_is_never_suggested():
@@ -981,11 +981,14 @@ def test_a_check_that_sees_no_difference_on_a_handful_of_decided_statements_keep
     # standard above it for each, which leaves it second: the check sees no statement won or lost.
     # On six decided statements that is no evidence (on CIP -> SOC and O*NET at 3 and 5 decided
     # statements, warm let through on it ranked below cold), so the ranking stays cold; from ten on,
-    # losing none lets warm through.
+    # losing none lets warm through, and before where a standard was accepted for two of them (what
+    # a duty area's decisions say for its other tasks, which the check cannot see).
     from crosswalk.matching.learning import _select, _shown_right
 
-    for rows, used in ((6, False), (12, True)):
+    for rows, recurs, used in ((6, False, False), (12, False, True), (6, True, True)):
         cold, features, truth = _warm_against_cold(rows, 0, 0, first=rows - 1)
+        if recurs:
+            truth[1] = np.array([truth[1][0], truth[0][0]])  # shown second for statement 1
         for i in range(rows - 1):
             features["neighbours"][i, np.argsort(-cold[i], kind="stable")[19]] = 0.5
         assert _shown_right(cold, truth) == (rows - 1) / rows
@@ -1191,6 +1194,14 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
     # What a standard's decisions share ranks it, but the first place stays the statement's own best
     # match (here a tie, kept in the standards' order) until the decisions show otherwise.
     assert [c.target_key for c in warm[0]] == [2, 1]
+    # Two more decided for another program's tasks: the evidence says how many of them are.
+    vectors.update(november=unit(e1=0.5, e0=0.866), oscar=unit(e1=0.5, e0=0.866))
+    elsewhere = decisions + [Decision(text, 1, True, code, 120 + n, other_framework=True)
+                             for n, (text, code) in enumerate([("november", "X1"), ("oscar", "X2")])]
+    mixed = rank_candidates(sources, targets, top=2, decisions=elsewhere, encoder=Chosen(), settings=settings)
+    a = next(c for c in mixed[0] if c.target_key == 1)
+    assert "like the 7 reviewed statements aligned to it taken together (2 of another framework; similarity " \
+        in a.evidence, a.evidence
 
 
 def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):
@@ -1247,7 +1258,7 @@ def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):
     # The thirteen decided tasks hold ten different statements (the topic crosswalk's texts repeat).
     decided = ",".join(f"'T{n}'" for n in range(13))
     assert len({text for text, in db.execute(f"select statement from standards where code in ({decided})")}) == 10
-    assert tasks_warm and all("accepted for 10 of the 10 reviewed statements" in e for e in tasks_warm)
+    assert tasks_warm and all("accepted for 10 of the 10 statements aligned so far" in e for e in tasks_warm)
 
 
 def test_a_handful_of_decisions_lifts_no_standard_for_statements_unlike_them(tmp_path):
@@ -1276,6 +1287,39 @@ def test_a_handful_of_decisions_lifts_no_standard_for_statements_unlike_them(tmp
     assert by_score(warm) == by_score(cold)
     assert [order[0] for order in by_score(warm)].count("S0") == 0
     assert all("accepted for" not in c.evidence for cands in warm for c in cands)
+
+
+def test_what_another_program_accepted_for_the_same_words_is_not_counted_as_this_ones():
+    # Two programs share a task ("Weld steel pipe in all positions."): this one accepted it for P,
+    # as it did another welding task; the other program accepted it for M. Under this program's
+    # heading only P was accepted; M may speak for alike statements, named as another framework's,
+    # but not as this heading's decision. (The two were one decided row, counted as this program's:
+    # "aligned for 1 of the 2 ... under the same heading" for M too.)
+    targets = [Doc("P", "P", "Follow a detailed multistep procedure exactly when performing technical tasks."),
+               Doc("M", "M", "Compare the properties of metals such as iron, copper and aluminum."),
+               Doc("H", "H", "Describe how heat flows through solid materials."),
+               Doc("R", "R", "Interpret symbols, diagrams and technical drawings.")]
+    shared = "Weld steel pipe in all positions."
+    sources = [Doc(f"W{i}", f"W{i}", text, "Welding") for i, text in enumerate(
+        [shared, "Store gas cylinders upright and chained.", "Weld cast iron parts.", "Weld aluminum with a TIG torch.",
+         "Read welding symbols on blueprints."])]
+    decisions = [Decision(shared, "P", True, "W0", "W0", source_context="Welding"),
+                 Decision(sources[1].text, "P", True, "W1", "W1", source_context="Welding"),
+                 Decision(shared, "M", True, "X7", "X7", source_context="Welding", other_framework=True)]
+    warm = rank_candidates(sources[2:], targets, top=4, decisions=decisions)
+    assert warm[0][0].method == "tfidf+decisions"
+    headings = {(c.source_key, c.target_key): c.evidence for cands in warm for c in cands
+                if "under the same heading" in c.evidence}
+    assert {t for _, t in headings} == {"P"} and len(headings) == 3
+    assert all("aligned for 2 of the 2 statements aligned so far under the same heading (“Welding”), e.g. W0 “Weld"
+               in e for e in headings.values())
+
+
+def test_a_quoted_statement_cut_short_ends_on_a_word_not_a_comma():
+    from crosswalk.matching.evidence import quote
+
+    assert quote("11", "Extruding and Drawing Machine Setters, Operators, and Tenders", 40) == (
+        "11 “Extruding and Drawing Machine Setters…”")
 
 
 @pytest.mark.parametrize("decided_count", [1, 3])
@@ -1321,8 +1365,8 @@ def test_a_duty_areas_first_decisions_reach_the_rest_of_it(decided_count):
         if doc.context == "Welding":
             assert before.index("P") == 3 and after.index("P") == 0, (doc.text, before, after)
             evidence = next(c.evidence for c in cands if c.target_key == "P")
-            statements = "1 reviewed statement" if decided_count == 1 else "3 reviewed statements"
-            assert evidence.endswith(f"aligned for {decided_count} of the {statements} under the same heading "
+            share = "the one statement aligned so far" if decided_count == 1 else "3 of the 3 statements aligned so far"
+            assert evidence.endswith(f"aligned for {share} under the same heading "
                                      "(“Welding”), e.g. W0 “Weld steel pipe in all positions.”"), evidence
         else:
             assert after == before, doc.text

@@ -38,14 +38,17 @@ def _shared(source_forms, target_stems) -> tuple[str, int]:
 
 def quote(code: str, text: str, width: int = 60) -> str:
     """A decided statement as evidence names it: its code and the start of its text."""
-    short = text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+    short = text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
     return f"{code} “{short}”" if code else f"“{short}”"
 
 
-def _decided(d) -> str:
+def _decided(d, similarity: int | None = None) -> str:
     """A decided statement named as evidence, saying where it belongs to another framework than the
-    one being matched (another program's tasks), so that a reviewer does not take it for this one's."""
-    return quote(d.source_code, d.source_text) + (" (another framework)" if d.other_framework else "")
+    one being matched (another program's tasks), so that a reviewer does not take it for this one's;
+    with its similarity to this statement, in the same parentheses."""
+    notes = (["another framework"] if d.other_framework else []) + (
+        [f"similarity {similarity}/100"] if similarity is not None else [])
+    return quote(d.source_code, d.source_text) + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -115,8 +118,11 @@ class _WarmReasons:
         aligned = [int(row) for row in self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
                    if row in under]
         d = self.known[min(aligned)]
-        return (f"aligned for {len(aligned)} of the {_plural(len(under), 'reviewed statement', 'reviewed statements')}"
-                f" under the same heading ({quote('', heading, 40)}), e.g. {quote(d.source_code, d.source_text)}")
+        # Counted among the statements with an accepted alignment (a statement only rejected is not one).
+        share = ("the one statement aligned so far" if len(under) == 1
+                 else f"{len(aligned)} of the {len(under)} statements aligned so far")
+        return (f"aligned for {share} under the same heading ({quote('', heading, 40)}), "
+                f"e.g. {quote(d.source_code, d.source_text)}")
 
     def reasons(self, j, r, c) -> list[str]:
         parts = []
@@ -128,15 +134,17 @@ class _WarmReasons:
                 d = self.known[first]
                 parts.append(
                     f"{_plural(len(alike), 'reviewed statement like this one was', 'reviewed statements like this one were')}"
-                    f" aligned to it, e.g. {_decided(d)}"
-                    f" (similarity {_percent([similarity])[0]}/100)")
+                    f" aligned to it, e.g. {_decided(d, _percent([similarity])[0])}")
         if "popularity" in value and value["popularity"][j] > 0:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
-                         "reviewed statements")
+                         "statements aligned so far")
         if "profile" in value and value["profile"][j] > 0:
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
-            parts.append(f"like the {statements} aligned to it taken together (similarity {similarity}/100)")
+            aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+            elsewhere = sum(self.known[int(row)].other_framework for row in aligned)
+            note = f"{elsewhere} of another framework; " if elsewhere else ""
+            parts.append(f"like the {statements} aligned to it taken together ({note}similarity {similarity}/100)")
         if "learned" in value and value["learned"][j] > 0:
             aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
             if len(aligned):

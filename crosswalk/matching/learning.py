@@ -12,7 +12,7 @@ how many held-out decided statements have an accepted standard among their first
 If the fitted weights do no better than the simpler prior weights, the prior weights it is. Where
 cold showed an accepted standard for most decided statements, the choice must then win more of
 them than it loses against cold (or lose none, from ``validation_tie_statements`` decided
-statements on); where the committee searched for most, it may lose up to
+statements on, or where a standard was accepted for two of them); where the committee searched for most, it may lose up to
 ``validation_tolerance`` more than it wins, the whole of it where it searched for
 ``validation_searched`` of them (each search names one right standard of several, so the check
 undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
@@ -401,8 +401,8 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     of the decided statements is ranked with weights fitted on the other parts only. If that ranks
     no better than the prior weights, the prior weights it is. Where cold had an accepted standard
     in the first 5 for most decided statements, the choice must win more of them than it loses
-    against cold, or lose none (from ``settings.validation_tie_statements`` decided statements on);
-    where most were searched, it may lose up to ``settings.validation_tolerance`` more than it wins
+    against cold, or lose none (from ``settings.validation_tie_statements`` decided statements on, or
+    where a standard was accepted for two of them); where most were searched, it may lose up to ``settings.validation_tolerance`` more than it wins
     (the whole of it where ``settings.validation_searched`` of them were searched). Otherwise the
     cold ranking it is.
 
@@ -456,7 +456,9 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     wins, losses = float(gain[gain > 0].sum()), float(-gain[gain < 0].sum())
     searched = 1.0 - cold_right
     if searched <= 0.5:
-        used = wins > losses + 1e-9 or (losses < 1e-9 and len(truth) >= settings.validation_tie_statements)
+        accepted = np.concatenate(truth)
+        recurs = len(np.unique(accepted)) < len(accepted)  # a standard accepted for two decided statements
+        used = wins > losses + 1e-9 or (losses < 1e-9 and (len(truth) >= settings.validation_tie_statements or recurs))
     else:
         allowance = settings.validation_tolerance * min(1.0, (searched - 0.5) / (settings.validation_searched - 0.5))
         used = wins - losses >= -allowance - 1e-9

@@ -123,13 +123,16 @@ class _Ranking:
                 rejected_by_text[text_key(d.source_text)].append(d.target_key)
 
         # One row per distinct decided statement, so a statement aligned to three standards is
-        # one neighbour for three targets; rejected-only statements are rows too (they teach).
-        known: dict[str, int] = {}
+        # one neighbour for three targets; rejected-only statements are rows too (they teach). The
+        # same words decided in another framework (a task two programs share) are a row apart: what
+        # the other program accepted for it is not counted as this one's, under its heading or in
+        # what is accepted most, nor named as this program's in the evidence.
+        known: dict[tuple[str, bool], int] = {}
         self.known_statements: list[Decision] = []
         accepted_rows, rejected_rows = set(), set()
         counted = set()  # rows of the framework being matched (Decision.other_framework)
         for d in usable:
-            row = known.setdefault(d.source_text, len(known))
+            row = known.setdefault((d.source_text, d.other_framework), len(known))
             if row == len(self.known_statements):
                 self.known_statements.append(d)
             (accepted_rows if d.accepted else rejected_rows).add((row, target_index[d.target_key]))
@@ -138,7 +141,7 @@ class _Ranking:
         rejected_rows -= accepted_rows
         accepted_rows, rejected_rows = sorted(accepted_rows), sorted(rejected_rows)
         known_contexts = [d.source_context or "" for d in self.known_statements]
-        vectors = _Vectors(sources, targets, list(known), encoder, cache, settings, known_contexts,
+        vectors = _Vectors(sources, targets, [text for text, _ in known], encoder, cache, settings, known_contexts,
                            [d.source_grades for d in self.known_statements])
         if hasattr(encoder, "release"):
             encoder.release()
