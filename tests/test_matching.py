@@ -50,6 +50,18 @@ def test_word_overlap_is_the_share_of_terms_shared(db, welding_xlsx, academic_cs
     assert seen == {True, False}  # both kinds were checked
 
 
+def test_a_term_shared_only_by_its_stem_shows_the_targets_word_too():
+    # The stemmer takes "experience" and "experiments" for one term (RST.11-12.3 was "shared terms:
+    # procedures, technical, experience" for a task that names no experiment): the evidence shows
+    # both words where they are not forms of one; "procedures" and "procedure" are.
+    from crosswalk.matching.evidence import explain
+
+    sources = [Doc(1, "T1", "Follow technical procedures learned through work experience.")]
+    targets = [Doc(2, "RST", "Follow precisely a complex multistep procedure when carrying out experiments.")]
+    (evidence,) = explain(sources, targets, np.array([0]), np.array([0]), {}, {}, None, [])
+    assert evidence.startswith("shared terms: follow, procedures, experience ~ experiments; word overlap "), evidence
+
+
 def test_grade_restriction(db, welding_xlsx, academic_csv):
     import_file(db, welding_xlsx, framework="Welding", kind="industry")
     import_file(db, academic_csv, framework="Academic", kind="academic")
@@ -1202,6 +1214,15 @@ def test_a_standards_profile_speaks_where_no_single_decision_is_alike_enough():
     a = next(c for c in mixed[0] if c.target_key == 1)
     assert "like the 7 reviewed statements aligned to it taken together (2 of another framework; similarity " \
         in a.evidence, a.evidence
+    # A standard aligned for one decided statement, named as like this one: not named again "taken
+    # together" (the same statement, on another measure).
+    vectors.update(papa=unit(e1=0.6, e5=0.8), zulu=unit(e3=1))
+    with_one = decisions + [Decision("papa", 3, True, "P1", 130)]
+    three = targets + [Doc(3, "Z", "zulu")]
+    z = next(c for c in rank_candidates(sources, three, top=3, decisions=with_one, encoder=Chosen(),
+                                        settings=settings)[0] if c.target_key == 3)
+    assert "1 reviewed statement like this one was aligned to it, e.g. P1 “papa” (similarity 70/100)" in z.evidence
+    assert "taken together" not in z.evidence, z.evidence
 
 
 def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):

@@ -29,11 +29,17 @@ def _shared(source_forms, target_stems) -> tuple[str, int]:
     the word overlap: how many of the shorter statement's terms (stems) the other holds, in percent.
     (It was rapidfuzz's token-set ratio, which scores the spelling of words that are not shared:
     "no shared terms; word overlap 35/100".)"""
-    shared = [word for stem, word in source_forms if stem in target_stems]
+    shared = [_both(word, target_stems[stem]) for stem, word in source_forms if stem in target_stems]
     if not shared:
         return "no shared terms", 0
     overlap = round(100 * len(shared) / min(len(source_forms), len(target_stems)))
     return "shared terms: " + ", ".join(shared[:8]), overlap
+
+
+def _both(word: str, other: str) -> str:
+    """A shared term in the source's words, and in the target's where they are not one word's forms
+    (the stemmer takes "experience" and "experiments" for one term: "experience ~ experiments")."""
+    return word if word.startswith(other[:-1] or other) or other.startswith(word[:-1] or word) else f"{word} ~ {other}"
 
 
 def quote(code: str, text: str, width: int = 60) -> str:
@@ -62,10 +68,10 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
     stems from one chunk to the next; ``known`` are the decided statements (rows of
     ``index``), ``weights`` the warm features that count."""
     src_forms = [list(textmod.surface_forms(s.text).items()) for s in sources]
-    tgt_cache: dict[int, frozenset] = {} if target_words is None else target_words
+    tgt_cache: dict[int, dict] = {} if target_words is None else target_words  # stem -> the target's word
     for col in set(cols.tolist()):
         if col not in tgt_cache:
-            tgt_cache[col] = frozenset(textmod.surface_forms(targets[col].text))
+            tgt_cache[col] = textmod.surface_forms(targets[col].text)
     rows_l, cols_l = rows.tolist(), cols.tolist()
     semantic = _at(feats, "semantic", rows, cols)
     meaning = _percent(semantic) if semantic is not None else None
@@ -127,10 +133,12 @@ class _WarmReasons:
     def reasons(self, j, r, c) -> list[str]:
         parts = []
         value = self.values
+        named = None  # the decided statement named as like this one
         if "neighbours" in value and value["neighbours"][j] > 0:
             alike = self._alike(self.accepted_T, r, c)
             if alike:
                 first, similarity = alike[0]
+                named = first
                 d = self.known[first]
                 parts.append(
                     f"{_plural(len(alike), 'reviewed statement like this one was', 'reviewed statements like this one were')}"
@@ -138,15 +146,15 @@ class _WarmReasons:
         if "popularity" in value and value["popularity"][j] > 0:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
                          "statements aligned so far")
-        if "profile" in value and value["profile"][j] > 0:
+        aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+        # (One statement "taken together" is the one already named, on another measure: said once.)
+        if "profile" in value and value["profile"][j] > 0 and not (len(aligned) == 1 and aligned[0] == named):
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
             statements = _plural(int(self.index.counts[c]), "reviewed statement", "reviewed statements")
-            aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
             elsewhere = sum(self.known[int(row)].other_framework for row in aligned)
             note = f"{elsewhere} of another framework; " if elsewhere else ""
             parts.append(f"like the {statements} aligned to it taken together ({note}similarity {similarity}/100)")
         if "learned" in value and value["learned"][j] > 0:
-            aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
             if len(aligned):
                 # The reviewed statement aligned to it that is most like this one.
                 d = self.known[int(aligned[np.argmax(self.feats["known_similarity"][r, aligned])])]
