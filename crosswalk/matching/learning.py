@@ -12,8 +12,8 @@ how many held-out decided statements have an accepted standard among their first
 If the fitted weights do no better than the simpler prior weights, the prior weights it is. Where
 cold showed an accepted standard for most decided statements, the choice must then win more of
 them than it loses against cold (or lose none, from ``validation_tie_statements`` decided
-statements on, or where a standard was accepted for two of them); where the committee searched for most, it may lose up to
-``validation_tolerance`` more than it wins, the whole of it where it searched for
+statements on, or where a standard was accepted for two of them); where the committee searched for
+most, it may lose up to ``validation_tolerance`` more than it wins, the whole of it where it searched for
 ``validation_searched`` of them (each search names one right standard of several, so the check
 undercounts what warm finds). Otherwise the ranking stays the cold one. What every statement
 shares (popularity, the heading, a standard's profile) takes a statement's first place only where
@@ -402,9 +402,9 @@ def _select(cold: np.ndarray, features: dict, truth: list, used: set, fold_of: n
     no better than the prior weights, the prior weights it is. Where cold had an accepted standard
     in the first 5 for most decided statements, the choice must win more of them than it loses
     against cold, or lose none (from ``settings.validation_tie_statements`` decided statements on, or
-    where a standard was accepted for two of them); where most were searched, it may lose up to ``settings.validation_tolerance`` more than it wins
-    (the whole of it where ``settings.validation_searched`` of them were searched). Otherwise the
-    cold ranking it is.
+    where a standard was accepted for two of them); where most were searched, it may lose up to
+    ``settings.validation_tolerance`` more than it wins (the whole of it where
+    ``settings.validation_searched`` of them were searched). Otherwise the cold ranking it is.
 
     Returns the weights, the held-out probabilities (and the same without the shared signals),
     the held-out share of decided statements with an accepted standard among their first 5
