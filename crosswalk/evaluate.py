@@ -175,11 +175,12 @@ class _Gold:
 def _read(db, gold, source, target, subject, grade) -> _Gold:
     pairs = read_gold(gold) if not isinstance(gold, list) else gold
     source_rows = {d.code: d for d in load_sources(db, framework_id(db, source))}
-    targets = load_targets(db, framework_id(db, target), subject, grade)
+    target_fid = framework_id(db, target)
+    targets = load_targets(db, target_fid, subject, grade)
     target_by_code = {t.code: t for t in targets}
     truth: dict = collections.defaultdict(set)
     unknown = 0
-    every_target = ({t.code for t in load_targets(db, framework_id(db, target), None, None)}
+    every_target = ({t.code for t in load_targets(db, target_fid, None, None)}
                     if subject or grade else set(target_by_code))
     narrowed = 0
     for s, t in pairs:
@@ -190,10 +191,10 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
         else:
             unknown += 1
     if not truth:
-        narrowed = " and --subject/--grade, which leave out the standards outside them" if subject or grade else ""
+        filters = " and --subject/--grade, which leave out the standards outside them" if subject or grade else ""
         raise CrosswalkError(
             "none of the gold pairs name a source standard of "
-            f"{source!r} and a target standard of {target!r} (check the codes and the framework names{narrowed})"
+            f"{source!r} and a target standard of {target!r} (check the codes and the framework names{filters})"
         )
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
     return _Gold(docs, targets, dict(truth), unknown, narrowed)

@@ -545,11 +545,13 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     # BEGIN IMMEDIATE: with a deferred transaction, another writer's commit between this one's first read
     # and first write was 'database is locked' at once, the busy timeout never waited (a match running).
     with write_transaction(db):
-        framework_id = _upsert_framework(db, meta)
+        framework_id, described_anew = _upsert_framework(db, meta)
         result.framework_id = framework_id
         result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
         _diff(db, framework_id, rows, result, write=True, file=file, progress=progress)
-        if result.added or result.changed or result.retired:
+        # imported_at is a CASE export's lastChangeDateTime: it moves only where the import changed
+        # something (a re-import that changes nothing leaves it; the import is logged below).
+        if described_anew or result.added or result.changed or result.retired:
             db.execute("update frameworks set imported_at = ? where id = ?", [now(), framework_id])
         db["import_log"].insert(
             dict(
@@ -570,20 +572,17 @@ def _existing_framework(db, meta: dict) -> dict | None:
     return row
 
 
-def _upsert_framework(db, meta: dict) -> int:
-    """The framework's id, created or with ``meta`` written; its ``imported_at`` (a CASE export's
-    lastChangeDateTime) moves only where its metadata changed: a re-import that changes nothing
-    leaves it (:func:`import_rows` moves it where a standard changed)."""
+def _upsert_framework(db, meta: dict) -> tuple[int, bool]:
+    """The framework's id, created or with ``meta`` written, and whether that changed its row."""
     row = _existing_framework(db, meta)
     values = {k: v for k, v in meta.items() if v is not None}
     if row:
         values["name"] = row["name"]  # the name as it was first written: "welding tasks" updates 'Welding tasks'
-        if any(row[k] != v for k, v in values.items()):
-            values["imported_at"] = now()
-            db["frameworks"].update(row["id"], values)
-        return row["id"]
-    values["imported_at"] = now()
-    return db["frameworks"].insert(values).last_pk
+        if not any(row[k] != v for k, v in values.items()):
+            return row["id"], False
+        db["frameworks"].update(row["id"], values)
+        return row["id"], True
+    return db["frameworks"].insert(values).last_pk, True
 
 
 def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, *, write: bool,

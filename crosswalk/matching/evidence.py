@@ -146,7 +146,9 @@ class _WarmReasons:
         if "popularity" in value and value["popularity"][j] > 0:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
                          "statements aligned so far")
-        aligned = self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+        aligned = (self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
+                   if ("profile" in value and value["profile"][j] > 0) or ("learned" in value and value["learned"][j] > 0)
+                   else None)
         # (One statement "taken together" is the one already named, on another measure: said once.)
         if "profile" in value and value["profile"][j] > 0 and not (len(aligned) == 1 and aligned[0] == named):
             similarity = _percent([self.index.similarity_of(value["profile"][j])])[0]
