@@ -649,6 +649,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             to_write += 1
         elif progress:
             progress(1)
+    _refuse_to_retire_all(existing, seen, rows, result, file)
     if new_rows:
         _insert_standards(db, new_rows)
     for code, old in existing.items():
@@ -666,6 +667,28 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
+
+
+def _refuse_to_retire_all(existing: dict, seen: set, rows: list[StandardRow], result: ImportResult,
+                         file: str) -> None:
+    """A re-import that shares no code with the framework's standards would retire every one of
+    them: that is a wrong column or a wrong file far more often than a new edition, so it is refused
+    (nothing written). A file with a "Task #" column read as its statements retired all 31 tasks of
+    the README's tour and emptied its program's certified standards."""
+    active = [code for code, old in existing.items() if old["status"] == "active"]
+    if not active or seen & set(active) or not rows:
+        return
+    spreadsheet, column = bool(result.mapping), (result.mapping or {}).get("code")  # (a CASE package has no columns)
+    read = (f"codes read from column {column}" if column else
+            "codes made from the statements (no code column)" if spreadsheet else "codes")
+    hint = "a new edition with new codes goes under a new --framework name"
+    raise SourceError(
+        f"shares no code with the {len(active)} standards of {result.framework!r} ({read}: "
+        f"{rows[0].code!r} here, {sorted(active)[0]!r} there), so importing it would retire every one of them; "
+        "nothing was written",
+        file=file, sheet=rows[0].sheet, row=rows[0].source_row if spreadsheet else None,
+        hint=f"check the columns with --dry-run and name them with --code-column / --text-column; {hint}"
+             if spreadsheet else hint)
 
 
 def _insert_standards(db, rows: list[dict]) -> None:

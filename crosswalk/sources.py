@@ -60,6 +60,11 @@ SYNONYMS = {
     "level": ["level", "item type", "cfitemtype", "type"],
 }
 
+# The last word of a header naming a column of codes ("Competency No.", "Element ID", "Task #"), or of
+# statements ("Task Description", "Competency Statement"), where the whole name is not in SYNONYMS.
+CODE_LAST_WORDS = frozenset({"number", "no", "num", "nbr", "id", "code", "identifier"})
+STATEMENT_LAST_WORDS = frozenset({"statement", "description", "text", "title"})
+
 
 @dataclasses.dataclass
 class Table:
@@ -167,7 +172,10 @@ PAIR_COLUMNS = {
 
 
 def normalise_header(value) -> str:
+    """A header as the names in SYNONYMS are written: "Task #" → "task number", "humanCodingScheme"
+    → "human coding scheme"."""
     text = "" if value is None else str(value)
+    text = text.replace("#", " number ")  # "Task #" is the task's number, not its statement
     text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # humanCodingScheme → human Coding Scheme
     text = re.sub(r"[^0-9a-zA-Z]+", " ", text).strip().lower()
     return text
@@ -920,6 +928,20 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
                 _check_one_column_named(table, field, matches[0])
                 setattr(mapping, field, matches[0])
                 taken.add(matches[0])
+                break
+    # Names SYNONYMS cannot all list: "Competency No.", "Element ID", "Task #" hold codes and "Task
+    # Description" statements, by their last word, unless the whole name is another field's ("Parent
+    # ID"). Left to the exact names, "Task #" was read as the statements and "Task Description" not at all.
+    for field, last_words in (("code", CODE_LAST_WORDS), ("statement", STATEMENT_LAST_WORDS)):
+        if getattr(mapping, field) is not None:
+            continue
+        others = {name for other, names in SYNONYMS.items() if other != field for name in names}
+        for i, h in enumerate(normalised):
+            words = h.split()
+            if i not in taken and len(words) > 1 and words[-1] in last_words and h not in others:
+                _check_one_column_named(table, field, i)
+                setattr(mapping, field, i)
+                taken.add(i)
                 break
     if mapping.statement is None:
         raise NoStatementColumn(

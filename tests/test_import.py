@@ -1,9 +1,13 @@
+import sqlite3
+
 import pytest
 
 from crosswalk.errors import SourceError
 from crosswalk.importer import import_file
 from crosswalk.sources import read_table
 from crosswalk.text import parse_grades
+
+from crosswalk.cli import cli
 
 from .conftest import WELDING, write_csv, write_xlsx
 
@@ -50,6 +54,44 @@ def test_reimport_updates_in_place_and_retires(db, tmp_path, welding_xlsx):
     after = dict(db.execute("select code, id from standards").fetchall())
     assert all(after[code] == ids[code] for code in ids)  # stable ids
     assert db.execute("select status from standards where code = 'W.3'").fetchone()[0] == "retired"
+
+
+def test_a_number_sign_names_the_code_and_a_description_the_statement(db, tmp_path):
+    # "Task #" was normalised to "task", a statement name: the task numbers became the statements.
+    path = write_xlsx(tmp_path / "tasks.xlsx", [["Duty Area", "Task #", "Task Description"],
+                                                ["Safety", "A.1", "Inspect personal protective equipment."],
+                                                ["Safety", "A.2", "Set up a fire watch before hot work."]])
+    result = import_file(db, path, framework="Welding", kind="industry")
+    assert result.mapping == {"code": "B (Task #)", "statement": "C (Task Description)", "domain": "A (Duty Area)"}
+    assert db.execute("select code, statement from standards order by code").fetchall() == [
+        ("A.1", "Inspect personal protective equipment."), ("A.2", "Set up a fire watch before hot work.")]
+    other = write_xlsx(tmp_path / "other.xlsx", [["Competency No.", "Competency", "Parent ID"],
+                                                 ["7", "Weld a lap joint.", ""]])
+    assert import_file(db, other, framework="Other", kind="industry").mapping == {
+        "code": "A (Competency No.)", "statement": "B (Competency)", "parent": "C (Parent ID)"}
+
+
+def test_a_reimport_that_shares_no_code_is_refused_and_writes_nothing(db, tmp_path, welding_xlsx, runner):
+    # A wrong column or a wrong file would retire every standard and put every review up again.
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    before = "\n".join(db.conn.iterdump())
+    wrong = write_csv(tmp_path / "numbers.csv", [["Number", "Task"], ["1", "Weld a joint."], ["2", "Cut plate."]])
+    with pytest.raises(SourceError) as error:
+        import_file(db, wrong, framework="Welding", kind="industry")
+    assert str(error.value).startswith(
+        "numbers.csv, row 2: shares no code with the 4 standards of 'Welding' (codes read from column 1 (Number): "
+        "'1' here, 'W.1' there), so importing it would retire every one of them; nothing was written")
+    assert "\n".join(db.conn.iterdump()) == before
+    path = str(tmp_path / "crosswalk.db")
+    assert runner.invoke(cli, ["import", path, str(welding_xlsx), "--framework", "Welding", "--silent"]).exit_code == 0
+    before = "\n".join(sqlite3.connect(path).iterdump())
+    result = runner.invoke(cli, ["import", path, str(wrong), "--framework", "Welding", "--silent"])
+    assert result.exit_code == 1 and "shares no code with the 4 standards" in result.output
+    assert "\n".join(sqlite3.connect(path).iterdump()) == before
+    # One code in common is an edition that retires the rest: imported as before.
+    wrong = write_csv(tmp_path / "numbers.csv", [["Number", "Task"], ["W.1", "Weld a joint."], ["2", "Cut plate."]])
+    result = import_file(db, wrong, framework="Welding", kind="industry")
+    assert (result.added, result.changed, result.retired) == (1, 1, 3)
 
 
 def test_a_reimport_that_changes_nothing_leaves_the_frameworks_last_change(db, tmp_path, welding_xlsx):

@@ -92,7 +92,8 @@ def test_a_code_in_two_academic_frameworks_needs_the_framework_named_and_a_retir
 
     db = open_db(small_db)
     framework = db.execute("select name from frameworks where kind = 'academic'").fetchone()[0]
-    other = write_csv(tmp_path / "other.csv", [["Code", "Statement"], ["N-Q.1", "Use units to understand problems."]])
+    other = write_csv(tmp_path / "other.csv", [["Code", "Statement"], ["N-Q.1", "Use units to understand problems."],
+                                               ["X.1", "Something else."]])
     import_file(db, other, framework="Other math", kind="academic")
     db.close()
     path = write_csv(tmp_path / "d.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "full"]])
