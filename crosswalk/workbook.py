@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pathlib
+import typing
 
 import openpyxl
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
@@ -214,7 +215,10 @@ def pending_decisions(db, path) -> list[WorkbookRow]:
     """The decisions of the review workbook at ``path`` that the database does not hold yet (what
     ``crosswalk review import`` would record or restore). Raises SourceError for a review workbook
     whose values cannot be read, and for a file that is no review workbook."""
-    _, items, _ = read_workbook(path)
+    return _pending(db, read_workbook(path)[1])
+
+
+def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
     pending = []
     for item in items:
         row = _find(db, item)
@@ -226,7 +230,8 @@ def pending_decisions(db, path) -> list[WorkbookRow]:
 
 def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
     """Raise CrosswalkError if the file at ``path`` is a review workbook holding a decision the
-    database does not hold yet, or one whose values cannot be read (a committee's work either way)."""
+    database does not hold yet, a strength or rationale written without a decision, or values that
+    cannot be read (a committee's work each way)."""
     try:
         existing = openpyxl.load_workbook(path, read_only=True)
     except Exception:  # noqa: BLE001 - not a workbook at all: nobody's decisions to keep
@@ -238,16 +243,43 @@ def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
     advice = ("import it first (crosswalk review import), write the export to another file, "
               "or replace it with --force")
     try:
-        pending = pending_decisions(db, path)
+        _, items, undecided = read_workbook(path)
     except SourceError as exc:
         raise CrosswalkError(f"{path.name} is a review workbook whose decisions could not be read ({exc}); "
                              f"it was not written over: {advice}") from None
+    pending = _pending(db, items)
     if pending:
         first = pending[0]
         more = f", and {len(pending) - 1} more" if len(pending) > 1 else ""
         raise CrosswalkError(
             f"{path.name} holds {plural(len(pending), 'decision')} not yet imported (row {first.row}: "
             f"{first.decision}{more}); it was not written over: {advice}")
+    notes = _unsaved_notes(db, undecided)
+    if notes:
+        more = f", and {len(notes) - 1} more" if len(notes) > 1 else ""
+        raise CrosswalkError(
+            f"{path.name} holds a strength or rationale written on {plural(len(notes), 'suggestion')} without "
+            f"a decision, which the database does not hold (row {notes[0]}{more}); it was not written over: "
+            "give those rows a decision and import it (crosswalk review import), write the export to another "
+            "file, or replace it with --force")
+
+
+def _unsaved_notes(db, undecided: list[Undecided]) -> list[int]:
+    """The rows of a review workbook where a strength or rationale was written on a suggestion left
+    without a decision and the database holds another (a committee's writing that an export over
+    the file would lose: the import keeps no note without a decision)."""
+    noted = {u.alignment: u for u in undecided if u.noted and u.alignment is not None}
+    if not noted:
+        return []
+    held = {}
+    for at in range(0, len(noted), 500):
+        ids = list(noted)[at : at + 500]
+        held.update((row[0], row[1:]) for row in db.execute(
+            f"select id, strength, rationale from alignments where status = 'suggested' "
+            f"and id in ({', '.join('?' * len(ids))})", ids))
+    return sorted(u.row for alignment, u in noted.items() if alignment in held and (
+        u.rationale != clean_text(held[alignment][1] or "")
+        or (u.strength and u.strength.casefold() != (held[alignment][0] or "").casefold())))
 
 
 def _write_header(sheet) -> None:
@@ -526,10 +558,23 @@ def _int(value):
 MAX_ERRORS_SHOWN = 20
 
 
-def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[tuple[int, int | None, bool]]]:
+class Undecided(typing.NamedTuple):
+    """A row of a review workbook without a decision, and what was written in it."""
+
+    row: int
+    alignment: int | None
+    strength: str
+    rationale: str
+
+    @property
+    def noted(self) -> bool:
+        return bool(self.strength or self.rationale)
+
+
+def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]:
     """Read and check every row of a review workbook; raise one error naming each bad value. Returns
     the database its cover sheet names (None: none named), its decided rows, and its rows without a
-    decision: (row, alignment id, whether a strength or rationale was written in it)."""
+    decision."""
     path = check_input_file(path, "a review workbook")  # not a folder, a device, a pipe, nor a zip bomb
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
@@ -549,7 +594,7 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[tuple[int, 
         errors: list[str] = []
         parsed: list[WorkbookRow] = []
         seen: dict[int, int] = {}  # alignment id -> the row that decides it
-        undecided: list[tuple[int, int | None, bool]] = []
+        undecided: list[Undecided] = []
         for number, cells in enumerate(rows, start=2):
             values = columns.values_of(list(cells))
             if all(v in (None, "") for v, _ in values.values()):
@@ -562,8 +607,8 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[tuple[int, 
                         alignment = _int(values["Alignment id"][0])
                     except (TypeError, ValueError):
                         alignment = None
-                    noted = any(clean_text(values[name][0]) for name in ("Strength", "Rationale"))
-                    undecided.append((number, alignment, noted))
+                    undecided.append(Undecided(number, alignment, clean_text(values["Strength"][0]),
+                                               clean_text(values["Rationale"][0])))
                 continue
             seen[item.alignment_id] = number
             parsed.append(item)
@@ -697,7 +742,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                           database=file.name if file else None)
     # A strength or rationale written on a suggestion left without a decision: most likely a decision
     # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
-    noted = [(number, alignment) for number, alignment, wrote in undecided if wrote and alignment is not None]
+    noted = [(u.row, u.alignment) for u in undecided if u.noted and u.alignment is not None]
     suggested = {row[0] for row in db.execute(
         f"select id from alignments where status = 'suggested' and id in ({', '.join('?' for _ in noted)})",
         [alignment for _, alignment in noted])} if noted else set()

@@ -196,6 +196,33 @@ def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_pa
     assert openpyxl.load_workbook(notes).sheetnames == ["About this workbook", "Suggestions"]
 
 
+def test_an_export_never_writes_over_rationales_written_without_a_decision(small_db, tmp_path, runner):
+    """A committee that wrote its reasons before deciding loses them to an export over the file: the
+    import keeps no note without a decision, so the export is refused as for a decision."""
+    out = tmp_path / "r.xlsx"
+    export = ["review", "export", str(small_db), str(out)]
+    assert runner.invoke(cli, export).exit_code == 0
+    assert runner.invoke(cli, export).exit_code == 0  # as exported: nothing to lose
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows, columns = rows_by_id(ws), headers(ws)
+    ws.cell(rows[2], columns["Rationale"]).value = "Reads a tape measure: measurement to the 1/16 inch"
+    ws.cell(rows[5], columns["Strength"]).value = "partial"
+    wb.save(out)
+    filled = out.read_bytes()
+    refused = runner.invoke(cli, export)
+    assert refused.exit_code == 1
+    first, second = sorted((rows[2], rows[5]))
+    assert refused.stderr.strip() == (
+        f"Error: r.xlsx holds a strength or rationale written on 2 suggestions without a decision, which the "
+        f"database does not hold (row {first}, and 1 more); it was not written over: give those rows a decision "
+        "and import it (crosswalk review import), write the export to another file, or replace it with --force")
+    assert out.read_bytes() == filled
+    assert runner.invoke(cli, [*export, "--force"]).exit_code == 0
+    replaced = openpyxl.load_workbook(out)["Suggestions"]
+    assert replaced.cell(rows_by_id(replaced)[2], headers(replaced)["Rationale"]).value in (None, "")
+
+
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
     out = tmp_path / "r.xlsx"
     export_workbook(open_db(small_db), out)
