@@ -798,14 +798,20 @@ def review_password_hash(password):
 @cli.command()
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("alignment_id", type=int)
-@click.argument("decision", type=click.Choice(["accept", "reject"]))
+@click.argument("decision")
 @click.option("--strength", type=click.Choice(["full", "partial"]),
-              help="How fully the CTE work covers the standard (accepting without one: the strength it had, else full)")
+              help="How fully the CTE work covers the standard (accepting without one: the strength DECISION "
+                   "says, else the one it had, else full)")
 @click.option("--rationale", help="Why, in a sentence")
 @click.option("--reviewer", required=True, help="Who decides")
 @fail_cleanly
 def decide(database, alignment_id, decision, strength, rationale, reviewer):
     """Accept or reject one alignment.
+
+    DECISION is accept or reject, and also (in any case, as in a review
+    workbook or an earlier crosswalk) accepted, rejected, yes, no, or full
+    and partial (accepted with that strength, unless --strength says
+    otherwise, as a workbook's Strength cell does).
 
     The change, with the old and new values, is logged; see it with
     'crosswalk history'.
@@ -818,6 +824,8 @@ def decide(database, alignment_id, decision, strength, rationale, reviewer):
     """
     from .review import decide as run_decide
 
+    # (the word is read by the library, as a workbook's or an earlier crosswalk's: an unknown one is
+    # an error naming the words it reads)
     outcome = run_decide(open_database(database), alignment_id, decision, strength=strength,
                          rationale=rationale, reviewer=reviewer, via="cli")
     click.echo(outcome.summary())

@@ -238,6 +238,66 @@ def test_approve_errors(runner, small_db):
     assert small_db.read_bytes() == before
 
 
+def _decision(path, alignment_id):
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("select status, strength, reviewer from alignments where id = ?",
+                            [alignment_id]).fetchone()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("word,status,strength", [
+    ("yes", "accepted", "full"),
+    (" Accepted ", "accepted", "full"),
+    ("Accept", "accepted", "full"),
+    ("FULL", "accepted", "full"),
+    ("partial", "accepted", "partial"),
+    ("no", "rejected", None),
+    ("Rejected", "rejected", None),
+])
+def test_decide_reads_the_words_a_decision_is_read_with_everywhere(runner, small_db, word, status, strength):
+    """The README's words for a decision (those of the review workbook and import-decisions) are read by
+    `crosswalk decide` too, in any case and with spaces around them."""
+    path = str(small_db)
+    assert _decision(path, 1) == ("suggested", None, None)
+    result = runner.invoke(cli, ["decide", path, "1", word, "--reviewer", "alice"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Recorded: alignment 1 (W.1 → ")
+    assert _decision(path, 1) == (status, strength, "alice")
+
+
+def test_decide_full_or_partial_sets_the_strength_an_alignment_had(runner, small_db):
+    path = str(small_db)
+    assert runner.invoke(cli, ["decide", path, "1", "accept", "--strength", "partial",
+                               "--reviewer", "alice"]).exit_code == 0
+    result = runner.invoke(cli, ["decide", path, "1", "full", "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith("is now accepted, full (was accepted, partial)")
+    assert _decision(path, 1) == ("accepted", "full", "bob")
+    result = runner.invoke(cli, ["decide", path, "1", "Partial", "--strength", "partial", "--reviewer", "carol"])
+    assert result.exit_code == 0, result.output
+    assert _decision(path, 1) == ("accepted", "partial", "carol")
+    # --strength says otherwise than the word: it wins, as a workbook's Strength cell does.
+    result = runner.invoke(cli, ["decide", path, "1", "partial", "--strength", "full", "--reviewer", "dan"])
+    assert result.exit_code == 0, result.output
+    assert _decision(path, 1) == ("accepted", "full", "dan")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["acept"], "Error: the decision must be accept or reject, not 'acept' "
+                "(also read: accepted, rejected, yes, no, full, partial)\n"),
+    (["no", "--strength", "full"], "Error: a strength (full or partial) is only for accepted alignments\n"),
+])
+def test_decide_with_a_word_it_cannot_read_is_one_error_and_records_nothing(runner, small_db, args, message):
+    path = str(small_db)
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["decide", path, "1", *args, "--reviewer", "alice"])
+    assert (result.exit_code, result.stderr, result.stdout) == (1, message, "")
+    assert small_db.read_bytes() == before
+    assert _decision(path, 1) == ("suggested", None, None)
+
+
 def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(runner, small_db, tmp_path,
                                                                                   welding_xlsx):
     """Every command opens its DATABASE the same way: a text file, another program's SQLite
