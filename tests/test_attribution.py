@@ -100,6 +100,20 @@ def test_the_demo_still_credits_its_sources(published, demo):
     assert "O*NET 29.3 Database" in make_datasette(demo.path).metadata("description_html")
 
 
+def test_no_link_to_a_sources_section_that_no_page_has(runner, tmp_path, welding_xlsx, academic_csv):
+    # With no attribution notice, every page's footer linked to /#attribution, which no page holds.
+    path = tmp_path / "plain.db"
+    db = open_db(path)
+    import_file(db, welding_xlsx, framework="Welding tasks", kind="industry")
+    import_file(db, academic_csv, framework="State standards", kind="academic")
+    db.close()
+    out = tmp_path / "public"
+    assert runner.invoke(cli, ["publish", str(path), str(out)]).exit_code == 0
+    for page in (get(make_public_datasette(out), "/"), get(make_datasette(path), "/")):
+        assert page.status_code == 200 and "Powered by" in page.text
+        assert "#attribution" not in page.text and 'id="attribution"' not in page.text
+
+
 def test_the_users_settings_win(runner, own_db, tmp_path):
     settings = tmp_path / "site.yml"
     settings.write_text("title: Capital Region CTE crosswalk\n"
