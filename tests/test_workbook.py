@@ -223,6 +223,31 @@ def test_an_export_never_writes_over_rationales_written_without_a_decision(small
     assert replaced.cell(rows_by_id(replaced)[2], headers(replaced)["Rationale"]).value in (None, "")
 
 
+def test_a_decision_flipped_in_the_workbook_does_not_keep_the_other_decisions_reason(small_db, tmp_path, runner):
+    """The export writes each decided alignment's rationale in; sent back under the opposite decision,
+    it was read as the reviewer's own, so a rejection went into the report with the acceptance's reason."""
+    db = str(small_db)
+    for alignment, decision, why in ((1, "accept", "Reads a tape measure"), (2, "reject", "No computation")):
+        assert runner.invoke(cli, ["decide", db, str(alignment), decision, "--rationale", why,
+                                   "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out), "--status", "accepted",
+                               "--status", "rejected"]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    assert ws.cell(rows[1], headers(ws)["Rationale"]).value == "Reads a tape measure"
+    set_decision(ws, rows[1], "reject")
+    set_decision(ws, rows[2], "accept", "partial", "Counts the cost of materials")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    conn = sqlite3.connect(db)
+    assert conn.execute("select id, status, strength, rationale, reviewer from alignments where id in (1, 2) "
+                        "order by id").fetchall() == [
+        (1, "rejected", None, None, "bob"), (2, "accepted", "partial", "Counts the cost of materials", "bob")]
+
+
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
     out = tmp_path / "r.xlsx"
     export_workbook(open_db(small_db), out)
