@@ -160,17 +160,22 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
 
 
 def list_programs(db) -> list[dict]:
-    """Every program with its frameworks, band, status and review progress (the ``program_progress`` view)."""
+    """Every program with its frameworks, band, status and review progress (the ``program_progress`` view).
+
+    ``standards_certified`` counts the academic standards of the program's grade band it certifies:
+    the ``program_coverage`` view's figures, as the site and the report count them (a standard an
+    accepted decision certifies outside the band is not counted)."""
     rows = list(db.query(
         """
         select p.id, p.name, p.cip_code, p.career_cluster, g.grade_low, g.grade_high,
           (select group_concat(f.name, '; ') from program_frameworks pf
              join frameworks f on f.id = pf.framework_id where pf.program_id = p.id) as frameworks,
-          (select count(distinct e.standard_id) from program_evidence e
-             where e.program_id = p.id) as standards_certified,
+          coalesce(c.certified, 0) as standards_certified,
           g.status, g.status_by, g.status_at, g.statements, g.statements_decided, g.suggested, g.accepted,
           g.rejected, g.needs_rereview, g.no_likely_alignment, g.changes_since_status
         from programs p join program_progress g on g.program_id = p.id
+        left join (select program_id, sum(certified) as certified from program_coverage group by program_id) c
+          on c.program_id = p.id
         order by p.name
         """
     ))

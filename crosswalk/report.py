@@ -4,22 +4,26 @@ An xlsx workbook with five sheets:
 
 - **Crosswalk**: a header and sign-off block (program, grade band, CIP code,
   credentials, status and who approved it when, reviewers and review dates,
-  signature lines), then one row per academic standard the program certifies:
-  code, text, subject, grade, the aligned CTE codes and tasks, strength
-  (Full / Partial), rationale, reviewers, dates.
+  signature lines), then one row per academic standard of its grade band the
+  program certifies: code, text, subject, grade, the aligned CTE codes and
+  tasks, strength (Full / Partial), rationale, reviewers, dates.
 - **Summary**: coverage of the program's grade band by subject and by domain
   (full, partial, of how many), each with a bar chart.
 - **By cluster**: the same figures for each domain's clusters.
 - **Needs re-review**: accepted decisions whose statement changed or was retired
   since; they are not counted as certified until decided again.
-- **Evidence**: one row per reviewed alignment (task ↔ standard) that certifies.
+- **Evidence**: one row per reviewed alignment (task ↔ standard) that certifies
+  a standard of the band.
 
 ``format="csv"`` writes the Crosswalk rows to the file named, the coverage
 figures beside it (``NAME-coverage.csv``: by subject, domain and cluster) and
 the decisions to re-review (``NAME-rereview.csv``). Every figure is read from
 the database's views (``program_coverage``, ``program_domain_coverage``,
 ``program_cluster_coverage``, ``program_rereview``, ``program_evidence``), so
-the report, the site and SQL agree. Text a spreadsheet
+the report, the site and SQL agree: the standards certified are those of
+``program_standards``, the band's, wherever the report counts or lists them
+(an accepted decision for a standard outside the band certifies nothing here,
+as on the site and in ``program list``). Text a spreadsheet
 would run as a formula is stored as text (xlsx) or prefixed with an apostrophe (CSV).
 
 Example::
@@ -140,27 +144,33 @@ def crosswalk_data(db, program) -> dict:
         "select cte_code, cte_statement, credential, standard_code, standard, subject, strength, reason, reviewer, "
         "substr(reviewed_at, 1, 10) as reviewed_at, alignment_id from program_rereview where program_id = ? "
         "order by subject, standard_code, cte_code", [pid]))
+    # The standards certified, counted as program list and the site count them (program_coverage); the
+    # rows list the same standards (program_standards, of which the coverage views are the counts).
+    certified = sum(c["certified"] for c in coverage)
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
         "status": program_status_text(info["status"], info["status_by"], info["status_at"], db.execute(
             "select changes_since_status from program_progress where program_id = ?", [pid]).fetchone()[0]),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
-        "clusters": clusters,
-        "in_band": sum(c["standards"] for c in coverage), "rereview": rereview, "reviewers": _reviewers(evidence),
+        "clusters": clusters, "in_band": sum(c["standards"] for c in coverage), "certified": certified,
+        "rereview": rereview, "reviewers": _reviewers(evidence),
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
 
 
 def program_evidence(db, pid: int) -> list[dict]:
-    """The program's reviewed alignments (the ``program_evidence`` view), in the order standards are read."""
+    """The program's reviewed alignments (the ``program_evidence`` view) that certify a standard of its
+    grade band (one ``program_standards`` lists as certified, as the program's page lists them), in the
+    order standards are read."""
     evidence = list(db.query("""
         select standard_id, standard_code, standard, subject, grade as raw_grade, grade_low, grade_high,
                academic_framework, cte_code, cte_statement, credential, strength, rationale, reviewer,
                substr(reviewed_at, 1, 10) as reviewed_at
         from program_evidence
-        where program_id = ?
+        where program_id = ? and standard_id in (
+            select standard_id from program_standards where program_id = ? and strength is not null)
         order by subject, grade_low, grade_high, standard_position, standard_code, cte_code
-    """, [pid]))
+    """, [pid, pid]))
     for row in evidence:
         row["grade"] = grade_label(row["grade_low"], row["grade_high"], row["raw_grade"])
     return evidence
@@ -222,7 +232,7 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
     else:
         check_output(path, database=db, what="a report", ours=has_sheets(REPORT_SHEETS), force=force)
         _write_xlsx(data, path)
-    return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], len(data["rows"]),
+    return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], data["certified"],
                         len(data["evidence"]), data["coverage"], len(data["rereview"]), also)
 
 
@@ -294,7 +304,7 @@ def _crosswalk_sheet(ws, data) -> None:
         ("Career Cluster", program["career_cluster"] or ""),
         ("School", program["school"] or ""),
         ("Credentials", "; ".join(data["credentials"])),
-        ("Academic standards certified", f"{len(data['rows'])} of {data['in_band']} in {data['grades']}"),
+        ("Academic standards certified", f"{data['certified']} of {data['in_band']} in {data['grades']}"),
         ("Needs re-review", _rereview_count(len(data["rereview"]))),
         ("Reviewed by", "; ".join(f"{name} ({date})" if date else name for name, date in data["reviewers"].items())),
         ("Review dates", f"{data['first_date']} to {data['last_date']}" if data["first_date"] else ""),

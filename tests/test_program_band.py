@@ -1,0 +1,102 @@
+"""A program's grade band: `program list`, the signed report and the site count the same standards certified,
+those of the band (the program_coverage view), and the report lists no standard outside it."""
+
+import asyncio
+import csv
+import re
+
+import openpyxl
+
+from crosswalk.db import open_db
+from crosswalk.programs import add_program, list_programs
+from crosswalk.report import write_report
+from crosswalk.review import decide
+from crosswalk.site import make_datasette
+
+
+def accept(db, task, standard, strength):
+    """Accept the suggestion of the academic ``standard`` for the Welding ``task`` (by their codes)."""
+    [alignment] = db.query(
+        "select a.id from alignments a join standards s on s.id = a.source_id join standards t on t.id = a.target_id "
+        "where s.code = ? and t.code = ?", [task, standard])
+    decide(db, alignment["id"], "accept", strength=strength, rationale=f"{task} teaches {standard}",
+           reviewer="A. Rivera")
+
+
+def site_counts(path, program_id):
+    """What the site says of the program: its home page row and its own page, as (certified, of in band)."""
+    ds = make_datasette(path, pages=True)
+
+    async def get(url):
+        response = await ds.client.get(url)
+        assert response.status_code == 200, url
+        return response.text
+
+    async def run():
+        return await get("/"), await get(f"/program/{program_id}")
+    home, page = asyncio.run(run())
+    row = re.search(r'<td class="num">(\d+) of (\d+)</td>', home)
+    stats = re.search(r"<strong>(\d+)</strong> academic standards? certified, of the (\d+) of", page)
+    assert row and stats, (home, page)
+    return tuple(map(int, row.groups())), tuple(map(int, stats.groups()))
+
+
+def report_figures(db, out):
+    """The report's summary line, its header cell, its Crosswalk and Evidence rows and its Summary's certified."""
+    result = write_report(db, out, program="Welding Technology")
+    wb = openpyxl.load_workbook(out)
+    rows = list(wb["Crosswalk"].iter_rows(values_only=True))
+    header = {r[0]: r[1] for r in rows[:16] if r[0]}["Academic standards certified"]
+    start = next(i for i, r in enumerate(rows) if r[0] == "Academic standard")
+    listed = [r[0] for r in rows[start + 1:] if r[0]]
+    evidence = [r[3] for r in list(wb["Evidence"].iter_rows(values_only=True))[1:] if r[0]]
+    summary = list(wb["Summary"].iter_rows(values_only=True))
+    start = next(i for i, r in enumerate(summary) if r[0] == "Subject")
+    end = next(i for i in range(start + 1, len(summary)) if summary[i][0] is None)
+    by_subject = [dict(zip(summary[start], r)) for r in summary[start + 1:end]]  # the table by subject
+    return result, header, listed, evidence, sum(r["Certified"] for r in by_subject)
+
+
+def test_program_list_report_and_site_count_the_standards_of_the_band(small_db, tmp_path):
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
+    accept(db, "W.1", "N-Q.1", "full")        # grades 9-12: in the band
+    accept(db, "W.4", "HS-PS3-4", "partial")  # HS (9-12): in the band
+    accept(db, "W.3", "W.9-10.2", "full")     # grades 9-10: certified, but outside 11-12
+    accept(db, "W.4", "W.9-10.2", "partial")
+    # The band's standards: N-Q.1, G-MG.1 and HS-PS3-4 (W.9-10.2 is 9-10, 3.OA.1 is grade 3); two certified.
+    in_band, certified = next(db.query(
+        "select sum(standards), sum(certified) from program_coverage where program_id = ?", [pid])).values()
+    assert (certified, in_band) == (2, 3)
+
+    [listed] = list_programs(db)
+    assert listed["standards_certified"] == certified
+
+    result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
+    assert result.summary() == (
+        f"Wrote the Welding Technology crosswalk (draft) to {tmp_path / 'report.xlsx'}: 2 academic standards of "
+        "Grades 11–12 certified by 2 reviewed alignments (Math 1/2, Science 1/1)")
+    assert header == "2 of 3 in Grades 11–12"
+    assert summary_certified == certified
+    assert sorted(rows) == sorted(evidence) == ["HS-PS3-4", "N-Q.1"]  # W.9-10.2 is not in the band's document
+    write_report(db, tmp_path / "report.csv", program="Welding Technology", format="csv")
+    with open(tmp_path / "report.csv", encoding="utf-8-sig") as fh:
+        assert sorted(r["Academic standard"] for r in csv.DictReader(fh)) == ["HS-PS3-4", "N-Q.1"]
+    db.close()
+
+    assert site_counts(small_db, pid) == ((certified, in_band), (certified, in_band))
+
+
+def test_widening_the_band_counts_the_standard_it_now_takes_in(small_db, tmp_path):
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
+    accept(db, "W.1", "N-Q.1", "full")
+    accept(db, "W.3", "W.9-10.2", "full")
+    assert list_programs(db)[0]["standards_certified"] == 1
+    add_program(db, "Welding Technology", grades="9-12")
+    assert list_programs(db)[0]["standards_certified"] == 2
+    result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
+    assert (result.standards, result.alignments, header, summary_certified) == (2, 2, "2 of 4 in Grades 9–12", 2)
+    assert sorted(rows) == sorted(evidence) == ["N-Q.1", "W.9-10.2"]
+    db.close()
+    assert site_counts(small_db, pid) == ((2, 4), (2, 4))
