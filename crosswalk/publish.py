@@ -272,9 +272,14 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
             )
             """
         )
+        # The evidence as read from the two statements: what decisions say names reviewed statements,
+        # which may be a draft program's (--approved-only leaves those out) or rejections (never public).
+        from .matching.evidence import from_statements  # (the matcher's modules only where suggestions go)
+
+        conn.create_function("from_statements", 1, from_statements, deterministic=True)
         conn.execute(
             "insert into unreviewed_suggestions (id, source_id, target_id, score, confidence, method, evidence, rank) "
-            "select id, source_id, target_id, score, confidence, method, evidence, rank "
+            "select id, source_id, target_id, score, confidence, method, from_statements(evidence), rank "
             "from src.alignments where status = 'suggested'" + only
         )
         conn.execute("create index idx_suggestions_target on unreviewed_suggestions(target_id)")

@@ -75,6 +75,20 @@ def test_suggestions_can_be_kept_clearly_labelled(reviewed_demo, tmp_path):
     ds = make_public_datasette(tmp_path / "labelled")
     page = get(ds, "/crosswalk/unreviewed_suggestions")
     assert "NOT REVIEWED" in page.text
+    # Their evidence is what the two statements say: what decisions say names reviewed statements
+    # (a draft program's, which --approved-only leaves out; rejections, which are never public).
+    working = dict(sqlite3.connect(reviewed_demo).execute(
+        "select id, evidence from alignments where status = 'suggested'"))
+    public = dict(conn.execute("select id, evidence from unreviewed_suggestions"))
+    decisions_say = ("reviewed statement", "aligned so far", "rejected for", "learned together")
+    taught = [i for i in working if public[i] != working[i]]
+    assert len(taught) > 100
+    for i in working:
+        assert not any(words in public[i] for words in decisions_say), public[i]
+        assert public[i].startswith(("shared terms: ", "no shared terms")) and "word overlap" in public[i]
+    for i in taught:
+        said = working[i][len(public[i]):]
+        assert said.startswith("; ") and any(words in said for words in decisions_say), (working[i], public[i])
 
 
 def test_public_site_refuses_writes_and_hides_internals(published):

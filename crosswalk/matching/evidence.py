@@ -17,6 +17,23 @@ from .. import text as textmod
 # Evidence phrases of every whole-number score, formatted once (a run writes hundreds of thousands).
 _OVERLAP = [f"word overlap {v}/100" for v in range(101)]
 _MEANING = [f"meaning similarity {v}/100" for v in range(101)]
+_NONE_SHARED, _MISFIT = "no shared terms", "outside the statement's grade band"
+# What explain() reads from the two statements alone; it writes these first, what decisions say after.
+_FROM_STATEMENTS = ("shared terms: ", _NONE_SHARED, "word overlap ", "meaning similarity ", _MISFIT)
+
+
+def from_statements(evidence: str | None) -> str | None:
+    """A suggestion's evidence without what the committee's decisions say: the shared terms, word
+    overlap, meaning similarity and grade band, read from the two statements alone. (A published
+    copy's suggestions keep only this: the decisions named may be a draft program's, or rejections.)"""
+    if not evidence:
+        return evidence
+    kept = []
+    for part in evidence.split("; "):
+        if not part.startswith(_FROM_STATEMENTS):
+            break
+        kept.append(part)
+    return "; ".join(kept)
 
 
 def _percent(values) -> list[int]:
@@ -31,7 +48,7 @@ def _shared(source_forms, target_stems) -> tuple[str, int]:
     "no shared terms; word overlap 35/100".)"""
     shared = [_both(word, target_stems[stem]) for stem, word in source_forms if stem in target_stems]
     if not shared:
-        return "no shared terms", 0
+        return _NONE_SHARED, 0
     overlap = round(100 * len(shared) / min(len(source_forms), len(target_stems)))
     return "shared terms: " + ", ".join(shared[:8]), overlap
 
@@ -85,7 +102,7 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
         if meaning is not None:
             parts.append(_MEANING[meaning[j]])
         if misfit is not None and misfit[j] >= 0.999:
-            parts.append("outside the statement's grade band")
+            parts.append(_MISFIT)
         if warm is not None:
             parts += warm.reasons(j, r, c)
         out.append("; ".join(parts))
