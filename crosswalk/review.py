@@ -166,7 +166,10 @@ def fingerprint(row: dict) -> str:
     """What a reviewer saw of an alignment: its decision and both statements.
 
     A workbook row whose fingerprint no longer matches was changed by someone
-    else (or its statements were re-imported) after the export.
+    else (or its statements were re-imported) after the export. A flag for
+    re-review counts too (only where there is one, so that the fingerprints
+    of unflagged rows stay as they were): a standard retired since the export
+    changes no statement, and a stale workbook's "accept" confirmed it.
     """
     parts = [
         row.get("status") or "",
@@ -174,7 +177,7 @@ def fingerprint(row: dict) -> str:
         row.get("rationale") or "",
         str(row.get("cte_statement") or ""),
         str(row.get("standard") or ""),
-    ]
+    ] + (["re-review"] if row.get("needs_review") else [])
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 

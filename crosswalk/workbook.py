@@ -782,7 +782,9 @@ def _own_rationale(row, item: WorkbookRow) -> str | None:
 def _conflict_reason(row, item: WorkbookRow) -> str:
     wanted = item.decision + (f", {item.strength}" if item.strength else "")
     if row["needs_review"]:
-        why = "a statement changed since the export"
+        reason = row["needs_review_reason"] or ""
+        why = ("a standard was retired since the export" if " retired " in reason
+               else "a statement changed since the export")
     else:
         by = f" by {row['reviewer']} at {row['reviewed_at']}" if row["reviewer"] and row["reviewed_at"] else ""
         why = f"changed since the export{by}: it is now {describe_state(row)}"

@@ -13,6 +13,8 @@ from crosswalk.programs import add_program
 from crosswalk.review import decide
 from crosswalk.workbook import COLUMNS, export_workbook, import_workbook
 
+from .conftest import WELDING, write_xlsx
+
 
 def headers(ws):
     return {cell.value: cell.column for cell in ws[1]}
@@ -246,6 +248,50 @@ def test_a_decision_flipped_in_the_workbook_does_not_keep_the_other_decisions_re
     assert conn.execute("select id, status, strength, rationale, reviewer from alignments where id in (1, 2) "
                         "order by id").fetchall() == [
         (1, "rejected", None, None, "bob"), (2, "accepted", "partial", "Counts the cost of materials", "bob")]
+
+
+def test_a_stale_workbook_does_not_confirm_a_decision_whose_standard_was_retired_since(
+        small_db, tmp_path, runner, welding_xlsx):
+    """A retired standard changes no statement, so the row's fingerprint matched, and the export's
+    pre-filled 'accept', imported untouched, cleared the flag as if a reviewer had looked again."""
+    db = str(small_db)
+    source = sqlite3.connect(db).execute(
+        "select s.code from alignments a join standards s on s.id = a.source_id where a.id = 1").fetchone()[0]
+    assert runner.invoke(cli, ["decide", db, "1", "accept", "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out), "--status", "accepted"]).exit_code == 0
+    # The task list re-imported without the decided task: its decision is flagged for re-review.
+    rows = [r[:] for r in WELDING if not (r and r[0] == source)]
+    fewer = write_xlsx(tmp_path / "welding.xlsx", rows, sheet="Tasks")
+    framework = sqlite3.connect(db).execute("select name from frameworks where kind = 'industry'").fetchone()[0]
+    assert runner.invoke(cli, ["import", db, str(fewer), "--framework", framework, "--silent"]).exit_code == 0
+    flagged = "select status, needs_review, reviewer from alignments where id = 1"
+    assert sqlite3.connect(db).execute(flagged).fetchone() == ("accepted", 1, "alice")
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert "a standard was retired since the export; the workbook says accept" in result.output
+    assert sqlite3.connect(db).execute(flagged).fetchone() == ("accepted", 1, "alice")
+    # Decided again by a reviewer who saw the flag: cleared.
+    assert runner.invoke(cli, ["decide", db, "1", "accept", "--reviewer", "bob"]).exit_code == 0
+    assert sqlite3.connect(db).execute(flagged).fetchone() == ("accepted", 0, "bob")
+    # A workbook exported while a decision is flagged shows the flag: its answer is applied.
+    (other,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id join standards t on t.id = a.target_id "
+        "where s.status = 'active' and t.status = 'active' order by a.id limit 1").fetchone()
+    assert runner.invoke(cli, ["decide", db, str(other), "accept", "--reviewer", "alice"]).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = ?",
+                     [other])
+    conn.close()
+    again = tmp_path / "again.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(again), "--status", "accepted"]).exit_code == 0
+    wb = openpyxl.load_workbook(again)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[other], "accept")
+    wb.save(again)
+    assert runner.invoke(cli, ["review", "import", db, str(again), "--reviewer", "bob"]).exit_code == 0
+    assert sqlite3.connect(db).execute("select status, needs_review, reviewer from alignments where id = ?",
+                                       [other]).fetchone() == ("accepted", 0, "bob")
 
 
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
