@@ -21,6 +21,7 @@ import dataclasses
 import datetime
 import hashlib
 import re
+import unicodedata
 
 import sqlite_utils
 
@@ -39,7 +40,13 @@ def standard_label(code: str, statement: str, width: int = 90) -> str:
 
 
 def text_hash(text: str) -> str:
-    """A short, stable fingerprint of a statement (to notice edits on re-import)."""
+    """A short, stable fingerprint of a statement's words (to notice edits on re-import): case,
+    spacing and Unicode's two ways of writing an accented letter (NFC, NFD: a Mac's copy and
+    paste) make no difference."""
+    return _hash(unicodedata.normalize("NFC", text))
+
+
+def _hash(text: str) -> str:
     normal = re.sub(r"\s+", " ", text).strip().lower()
     return hashlib.sha1(normal.encode("utf-8")).hexdigest()[:16]
 
@@ -206,8 +213,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 column=mapping.statement,
             )
         if mapping.code is None:
-            # No code column: key the standard by its text, so re-imports still match.
-            code = "T-" + text_hash(statement)[:10]
+            # No code column: key the standard by its text, so re-imports still match. (As first written:
+            # codes made before text_hash read NFC stay what they were.)
+            code = "T-" + _hash(statement)[:10]
         elif not code:
             if len(statement) <= MAX_HEADING and "\n" not in statement:
                 heading = statement
@@ -626,19 +634,23 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 new_rows.append(values)
                 later = True
         else:
-            text_changed = old["text_hash"] != values["text_hash"]
+            # (A hash stored before text_hash read NFC, of a statement written in NFD, is the same words.)
+            text_changed = old["text_hash"] not in (values["text_hash"], _hash(row.statement))
+            # Written otherwise (case, spacing, NFC/NFD) but the same words: the text is updated and
+            # counted as changed, and nobody is asked to review again.
+            rewritten = not text_changed and old["statement"] != row.statement
             other_changed = any(
                 old[k] != values[k]
                 for k in ("parent_code", "grade", "subject", "domain", "cluster", "level", "status")
             )
-            if text_changed or other_changed:
+            if text_changed or other_changed or rewritten:
                 result.changed += 1
                 result.changed_codes.append(row.code)
             else:
                 result.unchanged += 1
             moved = any(old[k] != values[k] for k in ("position", "source_row", "source_sheet", "source_file"))
-            if write and (text_changed or other_changed or moved):
-                if text_changed or other_changed:
+            if write and (text_changed or other_changed or rewritten or moved):
+                if text_changed or other_changed or rewritten:
                     values["updated_at"] = stamp
                 updates[tuple(values)].append((*values.values(), old["id"]))
                 if text_changed:

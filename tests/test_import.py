@@ -1,4 +1,5 @@
 import sqlite3
+import unicodedata
 
 import pytest
 
@@ -92,6 +93,30 @@ def test_a_reimport_that_shares_no_code_is_refused_and_writes_nothing(db, tmp_pa
     wrong = write_csv(tmp_path / "numbers.csv", [["Number", "Task"], ["W.1", "Weld a joint."], ["2", "Cut plate."]])
     result = import_file(db, wrong, framework="Welding", kind="industry")
     assert (result.added, result.changed, result.retired) == (1, 1, 3)
+
+
+def test_a_statement_written_otherwise_is_updated_and_nobody_is_asked_to_review_again(db, tmp_path):
+    # Case ("ph" -> "pH") was not applied at all, and the same words in NFD (a Mac's copy and paste)
+    # flagged the accepted alignments for re-review, so they stopped certifying.
+    nfc = "Prepare a résumé and measure the ph of a solution."
+    first = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["T.1", nfc], ["T.2", "Weld a joint."]])
+    import_file(db, first, framework="Tasks", kind="industry")
+    import_file(db, write_csv(tmp_path / "math.csv", [["Code", "Statement"], ["N.1", "Use units."]]),
+                framework="Math", kind="academic")
+    (sid,) = db.execute("select id from standards where code = 'T.1'").fetchone()
+    (tid,) = db.execute("select id from standards where code = 'N.1'").fetchone()
+    db.execute("insert into alignments (source_id, target_id, score, status, strength) values (?, ?, 50, 'accepted', "
+               "'full')", [sid, tid])
+    db.conn.commit()
+    for statement in (unicodedata.normalize("NFD", nfc), nfc.replace("ph", "pH")):
+        again = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["T.1", statement], ["T.2", "Weld a joint."]])
+        result = import_file(db, again, framework="Tasks", kind="industry")
+        assert (result.changed, result.flagged) == (1, 0)
+        assert db.execute("select statement from standards where id = ?", [sid]).fetchone()[0] == statement
+        assert db.execute("select needs_review from alignments").fetchone()[0] == 0
+    edited = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["T.1", "Prepare a cover letter."],
+                                               ["T.2", "Weld a joint."]])
+    assert import_file(db, edited, framework="Tasks", kind="industry").flagged == 1  # other words: flagged
 
 
 def test_a_reimport_that_changes_nothing_leaves_the_frameworks_last_change(db, tmp_path, welding_xlsx):
