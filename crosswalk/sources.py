@@ -95,6 +95,9 @@ class Table:
     warnings: list[str] = dataclasses.field(default_factory=list)
     # The header cells as written: ``headers`` tells a repeated name apart ("Standard (2)").
     header_texts: list[str] = dataclasses.field(default_factory=list)
+    # A header of merged cells over several rows: each row's cells as written, from the top (empty
+    # for a header of one row).
+    header_lines: list[list[str]] = dataclasses.field(default_factory=list)
 
     @property
     def file(self) -> str:
@@ -114,7 +117,10 @@ class Table:
             text = cell_text(value)
             if not text:
                 continue
-            if index >= len(texts) or text.replace("\n", " ").casefold() != texts[index].casefold():
+            written = text.replace("\n", " ").casefold()
+            names = [texts[index]] if index < len(texts) else []
+            names += [line[index] for line in self.header_lines if index < len(line)]
+            if not any(written == name.casefold() for name in names):
                 return False
             matched += 1
         return matched >= min(2, sum(1 for text in texts if text))
@@ -377,8 +383,9 @@ def _read_sheets(path: pathlib.Path, kind: str, wanted, header_names=None) -> li
     names, loaded = sheets
     tables, empty = [], []
     for name, raw, extras in loaded:
+        merges = extras.pop("merges", ())
         try:
-            table = _table_from_rows(path, name, raw, header_names)
+            table = _table_from_rows(path, name, raw, header_names, merges)
         except SourceError:
             if wanted == "all":
                 empty.append(name)
@@ -509,17 +516,9 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
                 values = grid.get(number, [])
                 if index >= len(values) or values[index] is None:
                     uncalculated[(number, index)] = value
-    # A merged cell keeps its value only in its top-left cell: give it to every cell.
-    for merged in worksheet.merged_cells.ranges:
-        value = worksheet.cell(merged.min_row, merged.min_col).value
-        if value is None:
-            continue
-        for number in range(merged.min_row, merged.max_row + 1):
-            values = grid.setdefault(number, [])
-            values.extend([None] * (merged.max_col - len(values)))
-            for col in range(merged.min_col, merged.max_col + 1):
-                if values[col - 1] is None:
-                    values[col - 1] = value
+    merges = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in worksheet.merged_cells.ranges]
+    _spread_merges(grid, merges)
+    extras["merges"] = merges
     last = max(grid) if grid else 0
     raw = [(number, grid.get(number, [])) for number in range(1, last + 1)]
     extras["uncalculated"] = uncalculated
@@ -541,6 +540,33 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
             hidden_columns.update(range(low - 1, high))
     extras["hidden_columns"] = sorted(hidden_columns)
     return raw
+
+
+def _spread_merges(grid: dict[int, list], merges) -> None:
+    """A merged cell keeps its value only in its top-left cell: give it to every cell it covers, as
+    the spreadsheet shows it. ``grid`` maps a row number to its values (from column 1); ``merges``
+    are (first row, first column, last row, last column), 1-based, inclusive. The same rule for
+    .xlsx, .xls and .ods. (Each row's list is changed in place: no two rows may share one.)"""
+    for min_row, min_col, max_row, max_col in merges:
+        top = grid.get(min_row, [])
+        value = top[min_col - 1] if min_col - 1 < len(top) else None
+        if value is None:
+            continue
+        for number in range(min_row, max_row + 1):
+            values = grid.setdefault(number, [])
+            values.extend([None] * (max_col - len(values)))
+            for col in range(min_col, max_col + 1):
+                if values[col - 1] is None:
+                    values[col - 1] = value
+
+
+def _spread_raw_merges(raw: list[tuple[int, list]], merges) -> list[tuple[int, list]]:
+    """:func:`_spread_merges` on rows as the readers list them, (row number, values)."""
+    if not merges:
+        return raw
+    grid = dict(raw)
+    _spread_merges(grid, merges)
+    return sorted(grid.items()) if len(grid) > len(raw) else list(grid.items())
 
 
 def _note_hidden(table: Table) -> None:
@@ -582,7 +608,12 @@ def _xls_sheets(path: pathlib.Path, wanted):
             hint="open it in Excel or LibreOffice and save it as .xlsx, then import that",
         ) from None
     try:
-        book = xlrd.open_workbook(str(path), on_demand=True)
+        # formatting_info: xlrd reads merged cells only with it (an .xls it can read only without it is
+        # read so, its merged cells left as they are).
+        try:
+            book = xlrd.open_workbook(str(path), on_demand=True, formatting_info=True)
+        except Exception:
+            book = xlrd.open_workbook(str(path), on_demand=True)
     except Exception as exc:
         raise SourceError(
             f"is not a readable .xls workbook ({str(exc)[:200]})",
@@ -609,7 +640,9 @@ def _xls_sheets(path: pathlib.Path, wanted):
                     value = cell.value
                 values.append(value)
             raw.append((r + 1, values))
-        loaded.append((name, raw, {}))
+        # xlrd's merged ranges: (first row, row after the last, first column, column after the last), 0-based.
+        merges = [(rlo + 1, clo + 1, rhi, chi) for rlo, rhi, clo, chi in sheet.merged_cells]
+        loaded.append((name, _spread_raw_merges(raw, merges), {"merges": merges}))
     book.release_resources()
     return names, loaded
 
@@ -666,14 +699,22 @@ def _ods_sheets(path: pathlib.Path, wanted):
     names = list(sheets)
     loaded = []
     for name in _pick_sheets(path, names, wanted):
-        raw, hidden, number = [], [], 0
+        raw, hidden, number, merges, spans = [], [], 0, [], []
         for row in sheets[name].iter(f"{{{t}}}table-row"):
             repeat = int(row.get(f"{{{t}}}number-rows-repeated", "1"))
             values = []
+            spans.clear()
             for cell in row:
                 if cell.tag not in (f"{{{t}}}table-cell", f"{{{t}}}covered-table-cell"):
                     continue
                 times = int(cell.get(f"{{{t}}}number-columns-repeated", "1"))
+                if cell.tag == f"{{{t}}}covered-table-cell":  # hidden by a merged cell: given its value below
+                    values.extend([None] * min(times, 1000))
+                    continue
+                down = int(cell.get(f"{{{t}}}number-rows-spanned", "1"))
+                across = int(cell.get(f"{{{t}}}number-columns-spanned", "1"))
+                if down > 1 or across > 1:  # a merged cell: (its column, 1-based; rows; columns)
+                    spans.append((len(values) + 1, down, across))
                 kind = cell.get(f"{{{ODS['office']}}}value-type")
                 if kind in ("float", "percentage", "currency"):
                     value = float(cell.get(f"{{{ODS['office']}}}value"))
@@ -689,14 +730,15 @@ def _ods_sheets(path: pathlib.Path, wanted):
                 else:
                     values.extend([value] * times)
             has_values = any(v not in (None, "") for v in values)
-            for _ in range(repeat if has_values else 1):
+            for again in range(repeat if has_values else 1):
                 number += 1
-                raw.append((number, values))
+                raw.append((number, list(values) if again else values))  # (merged cells spread into each)
                 if row.get(f"{{{t}}}visibility") == "collapse" and has_values:
                     hidden.append(number)
+                merges.extend((number, col, number + down - 1, col + across - 1) for col, down, across in spans)
             if not has_values:
                 number += repeat - 1
-        loaded.append((name, raw, {"hidden_rows": hidden}))
+        loaded.append((name, _spread_raw_merges(raw, merges), {"hidden_rows": hidden, "merges": merges}))
     return names, loaded
 
 
@@ -716,9 +758,27 @@ def _mostly_utf8(data: bytes) -> bool:
     return utf8 >= 2 and utf8 > other
 
 
+def _row_not_utf8(data: bytes, file: str) -> None:
+    """Raise the error naming the first row of ``data`` that is not UTF-8 (a row pasted from a file in
+    another encoding); nothing if every row is."""
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise SourceError("is UTF-8 text but for this row, which is in another encoding "
+                              "(Windows-1252?)", file=file, row=number,
+                              hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
+                                   "import it again") from None
+
+
 def _decode(data: bytes, file: str) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace"), "utf-8-sig"
+        # A BOM says UTF-8: a row that is not (pasted from another file) is named, never read as U+FFFD.
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError:
+            _row_not_utf8(data[3:], file)
+            raise  # (not reached: the bad bytes are on some row, and that row is named)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace"), "utf-16"
     try:
@@ -732,14 +792,7 @@ def _decode(data: bytes, file: str) -> tuple[str, str]:
         # of the lines with such letters reading as UTF-8. One valid pair is no sign: "groß“" is
         # \xdf\x93, valid UTF-8 by chance.
         if UTF8_SIGN.search(data) or _mostly_utf8(data):
-            for number, line in enumerate(data.split(b"\n"), start=1):
-                try:
-                    line.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise SourceError("is UTF-8 text but for this row, which is in another encoding "
-                                      "(Windows-1252?)", file=file, row=number,
-                                      hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
-                                           "import it again") from None
+            _row_not_utf8(data, file)
         # What Excel writes on Windows.
         return data.decode("cp1252", errors="replace"), "windows-1252"
 
@@ -840,8 +893,24 @@ def _has_text(value) -> bool:
     return value is not None and bool(str(value).strip())
 
 
+# The most rows a header of merged cells may span ('Code' merged down over two rows beside 'Academic
+# connection' over 'Math' and 'ELA'); a merged cell reaching further down is a label beside the table.
+MAX_HEADER_LINES = 3
+
+
+def _header_last_row(header_row: int, header_values: list, merges) -> int:
+    """The last row of a header whose named cells are merged down over the rows below: those rows are
+    the header's too (the sub-headers under a merged group), never data."""
+    last = header_row
+    for min_row, min_col, max_row, _ in merges:
+        if (min_row <= header_row < max_row < header_row + MAX_HEADER_LINES
+                and min_col <= len(header_values) and _has_text(header_values[min_col - 1])):
+            last = max(last, max_row)
+    return last
+
+
 def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int, list]],
-                     header_names=None) -> Table:
+                     header_names=None, merges=()) -> Table:
     known = frozenset(header_names) if header_names else KNOWN_HEADERS
     nonempty = [(n, vals) for n, vals in raw if any(_has_text(v) for v in vals)]
     where = dict(file=path.name, sheet=sheet)
@@ -849,18 +918,36 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
         raise SourceError("is empty: no rows with any values", **where)
     candidates = nonempty[:HEADER_SEARCH_ROWS]
     # The header is the first row naming known columns; failing that, the first row
-    # with at least two text cells (title rows above it usually have one).
+    # with at least two different texts (title rows above it usually have one, a merged
+    # title spread over its columns too).
     best = max(candidates, key=lambda item: _looks_like_header(item[1], known))
     if _looks_like_header(best[1], known) == 0:
         best = next(
             (
                 item for item in candidates
-                if sum(1 for v in item[1] if isinstance(v, str) and _has_text(v)) >= 2
+                if len({v for v in item[1] if isinstance(v, str) and _has_text(v)}) >= 2
             ),
             candidates[0],
         )
     header_row, header_values = best
     headers = [cell_text(v).replace("\n", " ") for v in header_values]
+    last = _header_last_row(header_row, header_values, merges)
+    header_lines = []
+    if last > header_row:
+        # A header over several rows: a column is named by its cells from the top down, a cell merged
+        # down named once ('Code'), a group's name before each of its own ('Academic connection Math').
+        by_number = dict(raw)
+        header_lines = [headers] + [[cell_text(v).replace("\n", " ") for v in by_number.get(n, [])]
+                                    for n in range(header_row + 1, last + 1)]
+        width = max(len(line) for line in header_lines)
+        headers = []
+        for index in range(width):
+            names: list[str] = []
+            for line in header_lines:
+                text = line[index] if index < len(line) else ""
+                if text and (not names or names[-1] != text):
+                    names.append(text)
+            headers.append(" ".join(names))
     while headers and not headers[-1]:
         headers.pop()
     header_texts = list(headers)
@@ -872,9 +959,9 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
                 headers[index] = f"{header} ({seen[header]})"
     if not headers:
         raise SourceError("has no header row", **where)
-    rows = [(n, vals) for n, vals in raw if n > header_row]
+    rows = [(n, vals) for n, vals in raw if n > last]
     return Table(path=path, sheet=sheet, header_row=header_row, headers=headers, rows=rows,
-                 header_texts=header_texts)
+                 header_texts=header_texts, header_lines=header_lines)
 
 
 class NoStatementColumn(SourceError):

@@ -1,0 +1,141 @@
+"""The same standards read alike from .xlsx, .xls, .ods and CSV: merged cells spread in every
+workbook format, a header of merged cells over two rows, and a CSV with a BOM and a row in
+another encoding."""
+
+import shutil
+
+import openpyxl
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.errors import SourceError
+from crosswalk.importer import import_file
+from crosswalk.sources import read_table
+
+from .conftest import ROOT
+
+WELDING_TASKS = ROOT / "examples" / "welding-tasks.xlsx"
+
+
+def test_merged_cells_are_spread_in_xls_and_ods_as_in_xlsx(db, tmp_path, libreoffice):
+    """The example workbook's duty areas are merged down over their tasks (B5:B9 and so on): saved by
+    LibreOffice as .xls and .ods, every task gets its duty area as from the .xlsx, not only the first
+    of each area."""
+    source = shutil.copy(WELDING_TASKS, tmp_path / "welding-tasks.xlsx")
+    [xls] = libreoffice(source, "xls", tmp_path / "xls")
+    [ods] = libreoffice(source, "ods", tmp_path / "ods")
+    domains = {}
+    for path in (source, xls, ods):
+        framework = f"Welding {path.suffix}"
+        assert import_file(db, path, framework=framework).added == 31
+        domains[path.suffix] = db.execute(
+            "select s.code, s.domain from standards s join frameworks f on f.id = s.framework_id "
+            "where f.name = ? order by s.source_row", [framework]).fetchall()
+    assert domains[".xlsx"][:6] == [
+        ("A.1", "A. Safety and shop practices"), ("A.2", "A. Safety and shop practices"),
+        ("A.3", "A. Safety and shop practices"), ("A.4", "A. Safety and shop practices"),
+        ("A.5", "A. Safety and shop practices"), ("B.1", "B. Drawings, symbols and layout")]
+    assert all(domain for _, domain in domains[".xlsx"])
+    assert domains[".xls"] == domains[".xlsx"]
+    assert domains[".ods"] == domains[".xlsx"]
+
+
+def test_a_csv_with_a_bom_and_a_row_in_another_encoding_is_the_same_error_as_without_a_bom(runner, tmp_path):
+    """UTF-8 with a BOM and one row pasted from a Windows-1252 file (“right” café as \\x93 \\x94 \\xe9):
+    the error naming the row, as for the same file without a BOM, never U+FFFD in the database."""
+    rows = "Code,Statement\nA1,Measure café temps\n".encode() + b"A2,Use the \x93right\x94 tool caf\xe9\n"
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + rows)
+    (tmp_path / "plain.csv").write_bytes(rows)
+    said = ("row 3: is UTF-8 text but for this row, which is in another encoding (Windows-1252?) (save the whole "
+            "file as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again)")
+    for name in ("plain.csv", "bom.csv"):
+        with pytest.raises(SourceError) as info:
+            read_table(tmp_path / name)
+        assert str(info.value) == f"{name}, {said}"
+    database = tmp_path / "district.db"
+    good = tmp_path / "good.csv"
+    good.write_bytes(b"\xef\xbb\xbf" + "Code,Statement\nA1,Measure café temps\n".encode())
+    assert runner.invoke(cli, ["import", str(database), str(good), "--framework", "W", "--silent"]).exit_code == 0
+    before = database.read_bytes()
+    result = runner.invoke(cli, ["import", str(database), str(tmp_path / "bom.csv"), "--framework", "W"])
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines()[-1] == f"Error: bom.csv, {said}"
+    assert database.read_bytes() == before
+
+
+def merged_two_row_header(path, repeat_header=False):
+    """Code and Statement merged down over two rows; 'Academic connection' merged across C1:D1 with
+    'Math' and 'ELA' under it."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Tasks"
+    sheet.append(["Code", "Statement", "Academic connection", None])
+    sheet.append([None, None, "Math", "ELA"])
+    sheet.append(["A.1", "Weld a fillet joint.", "x", None])
+    sheet.append(["A.2", "Cut plate with oxy-fuel.", None, "x"])
+    for cells in ("A1:A2", "B1:B2", "C1:D1"):
+        sheet.merge_cells(cells)
+    if repeat_header:  # as a report printed in pages repeats it
+        sheet.append(["Code", "Statement", "Academic connection", None])
+        sheet.append([None, None, "Math", "ELA"])
+        sheet.append(["A.3", "Grind a bevel.", "x", "x"])
+        for cells in ("A5:A6", "B5:B6", "C5:D5"):
+            sheet.merge_cells(cells)
+    workbook.save(path)
+    return path
+
+
+def test_a_header_of_merged_cells_over_two_rows_is_one_header(db, tmp_path, libreoffice):
+    """The row under the header, in which 'Code' and 'Statement' are the same merged cells again, is
+    the header's second row, not a standard coded 'Code': its sub-headers name their columns
+    ('Academic connection Math'), in .xlsx, .xls and .ods alike."""
+    source = merged_two_row_header(tmp_path / "two-rows.xlsx")
+    [xls] = libreoffice(source, "xls", tmp_path / "xls")
+    [ods] = libreoffice(source, "ods", tmp_path / "ods")
+    for path in (source, xls, ods):
+        framework = f"Two rows {path.suffix}"
+        result = import_file(db, path, framework=framework)
+        assert db.execute(
+            "select s.code, s.statement, s.source_row from standards s join frameworks f on f.id = s.framework_id "
+            "where f.name = ? order by s.source_row", [framework]).fetchall() == [
+            ("A.1", "Weld a fillet joint.", 3), ("A.2", "Cut plate with oxy-fuel.", 4)], path.name
+        assert result.added == 2, path.name
+        table = read_table(path)
+        assert (table.header_row, table.headers[:4]) == (
+            1, ["Code", "Statement", "Academic connection Math", "Academic connection ELA"]), path.name
+        assert [number for number, _ in table.rows][:2] == [3, 4], path.name
+    assert db.execute("select count(*) from standards "
+                      "where code = 'Code' or statement = 'Statement'").fetchone()[0] == 0
+
+
+def test_a_header_over_two_rows_repeated_further_down_is_skipped(db, tmp_path):
+    """Both rows of the header, printed again above a page's rows, are skipped as a repeated header."""
+    path = merged_two_row_header(tmp_path / "pages.xlsx", repeat_header=True)
+    result = import_file(db, path, framework="Pages")
+    assert db.execute("select code, statement, source_row from standards order by source_row").fetchall() == [
+        ("A.1", "Weld a fillet joint.", 3), ("A.2", "Cut plate with oxy-fuel.", 4), ("A.3", "Grind a bevel.", 7)]
+    assert result.added == 3
+    assert "sheet 'Tasks' rows repeating the header (row 1) skipped: 5, 6" in result.warnings, result.warnings
+
+
+def test_a_title_merged_across_the_columns_is_not_taken_for_the_header(db, tmp_path, libreoffice):
+    """A title merged over A1:C1, spread to its three cells, is one text, not a row of column names: with
+    no column name crosswalk knows, the header is still the first row of different texts, in .xlsx and
+    .ods alike."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Tasks"
+    sheet.append(["Riverbend welding program: task list", None, None])
+    sheet.append([])
+    sheet.append(["Competency Nbr", "What the student does", "Hours"])
+    sheet.append(["C.1", "Weld a fillet joint.", 3])
+    sheet.merge_cells("A1:C1")
+    source = tmp_path / "titled.xlsx"
+    workbook.save(source)
+    [ods] = libreoffice(source, "ods", tmp_path / "ods")
+    for path in (source, ods):
+        framework = f"Titled {path.suffix}"
+        import_file(db, path, framework=framework, columns={"statement": "What the student does"})
+        assert db.execute(
+            "select s.code, s.statement, s.source_row from standards s join frameworks f on f.id = s.framework_id "
+            "where f.name = ?", [framework]).fetchall() == [("C.1", "Weld a fillet joint.", 4)], path.name
