@@ -90,6 +90,8 @@ class PublishResult:
     suggested: int
     suggestions: str
     left_out: dict = dataclasses.field(default_factory=dict)  # status -> programs not published (approved_only)
+    # program -> changes to its decisions since its sign-off, published as they are now
+    changed_since: dict = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         if self.suggestions == "label":
@@ -105,6 +107,9 @@ class PublishResult:
             n = sum(self.left_out.values())
             why = ", ".join(f"{count} {status}" for status, count in self.left_out.items())
             text += f"; {plural(n, 'program')} left out because {'it is' if n == 1 else 'they are'} not approved ({why})"
+        for name, changes in self.changed_since.items():
+            text += (f"; {name}: {plural(changes, 'change')} to its decisions since its sign-off, published as "
+                     "they are now and said on its page (approve it again to sign them)")
         return text
 
 
@@ -228,6 +233,15 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         extra = [c for c in _table_columns(conn, "main", table) if c not in columns]
         for column in extra:
             conn.execute(f"alter table main.[{table}] drop column [{column}]")
+    # What a sign-off did not see: the changes to a program's decisions since (program_progress reads
+    # the review log, which stays private), so that its page says "approved by ...; 1 change to its
+    # decisions since", as the working site does, and the summary says so.
+    conn.execute("alter table main.programs add column changes_since_status integer")
+    conn.execute("update main.programs set changes_since_status = (select g.changes_since_status from "
+                 "src.program_progress g where g.program_id = programs.id)")
+    changed_since = dict(conn.execute(
+        "select name, changes_since_status from main.programs where status is not null and status != 'draft' "
+        "and changes_since_status > 0 order by name").fetchall())
 
     conn.execute(
         """
@@ -319,6 +333,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         accepted=count("select count(*) from alignments"),
         suggested=suggested,
         left_out=left_out,
+        changed_since=changed_since,
     )
 
 

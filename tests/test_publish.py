@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import sqlite3
+import time
 
 import pytest
 import yaml
@@ -351,6 +352,37 @@ def test_approved_only_publishes_approved_programs(runner, reviewed_demo, tmp_pa
         ("approved", 1), ("draft", 6), ("in review", 1)]
     assert everyone.execute("select value from about where key = 'programs'").fetchone() == (
         "every program, with its status",)
+
+
+def test_decisions_changed_since_a_sign_off_are_said_when_published(runner, reviewed_demo, tmp_path):
+    # An approval did not see what was decided after it: publishing said nothing, and the public page
+    # said only "Approved by M. Levesque" above the new decision.
+    source = tmp_path / "signed.db"
+    shutil.copy(reviewed_demo, source)
+    db = open_db(source)
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    welding = db.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    (alignment,) = db.execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id join program_frameworks pf "
+        "on pf.framework_id = s.framework_id where pf.program_id = ? and a.status = 'suggested' order by a.id "
+        "limit 1", [welding]).fetchone()
+    db.close()
+    out = tmp_path / "public"
+    assert runner.invoke(cli, ["publish", str(source), str(out), "--approved-only"]).stdout.splitlines()[0].endswith(
+        "(7 draft)")
+    page = get(make_public_datasette(out), f"/program/{welding}").text
+    assert "Approved by M. Levesque on " in page and "since" not in page.split("Approved by M. Levesque")[1][:40]
+    time.sleep(1.1)  # (times are to the second: a decision in the sign-off's second is not after it)
+    assert runner.invoke(cli, ["decide", str(source), str(alignment), "accept", "--reviewer", "alice"]).exit_code == 0
+    result = runner.invoke(cli, ["publish", str(source), str(out), "--approved-only", "--force"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[0].endswith(
+        "(7 draft); Welding Technology: 1 change to its decisions since its sign-off, published as they are now and "
+        "said on its page (approve it again to sign them)")
+    page = get(make_public_datasette(out), f"/program/{welding}").text
+    assert re.search(r"Approved by M\. Levesque on [0-9-]+; 1 change to its decisions since", page)
+    assert sqlite3.connect(out / "crosswalk.db").execute(
+        "select changes_since_status from programs").fetchall() == [(1,)]
 
 
 def test_every_public_view_answers_in_the_copy(published):
