@@ -48,6 +48,29 @@ SITE_SETTINGS = ("title", "description", "license", "license_url", "source", "so
 CIP_NOTICE = ("Program codes: Classification of Instructional Programs (CIP 2020), National Center for Education "
               "Statistics (public domain).")
 CLUSTER_NOTICE = ("Career Clusters: Perkins IV crosswalk, U.S. Department of Education, OVAE (public domain).")
+# The one rule of the notices a crosswalk database asks its site to show, as SQL (each notice with its
+# part: 0 the frameworks', 1 and 2 the programs' own fields'): every distinct attribution notice of its
+# frameworks (academic first, then by name), then CIP 2020 when programs use CIP codes and the Perkins IV
+# Career Clusters when they use Career Clusters. data_attribution reads it for Datasette's home page, and
+# the metadata hands it to the crosswalk's pages (NOTICES_KEY), which read it live on the served database:
+# on a working site, a framework imported while it serves is credited at once.
+NOTICES_SQL = """
+select notice, part from (
+    select trim(attribution, char(32, 9, 10, 13)) as notice, 0 as part, min(position) as position
+    from (select attribution, row_number() over (order by kind, name) as position from frameworks)
+    where trim(attribution, char(32, 9, 10, 13)) != ''
+    group by 1
+    union all
+    select :cip_notice, 1, 0 where exists (select 1 from programs where cip_code is not null)
+    union all
+    select :cluster_notice, 2, 0 where exists (select 1 from programs where career_cluster is not null)
+)
+order by part, position
+"""
+NOTICES_PARAMS = {"cip_notice": CIP_NOTICE, "cluster_notice": CLUSTER_NOTICE}
+# The site-wide metadata key that hands the rule to the crosswalk's pages (crosswalk.public_plugin reads it;
+# the published plugin imports nothing of crosswalk): {"sql": NOTICES_SQL, "params": NOTICES_PARAMS}.
+NOTICES_KEY = "crosswalk_notices"
 # Tables a public query must not read, even where the public copy would not have them.
 PRIVATE_TABLES = ("review_log", "comments", "embeddings", "import_log")
 FTS_SHADOW_TABLES = ("standards_fts", "standards_fts_config", "standards_fts_data", "standards_fts_docsize",
@@ -123,8 +146,8 @@ def data_attribution(*db_paths) -> dict:
         data_attribution("district.db")
         # {'license': 'CC BY 4.0', 'source': 'Capital Region CTE', 'source_url': None, 'notices': [...]}
     """
-    licenses, sources, urls, notices = [], [], [], []
-    uses_cip = uses_clusters = False
+    licenses, sources, urls = [], [], []
+    parts: dict[int, list[str]] = {}  # the notices of each part of NOTICES_SQL, of every database
 
     def add(values, value):
         if value and value.strip() and value.strip() not in values:
@@ -137,26 +160,26 @@ def data_attribution(*db_paths) -> dict:
             continue
         try:
             frameworks = conn.execute(
-                "select name, publisher, license, attribution, source_url from frameworks "
-                "order by kind, name").fetchall()
-            programs = conn.execute("select count(cip_code), count(career_cluster) from programs").fetchone()
+                "select name, publisher, license, source_url from frameworks order by kind, name").fetchall()
+            found = conn.execute(NOTICES_SQL, NOTICES_PARAMS).fetchall()
         except sqlite3.Error:
             continue
         finally:
             conn.close()
-        for name, publisher, license_, attribution, url in frameworks:
+        for name, publisher, license_, url in frameworks:
             add(licenses, license_)
             add(sources, publisher or name)
             add(urls, url)
-            add(notices, attribution)
-        uses_cip = uses_cip or programs[0] > 0
-        uses_clusters = uses_clusters or programs[1] > 0
-    if uses_cip:
-        notices.append(CIP_NOTICE)
-    if uses_clusters:
-        notices.append(CLUSTER_NOTICE)
+        for notice, part in found:
+            add(parts.setdefault(part, []), notice)
     return {"license": "; ".join(licenses) or None, "source": "; ".join(sources) or None,
-            "source_url": urls[0] if len(urls) == 1 else None, "notices": notices}
+            "source_url": urls[0] if len(urls) == 1 else None,
+            "notices": [notice for part in sorted(parts) for notice in parts[part]]}
+
+
+def notices_setting() -> dict:
+    """What the metadata key NOTICES_KEY holds: the rule of the notices, for the crosswalk's pages."""
+    return {"sql": " ".join(NOTICES_SQL.split()), "params": dict(NOTICES_PARAMS)}  # one line in metadata.yml
 
 
 def attribution_html(notices: list[str]) -> str:
@@ -177,6 +200,7 @@ def _site_lines(md: dict, intro_html: str, attribution: dict, settings: dict | N
         md["description"] = settings["description"]  # the crosswalk's home page says it too (Datasette's
         # own pages show description_html)
     md["description_html"] = intro_html + attribution_html(attribution["notices"])
+    md[NOTICES_KEY] = notices_setting()  # the crosswalk's pages' footer credits by the same rule, live
     for key in ("license", "license_url", "source", "source_url"):
         value = settings.get(key) or md.get(key) or attribution.get(key)
         if value:

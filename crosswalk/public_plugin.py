@@ -264,17 +264,29 @@ def status_text(row) -> str:
     return text[:1].upper() + text[1:]
 
 
+NOTICES_KEY = "crosswalk_notices"  # crosswalk.metadata.NOTICES_KEY
+
+
+async def attribution_notices(datasette) -> list[str]:
+    """The sources and attribution notices the database asks the site to show, read now (a framework
+    or program added while a working site serves is credited at once).
+
+    By the one rule of crosswalk.metadata (its NOTICES_SQL: the frameworks' notices, then CIP 2020 and the
+    Perkins IV Career Clusters when programs use them), which crosswalk writes into the site's metadata
+    (NOTICES_KEY) when it serves or publishes a database: this file holds no copy of it, nor of the
+    notices' words. A site whose metadata does not hold it credits nothing here."""
+    rule = datasette.metadata(NOTICES_KEY)
+    if not isinstance(rule, dict) or not rule.get("sql"):
+        return []
+    return [r["notice"] for r in await rows(datasette, rule["sql"], dict(rule.get("params") or {}))]
+
+
 async def common(datasette, request):
-    """What every page shows: the site's title, the frameworks' attributions, who is signed in."""
+    """What every page shows: the site's title, the sources' attributions, who is signed in."""
     _, name = _db(datasette)
-    frameworks = await rows(datasette, "select name, attribution, license, source_url from frameworks order by kind, name")
     about = {r["key"]: r["value"] for r in await rows(datasette, "select key, value from about")} \
         if await has(datasette, "about") else {}
-    notices, seen = [], set()
-    for fw in frameworks:
-        if fw["attribution"] and fw["attribution"] not in seen:
-            seen.add(fw["attribution"])
-            notices.append(fw["attribution"])
+    notices = await attribution_notices(datasette)
     return {
         "db_name": name,
         "attributions": notices,
@@ -288,10 +300,16 @@ async def common(datasette, request):
         "status_text": status_text,
         "query_string": query_string,
         "working": is_working(datasette),
-        # a review site (crosswalk.review_site) signs reviewers in; the public copy never does
-        "sign_in_available": getattr(datasette, "crosswalk_sessions", None) is not None,
+        "sign_in_available": offers_sign_in(datasette),
         "reviewer": reviewer_of(request),
     }
+
+
+def offers_sign_in(datasette) -> bool:
+    """Whether anyone can sign in on this site: only a review site (crosswalk.review_site gives it its
+    reviewers' sessions). The public copy never does, nor a working site served without --review: their
+    /-/login is the site's 404 saying so (no_sign_in)."""
+    return getattr(datasette, "crosswalk_sessions", None) is not None
 
 
 def reviewer_of(request):
@@ -360,6 +378,14 @@ class NotFoundPage(Exception):
     """A page that does not exist: answered with the site's own 404 page and this message."""
 
 
+# The reviewed alignments (rows of ``program_evidence``) that certify a standard of their program's grade
+# band: those of the standards ``program_standards`` lists as certified for the program, as
+# crosswalk.report.program_evidence reads them. An accepted alignment to a standard outside the band
+# certifies nothing there, and is neither counted nor credited to its reviewer.
+CERTIFYING = """(program_id, standard_id) in (
+    select ps.program_id, ps.standard_id from program_standards ps where ps.strength is not null)"""
+
+
 # --- home ---------------------------------------------------------------------------------------
 
 async def home_context(datasette, request) -> dict:
@@ -384,7 +410,8 @@ async def home_context(datasette, request) -> dict:
         select count(*) as standards, sum(certified) as certified
         from (select standard_id, max(strength is not null) as certified from program_standards group by standard_id)
     """)
-    accepted = await one(datasette, "select count(distinct alignment_id) as n from program_evidence")
+    accepted = await one(datasette,
+                         f"select count(distinct alignment_id) as n from program_evidence where {CERTIFYING}")
     progress = {}
     if is_working(datasette):
         for r in await rows(datasette, "select * from program_progress"):
@@ -504,10 +531,13 @@ async def program_context(datasette, request) -> dict:
     for e in evidence:
         if e["standard_id"] in by_id:
             by_id[e["standard_id"]]["evidence"].append(e)
+    # The reviewed alignments that certify its band's standards (CERTIFYING, for this program).
     reviews = await rows(datasette, """
         select reviewer, count(*) as alignments,
                min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
-        from program_evidence where program_id = :p group by reviewer
+        from program_evidence where program_id = :p and standard_id in (
+            select standard_id from program_standards where program_id = :p and strength is not null)
+        group by reviewer
     """, p)
     dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]
     band = band_label(program)
@@ -926,9 +956,17 @@ def _note_time_outs(db) -> None:
     db.execute = execute
 
 
+# The key of every request's scope, on the public copy and the working site, that says whether the site
+# offers a sign-in (offers_sign_in): Datasette's own pages read it (templates/base.html), so that their
+# menu offers no "Log in" (datasette-auth-passwords' link, on every site of the process) where no one can.
+SIGN_IN_SCOPE = "crosswalk_sign_in"
+
+
 async def answer_kept(datasette, app, scope, receive, send) -> None:
     """Answer an HTTP request from the site's PageCache, or make the answer and keep it if it can be
-    kept: a 200 that sets no cookie, made without any query running out of time."""
+    kept: a 200 that sets no cookie, made without any query running out of time. The request's scope
+    says whether the site offers a sign-in (SIGN_IN_SCOPE)."""
+    scope = {**scope, SIGN_IN_SCOPE: offers_sign_in(datasette)}
     cache = datasette.__dict__.get("_crosswalk_answers")
     if cache is None:
         cache = datasette.__dict__["_crosswalk_answers"] = PageCache()

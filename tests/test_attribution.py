@@ -2,6 +2,8 @@
 user's settings, never from the demo's sources: a district's site credits only what it imported."""
 
 import asyncio
+import re
+from html import unescape
 
 import pytest
 import yaml
@@ -10,10 +12,12 @@ from crosswalk.cli import cli
 from crosswalk.db import open_db
 from crosswalk.errors import CrosswalkError
 from crosswalk.importer import import_file
-from crosswalk.metadata import data_attribution, read_settings
+from crosswalk.metadata import CIP_NOTICE, CLUSTER_NOTICE, data_attribution, read_settings
 from crosswalk.programs import add_program
 from crosswalk.publish import publish
 from crosswalk.site import make_datasette, make_public_datasette
+
+from .conftest import write_csv
 
 # What the demo's sources would add to a site that did not import them (CIP 2020 and Perkins IV are
 # credited only when programs use CIP codes or Career Clusters; a column description may name them).
@@ -22,6 +26,7 @@ DEMO_FRAMEWORKS = ("O*NET", "onetcenter", "NGSS", "Next Generation Science", "CC
 DEMO_SOURCES = DEMO_FRAMEWORKS + ("CIP 2020", "Perkins")
 TASKS_NOTICE = "Welding task list © 2026 Capital Region CTE. Used with permission."
 STATE_NOTICE = "Example State Learning Standards, Example State Department of Education."
+READINESS_NOTICE = "Career readiness standards, Example State Workforce Board."
 
 
 def get(ds, path):
@@ -98,6 +103,44 @@ def test_the_demo_still_credits_its_sources(published, demo):
     footer = get(make_public_datasette(published), "/").text
     assert "O*NET 29.3 Database" in footer and "CCSS Public License" in footer and "NGSS Lead States" in footer
     assert "O*NET 29.3 Database" in make_datasette(demo.path).metadata("description_html")
+    # The crosswalk's own pages credit what the home page's description does, in its order: the frameworks'
+    # notices, then CIP 2020 and the Perkins IV Career Clusters, which the demo's programs use.
+    credited = data_attribution(published / "crosswalk.db")["notices"]
+    assert len(credited) == 6 and credited[-2:] == [CIP_NOTICE, CLUSTER_NOTICE]
+    for ds in (make_public_datasette(published), make_datasette(demo.path, pages=True)):
+        for path in ("/", "/gaps"):
+            notices = footer_notices(get(ds, path).text)
+            assert notices == credited, path
+            assert "Classification of Instructional Programs (CIP 2020)" in notices[-2] and "Perkins IV" in notices[-1]
+
+
+def footer_notices(html):
+    """The notices of a crosswalk page's "Sources and attribution" footer, as they read."""
+    found = re.search(r'<ul class="xw-attributions">(.*?)</ul>', html, re.S)
+    return [unescape(n) for n in re.findall(r"<li>(.*?)</li>", found.group(1), re.S)] if found else []
+
+
+def test_the_footer_credits_cip_and_perkins_only_where_programs_use_them(own_db, tmp_path):
+    """A district's programs with no CIP code or Career Cluster: its site credits neither. The working site
+    credits a source as soon as the data uses it, while it serves."""
+    out = tmp_path / "public"
+    publish(own_db, out)
+    working = make_datasette(own_db, pages=True)
+    for ds in (make_public_datasette(out), working):
+        home = get(ds, "/").text
+        assert footer_notices(home) == [STATE_NOTICE, TASKS_NOTICE]
+        assert "Classification of Instructional Programs (CIP 2020)" not in home and "Perkins IV" not in home
+    db = open_db(own_db)
+    add_program(db, "Welding Technology", cip_code="48.0508")
+    assert footer_notices(get(working, "/").text) == [STATE_NOTICE, TASKS_NOTICE, CIP_NOTICE]
+    readiness = write_csv(tmp_path / "readiness.csv", [["code", "statement", "grade", "subject"],
+                                                       ["CR.1", "Plan the steps of a job before starting it.", "9-12",
+                                                        "Career readiness"]])
+    import_file(db, readiness, framework="Career readiness", kind="academic", attribution=READINESS_NOTICE)
+    add_program(db, "Welding Technology", career_cluster="Manufacturing")
+    db.close()
+    assert footer_notices(get(working, "/").text) == [READINESS_NOTICE, STATE_NOTICE, TASKS_NOTICE, CIP_NOTICE,
+                                                      CLUSTER_NOTICE]
 
 
 def test_no_link_to_a_sources_section_that_no_page_has(runner, tmp_path, welding_xlsx, academic_csv):

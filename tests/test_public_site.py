@@ -1,8 +1,12 @@
-"""The published demo in a real browser (Playwright driving Debian's Chromium), through `crosswalk serve OUTDIR`."""
+"""The published demo in a real browser (Playwright driving Debian's Chromium), through `crosswalk serve OUTDIR`;
+and, in process, what the public copy and the working site show alike."""
 
+import asyncio
+import concurrent.futures
 import os
 import pathlib
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -10,7 +14,14 @@ import time
 import urllib.request
 
 import pytest
+from datasette_auth_passwords.utils import hash_password
 from playwright.sync_api import sync_playwright
+
+from crosswalk.db import open_db
+from crosswalk.programs import add_program
+from crosswalk.publish import publish
+from crosswalk.review_site import make_review_datasette
+from crosswalk.site import make_datasette, make_public_datasette
 
 from .conftest import HOSTILE
 from .test_site import free_port
@@ -247,8 +258,74 @@ def test_on_a_phone_no_page_scrolls_sideways(browser, site, published, shot):
 
 def test_datasettes_menu_offers_no_sign_in_on_the_public_copy(page):
     """datasette-auth-passwords adds "Log in" to Datasette's menu on every page; the public copy signs
-    no one in (the route is its 404), so the link, and a menu holding only it, are not shown."""
+    no one in (the route is its 404), so the link, and a menu holding only it, are not in the page."""
     page.goto("/crosswalk/standards")
-    assert page.locator('a[href$="/-/login"]').count() == 1  # in the page, as Datasette writes it
-    assert not page.locator('a[href$="/-/login"]').is_visible()
-    assert not page.locator("details.nav-menu").is_visible()
+    assert page.locator('a[href$="/-/login"]').count() == 0
+    assert page.locator("details.nav-menu").count() == 0
+    assert "Log in" not in page.content()
+
+
+# ---- in process: the sites as Datasette answers them (no browser)
+
+def get(ds, path):
+    """Datasette's answer to a GET, from an event loop of its own thread (Playwright's sync API keeps one
+    running in this thread while its browser is open)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, ds.client.get(path)).result()
+
+
+def accept(db, task, standard, reviewer, at):
+    """Accept the suggestion of the academic ``standard`` for the Welding ``task`` (by their codes), as
+    ``reviewer`` decided it at ``at``."""
+    changed = db.execute(
+        "update alignments set status = 'accepted', strength = 'full', rationale = ?, reviewer = ?, reviewed_at = ? "
+        "where source_id = (select id from standards where code = ?) and target_id = (select id from standards "
+        "where code = ?)", [f"{task} teaches {standard}", reviewer, at, task, standard]).rowcount
+    assert changed == 1, (task, standard)
+
+
+def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its_band(small_db, tmp_path):
+    """An accepted alignment to a standard outside the program's grade band certifies nothing there (the
+    program_standards view, the report): the program's page neither counts it nor names its reviewer or
+    date, and the home page does not count it either."""
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")   # grades 9-12: in the band
+    accept(db, "W.3", "W.9-10.2", "J. Chen", "2025-01-15T15:00:00+00:00")  # grades 9-10: outside 11-12
+    db.conn.commit()
+    certified = [r["standard_code"] for r in db.query(
+        "select standard_code from program_standards where program_id = ? and strength is not null", [pid])]
+    assert certified == ["N-Q.1"]
+    assert len(list(db.query("select * from program_evidence where program_id = ?", [pid]))) == 2
+    db.close()
+    out = tmp_path / "public"
+    publish(small_db, out)
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(out)):
+        page, home = get(ds, f"/program/{pid}"), get(ds, "/")
+        assert page.status_code == home.status_code == 200
+        assert "<strong>1</strong> academic standard certified, of the 3 of Grades 11–12" in page.text
+        assert "<strong>1</strong> reviewed alignment certifies them" in page.text
+        assert "Reviewed by A. Rivera, 2026-03-02." in page.text
+        assert "J. Chen" not in page.text and "2025-01-15" not in page.text
+        assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
+
+
+def test_datasettes_menu_offers_a_sign_in_only_where_someone_can_sign_in(published, small_db, tmp_path):
+    """The public copy and a working site served without --review sign no one in (their /-/login is
+    the site's 404): Datasette's pages offer no "Log in" there, nor a menu holding only it. A review
+    site's do, and its sign-in works."""
+    for ds, path in ((make_public_datasette(published), "/crosswalk/standards"),
+                     (make_datasette(small_db, pages=True), "/small/standards"),
+                     (make_datasette(small_db, pages=True), "/small")):
+        page = get(ds, path)
+        assert page.status_code == 200, path
+        assert "/-/login" not in page.text and "Log in" not in page.text and 'class="nav-menu"' not in page.text
+        assert "There is nothing to sign in to here" in get(ds, "/-/login").text
+    review_db = tmp_path / "review.db"
+    shutil.copy(small_db, review_db)
+    reviewers = {"alice": {"name": "Alice Martin", "password_hash": hash_password("pw", iterations=1000)}}
+    review = make_review_datasette(review_db, reviewers=reviewers, open_reading=True)
+    page = get(review, "/review/standards")
+    assert page.status_code == 200 and '<a href="/-/login">Log in</a>' in page.text
+    login = get(review, "/-/login")
+    assert login.status_code == 200 and 'name="password"' in login.text
