@@ -452,7 +452,7 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
         ("High confidence", tally.confidence["high"]),
         ("Medium confidence", tally.confidence["medium"]),
         ("Low confidence", tally.confidence["low"]),
-        ("No likely academic alignment", f"{plural(unlikely, 'statement')}: match found nothing likely for "
+        ("No likely alignment in a subject", f"{plural(unlikely, 'statement')}: match found nothing likely for "
                                          f"them (sheet '{NO_LIKELY}'; nothing to fill in there)" if unlikely else 0),
         (None, None),
         ("How to fill it in", None),

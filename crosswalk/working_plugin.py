@@ -4,7 +4,7 @@
 gaps and search pages as the public copy (:mod:`crosswalk.public_plugin`), and on
 them, for the working database: per program, review progress, the suggestions
 awaiting review (``/program/<id>/review``: best first, ``?band=high|medium|low``,
-``?no_likely=1`` for the statements with no likely academic alignment), the
+``?no_likely=1`` for the statements with no likely alignment in a subject searched), the
 decisions that need re-review, and the program's status. On a review site
 (:mod:`crosswalk.review_site`) a signed-in reviewer decides from those pages
 (``POST /-/decide``, through :func:`crosswalk.review.decide`) and signs the

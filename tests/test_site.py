@@ -344,6 +344,18 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
                              [welding]).fetchone()[0]
         assert reviewed.status_code == 200 and total > 25
         assert f"{(-(-total // 25) - 1) * 25 + 1}–{total} of {total}, best score first." in reviewed.text
+        # The statements marked against some subject, said as such: such a statement may have
+        # suggestions in another (it read "with no likely academic alignment"), and listed by subject.
+        most, marked = conn.execute(
+            "select pf.program_id, count(distinct n.source_id) from no_likely_alignment n join standards s on "
+            "s.id = n.source_id join program_frameworks pf on pf.framework_id = s.framework_id "
+            "group by pf.program_id order by 2 desc limit 1").fetchone()
+        assert marked > 1
+        assert (f'{marked} statements</a> with no likely alignment in one of the subjects searched (one may '
+                "have suggestions in another).") in (await get(f"/program/{most}")).text
+        listed = await get(f"/program/{most}/review?no_likely=1")
+        assert f"No likely alignment in a subject ({marked})" in listed.text
+        assert "Statements with no likely alignment in a subject searched" in listed.text
         # Writes need a signed-in reviewer: this site signs nobody in.
         refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
         assert refused.status_code == 403

@@ -657,6 +657,6 @@ def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_
         ["W.3", "Write an incident report describing the cause of a workplace accident.", "Welding", "Academic", 9.5]]
     assert sheet.auto_filter.ref == "A1:E2"
     cover = {row[0]: row[1] for row in wb["About this workbook"].iter_rows(values_only=True) if row[0]}
-    assert cover["No likely academic alignment"].startswith("1 statement: match found nothing likely")
+    assert cover["No likely alignment in a subject"].startswith("1 statement: match found nothing likely")
     result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
     assert result.exit_code == 0 and "0 decisions recorded" in result.stdout
