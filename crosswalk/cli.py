@@ -195,7 +195,8 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
     Each suggestion gets a 0-100 score, a confidence band and its evidence
     in words. Accepted and rejected alignments are never changed, and a
     rejected pair is never suggested again. A suggestion that falls out of
-    the top is deleted, unless a reviewer commented on it.
+    the top is deleted, unless a reviewer worked on it (a comment, a
+    rationale, anything in its history).
 
     Decisions already made teach the match, as far as the committee's own
     held-out decisions show they help: at first for the statements like

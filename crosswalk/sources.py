@@ -226,7 +226,7 @@ def read_table(path, sheet: str | None = None, header_names=None) -> Table:
         table = read_table("welding.xlsx", sheet="Tasks")
     """
     path = check_input_file(path)
-    kind = _file_kind(path)
+    kind = file_kind(path)
     if kind == "csv":
         if sheet is not None:
             raise SourceError("a CSV file has no sheets; leave out --sheet", file=path.name)
@@ -245,7 +245,7 @@ def read_tables(path) -> list[Table]:
             print(table.sheet, len(table.rows))
     """
     path = check_input_file(path)
-    kind = _file_kind(path)
+    kind = file_kind(path)
     if kind == "csv":
         return [_read_csv(path)]
     return _read_sheets(path, kind, "all")
@@ -306,7 +306,7 @@ def _size(n: int) -> str:
     return f"{n:,.1f} {unit}".replace(".0 ", " ")
 
 
-def _file_kind(path: pathlib.Path) -> str:
+def file_kind(path: pathlib.Path) -> str:
     """xlsx, xls, ods or csv, from the file's first bytes more than its name."""
     suffix = path.suffix.lower()
     with path.open("rb") as fh:

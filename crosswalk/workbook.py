@@ -40,7 +40,7 @@ from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
     record_decision,
 )
-from .sources import check_input_file
+from .sources import check_input_file, file_kind
 from .text import plural, short_list
 
 SHEET = "Suggestions"
@@ -579,6 +579,7 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a file that is not xlsx
+        file_kind(path)  # a password-protected workbook: said so, as for a framework's file
         saved_as = {".ods": "an OpenDocument spreadsheet (.ods)", ".xls": "an old Excel workbook (.xls)",
                     ".csv": "a CSV file"}.get(path.suffix.lower())
         raise SourceError(f"is {saved_as}; a review workbook is read as .xlsx" if saved_as else

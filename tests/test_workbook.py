@@ -294,6 +294,21 @@ def test_a_stale_workbook_does_not_confirm_a_decision_whose_standard_was_retired
                                        [other]).fetchone() == ("accepted", 0, "bob")
 
 
+def test_a_password_protected_review_workbook_is_said_to_be_so(small_db, tmp_path, runner):
+    # (It said "cannot be read as an .xlsx workbook (BadZipFile: File is not a zip file)".) An encrypted
+    # xlsx is an OLE compound file holding an "EncryptedPackage" stream, as tests/test_sources_corpus.py makes.
+    secret = tmp_path / "review.xlsx"
+    secret.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 500 + "EncryptedPackage".encode("utf-16-le")
+                       + b"\x00" * 500)
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(secret), "--reviewer", "bob"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: review.xlsx: is password-protected (an encrypted workbook), so it can not be "
+                             "read (open it in Excel, remove the password (File > Info > Protect Workbook) and save "
+                             "it again)\n")
+    assert small_db.read_bytes() == before
+
+
 def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner):
     out = tmp_path / "r.xlsx"
     export_workbook(open_db(small_db), out)
