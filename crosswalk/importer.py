@@ -39,6 +39,11 @@ def standard_label(code: str, statement: str, width: int = 90) -> str:
     return f"{code}: {short}"
 
 
+# A date as Excel writes it into a CSV file: "10-Jan" (a code typed 1-10), "2-Jan" (1/2), "1/11/2024".
+# In a workbook the cell says it is a date; in a CSV file only its shape does.
+EXCEL_DATE_TEXT = re.compile(r"(?:\d{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)|\d{1,2}/\d{1,2}/\d{4})\Z")
+
+
 def text_hash(text: str) -> str:
     """A short, stable fingerprint of a statement's words (to notice edits on re-import): case,
     spacing and Unicode's two ways of writing an accented letter (NFC, NFD: a Mac's copy and
@@ -172,9 +177,11 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 f"the {field} is the error value {text}: the formula in this cell failed, so the file "
                 "holds no value for it", row=number, column=index,
                 hint="fix the formula, or type the value, and import again")
-        if field == "code" and isinstance(values[index], (datetime.date, datetime.time, DateText)):
+        if field == "code" and (isinstance(values[index], (datetime.date, datetime.time, DateText))
+                                or (table.file_format == "csv" and EXCEL_DATE_TEXT.match(text))):
+            shown = _date_text(values[index]) if not isinstance(values[index], str) else text
             raise table.error(
-                f"the code is a date ({_date_text(values[index])}): a spreadsheet turns a code typed "
+                f"the code is a date ({shown}): a spreadsheet turns a code typed "
                 "like 1-10 or 1/2 into a date", row=number, column=index,
                 hint="format the code column as Text, type the codes again, and import again")
         if "\x00" in text:

@@ -119,6 +119,21 @@ def test_a_statement_written_otherwise_is_updated_and_nobody_is_asked_to_review_
     assert import_file(db, edited, framework="Tasks", kind="industry").flagged == 1  # other words: flagged
 
 
+@pytest.mark.parametrize("code", ["10-Jan", "2-Jan", "1/11/2024"])
+def test_a_code_excel_turned_into_a_date_is_refused_in_a_csv_file_too(db, tmp_path, code):
+    # In a workbook the cell says it is a date; in a CSV file saved from Excel only its shape does.
+    path = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["1-9", "Weld a joint."], [code, "Cut plate."]])
+    with pytest.raises(SourceError) as error:
+        import_file(db, path, framework="Tasks", kind="industry")
+    assert str(error.value) == (
+        f"tasks.csv, row 3, column 1 (Code): the code is a date ({code}): a spreadsheet turns a code typed like 1-10 "
+        "or 1/2 into a date (format the code column as Text, type the codes again, and import again)")
+    assert db.execute("select count(*) from standards").fetchone()[0] == 0
+    ok = write_csv(tmp_path / "ok.csv", [["Code", "Statement"], ["10-Janitorial", "Mop."], ["MAR-10", "Sell."],
+                                          ["1/11", "Grind."]])
+    assert import_file(db, ok, framework="Tasks", kind="industry").added == 3
+
+
 def test_a_reimport_that_changes_nothing_leaves_the_frameworks_last_change(db, tmp_path, welding_xlsx):
     # imported_at is a CASE export's lastChangeDateTime: a consumer that syncs by it must not see a
     # change where none was made; a changed standard or changed metadata moves it.
