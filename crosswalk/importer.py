@@ -641,8 +641,9 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 new_rows.append(values)
                 later = True
         else:
-            # (A hash stored before text_hash read NFC, of a statement written in NFD, is the same words.)
-            text_changed = old["text_hash"] not in (values["text_hash"], _hash(row.statement))
+            # (The stored statement's words, not its stored hash: a hash stored before text_hash read NFC
+            # would tell an NFD statement from the same words in NFC.)
+            text_changed = text_hash(old["statement"]) != values["text_hash"]
             # Written otherwise (case, spacing, NFC/NFD) but the same words: the text is updated and
             # counted as changed, and nobody is asked to review again.
             rewritten = not text_changed and old["statement"] != row.statement

@@ -1,3 +1,4 @@
+import hashlib
 import sqlite3
 import unicodedata
 
@@ -114,6 +115,14 @@ def test_a_statement_written_otherwise_is_updated_and_nobody_is_asked_to_review_
         assert (result.changed, result.flagged) == (1, 0)
         assert db.execute("select statement from standards where id = ?", [sid]).fetchone()[0] == statement
         assert db.execute("select needs_review from alignments").fetchone()[0] == 0
+    # A database from before text_hash read NFC holds the hash of the NFD text as it was: the same words.
+    nfd = unicodedata.normalize("NFD", nfc)
+    db.execute("update standards set statement = ?, text_hash = ? where id = ?",
+               [nfd, hashlib.sha1(nfd.lower().encode("utf-8")).hexdigest()[:16], sid])
+    db.conn.commit()
+    again = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["T.1", nfc], ["T.2", "Weld a joint."]])
+    result = import_file(db, again, framework="Tasks", kind="industry")
+    assert (result.changed, result.flagged) == (1, 0)
     edited = write_csv(tmp_path / "tasks.csv", [["Code", "Statement"], ["T.1", "Prepare a cover letter."],
                                                ["T.2", "Weld a joint."]])
     assert import_file(db, edited, framework="Tasks", kind="industry").flagged == 1  # other words: flagged
