@@ -112,7 +112,7 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
     if frameworks:
         # By name in any case or by id, as every command finds a framework (db.framework_id).
         by_id = {r["id"]: r for r in rows}
-        rows = [by_id[framework_id(db, name)] for name in frameworks]
+        rows = [by_id[i] for i in dict.fromkeys(framework_id(db, name) for name in frameworks)]  # one framework named twice: once
     if not rows:
         raise CrosswalkError("there are no frameworks to export")
 
@@ -203,7 +203,8 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
             from alignments a
             join standards s on s.id = a.source_id join frameworks sf on sf.id = s.framework_id
             join standards t on t.id = a.target_id join frameworks tf on tf.id = t.framework_id
-            where a.status = 'accepted' and (sf.id in ({marks}) or tf.id in ({marks}))
+            where a.status = 'accepted' and a.needs_review = 0 and s.status = 'active' and t.status = 'active'
+              and (sf.id in ({marks}) or tf.id in ({marks}))
             order by sf.name, s.code, tf.name, t.code
             """,
             ids + ids,

@@ -64,14 +64,34 @@ class ExportResult:
         return f"Exported {plural(self.alignments, 'alignment')} as {self.format.upper()} to {self.path}{extra}"
 
 
-def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
-    """Accepted (and optionally suggested) alignments with both statements, oldest id first."""
-    statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
+# What an export certifies: a decision to re-review (a statement changed or was retired since) or one
+# whose standard is retired certifies nothing until decided again, as program list, the report and the
+# sites count (the program_evidence view's rule); a suggestion of a retired standard is no suggestion.
+_CURRENT = "needs_review = 0 and cte_status = 'active' and standard_status = 'active'"
+
+
+def _selection(db, program, statuses) -> tuple[list[str], list]:
     where = [f"status in ({', '.join('?' for _ in statuses)})"]
     params: list = list(statuses)
     if program is not None:
         where.append("industry_framework_id in (select framework_id from program_frameworks where program_id = ?)")
         params.append(program_id(db, program))
+    return where, params
+
+
+def to_rereview(db, *, program=None) -> int:
+    """The accepted alignments an export leaves out because they are to be reviewed again."""
+    where, params = _selection(db, program, ("accepted",))
+    return db.execute(f"select count(*) from alignment_details where {' and '.join(where)} and not ({_CURRENT})",
+                      params).fetchone()[0]
+
+
+def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
+    """Accepted (and optionally suggested) alignments with both statements, oldest id first: those
+    that certify now (none to re-review, no retired standard)."""
+    statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
+    where, params = _selection(db, program, statuses)
+    where.append(_CURRENT)
     sql = f"""
         select id as alignment_id, status, strength, rationale, reviewer, reviewed_at, score, method, created_at,
                source_id as cte_id, cte_code, cte_statement, industry_framework, industry_framework_id,
@@ -87,6 +107,7 @@ def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> li
 
 
 SSSOM_TITLE = "CTE industry standards certifying academic standards (crosswalk)"
+ABSOLUTE_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]+\Z")
 
 
 def _case_by_crosswalk(path) -> bool:
@@ -160,7 +181,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                 "mapping_justification": "semapv:ManualMappingCuration" if accepted else "semapv:LexicalMatching",
                 "confidence": "1.0" if accepted else f"{(row['score'] or 0) / 100:.3f}",
                 "author_id": f"reviewer:{_slug(reviewer)}" if accepted and reviewer else "",
-                "author_label": reviewer if accepted else "",
+                "author_label": _one_line(reviewer) if accepted else "",
                 "mapping_date": _mapping_date(row["reviewed_at"] if accepted else row["created_at"]) or today,
                 "subject_source": f"framework:{row['industry_framework_id']}",
                 "object_source": f"framework:{row['academic_framework_id']}",
@@ -168,7 +189,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                     (f"{row['strength']}: {row['rationale'] or ''}".strip(": ") if accepted
                      else "suggested by crosswalk's matcher; not reviewed")),
             }.items()})  # a label a spreadsheet would run as a formula stays text (crosswalk.cells)
-    return ExportResult(str(path), "sssom", len(rows))
+    return ExportResult(str(path), "sssom", len(rows), _left_out(db, program))
 
 
 def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportResult:
@@ -179,7 +200,13 @@ def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportRes
         writer.writeheader()
         for row in rows:
             writer.writerow({k: neutralise(row.get(k)) for k in CSV_COLUMNS})
-    return ExportResult(str(path), "csv", len(rows))
+    return ExportResult(str(path), "csv", len(rows), _left_out(db, program))
+
+
+def _left_out(db, program) -> str:
+    n = to_rereview(db, program=program)
+    return f"{plural(n, 'accepted alignment')} to re-review left out: {'it certifies' if n == 1 else 'they certify'} " \
+           "nothing until decided again" if n else ""
 
 
 def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url=None) -> ExportResult:
@@ -216,6 +243,12 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
         raise CrosswalkError("--framework applies to --format case only; use --program to narrow SSSOM or CSV")
     if license_url and fmt != "sssom":
         raise CrosswalkError("--license applies to --format sssom only (the mapping set's license)")
+    # SSSOM's license and mapping_set_id are URIs (sssom-py refuses 'CC BY 4.0', as a site.yml writes it).
+    if license_url and not ABSOLUTE_URI.match(license_url):
+        raise CrosswalkError(f"--license is the license's address (a URL such as "
+                             f"https://creativecommons.org/licenses/by/4.0/), not {license_url!r}")
+    if base_url and not re.match(r"https?://[^/\s]+", base_url):
+        raise CrosswalkError(f"--base-url is the published site's address (https://...), not {base_url!r}")
     if fmt == "sssom":
         return write_sssom(db, path, program=program, include_suggestions=include_suggestions,
                            base_url=base_url or DEFAULT_BASE_URL, license_url=license_url)

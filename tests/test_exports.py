@@ -252,3 +252,65 @@ def test_a_file_crosswalk_did_not_write_is_not_written_over(runner, reviewed_dem
     assert write("q.xlsx", tasks, "--force").exit_code == 0
     replaced = openpyxl.load_workbook(tasks)
     assert replaced.sheetnames == ["About this workbook", "Suggestions"] and replaced.properties.creator == "crosswalk"
+
+
+def test_a_decision_to_re_review_is_left_out_of_every_export_and_said_so(small_db, tmp_path, runner):
+    """A decision whose statement changed since certifies nothing until decided again (program list,
+    the report and the sites count so); every export presented it as a current, reviewed alignment."""
+    db = str(small_db)
+    for alignment in (1, 2):
+        assert runner.invoke(cli, ["decide", db, str(alignment), "accept", "--reviewer", "alice"]).exit_code == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = 2")
+    conn.close()
+    said = "(1 accepted alignment to re-review left out: it certifies nothing until decided again)"
+    for name in ("x.csv", "x.sssom.tsv"):
+        result = runner.invoke(cli, ["export", db, str(tmp_path / name)])
+        assert result.exit_code == 0 and result.stdout.strip() == (
+            f"Exported 1 alignment as {'CSV' if name.endswith('csv') else 'SSSOM'} to {tmp_path / name} {said}")
+    with open(tmp_path / "x.csv", encoding="utf-8-sig") as fh:
+        assert [row["alignment_id"] for row in csv.DictReader(fh)] == ["1"]
+    assert [m["subject_id"] for m in read_sssom(tmp_path / "x.sssom.tsv")[1]] == [
+        f"std:{sqlite3.connect(db).execute('select source_id from alignments where id = 1').fetchone()[0]}"]
+    result = runner.invoke(cli, ["export", db, str(tmp_path / "x.json")])
+    assert result.exit_code == 0
+    package = json.loads((tmp_path / "x.json").read_text(encoding="utf-8"))
+    alignments = [a for a in package["CFAssociations"] if a["associationType"] != "isChildOf"]
+    assert len(alignments) == 1 and result.stdout.startswith("Exported 1 alignment as CASE")
+    # Decided again: exported again.
+    assert runner.invoke(cli, ["decide", db, "2", "accept", "--reviewer", "bob"]).exit_code == 0
+    result = runner.invoke(cli, ["export", db, str(tmp_path / "x.csv")])
+    assert result.stdout.strip() == f"Exported 2 alignments as CSV to {tmp_path / 'x.csv'}"
+
+
+def test_an_sssom_license_or_base_url_that_is_not_a_url_is_refused(small_db, tmp_path, runner):
+    # sssom-py refuses the file: "'CC BY 4.0': is not a valid URI" (license and mapping_set_id are URIs).
+    db = str(small_db)
+    out = tmp_path / "x.sssom.tsv"
+    for option, value, said in (
+            ("--license", "CC BY 4.0", "Error: --license is the license's address (a URL such as "
+                                       "https://creativecommons.org/licenses/by/4.0/), not 'CC BY 4.0'\n"),
+            ("--base-url", "not a url", "Error: --base-url is the published site's address (https://...), "
+                                        "not 'not a url'\n")):
+        result = runner.invoke(cli, ["export", db, str(out), option, value])
+        assert (result.exit_code, result.stderr) == (1, said) and not out.exists()
+    result = runner.invoke(cli, ["export", db, str(out), "--license", "https://creativecommons.org/licenses/by/4.0/"])
+    assert result.exit_code == 0 and read_sssom(out)[0]["license"] == "https://creativecommons.org/licenses/by/4.0/"
+
+
+def test_a_framework_named_twice_is_exported_once_and_labels_are_one_line(small_db, tmp_path, runner):
+    db = str(small_db)
+    assert runner.invoke(cli, ["decide", db, "1", "accept", "--reviewer", "Dana\nLee"]).exit_code == 0
+    framework = sqlite3.connect(db).execute("select name from frameworks where kind = 'industry'").fetchone()[0]
+    out = tmp_path / "x.json"
+    result = runner.invoke(cli, ["export", db, str(out), "--framework", framework, "--framework", framework.upper()])
+    assert result.exit_code == 0, result.output
+    package = json.loads(out.read_text(encoding="utf-8"))
+    identifiers = [item["identifier"] for item in package["CFItems"]]
+    assert len(identifiers) == len(set(identifiers)) == sqlite3.connect(db).execute(
+        "select count(*) from standards s join frameworks f on f.id = s.framework_id where f.name = ?",
+        [framework]).fetchone()[0]
+    assert runner.invoke(cli, ["import-case", str(tmp_path / "back.db"), str(out)]).exit_code == 0
+    sssom = tmp_path / "x.sssom.tsv"
+    assert runner.invoke(cli, ["export", db, str(sssom)]).exit_code == 0
+    assert [m["author_label"] for m in read_sssom(sssom)[1]] == ["Dana Lee"]
