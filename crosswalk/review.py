@@ -216,8 +216,14 @@ def _state(row: dict) -> dict:
 def plan_decision(db, row: dict, decision: str, *, strength=None, rationale=None) -> Outcome:
     """What a decision would do to an alignment row, by the DECIDE rule; writes nothing.
 
-    ``strength`` None keeps the current one; ``rationale`` None keeps it and "" clears it.
+    ``strength`` None keeps the current one; ``rationale`` None keeps it and "" clears it. A rationale
+    that is the current one, sent back with the opposite decision (accepted to rejected, or back), is
+    not the reviewer's own but the one a form or workbook showed: as None, the DECIDE rule clears it
+    on such a flip. (Kept, the acceptance's reason stood under the rejection, and went into the report.)
     """
+    flips = row["status"] in ("accepted", "rejected") and (decision == "accept") != (row["status"] == "accepted")
+    if flips and rationale and clean_text(rationale) == clean_text(row["rationale"]):
+        rationale = None
     values = {"alignment_id": row["id"], "decision": decision, "strength": strength, "rationale": rationale}
     new = dict(next(db.query(DECIDE.outcome_sql(), values)))
     old = _state(row)
@@ -243,10 +249,12 @@ class Changed(CrosswalkError):
     """A decision made on what a page showed, where someone has decided the alignment since."""
 
 
-def seen_token(status: str, reviewed_at: str | None) -> str:
-    """What a page showed of an alignment's decision (its status, and when it was decided), sent back
-    with a decision made on the page: see :func:`decide`'s ``seen``."""
-    return f"{status}@{reviewed_at or ''}"
+def seen_token(status: str, reviewed_at: str | None, needs_review=0) -> str:
+    """What a page showed of an alignment's decision (its status, when it was decided, and whether it
+    was flagged for re-review), sent back with a decision made on the page: see :func:`decide`'s
+    ``seen``. (Without the flag, a page shown before an import flagged the decision confirmed it: a
+    judgement on a statement that has since changed.)"""
+    return f"{status}@{reviewed_at or ''}" + ("@re-review" if needs_review else "")
 
 
 # What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into
@@ -290,11 +298,16 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
     with write_transaction(db):
         row = get_alignment(db, alignment_id)
         outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
-        if seen is not None and outcome.changed and seen != seen_token(row["status"], row["reviewed_at"]):
+        if seen is not None and outcome.changed and seen != seen_token(row["status"], row["reviewed_at"],
+                                                                       row["needs_review"]):
+            pair = f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']})"
+            if row["needs_review"] and seen == seen_token(row["status"], row["reviewed_at"]):
+                raise Changed(f"{pair} was flagged for re-review after this page was shown "
+                              f"({row['needs_review_reason'] or 'a statement changed'}). Nothing was saved; "
+                              "decide again on the page as it is now")
             by = f" by {row['reviewer']}" if row.get("reviewer") else ""
-            raise Changed(f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']}) was changed{by} "
-                          f"after this page was shown: it is now {describe_state(_state(row))}. Nothing was "
-                          "saved; decide again on the page as it is now")
+            raise Changed(f"{pair} was changed{by} after this page was shown: it is now "
+                          f"{describe_state(_state(row))}. Nothing was saved; decide again on the page as it is now")
         return record_decision(db, outcome, reviewer=reviewer, via=via)
 
 

@@ -144,7 +144,7 @@ async def review_alignment(datasette, request):
             **await pages.common(datasette, request),
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
-            "seen": review.seen_token(rows[0]["status"], rows[0]["reviewed_at"]),
+            "seen": review.seen_token(rows[0]["status"], rows[0]["reviewed_at"], rows[0]["needs_review"]),
             # Back to the queue as it was (its program, subject and page), where it was opened from.
             "back": local_path(request.args.get("back")) or datasette.urls.path("/-/review"),
         },

@@ -223,7 +223,7 @@ def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
     for item in items:
         row = _find(db, item)
         if row is None or plan_decision(db, row, item.decision, strength=item.strength,
-                                        rationale=_own_rationale(row, item)).changed:
+                                        rationale=item.rationale).changed:
             pending.append(item)
     return pending
 
@@ -755,7 +755,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             row = _find(db, item) or _restore(db, item, result, stamp)
             if row is None:
                 continue
-            outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=_own_rationale(row, item))
+            outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
             if not outcome.changed:
                 result.unchanged += 1
             elif fingerprint(row) != item.fingerprint:
@@ -766,18 +766,6 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                                 via=via if who == reviewer else f"{via}, imported by {reviewer}")
                 result.recorded[outcome.new["status"]] += 1
     return result
-
-
-def _own_rationale(row, item: WorkbookRow) -> str | None:
-    """The row's rationale as the reviewer's own, or None where it is the one the export wrote in
-    and the decision turns accepted into rejected (or back): by the DECIDE rule such a flip then
-    clears it, as ``crosswalk decide`` does. Sent back as typed, accepted's reason stayed on the
-    rejection (and went into the signed report)."""
-    flips = row["status"] in ("accepted", "rejected") and (
-        read_decision(item.decision)[0] == "accept") != (row["status"] == "accepted")
-    if flips and item.rationale and item.rationale == clean_text(row["rationale"]):
-        return None
-    return item.rationale
 
 
 def _conflict_reason(row, item: WorkbookRow) -> str:

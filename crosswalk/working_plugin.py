@@ -61,17 +61,18 @@ async def home(datasette, request):
     return await _page(datasette, request, "crosswalk_home.html", pages.home_context)
 
 
-def _seen(rows: list, status: str) -> list:
-    """Each row with the decision its page shows (review.seen_token, from the row's status and decision
-    time: a suggestion given a rationale has one), for its decide form; ``status`` where the row's
-    query leaves it out (a list of accepted alignments only)."""
+def _seen(rows: list, status: str, flagged: bool = False) -> list:
+    """Each row with the decision its page shows (review.seen_token, from the row's status, decision
+    time (a suggestion given a rationale has one) and re-review flag), for its decide form; ``status``
+    and ``flagged`` where the row's query leaves them out (a list of decisions to re-review)."""
     for row in rows:
-        row["seen"] = review.seen_token(row.get("status", status), row.get("reviewed_at"))
+        row["seen"] = review.seen_token(row.get("status", status), row.get("reviewed_at"),
+                                        row.get("needs_review", flagged))
     return rows
 
 
 async def _program_extras(datasette, request, context):
-    _seen(context.get("rereview") or [], "accepted")
+    _seen(context.get("rereview") or [], "accepted", flagged=True)
     return {}
 
 
@@ -97,7 +98,7 @@ async def _standard_extras(datasette, request, context):
     async def awaiting_on(page):
         return await pages.rows(datasette, f"""
             select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
-                   a.status, a.reviewed_at, o.id as other_id, o.code as other_code, o.statement as other_statement,
+                   a.status, a.reviewed_at, a.needs_review, o.id as other_id, o.code as other_code, o.statement as other_statement,
                    (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                         where pf.framework_id = o.framework_id) as program_names
             {suggested}
@@ -131,7 +132,7 @@ async def search_page(datasette, request):
 # reading them through the (source_id, target_id) index one row at a time.
 AWAITING = """
     select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence, a.rank,
-           a.status, a.reviewed_at,
+           a.status, a.reviewed_at, a.needs_review,
            s.code as cte_code, s.statement as cte_statement, sf.name as credential,
            t.code as standard_code, t.statement as standard, t.subject, t.domain, t.grade, t.grade_low, t.grade_high
     from program_frameworks pf
@@ -223,7 +224,7 @@ async def review_context(datasette, request) -> dict:
         "page": page,
         "more": more,
         "first": offset + 1,
-        "rereview": _seen(rereview, "accepted"),
+        "rereview": _seen(rereview, "accepted", flagged=True),
     }
 
 
@@ -330,10 +331,18 @@ async def comment(datasette, request):
     if isinstance(form, Response):
         return form
     post, back, reviewer, alignment_id = form
+    pair = {k: post.get(k) for k in ("source_id", "target_id") if post.get(k)}
 
     def write(conn):
-        return review.add_comment(sqlite_utils.Database(conn), alignment_id, post.get("comment") or "",
-                                  reviewer=reviewer["id"], via="site")
+        db = sqlite_utils.Database(conn)
+        with store.write_transaction(db):
+            # As for a decision: an id a re-run of match gave another pair is not this comment's.
+            row = review.get_alignment(db, alignment_id)
+            if any(str(row[k]) != v for k, v in pair.items()):
+                raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; "
+                                     "reload the page")
+            return review.add_comment(db, alignment_id, post.get("comment") or "", reviewer=reviewer["id"],
+                                      via="site")
 
     _, refused = await _write(datasette, request, back, write, REPLACED)
     if refused is not None:

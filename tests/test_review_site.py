@@ -650,3 +650,60 @@ def test_a_suggestion_given_a_rationale_can_still_be_decided_from_the_pages(ds, 
         assert state(review_db, best) == ("accepted", "partial", "Check the units", "alice")
 
     asyncio.run(run())
+
+
+def test_a_page_shown_before_a_flag_a_flip_and_a_reused_id_are_handled_as_the_other_ways_do(ds, review_db):
+    """Found by an audit of the review site: a page shown before an import flagged the decision for
+    re-review confirmed it (a judgement on a statement that has since changed); turning an accepted
+    alignment into a rejected one on its page kept the acceptance's reason under the new reviewer's
+    name (the box shows it); and a comment from a page whose id a re-run of match gave another pair
+    landed on that pair."""
+    db = open_db(review_db)
+    decide(db, 1, "accept", strength="full", rationale="Reads a tape measure", reviewer="bob")
+    decide(db, 2, "accept", strength="full", rationale="Measures angles", reviewer="bob")
+    db.close()
+
+    async def run():
+        c = ds.client
+        cookie = actor_cookie(ds)
+        page, field, csrf = await form_token(ds, cookie, 1)
+        seen = re.search(r'name="seen" value="([^"]+)"', page.text).group(1)
+        assert "Reads a tape measure</textarea>" in page.text  # the box shows the current rationale
+        signed = {"cookie": f"{cookie}; ds_csrftoken={csrf}"}
+        form = {"alignment_id": "1", "source_id": "", "target_id": "", "decision": "accept", "strength": "full",
+                "rationale": "Reads a tape measure", "rationale_shown": "1", "seen": seen, "next": "/-/review/1",
+                "csrftoken": field}
+        # An import flags the decision while the page is open: its answer is not saved.
+        with sqlite3.connect(review_db) as conn:
+            conn.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on "
+                         "re-import; it was: Measure the dimensions' where id = 1")
+        conn.close()
+        refused = await c.post("/-/decide", data=form, headers=signed)
+        shown = await c.get(refused.headers["location"], headers={
+            "cookie": f"{signed['cookie']}; ds_messages={refused.cookies['ds_messages']}"})
+        assert ("was flagged for re-review after this page was shown (statement changed on re-import; it was: "
+                "Measure the dimensions). Nothing was saved") in shown.text
+        assert sqlite3.connect(review_db).execute("select needs_review from alignments where id = 1").fetchone() == (1,)
+        # From the page as it is now (it shows the flag): saved, the flag cleared.
+        form["seen"] = re.search(r'name="seen" value="([^"]+)"', shown.text).group(1)
+        assert (await c.post("/-/decide", data=form, headers=signed)).status_code == 302
+        assert sqlite3.connect(review_db).execute(
+            "select needs_review, reviewer from alignments where id = 1").fetchone() == (0, "alice")
+        # Rejected from its page, the box still holding the acceptance's reason: the reason is cleared.
+        page, field, csrf = await form_token(ds, cookie, 2)
+        seen = re.search(r'name="seen" value="([^"]+)"', page.text).group(1)
+        flip = dict(form, alignment_id="2", decision="reject", strength="", rationale="Measures angles", seen=seen,
+                    next="/-/review/2", csrftoken=field)
+        assert (await c.post("/-/decide", data=flip, headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+                ).status_code == 302
+        assert state(review_db, 2) == ("rejected", None, None, "alice")
+        # A comment whose page named another pair under this id: not saved on this one.
+        other = sqlite3.connect(review_db).execute("select source_id, target_id from alignments where id = 3").fetchone()
+        moved = await c.post("/-/comment", data={"alignment_id": "2", "source_id": str(other[0]),
+                                                 "target_id": str(other[1]), "comment": "Fits well",
+                                                 "next": "/-/review/2", "csrftoken": field},
+                             headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+        assert moved.status_code == 302
+        assert sqlite3.connect(review_db).execute("select count(*) from review_comments").fetchone() == (0,)
+
+    asyncio.run(run())
