@@ -1422,3 +1422,25 @@ def test_eval_says_how_many_gold_pairs_its_filters_left_out(db, welding_xlsx, ac
                       use_embeddings=False)
     assert (report.gold_pairs, report.unknown_codes, report.outside_filters) == (1, 1, 1)
     assert "codes not found 1; left out by --subject/--grade 1)" in report.table()
+
+
+def test_the_summary_counts_the_decisions_on_the_framework_matched(small_db, tmp_path):
+    # 'N reviewed alignments left as they were' counted the decisions to every framework: Welding ->
+    # NGSS said 3 where the 3 decisions were to math.
+    from crosswalk.db import open_db
+    from crosswalk.review import decide
+
+    from .conftest import write_csv
+
+    db = open_db(small_db)
+    decide(db, 1, "accept", reviewer="alice")
+    decide(db, 2, "reject", reviewer="alice")
+    import_file(db, write_csv(tmp_path / "science.csv", [["Code", "Statement"], ["S.1", "Measure heat transfer."],
+                                                         ["S.2", "Explain energy in systems."]]),
+                framework="Science", kind="academic")
+    source = db.execute("select name from frameworks where kind = 'industry'").fetchone()[0]
+    academic = db.execute("select f.name from alignments a join standards t on t.id = a.target_id "
+                          "join frameworks f on f.id = t.framework_id where a.id = 1").fetchone()[0]
+    assert match(db, source=source, target="Science", top=2, use_embeddings=False).kept_decisions == 0
+    again = match(db, source=source, target=academic, top=2, use_embeddings=False)
+    assert again.kept_decisions == 2 and "2 reviewed alignments left as they were" in again.summary()

@@ -175,6 +175,6 @@ def match(
     waiting = learned.shared_waiting if learned and len(sources) >= settings.shared_min_statements else None
     checked = ((learned.statements, learned.warm_right, learned.cold_right)
                if learned and learned.warm_right is not None else None)
-    return MatchResult(source_name, target_name, len(sources), len(targets), writer.suggested, len(writer.decided),
+    return MatchResult(source_name, target_name, len(sources), len(targets), writer.suggested, writer.decided_here,
                        writer.method, writer.kept_commented, writer.unlikely_count,
                        (waiting, settings.shared_min_statements) if waiting is not None else None, checked)

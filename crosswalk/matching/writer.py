@@ -56,6 +56,7 @@ class _SuggestionWriter:
         self.pending: list[tuple] = []
         self.suggested = self.kept_commented = self.unlikely_count = 0
         self.decided: set = set()
+        self.decided_here = 0
         self.unlikely: list[tuple] = []  # (source id, its best score): no likely alignment
         self.commented: dict = {}
         self.guard = None
@@ -69,6 +70,9 @@ class _SuggestionWriter:
             [source_fid]).fetchall()
         self.decided = {(s, t) for s, t, _ in decided}
         targets_here = set(target_ids)
+        # What the summary counts as left as it was: the decisions on the targets this run ranks (those
+        # to another framework were never at stake; counted, Welding -> NGSS said 3 for 3 math decisions).
+        self.decided_here = sum(t in targets_here for _, t in self.decided)
         self.decided_accepted = {(s, t) for s, t, status in decided if status == "accepted" and t in targets_here}
         (largest,) = conn.execute("select max(id) from standards").fetchone()
         if (largest or 0) >= 2**31:  # pair keys stay 64-bit integers (rowids are never this large unless set so)
