@@ -180,8 +180,9 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
 
 @cli.command()
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
-@click.option("--from", "source", required=True, help="The industry framework to find alignments for")
-@click.option("--to", "target", required=True, help="The academic framework to align to")
+@click.option("--from", "source", required=True, multiple=True, help="The industry framework to find alignments for")
+@click.option("--to", "target", required=True, multiple=True,
+              help="The academic framework to align to (repeatable: one match each, in turn)")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Suggestions per source standard")
 @click.option("--subject", help="Only target standards of this subject or domain")
@@ -204,6 +205,9 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
     what is accepted most counts once 10 statements have an accepted
     alignment (the summary says how many so far).
 
+    Several --to are matched one after the other, each with its own
+    summary line.
+
     Example:
 
     \b
@@ -213,17 +217,22 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
     from .db import framework_id
     from .matching import match as run_match
 
+    if len(source) > 1:  # (a second --from was taken for the first, silently)
+        raise CrosswalkError("--from names one framework; run match once for each")
     db = open_database(database)
+    # Every name checked before the first match writes anything; one framework named twice, once.
+    targets = list(dict.fromkeys(framework_id(db, name) for name in target))
     count = db.execute(
         "select count(*) from standards where framework_id = ? and status = 'active'",
-        [framework_id(db, source)],
+        [framework_id(db, source[0])],
     ).fetchone()[0]
-    with progress_bar(silent, count, "Matching") as update:
-        result = run_match(
-            db, source=source, target=target, top=top, subject=subject, grade=grade,
-            use_embeddings=not no_embeddings, progress=update,
-        )
-    click.echo(result.summary())
+    for target_id in targets:
+        with progress_bar(silent, count, "Matching") as update:
+            result = run_match(
+                db, source=source[0], target=str(target_id), top=top, subject=subject, grade=grade,
+                use_embeddings=not no_embeddings, progress=update,
+            )
+        click.echo(result.summary())
 
 
 @cli.group()

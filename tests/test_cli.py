@@ -9,11 +9,12 @@ import pytest
 import sqlite_utils
 
 from crosswalk.cli import cli
+from crosswalk.db import open_db
 from crosswalk.programs import CAREER_CLUSTERS, canonical_cluster
 from crosswalk.publish import publish
 from crosswalk.site import make_datasette, make_public_datasette
 
-from .conftest import DATA
+from .conftest import DATA, write_csv
 
 
 def test_every_command_help_has_an_example(runner):
@@ -443,3 +444,27 @@ def test_eval_on_a_file_that_holds_no_crosswalk_is_one_error(runner, tmp_path):
                                      "--from", "A", "--to", "B"])
         assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / name} {said}\n", result.output
         assert (tmp_path / name).read_bytes() == before
+
+
+def test_match_several_to_in_turn_and_one_from(runner, small_db, tmp_path):
+    # A second --to (or --from) was taken for the first, silently: only the last was matched.
+    from crosswalk.importer import import_file
+
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "science.csv", [["Code", "Statement"], ["S.1", "Measure heat transfer."]]),
+                framework="Science", kind="academic")
+    source, academic = (db.execute(f"select name from frameworks where kind = '{kind}' order by id").fetchone()[0]
+                        for kind in ("industry", "academic"))
+    db.close()
+    before = small_db.read_bytes()
+    refused = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "Nope",
+                                  "--no-embeddings", "--silent"])
+    assert refused.exit_code == 1 and refused.stderr.startswith("Error: no framework named 'Nope'")
+    assert small_db.read_bytes() == before  # every name checked before the first match writes
+    result = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "science",
+                                 "--to", academic.upper(), "--no-embeddings", "--silent"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and f"against 5 of '{academic}'" in lines[0] and "against 1 of 'Science'" in lines[1]
+    twice = runner.invoke(cli, ["match", str(small_db), "--from", source, "--from", source, "--to", academic])
+    assert (twice.exit_code, twice.stderr) == (1, "Error: --from names one framework; run match once for each\n")
