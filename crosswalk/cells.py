@@ -35,6 +35,18 @@ def neutralise(value):
     return "'" + value if is_formula_like(value) else value
 
 
+def restored(value):
+    """The text a CSV cell held before :func:`neutralise`: its guard's apostrophe taken off, where one
+    stands before a formula start (for crosswalk's own CSV read back, as import-decisions reads an
+    export: a rationale "- measures angles" came back as "'- measures angles", a code "=T8" as "'=T8").
+
+    Example::
+
+        restored("'=1+1")  # "=1+1"
+    """
+    return value[1:] if isinstance(value, str) and value.startswith("'") and is_formula_like(value[1:]) else value
+
+
 def write_cell(cell, value):
     """For xlsx: put a value in an openpyxl cell; text is stored as text, never as a formula, and
     without the control characters a workbook cannot hold (a rationale typed with one)."""

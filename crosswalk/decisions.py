@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .cells import restored
 from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
@@ -81,9 +82,12 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
     out: list[Decision] = []
     seen: dict[tuple, Decision] = {}
 
+    csv_file = table.file_format == "csv"
+
     def get(values, field):
         i = index.get(field)
-        return cell_text(values[i]) if i is not None and i < len(values) else ""
+        text = cell_text(values[i]) if i is not None and i < len(values) else ""
+        return restored(text) if csv_file else text  # (a CSV crosswalk wrote: its formula guard off)
 
     for number, values in table.rows:
         source, target = get(values, "source"), get(values, "target")

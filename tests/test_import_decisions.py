@@ -1,3 +1,5 @@
+import sqlite3
+
 from crosswalk.cli import cli
 from crosswalk.db import open_db
 
@@ -136,3 +138,20 @@ def test_a_code_written_in_another_case_is_found_when_it_names_one_standard(runn
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("Applied 1 decision") and "1 row with codes not in the database" in result.stdout
     assert "no standard with code 'G-mg.1'" in result.stderr
+
+
+def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small_db, tmp_path):
+    # The export guards a cell a spreadsheet would run ("- measures angles" as "'- measures angles");
+    # read back by import-decisions, the apostrophe stayed in the rationale and the reviewer's name.
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--rationale", "- measures angles\n- records",
+                               "--reviewer", "@alice"]).exit_code == 0
+    out = tmp_path / "earlier.csv"
+    assert runner.invoke(cli, ["export", str(source), str(out)]).exit_code == 0
+    assert "'- measures angles" in out.read_text(encoding="utf-8-sig")  # guarded in the file
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(out)])
+    assert result.exit_code == 0, result.output
+    assert sqlite3.connect(small_db).execute(
+        "select status, rationale, reviewer from alignments where id = 1").fetchone() == (
+        "accepted", "- measures angles\n- records", "@alice")
