@@ -49,6 +49,7 @@ from .matching import (
     rank_candidates,
 )
 from .sources import PAIR_COLUMNS, cell_text, normalise_header, read_table
+from .text import plural
 
 DEPTH = 100  # ranks looked at for MRR
 
@@ -235,7 +236,11 @@ def evaluate(
     ranked: dict = {}
     popular: dict = {}
     method = "?"
+    if folds and folds > 1 and len(keys) < 2:
+        raise CrosswalkError(f"--folds needs at least 2 gold statements to hold some out; the gold names "
+                             f"{len(keys)} of this framework")
     folds = min(folds, len(keys)) if folds and folds > 1 else 0  # (no more parts than statements)
+    methods: collections.Counter = collections.Counter()  # each fold's method: the check may choose apart
     if folds > 1:
         rng = random.Random(seed)
         shuffled = keys[:]
@@ -253,7 +258,7 @@ def evaluate(
                 cache=cache, settings=settings, with_evidence=False, progress=progress,
             )
             ranked.update({k: r for k, r in zip(test, results)})
-            method = next((r[0].method for r in results if r), method)
+            methods[next((r[0].method for r in results if r), "?")] += 1
             cold_test = rank_candidates(test_docs, targets, top=depth, encoder=encoder, cache=cache,
                                         settings=settings, with_evidence=False)
             for name, band in (("popularity", False), ("popularity in grade band", True)):
@@ -265,6 +270,9 @@ def evaluate(
         )
         ranked = dict(zip(keys, results))
         method = next((r[0].method for r in results if r), method)
+    if methods:  # (it said the last fold's for all: 'no gain over cold' where one fold of 3 used decisions)
+        method = next(iter(methods)) if len(methods) == 1 else "; ".join(
+            f"{name} in {plural(n, 'fold')} of {folds}" for name, n in methods.most_common())
     m = _metrics(ranked, truth, top)
     n = m["n"]
     bands = _bands(m, truth)

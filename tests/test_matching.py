@@ -1444,3 +1444,39 @@ def test_the_summary_counts_the_decisions_on_the_framework_matched(small_db, tmp
     assert match(db, source=source, target="Science", top=2, use_embeddings=False).kept_decisions == 0
     again = match(db, source=source, target=academic, top=2, use_embeddings=False)
     assert again.kept_decisions == 2 and "2 reviewed alignments left as they were" in again.summary()
+
+
+def test_eval_folds_says_each_folds_method_and_needs_two_statements(runner, tmp_path):
+    # It said the last fold's method for all ('no gain over cold' where one fold of 3 used decisions),
+    # and --folds on a gold of one statement ran cold, saying nothing.
+    import csv
+    import re
+
+    from crosswalk.cli import cli
+    from crosswalk.db import open_db
+    from crosswalk.evaluate import evaluate
+
+    targets, statements = _family_crosswalk()
+    db_path = tmp_path / "gold.db"
+    tasks, standards, gold = tmp_path / "tasks.csv", tmp_path / "standards.csv", tmp_path / "gold.csv"
+    with open(tasks, "w", newline="") as t, open(gold, "w", newline="") as g, open(standards, "w", newline="") as s:
+        tw, gw, sw = csv.writer(t), csv.writer(g), csv.writer(s)
+        tw.writerow(["code", "statement"]), gw.writerow(["source_code", "target_code"]), sw.writerow(["code", "statement"])
+        for n, (k, text) in enumerate(statements):
+            tw.writerow([f"T{n}", text])
+            gw.writerow([f"T{n}", f"S{k}"])
+        for target in targets:
+            sw.writerow([target.code, target.text])
+    db = open_db(db_path)
+    import_file(db, tasks, framework="Tasks", kind="industry")
+    import_file(db, standards, framework="Academic", kind="academic")
+    report = evaluate(db, gold=gold, source="Tasks", target="Academic", folds=5, use_embeddings=False)
+    parts = re.findall(r" in (\d+) folds? of 5", report.method)
+    assert report.folds == 5 and (sum(map(int, parts)) == 5 if parts else " in " not in report.method)
+    db.close()
+    one = tmp_path / "one.csv"
+    one.write_text("".join(gold.read_text(encoding="utf-8").splitlines(keepends=True)[:2]), encoding="utf-8")
+    result = runner.invoke(cli, ["eval", str(db_path), "--gold", str(one), "--from", "Tasks", "--to", "Academic",
+                                 "--no-embeddings", "--folds", "5"])
+    assert (result.exit_code, result.stderr) == (1, "Error: --folds needs at least 2 gold statements to hold some "
+                                                    "out; the gold names 1 of this framework\n")
