@@ -153,7 +153,10 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
             "skos": "http://www.w3.org/2004/02/skos/core#",
             "semapv": "https://w3id.org/semapv/vocab/",
         },
-        "mapping_set_id": f"{base}crosswalk.sssom.tsv",
+        # One id per selection (SSSOM: "a globally unique identifier for the mapping set"): every export
+        # named the same set, a program's two mappings and the whole crosswalk's 12,855 alike.
+        "mapping_set_id": f"{base}crosswalk" + (f"-{_slug(_program_name(db, program))}" if program is not None else "")
+                          + ("-with-suggestions" if include_suggestions else "") + ".sssom.tsv",
         "mapping_set_title": SSSOM_TITLE,
         "mapping_set_description": (
             "Accepted alignments were reviewed by people (full = skos:exactMatch, partial = skos:closeMatch)."
@@ -271,6 +274,11 @@ def read_sssom(path) -> tuple[dict, list[dict]]:
 
 def _one_line(text) -> str:
     return " ".join(str(text or "").split())
+
+
+def _program_name(db, program) -> str:
+    """A program's name as written, whether named so, in another case, or by its id."""
+    return db.execute("select name from programs where id = ?", [program_id(db, program)]).fetchone()[0]
 
 
 def _slug(text: str) -> str:

@@ -36,6 +36,13 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
     assert runner.invoke(cli, ["export", str(reviewed_demo), str(licensed), "--license",
                                "https://creativecommons.org/licenses/by/4.0/"]).exit_code == 0
     assert read_sssom(licensed)[0]["license"] == "https://creativecommons.org/licenses/by/4.0/"
+    # One mapping set id per selection (every export named the same set).
+    for extra, expected in ((["--program", "welding technology"], "crosswalk-Welding_Technology.sssom.tsv"),
+                            (["--include-suggestions"], "crosswalk-with-suggestions.sssom.tsv")):
+        one = tmp_path / "one.sssom.tsv"
+        assert runner.invoke(cli, ["export", str(reviewed_demo), str(one), "--base-url", "https://crosswalk.example.org",
+                                   *extra, "--force"]).exit_code == 0
+        assert read_sssom(one)[0]["mapping_set_id"] == f"https://crosswalk.example.org/{expected}"
     refused = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.csv"), "--license", "https://x"])
     assert refused.exit_code == 1 and refused.stderr == (
         "Error: --license applies to --format sssom only (the mapping set's license)\n")
