@@ -1116,6 +1116,23 @@ def m013_program_progress_counts_what_its_pages_list(db: sqlite_utils.Database) 
     )
 
 
+@migrations()
+def m014_changes_since_sign_off_by_log_order(db: sqlite_utils.Database) -> None:
+    """A program's changes since its sign-off are the decisions logged after the sign-off's own log
+    row, not at a later second: times are to the second, so a decision made in the second of the
+    approval was not counted (5 times of 5 when run one after the other), and the approval's page
+    and `program list` said nothing of it. (A program signed off before its status was logged, by
+    SQL, falls back to the time.)"""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'program_progress'").fetchone()[0]
+    old = "WHERE p.status_at IS NOT NULL AND l.at > p.status_at AND l.action != 'comment'"
+    new = ("WHERE p.status_at IS NOT NULL AND l.action != 'comment' AND coalesce("
+           "l.id > (SELECT max(g.id) FROM review_log g WHERE g.program_id = p.id), l.at > p.status_at)")
+    if old not in sql:
+        raise RuntimeError("program_progress is not the view m013 made")
+    db.execute("DROP VIEW program_progress")
+    db.execute(sql.replace(old, new))
+
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

@@ -226,3 +226,23 @@ def test_a_match_leaves_the_planner_statistics_of_what_it_wrote(small_db):
     assert int(now["idx_alignments_target_status"].split()[0]) == db.execute(
         "select count(*) from alignments").fetchone()[0] < alignments
     assert db.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0] == before + 1
+
+
+def test_a_decision_in_the_second_of_the_sign_off_is_a_change_since(small_db):
+    # Times are to the second: a decision made in the approval's second was not counted as after it.
+    from crosswalk.programs import add_program, set_status
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    stamp = db.execute("select status_at from programs").fetchone()[0]
+    decide(db, 1, "accept", reviewer="alice")
+    logged = db.execute("select at from review_log where alignment_id = 1").fetchall()
+    assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 1, (stamp, logged)
+    decide(db, 2, "reject", reviewer="alice")
+    db.execute("insert into review_log (alignment_id, action, comment, reviewer, via, at) "
+               "values (3, 'comment', 'Fits?', 'alice', 'cli', '2000-01-01T00:00:00+00:00')")
+    assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 2  # (comments: none)
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 0

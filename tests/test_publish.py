@@ -6,7 +6,6 @@ import json
 import re
 import shutil
 import sqlite3
-import time
 
 import pytest
 import yaml
@@ -372,7 +371,7 @@ def test_decisions_changed_since_a_sign_off_are_said_when_published(runner, revi
         "(7 draft)")
     page = get(make_public_datasette(out), f"/program/{welding}").text
     assert "Approved by M. Levesque on " in page and "since" not in page.split("Approved by M. Levesque")[1][:40]
-    time.sleep(1.1)  # (times are to the second: a decision in the sign-off's second is not after it)
+    # (in the sign-off's second, most likely: counted all the same, by the log's order)
     assert runner.invoke(cli, ["decide", str(source), str(alignment), "accept", "--reviewer", "alice"]).exit_code == 0
     result = runner.invoke(cli, ["publish", str(source), str(out), "--approved-only", "--force"])
     assert result.exit_code == 0, result.output
