@@ -283,6 +283,14 @@ async def _write(datasette, request, back: str, write, gone: str = ""):
     return None, Response.redirect(back)
 
 
+def _same_pair(db, alignment_id: int, pair: dict) -> None:
+    """Refuse a form about an alignment whose id now names another pair: a re-run of match replaces
+    suggestions, and SQLite may reuse their ids (``pair``: the source_id and target_id the page showed)."""
+    row = review.get_alignment(db, alignment_id)
+    if any(str(row[k]) != v for k, v in pair.items()):
+        raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; reload the page")
+
+
 async def decide(datasette, request):
     """POST /-/decide: a signed-in reviewer's decision, through review.decide (the one set of rules).
 
@@ -310,11 +318,7 @@ async def decide(datasette, request):
     def write(conn):
         db = sqlite_utils.Database(conn)
         with store.write_transaction(db):
-            row = review.get_alignment(db, alignment_id)
-            # A re-run of match replaces suggestions, and SQLite may reuse their ids: the pair must match.
-            if any(str(row[k]) != v for k, v in pair.items()):
-                raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; "
-                                     "reload the page")
+            _same_pair(db, alignment_id, pair)
             return review.decide(db, alignment_id, decision, strength, rationale, reviewer=reviewer["id"],
                                  via="site", seen=post.get("seen") or None)
 
@@ -336,11 +340,7 @@ async def comment(datasette, request):
     def write(conn):
         db = sqlite_utils.Database(conn)
         with store.write_transaction(db):
-            # As for a decision: an id a re-run of match gave another pair is not this comment's.
-            row = review.get_alignment(db, alignment_id)
-            if any(str(row[k]) != v for k, v in pair.items()):
-                raise CrosswalkError("this suggestion was replaced by a new match since the page was shown; "
-                                     "reload the page")
+            _same_pair(db, alignment_id, pair)  # (a comment on a reused id landed on another pair)
             return review.add_comment(db, alignment_id, post.get("comment") or "", reviewer=reviewer["id"],
                                       via="site")
 
