@@ -249,12 +249,20 @@ class Changed(CrosswalkError):
     """A decision made on what a page showed, where someone has decided the alignment since."""
 
 
-def seen_token(status: str, reviewed_at: str | None, needs_review=0) -> str:
-    """What a page showed of an alignment's decision (its status, when it was decided, and whether it
-    was flagged for re-review), sent back with a decision made on the page: see :func:`decide`'s
-    ``seen``. (Without the flag, a page shown before an import flagged the decision confirmed it: a
-    judgement on a statement that has since changed.)"""
-    return f"{status}@{reviewed_at or ''}" + ("@re-review" if needs_review else "")
+def seen_token(status: str, last_change: int | None) -> str:
+    """What a page showed of an alignment's decision: its status, and the last change logged for it
+    (:data:`LAST_CHANGE`: a decision or a flag for re-review, not a comment), sent back with a
+    decision made on the page: see :func:`decide`'s ``seen``. The log's order, not a time: times are
+    to the second, and a second reviewer's change in the same second was overwritten unseen; and a
+    flag, which changes no decision, is a change the page did not show."""
+    return f"{status}@{last_change or ''}"
+
+
+# The id of the last change logged for an alignment (:func:`seen_token`): for one (``?``), or, with
+# ``{ids}`` filled in, for several (pages show many).
+LAST_CHANGE = "select max(id) from review_log where alignment_id = ? and action != 'comment'"
+LAST_CHANGES = ("select alignment_id, max(id) as last_change from review_log where action != 'comment' "
+                "and alignment_id in ({ids}) group by alignment_id")
 
 
 # What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into
@@ -298,10 +306,11 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
     with write_transaction(db):
         row = get_alignment(db, alignment_id)
         outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
-        if seen is not None and outcome.changed and seen != seen_token(row["status"], row["reviewed_at"],
-                                                                       row["needs_review"]):
+        last = db.execute(LAST_CHANGE, [row["id"]]).fetchone()[0] if seen is not None else None
+        if seen is not None and outcome.changed and seen != seen_token(row["status"], last):
             pair = f"alignment {row['id']} ({row['cte_code']} → {row['standard_code']})"
-            if row["needs_review"] and seen == seen_token(row["status"], row["reviewed_at"]):
+            action = db.execute("select action from review_log where id = ?", [last]).fetchone()
+            if row["needs_review"] and action and action[0] == "flag":
                 raise Changed(f"{pair} was flagged for re-review after this page was shown "
                               f"({row['needs_review_reason'] or 'a statement changed'}). Nothing was saved; "
                               "decide again on the page as it is now")

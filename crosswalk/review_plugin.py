@@ -144,7 +144,8 @@ async def review_alignment(datasette, request):
             **await pages.common(datasette, request),
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
-            "seen": review.seen_token(rows[0]["status"], rows[0]["reviewed_at"], rows[0]["needs_review"]),
+            "seen": review.seen_token(rows[0]["status"], max((e["id"] for e in log if e["action"] != "comment"),
+                                                              default=None)),
             # Back to the queue as it was (its program, subject and page), where it was opened from.
             "back": local_path(request.args.get("back")) or datasette.urls.path("/-/review"),
         },

@@ -61,18 +61,20 @@ async def home(datasette, request):
     return await _page(datasette, request, "crosswalk_home.html", pages.home_context)
 
 
-def _seen(rows: list, status: str, flagged: bool = False) -> list:
-    """Each row with the decision its page shows (review.seen_token, from the row's status, decision
-    time (a suggestion given a rationale has one) and re-review flag), for its decide form; ``status``
-    and ``flagged`` where the row's query leaves them out (a list of decisions to re-review)."""
+async def _seen(datasette, rows: list, status: str) -> list:
+    """Each row with the decision its page shows (review.seen_token: its status and the last change
+    logged for it), for its decide form; ``status`` where the row's query leaves it out (a list of
+    decisions to re-review)."""
+    ids = [row["alignment_id"] for row in rows if row.get("alignment_id") is not None]  # (a no-likely list has none)
+    last = {r["alignment_id"]: r["last_change"] for r in await pages.rows(
+        datasette, review.LAST_CHANGES.format(ids=", ".join(str(int(i)) for i in ids)))} if ids else {}
     for row in rows:
-        row["seen"] = review.seen_token(row.get("status", status), row.get("reviewed_at"),
-                                        row.get("needs_review", flagged))
+        row["seen"] = review.seen_token(row.get("status", status), last.get(row.get("alignment_id")))
     return rows
 
 
 async def _program_extras(datasette, request, context):
-    _seen(context.get("rereview") or [], "accepted", flagged=True)
+    await _seen(datasette, context.get("rereview") or [], "accepted")
     return {}
 
 
@@ -98,7 +100,7 @@ async def _standard_extras(datasette, request, context):
     async def awaiting_on(page):
         return await pages.rows(datasette, f"""
             select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
-                   a.status, a.reviewed_at, a.needs_review, o.id as other_id, o.code as other_code, o.statement as other_statement,
+                   a.status, a.reviewed_at, o.id as other_id, o.code as other_code, o.statement as other_statement,
                    (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                         where pf.framework_id = o.framework_id) as program_names
             {suggested}
@@ -112,7 +114,7 @@ async def _standard_extras(datasette, request, context):
     if page > 1 and not awaiting:  # past the last page, as after deciding a last page's last suggestion
         page = pages.last_page(total, AWAITING_SHOWN)
         awaiting = await awaiting_on(page)
-    return {"awaiting": _seen(awaiting[:AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
+    return {"awaiting": await _seen(datasette, awaiting[:AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
             "awaiting_first": (page - 1) * AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > AWAITING_SHOWN}
 
 
@@ -132,7 +134,7 @@ async def search_page(datasette, request):
 # reading them through the (source_id, target_id) index one row at a time.
 AWAITING = """
     select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence, a.rank,
-           a.status, a.reviewed_at, a.needs_review,
+           a.status, a.reviewed_at,
            s.code as cte_code, s.statement as cte_statement, sf.name as credential,
            t.code as standard_code, t.statement as standard, t.subject, t.domain, t.grade, t.grade_low, t.grade_high
     from program_frameworks pf
@@ -219,12 +221,12 @@ async def review_context(datasette, request) -> dict:
         "subject": subject,
         "subjects": subjects,
         "no_likely": no_likely,
-        "items": _seen(items[:REVIEW_PAGE_SIZE], "suggested"),
+        "items": await _seen(datasette, items[:REVIEW_PAGE_SIZE], "suggested"),
         "total": total,
         "page": page,
         "more": more,
         "first": offset + 1,
-        "rereview": _seen(rereview, "accepted", flagged=True),
+        "rereview": await _seen(datasette, rereview, "accepted"),
     }
 
 

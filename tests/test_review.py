@@ -314,7 +314,7 @@ def test_a_decision_from_a_page_left_open_does_not_overwrite_one_made_since(smal
     """`seen` (what the page showed: review.seen_token) refuses a decision where someone decided the
     alignment after the page was shown, unless it changes nothing; without it (the command line), the
     latest decision wins, as before."""
-    from crosswalk.review import Changed, seen_token
+    from crosswalk.review import LAST_CHANGE, Changed, seen_token
 
     db = open_db(small_db)
     a = first_ids(db, 1)[0]
@@ -327,9 +327,13 @@ def test_a_decision_from_a_page_left_open_does_not_overwrite_one_made_since(smal
     assert decide(db, a, "accept", reviewer="alice", seen=shown).changed is False  # the same: no change, no refusal
     row = db.execute("select status, rationale, reviewer, reviewed_at from alignments where id = ?", [a]).fetchone()
     assert row[:3] == ("accepted", "Bob: measuring", "bob")
-    # From the page as it is now, the decision goes through.
-    assert decide(db, a, "reject", rationale="Alice: not math", reviewer="alice",
-                  seen=seen_token("accepted", row[3])).changed
+    # From the page as it is now (its last change logged), the decision goes through.
+    now = seen_token("accepted", db.execute(LAST_CHANGE, [a]).fetchone()[0])
+    assert decide(db, a, "reject", rationale="Alice: not math", reviewer="alice", seen=now).changed
+    # Bob again within the same second, from the page Alice's decision was made on: refused (by the
+    # second, as before, it went through: the time of the decision was all the page said).
+    with pytest.raises(Changed):
+        decide(db, a, "accept", strength="partial", reviewer="bob", seen=now)
 
 
 def test_turning_a_decision_round_without_a_rationale_clears_the_old_one(small_db):

@@ -617,7 +617,7 @@ def test_a_page_left_open_does_not_overwrite_a_decision_made_since_and_odd_ids_a
 
 
 def test_a_suggestion_given_a_rationale_can_still_be_decided_from_the_pages(ds, review_db):
-    """A rationale set on a suggestion stamps its decision time: the review page's form sends that back,
+    """A rationale set on a suggestion is a change logged for it: the review page's form sends that back,
     so the decision goes through (the page sent 'suggested@', and every decision was refused as made
     since)."""
     conn = sqlite3.connect(review_db)
@@ -639,7 +639,9 @@ def test_a_suggestion_given_a_rationale_can_still_be_decided_from_the_pages(ds, 
         listed = re.findall(r'<li id="a(\d+)" class="xw-suggestion">', page.text)
         after = listed[listed.index(str(best)) + 1]
         assert re.search(r'name="next" value="([^"]+)"', form_html).group(1) == f"/program/{program}/review#a{after}"
-        assert seen == "suggested@2026-11-30T07:00:00+00:00"
+        logged = sqlite3.connect(review_db).execute(
+            "select max(id) from review_log where alignment_id = ? and action != 'comment'", [best]).fetchone()[0]
+        assert logged is not None and seen == f"suggested@{logged}"  # (the rationale's log row)
         field = re.search(r'name="csrftoken" value="([^"]+)"', page.text).group(1)
         signed = {"cookie": f"{cookie}; ds_csrftoken={page.cookies.get('ds_csrftoken')}"}
         saved = await c.post("/-/decide", data={"alignment_id": str(best), "source_id": str(source),
