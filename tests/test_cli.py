@@ -343,9 +343,16 @@ def test_a_file_that_is_not_a_crosswalk_database_is_refused_and_left_as_it_was(r
         f"Error: cannot create {dangling}: it is a link to {missing}, which does not exist\n"), result.output
 
 
-def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db):
+def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db, tmp_path):
     """Suggestions go from the industry standards a program teaches to academic standards: --from and
-    --to swapped, or one framework twice, is one error and writes nothing."""
+    --to swapped, one framework twice, or two of one kind (they went into the programs' review queues)
+    is one error and writes nothing."""
+    from crosswalk.importer import import_file
+
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "carpentry.csv", [["Code", "Statement"], ["C.1", "Frame a wall."]]),
+                framework="Carpentry", kind="industry")
+    db.close()
     def alignments():
         with sqlite3.connect(small_db) as conn:
             rows = conn.execute("select * from alignments order by id").fetchall()
@@ -359,6 +366,10 @@ def test_match_refuses_the_frameworks_the_wrong_way_round(runner, small_db):
          "program teaches (--from) to academic standards (--to); swap them\n"),
         (["--from", "Welding", "--to", "welding"], "Error: --from and --to both name 'Welding': match a framework "
                                                    "to another one\n"),
+        (["--from", "Welding", "--to", "Carpentry"],
+         "Error: 'Welding' and 'Carpentry' are both industry: suggestions go from the industry standards a program "
+         "teaches (--from) to academic standards (--to); a framework imported with the wrong kind is imported "
+         "again with --kind\n"),
         (["--from", "Welding", "--to", "academic", "--grade", "13"],
          "Error: no active standard of 'Academic' is in grade '13'\n"),
     ):

@@ -140,6 +140,10 @@ def match(
     if (source_kind, target_kind) == ("academic", "industry"):
         raise CrosswalkError(f"{source_name!r} is academic and {target_name!r} is industry: suggestions go from the "
                              "industry standards a program teaches (--from) to academic standards (--to); swap them")
+    if source_kind == target_kind:  # (they went into the programs' review queues as academic suggestions)
+        raise CrosswalkError(f"{source_name!r} and {target_name!r} are both {source_kind}: suggestions go from the "
+                             "industry standards a program teaches (--from) to academic standards (--to); a framework "
+                             "imported with the wrong kind is imported again with --kind")
     sources = load_sources(db, source_fid)
     targets = load_targets(db, target_fid, subject, grade)
     if not targets:
