@@ -324,7 +324,10 @@ async def decide(datasette, request):
             return review.decide(db, alignment_id, decision, strength, rationale, reviewer=reviewer["id"],
                                  via="site", seen=post.get("seen") or None)
 
-    outcome, refused = await _write(datasette, request, back, write, REPLACED)
+    # Refused, back to the top of the page, where the message says why: to the next suggestion's anchor
+    # ('#a157', where a saved decision goes on), the message sat above the view, and a keyboard or
+    # screen-reader reviewer could take the refused decision for saved.
+    outcome, refused = await _write(datasette, request, back.partition("#")[0], write, REPLACED)
     if refused is not None:
         return refused
     datasette.add_message(request, outcome.summary(), datasette.INFO)

@@ -329,3 +329,17 @@ def test_datasettes_menu_offers_a_sign_in_only_where_someone_can_sign_in(publish
     assert page.status_code == 200 and '<a href="/-/login">Log in</a>' in page.text
     login = get(review, "/-/login")
     assert login.status_code == 200 and 'name="password"' in login.text
+
+
+def test_datasettes_own_pages_pass_contrast_in_a_real_browser(page):
+    """An accessibility audit (axe-core, by hand in Chromium) found Datasette's own pages, behind "Tables
+    and SQL", under WCAG's 4.5:1: its blue buttons (#007bff, 3.97:1 with white), its greyed ids (#aaa,
+    2.2:1), its light green focused links (1.9:1): crosswalk.css darkens them there too."""
+    page.goto("/crosswalk/standards")
+    apply = page.locator('form input[type=submit]').first
+    assert apply.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(23, 68, 95)"
+    greyed = page.locator("td em").first
+    assert greyed.evaluate("e => getComputedStyle(e).color") == "rgb(90, 107, 117)"
+    link = page.locator("table.rows-and-columns td a").first
+    link.focus()
+    assert link.evaluate("e => getComputedStyle(e).color") == "rgb(11, 58, 87)"

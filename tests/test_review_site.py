@@ -709,3 +709,30 @@ def test_a_page_shown_before_a_flag_a_flip_and_a_reused_id_are_handled_as_the_ot
         assert sqlite3.connect(review_db).execute("select count(*) from review_comments").fetchone() == (0,)
 
     asyncio.run(run())
+
+
+def test_a_refused_decision_returns_to_the_top_of_the_page_and_queue_links_say_what_they_review(ds, review_db):
+    # An accessibility audit: refused on a list page, the decision went back to the next suggestion's
+    # anchor, the message above the view (a keyboard or screen-reader reviewer took it for saved); and
+    # the queue's 100 links were all named "Review".
+    conn = sqlite3.connect(review_db)
+    best = conn.execute("select id from alignments where status = 'suggested' order by score desc, id").fetchone()[0]
+    code = conn.execute("select s.code from alignments a join standards s on s.id = a.source_id where a.id = ?",
+                        [best]).fetchone()[0]
+    conn.close()
+
+    async def run():
+        c = ds.client
+        cookie = actor_cookie(ds)
+        queue = await c.get("/-/review", headers={"cookie": cookie})
+        assert re.search(rf'>Review<span class="xw-sr"> {re.escape(code)} and [^<]+</span></a>', queue.text)
+        page, field, csrf = await form_token(ds, cookie, best)
+        db = open_db(review_db)
+        decide(db, best, "accept", reviewer="bob")
+        db.close()
+        refused = await c.post("/-/decide", data={"alignment_id": str(best), "decision": "reject", "seen": "suggested@",
+                                                  "next": "/program/1/review#a99", "csrftoken": field},
+                               headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+        assert refused.status_code == 302 and refused.headers["location"] == "/program/1/review"
+
+    asyncio.run(run())
