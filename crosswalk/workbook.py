@@ -41,7 +41,7 @@ from .review import (
     record_decision,
 )
 from .sources import check_input_file, file_kind
-from .text import plural, short_list
+from .text import plural, short_list, visible
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -492,6 +492,7 @@ class WorkbookRow:
     score: float | None = None
     confidence: str | None = None
     evidence: str | None = None
+    statements: tuple = (None, None)  # the CTE statement and academic standard cells, as the row holds them
 
 
 @dataclasses.dataclass
@@ -515,6 +516,7 @@ class ImportResult:
     exported_from: str | None = None  # the database the cover sheet names
     database: str | None = None  # the one imported into (its file name)
     forgotten: list = dataclasses.field(default_factory=list)  # rows of suggestions with a strength or rationale, no decision
+    edited: list = dataclasses.field(default_factory=list)  # rows whose statement cells were edited (not imported)
 
     @property
     def notes(self) -> list[str]:
@@ -528,6 +530,10 @@ class ImportResult:
             notes.append(f"{plural(len(self.forgotten), 'row')} with a strength or rationale but no decision "
                          f"(not imported; choose accept or reject and import again): "
                          f"{short_list(str(n) for n in self.forgotten)}")
+        if self.edited:
+            notes.append(f"{plural(len(self.edited), 'row')} where a statement was edited in the workbook (the "
+                         "decisions were imported, the edits not: a statement changes with its framework's file, "
+                         f"imported again): {short_list(str(n) for n in self.edited)}")
         return notes
 
     def summary(self) -> str:
@@ -663,7 +669,8 @@ def _find_columns(header, file: str) -> Columns:
                           + (" (the hidden columns must stay)" if set(missing) & {"Source id", "Target id", "Fingerprint"} else ""),
                           file=file, sheet=SHEET, row=1)
     positions = {name: found[name.lower()] for name in REQUIRED}
-    positions.update({name: found[name.lower()] for name in ("Score", "Confidence", "Evidence") if name.lower() in found})
+    positions.update({name: found[name.lower()] for name in ("Score", "Confidence", "Evidence", "CTE statement",
+                                                             "Academic standard") if name.lower() in found})
     return Columns(positions)
 
 
@@ -713,6 +720,7 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
         score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 100 else None,
         confidence=clean_text(values.get("Confidence", (None, None))[0]),
         evidence=clean_text(values.get("Evidence", (None, None))[0]),
+        statements=tuple(values.get(name, (None, None))[0] for name in ("CTE statement", "Academic standard")),
     ), []
 
 
@@ -756,6 +764,9 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             if row is None:
                 continue
             outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
+            if not outcome.changed or fingerprint(row) == item.fingerprint:  # (the statements as exported)
+                if _edited(row, item):
+                    result.edited.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
             elif fingerprint(row) != item.fingerprint:
@@ -766,6 +777,16 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                                 via=via if who == reviewer else f"{via}, imported by {reviewer}")
                 result.recorded[outcome.new["status"]] += 1
     return result
+
+
+def _edited(row, item: WorkbookRow) -> bool:
+    """Whether the row's statement cells say otherwise than the database (spacing aside): a reviewer
+    who unprotected the sheet and edited one took it for saved; the import only said nothing."""
+    def words(text):  # (as the export wrote it: without the characters no one can see or type)
+        return " ".join(visible(str(text or ""), nul=True).split())
+
+    return any(cell is not None and words(cell) != words(row[key])
+               for cell, key in zip(item.statements, ("cte_statement", "standard")))
 
 
 def _conflict_reason(row, item: WorkbookRow) -> str:

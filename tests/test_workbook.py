@@ -675,3 +675,27 @@ def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_
     assert cover["No likely alignment in a subject"].startswith("1 statement: match found nothing likely")
     result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
     assert result.exit_code == 0 and "0 decisions recorded" in result.stdout
+
+
+def test_a_statement_edited_in_the_workbook_is_said_not_imported(small_db, tmp_path, runner):
+    # The statement cells are locked, but the sheet is unprotected to sort; an edited statement was
+    # ignored without a word, and a reviewer took the edit for saved.
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows, columns = rows_by_id(ws), headers(ws)
+    before = ws.cell(rows[1], columns["CTE statement"]).value
+    ws.cell(rows[1], columns["CTE statement"]).value = "Measure workpieces in metric units only."
+    set_decision(ws, rows[1], "accept")
+    ws.cell(rows[2], columns["Academic standard"]).value = "  " + ws.cell(rows[2], columns["Academic standard"]).value
+    set_decision(ws, rows[2], "reject")  # (spacing only: not an edit)
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0 and "2 decisions recorded" in result.stdout
+    assert result.stderr == (f"Note: 1 row where a statement was edited in the workbook (the decisions were "
+                             f"imported, the edits not: a statement changes with its framework's file, imported "
+                             f"again): {rows[1]}\n")
+    assert sqlite3.connect(small_db).execute(
+        "select s.statement from alignments a join standards s on s.id = a.source_id where a.id = 1").fetchone() == (
+        before,)
