@@ -532,11 +532,10 @@ async def program_context(datasette, request) -> dict:
         if e["standard_id"] in by_id:
             by_id[e["standard_id"]]["evidence"].append(e)
     # The reviewed alignments that certify its band's standards (CERTIFYING, for this program).
-    reviews = await rows(datasette, """
+    reviews = await rows(datasette, f"""
         select reviewer, count(*) as alignments,
                min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
-        from program_evidence where program_id = :p and standard_id in (
-            select standard_id from program_standards where program_id = :p and strength is not null)
+        from program_evidence where program_id = :p and {CERTIFYING}
         group by reviewer
     """, p)
     dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]

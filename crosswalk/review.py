@@ -258,11 +258,11 @@ def seen_token(status: str, last_change: int | None) -> str:
     return f"{status}@{last_change or ''}"
 
 
-# The id of the last change logged for an alignment (:func:`seen_token`): for one (``?``), or, with
-# ``{ids}`` filled in, for several (pages show many).
-LAST_CHANGE = "select max(id) from review_log where alignment_id = ? and action != 'comment'"
+# The id of the last change logged for alignments (:func:`seen_token`), ``{ids}`` filled in (pages show
+# many); LAST_CHANGE, the same for one (``?``).
 LAST_CHANGES = ("select alignment_id, max(id) as last_change from review_log where action != 'comment' "
                 "and alignment_id in ({ids}) group by alignment_id")
+LAST_CHANGE = f"select max(last_change) from ({LAST_CHANGES.format(ids='?')})"  # (a row, NULL where none)
 
 
 # What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into

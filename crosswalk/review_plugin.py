@@ -138,14 +138,14 @@ async def review_alignment(datasette, request):
         return await pages.not_found(datasette, request, f"There is no alignment number “{text}”.")
     log = [dict(r) for r in (await db.execute(
         "select * from review_log where alignment_id = ? order by id", [alignment_id])).rows]
+    last_change = (await db.execute(review.LAST_CHANGE, [alignment_id])).first()
     return Response.html(await datasette.render_template(
         "review/alignment.html",
         {
             **await pages.common(datasette, request),
             "a": dict(rows[0]), "log": log, "database": db.name,
             "decision": {"accepted": "accept", "rejected": "reject"}.get(rows[0]["status"], ""),
-            "seen": review.seen_token(rows[0]["status"], max((e["id"] for e in log if e["action"] != "comment"),
-                                                              default=None)),
+            "seen": review.seen_token(rows[0]["status"], last_change[0] if last_change else None),
             # Back to the queue as it was (its program, subject and page), where it was opened from.
             "back": local_path(request.args.get("back")) or datasette.urls.path("/-/review"),
         },

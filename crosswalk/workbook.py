@@ -268,18 +268,22 @@ def _unsaved_notes(db, undecided: list[Undecided]) -> list[int]:
     """The rows of a review workbook where a strength or rationale was written on a suggestion left
     without a decision and the database holds another (a committee's writing that an export over
     the file would lose: the import keeps no note without a decision)."""
+    held = _noted_suggestions(db, undecided)
+    return sorted(u.row for u, (strength, rationale) in held if (
+        u.rationale != clean_text(rationale or "") or (u.strength and u.strength.casefold() != (strength or "").casefold())))
+
+
+def _noted_suggestions(db, undecided: list[Undecided]) -> list[tuple[Undecided, tuple]]:
+    """The undecided rows with a strength or rationale written in them whose alignment is still a
+    suggestion, each with the (strength, rationale) the database holds for it."""
     noted = {u.alignment: u for u in undecided if u.noted and u.alignment is not None}
-    if not noted:
-        return []
-    held = {}
-    for at in range(0, len(noted), 500):
+    held = []
+    for at in range(0, len(noted), 500):  # (SQLite's limit on parameters)
         ids = list(noted)[at : at + 500]
-        held.update((row[0], row[1:]) for row in db.execute(
+        held += [(noted[row[0]], row[1:]) for row in db.execute(
             f"select id, strength, rationale from alignments where status = 'suggested' "
-            f"and id in ({', '.join('?' * len(ids))})", ids))
-    return sorted(u.row for alignment, u in noted.items() if alignment in held and (
-        u.rationale != clean_text(held[alignment][1] or "")
-        or (u.strength and u.strength.casefold() != (held[alignment][0] or "").casefold())))
+            f"and id in ({', '.join('?' * len(ids))})", ids)]
+    return held
 
 
 def _write_header(sheet) -> None:
@@ -751,11 +755,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                           database=file.name if file else None)
     # A strength or rationale written on a suggestion left without a decision: most likely a decision
     # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
-    noted = [(u.row, u.alignment) for u in undecided if u.noted and u.alignment is not None]
-    suggested = {row[0] for row in db.execute(
-        f"select id from alignments where status = 'suggested' and id in ({', '.join('?' for _ in noted)})",
-        [alignment for _, alignment in noted])} if noted else set()
-    result.forgotten = [number for number, alignment in noted if alignment in suggested]
+    result.forgotten = sorted(u.row for u, _ in _noted_suggestions(db, undecided))
     via = f"workbook {path.name}"
     stamp = now()
     with write_transaction(db):
@@ -764,12 +764,12 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             if row is None:
                 continue
             outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
-            if not outcome.changed or fingerprint(row) == item.fingerprint:  # (the statements as exported)
-                if _edited(row, item):
-                    result.edited.append(item.row)
+            as_exported = fingerprint(row) == item.fingerprint
+            if (not outcome.changed or as_exported) and _edited(row, item):  # (the statements as exported)
+                result.edited.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
-            elif fingerprint(row) != item.fingerprint:
+            elif not as_exported:
                 result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item)))
             else:
                 who = item.reviewer or reviewer
