@@ -199,13 +199,11 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
         marks = ", ".join("?" for _ in ids)
         for a in db.query(
             f"""
-            select a.*, s.code as s_code, t.code as t_code, sf.name as s_fw, tf.name as t_fw
-            from alignments a
-            join standards s on s.id = a.source_id join frameworks sf on sf.id = s.framework_id
-            join standards t on t.id = a.target_id join frameworks tf on tf.id = t.framework_id
-            where a.status = 'accepted' and a.needs_review = 0 and s.status = 'active' and t.status = 'active'
-              and (sf.id in ({marks}) or tf.id in ({marks}))
-            order by sf.name, s.code, tf.name, t.code
+            select a.*, a.cte_code as s_code, a.standard_code as t_code, a.industry_framework as s_fw,
+                   a.academic_framework as t_fw
+            from current_alignments a join standards t on t.id = a.target_id
+            where a.status = 'accepted' and (a.industry_framework_id in ({marks}) or t.framework_id in ({marks}))
+            order by a.industry_framework, a.cte_code, a.academic_framework, a.standard_code
             """,
             ids + ids,
         ):

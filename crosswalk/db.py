@@ -1133,6 +1133,114 @@ def m014_changes_since_sign_off_by_log_order(db: sqlite_utils.Database) -> None:
     db.execute(sql.replace(old, new))
 
 
+
+@migrations()
+def m015_what_certifies_written_once(db: sqlite_utils.Database) -> None:
+    """What certifies, written once: ``current_alignments``, the alignments between two active
+    statements that nobody has to look at again (a re-import that changed or retired one of their
+    statements flags them); an accepted one certifies. The program views, the exports and the CASE
+    package read it, where each wrote the rule out before.
+
+    And a program certifies only the standards of its grade band: ``program_evidence`` holds the
+    accepted alignments to them alone. ``program_certifies`` (the program page's "what it
+    certifies" and the what_a_program_certifies query) listed a grade 9-10 standard for a program of
+    grades 11-12, beside a page, a report and ``program list`` that count only the band's; the
+    report and the site each filtered the view by the band themselves.
+
+    ``standard_evidence`` (the evidence_for_a_standard query: "Which CTE work certifies a standard?")
+    listed accepted decisions flagged for re-review beside those that certify."""
+    db.execute(
+        """
+        CREATE VIEW current_alignments AS
+        SELECT * FROM alignment_details
+        WHERE needs_review = 0 AND cte_status = 'active' AND standard_status = 'active'
+        """
+    )
+    for view in ("program_evidence", "program_rereview", "standard_evidence"):
+        db.execute(f"DROP VIEW {view}")
+    db.execute(
+        """
+        CREATE VIEW standard_evidence AS
+        SELECT standard_code, standard, academic_framework, cte_code, cte_statement, industry_framework,
+            (SELECT group_concat(p.name, '; ') FROM program_frameworks pf
+                JOIN programs p ON p.id = pf.program_id
+                WHERE pf.framework_id = industry_framework_id) AS programs,
+            strength, rationale, reviewer, reviewed_at, id AS alignment_id, target_id AS standard_id,
+            source_id AS cte_standard_id
+        FROM current_alignments
+        WHERE status = 'accepted'
+        """
+    )
+    db.execute(
+        f"""
+        CREATE VIEW program_evidence AS
+        SELECT
+            p.id AS program_id,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            t.domain AS domain,
+            t.cluster AS cluster,
+            t.grade AS grade,
+            t.grade_low AS grade_low,
+            t.grade_high AS grade_high,
+            t.position AS standard_position,
+            a.academic_framework AS academic_framework,
+            a.source_id AS cte_id,
+            a.cte_code AS cte_code,
+            a.cte_statement AS cte_statement,
+            a.industry_framework AS credential,
+            a.id AS alignment_id,
+            a.strength AS strength,
+            a.rationale AS rationale,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM programs p
+        JOIN program_frameworks pf ON pf.program_id = p.id
+        JOIN current_alignments a ON a.industry_framework_id = pf.framework_id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id AND {in_band_sql("t", "p.grade_low", "p.grade_high")}
+        """
+    )
+    # The accepted decisions that are not current: to be decided again (with why).
+    db.execute(
+        """
+        CREATE VIEW program_rereview AS
+        SELECT
+            pf.program_id AS program_id,
+            a.id AS alignment_id,
+            s.code AS cte_code,
+            s.statement AS cte_statement,
+            sf.name AS credential,
+            t.id AS standard_id,
+            t.code AS standard_code,
+            t.statement AS standard,
+            t.subject AS subject,
+            coalesce(a.needs_review_reason,
+                CASE WHEN s.status != 'active' THEN 'the CTE statement ' || s.code || ' was retired'
+                     ELSE 'the standard ' || t.code || ' was retired' END) AS reason,
+            a.strength AS strength,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM program_frameworks pf
+        JOIN standards s ON s.framework_id = pf.framework_id
+        JOIN alignments a ON a.source_id = s.id AND a.status = 'accepted'
+        JOIN standards t ON t.id = a.target_id
+        LEFT JOIN frameworks sf ON sf.id = s.framework_id
+        WHERE NOT EXISTS (SELECT 1 FROM current_alignments c WHERE c.id = a.id)
+        """
+    )
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'program_progress'").fetchone()[0]
+    old = "sum(a.status = 'accepted' AND a.needs_review = 0) AS accepted"
+    # CASE, not AND: SQLite ran the subquery for every alignment under AND (on 93,950 alignments, 6,263
+    # accepted: 186 ms against 22 ms; the rule written out, 18 ms).
+    new = ("sum(CASE WHEN a.status = 'accepted' THEN EXISTS (SELECT 1 FROM current_alignments c WHERE c.id = a.id) "
+           "END) AS accepted")
+    if old not in sql:
+        raise RuntimeError("program_progress is not the view m014 made")
+    db.execute("DROP VIEW program_progress")
+    db.execute(sql.replace(old, new))
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

@@ -64,12 +64,6 @@ class ExportResult:
         return f"Exported {plural(self.alignments, 'alignment')} as {self.format.upper()} to {self.path}{extra}"
 
 
-# What an export certifies: a decision to re-review (a statement changed or was retired since) or one
-# whose standard is retired certifies nothing until decided again, as program list, the report and the
-# sites count (the program_evidence view's rule); a suggestion of a retired standard is no suggestion.
-_CURRENT = "needs_review = 0 and cte_status = 'active' and standard_status = 'active'"
-
-
 def _selection(db, program, statuses) -> tuple[list[str], list]:
     where = [f"status in ({', '.join('?' for _ in statuses)})"]
     params: list = list(statuses)
@@ -82,16 +76,18 @@ def _selection(db, program, statuses) -> tuple[list[str], list]:
 def to_rereview(db, *, program=None) -> int:
     """The accepted alignments an export leaves out because they are to be reviewed again."""
     where, params = _selection(db, program, ("accepted",))
-    return db.execute(f"select count(*) from alignment_details where {' and '.join(where)} and not ({_CURRENT})",
-                      params).fetchone()[0]
+    count = f"select count(*) from {{}} where {' and '.join(where)}"
+    return (db.execute(count.format("alignment_details"), params).fetchone()[0]
+            - db.execute(count.format("current_alignments"), params).fetchone()[0])
 
 
 def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:
-    """Accepted (and optionally suggested) alignments with both statements, oldest id first: those
-    that certify now (none to re-review, no retired standard)."""
+    """Accepted (and optionally suggested) alignments with both statements, oldest id first: the
+    current ones (the ``current_alignments`` view: none to re-review, no retired statement), as
+    program list, the report and the sites count them; a suggestion of a retired standard is no
+    suggestion."""
     statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
     where, params = _selection(db, program, statuses)
-    where.append(_CURRENT)
     sql = f"""
         select id as alignment_id, status, strength, rationale, reviewer, reviewed_at, score, method, created_at,
                source_id as cte_id, cte_code, cte_statement, industry_framework, industry_framework_id,
@@ -99,7 +95,7 @@ def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> li
                (select framework_id from standards where id = target_id) as academic_framework_id,
                (select group_concat(p.name, '; ') from program_frameworks pf
                     join programs p on p.id = pf.program_id where pf.framework_id = industry_framework_id) as programs
-        from alignment_details
+        from current_alignments
         where {' and '.join(where)}
         order by id
     """

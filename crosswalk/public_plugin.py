@@ -378,14 +378,6 @@ class NotFoundPage(Exception):
     """A page that does not exist: answered with the site's own 404 page and this message."""
 
 
-# The reviewed alignments (rows of ``program_evidence``) that certify a standard of their program's grade
-# band: those of the standards ``program_standards`` lists as certified for the program, as
-# crosswalk.report.program_evidence reads them. An accepted alignment to a standard outside the band
-# certifies nothing there, and is neither counted nor credited to its reviewer.
-CERTIFYING = """(program_id, standard_id) in (
-    select ps.program_id, ps.standard_id from program_standards ps where ps.strength is not null)"""
-
-
 # --- home ---------------------------------------------------------------------------------------
 
 async def home_context(datasette, request) -> dict:
@@ -411,7 +403,7 @@ async def home_context(datasette, request) -> dict:
         from (select standard_id, max(strength is not null) as certified from program_standards group by standard_id)
     """)
     accepted = await one(datasette,
-                         f"select count(distinct alignment_id) as n from program_evidence where {CERTIFYING}")
+                         "select count(distinct alignment_id) as n from program_evidence")
     progress = {}
     if is_working(datasette):
         for r in await rows(datasette, "select * from program_progress"):
@@ -531,11 +523,11 @@ async def program_context(datasette, request) -> dict:
     for e in evidence:
         if e["standard_id"] in by_id:
             by_id[e["standard_id"]]["evidence"].append(e)
-    # The reviewed alignments that certify its band's standards (CERTIFYING, for this program).
-    reviews = await rows(datasette, f"""
+    # The reviewed alignments that certify its band's standards.
+    reviews = await rows(datasette, """
         select reviewer, count(*) as alignments,
                min(substr(reviewed_at, 1, 10)) as first_date, max(substr(reviewed_at, 1, 10)) as last_date
-        from program_evidence where program_id = :p and {CERTIFYING}
+        from program_evidence where program_id = :p
         group by reviewer
     """, p)
     dates = [d for r in reviews for d in (r["first_date"], r["last_date"]) if d]

@@ -159,18 +159,16 @@ def crosswalk_data(db, program) -> dict:
 
 
 def program_evidence(db, pid: int) -> list[dict]:
-    """The program's reviewed alignments (the ``program_evidence`` view) that certify a standard of its
-    grade band (one ``program_standards`` lists as certified, as the program's page lists them), in the
-    order standards are read."""
+    """The program's reviewed alignments that certify a standard of its grade band (the
+    ``program_evidence`` view, as the program's page lists them), in the order standards are read."""
     evidence = list(db.query("""
         select standard_id, standard_code, standard, subject, grade as raw_grade, grade_low, grade_high,
                academic_framework, cte_code, cte_statement, credential, strength, rationale, reviewer,
                substr(reviewed_at, 1, 10) as reviewed_at
         from program_evidence
-        where program_id = ? and standard_id in (
-            select standard_id from program_standards where program_id = ? and strength is not null)
+        where program_id = ?
         order by subject, grade_low, grade_high, standard_position, standard_code, cte_code
-    """, [pid, pid]))
+    """, [pid]))
     for row in evidence:
         row["grade"] = grade_label(row["grade_low"], row["grade_high"], row["raw_grade"])
     return evidence

@@ -3,12 +3,17 @@ those of the band (the program_coverage view), and the report lists no standard 
 
 import asyncio
 import csv
+import pathlib
 import re
 
 import openpyxl
+import sqlite_utils
+import yaml
 
 from crosswalk.db import open_db
+from crosswalk.importer import import_file
 from crosswalk.programs import add_program, list_programs
+from crosswalk.publish import publish
 from crosswalk.report import write_report
 from crosswalk.review import decide
 from crosswalk.site import make_datasette
@@ -100,3 +105,41 @@ def test_widening_the_band_counts_the_standard_it_now_takes_in(small_db, tmp_pat
     assert sorted(rows) == sorted(evidence) == ["N-Q.1", "W.9-10.2"]
     db.close()
     assert site_counts(small_db, pid) == ((2, 4), (2, 4))
+
+
+def test_what_a_program_certifies_and_the_gaps_are_the_bands_and_only_current_decisions(
+        small_db, tmp_path, academic_csv):
+    """The views the site's tables and the named queries read say what the program's page says: a
+    program of grades 11-12 certifies no grade 9-10 standard (program_certifies, the
+    what_a_program_certifies query), which stays a gap of the band that takes it in; and a decision
+    flagged for re-review (its standard's statement changed) certifies nothing, in standard_evidence
+    (the evidence_for_a_standard query) as on the program's page, in the full database and the public copy."""
+    queries = yaml.safe_load(open(pathlib.Path(__file__).parents[1] / "metadata.yml"))["databases"]["crosswalk"]["queries"]
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12")
+    add_program(db, "Welding Foundations", frameworks=["Welding"], grades="9-10")
+    accept(db, "W.1", "N-Q.1", "full")      # grades 9-12: in both bands
+    accept(db, "W.3", "W.9-10.2", "full")   # grades 9-10: Foundations' band only
+    accept(db, "W.4", "HS-PS3-4", "partial")
+    text = academic_csv.read_text(encoding="utf-8")
+    assert "Plan an investigation of the transfer" in text
+    changed = tmp_path / "academic-edited.csv"
+    changed.write_text(text.replace("Plan an investigation of the transfer", "Plan and carry out an investigation of "
+                                    "the transfer"), encoding="utf-8")
+    assert import_file(db, changed, framework="Academic", kind="academic").flagged == 1  # HS-PS3-4's decision
+    db.conn.commit()
+    db.close()
+    publish(small_db, tmp_path / "public")
+    for path in (small_db, tmp_path / "public" / "crosswalk.db"):
+        db = sqlite_utils.Database(path)
+        certifies = {(r["program"], r["standard_code"]) for r in db.query(
+            queries["what_a_program_certifies"]["sql"], {"program": "Welding"})}
+        assert certifies == {("Welding Technology", "N-Q.1"), ("Welding Foundations", "N-Q.1"),
+                             ("Welding Foundations", "W.9-10.2")}
+        assert {r["standard_code"] for r in db.query("select * from program_certifies")} == {"N-Q.1", "W.9-10.2"}
+        evidence = {code: [r["cte_code"] for r in db.query(queries["evidence_for_a_standard"]["sql"], {"code": code})]
+                    for code in ("N-Q.1", "W.9-10.2", "HS-PS3-4")}
+        assert evidence == {"N-Q.1": ["W.1"], "W.9-10.2": ["W.3"], "HS-PS3-4": []}
+        gaps = {r["standard_code"] for r in db.query("select standard_code from uncovered_standards")}
+        assert "HS-PS3-4" in gaps and "N-Q.1" not in gaps and "W.9-10.2" not in gaps
+        db.close()
