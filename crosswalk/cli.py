@@ -809,9 +809,9 @@ def review_password_hash(password):
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("alignment_id", type=int)
 @click.argument("decision")
-@click.option("--strength", type=click.Choice(["full", "partial"]),
-              help="How fully the CTE work covers the standard (accepting without one: the strength DECISION "
-                   "says, else the one it had, else full)")
+@click.option("--strength",
+              help="How fully the CTE work covers the standard: full or partial, read as a workbook's Strength "
+                   "cell is (accepting without one: the strength DECISION says, else the one it had, else full)")
 @click.option("--rationale", help="Why, in a sentence")
 @click.option("--reviewer", required=True, help="Who decides")
 @fail_cleanly

@@ -1493,9 +1493,10 @@ def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
     """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
     rows = db.execute(f"select id, name from [{table}] order by name").fetchall()
     text = str(wanted).strip() if wanted is not None else ""
-    exact = [row_id for row_id, name in rows if name in (wanted, text)]
-    by_id = [row_id for row_id, _ in rows if (isinstance(wanted, int) or text.isdigit()) and row_id == int(text)]
-    any_case = [row_id for row_id, name in rows if name.casefold() == text.casefold()]
+    number = row_id(wanted)  # the one rule for an id from outside ("²" is no id)
+    exact = [found for found, name in rows if name in (wanted, text)]
+    by_id = [found for found, _ in rows if found == number]
+    any_case = [found for found, name in rows if name.strip().casefold() == text.casefold()]  # as named_row
     for found in (exact, by_id, any_case):
         if len(found) == 1:
             return found[0]

@@ -115,8 +115,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         if status is None:
             raise table.error("the row has no decision and no strength (expected accepted/rejected or "
                               "full/partial)", row=number, column=index.get("decision", index.get("strength")))
-        if status == "accepted" and strength is None:
-            strength = "full"
+        # An acceptance without a strength keeps the pair's own, else is full: review.DECIDE says so.
         if status == "rejected":
             strength = None
         rationale = clean_text(get(values, "rationale"))
@@ -131,7 +130,8 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         key = (decision.source_framework, source, decision.target_framework, target)
         if key in seen:
             other = seen[key]
-            if (other.status, other.strength, other.rationale) != (status, strength, decision.rationale):
+            if (other.status, other.rationale) != (status, decision.rationale) or (
+                    other.strength and strength and other.strength != strength):
                 raise table.error(
                     f"the pair {source} → {target} is also on row {other.row} with a different decision",
                     row=number, column=index["source"])
@@ -202,7 +202,7 @@ def _resolve(db, code: str, framework: str | None, kind: str, default_framework_
     # code is not found, since NOCASE cannot use the (framework_id, code) index.
     for same in ("code = ?", "code = ? collate nocase"):
         if default_framework_id is not None:
-            rows = db.execute(f"select id from standards where framework_id = ? and {same}",
+            rows = db.execute(f"select id from standards where framework_id = ? and {same} and status = 'active'",
                               [default_framework_id, code]).fetchall()
         else:
             # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a

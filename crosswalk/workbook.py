@@ -792,9 +792,9 @@ def _edited(row, item: WorkbookRow) -> bool:
 def _conflict_reason(row, item: WorkbookRow) -> str:
     wanted = item.decision + (f", {item.strength}" if item.strength else "")
     if row["needs_review"]:
-        reason = row["needs_review_reason"] or ""
-        why = ("a standard was retired since the export" if " retired " in reason
-               else "a statement changed since the export")
+        # (from the statements' statuses, not the flag's words, which quote the old statement)
+        retired = row["cte_status"] != "active" or row["standard_status"] != "active"
+        why = "a standard was retired since the export" if retired else "a statement changed since the export"
     else:
         by = f" by {row['reviewer']} at {row['reviewed_at']}" if row["reviewer"] and row["reviewed_at"] else ""
         why = f"changed since the export{by}: it is now {describe_state(row)}"

@@ -285,6 +285,23 @@ def test_decide_full_or_partial_sets_the_strength_an_alignment_had(runner, small
     assert _decision(path, 1) == ("accepted", "full", "dan")
 
 
+def test_decide_reads_strength_in_any_case_and_a_program_named_by_no_id_is_not_found(runner, small_db):
+    """--strength is read as a workbook's Strength cell is ("Partial", "Moderate"); it refused any case
+    but its two words. A program given as "²" (a digit to str.isdigit, no id) is a name not found:
+    it ended in a traceback."""
+    path = str(small_db)
+    result = runner.invoke(cli, ["decide", path, "1", "accept", "--strength", "Partial", "--reviewer", "alice"])
+    assert result.exit_code == 0, result.output
+    assert _decision(path, 1) == ("accepted", "partial", "alice")
+    result = runner.invoke(cli, ["decide", path, "2", "accept", "--strength", "Moderate", "--reviewer", "alice"])
+    assert result.exit_code == 0, result.output
+    assert _decision(path, 2) == ("accepted", "partial", "alice")
+    assert runner.invoke(cli, ["program", "add", path, "Welding Technology", "--framework", "Welding"]).exit_code == 0
+    result = runner.invoke(cli, ["report", path, str(small_db.parent / "r.xlsx"), "--program", "²"])
+    assert (result.exit_code, result.stderr) == (1, "Error: no program named '²'; the programs are: "
+                                                    "'Welding Technology'\n"), result.output
+
+
 @pytest.mark.parametrize("args,message", [
     (["acept"], "Error: the decision must be accept or reject, not 'acept' "
                 "(also read: accepted, rejected, yes, no, full, partial)\n"),

@@ -155,3 +155,37 @@ def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small
     assert sqlite3.connect(small_db).execute(
         "select status, rationale, reviewer from alignments where id = 1").fetchone() == (
         "accepted", "- measures angles\n- records", "@alice")
+
+
+def test_a_plain_yes_keeps_the_strength_recorded_and_a_retired_standard_takes_no_decision(runner, small_db, tmp_path):
+    """An earlier crosswalk's "Yes" for a pair accepted as partial is the decision recorded, as
+    `crosswalk decide ID yes` says (it was read as "full" and reported as a conflict); and a standard
+    retired since is no standard to decide on, framework named or not (named, it took an accepted
+    alignment that certified nothing)."""
+    from crosswalk.importer import import_file
+
+    first = write_csv(tmp_path / "first.csv", [["source code", "target code", "decision"], ["W.2", "G-MG.1", "partial"]])
+    assert runner.invoke(cli, ["import-decisions", str(small_db), str(first)]).exit_code == 0
+    again = write_csv(tmp_path / "again.csv", [["source code", "target code", "decision"], ["W.2", "G-MG.1", "Yes"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(again)])
+    assert result.exit_code == 0, result.output
+    assert "1 already recorded, 0 conflicts" in result.stdout
+    pair = ("select a.status, a.strength from alignments a join standards s on s.id = a.source_id "
+            "join standards t on t.id = a.target_id where s.code = ? and t.code = ?")
+    assert open_db(small_db).execute(pair, ["W.2", "G-MG.1"]).fetchall() == [("accepted", "partial")]
+
+    db = open_db(small_db)
+    framework = db.execute("select name from frameworks where kind = 'academic'").fetchone()[0]
+    kept = [row for row in db.query("select code, statement, grade, subject from standards t "
+                                    "where framework_id = (select id from frameworks where name = ?) "
+                                    "and code != 'HS-PS3-4'", [framework])]
+    import_file(db, write_csv(tmp_path / "fewer.csv", [["code", "statement", "grade", "subject"]]
+                              + [list(r.values()) for r in kept]), framework=framework, kind="academic")
+    db.close()
+    late = write_csv(tmp_path / "late.csv", [["source code", "target code", "decision"], ["W.4", "HS-PS3-4", "full"],
+                                             ["W.1", "N-Q.1", "full"]])
+    for named in ([], ["--to", framework]):
+        result = runner.invoke(cli, ["import-decisions", str(small_db), str(late), *named])
+        assert result.exit_code == 0, result.output
+        assert "no standard with code 'HS-PS3-4'" in result.stderr
+    assert open_db(small_db).execute(pair, ["W.4", "HS-PS3-4"]).fetchall() == []

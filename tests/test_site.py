@@ -60,6 +60,21 @@ def test_datasette_pages_show_labels_and_views(small_db):
         assert (await get("/small/search_standards")).status_code == 200
     asyncio.run(run())
 
+    # A standard retired by a re-import is found neither by the named query nor by the site's search.
+    db = open_db(small_db)
+    db.execute("update standards set status = 'retired' where code = 'N-Q.1'")
+    db.conn.commit()
+    db.close()
+    ds = make_datasette(small_db, pages=True)
+
+    async def after():
+        found = await get("/small/search_standards.json?_shape=array&words=measuring")
+        page = await get("/search?q=measuring")
+        return [r["code"] for r in found.json()], page.text
+    codes, page = asyncio.run(after())
+    assert codes == ["W.1"]
+    assert "W.1" in page and "N-Q.1" not in page
+
 
 def free_port():
     with socket.socket() as s:

@@ -294,6 +294,37 @@ def test_a_stale_workbook_does_not_confirm_a_decision_whose_standard_was_retired
                                        [other]).fetchone() == ("accepted", 0, "bob")
 
 
+def test_a_changed_statement_is_told_from_a_retired_one_by_its_status_not_its_words(small_db, tmp_path, runner):
+    """The conflict of a stale workbook's row says why the decision was flagged: a statement changed,
+    or one was retired. It was read from the flag's words, which quote the old statement: a task
+    that said "retired" was reported retired when only its wording changed."""
+    db = str(small_db)
+    rows = [r[:] for r in WELDING]
+    rows[5][1] = "Write an incident report for retired and active workers describing a workplace accident."
+    assert runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "a.xlsx", rows, sheet="Tasks")),
+                               "--framework", "Welding", "--silent"]).exit_code == 0
+    assert runner.invoke(cli, ["match", db, "--from", "Welding", "--to", "Academic", "--no-embeddings"]).exit_code == 0
+    (aid,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.3' "
+        "order by a.id limit 1").fetchone()
+    assert runner.invoke(cli, ["decide", db, str(aid), "accept", "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out), "--status", "accepted"]).exit_code == 0
+    rows[5][1] = "Write an incident report describing the cause of an accident."  # reworded: nothing retired
+    assert runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "b.xlsx", rows, sheet="Tasks")),
+                               "--framework", "Welding", "--silent"]).exit_code == 0
+    reason = sqlite3.connect(db).execute("select needs_review_reason from alignments where id = ?", [aid]).fetchone()[0]
+    assert " retired " in reason  # the old statement's words
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[aid], "reject")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert "a statement changed since the export; the workbook says reject" in result.output
+    assert "retired since" not in result.output
+
+
 def test_a_password_protected_review_workbook_is_said_to_be_so(small_db, tmp_path, runner):
     # (It said "cannot be read as an .xlsx workbook (BadZipFile: File is not a zip file)".) An encrypted
     # xlsx is an OLE compound file holding an "EncryptedPackage" stream, as tests/test_sources_corpus.py makes.
