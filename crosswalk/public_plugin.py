@@ -607,17 +607,27 @@ async def standard_context(datasette, request) -> dict:
             where a.source_id = :id and a.status = 'accepted'
             order by t.subject, t.code
         """, {"id": standard_id})
-    # An accepted decision on a statement that changed or was retired since certifies nothing until decided again.
-    stale = {}
-    if evidence and await has(datasette, "program_rereview"):
+    # An accepted decision on a statement that changed or was retired since certifies nothing until
+    # decided again (rereview_alignments); one for a program certifies the standard for it where its
+    # grade band holds the standard (program_evidence), as the program's page and the gaps count.
+    stale, certifies = {}, set()
+    ids = {"ids": json.dumps([e["alignment_id"] for e in evidence])}
+    if evidence and await has(datasette, "rereview_alignments"):
         stale = {r["alignment_id"]: r["reason"] for r in await rows(datasette, """
-            select distinct alignment_id, reason from program_rereview
+            select alignment_id, reason from rereview_alignments
             where alignment_id in (select value from json_each(:ids))
-        """, {"ids": json.dumps([e["alignment_id"] for e in evidence])})}
+        """, ids)}
+    if evidence:
+        certifies = {(r["program_id"], r["alignment_id"]) for r in await rows(datasette, """
+            select program_id, alignment_id from program_evidence
+            where alignment_id in (select value from json_each(:ids))
+        """, ids)}
     for e in evidence:
         e["stale"] = e["alignment_id"] in stale
         e["stale_reason"] = stale.get(e["alignment_id"])
-    programs = sorted({r["program"] for r in evidence if r.get("program") and not r["stale"]})
+        e["outside_band"] = bool(e.get("program_id")) and not e["stale"] and (
+            (e["program_id"], e["alignment_id"]) not in certifies)
+    programs = sorted({r["program"] for r in evidence if (r.get("program_id"), r["alignment_id"]) in certifies})
     teaching = []
     if standard["kind"] == "industry":
         teaching = await rows(datasette, """
@@ -774,9 +784,11 @@ async def search_context(datasette, request) -> dict:
             results = await rows(datasette, sql, {"q": q, "match": match, "kind": kind}, log_sql_errors=False)
         except (sqlite3.Error, QueryInterrupted):
             problem = "That search could not be run. Try other words, or a standard's code."
-        if results and await has(datasette, "program_rereview"):
-            stale = {r["standard_id"] for r in await rows(datasette, """
-                select standard_id from program_rereview where standard_id in (select value from json_each(:ids))
+        if results and await has(datasette, "rereview_alignments"):
+            # (either side: a task's decisions too, in a credential any program teaches or none)
+            stale = {r["id"] for r in await rows(datasette, """
+                select standard_id as id from rereview_alignments where standard_id in (select value from json_each(:ids))
+                union select cte_id from rereview_alignments where cte_id in (select value from json_each(:ids))
             """, {"ids": json.dumps([r["id"] for r in results])})}
             for r in results:
                 r["stale"] = r["id"] in stale

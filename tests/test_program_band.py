@@ -143,3 +143,36 @@ def test_what_a_program_certifies_and_the_gaps_are_the_bands_and_only_current_de
         gaps = {r["standard_code"] for r in db.query("select standard_code from uncovered_standards")}
         assert "HS-PS3-4" in gaps and "N-Q.1" not in gaps and "W.9-10.2" not in gaps
         db.close()
+
+
+def test_suggestions_awaiting_review_are_counted_as_the_review_page_lists_them(small_db, tmp_path):
+    """A suggestion someone commented on is kept, flagged, when its standard is retired; the review
+    page does not list it (its standard is gone), and program list and the program's page counted it
+    as awaiting review all the same (13 against 12)."""
+    from crosswalk.review import add_comment
+    from crosswalk.working_plugin import AWAITING_COUNTS
+
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="9-12").id
+    [aid] = [r["id"] for r in db.query(
+        "select a.id from alignments a join standards t on t.id = a.target_id where t.code = 'HS-PS3-4' limit 1")]
+    add_comment(db, aid, "Ask the science department", reviewer="A. Rivera", via="cli")
+    kept = [r for r in db.query("select code, statement, grade, subject from standards "
+                                "where framework_id = (select id from frameworks where name = 'Academic') "
+                                "and code != 'HS-PS3-4'")]
+    import_file(db, _csv(tmp_path / "fewer.csv", kept), framework="Academic", kind="academic")
+    assert db.execute("select status from alignments where id = ?", [aid]).fetchone()[0] == "suggested"
+    listed = sum(r["n"] for r in db.query(AWAITING_COUNTS, {"p": pid, "subject": None}))
+    [row] = list_programs(db)
+    assert row["suggested"] == listed == db.execute(
+        "select count(*) from alignments a join standards t on t.id = a.target_id "
+        "where a.status = 'suggested' and t.status = 'active'").fetchone()[0]
+    db.close()
+
+
+def _csv(path, rows):
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["code", "statement", "grade", "subject"])
+        writer.writerows([list(r.values()) for r in rows])
+    return path

@@ -344,3 +344,37 @@ def test_datasettes_own_pages_pass_contrast_in_a_real_browser(page):
     link = page.locator("table.rows-and-columns td a").first
     link.focus()
     assert link.evaluate("e => getComputedStyle(e).color") == "rgb(11, 58, 87)"
+
+
+def test_a_standards_page_says_which_programs_it_certifies_for_as_their_pages_and_the_gaps_do(small_db, tmp_path):
+    """A standard's page names the programs for which its reviewed alignments certify it: those whose
+    grade band holds it (program_evidence), as the program's page and the gaps count. It named every
+    program teaching the credential (W.9-10.2 "certified by Welding Technology", grades 11-12, while
+    its program's page counts it out); and it marked a decision to re-review only where a program taught the
+    credential, so a task of a credential no program teaches listed a flagged decision as certifying."""
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12")
+    accept(db, "W.3", "W.9-10.2", "J. Chen", "2025-01-15T15:00:00+00:00")  # grades 9-10: outside 11-12
+    db.conn.commit()
+    [w910] = [r["id"] for r in db.query("select id from standards where code = 'W.9-10.2'")]
+    db.close()
+    for ds in (make_datasette(small_db, pages=True),):
+        page = get(ds, f"/standard/{w910}").text
+        assert "Certified by" not in page
+        assert "No program certifies it yet" in page
+        assert "outside this program&#39;s grade band" in page or "outside this program's grade band" in page
+    # A credential no program teaches: its flagged decision is marked, on the task's page and the standard's.
+    db = open_db(small_db)
+    db.execute("delete from program_frameworks")
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
+               "where status = 'accepted' and target_id = (select id from standards where code = 'N-Q.1')")
+    db.conn.commit()
+    [w1, nq1] = [r["id"] for r in db.query("select id from standards where code in ('W.1', 'N-Q.1') order by code desc")]
+    db.close()
+    out = tmp_path / "public"
+    publish(small_db, out)
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(out)):
+        task, standard = get(ds, f"/standard/{w1}").text, get(ds, f"/standard/{nq1}").text
+        assert "needs re-review" in task and "needs re-review" in standard
+        assert "No decision certifies it now: every one needs re-review." in standard
