@@ -497,6 +497,7 @@ class WorkbookRow:
     confidence: str | None = None
     evidence: str | None = None
     statements: tuple = (None, None)  # the CTE statement and academic standard cells, as the row holds them
+    codes: tuple = (None, None)  # the CTE code and academic code cells, as the row holds them
 
 
 @dataclasses.dataclass
@@ -674,7 +675,8 @@ def _find_columns(header, file: str) -> Columns:
                           file=file, sheet=SHEET, row=1)
     positions = {name: found[name.lower()] for name in REQUIRED}
     positions.update({name: found[name.lower()] for name in ("Score", "Confidence", "Evidence", "CTE statement",
-                                                             "Academic standard") if name.lower() in found})
+                                                             "Academic standard", "CTE code", "Academic code")
+                      if name.lower() in found})
     return Columns(positions)
 
 
@@ -725,6 +727,7 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
         confidence=clean_text(values.get("Confidence", (None, None))[0]),
         evidence=clean_text(values.get("Evidence", (None, None))[0]),
         statements=tuple(values.get(name, (None, None))[0] for name in ("CTE statement", "Academic standard")),
+        codes=tuple(values.get(name, (None, None))[0] for name in ("CTE code", "Academic code")),
     ), []
 
 
@@ -763,6 +766,9 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             row = _find(db, item) or _restore(db, item, result, stamp)
             if row is None:
                 continue
+            if moved := _moved(row, item):
+                result.conflicts.append(Conflict(item.row, row["id"], f"{moved}; the workbook says {item.decision}"))
+                continue
             outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
             as_exported = fingerprint(row) == item.fingerprint
             if (not outcome.changed or as_exported) and _edited(row, item):  # (the statements as exported)
@@ -787,6 +793,27 @@ def _edited(row, item: WorkbookRow) -> bool:
 
     return any(cell is not None and words(cell) != words(row[key])
                for cell, key in zip(item.statements, ("cte_statement", "standard")))
+
+
+def _moved(row, item: WorkbookRow) -> str | None:
+    """Where a row's visible codes name another pair than its hidden ids (sorted or pasted without the
+    hidden columns, which are the pair's key), what the row shows and what its ids name; else None.
+    (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code.)"""
+    def same(cell, code):
+        if cell is None or str(cell).strip() == "":
+            return True  # (a column left out, or emptied: nothing to compare)
+        if str(cell).strip() == str(code):
+            return True
+        try:
+            return float(cell) == float(code)
+        except (TypeError, ValueError):
+            return False
+
+    shown = item.codes
+    if all(same(cell, code) for cell, code in zip(shown, (row["cte_code"], row["standard_code"]))):
+        return None
+    return (f"the row shows {shown[0]} → {shown[1]}, but its hidden columns name {row['cte_code']} → "
+            f"{row['standard_code']} (were the rows sorted, or pasted, without the hidden columns?)")
 
 
 def _conflict_reason(row, item: WorkbookRow) -> str:
@@ -815,6 +842,9 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
     if found[2] != "active" or found[3] != "active":
         result.conflicts.append(Conflict(item.row, item.alignment_id,
                                          "one of its standards is no longer in the database (retired)"))
+        return None
+    if moved := _moved({"cte_code": found[4], "standard_code": found[5]}, item):
+        result.conflicts.append(Conflict(item.row, item.alignment_id, f"{moved}; the workbook says {item.decision}"))
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,
             "cte_statement": found[0], "standard": found[1]}

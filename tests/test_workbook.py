@@ -325,6 +325,49 @@ def test_a_changed_statement_is_told_from_a_retired_one_by_its_status_not_its_wo
     assert "retired since" not in result.output
 
 
+def test_rows_sorted_without_their_hidden_columns_decide_nothing(small_db, tmp_path, runner):
+    """Sorting only the visible columns (a selection that stops before the hidden ones) leaves each
+    row's hidden ids, the pair's key, under another pair's codes: the decision was applied to the pair
+    the hidden ids named, not the one the reviewer read. Such a row is a conflict now, and a row
+    whose codes match its ids is applied as before."""
+    db = str(small_db)
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    col = headers(ws)
+    visible = range(1, col["Reviewer"] + 1)
+    values = [[ws.cell(r, c).value for c in visible] for r in range(2, ws.max_row + 1)]
+    first, second = values[0], values[1]
+    assert (first[col["CTE code"] - 1], first[col["Academic code"] - 1]) != (
+        second[col["CTE code"] - 1], second[col["Academic code"] - 1])
+    for c in visible:  # rows 2 and 3 swapped in the visible columns only
+        ws.cell(2, c).value, ws.cell(3, c).value = second[c - 1], first[c - 1]
+    ws.cell(2, col["Decision"]).value = "accept"
+    ws.cell(2, col["Rationale"]).value = "the one I read"
+    shown = (second[col["Alignment id"] - 1], ws.cell(2, col["CTE code"]).value, ws.cell(2, col["Academic code"]).value)
+    hidden = (ws.cell(2, col["Source id"]).value, ws.cell(2, col["Target id"]).value)
+    wb.save(out)
+    before = sqlite3.connect(db).execute("select id, status from alignments order by id").fetchall()
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert f"the row shows {shown[1]} → {shown[2]}, but its hidden columns name " in result.output
+    assert "1 conflict" in result.output
+    assert sqlite3.connect(db).execute("select id, status from alignments order by id").fetchall() == before
+    # The same workbook with the row put back as exported: applied to the pair it shows.
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    for c in visible:
+        ws.cell(2, c).value, ws.cell(3, c).value = first[c - 1], second[c - 1]
+    ws.cell(2, col["Decision"]).value = "accept"
+    wb.save(out)
+    assert runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"]).exit_code == 0
+    assert sqlite3.connect(db).execute("select status from alignments where source_id = ? and target_id = ?",
+                                       hidden).fetchone() == ("accepted",)
+    assert sqlite3.connect(db).execute("select status from alignments where id = ?", [shown[0]]).fetchone() \
+        == ("suggested",)
+
+
 def test_a_password_protected_review_workbook_is_said_to_be_so(small_db, tmp_path, runner):
     # (It said "cannot be read as an .xlsx workbook (BadZipFile: File is not a zip file)".) An encrypted
     # xlsx is an OLE compound file holding an "EncryptedPackage" stream, as tests/test_sources_corpus.py makes.
