@@ -519,7 +519,7 @@ def _grade_text(levels: list[str]) -> str | None:
 
 
 def import_case(db, path, *, framework: str | None = None, kind: str | None = None, dry_run: bool = False,
-                package: dict | None = None) -> list:
+                package: dict | None = None, retire_missing: bool = False) -> list:
     """Import (or re-import) the frameworks of a CASE ``CFPackage`` file.
 
     Re-importing updates standards in place by code, like a spreadsheet import.
@@ -542,5 +542,5 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
         for meta, rows, notes in groups:
             hierarchy = "isChildOf associations" if any(r.parent_code for r in rows) else None
             results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, warnings=notes,
-                                       dry_run=dry_run))
+                                       dry_run=dry_run, retire_missing=retire_missing))
     return results

@@ -121,12 +121,15 @@ def cli():
 @click.option("--license", "license_", help="The framework's license")
 @click.option("--attribution", help="The attribution notice its publisher requires")
 @click.option("--source-url", help="Where the framework is published")
+@click.option("--retire-missing", is_flag=True,
+              help="Retire the standards the file leaves out even when they are more than half of the framework "
+                   "(refused without it: most often a wrong file or sheet)")
 @click.option("--dry-run", is_flag=True, help="Show the column mapping and first rows; write nothing")
 @silent_option
 @fail_cleanly
 def import_(database, file, framework, kind, sheet, all_sheets, code_column, text_column, grade_column,
             subject_column, parent_column, domain_column, subject, publisher, version_, license_, attribution,
-            source_url, dry_run, silent):
+            source_url, retire_missing, dry_run, silent):
     """Import standards from a spreadsheet (.xlsx, .xls, .ods) or CSV file.
 
     The header row is found even below title rows; the code, statement,
@@ -137,6 +140,8 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     prefixes (1.2.a under 1.2). An import is all or nothing. Re-importing an
     edited file updates standards in place by code, retires removed ones and
     flags reviewed alignments whose statement changed (logged in review_log).
+    A re-import that would retire more than half of the framework is refused
+    unless --retire-missing.
 
     Example:
 
@@ -163,7 +168,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
         result = import_file(
             db, file, framework=framework, kind=kind, publisher=publisher, version=version_,
             subject=subject, license=license_, attribution=attribution, source_url=source_url,
-            dry_run=dry_run, progress=update, prepared=prepared,
+            dry_run=dry_run, progress=update, prepared=prepared, retire_missing=retire_missing,
         )
     if dry_run:
         click.echo("Columns found:")
@@ -535,9 +540,11 @@ def demo(database, fresh, serve, top, no_embeddings, reviewer, host, port, silen
 @click.option("--framework", help="Name of the framework (default: the CFDocument's title)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]),
               help="industry or academic (default: what a crosswalk export recorded, else academic)")
+@click.option("--retire-missing", is_flag=True,
+              help="Retire the standards the package leaves out even when they are more than half of a framework")
 @click.option("--dry-run", is_flag=True, help="Show what would be imported; write nothing")
 @fail_cleanly
-def import_case_command(database, file, framework, kind, dry_run):
+def import_case_command(database, file, framework, kind, retire_missing, dry_run):
     """Import standards from a CASE 1.0 JSON package (CFPackage).
 
     Items become standards (code from humanCodingScheme, grades from
@@ -564,7 +571,8 @@ def import_case_command(database, file, framework, kind, dry_run):
             db = memory_db()
     else:
         db = open_database(database)
-    results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package)
+    results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package,
+                          retire_missing=retire_missing)
     for result in results:
         _report_import(result)
 

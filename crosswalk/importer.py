@@ -507,12 +507,15 @@ def import_file(
     dry_run: bool = False,
     progress=None,
     prepared: PreparedImport | None = None,
+    retire_missing: bool = False,
 ) -> ImportResult:
     """Read a spreadsheet or CSV and import (or re-import) it as a framework.
 
     ``columns`` names columns for fields (``{"code": "Task ID"}``); the rest are
     found by their usual names. With ``dry_run`` nothing is written. Pass a
     ``prepared`` import (from :func:`prepare_import`) to skip reading the file again.
+    A re-import that leaves out more than half of the framework's standards is refused
+    unless ``retire_missing`` (see :func:`import_rows`).
     """
     if kind not in KINDS:
         raise CrosswalkError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
@@ -525,16 +528,19 @@ def import_file(
     )
     return import_rows(db, prepared.rows, meta, file=prepared.file, sheet=prepared.sheet,
                        mapping=prepared.mapping, hierarchy=prepared.hierarchy,
-                       warnings=prepared.warnings, dry_run=dry_run, progress=progress)
+                       warnings=prepared.warnings, dry_run=dry_run, progress=progress,
+                       retire_missing=retire_missing)
 
 
 def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: str | None = None,
                 mapping: dict | None = None, hierarchy: str | None = None, warnings=(),
-                dry_run: bool = False, progress=None) -> ImportResult:
+                dry_run: bool = False, progress=None, retire_missing: bool = False) -> ImportResult:
     """Write checked standards into a framework (created, or updated in place by code).
 
     ``meta`` holds the framework's ``name``, ``kind`` and optional metadata.
-    Used by spreadsheet and CASE imports alike; one transaction.
+    Used by spreadsheet and CASE imports alike; one transaction. A re-import that would retire
+    more than half of the framework's active standards is refused (nothing written; a dry run says
+    so) unless ``retire_missing``.
 
     Example::
 
@@ -552,7 +558,7 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
         existing = _existing_framework(db, meta) if db is not None else None
         if existing:
             result.framework = existing["name"]
-            _diff(db, existing["id"], rows, result, write=False, file=file)
+            _diff(db, existing["id"], rows, result, write=False, file=file, retire_missing=retire_missing)
         else:
             result.added = len(rows)
             result.added_codes = [r.code for r in rows]
@@ -563,7 +569,8 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
         framework_id, described_anew = _upsert_framework(db, meta)
         result.framework_id = framework_id
         result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
-        _diff(db, framework_id, rows, result, write=True, file=file, progress=progress)
+        _diff(db, framework_id, rows, result, write=True, file=file, progress=progress,
+              retire_missing=retire_missing)
         # imported_at is a CASE export's lastChangeDateTime: it moves only where the import changed
         # something (a re-import that changes nothing leaves it; the import is logged below).
         if described_anew or result.added or result.changed or result.retired:
@@ -601,7 +608,7 @@ def _upsert_framework(db, meta: dict) -> tuple[int, bool]:
 
 
 def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, *, write: bool,
-          file: str, progress=None) -> None:
+          file: str, progress=None, retire_missing: bool = False) -> None:
     existing = {
         r["code"]: r
         for r in db.query(
@@ -670,6 +677,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         elif progress:
             progress(1)
     _refuse_to_retire_all(existing, seen, rows, result, file)
+    _refuse_to_retire_most(db, existing, seen, rows, result, file, write=write, retire_missing=retire_missing)
     if new_rows:
         _insert_standards(db, new_rows)
     for code, old in existing.items():
@@ -709,6 +717,32 @@ def _refuse_to_retire_all(existing: dict, seen: set, rows: list[StandardRow], re
         file=file, sheet=rows[0].sheet, row=rows[0].source_row if spreadsheet else None,
         hint=f"check the columns with --dry-run and name them with --code-column / --text-column; {hint}"
              if spreadsheet else hint)
+
+
+def _refuse_to_retire_most(db, existing: dict, seen: set, rows: list[StandardRow], result: ImportResult,
+                           file: str, *, write: bool, retire_missing: bool) -> None:
+    """A re-import that would retire more than half of the framework's standards is refused unless
+    ``retire_missing`` says the framework really lost them (a dry run says it would be): a workbook
+    whose first sheet lists the two tasks reworded this year, read in place of its task list, retired
+    28 of 30 tasks, flagged every reviewed decision and deleted every suggestion, exit 0; and the
+    right file imported next did not bring the decisions back."""
+    active = {code: old["id"] for code, old in existing.items() if old["status"] == "active"}
+    gone = [active[code] for code in active if code not in seen]
+    if retire_missing or len(gone) * 2 <= len(active):
+        return
+    marks = ", ".join("?" for _ in gone)
+    reviewed = db.execute(
+        f"select count(*) from alignments where status != 'suggested' and (source_id in ({marks}) "
+        f"or target_id in ({marks}))", gone + gone).fetchone()[0]
+    what = (f"would retire {len(gone)} of the {len(active)} standards of {result.framework!r}"
+            + (f" and flag {plural(reviewed, 'reviewed alignment')} of theirs for re-review" if reviewed else "")
+            + f": the file has {plural(len(rows), 'standard')}, {len(seen & set(active))} of them already there")
+    hint = ("check the file and its sheet with --dry-run, or name the sheet with --sheet; if the framework "
+            "really lost them, import it again with --retire-missing")
+    if not write:
+        result.warnings.append(f"{what}; refused without --retire-missing")
+        return
+    raise SourceError(f"{what}; nothing was written", file=file, sheet=rows[0].sheet if rows else None, hint=hint)
 
 
 def _insert_standards(db, rows: list[dict]) -> None:

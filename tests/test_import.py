@@ -2,6 +2,7 @@ import hashlib
 import sqlite3
 import unicodedata
 
+import openpyxl
 import pytest
 
 from crosswalk.errors import SourceError
@@ -90,10 +91,50 @@ def test_a_reimport_that_shares_no_code_is_refused_and_writes_nothing(db, tmp_pa
     result = runner.invoke(cli, ["import", path, str(wrong), "--framework", "Welding", "--silent"])
     assert result.exit_code == 1 and "shares no code with the 4 standards" in result.output
     assert "\n".join(sqlite3.connect(path).iterdump()) == before
-    # One code in common is an edition that retires the rest: imported as before.
+    # One code in common would retire 3 of 4: refused too (below), unless the framework really lost them.
     wrong = write_csv(tmp_path / "numbers.csv", [["Number", "Task"], ["W.1", "Weld a joint."], ["2", "Cut plate."]])
-    result = import_file(db, wrong, framework="Welding", kind="industry")
+    with pytest.raises(SourceError, match="would retire 3 of the 4 standards of 'Welding'"):
+        import_file(db, wrong, framework="Welding", kind="industry")
+    result = import_file(db, wrong, framework="Welding", kind="industry", retire_missing=True)
     assert (result.added, result.changed, result.retired) == (1, 1, 3)
+
+
+def test_a_reimport_that_would_retire_most_of_a_framework_is_refused_unless_said(runner, tmp_path):
+    """A workbook whose first sheet lists this year's two reworded tasks, before the task list:
+    read in its place, it retired 28 of 30 tasks, flagged every reviewed decision and deleted
+    every suggestion (exit 0). Refused now (nothing written), a dry run says so, and the task
+    list itself, or --retire-missing, imports."""
+    tasks = [["Task ID", "Task"]] + [[f"W.{i}", f"Task number {i} of the welding program."] for i in range(1, 31)]
+    path = str(tmp_path / "w.db")
+    first = write_xlsx(tmp_path / "tasks.xlsx", tasks, sheet="Tasks")
+    assert runner.invoke(cli, ["import", path, str(first), "--framework", "Welding", "--silent"]).exit_code == 0
+    book = openpyxl.Workbook()
+    changes = book.active
+    changes.title = "Changes"
+    for row in [["Task ID", "Task", "Change"], ["W.1", "Task number 1, reworded.", "reworded"],
+                ["W.2", "Task number 2, reworded.", "reworded"]]:
+        changes.append(row)
+    listing = book.create_sheet("Tasks")
+    for row in tasks:
+        listing.append(row)
+    book.save(tmp_path / "tasks-2025.xlsx")
+    before = "\n".join(sqlite3.connect(path).iterdump())
+    result = runner.invoke(cli, ["import", path, str(tmp_path / "tasks-2025.xlsx"), "--framework", "Welding",
+                                 "--silent"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: tasks-2025.xlsx, sheet 'Changes': would retire 28 of the 30 standards "
+                                    "of 'Welding': the file has 2 standards, 2 of them already there; nothing was "
+                                    "written"), result.stderr
+    assert "--retire-missing" in result.stderr
+    assert "\n".join(sqlite3.connect(path).iterdump()) == before
+    dry = runner.invoke(cli, ["import", path, str(tmp_path / "tasks-2025.xlsx"), "--framework", "Welding", "--dry-run"])
+    assert dry.exit_code == 0 and "would retire 28 of the 30 standards" in dry.output
+    right = runner.invoke(cli, ["import", path, str(tmp_path / "tasks-2025.xlsx"), "--framework", "Welding",
+                                "--sheet", "Tasks", "--silent"])
+    assert right.exit_code == 0 and "30 unchanged" in right.stdout, right.output
+    said = runner.invoke(cli, ["import", path, str(tmp_path / "tasks-2025.xlsx"), "--framework", "Welding",
+                               "--retire-missing", "--silent"])
+    assert said.exit_code == 0 and "28 retired" in said.stdout, said.output
 
 
 def test_a_statement_written_otherwise_is_updated_and_nobody_is_asked_to_review_again(db, tmp_path):
