@@ -220,13 +220,17 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
             --to "Maine Learning Results: Mathematics (CCSS)" --grade 9-12 --top 5
     """
     from .db import framework_id
+    from .matching import check_match
     from .matching import match as run_match
 
     if len(source) > 1:  # (a second --from was taken for the first, silently)
         raise CrosswalkError("--from names one framework; run match once for each")
     db = open_database(database)
-    # Every name checked before the first match writes anything; one framework named twice, once.
+    # Every name, and what each match would refuse, checked before the first match writes anything;
+    # one framework named twice, once.
     targets = list(dict.fromkeys(framework_id(db, name) for name in target))
+    for target_id in targets:
+        check_match(db, source=source[0], target=str(target_id), subject=subject, grade=grade)
     count = db.execute(
         "select count(*) from standards where framework_id = ? and status = 'active'",
         [framework_id(db, source[0])],

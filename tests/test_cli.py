@@ -489,6 +489,12 @@ def test_match_several_to_in_turn_and_one_from(runner, small_db, tmp_path):
                                   "--no-embeddings", "--silent"])
     assert refused.exit_code == 1 and refused.stderr.startswith("Error: no framework named 'Nope'")
     assert small_db.read_bytes() == before  # every name checked before the first match writes
+    # And what each match refuses: the first was written, then the second refused (exit 1).
+    refused = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "Science",
+                                  "--subject", "Math", "--no-embeddings", "--silent"])
+    assert (refused.exit_code, refused.stderr, refused.stdout) == (
+        1, "Error: no active standard of 'Science' is in subject 'Math'\n", "")
+    assert small_db.read_bytes() == before
     result = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "science",
                                  "--to", academic.upper(), "--no-embeddings", "--silent"])
     assert result.exit_code == 0, result.output

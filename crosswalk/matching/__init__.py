@@ -22,6 +22,7 @@ Example::
 from .base import DEFAULT, Candidate, Decision, Doc, Settings
 from .database import (
     MatchResult,
+    check_match,
     load_decisions,
     load_sources,
     load_targets,
@@ -32,7 +33,8 @@ from .ranking import rank_candidates
 from .vectors import EmbeddingCache, embed, lazy_encoder
 
 __all__ = [
-    "DEFAULT", "Candidate", "Decision", "Doc", "EmbeddingCache", "MatchResult", "Settings", "confidence_bands",
+    "DEFAULT", "Candidate", "Decision", "Doc", "EmbeddingCache", "MatchResult", "Settings", "check_match",
+    "confidence_bands",
     "embed", "lazy_encoder", "load_decisions", "load_sources", "load_targets", "match",
     "rank_candidates",
 ]

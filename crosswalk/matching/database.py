@@ -131,25 +131,8 @@ def match(
     """
     if top < 1:
         raise CrosswalkError("--top must be at least 1")
-    source_fid = framework_id(db, source)
-    target_fid = framework_id(db, target)
-    (source_name, source_kind), (target_name, target_kind) = (
-        db.execute("select name, kind from frameworks where id = ?", [fid]).fetchone() for fid in (source_fid, target_fid))
-    if source_fid == target_fid:
-        raise CrosswalkError(f"--from and --to both name {source_name!r}: match a framework to another one")
-    if (source_kind, target_kind) == ("academic", "industry"):
-        raise CrosswalkError(f"{source_name!r} is academic and {target_name!r} is industry: suggestions go from the "
-                             "industry standards a program teaches (--from) to academic standards (--to); swap them")
-    if source_kind == target_kind:  # (they went into the programs' review queues as academic suggestions)
-        raise CrosswalkError(f"{source_name!r} and {target_name!r} are both {source_kind}: suggestions go from the "
-                             "industry standards a program teaches (--from) to academic standards (--to); a framework "
-                             "imported with the wrong kind is imported again with --kind")
+    source_fid, target_fid, source_name, target_name, targets = _checked(db, source, target, subject, grade)
     sources = load_sources(db, source_fid)
-    targets = load_targets(db, target_fid, subject, grade)
-    if not targets:
-        restriction = " and ".join(f"{what} {value!r}" for what, value in (("subject", subject), ("grade", grade)) if value)
-        raise CrosswalkError(f"no active standard of {target_name!r} is in {restriction}" if restriction
-                             else f"{target_name!r} has no active standards")
     decisions = load_decisions(db, {t.key for t in targets}, source_fid)
     encoder = lazy_encoder() if use_embeddings else None
     ranking = None
@@ -182,3 +165,33 @@ def match(
     return MatchResult(source_name, target_name, len(sources), len(targets), writer.suggested, writer.decided_here,
                        writer.method, writer.kept_commented, writer.unlikely_count,
                        (waiting, settings.shared_min_statements) if waiting is not None else None, checked)
+
+
+def check_match(db, *, source: str, target: str, subject: str | None = None, grade: str | None = None) -> None:
+    """Raise the error :func:`match` would raise for these frameworks and filters, writing nothing:
+    several --to are all checked before the first is matched (the first was written, then the
+    second refused: 'no active standard of ... is in subject ...', exit 1)."""
+    _checked(db, source, target, subject, grade)
+
+
+def _checked(db, source: str, target: str, subject: str | None, grade: str | None):
+    """The two frameworks' ids and names and the standards to match against, after every check."""
+    source_fid = framework_id(db, source)
+    target_fid = framework_id(db, target)
+    (source_name, source_kind), (target_name, target_kind) = (
+        db.execute("select name, kind from frameworks where id = ?", [fid]).fetchone() for fid in (source_fid, target_fid))
+    if source_fid == target_fid:
+        raise CrosswalkError(f"--from and --to both name {source_name!r}: match a framework to another one")
+    if (source_kind, target_kind) == ("academic", "industry"):
+        raise CrosswalkError(f"{source_name!r} is academic and {target_name!r} is industry: suggestions go from the "
+                             "industry standards a program teaches (--from) to academic standards (--to); swap them")
+    if source_kind == target_kind:  # (they went into the programs' review queues as academic suggestions)
+        raise CrosswalkError(f"{source_name!r} and {target_name!r} are both {source_kind}: suggestions go from the "
+                             "industry standards a program teaches (--from) to academic standards (--to); a framework "
+                             "imported with the wrong kind is imported again with --kind")
+    targets = load_targets(db, target_fid, subject, grade)
+    if not targets:
+        restriction = " and ".join(f"{what} {value!r}" for what, value in (("subject", subject), ("grade", grade)) if value)
+        raise CrosswalkError(f"no active standard of {target_name!r} is in {restriction}" if restriction
+                             else f"{target_name!r} has no active standards")
+    return source_fid, target_fid, source_name, target_name, targets
