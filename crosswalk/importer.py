@@ -21,7 +21,6 @@ import dataclasses
 import datetime
 import hashlib
 import re
-import unicodedata
 
 import sqlite_utils
 
@@ -30,7 +29,7 @@ from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, DateText, NoStatementColumn, Table, cell_text, map_columns, read_table,
                       read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
-from .text import parse_grades, plural, short_list
+from .text import parse_grades, plural, same_words, short_list
 
 
 def standard_label(code: str, statement: str, width: int = 90) -> str:
@@ -45,10 +44,9 @@ EXCEL_DATE_TEXT = re.compile(r"(?:\d{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep
 
 
 def text_hash(text: str) -> str:
-    """A short, stable fingerprint of a statement's words (to notice edits on re-import): case,
-    spacing and Unicode's two ways of writing an accented letter (NFC, NFD: a Mac's copy and
-    paste) make no difference."""
-    return _hash(unicodedata.normalize("NFC", text))
+    """A short, stable fingerprint of a statement's words (to notice edits on re-import), as
+    :func:`crosswalk.text.same_words` compares them."""
+    return hashlib.sha1(same_words(text).encode("utf-8")).hexdigest()[:16]
 
 
 def _hash(text: str) -> str:

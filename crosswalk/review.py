@@ -24,7 +24,7 @@ import re
 
 from .db import now, row_id, write_transaction
 from .errors import CrosswalkError, NotFound
-from .text import plural, visible
+from .text import plural, same_words, visible
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
 STATUS_WORDS = {"accepted": "accepted", "rejected": "rejected", "suggested": "not decided yet"}
@@ -162,8 +162,10 @@ def get_alignment(db, alignment_id) -> dict:
     return rows[0]
 
 
-def fingerprint(row: dict) -> str:
-    """What a reviewer saw of an alignment: its decision and both statements.
+def fingerprint(row: dict, *, as_written: bool = False) -> str:
+    """What a reviewer saw of an alignment: its decision and both statements' words
+    (:func:`crosswalk.text.same_words`; ``as_written``: the statements as they were written, as
+    workbooks exported before 2026-11-30 hold it).
 
     A workbook row whose fingerprint no longer matches was changed by someone
     else (or its statements were re-imported) after the export. A flag for
@@ -171,14 +173,23 @@ def fingerprint(row: dict) -> str:
     of unflagged rows stay as they were): a standard retired since the export
     changes no statement, and a stale workbook's "accept" confirmed it.
     """
+    words = str if as_written else same_words
     parts = [
         row.get("status") or "",
         row.get("strength") or "",
         row.get("rationale") or "",
-        str(row.get("cte_statement") or ""),
-        str(row.get("standard") or ""),
+        words(str(row.get("cte_statement") or "")),
+        words(str(row.get("standard") or "")),
     ] + (["re-review"] if row.get("needs_review") else [])
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def seen_as_exported(row: dict, exported: str) -> bool:
+    """Whether a workbook row's fingerprint is the alignment's as it is now: the same decision and
+    the same words (a statement re-imported in another case, as "ph" -> "pH", is what its reviewer
+    read; its import asks nobody to review again). A fingerprint of an older workbook, made from the
+    statements as written, still matches."""
+    return exported in (fingerprint(row), fingerprint(row, as_written=True))
 
 
 @dataclasses.dataclass

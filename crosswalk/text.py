@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 
 import snowballstemmer
 
@@ -109,6 +110,14 @@ GRADE_WORDS = {
 BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (6, 8),
          "es": (0, 5), "elementary": (0, 5), "postsecondary": (13, 16), "adult": (13, 16)}
 LAST_GRADE = 16  # a larger number in a grade cell is not a grade (a year, a code): the range stays unknown
+
+
+def same_words(text: str) -> str:
+    """A statement's words as crosswalk compares them: case, spacing and Unicode's two ways of
+    writing an accented letter (NFC, NFD: a Mac's copy and paste) make no difference. A re-import
+    that changes only these updates the text without asking for re-review, and a review workbook
+    exported before it is still the statement its reviewer read."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip().lower()
 
 
 def parse_grades(text: str | None) -> tuple[int | None, int | None]:

@@ -38,10 +38,10 @@ from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark
 from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
-    record_decision,
+    record_decision, seen_as_exported,
 )
 from .sources import check_input_file, file_kind
-from .text import plural, short_list, visible
+from .text import plural, same_words, short_list, visible
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -770,7 +770,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                 result.conflicts.append(Conflict(item.row, row["id"], f"{moved}; the workbook says {item.decision}"))
                 continue
             outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
-            as_exported = fingerprint(row) == item.fingerprint
+            as_exported = seen_as_exported(row, item.fingerprint)
             if (not outcome.changed or as_exported) and _edited(row, item):  # (the statements as exported)
                 result.edited.append(item.row)
             if not outcome.changed:
@@ -789,7 +789,7 @@ def _edited(row, item: WorkbookRow) -> bool:
     """Whether the row's statement cells say otherwise than the database (spacing aside): a reviewer
     who unprotected the sheet and edited one took it for saved; the import only said nothing."""
     def words(text):  # (as the export wrote it: without the characters no one can see or type)
-        return " ".join(visible(str(text or ""), nul=True).split())
+        return same_words(visible(str(text or ""), nul=True))
 
     return any(cell is not None and words(cell) != words(row[key])
                for cell, key in zip(item.statements, ("cte_statement", "standard")))
@@ -848,7 +848,7 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,
             "cte_statement": found[0], "standard": found[1]}
-    if fingerprint(seen) != item.fingerprint:
+    if not seen_as_exported(seen, item.fingerprint):
         result.conflicts.append(Conflict(item.row, item.alignment_id,
                                          f"{found[4]} → {found[5]}: no longer suggested, and its statements or "
                                          "decision changed since the export"))

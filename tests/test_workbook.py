@@ -368,6 +368,54 @@ def test_rows_sorted_without_their_hidden_columns_decide_nothing(small_db, tmp_p
         == ("suggested",)
 
 
+def test_a_statement_reimported_in_another_case_keeps_the_workbooks_decisions(small_db, tmp_path, runner):
+    """A re-import that writes a task otherwise only in case or spacing updates it without asking for
+    re-review; a review workbook exported before it was then refused row by row ("changed since the
+    export: it is now not decided yet", exit 0) and blamed its reviewer for editing the statement."""
+    db = str(small_db)
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    (aid,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.3' "
+        "order by a.id limit 1").fetchone()
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[aid], "accept", "partial", "Writes the report")
+    wb.save(out)
+    rows = [r[:] for r in WELDING]
+    rows[5][1] = rows[5][1].upper().replace(" ", "  ")  # W.3, in capitals and double spaces
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "w.xlsx", rows, sheet="Tasks")),
+                                 "--framework", "Welding", "--silent"])
+    assert result.exit_code == 0 and "1 changed" in result.stdout and "flagged" not in result.stdout
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert "0 conflicts" in result.output and "edited in the workbook" not in result.output, result.output
+    assert sqlite3.connect(db).execute("select status, strength, rationale from alignments where id = ?",
+                                       [aid]).fetchone() == ("accepted", "partial", "Writes the report")
+
+
+def test_a_workbook_exported_before_fingerprints_read_words_is_still_read(small_db, tmp_path, runner):
+    """Workbooks exported before 2026-11-30 hold fingerprints of the statements as written: their
+    rows are still the alignments as exported."""
+    from crosswalk.review import fingerprint
+
+    db = str(small_db)
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    row = dict(conn.execute("select * from alignment_details where id = 1").fetchone())
+    assert fingerprint(row) != fingerprint(row, as_written=True)  # (W.1's statement has capitals)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    line = rows_by_id(ws)[1]
+    ws.cell(line, headers(ws)["Fingerprint"]).value = fingerprint(row, as_written=True)
+    set_decision(ws, line, "reject")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0 and "1 decision recorded" in result.output, result.output
+
+
 def test_a_password_protected_review_workbook_is_said_to_be_so(small_db, tmp_path, runner):
     # (It said "cannot be read as an .xlsx workbook (BadZipFile: File is not a zip file)".) An encrypted
     # xlsx is an OLE compound file holding an "EncryptedPackage" stream, as tests/test_sources_corpus.py makes.
