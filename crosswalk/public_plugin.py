@@ -505,7 +505,7 @@ async def program_context(datasette, request) -> dict:
     if await has(datasette, "program_rereview"):
         rereview = await rows(datasette, """
             select alignment_id, cte_code, cte_statement, credential, standard_id, standard_code, standard, subject,
-                   reason, reviewer, reviewed_at
+                   reason, reviewer, reviewed_at, strength
             from program_rereview where program_id = :p order by subject, standard_code, cte_code
         """, p)
     stale_by_standard = collections.defaultdict(list)

@@ -204,10 +204,12 @@ async def review_context(datasette, request) -> dict:
         for item in items:
             item["grade_text"] = pages.grade_label(item["grade_low"], item["grade_high"], item["grade"])
     more = len(items) > REVIEW_PAGE_SIZE
+    # (with the strength and rationale decided: what "Accept" confirms, or "Accept (full)" changes)
     rereview = await pages.rows(datasette, """
-        select alignment_id, cte_code, cte_statement, credential, standard_id, standard_code, standard, subject,
-               reason, reviewer, reviewed_at
-        from program_rereview where program_id = :p order by subject, standard_code, cte_code
+        select r.alignment_id, r.cte_code, r.cte_statement, r.credential, r.standard_id, r.standard_code, r.standard,
+               r.subject, r.reason, r.reviewer, r.reviewed_at, r.strength, a.rationale
+        from program_rereview r join alignments a on a.id = r.alignment_id
+        where r.program_id = :p order by r.subject, r.standard_code, r.cte_code
     """, p)
     return {
         "program": program,

@@ -1,4 +1,5 @@
 import asyncio
+import html
 import json
 import os
 import pathlib
@@ -285,9 +286,14 @@ def test_real_server_with_two_workers(small_db, runner):
 def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
     path = tmp_path / "working.db"
     shutil.copy(reviewed_demo, path)
-    ds = make_datasette(path, pages=True)
     conn = sqlite3.connect(path)
     welding = conn.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    conn.execute("""update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = (
+        select a.id from alignments a join standards s on s.id = a.source_id
+        join program_frameworks pf on pf.framework_id = s.framework_id
+        where pf.program_id = ? and a.status = 'accepted' and a.rationale is not null order by a.id limit 1)""", [welding])
+    conn.commit()
+    ds = make_datasette(path, pages=True)
     suggested = conn.execute("select suggested from program_progress where program_id = ?", [welding]).fetchone()[0]
 
     async def get(url):
@@ -309,6 +315,11 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
             where pf.program_id = ? and a.status = 'suggested' and s.status = 'active' and t.status = 'active'
             order by a.score desc, a.id limit 1""", [welding]).fetchone()[0]
         assert review.status_code == 200 and review.text.index(f'id="a{best}"') > 0
+        # A decision to re-review says what it was (strength, rationale): what accepting it again confirms.
+        [(strength, rationale)] = conn.execute(
+            "select r.strength, a.rationale from program_rereview r join alignments a on a.id = r.alignment_id "
+            "where r.program_id = ?", [welding]).fetchall()
+        assert f"(accepted as {strength} by " in review.text and html.escape(rationale) in review.text
         assert "<form class=\"xw-decide\"" not in review.text  # read only: no decisions here
         assert (await get(f"/program/{welding}/review?band=nonsense")).status_code == 404
         # A program or standard that is not a number: the site's own 404 page, with its navigation.
