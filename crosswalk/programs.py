@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 
 from .db import DEFAULT_BAND, framework_id, named_row, set_program_status, write_transaction
 from .errors import CrosswalkError
@@ -134,6 +135,8 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
         values["grade_low"], values["grade_high"] = grade_band(grades)
     with write_transaction(db):  # (see importer.import_rows)
         existing = named_row(db, "programs", values["name"])
+        if existing and existing["status"] == "approved":
+            _refuse_to_change_what_approved_certifies(db, existing, values, frameworks or [])
         if existing:
             pid = existing["id"]
             values["name"] = existing["name"]  # the name as it was first written, whatever its case here
@@ -157,6 +160,30 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
     ]
     row = db["programs"].get(pid)
     return ProgramResult(values["name"], pid, not existing, linked, row["grade_low"], row["grade_high"])
+
+
+def _refuse_to_change_what_approved_certifies(db, program: dict, values: dict, frameworks: list[str]) -> None:
+    """An approved program's grade band and credentials are what its sign-off certified: changed,
+    the program went on reading "approved by ..." over another set of standards (a band of 11-12
+    widened to 9-12 took in 2 standards; a credential added, its decisions), with nothing logged and
+    nothing said (publish --approved-only and the report presented it as approved). The sign-off is
+    set back first, by someone named, as every status change is."""
+    changes = []
+    band = (values.get("grade_low", program["grade_low"]), values.get("grade_high", program["grade_high"]))
+    if band != (program["grade_low"], program["grade_high"]):
+        changes.append(f"its grade band ({grade_label(program['grade_low'], program['grade_high'])} → "
+                       f"{grade_label(*band)})")
+    linked = {r[0] for r in db.execute("select framework_id from program_frameworks where program_id = ?",
+                                       [program["id"]])}
+    added = [fw for fw in dict.fromkeys(frameworks) if framework_id(db, fw) not in linked]
+    if added:
+        changes.append("the credentials it teaches (+ " + ", ".join(repr(fw) for fw in added) + ")")
+    if changes:
+        raise CrosswalkError(
+            f"{program['name']!r} is {program_status_text(program['status'], program['status_by'], program['status_at'])}"
+            f": changing {' and '.join(changes)} changes what it certifies; set it back to in review first "
+            f"(crosswalk approve --program {shlex.quote(program['name'])} --by NAME --status \"in review\"), then "
+            "change it and approve it again")
 
 
 def list_programs(db) -> list[dict]:

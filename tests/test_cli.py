@@ -426,6 +426,36 @@ def test_a_name_in_another_case_updates_the_framework_or_program_it_names(runner
     conn.close()
 
 
+def test_an_approved_programs_band_or_credentials_change_only_once_its_sign_off_is_set_back(
+        runner, small_db, tmp_path):
+    """Widening an approved program's band (or adding a credential) changed what it certifies while it
+    went on reading "approved by ...", nothing logged; refused now, until someone sets it back."""
+    from crosswalk.importer import import_file
+
+    path = str(small_db)
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "machining.csv", [["Code", "Task"], ["M.1", "Measure a part."]]),
+                framework="Machining", kind="industry")
+    db.close()
+    assert runner.invoke(cli, ["program", "add", path, "Welding", "--framework", "Welding",
+                               "--grades", "11-12"]).exit_code == 0
+    assert runner.invoke(cli, ["approve", path, "--program", "Welding", "--by", "M. Levesque"]).exit_code == 0
+    before = small_db.read_bytes()
+    for change, said in ((["--grades", "9-12"], "its grade band (Grades 11–12 → Grades 9–12)"),
+                         (["--framework", "Machining"], "the credentials it teaches (+ 'Machining')")):
+        result = runner.invoke(cli, ["program", "add", path, "welding", *change])
+        assert result.exit_code == 1, result.output
+        assert result.stderr.startswith("Error: 'Welding' is approved by M. Levesque on ")
+        assert f"changing {said} changes what it certifies; set it back to in review first" in result.stderr
+        assert small_db.read_bytes() == before
+    # What does not change what it certifies is changed as before.
+    assert runner.invoke(cli, ["program", "add", path, "Welding", "--cip", "48.0508", "--grades", "11-12",
+                               "--framework", "Welding"]).exit_code == 0
+    assert runner.invoke(cli, ["approve", path, "--program", "Welding", "--by", "J. Chen",
+                               "--status", "in review"]).exit_code == 0
+    assert runner.invoke(cli, ["program", "add", path, "Welding", "--grades", "9-12"]).exit_code == 0
+
+
 def test_program_add_with_a_framework_does_not_make_a_new_empty_database(runner, tmp_path):
     """A program's frameworks must be in the database: into one that does not exist yet, nothing is
     created (a later `crosswalk import` there would have found an empty file)."""
