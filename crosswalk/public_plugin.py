@@ -44,7 +44,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import row_id, statement_order_sql  # `crosswalk publish` writes this function here in the published copy
-from crosswalk.text import grade_label, program_status_text  # `crosswalk publish` writes these here
+from crosswalk.text import NO_SUBJECT, grade_label, program_status_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -192,7 +192,7 @@ def bar_chart(bars, *, title, label, legend=("full", "partial", "not certified")
 
 def coverage_chart(coverage, *, band="", width=640):
     """The chart of a program's coverage per subject (rows of ``program_coverage``)."""
-    return bar_chart([{"label": c["subject"] or "(no subject)", "total": c["standards"], "full": c["full"],
+    return bar_chart([{"label": c["subject"] or NO_SUBJECT, "total": c["standards"], "full": c["full"],
                        "partial": c["partial"]} for c in coverage],
                      title=f"Academic standards certified per subject{', ' + band if band else ''}",
                      label="Coverage per subject", width=width)
@@ -391,8 +391,8 @@ async def home_context(datasette, request) -> dict:
         select program_id, subject, standards, full, partial, certified, percent
         from program_coverage order by subject
     """)
-    subjects = sorted({c["subject"] or "(no subject)" for c in coverage})
-    cells = {(c["program_id"], c["subject"] or "(no subject)"): c for c in coverage}
+    subjects = sorted({c["subject"] or NO_SUBJECT for c in coverage})
+    cells = {(c["program_id"], c["subject"] or NO_SUBJECT): c for c in coverage}
     for p in programs:
         mine = [c for c in coverage if c["program_id"] == p["id"]]
         p["standards"] = sum(c["standards"] or 0 for c in mine)
@@ -432,15 +432,15 @@ PROGRAM_STANDARDS = """
     select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, academic_framework,
            strength, evidence_count
     from program_standards
-    where program_id = :p and (:subject is null or subject = :subject) and (:domain is null or domain = :domain)
-      and (:all or strength is not null)
+    where program_id = :p and (:subject is null or coalesce(subject, :no_subject) = :subject)
+      and (:domain is null or domain = :domain) and (:all or strength is not null)
     order by subject, domain, grade_low, grade_high, standard_position, standard_code, standard_id
     limit :limit offset :offset
 """
 PROGRAM_STANDARDS_COUNT = """
     select count(*) as n from program_standards
-    where program_id = :p and (:subject is null or subject = :subject) and (:domain is null or domain = :domain)
-      and (:all or strength is not null)
+    where program_id = :p and (:subject is null or coalesce(subject, :no_subject) = :subject)
+      and (:domain is null or domain = :domain) and (:all or strength is not null)
 """
 
 
@@ -468,16 +468,18 @@ async def program_context(datasette, request) -> dict:
         select subject, domain, standards, full, partial, certified, percent from program_domain_coverage
         where program_id = :p order by subject, domain
     """, p)
+    for r in (*coverage, *domains):  # (a standard without a subject: listed, and linked, under NO_SUBJECT)
+        r["subject"] = r["subject"] or NO_SUBJECT
     clusters = collections.defaultdict(list)
     for c in await rows(datasette, """
         select subject, domain, cluster, standards, certified, percent from program_cluster_coverage
         where program_id = :p and cluster is not null and cluster != '' order by subject, domain, cluster
     """, p):
-        clusters[(c["subject"], c["domain"])].append(c)
+        clusters[(c["subject"] or NO_SUBJECT, c["domain"])].append(c)
     by_subject = collections.OrderedDict()
     for d in domains:
         d = dict(d, clusters=clusters.get((d["subject"], d["domain"]), []))
-        by_subject.setdefault(d["subject"] or "(no subject)", []).append(d)
+        by_subject.setdefault(d["subject"] or NO_SUBJECT, []).append(d)
 
     subject = request.args.get("subject") or None
     domain = request.args.get("domain") or None
@@ -485,7 +487,7 @@ async def program_context(datasette, request) -> dict:
         raise NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}” in its grade band.")
     if domain is not None and (subject is None or domain not in {d["domain"] for d in by_subject.get(subject, [])}):
         raise NotFoundPage(f"{program['name']} has no {subject or ''} domain called “{domain}” in its grade band.")
-    listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0}
+    listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0, "no_subject": NO_SUBJECT}
     total = (await one(datasette, PROGRAM_STANDARDS_COUNT, listing))["n"]
     pages = last_page(total, PAGE_SIZE)
     if page > pages:
@@ -518,7 +520,7 @@ async def program_context(datasette, request) -> dict:
         entry = dict(s, evidence=[], stale=stale_by_standard.get(s["standard_id"], []),
                      grade_text=grade_label(s["grade_low"], s["grade_high"], s["grade"]))
         by_id[s["standard_id"]] = entry
-        grouped.setdefault(s["subject"] or "(no subject)", collections.OrderedDict()) \
+        grouped.setdefault(s["subject"] or NO_SUBJECT, collections.OrderedDict()) \
             .setdefault(s["domain"] or "", []).append(entry)
     for e in evidence:
         if e["standard_id"] in by_id:
@@ -695,7 +697,7 @@ async def gaps_context(datasette, request) -> dict:
     """, params)
     summary = collections.OrderedDict()
     for r in summary_rows:
-        entry = summary.setdefault(r["subject"] or "(no subject)", {"standards": 0, "covered": 0, "domains": []})
+        entry = summary.setdefault(r["subject"] or NO_SUBJECT, {"standards": 0, "covered": 0, "domains": []})
         entry["standards"] += r["standards"]
         entry["covered"] += r["covered"]
         entry["domains"].append(dict(r, gaps=r["standards"] - r["covered"]))
@@ -708,16 +710,16 @@ async def gaps_context(datasette, request) -> dict:
         raise NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
     listing, total_listed, pages = [], 0, 1
     if subject is not None:
-        where = {"subject": subject, "domain": domain, **params}
+        where = {"subject": subject, "domain": domain, "no_subject": NO_SUBJECT, **params}
         total_listed = (await one(datasette, f"""
-            select count(*) as n from ({GAP_STANDARDS}) where not covered and subject = :subject
+            select count(*) as n from ({GAP_STANDARDS}) where not covered and coalesce(subject, :no_subject) = :subject
               and (:domain is null or domain = :domain)
         """, where))["n"]
         pages = last_page(total_listed, PAGE_SIZE)
         if page > pages:
             raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
         found = await rows(datasette, f"""
-            select * from ({GAP_STANDARDS}) where not covered and subject = :subject
+            select * from ({GAP_STANDARDS}) where not covered and coalesce(subject, :no_subject) = :subject
               and (:domain is null or domain = :domain)
             order by domain, grade_low, grade_high, standard_position, standard_code
             limit :limit offset :offset

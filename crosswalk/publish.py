@@ -43,13 +43,17 @@ from .db import now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
-from .text import grade_label, plural, program_status_text
+from .text import NO_SUBJECT, grade_label, plural, program_status_text
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
-# crosswalk's imports in the public plugin, and the functions written in their place when published.
-PLUGIN_IMPORTS = {"from crosswalk.text import grade_label, program_status_text": (grade_label, program_status_text),
-                  "from crosswalk.db import row_id, statement_order_sql": (row_id, statement_order_sql)}
+# crosswalk's imports in the public plugin, and the functions (and constants) written in their place
+# when published.
+PLUGIN_IMPORTS = {
+    "from crosswalk.text import NO_SUBJECT, grade_label, program_status_text": {
+        "NO_SUBJECT": NO_SUBJECT, "grade_label": grade_label, "program_status_text": program_status_text},
+    "from crosswalk.db import row_id, statement_order_sql": {"row_id": row_id, "statement_order_sql": statement_order_sql},
+}
 GUARD_FILE = "crosswalk_site_guard.py"
 GUARD_IMPORT = "from crosswalk.cells import is_formula_like, neutralise"
 INSPECT_FILE = "inspect-data.json"
@@ -383,9 +387,10 @@ def plugin_source() -> str:
     :mod:`crosswalk.db`.
     """
     source = (HERE / "public_plugin.py").read_text(encoding="utf-8")
-    for start, functions in PLUGIN_IMPORTS.items():
+    for start, names in PLUGIN_IMPORTS.items():
         line = next(line for line in source.splitlines() if line.startswith(start))
-        source = source.replace(line, "\n\n".join(inspect.getsource(f).rstrip() for f in functions), 1)
+        source = source.replace(line, "\n\n".join(inspect.getsource(f).rstrip() if callable(f) else f"{name} = {f!r}"
+                                                   for name, f in names.items()), 1)
     return source
 
 

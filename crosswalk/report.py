@@ -51,7 +51,7 @@ from .cells import neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
-from .text import grade_label, plural, program_status_text
+from .text import NO_SUBJECT, grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -108,7 +108,7 @@ class ReportResult:
     also: list = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
-        parts = ", ".join(f"{c['subject']} {c['certified']}/{c['standards']}" for c in self.coverage)
+        parts = ", ".join(f"{c['subject'] or NO_SUBJECT} {c['certified']}/{c['standards']}" for c in self.coverage)
         text = (f"Wrote the {self.program} crosswalk ({self.status}) to {self.path}: "
                 f"{plural(self.standards, 'academic standard')} of {self.grades} certified by "
                 f"{plural(self.alignments, 'reviewed alignment')} ({parts or 'no subjects'})")

@@ -112,6 +112,10 @@ BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (
 LAST_GRADE = 16  # a larger number in a grade cell is not a grade (a year, a code): the range stays unknown
 
 
+# What a standard without a subject is listed under (the sites' pages and links, the report).
+NO_SUBJECT = "(no subject)"
+
+
 def same_words(text: str) -> str:
     """A statement's words as crosswalk compares them: case, spacing and Unicode's two ways of
     writing an accented letter (NFC, NFD: a Mac's copy and paste) make no difference. A re-import

@@ -378,3 +378,44 @@ def test_a_standards_page_says_which_programs_it_certifies_for_as_their_pages_an
         task, standard = get(ds, f"/standard/{w1}").text, get(ds, f"/standard/{nq1}").text
         assert "needs re-review" in task and "needs re-review" in standard
         assert "No decision certifies it now: every one needs re-review." in standard
+
+
+def test_standards_without_a_subject_are_listed_and_linked_under_no_subject(tmp_path, welding_xlsx):
+    """Academic standards imported without a subject: the program page's domain links (which named no
+    subject) were 404s, '(no subject)' was a 404, the gaps page listed none of them, and the report
+    said "(None 1/3)"."""
+    import urllib.parse
+
+    from crosswalk.importer import import_file
+    from crosswalk.matching import match
+    from crosswalk.report import write_report
+
+    from .conftest import write_csv
+
+    path = tmp_path / "nosubject.db"
+    db = open_db(path)
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, write_csv(tmp_path / "dwa.csv", [
+        ["Code", "Statement", "Domain"],
+        ["D.1", "Measure dimensions of workpieces with rulers and calipers.", "Measuring"],
+        ["D.2", "Read technical drawings of joints.", "Reading"],
+        ["D.3", "Write reports of workplace incidents.", "Reading"]]), framework="DWAs", kind="academic")
+    match(db, source="Welding", target="DWAs", top=3, use_embeddings=False)
+    pid = add_program(db, "Welding", frameworks=["Welding"]).id
+    accept(db, "W.1", "D.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    db.conn.commit()
+    result = write_report(db, tmp_path / "r.xlsx", program="Welding")
+    assert result.summary().endswith("((no subject) 1/3)")
+    db.close()
+    publish(path, tmp_path / "public")
+    no_subject = urllib.parse.quote_plus("(no subject)")
+    for ds in (make_datasette(path, pages=True), make_public_datasette(tmp_path / "public")):
+        page = get(ds, f"/program/{pid}")
+        assert page.status_code == 200
+        link = f"/program/{pid}?subject={no_subject}&amp;domain=Reading#certifies"
+        assert link in page.text
+        reading = get(ds, link.replace("&amp;", "&").split("#")[0])
+        assert reading.status_code == 200 and "D.2" in reading.text and "D.3" in reading.text
+        assert "D.1" not in reading.text
+        gaps = get(ds, f"/gaps?subject={no_subject}")
+        assert gaps.status_code == 200 and "D.2" in gaps.text and "D.3" in gaps.text and "D.1" not in gaps.text
