@@ -25,7 +25,7 @@ from .cells import restored
 from .db import framework_id, now, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
-                     too_long)
+                     says_undecided, too_long)
 from .sources import PAIR_COLUMNS, Table, cell_text, find_column, normalise_header, read_table
 from .text import plural
 
@@ -62,6 +62,7 @@ class Decisions:
     sheet: str | None
     decisions: list[Decision]
     mapping: dict[str, str]
+    undecided: int = 0  # rows whose decision cell says nobody decided ("suggested"), left out
 
 
 def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | None] | None = None) -> Decisions:
@@ -81,6 +82,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
     index = _map(table, columns or {})
     out: list[Decision] = []
     seen: dict[tuple, Decision] = {}
+    undecided = 0
 
     csv_file = table.file_format == "csv"
 
@@ -99,6 +101,9 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
                                   row=number, column=index[field])
         decision_text = get(values, "decision")
         strength_text = get(values, "strength")
+        if decision_text and says_undecided(decision_text):  # (a crosswalk export's suggestions)
+            undecided += 1
+            continue
         status, strength = None, None
         if decision_text:
             try:
@@ -141,7 +146,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
     if not out:
         raise table.error("has a header but no decisions below it", row=table.header_row)
     mapping = {field: table.column_label(i) for field, i in index.items()}
-    return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping)
+    return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided)
 
 
 def _map(table: Table, named: dict) -> dict[str, int]:
@@ -181,6 +186,7 @@ class DecisionsResult:
     unchanged: int = 0
     conflicts: list[str] = dataclasses.field(default_factory=list)
     unknown: list[str] = dataclasses.field(default_factory=list)
+    undecided: int = 0  # rows that say nobody decided (a crosswalk export's suggestions), left out
 
     def summary(self) -> str:
         return (
@@ -188,6 +194,7 @@ class DecisionsResult:
             f"({plural(self.created, 'new alignment')}); {self.unchanged} already recorded, "
             f"{plural(len(self.conflicts), 'conflict')} left as {'it was' if len(self.conflicts) == 1 else 'they were'}, "
             f"{plural(len(self.unknown), 'row')} with codes not in the database"
+            + (f"; {plural(self.undecided, 'suggestion')} without a decision left out" if self.undecided else "")
         )
 
 
@@ -238,7 +245,7 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     """
     source_fid = framework_id(db, source_framework) if source_framework else None
     target_fid = framework_id(db, target_framework) if target_framework else None
-    result = DecisionsResult(file=decisions.file)
+    result = DecisionsResult(file=decisions.file, undecided=decisions.undecided)
     stamp = now()
     with write_transaction(db):
         for d in decisions.decisions:

@@ -103,17 +103,27 @@ COMMENT_SQL = ("INSERT INTO review_comments (alignment_id, comment, reviewer, vi
 # What people write for a decision (a review workbook's cell, an earlier crosswalk's column, the
 # command line) and what crosswalk makes of it: (decision, strength or None: the strength then
 # comes from elsewhere, or is full). Every way a decision comes in reads it here.
+# A strength word is also a decision (accepted, with that strength): one list for both, so that a
+# Strength cell and a Decision cell read the same words ("some" was a strength only, "related" a
+# decision only).
+STRENGTH_WORDS = {
+    **dict.fromkeys(("full", "complete", "strong", "exact", "exact match", "exact match of"), "full"),
+    **dict.fromkeys(("partial", "moderate", "weak", "some", "related", "is related to"), "partial"),
+}
 DECISION_WORDS = {
     **dict.fromkeys(("accept", "accepted", "yes", "y", "aligned", "approved", "x", "true", "1"), ("accept", None)),
-    **dict.fromkeys(("full", "complete", "strong", "exact", "exact match", "exact match of"), ("accept", "full")),
-    **dict.fromkeys(("partial", "moderate", "weak", "related", "is related to"), ("accept", "partial")),
+    **{word: ("accept", strength) for word, strength in STRENGTH_WORDS.items()},
     **dict.fromkeys(("reject", "rejected", "no", "n", "not aligned", "none", "false", "0"), ("reject", None)),
 }
-STRENGTH_WORDS = {
-    **dict.fromkeys(("full", "complete", "strong", "exact"), "full"),
-    **dict.fromkeys(("partial", "moderate", "weak", "some"), "partial"),
-}
 DECISION_ALSO = "also read: accepted, rejected, yes, no, full, partial"
+# What a row without a decision says in a decision column: a crosswalk CSV exported with its
+# suggestions (--include-suggestions) says "suggested".
+UNDECIDED_WORDS = ("suggested", "not reviewed", "pending")
+
+
+def says_undecided(value) -> bool:
+    """Whether a decision cell says that nobody decided ('suggested', 'Not reviewed')."""
+    return _word(value) in UNDECIDED_WORDS
 
 
 def _word(value) -> str:

@@ -1,3 +1,4 @@
+import shutil
 import sqlite3
 
 from crosswalk.cli import cli
@@ -189,3 +190,25 @@ def test_a_plain_yes_keeps_the_strength_recorded_and_a_retired_standard_takes_no
         assert result.exit_code == 0, result.output
         assert "no standard with code 'HS-PS3-4'" in result.stderr
     assert open_db(small_db).execute(pair, ["W.4", "HS-PS3-4"]).fetchall() == []
+
+
+def test_a_csv_export_with_its_suggestions_is_read_back_without_them(runner, small_db, tmp_path):
+    """`export --format csv --include-suggestions` wrote rows whose status is 'suggested': the whole
+    file was refused ("not accept or reject"). Those rows decide nothing and are left out, said so."""
+    path = str(small_db)
+    assert runner.invoke(cli, ["decide", path, "1", "accept", "--strength", "partial", "--reviewer", "alice"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", path, "2", "reject", "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "all.csv"
+    assert runner.invoke(cli, ["export", path, str(out), "--format", "csv", "--include-suggestions"]).exit_code == 0
+    suggested = sqlite3.connect(path).execute(
+        "select count(*) from current_alignments where status = 'suggested'").fetchone()[0]
+    assert suggested > 0
+    other = tmp_path / "other.db"
+    shutil.copy(small_db, other)
+    with sqlite3.connect(other) as conn:
+        conn.execute("update alignments set status = 'suggested', strength = null, reviewer = null where id = 1")
+    result = runner.invoke(cli, ["import-decisions", str(other), str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip().endswith(f"; {suggested} suggestions without a decision left out"), result.stdout
+    assert sqlite3.connect(other).execute("select status, strength from alignments where id = 1").fetchone() == (
+        "accepted", "partial")

@@ -353,3 +353,14 @@ def test_turning_a_decision_round_without_a_rationale_clears_the_old_one(small_d
     assert tuple(state()) == ("accepted", "full", "Measuring")
     with pytest.raises(CrosswalkError, match="the rationale is 40,000 characters long; at most 32,767"):
         decide(db, a, "reject", rationale="x" * 40_000, reviewer="alice")
+
+
+def test_a_strength_word_reads_the_same_in_a_strength_cell_and_a_decision_cell():
+    """'some' was read as a strength but refused as a decision, 'related' (a CASE association's
+    word) the other way round."""
+    from crosswalk.review import normalise_strength, read_decision
+
+    for word, strength in (("some", "partial"), ("Related", "partial"), ("is related to", "partial"),
+                           ("Exact match", "full"), ("moderate", "partial"), ("STRONG", "full")):
+        assert normalise_strength(word) == strength, word
+        assert read_decision(word) == ("accept", strength), word
