@@ -83,14 +83,19 @@ def with_parameters(sql: str, values: dict) -> str:
 # nothing, as coverage counts a standard by its strength. Rejecting clears the strength (a rejected
 # pair has none). A decision that turns accepted into rejected (or back) without a rationale of its
 # own clears the old one: it gave the reasons for the other decision, and kept, it showed a
-# rejection's reason ("not math") as the rationale of an acceptance signed by someone else.
+# rejection's reason ("not math") as the rationale of an acceptance signed by someone else. Sent
+# back with the turned decision, the old rationale is not the reviewer's own but what a form or a
+# workbook showed (the site's box, a workbook's pre-filled cell): cleared too. Written here, in the
+# rule's SQL, so that the review site's canned queries keep it as crosswalk's own writers do.
+_NEW_STATUS = "CASE :decision WHEN 'accept' THEN 'accepted' ELSE 'rejected' END"
+_TURNED = f"status IN ('accepted', 'rejected') AND status != {_NEW_STATUS}"
 DECIDE = Rule({
     "status": "CASE :decision WHEN 'accept' THEN 'accepted' WHEN 'reject' THEN 'rejected'\n"
               "    ELSE 'decision must be accept or reject' END",
     "strength": "CASE WHEN :decision = 'reject' THEN NULL ELSE coalesce(:strength, strength, 'full') END",
-    "rationale": "CASE WHEN :rationale IS NOT NULL THEN nullif(:rationale, '')\n"
-                 "    WHEN status IN ('suggested', CASE :decision WHEN 'accept' THEN 'accepted' ELSE 'rejected' END)\n"
-                 "    THEN rationale END",
+    "rationale": f"CASE WHEN :rationale IS NOT NULL AND NOT ({_TURNED} AND :rationale IS rationale)\n"
+                 "    THEN nullif(:rationale, '')\n"
+                 f"    WHEN status IN ('suggested', {_NEW_STATUS}) THEN rationale END",
 }, decides=True)
 # Amend an accepted alignment's strength, or any alignment's rationale, without deciding again.
 SET_STRENGTH = Rule({"strength": ":strength"}, where="status = 'accepted'")
@@ -239,12 +244,12 @@ def plan_decision(db, row: dict, decision: str, *, strength=None, rationale=None
 
     ``strength`` None keeps the current one; ``rationale`` None keeps it and "" clears it. A rationale
     that is the current one, sent back with the opposite decision (accepted to rejected, or back), is
-    not the reviewer's own but the one a form or workbook showed: as None, the DECIDE rule clears it
-    on such a flip. (Kept, the acceptance's reason stood under the rejection, and went into the report.)
+    not the reviewer's own but the one a form or workbook showed: the DECIDE rule clears it on such a
+    flip (kept, the acceptance's reason stood under the rejection, and went into the report). Here a
+    rationale written otherwise only in spacing or invisible characters is the current one.
     """
-    flips = row["status"] in ("accepted", "rejected") and (decision == "accept") != (row["status"] == "accepted")
-    if flips and rationale and clean_text(rationale) == clean_text(row["rationale"]):
-        rationale = None
+    if rationale and row["rationale"] and clean_text(rationale) == clean_text(row["rationale"]):
+        rationale = row["rationale"]  # (the same text, as the rule compares it: see DECIDE)
     values = {"alignment_id": row["id"], "decision": decision, "strength": strength, "rationale": rationale}
     new = dict(next(db.query(DECIDE.outcome_sql(), values)))
     old = _state(row)

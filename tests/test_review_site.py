@@ -178,6 +178,10 @@ def test_sign_in_and_permissions(ds, review_db):
         times += [r[0] for r in conn.execute("select reviewed_at from alignments where reviewer = 'alice'")]
         times += [r[0] for r in conn.execute("select at from review_comments")]
         assert len(times) == 6 + 3 + 1 and all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", t) for t in times), times
+        # Turned round with the rationale the acceptance had (what a form shows): it is not kept under
+        # the rejection, through the canned query as through crosswalk's own pages (review.DECIDE).
+        assert (await post("reject_alignment", alignment_id="1", rationale="Only metric "))["ok"]
+        assert state(review_db, 1) == ("rejected", None, None, "alice")
     asyncio.run(run())
 
 
