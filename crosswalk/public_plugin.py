@@ -49,7 +49,6 @@ from crosswalk.text import NO_SUBJECT, grade_label, program_status_text  # `cros
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-STRENGTH_ORDER = {"full": 2, "partial": 1}
 PAGE_SIZE = 50  # standards (with their evidence) per program page, and gaps per gaps page
 
 

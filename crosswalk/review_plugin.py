@@ -114,6 +114,10 @@ async def review_queue(datasette, request):
         return await pages.not_found(datasette, request, f"“{request.args.get('page')}” is not a page number.")
     programs = [r[0] for r in (await db.execute("select name from programs order by name")).rows]
     if program and program not in programs:
+        # A name in another case names the program it names everywhere else (db.named_row's rule).
+        same = [name for name in programs if name.strip().casefold() == program.strip().casefold()]
+        program = same[0] if len(same) == 1 else program
+    if program and program not in programs:
         return await pages.not_found(datasette, request, f"There is no program named “{program}”.")
     params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
     rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]

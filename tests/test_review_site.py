@@ -212,6 +212,9 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
         only_math = await ds.client.get("/-/review?program=Welding+Technology&subject=Math", headers={"cookie": cookie})
         assert only_math.text.count('class="review-link"') == math
+        # A program named in another case is the program, as on the command line.
+        other_case = await ds.client.get("/-/review?program=welding+technology&subject=Math", headers={"cookie": cookie})
+        assert other_case.status_code == 200 and other_case.text.count('class="review-link"') == math
         unknown = await ds.client.get("/-/review?program=Other", headers={"cookie": cookie})
         assert unknown.status_code == 404 and "There is no program named “Other”." in unknown.text
         for missing in ("abc", "999999"):
