@@ -140,6 +140,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
                 raise table.error(
                     f"the pair {source} → {target} is also on row {other.row} with a different decision",
                     row=number, column=index["source"])
+            other.strength = other.strength or strength  # (a 'Yes' row and a 'Partial' row: partial)
             continue
         seen[key] = decision
         out.append(decision)

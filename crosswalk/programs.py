@@ -11,6 +11,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import re
 import shlex
 
@@ -182,8 +183,17 @@ def _refuse_to_change_what_approved_certifies(db, program: dict, values: dict, f
         raise CrosswalkError(
             f"{program['name']!r} is {program_status_text(program['status'], program['status_by'], program['status_at'])}"
             f": changing {' and '.join(changes)} changes what it certifies; set it back to in review first "
-            f"(crosswalk approve --program {shlex.quote(program['name'])} --by NAME --status \"in review\"), then "
-            "change it and approve it again")
+            f"(crosswalk approve {shlex.quote(_database_name(db))} --program {shlex.quote(program['name'])} "
+            "--by NAME --status \"in review\"), then change it and approve it again")
+
+
+def _database_name(db) -> str:
+    """The database's file as a command in this folder names it (else its whole path)."""
+    path = pathlib.Path(db.conn.execute("PRAGMA database_list").fetchone()[2] or "DATABASE")
+    try:
+        return str(path.relative_to(pathlib.Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def list_programs(db) -> list[dict]:

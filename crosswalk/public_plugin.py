@@ -431,14 +431,14 @@ PROGRAM_STANDARDS = """
     select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, academic_framework,
            strength, evidence_count
     from program_standards
-    where program_id = :p and (:subject is null or coalesce(subject, :no_subject) = :subject)
+    where program_id = :p and (:subject is null or coalesce(nullif(subject, ''), :no_subject) = :subject)
       and (:domain is null or domain = :domain) and (:all or strength is not null)
     order by subject, domain, grade_low, grade_high, standard_position, standard_code, standard_id
     limit :limit offset :offset
 """
 PROGRAM_STANDARDS_COUNT = """
     select count(*) as n from program_standards
-    where program_id = :p and (:subject is null or coalesce(subject, :no_subject) = :subject)
+    where program_id = :p and (:subject is null or coalesce(nullif(subject, ''), :no_subject) = :subject)
       and (:domain is null or domain = :domain) and (:all or strength is not null)
 """
 
@@ -711,14 +711,14 @@ async def gaps_context(datasette, request) -> dict:
     if subject is not None:
         where = {"subject": subject, "domain": domain, "no_subject": NO_SUBJECT, **params}
         total_listed = (await one(datasette, f"""
-            select count(*) as n from ({GAP_STANDARDS}) where not covered and coalesce(subject, :no_subject) = :subject
+            select count(*) as n from ({GAP_STANDARDS}) where not covered and coalesce(nullif(subject, ''), :no_subject) = :subject
               and (:domain is null or domain = :domain)
         """, where))["n"]
         pages = last_page(total_listed, PAGE_SIZE)
         if page > pages:
             raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
         found = await rows(datasette, f"""
-            select * from ({GAP_STANDARDS}) where not covered and coalesce(subject, :no_subject) = :subject
+            select * from ({GAP_STANDARDS}) where not covered and coalesce(nullif(subject, ''), :no_subject) = :subject
               and (:domain is null or domain = :domain)
             order by domain, grade_low, grade_high, standard_position, standard_code
             limit :limit offset :offset

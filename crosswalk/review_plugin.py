@@ -72,26 +72,41 @@ def _database(datasette, request):
     return datasette.get_database(config["database"])
 
 
-QUEUE_FILTER = """
+# What the queue lists: suggestions and decisions to re-review between two active statements; of
+# every framework, read in the queue's order from its own index (idx_alignments_queue, migration
+# m017; named, since with sampled statistics the planner read the status index and sorted), or of one
+# program's frameworks, read from its statements (through that index, a program of 150 suggestions
+# walked the whole queue of 90,000: 0.004 -> 0.081 s a page; an audit, 2026-11-30).
+QUEUE_FROM = {
+    False: """
 from alignments a indexed by idx_alignments_queue
 join standards s on s.id = a.source_id and s.status = 'active'
+""",
+    True: """
+from programs p
+join program_frameworks pf on pf.program_id = p.id and p.name = :program
+join standards s on s.framework_id = pf.framework_id and s.status = 'active'
+join alignments a on a.source_id = s.id
+""",
+}
+QUEUE_WHERE = """
 join standards t on t.id = a.target_id and t.status = 'active'
 where (a.status = 'suggested' or a.needs_review = 1)
-  and (:program = '' or s.framework_id in (
-        select pf.framework_id from program_frameworks pf join programs p on p.id = pf.program_id
-        where p.name = :program))
   and (:subject = '' or t.subject = :subject)
 """
-# Decisions to re-review first: they certify nothing until decided again (listed by score among the
-# suggestions, one flagged on the demo was on page 3 of its program's math). The page's ids first, read
-# in the queue's order from its own index (idx_alignments_queue, migration m017; named, since with
-# sampled statistics the planner read the status index and sorted), then their details: sorting the
-# view's wide rows (statements, evidence) sorted all 87,687 suggestions of a 93,950-alignment crosswalk
-# for each page. There, in process: first page 0.125 -> 0.009 s, the 100th 0.256 -> 0.043 s, the last
-# 0.54 -> 0.20 s.
-QUEUE_SQL = f"""
+
+
+def queue_sql(program: bool) -> str:
+    """A page of the queue (``:limit``, ``:offset``), of every program or of ``:program``'s.
+
+    Decisions to re-review first: they certify nothing until decided again (listed by score among
+    the suggestions, one flagged on the demo was on page 3 of its program's math). The page's ids
+    first, then their details: sorting the view's wide rows (statements, evidence) sorted all 87,687
+    suggestions of a 93,950-alignment crosswalk for each page. There, in process: first page 0.125 ->
+    0.009 s, the 100th 0.256 -> 0.043 s, the last 0.54 -> 0.20 s."""
+    return f"""
 with page as (
-  select a.id, a.needs_review, a.score {QUEUE_FILTER}
+  select a.id, a.needs_review, a.score {QUEUE_FROM[program]}{QUEUE_WHERE}
   order by a.needs_review desc, a.score desc, a.id
   limit :limit offset :offset
 )
@@ -102,7 +117,10 @@ select d.id, d.score, d.confidence, d.evidence, d.needs_review, d.status, d.cte_
 from page join alignment_details d on d.id = page.id
 order by page.needs_review desc, page.score desc, page.id
 """
-QUEUE_COUNT = f"select count(*) {QUEUE_FILTER}"
+
+
+def queue_count_sql(program: bool) -> str:
+    return f"select count(*) {QUEUE_FROM[program]}{QUEUE_WHERE}"
 
 
 async def review_queue(datasette, request):
@@ -120,14 +138,14 @@ async def review_queue(datasette, request):
     if program and program not in programs:
         return await pages.not_found(datasette, request, f"There is no program named “{program}”.")
     params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
-    rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]
+    rows = [dict(r) for r in (await db.execute(queue_sql(bool(program)), params)).rows]
     if page > 1 and not rows:
         # Past the last page (as after deciding a last page's last suggestion): the last page there
         # is, as on a program's review page.
-        total = (await db.execute(QUEUE_COUNT, params)).rows[0][0]
+        total = (await db.execute(queue_count_sql(bool(program)), params)).rows[0][0]
         page = pages.last_page(total, PAGE_SIZE)
         params["offset"] = (page - 1) * PAGE_SIZE
-        rows = [dict(r) for r in (await db.execute(QUEUE_SQL, params)).rows]
+        rows = [dict(r) for r in (await db.execute(queue_sql(bool(program)), params)).rows]
     # (each subject's standards asked whether one has a suggestion, through idx_alignments_target_status:
     # 0.064 -> 0.005 s, against reading every suggestion's standard)
     subjects = [r[0] for r in (await db.execute(

@@ -826,16 +826,18 @@ def _edited(row, item: WorkbookRow) -> bool:
 def _moved(row, item: WorkbookRow) -> str | None:
     """Where a row's visible codes name another pair than its hidden ids (sorted or pasted without the
     hidden columns, which are the pair's key), what the row shows and what its ids name; else None.
-    (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code.)"""
+    (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code; a code's
+    invisible characters, which the export leaves out, are left out of the comparison.)"""
     def same(cell, code):
         if cell is None or str(cell).strip() == "":
             return True  # (a column left out, or emptied: nothing to compare)
-        if str(cell).strip() == str(code):
-            return True
-        try:
-            return float(cell) == float(code)
-        except (TypeError, ValueError):
-            return False
+        written = visible(str(code), nul=True).strip()  # (the code as the export wrote it)
+        if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            try:  # (a number: compared as one; a text "1.1" is not the code "1.10")
+                return float(cell) == float(written)
+            except ValueError:
+                return False
+        return str(cell).strip() == written
 
     shown = item.codes
     if all(same(cell, code) for cell, code in zip(shown, (row["cte_code"], row["standard_code"]))):

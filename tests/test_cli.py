@@ -1,6 +1,8 @@
 import asyncio
 import csv
 import json
+import re
+import shlex
 import sqlite3
 
 import click
@@ -448,6 +450,9 @@ def test_an_approved_programs_band_or_credentials_change_only_once_its_sign_off_
         assert result.stderr.startswith("Error: 'Welding' is approved by M. Levesque on ")
         assert f"changing {said} changes what it certifies; set it back to in review first" in result.stderr
         assert small_db.read_bytes() == before
+    # The command it names runs as written (NAME aside).
+    suggested = re.search(r"\(crosswalk (approve .*) --by NAME (--status \"in review\")\)", result.stderr)
+    assert suggested and shlex.split(suggested.group(1))[1] == path, result.stderr
     # What does not change what it certifies is changed as before.
     assert runner.invoke(cli, ["program", "add", path, "Welding", "--cip", "48.0508", "--grades", "11-12",
                                "--framework", "Welding"]).exit_code == 0

@@ -212,3 +212,18 @@ def test_a_csv_export_with_its_suggestions_is_read_back_without_them(runner, sma
     assert result.stdout.strip().endswith(f"; {suggested} suggestions without a decision left out"), result.stdout
     assert sqlite3.connect(other).execute("select status, strength from alignments where id = 1").fetchone() == (
         "accepted", "partial")
+
+
+def test_a_pair_given_yes_then_partial_is_accepted_as_partial_in_either_order(runner, small_db, tmp_path):
+    """A 'Yes' row and a 'Partial' row for one pair are one decision: partial (the first row won, so
+    the file's order decided the strength)."""
+    pair = ("select a.status, a.strength from alignments a join standards s on s.id = a.source_id "
+            "join standards t on t.id = a.target_id where s.code = 'W.2' and t.code = 'G-MG.1'")
+    for rows in ((["W.2", "G-MG.1", "Yes"], ["W.2", "G-MG.1", "Partial"]),
+                 (["W.2", "G-MG.1", "Partial"], ["W.2", "G-MG.1", "Yes"])):
+        with sqlite3.connect(small_db) as conn:
+            conn.execute("update alignments set status = 'suggested', strength = null where status != 'suggested'")
+        path = write_csv(tmp_path / "twice.csv", [["source code", "target code", "decision"], *rows])
+        result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+        assert result.exit_code == 0, result.output
+        assert sqlite3.connect(small_db).execute(pair).fetchall() == [("accepted", "partial")]

@@ -419,3 +419,9 @@ def test_standards_without_a_subject_are_listed_and_linked_under_no_subject(tmp_
         assert "D.1" not in reading.text
         gaps = get(ds, f"/gaps?subject={no_subject}")
         assert gaps.status_code == 200 and "D.2" in gaps.text and "D.3" in gaps.text and "D.1" not in gaps.text
+    # A subject stored empty ('') rather than NULL is no subject too.
+    with sqlite3.connect(path) as conn:
+        conn.execute("update standards set subject = '' where code = 'D.2'")
+    ds = make_datasette(path, pages=True)
+    reading = get(ds, f"/program/{pid}?subject={no_subject}&domain=Reading")
+    assert reading.status_code == 200 and "D.2" in reading.text and "D.3" in reading.text

@@ -821,3 +821,25 @@ def test_a_statement_edited_in_the_workbook_is_said_not_imported(small_db, tmp_p
     assert sqlite3.connect(small_db).execute(
         "select s.statement from alignments a join standards s on s.id = a.source_id where a.id = 1").fetchone() == (
         before,)
+
+
+def test_a_rows_codes_are_compared_as_written_text_as_text_and_numbers_as_numbers():
+    """The check that a row's visible codes are its hidden pair's: a text "1.1" is not the code
+    "1.10" (a numbered task list sorted without its hidden columns passed it, and 1.1's decision went
+    to 1.10); a number a spreadsheet made of "1.10" is; and a code's invisible characters, which the
+    export leaves out, are no difference (every row of a CASE framework whose codes held one was a
+    conflict)."""
+    from crosswalk.workbook import WorkbookRow, _moved
+
+    def row(cte, standard):
+        return WorkbookRow(row=2, alignment_id=1, source_id=1, target_id=2, decision="accept", strength=None,
+                           rationale=None, reviewer=None, fingerprint="x", codes=(cte, standard))
+
+    pair = {"cte_code": "1.10", "standard_code": "3.MD.C.7a"}
+    assert _moved(pair, row("1.1", "3.MD.C.7a")) == (
+        "the row shows 1.1 → 3.MD.C.7a, but its hidden columns name 1.10 → 3.MD.C.7a (were the rows sorted, "
+        "or pasted, without the hidden columns?)")
+    assert _moved(pair, row(1.1, "3.MD.C.7a")) is None
+    assert _moved(pair, row(" 1.10 ", None)) is None
+    assert _moved({"cte_code": "W.1", "standard_code": "A.1\u200b"}, row("W.1", "A.1")) is None
+    assert _moved({"cte_code": "W.1", "standard_code": "A.1"}, row("W.1", "A.2")) is not None
