@@ -1322,6 +1322,25 @@ def m017_review_queue_index(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_alignments_queue ON alignments(needs_review DESC, score DESC) "
                "WHERE status = 'suggested' OR needs_review = 1")
 
+
+@migrations()
+def m018_a_programs_decisions_to_decide_again_are_its_bands(db: sqlite_utils.Database) -> None:
+    """A program's decisions to decide again are those on standards of its grade band, as what it
+    certifies is (m015): a program of grades 11-12 listed and counted "4 to re-review", two of them
+    on grade 4 and grade 7 standards that could never certify anything for it."""
+    db.execute("DROP VIEW program_rereview")
+    db.execute(
+        f"""
+        CREATE VIEW program_rereview AS
+        SELECT pf.program_id AS program_id, r.alignment_id, r.cte_code, r.cte_statement, r.credential,
+            r.standard_id, r.standard_code, r.standard, r.subject, r.reason, r.strength, r.reviewer, r.reviewed_at
+        FROM programs p
+        JOIN program_frameworks pf ON pf.program_id = p.id
+        JOIN rereview_alignments r ON r.industry_framework_id = pf.framework_id
+        JOIN standards t ON t.id = r.standard_id AND {in_band_sql("t", "p.grade_low", "p.grade_high")}
+        """
+    )
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

@@ -176,3 +176,20 @@ def _csv(path, rows):
         writer.writerow(["code", "statement", "grade", "subject"])
         writer.writerows([list(r.values()) for r in rows])
     return path
+
+
+def test_a_programs_decisions_to_decide_again_are_those_of_its_band(small_db, tmp_path):
+    """A decision flagged for re-review on a standard outside the program's band could never certify
+    anything for it: it was listed and counted among the program's decisions to re-review."""
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
+    accept(db, "W.1", "N-Q.1", "full")       # grades 9-12: in the band
+    accept(db, "W.3", "W.9-10.2", "full")    # grades 9-10: outside 11-12
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' "
+               "where status = 'accepted'")
+    db.conn.commit()
+    listed = [r["standard_code"] for r in db.query("select standard_code from program_rereview where program_id = ?",
+                                                   [pid])]
+    assert listed == ["N-Q.1"]
+    assert list_programs(db)[0]["needs_rereview"] == 1
+    db.close()
