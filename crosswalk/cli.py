@@ -602,7 +602,9 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
 
     Each row becomes an accepted or rejected alignment with its strength,
     rationale and reviewer, and a review_log entry. Decisions such as yes /
-    no, full / partial, strong / moderate / weak are understood. A pair
+    no, full / partial, strong / moderate / weak are understood. A CASE
+    JSON package's alignments (exactMatchOf: full, isRelatedTo: partial,
+    as `crosswalk export --format case` writes them) are read too. A pair
     already decided differently is reported as a conflict and left alone;
     importing the same file twice changes nothing. A file in which no
     decision is between two known standards is an error.
@@ -612,6 +614,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     \b
         crosswalk import-decisions district.db state-crosswalk.xlsx \\
             --from "Welding tasks" --to "Maine Learning Results: Mathematics (CCSS)"
+        crosswalk import-decisions district.db crosswalk-case.json
     """
     from .decisions import apply_decisions, read_decisions
     from .text import plural

@@ -20,6 +20,8 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import json
+import pathlib
 
 from .cells import restored
 from .db import framework_id, now, write_transaction
@@ -63,6 +65,7 @@ class Decisions:
     decisions: list[Decision]
     mapping: dict[str, str]
     undecided: int = 0  # rows whose decision cell says nobody decided ("suggested"), left out
+    unit: str = "row"  # what a decision's number counts: a row, or a CASE package's association
 
 
 def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | None] | None = None) -> Decisions:
@@ -76,6 +79,8 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
 
         decisions = read_decisions("earlier.csv", columns={"source": "CTE code"})
     """
+    if _is_json(path):
+        return _case_decisions(path)
     names = {syn for synonyms in COLUMNS.values() for syn in synonyms}
     names.update(normalise_header(v) for v in (columns or {}).values() if v)
     table = read_table(path, sheet=sheet, header_names=names)
@@ -148,6 +153,60 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         raise table.error("has a header but no decisions below it", row=table.header_row)
     mapping = {field: table.column_label(i) for field, i in index.items()}
     return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided)
+
+
+def _is_json(path) -> bool:
+    """A JSON file (a CASE package), by its name or its first character."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() == ".json":
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(64).decode("utf-8-sig", "replace").lstrip()[:1] == "{"
+    except OSError:
+        return False
+
+
+def _case_decisions(path) -> Decisions:
+    """The alignments of a CASE package (CFAssociations exactMatchOf: accepted, full; isRelatedTo:
+    accepted, partial) as decisions between the codes their two ends name, with the rationale and
+    reviewer a crosswalk export notes in them. ``crosswalk export --format case`` is read back so.
+    The codes are the ends' titles, else the humanCodingScheme of the CFItem they name."""
+    from .case import STRENGTH_TYPES, read_case
+
+    package = read_case(path)
+    name = pathlib.Path(path).name
+    kinds = {association: strength for strength, association in STRENGTH_TYPES.items()}
+    codes = {item.get("identifier"): item.get("humanCodingScheme")
+             for item in package.get("CFItems") or [] if isinstance(item, dict)}
+    out = []
+    for number, association in enumerate(package.get("CFAssociations") or [], start=1):
+        if not isinstance(association, dict) or association.get("associationType") not in kinds:
+            continue
+        ends = []
+        for key in ("originNodeURI", "destinationNodeURI"):
+            end = association.get(key) if isinstance(association.get(key), dict) else {}
+            ends.append(clean_text(end.get("title") or codes.get(end.get("identifier"))))
+        if not all(ends):
+            raise SourceError(f"association {number} ({association.get('identifier')}) names no code for one "
+                              "of its ends (a title, or a CFItem of the package)", file=name)
+        try:
+            notes = json.loads(association.get("notes") or "{}")
+        except (TypeError, ValueError):
+            notes = {}
+        notes = notes if isinstance(notes, dict) else {}
+        strength = notes.get("strength") if notes.get("strength") in ("full", "partial") \
+            else kinds[association["associationType"]]
+        out.append(Decision(
+            source_code=ends[0], target_code=ends[1], status="accepted", strength=strength,
+            rationale=clean_text(notes.get("rationale")), reviewer=clean_text(notes.get("reviewer")), row=number,
+            source_framework=clean_text(notes.get("source_framework")),
+            target_framework=clean_text(notes.get("target_framework"))))
+    if not out:
+        raise SourceError("holds no alignment (no exactMatchOf or isRelatedTo association); its standards are "
+                          "imported with crosswalk import-case", file=name)
+    return Decisions(file=name, sheet=None, decisions=out, mapping={"alignments": "CFAssociations"},
+                     unit="association")
 
 
 def _map(table: Table, named: dict) -> dict[str, int]:
@@ -250,7 +309,7 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     stamp = now()
     with write_transaction(db):
         for d in decisions.decisions:
-            where = f"row {d.row} ({d.source_code} → {d.target_code})"
+            where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
             try:
                 source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
                 target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)

@@ -1,5 +1,6 @@
 import json
 import shutil
+import sqlite3
 
 import pytest
 
@@ -155,3 +156,33 @@ def test_import_case_bad_input(runner, small_db, tmp_path, content, message):
     assert result.exit_code == 1
     assert result.stderr.strip().startswith("Error: " + message), result.stderr
     assert small_db.read_bytes() == before
+
+
+def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions(runner, small_db, tmp_path):
+    """`export --format case` holds the reviewed alignments (exactMatchOf, isRelatedTo, their notes);
+    import-case brings the frameworks back and said to bring the alignments with import-decisions,
+    which refused the JSON ('use crosswalk import-case'): nothing decided came back."""
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    pairs = {(r["s"], r["t"]): r["id"] for r in db.query(
+        "select a.id, s.code as s, t.code as t from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id")}
+    decide(db, pairs[("W.1", "N-Q.1")], "accept", strength="full", rationale="Measures with units", reviewer="alice")
+    decide(db, pairs[("W.4", "HS-PS3-4")], "accept", strength="partial", rationale="Heat transfer", reviewer="bob")
+    db.close()
+    package = tmp_path / "crosswalk.json"
+    assert runner.invoke(cli, ["export", str(small_db), str(package), "--format", "case"]).exit_code == 0
+    fresh = tmp_path / "fresh.db"
+    result = runner.invoke(cli, ["import-case", str(fresh), str(package)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["import-decisions", str(fresh), str(package)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Applied 2 decisions from crosswalk.json (2 new alignments)")
+    got = sqlite3.connect(fresh).execute(
+        "select s.code, t.code, a.status, a.strength, a.rationale, a.reviewer from alignments a "
+        "join standards s on s.id = a.source_id join standards t on t.id = a.target_id order by s.code").fetchall()
+    assert got == [("W.1", "N-Q.1", "accepted", "full", "Measures with units", "alice"),
+                   ("W.4", "HS-PS3-4", "accepted", "partial", "Heat transfer", "bob")]
+    again = runner.invoke(cli, ["import-decisions", str(fresh), str(package)])
+    assert again.exit_code == 0 and "Applied 0 decisions" in again.stdout and "2 already recorded" in again.stdout
