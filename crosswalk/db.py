@@ -604,6 +604,27 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
 
 
+def stored_time(text) -> str | None:
+    """A time read from a file (an ISO 8601 date or date and time; without a zone, UTC) in the format
+    :func:`now` writes; None when the text is no such time.
+
+    Example::
+
+        stored_time("2025-01-15T09:30:00Z"), stored_time("2025-01-15"), stored_time("spring")
+        # '2025-01-15T09:30:00+00:00', '2025-01-15T00:00:00+00:00', None
+    """
+    value = str(text or "").strip()
+    try:
+        parsed = datetime.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+    except ValueError:
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.astimezone(datetime.timezone.utc).replace(microsecond=0).isoformat()
+
+
 @migrations()
 def m007_review_log_flags_and_one_time_format(db: sqlite_utils.Database) -> None:
     # A re-import that flags a reviewed alignment for re-review was in no log: the trigger now

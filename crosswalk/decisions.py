@@ -24,7 +24,7 @@ import json
 import pathlib
 
 from .cells import restored
-from .db import framework_id, now, write_transaction
+from .db import framework_id, now, stored_time, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
@@ -39,6 +39,7 @@ COLUMNS = {
     "rationale": ["rationale", "reason", "justification", "comment", "comments", "notes",
                   "mapping justification"],
     "reviewer": ["reviewer", "reviewed by", "author", "author id", "decided by", "approved by"],
+    "reviewed_at": ["reviewed at", "date reviewed", "review date", "decided at"],
     "source_framework": ["source framework", "industry framework", "credential"],
     "target_framework": ["target framework", "academic framework"],
 }
@@ -54,6 +55,7 @@ class Decision:
     row: int
     source_framework: str | None = None
     target_framework: str | None = None
+    reviewed_at: str | None = None  # when it was decided, where the file says (else: when it is imported)
 
 
 @dataclasses.dataclass
@@ -128,6 +130,11 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         # An acceptance without a strength keeps the pair's own, else is full: review.DECIDE says so.
         if status == "rejected":
             strength = None
+        when = get(values, "reviewed_at")
+        reviewed_at = stored_time(when)
+        if when and reviewed_at is None:
+            raise table.error(f"{when!r} is not a date (expected 2025-01-15 or 2025-01-15T09:30:00+00:00)",
+                              row=number, column=index["reviewed_at"])
         rationale = clean_text(get(values, "rationale"))
         if problem := too_long(rationale, "rationale"):
             raise table.error(problem, row=number, column=index["rationale"])
@@ -135,7 +142,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             source_code=source, target_code=target, status=status, strength=strength,
             rationale=rationale, reviewer=clean_text(get(values, "reviewer")), row=number,
             source_framework=get(values, "source_framework") or None,
-            target_framework=get(values, "target_framework") or None,
+            target_framework=get(values, "target_framework") or None, reviewed_at=reviewed_at,
         )
         key = (decision.source_framework, source, decision.target_framework, target)
         if key in seen:
@@ -201,7 +208,8 @@ def _case_decisions(path) -> Decisions:
             source_code=ends[0], target_code=ends[1], status="accepted", strength=strength,
             rationale=clean_text(notes.get("rationale")), reviewer=clean_text(notes.get("reviewer")), row=number,
             source_framework=clean_text(notes.get("source_framework")),
-            target_framework=clean_text(notes.get("target_framework"))))
+            target_framework=clean_text(notes.get("target_framework")),
+            reviewed_at=stored_time(notes.get("reviewed_at"))))
     if not out:
         raise SourceError("holds no alignment (no exactMatchOf or isRelatedTo association); its standards are "
                           "imported with crosswalk import-case", file=name)
@@ -334,7 +342,8 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
             outcome = plan_decision(db, existing, "accept" if d.status == "accepted" else "reject",
                                     strength=d.strength, rationale=d.rationale)
             if existing["status"] == "suggested":
-                record_decision(db, outcome, reviewer=d.reviewer or reviewer, via="import-decisions", at=stamp)
+                record_decision(db, outcome, reviewer=d.reviewer or reviewer, via="import-decisions",
+                                at=d.reviewed_at or stamp)
                 result.applied += 1
             elif outcome.new == outcome.old:
                 result.unchanged += 1

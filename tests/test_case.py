@@ -170,6 +170,9 @@ def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions
         "join standards t on t.id = a.target_id")}
     decide(db, pairs[("W.1", "N-Q.1")], "accept", strength="full", rationale="Measures with units", reviewer="alice")
     decide(db, pairs[("W.4", "HS-PS3-4")], "accept", strength="partial", rationale="Heat transfer", reviewer="bob")
+    db.execute("update alignments set reviewed_at = '2025-01-15T09:30:00+00:00' where id = ?",
+               [pairs[("W.1", "N-Q.1")]])  # (decided last year)
+    db.conn.commit()
     db.close()
     package = tmp_path / "crosswalk.json"
     assert runner.invoke(cli, ["export", str(small_db), str(package), "--format", "case"]).exit_code == 0
@@ -184,5 +187,7 @@ def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions
         "join standards s on s.id = a.source_id join standards t on t.id = a.target_id order by s.code").fetchall()
     assert got == [("W.1", "N-Q.1", "accepted", "full", "Measures with units", "alice"),
                    ("W.4", "HS-PS3-4", "accepted", "partial", "Heat transfer", "bob")]
+    when = "select reviewed_at from alignments where status = 'accepted' order by reviewed_at"
+    assert sqlite3.connect(fresh).execute(when).fetchall() == sqlite3.connect(small_db).execute(when).fetchall()
     again = runner.invoke(cli, ["import-decisions", str(fresh), str(package)])
     assert again.exit_code == 0 and "Applied 0 decisions" in again.stdout and "2 already recorded" in again.stdout

@@ -227,3 +227,24 @@ def test_a_pair_given_yes_then_partial_is_accepted_as_partial_in_either_order(ru
         result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
         assert result.exit_code == 0, result.output
         assert sqlite3.connect(small_db).execute(pair).fetchall() == [("accepted", "partial")]
+
+
+def test_when_a_decision_was_made_comes_with_it(runner, small_db, tmp_path):
+    """A crosswalk's 'Reviewed at' column (the CSV export's reviewed_at) is when the decision was
+    made: it was the time of the import. A value that is no date is an error naming its cell."""
+    path = write_csv(tmp_path / "dated.csv", [["source code", "target code", "decision", "reviewed at"],
+                                               ["W.1", "N-Q.1", "full", "2025-01-15T09:30:00Z"],
+                                               ["W.2", "G-MG.1", "no", "2024-06-01"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 0, result.output
+    got = sqlite3.connect(small_db).execute(
+        "select s.code, a.reviewed_at from alignments a join standards s on s.id = a.source_id "
+        "where a.status != 'suggested' order by s.code").fetchall()
+    assert got == [("W.1", "2025-01-15T09:30:00+00:00"), ("W.2", "2024-06-01T00:00:00+00:00")]
+    before = small_db.read_bytes()
+    bad = write_csv(tmp_path / "bad.csv", [["source code", "target code", "decision", "reviewed at"],
+                                            ["W.3", "3.OA.1", "no", "spring 2023"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(bad)])
+    assert (result.exit_code, result.stderr) == (1, "Error: bad.csv, row 2, column 4 (reviewed at): 'spring 2023' is "
+                                                    "not a date (expected 2025-01-15 or 2025-01-15T09:30:00+00:00)\n")
+    assert small_db.read_bytes() == before
