@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import pathlib
 
@@ -130,11 +131,10 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         # An acceptance without a strength keeps the pair's own, else is full: review.DECIDE says so.
         if status == "rejected":
             strength = None
-        when = get(values, "reviewed_at")
-        reviewed_at = stored_time(when)
-        if when and reviewed_at is None:
-            raise table.error(f"{when!r} is not a date (expected 2025-01-15 or 2025-01-15T09:30:00+00:00)",
-                              row=number, column=index["reviewed_at"])
+        try:
+            reviewed_at = decision_time(get(values, "reviewed_at"))
+        except CrosswalkError as exc:
+            raise table.error(str(exc), row=number, column=index["reviewed_at"]) from None
         rationale = clean_text(get(values, "rationale"))
         if problem := too_long(rationale, "rationale"):
             raise table.error(problem, row=number, column=index["rationale"])
@@ -162,11 +162,28 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
     return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided)
 
 
+def decision_time(value) -> str | None:
+    """When a file says a decision was made, in the format crosswalk stores (None: it says nothing);
+    a value that is no ISO date, or a time to come, is an error."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    when = stored_time(text)
+    if when is None:
+        raise CrosswalkError(f"{text!r} is not a date written as 2025-01-15 or 2025-01-15T09:30:00+00:00 "
+                             "(in a spreadsheet, format the column as yyyy-mm-dd and save it again)")
+    if when > stored_time(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)):
+        raise CrosswalkError(f"{text!r} is a time to come")
+    return when
+
+
 def _is_json(path) -> bool:
-    """A JSON file (a CASE package), by its name or its first character."""
+    """A JSON file (a CASE package), by its name, else (no suffix a table has) by its first character."""
     path = pathlib.Path(path)
     if path.suffix.lower() == ".json":
         return True
+    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"):
+        return False
     try:
         with open(path, "rb") as fh:
             return fh.read(64).decode("utf-8-sig", "replace").lstrip()[:1] == "{"
@@ -178,7 +195,9 @@ def _case_decisions(path) -> Decisions:
     """The alignments of a CASE package (CFAssociations exactMatchOf: accepted, full; isRelatedTo:
     accepted, partial) as decisions between the codes their two ends name, with the rationale and
     reviewer a crosswalk export notes in them. ``crosswalk export --format case`` is read back so.
-    The codes are the ends' titles, else the humanCodingScheme of the CFItem they name."""
+    The codes are those of the package's CFItems the ends name (humanCodingScheme), else the ends'
+    titles (crosswalk's export writes the code there; other tools a statement), else their
+    identifiers (so that an end outside the package is a code not found, as in a spreadsheet)."""
     from .case import STRENGTH_TYPES, read_case
 
     package = read_case(path)
@@ -193,10 +212,8 @@ def _case_decisions(path) -> Decisions:
         ends = []
         for key in ("originNodeURI", "destinationNodeURI"):
             end = association.get(key) if isinstance(association.get(key), dict) else {}
-            ends.append(clean_text(end.get("title") or codes.get(end.get("identifier"))))
-        if not all(ends):
-            raise SourceError(f"association {number} ({association.get('identifier')}) names no code for one "
-                              "of its ends (a title, or a CFItem of the package)", file=name)
+            ends.append(clean_text(codes.get(end.get("identifier")) or end.get("title") or end.get("identifier")
+                                   or end.get("uri")) or "(none)")
         try:
             notes = json.loads(association.get("notes") or "{}")
         except (TypeError, ValueError):
@@ -204,12 +221,15 @@ def _case_decisions(path) -> Decisions:
         notes = notes if isinstance(notes, dict) else {}
         strength = notes.get("strength") if notes.get("strength") in ("full", "partial") \
             else kinds[association["associationType"]]
+        try:
+            reviewed_at = decision_time(notes.get("reviewed_at"))
+        except CrosswalkError as exc:
+            raise SourceError(f"association {number}: reviewed_at {exc}", file=name) from None
         out.append(Decision(
             source_code=ends[0], target_code=ends[1], status="accepted", strength=strength,
             rationale=clean_text(notes.get("rationale")), reviewer=clean_text(notes.get("reviewer")), row=number,
             source_framework=clean_text(notes.get("source_framework")),
-            target_framework=clean_text(notes.get("target_framework")),
-            reviewed_at=stored_time(notes.get("reviewed_at"))))
+            target_framework=clean_text(notes.get("target_framework")), reviewed_at=reviewed_at))
     if not out:
         raise SourceError("holds no alignment (no exactMatchOf or isRelatedTo association); its standards are "
                           "imported with crosswalk import-case", file=name)

@@ -13,7 +13,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from . import public_plugin as pages
 from . import review
-from .db import row_id
+from .db import in_band_sql, row_id
 from .text import local_path
 
 PLUGIN = "crosswalk-review"
@@ -96,6 +96,12 @@ where (a.status = 'suggested' or a.needs_review = 1)
 """
 
 
+# Of one program, the decisions to re-review of its grade band only, as the program counts them
+# (program_rereview): one on a standard outside it certifies nothing for the program.
+QUEUE_BAND = {False: "",
+              True: f"  and (a.needs_review = 0 or {in_band_sql('t', 'p.grade_low', 'p.grade_high')})\n"}
+
+
 def queue_sql(program: bool) -> str:
     """A page of the queue (``:limit``, ``:offset``), of every program or of ``:program``'s.
 
@@ -106,7 +112,7 @@ def queue_sql(program: bool) -> str:
     0.009 s, the 100th 0.256 -> 0.043 s, the last 0.54 -> 0.20 s."""
     return f"""
 with page as (
-  select a.id, a.needs_review, a.score {QUEUE_FROM[program]}{QUEUE_WHERE}
+  select a.id, a.needs_review, a.score {QUEUE_FROM[program]}{QUEUE_WHERE}{QUEUE_BAND[program]}
   order by a.needs_review desc, a.score desc, a.id
   limit :limit offset :offset
 )
@@ -120,7 +126,7 @@ order by page.needs_review desc, page.score desc, page.id
 
 
 def queue_count_sql(program: bool) -> str:
-    return f"select count(*) {QUEUE_FROM[program]}{QUEUE_WHERE}"
+    return f"select count(*) {QUEUE_FROM[program]}{QUEUE_WHERE}{QUEUE_BAND[program]}"
 
 
 async def review_queue(datasette, request):

@@ -191,3 +191,21 @@ def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions
     assert sqlite3.connect(fresh).execute(when).fetchall() == sqlite3.connect(small_db).execute(when).fetchall()
     again = runner.invoke(cli, ["import-decisions", str(fresh), str(package)])
     assert again.exit_code == 0 and "Applied 0 decisions" in again.stdout and "2 already recorded" in again.stdout
+    # Another tool's package: an end's title is a statement (its code is the CFItem's humanCodingScheme),
+    # and an end outside the package is a code not found, the rest applied.
+    other = json.loads(package.read_text(encoding="utf-8"))
+    items = {i["identifier"]: i for i in other["CFItems"]}
+    alignments = [a for a in other["CFAssociations"] if a["associationType"] in ("exactMatchOf", "isRelatedTo")]
+    for a in alignments:
+        for key in ("originNodeURI", "destinationNodeURI"):
+            a[key]["title"] = items[a[key]["identifier"]]["fullStatement"]
+        a["notes"] = "not JSON"
+    alignments[0]["originNodeURI"] = {"identifier": "x-1", "uri": "https://other.example/uri/x-1"}
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text(json.dumps(other), encoding="utf-8")
+    third = tmp_path / "third.db"
+    assert runner.invoke(cli, ["import-case", str(third), str(package)]).exit_code == 0
+    result = runner.invoke(cli, ["import-decisions", str(third), str(foreign)])
+    assert result.exit_code == 0, result.output
+    assert "Applied 1 decision" in result.stdout and "1 row with codes not in the database" in result.stdout
+    assert "(x-1 → N-Q.1): no standard with code 'x-1'" in result.stderr

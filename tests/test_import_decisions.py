@@ -245,6 +245,12 @@ def test_when_a_decision_was_made_comes_with_it(runner, small_db, tmp_path):
     bad = write_csv(tmp_path / "bad.csv", [["source code", "target code", "decision", "reviewed at"],
                                             ["W.3", "3.OA.1", "no", "spring 2023"]])
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(bad)])
-    assert (result.exit_code, result.stderr) == (1, "Error: bad.csv, row 2, column 4 (reviewed at): 'spring 2023' is "
-                                                    "not a date (expected 2025-01-15 or 2025-01-15T09:30:00+00:00)\n")
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: bad.csv, row 2, column 4 (reviewed at): 'spring 2023' is not a date written as 2025-01-15 or "
+           "2025-01-15T09:30:00+00:00 (in a spreadsheet, format the column as yyyy-mm-dd and save it again)\n")
+    assert small_db.read_bytes() == before
+    later = write_csv(tmp_path / "later.csv", [["source code", "target code", "decision", "reviewed at"],
+                                              ["W.3", "3.OA.1", "no", "2099-01-01"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(later)])
+    assert result.exit_code == 1 and "'2099-01-01' is a time to come" in result.stderr
     assert small_db.read_bytes() == before

@@ -193,3 +193,33 @@ def test_a_programs_decisions_to_decide_again_are_those_of_its_band(small_db, tm
     assert listed == ["N-Q.1"]
     assert list_programs(db)[0]["needs_rereview"] == 1
     db.close()
+
+
+def test_a_programs_review_queue_lists_the_decisions_to_re_review_it_counts(small_db):
+    """A program's queue (/-/review?program=) listed first, as to re-review, decisions flagged on
+    standards outside its band, which program list and its page do not count (nor could they ever
+    certify for it); the whole queue still lists them."""
+    import sqlite3
+
+    from crosswalk.review_plugin import queue_sql
+
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
+    accept(db, "W.1", "N-Q.1", "full")       # grades 9-12: in the band
+    accept(db, "W.3", "W.9-10.2", "full")    # grades 9-10: outside 11-12
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' "
+               "where status = 'accepted'")
+    db.conn.commit()
+    counted = list_programs(db)[0]["needs_rereview"]
+    db.close()
+    conn = sqlite3.connect(small_db)
+    flagged = ("select t.code from alignments a join standards t on t.id = a.target_id where a.id in ({}) "
+               "and a.needs_review = 1 order by t.code")
+
+    def listed(program):
+        ids = [r[0] for r in conn.execute(queue_sql(bool(program)), {"program": program, "subject": "",
+                                                                    "limit": 100, "offset": 0})]
+        return [r[0] for r in conn.execute(flagged.format(",".join(map(str, ids))))]
+
+    assert listed("Welding Technology") == ["N-Q.1"] and counted == 1 and pid
+    assert listed("") == ["N-Q.1", "W.9-10.2"]
