@@ -322,12 +322,15 @@ def test_datasettes_menu_offers_a_sign_in_only_where_someone_can_sign_in(publish
         assert page.status_code == 200, path
         assert "/-/login" not in page.text and "Log in" not in page.text and 'class="nav-menu"' not in page.text
         assert "There is nothing to sign in to here" in get(ds, "/-/login").text
+        # And they say their language, with a main landmark, as crosswalk's own pages do (WCAG 3.1.1).
+        assert '<html lang="en">' in page.text and page.text.count("<main>") == 1, path
     review_db = tmp_path / "review.db"
     shutil.copy(small_db, review_db)
     reviewers = {"alice": {"name": "Alice Martin", "password_hash": hash_password("pw", iterations=1000)}}
     review = make_review_datasette(review_db, reviewers=reviewers, open_reading=True)
     page = get(review, "/review/standards")
     assert page.status_code == 200 and '<a href="/-/login">Log in</a>' in page.text
+    assert '<html lang="en">' in page.text and page.text.count("<main>") == 1
     login = get(review, "/-/login")
     assert login.status_code == 200 and 'name="password"' in login.text
 
