@@ -178,16 +178,23 @@ def _csv(path, rows):
     return path
 
 
-def test_a_programs_decisions_to_decide_again_are_those_of_its_band(small_db, tmp_path):
-    """A decision flagged for re-review on a standard outside the program's band could never certify
-    anything for it: it was listed and counted among the program's decisions to re-review."""
-    db = open_db(small_db)
+def _both_flagged(path):
+    """A program of grades 11-12 with two accepted decisions flagged for re-review: one on a standard
+    of its band (N-Q.1, 9-12), one outside it (W.9-10.2, 9-10)."""
+    db = open_db(path)
     pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
-    accept(db, "W.1", "N-Q.1", "full")       # grades 9-12: in the band
-    accept(db, "W.3", "W.9-10.2", "full")    # grades 9-10: outside 11-12
+    accept(db, "W.1", "N-Q.1", "full")
+    accept(db, "W.3", "W.9-10.2", "full")
     db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' "
                "where status = 'accepted'")
     db.conn.commit()
+    return db, pid
+
+
+def test_a_programs_decisions_to_decide_again_are_those_of_its_band(small_db, tmp_path):
+    """A decision flagged for re-review on a standard outside the program's band could never certify
+    anything for it: it was listed and counted among the program's decisions to re-review."""
+    db, pid = _both_flagged(small_db)
     listed = [r["standard_code"] for r in db.query("select standard_code from program_rereview where program_id = ?",
                                                    [pid])]
     assert listed == ["N-Q.1"]
@@ -203,13 +210,7 @@ def test_a_programs_review_queue_lists_the_decisions_to_re_review_it_counts(smal
 
     from crosswalk.review_plugin import queue_sql
 
-    db = open_db(small_db)
-    pid = add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12").id
-    accept(db, "W.1", "N-Q.1", "full")       # grades 9-12: in the band
-    accept(db, "W.3", "W.9-10.2", "full")    # grades 9-10: outside 11-12
-    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' "
-               "where status = 'accepted'")
-    db.conn.commit()
+    db, pid = _both_flagged(small_db)
     counted = list_programs(db)[0]["needs_rereview"]
     db.close()
     conn = sqlite3.connect(small_db)
