@@ -344,10 +344,11 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
             except SourceError:
                 raise
             except CrosswalkError as exc:  # a code in several frameworks: where it is in the file
+                if decisions.unit != "row":
+                    raise SourceError(f"{decisions.unit} {d.row}: {exc}", file=decisions.file) from None
                 raise SourceError(str(exc), file=decisions.file, sheet=decisions.sheet, row=d.row) from None
             if source_id is None or target_id is None:
-                missing = d.source_code if source_id is None else d.target_code
-                result.unknown.append(f"{where}: no standard with code {missing!r}")
+                result.unknown.append(f"{where}: {_not_found(db, d, source_id is None)}")
                 continue
             existing = _alignment(db, source_id, target_id)
             if existing is None:
@@ -382,6 +383,30 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 f"standards in the database, so nothing was applied ({result.unknown[0]}); import the frameworks "
                 "first, or name them with --from and --to")
     return result
+
+
+def _not_found(db, d: Decision, source_missing: bool) -> str:
+    """Why a decision's code names no standard on its side: none has it, or the code is a standard
+    of the other kind (the two codes the other way round, as a CASE association from academic to
+    CTE runs; or a relation between two standards of one kind)."""
+    code = d.source_code if source_missing else d.target_code
+
+    def kinds(text):
+        return {r[0] for r in db.execute(
+            "select distinct f.kind from standards s join frameworks f on f.id = s.framework_id "
+            "where s.code = ? and s.status = 'active'", [text])}
+
+    found = kinds(code)
+    if not found:
+        return f"no standard with code {code!r}"
+    if source_missing and "academic" in found:
+        if "industry" in kinds(d.target_code):
+            return (f"{d.source_code!r} is an academic standard and {d.target_code!r} a CTE one: the pair runs "
+                    "the other way round (CTE first), left out")
+        return f"{code!r} is an academic standard, not a CTE (industry) one: a pair of two academic standards, left out"
+    if not source_missing and "industry" in found:
+        return f"{code!r} is a CTE (industry) standard, not an academic one: left out"
+    return f"no standard with code {code!r} here"
 
 
 def _alignment(db, source_id: int, target_id: int) -> dict | None:

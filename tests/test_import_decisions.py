@@ -254,3 +254,20 @@ def test_when_a_decision_was_made_comes_with_it(runner, small_db, tmp_path):
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(later)])
     assert result.exit_code == 1 and "'2099-01-01' is a time to come" in result.stderr
     assert small_db.read_bytes() == before
+
+
+def test_a_pair_the_other_way_round_or_of_one_kind_is_said_so(runner, small_db, tmp_path):
+    """A pair whose codes run academic → CTE (as a CASE association may), or join two academic
+    standards, was reported as 'no standard with code', which exists."""
+    path = write_csv(tmp_path / "odd.csv", [["source code", "target code", "decision"],
+                                             ["N-Q.1", "W.1", "full"], ["N-Q.1", "G-MG.1", "full"],
+                                             ["W.2", "W.3", "full"], ["W.4", "HS-PS3-4", "full"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines() == [
+        "Note: row 2 (N-Q.1 → W.1): 'N-Q.1' is an academic standard and 'W.1' a CTE one: the pair runs the other "
+        "way round (CTE first), left out",
+        "Note: row 3 (N-Q.1 → G-MG.1): 'N-Q.1' is an academic standard, not a CTE (industry) one: a pair of two "
+        "academic standards, left out",
+        "Note: row 4 (W.2 → W.3): 'W.3' is a CTE (industry) standard, not an academic one: left out"]
+    assert "Applied 1 decision" in result.stdout
