@@ -172,7 +172,8 @@ def decision_time(value) -> str | None:
     if when is None:
         raise CrosswalkError(f"{text!r} is not a date written as 2025-01-15 or 2025-01-15T09:30:00+00:00 "
                              "(in a spreadsheet, format the column as yyyy-mm-dd and save it again)")
-    if when > stored_time(datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)):
+    tomorrow = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    if datetime.datetime.fromisoformat(when) > tomorrow:
         raise CrosswalkError(f"{text!r} is a time to come")
     return when
 

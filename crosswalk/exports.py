@@ -64,8 +64,8 @@ class ExportResult:
         return f"Exported {plural(self.alignments, 'alignment')} as {self.format.upper()} to {self.path}{extra}"
 
 
-def _selection(db, program, statuses) -> tuple[list[str], list]:
-    where = [f"status in ({', '.join('?' for _ in statuses)})"]
+def _selection(db, program, statuses=()) -> tuple[list[str], list]:
+    where = [f"status in ({', '.join('?' for _ in statuses)})"] if statuses else []
     params: list = list(statuses)
     if program is not None:
         where.append("industry_framework_id in (select framework_id from program_frameworks where program_id = ?)")
@@ -74,11 +74,11 @@ def _selection(db, program, statuses) -> tuple[list[str], list]:
 
 
 def to_rereview(db, *, program=None) -> int:
-    """The accepted alignments an export leaves out because they are to be reviewed again."""
-    where, params = _selection(db, program, ("accepted",))
-    count = f"select count(*) from {{}} where {' and '.join(where)}"
-    return (db.execute(count.format("alignment_details"), params).fetchone()[0]
-            - db.execute(count.format("current_alignments"), params).fetchone()[0])
+    """The accepted alignments an export leaves out because they are to be reviewed again (the
+    ``rereview_alignments`` view)."""
+    where, params = _selection(db, program)
+    return db.execute("select count(*) from rereview_alignments" + "".join(f" where {w}" for w in where),
+                      params).fetchone()[0]
 
 
 def alignment_rows(db, *, program=None, include_suggestions: bool = False) -> list[dict]:

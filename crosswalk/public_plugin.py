@@ -427,18 +427,21 @@ async def home(datasette, request):
 # --- a program ----------------------------------------------------------------------------------
 
 # A program's standards (its band's), in reading order.
-PROGRAM_STANDARDS = """
+# A row of the subject asked for (:subject), a standard with none (NULL or '') under NO_SUBJECT
+# (:no_subject), as the pages list and link it.
+SUBJECT_IS = "coalesce(nullif(subject, ''), :no_subject) = :subject"
+PROGRAM_STANDARDS = f"""
     select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, academic_framework,
            strength, evidence_count
     from program_standards
-    where program_id = :p and (:subject is null or coalesce(nullif(subject, ''), :no_subject) = :subject)
+    where program_id = :p and (:subject is null or {SUBJECT_IS})
       and (:domain is null or domain = :domain) and (:all or strength is not null)
     order by subject, domain, grade_low, grade_high, standard_position, standard_code, standard_id
     limit :limit offset :offset
 """
-PROGRAM_STANDARDS_COUNT = """
+PROGRAM_STANDARDS_COUNT = f"""
     select count(*) as n from program_standards
-    where program_id = :p and (:subject is null or coalesce(nullif(subject, ''), :no_subject) = :subject)
+    where program_id = :p and (:subject is null or {SUBJECT_IS})
       and (:domain is null or domain = :domain) and (:all or strength is not null)
 """
 
@@ -478,7 +481,7 @@ async def program_context(datasette, request) -> dict:
     by_subject = collections.OrderedDict()
     for d in domains:
         d = dict(d, clusters=clusters.get((d["subject"], d["domain"]), []))
-        by_subject.setdefault(d["subject"] or NO_SUBJECT, []).append(d)
+        by_subject.setdefault(d["subject"], []).append(d)
 
     subject = request.args.get("subject") or None
     domain = request.args.get("domain") or None
@@ -612,13 +615,13 @@ async def standard_context(datasette, request) -> dict:
     # decided again (rereview_alignments); one for a program certifies the standard for it where its
     # grade band holds the standard (program_evidence), as the program's page and the gaps count.
     stale, certifies = {}, set()
-    ids = {"ids": json.dumps([e["alignment_id"] for e in evidence])}
-    if evidence and await has(datasette, "rereview_alignments"):
-        stale = {r["alignment_id"]: r["reason"] for r in await rows(datasette, """
-            select alignment_id, reason from rereview_alignments
-            where alignment_id in (select value from json_each(:ids))
-        """, ids)}
     if evidence:
+        ids = {"ids": json.dumps([e["alignment_id"] for e in evidence])}
+        if await has(datasette, "rereview_alignments"):
+            stale = {r["alignment_id"]: r["reason"] for r in await rows(datasette, """
+                select alignment_id, reason from rereview_alignments
+                where alignment_id in (select value from json_each(:ids))
+            """, ids)}
         certifies = {(r["program_id"], r["alignment_id"]) for r in await rows(datasette, """
             select program_id, alignment_id from program_evidence
             where alignment_id in (select value from json_each(:ids))
@@ -711,14 +714,14 @@ async def gaps_context(datasette, request) -> dict:
     if subject is not None:
         where = {"subject": subject, "domain": domain, "no_subject": NO_SUBJECT, **params}
         total_listed = (await one(datasette, f"""
-            select count(*) as n from ({GAP_STANDARDS}) where not covered and coalesce(nullif(subject, ''), :no_subject) = :subject
+            select count(*) as n from ({GAP_STANDARDS}) where not covered and {SUBJECT_IS}
               and (:domain is null or domain = :domain)
         """, where))["n"]
         pages = last_page(total_listed, PAGE_SIZE)
         if page > pages:
             raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
         found = await rows(datasette, f"""
-            select * from ({GAP_STANDARDS}) where not covered and coalesce(nullif(subject, ''), :no_subject) = :subject
+            select * from ({GAP_STANDARDS}) where not covered and {SUBJECT_IS}
               and (:domain is null or domain = :domain)
             order by domain, grade_low, grade_high, standard_position, standard_code
             limit :limit offset :offset

@@ -77,29 +77,25 @@ def _database(datasette, request):
 # m017; named, since with sampled statistics the planner read the status index and sorted), or of one
 # program's frameworks, read from its statements (through that index, a program of 150 suggestions
 # walked the whole queue of 90,000: 0.004 -> 0.081 s a page; an audit, 2026-11-30).
-QUEUE_FROM = {
+# Of one program, the decisions to re-review are those of its grade band only, as the program counts
+# them (program_rereview): one on a standard outside it certifies nothing for the program.
+_QUEUE_WHERE = """
+join standards t on t.id = a.target_id and t.status = 'active'
+where (a.status = 'suggested' or a.needs_review = 1)
+  and (:subject = '' or t.subject = :subject)
+"""
+QUEUE_FILTER = {
     False: """
 from alignments a indexed by idx_alignments_queue
 join standards s on s.id = a.source_id and s.status = 'active'
-""",
+""" + _QUEUE_WHERE,
     True: """
 from programs p
 join program_frameworks pf on pf.program_id = p.id and p.name = :program
 join standards s on s.framework_id = pf.framework_id and s.status = 'active'
 join alignments a on a.source_id = s.id
-""",
+""" + _QUEUE_WHERE + f"  and (a.needs_review = 0 or {in_band_sql('t', 'p.grade_low', 'p.grade_high')})\n",
 }
-QUEUE_WHERE = """
-join standards t on t.id = a.target_id and t.status = 'active'
-where (a.status = 'suggested' or a.needs_review = 1)
-  and (:subject = '' or t.subject = :subject)
-"""
-
-
-# Of one program, the decisions to re-review of its grade band only, as the program counts them
-# (program_rereview): one on a standard outside it certifies nothing for the program.
-QUEUE_BAND = {False: "",
-              True: f"  and (a.needs_review = 0 or {in_band_sql('t', 'p.grade_low', 'p.grade_high')})\n"}
 
 
 def queue_sql(program: bool) -> str:
@@ -112,7 +108,7 @@ def queue_sql(program: bool) -> str:
     0.009 s, the 100th 0.256 -> 0.043 s, the last 0.54 -> 0.20 s."""
     return f"""
 with page as (
-  select a.id, a.needs_review, a.score {QUEUE_FROM[program]}{QUEUE_WHERE}{QUEUE_BAND[program]}
+  select a.id, a.needs_review, a.score {QUEUE_FILTER[program]}
   order by a.needs_review desc, a.score desc, a.id
   limit :limit offset :offset
 )
@@ -126,7 +122,7 @@ order by page.needs_review desc, page.score desc, page.id
 
 
 def queue_count_sql(program: bool) -> str:
-    return f"select count(*) {QUEUE_FROM[program]}{QUEUE_WHERE}{QUEUE_BAND[program]}"
+    return f"select count(*) {QUEUE_FILTER[program]}"
 
 
 async def review_queue(datasette, request):
@@ -140,18 +136,19 @@ async def review_queue(datasette, request):
     if program and program not in programs:
         # A name in another case names the program it names everywhere else (db.named_row's rule).
         same = [name for name in programs if name.strip().casefold() == program.strip().casefold()]
-        program = same[0] if len(same) == 1 else program
-    if program and program not in programs:
-        return await pages.not_found(datasette, request, f"There is no program named “{program}”.")
+        if len(same) != 1:
+            return await pages.not_found(datasette, request, f"There is no program named “{program}”.")
+        program = same[0]
     params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
-    rows = [dict(r) for r in (await db.execute(queue_sql(bool(program)), params)).rows]
+    sql = queue_sql(bool(program))
+    rows = [dict(r) for r in (await db.execute(sql, params)).rows]
     if page > 1 and not rows:
         # Past the last page (as after deciding a last page's last suggestion): the last page there
         # is, as on a program's review page.
         total = (await db.execute(queue_count_sql(bool(program)), params)).rows[0][0]
         page = pages.last_page(total, PAGE_SIZE)
         params["offset"] = (page - 1) * PAGE_SIZE
-        rows = [dict(r) for r in (await db.execute(queue_sql(bool(program)), params)).rows]
+        rows = [dict(r) for r in (await db.execute(sql, params)).rows]
     # (each subject's standards asked whether one has a suggestion, through idx_alignments_target_status:
     # 0.064 -> 0.005 s, against reading every suggestion's standard)
     subjects = [r[0] for r in (await db.execute(
