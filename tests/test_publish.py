@@ -391,6 +391,26 @@ def test_every_public_view_answers_in_the_copy(published):
         assert view in ("rereview_alignments", "program_rereview") or rows, view  # (none to re-review there)
 
 
+def test_a_districts_canned_queries_are_published_only_where_the_copy_can_answer(reviewed_demo, tmp_path):
+    # A district adds its own read-only queries to metadata.yml. Those that read what the public copy
+    # does not hold (the review queue, the review log, in any case or spacing) are left out; the
+    # others are published and answer there.
+    metadata = yaml.safe_load(open("metadata.yml"))
+    metadata["databases"]["crosswalk"]["queries"].update({
+        "progress_by_program": "select name, suggested from program_progress",
+        "who_decided": {"sql": "select reviewer, count(*) from [REVIEW_LOG] group by 1"},
+        "accepted_in_grade": {"sql": "select count(*) from current_alignments a join standards s on s.id = a.target_id"
+                                     " where s.grade_low <= :grade"},
+    })
+    (tmp_path / "district.yml").write_text(yaml.safe_dump(metadata))
+    publish(reviewed_demo, tmp_path / "site", metadata=tmp_path / "district.yml")
+    queries = yaml.safe_load((tmp_path / "site" / "metadata.yml").read_text())["databases"]["crosswalk"]["queries"]
+    assert "progress_by_program" not in queries and "who_decided" not in queries
+    assert {"accepted_in_grade", "what_a_program_certifies", "search_standards"} <= set(queries)
+    conn = sqlite3.connect(tmp_path / "site" / "crosswalk.db")
+    assert conn.execute(queries["accepted_in_grade"]["sql"], {"grade": 12}).fetchone()[0] > 0
+
+
 def test_the_public_copy_makes_each_answer_once(published):
     # A published copy never changes and its visitors never sign in: an answer is made once, and
     # asked for again it is sent as it was (headers included), without a query.
