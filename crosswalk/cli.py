@@ -94,8 +94,9 @@ def cli():
 
     \b
         crosswalk demo
-        crosswalk import district.db welding.xlsx --framework "Welding tasks"
-        crosswalk match district.db --from "Welding tasks" --to "CCSS Math"
+        crosswalk import district.db welding.xlsx --framework "Welding tasks" --kind industry
+        crosswalk import district.db data/ccss_math.csv --framework "MLR Mathematics" --kind academic
+        crosswalk match district.db --from "Welding tasks" --to "MLR Mathematics"
         crosswalk serve district.db
     """
 
@@ -216,8 +217,8 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
     Example:
 
     \b
-        crosswalk match district.db --from "Welding tasks" \\
-            --to "Maine Learning Results: Mathematics (CCSS)" --grade 9-12 --top 5
+        crosswalk match district.db --from "Welding tasks" --to "MLR Mathematics" \\
+            --grade 9-12 --top 5
     """
     from .db import framework_id
     from .matching import check_match
@@ -613,7 +614,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
 
     \b
         crosswalk import-decisions district.db state-crosswalk.xlsx \\
-            --from "Welding tasks" --to "Maine Learning Results: Mathematics (CCSS)"
+            --from "Welding tasks" --to "MLR Mathematics"
         crosswalk import-decisions district.db crosswalk-case.json
     """
     from .decisions import apply_decisions, read_decisions
@@ -923,7 +924,8 @@ def history(database, alignment_id, as_json):
 @click.option("--tag", help="Docker image tag (--to package)")
 @click.option("--port", type=int, help="Port the packaged image listens on (--to package)")
 @click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
-@click.option("--dry-run", is_flag=True, help="With --to: print the datasette command instead of running it")
+@click.option("--dry-run", is_flag=True,
+              help="With --to: write OUTDIR, then print the datasette command instead of running it")
 @fail_cleanly
 def publish(database, outdir, suggestions, force, approved_only, title, description, settings, metadata, to, service,
             memory, max_instances, tag, port, install, dry_run):
@@ -952,7 +954,7 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
         crosswalk publish district.db public/ --force --to cloudrun --service cte-crosswalk
         crosswalk publish district.db public/ --force --to package --tag district/crosswalk --dry-run
     """
-    from .deploy import format_command, publish_command, run_publish_command
+    from .deploy import check_deploy_options, format_command, publish_command, run_publish_command
     from .publish import publish as make_public
 
     cloudrun_only = {"--service": service, "--memory": memory, "--max-instances": max_instances}
@@ -965,6 +967,9 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
             used.append("--dry-run")
         if used:
             raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
+    else:  # (checked before the copy is made: a refused deploy writes nothing)
+        check_deploy_options(to, service=service, tag=tag, memory=memory, max_instances=max_instances, port=port,
+                             extra_install=install)
     result = make_public(database, outdir, suggestions=suggestions, force=force, approved_only=approved_only,
                          title=title, description=description, settings=settings, metadata=metadata)
     click.echo(result.summary())
@@ -985,7 +990,7 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
 @click.argument("out", type=click.Path(dir_okay=False))
 @click.option("--program", required=True, help="The program (name or id) whose crosswalk to write")
 @click.option("--format", "format_", type=click.Choice(["xlsx", "csv"]),
-              help="xlsx (default) or csv; by default taken from OUT's extension")
+              help="xlsx or csv (default: from OUT's extension, .xlsx or .csv)")
 @click.option("--force", is_flag=True, help="Write over OUT (and a CSV report's companions) though crosswalk did not write it")
 @fail_cleanly
 def report(database, out, program, format_, force):
@@ -1032,7 +1037,7 @@ EXPORT_FORMATS = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's e
 @click.option("--framework", "frameworks", multiple=True, help="Frameworks to include (case; repeatable)")
 @click.option("--include-suggestions", is_flag=True,
               help="Also export suggested, unreviewed alignments, marked as such (sssom, csv)")
-@click.option("--base-url", help="The public site's address, for identifiers (SSSOM default: http://127.0.0.1:8001/)")
+@click.option("--base-url", help="The public site's address, for identifiers (sssom, case; SSSOM default: http://127.0.0.1:8001/)")
 @click.option("--license", "license_url",
               help="SSSOM: the mapping set's license, as a URL (default: SSSOM's 'unspecified')")
 @click.option("--force", is_flag=True, help="Write over OUT though it is not an earlier export of the same format")

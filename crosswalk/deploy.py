@@ -43,18 +43,38 @@ def setting_options() -> str:
     return " ".join(f"--setting {name} {text(value)}" for name, value in datasette_settings().items())
 
 
+def check_deploy_options(to: str, *, service=None, tag=None, memory=None, max_instances=None, port=None,
+                         extra_install=()) -> None:
+    """Refuse options that do not fit ``--to`` (before anything is written: ``crosswalk publish``
+    calls it ahead of making the copy)."""
+    if to not in TARGETS:
+        raise CrosswalkError(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
+    if to == "cloudrun":
+        if not service:
+            raise CrosswalkError("--to cloudrun needs --service NAME (the Cloud Run service to create or update)")
+        wrong, fits = {"--tag": tag, "--port": port}, "package"
+    else:
+        wrong, fits = {"--service": service, "--memory": memory, "--max-instances": max_instances}, "cloudrun"
+    for name, value in wrong.items():
+        if value:
+            raise CrosswalkError(f"{name} applies to --to {fits} only")
+    for package in extra_install:
+        if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":
+            raise CrosswalkError(f"Datasette is pinned to {DATASETTE_PIN}; do not --install {package!r}")
+
+
 def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memory=None, max_instances=None,
                     port=None, extra_install=(), version_note=None) -> list[str]:
     """The ``datasette publish cloudrun`` / ``datasette package`` command for a published folder."""
-    if to not in TARGETS:
-        raise CrosswalkError(f"--to must be one of {', '.join(TARGETS)}, not {to!r}")
+    check_deploy_options(to, service=service, tag=tag, memory=memory, max_instances=max_instances, port=port,
+                         extra_install=extra_install)
     out = pathlib.Path(outdir).resolve()
     if not (out / PUBLISHED_DB).exists():
         raise CrosswalkError(f"{outdir} has no {PUBLISHED_DB}; run crosswalk publish first")
     if to == "cloudrun":
-        args = _cloudrun_args(out, service=service, tag=tag, port=port, memory=memory, max_instances=max_instances)
+        args = _cloudrun_args(out, service=service, memory=memory, max_instances=max_instances)
     else:
-        args = _package_args(out, service=service, tag=tag, port=port, memory=memory, max_instances=max_instances)
+        args = _package_args(out, tag=tag, port=port)
     args += [
         "--metadata", str(out / "metadata.yml"),
         "--template-dir", str(out / "templates"),
@@ -65,8 +85,6 @@ def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memo
         "--extra-options", setting_options(),
     ]
     for package in extra_install:
-        if package.split("==")[0].split(">")[0].split("<")[0].strip().lower() == "datasette":
-            raise CrosswalkError(f"Datasette is pinned to {DATASETTE_PIN}; do not --install {package!r}")
         args += ["--install", package]
     if title:
         args += ["--title", title]
@@ -75,12 +93,7 @@ def publish_command(outdir, to: str, *, service=None, tag=None, title=None, memo
     return datasette_command() + args
 
 
-def _cloudrun_args(out: pathlib.Path, *, service, tag, port, memory, max_instances) -> list[str]:
-    if not service:
-        raise CrosswalkError("--to cloudrun needs --service NAME (the Cloud Run service to create or update)")
-    for name, value in (("--tag", tag), ("--port", port)):
-        if value:
-            raise CrosswalkError(f"{name} applies to --to package only")
+def _cloudrun_args(out: pathlib.Path, *, service, memory, max_instances) -> list[str]:
     args = ["publish", "cloudrun", str(out / PUBLISHED_DB), "--service", service]
     if memory:
         args += ["--memory", memory]
@@ -89,10 +102,7 @@ def _cloudrun_args(out: pathlib.Path, *, service, tag, port, memory, max_instanc
     return args
 
 
-def _package_args(out: pathlib.Path, *, service, tag, port, memory, max_instances) -> list[str]:
-    for name, value in (("--service", service), ("--memory", memory), ("--max-instances", max_instances)):
-        if value:
-            raise CrosswalkError(f"{name} applies to --to cloudrun only")
+def _package_args(out: pathlib.Path, *, tag, port) -> list[str]:
     args = ["package", str(out / PUBLISHED_DB)]
     if tag:
         args += ["--tag", tag]

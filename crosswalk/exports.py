@@ -242,6 +242,9 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
         raise CrosswalkError("--framework applies to --format case only; use --program to narrow SSSOM or CSV")
     if license_url and fmt != "sssom":
         raise CrosswalkError("--license applies to --format sssom only (the mapping set's license)")
+    if base_url and fmt == "csv":
+        raise CrosswalkError("--base-url applies to --format sssom and case only (their identifiers); "
+                             "a CSV export names standards by their codes")
     # SSSOM's license and mapping_set_id are URIs (sssom-py refuses 'CC BY 4.0', as a site.yml writes it).
     if license_url and not ABSOLUTE_URI.match(license_url):
         raise CrosswalkError(f"--license is the license's address (a URL such as "

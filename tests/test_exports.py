@@ -46,6 +46,10 @@ def test_sssom_export_of_the_demo(runner, reviewed_demo, tmp_path):
     refused = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.csv"), "--license", "https://x"])
     assert refused.exit_code == 1 and refused.stderr == (
         "Error: --license applies to --format sssom only (the mapping set's license)\n")
+    refused = runner.invoke(cli, ["export", str(reviewed_demo), str(tmp_path / "x.csv"), "--base-url", "https://x.org/"])
+    assert refused.exit_code == 1 and refused.stderr == (
+        "Error: --base-url applies to --format sssom and case only (their identifiers); "
+        "a CSV export names standards by their codes\n") and not (tmp_path / "x.csv").exists()
     assert set(REQUIRED_SSSOM) <= set(rows[0]) and list(rows[0]) == SSSOM_COLUMNS
     conn = sqlite3.connect(reviewed_demo)
     accepted = {(f"std:{s}", f"std:{t}"): (strength, reviewer, at) for s, t, strength, reviewer, at in conn.execute(

@@ -220,6 +220,14 @@ def test_publish_option_conflicts(runner, reviewed_demo, tmp_path):
         publish_command(tmp_path / "b", "package", extra_install=["datasette>=1.0a1"])
     result = runner.invoke(cli, ["publish", str(reviewed_demo), str(tmp_path / "c"), "--service", "x"])
     assert result.exit_code == 2 and "--service" in result.stderr
+    # Deploy options that do not fit --to are refused before the copy is written.
+    for options, said in ((["--to", "cloudrun", "--service", "s", "--tag", "a/b", "--dry-run"],
+                           "Error: --tag applies to --to package only\n"),
+                          (["--to", "package", "--service", "s"], "Error: --service applies to --to cloudrun only\n"),
+                          (["--to", "package", "--install", "Datasette==1.0a2"],
+                           "Error: Datasette is pinned to datasette==0.65.5; do not --install 'Datasette==1.0a2'\n")):
+        result = runner.invoke(cli, ["publish", str(reviewed_demo), str(tmp_path / "d"), *options])
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", said) and not (tmp_path / "d").exists()
 
 
 def test_inspect_data_gives_table_counts(published, tmp_path):
