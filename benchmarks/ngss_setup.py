@@ -6,9 +6,9 @@ Sources are the 208 NGSS performance expectations (ngss/ngss_performance_expecta
 grade levels, topic, text); the target is the Common Core, math and ELA/literacy together as one
 framework (ccss/*.csv, full codes such as CCSS.Math.Practice.MP2, with grades, domain and cluster);
 the gold is the NGSS writers' own "Connections to Common Core" (ngss/ngss_pe_to_ccss_connections.csv,
-932 links from 203 PEs). Science practice to math and literacy: the closest public analogue of a
-CTE → academic crosswalk, and a gold the matcher was never tuned on. Writes OUT_DIR/ngss.db and
-OUT_DIR/ngss_to_ccss.csv.
+932 rows from 203 PEs, 922 distinct pairs whose standard is in ccss/*.csv). Science practice to
+math and literacy: the closest public analogue of a CTE → academic crosswalk, and a gold the
+matcher was never tuned on. Writes OUT_DIR/ngss.db and OUT_DIR/ngss_to_ccss.csv.
 """
 
 import csv
