@@ -1362,6 +1362,63 @@ def m018_a_programs_decisions_to_decide_again_are_its_bands(db: sqlite_utils.Dat
         """
     )
 
+
+@migrations()
+def m019_decided_again_leaves_the_rereview_list_and_a_restored_statement_lifts_its_flags(
+        db: sqlite_utils.Database) -> None:
+    """What to decide again is what is flagged: ``rereview_alignments`` held every accepted decision
+    that does not certify, so a decision on a statement retired by a re-import stayed "to re-review"
+    after the committee accepted it again (only rejecting it, and losing it, took it off the list).
+    Decided again, it leaves the list; it certifies nothing while its statement is retired
+    (``current_alignments``), and again once a re-import brings the statement back.
+
+    And a flag the importer lifts (a retired statement back, in the same words: importer._diff) is
+    logged as the import's ('unflag', with the flag it lifted as the reason), not as a confirmation
+    by the decision's reviewer."""
+    db.execute("DROP VIEW rereview_alignments")
+    db.execute(
+        """
+        CREATE VIEW rereview_alignments AS
+        SELECT
+            a.id AS alignment_id,
+            a.source_id AS cte_id,
+            a.cte_code AS cte_code,
+            a.cte_statement AS cte_statement,
+            a.industry_framework AS credential,
+            a.industry_framework_id AS industry_framework_id,
+            a.target_id AS standard_id,
+            a.standard_code AS standard_code,
+            a.standard AS standard,
+            a.subject AS subject,
+            coalesce(a.needs_review_reason,
+                CASE WHEN a.cte_status != 'active' THEN 'the CTE statement ' || a.cte_code || ' was retired'
+                     WHEN a.standard_status != 'active' THEN 'the standard ' || a.standard_code || ' was retired'
+                     ELSE 'a statement changed' END) AS reason,
+            a.strength AS strength,
+            a.reviewer AS reviewer,
+            a.reviewed_at AS reviewed_at
+        FROM alignment_details a
+        WHERE a.status = 'accepted' AND a.needs_review = 1
+        """
+    )
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'alignments_review_log'"
+                     ).fetchone()[0]
+    lifted = "new.review_via = 'import' AND old.needs_review = 1 AND new.needs_review = 0"
+    edits = (
+        ("ELSE 'confirm'", f"WHEN {lifted} THEN 'unflag' ELSE 'confirm'"),
+        ("CASE WHEN new.review_via IS NULL OR (", "CASE WHEN new.review_via IS NULL OR new.review_via = 'import' OR ("),
+        ("THEN new.needs_review_reason END", f"THEN new.needs_review_reason WHEN {lifted} THEN old.needs_review_reason END"),
+        ("ELSE coalesce(new.reviewed_at,", f"WHEN {lifted} THEN coalesce(new.updated_at, {SQL_NOW})\n"
+                                          "                    ELSE coalesce(new.reviewed_at,"),
+    )
+    for old, new in edits:
+        if sql.count(old) != 1:
+            raise RuntimeError("alignments_review_log is not the trigger m007 made")
+        sql = sql.replace(old, new)
+    db.execute("DROP TRIGGER alignments_review_log")
+    db.execute(sql)
+
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

@@ -81,6 +81,7 @@ class ImportResult:
     unchanged: int = 0
     retired: int = 0
     flagged: int = 0
+    unflagged: int = 0  # reviewed alignments no longer to re-review: their retired statement is back
     unknown_parents: int = 0
     dry_run: bool = False
     hierarchy: str | None = None
@@ -100,6 +101,9 @@ class ImportResult:
         )
         if self.flagged:
             text += f"; {plural(self.flagged, 'reviewed alignment')} flagged for re-review"
+        if self.unflagged:
+            text += (f"; {plural(self.unflagged, 'reviewed alignment')} no longer to re-review "
+                     "(the retired statement is back, in the same words)")
         return text
 
     def details(self, limit: int = 10) -> list[str]:
@@ -669,6 +673,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 if text_changed:
                     result.flagged += _flag_for_review(
                         db, old["id"], "statement changed on re-import; it was: " + old["statement"][:500], stamp)
+                elif old["status"] == "retired":
+                    result.unflagged += _lift_retirement_flags(db, old["id"], row.code, stamp)
                 later = True
         if later:
             to_write += 1
@@ -685,8 +691,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             if write:
                 # Retired, never deleted: reviewed alignments keep pointing at it, flagged.
                 updates[("status", "updated_at")].append(("retired", stamp, old["id"]))
-                result.flagged += _flag_for_review(
-                    db, old["id"], f"standard {code} retired on re-import: it is no longer in {file}", stamp)
+                result.flagged += _flag_for_review(db, old["id"], _retired_reason(code, file), stamp)
     for columns, params in updates.items():
         db.conn.executemany(f"update standards set {', '.join(f'{c} = ?' for c in columns)} where id = ?", params)
     if write:
@@ -788,6 +793,49 @@ def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
         [reason, stamp, standard_id, standard_id],
     )
     return cursor.rowcount
+
+
+def _retired_reason(code: str, file: str) -> str:
+    """The flag a retirement leaves on its standard's reviewed alignments (the one place it is
+    written: :func:`_lift_retirement_flags` knows its own by it)."""
+    return f"standard {code} retired on re-import: it is no longer in {file}"
+
+
+def _lift_retirement_flags(db, standard_id: int, code: str, stamp: str) -> int:
+    """A retired standard is back in the same words: its reviewed alignments are as they were
+    before it left, so the flags its retirement left are lifted (logged as the import's, 'unflag',
+    by the review-log trigger). A flag raised since for another reason (the other statement
+    changed or retired) stays, with that reason: only where every flag since the alignment was last
+    decided is this standard's retirement is it lifted."""
+    prefix = _retired_reason(code, "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    cursor = db.execute(
+        """
+        update alignments set needs_review = 0, needs_review_reason = null, updated_at = :stamp, review_via = 'import'
+        where (source_id = :id or target_id = :id) and needs_review = 1
+          and needs_review_reason like :prefix escape '\\'
+          and not exists (
+              select 1 from review_log f
+              where f.alignment_id = alignments.id and f.action = 'flag'
+                and not (f.reason like :prefix escape '\\')
+                and f.id > coalesce((select max(d.id) from review_log d where d.alignment_id = alignments.id
+                                      and d.action not in ('flag', 'unflag', 'comment')), 0))
+        """,
+        {"stamp": stamp, "id": standard_id, "prefix": prefix},
+    )
+    lifted = cursor.rowcount
+    # Those still flagged say why by the flag raised for the other reason, not by a retirement over.
+    db.execute(
+        """
+        update alignments set needs_review_reason = (
+                select f.reason from review_log f where f.alignment_id = alignments.id and f.action = 'flag'
+                  and not (f.reason like :prefix escape '\\') order by f.id desc limit 1),
+            updated_at = :stamp, review_via = 'import'
+        where (source_id = :id or target_id = :id) and needs_review = 1
+          and needs_review_reason like :prefix escape '\\'
+        """,
+        {"stamp": stamp, "id": standard_id, "prefix": prefix},
+    )
+    return lifted
 
 
 def _link_parents(db, framework_id: int, result: ImportResult) -> None:

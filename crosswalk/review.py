@@ -222,7 +222,14 @@ class Outcome:
         pair = f"alignment {a['id']} ({a['cte_code']} → {a['standard_code']})"
         if not self.changed:
             return f"No change: {pair} is already {describe_state(self.new)}"
-        return f"Recorded: {pair} is now {describe_state(self.new)} (was {describe_state(self.old)})"
+        text = f"Recorded: {pair} is now {describe_state(self.new)} (was {describe_state(self.old)})"
+        retired = [a[code] for code, status in (("cte_code", "cte_status"), ("standard_code", "standard_status"))
+                   if a.get(status) not in (None, "active")]
+        if retired and self.new["status"] == "accepted":
+            text += (f"; it certifies nothing while {' and '.join(retired)} "
+                     f"{'is' if len(retired) == 1 else 'are'} retired (a re-import that brings "
+                     f"{'it' if len(retired) == 1 else 'them'} back makes it count again)")
+        return text
 
 
 def describe_state(state: dict) -> str:
@@ -375,13 +382,15 @@ class LogEntry:
     reason: str | None = None  # why an alignment was flagged for re-review (action 'flag')
 
     def describe(self) -> str:
-        who = "the import" if self.action == "flag" and self.via == "import" else (
+        who = "the import" if self.action in ("flag", "unflag") and self.via == "import" else (
             self.reviewer or "someone (not through crosswalk)")
         head = f"{self.at}  {who} ({self.via})"
         if self.action == "comment":
             return f"{head}  commented: {self.comment}"
         if self.action == "flag":
             return f"{head}  flagged for re-review: {self.reason}"
+        if self.action == "unflag":
+            return f"{head}  no longer to re-review, the statement is back (the flag was: {self.reason})"
         changes = []
         if self.old_status != self.new_status:
             changes.append(f"status {self.old_status} → {self.new_status}")

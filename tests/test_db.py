@@ -148,14 +148,23 @@ def test_a_decision_whose_statement_changed_no_longer_certifies_until_decided_ag
     decide(db, 1, "accept", reviewer="Ben", strength="full")
     assert db.execute("select count(*) from program_rereview").fetchone()[0] == 0
     assert next(db.query("select certified from program_coverage"))["certified"] == 1
-    # A retired task's decision is not certified either, and says why.
+    # A retired task's decision is not certified either, and says why (flagged, as a re-import flags
+    # it; one flagged without a reason says which statement was retired).
     db.execute("update standards set status = 'retired' where id = 1")
+    db.execute("update alignments set needs_review = 1 where id = 1")
     db.conn.commit()
     assert [r["reason"] for r in db.query("select * from program_rereview")] == ["the CTE statement W1 was retired"]
     assert next(db.query("select certified from program_coverage"))["certified"] == 0
     # One count of what to re-review: `program list`, `approve` and the program page count the list
     # the report and the page show (it left out a retired task's decisions: 0 against 1).
     assert next(db.query("select needs_rereview from program_progress"))["needs_rereview"] == 1
+    # Decided again, it leaves the list, and still certifies nothing while its task is retired.
+    assert decide(db, 1, "accept", reviewer="Ben", strength="partial").summary().endswith(
+        "; it certifies nothing while W1 is retired (a re-import that brings it back makes it count again)")
+    assert db.execute("select count(*) from program_rereview").fetchone()[0] == 0
+    assert next(db.query("select needs_rereview, accepted from program_progress")) == {"needs_rereview": 0,
+                                                                                      "accepted": 1}  # (W2's)
+    assert next(db.query("select certified from program_coverage"))["certified"] == 0
 
 
 def test_sign_off_is_stored_and_logged_and_the_log_stays_append_only(tmp_path):

@@ -12,7 +12,7 @@ from crosswalk.text import parse_grades
 
 from crosswalk.cli import cli
 
-from .conftest import WELDING, write_csv, write_xlsx
+from .conftest import ACADEMIC, WELDING, write_csv, write_welding_xlsx, write_xlsx
 
 
 def test_header_found_below_title_rows(db, welding_xlsx):
@@ -538,3 +538,51 @@ def test_a_code_calc_turned_into_a_date_is_named_and_a_date_elsewhere_stays_its_
         import_file(db, codes, framework="X")
     assert str(info.value).startswith(
         "codes.ods, sheet 'Sheet', row 2, column A (Code): the code is a date (2024-01-10 0:00:00)")
+
+
+def test_a_retired_tasks_decisions_decided_again_leave_the_rereview_list_and_the_task_back_lifts_its_flags(
+        small_db, tmp_path, runner):
+    db = str(small_db)
+
+    def rows(sql, *params):
+        return sqlite3.connect(db).execute(sql, params).fetchall()
+
+    a1, a2, a3 = (r[0] for r in rows(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.1' order by a.id"))
+    (other,) = rows("select t.code from alignments a join standards t on t.id = a.target_id where a.id = ?", a3)[0]
+    for alignment in (a1, a2, a3):
+        assert runner.invoke(cli, ["decide", db, str(alignment), "accept", "--reviewer", "alice"]).exit_code == 0
+    # The standard of a3 changes first: W.1's retirement writes over that flag's reason, and the
+    # flag stays when W.1 comes back.
+    academic = [r[:] for r in ACADEMIC]
+    changed = next(r for r in academic if r[0] == other)
+    changed[1] = changed[1] + " Revised."
+    assert runner.invoke(cli, ["import", db, str(write_csv(tmp_path / "academic2.csv", academic)),
+                               "--framework", "Academic", "--kind", "academic", "--silent"]).exit_code == 0
+    # W.1 leaves the task list: its three decisions are to decide again.
+    without = write_xlsx(tmp_path / "without.xlsx", [r for r in WELDING if not (r and r[0] == "W.1")], sheet="Tasks")
+    assert runner.invoke(cli, ["import", db, str(without), "--framework", "Welding", "--silent"]).exit_code == 0
+    rereview = "select alignment_id from rereview_alignments order by 1"
+    assert rows(rereview) == [(a1,), (a2,), (a3,)]
+    # Accepted again: off the list (it was kept there until rejected), certifying nothing while W.1 is retired.
+    result = runner.invoke(cli, ["decide", db, str(a1), "accept", "--strength", "partial", "--reviewer", "bob"])
+    assert result.exit_code == 0
+    assert result.stdout.endswith("; it certifies nothing while W.1 is retired (a re-import that brings it back "
+                                  "makes it count again)\n")
+    assert rows(rereview) == [(a2,), (a3,)]
+    assert rows("select count(*) from current_alignments where id = ?", a1) == [(0,)]
+    # W.1 back in the same words: the flags its retirement left are lifted, logged as the import's.
+    result = runner.invoke(cli, ["import", db, str(write_welding_xlsx(tmp_path)), "--framework", "Welding"])
+    assert result.exit_code == 0
+    assert "; 1 reviewed alignment no longer to re-review (the retired statement is back, in the same words)" in (
+        result.stdout)
+    assert rows("select alignment_id, reason from rereview_alignments") == [
+        (a3, f"statement changed on re-import; it was: {changed[1][:-len(' Revised.')]}")]
+    assert rows("select id from current_alignments where id in (?, ?, ?) order by id", a1, a2, a3) == [(a1,), (a2,)]
+    assert rows("select status, strength, reviewer, needs_review from alignments where id in (?, ?) order by id",
+                a1, a2) == [("accepted", "partial", "bob", 0), ("accepted", "full", "alice", 0)]
+    history = runner.invoke(cli, ["history", db, str(a2)]).stdout.splitlines()
+    assert history[-1].endswith("the import (import)  no longer to re-review, the statement is back (the flag was: "
+                                "standard W.1 retired on re-import: it is no longer in without.xlsx)")
+    assert rows("select reviewer, via, action from review_log where alignment_id = ? order by id desc limit 1",
+                a2) == [(None, "import", "unflag")]
