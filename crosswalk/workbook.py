@@ -454,8 +454,8 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
     """(label, value) lines of the cover sheet: what is in the workbook and how to fill it in."""
     frameworks = sorted({r["industry_framework"] for r in rows})
     academic = sorted({r["academic_framework"] for r in rows})
-    if program:
-        programs = [program]
+    if program:  # (as stored: the command line may give its id, or its name in another case)
+        programs = [db.execute("select name from programs where id = ?", [program_id(db, program)]).fetchone()[0]]
     else:
         programs = sorted({
             r[0] for r in db.execute(

@@ -11,7 +11,7 @@ from crosswalk.errors import SourceError
 from crosswalk.matching import match
 from crosswalk.programs import add_program
 from crosswalk.review import decide
-from crosswalk.workbook import COLUMNS, export_workbook, import_workbook
+from crosswalk.workbook import COLUMNS, COVER, export_workbook, import_workbook
 
 from .conftest import WELDING, write_xlsx
 
@@ -843,3 +843,18 @@ def test_a_rows_codes_are_compared_as_written_text_as_text_and_numbers_as_number
     assert _moved(pair, row(" 1.10 ", None)) is None
     assert _moved({"cte_code": "W.1", "standard_code": "A.1\u200b"}, row("W.1", "A.1")) is None
     assert _moved({"cte_code": "W.1", "standard_code": "A.1"}, row("W.1", "A.2")) is not None
+
+
+def test_the_cover_names_the_program_as_stored_however_the_command_line_gave_it(small_db, tmp_path, runner):
+    """`--program` takes a program's id or its name in any case; the cover sheet wrote what was typed
+    ("Program: 1", "welding technology") instead of the program's name."""
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", cip_code="48.0508", frameworks=["Welding"])
+    (number,) = db.execute("select id from programs where name = 'Welding Technology'").fetchone()
+    db.close()
+    for given in (str(number), "welding technology", " Welding Technology "):
+        out = tmp_path / "r.xlsx"
+        result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", given, "--force"])
+        assert result.exit_code == 0, result.output
+        cover = {r[0]: r[1] for r in openpyxl.load_workbook(out)[COVER].iter_rows(values_only=True) if r[0]}
+        assert cover["Program"] == "Welding Technology", given
