@@ -6,7 +6,8 @@ side, score, confidence and evidence, then the columns the committee fills
 in (Decision, Strength, Rationale, Reviewer). Hidden, protected columns keep
 each row's alignment, its two standards and a fingerprint of what the
 committee saw, so that the import can tell a decision made on stale
-information (a conflict, never applied) from a new one.
+information (a conflict, never applied) from a new one, and a Strength or
+Rationale cell the committee emptied (an edit) from one the export left empty.
 
 Example::
 
@@ -89,7 +90,8 @@ INSTRUCTIONS = [
     "nothing.",
     "Strength (accepted rows only): full when the CTE work fully teaches the standard, partial when it "
     "covers part of it; an accepted row left without one is full.",
-    "Rationale: why, in a sentence (a lesson, an activity, an assessment). Reviewer: who decided; when "
+    "Rationale: why, in a sentence (a lesson, an activity, an assessment); emptied on a decided row, "
+    "the rationale is cleared. Reviewer: who decided; when "
     "empty, the name given to 'crosswalk review import' is recorded.",
     "Grey columns are locked; filter freely. To sort, first unprotect the sheet (Excel: Review > Unprotect "
     "Sheet; no password is set): Excel sorts only unlocked cells of a protected sheet. Do not delete the "
@@ -226,8 +228,11 @@ def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
     pending = []
     for item in items:
         row = _find(db, item)
-        if row is None or plan_decision(db, row, item.decision, strength=item.strength,
-                                        rationale=item.rationale).changed:
+        if row is None:
+            pending.append(item)
+            continue
+        strength, rationale = _asked(db, row, item)
+        if plan_decision(db, row, item.decision, strength=strength, rationale=rationale).changed:
             pending.append(item)
     return pending
 
@@ -517,8 +522,8 @@ class WorkbookRow:
     source_id: int
     target_id: int
     decision: str
-    strength: str | None
-    rationale: str | None
+    strength: str | None  # the Strength cell's, else the decision word's; None: neither says one
+    rationale: str | None  # None: the cell is empty (kept, or cleared where the reviewer emptied it: _asked)
     reviewer: str | None
     fingerprint: str
     score: float | None = None
@@ -774,7 +779,9 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
 
     Rows whose alignment changed since the export are returned as conflicts
     and left alone; rows that ask for what is already recorded change
-    nothing, so importing twice gives the same result.
+    nothing, so importing twice gives the same result. A Strength or
+    Rationale cell that the export filled in and the reviewer emptied is an
+    edit (:func:`_asked`); one the export left empty changes nothing.
     """
     reviewer = clean_text(reviewer)
     if not reviewer:
@@ -797,20 +804,60 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             if moved := _moved(row, item):
                 result.conflicts.append(Conflict(item.row, row["id"], f"{moved}; the workbook says {item.decision}"))
                 continue
-            outcome = plan_decision(db, row, item.decision, strength=item.strength, rationale=item.rationale)
+            strength, rationale = _asked(db, row, item)
+            outcome = plan_decision(db, row, item.decision, strength=strength, rationale=rationale)
             as_exported = seen_as_exported(row, item.fingerprint)
             if (not outcome.changed or as_exported) and _edited(row, item):  # (the statements as exported)
                 result.edited.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
             elif not as_exported:
-                result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item)))
+                result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item, strength, rationale)))
             else:
                 who = item.reviewer or reviewer
                 record_decision(db, outcome, reviewer=who, at=stamp,
                                 via=via if who == reviewer else f"{via}, imported by {reviewer}")
                 result.recorded[outcome.new["status"]] += 1
     return result
+
+
+def _asked(db, row, item: WorkbookRow) -> tuple[str | None, str | None]:
+    """The strength and rationale a decided row asks of its alignment ``row``, as
+    :func:`crosswalk.review.plan_decision` takes them (None: keep the alignment's).
+
+    An empty cell is read by what the export had written in it: a Strength or Rationale cell the
+    export filled in and the reviewer emptied asks for none (the rationale cleared; an accepted row's
+    strength back to full, as the cover sheet says an accepted row without one is); a cell the export
+    left empty changes nothing. (Where the alignment holds no strength, or no rationale, now, the two
+    readings make the same decision: nothing to tell apart.)
+    """
+    strength, rationale = item.strength, item.rationale
+    strength_emptied = strength is None and item.decision == "accept" and bool(row["strength"])
+    rationale_emptied = rationale is None and bool(clean_text(row["rationale"]))
+    if strength_emptied or rationale_emptied:
+        shown_strength, shown_rationale = _shown(db, row, item.fingerprint)
+        if strength_emptied and shown_strength:
+            strength = "full"
+        if rationale_emptied and clean_text(shown_rationale):
+            rationale = ""
+    return strength, rationale
+
+
+def _shown(db, row, exported: str) -> tuple[str | None, str | None]:
+    """The strength and rationale the export wrote in a row's cells, told by the row's fingerprint: the
+    alignment's as it is now, or as it was before or after a change in its history (a workbook imported
+    before, or one someone else's decision made stale). Where none matches (a statement changed since),
+    the alignment's as it is now: an empty cell where it holds a value is then read as emptied, which
+    makes the row a conflict (nothing applied, the reviewer told) rather than a decision left out."""
+    if not seen_as_exported(row, exported):
+        for entry in db.execute(
+                "select old_status, old_strength, old_rationale, new_status, new_strength, new_rationale "
+                "from review_log where alignment_id = ? and action != 'comment' order by id desc", [row["id"]]):
+            for status, strength, rationale in (entry[:3], entry[3:]):
+                if status and any(seen_as_exported(dict(row, status=status, strength=strength, rationale=rationale,
+                                                        needs_review=flagged), exported) for flagged in (0, 1)):
+                    return strength, rationale
+    return row["strength"], row["rationale"]
 
 
 def _edited(row, item: WorkbookRow) -> bool:
@@ -846,8 +893,9 @@ def _moved(row, item: WorkbookRow) -> str | None:
             f"{row['standard_code']} (were the rows sorted, or pasted, without the hidden columns?)")
 
 
-def _conflict_reason(row, item: WorkbookRow) -> str:
-    wanted = item.decision + (f", {item.strength}" if item.strength else "")
+def _conflict_reason(row, item: WorkbookRow, strength: str | None, rationale: str | None) -> str:
+    """Why a row was not applied; ``strength`` and ``rationale``: what it asked (:func:`_asked`)."""
+    wanted = item.decision + (f", {strength}" if strength else "") + (", no rationale" if rationale == "" else "")
     if row["needs_review"]:
         # (from the statements' statuses, not the flag's words, which quote the old statement)
         retired = row["cte_status"] != "active" or row["standard_status"] != "active"

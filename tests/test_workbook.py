@@ -858,3 +858,121 @@ def test_the_cover_names_the_program_as_stored_however_the_command_line_gave_it(
         assert result.exit_code == 0, result.output
         cover = {r[0]: r[1] for r in openpyxl.load_workbook(out)[COVER].iter_rows(values_only=True) if r[0]}
         assert cover["Program"] == "Welding Technology", given
+
+
+def _decided(db_path, decisions):
+    """``decisions``: alignment id -> (decision, strength, rationale), decided by alice."""
+    db = open_db(db_path)
+    for alignment, (decision, strength, rationale) in decisions.items():
+        decide(db, alignment, decision, strength=strength, rationale=rationale, reviewer="alice")
+    db.close()
+
+
+def test_a_strength_or_rationale_emptied_in_the_workbook_is_an_edit(small_db, tmp_path, runner):
+    """An empty cell was read as "keep": a reviewer who emptied the Strength or Rationale of a decided
+    row was told "3 unchanged" and the database kept partial and the rationale, though the cover says
+    an accepted row left without a strength is full. An emptied cell that the export had filled is an
+    edit, recorded and counted like any other; a cell the export left empty changes nothing."""
+    db = str(small_db)
+    _decided(db, {1: ("accept", "partial", "Reads a tape measure"), 2: ("accept", "partial", "Counts the cost"),
+                  3: ("accept", "partial", "Estimates the angle"), 4: ("accept", "partial", "Measures the gap"),
+                  5: ("accept", "partial", None), 6: ("reject", None, "Not math")})
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows, col = rows_by_id(ws), headers(ws)
+    ws.cell(rows[1], col["Strength"]).value = None  # the strength emptied: back to full
+    ws.cell(rows[2], col["Rationale"]).value = ""  # the rationale emptied (an empty string, as some programs save)
+    ws.cell(rows[3], col["Strength"]).value = ws.cell(rows[3], col["Rationale"]).value = None  # both
+    set_decision(ws, rows[4], "Partial")  # the decision cell says the strength: the emptied cell takes it from there
+    ws.cell(rows[4], col["Strength"]).value = None
+    assert ws.cell(rows[5], col["Rationale"]).value is None  # never filled, still empty: nothing changes
+    ws.cell(rows[6], col["Rationale"]).value = None  # a rejection's reason emptied
+    set_decision(ws, rows[7], "accept")  # a suggestion accepted, its empty cells left empty
+    wb.save(out)
+    # Not imported yet: an export over it would lose the emptied cells, and is refused like a decision.
+    refused = runner.invoke(cli, ["review", "export", db, str(out)])
+    assert refused.exit_code == 1 and "holds 5 decisions not yet imported" in refused.stderr, refused.output
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ("Imported r.xlsx: 5 decisions recorded (4 accepted, 1 rejected), 2 unchanged, "
+                                     "5 rows without a decision; 0 conflicts")
+    conn = sqlite3.connect(db)
+    assert conn.execute("select id, status, strength, rationale, reviewer from alignments where id <= 7 "
+                        "order by id").fetchall() == [
+        (1, "accepted", "full", "Reads a tape measure", "bob"),
+        (2, "accepted", "partial", None, "bob"),
+        (3, "accepted", "full", None, "bob"),
+        (4, "accepted", "partial", "Measures the gap", "alice"),
+        (5, "accepted", "partial", None, "alice"),
+        (6, "rejected", None, None, "bob"),
+        (7, "accepted", "full", None, "bob")]
+    entries = [e for e in log(db) if e["reviewer"] == "bob"]
+    assert [(e["alignment_id"], e["action"], e["old_strength"], e["new_strength"], e["old_rationale"],
+             e["new_rationale"], e["via"]) for e in entries] == [
+        (1, "set strength", "partial", "full", "Reads a tape measure", "Reads a tape measure", "workbook r.xlsx"),
+        (2, "set rationale", "partial", "partial", "Counts the cost", None, "workbook r.xlsx"),
+        (3, "set strength", "partial", "full", "Estimates the angle", None, "workbook r.xlsx"),
+        (6, "set rationale", None, None, "Not math", None, "workbook r.xlsx"),
+        (7, "accept", None, "full", None, None, "workbook r.xlsx")]
+    # Twice: nothing more (the fingerprints are stale now: the history tells what the export showed).
+    again = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert again.stdout.strip() == ("Imported r.xlsx: 0 decisions recorded (0 accepted, 0 rejected), 7 unchanged, "
+                                    "5 rows without a decision; 0 conflicts")
+    assert [e for e in log(db) if e["reviewer"] == "bob"] == entries
+
+
+def test_an_emptied_cell_on_a_row_changed_since_the_export_is_a_conflict(small_db, tmp_path, runner):
+    """Emptied on a row someone else changed since the export, a rationale is a conflict, not
+    "unchanged" (the reviewer's clearing lost without a word); a cell that was empty in the export
+    stays a cell that asks nothing, whatever was decided since."""
+    db = str(small_db)
+    _decided(db, {1: ("accept", "partial", "Reads a tape measure")})
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows, col = rows_by_id(ws), headers(ws)
+    ws.cell(rows[1], col["Rationale"]).value = None  # emptied here, while alice rewrote it
+    set_decision(ws, rows[2], "accept")  # exported a suggestion, empty; carol accepted it meanwhile
+    wb.save(out)
+    _decided(db, {1: ("accept", "partial", "Reads a tape measure to 1/16 inch")})
+    db_ = open_db(db)
+    decide(db_, 2, "accept", strength="partial", rationale="Counts the cost", reviewer="carol")
+    db_.close()
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith(f"Conflict: row {rows[1]} (alignment 1): ")
+    assert result.stderr.rstrip().endswith('it is now accepted, partial, "Reads a tape measure to 1/16 inch"; the '
+                                           'workbook says accept, partial, no rationale; not applied')
+    assert result.stdout.strip() == ("Imported r.xlsx: 0 decisions recorded (0 accepted, 0 rejected), 1 unchanged, "
+                                     "10 rows without a decision; 1 conflict (not applied, see above)")
+    assert sqlite3.connect(db).execute("select id, strength, rationale, reviewer from alignments where id <= 2 "
+                                       "order by id").fetchall() == [
+        (1, "partial", "Reads a tape measure to 1/16 inch", "alice"), (2, "partial", "Counts the cost", "carol")]
+
+
+def test_cells_emptied_in_libreoffice_are_edits(small_db, tmp_path, runner, libreoffice):
+    """A workbook edited and saved by LibreOffice: its emptied cells read as emptied, and a round trip
+    of the rest changes nothing."""
+    db = str(small_db)
+    _decided(db, {1: ("accept", "partial", "Reads a tape measure"), 2: ("accept", "partial", "Counts the cost")})
+    exported = tmp_path / "export" / "r.xlsx"
+    exported.parent.mkdir()
+    assert runner.invoke(cli, ["review", "export", db, str(exported)]).exit_code == 0
+    [resaved] = libreoffice(exported, "xlsx:Calc MS Excel 2007 XML", tmp_path / "once")
+    wb = openpyxl.load_workbook(resaved)
+    ws = wb["Suggestions"]
+    rows, col = rows_by_id(ws), headers(ws)
+    ws.cell(rows[1], col["Strength"]).value = ""
+    ws.cell(rows[1], col["Rationale"]).value = ""
+    wb.save(resaved)
+    [twice] = libreoffice(resaved, "xlsx:Calc MS Excel 2007 XML", tmp_path / "twice")
+    result = runner.invoke(cli, ["review", "import", db, str(twice), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == ("Imported r.xlsx: 1 decision recorded (1 accepted, 0 rejected), 1 unchanged, "
+                                     "10 rows without a decision; 0 conflicts")
+    assert sqlite3.connect(db).execute("select id, strength, rationale from alignments where id <= 2 "
+                                       "order by id").fetchall() == [
+        (1, "full", None), (2, "partial", "Counts the cost")]
