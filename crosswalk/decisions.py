@@ -144,14 +144,13 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             source_framework=get(values, "source_framework") or None,
             target_framework=get(values, "target_framework") or None, reviewed_at=reviewed_at,
         )
+        # The same codes twice (written otherwise, such as b.3 for B.3, they are found twice when
+        # applied: apply_decisions checks the pairs the codes name).
         key = (decision.source_framework, source, decision.target_framework, target)
         if key in seen:
             other = seen[key]
-            if (other.status, other.rationale) != (status, decision.rationale) or (
-                    other.strength and strength and other.strength != strength):
-                raise table.error(
-                    f"the pair {source} → {target} is also on row {other.row} with a different decision",
-                    row=number, column=index["source"])
+            if _disagree(other, decision):
+                raise table.error(_twice(other, decision, "row"), row=number, column=index["source"])
             other.strength = other.strength or strength  # (a 'Yes' row and a 'Partial' row: partial)
             continue
         seen[key] = decision
@@ -160,6 +159,20 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         raise table.error("has a header but no decisions below it", row=table.header_row)
     mapping = {field: table.column_label(i) for field, i in index.items()}
     return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided)
+
+
+def _disagree(first: Decision, then: Decision) -> bool:
+    """Whether two decisions on one pair say different things (a 'Yes' and a 'Partial' agree: partial)."""
+    return (first.status, first.rationale) != (then.status, then.rationale) or bool(
+        first.strength and then.strength and first.strength != then.strength)
+
+
+def _twice(first: Decision, then: Decision, unit: str) -> str:
+    """The error for a pair decided twice, differently: the later row's codes, and the earlier row."""
+    written = "" if (first.source_code, first.target_code) == (then.source_code, then.target_code) \
+        else f" (as {first.source_code} → {first.target_code})"
+    return (f"the pair {then.source_code} → {then.target_code} is also {'on' if unit == 'row' else 'in'} {unit} "
+            f"{first.row}{written} with a different decision")
 
 
 def decision_time(value) -> str | None:
@@ -326,7 +339,8 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     target codes in academic ones (or ``target_framework``). A pair already
     decided differently is a conflict: reported, never overwritten. Each
     decision is applied by :mod:`crosswalk.review`'s rule, as any other is. A file in
-    which no row names a known standard is an error (nothing is applied).
+    which no row names a known standard, or that decides one pair twice differently
+    (however its codes are written: ``B.3`` and ``b.3``), is an error (nothing is applied).
 
     Example::
 
@@ -337,20 +351,31 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     result = DecisionsResult(file=decisions.file, undecided=decisions.undecided)
     stamp = now()
     with write_transaction(db):
+        # Every row's pair of standards first: two rows whose codes are written differently (B.3 and
+        # b.3) may name one pair, which the file then decides twice; differently, that is an error
+        # before anything is written (applied in turn, the second was a conflict with the first).
+        pairs: dict[tuple[int, int], Decision] = {}
         for d in decisions.decisions:
-            where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
             try:
                 source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
                 target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)
             except SourceError:
                 raise
             except CrosswalkError as exc:  # a code in several frameworks: where it is in the file
-                if decisions.unit != "row":
-                    raise SourceError(f"{decisions.unit} {d.row}: {exc}", file=decisions.file) from None
-                raise SourceError(str(exc), file=decisions.file, sheet=decisions.sheet, row=d.row) from None
+                raise _error(decisions, d, str(exc)) from None
             if source_id is None or target_id is None:
+                where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
                 result.unknown.append(f"{where}: {_not_found(db, d, source_id is None)}")
                 continue
+            other = pairs.get((source_id, target_id))
+            if other is None:
+                pairs[(source_id, target_id)] = dataclasses.replace(d)  # (a copy: merged below, not the caller's)
+            elif _disagree(other, d):
+                raise _error(decisions, d, _twice(other, d, decisions.unit), column="source")
+            else:
+                other.strength = other.strength or d.strength  # (a 'Yes' row and a 'Partial' row: partial)
+        for (source_id, target_id), d in pairs.items():
+            where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
             existing = _alignment(db, source_id, target_id)
             if existing is None:
                 # A new pair is first a suggestion of this file, then decided like any other.
@@ -384,6 +409,14 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 f"standards in the database, so nothing was applied ({result.unknown[0]}); import the frameworks "
                 "first, or name them with --from and --to")
     return result
+
+
+def _error(decisions: Decisions, d: Decision, message: str, column: str | None = None) -> SourceError:
+    """An error about one decision, where it is in the file (a row and its column, or a CASE association)."""
+    if decisions.unit != "row":
+        return SourceError(f"{decisions.unit} {d.row}: {message}", file=decisions.file)
+    return SourceError(message, file=decisions.file, sheet=decisions.sheet, row=d.row,
+                       column=decisions.mapping.get(column) if column else None)
 
 
 def _not_found(db, d: Decision, source_missing: bool) -> str:

@@ -271,3 +271,35 @@ def test_a_pair_the_other_way_round_or_of_one_kind_is_said_so(runner, small_db, 
         "academic standards, left out",
         "Note: row 4 (W.2 → W.3): 'W.3' is a CTE (industry) standard, not an academic one: left out"]
     assert "Applied 1 decision" in result.stdout
+
+
+def test_a_pair_decided_twice_in_codes_written_otherwise_is_an_error(runner, small_db, tmp_path):
+    """`W.1,N-Q.1,accepted` and `w.1, n-q.1 ,rejected` name one pair: the second row was applied after
+    the first and reported as a conflict with it (exit 0, the file's order deciding). It is the error
+    an exact duplicate is, naming both rows, and nothing is written; agreeing rows are one decision."""
+    path = write_csv(tmp_path / "twice.csv", [["source code", "target code", "decision"],
+                                              ["W.1", "N-Q.1", "accepted"], ["w.1", " n-q.1 ", "rejected"]])
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "Error: twice.csv, row 3, column 1 (source code): the pair w.1 → n-q.1 is also on row 2 "
+               "(as W.1 → N-Q.1) with a different decision\n")
+    assert small_db.read_bytes() == before
+    exact = write_csv(tmp_path / "exact.csv", [["source code", "target code", "decision"],
+                                               ["W.1", "N-Q.1", "accepted"], ["W.1", "N-Q.1", "rejected"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(exact)])
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: exact.csv, row 3, column 1 (source code): the pair W.1 → N-Q.1 is also on row 2 with a "
+           "different decision\n")
+    assert small_db.read_bytes() == before
+    # A 'Yes' row and a 'Partial' row in another case agree: one decision, partial, not "1 already recorded".
+    agree = write_csv(tmp_path / "agree.csv", [["source code", "target code", "decision"],
+                                               ["W.2", "G-MG.1", "Yes"], ["w.2", "g-mg.1", "Partial"]])
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(agree)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Applied 1 decision from agree.csv") and "0 already recorded, 0 conflicts" \
+        in result.stdout, result.stdout
+    assert sqlite3.connect(small_db).execute(
+        "select a.status, a.strength from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id where s.code = 'W.2' and t.code = 'G-MG.1'").fetchall() == [
+        ("accepted", "partial")]
