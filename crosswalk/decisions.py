@@ -365,7 +365,9 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 raise _error(decisions, d, str(exc)) from None
             if source_id is None or target_id is None:
                 where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
-                result.unknown.append(f"{where}: {_not_found(db, d, source_id is None)}")
+                missing = source_id is None
+                result.unknown.append(f"{where}: " + _not_found(db, d, missing, decisions.unit,
+                                                                source_fid if missing else target_fid))
                 continue
             other = pairs.get((source_id, target_id))
             if other is None:
@@ -419,11 +421,17 @@ def _error(decisions: Decisions, d: Decision, message: str, column: str | None =
                        column=decisions.mapping.get(column) if column else None)
 
 
-def _not_found(db, d: Decision, source_missing: bool) -> str:
-    """Why a decision's code names no standard on its side: none has it, or the code is a standard
-    of the other kind (the two codes the other way round, as a CASE association from academic to
-    CTE runs; or a relation between two standards of one kind)."""
+def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
+               default_framework_id: int | None = None) -> str:
+    """Why a decision's code names no standard on its side: a re-import retired it, none has it, or
+    the code is a standard of the other kind (the two codes the other way round, as a CASE
+    association from academic to CTE runs; or a relation between two standards of one kind)."""
     code = d.source_code if source_missing else d.target_code
+    kind = "industry" if source_missing else "academic"
+    retired = _retired(db, code, d.source_framework if source_missing else d.target_framework, kind,
+                       default_framework_id)
+    if retired:
+        return f"{code!r} was retired by a re-import of {' and '.join(retired)}; its {unit} is not applied"
 
     def kinds(text):
         return {r[0] for r in db.execute(
@@ -441,6 +449,26 @@ def _not_found(db, d: Decision, source_missing: bool) -> str:
     if not source_missing and "industry" in found:
         return f"{code!r} is a CTE (industry) standard, not an academic one: left out"
     return f"no standard with code {code!r} here"
+
+
+def _retired(db, code: str, framework: str | None, kind: str, default_framework_id: int | None) -> list[str]:
+    """The frameworks where a re-import retired a standard with this code (searched as
+    :func:`_resolve` searches: the framework the row names, else the default, else every framework
+    of ``kind``; the code as written, else in another case)."""
+    if framework:
+        try:
+            default_framework_id = framework_id(db, framework)
+        except NotFound:
+            return []
+    scope, params = (("f.id = ?", [default_framework_id]) if default_framework_id is not None
+                     else ("f.kind = ?", [kind]))
+    for same in ("s.code = ?", "s.code = ? collate nocase"):
+        names = [r[0] for r in db.execute(
+            "select distinct f.name from standards s join frameworks f on f.id = s.framework_id "
+            f"where {scope} and {same} and s.status = 'retired' order by f.name", [*params, code])]
+        if names:
+            return names
+    return []
 
 
 def _alignment(db, source_id: int, target_id: int) -> dict | None:

@@ -188,7 +188,8 @@ def test_a_plain_yes_keeps_the_strength_recorded_and_a_retired_standard_takes_no
     for named in ([], ["--to", framework]):
         result = runner.invoke(cli, ["import-decisions", str(small_db), str(late), *named])
         assert result.exit_code == 0, result.output
-        assert "no standard with code 'HS-PS3-4'" in result.stderr
+        assert result.stderr == (f"Note: row 2 (W.4 → HS-PS3-4): 'HS-PS3-4' was retired by a re-import of "
+                                 f"{framework}; its row is not applied\n")
     assert open_db(small_db).execute(pair, ["W.4", "HS-PS3-4"]).fetchall() == []
 
 
@@ -303,3 +304,32 @@ def test_a_pair_decided_twice_in_codes_written_otherwise_is_an_error(runner, sma
         "select a.status, a.strength from alignments a join standards s on s.id = a.source_id "
         "join standards t on t.id = a.target_id where s.code = 'W.2' and t.code = 'G-MG.1'").fetchall() == [
         ("accepted", "partial")]
+
+
+def test_a_code_retired_by_a_reimport_is_said_so_not_unknown(runner, small_db, tmp_path):
+    """A CTE statement a re-import retired (W.4, gone from the task list) was "no standard with code
+    'W.4'", which the database holds, retired: the note says so, and that the row is not applied,
+    framework named or not, the code written as it is or in another case."""
+    from crosswalk.importer import import_file
+
+    from .conftest import WELDING
+
+    db = open_db(small_db)
+    import_file(db, write_xlsx(tmp_path / "fewer.xlsx", [r for r in WELDING if not r or r[0] != "W.4"],
+                               sheet="Tasks"), framework="Welding", kind="industry")
+    assert db.execute("select status from standards where code = 'W.4'").fetchall() == [("retired",)]
+    db.close()
+    path = write_csv(tmp_path / "late.csv", [["source code", "target code", "decision"],
+                                             ["W.4", "HS-PS3-4", "full"], ["w.4", "N-Q.1", "no"],
+                                             ["W.1", "N-Q.1", "full"], ["W.8", "N-Q.1", "full"]])
+    for named in ([], ["--from", "Welding"]):
+        result = runner.invoke(cli, ["import-decisions", str(small_db), str(path), *named])
+        assert result.exit_code == 0, result.output
+        assert result.stderr.splitlines() == [
+            "Note: row 2 (W.4 → HS-PS3-4): 'W.4' was retired by a re-import of Welding; its row is not applied",
+            "Note: row 3 (w.4 → N-Q.1): 'w.4' was retired by a re-import of Welding; its row is not applied",
+            "Note: row 5 (W.8 → N-Q.1): no standard with code 'W.8'"]
+        assert "3 rows with codes not in the database" in result.stdout
+    assert sqlite3.connect(small_db).execute(
+        "select count(*) from alignments a join standards s on s.id = a.source_id "
+        "where s.code = 'W.4' and a.status != 'suggested'").fetchone() == (0,)
