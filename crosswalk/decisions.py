@@ -76,13 +76,22 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
 
     Columns are found by their usual names (``Source code``, ``Target code``,
     ``Decision``, ``Strength``, ``Rationale``, ``Reviewer``) or named in
-    ``columns``. A row with a strength and no decision is accepted.
+    ``columns``. A row with a strength and no decision is accepted. A CASE JSON
+    package is read for its alignments; it has no sheets or columns, so ``sheet``
+    or ``columns`` given with one is an error (they were ignored).
 
     Example::
 
         decisions = read_decisions("earlier.csv", columns={"source": "CTE code"})
     """
     if _is_json(path):
+        given = (["--sheet"] if sheet is not None else []) + [
+            f"--{field}-column" for field, name in (columns or {}).items() if name]
+        if given:
+            named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
+            raise SourceError(f"is a CASE JSON package, read for its alignments: {named} "
+                              f"appl{'ies' if len(given) == 1 else 'y'} to spreadsheets and CSV files, not to a "
+                              "CASE package", file=pathlib.Path(path).name, hint=f"leave out {named}")
         return _case_decisions(path)
     names = {syn for synonyms in COLUMNS.values() for syn in synonyms}
     names.update(normalise_header(v) for v in (columns or {}).values() if v)

@@ -333,3 +333,28 @@ def test_a_code_retired_by_a_reimport_is_said_so_not_unknown(runner, small_db, t
     assert sqlite3.connect(small_db).execute(
         "select count(*) from alignments a join standards s on s.id = a.source_id "
         "where s.code = 'W.4' and a.status != 'suggested'").fetchone() == (0,)
+
+
+def test_sheet_and_column_options_with_a_case_package_are_an_error_not_ignored(runner, small_db, tmp_path):
+    """A CASE JSON package has no sheets or columns: `--sheet` and `--source-column` were ignored
+    without a word, the package read as if they were not given. They are an error, nothing written."""
+    source = tmp_path / "source.db"
+    shutil.copy(small_db, source)
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--reviewer", "alice"]).exit_code == 0
+    package = tmp_path / "crosswalk-case.json"
+    assert runner.invoke(cli, ["export", str(source), str(package), "--format", "case"]).exit_code == 0
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(package), "--sheet", "Tasks",
+                                 "--source-column", "CTE code", "--reviewer-column", "Reviewed by"])
+    assert (result.exit_code, result.stdout, result.stderr) == (
+        1, "", "Error: crosswalk-case.json: is a CASE JSON package, read for its alignments: --sheet, --source-column "
+               "and --reviewer-column apply to spreadsheets and CSV files, not to a CASE package (leave out "
+               "--sheet, --source-column and --reviewer-column)\n")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(package), "--decision-column", "Decision"])
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: crosswalk-case.json: is a CASE JSON package, read for its alignments: --decision-column applies "
+           "to spreadsheets and CSV files, not to a CASE package (leave out --decision-column)\n")
+    assert small_db.read_bytes() == before
+    # Without them, the package's alignment comes in.
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(package)])
+    assert result.exit_code == 0 and result.stdout.startswith("Applied 1 decision"), result.output
