@@ -2,8 +2,9 @@
 
 A state or district often has an earlier crosswalk: a spreadsheet with the
 industry (source) code, the academic (target) code, a decision, a strength,
-a rationale and a reviewer. :func:`read_decisions` reads and checks such a
-file without touching a database; :func:`apply_decisions` records each row
+a rationale and a reviewer (or a CASE JSON package's alignments, or an SSSOM
+TSV's mappings, as crosswalk exports them). :func:`read_decisions` reads and
+checks such a file without touching a database; :func:`apply_decisions` records each row
 as a decision (an accepted or rejected alignment) through the same rule as
 every other decision (logged by the review-log trigger), reports rows that disagree with a decision
 already in the database as conflicts (and leaves those alone), and does
@@ -19,8 +20,10 @@ Example::
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime
+import io
 import json
 import pathlib
 
@@ -29,7 +32,8 @@ from .db import framework_id, now, stored_time, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
-from .sources import PAIR_COLUMNS, Table, cell_text, find_column, normalise_header, read_table
+from .sources import (PAIR_COLUMNS, Table, cell_text, check_input_file, find_column, normalise_header,
+                      read_table)
 from .text import plural
 
 COLUMNS = {
@@ -72,27 +76,30 @@ class Decisions:
 
 
 def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | None] | None = None) -> Decisions:
-    """Read and check an earlier crosswalk (xlsx, xls, ods or CSV); touches no database.
+    """Read and check an earlier crosswalk (xlsx, xls, ods, CSV, CASE JSON or SSSOM TSV); touches no database.
 
     Columns are found by their usual names (``Source code``, ``Target code``,
     ``Decision``, ``Strength``, ``Rationale``, ``Reviewer``) or named in
     ``columns``. A row with a strength and no decision is accepted. A CASE JSON
-    package is read for its alignments; it has no sheets or columns, so ``sheet``
-    or ``columns`` given with one is an error (they were ignored).
+    package is read for its alignments, an SSSOM TSV for its mappings, each by its
+    own fields: ``sheet`` or ``columns`` given with one is an error (they were ignored).
 
     Example::
 
         decisions = read_decisions("earlier.csv", columns={"source": "CTE code"})
     """
-    if _is_json(path):
+    kind = "case" if _is_json(path) else "sssom" if _is_sssom(path) else None
+    if kind:
         given = (["--sheet"] if sheet is not None else []) + [
             f"--{field}-column" for field, name in (columns or {}).items() if name]
         if given:
             named = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
-            raise SourceError(f"is a CASE JSON package, read for its alignments: {named} "
-                              f"appl{'ies' if len(given) == 1 else 'y'} to spreadsheets and CSV files, not to a "
-                              "CASE package", file=pathlib.Path(path).name, hint=f"leave out {named}")
-        return _case_decisions(path)
+            what, short = {"case": ("a CASE JSON package", "a CASE package"),
+                           "sssom": ("an SSSOM mapping set", "an SSSOM file (its columns are SSSOM's own)")}[kind]
+            raise SourceError(f"is {what}, read for its alignments: {named} "
+                              f"appl{'ies' if len(given) == 1 else 'y'} to spreadsheets and CSV files, not to "
+                              f"{short}", file=pathlib.Path(path).name, hint=f"leave out {named}")
+        return _case_decisions(path) if kind == "case" else _sssom_decisions(path)
     names = {syn for synonyms in COLUMNS.values() for syn in synonyms}
     names.update(normalise_header(v) for v in (columns or {}).values() if v)
     table = read_table(path, sheet=sheet, header_names=names)
@@ -258,6 +265,139 @@ def _case_decisions(path) -> Decisions:
                           "imported with crosswalk import-case", file=name)
     return Decisions(file=name, sheet=None, decisions=out, mapping={"alignments": "CFAssociations"},
                      unit="association")
+
+
+# The columns of an SSSOM TSV that make it one (the four a mapping cannot be without).
+SSSOM_REQUIRED = ("subject_id", "predicate_id", "object_id", "mapping_justification")
+# A mapping decided by a person; any other justification (semapv:LexicalMatching: a matcher's
+# suggestion, as `export --include-suggestions` writes them) decides nothing.
+SSSOM_DECIDED = ("ManualMappingCuration", "MappingReview")
+# A person's mapping of a CTE statement (subject) to an academic standard (object): exactMatch is a
+# full alignment, as `export --format sssom` writes one; a close, related, broader or narrower one partial.
+SSSOM_STRENGTHS = {"exactMatch": "full", "closeMatch": "partial", "relatedMatch": "partial",
+                   "broadMatch": "partial", "narrowMatch": "partial"}
+_SSSOM_HEAD = 1024 * 1024  # the header line is looked for in the file's first megabyte
+
+
+def _is_sssom(path) -> bool:
+    """An SSSOM TSV: a text file whose first line after its ``#`` metadata has SSSOM's columns."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_SSSOM_HEAD).decode("utf-8-sig", "replace")
+    except OSError:
+        return False
+    line = next((line for line in head.splitlines() if line.strip() and not line.startswith("#")), "")
+    return set(SSSOM_REQUIRED) <= {cell.strip().lower() for cell in line.split("\t")}
+
+
+def _local(curie: str) -> str:
+    """A CURIE's or URI's local name: 'skos:exactMatch' and '.../core#exactMatch' are 'exactMatch'."""
+    return curie.rsplit("#", 1)[-1].rsplit("/", 1)[-1].rsplit(":", 1)[-1]
+
+
+def _sssom_decisions(path) -> Decisions:
+    """The mappings a person made in an SSSOM TSV (mapping_justification semapv:ManualMappingCuration,
+    as ``crosswalk export --format sssom`` writes accepted alignments) as accepted decisions:
+    skos:exactMatch full, closeMatch (or related, broad, narrow) partial; ``predicate_modifier`` Not:
+    rejected. A matcher's mapping (semapv:LexicalMatching, an export's suggestions) decides nothing
+    and is left out. The reviewer is ``author_label`` (else ``author_id``), the rationale the
+    ``comment`` (without the strength crosswalk writes before it), the date ``mapping_date``.
+
+    The codes are taken from the labels, where crosswalk writes "W.1: Measure and calculate..."
+    (the text before the first ": "): its ``std:N`` identifiers are row ids of the database that
+    exported them, which name other standards (or none) in another database. A label without a code
+    leaves the identifier as the code (a code not found, as in a spreadsheet). The frameworks are not
+    read from the file (``framework:N`` is a row id too): name them with --from and --to where a code
+    is in several."""
+    path = check_input_file(path, "an SSSOM TSV")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise SourceError("is not UTF-8, as an SSSOM TSV is", file=path.name, row=line) from None
+    lines = text.splitlines(keepends=True)
+    header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    reader = csv.reader(io.StringIO("".join(lines[header_at:]), newline=""), delimiter="\t")
+    rows = []
+    try:
+        headers = [cell.strip() for cell in next(reader)]
+        for values in reader:
+            rows.append((header_at + reader.line_num, values))
+    except csv.Error as exc:  # a cell over the csv module's limit: no label or comment is that long
+        raise SourceError(f"could not be read as a TSV: {exc}", file=path.name,
+                          row=header_at + reader.line_num) from None
+    table = Table(path=path, sheet=None, header_row=header_at + 1, headers=headers, rows=rows, file_format="csv")
+    index = {name.lower(): i for i, name in reversed(list(enumerate(headers)))}
+    out: list[Decision] = []
+    seen: dict[tuple, Decision] = {}
+    undecided = 0
+
+    def get(values, name):
+        i = index.get(name)
+        return restored(cell_text(values[i])) if i is not None and i < len(values) else ""
+
+    def code(values, side, number):
+        label, identifier = get(values, f"{side}_label"), get(values, f"{side}_id")
+        found = label.split(": ", 1)[0].strip() if ": " in label else ""
+        if not (found or identifier):
+            raise table.error(f"the {side}_id is empty, and the {side}_label {label!r} has no code before a ': '",
+                              row=number, column=index[f"{side}_id"])
+        return found or identifier
+
+    for number, values in rows:
+        if not any(cell_text(v) for v in values):
+            continue
+        justification = get(values, "mapping_justification")
+        if not justification:
+            raise table.error("the mapping_justification is empty (expected semapv:ManualMappingCuration for "
+                              "a person's decision)", row=number, column=index["mapping_justification"])
+        source, target = code(values, "subject", number), code(values, "object", number)
+        if _local(justification) not in SSSOM_DECIDED:
+            undecided += 1
+            continue
+        predicate = get(values, "predicate_id")
+        strength = SSSOM_STRENGTHS.get(_local(predicate))
+        if strength is None:
+            raise table.error(f"the predicate {predicate!r} is not read (expected skos:exactMatch, a full "
+                              "alignment, or skos:closeMatch, a partial one)", row=number,
+                              column=index["predicate_id"])
+        status = "accepted"
+        if get(values, "predicate_modifier").lower() == "not":
+            status, strength = "rejected", None
+        rationale = clean_text(get(values, "comment"))
+        if rationale and strength and (rationale == strength or rationale.startswith(f"{strength}: ")):
+            rationale = clean_text(rationale[len(strength) + 1:])  # (crosswalk writes "partial: why")
+        if problem := too_long(rationale, "comment"):
+            raise table.error(problem, row=number, column=index["comment"])
+        try:
+            reviewed_at = decision_time(get(values, "mapping_date"))
+        except CrosswalkError as exc:
+            raise table.error(str(exc), row=number, column=index["mapping_date"]) from None
+        decision = Decision(
+            source_code=source, target_code=target, status=status, strength=strength, rationale=rationale,
+            reviewer=clean_text(get(values, "author_label") or get(values, "author_id")), row=number,
+            reviewed_at=reviewed_at)
+        if (source, target) in seen:
+            other = seen[(source, target)]
+            if _disagree(other, decision):
+                raise table.error(_twice(other, decision, "row"), row=number,
+                                  column=index.get("subject_label", index["subject_id"]))
+            continue
+        seen[(source, target)] = decision
+        out.append(decision)
+    if not out:
+        raise table.error("holds no mapping a person made (mapping_justification semapv:ManualMappingCuration)"
+                          + (f"; {plural(undecided, 'mapping')} below it "
+                             + ("is a matcher's suggestion" if undecided == 1 else "are a matcher's suggestions")
+                             if undecided else ""), row=table.header_row)
+    label = {name: table.column_label(i) for name, i in index.items()}
+    mapping = {"source": label.get("subject_label", label["subject_id"]),
+               "target": label.get("object_label", label["object_id"]),
+               "decision": label["mapping_justification"], "strength": label["predicate_id"]}
+    return Decisions(file=table.file, sheet=None, decisions=out, mapping=mapping, undecided=undecided)
 
 
 def _map(table: Table, named: dict) -> dict[str, int]:

@@ -358,3 +358,74 @@ def test_sheet_and_column_options_with_a_case_package_are_an_error_not_ignored(r
     # Without them, the package's alignment comes in.
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(package)])
     assert result.exit_code == 0 and result.stdout.startswith("Applied 1 decision"), result.output
+
+
+def test_an_sssom_export_is_read_back_as_decisions(runner, small_db, tmp_path):
+    """`export --format sssom` wrote a file import-decisions refused ("has no decision or strength
+    column"), though its rows say what a person decided: mapping_justification ManualMappingCuration,
+    exactMatch full and closeMatch partial, author_label the reviewer, comment "partial: why". Its
+    std:N ids are row ids of the database that exported them: the codes come from the labels."""
+    source = tmp_path / "source.db"
+    shutil.copy(small_db, source)
+    pair = ("select s.code, t.code from alignments a join standards s on s.id = a.source_id "
+            "join standards t on t.id = a.target_id where a.id = ?")
+    accepted, rejected = (sqlite3.connect(source).execute(pair, [i]).fetchone() for i in (1, 2))
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "partial", "--rationale",
+                               "- measures: angles\nand units", "--reviewer", "@A. Rivera"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(source), "2", "reject", "--reviewer", "J. Chen"]).exit_code == 0
+    out = tmp_path / "crosswalk.sssom.tsv"
+    assert runner.invoke(cli, ["export", str(source), str(out), "--format", "sssom",
+                               "--include-suggestions"]).exit_code == 0
+    suggested = sum(1 for line in out.read_text().splitlines()
+                    if "\tsemapv:LexicalMatching\t" in line and not line.startswith("#"))
+    assert suggested > 0 and "\t'@A. Rivera\t" in out.read_text()  # (a label a spreadsheet would run, guarded)
+
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(out)])
+    assert (result.exit_code, result.stderr) == (0, ""), result.output
+    assert result.stdout == (f"Applied 1 decision from crosswalk.sssom.tsv (0 new alignments); 0 already recorded, "
+                             f"0 conflicts left as they were, 0 rows with codes not in the database; "
+                             f"{suggested} suggestions without a decision left out\n")
+    decided = sqlite3.connect(small_db).execute(
+        "select s.code, t.code, a.status, a.strength, a.rationale, a.reviewer, a.reviewed_at from alignments a "
+        "join standards s on s.id = a.source_id join standards t on t.id = a.target_id "
+        "where a.status != 'suggested'").fetchall()
+    today = sqlite3.connect(source).execute(
+        "select substr(reviewed_at, 1, 10) from alignments where id = 1").fetchone()[0]
+    # (the export writes a rationale on one line and the day only; a rejection it never writes)
+    assert decided == [(*accepted, "accepted", "partial", "- measures: angles and units", "@A. Rivera",
+                        f"{today}T00:00:00+00:00")]
+    assert rejected not in [row[:2] for row in decided]
+    again = runner.invoke(cli, ["import-decisions", str(small_db), str(out)])
+    assert again.exit_code == 0 and "Applied 0 decisions" in again.stdout and "1 already recorded, 0 conflicts" \
+        in again.stdout, again.output
+
+    # Another tool's mapping set: a negated mapping is a rejection; an id with no code in its label stays
+    # the code (not found); a predicate that is no alignment, or a --sheet, is an error, nothing written.
+    header = ("subject_id\tsubject_label\tpredicate_id\tpredicate_modifier\tobject_id\tobject_label\t"
+              "mapping_justification\n")
+    other = tmp_path / "other.sssom.tsv"
+    other.write_text("#curie_map:\n#  x: https://example.org/\n" + header
+                     + "x:1\tW.3: Write an incident report\tskos:exactMatch\tNot\tx:9\t3.OA.1: Products\t"
+                       "semapv:ManualMappingCuration\n"
+                     + "x:2\tA task\tskos:exactMatch\t\tx:8\tN-Q.1: Units\tsemapv:ManualMappingCuration\n",
+                     encoding="utf-8")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(other), "--reviewer", "State office"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Note: row 5 (x:2 → N-Q.1): no standard with code 'x:2'\n"
+    assert sqlite3.connect(small_db).execute(
+        "select a.status, a.reviewer from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id where s.code = 'W.3' and t.code = '3.OA.1'").fetchall() == [
+        ("rejected", "State office")]
+    before = small_db.read_bytes()
+    bad = tmp_path / "bad.sssom.tsv"
+    bad.write_text(header + "x:1\tW.2: Read blueprints\towl:sameAs\t\tx:9\tG-MG.1: Shapes\t"
+                            "semapv:ManualMappingCuration\n", encoding="utf-8")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(bad)])
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: bad.sssom.tsv, row 2, column 3 (predicate_id): the predicate 'owl:sameAs' is not read (expected "
+           "skos:exactMatch, a full alignment, or skos:closeMatch, a partial one)\n")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(out), "--sheet", "Sheet1"])
+    assert (result.exit_code, result.stderr) == (
+        1, "Error: crosswalk.sssom.tsv: is an SSSOM mapping set, read for its alignments: --sheet applies to "
+           "spreadsheets and CSV files, not to an SSSOM file (its columns are SSSOM's own) (leave out --sheet)\n")
+    assert small_db.read_bytes() == before
