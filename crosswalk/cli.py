@@ -605,10 +605,12 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     rationale and reviewer, and a review_log entry. Decisions such as yes /
     no, full / partial, strong / moderate / weak are understood. A CASE
     JSON package's alignments (exactMatchOf: full, isRelatedTo: partial,
-    as `crosswalk export --format case` writes them) are read too. A pair
-    already decided differently is reported as a conflict and left alone;
-    importing the same file twice changes nothing. A file in which no
-    decision is between two known standards is an error.
+    as `crosswalk export --format case` writes them) are read too, and an
+    SSSOM TSV's mappings made by a person (exactMatch: full, closeMatch:
+    partial, as `crosswalk export --format sssom` writes them; codes from
+    the labels). A pair already decided differently is reported as a
+    conflict and left alone; importing the same file twice changes nothing.
+    A file in which no decision is between two known standards is an error.
 
     Example:
 
@@ -616,6 +618,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
         crosswalk import-decisions district.db state-crosswalk.xlsx \\
             --from "Welding tasks" --to "MLR Mathematics"
         crosswalk import-decisions district.db crosswalk-case.json
+        crosswalk import-decisions district.db crosswalk.sssom.tsv
     """
     from .decisions import apply_decisions, read_decisions
     from .text import plural
