@@ -45,6 +45,12 @@ def fail_cleanly(func):
     return wrapper
 
 
+# The exit status of an import of decisions (review import, import-decisions) that applied what it
+# could and left conflicts (rows decided otherwise since) for a person: not 0, so that a script can
+# tell; not 1, which says nothing was written.
+CONFLICTS_LEFT = 3
+
+
 def _report_import(result) -> None:
     """An import's notes (stderr), its summary and, where a framework was there before, the codes
     added, changed and retired (ImportResult.details says which it can name)."""
@@ -609,8 +615,9 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     SSSOM TSV's mappings made by a person (exactMatch: full, closeMatch:
     partial, as `crosswalk export --format sssom` writes them; codes from
     the labels). A pair already decided differently is reported as a
-    conflict and left alone; importing the same file twice changes nothing.
-    A file in which no decision is between two known standards is an error.
+    conflict and left alone (the other rows are applied, and the exit
+    status is 3); importing the same file twice changes nothing. A file in
+    which no decision is between two known standards is an error.
 
     Example:
 
@@ -637,6 +644,8 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     if len(result.unknown) > 20:
         click.echo(f"Note: and {plural(len(result.unknown) - 20, 'more row')} with unknown codes", err=True)
     click.echo(result.summary())
+    if result.conflicts:
+        sys.exit(CONFLICTS_LEFT)
 
 
 def _counts(ctx, param, value):
@@ -786,8 +795,9 @@ def review_import(database, file, reviewer):
 
     Every value is checked first; a bad one is reported with its row and
     nothing is imported. A row whose alignment changed since the export is
-    a conflict: it is reported and not applied. Importing the same workbook
-    twice changes nothing the second time. Every change is logged.
+    a conflict: it is reported and not applied (the other rows are, and the
+    exit status is 3). Importing the same workbook twice changes nothing the
+    second time. Every change is logged.
 
     Example:
 
@@ -802,6 +812,8 @@ def review_import(database, file, reviewer):
     for note in result.notes:
         click.echo(f"Note: {note}", err=True)
     click.echo(result.summary())
+    if result.conflicts:
+        sys.exit(CONFLICTS_LEFT)
 
 
 @review.command(name="password-hash")

@@ -50,7 +50,7 @@ def test_conflict_is_reported_not_overwritten(runner, small_db, tmp_path):
     runner.invoke(cli, ["import-decisions", str(small_db), str(first)])
     second = write_csv(tmp_path / "b.csv", [["source code", "target code", "decision"], ["W.1", "N-Q.1", "reject"]])
     result = runner.invoke(cli, ["import-decisions", str(small_db), str(second)])
-    assert result.exit_code == 0
+    assert result.exit_code == 3  # applied what it could, a conflict left for a person
     assert "Conflict: row 2 (W.1 → N-Q.1): the file says rejected, the database has accepted (full)" in result.stderr
     assert "1 conflict left as it was" in result.stdout
     # Where only the rationale differs, the conflict shows the rationales (and a NUL in one is left out).

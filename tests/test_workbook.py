@@ -268,7 +268,7 @@ def test_a_stale_workbook_does_not_confirm_a_decision_whose_standard_was_retired
     flagged = "select status, needs_review, reviewer from alignments where id = 1"
     assert sqlite3.connect(db).execute(flagged).fetchone() == ("accepted", 1, "alice")
     result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     assert "a standard was retired since the export; the workbook says accept" in result.output
     assert sqlite3.connect(db).execute(flagged).fetchone() == ("accepted", 1, "alice")
     # Decided again by a reviewer who saw the flag: cleared.
@@ -320,7 +320,7 @@ def test_a_changed_statement_is_told_from_a_retired_one_by_its_status_not_its_wo
     set_decision(ws, rows_by_id(ws)[aid], "reject")
     wb.save(out)
     result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     assert "a statement changed since the export; the workbook says reject" in result.output
     assert "retired since" not in result.output
 
@@ -350,7 +350,7 @@ def test_rows_sorted_without_their_hidden_columns_decide_nothing(small_db, tmp_p
     wb.save(out)
     before = sqlite3.connect(db).execute("select id, status from alignments order by id").fetchall()
     result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     assert f"the row shows {shown[1]} → {shown[2]}, but its hidden columns name " in result.output
     assert "1 conflict" in result.output
     assert sqlite3.connect(db).execute("select id, status from alignments order by id").fetchall() == before
@@ -487,7 +487,7 @@ def test_changed_since_export_is_a_conflict_and_not_overwritten(small_db, tmp_pa
     wb.save(out)
     db.close()
     result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     conflicts = result.stderr.strip().splitlines()
     assert len(conflicts) == 2
     assert conflicts[0].startswith(f"Conflict: row {rows[1]} (alignment 1): W.1 → ")
@@ -665,7 +665,7 @@ def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, we
         assert runner.invoke(cli, args).exit_code == 0
     before = other.read_bytes()
     result = runner.invoke(cli, ["review", "import", str(other), str(out), "--reviewer", "committee"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith(f"Conflict: row {first} (alignment ") and len(lines) == 2
     assert lines[1] == ("Note: r.xlsx was exported from a database named small.db, not district.db: if that is "
@@ -942,7 +942,7 @@ def test_an_emptied_cell_on_a_row_changed_since_the_export_is_a_conflict(small_d
     decide(db_, 2, "accept", strength="partial", rationale="Counts the cost", reviewer="carol")
     db_.close()
     result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # (conflicts left)
     assert result.stderr.startswith(f"Conflict: row {rows[1]} (alignment 1): ")
     assert result.stderr.rstrip().endswith('it is now accepted, partial, "Reads a tape measure to 1/16 inch"; the '
                                            'workbook says accept, partial, no rationale; not applied')
