@@ -6,7 +6,8 @@ hashes come from a reviewers file (``--reviewers FILE`` or the
 variables ``CROSSWALK_REVIEWER_<NAME>_PASSWORD_HASH``; never from the
 repository. Writes are Datasette canned queries (``write: true``) that only
 actors with the ``reviewer`` role may run, with Datasette's CSRF protection
-on; the ``alignments_review_log`` trigger logs every change.
+on, each run through crosswalk's rules as ``crosswalk decide`` is (:func:`write_query`);
+the ``alignments_review_log`` trigger logs every change.
 
 Sessions: the sign-in page is the site's own (``/-/login``): it needs the CSRF
 token, checks the password in a thread (never blocking the site), and slows
@@ -38,20 +39,25 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import json
 import os
 import pathlib
 import re
 import secrets
+import sqlite3
 import sys
 import threading
 import time
+import urllib.parse
 from collections import OrderedDict
 
+import sqlite_utils
 import uvicorn
 import yaml
 from datasette import hookimpl
-from datasette.utils import baseconv
-from datasette.utils.asgi import Response
+from datasette.utils import baseconv, tilde_decode
+from datasette.utils.asgi import Forbidden, Response
+from datasette.views.table import TableView
 from datasette_auth_passwords import password_login
 from datasette_auth_passwords.utils import hash_password as _hash
 from datasette_auth_passwords.utils import verify_password
@@ -59,13 +65,14 @@ from itsdangerous import BadSignature
 
 from . import public_plugin as pages
 from . import review, review_plugin
-from .db import SQL_NOW, serving
-from .errors import CrosswalkError
+from .db import SQL_NOW, serving, write_transaction
+from .errors import CrosswalkError, sqlite_refusal
 from .metadata import load_metadata
 from .review_plugin import PLUGIN, ROLE
 from .site import make_datasette, register_once
 from .text import local_path
 from .working_plugin import REVIEW_SESSIONS
+from .working_plugin import _same_pair as same_pair
 
 ENV_FILE = "CROSSWALK_REVIEWERS_FILE"
 ENV_PREFIX = "CROSSWALK_REVIEWER_"
@@ -147,68 +154,175 @@ def _checked(username: str, entry: dict, where: str) -> dict:
     return {"name": str(entry.get("name") or username), "password_hash": password_hash}
 
 
-# What the review site's form values become in the rules' SQL: decisions and strengths in any
-# case and spacing; an empty strength or rationale keeps the current one; the signed-in reviewer
-# comes from Datasette's magic parameter; the time is SQLite's, in crosswalk's one format (SQL_NOW).
-SITE_VALUES = {
-    "decision": "lower(trim(:decision))",
-    "strength": "nullif(lower(trim(:strength)), '')",
-    "rationale": "nullif(trim(:rationale), '')",
-    "reviewer": ":_actor_id",
-    "at": SQL_NOW,
-    "via": "'site'",
+# The review site's write queries. Datasette canned queries in name, address, form and permission
+# (only reviewers may run them, each POST with Datasette's CSRF token), but Datasette does not run
+# their SQL: each POST goes to write_query, which reads the form as every other way in does and runs
+# the rule through review.py (review.decide, review.add_comment; set_strength and set_rationale by
+# their rule): the same decision and strength words ("Accepted", "yes", "moderate"), the same
+# cleaning (review.clean_text) and the same limit (review.MAX_TEXT) as `crosswalk decide`, and a
+# refusal that says why. The SQL a query's page shows is the rule it runs, the signed-in reviewer
+# given as Datasette's magic parameter and the time in crosswalk's one format (SQL_NOW).
+SITE_VALUES = {"reviewer": ":_actor_id", "at": SQL_NOW, "via": "'site'"}
+WRITE_SQL = {
+    # The pair too: a re-run of match replaces suggestions, and SQLite may reuse their ids.
+    "review_alignment": review.DECIDE.update_sql(**SITE_VALUES)
+    + "\n  AND source_id = :source_id AND target_id = :target_id",
+    "accept_alignment": review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'accept'")),
+    "reject_alignment": review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'reject'", strength="NULL")),
+    "set_strength": review.SET_STRENGTH.update_sql(**SITE_VALUES),
+    "set_rationale": review.SET_RATIONALE.update_sql(**SITE_VALUES),
+    "comment_on_alignment": review.with_parameters(review.COMMENT_SQL, SITE_VALUES),
 }
 
 
 def canned_queries() -> dict:
-    """The review site's write queries: review.py's rules, each one statement, checked by CHECK constraints
-    and logged by the trigger."""
+    """The review site's write queries (see WRITE_SQL): logged by the trigger."""
 
-    def query(title, sql, description, redirect=None):
-        q = {"title": title, "sql": sql, "write": True, "allow": ONLY_REVIEWERS, "description": description}
-        if redirect:
-            q["on_success_redirect"] = redirect
-        return q
+    def query(title, description, redirect=None):
+        return {"title": title, "write": True, "allow": ONLY_REVIEWERS, "description": description,
+                **({"on_success_redirect": redirect} if redirect else {})}
 
-    return {
+    queries = {
         "review_alignment": query(
             "Decide an alignment",
-            # The pair too: a re-run of match replaces suggestions, and SQLite may reuse their ids.
-            review.DECIDE.update_sql(**SITE_VALUES) + "\n  AND source_id = :source_id AND target_id = :target_id",
-            "decision: accept or reject; strength: full or partial (empty keeps it); rationale (empty keeps it, "
-            "but a decision turned round clears the old one); "
+            f"decision: accept or reject ({review.DECISION_ALSO}); strength: full or partial (empty keeps it); "
+            "rationale (empty keeps it, but a decision turned round clears the old one); "
             "source_id and target_id: the alignment's two standards, checked against it",
             "/-/review",
         ),
         "accept_alignment": query(
             "Accept an alignment",
-            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'accept'")),
             "strength: full or partial (empty keeps it); rationale (empty keeps it, unless it was rejected)",
             "/-/review",
         ),
         "reject_alignment": query(
             "Reject an alignment",
-            review.DECIDE.update_sql(**dict(SITE_VALUES, decision="'reject'", strength="NULL")),
             "rationale: why it does not align (empty keeps a rejection's, clears an acceptance's)",
             "/-/review",
         ),
         "set_strength": query(
             "Set the strength of an accepted alignment",
-            # An empty strength is refused by the CHECK constraint, not taken as "keep".
-            review.SET_STRENGTH.update_sql(**dict(SITE_VALUES, strength="lower(trim(:strength))")),
             "strength: full or partial (only accepted alignments have one)",
         ),
-        "set_rationale": query(
-            "Set the rationale of an alignment",
-            review.SET_RATIONALE.update_sql(**dict(SITE_VALUES, rationale="trim(:rationale)")),
-            "rationale: why (empty clears it)",
-        ),
+        "set_rationale": query("Set the rationale of an alignment", "rationale: why (empty clears it)"),
         "comment_on_alignment": query(
             "Comment on an alignment",
-            review.with_parameters(review.COMMENT_SQL, SITE_VALUES),
             "A comment is added to the alignment's history; it does not change the decision",
         ),
     }
+    limit = f". A rationale or comment holds at most {review.MAX_TEXT:,} characters."
+    for name, q in queries.items():
+        q["sql"] = WRITE_SQL[name]
+        q["description"] += limit if name != "set_strength" else ""
+    return queries
+
+
+def _rationale(form) -> str | None:
+    """A decision's rationale from a form: None (keep the current one) where the box was left empty."""
+    return form.get("rationale") if review.clean_text(form.get("rationale")) else None
+
+
+def _decision(decision: str | None = None, *, strength: bool = True, pair: bool = False):
+    """A write query that decides, through review.decide: ``decision`` fixed, or the form's."""
+
+    def write(db, form, reviewer):
+        with write_transaction(db):
+            if pair:
+                sides = {k: (form.get(k) or "").strip() for k in ("source_id", "target_id")}
+                if not all(sides.values()):
+                    raise CrosswalkError("give source_id and target_id: the alignment's two standards")
+                same_pair(db, form.get("alignment_id"), sides)
+            outcome = review.decide(db, form.get("alignment_id"), decision or form.get("decision") or "",
+                                    (form.get("strength") or None) if strength else None, _rationale(form),
+                                    reviewer=reviewer, via="site")
+        return int(outcome.changed)
+
+    return write
+
+
+def _set(column: str):
+    """set_strength or set_rationale: the value read as `crosswalk decide` reads it, then the rule."""
+
+    def write(db, form, reviewer):
+        if column == "strength":
+            value = review.normalise_strength(form.get("strength"))
+            if value is None:
+                raise CrosswalkError("the strength must be full or partial, not empty")
+        else:
+            value = review.clean_text(form.get("rationale"))
+            if problem := review.too_long(value, "rationale"):
+                raise CrosswalkError(problem)
+        with write_transaction(db):
+            row = review.get_alignment(db, form.get("alignment_id"))
+            if column == "strength" and row["status"] != "accepted":
+                raise CrosswalkError(f"alignment {row['id']} is {review.STATUS_WORDS[row['status']]}: "
+                                     "only an accepted alignment has a strength")
+            return db.execute(WRITE_SQL[f"set_{column}"], {"alignment_id": row["id"], column: value or "",
+                                                           "_actor_id": reviewer}).rowcount
+
+    return write
+
+
+def _comment(db, form, reviewer):
+    review.add_comment(db, form.get("alignment_id"), form.get("comment") or "", reviewer=reviewer, via="site")
+    return 1
+
+
+WRITES = {
+    "review_alignment": _decision(pair=True),
+    "accept_alignment": _decision("accept"),
+    "reject_alignment": _decision("reject", strength=False),
+    "set_strength": _set("strength"),
+    "set_rationale": _set("rationale"),
+    "comment_on_alignment": _comment,
+}
+# A write query's address as Datasette's table route takes it (TableView): its name, any character
+# of it perhaps tilde-encoded ("review~5Falignment"), with a format or not; never under /-/.
+WRITE_ROUTE = (r"(?i)^/(?P<database>(?!-/)[^/.]+)/(?P<table>"
+               + "|".join("".join(f"(?:{re.escape(c)}|~{ord(c):02x})" for c in name) for name in WRITES)
+               + r")(\.(?P<format>\w+))?$")
+
+
+async def write_query(request, datasette, send):
+    """A POST to a write query of a review site, run by crosswalk's rules (WRITES), answered as Datasette
+    answers a canned query's POST: JSON ``{ok, message, redirect}`` where asked for (``_json``), else a
+    message and a redirect. Anything else at such an address (its form, another site's table) is
+    Datasette's own page."""
+    config = review_plugin.review_config(datasette)
+    name = tilde_decode(request.url_vars["table"])
+    try:
+        db = datasette.get_database(route=tilde_decode(request.url_vars["database"]))
+    except KeyError:
+        db = None
+    if request.method != "POST" or not config or db is None or db.name != config["database"] or name not in WRITES:
+        return await TableView.as_view(datasette)(request, send)
+    # Datasette's own checks of a canned query's POST (QueryView): who may run it, a file it may write.
+    visible, _ = await datasette.check_visibility(request.actor, permissions=[
+        ("view-query", (db.name, name)), ("view-database", db.name), "view-instance"])
+    if not visible:
+        raise Forbidden("You do not have permission to view this query")
+    if not db.is_mutable:
+        raise Forbidden("Database is immutable")
+    query = await datasette.get_canned_query(db.name, name, request.actor) or {}
+    body = (await request.post_body()).decode("utf-8").strip()
+    if body.startswith("{") and body.endswith("}"):  # (a JSON body, as Datasette takes one)
+        form = {key: str(value) for key, value in json.loads(body).items()}
+    else:
+        form = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+    reviewer = (request.actor or {}).get("id")
+    try:
+        rows = await db.execute_write_fn(lambda conn: WRITES[name](sqlite_utils.Database(conn), form, reviewer),
+                                         block=True)
+        ok, kind, redirect = True, datasette.INFO, query.get("on_success_redirect")
+        message = f"Query executed, {rows} row{'' if rows == 1 else 's'} affected"
+    except (CrosswalkError, sqlite3.Error) as error:
+        ok, kind, redirect = False, datasette.ERROR, query.get("on_error_redirect")
+        message = sqlite_refusal(error) or str(error)  # (a file read only, or locked: said so)
+    if request.headers.get("accept") == "application/json" or request.args.get("_json") or form.get("_json"):
+        return Response.json({"ok": ok, "message": message, "redirect": redirect})
+    datasette.add_message(request, message, kind)
+    path = redirect or request.path
+    return Response.redirect(f"{path}?{request.query_string}" if request.query_string and "?" not in path else path)
 
 
 def review_metadata(db_name: str, reviewers: dict, base: dict | None = None,
@@ -423,8 +537,9 @@ async def login(request, datasette):
 # Sessions: the hooks below look for them when a request comes.
 @hookimpl(tryfirst=True)
 def register_routes(datasette):
-    # Before datasette-auth-passwords' own /-/login (the first route that matches is taken).
-    return [(r"^/-/login$", login)]
+    # Before datasette-auth-passwords' own /-/login (the first route that matches is taken), and before
+    # Datasette's table route, which would run a write query's SQL as it stands.
+    return [(r"^/-/login$", login), (WRITE_ROUTE, write_query)]
 
 
 @hookimpl

@@ -19,6 +19,7 @@ from crosswalk.cli import cli
 from crosswalk.db import _serving_lock_path, being_served, open_db
 from crosswalk.errors import CrosswalkError
 from crosswalk.programs import add_program
+from crosswalk import review
 from crosswalk.review import decide
 from crosswalk.review_site import load_reviewers, make_review_datasette
 
@@ -160,12 +161,13 @@ def test_sign_in_and_permissions(ds, review_db):
         assert (await post("reject_alignment", alignment_id="2", rationale="No"))["ok"]
         assert (await post("accept_alignment", alignment_id="3", strength="", rationale=""))["ok"]
         assert (await post("comment_on_alignment", alignment_id="1", comment="Ask math"))["ok"]
-        bad_strength = await post("set_strength", alignment_id="1", strength="strong")
-        assert not bad_strength["ok"] and "CHECK constraint failed" in bad_strength["message"]
+        bad_strength = await post("set_strength", alignment_id="1", strength="very")
+        assert bad_strength == {"ok": False, "message": "the strength must be full or partial, not 'very'",
+                                "redirect": None}
         missing = await post("comment_on_alignment", alignment_id="999", comment="x")
-        assert missing == {"ok": False, "message": "there is no alignment with this id", "redirect": None}
+        assert missing == {"ok": False, "message": "there is no alignment with id 999", "redirect": None}
         unknown = await post("reject_alignment", alignment_id="999", rationale="x")
-        assert unknown["message"] == "Query executed, 0 rows affected"  # never a false "saved"
+        assert unknown == {"ok": False, "message": "there is no alignment with id 999", "redirect": None}
         rows = sqlite3.connect(review_db).execute(
             "select alignment_id, action, reviewer, via, comment from review_log order by id").fetchall()
         assert rows == [(1, "accept", "alice", "site", None), (1, "set strength", "alice", "site", None),
@@ -741,5 +743,78 @@ def test_a_refused_decision_returns_to_the_top_of_the_page_and_queue_links_say_w
                                                   "next": "/program/1/review#a99", "csrftoken": field},
                                headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
         assert refused.status_code == 302 and refused.headers["location"] == "/program/1/review"
+
+    asyncio.run(run())
+
+
+def test_the_write_queries_read_words_clean_text_and_refuse_as_crosswalk_decide_does(ds, review_db):
+    """Found by an audit of the review site: its write queries took 40,000 characters where `crosswalk
+    decide` refuses more than 32,767 (and a later workbook round trip cut the rationale), and refused
+    words every other way in reads ("Accepted", "yes", "moderate", "FULL" and a tab) with a bare
+    "CHECK constraint failed"."""
+    conn = sqlite3.connect(review_db)
+    pairs = {i: conn.execute("select source_id, target_id from alignments where id = ?", [i]).fetchone()
+             for i in range(1, 8)}
+    conn.close()
+    db = open_db(review_db)
+    with pytest.raises(CrosswalkError) as cli:  # what `crosswalk decide` says of it
+        decide(db, 1, "accept", rationale="x" * 40_000, reviewer="bob")
+    with pytest.raises(CrosswalkError) as cli_word:
+        decide(db, 1, "maybe", reviewer="bob")
+    db.close()
+
+    async def run():
+        cookie = actor_cookie(ds)
+        _, field, csrf = await form_token(ds, cookie, 1)
+
+        async def post(query, **data):
+            r = await ds.client.post(f"/small/{query}", data=dict(data, csrftoken=field, _json="1"),
+                                     headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+            return r.json()
+
+        def pair(i):
+            return {"alignment_id": str(i), "source_id": str(pairs[i][0]), "target_id": str(pairs[i][1])}
+
+        # Too long: refused, with what `crosswalk decide` says; nothing written.
+        refused = {"ok": False, "message": str(cli.value), "redirect": None}
+        assert str(cli.value) == "the rationale is 40,000 characters long; at most 32,767 (what a spreadsheet cell holds)"
+        assert await post("set_rationale", alignment_id="1", rationale="x" * 40_000) == refused
+        assert await post("accept_alignment", alignment_id="1", strength="", rationale="x" * 40_000) == refused
+        assert await post("review_alignment", **pair(1), decision="accept", strength="", rationale="x" * 40_000) == refused
+        # (at a tilde-encoded address too, which Datasette's table route decodes to the same query)
+        tilde = await ds.client.post("/small/set~5Frationale", data={"alignment_id": "1", "rationale": "x" * 40_000,
+                                                                     "csrftoken": field, "_json": "1"},
+                                     headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+        assert tilde.json() == refused
+        comment = await post("comment_on_alignment", alignment_id="1", comment="y" * 40_000)
+        assert comment["message"] == "the comment is 40,000 characters long; at most 32,767 (what a spreadsheet cell holds)"
+        assert log_count(review_db) == 0 and state(review_db, 1) == ("suggested", None, None, None)
+        # The most a cell holds is taken.
+        assert (await post("set_rationale", alignment_id="1", rationale="x" * 32_767))["ok"]
+        assert len(state(review_db, 1)[2]) == 32_767
+        # The words every other way reads: decisions, strengths as decisions, strengths; spacing and case.
+        for i, word, strength, expected in [(2, "Accepted", "", ("accepted", "full")),
+                                            (3, "yes", "moderate", ("accepted", "partial")),
+                                            (4, "FULL\t", "", ("accepted", "full")),
+                                            (5, " No ", "", ("rejected", None))]:
+            answer = await post("review_alignment", **pair(i), decision=word, strength=strength, rationale="")
+            assert answer == {"ok": True, "message": "Query executed, 1 row affected", "redirect": "/-/review"}, word
+            assert state(review_db, i)[:2] == expected
+        assert (await post("accept_alignment", alignment_id="6", strength="Moderate", rationale=""))["ok"]
+        assert (await post("set_strength", alignment_id="6", strength=" strong "))["ok"]
+        assert state(review_db, 6)[:2] == ("accepted", "full")
+        # Cleaned as crosswalk cleans a rationale (a browser's CR LF, a control character, spaces).
+        assert (await post("set_rationale", alignment_id="6", rationale="  Reads a\r\ntape\x07 measure ")
+                )["ok"]
+        assert state(review_db, 6)[2] == review.clean_text("Reads a\r\ntape\x07 measure") == "Reads a\ntape measure"
+        # A word no one reads as a decision, or a strength for a rejection: refused, saying why.
+        assert await post("review_alignment", **pair(7), decision="maybe", strength="", rationale="") == {
+            "ok": False, "message": str(cli_word.value), "redirect": None}
+        both = await post("review_alignment", **pair(7), decision="reject", strength="full", rationale="")
+        assert both["message"] == "a strength (full or partial) is only for accepted alignments"
+        assert state(review_db, 7) == ("suggested", None, None, None)
+        # The query's own page is Datasette's form, as before.
+        page = await ds.client.get("/small/set_rationale", headers={"cookie": cookie})
+        assert page.status_code == 200 and 'name="rationale"' in page.text
 
     asyncio.run(run())
