@@ -204,13 +204,19 @@ async def review_context(datasette, request) -> dict:
         for item in items:
             item["grade_text"] = pages.grade_label(item["grade_low"], item["grade_high"], item["grade"])
     more = len(items) > REVIEW_PAGE_SIZE
-    # (with the strength and rationale decided: what "Accept" confirms, or "Accept (full)" changes)
+    # (with the strength and rationale decided: what "Accept" confirms, or "Accept (full)" changes;
+    # of the subject chosen, as the suggestions are)
     rereview = await pages.rows(datasette, """
         select r.alignment_id, r.cte_code, r.cte_statement, r.credential, r.standard_id, r.standard_code, r.standard,
                r.subject, r.reason, r.reviewer, r.reviewed_at, r.strength, a.rationale
         from program_rereview r join alignments a on a.id = r.alignment_id
-        where r.program_id = :p order by r.subject, r.standard_code, r.cte_code
+        where r.program_id = :p and (:subject is null or r.subject = :subject)
+        order by r.subject, r.standard_code, r.cte_code
     """, p)
+    # The headline's counts are the whole program's (program_progress); with a subject chosen, the
+    # suggestions awaiting review in every subject too, said as such beside those of the subject.
+    program_awaiting = sum(counts.values()) if subject is None else sum(
+        r["n"] for r in await pages.rows(datasette, AWAITING_COUNTS, dict(p, subject=None)))
     return {
         "program": program,
         "band_text": pages.band_label(program),
@@ -218,6 +224,7 @@ async def review_context(datasette, request) -> dict:
         "progress": progress,
         "counts": counts,
         "awaiting_total": sum(counts.values()),
+        "program_awaiting": program_awaiting,
         "bands": BANDS,
         "band": band,
         "subject": subject,

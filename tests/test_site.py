@@ -409,3 +409,54 @@ def test_the_pages_show_a_change_made_elsewhere_at_once(small_db):
         db.close()
         assert await certified() == before + 1
     asyncio.run(run())
+
+
+def test_a_review_page_of_one_subject_counts_that_subject_or_says_the_count_is_the_whole_programs(small_db):
+    """Found by an audit of the review pages: /program/1/review?subject=Math said "256 suggestions
+    awaiting review, 3 accepted, 2 rejected" and "No likely alignment (13)", only the 256 Math's (1,056
+    in every subject), the rest every subject's, unlabelled; its re-reviews were every subject's too."""
+    db = open_db(small_db)
+    program = add_program(db, "Welding Technology", cip_code="48.0508", frameworks=["Welding"])
+    by_subject = {}
+    for subject, alignment_id in db.execute("select t.subject, a.id from alignments a join standards t "
+                                            "on t.id = a.target_id order by a.score desc, a.id"):
+        by_subject.setdefault(subject, []).append(alignment_id)
+    decide(db, by_subject["Math"][0], "accept", reviewer="bob")
+    decide(db, by_subject["Science"][0], "reject", reviewer="bob")
+    flagged = by_subject["ELA"][0]
+    decide(db, flagged, "accept", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = ?",
+               [flagged])
+    first_task = db.execute("select min(id) from standards where framework_id = "
+                            "(select id from frameworks where name = 'Welding')").fetchone()[0]
+    academic = db.execute("select id from frameworks where name = 'Academic'").fetchone()[0]
+    db.execute("insert into no_likely_alignment (source_id, target_framework_id, best_score) values (?, ?, 3)",
+               [first_task, academic])
+    db.conn.commit()
+    program_id = program.id
+    progress = dict(next(db.query("select * from program_progress where program_id = ?", [program_id])))
+    math = db.execute("select count(*) from alignments a join standards t on t.id = a.target_id "
+                      "where a.status = 'suggested' and t.subject = 'Math'").fetchone()[0]
+    db.close()
+    assert (progress["suggested"], math, progress["accepted"], progress["rejected"]) == (9, 8, 1, 1)
+    ds = make_datasette(small_db, pages=True)
+
+    def text(page):
+        return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+
+    async def run():
+        whole = (f"{progress['statements_decided']} of {progress['statements']} credential statements decided; "
+                 f"{progress['suggested']} suggestions awaiting review, 1 accepted, 1 rejected.")
+        page = await ds.client.get(f"/program/{program_id}/review?subject=Math")
+        assert page.status_code == 200
+        assert f"In Math: {math} suggestions awaiting review. In the whole program, every subject: {whole}" in text(page)
+        assert "No likely alignment in a subject (1, every subject)" in text(page)
+        assert f'id="a{flagged}"' not in page.text and "Needs re-review" not in page.text  # an ELA decision
+        everything = await ds.client.get(f"/program/{program_id}/review")
+        assert f"Review Welding Technology {whole}" in text(everything) and "In the whole program" not in everything.text
+        assert "No likely alignment in a subject (1)" in text(everything)
+        assert f'id="a{flagged}"' in everything.text and "Needs re-review (1)" in text(everything)
+        ela = await ds.client.get(f"/program/{program_id}/review?subject=ELA")
+        assert f'id="a{flagged}"' in ela.text and "Needs re-review (1)" in text(ela)
+
+    asyncio.run(run())
