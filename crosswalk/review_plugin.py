@@ -13,7 +13,7 @@ from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from . import public_plugin as pages
 from . import review
-from .db import in_band_sql, row_id
+from .db import row_id
 from .text import local_path
 
 PLUGIN = "crosswalk-review"
@@ -72,29 +72,47 @@ def _database(datasette, request):
     return datasette.get_database(config["database"])
 
 
-# What the queue lists: suggestions and decisions to re-review between two active statements; of
-# every framework, read in the queue's order from its own index (idx_alignments_queue, migration
-# m017; named, since with sampled statistics the planner read the status index and sorted), or of one
-# program's frameworks, read from its statements (through that index, a program of 150 suggestions
-# walked the whole queue of 90,000: 0.004 -> 0.081 s a page; an audit, 2026-11-30).
-# Of one program, the decisions to re-review are those of its grade band only, as the program counts
-# them (program_rereview): one on a standard outside it certifies nothing for the program.
-_QUEUE_WHERE = """
-join standards t on t.id = a.target_id and t.status = 'active'
-where (a.status = 'suggested' or a.needs_review = 1)
-  and (:subject = '' or t.subject = :subject)
-"""
-QUEUE_FILTER = {
+# What the queue lists: the decisions to re-review, as every count of them reads them
+# (rereview_alignments: the accepted decisions that are not current, a statement changed or retired
+# since; of one program, program_rereview: those on standards of its grade band, as the program counts
+# them), then the suggestions between two active statements. A rejected decision flagged by an import
+# certified nothing and certifies nothing: it is not to re-review, and not listed; a suggestion
+# someone commented on, flagged when its statement changed, is a suggestion like the others.
+QUEUE_REREVIEW = {
     False: """
-from alignments a indexed by idx_alignments_queue
-join standards s on s.id = a.source_id and s.status = 'active'
-""" + _QUEUE_WHERE,
+select r.alignment_id as id, a.score as score
+from rereview_alignments r join alignments a on a.id = r.alignment_id
+where (:subject = '' or r.subject = :subject)""",
     True: """
+select r.alignment_id as id, a.score as score
+from programs p join program_rereview r on r.program_id = p.id and p.name = :program
+join alignments a on a.id = r.alignment_id
+where (:subject = '' or r.subject = :subject)""",
+}
+# The suggestions of every framework are read in the queue's order from its own index
+# (idx_alignments_queue, migration m017; named, since with sampled statistics the planner read the
+# status index and sorted), in its two parts (flagged or not) merged by score without a sort; of one
+# program's frameworks, read from its statements (through that index, a program of 150 suggestions
+# walked the whole queue of 90,000: 0.004 -> 0.081 s a page; an audit, 2026-11-30). "+a.status" and
+# the cross joins keep that order: without them the planner read every suggestion through the status
+# index, or paired each statement with every active standard (the first page of a program of 8,730
+# suggestions among 94,875 alignments: 0.006-0.014 s, against 0.03-0.05 s before).
+_SUGGESTED_WHERE = """
+cross join standards t on t.id = a.target_id and t.status = 'active'
+where {status} = 'suggested' and (:subject = '' or t.subject = :subject)"""
+QUEUE_SUGGESTED = {
+    False: "\nunion all\n".join(f"""
+select a.id as id, a.score as score
+from alignments a indexed by idx_alignments_queue
+join standards s on s.id = a.source_id and s.status = 'active'{_SUGGESTED_WHERE.format(status="a.status")}
+  and a.needs_review = {flag}"""
+                                 for flag in (0, 1)),
+    True: """
+select a.id as id, a.score as score
 from programs p
 join program_frameworks pf on pf.program_id = p.id and p.name = :program
 join standards s on s.framework_id = pf.framework_id and s.status = 'active'
-join alignments a on a.source_id = s.id
-""" + _QUEUE_WHERE + f"  and (a.needs_review = 0 or {in_band_sql('t', 'p.grade_low', 'p.grade_high')})\n",
+cross join alignments a on a.source_id = s.id""" + _SUGGESTED_WHERE.format(status="+a.status"),
 }
 
 
@@ -102,27 +120,38 @@ def queue_sql(program: bool) -> str:
     """A page of the queue (``:limit``, ``:offset``), of every program or of ``:program``'s.
 
     Decisions to re-review first: they certify nothing until decided again (listed by score among
-    the suggestions, one flagged on the demo was on page 3 of its program's math). The page's ids
-    first, then their details: sorting the view's wide rows (statements, evidence) sorted all 87,687
-    suggestions of a 93,950-alignment crosswalk for each page. There, in process: first page 0.125 ->
-    0.009 s, the 100th 0.256 -> 0.043 s, the last 0.54 -> 0.20 s."""
+    the suggestions, one flagged on the demo was on page 3 of its program's math); then the
+    suggestions, best first. The page's ids first, then their details: sorting the view's wide rows
+    (statements, evidence) sorted all 87,687 suggestions of a 93,950-alignment crosswalk for each
+    page. There, in process: first page 0.125 -> 0.009 s, the 100th 0.256 -> 0.043 s, the last 0.54
+    -> 0.20 s. The decisions to re-review and the suggestions are each paged on their own (the
+    suggestions from where the decisions end): sorted together, every suggestion was sorted for each
+    page (the first page's ids, of 94,875 alignments: 0.054 s against 0.0003 s)."""
     return f"""
-with page as (
-  select a.id, a.needs_review, a.score {QUEUE_FILTER[program]}
-  order by a.needs_review desc, a.score desc, a.id
-  limit :limit offset :offset
+with rereview as ({QUEUE_REREVIEW[program]}
+),
+page as (
+  select * from (select id, 1 as rereview, score from rereview order by score desc, id limit :limit offset :offset)
+  union all
+  select * from (
+    select id, 0 as rereview, score from ({QUEUE_SUGGESTED[program]}
+      order by score desc, id)
+    limit max(0, :limit - max(0, (select count(*) from rereview) - :offset))
+    offset max(0, :offset - (select count(*) from rereview))
+  )
 )
-select d.id, d.score, d.confidence, d.evidence, d.needs_review, d.status, d.cte_code, d.cte_statement,
+select d.id, d.score, d.confidence, d.evidence, page.rereview, d.status, d.cte_code, d.cte_statement,
        d.industry_framework, d.target_id, d.standard_code, d.standard, d.subject, d.grade,
        (select grade_low from standards where id = d.target_id) as grade_low,
        (select grade_high from standards where id = d.target_id) as grade_high
 from page join alignment_details d on d.id = page.id
-order by page.needs_review desc, page.score desc, page.id
+order by page.rereview desc, page.score desc, page.id
 """
 
 
 def queue_count_sql(program: bool) -> str:
-    return f"select count(*) {QUEUE_FILTER[program]}"
+    return (f"select (select count(*) from ({QUEUE_REREVIEW[program]})) "
+            f"+ (select count(*) from ({QUEUE_SUGGESTED[program]}))")
 
 
 async def review_queue(datasette, request):

@@ -818,3 +818,52 @@ def test_the_write_queries_read_words_clean_text_and_refuse_as_crosswalk_decide_
         assert page.status_code == 200 and 'name="rationale"' in page.text
 
     asyncio.run(run())
+
+
+def test_the_queue_labels_as_re_review_what_the_counts_count(ds, review_db):
+    """Found by an audit of the review site: /-/review labelled "re-review" every alignment flagged by an
+    import, 4 rows where program list and the program's page said "2 to re-review": a rejected decision
+    (it certified nothing, and certifies nothing) and a suggestion someone had commented on among them.
+    What needs re-review is what rereview_alignments holds (of a program, program_rereview): the accepted
+    decisions that are not current, an accepted one whose standard was retired since too."""
+    from crosswalk.programs import list_programs
+    from crosswalk.review import add_comment
+
+    db = open_db(review_db)
+    ids = [r[0] for r in db.execute("select id from alignments where status = 'suggested' order by score desc, id")]
+    flagged_accepted, retired_accepted, flagged_rejected, commented = ids[0], ids[1], ids[2], ids[-1]
+    decide(db, flagged_accepted, "accept", reviewer="bob")
+    decide(db, retired_accepted, "accept", reviewer="bob")
+    decide(db, flagged_rejected, "reject", reviewer="bob")
+    add_comment(db, commented, "Ask the math department", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id in (?, ?, ?)",
+               [flagged_accepted, flagged_rejected, commented])
+    db.execute("update standards set status = 'retired' where id = (select target_id from alignments where id = ?)",
+               [retired_accepted])
+    db.conn.commit()
+    counted = list_programs(db)[0]["needs_rereview"]
+    rereview = {r[0] for r in db.execute("select alignment_id from rereview_alignments")}
+    suggested = [r[0] for r in db.execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id join standards t on t.id = a.target_id "
+        "where a.status = 'suggested' and s.status = 'active' and t.status = 'active' order by a.score desc, a.id")]
+    db.close()
+    assert counted == 2 and rereview == {flagged_accepted, retired_accepted} and commented in suggested
+
+    def listed(page):
+        rows = re.findall(r'href="/-/review/(\d+)[^"]*">Review<span.*?</td>\s*</tr>', page.text, re.S)
+        labelled = re.findall(r'href="/-/review/(\d+)[^"]*">Review<span[^<]*</span></a>\s*<br><span class="review-flag">'
+                              r're-review</span>', page.text)
+        return [int(i) for i in rows], {int(i) for i in labelled}
+
+    async def run():
+        cookie = actor_cookie(ds)
+        for address in ("/-/review", "/-/review?program=Welding+Technology"):
+            rows, labelled = listed(await ds.client.get(address, headers={"cookie": cookie}))
+            assert labelled == rereview and len(labelled) == counted, address
+            # The decisions to re-review first, then the suggestions, best first, the commented one among them.
+            assert set(rows[:2]) == rereview and rows[2:] == suggested, address
+            assert flagged_rejected not in rows
+        program = await ds.client.get("/program/1", headers={"cookie": cookie})
+        assert "2 decisions need re-review" in program.text
+
+    asyncio.run(run())
