@@ -913,8 +913,9 @@ def history(database, alignment_id, as_json):
         click.echo(json.dumps(result.as_dict(), indent=2))
         return
     for line in result.lines():
-        # (without control characters: a rationale written through a canned query may hold an escape
-        # sequence, which a terminal would run)
+        # (without control characters: a rationale written into the database by hand, or by a review
+        # site before its writes were read as `decide` reads them, may hold an escape sequence, which a
+        # terminal would run)
         click.echo(visible(line, terminal=True))
 
 

@@ -32,9 +32,9 @@ STATUS_WORDS = {"accepted": "accepted", "rejected": "rejected", "suggested": "no
 
 # --- the rules, written once ------------------------------------------------------------------
 # Every change a reviewer makes to an alignment is one of the rules below, written once in SQL.
-# Python (decide, the workbook and the decisions imports) runs them with values it has checked;
-# the review site runs the same statements as Datasette canned queries, its form values cleaned
-# in SQL (crosswalk.review_site). Parameters: :decision is 'accept' or 'reject'; :strength is
+# Python (decide, the workbook and the decisions imports, and the review site's write queries,
+# whose forms crosswalk.review_site.write_query reads as decide does) runs them with values it has
+# checked; the site's query pages show the same statements. Parameters: :decision is 'accept' or 'reject'; :strength is
 # 'full', 'partial', or NULL to keep the current one; :rationale is NULL to keep the current
 # one, '' to clear it, or the text; :reviewer, :via and :at say who, through what and when.
 # The alignments_review_log trigger logs every change, and nothing else writes review_log.
