@@ -1375,32 +1375,21 @@ def m019_decided_again_leaves_the_rereview_list_and_a_restored_statement_lifts_i
     And a flag the importer lifts (a retired statement back, in the same words: importer._diff) is
     logged as the import's ('unflag', with the flag it lifted as the reason), not as a confirmation
     by the decision's reviewer."""
-    db.execute("DROP VIEW rereview_alignments")
-    db.execute(
-        """
-        CREATE VIEW rereview_alignments AS
-        SELECT
-            a.id AS alignment_id,
-            a.source_id AS cte_id,
-            a.cte_code AS cte_code,
-            a.cte_statement AS cte_statement,
-            a.industry_framework AS credential,
-            a.industry_framework_id AS industry_framework_id,
-            a.target_id AS standard_id,
-            a.standard_code AS standard_code,
-            a.standard AS standard,
-            a.subject AS subject,
-            coalesce(a.needs_review_reason,
-                CASE WHEN a.cte_status != 'active' THEN 'the CTE statement ' || a.cte_code || ' was retired'
-                     WHEN a.standard_status != 'active' THEN 'the standard ' || a.standard_code || ' was retired'
-                     ELSE 'a statement changed' END) AS reason,
-            a.strength AS strength,
-            a.reviewer AS reviewer,
-            a.reviewed_at AS reviewed_at
-        FROM alignment_details a
-        WHERE a.status = 'accepted' AND a.needs_review = 1
-        """
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'rereview_alignments'").fetchone()[0]
+    edits = (
+        ("WHERE a.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM current_alignments c WHERE c.id = a.id)",
+         "WHERE a.status = 'accepted' AND a.needs_review = 1"),
+        # (a flag without its reason: which statement was retired, else a statement changed)
+        ("ELSE 'the standard ' || a.standard_code || ' was retired' END",
+         "WHEN a.standard_status != 'active' THEN 'the standard ' || a.standard_code || ' was retired'\n"
+         "                     ELSE 'a statement changed' END"),
     )
+    for old, new in edits:
+        if sql.count(old) != 1:
+            raise RuntimeError("rereview_alignments is not the view m016 made")
+        sql = sql.replace(old, new)
+    db.execute("DROP VIEW rereview_alignments")
+    db.execute(sql)
     sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'alignments_review_log'"
                      ).fetchone()[0]
     lifted = "new.review_via = 'import' AND old.needs_review = 1 AND new.needs_review = 0"
