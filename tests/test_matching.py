@@ -1,4 +1,5 @@
 import dataclasses
+import types
 
 import numpy as np
 import pytest
@@ -525,7 +526,7 @@ def test_a_score_and_its_band_agree_where_the_decisions_leave_the_ranking_cold()
                        with_evidence=False).learned
     assert (learned.statements, learned.warm_right, learned.cold_right) == (20, 0.7, 0.7)  # a tie: cold it is
     said = MatchResult("Tasks", "Standards", 10, 40, 60, 20, results[0][0].method,
-                       checked=(learned.statements, learned.warm_right, learned.cold_right)).summary()
+                       checked=(learned.statements, learned.warm_right, learned.cold_right, 0)).summary()
     assert said == ("Matched 10 standards of 'Tasks' against 40 of 'Standards': 60 suggestions (tfidf+embedding "
                     "(decisions checked: no gain over cold)); 20 reviewed alignments left as they were; checked on "
                     "20 reviewed statements (each ranked with the others' decisions): an accepted standard in the "
@@ -1268,6 +1269,10 @@ def test_what_one_program_accepts_most_is_not_popular_in_another(tmp_path):
     assert summaries["Care"].endswith("; what is accepted most counts once 10 statements have an accepted "
                                       "alignment (0 so far)")
     assert "what is accepted most" not in summaries["Tasks"]
+    # Checked on the decided statements, it says they are another framework's.
+    assert "; checked on 10 reviewed statements (10 of them another framework's; each ranked with the others' " \
+        "decisions)" in summaries["Care"], summaries["Care"]
+    assert "; checked on 10 reviewed statements (each ranked with the others' decisions)" in summaries["Tasks"]
     care_warm = suggestions("Care")
     assert len(care_warm) == len(cold) == 12 * 5
     assert all("accepted for" not in evidence for *_, evidence in care_warm)
@@ -1480,3 +1485,55 @@ def test_eval_folds_says_each_folds_method_and_needs_two_statements(runner, tmp_
                                  "--no-embeddings", "--folds", "5"])
     assert (result.exit_code, result.stderr) == (1, "Error: --folds needs at least 2 gold statements to hold some "
                                                     "out; the gold names 1 of this framework\n")
+
+
+def test_a_statements_best_match_rejected_the_next_takes_the_first_places_score_with_decisions_too():
+    # Cold, a pair that becomes first (its rival rejected) takes the first place's calibration. With
+    # decisions (here one on an unrelated statement) it did not: the flag stayed with the rejected one.
+    targets = [Doc(1, "A", "Measure the length of a board with a tape measure."),
+               Doc(2, "B", "Measure the length of boards using a measuring tape."),
+               Doc(3, "C", "Write a report about a customer visit.")]
+    sources = [Doc(10, "S", "Measure board length with a tape.")]
+    unrelated = [Decision("Greet restaurant guests warmly at the door.", 3, True, "U1", 99)]
+    before = {c.target_key: c.score for c in rank_candidates(sources, targets, top=3, decisions=unrelated)[0]}
+    assert before[1] == before[2]  # a tie: neither is the one best match
+    rejected = unrelated + [Decision("Measure board length with a tape.", 1, False, "S", 10)]
+    after = rank_candidates(sources, targets, top=3, decisions=rejected)[0]
+    assert [c.target_key for c in after] == [2, 3]
+    assert after[0].score > before[2] + 3 and after[1].score == before[3]
+
+
+def test_evidence_counts_a_task_two_programs_share_once_and_names_this_programs():
+    targets = [Doc(1, "N-Q.1", "Reason quantitatively and use units to solve problems."),
+               Doc(2, "W.2", "Write informative and explanatory texts.")]
+    sources = [Doc(10, "T1", "Convert recipe yields for a larger batch.")]
+    shared = "Convert recipe yields for a larger batch of soup."
+    decisions = [Decision(shared, 1, True, "X9", 8, other_framework=True),  # another program's copy, first
+                 Decision(shared, 1, True, "T6", 12),  # this program's
+                 Decision("Scale recipe yields up or down for a batch.", 1, True, "T0", 9),
+                 Decision("Convert recipe yields for a larger batch of bread.", 1, True, "X5", 11, other_framework=True)]
+    first = rank_candidates(sources, targets, top=2, decisions=decisions)[0][0]
+    assert first.target_key == 1
+    assert ("3 reviewed statements like this one (1 of another framework) were aligned to it, e.g. T6 “Convert "
+            "recipe yields for a larger batch of soup.” (similarity ") in first.evidence, first.evidence
+
+
+def test_evidence_names_the_statement_a_standard_was_rejected_for():
+    import scipy.sparse as sp
+
+    from crosswalk.matching.evidence import explain
+
+    # Two decided statements (rows) and two standards (columns): row 0 accepted for column 0, row 1
+    # rejected for column 1; the statement being matched is like row 1 (kernel 0.5 past a threshold
+    # of 0.4: similarity 70/100).
+    index = types.SimpleNamespace(accepted=sp.csr_matrix(np.array([[1, 0], [0, 0]], np.float32)),
+                                  rejected=sp.csr_matrix(np.array([[0, 0], [0, 1]], np.float32)),
+                                  similarity_of=lambda k: 0.4 + float(k) * 0.6)
+    known = [Decision("Plate desserts.", 0, True, "D1", 1),
+             Decision("Convert recipe yields for soup.", 1, False, "T7", 2)]
+    feats = {"known_similarity": np.array([[0.0, 0.5]], np.float32), "rejections": np.array([[0.0, 0.4]], np.float32)}
+    sources = [Doc(10, "T1", "Convert recipe yields for a larger batch.")]
+    targets = [Doc(1, "A", "Arrange food."), Doc(2, "W.2", "Write informative and explanatory texts.")]
+    (evidence,) = explain(sources, targets, np.array([0]), np.array([1]), feats, {"rejections": -1.0}, index, known)
+    assert evidence.endswith("; rejected for 1 similar reviewed statement, e.g. T7 “Convert recipe yields for "
+                             "soup.” (similarity 70/100)"), evidence

@@ -30,8 +30,9 @@ class MatchResult:
     # does not count yet (Settings.shared_min_statements); None: it counts, or there are no decisions
     shared_waiting: tuple[int, int] | None = None
     # How the decisions fared on the held-out check (learning._select): (decided statements, share
-    # with an accepted standard among their first 5 with the decisions, the same cold); None: no check
-    checked: tuple[int, float, float] | None = None
+    # with an accepted standard among their first 5 with the decisions, the same cold, how many of
+    # the statements were decided for another framework); None: no check
+    checked: tuple[int, float, float, int] | None = None
 
     def summary(self) -> str:
         n = self.kept_commented
@@ -44,9 +45,10 @@ class MatchResult:
                    f"alignment ({self.shared_waiting[0]} so far)" if self.shared_waiting else "")
         checked = ""
         if self.checked:
-            decided, warm, cold = self.checked
-            checked = (f"; checked on {plural(decided, 'reviewed statement')} (each ranked with the others' "
-                       f"decisions): an accepted standard in the first 5 for {warm:.0%} with the decisions, "
+            decided, warm, cold, elsewhere = self.checked
+            of_others = f"{elsewhere} of them another framework's; " if elsewhere else ""
+            checked = (f"; checked on {plural(decided, 'reviewed statement')} ({of_others}each ranked with the "
+                       f"others' decisions): an accepted standard in the first 5 for {warm:.0%} with the decisions, "
                        f"{cold:.0%} without")
         return (
             f"Matched {plural(self.sources, 'standard')} of {self.source!r} against {self.targets} of "
@@ -160,7 +162,7 @@ def match(
     # (Said only where it can happen: a framework of fewer statements never gets there.)
     learned = ranking.learned if ranking else None
     waiting = learned.shared_waiting if learned and len(sources) >= settings.shared_min_statements else None
-    checked = ((learned.statements, learned.warm_right, learned.cold_right)
+    checked = ((learned.statements, learned.warm_right, learned.cold_right, learned.checked_elsewhere)
                if learned and learned.warm_right is not None else None)
     return MatchResult(source_name, target_name, len(sources), len(targets), writer.suggested, writer.decided_here,
                        writer.method, writer.kept_commented, writer.unlikely_count,

@@ -127,11 +127,26 @@ class _WarmReasons:
         self.rejected_T = index.rejected.T.tocsr() if index.rejected is not None else None
 
     def _alike(self, matrix_T, r, c):
-        """The decided statements like source ``r`` that were decided so for target ``c``, closest first."""
+        """The decided statements like source ``r`` that were decided so for target ``c``, closest first
+        (of two as close, the framework's own first: a task two programs share is decided in each, and
+        the one named is this program's)."""
         rows = matrix_T.indices[matrix_T.indptr[c]:matrix_T.indptr[c + 1]]
         similarity = self.feats["known_similarity"][r, rows]
-        order = np.argsort(-similarity, kind="stable")
+        order = np.lexsort(([self.known[int(row)].other_framework for row in rows], -similarity))
         return [(int(rows[i]), self.index.similarity_of(similarity[i])) for i in order if similarity[i] > 0]
+
+    def _statements(self, alike) -> tuple[int, str, str]:
+        """How many decided statements ``alike`` holds, counted by their words (a task two programs
+        share, decided in each, is one statement); a note of how many only another framework decided;
+        and the closest, named."""
+        frameworks: dict[str, list] = {}
+        for row, _ in alike:
+            frameworks.setdefault(self.known[row].source_text, []).append(self.known[row].other_framework)
+        n = len(frameworks)
+        elsewhere = sum(all(others) for others in frameworks.values())
+        first, similarity = alike[0]
+        note = f" ({elsewhere} of another framework)" if elsewhere and n > 1 else ""
+        return n, note, _decided(self.known[first], _percent([similarity])[0])
 
     def _heading(self, r, c) -> str:
         """How many reviewed statements under source ``r``'s heading were aligned to target ``c``, of
@@ -154,12 +169,10 @@ class _WarmReasons:
         if "neighbours" in value and value["neighbours"][j] > 0:
             alike = self._alike(self.accepted_T, r, c)
             if alike:
-                first, similarity = alike[0]
-                named = first
-                d = self.known[first]
-                parts.append(
-                    f"{_plural(len(alike), 'reviewed statement like this one was', 'reviewed statements like this one were')}"
-                    f" aligned to it, e.g. {_decided(d, _percent([similarity])[0])}")
+                named = alike[0][0]
+                n, note, example = self._statements(alike)
+                parts.append(f"{_plural(n, 'reviewed statement like this one', 'reviewed statements like this one')}"
+                             f"{note} {'was' if n == 1 else 'were'} aligned to it, e.g. {example}")
         if "popularity" in value and value["popularity"][j] > 0:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
                          "statements aligned so far")
@@ -187,5 +200,7 @@ class _WarmReasons:
         if "rejections" in value and value["rejections"][j] > 0 and self.rejected_T is not None:
             alike = self._alike(self.rejected_T, r, c)
             if alike:
-                parts.append(f"rejected for {_plural(len(alike), 'similar reviewed statement', 'similar reviewed statements')}")
+                n, note, example = self._statements(alike)
+                parts.append(f"rejected for {_plural(n, 'similar reviewed statement', 'similar reviewed statements')}"
+                             f"{note}, e.g. {example}")
         return parts

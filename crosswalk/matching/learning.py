@@ -121,6 +121,9 @@ class Learned:
     # the framework being matched have an accepted alignment): how many have one so far; None: they do
     # not wait.
     shared_waiting: int | None = None
+    # Of the decided statements checked, how many were decided for another framework (another
+    # program's tasks: they teach about alike statements, and are checked like this framework's).
+    checked_elsewhere: int = 0
 
     @property
     def used(self) -> dict:
@@ -293,8 +296,9 @@ def learn(vectors, accepted: list, rejected: list, known_contexts: list, setting
         statement_first = (len(truth) < settings.calibrate_min_statements
                            or not _shared_first_wins(current, own, truth, shown, settings.validation_margin_first))
         best = best if not statement_first else _shown_right(current, truth, own)
+    elsewhere = 0 if counted is None else sum(1 for r in tested if r not in counted)
     return Learned(weights, _calibrate(as_seen, truth, settings), len(truth), cold_right, best, cold_calibration,
-                   statement_first, waiting)
+                   statement_first, waiting, elsewhere)
 
 
 def _shared_first_wins(shared: np.ndarray, own: np.ndarray, truth: list, rejected: list, margin: float = 0.0) -> bool:

@@ -211,7 +211,15 @@ class _Ranking:
                     vals = vouched = _committee(learned.calibration, vals)
             else:
                 cold_best = fused.max(axis=1)
-                flags = best_flags(fused)
+                # The one best match among what may still be suggested: a statement's best match
+                # rejected, the next takes the first place's calibration, as it does cold (_cold_top).
+                if rejected_by_source or rejected_by_text:
+                    open_ = fused.copy()
+                    _reject(open_, sources[start:stop])
+                    flags = best_flags(open_)
+                    del open_
+                else:
+                    flags = best_flags(fused)
                 if feats is None:
                     feats = _chunk_features(index, vectors, start, stop, contexts, semantic)
                 probability, own = combine(cold_calibration(fused, flags), feats, learned.weights)
