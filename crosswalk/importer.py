@@ -2,8 +2,9 @@
 
 An import is one transaction: either every standard of the file lands, or
 none does and the database is left exactly as it was. Re-importing an edited
-file updates standards in place by their code, so their ids (and every
-alignment and decision pointing at them) stay put.
+file updates standards in place by their code (or by the one code that differs
+from it in case only), so their ids (and every alignment and decision pointing
+at them) stay put.
 
 Example::
 
@@ -20,6 +21,7 @@ import collections
 import dataclasses
 import datetime
 import hashlib
+import json
 import re
 
 import sqlite_utils
@@ -620,6 +622,11 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             [framework_id],
         )
     }
+    recased = _written_in_another_case(db, framework_id, rows, existing)
+    if recased:
+        result.warnings.append(
+            "codes written in another case are the same standards (updated in place, their decisions kept): "
+            + short_list([f"{old['code']} → {code}" for code, old in recased.items()]))
     stamp = now()
     seen = set()
     new_rows = []
@@ -641,7 +648,9 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             position=position, source_file=file, source_sheet=row.sheet,
             source_row=row.source_row, text_hash=text_hash(row.statement), status="active",
         )
-        old = existing.get(row.code)
+        old = existing.get(row.code) or recased.get(row.code)
+        if old is not None:
+            seen.add(old["code"])  # (the code as stored, if the file writes it in another case: not retired)
         if old is None:
             result.added += 1
             result.added_codes.append(row.code)
@@ -658,7 +667,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             rewritten = not text_changed and old["statement"] != row.statement
             other_changed = any(
                 old[k] != values[k]
-                for k in ("parent_code", "grade", "subject", "domain", "cluster", "level", "status")
+                for k in ("code", "parent_code", "grade", "subject", "domain", "cluster", "level", "status")
             )
             if text_changed or other_changed or rewritten:
                 result.changed += 1
@@ -674,7 +683,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                     result.flagged += _flag_for_review(
                         db, old["id"], "statement changed on re-import; it was: " + old["statement"][:500], stamp)
                 elif old["status"] == "retired":
-                    result.unflagged += _lift_retirement_flags(db, old["id"], row.code, stamp)
+                    result.unflagged += _lift_retirement_flags(db, old["id"], old["code"], stamp)
                 later = True
         if later:
             to_write += 1
@@ -698,6 +707,30 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
+
+
+def _written_in_another_case(db, framework_id: int, rows: list[StandardRow], existing: dict) -> dict[str, dict]:
+    """The file's codes that are not the framework's, each mapped to the framework's standard (a row
+    of ``existing``) whose code differs from it in case only (``a.1`` for A.1), where that is one
+    standard, not in the file as written, and no other code of the file differs from it in case only.
+    Codes are compared as import-decisions finds one (decisions._resolve: SQLite's NOCASE), here
+    for all of the file's codes in one query, grouped under that collation."""
+    new = [row.code for row in rows if row.code not in existing]
+    if not new or not existing:
+        return {}
+    codes = {row.code for row in rows}
+    found = {}
+    for (group,) in db.execute(
+            "select json_group_array(json_array(new, code)) from ("
+            "select 0 as new, code from standards where framework_id = ? "
+            "union all select 1, value from json_each(?)) "
+            "group by code collate nocase having count(*) > 1", [framework_id, json.dumps(new)]):
+        olds = [code for is_new, code in json.loads(group) if not is_new]
+        news = [code for is_new, code in json.loads(group) if is_new]
+        # Two standards it could be, or two codes of the file for one standard: no guessing, a new standard.
+        if len(olds) == 1 and len(news) == 1 and olds[0] not in codes:
+            found[news[0]] = existing[olds[0]]
+    return found
 
 
 def _refuse_to_retire_all(existing: dict, seen: set, rows: list[StandardRow], result: ImportResult,

@@ -586,3 +586,49 @@ def test_a_retired_tasks_decisions_decided_again_leave_the_rereview_list_and_the
                                 "standard W.1 retired on re-import: it is no longer in without.xlsx)")
     assert rows("select reviewer, via, action from review_log where alignment_id = ? order by id desc limit 1",
                 a2) == [(None, "import", "unflag")]
+
+
+def test_a_code_written_in_another_case_is_the_same_standard_and_keeps_its_decisions(tmp_path, runner):
+    # A.1 written a.1 in the next file was retired and a.1 added: the accepted decision stayed on the
+    # retired A.1, to re-review, while import-decisions found a.1 for A.1.
+    db = str(tmp_path / "crosswalk.db")
+    tasks = [["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."], ["A.3", "Weld a joint."]]
+    write_xlsx(tmp_path / "tasks.xlsx", tasks)
+    write_csv(tmp_path / "math.csv", [["Code", "Statement"], ["M.1", "Measure lengths in metric units."]])
+    write_csv(tmp_path / "decisions.csv", [["Source", "Target", "Decision"], ["A.1", "M.1", "accepted"]])
+    for args in (["import", db, str(tmp_path / "tasks.xlsx"), "--framework", "Welding"],
+                 ["import", db, str(tmp_path / "math.csv"), "--framework", "Math", "--kind", "academic"],
+                 ["import-decisions", db, str(tmp_path / "decisions.csv"), "--reviewer", "ann"]):
+        assert runner.invoke(cli, args).exit_code == 0
+
+    def rows(sql):
+        return sqlite3.connect(db).execute(sql).fetchall()
+
+    ids = rows("select code, id from standards order by id")
+    lower = write_csv(tmp_path / "lower.csv", [tasks[0], ["a.1", "Measure a part."], *tasks[2:]])
+    result = runner.invoke(cli, ["import", db, str(lower), "--framework", "Welding"])
+    assert result.exit_code == 0, result.output
+    assert "Imported 3 standards into 'Welding' from lower.csv: 0 added, 1 changed, 2 unchanged, 0 retired\n" in (
+        result.stdout)
+    assert ("codes written in another case are the same standards (updated in place, their decisions kept): "
+            "A.1 → a.1") in result.stderr
+    assert rows("select code, id, status from standards order by id") == [
+        ("a.1", ids[0][1], "active"), ("A.2", ids[1][1], "active"), ("A.3", ids[2][1], "active"),
+        ("M.1", ids[3][1], "active")]
+    assert rows("select s.code, a.status, a.needs_review from alignments a join standards s on s.id = a.source_id") == [
+        ("a.1", "accepted", 0)]
+    assert rows("select count(*) from rereview_alignments") == [(0,)]
+    # The decision file that names A.1 finds it still, as it is written now.
+    again = runner.invoke(cli, ["import-decisions", db, str(tmp_path / "decisions.csv"), "--reviewer", "ann"])
+    assert "1 already recorded" in again.stdout
+
+    # Two standards a code could be (ab.1 and AB.1 for Ab.1): no guessing, a new standard as before.
+    both = [*tasks, ["ab.1", "Grind a bevel."], ["AB.1", "Grind a bevel again."]]
+    assert runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "both.xlsx", both)),
+                               "--framework", "Welding"]).exit_code == 0
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "one.xlsx", [*tasks, ["Ab.1", "Grind."]])),
+                                 "--framework", "Welding"])
+    assert result.exit_code == 0, result.output
+    assert ": 1 added, 0 changed, 3 unchanged, 2 retired" in result.stdout
+    assert rows("select code, status from standards where code like 'ab.%' order by id") == [
+        ("ab.1", "retired"), ("AB.1", "retired"), ("Ab.1", "active")]
