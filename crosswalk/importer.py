@@ -43,6 +43,9 @@ def standard_label(code: str, statement: str, width: int = 90) -> str:
 # A date as Excel writes it into a CSV file: "10-Jan" (a code typed 1-10), "2-Jan" (1/2), "1/11/2024".
 # In a workbook the cell says it is a date; in a CSV file only its shape does.
 EXCEL_DATE_TEXT = re.compile(r"(?:\d{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)|\d{1,2}/\d{1,2}/\d{4})\Z")
+# A code kept as text the way Excel keeps one in a CSV file: ="007" (a formula whose value is the text 007,
+# its quotes doubled inside), where 007 alone would read as the number 7.
+EXCEL_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"\Z')
 
 
 def text_hash(text: str) -> str:
@@ -151,7 +154,8 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     short row with text and no code is read as a section heading (the domain
     of the rows below it); a code used twice, a NUL character, a
     formula never calculated or a cell far too long is an error naming the row
-    and column. When no parent column is given, the hierarchy comes from the
+    and column. A code or parent code a CSV file keeps as text the way Excel does,
+    ``="007"``, is read as ``007``. When no parent column is given, the hierarchy comes from the
     outline levels or indentation of the rows, or else from code prefixes
     (``1.2.a`` is a child of ``1.2``). Notes go to ``table.warnings``.
 
@@ -188,6 +192,8 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 f"the code is a date ({shown}): a spreadsheet turns a code typed "
                 "like 1-10 or 1/2 into a date", row=number, column=index,
                 hint="format the code column as Text, type the codes again, and import again")
+        if field in ("code", "parent") and table.file_format == "csv" and (kept := EXCEL_TEXT_FORMULA.match(text)):
+            text = kept.group(1).replace('""', '"').strip()
         if "\x00" in text:
             raise table.error(
                 f"the {field} holds a NUL character (byte 0) at position {text.index(chr(0)) + 1:,}; "

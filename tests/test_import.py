@@ -632,3 +632,15 @@ def test_a_code_written_in_another_case_is_the_same_standard_and_keeps_its_decis
     assert ": 1 added, 0 changed, 3 unchanged, 2 retired" in result.stdout
     assert rows("select code, status from standards where code like 'ab.%' order by id") == [
         ("ab.1", "retired"), ("AB.1", "retired"), ("Ab.1", "active")]
+
+
+def test_a_code_excel_kept_as_text_in_a_csv_file_is_read_as_its_text(db, tmp_path):
+    # ="007" is how Excel keeps 007 from reading as the number 7 in a CSV file: it was imported as ="007".
+    path = tmp_path / "codes.csv"
+    path.write_text('Code,Statement,Parent\n="007",Seven.,\n="007.1","=""Seven"" point one.",="007"\n'
+                    '="08 ""b""",Eight.,\n', encoding="utf-8")
+    result = import_file(db, path, framework="Welding")
+    assert result.added == 3
+    assert db.execute("select s.code, s.statement, p.code from standards s left join standards p on p.id = s.parent_id "
+                      "order by s.id").fetchall() == [
+        ("007", "Seven.", None), ("007.1", '="Seven" point one.', "007"), ('08 "b"', "Eight.", None)]
