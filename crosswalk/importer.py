@@ -491,7 +491,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
                           hint="name the column with --text-column")
     _check_parents(rows, file=tables[0].file, column=mapping_shown.get("parent"),
                    several_sheets=len(used_sheets) > 1, warnings=warnings)
-    sheet_label = tables[0].sheet if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
+    sheet_label = used_sheets[0] if len(used_sheets) == 1 else ", ".join(str(s) for s in used_sheets)
     encoding = tables[0].encoding
     if encoding and encoding != "utf-8":
         warnings.insert(0, f"read as {encoding}")

@@ -644,3 +644,15 @@ def test_a_code_excel_kept_as_text_in_a_csv_file_is_read_as_its_text(db, tmp_pat
     assert db.execute("select s.code, s.statement, p.code from standards s left join standards p on p.id = s.parent_id "
                       "order by s.id").fetchall() == [
         ("007", "Seven.", None), ("007.1", '="Seven" point one.', "007"), ('08 "b"', "Eight.", None)]
+
+
+def test_all_sheets_names_the_sheets_it_imported_not_one_it_left_out(tmp_path, runner):
+    # The summary and the import log named 'Export Summary', the sheet left out for having no statements.
+    db = str(tmp_path / "crosswalk.db")
+    path = write_xlsx(tmp_path / "tasks.xlsx", [["Exported", "2024-05-01"], ["Rows", "2"]], sheet="Export Summary",
+                      extra_sheets={"Tasks": [["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."]]})
+    result = runner.invoke(cli, ["import", db, str(path), "--framework", "Welding", "--all-sheets"])
+    assert result.exit_code == 0, result.output
+    assert "Note: sheet 'Export Summary' left out: it has no statement column" in result.stderr
+    assert "Imported 2 standards into 'Welding' from tasks.xlsx (sheet 'Tasks'): 2 added" in result.stdout
+    assert sqlite3.connect(db).execute("select source_sheet from import_log").fetchall() == [("Tasks",)]
