@@ -44,7 +44,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import row_id, statement_order_sql  # `crosswalk publish` writes this function here in the published copy
-from crosswalk.text import NO_SUBJECT, grade_label, program_status_text  # `crosswalk publish` writes these here
+from crosswalk.text import NO_SUBJECT, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -295,6 +295,7 @@ async def common(datasette, request):
         "metadata": datasette.metadata(),
         "has_suggestions": await has(datasette, "unreviewed_suggestions"),
         "grade_label": grade_label,
+        "score_text": score_text,  # every score a page shows, as the workbook shows it
         "band_label": band_label,
         "status_text": status_text,
         "query_string": query_string,

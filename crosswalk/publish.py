@@ -43,15 +43,16 @@ from .db import now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
-from .text import NO_SUBJECT, grade_label, plural, program_status_text
+from .text import NO_SUBJECT, grade_label, plural, program_status_text, score_text
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 # crosswalk's imports in the public plugin, and the functions (and constants) written in their place
 # when published.
 PLUGIN_IMPORTS = {
-    "from crosswalk.text import NO_SUBJECT, grade_label, program_status_text": {
-        "NO_SUBJECT": NO_SUBJECT, "grade_label": grade_label, "program_status_text": program_status_text},
+    "from crosswalk.text import NO_SUBJECT, grade_label, program_status_text, score_text": {
+        "NO_SUBJECT": NO_SUBJECT, "grade_label": grade_label, "program_status_text": program_status_text,
+        "score_text": score_text},
     "from crosswalk.db import row_id, statement_order_sql": {"row_id": row_id, "statement_order_sql": statement_order_sql},
 }
 GUARD_FILE = "crosswalk_site_guard.py"

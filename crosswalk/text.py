@@ -202,6 +202,36 @@ def program_status_text(status, by=None, at=None, changes=0) -> str:
 
 # --- counts ---------------------------------------------------------------------------------
 
+def score_text(score) -> str:
+    """How a score (0-100) reads, one way everywhere (the review site, the working and public sites,
+    the review workbook): to one decimal, rounded down, so that a figure never stands on the other
+    side of its confidence band's edge (high from 60, medium from 25: a 24.96 that is 'low' reads
+    24.9, never 25 or 25.0). The matcher stores its scores to 0.1 and bands them as stored, so these
+    read as stored. '' for no score. Standard library only: ``crosswalk publish`` copies this function
+    into the public site's plugin.
+
+    Example::
+
+        >>> score_text(24.6), score_text(25), score_text(24.96), score_text(None)
+        ('24.6', '25.0', '24.9', '')
+    """
+    if score is None:
+        return ""
+    import decimal  # (here, not at the top: publish copies the function alone)
+
+    # The float's shortest decimal (24.6, not 24.5999...) is on the same side of every edge as the
+    # float, and rounding it down to 0.1 keeps it there; + 0.0 reads -0.0 as 0.0.
+    tenths = decimal.Decimal(repr(float(score) + 0.0)).quantize(decimal.Decimal("0.1"), rounding=decimal.ROUND_FLOOR)
+    return f"{tenths:.1f}"
+
+
+def shown_score(score) -> float | None:
+    """The figure :func:`score_text` shows, as a number (the review workbook's Score cells, which a
+    spreadsheet sorts and filters as numbers); None for no score."""
+    text = score_text(score)
+    return float(text) if text else None
+
+
 def short_list(items, limit: int = 10) -> str:
     """The first ``limit`` items, then how many more: '2, 5, 9 and 3 more'.
 

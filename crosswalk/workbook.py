@@ -43,11 +43,14 @@ from .review import (
     record_decision, seen_as_exported,
 )
 from .sources import check_input_file, file_kind
-from .text import plural, same_words, short_list, visible
+from .text import plural, same_words, score_text, short_list, shown_score, visible
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
 NO_LIKELY = "No likely alignment"  # the statements match found nothing likely for (read by no import)
+# A score cell holds text.shown_score (the figure the sites show) and shows its one decimal, 25.0 as the
+# sites do, not 25.
+SCORE_FORMAT = "0.0"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Column:
     editable: bool = False
     hidden: bool = False
     wrap: bool = False
+    number_format: str = "General"
 
 
 COLUMNS = [
@@ -69,7 +73,7 @@ COLUMNS = [
     Column("Academic standard", 48, "standard", wrap=True),
     Column("Subject", 12, "subject", wrap=True),
     Column("Grade", 8, "grade"),
-    Column("Score", 7, "score"),
+    Column("Score", 7, "score", number_format=SCORE_FORMAT),
     Column("Confidence", 11, "confidence"),
     Column("Evidence", 40, "evidence", wrap=True),
     Column("Current status", 20, "current", wrap=True),
@@ -212,7 +216,7 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
             others = select_alignments(db, program=program, framework=framework, statuses=statuses)
             best = max((r["score"] for r in others if r["score"] is not None), default=None)
         result.notes.append("no alignment matches these filters" + (
-            f"; without --min-score, {plural(len(others), 'alignment')} would, the best scoring {best:g}"
+            f"; without --min-score, {plural(len(others), 'alignment')} would, the best scoring {score_text(best)}"
             if best is not None else ""))
     return result
 
@@ -322,12 +326,14 @@ def _column_styles(workbook) -> list[str]:
     names = []
     for column in COLUMNS:
         kind = "to fill in" if column.editable else "hidden" if column.hidden else "read only"
-        name = f"Review: {kind}{', wrapped' if column.wrap else ''}"
+        name = (f"Review: {kind}{', wrapped' if column.wrap else ''}"
+                f"{', one decimal' if column.number_format == SCORE_FORMAT else ''}")
         if name not in workbook.named_styles:
             # The workbook's default font and border, as a cell styled one attribute at a time keeps
             # (a named style has none of its own: LibreOffice showed such cells in Cambria).
             style = NamedStyle(name=name, font=copy.copy(DEFAULT_FONT), border=copy.copy(DEFAULT_BORDER),
-                               alignment=Alignment(wrap_text=column.wrap, vertical="top"))
+                               alignment=Alignment(wrap_text=column.wrap, vertical="top"),
+                               number_format=column.number_format)
             if column.editable:
                 style.protection = Protection(locked=False)
                 style.fill = EDITABLE_FILL
@@ -375,7 +381,7 @@ def _cells_of(row: dict) -> dict:
         current += "; NEEDS RE-REVIEW: " + (row["needs_review_reason"] or "a statement changed")
     return dict(
         row,
-        score=round(row["score"], 1),
+        score=shown_score(row["score"]),
         current=current,
         # A flagged row starts empty so that nobody re-confirms it without looking.
         decision="" if row["needs_review"] else {"accepted": "accept", "rejected": "reject"}.get(row["status"], ""),
@@ -440,7 +446,9 @@ def _write_no_likely(sheet, rows: list[dict]) -> None:
             cell = write_cell(WriteOnlyCell(sheet), row[key])
             cell.alignment = wrapped
             cells.append(cell)
-        sheet.append(cells + [round(row["best_score"] or 0, 1)])
+        best = WriteOnlyCell(sheet, shown_score(row["best_score"]))
+        best.number_format = SCORE_FORMAT
+        sheet.append(cells + [best])
 
 
 def _describe_filters(framework, statuses, min_score) -> str:

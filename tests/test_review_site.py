@@ -209,7 +209,8 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
                               [first[0]]).fetchone()[0]
         assert "Suggestions awaiting review" in standard.text
         assert standard.text.count('name="alignment_id"') == min(awaiting, 20)  # one decision form each
-        scores = [float(s) for s in re.findall(r"<td>(\d+) \(", queue.text)]
+        scores = [float(s) for s in re.findall(r"<td>(\d+\.\d) \(", queue.text)]
+        assert len(scores) == suggested
         assert scores == sorted(scores, reverse=True)  # best first
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
         only_math = await ds.client.get("/-/review?program=Welding+Technology&subject=Math", headers={"cookie": cookie})
@@ -870,3 +871,54 @@ def test_the_queue_labels_as_re_review_what_the_counts_count(ds, review_db):
         assert "2 decisions need re-review" in program.text
 
     asyncio.run(run())
+
+
+def test_a_score_reads_the_same_on_every_page_and_in_the_workbook(ds, review_db, tmp_path):
+    """Found by an audit of the demo: alignment 3960 was "24.6 low" in the review workbook but "Score 25
+    (low confidence)" on its review page, each template rounding with its own "%.0f", across the band's
+    edge (medium from 25). Every page and the workbook show a score through text.score_text: one decimal,
+    rounded down, so a 'low' figure never reads 25 and a 'medium' one never reads 60."""
+    import openpyxl
+
+    from crosswalk.publish import publish
+    from crosswalk.site import make_public_datasette
+    from crosswalk.workbook import export_workbook
+
+    db = open_db(review_db)
+    ids = [r[0] for r in db.execute("select id from alignments where status = 'suggested' order by score desc, id")]
+    low, medium = ids[0], ids[1]
+    # 24.6: the audit's figure; 59.96: finer than the matcher stores, which rounding would show as 60.0.
+    db.execute("update alignments set score = 24.6, confidence = 'low' where id = ?", [low])
+    db.execute("update alignments set score = 59.96, confidence = 'medium' where id = ?", [medium])
+    low_target, medium_target = (db.execute("select target_id from alignments where id = ?", [i]).fetchone()[0]
+                                 for i in (low, medium))
+    program = db.execute("select id from programs where name = 'Welding Technology'").fetchone()[0]
+    db.conn.commit()
+    export_workbook(db, tmp_path / "review.xlsx", program="Welding Technology")
+    db.close()
+    out = tmp_path / "public"
+    publish(review_db, out, suggestions="label")
+
+    async def run():
+        cookie = {"cookie": actor_cookie(ds)}
+        one = await ds.client.get(f"/-/review/{low}", headers=cookie)
+        assert "<p>Score 24.6 (low confidence)." in one.text and "Score 25" not in one.text
+        assert "<p>Score 59.9 (medium confidence)." in (await ds.client.get(f"/-/review/{medium}", headers=cookie)).text
+        queue = (await ds.client.get("/-/review", headers=cookie)).text
+        assert "<td>24.6 (low)</td>" in queue and "<td>59.9 (medium)</td>" in queue
+        for target, figure, band in ((low_target, "24.6", "low"), (medium_target, "59.9", "medium")):
+            standard = (await ds.client.get(f"/standard/{target}", headers=cookie)).text
+            assert f'<td class="num">{figure}<div class="xw-muted">{band}</div></td>' in standard
+            listed = (await ds.client.get(f"/program/{program}/review?band={band}", headers=cookie)).text
+            assert f'<span class="xw-score">Score {figure}, {band} confidence.</span>' in listed
+        public = make_public_datasette(out)
+        for target, figure in ((low_target, "24.6"), (medium_target, "59.9")):
+            page = (await public.client.get(f"/standard/{target}")).text
+            assert "Suggested, not reviewed" in page and f'<td class="num">{figure}</td>' in page
+
+    asyncio.run(run())
+    sheet = openpyxl.load_workbook(tmp_path / "review.xlsx")["Suggestions"]
+    column = [c.value for c in sheet[1]].index("Score")
+    cells = {row[0].value: row[column] for row in sheet.iter_rows(min_row=2)}
+    assert (cells[low].value, cells[medium].value) == (24.6, 59.9)
+    assert cells[low].number_format == cells[medium].number_format == "0.0"  # 25.0 reads 25.0, not 25

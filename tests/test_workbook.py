@@ -11,6 +11,7 @@ from crosswalk.errors import SourceError
 from crosswalk.matching import match
 from crosswalk.programs import add_program
 from crosswalk.review import decide
+from crosswalk.text import score_text
 from crosswalk.workbook import COLUMNS, COVER, export_workbook, import_workbook
 
 from .conftest import WELDING, write_xlsx
@@ -771,7 +772,7 @@ def test_an_export_with_nothing_to_review_says_why(small_db, tmp_path, runner):
     result = runner.invoke(cli, ["review", "export", str(small_db), str(tmp_path / "r.xlsx"), "--min-score", "99"])
     assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
     assert result.stderr == (f"Note: no alignment matches these filters; without --min-score, {count} alignments "
-                             f"would, the best scoring {best:g}\n")
+                             f"would, the best scoring {score_text(best)}\n")
 
 
 def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_path, runner):
@@ -789,9 +790,11 @@ def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["About this workbook", "Suggestions", "No likely alignment"]
     sheet = wb["No likely alignment"]
+    # The best score as every page shows it (text.score_text: 9.46 reads 9.4), with one decimal.
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
         ["Code", "Credential statement", "Credential", "Searched in", "Best score"],
-        ["W.3", "Write an incident report describing the cause of a workplace accident.", "Welding", "Academic", 9.5]]
+        ["W.3", "Write an incident report describing the cause of a workplace accident.", "Welding", "Academic", 9.4]]
+    assert sheet["E2"].number_format == "0.0"
     assert sheet.auto_filter.ref == "A1:E2"
     cover = {row[0]: row[1] for row in wb["About this workbook"].iter_rows(values_only=True) if row[0]}
     assert cover["No likely alignment in a subject"].startswith("1 statement: match found nothing likely")
