@@ -1408,6 +1408,28 @@ def m019_decided_again_leaves_the_rereview_list_and_a_restored_statement_lifts_i
     db.execute(sql)
 
 
+@migrations()
+def m020_an_alignment_the_matcher_never_scored_has_no_score(db: sqlite_utils.Database) -> None:
+    """A pair decided from an imported crosswalk that the matcher never suggested was stored with
+    score 0, shown as "Score 0.0 (- confidence)", as if the matcher had judged it 0% likely. Its score
+    is now NULL: nothing. The table's NOT NULL is dropped in place (as m006 edits its CHECKs: every
+    stored row stays valid, as SQLite documents for removing a NOT NULL constraint)."""
+    conn = db.conn
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alignments'").fetchone()
+    old = "score REAL NOT NULL CHECK (score >= 0 AND score <= 100)"
+    if sql.count(old) != 1:
+        raise RuntimeError("alignments is not the table m001 made")
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alignments'",
+                     [sql.replace(old, "score REAL CHECK (score >= 0 AND score <= 100)")])
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+    conn.execute("UPDATE alignments SET score = NULL WHERE method = 'import-decisions' AND score = 0")
+
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

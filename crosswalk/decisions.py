@@ -529,9 +529,10 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
             where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
             existing = _alignment(db, source_id, target_id)
             if existing is None:
-                # A new pair is first a suggestion of this file, then decided like any other.
+                # A new pair is first a suggestion of this file, then decided like any other (with no
+                # score: the matcher never scored it).
                 db["alignments"].insert(dict(
-                    source_id=source_id, target_id=target_id, score=0, method="import-decisions",
+                    source_id=source_id, target_id=target_id, score=None, method="import-decisions",
                     evidence=f"decision imported from {decisions.file}, row {d.row}", created_at=stamp,
                     updated_at=stamp,
                 ))

@@ -942,7 +942,7 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
     db.execute(
         "insert into alignments (source_id, target_id, score, confidence, method, evidence, created_at, updated_at) "
         "values (?, ?, ?, ?, 'workbook', ?, ?, ?)",
-        [item.source_id, item.target_id, item.score if item.score is not None else 0,
+        [item.source_id, item.target_id, item.score,  # (none: a pair the matcher never scored)
          item.confidence if item.confidence in ("high", "medium", "low") else None,
          item.evidence, stamp, stamp],
     )

@@ -255,3 +255,23 @@ def test_a_decision_in_the_second_of_the_sign_off_is_a_change_since(small_db):
     assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 2  # (comments: none)
     set_status(db, "Welding Technology", "approved", "M. Levesque")
     assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 0
+
+
+def test_a_pair_the_matcher_never_scored_has_no_score_and_an_older_database_loses_its_zero(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m020_an_alignment_the_matcher_never_scored_has_no_score")
+    old.execute("insert into frameworks (id, name, kind) values (1, 'F', 'industry')")
+    old.conn.executemany("insert into standards (id, framework_id, code, statement) values (?, 1, ?, 'x')",
+                         [(1, "A"), (2, "B"), (3, "C")])
+    old.execute("insert into alignments (source_id, target_id, score, method, status) "
+                "values (1, 2, 0, 'import-decisions', 'accepted'), (1, 3, 0, 'tfidf', 'suggested')")
+    old.conn.commit()
+    old.close()
+
+    db = open_db(path)
+    assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+    # The imported decision's 0 was no score; a matcher's 0 stays a score.
+    assert db.execute("select target_id, score from alignments order by target_id").fetchall() == [(2, None), (3, 0.0)]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("update alignments set score = 101 where target_id = 3")

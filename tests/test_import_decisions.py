@@ -34,6 +34,10 @@ def test_import_decisions_applies_logs_and_is_idempotent(runner, small_db, tmp_p
         ("W.2", "G-MG.1", "accepted", "partial", "Angles of joints.", "Maine CTE"),
         ("W.3", "3.OA.1", "rejected", None, None, "Maine CTE"),
     ]
+    # A pair the matcher never suggested has no score (it had 0, shown as "Score 0.0 (- confidence)").
+    assert db.execute("select s.code, t.code, a.score, a.confidence from alignments a join standards s on s.id = "
+                      "a.source_id join standards t on t.id = a.target_id where a.method = 'import-decisions'"
+                      ).fetchall() == [("W.3", "3.OA.1", None, None)]
     log = db.execute("select action, old_status, new_status, new_strength, via from review_log order by id").fetchall()
     assert len(log) == 3 and all(r[4] == "import-decisions" for r in log)
     assert sorted(r[0] for r in log) == ["accept", "accept", "reject"]

@@ -922,3 +922,26 @@ def test_a_score_reads_the_same_on_every_page_and_in_the_workbook(ds, review_db,
     cells = {row[0].value: row[column] for row in sheet.iter_rows(min_row=2)}
     assert (cells[low].value, cells[medium].value) == (24.6, 59.9)
     assert cells[low].number_format == cells[medium].number_format == "0.0"  # 25.0 reads 25.0, not 25
+
+
+def test_a_pair_decided_from_an_imported_crosswalk_says_the_matcher_never_scored_it(ds, review_db, tmp_path):
+    from crosswalk.decisions import apply_decisions, read_decisions
+
+    from .conftest import write_csv
+
+    db = open_db(review_db)
+    (never,) = db.execute(
+        "select s.code, t.code from standards s, standards t where s.framework_id != t.framework_id "
+        "and s.code like 'W.%' and t.code not like 'W.%' and not exists (select 1 from alignments a "
+        "where a.source_id = s.id and a.target_id = t.id) order by s.code, t.code limit 1").fetchall()
+    apply_decisions(db, read_decisions(write_csv(tmp_path / "earlier.csv", [["source", "target", "decision"],
+                                                                          [*never, "accept"]])), reviewer="Maine CTE")
+    (alignment,) = db.execute("select id from alignments where method = 'import-decisions'").fetchone()
+    db.close()
+
+    async def run():
+        page = await ds.client.get(f"/-/review/{alignment}", headers={"cookie": actor_cookie(ds)})
+        assert page.status_code == 200
+        assert "<p>Not scored by the matcher. decision imported from earlier.csv, row 2</p>" in page.text, page.text
+        assert "Score 0" not in page.text
+    asyncio.run(run())
