@@ -236,7 +236,9 @@ class _Ranking:
             # A statement that matches nothing likely (its best cold score far below the others', or
             # below any of the golds') and that no decision speaks for has no likely alignment.
             below = (cold_best < fence) | ((adjusted.best[start:stop] if adjusted is not None else cold_best) < floor)
-            unlikely = below & (np.max(np.where(np.isfinite(vals), vals, 0), axis=1) * 100 < settings.medium)
+            # (on the best score as it is stored and shown, to 0.1: a 24.97 is a 25.0, medium, and liked)
+            unlikely = below & (np.round(100 * np.max(np.where(np.isfinite(vals), vals, 0), axis=1).astype(np.float64), 1)
+                                < settings.medium)
             return self._explained(start, stop, feats if feats is not None else _pair_features(vectors, start, semantic),
                                    idx, vals, unlikely, vouched)
 
