@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import bisect
 import csv
 import dataclasses
 import io
@@ -821,6 +822,125 @@ def _oversized_cell(text: str, line: int, delimiter: str) -> tuple[int, int] | N
         column += 1
 
 
+# A cell of a CSV record as Python's csv reader reads it: quoted (its text, the closing quote if any,
+# then any text after that quote, which the reader joins to the cell), or not.
+def _csv_cell(delimiter: str) -> re.Pattern:
+    d = re.escape(delimiter)
+    return re.compile(rf'"([^"]*(?:""[^"]*)*)("?)([^{d}\r\n]*)|[^{d}\r\n]*')
+
+
+LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _shape(text: str) -> str:
+    """A cell's text with each run of letters as 'a' and of digits as '9': 'A.3' and 'B.12' → 'a.9'."""
+    return re.sub(r"[0-9]+", "9", re.sub(r"[^\W\d_]+", "a", text.strip()))
+
+
+def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple[int, list]], spans,
+                  header_names=None) -> None:
+    """Refuse a CSV in which a quote left open reads the rows after it into one cell.
+
+    A quote that starts a cell runs on over line breaks until the next quote, so a quote typed at the
+    start of a cell and never closed (``A.2,"Use a 6 ruler``) swallows every row below it, or up to
+    the next quote, which the csv module accepts without a word. Such a cell is refused, on the row
+    where its quote opened, when its quote never closes before the end of the file, or when a line
+    inside it has the shape of the rows around it: as many cells, and one written like the cells of
+    its column there ('A.3' where the codes are 'A.1', 'A.2'; only cells with a digit count, as words
+    are no sign of a row). A quoted cell with line breaks of its own stays one cell, and a quote
+    inside a cell that does not start with one (``Weld "a" joint``, ``6" ruler``) is text, as ever.
+
+    ``spans`` are the records to look at, by their first and last lines (None: to the end of the file).
+    """
+    cell = _csv_cell(delimiter)
+    numbers = starts = None
+    for first, last in spans:
+        if last is None or first < last:
+            if starts is None:  # where each line starts in text (lines end as the csv reader reads them)
+                starts = [0, *(match.end() for match in LINE_BREAK.finditer(text))]
+            record = text[starts[first - 1]:starts[last] if last is not None and last < len(starts) else None]
+        else:  # the last record, on one line: from the line break before it (no list of every line needed)
+            end = len(text) - (2 if text.endswith("\r\n") else 1 if text.endswith(("\r", "\n")) else 0)
+            record = text[max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1:]
+        pos, column = 0, 0
+        while True:
+            match = cell.match(record, pos)
+            if match.group(1) is not None and (not match.group(2) or LINE_BREAK.search(match.group(1))):
+                break
+            pos = match.end()
+            if record[pos:pos + 1] != delimiter:
+                match = None
+                break
+            pos += 1
+            column += 1
+        if match is None:
+            continue
+        lines = LINE_BREAK.split(match.group(1).replace('""', '"'))
+        while len(lines) > 1 and not lines[-1]:  # (the line break that ends the file)
+            lines.pop()
+        below = f"rows {first + 1}-{first + len(lines) - 1}" if len(lines) > 2 else f"row {first + 1}"
+        if not match.group(2):
+            message = "a quote opens this cell and is never closed, so " + (
+                f"the rest of the file ({below}) is read into this one cell" if len(lines) > 1
+                else "the file ends inside it")
+        else:
+            rowlike, shapes = None, None
+            for i, line in enumerate(lines[1:1001], start=1):
+                if delimiter not in line:  # (most lines of a cell: no need to look further)
+                    continue
+                if shapes is None:
+                    if numbers is None:
+                        numbers = [number for number, _ in raw]
+                    at = bisect.bisect_left(numbers, first)  # this record's place in raw
+                    shapes = _row_shapes(raw[max(0, at - 20):at] + raw[at + 1:at + 21])
+                if _shaped_like_row(line, delimiter, *shapes):
+                    rowlike = i
+                    break
+            if rowlike is None:
+                continue
+            message = (f"the quote that opens this cell closes only on row {first + len(lines) - 1}, so "
+                       f"{below} (such as row {first + rowlike}: {lines[rowlike][:80]!r}) "
+                       f"{'are' if len(lines) > 2 else 'is'} read into this one cell: is a closing quote missing?")
+        raise SourceError(message, file=path.name, row=first,
+                          column=_csv_column_label(path, [r for r in raw if r[0] < first], column, header_names),
+                          hint='end the cell with a quote, or remove the quote that opens it; a quote inside '
+                               'a quoted cell is written as two ("")')
+
+
+def _row_shapes(rows: list[tuple[int, list]]) -> tuple[int, list[set[str]]]:
+    """The number of cells most of ``rows`` of one line have, and for each column the shapes of its
+    cells holding a digit (codes, numbers), from those rows."""
+    widths: dict[int, int] = {}
+    columns: list[set[str]] = []
+    for _, values in rows:
+        if len(values) < 2 or any("\n" in v or "\r" in v for v in values):
+            continue
+        widths[len(values)] = widths.get(len(values), 0) + 1
+        columns.extend(set() for _ in range(len(values) - len(columns)))
+        for index, value in enumerate(values):
+            if any(ch.isdigit() for ch in value) and len(value) <= 40:
+                columns[index].add(_shape(value))
+    return (max(widths, key=widths.get) if widths else 0), columns
+
+
+def _shaped_like_row(line: str, delimiter: str, width: int, columns: list[set[str]]) -> bool:
+    if width < 2 or line.count(delimiter) < width - 1:
+        return False
+    values = next(csv.reader([line], delimiter=delimiter), [])
+    return len(values) == width and any(
+        index < len(columns) and any(ch.isdigit() for ch in value) and _shape(value) in columns[index]
+        for index, value in enumerate(values))
+
+
+def _csv_column_label(path: pathlib.Path, raw: list[tuple[int, list]], column: int, header_names=None) -> str:
+    """A CSV column as the user sees it, '2 (Statement)', by the header among ``raw``; its number
+    without one."""
+    try:
+        return _table_from_rows(path, None, raw, header_names).column_label(column)
+    except SourceError:  # no header row above it
+        return str(column + 1)
+
+
 CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0e, 0x20)])  # no text file has many of them
 
 
@@ -851,11 +971,18 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
         delimiter = max(counts, key=counts.get)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     raw = []
+    # The records a quote left open may have run on in, by their first and last lines: each over several
+    # lines (a quoted cell holding a line break), and the last one (its quote may reach the end of the file).
+    spans: list[tuple[int, int]] = []
     try:
         for values in reader:
+            if raw and reader.line_num > raw[-1][0] + 1 or not raw and reader.line_num > 1:
+                spans.append((raw[-1][0] + 1 if raw else 1, reader.line_num))
             raw.append((reader.line_num, values))
     except csv.Error as exc:
         row = raw[-1][0] + 1 if raw else 1
+        # (A quote left open early in a big file reads on past the field limit: that quote is named.)
+        _check_quotes(path, text, delimiter, raw, [*spans, (row, None)], header_names)
         found = _oversized_cell(text, row, delimiter) if "field larger than field limit" in str(exc) else None
         if found is None:
             raise SourceError(f"could not be read as CSV: {exc}", file=path.name, row=reader.line_num + 1) from None
@@ -866,6 +993,9 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
             label = str(column + 1)
         raise SourceError(f"holds a cell of {length:,} characters: no standard's text is that long "
                           "(is this the right file?)", file=path.name, row=row, column=label) from None
+    if raw and (not spans or spans[-1][1] != raw[-1][0]):
+        spans.append((raw[-2][0] + 1 if len(raw) > 1 else 1, raw[-1][0]))
+    _check_quotes(path, text, delimiter, raw, spans, header_names)
     table = _table_from_rows(path, None, raw, header_names)
     table.encoding = encoding
     table.delimiter = delimiter

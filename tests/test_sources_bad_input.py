@@ -1,0 +1,116 @@
+"""Files that were read wrong without a word: each is now read right, or refused with one error naming
+the file, sheet, row and column, exit status 1 and the database left as it was.
+
+Every test failed on the code before its fix.
+"""
+
+import pathlib
+import shutil
+
+import pytest
+
+from crosswalk.cli import cli
+from crosswalk.db import open_db
+
+from .conftest import write_welding_xlsx
+
+
+@pytest.fixture(scope="module")
+def _welding_db(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("welding")
+    db = open_db(folder / "base.db")
+    from crosswalk.importer import import_file
+
+    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
+    db.close()
+    return folder / "base.db"
+
+
+@pytest.fixture
+def base_db(_welding_db, tmp_path):
+    """A database holding the Welding tasks (W.1-W.4)."""
+    return pathlib.Path(shutil.copy(_welding_db, tmp_path / "base.db"))
+
+
+def refused(runner, db: pathlib.Path, args: list, expected: str) -> str:
+    """Run the command: one ``Error:`` line holding ``expected``, exit 1, the database unchanged."""
+    before = db.read_bytes()
+    result = runner.invoke(cli, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert expected in lines[0], lines[0]
+    assert db.read_bytes() == before
+    return lines[0]
+
+
+def imported(runner, db: pathlib.Path, path, framework="New", *options) -> tuple[str, dict]:
+    """Import ``path``: the output and {code: statement} of the framework."""
+    result = runner.invoke(cli, ["import", str(db), str(path), "--framework", framework, *options])
+    assert result.exit_code == 0, result.output
+    rows = open_db(db).execute(
+        "select s.code, s.statement from standards s join frameworks f on f.id = s.framework_id "
+        "where f.name = ? and s.status = 'active' order by s.code", [framework]).fetchall()
+    return result.output, dict(rows)
+
+
+# --- 1. a CSV quote left open ------------------------------------------------------------------------
+
+
+def test_a_quote_never_closed_is_refused_on_the_row_it_opened(runner, tmp_path, base_db):
+    """Read before: 2 standards, A.2's statement holding rows A.3-A.5, exit 0."""
+    path = tmp_path / "unclosed.csv"
+    path.write_text('Code,Statement\nA.1,Measure.\nA.2,"Use a 6 ruler to mark\nA.3,Weld a joint.\n'
+                    'A.4,Grind.\nA.5,Paint.\n')
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "unclosed.csv, row 3, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
+            "of the file (rows 4-6) is read into this one cell")
+
+
+def test_a_quote_never_closed_on_the_last_row_is_refused(runner, tmp_path, base_db):
+    path = tmp_path / "last.csv"
+    path.write_text('Code,Statement\nA.1,Measure.\nA.2,Cut.\nA.3,"Weld a joint')
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "last.csv, row 4, column 2 (Statement): a quote opens this cell and is never closed, so the file "
+            "ends inside it")
+
+
+def test_a_quote_closed_rows_later_is_refused_when_rows_are_inside(runner, tmp_path, base_db):
+    """The quote before "Grind" closed A.2's cell: rows A.3 and A.4 were read as its statement."""
+    path = tmp_path / "later.csv"
+    path.write_text('Code,Statement\nA.1,Measure.\nA.2,"Use a 6 ruler to mark\nA.3,Weld a joint.\n'
+                    'A.4,"Grind" the bead.\nA.5,Paint.\n')
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "later.csv, row 3, column 2 (Statement): the quote that opens this cell closes only on row 5, so "
+            "rows 4-5 (such as row 4: 'A.3,Weld a joint.') are read into this one cell: is a closing quote missing?")
+
+
+def test_a_quote_left_open_early_in_a_big_file_is_named(runner, tmp_path, base_db):
+    """Read before: "row 3705: could not be read as CSV: field larger than field limit (131072)"."""
+    path = tmp_path / "early.csv"
+    path.write_text('Code,Statement\nA.1,"Use a 6 ruler\n'
+                    + "".join(f"A.{i},Measure part {i} and cut it to length.\n" for i in range(2, 5001)))
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "early.csv, row 2, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
+            "of the file (rows 3-5001)")
+
+
+def test_a_quote_left_open_in_decisions_is_refused(runner, tmp_path, base_db):
+    """Read before: the decisions below it swallowed into the first one's rationale."""
+    path = tmp_path / "decisions.csv"
+    path.write_text('source code,target code,decision,rationale\nW.1,W.2,accept,"Angles of the bevel\n'
+                    'W.1,W.3,accept,Reads the weld symbol.\nW.2,W.3,reject,Not angles.\n')
+    refused(runner, base_db, ["import-decisions", base_db, path],
+            "decisions.csv, row 2, column 4 (rationale): a quote opens this cell and is never closed, so the rest "
+            "of the file (rows 3-4)")
+
+
+def test_stray_quotes_and_quoted_line_breaks_read_as_before(runner, tmp_path, base_db):
+    path = tmp_path / "quotes.csv"
+    path.write_text('Code,Statement\nA.1,"He said ""measure"" twice"\nA.2,"Cut" the part\nA.3,Weld "a" joint\n'
+                    'A.4,Use a 6" ruler\nA.5,"Measure:\n- length, width\n- the A.1 mark, twice"\nA.6,Paint.\n')
+    output, rows = imported(runner, base_db, path)
+    assert rows == {"A.1": 'He said "measure" twice', "A.2": "Cut the part", "A.3": 'Weld "a" joint',
+                    "A.4": 'Use a 6" ruler', "A.5": "Measure:\n- length, width\n- the A.1 mark, twice",
+                    "A.6": "Paint."}
