@@ -66,6 +66,12 @@ SYNONYMS = {
 CODE_LAST_WORDS = frozenset({"number", "no", "num", "nbr", "id", "code", "identifier"})
 STATEMENT_LAST_WORDS = frozenset({"statement", "description", "text", "title"})
 
+# The bare name of what a row is ("Standard", "Task") heads its code where another column holds its
+# text ("Description", "Task Description"), as NGSS lists have "Standard, Description"; alone, it
+# heads the text (a SYNONYMS name of the statement).
+BARE_NAMES = frozenset({"standard", "task", "competency", "objective"})
+DESCRIPTION_WORDS = frozenset({"description", "statement", "text"})
+
 
 @dataclasses.dataclass
 class Table:
@@ -1136,6 +1142,12 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
             setattr(mapping, field, index)
             taken.add(index)
     normalised = [normalise_header(h) for h in table.headers]
+    if mapping.code is None:
+        bare = _bare_code_column(table, normalised, taken, mapping.statement)
+        if bare is not None:
+            _check_one_column_named(table, "code", bare)
+            mapping.code = bare
+            taken.add(bare)
     for field in FIELDS:
         if getattr(mapping, field) is not None:
             continue
@@ -1169,6 +1181,36 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
             hint="name it with --text-column",
         )
     return mapping
+
+
+def _bare_code_column(table: Table, normalised: list[str], taken: set[int], statement: int | None) -> int | None:
+    """The column named "Standard", "Task", "Competency" or "Objective" where another column holds the
+    text ("Description", "Task Description", or the one named for the statements) and none is named
+    as the codes are: it holds the codes, if most of its cells read as codes do (a digit, three words
+    at most: "HS-PS1-1", "101"). None where they read as text, where the codes have a column of their
+    own ("Code", "Task #"), or where there is no such column.
+
+    Left to SYNONYMS, "Standard, Description" had the codes read as the statements (each given a code
+    made from it) and the descriptions not read at all.
+    """
+    others = {name for field, names in SYNONYMS.items() if field != "code" for name in names}
+    for i, h in enumerate(normalised):
+        words = h.split()
+        if i not in taken and (h in SYNONYMS["code"] or len(words) > 1 and words[-1] in CODE_LAST_WORDS
+                               and h not in others):
+            return None
+    for i, h in enumerate(normalised):
+        if h not in BARE_NAMES or i in taken:
+            continue
+        text = statement is not None and statement != i or any(
+            j != i and h2 and h2.split()[-1] in DESCRIPTION_WORDS for j, h2 in enumerate(normalised))
+        if not text:
+            continue
+        cells = [cell_text(values[i]) for _, values in table.rows[:200] if i < len(values)]
+        cells = [cell for cell in cells if cell][:100]
+        codes = sum(len(cell.split()) <= 3 and any(ch.isdigit() for ch in cell) for cell in cells)
+        return i if codes * 2 > len(cells) else None
+    return None
 
 
 def _check_one_column_named(table: Table, field: str, index: int) -> None:

@@ -114,3 +114,38 @@ def test_stray_quotes_and_quoted_line_breaks_read_as_before(runner, tmp_path, ba
     assert rows == {"A.1": 'He said "measure" twice', "A.2": "Cut the part", "A.3": 'Weld "a" joint',
                     "A.4": 'Use a 6" ruler', "A.5": "Measure:\n- length, width\n- the A.1 mark, twice",
                     "A.6": "Paint."}
+
+
+# --- 2. "Standard, Description": the bare name heads the codes ----------------------------------------
+
+
+@pytest.mark.parametrize("header,rows", [
+    (["Standard", "Description", "Grade"],
+     [["HS-PS1-1", "Use the periodic table as a model to predict the relative properties of elements.", "9-12"],
+      ["HS-PS1-2", "Construct and revise an explanation for the outcome of a simple chemical reaction.", "9-12"]]),
+    (["Standard", "Standard Description"], [["HS-PS1-1", "Use the periodic table as a model."],
+                                            ["HS-PS1-2", "Construct an explanation."]]),
+    (["Task", "Task Description"], [["101", "Measure a part."], ["102", "Cut a part."]]),
+    (["Competency", "Competency Description"], [["A.1", "Measure a part."], ["A.2", "Cut a part."]]),
+    (["Objective", "Objective Description"], [["1.01", "Use the periodic table as a model."],
+                                              ["1.02", "Construct an explanation."]]),
+])
+def test_a_bare_name_beside_a_description_heads_the_codes(runner, tmp_path, base_db, header, rows):
+    """Read before: the codes as the statements (with codes T-...), the descriptions not at all."""
+    path = tmp_path / "standards.csv"
+    path.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n")
+    output, standards = imported(runner, base_db, path)
+    assert f"code       1 ({header[0]})" in runner.invoke(
+        cli, ["import", str(base_db), str(path), "--framework", "Other", "--dry-run"]).output
+    assert standards == {row[0]: row[1] for row in rows}
+    assert "no code column" not in output
+
+
+def test_a_bare_name_holding_sentences_still_heads_the_statements(runner, tmp_path, base_db):
+    """A "Task" column of sentences (no digits, many words) beside "Task Text" holds the tasks, as before."""
+    path = tmp_path / "tasks.csv"
+    path.write_text("Task,Task Text\nWeld a lap joint in the flat position.,Covers the lap joint.\n"
+                    "Cut plate with an oxy-fuel torch.,Straight cuts.\n")
+    output, standards = imported(runner, base_db, path)
+    assert "no code column" in output
+    assert sorted(standards.values()) == ["Cut plate with an oxy-fuel torch.", "Weld a lap joint in the flat position."]
