@@ -216,9 +216,13 @@ def _collapse(line: str) -> str:
     return _BLANKS.sub(" ", line) if "\t" in line or "  " in line else line
 
 
-# Workbooks up to this size are read in full (merged cells, hidden rows,
-# outline levels, formulas); bigger ones are streamed for memory's sake.
-FULL_READ_LIMIT = 20 * 1024 * 1024
+# Workbooks whose XML (their cells, not their pictures) inflates to at most this are read in full
+# (merged cells, hidden rows, outline levels, indentation); bigger ones are streamed for memory's sake
+# (a full read of 88 MB of sheet XML, 1.2 million cells, took 730 MB). Formulas never calculated are
+# found either way. The size is what a workbook of 20 MB inflates to, at most, as one of cells
+# inflates 3 to 11 times: counted on the file's size, a 21 MB workbook of one small sheet and a
+# picture was streamed, and lost its merged cells and hidden rows.
+FULL_READ_LIMIT = 200 * 1024 * 1024
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
@@ -428,7 +432,7 @@ def _pick_sheets(path: pathlib.Path, names: list[str], wanted) -> list[str]:
 def _xlsx_sheets(path: pathlib.Path, wanted):
     import openpyxl
 
-    full = path.stat().st_size <= FULL_READ_LIMIT
+    full = _xml_size(path) <= FULL_READ_LIMIT
 
     handles = []
 
@@ -449,7 +453,7 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
     workbook = load(True)
     # The formulas themselves are only needed to spot ones never calculated: stream them, when a
     # sheet has any (on a 20,000-row workbook without one, reading them cost 4.6 s of 10).
-    formulas = load(False, read_only=True) if full and _has_formulas(path) else None
+    formulas = load(False, read_only=True) if _has_formulas(path) else None
     try:
         names = workbook.sheetnames
         # A chart sheet holds no cells: left out of "every sheet" and of the first one, named if asked for.
@@ -468,6 +472,8 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
                 raw = _full_sheet_rows(worksheet, formulas[name] if formulas is not None else None, extras)
             else:
                 raw = [(n, list(v)) for n, v in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+                if formulas is not None:
+                    extras["uncalculated"] = _uncalculated(dict(raw), formulas[name])
             loaded.append((worksheet.title, raw, extras))
     finally:
         workbook.close()
@@ -500,9 +506,33 @@ def _has_formulas(path: pathlib.Path) -> bool:
     return False
 
 
+def _xml_size(path: pathlib.Path) -> int:
+    """How big a workbook's XML parts (its sheets and their text) inflate to, from its zip directory;
+    its file size where that can not be read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(part.file_size for part in archive.infolist() if part.filename.lower().endswith(".xml"))
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return path.stat().st_size
+
+
+def _uncalculated(grid: dict[int, list], formula_sheet) -> dict[tuple[int, int], str]:
+    """(row, column index) → formula, for the formulas Excel never calculated (openpyxl-written files,
+    some exports): the cell has a formula in ``formula_sheet`` (the sheet read for its formulas) and no
+    value in ``grid`` (row number → values)."""
+    uncalculated = {}
+    for number, row in enumerate(formula_sheet.iter_rows(values_only=True), start=1):
+        for index, value in enumerate(row):
+            if isinstance(value, str) and value.startswith("="):
+                values = grid.get(number, [])
+                if index >= len(values) or values[index] is None:
+                    uncalculated[(number, index)] = value
+    return uncalculated
+
+
 def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, list]]:
     grid: dict[int, list] = {}
-    uncalculated, indents = {}, {}
+    indents = {}
     for row in worksheet.iter_rows():
         for cell in row:
             if cell.value is None and not cell.has_style:
@@ -515,14 +545,7 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
             indent = cell.alignment.indent if cell.has_style and cell.alignment is not None else 0
             if indent:
                 indents[(number, index)] = int(indent)
-    # Formulas Excel never calculated (openpyxl-written files, some exports) have no value.
-    for number, row in enumerate(formula_sheet.iter_rows(values_only=True) if formula_sheet is not None else (),
-                                 start=1):
-        for index, value in enumerate(row):
-            if isinstance(value, str) and value.startswith("="):
-                values = grid.get(number, [])
-                if index >= len(values) or values[index] is None:
-                    uncalculated[(number, index)] = value
+    uncalculated = _uncalculated(grid, formula_sheet) if formula_sheet is not None else {}
     merges = [(m.min_row, m.min_col, m.max_row, m.max_col) for m in worksheet.merged_cells.ranges]
     _spread_merges(grid, merges)
     extras["merges"] = merges

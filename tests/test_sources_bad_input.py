@@ -4,11 +4,15 @@ the file, sheet, row and column, exit status 1 and the database left as it was.
 Every test failed on the code before its fix.
 """
 
+import os
 import pathlib
 import shutil
+import zipfile
 
+import openpyxl
 import pytest
 
+from crosswalk import sources
 from crosswalk.cli import cli
 from crosswalk.db import open_db
 
@@ -149,3 +153,63 @@ def test_a_bare_name_holding_sentences_still_heads_the_statements(runner, tmp_pa
     output, standards = imported(runner, base_db, path)
     assert "no code column" in output
     assert sorted(standards.values()) == ["Cut plate with an oxy-fuel torch.", "Weld a lap joint in the flat position."]
+
+
+# --- 3. a workbook over 20 MB for a picture is read as one without it ------------------------------
+
+
+def duties_workbook(path, code_b3="=\"B.\"&3", picture_mb=0):
+    """The safety and cutting tasks, their duties in cells merged down, row 6 hidden, B.3's code a
+    formula never calculated (openpyxl saves no value), and ``picture_mb`` MB of picture beside them."""
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = "Tasks"
+    for row in (["Duty", "Code", "Statement"], ["Safety", "A.1", "Wear PPE."], [None, "A.2", "Set up a fire watch."],
+                [None, "A.3", "Read an SDS."], ["Cutting", "B.1", "Cut with oxy-fuel."],
+                [None, "B.2", "Cut with plasma."], [None, code_b3, "Gouge with carbon arc."]):
+        ws.append(row)
+    ws.merge_cells("A2:A4")
+    ws.merge_cells("A5:A7")
+    ws.row_dimensions[6].hidden = True
+    workbook.save(path)
+    if picture_mb:
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("xl/media/image1.png", os.urandom(picture_mb * 1024 * 1024))
+    return path
+
+
+def domains(db_path, framework):
+    return dict(open_db(db_path).execute(
+        "select s.code, s.domain from standards s join frameworks f on f.id = s.framework_id "
+        "where f.name = ? and s.status = 'active'", [framework]).fetchall())
+
+
+def test_a_workbook_big_for_its_picture_keeps_merged_cells_and_hidden_rows(runner, tmp_path, base_db):
+    """Read before (streamed, for its 21 MB): the duties of rows 3, 4, 6, 7 empty, no note of row 6 hidden;
+    re-imported over the same tasks without the picture, it wiped their duties."""
+    small = duties_workbook(tmp_path / "tasks.xlsx", code_b3="B.3")
+    big = duties_workbook(tmp_path / "tasks_with_picture.xlsx", code_b3="B.3", picture_mb=21)
+    assert big.stat().st_size > 21 * 1024 * 1024
+    imported(runner, base_db, small, "Cutting")
+    expected = {"A.1": "Safety", "A.2": "Safety", "A.3": "Safety", "B.1": "Cutting", "B.2": "Cutting", "B.3": "Cutting"}
+    assert domains(base_db, "Cutting") == expected
+    output, _ = imported(runner, base_db, big, "Cutting")
+    assert "hidden rows (imported all the same): 6" in output
+    assert "6 unchanged, 0 retired" in output
+    assert domains(base_db, "Cutting") == expected
+
+
+def test_a_formula_never_calculated_in_a_workbook_big_for_its_picture_is_refused(runner, tmp_path, base_db):
+    """Read before: B.3's formula code read as a section heading, the row dropped (and retired on a re-import)."""
+    big = duties_workbook(tmp_path / "tasks_with_picture.xlsx", picture_mb=21)
+    refused(runner, base_db, ["import", base_db, big, "--framework", "Cutting"],
+            "tasks_with_picture.xlsx, sheet 'Tasks', row 7, column B (Code): the code is a formula (=\"B.\"&3) that "
+            "was never calculated")
+
+
+def test_a_streamed_workbook_still_refuses_a_formula_never_calculated(runner, tmp_path, base_db, monkeypatch):
+    """A workbook whose sheets inflate past FULL_READ_LIMIT is streamed: its formulas are read all the same."""
+    monkeypatch.setattr(sources, "FULL_READ_LIMIT", 1)
+    path = duties_workbook(tmp_path / "tasks.xlsx")
+    refused(runner, base_db, ["import", base_db, path, "--framework", "Cutting"],
+            "tasks.xlsx, sheet 'Tasks', row 7, column B (Code): the code is a formula (=\"B.\"&3) that was never")
