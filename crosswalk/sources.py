@@ -390,8 +390,8 @@ def _zip_mimetype(path: pathlib.Path) -> str | None:
 
 def _read_sheets(path: pathlib.Path, kind: str, wanted, header_names=None) -> list[Table]:
     readers = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}
-    sheets = readers[kind](path, wanted)  # [(name, raw rows, extras)], names of all sheets
-    names, loaded = sheets
+    # the names of all sheets, [(name, raw rows, extras)] of those wanted, and the names of the hidden ones
+    names, loaded, hidden = readers[kind](path, wanted)
     tables, empty = [], []
     for name, raw, extras in loaded:
         merges = extras.pop("merges", ())
@@ -408,19 +408,33 @@ def _read_sheets(path: pathlib.Path, kind: str, wanted, header_names=None) -> li
         table.file_format = kind
         _note_hidden(table)
         tables.append(table)
+    # Hidden sheets passed over: by --all-sheets, or before the first sheet shown (none when one is named).
+    left_out = [name for name in names if name in hidden and name not in {n for n, _, _ in loaded}]
+    if wanted != "all":
+        before = names.index(loaded[0][0]) if wanted[0] is None and loaded else 0
+        left_out = [name for name in left_out if names.index(name) < before]
+    hint = "name one with --sheet to read it"
     if not tables:
-        raise SourceError("is empty: no sheet has any values", file=path.name)
+        raise SourceError("is empty: no sheet has any values"
+                          + (f" but the hidden ones ({', '.join(map(repr, left_out))})" if left_out else ""),
+                          file=path.name, hint=hint if left_out else None)
+    if left_out:
+        tables[0].warnings.append(f"hidden sheets left out: {', '.join(map(repr, left_out))} ({hint})")
     if empty:
         tables[0].warnings.append("empty sheets left out: " + ", ".join(repr(n) for n in empty))
     return tables
 
 
-def _pick_sheets(path: pathlib.Path, names: list[str], wanted) -> list[str]:
+def _pick_sheets(path: pathlib.Path, names: list[str], wanted, hidden=frozenset()) -> list[str]:
+    """The sheets to read: every one shown ("all"), the first one shown (``[None]``), or the one
+    named (``[name]``, hidden or not). Hidden sheets (old lists, lookups) are left out unless named;
+    where every sheet is hidden, none is left out."""
+    shown = [name for name in names if name not in hidden] or names
     if wanted == "all":
-        return names
+        return shown
     sheet = wanted[0]
     if sheet is None:
-        return names[:1]
+        return shown[:1]
     if sheet in names:
         return [sheet]
     raise SourceError(
@@ -461,8 +475,9 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
         if charts and wanted != "all" and wanted[0] in charts:
             raise SourceError("is a chart, not a table of standards", file=path.name, sheet=wanted[0],
                               hint="name the sheet that holds the standards with --sheet")
+        hidden = {sheet.title for sheet in workbook.worksheets if sheet.sheet_state != "visible"}
         loaded = []
-        for name in _pick_sheets(path, [n for n in names if n not in charts] or names, wanted):
+        for name in _pick_sheets(path, [n for n in names if n not in charts] or names, wanted, hidden):
             worksheet = workbook[name]
             if name in charts:
                 loaded.append((name, [], {}))
@@ -481,7 +496,7 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
             formulas.close()
         for handle in handles:
             handle.close()
-    return names, loaded
+    return names, loaded, hidden
 
 
 # A cell's formula element, <f> or <x:f>, whatever namespace prefix the writer chose.
@@ -651,8 +666,10 @@ def _xls_sheets(path: pathlib.Path, wanted):
             hint="open it in Excel or LibreOffice and save it as .xlsx, then import that",
         ) from None
     names = book.sheet_names()
+    # (Sheet.visibility, for every sheet without loading each one: 0 shown, 1 hidden, 2 very hidden)
+    hidden = {name for name, shown in zip(names, getattr(book, "_sheet_visibility", ())) if shown}
     loaded = []
-    for name in _pick_sheets(path, names, wanted):
+    for name in _pick_sheets(path, names, wanted, hidden):
         sheet = book.sheet_by_name(name)
         raw = []
         for r in range(sheet.nrows):
@@ -674,13 +691,14 @@ def _xls_sheets(path: pathlib.Path, wanted):
         merges = [(rlo + 1, clo + 1, rhi, chi) for rlo, rhi, clo, chi in sheet.merged_cells]
         loaded.append((name, _spread_raw_merges(raw, merges), {"merges": merges}))
     book.release_resources()
-    return names, loaded
+    return names, loaded, hidden
 
 
 ODS = {
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
+    "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
 }
 
 
@@ -727,9 +745,14 @@ def _ods_sheets(path: pathlib.Path, wanted):
     t = ODS["table"]
     sheets = {el.get(f"{{{t}}}name"): el for el in root.iter(f"{{{t}}}table")}
     names = list(sheets)
+    # A hidden sheet's style says table:display="false".
+    styles = {style.get(f"{{{ODS['style']}}}name") for style in root.iter(f"{{{ODS['style']}}}style")
+              for properties in style.iter(f"{{{ODS['style']}}}table-properties")
+              if properties.get(f"{{{t}}}display") == "false"}
+    hidden = {name for name, sheet in sheets.items() if sheet.get(f"{{{t}}}style-name") in styles}
     loaded = []
-    for name in _pick_sheets(path, names, wanted):
-        raw, hidden, number, merges, spans = [], [], 0, [], []
+    for name in _pick_sheets(path, names, wanted, hidden):
+        raw, hidden_rows, number, merges, spans = [], [], 0, [], []
         for row in sheets[name].iter(f"{{{t}}}table-row"):
             repeat = int(row.get(f"{{{t}}}number-rows-repeated", "1"))
             values = []
@@ -764,12 +787,12 @@ def _ods_sheets(path: pathlib.Path, wanted):
                 number += 1
                 raw.append((number, list(values) if again else values))  # (merged cells spread into each)
                 if row.get(f"{{{t}}}visibility") == "collapse" and has_values:
-                    hidden.append(number)
+                    hidden_rows.append(number)
                 merges.extend((number, col, number + down - 1, col + across - 1) for col, down, across in spans)
             if not has_values:
                 number += repeat - 1
-        loaded.append((name, _spread_raw_merges(raw, merges), {"hidden_rows": hidden, "merges": merges}))
-    return names, loaded
+        loaded.append((name, _spread_raw_merges(raw, merges), {"hidden_rows": hidden_rows, "merges": merges}))
+    return names, loaded, hidden
 
 
 UTF8_SIGN = re.compile(rb"[\xc2\xc3][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")  # see _decode

@@ -213,3 +213,53 @@ def test_a_streamed_workbook_still_refuses_a_formula_never_calculated(runner, tm
     path = duties_workbook(tmp_path / "tasks.xlsx")
     refused(runner, base_db, ["import", base_db, path, "--framework", "Cutting"],
             "tasks.xlsx, sheet 'Tasks', row 7, column B (Code): the code is a formula (=\"B.\"&3) that was never")
+
+
+# --- 4. hidden sheets ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hidden_sheets(tmp_path, request):
+    """``hidden_sheets(fmt)``: a workbook (xlsx, or xls or ods saved by LibreOffice) whose first sheet, 'Old',
+    and last, 'Lookup', are hidden; the tasks are on 'Tasks' between them."""
+    def build(fmt):
+        path = tmp_path / "tasks.xlsx"
+        workbook = openpyxl.Workbook()
+        old = workbook.active
+        old.title = "Old"
+        for row in (["Code", "Statement"], ["OLD.1", "Old list."]):
+            old.append(row)
+        tasks = workbook.create_sheet("Tasks")
+        for row in (["Code", "Statement"], ["A.1", "Measure a part."], ["A.2", "Cut a part."]):
+            tasks.append(row)
+        lookup = workbook.create_sheet("Lookup")
+        for row in (["Code", "Statement"], ["L.1", "A lookup value."]):
+            lookup.append(row)
+        old.sheet_state = lookup.sheet_state = "hidden"
+        workbook.active = 1
+        workbook.save(path)
+        if fmt == "xlsx":
+            return path
+        folder = tmp_path / fmt
+        folder.mkdir()
+        [converted] = request.getfixturevalue("libreoffice")(path, fmt, folder)
+        return converted
+    return build
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_hidden_sheets_are_left_out_unless_named(runner, base_db, hidden_sheets, fmt):
+    """Read before: the hidden sheet 'Old' imported by default, and --all-sheets took 'Old' and 'Lookup'."""
+    path = hidden_sheets(fmt)
+    output, standards = imported(runner, base_db, path, "First")
+    assert standards == {"A.1": "Measure a part.", "A.2": "Cut a part."}
+    assert "(sheet 'Tasks')" in output
+    assert "Note: hidden sheets left out: 'Old' (name one with --sheet to read it)" in output
+    output, standards = imported(runner, base_db, path, "All", "--all-sheets")
+    assert standards == {"A.1": "Measure a part.", "A.2": "Cut a part."}
+    assert "Note: hidden sheets left out: 'Old', 'Lookup' (name one with --sheet to read it)" in output
+    output, standards = imported(runner, base_db, path, "Old", "--sheet", "Old")
+    assert standards == {"OLD.1": "Old list."}
+    assert "hidden sheets" not in output
+    output, standards = imported(runner, base_db, path, "Tasks", "--sheet", "Tasks")
+    assert "hidden sheets" not in output
