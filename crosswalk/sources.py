@@ -824,18 +824,26 @@ def _row_not_utf8(data: bytes, file: str) -> None:
                                    "import it again") from None
 
 
-def _decode(data: bytes, file: str) -> tuple[str, str]:
+def _decode(data: bytes, file: str) -> tuple[str, str, tuple[int, str] | None]:
+    """The text of a CSV file, its encoding, and where it could not be decoded: (the position in the
+    text of the first character read as U+FFFD, what was wrong there), or None. A file that is neither
+    UTF-8 nor Windows-1252 is read so only to name the row and column that are not, in an error."""
     if data.startswith(b"\xef\xbb\xbf"):
         # A BOM says UTF-8: a row that is not (pasted from another file) is named, never read as U+FFFD.
         try:
-            return data[3:].decode("utf-8"), "utf-8-sig"
+            return data[3:].decode("utf-8"), "utf-8-sig", None
         except UnicodeDecodeError:
             _row_not_utf8(data[3:], file)
             raise  # (not reached: the bad bytes are on some row, and that row is named)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace"), "utf-16"
+        try:
+            return data.decode("utf-16"), "utf-16", None
+        except UnicodeDecodeError as exc:  # (the text before the bad bytes decodes: its length is where)
+            return data.decode("utf-16", errors="replace"), "utf-16", (
+                len(data[:exc.start].decode("utf-16")),
+                f"is UTF-16 text (its byte order mark says so) but for this cell, which is not ({exc.reason})")
     try:
-        return data.decode("utf-8"), "utf-8"
+        return data.decode("utf-8"), "utf-8", None
     except UnicodeDecodeError:
         # UTF-8 text with some rows in another encoding (rows pasted from another file): read as
         # Windows-1252, every UTF-8 row would be garbled ("cafÃ©"), so the row is named instead. A sign
@@ -846,8 +854,16 @@ def _decode(data: bytes, file: str) -> tuple[str, str]:
         # \xdf\x93, valid UTF-8 by chance.
         if UTF8_SIGN.search(data) or _mostly_utf8(data):
             _row_not_utf8(data, file)
-        # What Excel writes on Windows.
-        return data.decode("cp1252", errors="replace"), "windows-1252"
+    # What Excel writes on Windows. Five bytes are no character in it (0x81, 0x8D, 0x8F, 0x90, 0x9D): a file
+    # holding one is in yet another encoding (Mac Roman writes "ç" as 0x8D), refused rather than read with
+    # U+FFFD in their place. (Mac Roman text without them reads as Windows-1252 with other letters,
+    # "lÕangle" for "l’angle", and nothing in the bytes tells it apart.)
+    try:
+        return data.decode("cp1252"), "windows-1252", None
+    except UnicodeDecodeError as exc:
+        return data.decode("cp1252", errors="replace"), "windows-1252", (
+            exc.start, f"is neither UTF-8 nor Windows-1252 text: this cell holds the byte "
+                       f"0x{data[exc.start]:02X}, which is no character in either (a Mac Roman file?)")
 
 
 def _oversized_cell(text: str, line: int, delimiter: str) -> tuple[int, int] | None:
@@ -1008,7 +1024,7 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
             file=path.name,
             hint="import an .xlsx, .xls, .ods or .csv file",
         )
-    text, encoding = _decode(data, path.name)
+    text, encoding, undecoded = _decode(data, path.name)
     del data
     sample = text[:20000]
     try:
@@ -1045,6 +1061,16 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
             label = str(column + 1)
         raise SourceError(f"holds a cell of {length:,} characters: no standard's text is that long "
                           "(is this the right file?)", file=path.name, row=row, column=label) from None
+    if undecoded is not None:
+        at, message = undecoded
+        row = len(LINE_BREAK.findall(text, 0, at)) + 1
+        # the record holding that line, and the first of its cells holding the character put in its place
+        index, values = next(((i, values) for i, (number, values) in enumerate(raw) if number >= row),
+                             (len(raw), []))
+        column = next((c for c, value in enumerate(values) if "\ufffd" in value), 0)
+        raise SourceError(message, file=path.name, row=row,
+                          column=_csv_column_label(path, raw[:index], column, header_names),
+                          hint="save the file as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again")
     if raw and (not spans or spans[-1][1] != raw[-1][0]):
         spans.append((raw[-2][0] + 1 if len(raw) > 1 else 1, raw[-1][0]))
     _check_quotes(path, text, delimiter, raw, spans, header_names)

@@ -263,3 +263,36 @@ def test_hidden_sheets_are_left_out_unless_named(runner, base_db, hidden_sheets,
     assert "hidden sheets" not in output
     output, standards = imported(runner, base_db, path, "Tasks", "--sheet", "Tasks")
     assert "hidden sheets" not in output
+
+
+# --- 5. a CSV in neither UTF-8 nor Windows-1252 ----------------------------------------------------------
+
+
+def test_a_byte_windows_1252_has_no_character_for_is_refused(runner, tmp_path, base_db):
+    """Mac Roman "Façade très légère": ç is 0x8D and è 0x8F, no characters in Windows-1252. Read before:
+    "Fa�ade tr�s lŽg�re" stored, with only the note "read as windows-1252"."""
+    path = tmp_path / "macroman.csv"
+    path.write_bytes("Code,Statement\nA.1,Measure.\nA.2,Façade très légère\nA.3,Cut.\n".encode("mac_roman"))
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "macroman.csv, row 3, column 2 (Statement): is neither UTF-8 nor Windows-1252 text: this cell holds "
+            "the byte 0x8D, which is no character in either (a Mac Roman file?) (save the file as UTF-8")
+
+
+def test_windows_1252_and_utf_16_read_as_before(runner, tmp_path, base_db):
+    path = tmp_path / "cp1252.csv"
+    path.write_bytes("Code;Statement\nA.1;Café – 90°\n".encode("cp1252"))
+    output, standards = imported(runner, base_db, path, "Cp")
+    assert standards == {"A.1": "Café – 90°"} and "read as windows-1252" in output
+    path = tmp_path / "utf16.txt"
+    path.write_bytes("Code\tStatement\r\nA.1\tMesure l’angle — 90°\r\n".encode("utf-16"))
+    assert imported(runner, base_db, path, "Wide")[1] == {"A.1": "Mesure l’angle — 90°"}
+
+
+def test_utf_16_with_a_broken_character_is_refused(runner, tmp_path, base_db):
+    """A lone surrogate (half of a character) in UTF-16: read before as U+FFFD, without a word."""
+    path = tmp_path / "utf16.txt"
+    path.write_bytes("Code\tStatement\r\nA.1\tMeasure.\r\n".encode("utf-16")
+                     + "A.2\tCut ".encode("utf-16-le") + b"\x00\xd8" + "a part.\r\n".encode("utf-16-le"))
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "utf16.txt, row 3, column 2 (Statement): is UTF-16 text (its byte order mark says so) but for this "
+            "cell, which is not (illegal UTF-16 surrogate)")
