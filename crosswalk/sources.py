@@ -689,7 +689,12 @@ def _xls_sheets(path: pathlib.Path, wanted):
             raw.append((r + 1, values))
         # xlrd's merged ranges: (first row, row after the last, first column, column after the last), 0-based.
         merges = [(rlo + 1, clo + 1, rhi, chi) for rlo, rhi, clo, chi in sheet.merged_cells]
-        loaded.append((name, _spread_raw_merges(raw, merges), {"merges": merges}))
+        # Hidden rows (with values) and columns, as for .xlsx and .ods (xlrd knows them with formatting_info).
+        hidden_rows = sorted(r + 1 for r, info in sheet.rowinfo_map.items()
+                             if info.hidden and r < len(raw) and any(v not in (None, "") for v in raw[r][1]))
+        hidden_columns = sorted(c for c, info in sheet.colinfo_map.items() if info.hidden)
+        loaded.append((name, _spread_raw_merges(raw, merges),
+                       {"merges": merges, "hidden_rows": hidden_rows, "hidden_columns": hidden_columns}))
     book.release_resources()
     return names, loaded, hidden
 

@@ -296,3 +296,25 @@ def test_utf_16_with_a_broken_character_is_refused(runner, tmp_path, base_db):
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
             "utf16.txt, row 3, column 2 (Statement): is UTF-16 text (its byte order mark says so) but for this "
             "cell, which is not (illegal UTF-16 surrogate)")
+
+
+# --- 6. hidden rows and columns of an .xls --------------------------------------------------------------
+
+
+def test_hidden_rows_and_columns_of_an_xls_are_reported(runner, tmp_path, base_db, libreoffice):
+    """Read before: no note (an .xlsx and an .ods had one)."""
+    source = tmp_path / "hidden.xlsx"
+    workbook = openpyxl.Workbook()
+    ws = workbook.active
+    ws.title = "Tasks"
+    for row in (["Code", "Statement", "Notes"], ["A.1", "Measure a part.", "x"], ["A.2", "Cut a part.", "y"],
+                ["A.3", "Weld a joint.", "z"]):
+        ws.append(row)
+    ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["C"].hidden = True
+    workbook.save(source)
+    [path] = libreoffice(source, "xls", tmp_path / "xls")
+    output, standards = imported(runner, base_db, path)
+    assert len(standards) == 3
+    assert "Note: sheet 'Tasks' has hidden rows (imported all the same): 3" in output
+    assert "Note: sheet 'Tasks' has hidden columns: C (Notes)" in output
