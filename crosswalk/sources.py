@@ -336,6 +336,17 @@ def file_kind(path: pathlib.Path) -> str:
             )
         return "xls"
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
+        if not head:
+            raise SourceError(f"is empty (0 bytes): no {suffix} workbook was saved in it", file=path.name,
+                              hint="save the workbook again from Excel or LibreOffice, or check the path")
+        with path.open("rb") as fh:
+            what = _what_text(fh.read(4096))
+        if what:
+            rename = {"CSV text": ".csv", "tab-separated text": ".tsv", "text": ".txt"}.get(what)
+            raise SourceError(
+                f"is {what}, not an {suffix} workbook (only its name says {suffix})", file=path.name,
+                hint=f"rename it {rename} to import it as it is" if rename
+                else "open it in Excel or LibreOffice and save it as .xlsx")
         raise SourceError(
             f"is not a readable {suffix} workbook (its content is not a spreadsheet)",
             file=path.name,
@@ -347,6 +358,36 @@ def file_kind(path: pathlib.Path) -> str:
     if suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
         raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
     return "csv"
+
+
+def _what_text(head: bytes) -> str | None:
+    """What text a file's first bytes are, as a user would name it ("CSV text", "an HTML page"); None
+    for bytes that are not text."""
+    if _utf16_without_bom(head):
+        return "UTF-16 text without a byte order mark"
+    if len(head) - len(head.translate(None, CONTROL_BYTES)) > 0:
+        return None
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
+    if start.startswith((b"<!doctype html", b"<html")) or b"<table" in start or b"<html" in start:
+        return "an HTML page (as web sites export 'Excel' files)"
+    if start.startswith(b"<?xml"):
+        return "XML (an Excel 2003 XML spreadsheet, or other XML)"
+    first = head.split(b"\n", 1)[0]
+    if b"\t" in first:
+        return "tab-separated text"
+    if b"," in first or b";" in first:
+        return "CSV text"
+    return "text"
+
+
+def _utf16_without_bom(head: bytes) -> bool:
+    """Whether bytes look like UTF-16 text without a byte order mark: mostly ASCII letters with a NUL
+    byte before (big-endian) or after (little-endian) each."""
+    if len(head) < 4 or head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return False
+    even, odd = head[0::2], head[1::2]
+    return any(zeros.count(0) >= 0.8 * len(zeros) and others.count(0) <= 0.05 * len(others)
+               for zeros, others in ((odd, even), (even, odd)))
 
 
 # The parts of real workbooks inflate 3 to 11 times (measured on the O*NET and CIP workbooks;
@@ -1024,6 +1065,10 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     # (and other control bytes: a PDF's compressed streams have few NULs)
     controls = len(head) - len(head.translate(None, CONTROL_BYTES))
     if controls > max(2, len(head) // 100) and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if _utf16_without_bom(head):
+            raise SourceError("is UTF-16 text without a byte order mark (BOM), so its encoding can not be told "
+                              "for sure", file=path.name,
+                              hint="save it as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again")
         raise SourceError(
             "is not a text or spreadsheet file (it contains binary data)",
             file=path.name,

@@ -318,3 +318,28 @@ def test_hidden_rows_and_columns_of_an_xls_are_reported(runner, tmp_path, base_d
     assert len(standards) == 3
     assert "Note: sheet 'Tasks' has hidden rows (imported all the same): 3" in output
     assert "Note: sheet 'Tasks' has hidden columns: C (Notes)" in output
+
+
+# --- 7. what a file that is no spreadsheet is ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,data,expected", [
+    ("zero.xlsx", b"", "zero.xlsx: is empty (0 bytes): no .xlsx workbook was saved in it"),
+    ("tasks.xlsx", b"Code,Statement\nA.1,Measure.\n",
+     "tasks.xlsx: is CSV text, not an .xlsx workbook (only its name says .xlsx) (rename it .csv to import it as it is)"),
+    ("report.xls", b"<html><body><table><tr><td>Code</td><td>Statement</td></tr></table></body></html>",
+     "report.xls: is an HTML page (as web sites export 'Excel' files), not an .xls workbook (only its name says "
+     ".xls) (open it in Excel or LibreOffice and save it as .xlsx)"),
+    ("tabbed.xls", b"Code\tStatement\nA.1\tMeasure.\n",
+     "tabbed.xls: is tab-separated text, not an .xls workbook (only its name says .xls) (rename it .tsv"),
+    ("unicode.txt", "Code\tStatement\r\nA.1\tMesure l’angle — 90°\r\nA.2\tCut a part.\r\n".encode("utf-16-le"),
+     "unicode.txt: is UTF-16 text without a byte order mark (BOM), so its encoding can not be told for sure "
+     "(save it as UTF-8"),
+    ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "photo.xlsx: is not a readable .xlsx workbook"),
+], ids=["empty", "csv", "html", "tabs", "utf-16", "png"])
+def test_a_file_that_is_no_spreadsheet_is_named_for_what_it_is(runner, tmp_path, base_db, name, data, expected):
+    """Read before: "is not a readable .xlsx workbook (its content is not a spreadsheet)" for each workbook
+    name, and "contains binary data" for UTF-16 text."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"], expected)
