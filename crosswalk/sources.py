@@ -229,7 +229,8 @@ ENCRYPTED_MARK = "EncryptedPackage".encode("utf-16-le")
 
 
 def read_table(path, sheet: str | None = None, header_names=None) -> Table:
-    """Read one sheet of a workbook (.xlsx, .xlsm, .xls, .ods), or a .csv/.tsv/.txt file.
+    """Read one sheet of a workbook (.xlsx, .xlsm, .xls, .ods): the one named, or the first one
+    shown (not hidden); or a .csv/.tsv/.txt file.
 
     Example::
 
@@ -248,7 +249,7 @@ def read_table(path, sheet: str | None = None, header_names=None) -> Table:
 def read_tables(path) -> list[Table]:
     """Every sheet of a workbook that has a header row, in order (one table for a CSV).
 
-    Sheets that are empty are left out with a note on the first table.
+    Sheets that are empty, and hidden ones, are left out with a note on the first table.
 
     Example::
 
