@@ -114,7 +114,7 @@ def cli():
 @click.option("--framework", required=True, help="Name of the framework (created, or updated in place)")
 @click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
               help="industry: what a CTE program teaches; academic: state standards")
-@click.option("--sheet", help="Sheet of a workbook (.xlsx, .xls, .ods; default: the first)")
+@click.option("--sheet", help="Sheet of a workbook (.xlsx, .xls, .ods; default: the first one shown, hidden sheets passed over)")
 @click.option("--all-sheets", is_flag=True, help="Import every sheet; the sheet name becomes the domain")
 @click.option("--code-column", help="Column holding the code (header text or letter)")
 @click.option("--text-column", help="Column holding the statement")
@@ -591,7 +591,7 @@ def import_case_command(database, file, framework, kind, retire_missing, dry_run
 @cli.command(name="import-decisions")
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("file", type=click.Path())
-@click.option("--sheet", help="Sheet of a workbook (default: the first)")
+@click.option("--sheet", help="Sheet of a workbook (default: the first one shown)")
 @click.option("--from", "source_framework", help="Industry framework of the source codes (default: any)")
 @click.option("--to", "target_framework", help="Academic framework of the target codes (default: any)")
 @click.option("--source-column", help="Column holding the industry (source) code")
