@@ -953,7 +953,7 @@ def _shape(text: str) -> str:
 
 
 def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple[int, list]], spans,
-                  header_names=None) -> None:
+                  header_names=None) -> list[str]:
     """Refuse a CSV in which a quote left open reads the rows after it into one cell.
 
     A quote that starts a cell runs on over line breaks until the next quote, so a quote typed at the
@@ -965,10 +965,15 @@ def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple
     are no sign of a row). A quoted cell with line breaks of its own stays one cell, and a quote
     inside a cell that does not start with one (``Weld "a" joint``, ``6" ruler``) is text, as ever.
 
+    Where the quote closes cleanly all the same (right before a delimiter or the end of its line, in a
+    record of the usual number of cells), the cell may be a real one whose text has such a line ("see
+    also\n1.3, 1.4, and 1.5"): it is read, and a note returned says where to look.
+
     ``spans`` are the records to look at, by their first and last lines (None: to the end of the file).
     """
     cell = _csv_cell(delimiter)
     numbers = starts = None
+    notes = []
     for first, last in spans:
         if last is None or first < last:
             if starts is None:  # where each line starts in text (lines end as the csv reader reads them)
@@ -1013,6 +1018,13 @@ def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple
                     break
             if rowlike is None:
                 continue
+            record_width = len(raw[at][1]) if at < len(raw) and raw[at][0] >= first else None
+            if not match.group(3) and record_width == shapes[0]:
+                label = _csv_column_label(path, [r for r in raw if r[0] < first], column, header_names)
+                notes.append(f"row {first}, column {label}: a quoted cell runs over lines {first}-"
+                             f"{first + len(lines) - 1} and holds a line shaped like a row "
+                             f"({lines[rowlike][:60]!r}); if a closing quote is missing, rows were read into it")
+                continue
             message = (f"the quote that opens this cell closes only on row {first + len(lines) - 1}, so "
                        f"{below} (such as row {first + rowlike}: {lines[rowlike][:80]!r}) "
                        f"{'are' if len(lines) > 2 else 'is'} read into this one cell: is a closing quote missing?")
@@ -1020,6 +1032,7 @@ def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple
                           column=_csv_column_label(path, [r for r in raw if r[0] < first], column, header_names),
                           hint='end the cell with a quote, or remove the quote that opens it; a quote inside '
                                'a quoted cell is written as two ("")')
+    return notes
 
 
 def _row_shapes(rows: list[tuple[int, list]]) -> tuple[int, list[set[str]]]:
@@ -1124,8 +1137,9 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
                           hint="save the file as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again")
     if raw and (not spans or spans[-1][1] != raw[-1][0]):
         spans.append((raw[-2][0] + 1 if len(raw) > 1 else 1, raw[-1][0]))
-    _check_quotes(path, text, delimiter, raw, spans, header_names)
+    notes = _check_quotes(path, text, delimiter, raw, spans, header_names)
     table = _table_from_rows(path, None, raw, header_names)
+    table.warnings.extend(notes)
     table.encoding = encoding
     table.delimiter = delimiter
     table.file_format = "csv"

@@ -90,6 +90,19 @@ def test_a_quote_closed_rows_later_is_refused_when_rows_are_inside(runner, tmp_p
             "rows 4-5 (such as row 4: 'A.3,Weld a joint.') are read into this one cell: is a closing quote missing?")
 
 
+def test_a_quoted_cell_that_closes_cleanly_with_a_line_like_a_row_is_read_with_a_note(runner, tmp_path, base_db):
+    """A real multi-line cell whose text has a line shaped like a row ('1.3, 1.4, and 1.5'), its quote
+    closing right before the next cell in a row of the usual width, was refused as a runaway quote (a
+    review of the fix above): it is read, with a note saying where to look."""
+    path = tmp_path / "legit.csv"
+    path.write_text('Code,Statement,Grade\n1.1,Measure stock,9\n1.2,"Cut stock to length; see also\n'
+                    '1.3, 1.4, and 1.5",9\n1.3,Weld joints,10\n1.4,Grind welds,10\n1.5,Inspect welds,11\n')
+    output, rows = imported(runner, base_db, path)
+    assert rows["1.2"] == "Cut stock to length; see also\n1.3, 1.4, and 1.5" and len(rows) == 5
+    assert ("Note: row 3, column 2 (Statement): a quoted cell runs over lines 3-4 and holds a line shaped like a "
+            "row ('1.3, 1.4, and 1.5'); if a closing quote is missing, rows were read into it") in output
+
+
 def test_a_quote_left_open_early_in_a_big_file_is_named(runner, tmp_path, base_db):
     """Read before: "row 3705: could not be read as CSV: field larger than field limit (131072)"."""
     path = tmp_path / "early.csv"
