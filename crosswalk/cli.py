@@ -112,8 +112,9 @@ def cli():
 # Any path: the library refuses a folder, a device or a pipe with one Error: line (exit 1).
 @click.argument("file", type=click.Path())
 @click.option("--framework", required=True, help="Name of the framework (created, or updated in place)")
-@click.option("--kind", type=click.Choice(["industry", "academic"]), default="industry", show_default=True,
-              help="industry: what a CTE program teaches; academic: state standards")
+@click.option("--kind", type=click.Choice(["industry", "academic"]),
+              help="industry: what a CTE program teaches; academic: state standards (default: the framework's "
+                   "kind on a re-import, industry for a new one)")
 @click.option("--sheet", help="Sheet of a workbook (.xlsx, .xls, .ods; default: the first one shown, hidden sheets passed over)")
 @click.option("--all-sheets", is_flag=True, help="Import every sheet; the sheet name becomes the domain")
 @click.option("--code-column", help="Column holding the code (header text or letter)")

@@ -504,7 +504,7 @@ def import_file(
     path,
     *,
     framework: str,
-    kind: str = "industry",
+    kind: str | None = None,
     sheet: str | None = None,
     all_sheets: bool = False,
     publisher: str | None = None,
@@ -525,8 +525,12 @@ def import_file(
     found by their usual names. With ``dry_run`` nothing is written. Pass a
     ``prepared`` import (from :func:`prepare_import`) to skip reading the file again.
     A re-import that leaves out more than half of the framework's standards is refused
-    unless ``retire_missing`` (see :func:`import_rows`).
+    unless ``retire_missing`` (see :func:`import_rows`). ``kind``: industry or academic; None: the
+    framework's own on a re-import, industry for a new one.
     """
+    if kind is None:
+        existing = named_row(db, "frameworks", framework)
+        kind = existing["kind"] if existing else "industry"
     if kind not in KINDS:
         raise CrosswalkError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
     if prepared is None:
@@ -844,35 +848,46 @@ def _lift_retirement_flags(db, standard_id: int, code: str, stamp: str) -> int:
     """A retired standard is back in the same words: its reviewed alignments are as they were
     before it left, so the flags its retirement left are lifted (logged as the import's, 'unflag',
     by the review-log trigger). A flag raised since for another reason (the other statement
-    changed or retired) stays, with that reason: only where every flag since the alignment was last
-    decided is this standard's retirement is it lifted."""
-    prefix = _retired_reason(code, "").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    changed) stays, with that reason, and so does the flag of an alignment whose other statement is
+    retired too: only where every flag since the alignment was last decided is this standard's
+    retirement, and the other statement is active, is it lifted."""
+    # (Compared as written, case and all: a retirement's reason names only the code, and an academic
+    # standard may have the same code as a task, or one differing in case only.)
+    retired = {"stamp": stamp, "id": standard_id, "prefix": _retired_reason(code, "")}
+    mine = "substr({reason}, 1, length(:prefix)) = :prefix"
+    # Where the alignment's other statement is retired too, its flag stays: the alignment still
+    # certifies nothing, whichever retirement its reason names.
+    other_active = ("(select status from standards where id = "
+                    "(case when alignments.source_id = :id then alignments.target_id else alignments.source_id end))"
+                    " = 'active'")
     cursor = db.execute(
-        """
+        f"""
         update alignments set needs_review = 0, needs_review_reason = null, updated_at = :stamp, review_via = 'import'
         where (source_id = :id or target_id = :id) and needs_review = 1
-          and needs_review_reason like :prefix escape '\\'
+          and {mine.format(reason="needs_review_reason")} and {other_active}
           and not exists (
               select 1 from review_log f
               where f.alignment_id = alignments.id and f.action = 'flag'
-                and not (f.reason like :prefix escape '\\')
+                and not ({mine.format(reason="f.reason")})
                 and f.id > coalesce((select max(d.id) from review_log d where d.alignment_id = alignments.id
                                       and d.action not in ('flag', 'unflag', 'comment')), 0))
         """,
-        {"stamp": stamp, "id": standard_id, "prefix": prefix},
+        retired,
     )
     lifted = cursor.rowcount
-    # Those still flagged say why by the flag raised for the other reason, not by a retirement over.
+    # Those still flagged for another reason say why by that reason, not by a retirement over.
     db.execute(
-        """
+        f"""
         update alignments set needs_review_reason = (
                 select f.reason from review_log f where f.alignment_id = alignments.id and f.action = 'flag'
-                  and not (f.reason like :prefix escape '\\') order by f.id desc limit 1),
+                  and not ({mine.format(reason="f.reason")}) order by f.id desc limit 1),
             updated_at = :stamp, review_via = 'import'
         where (source_id = :id or target_id = :id) and needs_review = 1
-          and needs_review_reason like :prefix escape '\\'
+          and {mine.format(reason="needs_review_reason")} and {other_active}
+          and exists (select 1 from review_log f where f.alignment_id = alignments.id and f.action = 'flag'
+                        and not ({mine.format(reason="f.reason")}))
         """,
-        {"stamp": stamp, "id": standard_id, "prefix": prefix},
+        retired,
     )
     return lifted
 

@@ -656,3 +656,47 @@ def test_all_sheets_names_the_sheets_it_imported_not_one_it_left_out(tmp_path, r
     assert "Note: sheet 'Export Summary' left out: it has no statement column" in result.stderr
     assert "Imported 2 standards into 'Welding' from tasks.xlsx (sheet 'Tasks'): 2 added" in result.stdout
     assert sqlite3.connect(db).execute("select source_sheet from import_log").fetchall() == [("Tasks",)]
+
+
+def test_a_standard_back_does_not_lift_the_flag_of_a_task_of_the_same_code_still_retired(tmp_path, runner):
+    # A task and an academic standard both coded 1.1, their alignment accepted, both retired; the
+    # standard back lifted the flag the task's retirement left (the reason names only the code), and
+    # the decision left the re-review list though its task was still retired (a review found it).
+    db = str(tmp_path / "same.db")
+    tasks = [["code", "statement"], ["1.1", "Measure stock with a tape."], ["1.2", "Cut stock."], ["1.3", "Weld."]]
+    math = [["code", "statement"], ["1.1", "Use units to understand problems."], ["1.2", "Add fractions."],
+            ["1.3", "Graph lines."]]
+    for name, rows, kind in (("Tasks", tasks, "industry"), ("Math", math, "academic")):
+        assert runner.invoke(cli, ["import", db, str(write_csv(tmp_path / f"{name}.csv", rows)), "--framework", name,
+                                   "--kind", kind, "--silent"]).exit_code == 0
+    decisions = write_csv(tmp_path / "d.csv", [["source", "target", "decision"], ["1.1", "1.1", "accept"]])
+    assert runner.invoke(cli, ["import-decisions", db, str(decisions), "--from", "Tasks", "--to", "Math",
+                               "--reviewer", "alice"]).exit_code == 0
+    for name, rows, kind in (("Tasks", tasks, "industry"), ("Math", math, "academic")):
+        assert runner.invoke(cli, ["import", db, str(write_csv(tmp_path / f"{name}-no11.csv", [rows[0], *rows[2:]])),
+                                   "--framework", name, "--kind", kind, "--retire-missing", "--silent"]).exit_code == 0
+    result = runner.invoke(cli, ["import", db, str(tmp_path / "Math.csv"), "--framework", "Math", "--kind", "academic"])
+    assert result.exit_code == 0 and "no longer to re-review" not in result.stdout, result.stdout
+    rows = sqlite3.connect(db).execute("select alignment_id from rereview_alignments").fetchall()
+    assert len(rows) == 1
+    # The task back too: both statements active, the flags are lifted.
+    result = runner.invoke(cli, ["import", db, str(tmp_path / "Tasks.csv"), "--framework", "Tasks"])
+    assert "1 reviewed alignment no longer to re-review" in result.stdout, result.stdout
+    assert sqlite3.connect(db).execute("select count(*) from rereview_alignments").fetchone() == (0,)
+    assert sqlite3.connect(db).execute("select count(*) from current_alignments").fetchone() == (1,)
+
+
+def test_a_re_import_keeps_the_frameworks_kind_without_kind_being_given(tmp_path, runner):
+    db = str(tmp_path / "kinds.db")
+    math = write_csv(tmp_path / "math.csv", [["code", "statement"], ["1.1", "Use units."], ["1.2", "Add fractions."]])
+    assert runner.invoke(cli, ["import", db, str(math), "--framework", "Math", "--kind", "academic"]).exit_code == 0
+    # It said: "framework 'Math' already exists as academic; re-import it with --kind academic".
+    result = runner.invoke(cli, ["import", db, str(math), "--framework", "Math"])
+    assert result.exit_code == 0 and ": 0 added, 0 changed, 2 unchanged, 0 retired" in result.stdout, result.output
+    assert sqlite3.connect(db).execute("select name, kind from frameworks").fetchall() == [("Math", "academic")]
+    # A new framework is industry; a kind given that is not the framework's is still refused.
+    assert runner.invoke(cli, ["import", db, str(math), "--framework", "Tasks"]).exit_code == 0
+    refused = runner.invoke(cli, ["import", db, str(math), "--framework", "Math", "--kind", "industry"])
+    assert refused.exit_code == 1 and "already exists as academic" in refused.stderr
+    assert sqlite3.connect(db).execute("select name, kind from frameworks order by id").fetchall() == [
+        ("Math", "academic"), ("Tasks", "industry")]
