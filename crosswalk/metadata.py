@@ -31,6 +31,7 @@ import sqlite3
 
 import yaml
 
+from .db import read_only_connection
 from .errors import CrosswalkError
 
 # The key of the database block in metadata.yml, and the name of the public database.
@@ -154,7 +155,7 @@ def data_attribution(*db_paths) -> dict:
 
     for db_path in db_paths:
         try:
-            conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+            conn = read_only_connection(db_path)
         except sqlite3.Error:
             continue
         try:
@@ -252,7 +253,7 @@ def public_metadata(db_path, *, suggestions: str = "omit", title: str | None = N
 
 def _columns(db_path) -> dict[str, set[str]]:
     """Each table and view of a database, with its columns."""
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = read_only_connection(db_path)
     try:
         present = [r[0] for r in conn.execute("select name from sqlite_master where type in ('table', 'view')")]
         return {name: {r[1] for r in conn.execute(f"pragma table_info([{name}])")} for name in present}
@@ -305,7 +306,7 @@ def _public_queries(queries: dict, db_path) -> dict:
     review queue) is left out, however it names it, as SQLite itself judges it (the query is
     prepared with EXPLAIN, every parameter bound to null, nothing run)."""
     out = {}
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    conn = read_only_connection(db_path)
     try:
         for name, query in queries.items():
             if isinstance(query, str):
@@ -315,8 +316,9 @@ def _public_queries(queries: dict, db_path) -> dict:
             sql = query.get("sql", "")
             try:
                 conn.execute("explain " + sql, dict.fromkeys(re.findall(r":(\w+)", sql)))
-            except sqlite3.OperationalError as error:
-                # (Any other error, a function of a Datasette plugin say, is the site's to show.)
+            except (sqlite3.Error, sqlite3.Warning) as error:
+                # (Any other error, a function of a Datasette plugin say, or two statements, is the
+                # site's to show, as Datasette shows it.)
                 if str(error).startswith(("no such table", "no such column")):
                     continue
             out[name] = query

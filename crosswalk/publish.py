@@ -39,7 +39,7 @@ import yaml
 from datasette.inspect import inspect_hash
 
 from . import cells
-from .db import now, open_db, row_id, statement_order_sql
+from .db import now, open_db, read_only_connection, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
@@ -346,7 +346,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
 def inspect_data(db_path) -> dict:
     """What ``datasette inspect`` writes for the published database: its hash, size and table counts."""
     path = pathlib.Path(db_path)
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn = read_only_connection(path)
     try:
         tables = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
         counts = {t: conn.execute(f"select count(*) from [{t}]").fetchone()[0] for t in tables}

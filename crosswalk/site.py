@@ -35,7 +35,7 @@ from datasette.utils import resolve_env_secrets
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from . import site_guard, usable_cores, working_plugin
-from .db import serving
+from .db import read_only_connection, serving
 from .errors import CrosswalkError
 from .metadata import STATIC_MOUNT, load_metadata
 from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
@@ -86,8 +86,7 @@ class DataVersions:
             try:
                 conn = self._conns.get(db.path)
                 if conn is None:
-                    conn = sqlite3.connect(f"file:{pathlib.Path(db.path).resolve()}?mode=ro", uri=True,
-                                           check_same_thread=False)
+                    conn = read_only_connection(db.path, check_same_thread=False)
                     self._conns[db.path] = conn
                 return conn.execute("pragma data_version").fetchone()[0]
             except sqlite3.Error:

@@ -409,13 +409,17 @@ def test_a_districts_canned_queries_are_published_only_where_the_copy_can_answer
         "who_decided": {"sql": "select reviewer, count(*) from [REVIEW_LOG] group by 1"},
         "accepted_in_grade": {"sql": "select count(*) from current_alignments a join standards s on s.id = a.target_id"
                                      " where s.grade_low <= :grade"},
+        # (SQLite cannot prepare two statements: Datasette shows the error on the site, as it did.)
+        "two_statements": "select 1; select 2",
     })
     (tmp_path / "district.yml").write_text(yaml.safe_dump(metadata))
-    publish(reviewed_demo, tmp_path / "site", metadata=tmp_path / "district.yml")
-    queries = yaml.safe_load((tmp_path / "site" / "metadata.yml").read_text())["databases"]["crosswalk"]["queries"]
+    # (A folder name with '#' in it: the copy is read as that file, not as a file 'site' made beside it.)
+    publish(reviewed_demo, tmp_path / "site#2", metadata=tmp_path / "district.yml")
+    assert not (tmp_path / "site").exists()
+    queries = yaml.safe_load((tmp_path / "site#2" / "metadata.yml").read_text())["databases"]["crosswalk"]["queries"]
     assert "progress_by_program" not in queries and "who_decided" not in queries
-    assert {"accepted_in_grade", "what_a_program_certifies", "search_standards"} <= set(queries)
-    conn = sqlite3.connect(tmp_path / "site" / "crosswalk.db")
+    assert {"accepted_in_grade", "what_a_program_certifies", "search_standards", "two_statements"} <= set(queries)
+    conn = sqlite3.connect(tmp_path / "site#2" / "crosswalk.db")
     assert conn.execute(queries["accepted_in_grade"]["sql"], {"grade": 12}).fetchone()[0] > 0
 
 
