@@ -26,7 +26,6 @@ import hashlib
 import os
 import pathlib
 import shlex
-import sqlite3
 import tempfile
 
 try:
@@ -1548,13 +1547,6 @@ def being_served(path) -> bool:
         return False  # no lock file: nobody serves it (or it cannot be known)
     with handle:  # a file nobody holds was left by a process that ended without removing it
         return _remove_if_unheld(handle, lock_path)
-
-
-def read_only_connection(path, **kwargs) -> sqlite3.Connection:
-    """A connection that can only read the SQLite file at ``path``: the one way crosswalk opens a file
-    so (a URI made from the full path, percent-encoded: written raw, 'site#2/crosswalk.db' opened, and
-    made, an empty file 'site', whose missing tables left every canned query out of a publish)."""
-    return sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=ro", uri=True, **kwargs)
 
 
 def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.Database:

@@ -31,8 +31,8 @@ import sqlite3
 
 import yaml
 
-from .db import read_only_connection
 from .errors import CrosswalkError
+from .outputs import read_only_connection
 
 # The key of the database block in metadata.yml, and the name of the public database.
 DB_KEY = "crosswalk"

@@ -27,6 +27,7 @@ import io
 import os
 import pathlib
 import re
+import sqlite3
 import zipfile
 from collections.abc import Callable
 
@@ -147,3 +148,10 @@ def sheet_names(path: pathlib.Path) -> list[str] | None:
     except (OSError, zipfile.BadZipFile, KeyError):
         return None
     return [html.unescape(name) for name in re.findall(r'<(?:\w+:)?sheet\b[^>]*?\bname="([^"]*)"', book)]
+
+
+def read_only_connection(path, **kwargs) -> sqlite3.Connection:
+    """A connection that can only read the SQLite file at ``path``: the one way crosswalk opens a file
+    so (a URI made from the full path, percent-encoded: written raw, 'site#2/crosswalk.db' opened, and
+    made, an empty file 'site', whose missing tables left every canned query out of a publish)."""
+    return sqlite3.connect(pathlib.Path(path).resolve().as_uri() + "?mode=ro", uri=True, **kwargs)

@@ -39,10 +39,11 @@ import yaml
 from datasette.inspect import inspect_hash
 
 from . import cells
-from .db import now, open_db, read_only_connection, row_id, statement_order_sql
+from .db import now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
+from .outputs import read_only_connection
 from .text import NO_SUBJECT, grade_label, plural, program_status_text, score_text
 
 PUBLISHED_DB = "crosswalk.db"

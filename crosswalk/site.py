@@ -35,9 +35,10 @@ from datasette.utils import resolve_env_secrets
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from . import site_guard, usable_cores, working_plugin
-from .db import read_only_connection, serving
+from .db import serving
 from .errors import CrosswalkError
 from .metadata import STATIC_MOUNT, load_metadata
+from .outputs import read_only_connection
 from .publish import PUBLISHED_DB, is_published_dir, read_inspect_data
 
 ENV_SITE = "CROSSWALK_SITE"
