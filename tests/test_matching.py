@@ -777,7 +777,8 @@ def test_a_task_far_from_every_standard_has_no_likely_alignment_even_matched_alo
                                 encoder=encoder, settings=dataclasses.replace(DEFAULT, floor_score=0.0))
     first = unfloored[0][0]
     assert len(unfloored[0]) == 5 and code[first.target_key] == "HSF-TF.A.4"
-    assert first.evidence == "shared terms: even; word overlap 17/100; meaning similarity 9/100"
+    assert first.evidence == ("shared terms: even; word overlap 17/100; meaning similarity 9/100; overall similarity "
+                              "9/100; its best match")
 
 
 def test_matching_leaves_the_cycle_collector_and_the_switch_interval_as_it_found_them(
@@ -1537,3 +1538,34 @@ def test_evidence_names_the_statement_a_standard_was_rejected_for():
     (evidence,) = explain(sources, targets, np.array([0]), np.array([1]), feats, {"rejections": -1.0}, index, known)
     assert evidence.endswith("; rejected for 1 similar reviewed statement, e.g. T7 “Convert recipe yields for "
                              "soup.” (similarity 70/100)"), evidence
+
+
+def test_the_evidence_holds_the_figure_that_orders_the_suggestions_and_names_the_best_match():
+    # The first suggestion scored far above the second while its word overlap and meaning similarity
+    # were both lower (an audit of the demo: 930 such statements), set by what the evidence never
+    # showed: the headings and the statements beside it, and the first place's part of the score.
+    import csv
+    import re
+
+    from crosswalk.matching import lazy_encoder
+
+    from .conftest import ROOT
+
+    with open(ROOT / "data" / "ccss_math.csv", newline="", encoding="utf-8") as fh:
+        targets = [Doc(n, row["code"], row["statement"], row.get("domain") or "") for n, row in
+                   enumerate(csv.DictReader(fh)) if row["grade"] == "9-12"]
+    tasks = ["Measure and calculate the dimensions of workpieces using rulers and calipers.",
+             "Compute the cost of materials for a job from a price list.",
+             "Read blueprints to determine the angles of joints.",
+             "Estimate the time a job takes from earlier jobs.",
+             "Convert measurements between metric and customary units."]
+    sources = [Doc(100 + i, f"T{i}", text, "Layout") for i, text in enumerate(tasks)]
+    ranked = rank_candidates(sources, targets, top=5, encoder=lazy_encoder())
+    for suggestions in ranked:
+        figures = [(int(re.search(r"overall similarity (\d+)/100", c.evidence)[1]),
+                    int(re.search(r"meaning similarity (\d+)/100", c.evidence)[1]), c.score) for c in suggestions]
+        # The overall similarity orders them, the first is the best match, and the rest are not.
+        assert [f[0] for f in figures] == sorted((f[0] for f in figures), reverse=True), suggestions
+        assert suggestions[0].evidence.endswith("; its best match")
+        assert not any("its best match" in c.evidence for c in suggestions[1:])
+        assert figures[0][2] > max(f[2] for f in figures[1:])  # (the first place's part of the score)

@@ -3,8 +3,9 @@
 Every figure is on the same 0-100 scale (see the README's "Reading a suggestion"):
 word overlap (the share of the shorter statement's terms that the other holds: the shared terms
 counted, so that "no shared terms" always comes with 0), meaning similarity (cosine of
-their sentence vectors), and, for what decisions teach, the similarity of the reviewed statements
-named. A decision is named by its code *and* the start of its statement, so that a reviewer can
+their sentence vectors), the overall similarity that orders the suggestions without decisions
+(the two, the headings and the statements beside it), and, for what decisions teach, the
+similarity of the reviewed statements named. A decision is named by its code *and* the start of its statement, so that a reviewer can
 check it; a warm reason is given only when it counted in the score.
 """
 
@@ -17,9 +18,13 @@ from .. import text as textmod
 # Evidence phrases of every whole-number score, formatted once (a run writes hundreds of thousands).
 _OVERLAP = [f"word overlap {v}/100" for v in range(101)]
 _MEANING = [f"meaning similarity {v}/100" for v in range(101)]
+_OVERALL = [f"overall similarity {v}/100" for v in range(101)]
+_FIRST = "its best match"
 _NONE_SHARED, _MISFIT = "no shared terms", "outside the statement's grade band"
-# What explain() reads from the two statements alone; it writes these first, what decisions say after.
-_FROM_STATEMENTS = ("shared terms: ", _NONE_SHARED, "word overlap ", "meaning similarity ", _MISFIT)
+# What explain() reads from the two statements alone (and from the statements beside them, not from
+# any decision); it writes these first, what decisions say after.
+_FROM_STATEMENTS = ("shared terms: ", _NONE_SHARED, "word overlap ", "meaning similarity ", _MISFIT,
+                    "overall similarity ", _FIRST)
 
 
 def from_statements(evidence: str | None) -> str | None:
@@ -78,11 +83,15 @@ def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def explain(sources, targets, rows, cols, feats, weights, index, known, target_words=None) -> list[str]:
+def explain(sources, targets, rows, cols, feats, weights, index, known, target_words=None, *, overall=None,
+            first=None) -> list[str]:
     """Why each (source row, target column) pair was suggested, in words a reviewer understands:
-    the shared terms in the source's own words, word overlap, meaning similarity, and what the
-    decisions that counted say. Each statement is read once: ``target_words`` keeps each target's
-    stems from one chunk to the next; ``known`` are the decided statements (rows of
+    the shared terms in the source's own words, word overlap, meaning similarity, the overall
+    similarity that orders the suggestions without decisions (``overall``: words, meaning, the
+    headings, the statements beside it; 1.0 for identical statements) and whether the standard is
+    the statement's one best match by it (``first``: a first place scores far above the rest), and
+    what the decisions that counted say. Each statement is read once: ``target_words`` keeps each
+    target's stems from one chunk to the next; ``known`` are the decided statements (rows of
     ``index``), ``weights`` the warm features that count."""
     src_forms = [list(textmod.surface_forms(s.text).items()) for s in sources]
     tgt_cache: dict[int, dict] = {} if target_words is None else target_words  # stem -> the target's word
@@ -95,6 +104,8 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
     misfit = _at(feats, "grade_misfit", rows, cols)
     misfit = misfit.tolist() if misfit is not None else None
     warm = _WarmReasons(feats, weights, index, known, rows, cols, sources) if weights else None
+    overall = _percent(overall) if overall is not None else None
+    first = first.tolist() if first is not None else None
     out = []
     for j, (r, c) in enumerate(zip(rows_l, cols_l)):
         shared, overlap = _shared(src_forms[r], tgt_cache[c])
@@ -103,6 +114,10 @@ def explain(sources, targets, rows, cols, feats, weights, index, known, target_w
             parts.append(_MEANING[meaning[j]])
         if misfit is not None and misfit[j] >= 0.999:
             parts.append(_MISFIT)
+        if overall is not None:
+            parts.append(_OVERALL[overall[j]])
+        if first is not None and first[j]:
+            parts.append(_FIRST)
         if warm is not None:
             parts += warm.reasons(j, r, c)
         out.append("; ".join(parts))

@@ -205,6 +205,7 @@ class _Ranking:
             if not used:
                 idx, ranked_raw, _ = _cold_top(fused, sources[start:stop])
                 raw = ranked_raw[0]
+                overall, first = ranked_raw
                 cold_best = raw[:, 0] if raw.shape[1] else np.full(len(raw), -np.inf, np.float32)
                 vals, vouched = _calibrated(cold_calibration, ranked_raw), _calibrated(GOLD_CALIBRATION, ranked_raw)
                 if learned.calibration is not None:
@@ -230,6 +231,8 @@ class _Ranking:
                 if own is not probability and top > 1:
                     own = np.where(np.isfinite(probability), own, -np.inf)
                     idx, vals = _statement_first(probability, own, idx, vals)
+                overall = np.take_along_axis(fused, idx, axis=1)
+                first = np.take_along_axis(flags, idx, axis=1)
                 # The order stays; the figures become the committee's calibration, or until its
                 # decisions can calibrate them, what such a figure meant on every gold.
                 vals = vouched = _committee(learned.calibration or GOLD_WARM_CALIBRATION, vals)
@@ -240,14 +243,15 @@ class _Ranking:
             unlikely = below & (np.round(100 * np.max(np.where(np.isfinite(vals), vals, 0), axis=1).astype(np.float64), 1)
                                 < settings.medium)
             return self._explained(start, stop, feats if feats is not None else _pair_features(vectors, start, semantic),
-                                   idx, vals, unlikely, vouched)
+                                   idx, vals, unlikely, vouched, overall, first)
 
         self._ranked = ranked
         self.method, self.warm, self.learned, self.used, self.index = method, warm, learned, used, index
 
-    def _explained(self, start, stop, feats, idx, vals, unlikely, vouched) -> _Chunk:
+    def _explained(self, start, stop, feats, idx, vals, unlikely, vouched, overall, first) -> _Chunk:
         """A chunk's suggestions with scores (probability that it is right, 0-100), bands and
-        (in words) evidence."""
+        (in words) evidence; ``overall``: each pair's cold similarity (what orders the suggestions
+        cold), ``first``: whether it is its statement's one best match (the score's first-place part)."""
         sources, targets, settings = self.sources, self.targets, self.settings
         rows = np.repeat(np.arange(stop - start), idx.shape[1])
         cols = idx.ravel()
@@ -265,7 +269,8 @@ class _Ranking:
         evidence = [""] * len(cols)
         if self.with_evidence:
             evidence = explain(sources[start:stop], targets, rows, cols, feats, self.used, self.index,
-                               self.known_statements, self._target_words)
+                               self.known_statements, self._target_words, overall=overall.ravel(),
+                               first=first.ravel())
         cols = cols.tolist()
         return _Chunk(start, stop, idx.shape[1], cols, [targets[c].key for c in cols], scores.tolist(), keep,
                       bands, evidence, unlikely.tolist(), best.tolist())
