@@ -26,6 +26,9 @@ import datetime
 import io
 import json
 import pathlib
+import re
+
+import yaml
 
 from .cells import restored
 from .db import framework_id, now, stored_time, write_transaction
@@ -298,6 +301,18 @@ def _local(curie: str) -> str:
     return curie.rsplit("#", 1)[-1].rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
+def _sssom_frameworks(header: list[str]) -> dict[str, str]:
+    """The frameworks an SSSOM set's description names ("framework:3: Welding Technology tasks."):
+    CURIE -> name; none where the header is not crosswalk's (or not YAML)."""
+    try:
+        meta = yaml.safe_load("".join(line[2:] if line.startswith("# ") else line[1:]
+                                      for line in header if line.startswith("#"))) or {}
+    except yaml.YAMLError:
+        return {}
+    description = str(meta.get("mapping_set_description") or "") if isinstance(meta, dict) else ""
+    return dict(re.findall(r"(framework:\d+): (.*?)\.(?= framework:\d+: |$)", description))
+
+
 def _sssom_decisions(path) -> Decisions:
     """The mappings a person made in an SSSOM TSV (mapping_justification semapv:ManualMappingCuration,
     as ``crosswalk export --format sssom`` writes accepted alignments) as accepted decisions:
@@ -309,9 +324,10 @@ def _sssom_decisions(path) -> Decisions:
     The codes are taken from the labels, where crosswalk writes "W.1: Measure and calculate..."
     (the text before the first ": "): its ``std:N`` identifiers are row ids of the database that
     exported them, which name other standards (or none) in another database. A label without a code
-    leaves the identifier as the code (a code not found, as in a spreadsheet). The frameworks are not
-    read from the file (``framework:N`` is a row id too): name them with --from and --to where a code
-    is in several."""
+    leaves the identifier as the code (a code not found, as in a spreadsheet). The frameworks are
+    named by the set's description, where crosswalk writes "framework:3: Welding Technology tasks."
+    for each ``subject_source`` and ``object_source`` (a row id too, so read by the name): a task two
+    programs share is two mappings, one in each framework, as a CASE package's notes name them."""
     path = check_input_file(path, "an SSSOM TSV")
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -320,6 +336,7 @@ def _sssom_decisions(path) -> Decisions:
         raise SourceError("is not UTF-8, as an SSSOM TSV is", file=path.name, row=line) from None
     lines = text.splitlines(keepends=True)
     header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
+    frameworks = _sssom_frameworks(lines[:header_at])
     reader = csv.reader(io.StringIO("".join(lines[header_at:]), newline=""), delimiter="\t")
     rows = []
     try:
@@ -379,14 +396,16 @@ def _sssom_decisions(path) -> Decisions:
         decision = Decision(
             source_code=source, target_code=target, status=status, strength=strength, rationale=rationale,
             reviewer=clean_text(get(values, "author_label") or get(values, "author_id")), row=number,
-            reviewed_at=reviewed_at)
-        if (source, target) in seen:
-            other = seen[(source, target)]
+            source_framework=frameworks.get(get(values, "subject_source")),
+            target_framework=frameworks.get(get(values, "object_source")), reviewed_at=reviewed_at)
+        key = (decision.source_framework, source, decision.target_framework, target)
+        if key in seen:
+            other = seen[key]
             if _disagree(other, decision):
                 raise table.error(_twice(other, decision, "row"), row=number,
                                   column=index.get("subject_label", index["subject_id"]))
             continue
-        seen[(source, target)] = decision
+        seen[key] = decision
         out.append(decision)
     if not out:
         raise table.error("holds no mapping a person made (mapping_justification semapv:ManualMappingCuration)"

@@ -26,7 +26,7 @@ import yaml
 
 from .case import export_case, framework_uuid
 from .cells import neutralise
-from .db import program_id
+from .db import framework_id, program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, text_has
 from .text import plural
@@ -73,9 +73,17 @@ def _selection(db, program, statuses=()) -> tuple[list[str], list]:
     return where, params
 
 
-def to_rereview(db, *, program=None) -> int:
+def to_rereview(db, *, program=None, frameworks=None) -> int:
     """The accepted alignments an export leaves out because they are to be reviewed again (the
-    ``rereview_alignments`` view)."""
+    ``rereview_alignments`` view): of a program's frameworks, or (``frameworks``, names: a CASE
+    export's selection) those with an end in them."""
+    if frameworks is not None:
+        ids = [framework_id(db, name) for name in frameworks] if frameworks else [
+            r[0] for r in db.execute("select id from frameworks")]
+        marks = ", ".join("?" for _ in ids) or "null"
+        return db.execute(f"select count(*) from rereview_alignments r join standards t on t.id = r.standard_id "
+                          f"where r.industry_framework_id in ({marks}) or t.framework_id in ({marks})",
+                          ids + ids).fetchone()[0]
     where, params = _selection(db, program)
     return db.execute("select count(*) from rereview_alignments" + "".join(f" where {w}" for w in where),
                       params).fetchone()[0]
@@ -185,8 +193,8 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                 "subject_source": f"framework:{row['industry_framework_id']}",
                 "object_source": f"framework:{row['academic_framework_id']}",
                 "comment": _one_line(
-                    (f"{row['strength']}: {row['rationale'] or ''}".strip(": ") if accepted
-                     else "suggested by crosswalk's matcher; not reviewed")),
+                    ((f"{row['strength']}: {row['rationale']}" if row["rationale"] else row["strength"] or "")
+                     if accepted else "suggested by crosswalk's matcher; not reviewed")),
             }.items()})  # a label a spreadsheet would run as a formula stays text (crosswalk.cells)
     return ExportResult(str(path), "sssom", len(rows), _left_out(db, program))
 
@@ -202,8 +210,8 @@ def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportRes
     return ExportResult(str(path), "csv", len(rows), _left_out(db, program))
 
 
-def _left_out(db, program) -> str:
-    n = to_rereview(db, program=program)
+def _left_out(db, program, frameworks=None) -> str:
+    n = to_rereview(db, program=program, frameworks=frameworks)
     return f"{plural(n, 'accepted alignment')} to re-review left out: {'it certifies' if n == 1 else 'they certify'} " \
            "nothing until decided again" if n else ""
 
@@ -216,9 +224,11 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
     package = export_case(db, frameworks=frameworks or None, include_alignments=True, **kwargs)
     pathlib.Path(path).write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
     associations = [a for a in package.get("CFAssociations", []) if a.get("associationType") != "isChildOf"]
+    left_out = _left_out(db, None, list(frameworks or []))
     return ExportResult(str(path), "case", len(associations),
                         f"{plural(len(package.get('CFItems', [])), 'item')}, "
-                        f"{plural(len(package.get('CFAssociations', [])), 'association')}")
+                        f"{plural(len(package.get('CFAssociations', [])), 'association')}"
+                        + (f"; {left_out}" if left_out else ""))
 
 
 def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,

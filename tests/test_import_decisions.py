@@ -433,3 +433,40 @@ def test_an_sssom_export_is_read_back_as_decisions(runner, small_db, tmp_path):
         1, "Error: crosswalk.sssom.tsv: is an SSSOM mapping set, read for its alignments: --sheet applies to "
            "spreadsheets and CSV files, not to an SSSOM file (its columns are SSSOM's own) (leave out --sheet)\n")
     assert small_db.read_bytes() == before
+
+
+def test_an_sssom_export_of_a_task_two_programs_share_is_read_back_into_each_framework(runner, small_db, tmp_path):
+    """The demo's whole-crosswalk SSSOM could not be imported back ('the pair 11424 → RST.11-12.3 is also
+    on row 34 with a different decision'): O*NET task 11424 is in two programs' frameworks. The set's
+    description names each framework:N; and a rationale ending in ':' came back without it."""
+    from crosswalk.importer import import_file
+
+    from .conftest import WELDING
+
+    db = open_db(small_db)
+    import_file(db, write_xlsx(tmp_path / "w2.xlsx", WELDING, sheet="Tasks"), framework="Welding 2", kind="industry")
+    a, b = (db.execute("select id from standards where code = 'W.1' and framework_id = "
+                       "(select id from frameworks where name = ?)", [name]).fetchone()[0] for name in ("Welding",
+                                                                                                     "Welding 2"))
+    target = db.execute("select id from standards where code = 'N-Q.1'").fetchone()[0]
+    db.execute("insert into alignments (source_id, target_id, score, method) values (?, ?, 50, 'test')", [b, target])
+    db.conn.commit()
+    ids = [db.execute("select id from alignments where source_id = ? and target_id = ?", [s, target]).fetchone()[0]
+           for s in (a, b)]
+    db.close()
+    blank = tmp_path / "blank.db"
+    shutil.copy(small_db, blank)
+    assert runner.invoke(cli, ["decide", str(small_db), str(ids[0]), "accept", "--strength", "full", "--rationale",
+                               "Covers the following:", "--reviewer", "alice"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), str(ids[1]), "accept", "--strength", "partial",
+                               "--reviewer", "bob"]).exit_code == 0
+    out = tmp_path / "all.sssom.tsv"
+    assert runner.invoke(cli, ["export", str(small_db), str(out), "--format", "sssom"]).exit_code == 0
+    result = runner.invoke(cli, ["import-decisions", str(blank), str(out)])
+    assert result.exit_code == 0, result.output
+    assert sqlite3.connect(blank).execute(
+        "select f.name, s.code, t.code, a.strength, a.rationale, a.reviewer from alignments a join standards s on "
+        "s.id = a.source_id join frameworks f on f.id = s.framework_id join standards t on t.id = a.target_id "
+        "where a.status = 'accepted' order by f.name").fetchall() == [
+        ("Welding", "W.1", "N-Q.1", "full", "Covers the following:", "alice"),
+        ("Welding 2", "W.1", "N-Q.1", "partial", None, "bob")]
