@@ -223,6 +223,11 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
                 "notes": json.dumps(notes, ensure_ascii=False, sort_keys=True),
                 "CFDocumentURI": document_link,
             })
+    # The document changed when anything in it did: a decision after the last import too (a CASE
+    # consumer that syncs by this date would miss it).
+    document["lastChangeDateTime"] = max([document["lastChangeDateTime"], *(
+        x["lastChangeDateTime"] for x in (*items, *associations) if x.get("lastChangeDateTime"))],
+        key=datetime.datetime.fromisoformat)
     return {"CFDocument": document, "CFItems": items, "CFAssociations": associations}
 
 

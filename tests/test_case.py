@@ -209,3 +209,29 @@ def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions
     assert result.exit_code == 0, result.output
     assert "Applied 1 decision" in result.stdout and "1 row with codes not in the database" in result.stdout
     assert "(x-1 → N-Q.1): no standard with code 'x-1'" in result.stderr
+
+
+def test_a_case_export_says_what_it_leaves_out_and_dates_its_document_by_its_last_change(runner, small_db, tmp_path):
+    # An audit: the CASE export left a decision to re-review out without a word (SSSOM and CSV say it),
+    # and its CFDocument's lastChangeDateTime was the last import's, older than its own associations.
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    first, second = (r[0] for r in db.execute("select id from alignments order by id limit 2"))
+    decide(db, first, "accept", strength="full", reviewer="alice")
+    decide(db, second, "accept", strength="partial", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = ?", [second])
+    db.execute("update alignments set reviewed_at = '2099-01-01T00:00:00+00:00' where id = ?", [first])
+    db.conn.commit()
+    db.close()
+    package = tmp_path / "crosswalk.json"
+    result = runner.invoke(cli, ["export", str(small_db), str(package), "--format", "case"])
+    assert result.exit_code == 0
+    assert result.stdout.rstrip().endswith("; 1 accepted alignment to re-review left out: it certifies nothing "
+                                           "until decided again)"), result.stdout
+    data = json.loads(package.read_text(encoding="utf-8"))
+    assert data["CFDocument"]["lastChangeDateTime"] == "2099-01-01T00:00:00+00:00"
+    # One framework's package counts what it would hold: the academic one has an end of the flagged one.
+    result = runner.invoke(cli, ["export", str(small_db), str(tmp_path / "academic.json"), "--format", "case",
+                                 "--framework", "Academic"])
+    assert "1 accepted alignment to re-review left out" in result.stdout, result.stdout
