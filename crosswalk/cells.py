@@ -47,11 +47,24 @@ def restored(value):
     return value[1:] if isinstance(value, str) and value.startswith("'") and is_formula_like(value[1:]) else value
 
 
+# What one cell of a workbook holds (Excel's limit; openpyxl cuts longer text without a word).
+CELL_LIMIT = 32_767
+
+
+def fit_cell(text: str, more: str = "") -> str:
+    """Text a workbook cell holds whole: longer, it is cut and says so (``more``: where the rest is)."""
+    if len(text) <= CELL_LIMIT:
+        return text
+    note = f"… (cut: {len(text) - CELL_LIMIT + 200:,} more characters{'; ' + more if more else ''})"
+    return text[: CELL_LIMIT - 200] + note
+
+
 def write_cell(cell, value):
     """For xlsx: put a value in an openpyxl cell; text is stored as text, never as a formula, and
-    without the control characters a workbook cannot hold (a rationale typed with one)."""
+    without the control characters a workbook cannot hold (a rationale typed with one); text longer
+    than a cell holds is cut saying so (:func:`fit_cell`), not silently."""
     if isinstance(value, str):
-        value = visible(value, nul=True)
+        value = fit_cell(visible(value, nul=True))
     cell.value = value
     if isinstance(value, str):
         cell.data_type = "s"

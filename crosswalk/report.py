@@ -47,7 +47,7 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from .cells import neutralise, write_cell
+from .cells import fit_cell, neutralise, write_cell
 from .db import program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
@@ -320,7 +320,10 @@ def _crosswalk_sheet(ws, data) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(data["rows"], start=header_row + 1):
         for col, (_, key, _) in enumerate(CROSSWALK_COLUMNS, start=1):
-            write_cell(ws.cell(i, col), row[key]).alignment = WRAP
+            # (a standard certified by hundreds of tasks: every one, and its rationale, is on the Evidence sheet)
+            value = fit_cell(row[key], "each task and rationale is on the Evidence sheet") \
+                if isinstance(row[key], str) else row[key]
+            write_cell(ws.cell(i, col), value).alignment = WRAP
     if not data["rows"]:
         write_cell(ws.cell(header_row + 1, 1), "No alignment for this program has been reviewed and accepted yet.")
     ws.freeze_panes = ws.cell(header_row + 1, 1)

@@ -238,3 +238,25 @@ def test_program_without_decisions_still_gets_a_document(db, tmp_path):
     assert result.standards == 0
     ws = openpyxl.load_workbook(out)["Crosswalk"]
     assert "No alignment for this program has been reviewed" in str([c.value for c in ws["A"]])
+
+
+def test_a_cell_longer_than_a_spreadsheet_holds_says_it_is_cut(runner, small_db, tmp_path):
+    # An audit: 235 tasks accepted for one standard, their rationales joined in one Crosswalk cell of
+    # 75,000 characters, which openpyxl cut at 32,767 without a word ("…Long rationa").
+    from .conftest import write_csv
+
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"], grades="9-12")
+    db.close()
+    rows = [["source", "target", "decision", "rationale"]] + [
+        [f"W.{n}", "N-Q.1", "accept", f"Task W.{n} measures with units. " + "x" * 12_000] for n in range(1, 5)]
+    assert runner.invoke(cli, ["import-decisions", str(small_db), str(write_csv(tmp_path / "d.csv", rows)),
+                               "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "report.xlsx"
+    assert runner.invoke(cli, ["report", str(small_db), str(out), "--program", "Welding Technology"]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    cells = [c.value for r in wb["Crosswalk"].iter_rows() for c in r if isinstance(c.value, str) and len(c.value) > 30_000]
+    assert len(cells) == 1 and len(cells[0]) <= 32_767
+    assert cells[0].endswith("more characters; each task and rationale is on the Evidence sheet)"), cells[0][-120:]
+    evidence = [c.value for r in wb["Evidence"].iter_rows() for c in r if isinstance(c.value, str) and "x" * 12_000 in c.value]
+    assert len(evidence) == 4  # every rationale whole
