@@ -761,6 +761,16 @@ def worked_on_sql(alias: str) -> str:
             f" or exists (select 1 from review_log l where l.alignment_id = {alias}.id))")
 
 
+# A program's accepted decisions that certify nothing for it because their standard is outside its
+# grade band (:p): what the program's pages and report say where it certifies nothing.
+OUTSIDE_BAND_SQL = """
+    select count(*) as outside from current_alignments a
+    join program_frameworks pf on pf.framework_id = a.industry_framework_id and pf.program_id = :p
+    where a.status = 'accepted'
+      and not exists (select 1 from program_evidence e where e.program_id = :p and e.alignment_id = a.id)
+"""
+
+
 def statement_order_sql(alias: str) -> str:
     """The one rule for the order of one statement's suggestions, as SQL: the matcher's order
     (``rank``: the statement's own best match first, then by score; matching/ranking.py), so that

@@ -43,8 +43,8 @@ from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from crosswalk.db import row_id, statement_order_sql  # `crosswalk publish` writes this function here in the published copy
-from crosswalk.text import NO_SUBJECT, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
+from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
+from crosswalk.text import NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -552,6 +552,7 @@ async def program_context(datasette, request) -> dict:
         "domains": by_subject,
         "chart": coverage_chart(coverage, band=band),
         "standards_in_band": sum(c["standards"] or 0 for c in coverage),
+        "empty_text": empty_crosswalk_text((await one(datasette, OUTSIDE_BAND_SQL, p))["outside"], band),
         "certified": sum(c["certified"] or 0 for c in coverage),
         "subject": subject,
         "domain": domain,

@@ -48,10 +48,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from .cells import fit_cell, neutralise, write_cell
-from .db import program_id
+from .db import OUTSIDE_BAND_SQL, program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
-from .text import NO_SUBJECT, grade_label, plural, program_status_text
+from .text import NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -106,6 +106,7 @@ class ReportResult:
     coverage: list
     rereview: int
     also: list = dataclasses.field(default_factory=list)
+    outside_band: int = 0  # accepted decisions to standards outside the program's grade band
 
     def summary(self) -> str:
         parts = ", ".join(f"{c['subject'] or NO_SUBJECT} {c['certified']}/{c['standards']}" for c in self.coverage)
@@ -114,6 +115,9 @@ class ReportResult:
                 f"{plural(self.alignments, 'reviewed alignment')} ({parts or 'no subjects'})")
         if self.rereview:
             text += f"; {plural(self.rereview, 'accepted decision')} to re-review (not counted)"
+        if self.outside_band:
+            text += (f"; {plural(self.outside_band, 'accepted decision')} to standards outside {self.grades} "
+                     "(not counted)")
         if self.also:
             text += f"; coverage figures in {self.also[0]}, decisions to re-review in {self.also[1]}"
         return text
@@ -147,13 +151,14 @@ def crosswalk_data(db, program) -> dict:
     # The standards certified, counted as program list and the site count them (program_coverage); the
     # rows list the same standards (program_standards, of which the coverage views are the counts).
     certified = sum(c["certified"] for c in coverage)
+    outside = db.execute(OUTSIDE_BAND_SQL, {"p": pid}).fetchone()[0]
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
         "status": program_status_text(info["status"], info["status_by"], info["status_at"], db.execute(
             "select changes_since_status from program_progress where program_id = ?", [pid]).fetchone()[0]),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters, "in_band": sum(c["standards"] for c in coverage), "certified": certified,
-        "rereview": rereview, "reviewers": _reviewers(evidence),
+        "rereview": rereview, "reviewers": _reviewers(evidence), "outside_band": outside,
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
 
@@ -231,7 +236,7 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
         check_output(path, database=db, what="a report", ours=has_sheets(REPORT_SHEETS), force=force)
         _write_xlsx(data, path)
     return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], data["certified"],
-                        len(data["evidence"]), data["coverage"], len(data["rereview"]), also)
+                        len(data["evidence"]), data["coverage"], len(data["rereview"]), also, data["outside_band"])
 
 
 def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
@@ -325,7 +330,7 @@ def _crosswalk_sheet(ws, data) -> None:
                 if isinstance(row[key], str) else row[key]
             write_cell(ws.cell(i, col), value).alignment = WRAP
     if not data["rows"]:
-        write_cell(ws.cell(header_row + 1, 1), "No alignment for this program has been reviewed and accepted yet.")
+        write_cell(ws.cell(header_row + 1, 1), empty_crosswalk_text(data["outside_band"], data["grades"]))
     ws.freeze_panes = ws.cell(header_row + 1, 1)
     ws.print_title_rows = f"{header_row}:{header_row}"
     ws.page_setup.orientation = "landscape"

@@ -304,3 +304,14 @@ def visible(text: str, *, nul: bool = False, terminal: bool = False) -> str:
     """``text`` without the characters no one can see or type in a cell (see above); ``nul``: NUL too;
     ``terminal``: for printing, NUL and the C1 controls too."""
     return text.translate(_NOT_FOR_A_TERMINAL if terminal else _INVISIBLE_WITH_NUL if nul else _INVISIBLE)
+
+
+def empty_crosswalk_text(outside: int, grades: str) -> str:
+    """What a program's crosswalk (its report, its page) says where it certifies no standard yet;
+    ``outside``: its accepted decisions to standards outside its grade band (db.OUTSIDE_BAND_SQL).
+    Standard library only: ``crosswalk publish`` copies this function into the public site's plugin."""
+    if outside:
+        return (f"No accepted alignment is to a standard of this program's grade band ({grades}): "
+                f"{outside} accepted alignment{'' if outside == 1 else 's'} of its credentials "
+                f"{'is' if outside == 1 else 'are'} to standards outside it, and certify nothing for it.")
+    return "No alignment for this program has been reviewed and accepted yet, so it certifies no academic standard yet."

@@ -80,7 +80,8 @@ def test_program_list_report_and_site_count_the_standards_of_the_band(small_db, 
     result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
     assert result.summary() == (
         f"Wrote the Welding Technology crosswalk (draft) to {tmp_path / 'report.xlsx'}: 2 academic standards of "
-        "Grades 11–12 certified by 2 reviewed alignments (Math 1/2, Science 1/1)")
+        "Grades 11–12 certified by 2 reviewed alignments (Math 1/2, Science 1/1); 2 accepted decisions to "
+        "standards outside Grades 11–12 (not counted)")
     assert header == "2 of 3 in Grades 11–12"
     assert summary_certified == certified
     assert sorted(rows) == sorted(evidence) == ["HS-PS3-4", "N-Q.1"]  # W.9-10.2 is not in the band's document

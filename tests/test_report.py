@@ -260,3 +260,33 @@ def test_a_cell_longer_than_a_spreadsheet_holds_says_it_is_cut(runner, small_db,
     assert cells[0].endswith("more characters; each task and rationale is on the Evidence sheet)"), cells[0][-120:]
     evidence = [c.value for r in wb["Evidence"].iter_rows() for c in r if isinstance(c.value, str) and "x" * 12_000 in c.value]
     assert len(evidence) == 4  # every rationale whole
+
+
+def test_a_program_whose_decisions_are_all_outside_its_band_is_told_so(runner, small_db, tmp_path):
+    # An audit: a program of grades 11-12 whose one accepted decision is to a grade 9-10 standard got
+    # "No alignment for this program has been reviewed and accepted yet" on its report and its page,
+    # while program list counted "1 accepted".
+    import asyncio
+
+    from crosswalk.site import make_datasette
+
+    from .conftest import write_csv
+
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"], grades="11-12")
+    db.close()
+    rows = [["source", "target", "decision"], ["W.3", "W.9-10.2", "accept"]]
+    assert runner.invoke(cli, ["import-decisions", str(small_db), str(write_csv(tmp_path / "d.csv", rows)),
+                               "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "report.xlsx"
+    result = runner.invoke(cli, ["report", str(small_db), str(out), "--program", "Welding Technology"])
+    assert result.exit_code == 0 and result.stdout.rstrip().endswith(
+        "; 1 accepted decision to standards outside Grades 11–12 (not counted)"), result.stdout
+    said = ("No accepted alignment is to a standard of this program's grade band ({}): 1 accepted alignment of its "
+            "credentials is to standards outside it, and certify nothing for it.")
+    cells = [c.value for r in openpyxl.load_workbook(out)["Crosswalk"].iter_rows() for c in r]
+    assert said.format("Grades 11–12") in cells
+
+    async def page():
+        return (await make_datasette(small_db, pages=True).client.get("/program/1")).text
+    assert said.format("Grades 11–12").replace("'", "&#39;") in asyncio.run(page())
