@@ -1385,37 +1385,31 @@ def m019_decided_again_leaves_the_rereview_list_and_a_restored_statement_lifts_i
     And a flag the importer lifts (a retired statement back, in the same words: importer._diff) is
     logged as the import's ('unflag', with the flag it lifted as the reason), not as a confirmation
     by the decision's reviewer."""
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'rereview_alignments'").fetchone()[0]
-    edits = (
-        ("WHERE a.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM current_alignments c WHERE c.id = a.id)",
-         "WHERE a.status = 'accepted' AND a.needs_review = 1"),
-        # (a flag without its reason: which statement was retired, else a statement changed)
-        ("ELSE 'the standard ' || a.standard_code || ' was retired' END",
-         "WHEN a.standard_status != 'active' THEN 'the standard ' || a.standard_code || ' was retired'\n"
-         "                     ELSE 'a statement changed' END"),
-    )
-    for old, new in edits:
-        if sql.count(old) != 1:
-            raise RuntimeError("rereview_alignments is not the view m016 made")
-        sql = sql.replace(old, new)
-    db.execute("DROP VIEW rereview_alignments")
-    db.execute(sql)
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = 'alignments_review_log'"
-                     ).fetchone()[0]
     lifted = "new.review_via = 'import' AND old.needs_review = 1 AND new.needs_review = 0"
-    edits = (
-        ("ELSE 'confirm'", f"WHEN {lifted} THEN 'unflag' ELSE 'confirm'"),
-        ("CASE WHEN new.review_via IS NULL OR (", "CASE WHEN new.review_via IS NULL OR new.review_via = 'import' OR ("),
-        ("THEN new.needs_review_reason END", f"THEN new.needs_review_reason WHEN {lifted} THEN old.needs_review_reason END"),
-        ("ELSE coalesce(new.reviewed_at,", f"WHEN {lifted} THEN coalesce(new.updated_at, {SQL_NOW})\n"
-                                          "                    ELSE coalesce(new.reviewed_at,"),
-    )
-    for old, new in edits:
-        if sql.count(old) != 1:
-            raise RuntimeError("alignments_review_log is not the trigger m007 made")
-        sql = sql.replace(old, new)
-    db.execute("DROP TRIGGER alignments_review_log")
-    db.execute(sql)
+    for kind, name, made_by, edits in (
+        ("view", "rereview_alignments", "m016", (
+            ("WHERE a.status = 'accepted' AND NOT EXISTS (SELECT 1 FROM current_alignments c WHERE c.id = a.id)",
+             "WHERE a.status = 'accepted' AND a.needs_review = 1"),
+            # (a flag without its reason: which statement was retired, else a statement changed)
+            ("ELSE 'the standard ' || a.standard_code || ' was retired' END",
+             "WHEN a.standard_status != 'active' THEN 'the standard ' || a.standard_code || ' was retired'\n"
+             "                     ELSE 'a statement changed' END"))),
+        ("trigger", "alignments_review_log", "m007", (
+            ("ELSE 'confirm'", f"WHEN {lifted} THEN 'unflag' ELSE 'confirm'"),
+            ("CASE WHEN new.review_via IS NULL OR (",
+             "CASE WHEN new.review_via IS NULL OR new.review_via = 'import' OR ("),
+            ("THEN new.needs_review_reason END",
+             f"THEN new.needs_review_reason WHEN {lifted} THEN old.needs_review_reason END"),
+            ("ELSE coalesce(new.reviewed_at,", f"WHEN {lifted} THEN coalesce(new.updated_at, {SQL_NOW})\n"
+                                              "                    ELSE coalesce(new.reviewed_at,"))),
+    ):
+        sql = db.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone()[0]
+        for old, new in edits:
+            if sql.count(old) != 1:
+                raise RuntimeError(f"{name} is not the {kind} {made_by} made")
+            sql = sql.replace(old, new)
+        db.execute(f"DROP {kind.upper()} {name}")
+        db.execute(sql)
 
 
 @migrations()
