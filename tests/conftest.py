@@ -169,6 +169,22 @@ def _small_db_built(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def _base_db_built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("base")
+    db = open_db(folder / "base.db")
+    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
+    db.close()
+    return folder / "base.db"
+
+
+@pytest.fixture
+def base_db(_base_db_built, tmp_path):
+    """A database holding the Welding tasks (W.1-W.4) alone: a copy of one built once per test process
+    (the bad-input tests import their files beside it)."""
+    return pathlib.Path(shutil.copy(_base_db_built, tmp_path / "base.db"))
+
+
 @pytest.fixture
 def small_db(_small_db_built, tmp_path, welding_xlsx, academic_csv):
     """A database file with a small industry and academic framework (``welding_xlsx`` and

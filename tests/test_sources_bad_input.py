@@ -6,7 +6,6 @@ Every test failed on the code before its fix.
 
 import os
 import pathlib
-import shutil
 import zipfile
 
 import openpyxl
@@ -16,24 +15,6 @@ from crosswalk import sources
 from crosswalk.cli import cli
 from crosswalk.db import open_db
 
-from .conftest import write_welding_xlsx
-
-
-@pytest.fixture(scope="module")
-def _welding_db(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("welding")
-    db = open_db(folder / "base.db")
-    from crosswalk.importer import import_file
-
-    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
-    db.close()
-    return folder / "base.db"
-
-
-@pytest.fixture
-def base_db(_welding_db, tmp_path):
-    """A database holding the Welding tasks (W.1-W.4)."""
-    return pathlib.Path(shutil.copy(_welding_db, tmp_path / "base.db"))
 
 
 def refused(runner, db: pathlib.Path, args: list, expected: str) -> str:

@@ -10,7 +10,6 @@ tests feed random cells and never get a traceback.
 import json
 import os
 import pathlib
-import shutil
 import zipfile
 
 import openpyxl
@@ -440,21 +439,6 @@ DECISIONS_CORPUS = [
 COMMAND_ARGS = {"import": ["--framework", "New"], "import-case": ["--framework", "New"], "import-decisions": []}
 ALL = ([("import", *case) for case in CORPUS] + [("import-case", *case) for case in CASE_CORPUS]
        + [("import-decisions", *case) for case in DECISIONS_CORPUS])
-
-
-@pytest.fixture(scope="module")
-def _base_db_built(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("base")
-    db = open_db(folder / "base.db")
-    import_file(db, write_welding_xlsx(folder), framework="Welding", kind="industry")
-    db.close()
-    return folder / "base.db"
-
-
-@pytest.fixture
-def base_db(_base_db_built, tmp_path):
-    """A database with the Welding tasks imported: a copy of one built once for the module's 73 tests."""
-    return pathlib.Path(shutil.copy(_base_db_built, tmp_path / "base.db"))
 
 
 def test_corpus_is_big_enough():
