@@ -44,7 +44,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
-from crosswalk.text import NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
+from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -431,19 +431,21 @@ async def home(datasette, request):
 # A row of the subject asked for (:subject), a standard with none (NULL or '') under NO_SUBJECT
 # (:no_subject), as the pages list and link it.
 SUBJECT_IS = "coalesce(nullif(subject, ''), :no_subject) = :subject"
+# The same for a domain (:domain), a standard without one under NO_DOMAIN (:no_domain).
+DOMAIN_IS = "coalesce(nullif(domain, ''), :no_domain) = :domain"
 PROGRAM_STANDARDS = f"""
     select standard_id, standard_code, standard, subject, domain, grade, grade_low, grade_high, academic_framework,
            strength, evidence_count
     from program_standards
     where program_id = :p and (:subject is null or {SUBJECT_IS})
-      and (:domain is null or domain = :domain) and (:all or strength is not null)
+      and (:domain is null or {DOMAIN_IS}) and (:all or strength is not null)
     order by subject, domain, grade_low, grade_high, standard_position, standard_code, standard_id
     limit :limit offset :offset
 """
 PROGRAM_STANDARDS_COUNT = f"""
     select count(*) as n from program_standards
     where program_id = :p and (:subject is null or {SUBJECT_IS})
-      and (:domain is null or domain = :domain) and (:all or strength is not null)
+      and (:domain is null or {DOMAIN_IS}) and (:all or strength is not null)
 """
 
 
@@ -473,12 +475,14 @@ async def program_context(datasette, request) -> dict:
     """, p)
     for r in (*coverage, *domains):  # (a standard without a subject: listed, and linked, under NO_SUBJECT)
         r["subject"] = r["subject"] or NO_SUBJECT
+    for d in domains:  # (and without a domain, under NO_DOMAIN)
+        d["domain"] = d["domain"] or NO_DOMAIN
     clusters = collections.defaultdict(list)
     for c in await rows(datasette, """
         select subject, domain, cluster, standards, certified, percent from program_cluster_coverage
         where program_id = :p and cluster is not null and cluster != '' order by subject, domain, cluster
     """, p):
-        clusters[(c["subject"] or NO_SUBJECT, c["domain"])].append(c)
+        clusters[(c["subject"] or NO_SUBJECT, c["domain"] or NO_DOMAIN)].append(c)
     by_subject = collections.OrderedDict()
     for d in domains:
         d = dict(d, clusters=clusters.get((d["subject"], d["domain"]), []))
@@ -490,7 +494,8 @@ async def program_context(datasette, request) -> dict:
         raise NotFoundPage(f"{program['name']} has no standards in a subject called “{subject}” in its grade band.")
     if domain is not None and (subject is None or domain not in {d["domain"] for d in by_subject.get(subject, [])}):
         raise NotFoundPage(f"{program['name']} has no {subject or ''} domain called “{domain}” in its grade band.")
-    listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0, "no_subject": NO_SUBJECT}
+    listing = {"p": program_id, "subject": subject, "domain": domain, "all": 1 if subject else 0,
+               "no_subject": NO_SUBJECT, "no_domain": NO_DOMAIN}
     total = (await one(datasette, PROGRAM_STANDARDS_COUNT, listing))["n"]
     pages = last_page(total, PAGE_SIZE)
     if page > pages:
@@ -704,7 +709,7 @@ async def gaps_context(datasette, request) -> dict:
         entry = summary.setdefault(r["subject"] or NO_SUBJECT, {"standards": 0, "covered": 0, "domains": []})
         entry["standards"] += r["standards"]
         entry["covered"] += r["covered"]
-        entry["domains"].append(dict(r, gaps=r["standards"] - r["covered"]))
+        entry["domains"].append(dict(r, domain=r["domain"] or NO_DOMAIN, gaps=r["standards"] - r["covered"]))
     if subject is not None and subject not in summary:
         raise NotFoundPage(f"There is no subject called “{subject}” in the grade band here.")
     if domain is not None and (subject is None or domain not in {d["domain"] for d in summary[subject]["domains"]}):
@@ -714,24 +719,24 @@ async def gaps_context(datasette, request) -> dict:
         raise NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
     listing, total_listed, pages = [], 0, 1
     if subject is not None:
-        where = {"subject": subject, "domain": domain, "no_subject": NO_SUBJECT, **params}
+        where = {"subject": subject, "domain": domain, "no_subject": NO_SUBJECT, "no_domain": NO_DOMAIN, **params}
         total_listed = (await one(datasette, f"""
             select count(*) as n from ({GAP_STANDARDS}) where not covered and {SUBJECT_IS}
-              and (:domain is null or domain = :domain)
+              and (:domain is null or {DOMAIN_IS})
         """, where))["n"]
         pages = last_page(total_listed, PAGE_SIZE)
         if page > pages:
             raise NotFoundPage(f"There are {pages} page{'' if pages == 1 else 's'} of gaps here, not {page}.")
         found = await rows(datasette, f"""
             select * from ({GAP_STANDARDS}) where not covered and {SUBJECT_IS}
-              and (:domain is null or domain = :domain)
+              and (:domain is null or {DOMAIN_IS})
             order by domain, grade_low, grade_high, standard_position, standard_code
             limit :limit offset :offset
         """, dict(where, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE))
         grouped = collections.OrderedDict()
         for r in found:
             r["grade_text"] = grade_label(r["grade_low"], r["grade_high"], r["grade"])
-            grouped.setdefault(r["domain"] or "", []).append(r)
+            grouped.setdefault(r["domain"] or NO_DOMAIN, []).append(r)
         listing = list(grouped.items())
     bands = sorted({band_label(p) for p in ([program] if program else programs) if band_label(p)})
     standards = sum(s["standards"] for s in summary.values())

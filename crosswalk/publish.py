@@ -44,15 +44,17 @@ from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
 from .outputs import read_only_connection
-from .text import NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text
+from .text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 # crosswalk's imports in the public plugin, and the functions (and constants) written in their place
 # when published.
 PLUGIN_IMPORTS = {
-    "from crosswalk.text import NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text": {
-        "NO_SUBJECT": NO_SUBJECT, "empty_crosswalk_text": empty_crosswalk_text, "grade_label": grade_label,
+    "from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, "
+    "score_text": {
+        "NO_DOMAIN": NO_DOMAIN, "NO_SUBJECT": NO_SUBJECT, "empty_crosswalk_text": empty_crosswalk_text,
+        "grade_label": grade_label,
         "program_status_text": program_status_text, "score_text": score_text},
     "from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql": {
         "OUTSIDE_BAND_SQL": OUTSIDE_BAND_SQL, "row_id": row_id, "statement_order_sql": statement_order_sql},

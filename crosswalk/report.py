@@ -51,7 +51,7 @@ from .cells import fit_cell, neutralise, write_cell
 from .db import OUTSIDE_BAND_SQL, program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
-from .text import NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text
+from .text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -91,7 +91,6 @@ CSV_HEADERS = (
     ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
 )
 STRENGTH_RANK = {"full": 2, "partial": 1}
-NO_DOMAIN = "(no domain)"
 
 
 @dataclasses.dataclass

@@ -112,8 +112,10 @@ BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (
 LAST_GRADE = 16  # a larger number in a grade cell is not a grade (a year, a code): the range stays unknown
 
 
-# What a standard without a subject is listed under (the sites' pages and links, the report).
+# What a standard without a subject, or without a domain, is listed under (the sites' pages and
+# links, the report).
 NO_SUBJECT = "(no subject)"
+NO_DOMAIN = "(no domain)"
 
 
 def same_words(text: str) -> str:

@@ -460,3 +460,34 @@ def test_a_review_page_of_one_subject_counts_that_subject_or_says_the_count_is_t
         assert f'id="a{flagged}"' in ela.text and "Needs re-review (1)" in text(ela)
 
     asyncio.run(run())
+
+
+def test_a_domain_less_standard_is_listed_and_linked_under_no_domain(small_db, tmp_path):
+    # A subject with standards under a domain and standards under none: the program page listed the
+    # domain-less ones as "(no domain)", linked with no domain at all, which showed the whole subject.
+    from crosswalk.importer import import_file
+    from crosswalk.programs import add_program
+
+    from .conftest import write_csv
+
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "more.csv", [
+        ["code", "statement", "grade", "subject", "domain"],
+        ["M.1", "Prove theorems about triangles.", "9-12", "Math", "Geometry"],
+        ["M.2", "Interpret the slope of a line.", "9-12", "Math", ""]]), framework="More math", kind="academic")
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    db.close()
+    ds = make_datasette(small_db, pages=True)
+
+    async def run():
+        page = (await ds.client.get("/program/1?subject=Math")).text
+        link = '/program/1?subject=Math&amp;domain=%28no+domain%29#certifies'
+        assert f'<a href="{link}">(no domain)</a>' in page, page
+        listed = (await ds.client.get("/program/1?subject=Math&domain=%28no+domain%29")).text
+        geometry = (await ds.client.get("/program/1?subject=Math&domain=Geometry")).text
+        gaps = (await ds.client.get("/gaps?program=1&subject=Math&domain=%28no+domain%29")).text
+        return listed, geometry, gaps
+    listed, geometry, gaps = asyncio.run(run())
+    assert "M.2" in listed and "N-Q.1" in listed and "M.1" not in listed
+    assert "M.1" in geometry and "M.2" not in geometry
+    assert "M.2" in gaps and "M.1" not in gaps
