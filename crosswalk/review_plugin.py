@@ -73,8 +73,8 @@ def _database(datasette, request):
 
 
 # What the queue lists: the decisions to re-review, as every count of them reads them
-# (rereview_alignments: the accepted decisions that are not current, a statement changed or retired
-# since; of one program, program_rereview: those on standards of its grade band, as the program counts
+# (rereview_alignments: the accepted decisions flagged because a statement changed or was retired
+# since, until decided again; of one program, program_rereview: those on standards of its grade band, as the program counts
 # them), then the suggestions between two active statements. A rejected decision flagged by an import
 # certified nothing and certifies nothing: it is not to re-review, and not listed; a suggestion
 # someone commented on, flagged when its statement changed, is a suggestion like the others.
