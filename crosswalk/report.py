@@ -157,7 +157,8 @@ def crosswalk_data(db, program) -> dict:
             "select changes_since_status from program_progress where program_id = ?", [pid]).fetchone()[0]),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters, "in_band": sum(c["standards"] for c in coverage), "certified": certified,
-        "rereview": rereview, "reviewers": _reviewers(evidence), "outside_band": outside,
+        "rereview": [dict(r, strength=strength_text(r["strength"])) for r in rereview],
+        "reviewers": _reviewers(evidence), "outside_band": outside,
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
     }
 
@@ -198,7 +199,7 @@ def _crosswalk_row(standard: dict, items: list[dict]) -> dict:
         **standard,
         "cte_codes": "; ".join(r["cte_code"] for r in items),
         "cte_tasks": "\n".join(f"{r['cte_code']}: {r['cte_statement']}" for r in items),
-        "strength": (best or "").capitalize(),
+        "strength": strength_text(best),
         "rationale": "\n".join(rationales),
         "reviewers": "; ".join(sorted({r["reviewer"] for r in items if r["reviewer"]})),
         "review_date": dates[-1] if dates else "",
@@ -444,14 +445,17 @@ def _evidence_sheet(evidence, data) -> None:
     evidence.freeze_panes = "A2"
 
 
+def strength_text(strength: str | None) -> str:
+    """A strength as the report writes it, in the xlsx and the CSV alike: Full, Partial."""
+    return (strength or "").capitalize()
+
+
 def _rows_table(ws, header_row: int, columns, rows) -> None:
-    """A table of alignments from ``header_row``: (title, key, width) columns, text wrapped, strength capitalised."""
+    """A table of alignments from ``header_row``: (title, key, width) columns, text wrapped, strength as written."""
     for col, (title, _, width) in enumerate(columns, start=1):
         _header_cell(ws.cell(header_row, col), title)
         ws.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(rows, start=header_row + 1):
         for col, (_, key, _) in enumerate(columns, start=1):
-            value = row[key]
-            if key == "strength" and value:
-                value = value.capitalize()
+            value = strength_text(row[key]) if key == "strength" else row[key]
             write_cell(ws.cell(i, col), value).alignment = WRAP
