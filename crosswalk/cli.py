@@ -252,6 +252,16 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
         click.echo(result.summary())
 
 
+def _notes_not_found(lines: list, shown: int = 20) -> None:
+    """The gold pairs whose code names no standard, on stderr (as import-decisions says its rows)."""
+    from .text import plural
+
+    for line in lines[:shown]:
+        click.echo(f"Note: {line}", err=True)
+    if len(lines) > shown:
+        click.echo(f"Note: and {plural(len(lines) - shown, 'more pair')} with codes not found", err=True)
+
+
 @cli.group()
 def program():
     """Add and list CTE programs, their grade band and the frameworks they teach.
@@ -723,10 +733,12 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
         curve = learning_curve(db, gold=gold, source=source, target=target, decisions=decisions,
                                held_out=held_out, top=top, subject=subject, grade=grade,
                                use_embeddings=not no_embeddings, seed=seed)
+        _notes_not_found(curve.not_found)
         click.echo(json.dumps(curve.as_dict(), indent=2) if as_json else curve.table())
         return
     report = evaluate(db, gold=gold, source=source, target=target, folds=folds, top=top,
                       subject=subject, grade=grade, use_embeddings=not no_embeddings, seed=seed)
+    _notes_not_found(report.not_found)
     if as_json:
         click.echo(json.dumps(report.as_dict(), indent=2))
     else:

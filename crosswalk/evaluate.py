@@ -43,6 +43,7 @@ from .matching import (
     Decision,
     EmbeddingCache,
     Settings,
+    check_match,
     lazy_encoder,
     load_sources,
     load_targets,
@@ -58,24 +59,32 @@ DEPTH = 100  # ranks looked at for MRR
 GOLD_COLUMNS = {field: frozenset(normalise_header(n) for n in names) for field, names in PAIR_COLUMNS.items()}
 
 
-def read_gold(path) -> list[tuple[str, str]]:
+def read_gold(path, *, rows: bool = False) -> list[tuple]:
     """(source code, target code) pairs from a gold crosswalk file: its columns found by name (below
     title rows, in any order), or else its first two columns, every row a pair (a file without a
-    header row: its first pair is not taken for one)."""
+    header row: its first pair is not taken for one). A header that names one of the two columns
+    and not the other is an error naming what it found. ``rows``: (source, target, where) triples,
+    ``where`` the file and row a pair is on (for the notes on codes not found)."""
     table = read_table(path, header_names=GOLD_COLUMNS["source"] | GOLD_COLUMNS["target"])
     headers = [normalise_header(h) for h in table.headers]
     found = [next((i for i, h in enumerate(headers) if h in GOLD_COLUMNS[field]), None)
              for field in ("source", "target")]
-    rows = table.rows
+    data = table.rows
     if None not in found and found[0] != found[1]:
         s_col, t_col = found
+    elif found.count(None) == 1:
+        have, missing = ("source", "target") if found[0] is not None else ("target", "source")
+        raise table.error(f"has a {have} code column but no {missing} code column; its columns are: "
+                          + ", ".join(repr(h) for h in (table.header_texts or table.headers)),
+                          row=table.header_row, column=found[0] if found[0] is not None else found[1],
+                          hint="name the columns source_code and target_code")
     elif len(headers) >= 2:
         s_col, t_col = 0, 1
-        rows = [(table.header_row, table.header_texts or table.headers), *rows]  # no header: a pair
+        data = [(table.header_row, table.header_texts or table.headers), *data]  # no header: a pair
     else:
         raise table.error("needs two columns: source_code and target_code", row=table.header_row)
     pairs = []
-    for number, values in rows:
+    for number, values in data:
         s = cell_text(values[s_col]) if s_col < len(values) else ""
         t = cell_text(values[t_col]) if t_col < len(values) else ""
         if not s and not t:
@@ -83,7 +92,7 @@ def read_gold(path) -> list[tuple[str, str]]:
         if not s or not t:
             raise table.error("a gold row needs both a source code and a target code", row=number,
                               column=s_col if not s else t_col)
-        pairs.append((s, t))
+        pairs.append((s, t, f"{table.file}, row {number}") if rows else (s, t))
     if not pairs:
         raise table.error("has no gold pairs")
     return pairs
@@ -107,6 +116,7 @@ class Report:
     baselines: dict = dataclasses.field(default_factory=dict)  # with folds: the popularity baselines
     top: int = 10  # suggestions per statement the bands' figures count
     outside_filters: int = 0  # gold pairs whose target --subject/--grade left out
+    not_found: list = dataclasses.field(default_factory=list)  # where each unknown code is, in words
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -127,8 +137,11 @@ class Report:
         for band, figures in self.bands.items():
             lines.append(
                 f"  {band:<7} {figures['suggestions']:>7} suggestions in the top {self.top}, "
-                f"{figures['precision']:.3f} correct"
+                f"{figures['precision']:.3f} correct, {figures['recall']:.3f} of the gold pairs"
             )
+        for name, figures in self.baselines.items():  # (with --folds: what a ranking by counts alone reaches)
+            lines.append(f"baseline: {name}: hit@1 {figures['hit_at_1']:.3f}, hit@5 {figures['hit_at_5']:.3f}, "
+                         f"hit@10 {figures['hit_at_10']:.3f}, MRR {figures['mrr']:.3f}")
         return "\n".join(lines)
 
 
@@ -167,6 +180,7 @@ class _Gold:
     truth: dict  # source key -> set of target keys
     unknown: int
     narrowed: int = 0  # pairs whose target --subject/--grade left out (the code is in the framework)
+    not_found: list = dataclasses.field(default_factory=list)  # each pair whose code is not found, in words
 
     @property
     def keys(self) -> list:
@@ -174,7 +188,11 @@ class _Gold:
 
 
 def _read(db, gold, source, target, subject, grade) -> _Gold:
-    pairs = read_gold(gold) if not isinstance(gold, list) else gold
+    # What match would refuse (an academic source, two frameworks of one kind, a subject with no
+    # standard), eval refuses too, with match's words: measured, it printed a figure for a direction
+    # no crosswalk is made in.
+    check_match(db, source=source, target=target, subject=subject, grade=grade)
+    pairs = read_gold(gold, rows=True) if not isinstance(gold, list) else gold
     source_rows = {d.code: d for d in load_sources(db, framework_id(db, source))}
     target_fid = framework_id(db, target)
     targets = load_targets(db, target_fid, subject, grade)
@@ -184,13 +202,16 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
     every_target = ({t.code for t in load_targets(db, target_fid, None, None)}
                     if subject or grade else set(target_by_code))
     narrowed = 0
-    for s, t in pairs:
+    not_found = []  # where a code names no standard, in words (the first of them said by the CLI)
+    for s, t, *where in pairs:
         if s in source_rows and t in target_by_code:
             truth[source_rows[s].key].add(target_by_code[t].key)
         elif s in source_rows and t in every_target:
             narrowed += 1
         else:
             unknown += 1
+            side, code, name = ("source", s, source) if s not in source_rows else ("target", t, target)
+            not_found.append(f"{where[0] + ': ' if where else ''}{side} code {code!r} is not a standard of {name!r}")
     if not truth:
         filters = " and --subject/--grade, which leave out the standards outside them" if subject or grade else ""
         raise CrosswalkError(
@@ -198,7 +219,7 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
             f"{source!r} and a target standard of {target!r} (check the codes and the framework names{filters})"
         )
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
-    return _Gold(docs, targets, dict(truth), unknown, narrowed)
+    return _Gold(docs, targets, dict(truth), unknown, narrowed, not_found)
 
 
 def _bands(m: dict, truth: dict) -> dict:
@@ -280,7 +301,8 @@ def evaluate(
         hit_at_1=round(m["hits"][1] / n, 4), hit_at_5=round(m["hits"][5] / n, 4),
         hit_at_10=round(m["hits"][10] / n, 4), recall_at_10=round(m["recall_sum"] / n, 4),
         mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds > 1 else 0, top=top,
-        gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, outside_filters=g.narrowed, method=method, bands=bands,
+        gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, outside_filters=g.narrowed,
+        not_found=g.not_found, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
         baselines={name: _ranking_metrics(lists, truth) for name, lists in popular.items()},
     )
@@ -379,24 +401,33 @@ class Curve:
     shown: int
     seed: int
     points: list
+    gold_pairs: int = 0
+    unknown_codes: int = 0  # gold pairs whose code names no standard (as the cold report counts them)
+    outside_filters: int = 0  # gold pairs whose target --subject/--grade left out
+    not_found: list = dataclasses.field(default_factory=list)  # where each unknown code is, in words
 
     def as_dict(self) -> dict:
-        return dict(held_out=self.held_out, shown=self.shown, seed=self.seed,
+        return dict(held_out=self.held_out, shown=self.shown, seed=self.seed, gold_pairs=self.gold_pairs,
+                    unknown_codes=self.unknown_codes, outside_filters=self.outside_filters, not_found=self.not_found,
                     points=[dict(dataclasses.asdict(p), excess_collapse=p.excess_collapse,
                                  excess_collapse_by_score=p.excess_collapse_by_score) for p in self.points])
 
     def table(self) -> str:
-        lines = [f"held-out statements {self.held_out}; the committee sees each reviewed statement's top "
+        lines = [f"gold pairs {self.gold_pairs}; codes not found {self.unknown_codes}"
+                 + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else ""),
+                 f"held-out statements {self.held_out}; the committee sees each reviewed statement's top "
                  f"{self.shown} (seed {self.seed})",
                  "decisions  accepted  rejected  hit@1  hit@5  hit@10    MRR  collapse (gold)  high   medium"
-                 "   by score: hit@1  collapse",
+                 "   by score: hit@1  collapse  method",
+                 "(high, medium: the share of the band's suggestions that are right / how many there are)",
                  ]
         for p in self.points:
             high, medium = p.bands["high"], p.bands["medium"]
             lines.append(
                 f"{p.decisions:>9}  {p.accepted:>8}  {p.rejected:>8}  {p.hit_at_1:.3f}  {p.hit_at_5:.3f}  "
                 f"{p.hit_at_10:.3f}  {p.mrr:.3f}  {p.collapse:.3f} ({p.collapse_gold:.3f})  "
-                f"{_band_cell(high):>6} {_band_cell(medium):>8}   {p.hit_at_1_by_score:.3f}  {p.collapse_by_score:.3f}")
+                f"{_band_cell(high):>6} {_band_cell(medium):>8}   {p.hit_at_1_by_score:.3f}  {p.collapse_by_score:.3f}"
+                f"  {p.method}")
         lines.append("baselines (hit@5): " + "; ".join(
             f"N = {p.decisions}: " + ", ".join(f"{name} {b['hit_at_5']:.3f}" for name, b in p.baselines.items())
             for p in self.points))
@@ -509,4 +540,6 @@ def learning_curve(
         ))
         if progress:
             progress(n)
-    return Curve(held_out=n_held, shown=shown, seed=seed, points=points)
+    return Curve(held_out=n_held, shown=shown, seed=seed, points=points,
+                 gold_pairs=sum(len(v) for v in g.truth.values()), unknown_codes=g.unknown,
+                 outside_filters=g.narrowed, not_found=g.not_found)

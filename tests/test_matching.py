@@ -1569,3 +1569,43 @@ def test_the_evidence_holds_the_figure_that_orders_the_suggestions_and_names_the
         assert suggestions[0].evidence.endswith("; its best match")
         assert not any("its best match" in c.evidence for c in suggestions[1:])
         assert figures[0][2] > max(f[2] for f in figures[1:])  # (the first place's part of the score)
+
+
+def test_eval_names_its_codes_not_found_refuses_what_match_refuses_and_prints_its_baselines(
+        runner, welding_xlsx, academic_csv, tmp_path):
+    """An audit of eval: codes not found were only counted ('codes not found 2', not which); an
+    academic framework as the source was measured (hit@5 printed) where match refuses it; a header
+    naming the source column and not the target fell back to the first two columns; and the --folds
+    report printed no baselines, which the README says it adds."""
+    import hashlib
+
+    from crosswalk.cli import cli
+    from crosswalk.db import open_db
+
+    path = str(tmp_path / "eval.db")
+    db = open_db(path)
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    db.close()
+    before = hashlib.sha256(open(path, "rb").read()).hexdigest()
+    gold = tmp_path / "g.csv"
+    gold.write_text("source_code,target_code\nW.1,N-Q.1\nW.2,G-MG.1\nW.3,NOPE\nW.9,N-Q.1\n", encoding="utf-8")
+    args = ["eval", path, "--gold", str(gold), "--from", "Welding", "--to", "Academic", "--no-embeddings"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ("Note: g.csv, row 4: target code 'NOPE' is not a standard of 'Academic'\n"
+                             "Note: g.csv, row 5: source code 'W.9' is not a standard of 'Welding'\n")
+    folds = runner.invoke(cli, args + ["--folds", "2"])
+    assert folds.exit_code == 0, folds.output
+    assert "baseline: popularity: hit@1 " in folds.stdout and "baseline: popularity in grade band: hit@1 " in folds.stdout
+    assert " correct, " in folds.stdout and " of the gold pairs" in folds.stdout
+    swapped = runner.invoke(cli, ["eval", path, "--gold", str(gold), "--from", "Academic", "--to", "Welding",
+                                  "--no-embeddings"])
+    assert swapped.exit_code == 1 and swapped.stderr.startswith("Error: ") and "swap" in swapped.stderr, swapped.stderr
+    half = tmp_path / "half.csv"
+    half.write_text("source_code,Reviewer,CCSS code\nW.1,alice,N-Q.1\n", encoding="utf-8")
+    result = runner.invoke(cli, ["eval", path, "--gold", str(half), "--from", "Welding", "--to", "Academic",
+                                 "--no-embeddings"])
+    assert result.exit_code == 1 and "half.csv, row 1, column 1 (source_code): has a source code column but no " \
+        "target code column; its columns are: 'source_code', 'Reviewer', 'CCSS code'" in result.stderr, result.stderr
+    assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before  # eval reads, never writes
