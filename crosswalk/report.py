@@ -328,7 +328,7 @@ def _crosswalk_sheet(ws, data) -> None:
             # (a standard certified by hundreds of tasks: every one, and its rationale, is on the Evidence sheet)
             value = fit_cell(row[key], "each task and rationale is on the Evidence sheet") \
                 if isinstance(row[key], str) else row[key]
-            write_cell(ws.cell(i, col), value).alignment = WRAP
+            _write_value(ws.cell(i, col), key, value)
     if not data["rows"]:
         write_cell(ws.cell(header_row + 1, 1), empty_crosswalk_text(data["outside_band"], data["grades"]))
     ws.freeze_panes = ws.cell(header_row + 1, 1)
@@ -445,6 +445,25 @@ def _evidence_sheet(evidence, data) -> None:
     evidence.freeze_panes = "A2"
 
 
+# The columns that hold a day: written as dates (a spreadsheet sorts and filters them as dates), not text.
+DATE_KEYS = ("review_date", "reviewed_at")
+
+
+def _write_value(cell, key: str, value) -> None:
+    """One cell of a table of the report: a day as a date, text wrapped."""
+    if key in DATE_KEYS and isinstance(value, str) and value:
+        try:
+            day = datetime.date.fromisoformat(value[:10])
+        except ValueError:
+            day = None
+        if day is not None:
+            cell.value = day
+            cell.number_format = "yyyy-mm-dd"
+            cell.alignment = WRAP
+            return
+    write_cell(cell, value).alignment = WRAP
+
+
 def strength_text(strength: str | None) -> str:
     """A strength as the report writes it, in the xlsx and the CSV alike: Full, Partial."""
     return (strength or "").capitalize()
@@ -457,5 +476,4 @@ def _rows_table(ws, header_row: int, columns, rows) -> None:
         ws.column_dimensions[get_column_letter(col)].width = width
     for i, row in enumerate(rows, start=header_row + 1):
         for col, (_, key, _) in enumerate(columns, start=1):
-            value = strength_text(row[key]) if key == "strength" else row[key]
-            write_cell(ws.cell(i, col), value).alignment = WRAP
+            _write_value(ws.cell(i, col), key, strength_text(row[key]) if key == "strength" else row[key])

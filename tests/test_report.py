@@ -1,6 +1,7 @@
 """crosswalk report: the program crosswalk document (xlsx, csv); LibreOffice opens it; figures match the database."""
 
 import csv
+import datetime
 import re
 import shutil
 import sqlite3
@@ -104,7 +105,11 @@ def test_xlsx_report_matches_the_database(runner, report_db, tmp_path):
         "select standard_code, strength, cte_codes from program_certifies where program = 'Welding Technology'")}
     assert {r["Academic standard"]: (r["Strength"].lower(), set(r["Aligned CTE codes"].split("; "))) for r in rows} \
         == expected
-    assert all(r["Rationale"] and r["Reviewed by"] and re.fullmatch(r"\d{4}-\d\d-\d\d", r["Review date"]) for r in rows)
+    # A review date is a date a spreadsheet sorts and filters as one (it was text), shown as 2026-11-28.
+    assert all(r["Rationale"] and r["Reviewed by"] and isinstance(r["Review date"], datetime.datetime) for r in rows)
+    dated = [c for row in ws.iter_rows() for c in row if isinstance(c.value, datetime.datetime)]
+    assert dated and {c.number_format for c in dated} == {"yyyy-mm-dd"}
+    assert all(isinstance(r["Review date"], datetime.datetime) for r in sheet_table(wb["Evidence"], "CTE code"))
     # Grade labels in the one format.
     labels = {r["Grade"] for r in rows}
     assert labels and labels <= {grade_label(low, high) for low in range(13) for high in range(low, 13)}
