@@ -210,10 +210,27 @@ def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportRes
     return ExportResult(str(path), "csv", len(rows), _left_out(db, program))
 
 
+def _rejected(db, program, frameworks=None) -> int:
+    """The rejected decisions of the same selection as :func:`to_rereview`'s (an export holds none)."""
+    if frameworks is not None:
+        ids = [framework_id(db, name) for name in frameworks] if frameworks else [
+            r[0] for r in db.execute("select id from frameworks")]
+        marks = ", ".join("?" for _ in ids) or "null"
+        return db.execute(f"select count(*) from alignment_details a join standards t on t.id = a.target_id "
+                          f"where a.status = 'rejected' and (a.industry_framework_id in ({marks}) "
+                          f"or t.framework_id in ({marks}))", ids + ids).fetchone()[0]
+    where, params = _selection(db, program, ("rejected",))
+    return db.execute("select count(*) from alignment_details where " + " and ".join(where), params).fetchone()[0]
+
+
 def _left_out(db, program, frameworks=None) -> str:
+    """What the summary says an export left out: decisions to re-review, and the rejections."""
     n = to_rereview(db, program=program, frameworks=frameworks)
-    return f"{plural(n, 'accepted alignment')} to re-review left out: {'it certifies' if n == 1 else 'they certify'} " \
-           "nothing until decided again" if n else ""
+    r = _rejected(db, program, frameworks)
+    parts = ([f"{plural(n, 'accepted alignment')} to re-review left out: {'it certifies' if n == 1 else 'they certify'} "
+              "nothing until decided again"] if n else []) + (
+        [f"{plural(r, 'rejected alignment')} not exported: an export holds what was accepted"] if r else [])
+    return "; ".join(parts)
 
 
 def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url=None) -> ExportResult:
