@@ -945,3 +945,26 @@ def test_a_pair_decided_from_an_imported_crosswalk_says_the_matcher_never_scored
         assert "<p>Not scored by the matcher. decision imported from earlier.csv, row 2</p>" in page.text, page.text
         assert "Score 0" not in page.text
     asyncio.run(run())
+
+
+def test_the_queue_offers_a_subject_whose_only_rows_are_decisions_to_re_review(ds, review_db):
+    # The subject list offered only subjects with suggestions: a subject whose one row in the queue
+    # was a decision to re-review could not be chosen.
+    db = open_db(review_db)
+    (alignment,) = db.execute("select a.id from alignments a join standards t on t.id = a.target_id "
+                              "where t.subject = 'Science' order by a.id limit 1").fetchone()
+    decide(db, alignment, "accept", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed' where id = ?",
+               [alignment])
+    db.execute("delete from alignments where status = 'suggested' and target_id in "
+               "(select id from standards where subject = 'Science')")
+    db.conn.commit()
+    db.close()
+
+    async def run():
+        page = await ds.client.get("/-/review", headers={"cookie": actor_cookie(ds)})
+        science = await ds.client.get("/-/review?subject=Science", headers={"cookie": actor_cookie(ds)})
+        return page.text, science.text
+    page, science = asyncio.run(run())
+    assert '<option value="Science">Science</option>' in page, page
+    assert f'href="/-/review/{alignment}' in science
