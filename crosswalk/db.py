@@ -1273,6 +1273,19 @@ def m015_what_certifies_written_once(db: sqlite_utils.Database) -> None:
     db.execute(sql.replace(old, new))
 
 
+def _edit_stored(db, kind: str, name: str, made_by: str, edits) -> None:
+    """Remake a view or trigger from its stored SQL with each (old, new) text replaced: a migration
+    that changes a line of one, rather than writing it all out again. Each old text must be there
+    once (else the object is not the one ``made_by`` made, and the migration stops)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone()[0]
+    for old, new in edits:
+        if sql.count(old) != 1:
+            raise RuntimeError(f"{name} is not the {kind} {made_by} made")
+        sql = sql.replace(old, new)
+    db.execute(f"DROP {kind.upper()} {name}")
+    db.execute(sql)
+
+
 @migrations()
 def m016_decisions_to_decide_again_and_who_certifies(db: sqlite_utils.Database) -> None:
     """The accepted decisions that certify nothing until decided again, with why, written once
@@ -1333,16 +1346,12 @@ def m016_decisions_to_decide_again_and_who_certifies(db: sqlite_utils.Database) 
         WHERE status = 'accepted'
         """
     )
-    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'view' AND name = 'program_progress'").fetchone()[0]
     # (The retired standards' ids, read once: on 93,950 alignments the tally took 23 ms so, 44 ms
     # joined to each alignment's standard, 8 ms counting every suggestion.)
-    old = "sum(a.status = 'suggested') AS suggested"
-    new = ("sum(a.status = 'suggested' AND a.target_id NOT IN (SELECT id FROM standards WHERE status != 'active'))"
-           " AS suggested")
-    if old not in sql:
-        raise RuntimeError("program_progress is not the view m015 made")
-    db.execute("DROP VIEW program_progress")
-    db.execute(sql.replace(old, new))
+    _edit_stored(db, "view", "program_progress", "m015", (
+        ("sum(a.status = 'suggested') AS suggested",
+         "sum(a.status = 'suggested' AND a.target_id NOT IN (SELECT id FROM standards WHERE status != 'active'))"
+         " AS suggested"),))
 
 
 @migrations()
@@ -1403,13 +1412,7 @@ def m019_decided_again_leaves_the_rereview_list_and_a_restored_statement_lifts_i
             ("ELSE coalesce(new.reviewed_at,", f"WHEN {lifted} THEN coalesce(new.updated_at, {SQL_NOW})\n"
                                               "                    ELSE coalesce(new.reviewed_at,"))),
     ):
-        sql = db.execute("SELECT sql FROM sqlite_master WHERE type = ? AND name = ?", [kind, name]).fetchone()[0]
-        for old, new in edits:
-            if sql.count(old) != 1:
-                raise RuntimeError(f"{name} is not the {kind} {made_by} made")
-            sql = sql.replace(old, new)
-        db.execute(f"DROP {kind.upper()} {name}")
-        db.execute(sql)
+        _edit_stored(db, kind, name, made_by, edits)
 
 
 @migrations()
