@@ -468,30 +468,41 @@ class DecisionsResult:
         )
 
 
-def _resolve(db, code: str, framework: str | None, kind: str, default_framework_id: int | None):
+def _with_code(db, code: str, framework: str | None, kind: str, default_framework_id: int | None, status: str):
+    """The standards a decision's code may name, as lists of (id, framework name) rows: first the code
+    as written, then the codes that differ from it in case only ('hsn-q.a.1' for HSN-Q.A.1, as a
+    spreadsheet or a person may have written it; looked up only where the first finds none, since
+    NOCASE cannot use the (framework_id, code) index). In the framework the row names (none if that
+    name is unknown), else ``default_framework_id``, else every framework of ``kind``; of ``status``.
+    Yields (exact, rows)."""
     if framework:  # named on the row: an unknown name leaves the row's codes unknown
         try:
             default_framework_id = framework_id(db, framework)
         except NotFound:
-            return None
-    # The code as written, else the one code that differs from it in case only ('hsn-q.a.1' for
-    # HSN-Q.A.1, as a spreadsheet or a person may have written it); looked up only where the exact
-    # code is not found, since NOCASE cannot use the (framework_id, code) index.
-    for same in ("code = ?", "code = ? collate nocase"):
+            return
+    for exact, same in ((True, "code = ?"), (False, "code = ? collate nocase")):
+        name = "(select name from frameworks f where f.id = standards.framework_id)"
         if default_framework_id is not None:
-            rows = db.execute(f"select id from standards where framework_id = ? and {same} and status = 'active'",
-                              [default_framework_id, code]).fetchall()
+            rows = db.execute(f"select id, {name} from standards where framework_id = ? and {same} and status = ?",
+                              [default_framework_id, code, status]).fetchall()
         else:
             # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a
             # join, it scanned every standard for each row: 1,000 decisions between the O*NET gold's
             # tasks and DWAs spent 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
             rows = db.execute(
-                "select id from standards where framework_id in (select id from frameworks where kind = ?) "
-                f"and {same} and status = 'active'", [kind, code]).fetchall()
-            if len(rows) > 1 and same == "code = ?":
-                raise CrosswalkError(
-                    f"code {code!r} is in several {kind} frameworks; name the framework with "
-                    f"{'--from' if kind == 'industry' else '--to'}")
+                f"select id, {name} from standards where framework_id in (select id from frameworks where kind = ?) "
+                f"and {same} and status = ?", [kind, code, status]).fetchall()
+        yield exact, rows
+
+
+def _resolve(db, code: str, framework: str | None, kind: str, default_framework_id: int | None):
+    """The id of the one active standard a decision's code names (:func:`_with_code`), None if none or
+    several that differ from it in case only; a code as written in several frameworks is an error."""
+    for exact, rows in _with_code(db, code, framework, kind, default_framework_id, "active"):
+        if len(rows) > 1 and exact and (default_framework_id is None and not framework):
+            raise CrosswalkError(
+                f"code {code!r} is in several {kind} frameworks; name the framework with "
+                f"{'--from' if kind == 'industry' else '--to'}")
         if len(rows) == 1:
             return rows[0][0]
         if rows:  # several codes that differ from it in case only: none is meant more than another
@@ -621,22 +632,11 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
 
 
 def _retired(db, code: str, framework: str | None, kind: str, default_framework_id: int | None) -> list[str]:
-    """The frameworks where a re-import retired a standard with this code (searched as
-    :func:`_resolve` searches: the framework the row names, else the default, else every framework
-    of ``kind``; the code as written, else in another case)."""
-    if framework:
-        try:
-            default_framework_id = framework_id(db, framework)
-        except NotFound:
-            return []
-    scope, params = (("f.id = ?", [default_framework_id]) if default_framework_id is not None
-                     else ("f.kind = ?", [kind]))
-    for same in ("s.code = ?", "s.code = ? collate nocase"):
-        names = [r[0] for r in db.execute(
-            "select distinct f.name from standards s join frameworks f on f.id = s.framework_id "
-            f"where {scope} and {same} and s.status = 'retired' order by f.name", [*params, code])]
-        if names:
-            return names
+    """The frameworks where a re-import retired a standard with this code, searched as
+    :func:`_resolve` searches (:func:`_with_code`)."""
+    for _, rows in _with_code(db, code, framework, kind, default_framework_id, "retired"):
+        if rows:
+            return sorted({name for _, name in rows})
     return []
 
 
