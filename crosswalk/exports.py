@@ -73,17 +73,23 @@ def _selection(db, program, statuses=()) -> tuple[list[str], list]:
     return where, params
 
 
+def _with_an_end_in(db, frameworks: list, industry_column: str) -> tuple[str, list]:
+    """The condition (on ``industry_column`` and the target standard ``t``) and its parameters for the
+    alignments a CASE export of ``frameworks`` (names; none: every framework) holds: an end in one."""
+    ids = [framework_id(db, name) for name in frameworks] if frameworks else [
+        r[0] for r in db.execute("select id from frameworks")]
+    marks = ", ".join("?" for _ in ids) or "null"
+    return f"{industry_column} in ({marks}) or t.framework_id in ({marks})", ids + ids
+
+
 def to_rereview(db, *, program=None, frameworks=None) -> int:
     """The accepted alignments an export leaves out because they are to be reviewed again (the
     ``rereview_alignments`` view): of a program's frameworks, or (``frameworks``, names: a CASE
     export's selection) those with an end in them."""
     if frameworks is not None:
-        ids = [framework_id(db, name) for name in frameworks] if frameworks else [
-            r[0] for r in db.execute("select id from frameworks")]
-        marks = ", ".join("?" for _ in ids) or "null"
+        ends, params = _with_an_end_in(db, frameworks, "r.industry_framework_id")
         return db.execute(f"select count(*) from rereview_alignments r join standards t on t.id = r.standard_id "
-                          f"where r.industry_framework_id in ({marks}) or t.framework_id in ({marks})",
-                          ids + ids).fetchone()[0]
+                          f"where {ends}", params).fetchone()[0]
     where, params = _selection(db, program)
     return db.execute("select count(*) from rereview_alignments" + "".join(f" where {w}" for w in where),
                       params).fetchone()[0]
@@ -213,12 +219,9 @@ def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportRes
 def _rejected(db, program, frameworks=None) -> int:
     """The rejected decisions of the same selection as :func:`to_rereview`'s (an export holds none)."""
     if frameworks is not None:
-        ids = [framework_id(db, name) for name in frameworks] if frameworks else [
-            r[0] for r in db.execute("select id from frameworks")]
-        marks = ", ".join("?" for _ in ids) or "null"
+        ends, params = _with_an_end_in(db, frameworks, "a.industry_framework_id")
         return db.execute(f"select count(*) from alignment_details a join standards t on t.id = a.target_id "
-                          f"where a.status = 'rejected' and (a.industry_framework_id in ({marks}) "
-                          f"or t.framework_id in ({marks}))", ids + ids).fetchone()[0]
+                          f"where a.status = 'rejected' and ({ends})", params).fetchone()[0]
     where, params = _selection(db, program, ("rejected",))
     return db.execute("select count(*) from alignment_details where " + " and ".join(where), params).fetchone()[0]
 
