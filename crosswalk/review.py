@@ -310,7 +310,8 @@ def too_long(text: str | None, what: str) -> str | None:
     return None
 
 
-def _checked_text(text: str | None, what: str) -> str | None:
+def checked_text(text: str | None, what: str) -> str | None:
+    """``text`` (a rationale or comment, cleaned), or the error of one longer than MAX_TEXT."""
     if problem := too_long(text, what):
         raise CrosswalkError(problem)
     return text
@@ -335,7 +336,7 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
         raise CrosswalkError("say who decides: the reviewer's name is required")
     if strength and decision == "reject":
         raise CrosswalkError("a strength (full or partial) is only for accepted alignments")
-    rationale = None if rationale is None else _checked_text(clean_text(rationale), "rationale") or ""
+    rationale = None if rationale is None else checked_text(clean_text(rationale), "rationale") or ""
     with write_transaction(db):
         row = get_alignment(db, alignment_id)
         outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
@@ -355,7 +356,7 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
 
 def add_comment(db, alignment_id, comment: str, *, reviewer: str, via: str = "cli") -> int:
     """Add a comment to an alignment's history; returns the comment's id."""
-    comment = _checked_text(clean_text(comment), "comment")
+    comment = checked_text(clean_text(comment), "comment")
     if not comment:
         raise CrosswalkError("the comment is empty")
     with write_transaction(db):

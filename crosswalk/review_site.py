@@ -249,9 +249,7 @@ def _set(column: str):
             if value is None:
                 raise CrosswalkError("the strength must be full or partial, not empty")
         else:
-            value = review.clean_text(form.get("rationale"))
-            if problem := review.too_long(value, "rationale"):
-                raise CrosswalkError(problem)
+            value = review.checked_text(review.clean_text(form.get("rationale")), "rationale")
         with write_transaction(db):
             row = review.get_alignment(db, form.get("alignment_id"))
             if column == "strength" and row["status"] != "accepted":
