@@ -557,7 +557,9 @@ async def program_context(datasette, request) -> dict:
         "domains": by_subject,
         "chart": coverage_chart(coverage, band=band),
         "standards_in_band": sum(c["standards"] or 0 for c in coverage),
-        "empty_text": empty_crosswalk_text((await one(datasette, OUTSIDE_BAND_SQL, p))["outside"], band),
+        # (asked only where the page has nothing to list: the count reads every accepted decision of its credentials)
+        "empty_text": empty_crosswalk_text((await one(datasette, OUTSIDE_BAND_SQL, p))["outside"], band)
+        if not grouped and subject is None else "",
         "certified": sum(c["certified"] or 0 for c in coverage),
         "subject": subject,
         "domain": domain,
