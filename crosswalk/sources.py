@@ -208,6 +208,26 @@ def cell_text(value) -> str:
 
 _BLANKS = re.compile(r"[ \t]+")
 
+# A number format that pads with zeros and nothing else: 000 (a code 007), 00.0000 (a CIP code 01.0101),
+# 0.00 (a code 1.10). Such a cell shows its zeros, and an Excel CSV of the sheet writes them.
+_ZERO_PADDED = re.compile(r"^(0+)(?:\.(0+))?$")
+
+
+def as_shown(value, number_format) -> object:
+    """A number as a zero-padding number format shows it ("007" for 7 under 000, "01.0101" for 1.0101
+    under 00.0000), so that a code typed into a number cell reads as the spreadsheet shows it and as its
+    CSV writes it; any other value, or a number the format would round, as it is."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not number_format:
+        return value
+    match = _ZERO_PADDED.match(str(number_format).split(";")[0])
+    if not match:
+        return value
+    places = len(match.group(2) or "")
+    shown = f"{value:0{len(match.group(1)) + (places + 1 if places else 0)}.{places}f}"
+    plain = str(int(value)) if float(value).is_integer() else str(value)
+    # (text only where the format adds zeros: a 12 under 0, a 15.7 under 0.0, stay numbers)
+    return shown if shown != plain and float(shown) == value and value >= 0 else value
+
 
 def _collapse(line: str) -> str:
     """Runs of spaces and tabs as one space. Most lines have none to collapse, and testing for one
@@ -528,7 +548,7 @@ def _xlsx_sheets(path: pathlib.Path, wanted):
             if full:
                 raw = _full_sheet_rows(worksheet, formulas[name] if formulas is not None else None, extras)
             else:
-                raw = [(n, list(v)) for n, v in enumerate(worksheet.iter_rows(values_only=True), start=1)]
+                raw = [(n, _streamed_values(row)) for n, row in enumerate(worksheet.iter_rows(), start=1)]
                 if formulas is not None:
                     extras["uncalculated"] = _uncalculated(dict(raw), formulas[name])
             loaded.append((worksheet.title, raw, extras))
@@ -587,6 +607,14 @@ def _uncalculated(grid: dict[int, list], formula_sheet) -> dict[tuple[int, int],
     return uncalculated
 
 
+def _streamed_values(row) -> list:
+    """A streamed row's values, numbers as their zero-padding formats show them (:func:`as_shown`;
+    a number's format is looked up only for numbers: 200,000 rows of four columns, one of numbers,
+    streamed as cells took 15.5-16.4 s of CPU against 14.1-14.7 s as values alone)."""
+    return [as_shown(cell.value, cell.number_format) if isinstance(cell.value, (int, float)) else cell.value
+            for cell in row]
+
+
 def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, list]]:
     grid: dict[int, list] = {}
     indents = {}
@@ -598,7 +626,7 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
             if cell.value is not None:
                 values = grid.setdefault(number, [])
                 values.extend([None] * (index + 1 - len(values)))
-                values[index] = cell.value
+                values[index] = as_shown(cell.value, cell.number_format)
             indent = cell.alignment.indent if cell.has_style and cell.alignment is not None else 0
             if indent:
                 indents[(number, index)] = int(indent)
@@ -685,6 +713,14 @@ def _ranges(numbers: list[int]) -> str:
     return ", ".join(parts)
 
 
+def _xls_number_format(book, cell) -> str | None:
+    """An .xls cell's number format (None where xlrd read the workbook without its formatting)."""
+    try:
+        return book.format_map[book.xf_list[cell.xf_index].format_key].format_str
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+
+
 def _xls_sheets(path: pathlib.Path, wanted):
     try:
         import xlrd
@@ -725,6 +761,8 @@ def _xls_sheets(path: pathlib.Path, wanted):
                     value = xlrd.error_text_from_code.get(cell.value, "#N/A")
                 elif cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
                     value = None
+                elif cell.ctype == xlrd.XL_CELL_NUMBER:
+                    value = as_shown(cell.value, _xls_number_format(book, cell))
                 else:
                     value = cell.value
                 values.append(value)
@@ -747,6 +785,14 @@ ODS = {
     "text": "urn:oasis:names:tc:opendocument:xmlns:text:1.0",
     "style": "urn:oasis:names:tc:opendocument:xmlns:style:1.0",
 }
+
+
+def _ods_shown(value, text: str):
+    """An .ods number as its cell shows it where the cell's text only pads it with zeros ("007" for 7,
+    "1.10" for 1.1): the file keeps the text beside the number, not the format's name (:func:`as_shown`)."""
+    if re.fullmatch(r"\d+(?:\.\d+)?", text) and float(text) == value and text != str(value):
+        return text
+    return value
 
 
 def _ods_text(element) -> str:
@@ -819,6 +865,8 @@ def _ods_sheets(path: pathlib.Path, wanted):
                 if kind in ("float", "percentage", "currency"):
                     value = float(cell.get(f"{{{ODS['office']}}}value"))
                     value = int(value) if value.is_integer() else value
+                    if kind == "float":  # 007, 01.0101: as the cell shows it, zeros and all (as_shown)
+                        value = _ods_shown(value, _ods_text(cell))
                 elif kind is None:
                     value = None
                 elif kind == "date":  # a date (a code Calc turned into one?): its text, marked as a date

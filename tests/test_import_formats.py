@@ -10,7 +10,7 @@ import pytest
 from crosswalk.cli import cli
 from crosswalk.errors import SourceError
 from crosswalk.importer import import_file
-from crosswalk.sources import read_table
+from crosswalk.sources import cell_text, read_table
 
 from .conftest import ROOT
 
@@ -139,3 +139,40 @@ def test_a_title_merged_across_the_columns_is_not_taken_for_the_header(db, tmp_p
         assert db.execute(
             "select s.code, s.statement, s.source_row from standards s join frameworks f on f.id = s.framework_id "
             "where f.name = ?", [framework]).fetchall() == [("C.1", "Weld a fillet joint.", 4)], path.name
+
+
+def zero_padded_codes(path):
+    """Codes typed into number cells whose formats pad them with zeros, as a district's sheet of
+    numbered tasks (000) or of CIP programs (00.0000) has them; and a 1.10 shown by 0.00."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Code", "Statement", "Grade"])
+    for code, text, number_format in ((7, "Set up oxy-fuel cutting equipment", "000"),
+                                      (10, "Inspect welds for surface defects", "000"),
+                                      (1.0101, "Agricultural business and management", "00.0000"),
+                                      (1.1, "Read welding symbols on drawings", "0.00"),
+                                      (8, "Grind bevels on plate", "General")):
+        sheet.append([code, text, 11])
+        sheet.cell(sheet.max_row, 1).number_format = number_format
+    workbook.save(path)
+    return path
+
+
+def test_codes_in_number_cells_read_as_the_sheet_shows_them_in_every_format(db, tmp_path, libreoffice):
+    """A code 007 in a number cell formatted 000 reads as 007, as the spreadsheet shows it and as its
+    CSV writes it, not 7 (then a re-import from the CSV would retire every such code and its reviews);
+    the same from .xlsx, from LibreOffice's .xls, .ods and CSV of it."""
+    source = zero_padded_codes(tmp_path / "tasks.xlsx")
+    [xls] = libreoffice(source, "xls", tmp_path / "xls")
+    [ods] = libreoffice(source, "ods", tmp_path / "ods")
+    # (a CSV saved with the cells as shown, as Excel's Save As CSV writes it: the 9th filter option)
+    [csv] = libreoffice(source, "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true", tmp_path / "csv")
+    expected = ["007", "010", "01.0101", "1.10", "8"]
+    for path in (source, xls, ods, csv):
+        codes = [cell_text(values[0]) for _, values in read_table(path).rows if values and values[0] is not None]
+        assert codes == expected, path.suffix
+    first = import_file(db, source, framework="Tasks")
+    assert first.added == 5
+    again = import_file(db, csv, framework="Tasks")
+    assert (again.added, again.retired, again.unchanged) == (0, 0, 5)
+    assert [r[0] for r in db.execute("select code from standards order by source_row")] == expected
