@@ -207,7 +207,7 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
             """,
             ids + ids,
         ):
-            strength = a["strength"] or "partial"
+            strength = a["strength"]  # (every accepted alignment has one: db.m021)
             origin = standard_uuid(a["s_fw"], a["s_code"])
             destination = standard_uuid(a["t_fw"], a["t_code"])
             identifier = _uuid("alignment", origin, destination)

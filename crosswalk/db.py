@@ -1437,6 +1437,35 @@ def m020_an_alignment_the_matcher_never_scored_has_no_score(db: sqlite_utils.Dat
     conn.execute("UPDATE alignments SET score = NULL WHERE method = 'import-decisions' AND score = 0")
 
 
+@migrations()
+def m021_an_accepted_alignment_has_a_strength(db: sqlite_utils.Database) -> None:
+    """An alignment accepted without a strength (before review.DECIDE gave such a decision full, or
+    by bare SQL) read four ways: full to the review pages, partial to the CASE export,
+    skos:relatedMatch to SSSOM, and to coverage no certification at all, while the evidence listed
+    it. It is now full, as DECIDE makes every such decision (the change logged as the upgrade's,
+    with no reviewer), and the table's CHECK refuses the state, edited in place as m006 edits its
+    CHECKs (every row is valid once updated)."""
+    conn = db.conn
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alignments'").fetchone()
+    old = "strength TEXT CHECK (strength IN ('full', 'partial'))"
+    if sql.count(old) != 1:
+        raise RuntimeError("alignments is not the table m001 made")
+    conn.execute("UPDATE alignments SET strength = 'full' WHERE status = 'accepted' AND strength IS NULL")
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alignments'",
+                     [sql.replace(old, f"strength TEXT CHECK ({STRENGTH_CHECK})")])
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
+# A strength is full or partial, and an accepted alignment has one (m021).
+STRENGTH_CHECK = ("CASE WHEN strength IS NULL THEN status != 'accepted' "
+                  "ELSE strength = 'full' OR strength = 'partial' END")
+
+
 def refresh_statistics(db) -> None:
     """Refresh SQLite's statistics for its query planner (``ANALYZE`` of a sample of each index).
 

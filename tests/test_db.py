@@ -226,7 +226,7 @@ def test_a_match_leaves_the_planner_statistics_of_what_it_wrote(small_db):
     alignments = db.execute("select count(*) from alignments").fetchone()[0]
     assert int(stats["idx_alignments_target_status"].split()[0]) == alignments
     before = db.execute("select count(*) from alignments where status = 'accepted'").fetchone()[0]
-    db.execute("update alignments set status = 'accepted', reviewer = 'A. Rivera' where id = 1")
+    db.execute("update alignments set status = 'accepted', strength = 'full', reviewer = 'A. Rivera' where id = 1")
     db.execute("pragma analysis_limit = 50")
     match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
     # the library put the connection's own limit back
@@ -275,3 +275,34 @@ def test_a_pair_the_matcher_never_scored_has_no_score_and_an_older_database_lose
     assert db.execute("select target_id, score from alignments order by target_id").fetchall() == [(2, None), (3, 0.0)]
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         db.execute("update alignments set score = 101 where target_id = 3")
+
+
+def test_an_accepted_alignment_without_a_strength_becomes_full_and_can_no_longer_be_stored(tmp_path):
+    """Accepted without a strength (before every decision got one, or by bare SQL), an alignment read
+    as full on the review pages, partial in the CASE export and certified nothing: an older database
+    makes it full, logs the change as nobody's, and the table refuses the state from then on."""
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    migrations.apply(old, stop_before="m021_an_accepted_alignment_has_a_strength")
+    old.execute("insert into frameworks (id, name, kind) values (1, 'F', 'industry')")
+    old.conn.executemany("insert into standards (id, framework_id, code, statement) values (?, 1, ?, 'x')",
+                         [(1, "A"), (2, "B"), (3, "C"), (4, "D")])
+    old.execute("insert into alignments (source_id, target_id, score, status, strength, reviewer) values "
+                "(1, 2, 50, 'accepted', null, 'alice'), (1, 3, 40, 'accepted', 'partial', 'bob'), "
+                "(1, 4, 30, 'rejected', null, 'carol')")
+    old.conn.commit()
+    old.close()
+
+    db = open_db(path)
+    assert db.execute("pragma integrity_check").fetchall() == [("ok",)]
+    assert db.execute("select target_id, status, strength, reviewer from alignments order by target_id").fetchall() == [
+        (2, "accepted", "full", "alice"), (3, "accepted", "partial", "bob"), (4, "rejected", None, "carol")]
+    assert db.execute("select alignment_id, action, old_strength, new_strength, reviewer, via from review_log").fetchall() == [
+        (1, "set strength", None, "full", None, "sql")]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("update alignments set strength = null where target_id = 3")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("update alignments set status = 'accepted' where target_id = 4")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        db.execute("update alignments set strength = 'most' where target_id = 3")
+    db.execute("update alignments set status = 'accepted', strength = 'partial' where target_id = 4")

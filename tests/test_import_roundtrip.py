@@ -144,7 +144,7 @@ def test_a_database_made_before_flags_were_logged_keeps_its_log_and_logs_flags_f
     for code in ("A", "B"):
         old["standards"].insert({"framework_id": framework, "code": code, "statement": code})
     old["alignments"].insert({"source_id": 1, "target_id": 2, "score": 50})
-    old.execute("update alignments set status = 'accepted'")
+    old.execute("update alignments set status = 'accepted', strength = 'full'")
     old.conn.commit()
     logged = old.execute("select * from review_log").fetchall()
     assert logged[0][-2].endswith("Z")  # the old trigger's time format

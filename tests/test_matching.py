@@ -238,7 +238,7 @@ def test_a_rematch_deletes_the_suggestions_that_fell_out_and_only_those(db, weld
     assert {(s, t): i for i, s, t in rows} == first  # ranks 2 and 3 deleted; rank 1 kept its ids
     match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
     decided = db.execute("select id, source_id, target_id from alignments where rank = 3 order by id").fetchone()
-    db.execute("update alignments set status = 'accepted' where id = ?", [decided[0]])
+    db.execute("update alignments set status = 'accepted', strength = 'full' where id = ?", [decided[0]])
     match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
     assert db.execute("select id, source_id, target_id from alignments where status = 'accepted'").fetchall() == [
         decided]

@@ -354,7 +354,7 @@ def test_browser_sign_in_and_accept(review_db, tmp_path):
 
 def test_the_alignment_page_says_why_it_was_flagged(ds, review_db):
     conn = sqlite3.connect(review_db)
-    conn.execute("update alignments set status = 'accepted' where id = 1")
+    conn.execute("update alignments set status = 'accepted', strength = 'full' where id = 1")
     conn.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
                  "where id = 1")
     conn.commit()
