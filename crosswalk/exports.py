@@ -263,12 +263,9 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
             "sssom": text_has(re.escape(f"mapping_set_title: {SSSOM_TITLE}"))}[fmt]
     check_output(path, database=db, what=f"{'an' if fmt == 'sssom' else 'a'} {fmt.upper()} export", ours=ours,
                  force=force)
-    if fmt == "case":
-        if program is not None:
-            raise CrosswalkError("a CASE export is chosen by --framework, not --program")
-        return write_case(db, path, frameworks=frameworks, include_suggestions=include_suggestions,
-                          base_url=base_url)
-    if frameworks:
+    if fmt == "case" and program is not None:
+        raise CrosswalkError("a CASE export is chosen by --framework, not --program")
+    if frameworks and fmt != "case":
         raise CrosswalkError("--framework applies to --format case only; use --program to narrow SSSOM or CSV")
     if license_url and fmt != "sssom":
         raise CrosswalkError("--license applies to --format sssom only (the mapping set's license)")
@@ -281,6 +278,9 @@ def export(db, path, format: str, *, program=None, frameworks=None, include_sugg
                              f"https://creativecommons.org/licenses/by/4.0/), not {license_url!r}")
     if base_url and not re.match(r"https?://[^/\s]+", base_url):
         raise CrosswalkError(f"--base-url is the published site's address (https://...), not {base_url!r}")
+    if fmt == "case":
+        return write_case(db, path, frameworks=frameworks, include_suggestions=include_suggestions,
+                          base_url=base_url)
     if fmt == "sssom":
         return write_sssom(db, path, program=program, include_suggestions=include_suggestions,
                            base_url=base_url or DEFAULT_BASE_URL, license_url=license_url)

@@ -310,6 +310,20 @@ def test_an_sssom_license_or_base_url_that_is_not_a_url_is_refused(small_db, tmp
     assert result.exit_code == 0 and read_sssom(out)[0]["license"] == "https://creativecommons.org/licenses/by/4.0/"
 
 
+def test_a_case_export_refuses_a_license_and_a_base_url_that_is_not_a_url(small_db, tmp_path, runner):
+    """As SSSOM does: a CASE package has no license field to write --license to (it was ignored, exit
+    0), and a --base-url of 'not a url' wrote identifiers such as 'not a url/CFItems/...'."""
+    db = str(small_db)
+    out = tmp_path / "x.json"
+    for option, value, said in (
+            ("--license", "https://creativecommons.org/licenses/by/4.0/",
+             "Error: --license applies to --format sssom only (the mapping set's license)\n"),
+            ("--base-url", "not a url", "Error: --base-url is the published site's address (https://...), "
+                                        "not 'not a url'\n")):
+        result = runner.invoke(cli, ["export", db, str(out), option, value])
+        assert (result.exit_code, result.stderr) == (1, said) and not out.exists()
+
+
 def test_a_framework_named_twice_is_exported_once_and_labels_are_one_line(small_db, tmp_path, runner):
     db = str(small_db)
     assert runner.invoke(cli, ["decide", db, "1", "accept", "--reviewer", "Dana\nLee"]).exit_code == 0
