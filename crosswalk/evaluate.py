@@ -187,20 +187,42 @@ class _Gold:
         return sorted(self.truth)
 
 
+class _InAnyCase(dict):
+    """Standards by code, found as import-decisions finds a decision's code (decisions._with_code): as
+    written, else the one code that differs from it in case only ('hsn-q.a.1' for HSN-Q.A.1); a code
+    that two standards share but for case is found only as written."""
+
+    def __init__(self, by_code: dict):
+        super().__init__(by_code)
+        folded = collections.defaultdict(list)
+        for code in by_code:
+            folded[code.casefold()].append(code)
+        self._folded = {key: codes[0] for key, codes in folded.items() if len(codes) == 1}
+
+    def _code(self, code):
+        return code if dict.__contains__(self, code) else self._folded.get(str(code).casefold())
+
+    def __contains__(self, code) -> bool:
+        return self._code(code) is not None
+
+    def __getitem__(self, code):
+        return dict.__getitem__(self, self._code(code))
+
+
 def _read(db, gold, source, target, subject, grade) -> _Gold:
     # What match would refuse (an academic source, two frameworks of one kind, a subject with no
     # standard), eval refuses too, with match's words: measured, it printed a figure for a direction
     # no crosswalk is made in.
     check_match(db, source=source, target=target, subject=subject, grade=grade)
     pairs = read_gold(gold, rows=True) if not isinstance(gold, list) else gold
-    source_rows = {d.code: d for d in load_sources(db, framework_id(db, source))}
+    source_rows = _InAnyCase({d.code: d for d in load_sources(db, framework_id(db, source))})
     target_fid = framework_id(db, target)
     targets = load_targets(db, target_fid, subject, grade)
-    target_by_code = {t.code: t for t in targets}
+    target_by_code = _InAnyCase({t.code: t for t in targets})
     truth: dict = collections.defaultdict(set)
     unknown = 0
-    every_target = ({t.code for t in load_targets(db, target_fid, None, None)}
-                    if subject or grade else set(target_by_code))
+    every_target = (_InAnyCase({t.code: t for t in load_targets(db, target_fid, None, None)})
+                    if subject or grade else target_by_code)
     narrowed = 0
     not_found = []  # where a code names no standard, in words (the first of them said by the CLI)
     for s, t, *where in pairs:

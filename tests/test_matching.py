@@ -1609,3 +1609,18 @@ def test_eval_names_its_codes_not_found_refuses_what_match_refuses_and_prints_it
     assert result.exit_code == 1 and "half.csv, row 1, column 1 (source_code): has a source code column but no " \
         "target code column; its columns are: 'source_code', 'Reviewer', 'CCSS code'" in result.stderr, result.stderr
     assert hashlib.sha256(open(path, "rb").read()).hexdigest() == before  # eval reads, never writes
+
+
+def test_eval_finds_a_gold_code_written_in_another_case_as_import_decisions_does(
+        db, welding_xlsx, academic_csv, tmp_path):
+    """'w.1' and 'n-q.1' name W.1 and N-Q.1 for import-decisions (decisions._with_code); eval counted
+    them as codes not found, and its figures left out pairs the import applies."""
+    from crosswalk.evaluate import evaluate
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    gold = tmp_path / "g.csv"
+    gold.write_text("source_code,target_code\nw.1,n-q.1\nW.2,G-MG.1\nw.3,nope\n", encoding="utf-8")
+    report = evaluate(db, gold=gold, source="Welding", target="Academic", use_embeddings=False)
+    assert (report.gold_pairs, report.unknown_codes) == (2, 1)
+    assert report.not_found == ["g.csv, row 4: target code 'nope' is not a standard of 'Academic'"]
