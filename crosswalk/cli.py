@@ -351,12 +351,12 @@ def program_list(database, as_json):
 
 def _program_status(ctx, param, value):
     """draft, in review or approved; 'in-review' and any case are understood."""
-    from .db import PROGRAM_STATUSES
+    from .db import program_status
 
-    text = " ".join(value.replace("-", " ").replace("_", " ").split()).casefold()
-    if text not in PROGRAM_STATUSES:
-        raise click.BadParameter(f"{value!r}: use one of " + ", ".join(repr(s) for s in PROGRAM_STATUSES))
-    return text
+    try:
+        return program_status(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @cli.command()
@@ -722,8 +722,6 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
 
     if decisions is not None and folds:
         raise click.UsageError("Cannot use both --folds and --decisions")
-    if folds == 1:
-        raise click.UsageError("--folds 1 would leave no decisions to learn from: give 2 or more (0: cold)")
     if held_out is not None and decisions is None:
         raise click.UsageError("--held-out goes with --decisions")
     db = open_database(database, migrate=False)

@@ -1482,6 +1482,15 @@ def refresh_statistics(db) -> None:
         db.execute(f"PRAGMA analysis_limit = {int(previous)}")
 
 
+def program_status(value: str) -> str:
+    """A program's status as stored (draft, in review, approved) from how a person may write it:
+    'In-Review', 'in_review'. Raises :class:`ValueError` for any other."""
+    text = " ".join(str(value).replace("-", " ").replace("_", " ").split()).casefold()
+    if text not in PROGRAM_STATUSES:
+        raise ValueError(f"{value!r}: use one of " + ", ".join(repr(s) for s in PROGRAM_STATUSES))
+    return text
+
+
 def set_program_status(db, program, status: str, reviewer: str, *, via: str = "cli") -> dict:
     """Set a program's sign-off status (draft, in review, approved): the one place that writes it.
 
@@ -1493,8 +1502,7 @@ def set_program_status(db, program, status: str, reviewer: str, *, via: str = "c
 
         set_program_status(db, "Welding Technology", "approved", "M. Levesque")
     """
-    if status not in PROGRAM_STATUSES:
-        raise ValueError(f"unknown status {status!r}: use one of " + ", ".join(PROGRAM_STATUSES))
+    status = program_status(status)
     if not reviewer or not str(reviewer).strip():
         raise ValueError("a status change needs the name of who makes it")
     pid = program_id(db, program)

@@ -270,6 +270,8 @@ def evaluate(
     progress=None,
 ) -> Report:
     """Rank targets for every gold source and score the ranking (see module docstring)."""
+    if folds == 1 or folds < 0:
+        raise CrosswalkError(f"--folds {folds} would leave no decisions to learn from: give 2 or more (0: cold)")
     g = _read(db, gold, source, target, subject, grade)
     docs, targets, truth = g.docs, g.targets, g.truth
     encoder = lazy_encoder() if use_embeddings else None

@@ -378,7 +378,9 @@ async def program_status(datasette, request):
     reviewer = pages.reviewer_of(request)
     if reviewer is None:
         return _signed_out(datasette, request, back, "set its status")
-    if status not in store.PROGRAM_STATUSES:
+    try:
+        status = store.program_status(status or "")
+    except ValueError:
         datasette.add_message(request, "Not saved: the status is draft, in review or approved.", datasette.ERROR)
         return Response.redirect(back)
 

@@ -181,8 +181,10 @@ def test_sign_off_is_stored_and_logged_and_the_log_stays_append_only(tmp_path):
     assert log == [(1, None, "approve", "draft", "approved", "M. Levesque", "cli"),
                    (1, None, "approve", "approved", "approved", "J. Roy", "site"),
                    (1, None, "set status", "approved", "draft", None, "sql")]
-    with pytest.raises(ValueError, match="unknown status 'done'"):
+    with pytest.raises(ValueError, match="'done': use one of 'draft', 'in review', 'approved'"):
         set_program_status(db, 1, "done", "Ann")
+    # As `crosswalk program status` reads it (it was the CLI's rule only): any case, a hyphen.
+    assert set_program_status(db, 1, "In-Review", "Ann")["status"] == "in review"
     with pytest.raises(ValueError, match="needs the name"):
         set_program_status(db, 1, "approved", "  ")
     with pytest.raises(NotFound):

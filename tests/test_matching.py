@@ -1624,3 +1624,17 @@ def test_eval_finds_a_gold_code_written_in_another_case_as_import_decisions_does
     report = evaluate(db, gold=gold, source="Welding", target="Academic", use_embeddings=False)
     assert (report.gold_pairs, report.unknown_codes) == (2, 1)
     assert report.not_found == ["g.csv, row 4: target code 'nope' is not a standard of 'Academic'"]
+
+
+def test_eval_refuses_one_fold_in_the_library_as_on_the_command_line(db, welding_xlsx, academic_csv, tmp_path):
+    """One fold leaves no decisions to learn from: the command refused it, while evaluate(folds=1)
+    measured cold and called it 1-fold."""
+    from crosswalk.errors import CrosswalkError
+    from crosswalk.evaluate import evaluate
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    gold = tmp_path / "g.csv"
+    gold.write_text("source_code,target_code\nW.1,N-Q.1\nW.2,G-MG.1\n", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="--folds 1 would leave no decisions to learn from"):
+        evaluate(db, gold=gold, source="Welding", target="Academic", folds=1, use_embeddings=False)
