@@ -847,47 +847,49 @@ def _retired_reason(code: str, file: str) -> str:
 def _lift_retirement_flags(db, standard_id: int, code: str, stamp: str) -> int:
     """A retired standard is back in the same words: its reviewed alignments are as they were
     before it left, so the flags its retirement left are lifted (logged as the import's, 'unflag',
-    by the review-log trigger). A flag raised since for another reason (the other statement
-    changed) stays, with that reason, and so does the flag of an alignment whose other statement is
-    retired too: only where every flag since the alignment was last decided is this standard's
-    retirement, and the other statement is active, is it lifted."""
-    # (Compared as written, case and all: a retirement's reason names only the code, and an academic
-    # standard may have the same code as a task, or one differing in case only.)
-    retired = {"stamp": stamp, "id": standard_id, "prefix": _retired_reason(code, "")}
-    mine = "substr({reason}, 1, length(:prefix)) = :prefix"
-    # Where the alignment's other statement is retired too, its flag stays: the alignment still
-    # certifies nothing, whichever retirement its reason names.
+    by the review-log trigger). A flag raised since for another reason (a statement changed) stays,
+    with that reason, and so does the flag of an alignment whose other statement is still retired.
+    A flag's reason is over once what it says is no longer so: this standard's retirement, and,
+    where the other statement is active again too, the other's retirement (both statements retired,
+    both back: the flag stayed for ever, naming the retirement of a statement that was back). Only
+    where every flag since the alignment was last decided is over, and the other statement is
+    active, is it lifted; one still flagged gets the reason of its latest flag that is not over."""
+    # (This standard's retirement is told by its code, as written, case and all: a retirement's
+    # reason names only the code, and an academic standard may have the same code as a task, or one
+    # differing in case only. Any retirement is over once both statements are active: every flag of
+    # an alignment is about one of its two statements.)
+    params = {"stamp": stamp, "id": standard_id, "prefix": _retired_reason(code, ""),
+              "retirement": _retired_reason("*", "*")}
     other_active = ("(select status from standards where id = "
                     "(case when alignments.source_id = :id then alignments.target_id else alignments.source_id end))"
                     " = 'active'")
+
+    def over(reason):
+        return (f"(substr({reason}, 1, length(:prefix)) = :prefix "
+                f"or ({reason} glob :retirement and {other_active}))")
+
+    live_flags = f"""
+        from review_log f
+        where f.alignment_id = alignments.id and f.action = 'flag' and not {over("f.reason")}
+          and f.id > coalesce((select max(d.id) from review_log d where d.alignment_id = alignments.id
+                                and d.action not in ('flag', 'unflag', 'comment')), 0)"""
+    flagged_over = f"(source_id = :id or target_id = :id) and needs_review = 1 and {over('needs_review_reason')}"
     cursor = db.execute(
         f"""
         update alignments set needs_review = 0, needs_review_reason = null, updated_at = :stamp, review_via = 'import'
-        where (source_id = :id or target_id = :id) and needs_review = 1
-          and {mine.format(reason="needs_review_reason")} and {other_active}
-          and not exists (
-              select 1 from review_log f
-              where f.alignment_id = alignments.id and f.action = 'flag'
-                and not ({mine.format(reason="f.reason")})
-                and f.id > coalesce((select max(d.id) from review_log d where d.alignment_id = alignments.id
-                                      and d.action not in ('flag', 'unflag', 'comment')), 0))
+        where {flagged_over} and {other_active} and not exists (select 1 {live_flags})
         """,
-        retired,
+        params,
     )
     lifted = cursor.rowcount
-    # Those still flagged for another reason say why by that reason, not by a retirement over.
+    # Those still flagged say why by a reason still so, not by a retirement over.
     db.execute(
         f"""
-        update alignments set needs_review_reason = (
-                select f.reason from review_log f where f.alignment_id = alignments.id and f.action = 'flag'
-                  and not ({mine.format(reason="f.reason")}) order by f.id desc limit 1),
+        update alignments set needs_review_reason = (select f.reason {live_flags} order by f.id desc limit 1),
             updated_at = :stamp, review_via = 'import'
-        where (source_id = :id or target_id = :id) and needs_review = 1
-          and {mine.format(reason="needs_review_reason")} and {other_active}
-          and exists (select 1 from review_log f where f.alignment_id = alignments.id and f.action = 'flag'
-                        and not ({mine.format(reason="f.reason")}))
+        where {flagged_over} and exists (select 1 {live_flags})
         """,
-        retired,
+        params,
     )
     return lifted
 

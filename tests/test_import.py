@@ -700,3 +700,66 @@ def test_a_re_import_keeps_the_frameworks_kind_without_kind_being_given(tmp_path
     assert refused.exit_code == 1 and "already exists as academic" in refused.stderr
     assert sqlite3.connect(db).execute("select name, kind from frameworks order by id").fetchall() == [
         ("Math", "academic"), ("Tasks", "industry")]
+
+
+@pytest.mark.parametrize("retired_first", ["Tasks", "Math"])
+@pytest.mark.parametrize("back_first", ["Tasks", "Math"])
+def test_both_statements_retired_and_both_back_in_the_same_words_lift_their_flags_in_any_order(
+        tmp_path, runner, retired_first, back_first):
+    # Both statements of an accepted decision retired, both back in the same words: the decision
+    # stayed flagged for ever, its reason the retirement of a statement that was active again
+    # ("standard M.1 retired ..."), and the last import logged that untrue reason as a new 'flag'.
+    db = str(tmp_path / "both.db")
+    header = ["code", "statement"]
+    tasks = [["T.1", "Measure stock with a tape."], ["T.2", "Cut stock."], ["T.3", "Weld."]]
+    math = [["M.1", "Use units to understand problems."], ["M.2", "Add fractions."], ["M.3", "Graph lines."]]
+    edition = [math[0], ["M.2", "Add and subtract fractions."], math[2]]  # the next edition: M.2 reworded
+    kinds = {"Tasks": "industry", "Math": "academic"}
+    full = {"Tasks": write_csv(tmp_path / "tasks.csv", [header, *tasks]),
+            "Math": write_csv(tmp_path / "math.csv", [header, *edition])}
+    without = {"Tasks": write_csv(tmp_path / "tasks-no1.csv", [header, *tasks[1:]]),
+               "Math": write_csv(tmp_path / "math-no1.csv", [header, *edition[1:]])}
+    other = {"Tasks": "Math", "Math": "Tasks"}
+
+    def imported(name, path):
+        result = runner.invoke(cli, ["import", db, str(path), "--framework", name, "--kind", kinds[name]])
+        assert result.exit_code == 0, result.output
+        return result
+
+    def rows(sql, *params):
+        return sqlite3.connect(db).execute(sql, params).fetchall()
+
+    imported("Tasks", full["Tasks"])
+    imported("Math", write_csv(tmp_path / "math0.csv", [header, *math]))
+    decisions = write_csv(tmp_path / "d.csv", [["source", "target", "decision"], ["T.1", "M.1", "accept"],
+                                               ["T.1", "M.2", "accept"]])
+    assert runner.invoke(cli, ["import-decisions", db, str(decisions), "--from", "Tasks", "--to", "Math",
+                               "--reviewer", "alice"]).exit_code == 0
+    ((both, changed),) = rows("select max(case when t.code = 'M.1' then a.id end), "
+                              "max(case when t.code = 'M.2' then a.id end) from alignments a "
+                              "join standards t on t.id = a.target_id")
+    # T.1 and M.1 retired (M.2 reworded in the edition that retires M.1: the other decision is flagged
+    # for another reason too).
+    imported(retired_first, without[retired_first])
+    imported(other[retired_first], without[other[retired_first]])
+    assert rows("select count(*) from rereview_alignments") == [(2,)]
+    # One back, the other still retired: still flagged, and its reason is the one still so.
+    imported(back_first, full[back_first])
+    still = {"Tasks": "T.1", "Math": "M.1"}[other[back_first]]
+    assert rows("select needs_review, needs_review_reason from alignments where id = ?", both) == [
+        (1, f"standard {still} retired on re-import: it is no longer in {without[other[back_first]].name}")]
+    # Both back: the flags their retirements left are lifted.
+    last_logged = rows("select max(id) from review_log")[0][0]
+    result = imported(other[back_first], full[other[back_first]])
+    assert "1 reviewed alignment no longer to re-review" in result.stdout, result.stdout
+    assert rows("select needs_review, needs_review_reason from alignments where id = ?", both) == [(0, None)]
+    assert rows("select count(*) from current_alignments where id = ?", both) == [(1,)]
+    # The flag raised for another reason stays, with that reason.
+    assert rows("select alignment_id, reason from rereview_alignments") == [
+        (changed, "statement changed on re-import; it was: Add fractions.")]
+    # The last import logged the lift, and no flag of a reason that is not so (the other decision's
+    # flag, where it named T.1's retirement, now names its statement's change).
+    assert rows("select action, via from review_log where id > ? and alignment_id = ?", last_logged, both) == [
+        ("unflag", "import")]
+    assert rows("select distinct action, reason from review_log where id > ? and alignment_id != ?",
+                last_logged, both) in ([], [("flag", "statement changed on re-import; it was: Add fractions.")])
