@@ -27,7 +27,7 @@ import pathlib
 import re
 import uuid
 
-from .db import KINDS, framework_id, write_transaction
+from .db import KINDS, framework_id, named_row, write_transaction
 from .errors import CrosswalkError, SourceError
 from .importer import StandardRow, describe_cycle, hierarchy_cycle, import_rows
 from .sources import check_input_file
@@ -282,7 +282,7 @@ def read_case(path) -> dict:
 
 
 def case_frameworks(package: dict, *, file: str = "package.json", framework: str | None = None,
-                    kind: str | None = None):
+                    kind: str | None = None, taken=None):
     """The frameworks in a ``CFPackage``: ``[(meta, [StandardRow...], notes)]``.
 
     Hierarchy comes from ``isChildOf`` associations (a circle of them is
@@ -290,6 +290,10 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     missing or repeated); grades from ``educationLevel``. A package exported by
     crosswalk with several frameworks (top-level items of type ``Framework``)
     gives them back one by one.
+
+    ``taken(name, codes)``, where given, says which of ``codes`` the framework of that name has
+    standards of already: ``(its name, {code: the standard's code})``, or None. A code several
+    items share that is one of them is refused (see :func:`_refuse_a_standards_code_shared`).
     """
     document = package["CFDocument"]
     _check_texts(document, DOCUMENT_TEXT, "CFDocument", file)
@@ -299,10 +303,13 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
     # Which framework each item belongs to: its top-level Framework item, or the document.
     groups = {i: it for i, (_, it) in by_id.items() if it.get("CFItemType") == FRAMEWORK_ITEM_TYPE}
     group_by_item = _group_of_items(by_id, parent, groups)
-    code_of = _codes(by_id, group_by_item, notes)
+    holders = _holders(by_id, group_by_item)
+    code_of = _codes(by_id, group_by_item, holders, notes)
     out = []
     for group in list(groups) if groups else [None]:
         meta = _framework_meta(document, groups.get(group), framework=framework, kind=kind, file=file)
+        if taken is not None:
+            _refuse_a_standards_code_shared(holders, group, by_id, meta["name"], taken, file)
         members = [(index, identifier, item) for identifier, (index, item) in by_id.items()
                    if identifier not in groups and group_by_item[identifier] == group]
         rows = _standard_rows(members, parent, by_id, groups, code_of, meta)
@@ -421,15 +428,21 @@ def _group_of_items(by_id: dict, parent: dict, groups: dict) -> dict[str, str | 
     }
 
 
-def _codes(by_id: dict, group_by_item: dict, notes: list[str] | None = None) -> dict[str, str]:
-    """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
-    (the same code may be in two frameworks), else the identifier (with a note, counted)."""
-    counts: dict[tuple, int] = {}
+def _holders(by_id: dict, group_by_item: dict) -> dict[tuple, list[str]]:
+    """(framework item, code) → the identifiers of the items of that ``humanCodingScheme``, in
+    ``CFItems`` order (the same code may be in two frameworks)."""
+    holders: dict[tuple, list[str]] = collections.defaultdict(list)
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
         if code:
-            key = (group_by_item[identifier], code)
-            counts[key] = counts.get(key, 0) + 1
+            holders[(group_by_item[identifier], code)].append(identifier)
+    return holders
+
+
+def _codes(by_id: dict, group_by_item: dict, holders: dict, notes: list[str] | None = None) -> dict[str, str]:
+    """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
+    (the same code may be in two frameworks), else the identifier (with a note, counted)."""
+    counts = {key: len(identifiers) for key, identifiers in holders.items()}
     code_of = {}
     missing = repeated = 0
     for identifier, (_, item) in by_id.items():
@@ -443,6 +456,33 @@ def _codes(by_id: dict, group_by_item: dict, notes: list[str] | None = None) -> 
             part for part in (f"{plural(missing, 'item')} without a humanCodingScheme" if missing else "",
                               f"{plural(repeated, 'item')} that share one" if repeated else "") if part))
     return code_of
+
+
+def _refuse_a_standards_code_shared(holders: dict, group, by_id: dict, name: str, taken, file: str) -> None:
+    """Several items sharing a code are known by their CASE identifiers (a package may repeat a
+    code; a first import takes it, with a note). But where that code is a standard's of the
+    framework already (active or retired, in any case, as a re-import finds a code), the import
+    can not tell which item is that standard: known by their identifiers, both would be new
+    standards and the standard retired, its decisions flagged and certifying nothing, though its
+    item did not change (a typo in the next edition: W.5's item coded W.4 retired W.4 and W.5). So
+    it is refused, as a spreadsheet's duplicate code is: one error naming the items, nothing written."""
+    shared = {code: identifiers for (g, code), identifiers in holders.items() if g == group and len(identifiers) > 1}
+    found = taken(name, list(shared)) if shared else None
+    if not found or not found[1]:
+        return
+    framework, standards = found
+    # The first repeat in CFItems order, as a spreadsheet names the first duplicate row.
+    code = min(standards, key=lambda c: by_id[shared[c][1]][0])
+    (first, second, *more), stored = [(by_id[i][0], i) for i in shared[code]], standards[code]
+    others = f" and {plural(len(more), 'other item')}" if more else ""
+    raise SourceError(
+        f"duplicate code {code!r} (item {second[1]}): it is also the humanCodingScheme of CFItems[{first[0]}] "
+        f"(item {first[1]}){others}, and {framework!r} has a standard {stored!r} already, so the import can not "
+        f"tell which item it is (known by their CASE identifiers, they would be new standards, and {stored!r} "
+        "would be left retired, its decisions flagged); nothing was written",
+        file=file, column=f"CFItems[{second[0]}].humanCodingScheme",
+        hint=f"correct the humanCodingScheme of the item{'s' if more else ''} that "
+             f"{'are' if more else 'is'} not {stored}, and import again")
 
 
 def _framework_meta(document: dict, group_item: dict | None, *, framework: str | None, kind: str | None,
@@ -535,11 +575,14 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
         results = import_case(db, "maine-math.json", kind="academic")
 
     ``kind`` defaults to what a crosswalk export recorded, else ``academic``.
+    A code several items share is refused where the framework has a standard of that code
+    already; elsewhere (a first import) they are known by their CASE identifiers.
     """
     path = pathlib.Path(path)
     if package is None:
         package = read_case(path)
-    groups = case_frameworks(package, file=path.name, framework=framework, kind=kind)
+    groups = case_frameworks(package, file=path.name, framework=framework, kind=kind,
+                             taken=(lambda name, codes: _taken(db, name, codes)) if db is not None else None)
     if framework and len(groups) > 1:
         raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
     results = []
@@ -549,3 +592,20 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
             results.append(import_rows(db, rows, meta, file=path.name, hierarchy=hierarchy, warnings=notes,
                                        dry_run=dry_run, retire_missing=retire_missing))
     return results
+
+
+def _taken(db, name: str, codes: list[str]) -> tuple[str, dict[str, str]] | None:
+    """The framework ``name`` names (as an import finds it) and which of ``codes`` it has standards
+    of, active or retired: {code: the standard's code}, a code in another case as a re-import
+    takes it for the same standard (SQLite's NOCASE, importer._written_in_another_case)."""
+    if not db["frameworks"].exists():
+        return None
+    row = named_row(db, "frameworks", str(name or ""))
+    if row is None:
+        return None
+    found = db.execute(
+        "select j.value, coalesce("
+        "(select s.code from standards s where s.framework_id = :id and s.code = j.value), "
+        "(select min(s.code) from standards s where s.framework_id = :id and s.code = j.value collate nocase)) "
+        "from json_each(:codes) j", {"id": row["id"], "codes": json.dumps(codes)})
+    return row["name"], {code: stored for code, stored in found if stored is not None}

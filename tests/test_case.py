@@ -235,3 +235,70 @@ def test_a_case_export_says_what_it_leaves_out_and_dates_its_document_by_its_las
     result = runner.invoke(cli, ["export", str(small_db), str(tmp_path / "academic.json"), "--format", "case",
                                  "--framework", "Academic"])
     assert "1 accepted alignment to re-review left out" in result.stdout, result.stdout
+
+
+def test_a_case_re_import_where_two_items_share_a_standards_code_is_refused_and_writes_nothing(
+        runner, small_db, tmp_path):
+    """The next edition's item of W.3 coded W.4 by mistake: both items were known by their CASE
+    identifiers, so W.3 and W.4 were retired and came back as two new standards coded by UUID. The
+    accepted decision on W.4, whose item had not changed, was flagged and certified nothing, and the
+    import said only 'Note: CASE identifiers are the codes of 2 items that share one' (exit 0). A
+    spreadsheet's duplicate code is an error that writes nothing; so is this."""
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    (w4,) = db.execute("select a.id from alignments a join standards s on s.id = a.source_id "
+                       "where s.code = 'W.4' order by a.id limit 1").fetchone()
+    decide(db, w4, "accept", strength="full", rationale="Heat transfer", reviewer="alice")
+    db.conn.commit()
+    db.close()
+    package = tmp_path / "welding.json"
+    assert runner.invoke(cli, ["export", str(small_db), str(package), "--format", "case",
+                               "--framework", "Welding"]).exit_code == 0
+    result = runner.invoke(cli, ["import-case", str(small_db), str(package)])
+    assert result.exit_code == 0 and ": 0 added, 0 changed, 4 unchanged, 0 retired" in result.stdout, result.output
+    edition = json.loads(package.read_text(encoding="utf-8"))
+    index = {item["humanCodingScheme"]: n for n, item in enumerate(edition["CFItems"])}
+    edition["CFItems"][index["W.3"]]["humanCodingScheme"] = "W.4"
+    typo = tmp_path / "welding-2026.json"
+    typo.write_text(json.dumps(edition), encoding="utf-8")
+
+    def dump():
+        connection = sqlite3.connect(small_db)
+        try:
+            return "\n".join(connection.iterdump())
+        finally:
+            connection.close()
+
+    before, before_bytes = dump(), small_db.read_bytes()
+    for dry_run in ([], ["--dry-run"]):
+        result = runner.invoke(cli, ["import-case", str(small_db), str(typo), *dry_run])
+        assert result.exit_code == 1, result.output
+        assert result.stdout == ""
+        assert result.stderr == (
+            f"Error: welding-2026.json, column CFItems[{index['W.4']}].humanCodingScheme: duplicate code 'W.4' "
+            f"(item {standard_uuid('Welding', 'W.4')}): it is also the humanCodingScheme of CFItems[{index['W.3']}] "
+            f"(item {standard_uuid('Welding', 'W.3')}), and 'Welding' has a standard 'W.4' already, so the import "
+            "can not tell which item it is (known by their CASE identifiers, they would be new standards, and 'W.4' "
+            "would be left retired, its decisions flagged); nothing was written (correct the humanCodingScheme of "
+            "the item that is not W.4, and import again)\n")
+        assert dump() == before and small_db.read_bytes() == before_bytes
+    assert sqlite3.connect(small_db).execute("select count(*) from current_alignments where id = ?",
+                                             [w4]).fetchone() == (1,)
+
+    # A first import has no standard to lose: items that share a code are known by their CASE
+    # identifiers, as before, and a note says so. So are two items new to the framework that share one.
+    result = runner.invoke(cli, ["import-case", str(tmp_path / "first.db"), str(typo)])
+    assert result.exit_code == 0, result.output
+    assert ": 4 added, 0 changed, 0 unchanged, 0 retired" in result.stdout
+    assert "Note: CASE identifiers are the codes of 2 items that share one" in result.stderr
+    new = json.loads(package.read_text(encoding="utf-8"))
+    for n in (1, 2):
+        new["CFItems"].append({**new["CFItems"][0], "identifier": f"00000000-0000-4000-8000-00000000000{n}",
+                               "humanCodingScheme": "W.9", "fullStatement": f"Grind bevel {n}."})
+    path = tmp_path / "welding-new.json"
+    path.write_text(json.dumps(new), encoding="utf-8")
+    result = runner.invoke(cli, ["import-case", str(small_db), str(path)])
+    assert result.exit_code == 0, result.output
+    assert ": 2 added, 0 changed, 4 unchanged, 0 retired" in result.stdout
+    assert "Note: CASE identifiers are the codes of 2 items that share one" in result.stderr
