@@ -282,20 +282,32 @@ def _unsaved_notes(db, undecided: list[Undecided]) -> list[int]:
     without a decision and the database holds another (a committee's writing that an export over
     the file would lose: the import keeps no note without a decision)."""
     held = _noted_suggestions(db, undecided)
-    return sorted(u.row for u, (strength, rationale) in held if (
-        u.rationale != clean_text(rationale or "") or (u.strength and u.strength.casefold() != (strength or "").casefold())))
+    return sorted(u.row for u, (strength, rationale) in held if _differs(u, strength, rationale))
+
+
+def _differs(u: Undecided, strength, rationale) -> bool:
+    """Whether an undecided row's Strength or Rationale cell says otherwise than the database."""
+    return u.rationale != clean_text(rationale or "") or bool(
+        u.strength and u.strength.casefold() != (strength or "").casefold())
 
 
 def _noted_suggestions(db, undecided: list[Undecided]) -> list[tuple[Undecided, tuple]]:
     """The undecided rows with a strength or rationale written in them whose alignment is still a
-    suggestion, each with the (strength, rationale) the database holds for it."""
+    suggestion, or a decision to re-review (exported with its strength and rationale filled in and
+    its Decision empty: only where the cells now say otherwise than the database), each with the
+    (strength, rationale) the database holds for it."""
     noted = {u.alignment: u for u in undecided if u.noted and u.alignment is not None}
     held = []
     for at in range(0, len(noted), 500):  # (SQLite's limit on parameters)
         ids = list(noted)[at : at + 500]
-        held += [(noted[row[0]], row[1:]) for row in db.execute(
-            f"select id, strength, rationale from alignments where status = 'suggested' "
-            f"and id in ({', '.join('?' * len(ids))})", ids)]
+        for row in db.execute(
+                f"select id, strength, rationale, status from alignments "
+                f"where (status = 'suggested' or needs_review = 1) "
+                f"and id in ({', '.join('?' * len(ids))})", ids):
+            u = noted[row[0]]
+            if row[3] != "suggested" and not _differs(u, row[1], row[2]):
+                continue  # (a re-review row as exported: its old strength and rationale, no decision)
+            held.append((u, row[1:3]))
     return held
 
 
@@ -892,7 +904,8 @@ def _moved(row, item: WorkbookRow) -> str | None:
                 return float(cell) == float(written)
             except ValueError:
                 return False
-        return str(cell).strip() == written
+        # (a code written in another case is the same code, as import and import-decisions find one)
+        return str(cell).strip().casefold() == written.casefold()
 
     shown = item.codes
     if all(same(cell, code) for cell, code in zip(shown, (row["cte_code"], row["standard_code"]))):
