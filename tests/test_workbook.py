@@ -226,6 +226,56 @@ def test_an_export_never_writes_over_rationales_written_without_a_decision(small
     assert replaced.cell(rows_by_id(replaced)[2], headers(replaced)["Rationale"]).value in (None, "")
 
 
+def _accepted_then_reworded(db, tmp_path, runner):
+    """W.1's first suggestion accepted (partial, "Calipers") by alice, then W.1 reworded by a re-import of
+    the task list: the decision is flagged for re-review. Returns its alignment id."""
+    (aid,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.1' "
+        "order by a.id limit 1").fetchone()
+    assert runner.invoke(cli, ["decide", db, str(aid), "accept", "--strength", "partial",
+                               "--rationale", "Calipers", "--reviewer", "alice"]).exit_code == 0
+    rows = [r[:] for r in WELDING]
+    rows[3][1] = "Measure workpieces with micrometers to check tolerances."
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "w.xlsx", rows, sheet="Tasks")),
+                                 "--framework", "Welding", "--silent"])
+    assert result.exit_code == 0 and "flagged" in result.stdout, result.output
+    return aid
+
+
+def test_a_rationale_rewritten_on_a_re_review_row_without_a_decision_is_pointed_out_and_not_written_over(
+        small_db, tmp_path, runner):
+    """A decision to re-review is exported with its old strength and rationale and an empty Decision. A
+    committee that rewrote them and picked no decision again was told nothing by the import, and the
+    next export wrote over the workbook: their text was gone (audit of lost decisions, finding 1)."""
+    db = str(small_db)
+    aid = _accepted_then_reworded(db, tmp_path, runner)
+    out = tmp_path / "r.xlsx"
+    export = ["review", "export", db, str(out)]
+    assert runner.invoke(cli, export).exit_code == 0
+    assert runner.invoke(cli, export).exit_code == 0  # as exported (the old strength and rationale): nothing to lose
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    row, columns = rows_by_id(ws)[aid], headers(ws)
+    assert [ws.cell(row, columns[name]).value for name in ("Decision", "Strength", "Rationale")] == [
+        None, "partial", "Calipers"]  # a re-review row: no decision, by design
+    set_decision(ws, row, strength="full", rationale="Micrometer readings to 0.01 mm")
+    wb.save(out)
+    filled = out.read_bytes()
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (
+        f"Note: 1 row with a strength or rationale but no decision (not imported; choose accept or reject and "
+        f"import again): {row}")
+    assert small_db.read_bytes() == before
+    refused = runner.invoke(cli, export)
+    assert refused.exit_code == 1, refused.output
+    assert refused.stderr.startswith(
+        f"Error: r.xlsx holds a strength or rationale written on 1 suggestion without a decision, which the "
+        f"database does not hold (row {row}); it was not written over")
+    assert out.read_bytes() == filled
+
+
 def test_a_decision_flipped_in_the_workbook_does_not_keep_the_other_decisions_reason(small_db, tmp_path, runner):
     """The export writes each decided alignment's rationale in; sent back under the opposite decision,
     it was read as the reviewer's own, so a rejection went into the report with the acceptance's reason."""
@@ -393,6 +443,35 @@ def test_a_statement_reimported_in_another_case_keeps_the_workbooks_decisions(sm
     assert "0 conflicts" in result.output and "edited in the workbook" not in result.output, result.output
     assert sqlite3.connect(db).execute("select status, strength, rationale from alignments where id = ?",
                                        [aid]).fetchone() == ("accepted", "partial", "Writes the report")
+
+
+def test_a_task_code_reimported_in_lower_case_keeps_the_workbooks_decisions_on_it(small_db, tmp_path, runner):
+    """A re-import that writes a code in another case keeps the standard and its decisions ("the same
+    standards"); a review workbook exported before it made every decided row on that code a conflict
+    ("were the rows sorted, or pasted, without the hidden columns?"), exit 3, nothing applied, and could
+    never be imported (audit of lost decisions, finding 4)."""
+    db = str(small_db)
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    (aid,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.2' "
+        "order by a.id limit 1").fetchone()
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[aid], "accept", "partial", "Angles")
+    wb.save(out)
+    rows = [r[:] for r in WELDING]
+    rows[4][0] = "w.2"  # W.2 written in lower case: the same standard, its decisions kept
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "w.xlsx", rows, sheet="Tasks")),
+                                 "--framework", "Welding", "--silent"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Imported r.xlsx: 1 decision recorded (1 accepted, 0 rejected)"), result.output
+    assert result.output.rstrip().endswith("; 0 conflicts"), result.output
+    assert sqlite3.connect(db).execute("select s.code, a.status, a.strength, a.rationale, a.reviewer from alignments a "
+                                       "join standards s on s.id = a.source_id where a.id = ?",
+                                       [aid]).fetchone() == ("w.2", "accepted", "partial", "Angles", "bob")
 
 
 def test_a_workbook_exported_before_fingerprints_read_words_is_still_read(small_db, tmp_path, runner):
