@@ -25,6 +25,9 @@ import copy
 import dataclasses
 import pathlib
 import typing
+import zipfile
+import zlib
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
@@ -37,7 +40,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from .cells import is_formula_like, write_cell
 from .db import STATUSES, framework_id, now, program_id, row_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
-from .outputs import check_output, database_file, has_sheets, mark
+from .outputs import check_output, database_file, has_sheets, mark, sheet_names
 from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
     record_decision, seen_as_exported,
@@ -244,19 +247,23 @@ def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
 def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
     """Raise CrosswalkError if the file at ``path`` is a review workbook holding a decision the
     database does not hold yet, a strength or rationale written without a decision, or values that
-    cannot be read (a committee's work each way)."""
-    try:
-        existing = openpyxl.load_workbook(path, read_only=True)
-    except Exception:  # noqa: BLE001 - not a workbook at all: nobody's decisions to keep
-        return
-    sheets = existing.sheetnames
-    existing.close()
-    if SHEET not in sheets:
-        return
+    cannot be read, or if it is one that openpyxl cannot read at all (a committee's work each way)."""
+    # Told by the zip's list of sheets, not by openpyxl: a review workbook saved by another program
+    # with a part openpyxl cannot parse was taken for "no workbook" here, yet recognised as a review
+    # workbook by check_output, and written over without --force, its decisions with it.
+    sheets = sheet_names(path)
+    if sheets is None or SHEET not in sheets:
+        return  # not an .xlsx at all, or no review workbook: no decisions in it (check_output refuses it, unforced)
     advice = ("import it first (crosswalk review import), write the export to another file, "
               "or replace it with --force")
     try:
         _, items, undecided = read_workbook(path)
+    except UnreadableWorkbook as exc:
+        raise CrosswalkError(
+            f"{path.name} is a review workbook that cannot be read ({exc.cause}), so the decisions in it cannot "
+            "be checked; it was not written over: open it in Excel or LibreOffice and save it again as an Excel "
+            "workbook (.xlsx), then import it (crosswalk review import); or write the export to another file, "
+            "or replace it with --force") from None
     except SourceError as exc:
         raise CrosswalkError(f"{path.name} is a review workbook whose decisions could not be read ({exc}); "
                              f"it was not written over: {advice}") from None
@@ -635,6 +642,21 @@ class Undecided(typing.NamedTuple):
         return bool(self.strength or self.rationale)
 
 
+class UnreadableWorkbook(SourceError):
+    """An .xlsx file openpyxl cannot parse: a part of its zip damaged, or written in a way openpyxl
+    rejects (``cause``: openpyxl's error, in words)."""
+
+    def __init__(self, path: pathlib.Path, exc: Exception):
+        self.cause = f"{exc.__class__.__name__}: {exc}"
+        super().__init__(f"cannot be read as an .xlsx workbook ({self.cause})", file=path.name,
+                         hint=READ_AS_XLSX)
+
+
+READ_AS_XLSX = "save it in Excel or LibreOffice as an Excel workbook (.xlsx, 'Excel 2007-365') and import that"
+# What a damaged part raises when a read-only workbook's sheet is read, row by row, after it opened.
+DAMAGED = (ParseError, zipfile.BadZipFile, zlib.error, EOFError)
+
+
 def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]:
     """Read and check every row of a review workbook; raise one error naming each bad value. Returns
     the database its cover sheet names (None: none named), its decided rows, and its rows without a
@@ -646,10 +668,10 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
         file_kind(path)  # a password-protected workbook: said so, as for a framework's file
         saved_as = {".ods": "an OpenDocument spreadsheet (.ods)", ".xls": "an old Excel workbook (.xls)",
                     ".csv": "a CSV file"}.get(path.suffix.lower())
-        raise SourceError(f"is {saved_as}; a review workbook is read as .xlsx" if saved_as else
-                          f"cannot be read as an .xlsx workbook ({exc.__class__.__name__}: {exc})", file=path.name,
-                          hint="save it in Excel or LibreOffice as an Excel workbook (.xlsx, 'Excel 2007-365') "
-                               "and import that") from None
+        if saved_as:
+            raise SourceError(f"is {saved_as}; a review workbook is read as .xlsx", file=path.name,
+                              hint=READ_AS_XLSX) from None
+        raise UnreadableWorkbook(path, exc) from None
     try:
         if SHEET not in workbook.sheetnames:
             raise SourceError(f"this is not a crosswalk review workbook: it has no sheet {SHEET!r} "
@@ -685,6 +707,8 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
                 file=path.name, sheet=SHEET,
             )
         return _cover_database(workbook), parsed, undecided
+    except DAMAGED as exc:  # (a sheet is parsed as its rows are read: a damaged one fails here, not on opening)
+        raise UnreadableWorkbook(path, exc) from None
     finally:
         workbook.close()
 

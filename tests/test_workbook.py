@@ -1,6 +1,7 @@
 import pathlib
 import sqlite3
 import zipfile
+from xml.etree.ElementTree import ParseError
 
 import openpyxl
 import pytest
@@ -240,6 +241,62 @@ def _accepted_then_reworded(db, tmp_path, runner):
                                  "--framework", "Welding", "--silent"])
     assert result.exit_code == 0 and "flagged" in result.stdout, result.output
     return aid
+
+
+def _damage(path, part, change):
+    """Rewrite one part of the zip of the workbook at ``path`` with ``change(bytes)``: a workbook as
+    another program may save it, which openpyxl cannot parse."""
+    damaged = path.with_name("damaged.tmp")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(damaged, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            copy.writestr(item, change(data) if item.filename == part else data)
+    damaged.replace(path)
+
+
+@pytest.mark.parametrize("part, change", [
+    ("xl/styles.xml", lambda data: data.replace(b"<numFmts", b"<numFmts bogus", 1)),  # read as the workbook opens
+    ("xl/worksheets/sheet2.xml", lambda data: data[:-20]),  # the Suggestions sheet: read row by row, later
+], ids=["styles", "sheet"])
+def test_a_review_workbook_that_cannot_be_read_is_not_written_over(small_db, tmp_path, runner, part, change):
+    """A filled-in review workbook with a part openpyxl cannot parse: the check for decisions not yet
+    imported gave up on it, the export still took it for a review workbook, and wrote over it without
+    --force ("Wrote 12 alignments"): the committee's decisions were gone (code audit, item 1)."""
+    db = str(small_db)
+    out = tmp_path / "r.xlsx"
+    export = ["review", "export", db, str(out)]
+    assert runner.invoke(cli, export).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[2], "accept", "full", "Reads a tape measure")
+    wb.save(out)
+    _damage(out, part, change)
+    with pytest.raises(ParseError):  # (the damage is real: openpyxl cannot read this workbook)
+        for _ in openpyxl.load_workbook(out, read_only=True)["Suggestions"].iter_rows(values_only=True):
+            pass
+    damaged = out.read_bytes()
+    refused = runner.invoke(cli, export)
+    assert refused.exit_code == 1, refused.output
+    assert refused.stderr.startswith("Error: r.xlsx is a review workbook that cannot be read (ParseError: ")
+    assert refused.stderr.endswith(
+        "), so the decisions in it cannot be checked; it was not written over: open it in Excel or LibreOffice "
+        "and save it again as an Excel workbook (.xlsx), then import it (crosswalk review import); or write the "
+        "export to another file, or replace it with --force\n")
+    assert out.read_bytes() == damaged
+    # Its import says the same, without a traceback, and records nothing.
+    before = small_db.read_bytes()
+    unread = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert unread.exit_code == 1 and unread.stderr.startswith(
+        "Error: r.xlsx: cannot be read as an .xlsx workbook (ParseError: "), unread.output
+    assert small_db.read_bytes() == before
+    # --force replaces it; a file that is no xlsx at all holds no decisions, and is no review workbook.
+    assert runner.invoke(cli, [*export, "--force"]).exit_code == 0
+    assert openpyxl.load_workbook(out).sheetnames == ["About this workbook", "Suggestions"]
+    out.write_bytes(b"not a workbook")
+    refused = runner.invoke(cli, export)
+    assert refused.exit_code == 1 and refused.stderr == (
+        f"Error: {out} already exists and is not a review workbook that crosswalk wrote; name another file, "
+        "or use --force to replace it\n")
 
 
 def test_a_rationale_rewritten_on_a_re_review_row_without_a_decision_is_pointed_out_and_not_written_over(
