@@ -187,6 +187,17 @@ def fingerprint(row: dict, *, as_written: bool = False) -> str:
     re-review counts too (only where there is one, so that the fingerprints
     of unflagged rows stay as they were): a standard retired since the export
     changes no statement, and a stale workbook's "accept" confirmed it.
+
+    So does a statement that is not active, each by its side: a row exported
+    already flagged (a statement changed) is still flagged when its statement
+    is retired after the export, with the same words, and the flag alone let
+    the stale workbook's "accept" clear the retirement's flag unseen. (Why a
+    row is flagged changes only with its words or with a statement's status,
+    so the flag's reason itself is left out: its prose is not the reviewer's
+    to see change.) A review workbook holds only rows whose statements are
+    both active (:func:`crosswalk.workbook.select_alignments`), so this part
+    is in no fingerprint written so far, and every workbook exported before
+    it still matches the rows it holds.
     """
     words = str if as_written else same_words
     parts = [
@@ -195,7 +206,9 @@ def fingerprint(row: dict, *, as_written: bool = False) -> str:
         row.get("rationale") or "",
         words(str(row.get("cte_statement") or "")),
         words(str(row.get("standard") or "")),
-    ] + (["re-review"] if row.get("needs_review") else [])
+    ] + (["re-review"] if row.get("needs_review") else []) + [
+        f"{side} {status}" for side, status in (("cte", row.get("cte_status")), ("standard", row.get("standard_status")))
+        if status not in (None, "active")]
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
 
 

@@ -402,6 +402,61 @@ def test_a_stale_workbook_does_not_confirm_a_decision_whose_standard_was_retired
                                        [other]).fetchone() == ("accepted", 0, "bob")
 
 
+def _fingerprint_as_workbooks_hold_it(row: dict) -> str:
+    """A row's fingerprint as every review workbook exported so far holds it (written out here, as
+    those workbooks have it): the decision, both statements' words, and "re-review" where flagged."""
+    import hashlib
+
+    from crosswalk.text import same_words
+
+    parts = [row["status"] or "", row["strength"] or "", row["rationale"] or "",
+             same_words(row["cte_statement"]), same_words(row["standard"])] + (["re-review"] if row["needs_review"] else [])
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:16]
+
+
+def test_a_stale_workbook_does_not_confirm_a_decision_on_a_task_retired_after_it_was_exported(
+        small_db, tmp_path, runner):
+    """A decision flagged because its task was reworded, exported (its Decision empty, "NEEDS RE-REVIEW:
+    statement changed"), then its task retired: the committee's "accept", made without seeing the
+    retirement, was recorded ("1 decision recorded", the flag cleared), as the row's fingerprint said
+    only that it was flagged, not why (audit of lost decisions, finding 5). The decision would have
+    certified again, unseen, once the task came back."""
+    db = str(small_db)
+    aid = _accepted_then_reworded(db, tmp_path, runner)
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    row, columns = rows_by_id(ws)[aid], headers(ws)
+    assert ws.cell(row, columns["Current status"]).value.startswith(
+        'accepted, partial, "Calipers" (by alice); NEEDS RE-REVIEW: statement changed on re-import')
+    # The rows a workbook holds (both statements active, as the export selects them) keep the fingerprint
+    # workbooks exported before this fix hold: those still import.
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    for alignment, line in rows_by_id(ws).items():
+        shown = dict(conn.execute("select * from alignment_details where id = ?", [alignment]).fetchone())
+        assert ws.cell(line, columns["Fingerprint"]).value == _fingerprint_as_workbooks_hold_it(shown)
+    conn.close()
+    set_decision(ws, row, "accept")
+    wb.save(out)
+    rows = [r[:] for r in WELDING if not (r and r[0] == "W.1")]
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "no_w1.xlsx", rows, sheet="Tasks")),
+                                 "--framework", "Welding", "--silent"])
+    assert result.exit_code == 0 and "retired" in result.stdout, result.output
+    state = ("select a.status, a.strength, a.reviewer, a.needs_review, a.needs_review_reason, s.status "
+             "from alignments a join standards s on s.id = a.source_id where a.id = ?")
+    retired = sqlite3.connect(db).execute(state, [aid]).fetchone()
+    assert retired == ("accepted", "partial", "alice", 1,
+                       "standard W.1 retired on re-import: it is no longer in no_w1.xlsx", "retired")
+    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
+    assert result.exit_code == 3, result.output
+    assert result.output.splitlines()[0] == (
+        f"Conflict: row {row} (alignment {aid}): W.1 → N-Q.1: a standard was retired since the export; the "
+        "workbook says accept, partial; not applied")
+    assert sqlite3.connect(db).execute(state, [aid]).fetchone() == retired
+
+
 def test_a_changed_statement_is_told_from_a_retired_one_by_its_status_not_its_words(small_db, tmp_path, runner):
     """The conflict of a stale workbook's row says why the decision was flagged: a statement changed,
     or one was retired. It was read from the flag's words, which quote the old statement: a task
