@@ -113,9 +113,12 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
 
     csv_file = table.file_format == "csv"
 
-    def get(values, field):
+    def get(values, field, *, as_typed=False):
         i = index.get(field)
-        text = cell_text(values[i]) if i is not None and i < len(values) else ""
+        # (a rationale as typed, its spacing and empty lines kept, as the review pages store it:
+        # collapsed, crosswalk's own CSV export read back differed from the decisions it wrote)
+        read = (lambda value: clean_text(value) or "") if as_typed else cell_text
+        text = read(values[i]) if i is not None and i < len(values) else ""
         return restored(text) if csv_file else text  # (a CSV crosswalk wrote: its formula guard off)
 
     for number, values in table.rows:
@@ -154,7 +157,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             reviewed_at = decision_time(get(values, "reviewed_at"))
         except CrosswalkError as exc:
             raise table.error(str(exc), row=number, column=index["reviewed_at"]) from None
-        rationale = clean_text(get(values, "rationale"))
+        rationale = clean_text(get(values, "rationale", as_typed=True))
         if problem := too_long(rationale, "rationale"):
             raise table.error(problem, row=number, column=index["rationale"])
         decision = Decision(

@@ -162,6 +162,24 @@ def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small
         "accepted", "- measures angles\n- records", "@alice")
 
 
+def test_a_csv_export_read_back_keeps_a_rationales_spacing_and_empty_lines(runner, small_db, tmp_path):
+    """A rationale written with two spaces and an empty line (a pasted paragraph) was collapsed when
+    crosswalk's own CSV export was read back: into the same database, a false conflict (exit 3);
+    into a new one, the rationale stored altered."""
+    rationale = "Layout uses  metric units.\n\nSee the shop's\tprint reading unit."
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--rationale", rationale,
+                               "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "earlier.csv"
+    assert runner.invoke(cli, ["export", str(source), str(out)]).exit_code == 0
+    again = runner.invoke(cli, ["import-decisions", str(source), str(out)])
+    assert (again.exit_code, "1 already recorded, 0 conflicts" in again.stdout) == (0, True), again.output
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(out)])
+    assert result.exit_code == 0, result.output
+    assert sqlite3.connect(small_db).execute("select rationale from alignments where id = 1").fetchone() == (rationale,)
+
+
 def test_a_plain_yes_keeps_the_strength_recorded_and_a_retired_standard_takes_no_decision(runner, small_db, tmp_path):
     """An earlier crosswalk's "Yes" for a pair accepted as partial is the decision recorded, as
     `crosswalk decide ID yes` says (it was read as "full" and reported as a conflict); and a standard
