@@ -38,8 +38,6 @@ import sqlite_utils
 from .errors import CrosswalkError, NotFound
 from .outputs import file_there, is_sqlite_file
 
-SCHEMA_VERSION = "2026-11-22"
-
 migrations = sqlite_utils.Migrations("crosswalk")
 
 STATUSES = ("suggested", "accepted", "rejected")

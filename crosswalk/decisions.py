@@ -31,7 +31,7 @@ import re
 import yaml
 
 from .cells import restored
-from .db import framework_id, now, stored_time, write_transaction
+from .db import STRENGTHS, framework_id, now, stored_time, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
@@ -255,7 +255,7 @@ def _case_decisions(path) -> Decisions:
         except (TypeError, ValueError):
             notes = {}
         notes = notes if isinstance(notes, dict) else {}
-        strength = notes.get("strength") if notes.get("strength") in ("full", "partial") \
+        strength = notes.get("strength") if notes.get("strength") in STRENGTHS \
             else kinds[association["associationType"]]
         try:
             reviewed_at = decision_time(notes.get("reviewed_at"))

@@ -79,14 +79,11 @@ PUBLIC_COLUMNS = {
 }
 ACCEPTED_COLUMNS = ["id", "source_id", "target_id", "status", "strength", "rationale", "reviewer", "reviewed_at",
                     "needs_review", "needs_review_reason"]
-SUGGESTION_COLUMNS = ["score", "confidence", "method", "evidence", "rank"]
 # In the order they are made: each reads only those before it.
 PUBLIC_VIEWS = ("alignment_details", "current_alignments", "program_evidence", "rereview_alignments",
                 "program_rereview", "program_certifies", "program_standards", "program_coverage",
                 "program_domain_coverage", "program_cluster_coverage", "standard_evidence", "coverage",
                 "uncovered_standards")
-PUBLIC_TABLES = ("frameworks", "standards", "programs", "program_frameworks", "alignments",
-                 "unreviewed_suggestions", "about") + PUBLIC_VIEWS
 
 
 @dataclasses.dataclass

@@ -284,13 +284,6 @@ def record_decision(db, outcome: Outcome, *, reviewer: str | None, via: str, at:
     return outcome
 
 
-def apply_decision(db, row: dict, decision: str, *, strength=None, rationale=None, reviewer: str | None,
-                   via: str, at: str | None = None) -> Outcome:
-    """Apply one decision to an alignment row already read in this transaction (see DECIDE)."""
-    outcome = plan_decision(db, row, decision, strength=strength, rationale=rationale)
-    return record_decision(db, outcome, reviewer=reviewer, via=via, at=at)
-
-
 class Changed(CrosswalkError):
     """A decision made on what a page showed, where someone has decided the alignment since."""
 

@@ -224,13 +224,6 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     return result
 
 
-def pending_decisions(db, path) -> list[WorkbookRow]:
-    """The decisions of the review workbook at ``path`` that the database does not hold yet (what
-    ``crosswalk review import`` would record or restore). Raises SourceError for a review workbook
-    whose values cannot be read, and for a file that is no review workbook."""
-    return _pending(db, read_workbook(path)[1])
-
-
 def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
     pending = []
     for item in items:
