@@ -55,7 +55,15 @@ def main(src: pathlib.Path, out: pathlib.Path) -> None:
     rows = []
     for r in math:
         grade = r["grade"].replace("09,10,11,12", "9-12")
-        rows.append([r["short_code"], r["text"], grade, "Math", r["domain"] or r["conceptual_category"],
+        # MP8's text runs on into the next section of the source document ("Connecting the Standards
+        # for Mathematical Practice to the Standards for Mathematical Content", three paragraphs that
+        # are no part of MP8): cut at its heading.
+        text = r["text"].split("\n\nConnecting the Standards for Mathematical Practice")[0]
+        # The practices have no domain or conceptual category: their group is their domain, as a
+        # report and the site list standards by domain (they were "(no domain)").
+        domain = r["domain"] or r["conceptual_category"] or (
+            r["cluster"] if r["cluster"] == "Standards for Mathematical Practice" else "")
+        rows.append([r["short_code"], text, grade, "Math", domain,
                      r["cluster"], guid_to_code.get(r["parent_guid"], ""), r["level"], r["uri"]])
     write_csv(out / "ccss_math.csv",
               ["code", "statement", "grade", "subject", "domain", "cluster", "parent", "level", "uri"], rows)

@@ -205,7 +205,13 @@ def test_gaps_by_subject_and_domain(page, published, shot):
     assert f"{math_gaps} standards (page 1 of {pages})" in page.locator(".xw-pager").first.inner_text()
     assert page.locator(".xw-gaps tbody tr").count() == min(50, math_gaps)
     grades = set(page.locator(".xw-gaps td:nth-child(3)").all_inner_texts())
-    assert grades == {"Grades 9–12", "Grades K–12"}  # the band's, and those spanning it (practices); no "K"
+    assert grades == {"Grades 9–12"}  # the band's (the practices, K–12, are under their own domain); no "K"
+    page.goto("/gaps?subject=Math&domain=Standards+for+Mathematical+Practice")
+    practices = page.locator(".xw-gaps tbody tr")
+    assert practices.count() == conn.execute(
+        "select count(*) from uncovered_standards u join standards s on s.id = u.standard_id "
+        "where s.domain = 'Standards for Mathematical Practice'").fetchone()[0] > 0
+    assert set(page.locator(".xw-gaps td:nth-child(3)").all_inner_texts()) == {"Grades K–12"}  # spanning the band
     # One domain, from its row in the summary.
     page.goto("/gaps?subject=Math")
     page.get_by_role("link", name="Seeing Structure in Expressions", exact=True).click()
