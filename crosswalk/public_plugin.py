@@ -280,20 +280,29 @@ async def attribution_notices(datasette) -> list[str]:
     return [r["notice"] for r in await rows(datasette, rule["sql"], dict(rule.get("params") or {}))]
 
 
+async def footer(datasette) -> dict:
+    """What the footer (templates/_footer.html) of every page shows, crosswalk's and Datasette's alike:
+    the sources' attribution notices, when and how the copy was published (the ``about`` table), and
+    whether suggestions are shown. Datasette's table, row, query and database pages show the standards'
+    text word for word, so they owe the same notices (extra_template_vars)."""
+    about = {r["key"]: r["value"] for r in await rows(datasette, "select key, value from about")} \
+        if await has(datasette, "about") else {}
+    return {
+        "attributions": await attribution_notices(datasette),
+        "about": about,
+        "has_suggestions": await has(datasette, "unreviewed_suggestions"),
+    }
+
+
 async def common(datasette, request):
     """What every page shows: the site's title, the sources' attributions, who is signed in."""
     _, name = _db(datasette)
-    about = {r["key"]: r["value"] for r in await rows(datasette, "select key, value from about")} \
-        if await has(datasette, "about") else {}
-    notices = await attribution_notices(datasette)
     return {
         "db_name": name,
-        "attributions": notices,
-        "about": about,
+        **await footer(datasette),
         "site_title": datasette.metadata("title") or "crosswalk",
         "site_description": datasette.metadata("description") or "",  # publish --description
         "metadata": datasette.metadata(),
-        "has_suggestions": await has(datasette, "unreviewed_suggestions"),
         "grade_label": grade_label,
         "score_text": score_text,  # every score a page shows, as the workbook shows it
         "band_label": band_label,
@@ -1020,8 +1029,17 @@ def asgi_wrapper(datasette):
     return wrap
 
 
+async def footer_of(template, datasette) -> dict:
+    """The footer's notices (:func:`footer`) for a page Datasette renders (extra_template_vars): its
+    own pages need them; crosswalk's (crosswalk_*.html) have them from :func:`common` already."""
+    return {} if (template or "").startswith("crosswalk_") else await footer(datasette)
+
+
 @hookimpl
-def extra_template_vars(datasette):
+def extra_template_vars(template, datasette):
     if not _public_config(datasette):
         return {}
-    return {"crosswalk_public": True}
+
+    async def inner():
+        return {"crosswalk_public": True, **await footer_of(template, datasette)}
+    return inner

@@ -397,6 +397,17 @@ async def program_status(datasette, request):
 
 
 @hookimpl
+def extra_template_vars(template, datasette):
+    """Datasette's own pages of the working database carry the notices crosswalk's pages do."""
+    if not _on(datasette):
+        return {}
+
+    async def inner():
+        return await pages.footer_of(template, datasette)
+    return inner
+
+
+@hookimpl
 def asgi_wrapper(datasette):
     """Answers to visitors without a cookie are kept until the database changes (pages.answer_kept):
     Datasette's table page of 296,850 alignments costs 30 ms of CPU a request."""

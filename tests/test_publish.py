@@ -494,3 +494,33 @@ def test_the_public_copy_says_a_decision_is_reviewed_again_without_the_districts
     assert "welding-edit.csv" not in public
     working = asyncio.run(make_datasette(db_path, pages=True).client.get(f"/program/{program}")).text
     assert reason in working
+
+
+def _notices(html):
+    """The footer's attribution notices and its "Published … with crosswalk" line, as a page shows them."""
+    footer = html.split('<div class="xw-footer">', 1)[1]
+    notices = re.findall(r"<li>(.*?)</li>", footer.split("</ul>", 1)[0]) if 'id="attribution"' in footer else []
+    published = re.search(r"Published [0-9-]+ with crosswalk\.", footer)
+    return notices, published.group(0) if published else None
+
+
+def test_datasettes_own_pages_carry_the_attribution_notices_the_crosswalks_pages_do(published, reviewed_demo):
+    """Datasette's table, row, query and database pages show the standards' text word for word (CCSS, NGSS,
+    O*NET), but their footer held only the bare license list: no "© Copyright 2010 NGA Center / CCSSO"
+    notice, no O*NET attribution statement, no "Published … with crosswalk" line (site audit 1)."""
+    ds = make_public_datasette(published)
+    home = get(ds, "/").text
+    notices, published_line = _notices(home)
+    assert any("National Governors Association" in n for n in notices) and any("O*NET" in n for n in notices), notices
+    assert published_line is not None
+    welding = sqlite3.connect(published / "crosswalk.db").execute(
+        "select id from standards where code = 'HSN-Q.A.3'").fetchone()[0]
+    for path in ("/crosswalk/standards", f"/crosswalk/standards/{welding}", "/crosswalk",
+                 "/crosswalk/what_a_program_certifies?program=Welding+Technology"):
+        page = get(ds, path)
+        assert page.status_code == 200, path
+        assert _notices(page.text) == (notices, published_line), path
+    # The working site's Datasette pages too (it holds no `about` row saying when it was published).
+    working = make_datasette(reviewed_demo, pages=True)
+    notices = _notices(get(working, "/").text)[0]
+    assert notices and _notices(get(working, "/crosswalk-demo/standards").text)[0] == notices
