@@ -593,6 +593,31 @@ async def program_page(datasette, request):
 
 # --- a standard ---------------------------------------------------------------------------------
 
+AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page at a time, best first
+
+
+def awaiting_review_sql(side: str, other: str, suggestions: str = "alignments") -> tuple[str, str]:
+    """The one rule for a statement's (``:id``) suggestions awaiting review, as SQL: ``from … where …``
+    and ``order by`` of the suggestions ``a`` joined to the statement ``o`` at their other end. Only
+    suggestions to active statements: one to a statement retired since certifies nothing and no one
+    can decide it. An industry statement's in the matcher's order; the statements suggested for an
+    academic standard best first; then by id, so that pages of them never share or skip one.
+    ``side``: the statement's column (``source_id`` for a task, ``target_id`` for a standard);
+    ``suggestions``: the working database's ``alignments`` (status 'suggested'), or the public
+    copy's ``unreviewed_suggestions`` (suggestions only).
+
+    Example::
+
+        where, order = awaiting_review_sql("target_id", "source_id")
+        f"select a.score, o.code {where} order by {order} limit 20"
+    """
+    suggested = " and a.status = 'suggested'" if suggestions == "alignments" else ""
+    where = (f"from {suggestions} a join standards o on o.id = a.{other} "
+             f"where a.{side} = :id{suggested} and o.status = 'active'")
+    order = (statement_order_sql("a") if side == "source_id" else "a.score desc") + ", a.id"
+    return where, order
+
+
 async def standard_context(datasette, request) -> dict:
     standard_id = url_id(request)
     standard = await one(datasette, """
@@ -659,14 +684,11 @@ async def standard_context(datasette, request) -> dict:
     suggestions = []
     side, other_side = ("target_id", "source_id") if standard["kind"] == "academic" else ("source_id", "target_id")
     if await has(datasette, "unreviewed_suggestions"):
-        # An industry statement's suggestions in the matcher's order; the statements suggested for
-        # an academic standard, best first.
-        order = statement_order_sql("u") if side == "source_id" else "u.score desc"
+        where, order = awaiting_review_sql(side, other_side, "unreviewed_suggestions")
         suggestions = await rows(datasette, f"""
             select o.id as other_id, o.code as other_code, o.statement as other_statement,
-                   u.score, u.confidence, u.evidence
-            from unreviewed_suggestions u join standards o on o.id = u.{other_side}
-            where u.{side} = :id order by {order} limit 20
+                   a.score, a.confidence, a.evidence
+            {where} order by {order} limit {AWAITING_SHOWN}
         """, {"id": standard_id})
     return {
         "standard": standard,

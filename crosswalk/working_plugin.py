@@ -82,9 +82,6 @@ async def program_page(datasette, request):
     return await _page(datasette, request, "crosswalk_program.html", pages.program_context, _program_extras)
 
 
-AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page at a time, best first
-
-
 async def _standard_extras(datasette, request, context):
     """The suggestions awaiting review for this standard: an industry statement's in the matcher's
     order, the statements suggested for an academic standard best first; ``?page=`` for the next
@@ -92,10 +89,7 @@ async def _standard_extras(datasette, request, context):
     page = pages.page_number(request)
     if page is None:
         raise pages.NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
-    side, other = context["side"], context["other_side"]
-    order = store.statement_order_sql("a") if side == "source_id" else "a.score desc"
-    suggested = (f"from alignments a join standards o on o.id = a.{other} "
-                 f"where a.{side} = :id and a.status = 'suggested' and o.status = 'active'")
+    suggested, order = pages.awaiting_review_sql(context["side"], context["other_side"])
 
     async def awaiting_on(page):
         return await pages.rows(datasette, f"""
@@ -104,18 +98,18 @@ async def _standard_extras(datasette, request, context):
                    (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
                         where pf.framework_id = o.framework_id) as program_names
             {suggested}
-            order by {order}, a.id limit {AWAITING_SHOWN + 1} offset :offset
-        """, {"id": context["standard"]["id"], "offset": (page - 1) * AWAITING_SHOWN})
+            order by {order} limit {pages.AWAITING_SHOWN + 1} offset :offset
+        """, {"id": context["standard"]["id"], "offset": (page - 1) * pages.AWAITING_SHOWN})
 
     awaiting = await awaiting_on(page)
-    total = (page - 1) * AWAITING_SHOWN + len(awaiting)
-    if page > 1 or len(awaiting) > AWAITING_SHOWN:  # there are more: the page says how many
+    total = (page - 1) * pages.AWAITING_SHOWN + len(awaiting)
+    if page > 1 or len(awaiting) > pages.AWAITING_SHOWN:  # there are more: the page says how many
         total = (await pages.one(datasette, f"select count(*) as n {suggested}", {"id": context["standard"]["id"]}))["n"]
     if page > 1 and not awaiting:  # past the last page, as after deciding a last page's last suggestion
-        page = pages.last_page(total, AWAITING_SHOWN)
+        page = pages.last_page(total, pages.AWAITING_SHOWN)
         awaiting = await awaiting_on(page)
-    return {"awaiting": await _seen(datasette, awaiting[:AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
-            "awaiting_first": (page - 1) * AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > AWAITING_SHOWN}
+    return {"awaiting": await _seen(datasette, awaiting[:pages.AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
+            "awaiting_first": (page - 1) * pages.AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > pages.AWAITING_SHOWN}
 
 
 async def standard_page(datasette, request):
