@@ -254,6 +254,13 @@ def band_label(row) -> str:
     return grade_label(low, high) if low is not None and high is not None else ""
 
 
+def not_approved_text(status) -> str:
+    """What a program's work says where it would certify, when its crosswalk is not signed off:
+    "draft, not yet approved", "in review, not yet approved"; "" for an approved program (or one of a
+    copy that holds no status)."""
+    return f"{status}, not yet approved" if status and status != "approved" else ""
+
+
 def status_text(row) -> str:
     """A program's sign-off as a page shows it: "Approved by A. Rivera on 2026-03-02", "Draft"
     (:func:`crosswalk.text.program_status_text`; the public copy may hold no status). On the working
@@ -632,7 +639,8 @@ async def standard_context(datasette, request) -> dict:
                            {"id": standard["parent_id"]})
     if standard["kind"] == "academic":
         evidence = await rows(datasette, """
-            select a.id as alignment_id, p.id as program_id, p.name as program, sf.name as credential,
+            select a.id as alignment_id, p.id as program_id, p.name as program, p.status as program_status,
+                   sf.name as credential,
                    s.id as other_id, s.code as other_code, s.statement as other_statement,
                    a.strength, a.rationale, a.reviewer, a.reviewed_at
             from alignments a
@@ -674,7 +682,12 @@ async def standard_context(datasette, request) -> dict:
         e["stale_reason"] = stale.get(e["alignment_id"])
         e["outside_band"] = bool(e.get("program_id")) and not e["stale"] and (
             (e["program_id"], e["alignment_id"]) not in certifies)
-    programs = sorted({r["program"] for r in evidence if (r.get("program_id"), r["alignment_id"]) in certifies})
+    # Only an approved program's crosswalk certifies for the public; a draft's or one in review is its
+    # committee's work so far, said as such (a copy published without --approved-only holds them).
+    programs = {(r["program"], r["program_status"]) for r in evidence
+                if (r.get("program_id"), r["alignment_id"]) in certifies}
+    for e in evidence:
+        e["not_approved"] = not_approved_text(e.get("program_status")) if e.get("program_id") else ""
     teaching = []
     if standard["kind"] == "industry":
         teaching = await rows(datasette, """
@@ -696,7 +709,8 @@ async def standard_context(datasette, request) -> dict:
         "grade": grade_label(standard.get("grade_low"), standard.get("grade_high"), standard.get("grade")),
         "evidence": evidence,
         "certifying": [e for e in evidence if not e["stale"]],
-        "programs": programs,
+        "programs": sorted(name for name, status in programs if not not_approved_text(status)),
+        "unapproved": [f"{name} ({status})" for name, status in sorted(programs) if not_approved_text(status)],
         "teaching": teaching,
         "suggestions": suggestions,
         "side": side,

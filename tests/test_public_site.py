@@ -18,7 +18,7 @@ from datasette_auth_passwords.utils import hash_password
 from playwright.sync_api import sync_playwright
 
 from crosswalk.db import open_db
-from crosswalk.programs import add_program
+from crosswalk.programs import add_program, set_status
 from crosswalk.publish import publish
 from crosswalk.review_site import make_review_datasette
 from crosswalk.site import make_datasette, make_public_datasette
@@ -456,3 +456,34 @@ def test_a_standards_suggestions_awaiting_review_are_the_same_on_the_public_copy
     for standard, expected in ((w1, ["N-Q.1", "G-MG.1"]), (gmg1, ["W.2", "W.3", "W.1"])):
         assert _listed(get(working, f"/standard/{standard}").text, "awaiting") == expected
         assert _listed(get(public, f"/standard/{standard}").text, "not-reviewed") == expected
+
+
+def test_a_standards_page_says_when_the_programs_aligning_it_are_not_approved(small_db, tmp_path):
+    """Published without --approved-only, a standard's page said "Certified by 3 programs" when all three
+    were drafts, and never showed a status (site audit 4): it names approved programs as certifying, and
+    the others with their status."""
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    add_program(db, "Metal Fabrication", frameworks=["Welding"])
+    set_status(db, "Metal Fabrication", "in review", "J. Chen")
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    db.conn.commit()
+    [nq1] = [r["id"] for r in db.query("select id from standards where code = 'N-Q.1'")]
+    db.close()
+    publish(small_db, tmp_path / "drafts")
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "drafts")):
+        page = get(ds, f"/standard/{nq1}").text
+        assert "Certified by" not in page
+        assert ("Aligned in 2 programs&#39; crosswalks not yet approved: Metal Fabrication (in review), "
+                "Welding Technology (draft).") in page
+        assert page.count("(draft, not yet approved)") == page.count("(in review, not yet approved)") == 1
+        assert "<em>approved</em> once signed off" in get(ds, "/").text  # the home page says what a status means
+    db = open_db(small_db)
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    db.close()
+    publish(small_db, tmp_path / "approved")
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "approved")):
+        page = get(ds, f"/standard/{nq1}").text
+        assert "Certified by 1 approved program: Welding Technology." in page
+        assert "Aligned in 1 program&#39;s crosswalk not yet approved: Metal Fabrication (in review)." in page
+        assert "(draft, not yet approved)" not in page
