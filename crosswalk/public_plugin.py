@@ -703,9 +703,16 @@ async def standard_context(datasette, request) -> dict:
                    a.score, a.confidence, a.evidence
             {where} order by {order} limit {AWAITING_SHOWN}
         """, {"id": standard_id})
+    # /gaps lists the standards of some program's grade band that no program certifies: one outside
+    # every band is not among them (and on a copy with no program, /gaps has no subject to link to).
+    in_a_band = standard["kind"] == "academic" and not evidence and (await one(datasette, """
+        select exists (select 1 from program_standards where standard_id = :id) as n
+    """, {"id": standard_id}))["n"]
     return {
         "standard": standard,
         "parent": parent,
+        "in_a_band": bool(in_a_band),
+        "gaps_subject": standard.get("subject") or NO_SUBJECT,
         "grade": grade_label(standard.get("grade_low"), standard.get("grade_high"), standard.get("grade")),
         "evidence": evidence,
         "certifying": [e for e in evidence if not e["stale"]],

@@ -487,3 +487,27 @@ def test_a_standards_page_says_when_the_programs_aligning_it_are_not_approved(sm
         assert "Certified by 1 approved program: Welding Technology." in page
         assert "Aligned in 1 program&#39;s crosswalk not yet approved: Metal Fabrication (in review)." in page
         assert "(draft, not yet approved)" not in page
+
+
+def test_a_standard_is_called_a_gap_only_where_the_gaps_page_lists_it(small_db, tmp_path):
+    """A standard outside every program's grade band (3.OA.1, grade 3, beside a 9-12 program) was "one of
+    the gaps", linked to a /gaps page that does not list it; on an --approved-only copy with nothing
+    approved the link was a 404 (site audit 7)."""
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    db.conn.commit()
+    ids = {r["code"]: r["id"] for r in db.query("select id, code from standards where code in ('3.OA.1', 'G-MG.1')")}
+    db.close()
+    publish(small_db, tmp_path / "public")
+    publish(small_db, tmp_path / "none-approved", approved_only=True)
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "public")):
+        grade3 = get(ds, f"/standard/{ids['3.OA.1']}").text
+        assert "No program's grade band includes it (Grade 3), so no program certifies it and it is not one of " \
+               "the gaps." in grade3
+        assert "/gaps?" not in grade3
+        in_band = get(ds, f"/standard/{ids['G-MG.1']}").text
+        assert 'it is one of the <a href="/gaps?subject=Math#list">gaps</a>' in in_band
+        gaps = get(ds, "/gaps?subject=Math")
+        assert gaps.status_code == 200 and "G-MG.1" in gaps.text and "3.OA.1" not in gaps.text
+    nothing = get(make_public_datasette(tmp_path / "none-approved"), f"/standard/{ids['G-MG.1']}").text
+    assert "No program's grade band includes it (Grades 9–12)" in nothing and "/gaps?" not in nothing
