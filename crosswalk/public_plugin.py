@@ -835,7 +835,7 @@ async def search_context(datasette, request) -> dict:
         sql = f"""
             select s.id, s.code, s.statement, s.subject, s.grade, s.grade_low, s.grade_high,
                    f.name as framework, f.kind,
-                   (select count(*) from alignments a where a.status = 'accepted'
+                   (select count(*) from current_alignments a where a.status = 'accepted'
                         and (a.target_id = s.id or a.source_id = s.id)) as accepted,
                    case when lower(s.code) = lower(:q) then 0 else 1 end as exact
             from standards_fts

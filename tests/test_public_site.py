@@ -511,3 +511,24 @@ def test_a_standard_is_called_a_gap_only_where_the_gaps_page_lists_it(small_db, 
         assert gaps.status_code == 200 and "G-MG.1" in gaps.text and "3.OA.1" not in gaps.text
     nothing = get(make_public_datasette(tmp_path / "none-approved"), f"/standard/{ids['G-MG.1']}").text
     assert "No program's grade band includes it (Grades 9–12)" in nothing and "/gaps?" not in nothing
+
+
+def test_search_counts_the_accepted_decisions_in_force_as_the_stores_view_does(small_db, tmp_path):
+    """The search page counted accepted alignments itself, so a decision flagged for re-review (a statement
+    changed since) was counted beside its "needs re-review" tag (code audit 13): it reads current_alignments."""
+    db = open_db(small_db)
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    accept(db, "W.2", "N-Q.1", "J. Chen", "2026-03-02T15:00:00+00:00")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
+               "where source_id = (select id from standards where code = 'W.2') and status = 'accepted'")
+    db.conn.commit()
+    in_force = db.execute("select count(*) from current_alignments where standard_code = 'N-Q.1' "
+                          "and status = 'accepted'").fetchone()[0]
+    db.close()
+    assert in_force == 1
+    publish(small_db, tmp_path / "public")
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "public")):
+        found = get(ds, "/search?q=N-Q.1").text
+        row = found.split(">N-Q.1</a>", 1)[1].split("</tr>", 1)[0]
+        assert re.search(r'<td class="num">(\d+)', row).group(1) == str(in_force)
+        assert "needs re-review" in row
