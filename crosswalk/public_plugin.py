@@ -301,6 +301,19 @@ async def footer(datasette) -> dict:
     }
 
 
+def no_program_text(about) -> str:
+    """What a page says where the site has no program: on an --approved-only copy, that none is approved
+    yet and how many are being decided (publish writes them in ``about``), not "No programs yet"."""
+    if (about or {}).get("programs") != "approved programs only":
+        return "No programs yet."
+    text = "No program's crosswalk is approved yet, so none is published here"
+    waiting = int((about or {}).get("programs_not_approved") or 0)
+    if waiting:
+        text += (f"; {waiting} program{' is' if waiting == 1 else 's are'} in progress"
+                 f" ({about.get('programs_not_approved_status')})")
+    return text + "."
+
+
 async def common(datasette, request):
     """What every page shows: the site's title, the sources' attributions, who is signed in."""
     _, name = _db(datasette)
@@ -314,6 +327,7 @@ async def common(datasette, request):
         "score_text": score_text,  # every score a page shows, as the workbook shows it
         "band_label": band_label,
         "status_text": status_text,
+        "no_program_text": no_program_text,
         "query_string": query_string,
         "working": is_working(datasette),
         "sign_in_available": offers_sign_in(datasette),

@@ -316,7 +316,10 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         ("source_database", source.name),
         ("suggestions", "labelled as not reviewed" if suggestions == "label" else "left out"),
         ("programs", "approved programs only" if approved_only else "every program, with its status"),
-    ])
+    ] + ([  # what the copy's pages say while it holds none (or few): how many are still being decided
+        ("programs_not_approved", str(sum(left_out.values()))),
+        ("programs_not_approved_status", ", ".join(f"{count} {status}" for status, count in left_out.items())),
+    ] if approved_only else []))
     conn.commit()
     conn.execute("detach database src")
 

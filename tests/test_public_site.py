@@ -532,3 +532,25 @@ def test_search_counts_the_accepted_decisions_in_force_as_the_stores_view_does(s
         row = found.split(">N-Q.1</a>", 1)[1].split("</tr>", 1)[0]
         assert re.search(r'<td class="num">(\d+)', row).group(1) == str(in_force)
         assert "needs re-review" in row
+
+
+def test_an_approved_only_copy_with_nothing_approved_says_so(small_db, tmp_path):
+    """Published --approved-only before any program was approved, the home page said "No programs yet." and
+    "0 of 0 academic standards … certified", and /gaps "0 of 0 … are not yet certified" over an empty
+    chart: it read as broken (site audit 9)."""
+    publish(small_db, tmp_path / "none")  # a database with no program at all: that is what it says
+    for ds in (make_datasette(small_db, pages=True), make_public_datasette(tmp_path / "none")):
+        assert "No programs yet." in get(ds, "/").text
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    add_program(db, "Metal Fabrication", frameworks=["Welding"])
+    set_status(db, "Metal Fabrication", "in review", "J. Chen")
+    db.close()
+    publish(small_db, tmp_path / "public", approved_only=True)
+    ds = make_public_datasette(tmp_path / "public")
+    said = ("No program&#39;s crosswalk is approved yet, so none is published here; 2 programs are in progress "
+            "(1 draft, 1 in review).")
+    home, gaps = get(ds, "/").text, get(ds, "/gaps").text
+    assert home.count(said) == gaps.count(said) == 1
+    for page in (home, gaps):
+        assert "No programs yet" not in page and "0 of 0" not in page and "<svg" not in page
