@@ -35,6 +35,7 @@ import asyncio
 import collections
 import contextvars
 import json
+import re
 import sqlite3
 import urllib.parse
 
@@ -207,10 +208,25 @@ def heat_step(percent) -> int:
     return sum(1 for step in HEAT_STEPS if percent > step)
 
 
+# Words too common to narrow a search: every term of the query must match, so "volume of a cylinder"
+# missed "Use volume formulas for cylinders" (HSG-GMD.A.3), which has no "of" and no "a".
+STOP_WORDS = frozenset("""
+    a an and are as at be by can for from how in into is it its of on or that the their them then these this
+    to was what when where which with
+""".split())
+
+
 def _fts_query(q):
-    """Each word as a quoted FTS5 term, so punctuation in codes (HSG-GMD.A.3) cannot break the query."""
-    words = [w.replace('"', "") for w in q.split()]
-    return " ".join(f'"{w}"' for w in words if w)
+    """Each word as a quoted FTS5 term, so punctuation in codes (HSG-GMD.A.3) cannot break the query;
+    a "quoted phrase" as an FTS5 phrase, word for word. Common English words (STOP_WORDS) outside a
+    phrase are left out, unless nothing else is asked for (a search for "the" finds "the")."""
+    terms = []  # (text, whether it can be left out)
+    for phrase, word in re.findall(r'"([^"]*)"|(\S+)', q):
+        text = " ".join((phrase or word).replace('"', "").split())
+        if text:
+            terms.append((text, bool(word) and text.lower() in STOP_WORDS))
+    kept = [text for text, common in terms if not common] or [text for text, _ in terms]
+    return " ".join(f'"{t}"' for t in kept)
 
 
 def page_number(request):
