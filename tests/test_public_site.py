@@ -3,6 +3,7 @@ and, in process, what the public copy and the working site show alike."""
 
 import asyncio
 import concurrent.futures
+import csv
 import os
 import pathlib
 import re
@@ -561,8 +562,6 @@ def test_a_search_in_words_leaves_out_the_common_ones(tmp_path):
     """The home page's own example, "volume of a cylinder", missed HSG-GMD.A.3 ("Use volume formulas for
     cylinders…"), because "of" and "a" had to match too (site audit 8). A "quoted phrase" stays exact, and
     a search of common words alone still searches them."""
-    import csv
-
     from crosswalk.importer import import_file
 
     from .conftest import DATA, write_csv
@@ -587,3 +586,25 @@ def test_a_search_in_words_leaves_out_the_common_ones(tmp_path):
         assert found(ds, "volume of a cylinder") == ["8.G.C.9", "HSG-GMD.A.1", "HSG-GMD.A.3"]
         assert found(ds, '"volume of a cylinder"') == ["HSG-GMD.A.1"]
         assert found(ds, "the") == ["8.G.C.9", "HSG-GMD.A.1", "HSG-GMD.A.2"]
+
+
+def test_a_programs_page_links_the_table_of_the_evidence_it_shows(small_db, tmp_path):
+    """A program's "same data as tables" linked its standards, what it certifies and its record, but not
+    program_evidence, the only one holding the rationale, reviewer and date its evidence table shows
+    (site audit 12)."""
+    db = open_db(small_db)
+    pid = add_program(db, "Welding Technology", frameworks=["Welding"]).id
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    accept(db, "W.2", "G-MG.1", "J. Chen", "2026-03-04T15:00:00+00:00")
+    db.conn.commit()
+    db.close()
+    publish(small_db, tmp_path / "public")
+    for ds, name in ((make_datasette(small_db, pages=True), "small"), (make_public_datasette(tmp_path / "public"), "crosswalk")):
+        link = f"/{name}/program_evidence?program_id={pid}"
+        assert f'<a href="{link}">the evidence (tasks, rationales, reviewers, dates)</a>' in get(ds, f"/program/{pid}").text
+        table = get(ds, link.replace("?", ".csv?") + "&_labels=off")
+        assert table.status_code == 200
+        rows = [(r["standard_code"], r["cte_code"], r["rationale"], r["reviewer"], r["reviewed_at"][:10])
+                for r in csv.DictReader(table.text.splitlines())]
+        assert sorted(rows) == [("G-MG.1", "W.2", "W.2 teaches G-MG.1", "J. Chen", "2026-03-04"),
+                                ("N-Q.1", "W.1", "W.1 teaches N-Q.1", "A. Rivera", "2026-03-02")]
