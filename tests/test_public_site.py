@@ -608,3 +608,26 @@ def test_a_programs_page_links_the_table_of_the_evidence_it_shows(small_db, tmp_
                 for r in csv.DictReader(table.text.splitlines())]
         assert sorted(rows) == [("G-MG.1", "W.2", "W.2 teaches G-MG.1", "J. Chen", "2026-03-04"),
                                 ("N-Q.1", "W.1", "W.1 teaches N-Q.1", "A. Rivera", "2026-03-02")]
+
+
+def test_the_public_suggestions_say_what_their_figure_is_and_how_they_are_ordered(small_db, tmp_path):
+    """Published with --suggestions label, a standard's "Suggested, not reviewed" list showed a bare "Score"
+    (15.9, 14.9, 17.0 …) with no unit, left out the confidence it selects, and did not say that a task's
+    list is in the matcher's order, not by score (site audit 10)."""
+    from crosswalk.text import score_text
+
+    db = open_db(small_db)
+    [w1] = [r["id"] for r in db.query("select id from standards where code = 'W.1'")]
+    expected = [(r["code"], f"{score_text(r['score'])}%", f"{r['confidence']} confidence") for r in db.query(
+        "select t.code, a.score, a.confidence from alignments a join standards t on t.id = a.target_id "
+        "where a.source_id = ? order by a.rank", [w1])]
+    db.close()
+    assert len(expected) == 3
+    publish(small_db, tmp_path / "public", suggestions="label")
+    page = get(make_public_datasette(tmp_path / "public"), f"/standard/{w1}").text
+    listed = page.split('id="not-reviewed"', 1)[1].split("</section>", 1)[0]
+    assert '<th scope="col" class="num">Chance it is right</th>' in listed
+    assert "this task's best match in each framework first, then the next best in each" in listed
+    shown = re.findall(r'<a class="xw-code" href="/standard/\d+">([^<]+)</a>.*?<td class="num">([^<]+)'
+                       r'<div class="xw-muted">([^<]+)</div>', listed, re.S)
+    assert shown == expected

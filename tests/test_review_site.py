@@ -912,9 +912,10 @@ def test_a_score_reads_the_same_on_every_page_and_in_the_workbook(ds, review_db,
             listed = (await ds.client.get(f"/program/{program}/review?band={band}", headers=cookie)).text
             assert f'<span class="xw-score">Score {figure}, {band} confidence.</span>' in listed
         public = make_public_datasette(out)
-        for target, figure in ((low_target, "24.6"), (medium_target, "59.9")):
+        for target, figure, band in ((low_target, "24.6", "low"), (medium_target, "59.9", "medium")):
             page = (await public.client.get(f"/standard/{target}")).text
-            assert "Suggested, not reviewed" in page and f'<td class="num">{figure}</td>' in page
+            assert "Suggested, not reviewed" in page
+            assert f'<td class="num">{figure}%<div class="xw-muted">{band} confidence</div></td>' in page
 
     asyncio.run(run())
     sheet = openpyxl.load_workbook(tmp_path / "review.xlsx")["Suggestions"]
