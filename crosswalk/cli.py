@@ -88,6 +88,17 @@ def open_database(path, migrate: bool = True):
     return db
 
 
+def _import_database(path, dry_run: bool):
+    """The database an import writes to; for --dry-run, the one there read as it is (not migrated:
+    a dry run writes nothing), or an empty one in memory where there is none yet."""
+    from .db import memory_db
+
+    if not dry_run:
+        return open_database(path)
+    db = open_database(path, migrate=False) if pathlib.Path(path).exists() else memory_db()
+    return db if db["frameworks"].exists() else memory_db()
+
+
 @click.group(context_settings={"help_option_names": ["--help"]})
 @click.version_option(__version__, prog_name="crosswalk")
 def cli():
@@ -157,7 +168,6 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
         crosswalk import district.db welding.xlsx --framework "Welding tasks" \\
             --sheet Tasks --code-column "Task ID" --text-column Task
     """
-    from .db import memory_db
     from .importer import import_file, prepare_import
 
     if sheet and all_sheets:
@@ -166,12 +176,7 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
                    parent=parent_column, domain=domain_column)
     # Read and check the whole file before touching the database.
     prepared = prepare_import(file, sheet=sheet, all_sheets=all_sheets, columns=columns, subject=subject)
-    if dry_run:
-        db = open_database(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
-        if not db["frameworks"].exists():
-            db = memory_db()
-    else:
-        db = open_database(database)
+    db = _import_database(database, dry_run)
     with progress_bar(silent or dry_run, len(prepared.rows), "Importing") as update:
         result = import_file(
             db, file, framework=framework, kind=kind, publisher=publisher, version=version_,
@@ -582,17 +587,11 @@ def import_case_command(database, file, framework, kind, retire_missing, dry_run
         crosswalk import-case district.db maine-math-case.json --kind academic
     """
     from .case import case_frameworks, import_case, read_case
-    from .db import memory_db
 
     package = read_case(file)
     # Check every framework in the package before touching the database.
     case_frameworks(package, file=pathlib.Path(file).name, framework=framework, kind=kind)
-    if dry_run:
-        db = open_database(database, migrate=False) if pathlib.Path(database).exists() else memory_db()
-        if not db["frameworks"].exists():
-            db = memory_db()
-    else:
-        db = open_database(database)
+    db = _import_database(database, dry_run)
     results = import_case(db, file, framework=framework, kind=kind, dry_run=dry_run, package=package,
                           retire_missing=retire_missing)
     for result in results:
