@@ -38,7 +38,7 @@ import sqlite3
 import yaml
 from datasette.inspect import inspect_hash
 
-from . import cells
+from . import cells, site_guard
 from .db import OUTSIDE_BAND_SQL, now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
@@ -200,7 +200,9 @@ def publish(database, outdir, *, suggestions: str = "omit", force: bool = False,
         if asset.is_file():
             shutil.copy2(asset, out / "static" / asset.name)
 
-    public_md = public_metadata(out / PUBLISHED_DB, suggestions=suggestions, path=metadata, settings=site)
+    # the guard acts only on a site whose metadata names it (a site deployed without crosswalk too)
+    public_md = site_guard.guarded(public_metadata(out / PUBLISHED_DB, suggestions=suggestions, path=metadata,
+                                                   settings=site))
     (out / "metadata.yml").write_text(
         "# Datasette metadata for the public crosswalk, written by `crosswalk publish`.\n"
         + yaml.safe_dump(public_md, sort_keys=False, allow_unicode=True, width=100),

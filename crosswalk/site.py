@@ -207,7 +207,8 @@ def register_once(plugin, name: str) -> None:
 
 
 def register_guard() -> None:
-    """The limits of every crosswalk site (:mod:`crosswalk.site_guard`), registered once."""
+    """The limits of every crosswalk site (:mod:`crosswalk.site_guard`), registered once; they act only on a
+    site whose metadata switches them on (``site_guard.guarded``, as :func:`make_datasette` does)."""
     register_once(site_guard, site_guard.NAME)
 
 
@@ -242,7 +243,7 @@ def make_datasette(*paths, immutable: bool = False, metadata=None, plugins_dir=N
     register_guard()
     files = [str(p) for p in paths]
     names = [pathlib.Path(p).stem for p in files]
-    md = metadata if isinstance(metadata, dict) else load_metadata(names, metadata, databases=files)
+    md = site_guard.guarded(metadata if isinstance(metadata, dict) else load_metadata(names, metadata, databases=files))
     if pages:
         register_working_pages()
         md = working_metadata(md, names[0])

@@ -2,7 +2,10 @@
 
 Registered by :func:`crosswalk.site.make_datasette`, so the working, review and
 public sites all have it (``crosswalk publish`` copies it into the published
-folder's plugins too, for a site deployed without crosswalk installed):
+folder's plugins too, for a site deployed without crosswalk installed). Datasette's
+plugin manager is one for the whole process, so the guard acts only on a site whose
+metadata names it (:func:`guarded`, as ``make_datasette`` and ``crosswalk publish``
+write it); any other Datasette in the process is left as it is. On a crosswalk site:
 
 - every SQLite connection refuses a value longer than ``MAX_VALUE_BYTES``
   (``select randomblob(1000000000)`` is an error at once, not gigabytes), a
@@ -66,6 +69,21 @@ SQLITE_READ = 20
 NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
+def guarded(md: dict) -> dict:
+    """Datasette metadata ``md`` with the guard switched on (its plugin setting, which it checks).
+
+    Example::
+
+        guarded({"title": "x"})["plugins"]  # {'crosswalk-site-guard': {}}
+    """
+    return {**md, "plugins": {**(md.get("plugins") or {}), NAME: {}}}
+
+
+def _on(datasette) -> bool:
+    """Whether ``datasette`` is a crosswalk site (the plugin is registered for every Datasette in the process)."""
+    return datasette.plugin_config(NAME) is not None
+
+
 def _hide_paths(action, table, column, database, trigger):
     # Datasette's own "PRAGMA database_list" (the database page's attached databases) reads no file.
     if action == SQLITE_READ and table == "pragma_database_list" and column == "file":
@@ -95,6 +113,8 @@ def bounded_rows(budget: int = MAX_RESULT_BYTES):
 
 @hookimpl
 def prepare_connection(conn, database, datasette):
+    if not _on(datasette):
+        return
     conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
     conn.setlimit(sqlite3.SQLITE_LIMIT_COLUMN, MAX_COLUMNS)
     conn.row_factory = bounded_rows()  # after Datasette's own sqlite3.Row, which it replaces
@@ -103,6 +123,8 @@ def prepare_connection(conn, database, datasette):
 
 @hookimpl(tryfirst=True)
 def handle_exception(datasette, request, exception):
+    if not _on(datasette):
+        return None
     # A bad _sort is the visitor's mistake: Datasette's error page, with 400 instead of 500.
     if isinstance(exception, DatasetteError) and exception.status == 500 \
             and str(exception.message).startswith(SORT_ERRORS):
@@ -150,6 +172,9 @@ def _is_csv(scope) -> bool:
 
 @hookimpl
 def asgi_wrapper(datasette):
+    if not _on(datasette):
+        return None  # (asked once, when the site's app is made)
+
     def wrap(app):
         async def guarded(scope, receive, send):
             if scope["type"] != "http" or scope.get(GUARDED):

@@ -199,3 +199,26 @@ def test_a_served_public_copy_guards_each_request_once(ds, monkeypatch):
     assert response.status_code == 200 and "'@SUM(1+1)" in response.text
     assert guards and len(set(guards)) == 1
     assert response.headers["x-frame-options"] == "DENY"
+
+
+def test_a_plain_datasette_in_the_same_process_keeps_none_of_the_guard(ds, reviewed_demo, tmp_path):
+    """Datasette's plugin manager is one for the process: the guard (the package's and the published
+    folder's copy, both registered by now) acts on crosswalk's sites only, not on a user's own Datasette."""
+    from datasette.app import Datasette
+    assert get(ds, "/").headers["x-frame-options"] == "DENY"
+    assert get(make_datasette(reviewed_demo), "/").headers["x-frame-options"] == "DENY"
+    path = tmp_path / "mine.db"
+    conn = sqlite3.connect(path)
+    conn.execute("create table notes (id integer primary key, body text)")
+    conn.execute("insert into notes (body) values ('=1+1')")
+    conn.commit()
+    conn.close()
+    plain = Datasette([str(path)])
+    headers = get(plain, "/").headers
+    assert not {"content-security-policy", "x-frame-options", "x-content-type-options"} & set(headers), headers
+    assert get(plain, "/mine.json?sql=select+length(zeroblob(2000000))+as+n&_shape=array").json() == [{"n": 2000000}]
+    wide = ",".join(f"{i} as c{i}" for i in range(200))
+    assert get(plain, f"/mine.json?sql=select+{wide}").status_code == 200
+    files = get(plain, "/mine.json?sql=select+file+from+pragma_database_list&_shape=array").json()
+    assert files == [{"file": str(path)}]
+    assert "=1+1" in get(plain, "/mine/notes.csv").text.splitlines()[1]
