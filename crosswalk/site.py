@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import errno
 import json
 import os
@@ -25,13 +26,14 @@ import secrets
 import socket
 import sqlite3
 import threading
+import urllib.parse
 from collections import OrderedDict
 
 import uvicorn
 import yaml
 from datasette.app import Datasette
 from datasette.plugins import pm
-from datasette.utils import resolve_env_secrets
+from datasette.utils import resolve_env_secrets, tilde_decode
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from . import site_guard, usable_cores, working_plugin
@@ -58,6 +60,8 @@ def datasette_settings(overrides: dict | None = None) -> dict:
     return {**SETTINGS, **(overrides or {})}
 
 
+# Which of a table page's queries are its counts (a Datasette that words them otherwise only counts
+# afresh; whose queries may be kept at all is the request's kind, TABLE_PAGE below, never the text).
 # Datasette's facet queries (column, array and date facets) all read
 #   select ... as value, count(*) as count from (<the table's SQL>) ... group by ...
 FACET_SQL_MARK = "as value, count(*) as count from ("
@@ -65,6 +69,13 @@ FACET_SQL_MARK = "as value, count(*) as count from ("
 # (Datasette's escape_sqlite: a bare name, or one in brackets), which cannot depend on anything but the data.
 TABLE_COUNT_SQL = re.compile(r"select count\(\*\) from (\w+|\[[^\]]+\]) ?")
 FACET_CACHE_SIZE = 256
+# Counts are kept only for Datasette's own table pages (/<database>/<table>, any format), as Datasette
+# routes them; a visitor's ?sql=, a canned query (the same address shape) and a table page with _where=
+# run SQL someone wrote, which may ask for random() or 'now': their results are never kept.
+TABLE_PAGE = re.compile(r"^/(?P<database>[^/.]+)/(?P<table>[^/.]+)(\.\w+)?$")
+VISITOR_SQL_ARGS = ("sql", "_where")
+# The HTTP request being answered (its scope, and whether it is a table page once that is asked).
+_REQUEST: contextvars.ContextVar = contextvars.ContextVar("crosswalk_request", default=None)
 
 
 class DataVersions:
@@ -103,7 +114,8 @@ class CrosswalkDatasette(Datasette):
     table page went from 37.7 to 31.8 ms in-process, and from 37.5 to 32.2 ms of server CPU under
     load). Their results are cached (per process, least recently used first out) under the
     query, its parameters and the database's data_version, so any commit makes them be counted
-    afresh. Requests that ask for a count already being made wait for it.
+    afresh. Requests that ask for a count already being made wait for it. Only a table page's
+    counts are kept (``TABLE_PAGE``): never those of SQL a visitor or a canned query wrote.
     """
 
     def __init__(self, *args, environ: dict | None = None, **kwargs):
@@ -131,6 +143,42 @@ class CrosswalkDatasette(Datasette):
             return None
         return resolve_env_secrets(plugins.get(plugin_name), {**os.environ, **self._environ})
 
+    def app(self):
+        """As Datasette's, with the request being answered known to this site's counts (``_REQUEST``)."""
+        asgi = super().app()
+
+        async def answer(scope, receive, send):
+            token = _REQUEST.set({"scope": scope} if scope["type"] == "http" else None)
+            try:
+                await asgi(scope, receive, send)
+            finally:
+                _REQUEST.reset(token)
+
+        return answer
+
+    async def _on_table_page(self) -> bool:
+        """Whether the request being answered is a table page asked without anyone's SQL (see TABLE_PAGE);
+        asked once per request, and only when a count could be kept."""
+        request = _REQUEST.get()
+        if request is None:
+            return False
+        if "table_page" not in request:
+            request["table_page"] = await self._is_table_page(request["scope"])
+        return request["table_page"]
+
+    async def _is_table_page(self, scope) -> bool:
+        found = TABLE_PAGE.match(scope.get("path", ""))
+        if found is None or scope.get("method", "GET").upper() != "GET":
+            return False
+        args = urllib.parse.parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+        if any(name in VISITOR_SQL_ARGS for name in args):
+            return False
+        try:
+            db = self.get_database(route=tilde_decode(found["database"]))
+        except KeyError:
+            return False
+        return await self.get_canned_query(db.name, tilde_decode(found["table"]), None) is None
+
     def add_database(self, db, name=None, route=None):
         """As Datasette's, with this database's facet and row counts cached (see the class docstring).
 
@@ -141,7 +189,7 @@ class CrosswalkDatasette(Datasette):
         run = db.execute
 
         async def execute(sql, *args, **kwargs):
-            key = self._count_key(db, sql, args, kwargs)
+            key = await self._count_key(db, sql, args, kwargs)
             if key is None:
                 return await run(sql, *args, **kwargs)
             return await self._counted(key, lambda: run(sql, *args, **kwargs))
@@ -176,10 +224,13 @@ class CrosswalkDatasette(Datasette):
         pending.set_result(results)
         return results
 
-    def _count_key(self, db, sql, args, kwargs):
-        """The cache key of a facet or row count (None for any other query): the data_version is read first."""
+    async def _count_key(self, db, sql, args, kwargs):
+        """The cache key of a table page's facet or row count (None for any other query): the
+        data_version is read first."""
         if not (TABLE_COUNT_SQL.fullmatch(sql)
                 or (FACET_SQL_MARK in sql and sql.lstrip().lower().startswith("select"))):
+            return None
+        if not await self._on_table_page():
             return None
         version = self._data_versions.get(db)
         if version is None:

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -170,6 +171,30 @@ def test_a_table_pages_row_count_is_counted_once_until_the_database_changes(smal
         conn.close()
         assert await rows() == 11 and len(counted) == 4
     asyncio.run(run())
+
+
+def test_a_visitors_own_sql_is_never_kept(small_db):
+    """Counts are kept for Datasette's table pages only: SQL that a visitor (?sql=, _where=) or a canned
+    query wrote is run each time, even when it reads like a facet's (random() differs every run)."""
+    lucky = "select random() as value, count(*) as count from (select 1)"
+    md = {"databases": {"small": {"queries": {"lucky": {"sql": lucky}}}}}
+    ds = make_datasette(small_db, metadata=md)
+    where = "abs(random()) % 2 = 0"  # about half the 12 alignments, a different half each time
+
+    async def values(path, read):
+        return [read((await ds.client.get(path)).json()) for _ in range(8)]
+
+    async def run():
+        by_sql = await values(f"/small.json?_shape=array&sql={urllib.parse.quote(lucky)}", lambda r: r[0]["value"])
+        canned = await values("/small/lucky.json?_shape=array", lambda r: r[0]["value"])
+        faceted = await values(f"/small/alignments.json?_facet=status&_where={urllib.parse.quote(where)}",
+                               lambda r: sum(f["count"] for f in r["facet_results"]["status"]["results"]))
+        return by_sql, canned, faceted
+    by_sql, canned, faceted = asyncio.run(run())
+    assert len(set(by_sql)) > 1 and len(set(canned)) > 1 and len(set(faceted)) > 1
+    # A table page's own counts are still kept.
+    assert asyncio.run(values("/small/alignments.json?_facet=status", lambda r: r["filtered_table_rows_count"])) == [12] * 8
+    assert ds.facet_cache
 
 
 def test_the_working_site_keeps_an_answer_until_the_database_changes(small_db, monkeypatch):
