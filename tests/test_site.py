@@ -254,19 +254,35 @@ def test_an_answer_made_while_a_query_ran_out_of_time_is_not_kept(reviewed_demo,
 
 
 def test_workers_share_one_secret(small_db, monkeypatch):
-    """What each uvicorn worker process builds from CROSSWALK_SITE: the same site, the same signing secret."""
-    monkeypatch.setenv(site.ENV_SITE, json.dumps({"paths": [str(small_db)], "secret": "s" * 64}))
-    first, second = site.app_from_env(), site.app_from_env()
-    assert first is not second
-    one = site.datasette_from_config(json.loads(os.environ[site.ENV_SITE]))
-    two = site.datasette_from_config(json.loads(os.environ[site.ENV_SITE]))
-    assert two.unsign(one.sign({"a": "alice"}, "actor"), "actor") == {"a": "alice"}
+    """``_run`` hands every uvicorn worker process one configuration with one signing secret, so a cookie
+    or CSRF token signed by one worker is read by the next. uvicorn.run is stood in for (it would start the
+    processes); each worker is built as app_from_env builds it, from CROSSWALK_SITE."""
+    workers = []
+
+    def start_workers(app, **options):
+        assert app == "crosswalk.site:app_from_env" and options["factory"] and options["workers"] == 2
+        workers.extend(site.datasette_from_config(json.loads(os.environ[site.ENV_SITE]))
+                       for _ in range(options["workers"]))
+
+    monkeypatch.setattr(site.uvicorn, "run", start_workers)
+    monkeypatch.delenv(site.ENV_SITE, raising=False)
+    for given in (None, "s" * 64):  # a secret made at start-up, or DATASETTE_SECRET's
+        if given:
+            monkeypatch.setenv("DATASETTE_SECRET", given)
+        else:
+            monkeypatch.delenv("DATASETTE_SECRET", raising=False)
+        workers.clear()
+        site._run({"paths": [str(small_db)], "immutable": False, "metadata": None, "pages": False},
+                  "127.0.0.1", free_port(), 2)
+        one, two = workers
+        assert two.unsign(one.sign({"a": "alice"}, "actor"), "actor") == {"a": "alice"}
+        assert site.ENV_SITE not in os.environ  # put back after the run
+    assert one.unsign(make_datasette(small_db, secret="s" * 64).sign("x", "csrftoken"), "csrftoken") == "x"
 
     async def run():
         page = await one.client.get("/small/frameworks.json?_shape=array")
         assert sorted(r["name"] for r in page.json()) == ["Academic", "Welding"]
     asyncio.run(run())
-    monkeypatch.delenv(site.ENV_SITE)
     with pytest.raises(RuntimeError, match="crosswalk serve"):
         site.app_from_env()
 
