@@ -399,6 +399,26 @@ def test_every_public_view_answers_in_the_copy(published):
         assert view in ("rereview_alignments", "program_rereview") or rows, view  # (none to re-review there)
 
 
+def test_evidence_for_a_standard_finds_a_code_typed_in_any_case(published):
+    """A coordinator types hsn-q.a.3, or pastes " HSN-Q.A.3 ", and gets the standard's evidence, not "0 results"."""
+    code = sqlite3.connect(published / "crosswalk.db").execute(
+        "select standard_code from standard_evidence where standard_code != lower(standard_code) "
+        "order by standard_code limit 1").fetchone()[0]
+    ds = make_public_datasette(published)
+
+    def evidence(typed):
+        response = asyncio.run(ds.client.get("/crosswalk/evidence_for_a_standard.json",
+                                             params={"code": typed, "_shape": "array"}))
+        assert response.status_code == 200, response.text
+        return [(r["standard_code"], r["cte_code"]) for r in response.json()]
+
+    exact = evidence(code)
+    assert exact and {c for c, _ in exact} == {code}
+    for typed in (code.lower(), f" {code} ", f"  {code.swapcase()}\t"):
+        assert evidence(typed) == exact, typed
+    assert evidence("") == [] and evidence("no-such-code") == []
+
+
 def test_a_districts_canned_queries_are_published_only_where_the_copy_can_answer(reviewed_demo, tmp_path):
     # A district adds its own read-only queries to metadata.yml. Those that read what the public copy
     # does not hold (the review queue, the review log, in any case or spacing) are left out; the
