@@ -239,6 +239,36 @@ def test_common_questions_are_named_queries(page, published, shot):
     assert status == 403
 
 
+# Every form control a visitor can reach, with no name a screen reader could read; and the heading levels.
+UNLABELLED = """() => [...document.querySelectorAll('select, textarea, input')]
+    .filter(e => !['hidden', 'submit', 'button', 'checkbox'].includes(e.type) || (e.type === 'checkbox' && !e.closest('label')))
+    .filter(e => !e.getAttribute('aria-label') && !(e.id && document.querySelector(`label[for="${e.id}"]`)) && !e.closest('label'))
+    .map(e => e.outerHTML.slice(0, 80))"""
+HEADINGS = "() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map(h => Number(h.tagName[1]))"
+
+
+def test_datasettes_own_pages_have_a_title_labels_and_heading_order(page, shot):
+    """The Datasette pages a program page links to (tables, the database's SQL box, the common questions):
+    a canned query's title is its title, not its SQL; every filter, sort and SQL control has a name;
+    headings go down one level at a time (they went from h1 to h3)."""
+    page.goto("/crosswalk/what_a_program_certifies?program=Welding")
+    assert page.title() == "What does a program certify?: crosswalk"
+    for path in ("/crosswalk/standards", "/crosswalk/standards?subject=Math&_sort=code", "/crosswalk",
+                 "/crosswalk/what_a_program_certifies?program=Welding", "/crosswalk?sql=select+1",
+                 "/crosswalk/program_certifies?program_id=1"):
+        page.goto(path)
+        assert page.evaluate(UNLABELLED) == [], path
+        levels = page.evaluate(HEADINGS)
+        assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), (path, levels)
+    page.goto("/crosswalk/standards?subject=Math")
+    for name in ("Filter 1: column", "Filter 1: how to compare", "New filter: column", "Sort by"):
+        assert page.get_by_label(name, exact=True).count() == 1, name
+    assert page.locator("textarea[name=sql]").count() == 0  # (a table page has no SQL box)
+    page.goto("/crosswalk")
+    assert page.locator("textarea#sql-editor").get_attribute("aria-label") == "SQL query"
+    shot(page, "public-9-database-page")
+
+
 def test_on_a_phone_no_page_scrolls_sideways(browser, site, published, shot):
     """At 375 px a wide table scrolls inside its own box and a chart shrinks: the page itself is
     never wider than the screen (it was 1,196 px wide on the home page)."""
