@@ -532,3 +532,33 @@ def test_a_domain_less_standard_is_listed_and_linked_under_no_domain(small_db, t
     assert "M.2" in listed and "N-Q.1" in listed and "M.1" not in listed
     assert "M.1" in geometry and "M.2" not in geometry
     assert "M.2" in gaps and "M.1" not in gaps
+
+
+# Datasette's templates that crosswalk/templates holds a whole copy of, each with a few changes (its
+# header lists them), and the sha256 (first 16 hex digits) of the Datasette file each was copied
+# from, Datasette 0.65.5's. A copy overrides the installed Datasette's template, so a Datasette
+# that changes one would be served the old one unseen.
+COPIED_TEMPLATES = {
+    "base.html": "bb22df33caea147e",
+    "table.html": "81cec4b0f7948bf0",
+    "query.html": "bc3559df0e209da9",
+    "database.html": "4fd5e97823bb5380",
+    "_codemirror_foot.html": "57f0251b9c1fbe03",
+}
+
+
+def test_the_datasette_templates_crosswalk_copies_are_the_installed_datasettes():
+    """pyproject pins Datasette below 1.0, not to 0.65.5: where an installed Datasette's template
+    differs from the one crosswalk copied, copy it again with the changes its copy's header lists."""
+    import hashlib
+
+    import datasette
+
+    from crosswalk.site import TEMPLATES
+
+    installed = pathlib.Path(datasette.__file__).parent / "templates"
+    changed = {name: hashlib.sha256((installed / name).read_bytes()).hexdigest()[:16]
+               for name in COPIED_TEMPLATES}
+    assert changed == COPIED_TEMPLATES, "copy these again from Datasette's templates: " + ", ".join(
+        name for name in COPIED_TEMPLATES if changed[name] != COPIED_TEMPLATES[name])
+    assert all((pathlib.Path(TEMPLATES) / name).exists() for name in COPIED_TEMPLATES)
