@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 
 import numpy as np
@@ -188,9 +187,12 @@ def _in_parallel(fn, items):
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    # Two threads each asking BLAS for two more oversubscribe the cores (and BLAS threads
-    # spin while they wait): with our own threads, BLAS keeps to one.
-    with _blas_threads(1), ThreadPoolExecutor(2) as pool:
+    # BLAS keeps its own threads: holding it to one (threadpoolctl) is a setting of the whole process,
+    # in force for other threads too, and for as long as the caller held this generator. Its gain was
+    # small: O*NET's 18,796 tasks x 2,087 DWAs, top 10, embeddings cached (`crosswalk match`, two runs
+    # each, 2 cores): 6.2-6.9 s with BLAS held to one thread, 7.0-8.3 s without (eight runs), 8.6-9.2 s with
+    # the chunks one after the other.
+    with ThreadPoolExecutor(2) as pool:
         pending = [pool.submit(fn, item) for item in items[:2]]
         for following in items[2:] + [None, None]:
             future = pending.pop(0)
@@ -199,13 +201,6 @@ def _in_parallel(fn, items):
             yield future.result()
 
 
-def _blas_threads(limit: int):
-    """A context in which BLAS (numpy's matrix products) uses at most ``limit`` threads."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - installed with scikit-learn
-        return contextlib.nullcontext()
-    return threadpool_limits(limit, user_api="blas")
 
 def _groups(targets) -> list[np.ndarray]:
     """Targets under the same heading (domain, cluster), as column index arrays."""
