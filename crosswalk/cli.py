@@ -1043,14 +1043,8 @@ def report(database, out, program, format_, force):
     """
     from .report import write_report
 
-    suffix = pathlib.Path(out).suffix.lower().lstrip(".")
-    if format_ is None and suffix not in ("xlsx", "csv"):
-        raise click.UsageError(f"cannot tell the format from {out!r}; name it .xlsx or .csv, or use --format")
-    result = write_report(open_database(database), out, program=program, format=format_ or suffix, force=force)
+    result = write_report(open_database(database), out, program=program, format=format_, force=force)
     click.echo(result.summary())
-
-
-EXPORT_FORMATS = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's ending -> its export format
 
 
 @cli.command()
@@ -1087,11 +1081,6 @@ def export(database, out, format_, program, frameworks, include_suggestions, bas
     """
     from .exports import export as write_export
 
-    if format_ is None:
-        format_ = EXPORT_FORMATS.get(pathlib.Path(out).suffix.lower())
-        if format_ is None:
-            raise click.UsageError(f"cannot tell the format from {out!r}; name it .json (CASE), .tsv (SSSOM) "
-                                   "or .csv, or use --format")
     result = write_export(open_database(database), out, format_, program=program, frameworks=list(frameworks),
                           include_suggestions=include_suggestions, base_url=base_url, license_url=license_url,
                           force=force)

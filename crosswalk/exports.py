@@ -32,6 +32,7 @@ from .outputs import check_output, csv_header_starts, text_has
 from .text import plural
 
 FORMATS = ("case", "sssom", "csv")
+FORMAT_OF_ENDING = {".json": "case", ".tsv": "sssom", ".csv": "csv"}  # a file's ending -> its export format
 
 # Where the identifiers of the published site live when no --base-url is given.
 DEFAULT_BASE_URL = "http://127.0.0.1:8001/"
@@ -251,12 +252,18 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
                         + (f"; {left_out}" if left_out else ""))
 
 
-def export(db, path, format: str, *, program=None, frameworks=None, include_suggestions=False,
+def export(db, path, format: str | None = None, *, program=None, frameworks=None, include_suggestions=False,
            base_url=None, license_url=None, force: bool = False) -> ExportResult:
     """Write the crosswalk to ``path`` as ``case``, ``sssom`` or ``csv``. An existing file there is
     replaced only where it is an earlier export of the same format, or with ``force``; the database
-    never (:func:`crosswalk.outputs.check_output`)."""
-    fmt = (format or "").lower()
+    never (:func:`crosswalk.outputs.check_output`). Without ``format``, the file's ending says it
+    (.json, .tsv, .csv)."""
+    if format is None:
+        format = FORMAT_OF_ENDING.get(pathlib.Path(path).suffix.lower())
+        if format is None:
+            raise CrosswalkError(f"cannot tell the format from {str(path)!r}; name it .json (CASE), .tsv (SSSOM) "
+                                 "or .csv, or use --format")
+    fmt = format.lower()
     if fmt not in FORMATS:
         raise CrosswalkError(f"unknown export format {format!r}; use one of: {', '.join(FORMATS)}")
     ours = {"case": _case_by_crosswalk, "csv": csv_header_starts(CSV_COLUMNS),

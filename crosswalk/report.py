@@ -223,7 +223,9 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
     (or beside it, for a CSV report's two companions) is replaced only where it is an earlier report
     crosswalk wrote, or with ``force``; the database never (:func:`crosswalk.outputs.check_output`)."""
     path = pathlib.Path(path)
-    fmt = (format or path.suffix.lstrip(".") or "xlsx").lower()
+    if format is None and path.suffix.lower().lstrip(".") not in REPORT_FORMATS:
+        raise CrosswalkError(f"cannot tell the format from {str(path)!r}; name it .xlsx or .csv, or use --format")
+    fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in REPORT_FORMATS:
         raise CrosswalkError(f"unknown report format {fmt!r}; use one of: {', '.join(REPORT_FORMATS)}")
     data = crosswalk_data(db, program)

@@ -235,7 +235,15 @@ def test_report_errors(runner, report_db, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: no program named 'Plumbing'; the programs are: 'Automotive Technology'")
     result = runner.invoke(cli, ["report", str(report_db), str(tmp_path / "x.pdf"), "--program", "Carpentry"])
-    assert result.exit_code == 2 and "name it .xlsx or .csv" in result.stderr
+    assert result.exit_code == 1 and "name it .xlsx or .csv" in result.stderr
+    # The library's rule, not only the command's: it wrote a file named "report" as an .xlsx, where the command refused it.
+    from crosswalk.errors import CrosswalkError
+    from crosswalk.report import write_report
+
+    for name in ("x.pdf", "report"):
+        with pytest.raises(CrosswalkError, match=f"cannot tell the format from '.*{name}'; name it .xlsx or .csv"):
+            write_report(open_db(report_db), tmp_path / name, program="Carpentry")
+        assert not (tmp_path / name).exists()
 
 
 def test_program_without_decisions_still_gets_a_document(db, tmp_path):
