@@ -257,14 +257,15 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
         click.echo(result.summary())
 
 
-def _notes_not_found(lines: list, shown: int = 20) -> None:
-    """The gold pairs whose code names no standard, on stderr (as import-decisions says its rows)."""
+def _notes_not_found(lines: list, more: str = "more pair", why: str = "codes not found", shown: int = 20) -> None:
+    """The first ``shown`` rows a command could not use, on stderr, and how many more: eval's gold pairs
+    whose code names no standard, import-decisions' rows."""
     from .text import plural
 
     for line in lines[:shown]:
         click.echo(f"Note: {line}", err=True)
     if len(lines) > shown:
-        click.echo(f"Note: and {plural(len(lines) - shown, 'more pair')} with codes not found", err=True)
+        click.echo(f"Note: and {plural(len(lines) - shown, more)} with {why}", err=True)
 
 
 @cli.group()
@@ -638,7 +639,6 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
         crosswalk import-decisions district.db crosswalk.sssom.tsv
     """
     from .decisions import apply_decisions, read_decisions
-    from .text import plural
 
     columns = dict(source=source_column, target=target_column, decision=decision_column,
                    strength=strength_column, rationale=rationale_column, reviewer=reviewer_column)
@@ -649,10 +649,7 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
                              target_framework=target_framework, reviewer=reviewer)
     for line in result.conflicts:
         click.echo(f"Conflict: {line}", err=True)
-    for line in result.unknown[:20]:
-        click.echo(f"Note: {line}", err=True)
-    if len(result.unknown) > 20:
-        click.echo(f"Note: and {plural(len(result.unknown) - 20, 'more row')} with unknown codes", err=True)
+    _notes_not_found(result.unknown, "more row", "unknown codes")
     click.echo(result.summary())
     if result.conflicts:
         sys.exit(CONFLICTS_LEFT)

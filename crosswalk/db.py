@@ -41,6 +41,7 @@ from .outputs import file_there, is_sqlite_file
 migrations = sqlite_utils.Migrations("crosswalk")
 
 STATUSES = ("suggested", "accepted", "rejected")
+CONFIDENCES = ("high", "medium", "low")  # a suggestion's confidence band, best first (matching.learning)
 MAX_NAMES_SHOWN = 30  # an unknown name lists at most this many of the known ones
 STRENGTHS = ("full", "partial")
 KINDS = ("industry", "academic")

@@ -36,7 +36,7 @@ import dataclasses
 import random
 import time
 
-from .db import framework_id
+from .db import CONFIDENCES, framework_id
 from .errors import CrosswalkError
 from .matching import (
     DEFAULT,
@@ -149,7 +149,7 @@ def _metrics(ranked: dict, gold: dict, top: int) -> dict:
     hits = collections.Counter()
     recall_sum = 0.0
     rr_sum = 0.0
-    bands = {b: {"suggestions": 0, "correct": 0} for b in ("high", "medium", "low")}
+    bands = {b: {"suggestions": 0, "correct": 0} for b in CONFIDENCES}
     for key, cands in ranked.items():
         truth = gold[key]
         keys = [c.target_key for c in cands]

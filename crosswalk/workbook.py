@@ -38,7 +38,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import is_formula_like, write_cell
-from .db import STATUSES, framework_id, now, program_id, row_id, statement_order_sql, write_transaction
+from .db import CONFIDENCES, STATUSES, framework_id, now, program_id, row_id, statement_order_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark, sheet_names
 from .review import (
@@ -973,7 +973,7 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         "insert into alignments (source_id, target_id, score, confidence, method, evidence, created_at, updated_at) "
         "values (?, ?, ?, ?, 'workbook', ?, ?, ?)",
         [item.source_id, item.target_id, item.score,  # (none: a pair the matcher never scored)
-         item.confidence if item.confidence in ("high", "medium", "low") else None,
+         item.confidence if item.confidence in CONFIDENCES else None,
          item.evidence, stamp, stamp],
     )
     result.recreated += 1

@@ -38,7 +38,7 @@ from .text import local_path
 NAME = "crosswalk-working-site"
 REVIEW_SESSIONS = "crosswalk-review-sessions"  # crosswalk.review_site's name as a plugin (its SESSIONS_PLUGIN)
 CONFIG_KEY = pages.WORKING_KEY
-BANDS = ("high", "medium", "low")
+BANDS = store.CONFIDENCES
 # A decision as the pages' buttons name it: (decision, strength)
 DECISIONS = {"accept": ("accept", "full"), "partial": ("accept", "partial"), "reject": ("reject", None)}
 REVIEW_PAGE_SIZE = 25

@@ -34,6 +34,7 @@ import dataclasses
 
 import numpy as np
 
+from ..db import CONFIDENCES
 from .base import DEFAULT, Settings
 from .features import WARM_FEATURES, _combine, _default_weights, _Index
 
@@ -507,6 +508,8 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def confidence_bands(probabilities: np.ndarray, settings: Settings = DEFAULT) -> list[str]:
-    """"high", "medium" or "low" for each calibrated probability (0-100) that a suggestion is right."""
-    return np.where(probabilities >= settings.high, "high",
-                    np.where(probabilities >= settings.medium, "medium", "low")).tolist()
+    """"high", "medium" or "low" (db.CONFIDENCES) for each calibrated probability (0-100) that a
+    suggestion is right."""
+    high, medium, low = CONFIDENCES
+    return np.where(probabilities >= settings.high, high,
+                    np.where(probabilities >= settings.medium, medium, low)).tolist()
