@@ -28,8 +28,8 @@ import sqlite_utils
 
 from .db import KINDS, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
-from .sources import (ColumnMapping, DateText, NoStatementColumn, Table, cell_text, map_columns, read_table,
-                      read_tables)
+from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, map_columns,
+                      read_table, read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
 from .text import parse_grades, plural, same_words, short_list
 
@@ -71,6 +71,9 @@ class StandardRow:
     level: str | None
     source_row: int
     sheet: str | None = None
+    # The code as read before number formats were (7 for a 7 formatted 000, read "007"): a standard
+    # stored under it is this one (_diff). None where the code is no such number.
+    plain_code: str | None = None
 
 
 @dataclasses.dataclass
@@ -179,7 +182,10 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             )
         if index >= len(values):
             return ""
-        text = cell_text(values[index])
+        value = values[index]
+        if isinstance(value, ShownNumber) and field not in ("code", "parent"):
+            value = value.plain  # (a grade 10 under 0.0 is grade 10, not "10.0": only codes read as shown)
+        text = cell_text(value)
         if text in ERROR_VALUES or LIBREOFFICE_ERROR.match(text):
             raise table.error(
                 f"the {field} is the error value {text}: the formula in this cell failed, so the file "
@@ -275,6 +281,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 level=get(values, mapping.level, number, "level") or None,
                 source_row=number,
                 sheet=table.sheet,
+                plain_code=code_value.plain if isinstance(code_value, ShownNumber) else None,
             )
         )
     if not out:
@@ -637,6 +644,12 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         result.warnings.append(
             "codes written in another case are the same standards (updated in place, their decisions kept): "
             + short_list([f"{old['code']} → {code}" for code, old in recased.items()]))
+    padded = _read_as_shown(rows, existing, recased)
+    if padded:
+        result.warnings.append(
+            "codes now read as their cells' number format shows them are the same standards (updated in "
+            "place, their decisions kept): " + short_list([f"{old['code']} → {code}" for code, old in padded.items()]))
+        recased = {**recased, **padded}
     stamp = now()
     seen = set()
     new_rows = []
@@ -717,6 +730,23 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
+
+
+def _read_as_shown(rows: list[StandardRow], existing: dict, recased: dict) -> dict[str, dict]:
+    """The file's codes from number cells read as their formats show them ("007" for a 7 formatted
+    000), each mapped to the framework's standard stored under the code as such a cell was read
+    before (7), where the file has no such code of its own and no other row claims that standard: an
+    unchanged workbook re-imported keeps its standards and their decisions, its codes padded."""
+    codes = {row.code for row in rows}
+    claimed = {old["code"] for old in recased.values()}
+    found: dict[str, dict] = {}
+    for row in rows:
+        plain = row.plain_code
+        if (plain and row.code not in existing and row.code not in recased and plain in existing
+                and plain not in codes and plain not in claimed):
+            found[row.code] = existing[plain]
+            claimed.add(plain)
+    return found
 
 
 def _written_in_another_case(db, framework_id: int, rows: list[StandardRow], existing: dict) -> dict[str, dict]:

@@ -213,10 +213,24 @@ _BLANKS = re.compile(r"[ \t]+")
 _ZERO_PADDED = re.compile(r"^(0+)(?:\.(0+))?$")
 
 
+class ShownNumber(str):
+    """A number as its cell shows it, zeros and all ("007"), with ``plain``, the number as crosswalk
+    read such a cell before it read the format ("7"): a code is the former, a grade or a statement the
+    latter, and a code stored from the plain reading is the same standard (importer)."""
+
+    plain: str
+
+    def __new__(cls, shown: str, number):
+        text = super().__new__(cls, shown)
+        text.plain = str(int(number)) if float(number).is_integer() else str(number)
+        return text
+
+
 def as_shown(value, number_format) -> object:
     """A number as a zero-padding number format shows it ("007" for 7 under 000, "01.0101" for 1.0101
-    under 00.0000), so that a code typed into a number cell reads as the spreadsheet shows it and as its
-    CSV writes it; any other value, or a number the format would round, as it is."""
+    under 00.0000: a :class:`ShownNumber`), so that a code typed into a number cell reads as the
+    spreadsheet shows it and as its CSV writes it; any other value, or a number the format would
+    round, as it is."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not number_format:
         return value
     match = _ZERO_PADDED.match(str(number_format).split(";")[0])
@@ -226,7 +240,7 @@ def as_shown(value, number_format) -> object:
     shown = f"{value:0{len(match.group(1)) + (places + 1 if places else 0)}.{places}f}"
     plain = str(int(value)) if float(value).is_integer() else str(value)
     # (text only where the format adds zeros: a 12 under 0, a 15.7 under 0.0, stay numbers)
-    return shown if shown != plain and float(shown) == value and value >= 0 else value
+    return ShownNumber(shown, value) if shown != plain and float(shown) == value and value >= 0 else value
 
 
 def _collapse(line: str) -> str:
@@ -791,7 +805,7 @@ def _ods_shown(value, text: str):
     """An .ods number as its cell shows it where the cell's text only pads it with zeros ("007" for 7,
     "1.10" for 1.1): the file keeps the text beside the number, not the format's name (:func:`as_shown`)."""
     if re.fullmatch(r"\d+(?:\.\d+)?", text) and float(text) == value and text != str(value):
-        return text
+        return ShownNumber(text, value)
     return value
 
 

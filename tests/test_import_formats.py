@@ -176,3 +176,41 @@ def test_codes_in_number_cells_read_as_the_sheet_shows_them_in_every_format(db, 
     again = import_file(db, csv, framework="Tasks")
     assert (again.added, again.retired, again.unchanged) == (0, 0, 5)
     assert [r[0] for r in db.execute("select code from standards order by source_row")] == expected
+
+
+def test_a_workbook_imported_before_codes_were_read_as_shown_keeps_its_standards_and_decisions(db, tmp_path):
+    """Imported before number formats were read, the tasks 7 and 8 (formatted 000) were stored as 7
+    and 8; the same workbook re-imported reads 007 and 008. They are the same standards, their codes
+    padded: not two added and two retired, with the decision on 7 flagged and certifying nothing."""
+    from crosswalk.matching import match
+    from crosswalk.review import decide
+
+    def tasks(path, number_format):
+        workbook = openpyxl.Workbook()
+        sheet = workbook.active
+        sheet.append(["Code", "Statement", "Grade"])
+        for code, text in ((7, "Measure and calculate the angle of a bevel"), (8, "Read welding symbols on drawings"),
+                           ("A.1", "Keep the work area clean")):
+            sheet.append([code, text, 11])
+            sheet.cell(sheet.max_row, 1).number_format = number_format if isinstance(code, int) else "@"
+            sheet.cell(sheet.max_row, 3).number_format = "0.0"  # (a grade shows 11.0; it is grade 11)
+        workbook.save(path)
+        return path
+
+    # The plain reading, as crosswalk stored such codes before: General shows 7.
+    import_file(db, tasks(tmp_path / "before.xlsx", "General"), framework="Tasks", kind="industry")
+    import_file(db, ROOT / "data" / "ccss_math.csv", framework="Math", kind="academic")
+    match(db, source="Tasks", target="Math", top=3, use_embeddings=False, grade="9-12")
+    ids = dict(db.execute("select code, id from standards where framework_id = 1").fetchall())
+    alignment = db.execute("select id from alignments where source_id = ? order by rank limit 1", [ids["7"]]).fetchone()[0]
+    decide(db, alignment, "accept", reviewer="alice")
+
+    result = import_file(db, tasks(tmp_path / "tasks.xlsx", "000"), framework="Tasks", kind="industry")
+    assert (result.added, result.changed, result.retired, result.flagged) == (0, 2, 0, 0)
+    assert ("codes now read as their cells' number format shows them are the same standards (updated in place, "
+            "their decisions kept): 7 → 007, 8 → 008") in result.warnings
+    assert dict(db.execute("select code, id from standards where framework_id = 1").fetchall()) == {
+        "007": ids["7"], "008": ids["8"], "A.1": ids["A.1"]}
+    assert db.execute("select distinct grade_low, grade_high from standards where framework_id = 1").fetchall() == [(11, 11)]
+    assert db.execute("select status, needs_review from alignments where id = ?", [alignment]).fetchone() == ("accepted", 0)
+    assert db.execute("select count(*) from current_alignments where id = ?", [alignment]).fetchone()[0] == 1
