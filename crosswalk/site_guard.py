@@ -33,6 +33,7 @@ import csv
 import io
 import re
 import sqlite3
+import sys
 import weakref
 
 from datasette import hookimpl
@@ -80,8 +81,16 @@ def guarded(md: dict) -> dict:
 
 
 def _on(datasette) -> bool:
-    """Whether ``datasette`` is a crosswalk site (the plugin is registered for every Datasette in the process)."""
-    return datasette.plugin_config(NAME) is not None
+    """Whether ``datasette`` is a crosswalk site (the plugin is registered for every Datasette in the
+    process). The copy a published folder holds (publish.GUARD_FILE, loaded by Datasette from the
+    folder's plugins) guards every site of a process that has not imported crosswalk's own, metadata
+    or none: a folder served by plain Datasette without its metadata.yml was left unguarded (no CSP,
+    a 100 MB answer, formulas in CSV). Where crosswalk's is imported, crosswalk names the guard in
+    the metadata of every site it makes, and the copy, registered for the process as well, leaves
+    the rest alone."""
+    if datasette.plugin_config(NAME) is not None:
+        return True
+    return __name__ != "crosswalk.site_guard" and "crosswalk.site_guard" not in sys.modules
 
 
 def _hide_paths(action, table, column, database, trigger):

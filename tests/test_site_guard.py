@@ -5,6 +5,7 @@ import csv
 import io
 import pathlib
 import shutil
+import json
 import sqlite3
 
 import pytest
@@ -222,3 +223,33 @@ def test_a_plain_datasette_in_the_same_process_keeps_none_of_the_guard(ds, revie
     files = get(plain, "/mine.json?sql=select+file+from+pragma_database_list&_shape=array").json()
     assert files == [{"file": str(path)}]
     assert "=1+1" in get(plain, "/mine/notes.csv").text.splitlines()[1]
+
+
+def test_a_published_folder_served_by_plain_datasette_without_its_metadata_is_still_guarded(evil_published):
+    """Its plugins hold the guard's copy: served by Datasette alone (a host that ignores metadata.yml,
+    in a process that never imports crosswalk), it still guards the site. It acted only where the
+    metadata named it: no CSP, a 100 MB answer, and formulas in CSV (diff review)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import asyncio, json, sys\n"
+        "from datasette.app import Datasette\n"
+        "folder = sys.argv[1]\n"
+        "ds = Datasette(immutables=[folder + '/crosswalk.db'], plugins_dir=folder + '/plugins')\n"
+        "async def main():\n"
+        "    out = {}\n"
+        "    for url in ('/crosswalk/standards', '/crosswalk.json?sql=select+length(randomblob(100000000))',\n"
+        "                '/crosswalk.csv?sql=select+%27%3D1%2B1%27+as+x'):\n"
+        "        r = await ds.client.get(url)\n"
+        "        out[url] = [r.status_code, r.headers.get('content-security-policy', '')[:11], r.text[-12:]]\n"
+        "    print(json.dumps(out))\n"
+        "asyncio.run(main())\n"
+        "assert 'crosswalk' not in sys.modules and 'crosswalk.site_guard' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", script, str(evil_published)], capture_output=True, text=True,
+                          timeout=120, cwd=evil_published)
+    assert done.returncode == 0, done.stderr
+    answers = json.loads(done.stdout)
+    assert answers["/crosswalk/standards"][:2] == [200, "default-src"]
+    assert answers["/crosswalk.json?sql=select+length(randomblob(100000000))"][0] == 400
+    assert answers["/crosswalk.csv?sql=select+%27%3D1%2B1%27+as+x"][2].strip().endswith("'=1+1")
