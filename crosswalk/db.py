@@ -1442,14 +1442,19 @@ def m021_an_accepted_alignment_has_a_strength(db: sqlite_utils.Database) -> None
     by bare SQL) read four ways: full to the review pages, partial to the CASE export,
     skos:relatedMatch to SSSOM, and to coverage no certification at all, while the evidence listed
     it. It is now full, as DECIDE makes every such decision (the change logged as the upgrade's,
-    with no reviewer), and the table's CHECK refuses the state, edited in place as m006 edits its
-    CHECKs (every row is valid once updated)."""
+    'upgrade', with no reviewer: the review log's trigger names no one for it, as for an import),
+    and the table's CHECK refuses the state, edited in place as m006 edits its CHECKs (every row
+    is valid once updated)."""
+    _edit_stored(db, "trigger", "alignments_review_log", "m019", (
+        ("CASE WHEN new.review_via IS NULL OR new.review_via = 'import' OR (",
+         "CASE WHEN new.review_via IS NULL OR new.review_via IN ('import', 'upgrade') OR ("),))
     conn = db.conn
     (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alignments'").fetchone()
     old = "strength TEXT CHECK (strength IN ('full', 'partial'))"
     if sql.count(old) != 1:
         raise RuntimeError("alignments is not the table m001 made")
-    conn.execute("UPDATE alignments SET strength = 'full' WHERE status = 'accepted' AND strength IS NULL")
+    conn.execute("UPDATE alignments SET strength = 'full', review_via = 'upgrade' "
+                 "WHERE status = 'accepted' AND strength IS NULL")
     (version,) = conn.execute("PRAGMA schema_version").fetchone()
     conn.execute("PRAGMA writable_schema = ON")
     try:

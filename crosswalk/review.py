@@ -390,6 +390,7 @@ class LogEntry:
 
     def describe(self) -> str:
         who = "the import" if self.action in ("flag", "unflag") and self.via == "import" else (
+            "crosswalk's upgrade of the database" if self.via == "upgrade" else
             self.reviewer or "someone (not through crosswalk)")
         head = f"{self.at}  {who} ({self.via})"
         if self.action == "comment":

@@ -300,7 +300,10 @@ def test_an_accepted_alignment_without_a_strength_becomes_full_and_can_no_longer
     assert db.execute("select target_id, status, strength, reviewer from alignments order by target_id").fetchall() == [
         (2, "accepted", "full", "alice"), (3, "accepted", "partial", "bob"), (4, "rejected", None, "carol")]
     assert db.execute("select alignment_id, action, old_strength, new_strength, reviewer, via from review_log").fetchall() == [
-        (1, "set strength", None, "full", None, "sql")]
+        (1, "set strength", None, "full", None, "upgrade")]
+    from crosswalk.review import history
+    assert history(db, 1).lines()[-1].endswith(
+        "crosswalk's upgrade of the database (upgrade)  set strength: strength (none) → full")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         db.execute("update alignments set strength = null where target_id = 3")
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
