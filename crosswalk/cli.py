@@ -579,8 +579,10 @@ def import_case_command(database, file, framework, kind, retire_missing, dry_run
     educationLevel), the hierarchy comes from isChildOf associations and the
     framework's details from the CFDocument. A package exported by crosswalk
     with several frameworks gives them all back. Re-importing updates
-    standards in place by code, like `crosswalk import`. A circle of isChildOf
-    associations is refused.
+    standards in place by code, like `crosswalk import`. Items that share a
+    humanCodingScheme are known by their CASE identifiers; a re-import where
+    such a code is already one of the framework's standards is refused. A
+    circle of isChildOf associations is refused.
 
     Example:
 
@@ -771,9 +773,10 @@ def review_export(database, out, program, framework, statuses, min_score, force)
     by side, score, confidence and evidence, and Decision (accept / reject),
     Strength (full / partial), Rationale and Reviewer columns to fill in.
 
-    A review workbook already at OUT that holds decisions not yet imported
-    is not written over (import it first, or --force); nor is a file
-    crosswalk did not write (--force), or a database (never).
+    A review workbook already at OUT that holds decisions not yet imported,
+    or one that cannot be read, is not written over (import it first, or
+    --force); nor is a file crosswalk did not write (--force), or a
+    database (never).
 
     Example:
 
