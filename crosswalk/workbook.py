@@ -271,7 +271,7 @@ def _refuse_to_lose_decisions(db, path: pathlib.Path) -> None:
     if notes:
         more = f", and {len(notes) - 1} more" if len(notes) > 1 else ""
         raise CrosswalkError(
-            f"{path.name} holds a strength or rationale written on {plural(len(notes), 'suggestion')} without "
+            f"{path.name} holds a strength or rationale written on {plural(len(notes), 'row')} without "
             f"a decision, which the database does not hold (row {notes[0]}{more}); it was not written over: "
             "give those rows a decision and import it (crosswalk review import), write the export to another "
             "file, or replace it with --force")

@@ -218,7 +218,7 @@ def test_an_export_never_writes_over_rationales_written_without_a_decision(small
     assert refused.exit_code == 1
     first, second = sorted((rows[2], rows[5]))
     assert refused.stderr.strip() == (
-        f"Error: r.xlsx holds a strength or rationale written on 2 suggestions without a decision, which the "
+        f"Error: r.xlsx holds a strength or rationale written on 2 rows without a decision, which the "
         f"database does not hold (row {first}, and 1 more); it was not written over: give those rows a decision "
         "and import it (crosswalk review import), write the export to another file, or replace it with --force")
     assert out.read_bytes() == filled
@@ -328,7 +328,7 @@ def test_a_rationale_rewritten_on_a_re_review_row_without_a_decision_is_pointed_
     refused = runner.invoke(cli, export)
     assert refused.exit_code == 1, refused.output
     assert refused.stderr.startswith(
-        f"Error: r.xlsx holds a strength or rationale written on 1 suggestion without a decision, which the "
+        f"Error: r.xlsx holds a strength or rationale written on 1 row without a decision, which the "
         f"database does not hold (row {row}); it was not written over")
     assert out.read_bytes() == filled
 
