@@ -71,9 +71,10 @@ class StandardRow:
     level: str | None
     source_row: int
     sheet: str | None = None
-    # The code as read before number formats were (7 for a 7 formatted 000, read "007"): a standard
-    # stored under it is this one (_diff). None where the code is no such number.
-    plain_code: str | None = None
+    # The number of a code read from a number cell (7 for a 7 formatted 000, read "007", or for a
+    # plain 7): a standard stored under another writing of it ("7", "007") is this one (_diff). None
+    # where the code is no number.
+    number: float | None = None
 
 
 @dataclasses.dataclass
@@ -281,7 +282,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 level=get(values, mapping.level, number, "level") or None,
                 source_row=number,
                 sheet=table.sheet,
-                plain_code=code_value.plain if isinstance(code_value, ShownNumber) else None,
+                number=(code_value.number if isinstance(code_value, ShownNumber) else
+                        code_value if isinstance(code_value, (int, float)) and not isinstance(code_value, bool)
+                        else None),
             )
         )
     if not out:
@@ -312,7 +315,7 @@ def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -
     where = f"sheet {table.sheet!r} " if table.sheet else ""
     if numeric_codes:
         table.warnings.append(
-            f"{where}codes stored as numbers on rows "
+            f"{where}codes stored as numbers without a format that shows them on rows "
             + short_list([f"{n} ({c})" for n, c in numeric_codes])
             + ": a code typed 1.10 reads as 1.1; format the code column as Text"
         )
@@ -644,12 +647,13 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         result.warnings.append(
             "codes written in another case are the same standards (updated in place, their decisions kept): "
             + short_list([f"{old['code']} → {code}" for code, old in recased.items()]))
-    padded = _read_as_shown(rows, existing, recased)
-    if padded:
+    renumbered = _same_number(rows, existing, recased)
+    if renumbered:
         result.warnings.append(
-            "codes now read as their cells' number format shows them are the same standards (updated in "
-            "place, their decisions kept): " + short_list([f"{old['code']} → {code}" for code, old in padded.items()]))
-        recased = {**recased, **padded}
+            "codes from number cells written otherwise than before (their zeros) are the same standards "
+            "(updated in place, their decisions kept): "
+            + short_list([f"{old['code']} → {code}" for code, old in renumbered.items()]))
+        recased = {**recased, **renumbered}
     stamp = now()
     seen = set()
     new_rows = []
@@ -732,20 +736,30 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         progress(to_write)
 
 
-def _read_as_shown(rows: list[StandardRow], existing: dict, recased: dict) -> dict[str, dict]:
-    """The file's codes from number cells read as their formats show them ("007" for a 7 formatted
-    000), each mapped to the framework's standard stored under the code as such a cell was read
-    before (7), where the file has no such code of its own and no other row claims that standard: an
-    unchanged workbook re-imported keeps its standards and their decisions, its codes padded."""
+NUMBER_CODE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict[str, dict]:
+    """The file's codes from number cells that are not the framework's, each mapped to its one
+    standard whose code is the same number written otherwise ("7" for a 7 now formatted 000, read
+    "007"; "007" for a 007 retyped as a plain 7), where the file has no code of its own for that
+    standard and no other row claims it: a workbook re-imported after its code column gained or lost
+    its number format keeps its standards and their decisions. (A 1.10 typed into a number cell
+    reads 1.1, the same number: it is the standard stored as 1.10, where the framework has no 1.1.)"""
+    by_number: dict[float, list[str]] = collections.defaultdict(list)
+    for code in existing:
+        if NUMBER_CODE.fullmatch(code):
+            by_number[float(code)].append(code)
     codes = {row.code for row in rows}
     claimed = {old["code"] for old in recased.values()}
     found: dict[str, dict] = {}
     for row in rows:
-        plain = row.plain_code
-        if (plain and row.code not in existing and row.code not in recased and plain in existing
-                and plain not in codes and plain not in claimed):
-            found[row.code] = existing[plain]
-            claimed.add(plain)
+        if row.number is None or row.code in existing or row.code in recased:
+            continue
+        stored = [code for code in by_number.get(float(row.number), ()) if code not in codes and code not in claimed]
+        if len(stored) == 1:
+            found[row.code] = existing[stored[0]]
+            claimed.add(stored[0])
     return found
 
 

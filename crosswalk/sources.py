@@ -214,14 +214,16 @@ _ZERO_PADDED = re.compile(r"^(0+)(?:\.(0+))?$")
 
 
 class ShownNumber(str):
-    """A number as its cell shows it, zeros and all ("007"), with ``plain``, the number as crosswalk
-    read such a cell before it read the format ("7"): a code is the former, a grade or a statement the
-    latter, and a code stored from the plain reading is the same standard (importer)."""
+    """A number as its cell's format shows it, zeros and all ("007"), with ``number`` (7) and
+    ``plain``, the number as crosswalk read such a cell before it read the format ("7"): a code is
+    the former, a grade or a statement the latter (importer)."""
 
     plain: str
+    number: float
 
     def __new__(cls, shown: str, number):
         text = super().__new__(cls, shown)
+        text.number = number
         text.plain = str(int(number)) if float(number).is_integer() else str(number)
         return text
 
@@ -238,9 +240,9 @@ def as_shown(value, number_format) -> object:
         return value
     places = len(match.group(2) or "")
     shown = f"{value:0{len(match.group(1)) + (places + 1 if places else 0)}.{places}f}"
-    plain = str(int(value)) if float(value).is_integer() else str(value)
-    # (text only where the format adds zeros: a 12 under 0, a 15.7 under 0.0, stay numbers)
-    return ShownNumber(shown, value) if shown != plain and float(shown) == value and value >= 0 else value
+    # (a 1.01 under 0.00 too, shown as read: a code formatted so is no code a spreadsheet turned into a
+    # number, and the importer's note on those leaves it out)
+    return ShownNumber(shown, value) if float(shown) == value and value >= 0 else value
 
 
 def _collapse(line: str) -> str:
@@ -805,7 +807,7 @@ def _ods_shown(value, text: str):
     """An .ods number as its cell shows it where the cell's text only pads it with zeros ("007" for 7,
     "1.10" for 1.1): the file keeps the text beside the number, not the format's name (:func:`as_shown`)."""
     if re.fullmatch(r"\d+(?:\.\d+)?", text) and float(text) == value and text != str(value):
-        return ShownNumber(text, value)
+        return ShownNumber(text, value)  # (the text alone tells no format: a 1.01 shown 1.01 stays a number)
     return value
 
 

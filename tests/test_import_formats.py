@@ -207,10 +207,37 @@ def test_a_workbook_imported_before_codes_were_read_as_shown_keeps_its_standards
 
     result = import_file(db, tasks(tmp_path / "tasks.xlsx", "000"), framework="Tasks", kind="industry")
     assert (result.added, result.changed, result.retired, result.flagged) == (0, 2, 0, 0)
-    assert ("codes now read as their cells' number format shows them are the same standards (updated in place, "
-            "their decisions kept): 7 → 007, 8 → 008") in result.warnings
+    assert ("codes from number cells written otherwise than before (their zeros) are the same standards (updated "
+            "in place, their decisions kept): 7 → 007, 8 → 008") in result.warnings
     assert dict(db.execute("select code, id from standards where framework_id = 1").fetchall()) == {
         "007": ids["7"], "008": ids["8"], "A.1": ids["A.1"]}
     assert db.execute("select distinct grade_low, grade_high from standards where framework_id = 1").fetchall() == [(11, 11)]
     assert db.execute("select status, needs_review from alignments where id = ?", [alignment]).fetchone() == ("accepted", 0)
     assert db.execute("select count(*) from current_alignments where id = ?", [alignment]).fetchone()[0] == 1
+
+    # Next year the column lost its format (typed as plain numbers): 7 is still 007 (a director's walk:
+    # 007 and 010 were retired with their decisions, and 7 and 10 added).
+    again = import_file(db, tasks(tmp_path / "year2.xlsx", "General"), framework="Tasks", kind="industry")
+    assert (again.added, again.changed, again.retired, again.flagged) == (0, 2, 0, 0)
+    assert dict(db.execute("select code, id from standards where framework_id = 1").fetchall()) == {
+        "7": ids["7"], "8": ids["8"], "A.1": ids["A.1"]}
+    assert db.execute("select count(*) from current_alignments where id = ?", [alignment]).fetchone()[0] == 1
+
+
+def test_codes_formatted_with_their_decimals_are_not_called_numbers_a_spreadsheet_made(db, tmp_path):
+    """1.01 ... 1.10 typed under 0.00 read as typed: the note that 'a code typed 1.10 reads as 1.1'
+    named 1.01-1.09, which were right, and left out 1.10 (a director's walk)."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Code", "Statement"])
+    for n in range(1, 11):
+        sheet.append([round(1 + n / 100, 2), f"Task number {n} of the first duty area"])
+        sheet.cell(sheet.max_row, 1).number_format = "0.00"
+    sheet.append([2.1, "A task typed 2.10 in a General cell"])
+    workbook.save(tmp_path / "decimals.xlsx")
+    result = import_file(db, tmp_path / "decimals.xlsx", framework="Decimals", kind="industry")
+    assert [r[0] for r in db.execute("select code from standards order by source_row")] == [
+        "1.01", "1.02", "1.03", "1.04", "1.05", "1.06", "1.07", "1.08", "1.09", "1.10", "2.1"]
+    assert [w for w in result.warnings if "stored as numbers" in w] == [
+        "sheet 'Sheet' codes stored as numbers without a format that shows them on rows 12 (2.1): a code typed 1.10 reads as "
+        "1.1; format the code column as Text"]

@@ -187,7 +187,7 @@ CORPUS = [
                                                          for i in range(1, 10)] + [[1.1, "Task ten."]]), [],
      ("error", "duplicate code '1.1': it is also on row 2 (the spreadsheet stores 1.1 as a number")),
     ("numeric codes reported", "numcodes.xlsx", xlsx([["Code", "Statement"], [1.1, "One."], [1.2, "Two."]]), [],
-     ("ok", 2, "codes stored as numbers on rows 2 (1.1), 3 (1.2)")),
+     ("ok", 2, "codes stored as numbers without a format that shows them on rows 2 (1.1), 3 (1.2)")),
     ("csv code 1.9 then 1.1", "seq.csv", csv_text("Code,Statement\n1.8,A\n1.9,B\n1.1,C\n"), [],
      ("ok", 3, "1.1 on row 4 (after 1.9)")),
     ("pick a sheet", "sheets.xlsx", xlsx(GOOD, setup=second_sheet), ["--sheet", "Safety"], ("ok", 1, None)),
