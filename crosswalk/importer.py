@@ -716,6 +716,13 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             to_write += 1
         elif progress:
             progress(1)
+    moved = _statements_moved(rows, existing, recased)
+    if moved:
+        result.warnings.append(
+            "statements now under another code than before, word for word (were the codes renumbered?): "
+            + short_list([f"{code} (was {was})" for code, was in moved])
+            + "; decisions stay with their codes: those on the old codes are flagged for re-review where "
+              "their statement changed or left, and the new codes have none of them")
     _refuse_to_retire_all(existing, seen, rows, result, file)
     _refuse_to_retire_most(db, existing, seen, rows, result, file, write=write, retire_missing=retire_missing)
     if new_rows:
@@ -734,6 +741,27 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
+
+
+def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict) -> list[tuple[str, str]]:
+    """(code, the code it had before) for each of the file's statements that is word for word another
+    standard's statement before, where that code is no longer this statement in the file: a duty
+    area renumbered, whose decisions follow the codes, not the tasks (a director's walk: the
+    micrometer task's rationale ended on 'Repair fuel injectors', and nothing said so)."""
+    before: dict[str, list[str]] = collections.defaultdict(list)
+    for code, old in existing.items():
+        before[text_hash(old["statement"])].append(code)
+    now = {row.code: text_hash(row.statement) for row in rows}
+    moved = []
+    for row in rows:
+        words = now[row.code]
+        old = existing.get(row.code) or recased.get(row.code)
+        if old is not None and text_hash(old["statement"]) == words:
+            continue
+        codes = before.get(words, [])
+        if len(codes) == 1 and codes[0] != row.code and now.get(codes[0]) != words:
+            moved.append((row.code, codes[0]))
+    return moved
 
 
 NUMBER_CODE = re.compile(r"\d+(?:\.\d+)?")

@@ -763,3 +763,32 @@ def test_both_statements_retired_and_both_back_in_the_same_words_lift_their_flag
         ("unflag", "import")]
     assert rows("select distinct action, reason from review_log where id > ? and alignment_id != ?",
                 last_logged, both) in ([], [("flag", "statement changed on re-import; it was: Add fractions.")])
+
+
+def test_a_duty_area_renumbered_is_said_so_where_its_decisions_stay_with_the_codes(db, tmp_path):
+    """Next year's list renumbers a duty area (B.2 removed, B.3 and B.4 now B.2 and B.3): decisions
+    follow the codes, so the micrometer task's went with B.3 to another task, and the import only
+    said '2 changed, 1 retired' (a director's walk). It now says which statements moved."""
+    from .conftest import write_csv
+
+    header = ["code", "statement"]
+    first = write_csv(tmp_path / "year1.csv", [header, ["B.1", "Clean and inspect the engine block"],
+                                               ["B.2", "Replace the timing belt"],
+                                               ["B.3", "Measure crankshaft journals with a micrometer"],
+                                               ["B.4", "Repair or replace fuel injectors"]])
+    import_file(db, first, framework="Engines", kind="industry")
+    second = write_csv(tmp_path / "year2.csv", [header, ["B.1", "Clean and inspect the engine block"],
+                                                ["B.2", "Measure crankshaft journals with a micrometer"],
+                                                ["B.3", "Repair or replace fuel injectors"]])
+    result = import_file(db, second, framework="Engines", kind="industry")
+    assert (result.changed, result.retired) == (2, 1)
+    assert ("statements now under another code than before, word for word (were the codes renumbered?): "
+            "B.2 (was B.3), B.3 (was B.4); decisions stay with their codes: those on the old codes are flagged "
+            "for re-review where their statement changed or left, and the new codes have none of them"
+            ) in result.warnings
+    # The same statement kept under its code, and one added beside it, are no move.
+    third = write_csv(tmp_path / "year3.csv", [header, ["B.1", "Clean and inspect the engine block"],
+                                               ["B.2", "Measure crankshaft journals with a micrometer"],
+                                               ["B.3", "Repair or replace fuel injectors"],
+                                               ["B.9", "Measure crankshaft journals with a micrometer"]])
+    assert not [w for w in import_file(db, third, framework="Engines", kind="industry").warnings if "renumbered" in w]
