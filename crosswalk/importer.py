@@ -230,6 +230,15 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         code = get(values, mapping.code, number, "code") if mapping.code is not None else ""
         if not statement and not code:
             continue  # spacer row
+        # A heading written across the row (merged over the code and statement columns, so both read
+        # it) or in the code column alone, in words no code is written in: the domain of the rows below,
+        # not a standard (a director's walk: "Unit 1: Kitchen Basics" was an error, or a standard of code
+        # and statement "Unit 1: Kitchen Basics", matched and counted as a task).
+        if mapping.code is not None and len(code) <= MAX_HEADING and "\n" not in code and (
+                code == statement or (not statement and len(code.split()) >= 3)):
+            heading = code
+            headings.append(number)
+            continue
         if not statement:
             raise table.error(
                 f"the statement is empty for code {code!r} (expected the text of the standard)",
@@ -303,7 +312,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         )
     if headings:
         table.warnings.append(
-            f"{where}rows without a code read as section headings (the domain of the rows below): "
+            f"{where}rows read as section headings (the domain of the rows below): "
             + short_list([str(n) for n in headings])
         )
     _check_numeric_codes(table, out, numeric_codes)

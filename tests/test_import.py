@@ -792,3 +792,24 @@ def test_a_duty_area_renumbered_is_said_so_where_its_decisions_stay_with_the_cod
                                                ["B.3", "Repair or replace fuel injectors"],
                                                ["B.9", "Measure crankshaft journals with a micrometer"]])
     assert not [w for w in import_file(db, third, framework="Engines", kind="industry").warnings if "renumbered" in w]
+
+
+def test_a_heading_merged_across_the_row_or_in_the_code_column_alone_is_a_heading(db, tmp_path):
+    """A duty area merged across the row read as a standard whose code and statement were both
+    'Unit 1: Kitchen Basics' (matched, and counted as a task); written in the code column alone it
+    was an error ('the statement is empty for code ...'). Both are the domain of the rows below."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Code", "Task"])
+    sheet.append(["Unit 1: Kitchen Basics"])
+    sheet.merge_cells("A2:B2")
+    sheet.append(["001", "Wash, peel, and cut vegetables"])
+    sheet.append(["Unit 2: Cooking Methods and Heat"])
+    sheet.append(["002", "Turn or stir foods to ensure even cooking"])
+    workbook.save(tmp_path / "culinary.xlsx")
+    result = import_file(db, tmp_path / "culinary.xlsx", framework="Culinary", kind="industry")
+    assert result.added == 2
+    assert db.execute("select code, domain from standards order by source_row").fetchall() == [
+        ("001", "Unit 1: Kitchen Basics"), ("002", "Unit 2: Cooking Methods and Heat")]
+    assert "rows read as section headings (the domain of the rows below): 2, 4" in " ".join(
+        result.warnings)
