@@ -605,8 +605,10 @@ def import_case_command(database, file, framework, kind, retire_missing, dry_run
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.argument("file", type=click.Path())
 @click.option("--sheet", help="Sheet of a workbook (default: the first one shown)")
-@click.option("--from", "source_framework", help="Industry framework of the source codes (default: any)")
-@click.option("--to", "target_framework", help="Academic framework of the target codes (default: any)")
+@click.option("--from", "source_framework", help="Industry framework of the source codes (default: the one "
+              "the file names, else any); over the file's names: rows it places in another one are left out")
+@click.option("--to", "target_framework", help="Academic framework of the target codes (default: the one "
+              "the file names, else any); over the file's names: rows it places in another one are left out")
 @click.option("--source-column", help="Column holding the industry (source) code")
 @click.option("--target-column", help="Column holding the academic (target) code")
 @click.option("--decision-column", help="Column holding the decision")
@@ -632,6 +634,12 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     status is 3); importing the same file twice changes nothing. A file in
     which no decision is between two known standards is an error.
 
+    --from and --to win over the frameworks the file names (a CSV's
+    industry_framework / academic_framework, an SSSOM set's description, a
+    CASE export's notes): a name this database lacks gives way to them, a
+    note says so; rows the file places in another framework of the
+    database are left out, counted.
+
     Example:
 
     \b
@@ -649,6 +657,8 @@ def import_decisions_command(database, file, sheet, source_framework, target_fra
     db = open_database(database)
     result = apply_decisions(db, decisions, source_framework=source_framework,
                              target_framework=target_framework, reviewer=reviewer)
+    for line in result.notes:
+        click.echo(f"Note: {line}", err=True)
     for line in result.conflicts:
         click.echo(f"Conflict: {line}", err=True)
     _notes_not_found(result.unknown, "more row", "unknown codes")

@@ -460,6 +460,9 @@ class DecisionsResult:
     conflicts: list[str] = dataclasses.field(default_factory=list)
     unknown: list[str] = dataclasses.field(default_factory=list)
     undecided: int = 0  # rows that say nobody decided (a crosswalk export's suggestions), left out
+    left_out: int = 0  # rows the file places in another framework of the database than --from or --to
+    notes: list[str] = dataclasses.field(default_factory=list)  # the file's framework names, and the options
+    unit: str = "row"
 
     def summary(self) -> str:
         return (
@@ -468,6 +471,8 @@ class DecisionsResult:
             f"{plural(len(self.conflicts), 'conflict')} left as {'it was' if len(self.conflicts) == 1 else 'they were'}, "
             f"{plural(len(self.unknown), 'row')} with codes not in the database"
             + (f"; {plural(self.undecided, 'suggestion')} without a decision left out" if self.undecided else "")
+            + (f"; {plural(self.left_out, self.unit)} of "
+               f"{'another framework' if self.left_out == 1 else 'other frameworks'} left out" if self.left_out else "")
         )
 
 
@@ -530,7 +535,30 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     """
     source_fid = framework_id(db, source_framework) if source_framework else None
     target_fid = framework_id(db, target_framework) if target_framework else None
-    result = DecisionsResult(file=decisions.file, undecided=decisions.undecided)
+    result = DecisionsResult(file=decisions.file, undecided=decisions.undecided, unit=decisions.unit)
+    options = {"industry": (source_fid, "--from"), "academic": (target_fid, "--to")}
+    # The frameworks a row's names place it in, where --from or --to is given: they win (the user's
+    # word over the file's). A name this database does not have (a new year's frameworks named
+    # otherwise) gives way to the option; a row the file places in another framework of the database
+    # is left out, counted (it overrode the option: --to "MLR Mathematics" imported the ELA rows too,
+    # and a file naming 'Welding' was refused in a database of 'Welding 2025' given as --from).
+    here: dict[str, int | None] = {}  # a name the file gives -> its framework's id here, None: none
+    replaced: dict[tuple[str, str], int] = {}  # (kind, the file's name) -> rows read in the option's framework
+    outside: dict[tuple[str, str], int] = {}  # (kind, the file's name) -> rows left out
+
+    def placed(named: str | None, kind: str) -> str | None:
+        """None: the row's code is looked up as usual; 'replaced': in the option's framework, not the
+        file's; 'outside': the file's framework is another one of the database, the row left out."""
+        fid = options[kind][0]
+        if not named or fid is None:
+            return None
+        if named not in here:
+            try:
+                here[named] = framework_id(db, named)
+            except NotFound:
+                here[named] = None
+        return None if here[named] == fid else "replaced" if here[named] is None else "outside"
+
     stamp = now()
     with write_transaction(db):
         # Every row's pair of standards first: two rows whose codes are written differently (B.3 and
@@ -538,6 +566,19 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
         # before anything is written (applied in turn, the second was a conflict with the first).
         pairs: dict[tuple[int, int], Decision] = {}
         for d in decisions.decisions:
+            ends = [("industry", d.source_framework, placed(d.source_framework, "industry")),
+                    ("academic", d.target_framework, placed(d.target_framework, "academic"))]
+            away = next(((kind, named) for kind, named, state in ends if state == "outside"), None)
+            if away:
+                outside[away] = outside.get(away, 0) + 1
+                result.left_out += 1
+                continue
+            for kind, named, state in ends:
+                if state == "replaced":
+                    replaced[(kind, named)] = replaced.get((kind, named), 0) + 1
+            # Where an option is given, its framework is the one searched.
+            d = dataclasses.replace(d, source_framework=None if source_fid else d.source_framework,
+                                    target_framework=None if target_fid else d.target_framework)
             try:
                 source_id = _resolve(db, d.source_code, d.source_framework, "industry", source_fid)
                 target_id = _resolve(db, d.target_code, d.target_framework, "academic", target_fid)
@@ -553,7 +594,7 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 continue
             other = pairs.get((source_id, target_id))
             if other is None:
-                pairs[(source_id, target_id)] = dataclasses.replace(d)  # (a copy: merged below, not the caller's)
+                pairs[(source_id, target_id)] = d  # (a copy: merged below, not the caller's)
             elif _disagree(other, d):
                 raise _error(decisions, d, _twice(other, d, decisions.unit), column="source")
             else:
@@ -586,14 +627,34 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                     has += f', "{existing["rationale"]}"' if existing["rationale"] else ", no rationale"
                 result.conflicts.append(f"{where}: the file says {said}, the database has {has}"
                                         + (f" by {existing['reviewer']}" if existing["reviewer"] else ""))
-        if len(result.unknown) == len(decisions.decisions):
+        for (kind, named), n in replaced.items():
+            fid, flag = options[kind]
+            result.notes.append(f"{plural(n, decisions.unit)} name{'s' if n == 1 else ''} the {kind} framework "
+                                f"{named!r}, which is not in this database: {'its' if n == 1 else 'their'} codes "
+                                f"are looked up in {_framework_name(db, fid)} ({flag})")
+        for (kind, named), n in outside.items():
+            fid, flag = options[kind]
+            result.notes.append(f"{plural(n, decisions.unit)} name{'s' if n == 1 else ''} the {kind} framework "
+                                f"{named!r}, not {_framework_name(db, fid)} ({flag}): left out")
+        if len(result.unknown) + result.left_out == len(decisions.decisions):
             # Nothing applied and nothing to apply: a wrong file or database, not a success.
+            given = [f"{_framework_name(db, fid)} ({flag})" for fid, flag in options.values() if fid]
+            rows = plural(len(decisions.decisions), decisions.unit)
+            if not result.unknown:  # every row in another framework than the options'
+                raise CrosswalkError(f"none of the decisions in {decisions.file} ({rows}) is in "
+                                     f"{' and '.join(given)}, so nothing was applied ({result.notes[-1]})")
+            wanted = [flag for fid, flag in options.values() if not fid]
             raise CrosswalkError(
-                f"none of the decisions in {decisions.file} ({len(decisions.decisions)} "
-                f"row{'s' if len(decisions.decisions) != 1 else ''}) is between two "
-                f"standards in the database, so nothing was applied ({result.unknown[0]}); import the frameworks "
-                "first, or name them with --from and --to")
+                f"none of the decisions in {decisions.file} ({rows}) is between two standards in the database, "
+                f"so nothing was applied ({result.unknown[0]}); "
+                + (f"are they the codes of {' and '.join(given)}?" if not wanted else "import the frameworks first, "
+                   + ("or name them with --from and --to" if len(wanted) == 2 else
+                      f"or name the {'industry' if wanted == ['--from'] else 'academic'} framework with {wanted[0]}")))
     return result
+
+
+def _framework_name(db, fid: int) -> str:
+    return db.execute("select name from frameworks where id = ?", [fid]).fetchone()[0]
 
 
 def _error(decisions: Decisions, d: Decision, message: str, column: str | None = None) -> SourceError:
@@ -608,11 +669,18 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
                default_framework_id: int | None = None) -> str:
     """Why a decision's code names no standard on its side: a re-import retired it, none has it, or
     the code is a standard of the other kind (the two codes the other way round, as a CASE
-    association from academic to CTE runs; or a relation between two standards of one kind)."""
+    association from academic to CTE runs; or a relation between two standards of one kind), the
+    framework the file names is not in the database, or the code is in another framework than the
+    one searched."""
     code = d.source_code if source_missing else d.target_code
     kind = "industry" if source_missing else "academic"
-    retired = _retired(db, code, d.source_framework if source_missing else d.target_framework, kind,
-                       default_framework_id)
+    framework = d.source_framework if source_missing else d.target_framework
+    if framework:
+        try:
+            default_framework_id = framework_id(db, framework)
+        except NotFound:  # (no --from or --to given: the file's name is the one searched)
+            return f"the file's {kind} framework {framework!r} is not in this database"
+    retired = _retired(db, code, None, kind, default_framework_id)
     if retired:
         return f"{code!r} was retired by a re-import of {' and '.join(retired)}; its {unit} is not applied"
 
@@ -631,6 +699,14 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
         return f"{code!r} is an academic standard, not a CTE (industry) one: a pair of two academic standards, left out"
     if not source_missing and "industry" in found:
         return f"{code!r} is a CTE (industry) standard, not an academic one: left out"
+    if default_framework_id is not None:  # in another framework than the one searched
+        others = [r[0] for r in db.execute(
+            "select distinct f.name from standards s join frameworks f on f.id = s.framework_id "
+            "where s.code = ? and s.status = 'active' and f.kind = ? and f.id != ? order by f.name",
+            [code, kind, default_framework_id])]
+        if others:
+            return (f"no standard with code {code!r} in {_framework_name(db, default_framework_id)} "
+                    f"(it is in {' and '.join(others)})")
     return f"no standard with code {code!r} here"
 
 

@@ -488,3 +488,128 @@ def test_an_sssom_export_of_a_task_two_programs_share_is_read_back_into_each_fra
         "where a.status = 'accepted' order by f.name").fetchall() == [
         ("Welding", "W.1", "N-Q.1", "full", "Covers the following:", "alice"),
         ("Welding 2", "W.1", "N-Q.1", "partial", None, "bob")]
+
+
+def _renamed_db(tmp_path, industry="Welding 2025", math="Maine Math", ela="Maine ELA"):
+    """A database holding the small frameworks under other names, as a new year's database would, the
+    academic one split in two (its Math standards, its ELA one)."""
+    from crosswalk.importer import import_file
+
+    from .conftest import ACADEMIC, WELDING
+
+    path = tmp_path / "renamed.db"
+    db = open_db(path)
+    import_file(db, write_xlsx(tmp_path / "w.xlsx", WELDING, sheet="Tasks"), framework=industry, kind="industry")
+    for name, subject in ((math, "Math"), (ela, "ELA")):
+        rows = [ACADEMIC[0]] + [row for row in ACADEMIC[1:] if row[3] == subject]
+        import_file(db, write_csv(tmp_path / f"{subject}.csv", rows), framework=name, kind="academic")
+    db.close()
+    return path
+
+
+# An earlier crosswalk that names its frameworks, as crosswalk's CSV export does: two Math rows, one ELA.
+NAMED = [
+    ["industry_framework", "cte_code", "academic_framework", "standard_code", "status", "strength", "reviewer"],
+    ["Welding", "W.1", "MLR Mathematics", "N-Q.1", "accepted", "full", "Maine CTE"],
+    ["Welding", "W.2", "MLR Mathematics", "G-MG.1", "accepted", "partial", "Maine CTE"],
+    ["Welding", "W.3", "MLR ELA", "W.9-10.2", "accepted", "full", "Maine CTE"],
+]
+DECIDED = ("select f.name, s.code, t.code, a.status, a.strength from alignments a join standards s on "
+           "s.id = a.source_id join standards t on t.id = a.target_id join frameworks f on f.id = t.framework_id "
+           "where a.status != 'suggested' order by s.code")
+
+
+def test_from_and_to_win_over_framework_names_the_database_does_not_have(runner, tmp_path):
+    """Into a database whose frameworks are named otherwise, a file naming its frameworks was refused
+    ("no standard with code 'W.1' here ... name them with --from and --to") though W.1 is there and
+    --from and --to were given: the file's names overrode the options. The options win; a note says
+    which of the file's names they replaced. Likewise an SSSOM export, whose description names them."""
+    db = _renamed_db(tmp_path)
+    path = write_csv(tmp_path / "earlier.csv", NAMED)
+    result = runner.invoke(cli, ["import-decisions", str(db), str(path), "--from", "Welding 2025",
+                                 "--to", "Maine Math"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Note: 3 rows name the industry framework 'Welding', which is not in this database: their codes are "
+        "looked up in Welding 2025 (--from)\n"
+        "Note: 2 rows name the academic framework 'MLR Mathematics', which is not in this database: their codes "
+        "are looked up in Maine Math (--to)\n"
+        "Note: 1 row names the academic framework 'MLR ELA', which is not in this database: its codes are "
+        "looked up in Maine Math (--to)\n"
+        "Note: row 4 (W.3 → W.9-10.2): no standard with code 'W.9-10.2' in Maine Math (it is in Maine ELA)\n")
+    assert result.stdout == ("Applied 2 decisions from earlier.csv (2 new alignments); 0 already recorded, "
+                             "0 conflicts left as they were, 1 row with codes not in the database\n")
+    assert sqlite3.connect(db).execute(DECIDED).fetchall() == [
+        ("Maine Math", "W.1", "N-Q.1", "accepted", "full"), ("Maine Math", "W.2", "G-MG.1", "accepted", "partial")]
+
+    # The same decisions exported as SSSOM by a database with the file's names (whose description names
+    # the frameworks): read so too (`--from` alone was refused the same way).
+    (tmp_path / "old").mkdir()
+    source = _renamed_db(tmp_path / "old", industry="Welding", math="MLR Mathematics", ela="MLR ELA")
+    assert runner.invoke(cli, ["import-decisions", str(source), str(path)]).exit_code == 0
+    out = tmp_path / "earlier.sssom.tsv"
+    assert runner.invoke(cli, ["export", str(source), str(out), "--format", "sssom"]).exit_code == 0
+    (tmp_path / "new").mkdir()
+    fresh = _renamed_db(tmp_path / "new")
+    result = runner.invoke(cli, ["import-decisions", str(fresh), str(out), "--from", "Welding 2025",
+                                 "--to", "Maine ELA"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "Note: 3 rows name the industry framework 'Welding', which is not in this database: their codes are "
+        "looked up in Welding 2025 (--from)\n"
+        "Note: 2 rows name the academic framework 'MLR Mathematics', which is not in this database: their codes "
+        "are looked up in Maine ELA (--to)\n"
+        "Note: 1 row names the academic framework 'MLR ELA', which is not in this database: its codes are "
+        "looked up in Maine ELA (--to)\n"
+        "Note: row 15 (W.1 → N-Q.1): no standard with code 'N-Q.1' in Maine ELA (it is in Maine Math)\n"
+        "Note: row 16 (W.2 → G-MG.1): no standard with code 'G-MG.1' in Maine ELA (it is in Maine Math)\n")
+    assert result.stdout.startswith("Applied 1 decision from earlier.sssom.tsv (1 new alignment)")
+    assert sqlite3.connect(fresh).execute(DECIDED).fetchall() == [("Maine ELA", "W.3", "W.9-10.2", "accepted", "full")]
+
+
+def test_to_one_framework_leaves_out_the_rows_of_another_with_a_note(runner, tmp_path):
+    """`--to "MLR Mathematics"` imported a file's ELA rows too, silently: a row's framework name
+    overrode --to. The rows the file places in another framework of the database are left out, counted."""
+    db = _renamed_db(tmp_path, industry="Welding", math="MLR Mathematics", ela="MLR ELA")
+    path = write_csv(tmp_path / "earlier.csv", NAMED)
+    result = runner.invoke(cli, ["import-decisions", str(db), str(path), "--to", "MLR Mathematics"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Note: 1 row names the academic framework 'MLR ELA', not MLR Mathematics (--to): left out\n"
+    assert result.stdout == ("Applied 2 decisions from earlier.csv (2 new alignments); 0 already recorded, "
+                             "0 conflicts left as they were, 0 rows with codes not in the database; "
+                             "1 row of another framework left out\n")
+    assert sqlite3.connect(db).execute(DECIDED).fetchall() == [
+        ("MLR Mathematics", "W.1", "N-Q.1", "accepted", "full"),
+        ("MLR Mathematics", "W.2", "G-MG.1", "accepted", "partial")]
+    # A file none of whose rows is in --to's framework applies nothing: an error, the database as it was.
+    before = db.read_bytes()
+    result = runner.invoke(cli, ["import-decisions", str(db), str(write_csv(tmp_path / "ela.csv", [NAMED[0], NAMED[3]])),
+                                 "--to", "MLR Mathematics"])
+    assert (result.exit_code, result.stderr) == (1, (
+        "Error: none of the decisions in ela.csv (1 row) is in MLR Mathematics (--to), so nothing was applied "
+        "(1 row names the academic framework 'MLR ELA', not MLR Mathematics (--to): left out)\n"))
+    assert db.read_bytes() == before
+
+
+def test_codes_really_missing_are_said_so_without_asking_for_options_given(runner, tmp_path):
+    """The error asked for --from and --to when they had been given, and said "no standard with code
+    'W.1' here" where W.1 was in the database under another name than the file's."""
+    db = _renamed_db(tmp_path)
+    path = write_csv(tmp_path / "earlier.csv", NAMED)
+    before = db.read_bytes()
+    # Without options, the file's names are not in the database: said so, and what to do.
+    result = runner.invoke(cli, ["import-decisions", str(db), str(path)])
+    assert (result.exit_code, result.stderr) == (1, (
+        "Error: none of the decisions in earlier.csv (3 rows) is between two standards in the database, so "
+        "nothing was applied (row 2 (W.1 → N-Q.1): the file's industry framework 'Welding' is not in this "
+        "database); import the frameworks first, or name them with --from and --to\n"))
+    # With both given, codes that are in neither framework: no request for the options given.
+    missing = write_csv(tmp_path / "missing.csv", [["source code", "target code", "decision"],
+                                                   ["W.7", "N-Q.1", "full"], ["W.1", "A.9", "full"]])
+    result = runner.invoke(cli, ["import-decisions", str(db), str(missing), "--from", "Welding 2025",
+                                 "--to", "Maine Math"])
+    assert (result.exit_code, result.stderr) == (1, (
+        "Error: none of the decisions in missing.csv (2 rows) is between two standards in the database, so "
+        "nothing was applied (row 2 (W.7 → N-Q.1): no standard with code 'W.7'); are they the codes of "
+        "Welding 2025 (--from) and Maine Math (--to)?\n"))
+    assert db.read_bytes() == before
