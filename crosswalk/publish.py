@@ -97,6 +97,7 @@ class PublishResult:
     suggested: int
     suggestions: str
     left_out: dict = dataclasses.field(default_factory=dict)  # status -> programs not published (approved_only)
+    certifying: int | None = None  # of the accepted, those that certify (current_alignments); None: all
     # program -> changes to its decisions since its sign-off, published as they are now
     changed_since: dict = dataclasses.field(default_factory=dict)
 
@@ -108,7 +109,11 @@ class PublishResult:
         text = (
             f"Published {self.database}: {plural(self.frameworks, 'framework')}, "
             f"{plural(self.standards, 'standard')}, {plural(self.programs, 'program')}, "
-            f"{plural(self.accepted, 'accepted alignment')}{extra}"
+            f"{plural(self.accepted, 'accepted alignment')}"
+            # (as the site counts: one flagged for re-review, or to a retired statement, certifies nothing)
+            + (f" ({self.certifying} certifying, {self.accepted - self.certifying} to decide again)"
+               if self.certifying is not None and self.certifying != self.accepted else "")
+            + extra
         )
         if self.left_out:
             n = sum(self.left_out.values())
@@ -343,6 +348,7 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         standards=count("select count(*) from standards"),
         programs=count("select count(*) from programs"),
         accepted=count("select count(*) from alignments"),
+        certifying=count("select count(*) from current_alignments"),
         suggested=suggested,
         left_out=left_out,
         changed_since=changed_since,

@@ -168,6 +168,7 @@ class Tally:
     statuses: dict = dataclasses.field(default_factory=lambda: {status: 0 for status in STATUSES})
     confidence: dict = dataclasses.field(default_factory=lambda: {"high": 0, "medium": 0, "low": 0})
     flagged: int = 0
+    flagged_rejected: int = 0  # of them, rejections (the programs' "to re-review" counts acceptances only)
 
 
 def export_workbook(db, path, *, program=None, framework=None, statuses=None, min_score=None,
@@ -374,6 +375,7 @@ def _write_suggestions(sheet, rows: list[dict]) -> Tally:
         if row["confidence"] in tally.confidence:
             tally.confidence[row["confidence"]] += 1
         tally.flagged += bool(row["needs_review"])
+        tally.flagged_rejected += bool(row["needs_review"]) and row["status"] == "rejected"
         values = _cells_of(row)
         out = []
         for index, column in enumerate(COLUMNS):
@@ -503,7 +505,9 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
         ("Suggested (not decided yet)", tally.statuses["suggested"]),
         ("Accepted", tally.statuses["accepted"]),
         ("Rejected", tally.statuses["rejected"]),
-        ("Needing re-review", tally.flagged),
+        ("Needing re-review", tally.flagged if not tally.flagged_rejected else
+         f"{tally.flagged} ({tally.flagged - tally.flagged_rejected} accepted, which certify nothing until decided "
+         f"again, as a program's 'to re-review' counts; {tally.flagged_rejected} rejected)"),
         ("High confidence", tally.confidence["high"]),
         ("Medium confidence", tally.confidence["medium"]),
         ("Low confidence", tally.confidence["low"]),

@@ -565,3 +565,32 @@ def test_datasettes_own_pages_carry_the_attribution_notices_the_crosswalks_pages
     working = make_datasette(reviewed_demo, pages=True)
     notices = _notices(get(working, "/").text)[0]
     assert notices and _notices(get(working, "/crosswalk-demo/standards").text)[0] == notices
+
+
+def test_the_counts_of_decisions_to_decide_again_say_what_the_site_and_the_program_list_say(small_db, tmp_path, runner):
+    """After a re-import flagged decisions, publish said '3 accepted alignments' where the site says 1
+    certifies, and the review workbook's cover '3 needing re-review' where the program list says 1 to
+    re-review (it counts flagged rejections too): a director's walk. Each now says how its count splits."""
+    import openpyxl
+
+    from crosswalk.programs import add_program
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    for alignment, decision in ((1, "accept"), (2, "accept"), (3, "reject")):
+        decide(db, alignment, decision, reviewer="alice")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'statement changed on re-import' "
+               "where id in (2, 3)")
+    db.conn.commit()
+    db.close()
+    result = runner.invoke(cli, ["publish", str(small_db), str(tmp_path / "public")])
+    assert result.exit_code == 0, result.output
+    assert "2 accepted alignments (1 certifying, 1 to decide again); suggested alignments left out" in result.stdout
+    out = tmp_path / "review.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    cover = {r[0]: r[1] for r in openpyxl.load_workbook(out)["About this workbook"].iter_rows(values_only=True) if r[0]}
+    assert cover["Needing re-review"] == ("2 (1 accepted, which certify nothing until decided again, as a program's "
+                                          "'to re-review' counts; 1 rejected)")
+    listed = runner.invoke(cli, ["program", "list", str(small_db)]).stdout
+    assert "1 to re-review" in listed
