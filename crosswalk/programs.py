@@ -79,11 +79,41 @@ def canonical_cluster(name: str) -> str:
         >>> canonical_cluster("manufacturing")
         'Manufacturing Career Cluster'
     """
-    found = _CLUSTERS_BY_KEY.get(_cluster_key(name))
+    key = _cluster_key(name)
+    found = _CLUSTERS_BY_KEY.get(key)
+    if found is None and len(key) >= 4:
+        # The start of one cluster's name ("Transportation", "Health"): that cluster (a director's walk:
+        # "Transportation" was refused, the 16 listed); the start of several: those, as "did you mean".
+        starting = sorted({cluster for k, cluster in _CLUSTERS_BY_KEY.items() if k.startswith(key)})
+        if len(starting) == 1:
+            return starting[0]
+        if starting:
+            raise CrosswalkError(f"{name!r} is the start of several Career Clusters: did you mean "
+                                 + " or ".join(repr(c[: -len(CLUSTER_SUFFIX)]) for c in starting) + "?")
     if found is None:
         names = "; ".join(c[: -len(CLUSTER_SUFFIX)] for c in CAREER_CLUSTERS)
         raise CrosswalkError(f"{name!r} is not one of the 16 Career Clusters (Perkins IV): {names}")
     return found
+
+
+CIP_CODE = re.compile(r"\d{2}(\.\d{2}(\d{2})?)?")
+
+
+def cip(code) -> str:
+    """A CIP 2020 code as the classification writes it: a program (48.0508), a series (48.05) or a
+    family (48). Raises for anything else (a director's walk: --cip abc was stored, and the site and
+    the report named it as the program's CIP code).
+
+    Example::
+
+        >>> cip(" 48.0508 ")
+        '48.0508'
+    """
+    text = str(code).strip()
+    if not CIP_CODE.fullmatch(text):
+        raise CrosswalkError(f"{code!r} is not a CIP code: give it as the CIP 2020 writes it, such as 48.0508 "
+                             "(a program), 48.05 (a series) or 48 (a family)")
+    return text
 
 
 def grade_band(text: str) -> tuple[int, int]:
@@ -126,6 +156,8 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
     """
     if not name or not name.strip():
         raise CrosswalkError("a program needs a name")
+    if cip_code is not None:
+        cip_code = cip(cip_code)
     values = {
         k: v for k, v in dict(
             name=name.strip(), cip_code=cip_code, cip_title=cip_title, school=school, description=description,

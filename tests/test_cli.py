@@ -131,7 +131,23 @@ def test_bad_band_or_cluster_is_one_error_and_changes_nothing(runner, small_db):
         "Health Science; Hospitality and Tourism; Human Services; Information Technology; Law and Public "
         "Safety; Manufacturing; Marketing Sales and Service; Scientific Research/Engineering; Transportation, "
         "Distribution, and Logistics\n")
+    # A director's walk: --cip abc was stored and shown as the program's CIP code.
+    result = runner.invoke(cli, ["program", "add", str(small_db), "Welding", "--cip", "abc"])
+    assert (result.exit_code, result.stderr) == (1, "Error: 'abc' is not a CIP code: give it as the CIP 2020 "
+                                                    "writes it, such as 48.0508 (a program), 48.05 (a series) or "
+                                                    "48 (a family)\n")
     assert small_db.read_bytes() == before
+
+
+def test_a_cluster_named_by_the_start_of_its_name_is_that_cluster(runner, small_db):
+    """'Transportation' was refused with the 16 listed (a director's walk): the start of one cluster's
+    name is that cluster."""
+    result = runner.invoke(cli, ["program", "add", str(small_db), "Automotive Technology", "--cluster",
+                                 "Transportation", "--cip", "47.0604"])
+    assert result.exit_code == 0, result.output
+    assert sqlite3.connect(small_db).execute(
+        "select career_cluster, cip_code from programs where name = 'Automotive Technology'").fetchone() == (
+        "Transportation, Distribution, and Logistics Career Cluster", "47.0604")
 
 
 def test_demo_programs_name_career_clusters():
