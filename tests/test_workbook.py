@@ -531,20 +531,27 @@ def test_rows_sorted_without_their_hidden_columns_decide_nothing(small_db, tmp_p
         == ("suggested",)
 
 
+def _exported_with_a_decision(runner, db, tmp_path, code, rationale):
+    """A review workbook (r.xlsx) of every alignment, its first row on task ``code`` accepted, partial,
+    with ``rationale``; and that alignment's id."""
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
+    (aid,) = sqlite3.connect(db).execute(
+        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = ? "
+        "order by a.id limit 1", [code]).fetchone()
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    set_decision(ws, rows_by_id(ws)[aid], "accept", "partial", rationale)
+    wb.save(out)
+    return out, aid
+
+
 def test_a_statement_reimported_in_another_case_keeps_the_workbooks_decisions(small_db, tmp_path, runner):
     """A re-import that writes a task otherwise only in case or spacing updates it without asking for
     re-review; a review workbook exported before it was then refused row by row ("changed since the
     export: it is now not decided yet", exit 0) and blamed its reviewer for editing the statement."""
     db = str(small_db)
-    out = tmp_path / "r.xlsx"
-    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
-    (aid,) = sqlite3.connect(db).execute(
-        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.3' "
-        "order by a.id limit 1").fetchone()
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Suggestions"]
-    set_decision(ws, rows_by_id(ws)[aid], "accept", "partial", "Writes the report")
-    wb.save(out)
+    out, aid = _exported_with_a_decision(runner, db, tmp_path, "W.3", "Writes the report")
     rows = [r[:] for r in WELDING]
     rows[5][1] = rows[5][1].upper().replace(" ", "  ")  # W.3, in capitals and double spaces
     result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "w.xlsx", rows, sheet="Tasks")),
@@ -563,15 +570,7 @@ def test_a_task_code_reimported_in_lower_case_keeps_the_workbooks_decisions_on_i
     ("were the rows sorted, or pasted, without the hidden columns?"), exit 3, nothing applied, and could
     never be imported (audit of lost decisions, finding 4)."""
     db = str(small_db)
-    out = tmp_path / "r.xlsx"
-    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
-    (aid,) = sqlite3.connect(db).execute(
-        "select a.id from alignments a join standards s on s.id = a.source_id where s.code = 'W.2' "
-        "order by a.id limit 1").fetchone()
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Suggestions"]
-    set_decision(ws, rows_by_id(ws)[aid], "accept", "partial", "Angles")
-    wb.save(out)
+    out, aid = _exported_with_a_decision(runner, db, tmp_path, "W.2", "Angles")
     rows = [r[:] for r in WELDING]
     rows[4][0] = "w.2"  # W.2 written in lower case: the same standard, its decisions kept
     result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "w.xlsx", rows, sheet="Tasks")),

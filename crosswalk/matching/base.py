@@ -201,7 +201,6 @@ def _in_parallel(fn, items):
             yield future.result()
 
 
-
 def _groups(targets) -> list[np.ndarray]:
     """Targets under the same heading (domain, cluster), as column index arrays."""
     by_context: dict[str, list[int]] = collections.defaultdict(list)

@@ -204,9 +204,8 @@ class _Ranking:
             fused = fused / np.float32(scale)
             if not used:
                 idx, ranked_raw, _ = _cold_top(fused, sources[start:stop])
-                raw = ranked_raw[0]
                 overall, first = ranked_raw
-                cold_best = raw[:, 0] if raw.shape[1] else np.full(len(raw), -np.inf, np.float32)
+                cold_best = overall[:, 0] if overall.shape[1] else np.full(len(overall), -np.inf, np.float32)
                 vals, vouched = _calibrated(cold_calibration, ranked_raw), _calibrated(GOLD_CALIBRATION, ranked_raw)
                 if learned.calibration is not None:
                     vals = vouched = _committee(learned.calibration, vals)
