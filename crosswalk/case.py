@@ -442,15 +442,15 @@ def _holders(by_id: dict, group_by_item: dict) -> dict[tuple, list[str]]:
 def _codes(by_id: dict, group_by_item: dict, holders: dict, notes: list[str] | None = None) -> dict[str, str]:
     """Item identifier → its code: ``humanCodingScheme`` where it is unique within its framework
     (the same code may be in two frameworks), else the identifier (with a note, counted)."""
-    counts = {key: len(identifiers) for key, identifiers in holders.items()}
     code_of = {}
     missing = repeated = 0
     for identifier, (_, item) in by_id.items():
         code = (item.get("humanCodingScheme") or "").strip()
-        code_of[identifier] = code if code and counts[(group_by_item[identifier], code)] == 1 else identifier
+        shared = bool(code) and len(holders[(group_by_item[identifier], code)]) > 1
+        code_of[identifier] = code if code and not shared else identifier
         if item.get("CFItemType") != FRAMEWORK_ITEM_TYPE:
             missing += not code
-            repeated += bool(code) and counts[(group_by_item[identifier], code)] > 1
+            repeated += shared
     if notes is not None and (missing or repeated):
         notes.append("CASE identifiers are the codes of " + " and ".join(
             part for part in (f"{plural(missing, 'item')} without a humanCodingScheme" if missing else "",
@@ -598,8 +598,6 @@ def _taken(db, name: str, codes: list[str]) -> tuple[str, dict[str, str]] | None
     """The framework ``name`` names (as an import finds it) and which of ``codes`` it has standards
     of, active or retired: {code: the standard's code}, a code in another case as a re-import
     takes it for the same standard (SQLite's NOCASE, importer._written_in_another_case)."""
-    if not db["frameworks"].exists():
-        return None
     row = named_row(db, "frameworks", str(name or ""))
     if row is None:
         return None

@@ -1285,6 +1285,23 @@ def _edit_stored(db, kind: str, name: str, made_by: str, edits) -> None:
     db.execute(sql)
 
 
+def _edit_table(db, name: str, made_by: str, old: str, new: str) -> None:
+    """A table's stored CREATE statement with ``old`` (there once, else the table is not the one
+    ``made_by`` made, and the migration stops) replaced by ``new``, in place, as SQLite documents
+    for constraint changes every stored row already meets (m006), instead of copying the table."""
+    conn = db.conn
+    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", [name]).fetchone()
+    if sql.count(old) != 1:
+        raise RuntimeError(f"{name} is not the table {made_by} made")
+    (version,) = conn.execute("PRAGMA schema_version").fetchone()
+    conn.execute("PRAGMA writable_schema = ON")
+    try:
+        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = ?", [sql.replace(old, new), name])
+        conn.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        conn.execute("PRAGMA writable_schema = OFF")
+
+
 @migrations()
 def m016_decisions_to_decide_again_and_who_certifies(db: sqlite_utils.Database) -> None:
     """The accepted decisions that certify nothing until decided again, with why, written once
@@ -1420,20 +1437,9 @@ def m020_an_alignment_the_matcher_never_scored_has_no_score(db: sqlite_utils.Dat
     score 0, shown as "Score 0.0 (- confidence)", as if the matcher had judged it 0% likely. Its score
     is now NULL: nothing. The table's NOT NULL is dropped in place (as m006 edits its CHECKs: every
     stored row stays valid, as SQLite documents for removing a NOT NULL constraint)."""
-    conn = db.conn
-    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alignments'").fetchone()
-    old = "score REAL NOT NULL CHECK (score >= 0 AND score <= 100)"
-    if sql.count(old) != 1:
-        raise RuntimeError("alignments is not the table m001 made")
-    (version,) = conn.execute("PRAGMA schema_version").fetchone()
-    conn.execute("PRAGMA writable_schema = ON")
-    try:
-        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alignments'",
-                     [sql.replace(old, "score REAL CHECK (score >= 0 AND score <= 100)")])
-        conn.execute(f"PRAGMA schema_version = {version + 1}")
-    finally:
-        conn.execute("PRAGMA writable_schema = OFF")
-    conn.execute("UPDATE alignments SET score = NULL WHERE method = 'import-decisions' AND score = 0")
+    _edit_table(db, "alignments", "m001", "score REAL NOT NULL CHECK (score >= 0 AND score <= 100)",
+                "score REAL CHECK (score >= 0 AND score <= 100)")
+    db.execute("UPDATE alignments SET score = NULL WHERE method = 'import-decisions' AND score = 0")
 
 
 @migrations()
@@ -1448,21 +1454,10 @@ def m021_an_accepted_alignment_has_a_strength(db: sqlite_utils.Database) -> None
     _edit_stored(db, "trigger", "alignments_review_log", "m019", (
         ("CASE WHEN new.review_via IS NULL OR new.review_via = 'import' OR (",
          "CASE WHEN new.review_via IS NULL OR new.review_via IN ('import', 'upgrade') OR ("),))
-    conn = db.conn
-    (sql,) = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'alignments'").fetchone()
-    old = "strength TEXT CHECK (strength IN ('full', 'partial'))"
-    if sql.count(old) != 1:
-        raise RuntimeError("alignments is not the table m001 made")
-    conn.execute("UPDATE alignments SET strength = 'full', review_via = 'upgrade' "
-                 "WHERE status = 'accepted' AND strength IS NULL")
-    (version,) = conn.execute("PRAGMA schema_version").fetchone()
-    conn.execute("PRAGMA writable_schema = ON")
-    try:
-        conn.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'alignments'",
-                     [sql.replace(old, f"strength TEXT CHECK ({STRENGTH_CHECK})")])
-        conn.execute(f"PRAGMA schema_version = {version + 1}")
-    finally:
-        conn.execute("PRAGMA writable_schema = OFF")
+    db.execute("UPDATE alignments SET strength = 'full', review_via = 'upgrade' "
+               "WHERE status = 'accepted' AND strength IS NULL")
+    _edit_table(db, "alignments", "m001", "strength TEXT CHECK (strength IN ('full', 'partial'))",
+                f"strength TEXT CHECK ({STRENGTH_CHECK})")
 
 
 # A strength is full or partial, and an accepted alignment has one (m021).
@@ -1713,6 +1708,16 @@ def program_id(db, program) -> int:
         program_id(db, "Welding Technology")
     """
     return _find_id(db, "programs", "program", program, "add one with 'crosswalk program add'")
+
+
+def framework_name(db, fid: int) -> str:
+    """The name, as written, of the framework of id ``fid`` (one :func:`framework_id` found)."""
+    return db.execute("select name from frameworks where id = ?", [fid]).fetchone()[0]
+
+
+def program_name(db, program) -> str:
+    """A program's name as written, given by its name (in any case) or its id."""
+    return db.execute("select name from programs where id = ?", [program_id(db, program)]).fetchone()[0]
 
 
 def named_row(db, table: str, name: str) -> dict | None:

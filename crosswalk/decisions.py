@@ -31,7 +31,7 @@ import re
 import yaml
 
 from .cells import restored
-from .db import STRENGTHS, framework_id, now, stored_time, write_transaction
+from .db import STRENGTHS, framework_id, framework_name, now, stored_time, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
@@ -631,14 +631,14 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
             fid, flag = options[kind]
             result.notes.append(f"{plural(n, decisions.unit)} name{'s' if n == 1 else ''} the {kind} framework "
                                 f"{named!r}, which is not in this database: {'its' if n == 1 else 'their'} codes "
-                                f"are looked up in {_framework_name(db, fid)} ({flag})")
+                                f"are looked up in {framework_name(db, fid)} ({flag})")
         for (kind, named), n in outside.items():
             fid, flag = options[kind]
             result.notes.append(f"{plural(n, decisions.unit)} name{'s' if n == 1 else ''} the {kind} framework "
-                                f"{named!r}, not {_framework_name(db, fid)} ({flag}): left out")
+                                f"{named!r}, not {framework_name(db, fid)} ({flag}): left out")
         if len(result.unknown) + result.left_out == len(decisions.decisions):
             # Nothing applied and nothing to apply: a wrong file or database, not a success.
-            given = [f"{_framework_name(db, fid)} ({flag})" for fid, flag in options.values() if fid]
+            given = [f"{framework_name(db, fid)} ({flag})" for fid, flag in options.values() if fid]
             rows = plural(len(decisions.decisions), decisions.unit)
             if not result.unknown:  # every row in another framework than the options'
                 raise CrosswalkError(f"none of the decisions in {decisions.file} ({rows}) is in "
@@ -651,10 +651,6 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                    + ("or name them with --from and --to" if len(wanted) == 2 else
                       f"or name the {'industry' if wanted == ['--from'] else 'academic'} framework with {wanted[0]}")))
     return result
-
-
-def _framework_name(db, fid: int) -> str:
-    return db.execute("select name from frameworks where id = ?", [fid]).fetchone()[0]
 
 
 def _error(decisions: Decisions, d: Decision, message: str, column: str | None = None) -> SourceError:
@@ -705,7 +701,7 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
             "where s.code = ? and s.status = 'active' and f.kind = ? and f.id != ? order by f.name",
             [code, kind, default_framework_id])]
         if others:
-            return (f"no standard with code {code!r} in {_framework_name(db, default_framework_id)} "
+            return (f"no standard with code {code!r} in {framework_name(db, default_framework_id)} "
                     f"(it is in {' and '.join(others)})")
     return f"no standard with code {code!r} here"
 

@@ -26,7 +26,7 @@ import yaml
 
 from .case import export_case, framework_uuid
 from .cells import neutralise
-from .db import framework_id, program_id
+from .db import framework_id, program_id, program_name
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, text_has
 from .text import plural
@@ -166,7 +166,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
         },
         # One id per selection (SSSOM: "a globally unique identifier for the mapping set"): every export
         # named the same set, a program's two mappings and the whole crosswalk's 12,855 alike.
-        "mapping_set_id": f"{base}crosswalk" + (f"-{_slug(_program_name(db, program))}" if program is not None else "")
+        "mapping_set_id": f"{base}crosswalk" + (f"-{_slug(program_name(db, program))}" if program is not None else "")
                           + ("-with-suggestions" if include_suggestions else "") + ".sssom.tsv",
         "mapping_set_title": SSSOM_TITLE,
         "mapping_set_description": (
@@ -310,11 +310,6 @@ def read_sssom(path) -> tuple[dict, list[dict]]:
 
 def _one_line(text) -> str:
     return " ".join(str(text or "").split())
-
-
-def _program_name(db, program) -> str:
-    """A program's name as written, whether named so, in another case, or by its id."""
-    return db.execute("select name from programs where id = ?", [program_id(db, program)]).fetchone()[0]
 
 
 def _slug(text: str) -> str:

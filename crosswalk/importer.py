@@ -26,7 +26,7 @@ import re
 
 import sqlite_utils
 
-from .db import KINDS, named_row, now, worked_on_sql, write_transaction
+from .db import KINDS, framework_name, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, map_columns,
                       read_table, read_tables)
@@ -185,7 +185,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             return ""
         value = values[index]
         if isinstance(value, ShownNumber) and field not in ("code", "parent"):
-            value = value.plain  # (a grade 10 under 0.0 is grade 10, not "10.0": only codes read as shown)
+            value = value.number  # (a grade 10 under 0.0 is grade 10, not "10.0": only codes read as shown)
         text = cell_text(value)
         if text in ERROR_VALUES or LIBREOFFICE_ERROR.match(text):
             raise table.error(
@@ -601,7 +601,7 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     with write_transaction(db):
         framework_id, described_anew = _upsert_framework(db, meta)
         result.framework_id = framework_id
-        result.framework = db.execute("select name from frameworks where id = ?", [framework_id]).fetchone()[0]
+        result.framework = framework_name(db, framework_id)
         _diff(db, framework_id, rows, result, write=True, file=file, progress=progress,
               retire_missing=retire_missing)
         # imported_at is a CASE export's lastChangeDateTime: it moves only where the import changed
@@ -672,6 +672,10 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
     # statement edited.
     updates: dict[tuple, list] = collections.defaultdict(list)
     to_write = 0  # rows written after the loop: their progress is counted once they are
+    # Each statement's words, stored and in the file, hashed once (text_hash): compared for each
+    # standard, and across them for statements now under another code (_statements_moved).
+    words_before = {code: text_hash(old["statement"]) for code, old in existing.items()}
+    words_now: dict[str, str] = {}
     for position, row in enumerate(rows):
         later = False
         seen.add(row.code)
@@ -684,6 +688,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             position=position, source_file=file, source_sheet=row.sheet,
             source_row=row.source_row, text_hash=text_hash(row.statement), status="active",
         )
+        words_now[row.code] = values["text_hash"]
         old = existing.get(row.code) or recased.get(row.code)
         if old is not None:
             seen.add(old["code"])  # (the code as stored, if the file writes it in another case: not retired)
@@ -697,7 +702,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         else:
             # (The stored statement's words, not its stored hash: a hash stored before text_hash read NFC
             # would tell an NFD statement from the same words in NFC.)
-            text_changed = text_hash(old["statement"]) != values["text_hash"]
+            text_changed = words_before[old["code"]] != values["text_hash"]
             # Written otherwise (case, spacing, NFC/NFD) but the same words: the text is updated and
             # counted as changed, and nobody is asked to review again.
             rewritten = not text_changed and old["statement"] != row.statement
@@ -725,7 +730,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             to_write += 1
         elif progress:
             progress(1)
-    moved = _statements_moved(rows, existing, recased)
+    moved = _statements_moved(rows, existing, recased, words_before, words_now)
     if moved:
         result.warnings.append(
             "statements now under another code than before, word for word (were the codes renumbered?): "
@@ -752,23 +757,23 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         progress(to_write)
 
 
-def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict) -> list[tuple[str, str]]:
+def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict, words_before: dict,
+                      words_now: dict) -> list[tuple[str, str]]:
     """(code, the code it had before) for each of the file's statements that is word for word another
     standard's statement before, where that code is no longer this statement in the file: a duty
     area renumbered, whose decisions follow the codes, not the tasks (a director's walk: the
     micrometer task's rationale ended on 'Repair fuel injectors', and nothing said so)."""
     before: dict[str, list[str]] = collections.defaultdict(list)
-    for code, old in existing.items():
-        before[text_hash(old["statement"])].append(code)
-    now = {row.code: text_hash(row.statement) for row in rows}
+    for code, words in words_before.items():
+        before[words].append(code)
     moved = []
     for row in rows:
-        words = now[row.code]
+        words = words_now[row.code]
         old = existing.get(row.code) or recased.get(row.code)
-        if old is not None and text_hash(old["statement"]) == words:
+        if old is not None and words_before[old["code"]] == words:
             continue
         codes = before.get(words, [])
-        if len(codes) == 1 and codes[0] != row.code and now.get(codes[0]) != words:
+        if len(codes) == 1 and codes[0] != row.code and words_now.get(codes[0]) != words:
             moved.append((row.code, codes[0]))
     return moved
 

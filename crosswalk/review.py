@@ -24,6 +24,7 @@ import re
 
 from .db import now, row_id, write_transaction
 from .errors import CrosswalkError, NotFound
+from .cells import CELL_LIMIT
 from .text import plural, same_words, visible
 
 DECISIONS = {"accept": "accepted", "reject": "rejected"}
@@ -306,7 +307,7 @@ LAST_CHANGE = f"select max(last_change) from ({LAST_CHANGES.format(ids='?')})"  
 
 # What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into
 # the review workbook and the report whole.
-MAX_TEXT = 32_767
+MAX_TEXT = CELL_LIMIT
 
 
 def too_long(text: str | None, what: str) -> str | None:

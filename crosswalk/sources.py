@@ -214,17 +214,15 @@ _ZERO_PADDED = re.compile(r"^(0+)(?:\.(0+))?$")
 
 
 class ShownNumber(str):
-    """A number as its cell's format shows it, zeros and all ("007"), with ``number`` (7) and
-    ``plain``, the number as crosswalk read such a cell before it read the format ("7"): a code is
-    the former, a grade or a statement the latter (importer)."""
+    """A number as its cell's format shows it, zeros and all ("007"), with ``number`` (7), which
+    crosswalk read before it read the format: a code is the former, a grade or a statement the
+    latter (importer)."""
 
-    plain: str
     number: float
 
     def __new__(cls, shown: str, number):
         text = super().__new__(cls, shown)
         text.number = number
-        text.plain = str(int(number)) if float(number).is_integer() else str(number)
         return text
 
 
@@ -623,12 +621,17 @@ def _uncalculated(grid: dict[int, list], formula_sheet) -> dict[tuple[int, int],
     return uncalculated
 
 
+def _shown(cell):
+    """A cell's value, a number as its zero-padding format shows it (:func:`as_shown`; the format is
+    looked up only for numbers: 200,000 rows of four columns, one of numbers, streamed as cells took
+    15.5-16.4 s of CPU against 14.1-14.7 s as values alone)."""
+    value = cell.value
+    return as_shown(value, cell.number_format) if isinstance(value, (int, float)) else value
+
+
 def _streamed_values(row) -> list:
-    """A streamed row's values, numbers as their zero-padding formats show them (:func:`as_shown`;
-    a number's format is looked up only for numbers: 200,000 rows of four columns, one of numbers,
-    streamed as cells took 15.5-16.4 s of CPU against 14.1-14.7 s as values alone)."""
-    return [as_shown(cell.value, cell.number_format) if isinstance(cell.value, (int, float)) else cell.value
-            for cell in row]
+    """A streamed row's values, as shown (:func:`_shown`)."""
+    return [_shown(cell) for cell in row]
 
 
 def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, list]]:
@@ -642,7 +645,7 @@ def _full_sheet_rows(worksheet, formula_sheet, extras: dict) -> list[tuple[int, 
             if cell.value is not None:
                 values = grid.setdefault(number, [])
                 values.extend([None] * (index + 1 - len(values)))
-                values[index] = as_shown(cell.value, cell.number_format)
+                values[index] = _shown(cell)
             indent = cell.alignment.indent if cell.has_style and cell.alignment is not None else 0
             if indent:
                 indents[(number, index)] = int(indent)

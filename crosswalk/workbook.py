@@ -38,7 +38,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import is_formula_like, write_cell
-from .db import CONFIDENCES, STATUSES, framework_id, now, program_id, row_id, statement_order_sql, write_transaction
+from .db import (CONFIDENCES, STATUSES, framework_id, now, program_id, program_name, row_id, statement_order_sql,
+                 write_transaction)
 from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark, sheet_names
 from .review import (
@@ -482,7 +483,7 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
     frameworks = sorted({r["industry_framework"] for r in rows})
     academic = sorted({r["academic_framework"] for r in rows})
     if program:  # (as stored: the command line may give its id, or its name in another case)
-        programs = [db.execute("select name from programs where id = ?", [program_id(db, program)]).fetchone()[0]]
+        programs = [program_name(db, program)]
     else:
         programs = sorted({
             r[0] for r in db.execute(
