@@ -257,11 +257,15 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
         click.echo(result.summary())
 
 
-def _notes_not_found(lines: list, more: str = "more pair", why: str = "codes not found", shown: int = 20) -> None:
-    """The first ``shown`` rows a command could not use, on stderr, and how many more: eval's gold pairs
-    whose code names no standard, import-decisions' rows."""
+NOTES_SHOWN = 20  # the rows a command could not use, named one by one before "and N more"
+
+
+def _notes_not_found(lines: list, more: str = "more pair", why: str = "codes not found") -> None:
+    """The first NOTES_SHOWN rows a command could not use, on stderr, and how many more: eval's gold
+    pairs whose code names no standard, import-decisions' rows."""
     from .text import plural
 
+    shown = NOTES_SHOWN
     for line in lines[:shown]:
         click.echo(f"Note: {line}", err=True)
     if len(lines) > shown:

@@ -76,10 +76,9 @@ def _selection(db, program, statuses=()) -> tuple[list[str], list]:
 
 def _with_an_end_in(db, frameworks: list, industry_column: str) -> tuple[str, list]:
     """The condition (on ``industry_column`` and the target standard ``t``) and its parameters for the
-    alignments a CASE export of ``frameworks`` (names; none: every framework) holds: an end in one."""
-    ids = [framework_id(db, name) for name in frameworks] if frameworks else [
-        r[0] for r in db.execute("select id from frameworks")]
-    marks = ", ".join("?" for _ in ids) or "null"
+    alignments a CASE export of ``frameworks`` (names) holds: an end in one."""
+    ids = [framework_id(db, name) for name in frameworks]
+    marks = ", ".join("?" for _ in ids)
     return f"{industry_column} in ({marks}) or t.framework_id in ({marks})", ids + ids
 
 
@@ -245,7 +244,7 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
     package = export_case(db, frameworks=frameworks or None, include_alignments=True, **kwargs)
     pathlib.Path(path).write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
     associations = [a for a in package.get("CFAssociations", []) if a.get("associationType") != "isChildOf"]
-    left_out = _left_out(db, None, list(frameworks or []))
+    left_out = _left_out(db, None, list(frameworks) if frameworks else None)  # (none: every framework's)
     return ExportResult(str(path), "case", len(associations),
                         f"{plural(len(package.get('CFItems', [])), 'item')}, "
                         f"{plural(len(package.get('CFAssociations', [])), 'association')}"

@@ -1102,10 +1102,15 @@ def asgi_wrapper(datasette):
     return wrap
 
 
+# crosswalk's own pages (rendered with :func:`common`), by their templates' names.
+OWN_TEMPLATES = ("crosswalk_", "site/", "review/")
+
+
 async def footer_of(template, datasette) -> dict:
     """The footer's notices (:func:`footer`) for a page Datasette renders (extra_template_vars): its
-    own pages need them; crosswalk's (crosswalk_*.html) have them from :func:`common` already."""
-    return {} if (template or "").startswith("crosswalk_") else await footer(datasette)
+    own pages need them; crosswalk's own (OWN_TEMPLATES) have them from :func:`common` already (run
+    again there, the footer's four queries ran twice on each review page)."""
+    return {} if (template or "").startswith(OWN_TEMPLATES) else await footer(datasette)
 
 
 @hookimpl

@@ -208,9 +208,9 @@ async def review_context(datasette, request) -> dict:
         order by r.subject, r.standard_code, r.cte_code
     """, p)
     # The headline's counts are the whole program's (program_progress); with a subject chosen, the
-    # suggestions awaiting review in every subject too, said as such beside those of the subject.
-    program_awaiting = sum(counts.values()) if subject is None else sum(
-        r["n"] for r in await pages.rows(datasette, AWAITING_COUNTS, dict(p, subject=None)))
+    # suggestions awaiting review in every subject too, said as such beside those of the subject
+    # (program_progress counts them as AWAITING_COUNTS does: active statements at both ends).
+    program_awaiting = (progress or {}).get("suggested", 0)
     return {
         "program": program,
         "band_text": pages.band_label(program),
