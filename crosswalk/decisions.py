@@ -33,6 +33,7 @@ import yaml
 from .cells import restored
 from .db import STRENGTHS, framework_id, framework_name, now, stored_time, write_transaction
 from .errors import CrosswalkError, NotFound, SourceError
+from .outputs import head
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
 from .sources import (PAIR_COLUMNS, Table, cell_text, check_input_file, find_column, normalise_header,
@@ -290,12 +291,8 @@ def _is_sssom(path) -> bool:
     path = pathlib.Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or not path.is_file():
         return False
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(_SSSOM_HEAD).decode("utf-8-sig", "replace")
-    except OSError:
-        return False
-    line = next((line for line in head.splitlines() if line.strip() and not line.startswith("#")), "")
+    lines = head(path, _SSSOM_HEAD).splitlines()
+    line = next((line for line in lines if line.strip() and not line.startswith("#")), "")
     return set(SSSOM_REQUIRED) <= {cell.strip().lower() for cell in line.split("\t")}
 
 

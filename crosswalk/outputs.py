@@ -106,11 +106,12 @@ def _same_file(path: pathlib.Path, database) -> bool:
     return False
 
 
-def head(path: pathlib.Path) -> str:
-    """The first few kilobytes of a file as text (BOM dropped; what is not UTF-8 replaced)."""
+def head(path: pathlib.Path, size: int | None = None) -> str:
+    """The first few kilobytes (``size`` bytes) of a file as text (BOM dropped; what is not UTF-8
+    replaced); "" where it cannot be read."""
     try:
         with open(path, "rb") as f:
-            return f.read(_READ).decode("utf-8-sig", errors="replace")
+            return f.read(size or _READ).decode("utf-8-sig", errors="replace")
     except OSError:
         return ""
 
