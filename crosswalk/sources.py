@@ -65,6 +65,10 @@ SYNONYMS = {
 # statements ("Task Description", "Competency Statement"), where the whole name is not in SYNONYMS.
 CODE_LAST_WORDS = frozenset({"number", "no", "num", "nbr", "id", "code", "identifier"})
 STATEMENT_LAST_WORDS = frozenset({"statement", "description", "text", "title"})
+LAST_WORDS = {"code": CODE_LAST_WORDS, "statement": STATEMENT_LAST_WORDS}  # in this order (map_columns)
+# Each of those fields' columns' names that are another field's whole name ("Parent ID": no code column).
+_OTHER_FIELDS_NAMES = {field: {name for other, names in SYNONYMS.items() if other != field for name in names}
+                       for field in LAST_WORDS}
 
 # The bare name of what a row is ("Standard", "Task") heads its code where another column holds its
 # text ("Description", "Task Description"), as NGSS lists have "Standard, Description"; alone, it
@@ -1365,13 +1369,11 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
     # Names SYNONYMS cannot all list: "Competency No.", "Element ID", "Task #" hold codes and "Task
     # Description" statements, by their last word, unless the whole name is another field's ("Parent
     # ID"). Left to the exact names, "Task #" was read as the statements and "Task Description" not at all.
-    for field, last_words in (("code", CODE_LAST_WORDS), ("statement", STATEMENT_LAST_WORDS)):
+    for field in LAST_WORDS:
         if getattr(mapping, field) is not None:
             continue
-        others = {name for other, names in SYNONYMS.items() if other != field for name in names}
         for i, h in enumerate(normalised):
-            words = h.split()
-            if i not in taken and len(words) > 1 and words[-1] in last_words and h not in others:
+            if i not in taken and _by_last_word(h, field):
                 _check_one_column_named(table, field, i)
                 setattr(mapping, field, i)
                 taken.add(i)
@@ -1387,6 +1389,13 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
     return mapping
 
 
+def _by_last_word(header: str, field: str) -> bool:
+    """Whether a (normalised) header names ``field``'s column by its last word ("Competency No.",
+    "Task Description"; LAST_WORDS), its whole name being no other field's ("Parent ID")."""
+    words = header.split()
+    return len(words) > 1 and words[-1] in LAST_WORDS[field] and header not in _OTHER_FIELDS_NAMES[field]
+
+
 def _bare_code_column(table: Table, normalised: list[str], taken: set[int], statement: int | None) -> int | None:
     """The column named "Standard", "Task", "Competency" or "Objective" where another column holds the
     text ("Description", "Task Description", or the one named for the statements) and none is named
@@ -1397,11 +1406,8 @@ def _bare_code_column(table: Table, normalised: list[str], taken: set[int], stat
     Left to SYNONYMS, "Standard, Description" had the codes read as the statements (each given a code
     made from it) and the descriptions not read at all.
     """
-    others = {name for field, names in SYNONYMS.items() if field != "code" for name in names}
     for i, h in enumerate(normalised):
-        words = h.split()
-        if i not in taken and (h in SYNONYMS["code"] or len(words) > 1 and words[-1] in CODE_LAST_WORDS
-                               and h not in others):
+        if i not in taken and (h in SYNONYMS["code"] or _by_last_word(h, "code")):
             return None
     for i, h in enumerate(normalised):
         if h not in BARE_NAMES or i in taken:
