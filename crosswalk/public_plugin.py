@@ -633,7 +633,7 @@ async def program_page(datasette, request):
 AWAITING_SHOWN = 20  # a standard's suggestions awaiting review shown on its page at a time, best first
 
 
-def awaiting_review_sql(side: str, other: str, suggestions: str = "alignments") -> tuple[str, str]:
+def awaiting_review_sql(side: str, suggestions: str = "alignments") -> tuple[str, str]:
     """The one rule for a statement's (``:id``) suggestions awaiting review, as SQL: ``from … where …``
     and ``order by`` of the suggestions ``a`` joined to the statement ``o`` at their other end. Only
     suggestions to active statements: one to a statement retired since certifies nothing and no one
@@ -645,10 +645,11 @@ def awaiting_review_sql(side: str, other: str, suggestions: str = "alignments") 
 
     Example::
 
-        where, order = awaiting_review_sql("target_id", "source_id")
+        where, order = awaiting_review_sql("target_id")
         f"select a.score, o.code {where} order by {order} limit 20"
     """
     suggested = " and a.status = 'suggested'" if suggestions == "alignments" else ""
+    other = "target_id" if side == "source_id" else "source_id"
     where = (f"from {suggestions} a join standards o on o.id = a.{other} "
              f"where a.{side} = :id{suggested} and o.status = 'active'")
     order = (statement_order_sql("a") if side == "source_id" else "a.score desc") + ", a.id"
@@ -727,7 +728,7 @@ async def standard_context(datasette, request) -> dict:
     suggestions = []
     side, other_side = ("target_id", "source_id") if standard["kind"] == "academic" else ("source_id", "target_id")
     if await has(datasette, "unreviewed_suggestions"):
-        where, order = awaiting_review_sql(side, other_side, "unreviewed_suggestions")
+        where, order = awaiting_review_sql(side, "unreviewed_suggestions")
         suggestions = await rows(datasette, f"""
             select o.id as other_id, o.code as other_code, o.statement as other_statement,
                    a.score, a.confidence, a.evidence

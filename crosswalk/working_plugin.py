@@ -89,7 +89,7 @@ async def _standard_extras(datasette, request, context):
     page = pages.page_number(request)
     if page is None:
         raise pages.NotFoundPage(f"“{request.args.get('page')}” is not a page number.")
-    suggested, order = pages.awaiting_review_sql(context["side"], context["other_side"])
+    suggested, order = pages.awaiting_review_sql(context["side"])
 
     async def awaiting_on(page):
         return await pages.rows(datasette, f"""
