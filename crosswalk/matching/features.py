@@ -171,12 +171,14 @@ class _Index:
         """Back from a kernel value above 0 to the similarity it came from (for the evidence's words)."""
         return self.threshold + float(kernel_value) * (1 - self.threshold)
 
-    def features(self, s_tfidf, s_emb, s_contexts=None, s_grades=None, warm=True) -> dict[str, np.ndarray]:
+    def features(self, s_tfidf, s_emb, s_contexts=None, s_grades=None, warm=True,
+                 semantic=None) -> dict[str, np.ndarray]:
         """Every feature for a chunk of sources against every target (rows × targets). ``warm``: True
-        for every warm feature, or the names of those wanted (the learned standards cost a fit)."""
+        for every warm feature, or the names of those wanted (the learned standards cost a fit);
+        ``semantic``: ``s_emb @ t_emb.T`` where the caller computed it already."""
         out = {"lexical": np.asarray(s_tfidf.dot(self.t_tfidf_T).todense(), dtype=np.float32)}
         if s_emb is not None:
-            out["semantic"] = s_emb @ self.t_emb.T
+            out["semantic"] = s_emb @ self.t_emb.T if semantic is None else semantic
         if self.groups:
             base = (
                 self.settings.tfidf_weight * out["lexical"] + self.settings.embedding_weight * out["semantic"]
@@ -415,11 +417,12 @@ def _combine(feats: dict[str, np.ndarray], weights: dict[str, float], bias: floa
 
 
 
-def _chunk_features(index, vectors, start, stop, contexts, semantic, warm=True) -> dict[str, np.ndarray]:
+def _chunk_features(index, vectors, start, stop, contexts, semantic, warm=True,
+                    semantic_scores=None) -> dict[str, np.ndarray]:
     """Every feature of sources ``start:stop`` against every target (``warm=False``: the cold ones)."""
     grades = vectors.s_grades[start:stop] if vectors.s_grades is not None else None
     return index.features(vectors.s_tfidf[start:stop], vectors.s_emb[start:stop] if semantic else None,
-                          contexts[start:stop], grades, warm)
+                          contexts[start:stop], grades, warm, semantic_scores)
 
 
 def _at(feats, name: str, rows: np.ndarray, cols: np.ndarray):
@@ -454,10 +457,24 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
     sizes = np.bincount(group[group >= 0], minlength=len(heading_of)) if heading_of else np.zeros(0, int)
     heading_sum = np.zeros((len(heading_of), index.n), np.float64)
     column_sum = np.zeros(index.n, np.float64)
+    # Every score of the crosswalk, in one array: first the sentence vectors' cosines, then, chunk by
+    # chunk, the fused scores written over them. The vectors' products (BLAS, on every core) are
+    # computed here, one chunk after the other, and the expansion's below, none of them in the two
+    # threads: with two threads each calling BLAS, its threads waited for work spinning on the
+    # cores the others needed. O*NET's 18,796 tasks x 2,087 DWAs, top 10, embeddings cached,
+    # `crosswalk match` re-run, six runs each alternated, 2 cores idle: median 5.75 s -> 4.8 s
+    # (BLAS held to one thread for the whole process, which a library must not do: the same 4.8 s).
+    scores = np.empty((n_sources, index.n), np.float32)
+    if semantic:
+        for start in range(0, n_sources, CHUNK):
+            np.matmul(vectors.s_emb[start : start + CHUNK], index.t_emb.T, out=scores[start : start + CHUNK])
 
     def score(start):
-        feats = _chunk_features(index, vectors, start, min(start + CHUNK, n_sources), contexts, semantic, warm=False)
-        return np.asarray(_combine(feats, weights, bias), dtype=np.float32)
+        stop = min(start + CHUNK, n_sources)
+        feats = _chunk_features(index, vectors, start, stop, contexts, semantic, warm=False,
+                                semantic_scores=scores[start:stop] if semantic else None)
+        scores[start:stop] = _combine(feats, weights, bias)
+        return scores[start:stop]
 
     for start, fused in zip(range(0, n_sources, CHUNK), _in_parallel(score, range(0, n_sources, CHUNK))):
         stop = start + len(fused)
@@ -507,13 +524,12 @@ def _context_adjust(index, vectors, contexts, weights, bias, semantic, settings)
         top = np.argpartition(-vals, min(m, vals.shape[1]) - 1, axis=1)[:, :m]
         best_rows = np.take_along_axis(rows, top, axis=1)  # targets x m
         centroids = _l2(vectors.s_emb[best_rows].mean(axis=1))  # targets x dim
+        for start, fused in zip(range(0, n_sources, CHUNK), chunks):  # (here, not in the threads: see scores)
+            fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
 
     def finished(number):
         """Chunk ``number``'s scores, expansion included (called from the ranking threads, once)."""
-        fused, chunks[number] = chunks[number], None  # free as we go
-        if centroids is not None:
-            start = number * CHUNK
-            fused += settings.expansion_weight * (vectors.s_emb[start : start + len(fused)] @ centroids.T)
+        fused, chunks[number] = chunks[number], None
         return fused
 
     def decided(k_emb, k_contexts) -> np.ndarray:
