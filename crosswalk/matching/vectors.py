@@ -69,14 +69,32 @@ class TfidfModel:
         return _l2(matrix)
 
 
-def _l2(matrix):
+def _l2(matrix, in_place: bool = False):
+    """Rows scaled to unit length; a dense ``matrix`` of float32 the caller owns is scaled
+    ``in_place``. (Fresh memory is slow to touch the first time: for 18,796 x 384 sentence vectors,
+    squaring into a temporary the size of the matrix, as np.linalg.norm does, and dividing into a
+    fresh result cost 0.1 s each of a 5.5 s re-run, where these take 0.01 s; the figures are the same.)"""
     if sp.issparse(matrix):
         norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
         norms[norms == 0] = 1.0
         return sp.csr_matrix(sp.diags(1.0 / norms).dot(matrix), dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms = _row_norms(matrix)[:, None]
     norms[norms == 0] = 1.0
+    if in_place and matrix.dtype == np.float32:
+        matrix /= norms
+        return matrix
     return (matrix / norms).astype(np.float32, copy=False)
+
+
+def _row_norms(matrix: np.ndarray, rows: int = 2048) -> np.ndarray:
+    """np.linalg.norm(matrix, axis=1), bit for bit, squaring a block of rows at a time into one buffer."""
+    squares = np.empty((min(rows, len(matrix)), matrix.shape[1]), matrix.dtype)
+    sums = np.empty(len(matrix), matrix.dtype)
+    for start in range(0, len(matrix), rows):
+        block = matrix[start : start + rows]
+        np.multiply(block, block, out=squares[: len(block)])
+        np.add.reduce(squares[: len(block)], axis=1, out=sums[start : start + len(block)])
+    return np.sqrt(sums)
 
 
 def text_key(text: str) -> str:
@@ -174,7 +192,7 @@ def embed(texts: list[str], encoder, cache: EmbeddingCache | None, progress=None
         return np.zeros((0, encoder.dim), np.float32)
     # Each distinct text once (a task list repeats its duty areas thousands of times), then spread.
     row_of = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    distinct = _l2(np.vstack([found[k] for k in row_of]).astype(np.float32, copy=False))
+    distinct = _l2(np.vstack([found[k] for k in row_of]).astype(np.float32, copy=False), in_place=True)
     return distinct[[row_of[k] for k in keys]] if len(row_of) < len(keys) else distinct
 
 
@@ -229,7 +247,7 @@ class _Vectors:
                     mixed += c_emb
                 else:
                     mixed[with_context] += c_emb
-                mixed = _l2(mixed)
+                mixed = _l2(mixed, in_place=True)
                 self.s_emb, self.k_emb = mixed[: len(sources)], mixed[len(sources) :]
 
 
