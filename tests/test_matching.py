@@ -145,6 +145,22 @@ def test_rematching_unchanged_statements_rewrites_nothing(db, welding_xlsx, acad
     assert {r[0] for r in db.execute("select updated_at from alignments")} == {"earlier"}
 
 
+def test_rematching_writes_what_changed_in_place_and_only_that(db, welding_xlsx, academic_csv):
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    before = db.execute("select id, score, confidence, evidence, rank from alignments order by id").fetchall()
+    changed = {before[0][0]: "score = 1.5", before[4][0]: "evidence = 'edited'", before[7][0]: "rank = 9",
+               before[9][0]: "confidence = 'high'"}
+    for alignment_id, assignment in changed.items():
+        db.execute(f"update alignments set {assignment} where id = ?", [alignment_id])
+    db.execute("update alignments set updated_at = 'earlier'")
+    match(db, source="Welding", target="Academic", top=3, use_embeddings=False)
+    assert db.execute("select id, score, confidence, evidence, rank from alignments order by id").fetchall() == before
+    rewritten = {i for (i,) in db.execute("select id from alignments where updated_at != 'earlier'")}
+    assert rewritten == set(changed)
+
+
 def test_chunks_and_insert_batches_of_any_size_write_the_same_suggestions(db, welding_xlsx, academic_csv,
                                                                            monkeypatch):
     import dataclasses
@@ -370,7 +386,9 @@ def test_fallen_out_suggestions_are_deleted_in_statements_within_the_parameter_l
     import_file(db, academic_csv, framework="Academic", kind="academic")
     match(db, source="Welding", target="Academic", top=4, use_embeddings=False)
     kept = db.execute("select id from alignments where rank <= 2 order by id").fetchall()
-    # 4 parameters: one source and its two pairs (1 + 2) per DELETE, four of them.
+    fallen = [i for (i,) in db.execute("select id from alignments where rank > 2 order by id")]
+    assert len(fallen) == 8  # four tasks, two each
+    # 4 parameters: at most four ids per DELETE, four sources per read of what they are suggested now.
     monkeypatch.setattr(matching.writer, "_MAX_PARAMETERS", 4)
     statements = []
     db.conn.set_trace_callback(statements.append)
@@ -378,7 +396,10 @@ def test_fallen_out_suggestions_are_deleted_in_statements_within_the_parameter_l
     db.conn.set_trace_callback(None)
     assert db.execute("select id from alignments order by id").fetchall() == kept
     deletes = [s for s in statements if s.startswith("delete from alignments")]
-    assert len(deletes) == 4 and all(s.count("target_id not in (") == 1 for s in deletes)
+    named = [[int(i) for i in s[s.index("id in (") + 7 : -1].split(", ")] for s in deletes]
+    assert [i for ids in named for i in ids] == fallen and [len(ids) for ids in named] == [4, 4]
+    reads = [s for s in statements if s.startswith("select group_concat(a.source_id")]
+    assert reads and all(len(s[s.index("a.source_id in (") + 16 :].split(")")[0].split(", ")) <= 4 for s in reads)
 
 
 # A small built crosswalk for the committee's regime: six standards, each with a family of task

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import collections
 import sqlite3
 
 from ..db import now, worked_on_sql
-from ..errors import CrosswalkError
 from .base import Doc
 from .ranking import _Chunk
 
@@ -24,22 +22,28 @@ _UPSERT = (
     "or alignments.confidence is not excluded.confidence or alignments.method is not excluded.method "
     "or alignments.evidence is not excluded.evidence or alignments.rank is not excluded.rank)"
 )
-# The suggestions of some sources, to the targets this run ranked, that this run no longer
-# makes; one a reviewer commented on is kept as it was (the comments are the reviewer's work).
-# A pair is named by one number, source_id * 2**32 + target_id: for a pair of columns,
-# "not in" scanned the whole list for NULLs each time a row was not in it (0.5 s a chunk).
-_PAIR_KEY = 2**32
-_DELETE_FALLEN_OUT = (
-    # (The unary + keep SQLite to the rows of these sources, found through the (source, target)
-    # index: by status it scanned every suggestion, by target it probed every pair.)
-    "delete from alignments where +status = 'suggested' and source_id in ({sources}) "
-    "and +target_id in (select id from temp.match_targets) and source_id * {key} + target_id not in ({pairs})"
+# Which pairs these sources are suggested now among the targets this run ranks (not what is shown:
+# that the upsert compares). One that this run does not suggest again is deleted by its id, unless a
+# reviewer worked on it (db.worked_on_sql). As one row per chunk: row by row, each row waited for the
+# GIL that the ranking threads hold. Measured on O*NET's 18,796 tasks x 2,087 DWAs, top 10, a re-run
+# with embeddings cached: row by row 1.35 s, as one row 0.55 s; before, a delete of "every pair of
+# these sources but these" took 0.6 s, and finding the pairs a reviewer worked on 0.4 s more.
+# (The unary + keep SQLite to the rows of these sources, found through the (source, target) index:
+# by target it probed every pair, 9 s.)
+_SUGGESTED_NOW = (
+    "select group_concat(a.source_id || ' ' || a.target_id || ' ' || a.id || ' ' || ({worked_on}), ' ') "
+    "from alignments a where a.source_id in ({sources}) and +a.status = 'suggested' "
+    "and +a.target_id in (select id from temp.match_targets)"
 )
 
 
-def _padded(n: int) -> int:
-    """``n`` rounded up to 1, 2, 4 ... 512, then to a multiple of 1,024."""
-    return 1 << max(n - 1, 0).bit_length() if n <= 512 else -(-n // 1024) * 1024
+def _padded(items: list) -> list:
+    """``items`` (at most _MAX_PARAMETERS) padded with repeats of the last to 1, 2, 4 ... 512, then
+    to a multiple of 1,024 (within _MAX_PARAMETERS): statements of a few sizes only, so that SQLite
+    prepares each once (preparing one with thousands of parameters took as long as running it)."""
+    n = len(items)
+    size = 1 << max(n - 1, 0).bit_length() if n <= 512 else -(-n // 1024) * 1024
+    return items + items[-1:] * (min(size, _MAX_PARAMETERS) - n)
 
 
 class _SuggestionWriter:
@@ -47,9 +51,9 @@ class _SuggestionWriter:
 
     SQLite does the comparing, a few thousand rows per statement: new pairs are inserted; a
     pair suggested before is updated in place when something about it changed; a suggestion
-    that fell out is deleted, unless a reviewer commented on it; a decided pair is never
-    written. One statement is one step in C, during which the ranking threads hold the GIL
-    (row by row, each row would wait for it)."""
+    that fell out (of the pairs each chunk's sources are suggested now) is deleted by its id,
+    unless a reviewer worked on it; a decided pair is never written. One statement is one step
+    in C, during which the ranking threads hold the GIL (row by row, each row would wait for it)."""
 
     def __init__(self, db, method: str):
         self.conn, self.method, self.stamp = db.conn, method, now()
@@ -58,7 +62,6 @@ class _SuggestionWriter:
         self.decided: set = set()
         self.decided_here = 0
         self.unlikely: list[tuple] = []  # (source id, its best score): no likely alignment
-        self.commented: dict = {}
         self.guard = None
 
     def begin(self, source_fid: int, target_ids: list, target_fid: int | None = None) -> None:
@@ -74,18 +77,6 @@ class _SuggestionWriter:
         # to another framework were never at stake; counted, Welding -> NGSS said 3 for 3 math decisions).
         self.decided_here = sum(t in targets_here for _, t in self.decided)
         self.decided_accepted = {(s, t) for s, t, status in decided if status == "accepted" and t in targets_here}
-        (largest,) = conn.execute("select max(id) from standards").fetchone()
-        if (largest or 0) >= 2**31:  # pair keys stay 64-bit integers (rowids are never this large unless set so)
-            raise CrosswalkError(f"a standard's id ({largest}) is too large for matching: ids must be below 2**31")
-        commented, targets = collections.defaultdict(set), set(target_ids)
-        # The suggestions a reviewer worked on (commented, gave a rationale, reopened: db.worked_on_sql).
-        for source_id, target_id in conn.execute(
-                "select a.source_id, a.target_id from alignments a join standards s on s.id = a.source_id "
-                f"where s.framework_id = ? and a.status = 'suggested' and {worked_on_sql('a')}",
-                [source_fid]):
-            if target_id in targets:
-                commented[source_id].add(target_id)
-        self.commented = commented
         conn.execute("create temp table if not exists match_targets (id integer primary key)")
         conn.execute("delete from temp.match_targets")
         for at in range(0, len(target_ids), _MAX_PARAMETERS):
@@ -104,26 +95,44 @@ class _SuggestionWriter:
             conn.execute("drop trigger alignments_keep_decisions")
 
     def add(self, chunk: _Chunk, sources: list[Doc]) -> None:
-        decided, pending, commented = self.decided, self.pending, self.commented
+        decided, pending = self.decided, self.pending
         method, stamp, target_keys, scores, bands, evidence = (
             self.method, self.stamp, chunk.target_keys, chunk.scores, chunk.bands, chunk.evidence)
         source_keys = [s.key for s in sources[chunk.start : chunk.stop]]
-        pairs = []
+        now = self._suggested_now(source_keys)  # (source, target) -> (id, worked on)
         for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
-            source_key, its_pairs = source_keys[row], len(pairs)
+            source_key = source_keys[row]
             for j in range(first, first + chunk.per_row):
                 pair = (source_key, target_keys[j])
                 if not chunk.keep[j] or pair in decided:
                     continue
-                pairs.append(pair)
+                now.pop(pair, None)
                 pending.append(pair + (scores[j], bands[j], method, evidence[j], j - first + 1, stamp, stamp))
             if chunk.unlikely[row]:
                 self.unlikely.append((source_key, chunk.best[row]))
-            if source_key in commented:  # commented suggestions that fell out, kept
-                self.kept_commented += len(commented[source_key] - {t for _, t in pairs[its_pairs:]})
-        self._delete_fallen_out(source_keys, pairs)
+        # What is left fell out of these sources' suggestions: deleted, unless a reviewer worked on it.
+        fallen = [alignment_id for alignment_id, worked_on in now.values() if not worked_on]
+        self.kept_commented += len(now) - len(fallen)
+        for at in range(0, len(fallen), _MAX_PARAMETERS):
+            some = _padded(fallen[at : at + _MAX_PARAMETERS])
+            self.conn.execute(f"delete from alignments where +status = 'suggested' and id in ({', '.join(['?'] * len(some))})",
+                              some)
         if len(pending) >= _INSERT_ROWS:
             self._upsert(len(pending) - len(pending) % _INSERT_ROWS)
+
+    def _suggested_now(self, source_keys: list) -> dict:
+        """These sources' suggestions to the targets this run ranks, as they stand: (source, target)
+        -> (alignment id, whether a reviewer worked on it)."""
+        now = {}
+        for at in range(0, len(source_keys), _MAX_PARAMETERS):
+            some = _padded(source_keys[at : at + _MAX_PARAMETERS])
+            sql = _SUGGESTED_NOW.format(worked_on=worked_on_sql("a"), sources=", ".join(["?"] * len(some)))
+            (found,) = self.conn.execute(sql, some).fetchone()
+            numbers = list(map(int, found.split())) if found else []
+            for at_row in range(0, len(numbers), 4):
+                source_id, target_id, alignment_id, worked_on = numbers[at_row : at_row + 4]
+                now[(source_id, target_id)] = (alignment_id, bool(worked_on))
+        return now
 
     def _upsert(self, count: int) -> None:
         rows, self.pending = self.pending[:count], self.pending[count:]
@@ -132,35 +141,6 @@ class _SuggestionWriter:
             self.conn.execute(_UPSERT.format(values=", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(batch))),
                               [value for row in batch for value in row])
         self.suggested += len(rows)
-
-    def _delete_fallen_out(self, source_keys: list, pairs: list) -> None:
-        """Delete what these sources were suggested before and no longer are, except what a
-        reviewer commented on: one statement per group of sources within SQLite's parameter
-        limit, each naming the pairs its sources keep."""
-        keeps = collections.defaultdict(list)
-        for s, t in pairs:
-            keeps[s].append(s * _PAIR_KEY + t)
-        for s in source_keys:
-            keeps[s] += [s * _PAIR_KEY + t for t in self.commented.get(s, ())]
-        group, keep = [], []
-        for key in source_keys + [None]:
-            if group and (key is None or
-                          _padded(len(group) + 1) + _padded(len(keep) + len(keeps[key])) > _MAX_PARAMETERS):
-                self._delete(group, keep)
-                group, keep = [], []
-            if key is not None:
-                group.append(key)
-                keep += keeps[key]
-
-    def _delete(self, sources: list, keep: list) -> None:
-        # Statements of a few sizes only (lists padded with repeats), so that SQLite prepares each
-        # once: preparing one with thousands of parameters took as long as running it.
-        n_sources, n_keep = _padded(len(sources)), _padded(max(len(keep), 1))
-        sources = sources + sources[-1:] * (n_sources - len(sources))
-        keep = keep + (keep[-1:] or [-1]) * (n_keep - len(keep))
-        sql = _DELETE_FALLEN_OUT.format(sources=", ".join(["?"] * n_sources), key=_PAIR_KEY,
-                                        pairs=", ".join(["?"] * n_keep))
-        self.conn.execute(sql, sources + keep)
 
     def finish(self) -> None:
         self._upsert(len(self.pending))
