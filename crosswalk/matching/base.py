@@ -187,11 +187,9 @@ def _in_parallel(fn, items):
         return
     from concurrent.futures import ThreadPoolExecutor
 
-    # BLAS keeps its own threads: holding it to one (threadpoolctl) is a setting of the whole process,
-    # in force for other threads too, and for as long as the caller held this generator. Its gain was
-    # small: O*NET's 18,796 tasks x 2,087 DWAs, top 10, embeddings cached (`crosswalk match`, two runs
-    # each, 2 cores): 6.2-6.9 s with BLAS held to one thread, 7.0-8.3 s without (eight runs), 8.6-9.2 s with
-    # the chunks one after the other.
+    # BLAS keeps its own threads, and holding it to one (threadpoolctl) is a setting of the whole
+    # process: ``fn`` should leave BLAS products to the calling thread (features._context_adjust),
+    # else BLAS's threads spin on the cores these two need.
     with ThreadPoolExecutor(2) as pool:
         pending = [pool.submit(fn, item) for item in items[:2]]
         for following in items[2:] + [None, None]:
