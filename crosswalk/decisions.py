@@ -36,7 +36,7 @@ from .errors import CrosswalkError, NotFound, SourceError
 from .outputs import head
 from .review import (DECISIONS, clean_text, normalise_strength, plan_decision, read_decision, record_decision,
                      says_undecided, too_long)
-from .sources import (PAIR_COLUMNS, Table, cell_text, check_input_file, find_column, normalise_header,
+from .sources import (PAIR_COLUMNS, Table, cell_text, check_input_file, code_number, find_column, normalise_header,
                       read_table)
 from .text import plural
 
@@ -477,27 +477,34 @@ def _with_code(db, code: str, framework: str | None, kind: str, default_framewor
     """The standards a decision's code may name, as lists of (id, framework name) rows: first the code
     as written, then the codes that differ from it in case only ('hsn-q.a.1' for HSN-Q.A.1, as a
     spreadsheet or a person may have written it; looked up only where the first finds none, since
-    NOCASE cannot use the (framework_id, code) index). In the framework the row names (none if that
-    name is unknown), else ``default_framework_id``, else every framework of ``kind``; of ``status``.
-    Yields (exact, rows)."""
+    NOCASE cannot use the (framework_id, code) index), then, for a code of digits, the codes that are
+    the same number (007 for a 7: a spreadsheet drops a code's zeros when it opens the CSV it is
+    saved from; sources.code_number). In the framework the row names (none if that name is unknown),
+    else ``default_framework_id``, else every framework of ``kind``; of ``status``. Yields (exact, rows)."""
     if framework:  # named on the row: an unknown name leaves the row's codes unknown
         try:
             default_framework_id = framework_id(db, framework)
         except NotFound:
             return
-    for exact, same in ((True, "code = ?"), (False, "code = ? collate nocase")):
+    number = code_number(code)
+    passes = [(True, "code = ?", code), (False, "code = ? collate nocase", code)]
+    if number is not None:  # (cast reads "7A" as 7 too: the codes found are checked below)
+        passes.append((False, "cast(code as real) = ?", number))
+    for exact, same, value in passes:
         name = "(select name from frameworks f where f.id = standards.framework_id)"
         if default_framework_id is not None:
-            rows = db.execute(f"select id, {name} from standards where framework_id = ? and {same} and status = ?",
-                              [default_framework_id, code, status]).fetchall()
+            rows = db.execute(f"select id, {name}, code from standards where framework_id = ? and {same} "
+                              "and status = ?", [default_framework_id, value, status]).fetchall()
         else:
             # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a
             # join, it scanned every standard for each row: 1,000 decisions between the O*NET gold's
             # tasks and DWAs spent 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
             rows = db.execute(
-                f"select id, {name} from standards where framework_id in (select id from frameworks where kind = ?) "
-                f"and {same} and status = ?", [kind, code, status]).fetchall()
-        yield exact, rows
+                f"select id, {name}, code from standards where framework_id in (select id from frameworks where "
+                f"kind = ?) and {same} and status = ?", [kind, value, status]).fetchall()
+        if value is number:
+            rows = [row for row in rows if code_number(row[2]) == number]
+        yield exact, [(standard_id, framework) for standard_id, framework, _ in rows]
 
 
 def _resolve(db, code: str, framework: str | None, kind: str, default_framework_id: int | None):
@@ -684,6 +691,14 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
 
     found = kinds(code)
     if not found:
+        number = code_number(code)
+        alike = [] if number is None else sorted(
+            other for (other,) in db.execute(
+                "select distinct s.code from standards s join frameworks f on f.id = s.framework_id "
+                "where f.kind = ? and s.status = 'active' and cast(s.code as real) = ?", [kind, number])
+            if code_number(other) == number)
+        if len(alike) > 1:  # (_with_code found them and guessed none)
+            return f"no standard with code {code!r} ({' and '.join(alike)} are that number: which one is not guessed)"
         return f"no standard with code {code!r}"
     if source_missing and "academic" in found:
         if "industry" in kinds(d.target_code):

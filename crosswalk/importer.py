@@ -28,8 +28,8 @@ import sqlite_utils
 
 from .db import KINDS, framework_name, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
-from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, map_columns,
-                      read_table, read_tables)
+from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, code_number,
+                      map_columns, read_table, read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
 from .text import parse_grades, plural, same_words, short_list
 
@@ -778,9 +778,6 @@ def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict, wo
     return moved
 
 
-NUMBER_CODE = re.compile(r"\d+(?:\.\d+)?")
-
-
 def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict[str, dict]:
     """The file's codes from number cells that are not the framework's, each mapped to its one
     standard whose code is the same number written otherwise ("7" for a 7 now formatted 000, read
@@ -790,8 +787,8 @@ def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict
     reads 1.1, the same number: it is the standard stored as 1.10, where the framework has no 1.1.)"""
     by_number: dict[float, list[str]] = collections.defaultdict(list)
     for code in existing:
-        if NUMBER_CODE.fullmatch(code):
-            by_number[float(code)].append(code)
+        if (number := code_number(code)) is not None:
+            by_number[number].append(code)
     codes = {row.code for row in rows}
     claimed = {old["code"] for old in recased.values()}
     found: dict[str, dict] = {}

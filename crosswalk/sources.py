@@ -230,6 +230,16 @@ class ShownNumber(str):
         return text
 
 
+_NUMBER_CODE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def code_number(code: str) -> float | None:
+    """The number a code of digits (and one point) is, as a spreadsheet reads it: 7 for "007", 1.01 for
+    "01.0100"; None for any other code. Two codes of one number are the same code written in a
+    number cell with and without its zeros (the one rule: importer._same_number, decisions._with_code)."""
+    return float(code) if _NUMBER_CODE.fullmatch(code) else None
+
+
 def as_shown(value, number_format) -> object:
     """A number as a zero-padding number format shows it ("007" for 7 under 000, "01.0101" for 1.0101
     under 00.0000: a :class:`ShownNumber`), so that a code typed into a number cell reads as the

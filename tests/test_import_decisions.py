@@ -145,6 +145,31 @@ def test_a_code_written_in_another_case_is_found_when_it_names_one_standard(runn
     assert "no standard with code 'G-mg.1'" in result.stderr
 
 
+def test_a_code_that_lost_its_zeros_finds_its_one_standard_of_the_same_number(runner, tmp_path):
+    """A decisions CSV opened and saved by a spreadsheet turns the codes 007 and 01.0100 into 7 and
+    1.01; each is the standard of that number, where the framework has one. 1.01 is also the number
+    of 01.01: two standards it could be, none is guessed (and 7A is no number: not 007)."""
+    db_path = tmp_path / "numbers.db"
+    tasks = write_csv(tmp_path / "tasks.csv", [["code", "statement"], ["007", "Weld a lap joint."],
+                                               ["01.0100", "Read a welding symbol."], ["01.01", "Read a print."],
+                                               ["7A", "Grind a bevel."]])
+    academic = write_csv(tmp_path / "math.csv", [["code", "statement"], ["N-Q.1", "Use units to solve problems."]])
+    for path, name, kind in ((tasks, "Welding", "industry"), (academic, "Math", "academic")):
+        assert runner.invoke(cli, ["import", str(db_path), str(path), "--framework", name, "--kind", kind]
+                             ).exit_code == 0
+    decisions = write_csv(tmp_path / "saved.csv", [["source code", "target code", "decision"], ["7", "N-Q.1", "accept"],
+                                                   ["1.01", "N-Q.1", "accept"], ["7.0", "N-Q.1", "accept"]])
+    result = runner.invoke(cli, ["import-decisions", str(db_path), str(decisions)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Applied 1 decision from saved.csv"), result.stdout
+    assert ("Note: row 3 (1.01 → N-Q.1): no standard with code '1.01' (01.01 and 01.0100 are that number: "
+            "which one is not guessed)") in result.stderr
+    assert "row 4" not in result.stderr  # 7.0: 007 again, already recorded by row 2
+    assert sqlite3.connect(db_path).execute(
+        "select s.code, t.code, a.status from alignments a join standards s on s.id = a.source_id "
+        "join standards t on t.id = a.target_id").fetchall() == [("007", "N-Q.1", "accepted")]
+
+
 def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small_db, tmp_path):
     # The export guards a cell a spreadsheet would run ("- measures angles" as "'- measures angles");
     # read back by import-decisions, the apostrophe stayed in the rationale and the reviewer's name.
