@@ -188,8 +188,9 @@ def _in_parallel(fn, items):
     from concurrent.futures import ThreadPoolExecutor
 
     # BLAS keeps its own threads, and holding it to one (threadpoolctl) is a setting of the whole
-    # process: ``fn`` should leave BLAS products to the calling thread (features._context_adjust),
-    # else BLAS's threads spin on the cores these two need.
+    # process: where ``fn`` calls BLAS, BLAS's threads spin on the cores these two need. The cold
+    # scores leave their products to the calling thread (features._context_adjust); a warm ranking's
+    # chunks still compute theirs here (the decisions' features).
     with ThreadPoolExecutor(2) as pool:
         pending = [pool.submit(fn, item) for item in items[:2]]
         for following in items[2:] + [None, None]:

@@ -87,7 +87,8 @@ def _l2(matrix, in_place: bool = False):
 
 
 def _row_norms(matrix: np.ndarray, rows: int = 2048) -> np.ndarray:
-    """np.linalg.norm(matrix, axis=1), bit for bit, squaring a block of rows at a time into one buffer."""
+    """np.linalg.norm(matrix, axis=1), bit for bit for a C-contiguous float matrix (every caller's),
+    squaring a block of rows at a time into one buffer."""
     squares = np.empty((min(rows, len(matrix)), matrix.shape[1]), matrix.dtype)
     sums = np.empty(len(matrix), matrix.dtype)
     for start in range(0, len(matrix), rows):
