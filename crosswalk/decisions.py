@@ -487,22 +487,25 @@ def _with_code(db, code: str, framework: str | None, kind: str, default_framewor
         except NotFound:
             return
     number = code_number(code)
-    passes = [(True, "code = ?", code), (False, "code = ? collate nocase", code)]
-    if number is not None:  # (cast reads "7A" as 7 too: the codes found are checked below)
-        passes.append((False, "cast(code as real) = ?", number))
-    for exact, same, value in passes:
-        name = "(select name from frameworks f where f.id = standards.framework_id)"
-        if default_framework_id is not None:
-            rows = db.execute(f"select id, {name}, code from standards where framework_id = ? and {same} "
-                              "and status = ?", [default_framework_id, value, status]).fetchall()
-        else:
-            # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a
-            # join, it scanned every standard for each row: 1,000 decisions between the O*NET gold's
-            # tasks and DWAs spent 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
-            rows = db.execute(
-                f"select id, {name}, code from standards where framework_id in (select id from frameworks where "
-                f"kind = ?) and {same} and status = ?", [kind, value, status]).fetchall()
-        if value is number:
+    passes = [(True, "code = ?", [code]), (False, "code = ? collate nocase", [code])]
+    if number is not None:
+        # (cast reads '7A' as 7 and long digit strings inexactly: the codes it finds are checked exactly)
+        passes.append((False, "cast(code as real) between ? and ?", [float(number) * (1 - 1e-9) - 1e-12,
+                                                                     float(number) * (1 + 1e-9) + 1e-12]))
+    where = "framework_id = ?" if default_framework_id is not None else \
+        "framework_id in (select id from frameworks where kind = ?)"
+    scope = [default_framework_id if default_framework_id is not None else kind]
+    name = "(select name from frameworks f where f.id = standards.framework_id)"
+    for exact, same, values in passes:
+        if values[0] is not code and db.execute(
+                f"select 1 from standards where {where} and code = ? collate nocase", [*scope, code]).fetchone():
+            return  # the code as written is a standard (retired, or of another status): no number is guessed
+        # Framework ids first, so that SQLite searches the (framework_id, code) index: written as a join, it
+        # scanned every standard for each row: 1,000 decisions between the O*NET gold's tasks and DWAs spent
+        # 8.9 of 10.0 s here (under cProfile); 5,000 took 46.8 s, now 2.9 s.
+        rows = db.execute(f"select id, {name}, code from standards where {where} and {same} and status = ?",
+                          [*scope, *values, status]).fetchall()
+        if values[0] is not code:
             rows = [row for row in rows if code_number(row[2]) == number]
         yield exact, [(standard_id, framework) for standard_id, framework, _ in rows]
 
@@ -691,14 +694,17 @@ def _not_found(db, d: Decision, source_missing: bool, unit: str = "row",
 
     found = kinds(code)
     if not found:
-        number = code_number(code)
-        alike = [] if number is None else sorted(
-            other for (other,) in db.execute(
-                "select distinct s.code from standards s join frameworks f on f.id = s.framework_id "
-                "where f.kind = ? and s.status = 'active' and cast(s.code as real) = ?", [kind, number])
-            if code_number(other) == number)
-        if len(alike) > 1:  # (_with_code found them and guessed none)
-            return f"no standard with code {code!r} ({' and '.join(alike)} are that number: which one is not guessed)"
+        # The standards of that number _with_code found and guessed none of: two codes, or one in several frameworks.
+        passes = [rows for _, rows in _with_code(db, code, None, kind, default_framework_id, "active")]
+        if len(passes) == 3 and len(passes[2]) > 1:
+            same_number = passes[2]
+            codes = sorted({db.execute("select code from standards where id = ?", [i]).fetchone()[0]
+                            for i, _ in same_number})
+            if len(codes) > 1:
+                return f"no standard with code {code!r} ({' and '.join(codes)} are that number: which one is not guessed)"
+            option = "--from" if source_missing else "--to"
+            return (f"no standard with code {code!r} ({codes[0]} is that number in "
+                    f"{' and '.join(sorted({name for _, name in same_number}))}: name the framework with {option})")
         return f"no standard with code {code!r}"
     if source_missing and "academic" in found:
         if "industry" in kinds(d.target_code):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime
+import decimal
 import hashlib
 import json
 import re
@@ -785,7 +786,7 @@ def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict
     standard and no other row claims it: a workbook re-imported after its code column gained or lost
     its number format keeps its standards and their decisions. (A 1.10 typed into a number cell
     reads 1.1, the same number: it is the standard stored as 1.10, where the framework has no 1.1.)"""
-    by_number: dict[float, list[str]] = collections.defaultdict(list)
+    by_number: dict[decimal.Decimal, list[str]] = collections.defaultdict(list)
     for code in existing:
         if (number := code_number(code)) is not None:
             by_number[number].append(code)
@@ -795,7 +796,8 @@ def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict
     for row in rows:
         if row.number is None or row.code in existing or row.code in recased:
             continue
-        stored = [code for code in by_number.get(float(row.number), ()) if code not in codes and code not in claimed]
+        number = code_number(repr(row.number)) if isinstance(row.number, (int, float)) else None
+        stored = [code for code in by_number.get(number, ()) if code not in codes and code not in claimed]
         if len(stored) == 1:
             found[row.code] = existing[stored[0]]
             claimed.add(stored[0])

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import csv
 import dataclasses
+import decimal
 import io
 import pathlib
 import re
@@ -230,14 +231,15 @@ class ShownNumber(str):
         return text
 
 
-_NUMBER_CODE = re.compile(r"\d+(?:\.\d+)?")
+_NUMBER_CODE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
-def code_number(code: str) -> float | None:
+def code_number(code: str) -> decimal.Decimal | None:
     """The number a code of digits (and one point) is, as a spreadsheet reads it: 7 for "007", 1.01 for
     "01.0100"; None for any other code. Two codes of one number are the same code written in a
-    number cell with and without its zeros (the one rule: importer._same_number, decisions._with_code)."""
-    return float(code) if _NUMBER_CODE.fullmatch(code) else None
+    number cell with and without its zeros (the one rule: importer._same_number, decisions._with_code).
+    Exact (a Decimal): 12345678901234567891 is not 12345678901234567890, as two floats would be."""
+    return decimal.Decimal(code) if _NUMBER_CODE.fullmatch(code) else None
 
 
 def as_shown(value, number_format) -> object:

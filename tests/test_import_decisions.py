@@ -168,6 +168,33 @@ def test_a_code_that_lost_its_zeros_finds_its_one_standard_of_the_same_number(ru
     assert sqlite3.connect(db_path).execute(
         "select s.code, t.code, a.status from alignments a join standards s on s.id = a.source_id "
         "join standards t on t.id = a.target_id").fetchall() == [("007", "N-Q.1", "accepted")]
+    # A code a re-import retired is that standard, retired: never another of its number (1.10 for 1.1).
+    outline = write_csv(tmp_path / "outline.csv", [["code", "statement"], ["1.1", "Weld a butt joint."],
+                                                   ["1.10", "Grind a bevel."]])
+    assert runner.invoke(cli, ["import", str(db_path), str(outline), "--framework", "Outline", "--kind",
+                               "industry"]).exit_code == 0
+    outline.write_text("code,statement\n1.10,Grind a bevel.\n2,Cut a plate.\n3,Drill a hole.\n", encoding="utf-8")
+    assert runner.invoke(cli, ["import", str(db_path), str(outline), "--framework", "Outline", "--kind",
+                               "industry"]).exit_code == 0  # 1.1 retired
+    retired = write_csv(tmp_path / "retired.csv", [["source code", "target code", "decision"], ["1.1", "N-Q.1", "accept"],
+                                                   ["2", "N-Q.1", "accept"]])
+    result = runner.invoke(cli, ["import-decisions", str(db_path), str(retired), "--from", "Outline"])
+    assert result.exit_code == 0 and result.stdout.startswith("Applied 1 decision"), result.output
+    assert "'1.1' was retired by a re-import of Outline; its row is not applied" in result.stderr
+    # The codes a note names are those of the framework searched; one number in two frameworks asks for it.
+    elsewhere = write_csv(tmp_path / "elsewhere.csv", [["source code", "target code", "decision"],
+                                                       ["1.01", "N-Q.1", "accept"], ["2", "N-Q.1", "reject"]])
+    result = runner.invoke(cli, ["import-decisions", str(db_path), str(elsewhere), "--from", "Outline"])
+    assert "Note: row 2 (1.01 → N-Q.1): no standard with code '1.01'\n" in result.stderr + "\n", result.stderr
+    both = write_csv(tmp_path / "both.csv", [["source code", "target code", "decision"], ["10", "N-Q.1", "accept"],
+                                             ["007", "N-Q.1", "accept"]])
+    ten = write_csv(tmp_path / "ten.csv", [["code", "statement"], ["010", "Tack a joint."]])
+    for name in ("Welding", "Outline"):
+        assert runner.invoke(cli, ["import", str(db_path), str(ten), "--framework", name + " 2", "--kind",
+                                   "industry"]).exit_code == 0
+    result = runner.invoke(cli, ["import-decisions", str(db_path), str(both)])
+    assert ("Note: row 2 (10 → N-Q.1): no standard with code '10' (010 is that number in Outline 2 and Welding 2: "
+            "name the framework with --from)") in result.stderr, result.output
 
 
 def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small_db, tmp_path):
