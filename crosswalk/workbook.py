@@ -556,6 +556,7 @@ class WorkbookRow:
     evidence: str | None = None
     statements: tuple = (None, None)  # the CTE statement and academic standard cells, as the row holds them
     codes: tuple = (None, None)  # the CTE code and academic code cells, as the row holds them
+    rejected_strength: str | None = None  # a Strength cell on a rejected row (a rejection has none)
 
 
 @dataclasses.dataclass
@@ -580,6 +581,7 @@ class ImportResult:
     database: str | None = None  # the one imported into (its file name)
     forgotten: list = dataclasses.field(default_factory=list)  # rows of suggestions with a strength or rationale, no decision
     edited: list = dataclasses.field(default_factory=list)  # rows whose statement cells were edited (not imported)
+    strength_left_out: list = dataclasses.field(default_factory=list)  # rejected rows with a strength typed in
 
     @property
     def notes(self) -> list[str]:
@@ -593,6 +595,10 @@ class ImportResult:
             notes.append(f"{plural(len(self.forgotten), 'row')} with a strength or rationale but no decision "
                          f"(not imported; choose accept or reject and import again): "
                          f"{short_list(str(n) for n in self.forgotten)}")
+        if self.strength_left_out:
+            notes.append(f"{plural(len(self.strength_left_out), 'row')} rejected with a strength (a strength is for "
+                         "accepted alignments: the rejections were imported, the strength left out; to accept in "
+                         f"part, write accept and partial): {short_list(str(n) for n in self.strength_left_out)}")
         if self.edited:
             notes.append(f"{plural(len(self.edited), 'row')} where a statement was edited in the workbook (the "
                          "decisions were imported, the edits not: a statement changes with its framework's file, "
@@ -797,6 +803,7 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
     return WorkbookRow(
         row=number, alignment_id=ids["Alignment id"], source_id=ids["Source id"], target_id=ids["Target id"],
         decision=decision, strength=strength if decision == "accept" else None,
+        rejected_strength=strength if decision == "reject" else None,
         rationale=clean_text(values["Rationale"][0]), reviewer=clean_text(values["Reviewer"][0]), fingerprint=fp,
         score=float(score) if isinstance(score, (int, float)) and 0 <= score <= 100 else None,
         confidence=clean_text(values.get("Confidence", (None, None))[0]),
@@ -851,6 +858,11 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             as_exported = seen_as_exported(row, item.fingerprint)
             if (not outcome.changed or as_exported) and _edited(row, item):  # (the statements as exported)
                 result.edited.append(item.row)
+            # A strength typed on a rejected row (not the one the export wrote there: a re-review row comes
+            # with its accepted strength filled in) is said, not dropped unseen.
+            if item.rejected_strength and (as_exported or not outcome.changed) and \
+                    item.rejected_strength != (_shown(db, row, item.fingerprint)[0] or "").casefold():
+                result.strength_left_out.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
             elif not as_exported:

@@ -897,6 +897,36 @@ def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp
     conn.close()
 
 
+def test_a_strength_typed_on_a_rejected_row_is_said_left_out(small_db, tmp_path, runner):
+    """A rejection has no strength: one typed on a rejected row was dropped unseen (a director's walk).
+    The rejection is imported and a note names the row; a re-review row rejected with the strength the
+    export filled in gets no note (the reviewer typed none)."""
+    db = open_db(small_db)
+    decide(db, 1, "accept", strength="partial", rationale="measures", reviewer="bob")
+    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task W.1 changed' where id = 1")
+    db.conn.commit()
+    db.close()
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    assert ws.cell(rows[1], headers(ws)["Strength"]).value == "partial"  # the re-review row, prefilled
+    set_decision(ws, rows[1], "reject")
+    set_decision(ws, rows[2], "reject", strength="Partial")
+    set_decision(ws, rows[3], "reject")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"Note: 1 row rejected with a strength (a strength is for accepted alignments: the "
+                             f"rejections were imported, the strength left out; to accept in part, write accept and "
+                             f"partial): {rows[2]}\n")
+    with sqlite3.connect(small_db) as conn:
+        assert conn.execute("select id, status, strength from alignments where id in (1, 2, 3) order by id"
+                            ).fetchall() == [(1, "rejected", None), (2, "rejected", None), (3, "rejected", None)]
+    conn.close()
+
+
 def test_a_decision_is_read_with_the_same_words_in_the_workbook_on_the_command_line_and_in_a_file(
         small_db, tmp_path, runner):
     """One vocabulary for a decision (review.DECISION_WORDS): 'yes' and 'Partial' in a review workbook
