@@ -868,11 +868,11 @@ def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, we
     assert back.exit_code == 0 and "Note:" not in back.stderr and "1 decision recorded" in back.stdout
 
 
-def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp_path, runner):
-    """A strength or rationale on a suggestion with no decision is most likely a decision forgotten: not
-    imported, and named. A re-review row keeps its old strength without a decision, by design: no note."""
+def _exported_with_a_re_review_row(small_db, tmp_path, runner, strength):
+    """Alignment 1 accepted with ``strength`` and flagged for re-review, exported: (path, workbook, its
+    Suggestions sheet, rows by alignment id); the re-review row comes with its strength filled in."""
     db = open_db(small_db)
-    decide(db, 1, "accept", strength="full", rationale="measures", reviewer="bob")
+    decide(db, 1, "accept", strength=strength, rationale="measures", reviewer="bob")
     db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task W.1 changed' where id = 1")
     db.conn.commit()
     db.close()
@@ -881,7 +881,14 @@ def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp
     wb = openpyxl.load_workbook(out)
     ws = wb["Suggestions"]
     rows = rows_by_id(ws)
-    assert ws.cell(rows[1], headers(ws)["Strength"]).value == "full"  # the re-review row, prefilled
+    assert ws.cell(rows[1], headers(ws)["Strength"]).value == strength  # the re-review row, prefilled
+    return out, wb, ws, rows
+
+
+def test_a_strength_or_rationale_without_a_decision_is_pointed_out(small_db, tmp_path, runner):
+    """A strength or rationale on a suggestion with no decision is most likely a decision forgotten: not
+    imported, and named. A re-review row keeps its old strength without a decision, by design: no note."""
+    out, wb, ws, rows = _exported_with_a_re_review_row(small_db, tmp_path, runner, "full")
     set_decision(ws, rows[2], strength="partial")
     set_decision(ws, rows[3], rationale="Students read the blueprint")
     set_decision(ws, rows[4], "reject")
@@ -901,17 +908,7 @@ def test_a_strength_typed_on_a_rejected_row_is_said_left_out(small_db, tmp_path,
     """A rejection has no strength: one typed on a rejected row was dropped unseen (a director's walk).
     The rejection is imported and a note names the row; a re-review row rejected with the strength the
     export filled in gets no note (the reviewer typed none)."""
-    db = open_db(small_db)
-    decide(db, 1, "accept", strength="partial", rationale="measures", reviewer="bob")
-    db.execute("update alignments set needs_review = 1, needs_review_reason = 'the task W.1 changed' where id = 1")
-    db.conn.commit()
-    db.close()
-    out = tmp_path / "r.xlsx"
-    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Suggestions"]
-    rows = rows_by_id(ws)
-    assert ws.cell(rows[1], headers(ws)["Strength"]).value == "partial"  # the re-review row, prefilled
+    out, wb, ws, rows = _exported_with_a_re_review_row(small_db, tmp_path, runner, "partial")
     set_decision(ws, rows[1], "reject")
     set_decision(ws, rows[2], "reject", strength="Partial")
     set_decision(ws, rows[3], "reject")
