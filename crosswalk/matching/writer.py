@@ -115,8 +115,8 @@ class _SuggestionWriter:
         self.kept_commented += len(now) - len(fallen)
         for at in range(0, len(fallen), _MAX_PARAMETERS):
             some = _padded(fallen[at : at + _MAX_PARAMETERS])
-            self.conn.execute(f"delete from alignments where +status = 'suggested' and id in ({', '.join(['?'] * len(some))})",
-                              some)
+            self.conn.execute("delete from alignments where +status = 'suggested' and id in "
+                              f"({', '.join(['?'] * len(some))})", some)
         if len(pending) >= _INSERT_ROWS:
             self._upsert(len(pending) - len(pending) % _INSERT_ROWS)
 
