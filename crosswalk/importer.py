@@ -653,17 +653,17 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         )
     }
     recased = _written_in_another_case(db, framework_id, rows, existing)
-    _said_kept(result, recased, "codes written in another case")
+    if recased:
+        result.warnings.append(
+            "codes written in another case are the same standards (updated in place, their decisions kept): "
+            + short_list([f"{old['code']} → {code}" for code, old in recased.items()]))
     renumbered = _same_number(rows, existing, recased)
-    _said_kept(result, renumbered, "codes from number cells written otherwise than before (their zeros)")
-    recased = {**recased, **renumbered}
-    # Each statement's words, stored and in the file, hashed once (text_hash): compared for each
-    # standard, and across them for statements now under another code (_renamed, _statements_moved).
-    words_before = {code: text_hash(old["statement"]) for code, old in existing.items()}
-    words_now = {row.code: text_hash(row.statement) for row in rows}
-    renamed = _renamed(rows, existing, recased, words_before, words_now)
-    _said_kept(result, renamed, "statements under a new code, word for word, whose old code the file no longer has,")
-    recased = {**recased, **renamed}
+    if renumbered:
+        result.warnings.append(
+            "codes from number cells written otherwise than before (their zeros) are the same standards "
+            "(updated in place, their decisions kept): "
+            + short_list([f"{old['code']} → {code}" for code, old in renumbered.items()]))
+        recased = {**recased, **renumbered}
     stamp = now()
     seen = set()
     new_rows = []
@@ -673,6 +673,10 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
     # statement edited.
     updates: dict[tuple, list] = collections.defaultdict(list)
     to_write = 0  # rows written after the loop: their progress is counted once they are
+    # Each statement's words, stored and in the file, hashed once (text_hash): compared for each
+    # standard, and across them for statements now under another code (_statements_moved).
+    words_before = {code: text_hash(old["statement"]) for code, old in existing.items()}
+    words_now: dict[str, str] = {}
     for position, row in enumerate(rows):
         later = False
         seen.add(row.code)
@@ -683,8 +687,9 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             parent_code=row.parent_code, grade=row.grade, grade_low=low, grade_high=high,
             subject=row.subject, domain=row.domain, cluster=row.cluster, level=row.level,
             position=position, source_file=file, source_sheet=row.sheet,
-            source_row=row.source_row, text_hash=words_now[row.code], status="active",
+            source_row=row.source_row, text_hash=text_hash(row.statement), status="active",
         )
+        words_now[row.code] = values["text_hash"]
         old = existing.get(row.code) or recased.get(row.code)
         if old is not None:
             seen.add(old["code"])  # (the code as stored, if the file writes it in another case: not retired)
@@ -751,45 +756,6 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
-
-
-def _said_kept(result: ImportResult, found: dict, what: str) -> None:
-    """A note on the file's codes that are standards of the framework under another code (``found``:
-    the file's code -> the standard's row), each updated in place with its decisions."""
-    if found:
-        result.warnings.append(f"{what} are the same standards (updated in place, their decisions kept): "
-                               + short_list([f"{old['code']} → {code}" for code, old in found.items()]))
-
-
-def _renamed(rows: list[StandardRow], existing: dict, recased: dict, words_before: dict,
-             words_now: dict) -> dict[str, dict]:
-    """The file's new codes, each mapped to the framework's standard (a row of ``existing``) whose
-    statement it is word for word, where that standard's code is no longer in the file: a task
-    re-coded (W.4 now W.9), which keeps its standard and its decisions. Only where the statement is
-    one standard's and one row's, that standard is active and no other code claims it, and the file
-    shares codes with the framework otherwise (a file that shares none is refused as another file:
-    _refuse_to_retire_all). Where the old code is still in the file under other words (a duty area
-    renumbered: B.3 now B.2, B.2 gone), the decisions stay with the codes, and a note says so
-    (_statements_moved)."""
-    codes = {row.code for row in rows}
-    if not any(row.code in existing or row.code in recased for row in rows):
-        return {}
-    claimed = {old["code"] for old in recased.values()}
-    before: dict[str, list[str]] = collections.defaultdict(list)
-    for code, words in words_before.items():
-        before[words].append(code)
-    in_file = collections.Counter(words_now.values())
-    found: dict[str, dict] = {}
-    for row in rows:
-        if row.code in existing or row.code in recased:
-            continue
-        words = words_now[row.code]
-        olds = before.get(words, [])
-        if (len(olds) == 1 and in_file[words] == 1 and olds[0] not in codes and olds[0] not in claimed
-                and existing[olds[0]]["status"] == "active"):
-            found[row.code] = existing[olds[0]]
-            claimed.add(olds[0])
-    return found
 
 
 def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict, words_before: dict,

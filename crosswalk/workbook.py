@@ -928,8 +928,7 @@ def _moved(row, item: WorkbookRow) -> str | None:
     """Where a row's visible codes name another pair than its hidden ids (sorted or pasted without the
     hidden columns, which are the pair's key), what the row shows and what its ids name; else None.
     (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code; a code's
-    invisible characters, which the export leaves out, are left out of the comparison; a code
-    changed since the export, on a row whose statements are its pair's, is no move.)"""
+    invisible characters, which the export leaves out, are left out of the comparison.)"""
     def same(cell, code):
         if cell is None or str(cell).strip() == "":
             return True  # (a column left out, or emptied: nothing to compare)
@@ -944,11 +943,6 @@ def _moved(row, item: WorkbookRow) -> str | None:
 
     shown = item.codes
     if all(same(cell, code) for cell, code in zip(shown, (row["cte_code"], row["standard_code"]))):
-        return None
-    # A code changed by a re-import since the export (a task recoded, B.4 now B.9: importer._renamed),
-    # its statements the row's own, word for word: the row still names its pair. (Rows sorted without
-    # their hidden columns carry their statements with their codes: those differ too.)
-    if all(cell is not None and str(cell).strip() for cell in item.statements) and not _edited(row, item):
         return None
     return (f"the row shows {shown[0]} → {shown[1]}, but its hidden columns name {row['cte_code']} → "
             f"{row['standard_code']} (were the rows sorted, or pasted, without the hidden columns?)")
@@ -982,8 +976,7 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         result.conflicts.append(Conflict(item.row, item.alignment_id,
                                          "one of its standards is no longer in the database (retired)"))
         return None
-    if moved := _moved({"cte_code": found[4], "standard_code": found[5], "cte_statement": found[0],
-                        "standard": found[1]}, item):
+    if moved := _moved({"cte_code": found[4], "standard_code": found[5]}, item):
         result.conflicts.append(Conflict(item.row, item.alignment_id, f"{moved}; the workbook says {item.decision}"))
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,

@@ -794,52 +794,6 @@ def test_a_duty_area_renumbered_is_said_so_where_its_decisions_stay_with_the_cod
     assert not [w for w in import_file(db, third, framework="Engines", kind="industry").warnings if "renumbered" in w]
 
 
-def test_a_task_recoded_keeps_its_standard_and_its_decisions(db, tmp_path):
-    """Next year's list gives one task a new code (B.4 is now B.9, word for word, and B.4 is gone):
-    its decision was left on a retired B.4 and B.9 started with none. It is now the same standard,
-    recoded in place. A statement both under its old code and a new one, or a file that shares no
-    code with the framework, is no recoding."""
-    from crosswalk.review import decide
-
-    from .conftest import write_csv
-
-    header = ["code", "statement"]
-    first = write_csv(tmp_path / "year1.csv", [header, ["B.1", "Clean and inspect the engine block"],
-                                               ["B.2", "Replace the timing belt"],
-                                               ["B.4", "Measure crankshaft journals with a micrometer"]])
-    import_file(db, first, framework="Engines", kind="industry")
-    import_file(db, write_csv(tmp_path / "math.csv", [header, ["N-Q.1", "Use units to solve problems."]]),
-                framework="Math", kind="academic")
-    (b4,) = db.execute("select id from standards where code = 'B.4'").fetchone()
-    (nq1,) = db.execute("select id from standards where code = 'N-Q.1'").fetchone()
-    db.execute("insert into alignments (source_id, target_id, status) values (?, ?, 'suggested')", [b4, nq1])
-    db.conn.commit()
-    (aid,) = db.execute("select id from alignments").fetchone()
-    decide(db, aid, "accept", strength="partial", rationale="reads a micrometer", reviewer="bob")
-    second = write_csv(tmp_path / "year2.csv", [header, ["B.1", "Clean and inspect the engine block"],
-                                                ["B.2", "Replace the timing belt"],
-                                                ["B.9", "Measure crankshaft journals with a micrometer"]])
-    result = import_file(db, second, framework="Engines", kind="industry")
-    assert (result.added, result.changed, result.retired, result.flagged) == (0, 1, 0, 0)
-    assert ("statements under a new code, word for word, whose old code the file no longer has, are the same "
-            "standards (updated in place, their decisions kept): B.4 → B.9") in result.warnings
-    assert db.execute("select s.code, s.status, a.status, a.strength, a.rationale, a.needs_review from alignments a "
-                      "join standards s on s.id = a.source_id").fetchall() == [
-        ("B.9", "active", "accepted", "partial", "reads a micrometer", 0)]
-    assert db.execute("select id from standards where code = 'B.9'").fetchone() == (b4,)
-    # Beside its old code (still in the file), the same words under a new code are a new standard.
-    third = write_csv(tmp_path / "year3.csv", [header, ["B.1", "Clean and inspect the engine block"],
-                                               ["B.2", "Replace the timing belt"],
-                                               ["B.9", "Measure crankshaft journals with a micrometer"],
-                                               ["B.10", "Measure crankshaft journals with a micrometer"]])
-    assert import_file(db, third, framework="Engines", kind="industry").added == 1
-    # A file that shares no code with the framework is refused, recoded words or not.
-    fourth = write_csv(tmp_path / "year4.csv", [header, ["E1", "Clean and inspect the engine block"],
-                                                ["E2", "Replace the timing belt"]])
-    with pytest.raises(SourceError, match="shares no code with the 4 standards"):
-        import_file(db, fourth, framework="Engines", kind="industry")
-
-
 def test_a_heading_merged_across_the_row_or_in_the_code_column_alone_is_a_heading(db, tmp_path):
     """A duty area merged across the row read as a standard whose code and statement were both
     'Unit 1: Kitchen Basics' (matched, and counted as a task); written in the code column alone it

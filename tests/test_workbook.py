@@ -564,38 +564,6 @@ def test_a_statement_reimported_in_another_case_keeps_the_workbooks_decisions(sm
                                        [aid]).fetchone() == ("accepted", "partial", "Writes the report")
 
 
-def test_a_workbook_exported_before_a_task_was_recoded_still_decides_it(tmp_path, runner):
-    """A task recoded by a re-import (B.4 now B.9, word for word) is the same standard: a workbook
-    exported before it names the pair by the old code and the same statements. It was a conflict
-    ("were the rows sorted ... without the hidden columns?"); the decision is now recorded."""
-    db = str(tmp_path / "r.db")
-    tasks = tmp_path / "tasks.csv"
-    tasks.write_text("code,statement\nB.1,Clean and inspect the engine block\nB.2,Replace the timing belt\n"
-                     "B.4,Measure crankshaft journals with a micrometer\n", encoding="utf-8")
-    math = tmp_path / "math.csv"
-    math.write_text("code,statement\nN-Q.1,Use units to solve problems and guide the choice of units.\n"
-                    "G-MG.1,Use geometric shapes to describe objects.\n", encoding="utf-8")
-    for path, name, kind in ((tasks, "Engines", "industry"), (math, "Math", "academic")):
-        assert runner.invoke(cli, ["import", db, str(path), "--framework", name, "--kind", kind]).exit_code == 0
-    assert runner.invoke(cli, ["match", db, "--from", "Engines", "--to", "Math", "--no-embeddings"]).exit_code == 0
-    out = tmp_path / "r.xlsx"
-    assert runner.invoke(cli, ["review", "export", db, str(out)]).exit_code == 0
-    wb = openpyxl.load_workbook(out)
-    ws = wb["Suggestions"]
-    h = headers(ws)
-    row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, h["CTE code"]).value == "B.4")
-    academic = ws.cell(row, h["Academic code"]).value
-    set_decision(ws, row, "accept")
-    wb.save(out)
-    tasks.write_text(tasks.read_text(encoding="utf-8").replace("B.4,", "B.9,"), encoding="utf-8")
-    assert runner.invoke(cli, ["import", db, str(tasks), "--framework", "Engines"]).exit_code == 0
-    result = runner.invoke(cli, ["review", "import", db, str(out), "--reviewer", "bob"])
-    assert result.exit_code == 0 and "1 decision recorded (1 accepted, 0 rejected)" in result.stdout, result.output
-    assert sqlite3.connect(db).execute(
-        "select s.code, t.code from alignments a join standards s on s.id = a.source_id join standards t "
-        "on t.id = a.target_id where a.status = 'accepted'").fetchall() == [("B.9", academic)]
-
-
 def test_a_task_code_reimported_in_lower_case_keeps_the_workbooks_decisions_on_it(small_db, tmp_path, runner):
     """A re-import that writes a code in another case keeps the standard and its decisions ("the same
     standards"); a review workbook exported before it made every decided row on that code a conflict
