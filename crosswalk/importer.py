@@ -796,8 +796,8 @@ def _same_number(rows: list[StandardRow], existing: dict, recased: dict) -> dict
     for row in rows:
         if row.number is None or row.code in existing or row.code in recased:
             continue
-        number = code_number(repr(row.number)) if isinstance(row.number, (int, float)) else None
-        stored = [code for code in by_number.get(number, ()) if code not in codes and code not in claimed]
+        stored = [code for code in by_number.get(code_number(repr(row.number)), ())
+                  if code not in codes and code not in claimed]
         if len(stored) == 1:
             found[row.code] = existing[stored[0]]
             claimed.add(stored[0])

@@ -825,7 +825,7 @@ ODS = {
 def _ods_shown(value, text: str):
     """An .ods number as its cell shows it where the cell's text only pads it with zeros ("007" for 7,
     "1.10" for 1.1): the file keeps the text beside the number, not the format's name (:func:`as_shown`)."""
-    if re.fullmatch(r"\d+(?:\.\d+)?", text) and float(text) == value and text != str(value):
+    if code_number(text) is not None and float(text) == value and text != str(value):
         return ShownNumber(text, value)  # (the text alone tells no format: a 1.01 shown 1.01 stays a number)
     return value
 

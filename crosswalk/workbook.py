@@ -861,7 +861,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             # A strength typed on a rejected row (not the one the export wrote there: a re-review row comes
             # with its accepted strength filled in) is said, not dropped unseen.
             if item.rejected_strength and (as_exported or not outcome.changed) and \
-                    item.rejected_strength != (_shown(db, row, item.fingerprint)[0] or "").casefold():
+                    item.rejected_strength != _shown(db, row, item.fingerprint)[0]:
                 result.strength_left_out.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
