@@ -544,6 +544,7 @@ COPIED_TEMPLATES = {
     "query.html": "bc3559df0e209da9",
     "database.html": "4fd5e97823bb5380",
     "_codemirror_foot.html": "57f0251b9c1fbe03",
+    "_table.html": "f75a8872713f28fd",
 }
 
 
