@@ -12,6 +12,7 @@ import yaml
 
 from crosswalk.db import open_db
 from crosswalk.importer import import_file
+from crosswalk.matching import match
 from crosswalk.programs import add_program, list_programs
 from crosswalk.publish import publish
 from crosswalk.report import write_report
@@ -225,3 +226,26 @@ def test_a_programs_review_queue_lists_the_decisions_to_re_review_it_counts(smal
 
     assert listed("Welding Technology") == ["N-Q.1"] and counted == 1 and pid
     assert listed("") == ["N-Q.1", "W.9-10.2"]
+
+
+def test_the_named_queries_list_grades_in_grade_order_not_as_text(tmp_path):
+    # Grades as published ("K", "03", "09,10", "9-12") sort as text with K after 12: the gaps and
+    # what a program certifies are listed from the lowest grade up.
+    queries = yaml.safe_load((pathlib.Path(__file__).parent.parent / "metadata.yml").read_text())[
+        "databases"]["crosswalk"]["queries"]
+    db = open_db(tmp_path / "grades.db")
+    import_file(db, _csv(tmp_path / "tasks.csv", [{"code": "T.1", "statement": "Measure a board.", "grade": "", "subject": ""}]),
+                framework="Shop", kind="industry")
+    grades = {"K.1": "K", "3.1": "03", "9.1": "09,10", "9.2": "9-12", "11.1": "11,12"}
+    import_file(db, _csv(tmp_path / "academic.csv", [
+        {"code": code, "statement": f"Standard {code} on measuring.", "grade": grade, "subject": "Math"}
+        for code, grade in grades.items()]), framework="Academic", kind="academic")
+    add_program(db, "Shop", frameworks=["Shop"], grades="K-12")
+    db.conn.commit()
+    gaps = [(r["subject"], r["grade"]) for r in db.query(queries["gaps_by_subject_and_grade"]["sql"])]
+    assert gaps == [("Math", "K"), ("Math", "03"), ("Math", "09,10"), ("Math", "9-12"), ("Math", "11,12")]
+    match(db, source="Shop", target="Academic", top=5, use_embeddings=False)
+    for code in grades:
+        accept(db, "T.1", code, "full")
+    certified = [r["standard_code"] for r in db.query(queries["what_a_program_certifies"]["sql"], {"program": "Shop"})]
+    assert certified == ["K.1", "3.1", "9.1", "9.2", "11.1"]
