@@ -349,7 +349,8 @@ def program_list(database, as_json):
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        status = program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"])
+        status = program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"],
+                                     row["flagged_since_status"])
         click.echo(f"{row['name']} ({row['grades']}; CIP {row['cip_code'] or '-'}; {row['career_cluster'] or '-'})")
         click.echo(f"  status: {status}")
         click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "

@@ -241,7 +241,7 @@ def list_programs(db) -> list[dict]:
              join frameworks f on f.id = pf.framework_id where pf.program_id = p.id) as frameworks,
           coalesce(c.certified, 0) as standards_certified,
           g.status, g.status_by, g.status_at, g.statements, g.statements_decided, g.suggested, g.accepted,
-          g.rejected, g.needs_rereview, g.no_likely_alignment, g.changes_since_status
+          g.rejected, g.needs_rereview, g.no_likely_alignment, g.changes_since_status, g.flagged_since_status
         from programs p join program_progress g on g.program_id = p.id
         left join (select program_id, sum(certified) as certified from program_coverage group by program_id) c
           on c.program_id = p.id

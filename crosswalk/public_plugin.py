@@ -280,9 +280,10 @@ def not_approved_text(status) -> str:
 def status_text(row) -> str:
     """A program's sign-off as a page shows it: "Approved by A. Rivera on 2026-03-02", "Draft"
     (:func:`crosswalk.text.program_status_text`; the public copy may hold no status). On the working
-    site, with the changes to its decisions since (``changes_since_status`` of ``program_progress``)."""
+    site, with what happened to its decisions since (``changes_since_status`` and ``flagged_since_status``
+    of ``program_progress``, copied onto the public copy's programs)."""
     text = program_status_text(row.get("status"), row.get("status_by"), row.get("status_at"),
-                               row.get("changes_since_status") or 0)
+                               row.get("changes_since_status") or 0, row.get("flagged_since_status") or 0)
     return text[:1].upper() + text[1:]
 
 
@@ -454,8 +455,9 @@ async def home_context(datasette, request) -> dict:
     if is_working(datasette):
         for r in await rows(datasette, "select * from program_progress"):
             progress[r["program_id"]] = dict(r, left=(r["statements"] or 0) - (r["statements_decided"] or 0))
-        for p in programs:  # the status as the program's page shows it, with the changes since its sign-off
-            p["changes_since_status"] = (progress.get(p["id"]) or {}).get("changes_since_status")
+        for p in programs:  # the status as the program's page shows it, with what happened since its sign-off
+            for since in ("changes_since_status", "flagged_since_status"):
+                p[since] = (progress.get(p["id"]) or {}).get(since)
     return {
         "progress": progress,
         "programs": programs,

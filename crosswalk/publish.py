@@ -44,7 +44,8 @@ from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
 from .outputs import read_only_connection
-from .text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text
+from .text import (NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text,
+                   since_sign_off_text)
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
@@ -54,8 +55,9 @@ PLUGIN_IMPORTS = {
     "from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, "
     "score_text": {
         "NO_DOMAIN": NO_DOMAIN, "NO_SUBJECT": NO_SUBJECT, "empty_crosswalk_text": empty_crosswalk_text,
-        "grade_label": grade_label,
-        "program_status_text": program_status_text, "score_text": score_text},
+        "grade_label": grade_label, "program_status_text": program_status_text,
+        "since_sign_off_text": since_sign_off_text,  # (program_status_text's)
+        "score_text": score_text},
     "from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql": {
         "OUTSIDE_BAND_SQL": OUTSIDE_BAND_SQL, "row_id": row_id, "statement_order_sql": statement_order_sql},
 }
@@ -98,7 +100,8 @@ class PublishResult:
     suggestions: str
     left_out: dict = dataclasses.field(default_factory=dict)  # status -> programs not published (approved_only)
     certifying: int | None = None  # of the accepted, those that certify (current_alignments); None: all
-    # program -> changes to its decisions since its sign-off, published as they are now
+    # program -> (changes to its decisions, of them flagged for re-review) since its sign-off, published as
+    # they are now
     changed_since: dict = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
@@ -119,8 +122,8 @@ class PublishResult:
             n = sum(self.left_out.values())
             why = ", ".join(f"{count} {status}" for status, count in self.left_out.items())
             text += f"; {plural(n, 'program')} left out because {'it is' if n == 1 else 'they are'} not approved ({why})"
-        for name, changes in self.changed_since.items():
-            text += (f"; {name}: {plural(changes, 'change')} to its decisions since its sign-off, published as "
+        for name, (changes, flagged) in self.changed_since.items():
+            text += (f"; {name}: {since_sign_off_text(changes, flagged)} since its sign-off, published as "
                      "they are now and said on its page (approve it again to sign them)")
         return text
 
@@ -250,12 +253,13 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
     # What a sign-off did not see: the changes to a program's decisions since (program_progress reads
     # the review log, which stays private), so that its page says "approved by ...; 1 change to its
     # decisions since", as the working site does, and the summary says so.
-    conn.execute("alter table main.programs add column changes_since_status integer")
-    conn.execute("update main.programs set changes_since_status = (select g.changes_since_status from "
-                 "src.program_progress g where g.program_id = programs.id)")
-    changed_since = dict(conn.execute(
-        "select name, changes_since_status from main.programs where status is not null and status != 'draft' "
-        "and changes_since_status > 0 order by name").fetchall())
+    for since in ("changes_since_status", "flagged_since_status"):
+        conn.execute(f"alter table main.programs add column {since} integer")
+        conn.execute(f"update main.programs set {since} = (select g.{since} from src.program_progress g "
+                     "where g.program_id = programs.id)")
+    changed_since = {name: (changes, flagged) for name, changes, flagged in conn.execute(
+        "select name, changes_since_status, flagged_since_status from main.programs where status is not null "
+        "and status != 'draft' and changes_since_status + flagged_since_status > 0 order by name")}
 
     conn.execute(
         """

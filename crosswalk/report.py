@@ -153,8 +153,9 @@ def crosswalk_data(db, program) -> dict:
     outside = db.execute(OUTSIDE_BAND_SQL, {"p": pid}).fetchone()[0]
     return {
         "program": info, "grades": grade_label(info["grade_low"], info["grade_high"]),
-        "status": program_status_text(info["status"], info["status_by"], info["status_at"], db.execute(
-            "select changes_since_status from program_progress where program_id = ?", [pid]).fetchone()[0]),
+        "status": program_status_text(info["status"], info["status_by"], info["status_at"], *db.execute(
+            "select changes_since_status, flagged_since_status from program_progress where program_id = ?",
+            [pid]).fetchone()),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters, "in_band": sum(c["standards"] for c in coverage), "certified": certified,
         "rereview": [dict(r, strength=strength_text(r["strength"])) for r in rereview],

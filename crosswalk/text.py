@@ -177,12 +177,12 @@ def grade_label(low, high, raw=None) -> str:
     return f"Grades {one(low)}–{one(high)}"
 
 
-def program_status_text(status, by=None, at=None, changes=0) -> str:
+def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',
-    'draft'; ``changes``: changes to its decisions logged since (``program_progress``), which an
-    approval did not see. Standard library only: ``crosswalk publish`` copies this function into
-    the public site's plugin.
+    'draft'; ``changes``: changes made to its decisions since, ``flagged``: its decisions a re-import
+    flagged for re-review since (``program_progress``), which an approval did not see. Standard
+    library only: ``crosswalk publish`` copies this function into the public site's plugin.
 
     Example::
 
@@ -190,6 +190,8 @@ def program_status_text(status, by=None, at=None, changes=0) -> str:
         'approved by M. Levesque on 2026-11-28'
         >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00", changes=3)
         'approved by M. Levesque on 2026-11-28; 3 changes to its decisions since'
+        >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00", changes=1, flagged=2)
+        'approved by M. Levesque on 2026-11-28; 1 change to its decisions and 2 flagged for re-review since'
     """
     if not status:
         return ""
@@ -197,9 +199,26 @@ def program_status_text(status, by=None, at=None, changes=0) -> str:
         return status
     on = f" on {at[:10]}" if at else ""
     text = f"{status} by {by}{on}" if status == "approved" else f"{status} (set by {by}{on})"
+    since = since_sign_off_text(changes, flagged)
+    return f"{text}; {since} since" if since else text
+
+
+def since_sign_off_text(changes=0, flagged=0) -> str:
+    """What happened to a program's decisions since its sign-off, in words: '1 change to its
+    decisions', '2 of its decisions flagged for re-review', both joined by 'and'; '' for nothing.
+    Standard library only (copied into the public site's plugin with program_status_text).
+
+    Example::
+
+        >>> since_sign_off_text(2, 1)
+        '2 changes to its decisions and 1 flagged for re-review'
+    """
+    parts = []
     if changes:
-        text += f"; {changes} change{'' if changes == 1 else 's'} to its decisions since"
-    return text
+        parts.append(f"{changes} change{'' if changes == 1 else 's'} to its decisions")
+    if flagged:
+        parts.append(f"{flagged} {'' if changes else 'of its decisions '}flagged for re-review")
+    return " and ".join(parts)
 
 
 # --- counts ---------------------------------------------------------------------------------

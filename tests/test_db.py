@@ -6,6 +6,9 @@ import sqlite_utils
 from crosswalk.db import framework_id, migrations, open_db, program_id
 from crosswalk.errors import NotFound
 from crosswalk.matching import match
+from crosswalk.text import program_status_text
+
+from .conftest import WELDING, write_xlsx
 
 
 def _alignments_sql(db) -> str:
@@ -257,6 +260,39 @@ def test_a_decision_in_the_second_of_the_sign_off_is_a_change_since(small_db):
     assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 2  # (comments: none)
     set_status(db, "Welding Technology", "approved", "M. Levesque")
     assert db.execute("select changes_since_status from program_progress").fetchone()[0] == 0
+
+
+def test_decisions_a_re_import_flagged_since_the_sign_off_are_counted_apart_from_changes(small_db, tmp_path):
+    # A re-import that changes a task flags its decisions for re-review: the approval did not see
+    # that either, but no one changed a decision. The status said "1 change to its decisions since".
+    from crosswalk.importer import import_file
+    from crosswalk.programs import add_program, list_programs, set_status
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    add_program(db, "Welding Technology", frameworks=["Welding"])
+    w1 = [r["id"] for r in db.query("select a.id from alignments a join standards s on s.id = a.source_id "
+                                     "where s.code = 'W.1' order by a.id")]
+    decide(db, w1[0], "accept", strength="full", reviewer="alice")
+    decide(db, w1[1], "accept", strength="partial", reviewer="alice")
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    edited = [row[:] for row in WELDING]
+    edited[3][1] = "Measure and calculate the dimensions of workpieces using rulers, calipers and gauges."
+    assert import_file(db, write_xlsx(tmp_path / "welding.xlsx", edited, sheet="Tasks"),
+                       framework="Welding", kind="industry").flagged == 2
+    [row] = list_programs(db)
+    assert (row["changes_since_status"], row["flagged_since_status"]) == (0, 2)
+    assert program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"],
+                               row["flagged_since_status"]).endswith("; 2 of its decisions flagged for re-review since")
+    decide(db, w1[0], "accept", strength="full", reviewer="alice")  # decided again: a change, and still flagged once
+    [row] = list_programs(db)
+    assert (row["changes_since_status"], row["flagged_since_status"]) == (1, 2)
+    assert program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"],
+                               row["flagged_since_status"]).endswith(
+        "; 1 change to its decisions and 2 flagged for re-review since")
+    set_status(db, "Welding Technology", "approved", "M. Levesque")
+    [row] = list_programs(db)
+    assert (row["changes_since_status"], row["flagged_since_status"]) == (0, 0)
 
 
 def test_a_pair_the_matcher_never_scored_has_no_score_and_an_older_database_loses_its_zero(tmp_path):

@@ -390,6 +390,19 @@ def test_decisions_changed_since_a_sign_off_are_said_when_published(runner, revi
     assert re.search(r"Approved by M\. Levesque on [0-9-]+; 1 change to its decisions since", page)
     assert sqlite3.connect(out / "crosswalk.db").execute(
         "select changes_since_status from programs").fetchall() == [(1,)]
+    # A decision a re-import flagged for re-review since (as an import flags it): said apart, no one changed it.
+    conn = sqlite3.connect(source)
+    conn.execute("update alignments set needs_review = 1, needs_review_reason = 'the task changed', "
+                 "review_via = 'import' where id = ?", [alignment])
+    conn.commit()
+    conn.close()
+    result = runner.invoke(cli, ["publish", str(source), str(out), "--approved-only", "--force"])
+    assert result.stdout.splitlines()[0].endswith(
+        "(7 draft); Welding Technology: 1 change to its decisions and 1 flagged for re-review since its sign-off, "
+        "published as they are now and said on its page (approve it again to sign them)")
+    page = get(make_public_datasette(out), f"/program/{welding}").text
+    assert re.search(r"Approved by M\. Levesque on [0-9-]+; 1 change to its decisions and 1 flagged for re-review "
+                     "since", page)
 
 
 def test_every_public_view_answers_in_the_copy(published):
