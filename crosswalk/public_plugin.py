@@ -733,7 +733,8 @@ async def standard_context(datasette, request) -> dict:
         where, order = awaiting_review_sql(side, "unreviewed_suggestions")
         suggestions = await rows(datasette, f"""
             select o.id as other_id, o.code as other_code, o.statement as other_statement,
-                   a.score, a.confidence, a.evidence
+                   a.score, a.confidence, a.evidence,
+                   (select f.name from frameworks f where f.id = o.framework_id) as other_framework
             {where} order by {order} limit {AWAITING_SHOWN}
         """, {"id": standard_id})
     # /gaps lists the standards of some program's grade band that no program certifies: one outside

@@ -96,7 +96,8 @@ async def _standard_extras(datasette, request, context):
             select a.id as alignment_id, a.source_id, a.target_id, a.score, a.confidence, a.evidence,
                    a.status, a.reviewed_at, o.id as other_id, o.code as other_code, o.statement as other_statement,
                    (select group_concat(p.name, '; ') from program_frameworks pf join programs p on p.id = pf.program_id
-                        where pf.framework_id = o.framework_id) as program_names
+                        where pf.framework_id = o.framework_id) as program_names,
+                   (select f.name from frameworks f where f.id = o.framework_id) as other_framework
             {suggested}
             order by {order} limit {pages.AWAITING_SHOWN + 1} offset :offset
         """, {"id": context["standard"]["id"], "offset": (page - 1) * pages.AWAITING_SHOWN})

@@ -661,3 +661,5 @@ def test_the_public_suggestions_say_what_their_figure_is_and_how_they_are_ordere
     shown = re.findall(r'<a class="xw-code" href="/standard/\d+">([^<]+)</a>.*?<td class="num">([^<]+)'
                        r'<div class="xw-muted">([^<]+)</div>', listed, re.S)
     assert shown == expected
+    # Each names its framework, under its statement (a task's list takes each framework's in turn).
+    assert re.findall(r'</a> [^<]*<div class="xw-muted">([^<]+)</div></td>', listed) == ["Academic"] * 3

@@ -423,6 +423,21 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
         listed = await get(f"/program/{most}/review?no_likely=1")
         assert f"No likely alignment in a subject ({marked})" in listed.text
         assert "Statements with no likely alignment in a subject searched" in listed.text
+        # A task's suggestions come each framework's best in turn (the matcher's ranks): the page says
+        # so (it said "best first" above scores out of order), and names each one's framework.
+        task, frameworks = conn.execute(
+            "select a.source_id, count(distinct t.framework_id) from alignments a join standards t on t.id = a.target_id "
+            "where a.status = 'suggested' and a.rank is not null group by a.source_id order by 2 desc, 1 limit 1").fetchone()
+        assert frameworks > 1
+        ordered = [(str(i), name) for i, name in conn.execute(
+            "select a.id, f.name from alignments a join standards t on t.id = a.target_id join frameworks f "
+            "on f.id = t.framework_id where a.source_id = ? and a.status = 'suggested' and t.status = 'active' "
+            "order by a.rank is null, a.rank, a.score desc, a.id limit 20", [task])]
+        page = await get(f"/standard/{task}")
+        assert "task, in its order: the best match in each framework first, then the next best in each" in page.text
+        rows = re.findall(r'<tr id="a(\d+)">.*?</a> [^<]*<div class="xw-muted">([^<]+)</div>', page.text, re.S)
+        assert [(i, html.unescape(name)) for i, name in rows] == ordered
+        assert len({name for _, name in ordered[:frameworks]}) == frameworks  # each framework's best first
         # Writes need a signed-in reviewer: this site signs nobody in.
         refused = await ds.client.post("/-/decide", data={"alignment_id": str(best), "decision": "accept"})
         assert refused.status_code == 403
