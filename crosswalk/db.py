@@ -1463,22 +1463,25 @@ def m021_an_accepted_alignment_has_a_strength(db: sqlite_utils.Database) -> None
 @migrations()
 def m022_flags_since_sign_off_apart_from_changes(db: sqlite_utils.Database) -> None:
     """What happened to a program's decisions since its sign-off, in two counts: the changes someone
-    made to them (``changes_since_status``: decided, re-decided, a strength or rationale set), and
-    the decisions a re-import flagged for re-review (``flagged_since_status``: each once). Counted as
-    one, a re-import that changed three tasks made an approved program read "approved ...; 3
-    changes to its decisions since", though no one had changed a decision (a director's walk); a flag
-    lifted by a later import (its statement back) is neither."""
+    made to them (``changes_since_status``: decided, re-decided, a strength or rationale set; not
+    m021's upgrade, which no one made), and its decisions flagged for re-review since and still
+    waiting for it (``flagged_since_status``: a re-import changed or retired one of their statements;
+    each once; not a flag a later import lifted, its statement back, nor a commented suggestion's).
+    Counted as one, a re-import that changed three tasks made an approved program read "approved
+    ...; 3 changes to its decisions since", though no one had changed a decision (a director's walk)."""
     since = ("coalesce(l.id > (SELECT max(g.id) FROM review_log g WHERE g.program_id = p.id), "
              "l.at > p.status_at)")
     _edit_stored(db, "view", "program_progress", "m016", (
         (f"WHERE p.status_at IS NOT NULL AND l.action != 'comment' AND {since}",
-         f"WHERE p.status_at IS NOT NULL AND l.action NOT IN ('comment', 'flag', 'unflag') AND {since}"),
+         "WHERE p.status_at IS NOT NULL AND l.action NOT IN ('comment', 'flag', 'unflag') AND l.via != 'upgrade'\n"
+         f"                    AND {since}"),
         (") AS changes_since_status",
          ") AS changes_since_status,\n"
          "            (SELECT count(DISTINCT l.alignment_id) FROM review_log l JOIN alignments a ON a.id = l.alignment_id\n"
          "                JOIN standards s ON s.id = a.source_id\n"
          "                JOIN program_frameworks pf ON pf.framework_id = s.framework_id AND pf.program_id = p.id\n"
-         f"                WHERE p.status_at IS NOT NULL AND l.action = 'flag' AND {since}\n"
+         "                WHERE p.status_at IS NOT NULL AND l.action = 'flag' AND a.needs_review = 1\n"
+         f"                    AND a.status != 'suggested' AND {since}\n"
          "            ) AS flagged_since_status"),
     ))
 

@@ -100,8 +100,8 @@ class PublishResult:
     suggestions: str
     left_out: dict = dataclasses.field(default_factory=dict)  # status -> programs not published (approved_only)
     certifying: int | None = None  # of the accepted, those that certify (current_alignments); None: all
-    # program -> (changes to its decisions, of them flagged for re-review) since its sign-off, published as
-    # they are now
+    # program -> (changes made to its decisions, its decisions flagged for re-review and waiting) since its
+    # sign-off, published as they are now
     changed_since: dict = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:

@@ -180,8 +180,8 @@ def grade_label(low, high, raw=None) -> str:
 def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',
-    'draft'; ``changes``: changes made to its decisions since, ``flagged``: its decisions a re-import
-    flagged for re-review since (``program_progress``), which an approval did not see. Standard
+    'draft'; ``changes``: changes made to its decisions since, ``flagged``: its decisions flagged for
+    re-review since by a re-import and still waiting (``program_progress``), which an approval did not see. Standard
     library only: ``crosswalk publish`` copies this function into the public site's plugin.
 
     Example::
@@ -191,7 +191,7 @@ def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
         >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00", changes=3)
         'approved by M. Levesque on 2026-11-28; 3 changes to its decisions since'
         >>> program_status_text("approved", "M. Levesque", "2026-11-28T14:02:11+00:00", changes=1, flagged=2)
-        'approved by M. Levesque on 2026-11-28; 1 change to its decisions and 2 flagged for re-review since'
+        'approved by M. Levesque on 2026-11-28; 1 change to its decisions and 2 of its decisions flagged for re-review since'
     """
     if not status:
         return ""
@@ -205,19 +205,20 @@ def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
 
 def since_sign_off_text(changes=0, flagged=0) -> str:
     """What happened to a program's decisions since its sign-off, in words: '1 change to its
-    decisions', '2 of its decisions flagged for re-review', both joined by 'and'; '' for nothing.
+    decisions', '2 of its decisions flagged for re-review' (and waiting for it), both joined by 'and';
+    '' for nothing.
     Standard library only (copied into the public site's plugin with program_status_text).
 
     Example::
 
         >>> since_sign_off_text(2, 1)
-        '2 changes to its decisions and 1 flagged for re-review'
+        '2 changes to its decisions and 1 of its decisions flagged for re-review'
     """
     parts = []
     if changes:
         parts.append(f"{changes} change{'' if changes == 1 else 's'} to its decisions")
     if flagged:
-        parts.append(f"{flagged} {'' if changes else 'of its decisions '}flagged for re-review")
+        parts.append(f"{flagged} of its decisions flagged for re-review")
     return " and ".join(parts)
 
 

@@ -264,35 +264,50 @@ def test_a_decision_in_the_second_of_the_sign_off_is_a_change_since(small_db):
 
 def test_decisions_a_re_import_flagged_since_the_sign_off_are_counted_apart_from_changes(small_db, tmp_path):
     # A re-import that changes a task flags its decisions for re-review: the approval did not see
-    # that either, but no one changed a decision. The status said "1 change to its decisions since".
+    # that either, but no one changed a decision. The status said "2 changes to its decisions since".
     from crosswalk.importer import import_file
     from crosswalk.programs import add_program, list_programs, set_status
-    from crosswalk.review import decide
+    from crosswalk.review import add_comment, decide
+
+    def since():
+        [row] = list_programs(db)
+        counts = (row["changes_since_status"], row["flagged_since_status"])
+        return counts, program_status_text(row["status"], row["status_by"], row["status_at"], *counts)
+
+    def reimport(rows, **options):
+        return import_file(db, write_xlsx(tmp_path / "welding.xlsx", rows, sheet="Tasks"), framework="Welding",
+                           kind="industry", **options)
 
     db = open_db(small_db)
     add_program(db, "Welding Technology", frameworks=["Welding"])
-    w1 = [r["id"] for r in db.query("select a.id from alignments a join standards s on s.id = a.source_id "
-                                     "where s.code = 'W.1' order by a.id")]
-    decide(db, w1[0], "accept", strength="full", reviewer="alice")
-    decide(db, w1[1], "accept", strength="partial", reviewer="alice")
+    ids = {code: [r["id"] for r in db.query("select a.id from alignments a join standards s on s.id = a.source_id "
+                                             "where s.code = ? order by a.id", [code])] for code in ("W.1", "W.2", "W.4")}
+    decide(db, ids["W.1"][0], "accept", strength="full", reviewer="alice")
+    decide(db, ids["W.1"][1], "accept", strength="partial", reviewer="alice")
+    decide(db, ids["W.4"][0], "accept", strength="full", reviewer="alice")
+    add_comment(db, ids["W.2"][0], "Fits geometry?", reviewer="bob")  # a suggestion, commented: flagged too
     set_status(db, "Welding Technology", "approved", "M. Levesque")
     edited = [row[:] for row in WELDING]
     edited[3][1] = "Measure and calculate the dimensions of workpieces using rulers, calipers and gauges."
-    assert import_file(db, write_xlsx(tmp_path / "welding.xlsx", edited, sheet="Tasks"),
-                       framework="Welding", kind="industry").flagged == 2
-    [row] = list_programs(db)
-    assert (row["changes_since_status"], row["flagged_since_status"]) == (0, 2)
-    assert program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"],
-                               row["flagged_since_status"]).endswith("; 2 of its decisions flagged for re-review since")
-    decide(db, w1[0], "accept", strength="full", reviewer="alice")  # decided again: a change, and still flagged once
-    [row] = list_programs(db)
-    assert (row["changes_since_status"], row["flagged_since_status"]) == (1, 2)
-    assert program_status_text(row["status"], row["status_by"], row["status_at"], row["changes_since_status"],
-                               row["flagged_since_status"]).endswith(
-        "; 1 change to its decisions and 2 flagged for re-review since")
+    edited[4][1] = "Read blueprints and technical drawings to determine the angles and sizes of joints."
+    assert reimport(edited).flagged == 3
+    counts, text = since()
+    assert counts == (0, 2) and text.endswith("; 2 of its decisions flagged for re-review since")
+    decide(db, ids["W.1"][0], "accept", strength="full", reviewer="alice")  # decided again: a change, no longer waiting
+    counts, text = since()
+    assert counts == (1, 1) and text.endswith("; 1 change to its decisions and 1 of its decisions flagged for re-review since")
     set_status(db, "Welding Technology", "approved", "M. Levesque")
-    [row] = list_programs(db)
-    assert (row["changes_since_status"], row["flagged_since_status"]) == (0, 0)
+    assert since()[0] == (0, 0)
+    # An upgrade's change (m021 gave strengthless acceptances full) is no one's change.
+    db.execute("update alignments set strength = 'partial', review_via = 'upgrade' where id = ?", [ids["W.4"][0]])
+    assert db.execute("select action, via from review_log order by id desc limit 1").fetchone() == ("set strength", "upgrade")
+    assert since()[0] == (0, 0)
+    # A task retired, then back in the same words: its decision's flag lifted, nothing waits.
+    without = [row for row in edited if not row or row[0] != "W.4"]
+    assert reimport(without, retire_missing=True).flagged == 1
+    assert since()[0] == (0, 1)
+    reimport(edited)
+    assert since()[0] == (0, 0)
 
 
 def test_a_pair_the_matcher_never_scored_has_no_score_and_an_older_database_loses_its_zero(tmp_path):

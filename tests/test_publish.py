@@ -398,11 +398,12 @@ def test_decisions_changed_since_a_sign_off_are_said_when_published(runner, revi
     conn.close()
     result = runner.invoke(cli, ["publish", str(source), str(out), "--approved-only", "--force"])
     assert result.stdout.splitlines()[0].endswith(
-        "(7 draft); Welding Technology: 1 change to its decisions and 1 flagged for re-review since its sign-off, "
+        "(7 draft); Welding Technology: 1 change to its decisions and 1 of its decisions flagged for re-review since "
+        "its sign-off, "
         "published as they are now and said on its page (approve it again to sign them)")
     page = get(make_public_datasette(out), f"/program/{welding}").text
-    assert re.search(r"Approved by M\. Levesque on [0-9-]+; 1 change to its decisions and 1 flagged for re-review "
-                     "since", page)
+    assert re.search(r"Approved by M\. Levesque on [0-9-]+; 1 change to its decisions and 1 of its decisions "
+                     "flagged for re-review since", page)
 
 
 def test_every_public_view_answers_in_the_copy(published):
