@@ -229,11 +229,21 @@ def test_common_questions_are_named_queries(page, published, shot):
     text = page.locator("body").inner_text()
     for title in ("What does a program certify?", "Which CTE work certifies a standard?", "Where are the gaps?"):
         assert title in text
+    errors, scripts = [], []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("request", lambda request: scripts.append(request.url.rsplit("/", 1)[-1]))
     page.goto("/crosswalk/what_a_program_certifies?program=Welding")
     certified = sqlite3.connect(published / "crosswalk.db").execute(
         "select count(*) from program_certifies where program = 'Welding Technology'").fetchone()[0]
     assert page.locator("table.rows-and-columns tbody tr").count() == certified >= 4
     shot(page, "public-8-canned-query")
+    # Its SQL is read only: no SQL editor loaded (306 KB), and its "Format SQL" button still formats it.
+    assert not [name for name in scripts if name.startswith("codemirror")] and "sql-formatter-2.3.3.min.js" in scripts
+    page.click("button#sql-format")
+    assert page.locator("pre#sql-query").inner_text().startswith("select\n")
+    assert errors == []
+    page.goto("/crosswalk?sql=select+1")  # a visitor's own SQL: the editor
+    assert page.locator(".CodeMirror").count() == 1 and errors == []
     # The write-protected site: the browser gets 403 for a POST.
     status = page.evaluate("fetch('/crosswalk/alignments', {method: 'POST', body: 'x'}).then(r => r.status)")
     assert status == 403
