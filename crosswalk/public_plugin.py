@@ -218,10 +218,10 @@ STOP_WORDS = frozenset("""
 
 def _fts_query(q):
     """Each word as a quoted FTS5 term, so punctuation in codes (HSG-GMD.A.3) cannot break the query;
-    a "quoted phrase" as an FTS5 phrase, word for word, a quote left open to the end of the search
-    (as search engines read it: its common words were left out, one by one). Common English words
-    (STOP_WORDS) outside a phrase are left out, unless nothing else is asked for (a search for "the"
-    finds "the")."""
+    a "quoted phrase" as an FTS5 phrase, word for word; a quote left open runs to the end of the
+    search, as search engines read it (read as words, its common words were dropped). Common English
+    words (STOP_WORDS) outside a phrase are left out, unless nothing else is asked for (a search for
+    "the" finds "the")."""
     terms = []  # (text, whether it can be left out)
     for phrase, word in re.findall(r'"([^"]*)(?:"|$)|(\S+)', q):
         text = " ".join((phrase or word).replace('"', "").split())

@@ -250,9 +250,10 @@ def _copy_public(conn: sqlite3.Connection, source: pathlib.Path, suggestions: st
         extra = [c for c in _table_columns(conn, "main", table) if c not in columns]
         for column in extra:
             conn.execute(f"alter table main.[{table}] drop column [{column}]")
-    # What a sign-off did not see: the changes to a program's decisions since (program_progress reads
-    # the review log, which stays private), so that its page says "approved by ...; 1 change to its
-    # decisions since", as the working site does, and the summary says so.
+    # What a sign-off did not see: the changes to a program's decisions since, and its decisions flagged
+    # for re-review since (program_progress reads the review log, which stays private), so that its page
+    # says "approved by ...; 1 change to its decisions since", as the working site does, and the summary
+    # says so.
     for since in ("changes_since_status", "flagged_since_status"):
         conn.execute(f"alter table main.programs add column {since} integer")
         conn.execute(f"update main.programs set {since} = (select g.{since} from src.program_progress g "
