@@ -180,9 +180,9 @@ def grade_label(low, high, raw=None) -> str:
 def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',
-    'draft'; ``changes``: changes made to its decisions since, ``flagged``: its decisions flagged for
-    re-review since by a re-import and still waiting (``program_progress``), which an approval did not see. Standard
-    library only: ``crosswalk publish`` copies this function into the public site's plugin.
+    'draft'; ``changes``: changes made to its decisions since, ``flagged``: its decisions a re-import
+    flagged for re-review since, still waiting (``program_progress``), which an approval did not see.
+    Standard library only: ``crosswalk publish`` copies this function into the public site's plugin.
 
     Example::
 
@@ -206,8 +206,7 @@ def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
 def since_sign_off_text(changes=0, flagged=0) -> str:
     """What happened to a program's decisions since its sign-off, in words: '1 change to its
     decisions', '2 of its decisions flagged for re-review' (and waiting for it), both joined by 'and';
-    '' for nothing.
-    Standard library only (copied into the public site's plugin with program_status_text).
+    '' for nothing. Standard library only (copied into the public site's plugin with program_status_text).
 
     Example::
 

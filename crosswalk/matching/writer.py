@@ -99,20 +99,20 @@ class _SuggestionWriter:
         method, stamp, target_keys, scores, bands, evidence = (
             self.method, self.stamp, chunk.target_keys, chunk.scores, chunk.bands, chunk.evidence)
         source_keys = [s.key for s in sources[chunk.start : chunk.stop]]
-        now = self._suggested_now(source_keys)  # (source, target) -> (id, worked on)
+        suggested = self._suggested_now(source_keys)  # (source, target) -> (id, worked on)
         for row, first in enumerate(range(0, len(chunk.cols), chunk.per_row)):
             source_key = source_keys[row]
             for j in range(first, first + chunk.per_row):
                 pair = (source_key, target_keys[j])
                 if not chunk.keep[j] or pair in decided:
                     continue
-                now.pop(pair, None)
+                suggested.pop(pair, None)
                 pending.append(pair + (scores[j], bands[j], method, evidence[j], j - first + 1, stamp, stamp))
             if chunk.unlikely[row]:
                 self.unlikely.append((source_key, chunk.best[row]))
         # What is left fell out of these sources' suggestions: deleted, unless a reviewer worked on it.
-        fallen = [alignment_id for alignment_id, worked_on in now.values() if not worked_on]
-        self.kept_commented += len(now) - len(fallen)
+        fallen = [alignment_id for alignment_id, worked_on in suggested.values() if not worked_on]
+        self.kept_commented += len(suggested) - len(fallen)
         for at in range(0, len(fallen), _MAX_PARAMETERS):
             some = _padded(fallen[at : at + _MAX_PARAMETERS])
             self.conn.execute("delete from alignments where +status = 'suggested' and id in "
@@ -123,7 +123,7 @@ class _SuggestionWriter:
     def _suggested_now(self, source_keys: list) -> dict:
         """These sources' suggestions to the targets this run ranks, as they stand: (source, target)
         -> (alignment id, whether a reviewer worked on it)."""
-        now = {}
+        suggested = {}
         for at in range(0, len(source_keys), _MAX_PARAMETERS):
             some = _padded(source_keys[at : at + _MAX_PARAMETERS])
             sql = _SUGGESTED_NOW.format(worked_on=worked_on_sql("a"), sources=", ".join(["?"] * len(some)))
@@ -131,8 +131,8 @@ class _SuggestionWriter:
             numbers = list(map(int, found.split())) if found else []
             for at_row in range(0, len(numbers), 4):
                 source_id, target_id, alignment_id, worked_on = numbers[at_row : at_row + 4]
-                now[(source_id, target_id)] = (alignment_id, bool(worked_on))
-        return now
+                suggested[(source_id, target_id)] = (alignment_id, bool(worked_on))
+        return suggested
 
     def _upsert(self, count: int) -> None:
         rows, self.pending = self.pending[:count], self.pending[count:]
