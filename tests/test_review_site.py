@@ -209,7 +209,7 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
                               [first[0]]).fetchone()[0]
         assert "Suggestions awaiting review" in standard.text
         assert standard.text.count('name="alignment_id"') == min(awaiting, 20)  # one decision form each
-        scores = [float(s) for s in re.findall(r"<td>(\d+\.\d) \(", queue.text)]
+        scores = [float(s) for s in re.findall(r"<td>(\d+\.\d)% \(", queue.text)]
         assert len(scores) == suggested
         assert scores == sorted(scores, reverse=True)  # best first
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
@@ -902,15 +902,18 @@ def test_a_score_reads_the_same_on_every_page_and_in_the_workbook(ds, review_db,
     async def run():
         cookie = {"cookie": actor_cookie(ds)}
         one = await ds.client.get(f"/-/review/{low}", headers=cookie)
-        assert "<p>Score 24.6 (low confidence)." in one.text and "Score 25" not in one.text
-        assert "<p>Score 59.9 (medium confidence)." in (await ds.client.get(f"/-/review/{medium}", headers=cookie)).text
+        assert "<p>Chance it is right 24.6% (low confidence)." in one.text and "25.0%" not in one.text
+        assert "<p>Chance it is right 59.9% (medium confidence)." in (await ds.client.get(f"/-/review/{medium}", headers=cookie)).text
         queue = (await ds.client.get("/-/review", headers=cookie)).text
-        assert "<td>24.6 (low)</td>" in queue and "<td>59.9 (medium)</td>" in queue
+        assert "<th>Chance it is right</th>" in queue
+        assert "<td>24.6% (low)</td>" in queue and "<td>59.9% (medium)</td>" in queue
         for target, figure, band in ((low_target, "24.6", "low"), (medium_target, "59.9", "medium")):
             standard = (await ds.client.get(f"/standard/{target}", headers=cookie)).text
-            assert f'<td class="num">{figure}<div class="xw-muted">{band}</div></td>' in standard
+            # The working site's list of suggestions awaiting review says it as the public one does.
+            assert '<th scope="col" class="num">Chance it is right</th>' in standard
+            assert f'<td class="num">{figure}%<div class="xw-muted">{band} confidence</div></td>' in standard
             listed = (await ds.client.get(f"/program/{program}/review?band={band}", headers=cookie)).text
-            assert f'<span class="xw-score">Score {figure}, {band} confidence.</span>' in listed
+            assert f'<span class="xw-score">Chance it is right {figure}%, {band} confidence.</span>' in listed
         public = make_public_datasette(out)
         for target, figure, band in ((low_target, "24.6", "low"), (medium_target, "59.9", "medium")):
             page = (await public.client.get(f"/standard/{target}")).text
@@ -944,7 +947,7 @@ def test_a_pair_decided_from_an_imported_crosswalk_says_the_matcher_never_scored
         page = await ds.client.get(f"/-/review/{alignment}", headers={"cookie": actor_cookie(ds)})
         assert page.status_code == 200
         assert "<p>Not scored by the matcher. decision imported from earlier.csv, row 2</p>" in page.text, page.text
-        assert "Score 0" not in page.text
+        assert "Chance it is right 0" not in page.text and "0.0%" not in page.text
     asyncio.run(run())
 
 

@@ -410,7 +410,7 @@ def test_the_working_site_shows_the_crosswalk_pages(reviewed_demo, tmp_path):
             where pf.program_id = ? and a.status = 'suggested' and s.status = 'active' and t.status = 'active'""",
                              [welding]).fetchone()[0]
         assert reviewed.status_code == 200 and total > 25
-        assert f"{(-(-total // 25) - 1) * 25 + 1}–{total} of {total}, best score first." in reviewed.text
+        assert f"{(-(-total // 25) - 1) * 25 + 1}–{total} of {total}, highest chance first." in reviewed.text
         # The statements marked against some subject, said as such: such a statement may have
         # suggestions in another (it read "with no likely academic alignment"), and listed by subject.
         most, marked = conn.execute(
