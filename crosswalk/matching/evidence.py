@@ -140,6 +140,11 @@ class _WarmReasons:
         self.values = {name: v for name in weights if (v := _at(feats, name, rows, cols)) is not None}
         self.accepted_T = index.accepted.T.tocsr()
         self.rejected_T = index.rejected.T.tocsr() if index.rejected is not None else None
+        # The learned standards speak for a pair where they give it more than its own wording does.
+        self.learned_points = _at(feats, "learned_points", rows, cols) if "learned" in self.values else None
+
+    def _learned_points(self, j) -> bool:
+        return self.learned_points is not None and bool(self.learned_points[j])
 
     def _alike(self, matrix_T, r, c):
         """The decided statements like source ``r`` that were decided so for target ``c``, closest first
@@ -192,7 +197,7 @@ class _WarmReasons:
             parts.append(f"accepted for {int(self.index.popular_counts[c])} of the {self.index.popular_statements} "
                          "statements aligned so far")
         aligned = (self.accepted_T.indices[self.accepted_T.indptr[c]:self.accepted_T.indptr[c + 1]]
-                   if ("profile" in value and value["profile"][j] > 0) or ("learned" in value and value["learned"][j] > 0)
+                   if ("profile" in value and value["profile"][j] > 0) or self._learned_points(j)
                    else None)
         # (One statement "taken together" is the one already named, on another measure: said once.)
         if "profile" in value and value["profile"][j] > 0 and not (len(aligned) == 1 and aligned[0] == named):
@@ -201,7 +206,7 @@ class _WarmReasons:
             elsewhere = sum(self.known[int(row)].other_framework for row in aligned)
             note = f"{elsewhere} of another framework; " if elsewhere else ""
             parts.append(f"like the {statements} aligned to it taken together ({note}similarity {similarity}/100)")
-        if "learned" in value and value["learned"][j] > 0:
+        if self._learned_points(j):
             if len(aligned):
                 # The reviewed statement aligned to it that is most like this one.
                 d = self.known[int(aligned[np.argmax(self.feats["known_similarity"][r, aligned])])]
