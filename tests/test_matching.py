@@ -610,10 +610,10 @@ def test_standards_learned_from_decisions_tell_close_standards_apart():
     assert places(cold) == [3, 4, None, 5, 5, 8, 6, 6, 3, 6]
     assert places(without) == places(cold) and without[0][0].method.endswith("(decisions checked: no gain over cold)")
     # Second: the first place stays each statement's own best match (it is a signal every statement shares).
-    # (The learned standards count with the probability they give, so a decoy keeps what it still
-    # has: two of the ten come third and fourth.)
+    # (The learned standards count with how much likelier than chance they make a standard, so a
+    # decoy keeps what it still has: two of the ten come third.)
     assert all(w < (c or 11) for w, c in zip(places(warm), places(cold)))
-    assert places(warm).count(2) == 8 and max(places(warm)) == 4 and warm[0][0].method == "tfidf+embedding+decisions"
+    assert places(warm).count(2) == 8 and max(places(warm)) == 3 and warm[0][0].method == "tfidf+embedding+decisions"
     # The evidence names the decided statement aligned to it.
     second = warm[0][1]
     assert second.target_key == 1 and ("what the reviewed statements were aligned to, learned together, points to it "
@@ -652,18 +652,18 @@ def test_the_learned_standards_read_a_statements_words_beside_its_meaning():
     assert DEFAULT.learned_words_dims == 256
     assert words.argmax(axis=1).tolist() == list(range(10)) and words[own, own].min() > 0.8
     meaning = learned(0)
-    # Meaning alone finds at most one craft's standard, and gives the right ones little (0.07 on the mean).
-    assert (meaning.argmax(axis=1) == own).sum() <= 1 and meaning[own, own].mean() < 0.1
+    # Meaning alone finds at most one craft's standard, and gives the right ones little (0.19 on the mean).
+    assert (meaning.argmax(axis=1) == own).sum() <= 1 and meaning[own, own].mean() < 0.25
     assert (words[own, own] > meaning[own, own]).all()
 
 
 def test_the_learned_standards_count_where_the_decisions_confirm_a_standards_own_wording():
     # Forty standards with random sentence vectors; two decided statements each, worded like their
     # own standard (noise added) and aligned to it: the decisions confirm what the wording says. A
-    # new statement like standard 7 gets from the learned standards the probability they give it
-    # (about what its own vector gives); it had nothing: the signal was the probability *above* the
-    # standards' own, which is none where the decisions agree with the wording (5-fold, O*NET hit@5
-    # 0.722 -> 0.731, benchmarks/README.md). A standard the decisions moved away from gets little.
+    # new statement like standard 7 gets from the learned standards how much likelier than chance
+    # they make it (nearly certain: close to 1); it had nothing: the signal was the probability
+    # *above* the standards' own, which is none where the decisions agree with the wording (5-fold,
+    # O*NET hit@5 0.722 -> 0.732, benchmarks/README.md). The standards it is unlike get nothing.
     from crosswalk.matching import DEFAULT
     from crosswalk.matching.features import _Index
     from crosswalk.matching.vectors import _Vectors

@@ -202,17 +202,26 @@ class _Index:
         if self.profiles is not None and s_emb is not None:
             out["profile"] = np.where(self.profiled, self.kernel(s_emb @ self.profiles.T), 0).astype(np.float32)
         if (warm is True or "learned" in warm) and s_emb is not None and self.learned is not None:
-            # The probability the learned vectors give a standard. (It was the probability above what
-            # the standards' own vectors give, which counted nothing where the decisions confirmed a
-            # standard's wording. 5-fold hit@1 / hit@5 / MRR, 2026-12-01, benchmarks/README.md:
-            # O*NET 0.444 / 0.722 / 0.569 -> 0.459 / 0.731 / 0.580, CIP -> SOC 0.799 / 0.965 / 0.870
-            # -> 0.808 / 0.965 / 0.876, NGSS -> CCSS 0.591 / 0.828 / 0.702 -> 0.596 / 0.828 / 0.703.)
+            # How much likelier than chance the learned vectors make a standard, on a log scale: log(1 +
+            # n p) / log(1 + n) for the probability p they give it among n standards, from 0 (p far
+            # below chance, 1 / n) to 1 (p = 1). It was the probability above what the standards' own
+            # vectors give, which counted nothing where the decisions confirmed a standard's wording;
+            # then the probability itself, which counted a standard ten times likelier than chance no
+            # more than one at chance. 5-fold hit@1 / hit@5 / MRR (2026-12-01, benchmarks/README.md):
+            # above the wording's, the probability, the log: O*NET 0.444 / 0.722 / 0.569, 0.459 / 0.731
+            # / 0.580, 0.449 / 0.732 / 0.575; CIP -> SOC 0.799 / 0.965 / 0.870, 0.808 / 0.965 / 0.876,
+            # 0.811 / 0.965 / 0.877; NGSS -> CCSS 0.591 / 0.828 / 0.702, 0.596 / 0.828 / 0.703, 0.591 /
+            # 0.892 / 0.708.
             learned, scale = self.learned, np.float32(self.settings.learned_scale)
             s_both = self._words_and_meaning(s_tfidf, s_emb)
-            out["learned"] = _softmax(scale * (s_both @ learned.T))
+            p = _softmax(scale * (s_both @ learned.T))
             # For the evidence: where the decisions, learned together, point to a standard more than
             # its own words and meaning do.
-            out["learned_points"] = out["learned"] > _softmax(scale * (s_both @ self._t_both.T))
+            out["learned_points"] = p > _softmax(scale * (s_both @ self._t_both.T))
+            p *= np.float32(self.n)
+            np.log1p(p, out=p)
+            p /= np.float32(np.log1p(self.n))
+            out["learned"] = p
         # Popularity within the statement's school band, where the standard fits its grades.
         if self.band_popularity and s_grades is not None:
             popularity = np.empty((rows, self.n), np.float32)
