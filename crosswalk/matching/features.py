@@ -209,7 +209,7 @@ class _Index:
             # then the probability itself, which counted a standard ten times likelier than chance no
             # more than one at chance. 5-fold hit@1 / hit@5 / MRR (2026-12-01, benchmarks/README.md):
             # above the wording's, the probability, the log: O*NET 0.444 / 0.722 / 0.569, 0.459 / 0.731
-            # / 0.580, 0.449 / 0.732 / 0.575; CIP -> SOC 0.799 / 0.965 / 0.870, 0.808 / 0.965 / 0.876,
+            # / 0.580, 0.448 / 0.732 / 0.575; CIP -> SOC 0.799 / 0.965 / 0.870, 0.808 / 0.965 / 0.876,
             # 0.811 / 0.965 / 0.877; NGSS -> CCSS 0.591 / 0.828 / 0.702, 0.596 / 0.828 / 0.703, 0.591 /
             # 0.892 / 0.708.
             learned, scale = self.learned, np.float32(self.settings.learned_scale)
