@@ -498,16 +498,18 @@ def test_a_score_and_its_band_never_contradict_each_other():
     assert {band for _, band in pairs} & {"medium", "high"}  # warm, the decisions lift some
 
 
+def _unit(v):
+    """A vector scaled to length 1, as the encoder gives sentence vectors."""
+    return (v / np.linalg.norm(v)).astype(np.float32)
+
+
 def _twins(rng):
     """Ten pairs of decided statements and 40 standards, sentence vectors chosen by hand: twin a is
     alike to its own standard (2p); twin b, alike to a, to its own (2p + 1) less than to four decoys
     (20-39), which nobody accepts. Returns the standards' vectors, every text's vector, the decisions
     and the unit-vector helper."""
     dim, n_targets = 128, 40
-
-    def unit(v):
-        return (v / np.linalg.norm(v)).astype(np.float32)
-
+    unit = _unit
     standard = [unit(rng.normal(size=dim)) for _ in range(n_targets)]
     vectors = {f"t{k}": standard[k] for k in range(n_targets)}
     decisions = []
@@ -669,10 +671,7 @@ def test_the_learned_standards_count_where_the_decisions_confirm_a_standards_own
     from crosswalk.matching.vectors import _Vectors
 
     rng = np.random.default_rng(2)
-
-    def unit(v):
-        return (v / np.linalg.norm(v)).astype(np.float32)
-
+    unit = _unit
     names = [f"standard {k}" for k in range(40)]
     vectors = {name: unit(rng.normal(size=128)) for name in names}
     decided = [f"task {k} {i}" for k in range(40) for i in range(2)]
