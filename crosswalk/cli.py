@@ -776,7 +776,9 @@ def review():
 @click.option("--from", "framework", help="Only alignments from this industry framework")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["suggested", "accepted", "rejected"]),
               help="Only alignments with this status (repeatable; default: all)")
-@click.option("--min-score", type=click.FloatRange(0, 100), help="Only suggestions scoring at least this (0-100)")
+@click.option("--min-chance", "--min-score", "min_score", type=click.FloatRange(0, 100),
+              help="Only suggestions whose chance it is right is at least this, in percent (0-100; --min-score: "
+                   "its earlier name)")
 @click.option("--force", is_flag=True,
               help="Write over OUT: a review workbook holding decisions not yet imported, or a file crosswalk did not write")
 @fail_cleanly
@@ -785,7 +787,8 @@ def review_export(database, out, program, framework, statuses, min_score, force)
 
     A cover sheet tells what is in it and how to fill it in; the
     'Suggestions' sheet has one row per alignment with both statements side
-    by side, score, confidence and evidence, and Decision (accept / reject),
+    by side, the chance it is right (the sites' figure, in percent),
+    confidence and evidence, and Decision (accept / reject),
     Strength (full / partial), Rationale and Reviewer columns to fill in.
 
     A review workbook already at OUT that holds decisions not yet imported,
@@ -797,7 +800,7 @@ def review_export(database, out, program, framework, statuses, min_score, force)
 
     \b
         crosswalk review export district.db welding-review.xlsx \\
-            --program "Welding Technology" --status suggested --min-score 10
+            --program "Welding Technology" --status suggested --min-chance 10
     """
     from .workbook import export_workbook
 

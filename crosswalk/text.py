@@ -223,6 +223,12 @@ def since_sign_off_text(changes=0, flagged=0) -> str:
 
 # --- counts ---------------------------------------------------------------------------------
 
+# What a suggestion's score is called wherever a person reads it: the sites' pages (their templates
+# write the same words; tests/test_review_site.py holds them to this), the review workbook's column
+# and the CLI's --min-chance.
+CHANCE = "Chance it is right"
+
+
 def score_text(score) -> str:
     """How a score (0-100) reads, one way everywhere (the review site, the working and public sites,
     the review workbook): to one decimal, rounded down, so that a figure never stands on the other

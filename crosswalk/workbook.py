@@ -47,14 +47,16 @@ from .review import (
     record_decision, seen_as_exported,
 )
 from .sources import check_input_file, file_kind
-from .text import plural, same_words, score_text, short_list, shown_score, visible
+from .text import CHANCE, plural, same_words, score_text, short_list, shown_score, visible
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
 NO_LIKELY = "No likely alignment"  # the statements match found nothing likely for (read by no import)
 # A score cell holds text.shown_score (the figure the sites show) and shows its one decimal, 25.0 as the
-# sites do, not 25.
+# sites do, not 25; its column is named as the sites name the figure.
 SCORE_FORMAT = "0.0"
+SCORE = f"{CHANCE} (%)"
+OLD_SCORE = "Score"  # its name in workbooks exported before 2026-12-01, still read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,7 +79,7 @@ COLUMNS = [
     Column("Academic standard", 48, "standard", wrap=True),
     Column("Subject", 12, "subject", wrap=True),
     Column("Grade", 8, "grade"),
-    Column("Score", 7, "score", number_format=SCORE_FORMAT),
+    Column(SCORE, 11, "score", number_format=SCORE_FORMAT),
     Column("Confidence", 11, "confidence"),
     Column("Evidence", 40, "evidence", wrap=True),
     Column("Current status", 20, "current", wrap=True),
@@ -92,8 +94,8 @@ COLUMNS = [
 
 INSTRUCTIONS = [
     "Each row of the 'Suggestions' sheet is one suggested alignment: an industry (CTE) statement on the "
-    "left, an academic standard on the right, with crosswalk's score (0-100), confidence and the evidence "
-    "for it.",
+    "left, an academic standard on the right, with the chance it is right (crosswalk's estimate, in percent), "
+    "its confidence (high, medium or low) and the evidence for it.",
     "Decision: choose accept or reject from the list. Leave it empty to decide later; empty rows change "
     "nothing.",
     "Strength (accepted rows only): full when the CTE work fully teaches the standard, partial when it "
@@ -221,7 +223,8 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
             others = select_alignments(db, program=program, framework=framework, statuses=statuses)
             best = max((r["score"] for r in others if r["score"] is not None), default=None)
         result.notes.append("no alignment matches these filters" + (
-            f"; without --min-score, {plural(len(others), 'alignment')} would, the best scoring {score_text(best)}"
+            f"; without --min-chance, {plural(len(others), 'alignment')} would, the best with a chance of "
+            f"{score_text(best)}%"
             if best is not None else ""))
     return result
 
@@ -444,7 +447,8 @@ def select_no_likely(db, *, program=None, framework=None) -> list[dict]:
 def _write_no_likely(sheet, rows: list[dict]) -> None:
     """One row per statement and framework searched, with a filter: the statements a committee may
     agree have no academic alignment, or look into (nothing here is imported)."""
-    headers = (("Code", 14), ("Credential statement", 70), ("Credential", 30), ("Searched in", 40), ("Best score", 12))
+    headers = (("Code", 14), ("Credential statement", 70), ("Credential", 30), ("Searched in", 40),
+               (f"Best {CHANCE.lower()} (%)", 14))
     sheet.freeze_panes = "A2"
     sheet.auto_filter.ref = f"A1:E{len(rows) + 1}"
     header = []
@@ -473,7 +477,7 @@ def _describe_filters(framework, statuses, min_score) -> str:
     if statuses:
         filters.append("status " + " or ".join(statuses))
     if min_score is not None:
-        filters.append(f"score at least {min_score:g}")
+        filters.append(f"{CHANCE.lower()} at least {min_score:g}%")
     return "; ".join(filters) or "none"
 
 
@@ -755,9 +759,11 @@ def _find_columns(header, file: str) -> Columns:
                           + (" (the hidden columns must stay)" if set(missing) & {"Source id", "Target id", "Fingerprint"} else ""),
                           file=file, sheet=SHEET, row=1)
     positions = {name: found[name.lower()] for name in REQUIRED}
-    positions.update({name: found[name.lower()] for name in ("Score", "Confidence", "Evidence", "CTE statement",
+    positions.update({name: found[name.lower()] for name in (SCORE, "Confidence", "Evidence", "CTE statement",
                                                              "Academic standard", "CTE code", "Academic code")
                       if name.lower() in found})
+    if SCORE not in positions and OLD_SCORE.lower() in found:
+        positions[SCORE] = found[OLD_SCORE.lower()]
     return Columns(positions)
 
 
@@ -799,7 +805,7 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
                           f"is also on row {first}")
     if errors or decision is None:
         return None, errors
-    score = values.get("Score", (None, None))[0]
+    score = values.get(SCORE, (None, None))[0]
     return WorkbookRow(
         row=number, alignment_id=ids["Alignment id"], source_id=ids["Source id"], target_id=ids["Target id"],
         decision=decision, strength=strength if decision == "accept" else None,

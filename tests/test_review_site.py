@@ -922,7 +922,8 @@ def test_a_score_reads_the_same_on_every_page_and_in_the_workbook(ds, review_db,
 
     asyncio.run(run())
     sheet = openpyxl.load_workbook(tmp_path / "review.xlsx")["Suggestions"]
-    column = [c.value for c in sheet[1]].index("Score")
+    # The workbook names the figure as the pages do.
+    column = [c.value for c in sheet[1]].index("Chance it is right (%)")
     cells = {row[0].value: row[column] for row in sheet.iter_rows(min_row=2)}
     assert (cells[low].value, cells[medium].value) == (24.6, 59.9)
     assert cells[low].number_format == cells[medium].number_format == "0.0"  # 25.0 reads 25.0, not 25

@@ -82,7 +82,7 @@ def test_export_layout(small_db, tmp_path, runner):
     # Filters.
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--status", "accepted"])
     assert result.stdout.strip() == "Wrote 1 alignment to review.xlsx (1 accepted)"
-    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--from", "Welding", "--min-score", "101"])
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--from", "Welding", "--min-chance", "101"])
     assert result.exit_code == 2  # out of range
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Nope"])
     assert result.exit_code == 1
@@ -711,6 +711,26 @@ def test_a_suggestion_dropped_by_match_keeps_its_decision(small_db, tmp_path):
     assert row == ("accepted", "partial", "still true", pytest.approx(round(pair[2], 1)))
 
 
+def test_a_workbook_exported_when_its_score_column_was_named_score_is_read_as_well(small_db, tmp_path):
+    """The column "Chance it is right (%)" was "Score" in workbooks exported before 2026-12-01: a
+    committee's workbook from then still brings back a suggestion that match dropped, with its score."""
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    pair = db.execute("select source_id, target_id, score from alignments where id = 3").fetchone()
+    match(db, source="Welding", target="Academic", top=1, use_embeddings=False)
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    h = headers(ws)
+    assert ws.cell(1, h["Chance it is right (%)"]).value == "Chance it is right (%)"
+    ws.cell(1, h["Chance it is right (%)"]).value = "Score"
+    set_decision(ws, rows_by_id(ws)[3], "accept", "full", "as before")
+    wb.save(out)
+    result = import_workbook(db, out, reviewer="committee")
+    assert result.conflicts == [] and result.recreated == 1
+    row = db.execute("select status, score from alignments where source_id = ? and target_id = ?", pair[:2]).fetchone()
+    assert row == ("accepted", pytest.approx(round(pair[2], 1)))
+
+
 def test_read_workbook_needs_the_hidden_columns(small_db, tmp_path):
     out = export_workbook(open_db(small_db), tmp_path / "r.xlsx").path
     wb = openpyxl.load_workbook(out)
@@ -981,15 +1001,21 @@ def test_a_control_character_a_huge_id_and_a_workbook_saved_as_ods(small_db, tmp
 
 
 def test_an_export_with_nothing_to_review_says_why(small_db, tmp_path, runner):
-    """Filters that leave nothing (a --min-score above every score): the empty workbook is written,
-    and a note says how many alignments the score left out and the best score among them."""
+    """Filters that leave nothing (a --min-chance above every score): the empty workbook is written,
+    and a note says how many alignments the score left out and the best chance among them. The
+    option's earlier name, --min-score, still works."""
     conn = sqlite3.connect(small_db)
     count, best = conn.execute("select count(*), max(score) from alignments").fetchone()
     conn.close()
-    result = runner.invoke(cli, ["review", "export", str(small_db), str(tmp_path / "r.xlsx"), "--min-score", "99"])
-    assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
-    assert result.stderr == (f"Note: no alignment matches these filters; without --min-score, {count} alignments "
-                             f"would, the best scoring {score_text(best)}\n")
+    for option in ("--min-chance", "--min-score"):
+        result = runner.invoke(cli, ["review", "export", str(small_db), str(tmp_path / "r.xlsx"), option, "99",
+                                     "--force"])
+        assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
+        assert result.stderr == (f"Note: no alignment matches these filters; without --min-chance, {count} "
+                                 f"alignments would, the best with a chance of {score_text(best)}%\n")
+    cover = {row[0]: row[1] for row in openpyxl.load_workbook(tmp_path / "r.xlsx")["About this workbook"]
+             .iter_rows(values_only=True) if row[0]}
+    assert cover["Filters"] == "chance it is right at least 99%"
 
 
 def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_path, runner):
@@ -1009,7 +1035,7 @@ def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_
     sheet = wb["No likely alignment"]
     # The best score as every page shows it (text.score_text: 9.46 reads 9.4), with one decimal.
     assert [[c.value for c in row] for row in sheet.iter_rows()] == [
-        ["Code", "Credential statement", "Credential", "Searched in", "Best score"],
+        ["Code", "Credential statement", "Credential", "Searched in", "Best chance it is right (%)"],
         ["W.3", "Write an incident report describing the cause of a workplace accident.", "Welding", "Academic", 9.4]]
     assert sheet["E2"].number_format == "0.0"
     assert sheet.auto_filter.ref == "A1:E2"
