@@ -157,8 +157,9 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
     CSV may be UTF-8 or Windows-1252, with commas, semicolons or tabs. The
     hierarchy comes from a parent column, outline levels, indentation or code
     prefixes (1.2.a under 1.2). An import is all or nothing. Re-importing an
-    edited file updates standards in place by code, retires removed ones and
-    flags reviewed alignments whose statement changed (logged in review_log).
+    edited file updates standards in place by code (or, under a new code, by
+    their words), retires removed ones and flags reviewed alignments whose
+    statement changed (logged in review_log).
     A re-import that would retire more than half of the framework is refused
     unless --retire-missing.
 

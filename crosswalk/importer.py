@@ -664,6 +664,16 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             "(updated in place, their decisions kept): "
             + short_list([f"{old['code']} → {code}" for code, old in renumbered.items()]))
         recased = {**recased, **renumbered}
+    # Each statement's words, stored and in the file, hashed once (text_hash): compared for each
+    # standard, and across them for statements now under another code (_recoded, _statements_moved).
+    words_before = {code: text_hash(old["statement"]) for code, old in existing.items()}
+    words_now = {row.code: text_hash(row.statement) for row in rows}
+    recoded = _recoded(rows, existing, recased, words_before, words_now)
+    if recoded:
+        result.warnings.append(
+            "statements under a new code, word for word, are the same standards (updated in place, their "
+            "decisions kept): " + short_list([f"{old['code']} → {code}" for code, old in recoded.items()]))
+        recased = {**recased, **recoded}
     stamp = now()
     seen = set()
     new_rows = []
@@ -673,10 +683,6 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
     # statement edited.
     updates: dict[tuple, list] = collections.defaultdict(list)
     to_write = 0  # rows written after the loop: their progress is counted once they are
-    # Each statement's words, stored and in the file, hashed once (text_hash): compared for each
-    # standard, and across them for statements now under another code (_statements_moved).
-    words_before = {code: text_hash(old["statement"]) for code, old in existing.items()}
-    words_now: dict[str, str] = {}
     for position, row in enumerate(rows):
         later = False
         seen.add(row.code)
@@ -687,9 +693,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             parent_code=row.parent_code, grade=row.grade, grade_low=low, grade_high=high,
             subject=row.subject, domain=row.domain, cluster=row.cluster, level=row.level,
             position=position, source_file=file, source_sheet=row.sheet,
-            source_row=row.source_row, text_hash=text_hash(row.statement), status="active",
+            source_row=row.source_row, text_hash=words_now[row.code], status="active",
         )
-        words_now[row.code] = values["text_hash"]
         old = existing.get(row.code) or recased.get(row.code)
         if old is not None:
             seen.add(old["code"])  # (the code as stored, if the file writes it in another case: not retired)
@@ -738,7 +743,9 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             + short_list([f"{code} (was {was})" for code, was in moved])
             + "; decisions stay with their codes: those on the old codes are flagged for re-review where "
               "their statement changed or left, and the new codes have none of them")
-    _refuse_to_retire_all(existing, seen, rows, result, file)
+    # (Statements found by their words alone do not lift the refusal: a file read without its code
+    # column, or with another column's numbers for codes, is the same statements under new codes.)
+    _refuse_to_retire_all(existing, seen - {old["code"] for old in recoded.values()}, rows, result, file)
     _refuse_to_retire_most(db, existing, seen, rows, result, file, write=write, retire_missing=retire_missing)
     if new_rows:
         _insert_standards(db, new_rows)
@@ -756,6 +763,32 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
         _link_parents(db, framework_id, result)
     if progress and to_write:
         progress(to_write)
+
+
+def _recoded(rows: list[StandardRow], existing: dict, recased: dict, words_before: dict,
+             words_now: dict) -> dict[str, dict]:
+    """The file's new codes whose statement is, word for word, one standard's that the file no longer
+    has under its own code, each mapped to that standard (a row of ``existing``): the same standard
+    under a new code (a credential's next edition recoded, "B.3" now "ENG-B.3", or a duty area now
+    another letter), updated in place so that its decisions stay. Where the words are more than one
+    standard's, or more than one row's of the file, or where the new code was another standard's (a
+    duty area renumbered within its codes: _statements_moved), nothing is guessed."""
+    codes = {row.code for row in rows}
+    claimed = {old["code"] for old in recased.values()}
+    before: dict[str, list[str]] = collections.defaultdict(list)
+    for code, words in words_before.items():
+        before[words].append(code)
+    rows_with = collections.Counter(words_now.values())
+    found: dict[str, dict] = {}
+    for row in rows:
+        words = words_now[row.code]
+        if row.code in existing or row.code in recased or rows_with[words] > 1:
+            continue
+        olds = before.get(words, [])
+        if len(olds) == 1 and olds[0] not in codes and olds[0] not in claimed:
+            found[row.code] = existing[olds[0]]
+            claimed.add(olds[0])
+    return found
 
 
 def _statements_moved(rows: list[StandardRow], existing: dict, recased: dict, words_before: dict,

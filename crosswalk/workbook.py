@@ -920,13 +920,16 @@ def _shown(db, row, exported: str) -> tuple[str | None, str | None]:
     return row["strength"], row["rationale"]
 
 
+def _words(text) -> str:
+    """A statement cell's words as the export wrote them (without the characters no one can see or
+    type), compared as crosswalk compares statements (text.same_words)."""
+    return same_words(visible(str(text or ""), nul=True))
+
+
 def _edited(row, item: WorkbookRow) -> bool:
     """Whether the row's statement cells say otherwise than the database (spacing aside): a reviewer
     who unprotected the sheet and edited one took it for saved; the import only said nothing."""
-    def words(text):  # (as the export wrote it: without the characters no one can see or type)
-        return same_words(visible(str(text or ""), nul=True))
-
-    return any(cell is not None and words(cell) != words(row[key])
+    return any(cell is not None and _words(cell) != _words(row[key])
                for cell, key in zip(item.statements, ("cte_statement", "standard")))
 
 
@@ -934,7 +937,9 @@ def _moved(row, item: WorkbookRow) -> str | None:
     """Where a row's visible codes name another pair than its hidden ids (sorted or pasted without the
     hidden columns, which are the pair's key), what the row shows and what its ids name; else None.
     (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code; a code's
-    invisible characters, which the export leaves out, are left out of the comparison.)"""
+    invisible characters, which the export leaves out, are left out of the comparison. A code that
+    a re-import changed, the statement beside it still the one its id names, word for word, is that
+    statement recoded (importer._recoded), not a row moved.)"""
     def same(cell, code):
         if cell is None or str(cell).strip() == "":
             return True  # (a column left out, or emptied: nothing to compare)
@@ -948,7 +953,9 @@ def _moved(row, item: WorkbookRow) -> str | None:
         return str(cell).strip().casefold() == written.casefold()
 
     shown = item.codes
-    if all(same(cell, code) for cell, code in zip(shown, (row["cte_code"], row["standard_code"]))):
+    if all(same(cell, code) or (said is not None and str(said).strip() != "" and _words(said) == _words(now))
+           for cell, code, said, now in zip(shown, (row["cte_code"], row["standard_code"]), item.statements,
+                                           (row.get("cte_statement"), row.get("standard")))):
         return None
     return (f"the row shows {shown[0]} → {shown[1]}, but its hidden columns name {row['cte_code']} → "
             f"{row['standard_code']} (were the rows sorted, or pasted, without the hidden columns?)")
@@ -982,7 +989,8 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         result.conflicts.append(Conflict(item.row, item.alignment_id,
                                          "one of its standards is no longer in the database (retired)"))
         return None
-    if moved := _moved({"cte_code": found[4], "standard_code": found[5]}, item):
+    if moved := _moved({"cte_code": found[4], "standard_code": found[5], "cte_statement": found[0],
+                        "standard": found[1]}, item):
         result.conflicts.append(Conflict(item.row, item.alignment_id, f"{moved}; the workbook says {item.decision}"))
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,

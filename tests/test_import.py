@@ -794,6 +794,59 @@ def test_a_duty_area_renumbered_is_said_so_where_its_decisions_stay_with_the_cod
     assert not [w for w in import_file(db, third, framework="Engines", kind="industry").warnings if "renumbered" in w]
 
 
+def test_a_statement_under_a_new_code_word_for_word_keeps_its_decisions(db, tmp_path):
+    """Next edition's list recodes some tasks ("B.3" now "C.3"), the words unchanged: the same
+    standards, updated in place with their decisions. A re-import retired the recoded ones, flagging
+    their decisions, and added the same tasks again with none. Where the words are two standards', or
+    the new code was another standard's, nothing is guessed; where no code is left, it is refused as
+    before (a wrong code column far more often than a new edition)."""
+    header = ["code", "statement"]
+    tasks = ["Clean and inspect the engine block", "Replace the timing belt", "Measure crankshaft journals"]
+    import_file(db, write_csv(tmp_path / "year1.csv", [header] + [[f"B.{i}", t] for i, t in enumerate(tasks, 1)]),
+                framework="Engines", kind="industry")
+    import_file(db, write_csv(tmp_path / "math.csv", [header, ["N.1", "Use units to understand problems."]]),
+                framework="Math", kind="academic")
+    ids = dict(db.execute("select code, id from standards where code like 'B.%'").fetchall())
+    (math,) = db.execute("select id from standards where code = 'N.1'").fetchone()
+    for code in ("B.1", "B.3"):
+        db.execute("insert into alignments (source_id, target_id, score, status, strength, rationale) values "
+                   "(?, ?, 40, 'accepted', 'full', 'measures with units')", [ids[code], math])
+    db.conn.commit()
+    decisions = "select s.id, s.code, a.status, a.rationale, a.needs_review from alignments a " \
+                "join standards s on s.id = a.source_id order by s.id"
+
+    # One duty area's code changed, the others kept.
+    second = write_csv(tmp_path / "year2.csv", [header, ["B.1", tasks[0]], ["B.2", tasks[1]], ["C.3", tasks[2]]])
+    result = import_file(db, second, framework="Engines", kind="industry")
+    assert (result.added, result.changed, result.retired, result.flagged) == (0, 1, 0, 0)
+    assert ("statements under a new code, word for word, are the same standards (updated in place, their "
+            "decisions kept): B.3 → C.3") in result.warnings
+    assert db.execute(decisions).fetchall() == [(ids["B.1"], "B.1", "accepted", "measures with units", 0),
+                                                (ids["B.3"], "C.3", "accepted", "measures with units", 0)]
+    # Two codes new, one kept.
+    third = write_csv(tmp_path / "year3.csv", [header, ["ENG-B.1", tasks[0]], ["B.2", tasks[1]], ["ENG-C.3", tasks[2]]])
+    result = import_file(db, third, framework="Engines", kind="industry")
+    assert (result.added, result.changed, result.retired, result.flagged) == (0, 2, 0, 0)
+    assert db.execute(decisions).fetchall() == [(ids["B.1"], "ENG-B.1", "accepted", "measures with units", 0),
+                                                (ids["B.3"], "ENG-C.3", "accepted", "measures with units", 0)]
+    assert [c for (c,) in db.execute("select code from standards where framework_id = (select framework_id from "
+                                     "standards where id = ?) order by id", [ids["B.1"]])] == [
+        "ENG-B.1", "B.2", "ENG-C.3"]
+    # Every code new, the statements the same: a file read without its code column (codes made from the
+    # statements) or with another column's numbers is refused as before, the words notwithstanding.
+    for rows in ([["Task"]] + [[t] for t in tasks], [["Number", "Task"]] + [[i, t] for i, t in enumerate(tasks, 1)]):
+        with pytest.raises(SourceError, match="shares no code with the 3 standards of 'Engines'"):
+            import_file(db, write_csv(tmp_path / "wrong.csv", rows), framework="Engines", kind="industry")
+    assert db.execute(decisions).fetchall() == [(ids["B.1"], "ENG-B.1", "accepted", "measures with units", 0),
+                                                (ids["B.3"], "ENG-C.3", "accepted", "measures with units", 0)]
+    # The same words twice in the file: which one the decisions belong to is not guessed.
+    fourth = write_csv(tmp_path / "year4.csv", [header, ["ENG-B.1", tasks[0]], ["B.2", tasks[1]],
+                                                ["X.1", tasks[2]], ["X.2", tasks[2]]])
+    result = import_file(db, fourth, framework="Engines", kind="industry")
+    assert (result.added, result.retired, result.flagged) == (2, 1, 1)
+    assert not [w for w in result.warnings if "under a new code" in w]
+
+
 def test_a_heading_merged_across_the_row_or_in_the_code_column_alone_is_a_heading(db, tmp_path):
     """A duty area merged across the row read as a standard whose code and statement were both
     'Unit 1: Kitchen Basics' (matched, and counted as a task); written in the code column alone it

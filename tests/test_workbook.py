@@ -731,6 +731,42 @@ def test_a_workbook_exported_when_its_score_column_was_named_score_is_read_as_we
     assert row == ("accepted", pytest.approx(round(pair[2], 1)))
 
 
+def test_a_workbook_exported_before_a_task_was_recoded_still_decides_it(small_db, tmp_path):
+    """A re-import recoded W.3 (its words the same: the same standard, importer._recoded); the
+    committee's workbook, exported before, shows W.3 where its hidden ids now name W.30. It was a
+    conflict blaming a sort ("were the rows sorted ... without the hidden columns?"); the statement
+    beside the code is still the one its id names, so the decision applies. A row whose statement is
+    another's (sorted without its hidden columns) is still refused."""
+    from crosswalk.importer import import_file
+
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    recoded = [[("W.30" if cell == "W.3" else cell) for cell in row] for row in WELDING]
+    result = import_file(db, write_xlsx(tmp_path / "welding2.xlsx", recoded, sheet="Tasks"),
+                         framework="Welding", kind="industry")
+    assert any("are the same standards (updated in place, their decisions kept): W.3 → W.30" in w
+               for w in result.warnings), result.warnings
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    h = headers(ws)
+    rows = {ws.cell(r, h["CTE code"]).value: r for r in range(2, ws.max_row + 1)}
+    w3, w1 = rows["W.3"], rows["W.1"]
+    set_decision(ws, w3, "accept", "partial", "incident reports explain a cause")
+    set_decision(ws, w1, "reject")
+    for name in ("CTE code", "CTE statement"):  # W.1's row shows W.3's task, its hidden ids W.1's
+        ws.cell(w1, h[name]).value = ws.cell(w3, h[name]).value
+    wb.save(out)
+    result = import_workbook(db, out, reviewer="committee")
+    assert sum(result.recorded.values()) == 1
+    assert [c.reason for c in result.conflicts] == [
+        f"the row shows W.3 → {ws.cell(w1, h['Academic code']).value}, but its hidden columns name W.1 → "
+        f"{ws.cell(w1, h['Academic code']).value} (were the rows sorted, or pasted, without the hidden columns?); "
+        "the workbook says reject"]
+    assert db.execute("select s.code, a.status, a.rationale from alignments a join standards s on s.id = a.source_id "
+                      "where a.id = ?", [ws.cell(w3, h["Alignment id"]).value]).fetchone() == (
+        "W.30", "accepted", "incident reports explain a cause")
+
+
 def test_read_workbook_needs_the_hidden_columns(small_db, tmp_path):
     out = export_workbook(open_db(small_db), tmp_path / "r.xlsx").path
     wb = openpyxl.load_workbook(out)
