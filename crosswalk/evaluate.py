@@ -37,7 +37,8 @@ import random
 import time
 
 from .db import CONFIDENCES, framework_id
-from .errors import CrosswalkError
+from .decisions import COLUMNS as DECISION_FILE_COLUMNS
+from .errors import CrosswalkError, NotFound
 from .matching import (
     DEFAULT,
     Decision,
@@ -49,14 +50,18 @@ from .matching import (
     load_targets,
     rank_candidates,
 )
+from .review import DECISIONS, read_decision, says_undecided
 from .sources import PAIR_COLUMNS, cell_text, normalise_header, read_table
 from .text import plural
 
 DEPTH = 100  # ranks looked at for MRR
 
 
-# A gold file's columns, by the names an earlier crosswalk's are found by (sources.PAIR_COLUMNS).
+# A gold file's columns, by the names an earlier crosswalk's are found by (sources.PAIR_COLUMNS), and
+# its decision column by import-decisions' names for it.
 GOLD_COLUMNS = {field: frozenset(normalise_header(n) for n in names) for field, names in PAIR_COLUMNS.items()}
+OTHER_COLUMNS = {field: frozenset(normalise_header(n) for n in DECISION_FILE_COLUMNS[field])
+                 for field in ("decision", "source_framework", "target_framework")}
 
 
 def read_gold(path, *, rows: bool = False) -> list[tuple]:
@@ -64,14 +69,27 @@ def read_gold(path, *, rows: bool = False) -> list[tuple]:
     title rows, in any order), or else its first two columns, every row a pair (a file without a
     header row: its first pair is not taken for one). A header that names one of the two columns
     and not the other is an error naming what it found. ``rows``: (source, target, where) triples,
-    ``where`` the file and row a pair is on (for the notes on codes not found)."""
+    ``where`` the file and row a pair is on (for the notes on codes not found), then the row's source
+    and target framework where the file has those columns ('' where not). A file with a decision
+    column (an earlier crosswalk's decisions, crosswalk's own export) gives its accepted rows only
+    (see :func:`read_gold_file`)."""
+    return read_gold_file(path, rows=rows)[0]
+
+
+def read_gold_file(path, *, rows: bool = False) -> tuple[list[tuple], int]:
+    """:func:`read_gold`'s pairs, and how many rows it left out: a row whose decision column (found
+    by the names ``import-decisions`` knows it by) says rejected or not decided yet is no gold pair.
+    Counted as pairs, the demo's decisions file scored its rejected standard as a right answer."""
     table = read_table(path, header_names=GOLD_COLUMNS["source"] | GOLD_COLUMNS["target"])
     headers = [normalise_header(h) for h in table.headers]
     found = [next((i for i, h in enumerate(headers) if h in GOLD_COLUMNS[field]), None)
              for field in ("source", "target")]
     data = table.rows
+    d_col = sf_col = tf_col = None
     if None not in found and found[0] != found[1]:
         s_col, t_col = found
+        d_col, sf_col, tf_col = (next((i for i, h in enumerate(headers) if h in OTHER_COLUMNS[field]), None)
+                                 for field in ("decision", "source_framework", "target_framework"))
     elif found.count(None) == 1:
         have, missing = ("source", "target") if found[0] is not None else ("target", "source")
         raise table.error(f"has a {have} code column but no {missing} code column; its columns are: "
@@ -84,6 +102,7 @@ def read_gold(path, *, rows: bool = False) -> list[tuple]:
     else:
         raise table.error("needs two columns: source_code and target_code", row=table.header_row)
     pairs = []
+    left_out = 0
     for number, values in data:
         s = cell_text(values[s_col]) if s_col < len(values) else ""
         t = cell_text(values[t_col]) if t_col < len(values) else ""
@@ -92,10 +111,26 @@ def read_gold(path, *, rows: bool = False) -> list[tuple]:
         if not s or not t:
             raise table.error("a gold row needs both a source code and a target code", row=number,
                               column=s_col if not s else t_col)
-        pairs.append((s, t, f"{table.file}, row {number}") if rows else (s, t))
+        decision = cell_text(values[d_col]) if d_col is not None and d_col < len(values) else ""
+        if decision:  # (an empty decision cell: the row is a pair, as in a file without the column)
+            if not says_undecided(decision):
+                try:
+                    decision = DECISIONS[read_decision(decision)[0]]
+                except CrosswalkError as exc:
+                    raise table.error(str(exc), row=number, column=d_col) from None
+            if decision != "accepted":
+                left_out += 1
+                continue
+        if rows:
+            frameworks = tuple(cell_text(values[c]) if c is not None and c < len(values) else ""
+                               for c in (sf_col, tf_col))
+            pairs.append((s, t, f"{table.file}, row {number}", *frameworks))
+        else:
+            pairs.append((s, t))
     if not pairs:
-        raise table.error("has no gold pairs")
-    return pairs
+        raise table.error("has no gold pairs" + (f" ({plural(left_out, 'row')} rejected or not decided yet)"
+                                                 if left_out else ""))
+    return pairs, left_out
 
 
 @dataclasses.dataclass
@@ -117,6 +152,7 @@ class Report:
     top: int = 10  # suggestions per statement the bands' figures count
     outside_filters: int = 0  # gold pairs whose target --subject/--grade left out
     not_found: list = dataclasses.field(default_factory=list)  # where each unknown code is, in words
+    left_out: int = 0  # the gold file's rows rejected, not decided yet or of other frameworks (_read)
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -125,7 +161,8 @@ class Report:
         lines = [
             f"method        {self.method}",
             f"sources       {self.sources} (gold pairs {self.gold_pairs}; codes not found {self.unknown_codes}"
-            + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else "") + ")",
+            + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else "")
+            + _left_out_text(self.left_out) + ")",
             f"folds         {self.folds or 'none (cold)'}",
             f"hit@1         {self.hit_at_1:.3f}",
             f"hit@5         {self.hit_at_5:.3f}",
@@ -181,6 +218,7 @@ class _Gold:
     unknown: int
     narrowed: int = 0  # pairs whose target --subject/--grade left out (the code is in the framework)
     not_found: list = dataclasses.field(default_factory=list)  # each pair whose code is not found, in words
+    left_out: int = 0  # the file's rows rejected or not decided yet, or of other frameworks: no gold pairs
 
     @property
     def keys(self) -> list:
@@ -214,7 +252,7 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
     # standard), eval refuses too, with match's words: measured, it printed a figure for a direction
     # no crosswalk is made in.
     check_match(db, source=source, target=target, subject=subject, grade=grade)
-    pairs = read_gold(gold, rows=True) if not isinstance(gold, list) else gold
+    pairs, left_out = read_gold_file(gold, rows=True) if not isinstance(gold, list) else (gold, 0)
     source_rows = _InAnyCase({d.code: d for d in load_sources(db, framework_id(db, source))})
     target_fid = framework_id(db, target)
     targets = load_targets(db, target_fid, subject, grade)
@@ -225,7 +263,22 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
                     if subject or grade else target_by_code)
     narrowed = 0
     not_found = []  # where a code names no standard, in words (the first of them said by the CLI)
+    # Rows that name other frameworks (a decisions file of several programs) are not this crosswalk's;
+    # a framework is found by its name as everywhere (db.framework_id: in any case, or its id).
+    wanted = (framework_id(db, source), target_fid)
+    found_ids: dict[str, int | None] = {"": None}
+    others = []
     for s, t, *where in pairs:
+        for name in where[1:]:
+            if name not in found_ids:
+                try:
+                    found_ids[name] = framework_id(db, name)
+                except NotFound:
+                    found_ids[name] = -1
+        if any(found_ids[name] not in (None, fid) for name, fid in zip(where[1:], wanted)):
+            others.append(where)
+            continue
+        where = where[:1]
         if s in source_rows and t in target_by_code:
             truth[source_rows[s].key].add(target_by_code[t].key)
         elif s in source_rows and t in every_target:
@@ -236,12 +289,19 @@ def _read(db, gold, source, target, subject, grade) -> _Gold:
             not_found.append(f"{where[0] + ': ' if where else ''}{side} code {code!r} is not a standard of {name!r}")
     if not truth:
         filters = " and --subject/--grade, which leave out the standards outside them" if subject or grade else ""
+        elsewhere = (f"; {plural(len(others), 'row')} name{'s' if len(others) == 1 else ''} other frameworks, "
+                     f"the first {others[0][0]}: "
+                     f"{others[0][1]!r} → {others[0][2]!r}" if others else "")
         raise CrosswalkError(
             "none of the gold pairs name a source standard of "
             f"{source!r} and a target standard of {target!r} (check the codes and the framework names{filters})"
-        )
+            + elsewhere)
     docs = {d.key: d for d in source_rows.values() if d.key in truth}
-    return _Gold(docs, targets, dict(truth), unknown, narrowed, not_found)
+    return _Gold(docs, targets, dict(truth), unknown, narrowed, not_found, left_out + len(others))
+
+
+def _left_out_text(left_out: int) -> str:
+    return f"; rows rejected, not decided yet or of other frameworks, left out {left_out}" if left_out else ""
 
 
 def _bands(m: dict, truth: dict) -> dict:
@@ -326,7 +386,7 @@ def evaluate(
         hit_at_10=round(m["hits"][10] / n, 4), recall_at_10=round(m["recall_sum"] / n, 4),
         mrr=round(m["rr_sum"] / n, 4), sources=n, folds=folds if folds > 1 else 0, top=top,
         gold_pairs=sum(len(v) for v in truth.values()), unknown_codes=g.unknown, outside_filters=g.narrowed,
-        not_found=g.not_found, method=method, bands=bands,
+        not_found=g.not_found, left_out=g.left_out, method=method, bands=bands,
         confident_precision=bands["high"]["precision"], confident_recall=bands["high"]["recall"],
         baselines={name: _ranking_metrics(lists, truth) for name, lists in popular.items()},
     )
@@ -429,16 +489,19 @@ class Curve:
     unknown_codes: int = 0  # gold pairs whose code names no standard (as the cold report counts them)
     outside_filters: int = 0  # gold pairs whose target --subject/--grade left out
     not_found: list = dataclasses.field(default_factory=list)  # where each unknown code is, in words
+    left_out: int = 0  # the gold file's rows rejected, not decided yet or of other frameworks (_read)
 
     def as_dict(self) -> dict:
         return dict(held_out=self.held_out, shown=self.shown, seed=self.seed, gold_pairs=self.gold_pairs,
                     unknown_codes=self.unknown_codes, outside_filters=self.outside_filters, not_found=self.not_found,
+                    left_out=self.left_out,
                     points=[dict(dataclasses.asdict(p), excess_collapse=p.excess_collapse,
                                  excess_collapse_by_score=p.excess_collapse_by_score) for p in self.points])
 
     def table(self) -> str:
         lines = [f"gold pairs {self.gold_pairs}; codes not found {self.unknown_codes}"
-                 + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else ""),
+                 + (f"; left out by --subject/--grade {self.outside_filters}" if self.outside_filters else "")
+                 + _left_out_text(self.left_out),
                  f"held-out statements {self.held_out}; the committee sees each reviewed statement's top "
                  f"{self.shown} (seed {self.seed})",
                  "decisions  accepted  rejected  hit@1  hit@5  hit@10    MRR  collapse (gold)  high   medium"
@@ -566,4 +629,4 @@ def learning_curve(
             progress(n)
     return Curve(held_out=n_held, shown=shown, seed=seed, points=points,
                  gold_pairs=sum(len(v) for v in g.truth.values()), unknown_codes=g.unknown,
-                 outside_filters=g.narrowed, not_found=g.not_found)
+                 outside_filters=g.narrowed, not_found=g.not_found, left_out=g.left_out)

@@ -4,6 +4,7 @@ import types
 import numpy as np
 import pytest
 
+from crosswalk.errors import CrosswalkError, SourceError
 from crosswalk.importer import import_file
 from crosswalk.matching import Decision, Doc, MatchResult, match, rank_candidates
 from crosswalk.text import strip_boilerplate, terms
@@ -1507,6 +1508,39 @@ def test_eval_says_how_many_gold_pairs_its_filters_left_out(db, welding_xlsx, ac
                       use_embeddings=False)
     assert (report.gold_pairs, report.unknown_codes, report.outside_filters) == (1, 1, 1)
     assert "codes not found 1; left out by --subject/--grade 1)" in report.table()
+
+
+def test_eval_reads_a_decisions_file_as_its_accepted_rows_of_the_frameworks_measured(
+        db, welding_xlsx, academic_csv, tmp_path):
+    """A decisions file as gold (the demo's, an earlier crosswalk's): its rejected rows were counted as
+    right answers, and its rows of other programs' frameworks as codes not found (an audit: the
+    demo's file gave Machine Tool -> mathematics 5 gold pairs, one of them rejected, and 14 notes)."""
+    from crosswalk.evaluate import evaluate
+
+    import_file(db, welding_xlsx, framework="Welding", kind="industry")
+    import_file(db, academic_csv, framework="Academic", kind="academic")
+    gold = tmp_path / "decisions.csv"
+    gold.write_text("source framework,source code,target framework,target code,decision\n"
+                    "welding,W.1,Academic,N-Q.1,accept\n"
+                    "Welding,W.2,Academic,G-MG.1,Rejected\n"
+                    "Welding,W.3,Academic,N-Q.1,suggested\n"
+                    "Culinary,C.1,Academic,N-Q.1,accept\n"
+                    "Welding,W.4,Academic,G-MG.1,\n", encoding="utf-8")
+    report = evaluate(db, gold=gold, source="Welding", target="Academic", use_embeddings=False)
+    assert (report.gold_pairs, report.unknown_codes, report.left_out, report.sources) == (2, 0, 3, 2)
+    assert ("(gold pairs 2; codes not found 0; rows rejected, not decided yet or of other frameworks, "
+            "left out 3)") in report.table()
+    assert report.as_dict()["left_out"] == 3  # (eval --json)
+    gold.write_text("source framework,source code,target framework,target code,decision\n"
+                    "Culinary,C.1,Academic,N-Q.1,accept\nWelding,W.1,Academic,N-Q.1,maybe\n", encoding="utf-8")
+    with pytest.raises(SourceError, match="decisions.csv, row 3, column 5 \\(decision\\): the decision must be "
+                                          "accept or reject, not 'maybe'"):
+        evaluate(db, gold=gold, source="Welding", target="Academic", use_embeddings=False)
+    gold.write_text("source framework,source code,target framework,target code,decision\n"
+                    "Culinary,C.1,Academic,N-Q.1,accept\n", encoding="utf-8")
+    with pytest.raises(CrosswalkError, match="; 1 row names other frameworks, the first decisions.csv, row 2: "
+                                             "'Culinary' → 'Academic'$"):
+        evaluate(db, gold=gold, source="Welding", target="Academic", use_embeddings=False)
 
 
 def test_the_summary_counts_the_decisions_on_the_framework_matched(small_db, tmp_path):
