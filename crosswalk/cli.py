@@ -357,7 +357,11 @@ def program_list(database, as_json):
         click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "
                    f"{row['suggested']} suggested, {row['accepted']} accepted, {row['rejected']} rejected, "
                    f"{row['needs_rereview']} to re-review")
-        click.echo(f"  {plural(row['standards_certified'], 'standard')} certified; teaches {row['frameworks'] or '-'}")
+        # (a draft's or a crosswalk in review's accepted standards are its committee's work so far)
+        certified = ("certified" if not row["status"] or row["status"] == "approved"
+                     else "accepted so far, certified once the crosswalk is approved")
+        click.echo(f"  {plural(row['standards_certified'], 'standard')} {certified}; "
+                   f"teaches {row['frameworks'] or '-'}")
     click.echo(plural(len(rows), "program"))
 
 

@@ -453,6 +453,15 @@ async def home_context(datasette, request) -> dict:
     """)
     accepted = await one(datasette,
                          "select count(distinct alignment_id) as n from program_evidence")
+    # Where some crosswalk is a draft or in review, its accepted alignments certify once it is
+    # approved: the figures say how much of them is approved (None: every program approved, or none
+    # with a status).
+    approved = None
+    if any(p.get("status") and p.get("status") != "approved" for p in programs):
+        approved = await one(datasette, """
+            select count(distinct e.alignment_id) as alignments, count(distinct e.standard_id) as standards
+            from program_evidence e join programs p on p.id = e.program_id where p.status = 'approved'
+        """)
     progress = {}
     if is_working(datasette):
         for r in await rows(datasette, "select * from program_progress"):
@@ -467,6 +476,8 @@ async def home_context(datasette, request) -> dict:
         "certified_any": (totals or {}).get("certified") or 0,
         "band_total": (totals or {}).get("standards") or 0,
         "accepted": accepted["n"] if accepted else 0,
+        "accepted_approved": approved["alignments"] if approved else None,
+        "certified_approved": approved["standards"] if approved else None,
         "heat_step": heat_step,
     }
 

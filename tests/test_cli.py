@@ -59,7 +59,7 @@ def test_import_match_program_cli(runner, tmp_path, welding_xlsx, academic_csv):
         "Welding Technology (Grades 9–12; CIP 48.0508; Manufacturing Career Cluster)\n"
         "  status: draft\n"
         "  review: 0 of 4 statements decided; 8 suggested, 0 accepted, 0 rejected, 0 to re-review\n"
-        "  0 standards certified; teaches Welding\n"
+        "  0 standards accepted so far, certified once the crosswalk is approved; teaches Welding\n"
         "1 program\n")
 
 

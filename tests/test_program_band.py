@@ -42,7 +42,8 @@ def site_counts(path, program_id):
         return await get("/"), await get(f"/program/{program_id}")
     home, page = asyncio.run(run())
     row = re.search(r'<td class="num">(\d+) of (\d+)</td>', home)
-    stats = re.search(r"<strong>(\d+)</strong> academic standards? certified, of the (\d+) of", page)
+    stats = re.search(r"<strong>(\d+)</strong> academic standards? (?:certified|accepted so far), of the (\d+) of",
+                      page)
     assert row and stats, (home, page)
     return tuple(map(int, row.groups())), tuple(map(int, stats.groups()))
 

@@ -100,7 +100,7 @@ def test_walk_home_program_standard_evidence(page, published, shot):
     assert "CIP 48.0508" in page.locator(".xw-kicker").inner_text()
     assert "Welding Technology tasks (O*NET 29.3)" in page.locator(".xw-credentials").inner_text()
     stats = page.locator(".xw-stats").inner_text()
-    assert f"{certified}\nacademic standards certified" in stats
+    assert f"{certified}\nacademic standards accepted so far" in stats  # (a draft)
     # Coverage per subject: as a table with the database's numbers, and as an SVG chart.
     coverage = {r[0]: r[1:] for r in conn.execute(
         "select subject, standards_certified, standards_in_subject from coverage where program = 'Welding Technology'")}
@@ -347,16 +347,31 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
     assert [r["standard_code"] for r in db.query("select * from program_evidence where program_id = ?", [pid])] \
         == certified
     db.close()
-    out = tmp_path / "public"
-    publish(small_db, out)
-    for ds in (make_datasette(small_db, pages=True), make_public_datasette(out)):
-        page, home = get(ds, f"/program/{pid}"), get(ds, "/")
-        assert page.status_code == home.status_code == 200
-        assert "<strong>1</strong> academic standard certified, of the 3 of Grades 11–12" in page.text
-        assert "<strong>1</strong> reviewed alignment certifies them" in page.text
-        assert "Reviewed by A. Rivera, 2026-03-02." in page.text
-        assert "J. Chen" not in page.text and "2025-01-15" not in page.text
-        assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
+    # A draft's figures are its committee's work so far (an audit: a draft's page said "1 academic
+    # standard certified", read by a school board as signed off); once approved, they certify.
+    for status in ("draft", "approved"):
+        db = open_db(small_db)
+        set_status(db, pid, status, "M. Levesque")
+        db.close()
+        out = tmp_path / status
+        publish(small_db, out)
+        for ds in (make_datasette(small_db, pages=True), make_public_datasette(out)):
+            page, home = get(ds, f"/program/{pid}"), get(ds, "/")
+            assert page.status_code == home.status_code == 200
+            if status == "draft":
+                assert ("<strong>1</strong> academic standard accepted so far, of the 3 of Grades 11–12: it "
+                        "certifies once the crosswalk is approved") in page.text
+                assert "<strong>1</strong> reviewed alignment accepted so far</div>" in page.text
+                assert "certified" not in page.text.split('class="xw-stats"')[1].split("</div>\n</div>")[0]
+                assert "<strong>1</strong> reviewed alignment accepted, 0 in approved crosswalks</div>" in home.text
+                assert ("<strong>1</strong> of 3 academic standards of the programs' grade bands accepted, 0 "
+                        "certified by an approved crosswalk</div>") in home.text
+            else:
+                assert "<strong>1</strong> academic standard certified, of the 3 of Grades 11–12</div>" in page.text
+                assert "<strong>1</strong> reviewed alignment certifies it</div>" in page.text
+                assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
+            assert "Reviewed by A. Rivera, 2026-03-02." in page.text
+            assert "J. Chen" not in page.text and "2025-01-15" not in page.text
 
 
 def test_datasettes_menu_offers_a_sign_in_only_where_someone_can_sign_in(published, small_db, tmp_path):
