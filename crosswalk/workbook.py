@@ -47,7 +47,7 @@ from .review import (
     record_decision, seen_as_exported,
 )
 from .sources import check_input_file, file_kind
-from .text import CHANCE, plural, same_words, score_text, short_list, shown_score, visible
+from .text import CHANCE, grade_label, parse_grades, plural, same_words, score_text, short_list, shown_score, visible
 
 SHEET = "Suggestions"
 COVER = "About this workbook"
@@ -95,7 +95,10 @@ COLUMNS = [
 INSTRUCTIONS = [
     "Each row of the 'Suggestions' sheet is one suggested alignment: an industry (CTE) statement on the "
     "left, an academic standard on the right, with the chance it is right (crosswalk's estimate, in percent), "
-    "its confidence (high, medium or low) and the evidence for it.",
+    "its confidence (high, medium or low) and the evidence for it. Each statement's suggestions are in "
+    "the matcher's order: first its own best match (its words, its meaning, the decisions on statements "
+    "like it), then by chance; a standard that decisions made likely for many statements may show a "
+    "higher chance further down without heading every list.",
     "Decision: choose accept or reject from the list. Leave it empty to decide later; empty rows change "
     "nothing.",
     "Strength (accepted rows only): full when the CTE work fully teaches the standard, partial when it "
@@ -211,7 +214,7 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     if unlikely:
         _write_no_likely(workbook.create_sheet(NO_LIKELY), unlikely)
     _write_cover(cover, _cover_lines(db, rows, tally, program=program, filters=filters, database_name=database_name,
-                                     unlikely=len(unlikely)))
+                                     unlikely=unlikely))
     try:
         workbook.save(path)
     except OSError as exc:
@@ -399,6 +402,8 @@ def _cells_of(row: dict) -> dict:
         current += "; NEEDS RE-REVIEW: " + (row["needs_review_reason"] or "a statement changed")
     return dict(
         row,
+        # (as the sites and the report write grades: "Grades 9–12", whatever the source file wrote)
+        grade=grade_label(*parse_grades(row["grade"]), row["grade"]) if row["grade"] else None,
         score=shown_score(row["score"]),
         current=current,
         # A flagged row starts empty so that nobody re-confirms it without looking.
@@ -482,7 +487,7 @@ def _describe_filters(framework, statuses, min_score) -> str:
 
 
 def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, database_name,
-                 unlikely: int = 0) -> list[tuple]:
+                 unlikely: list | None = None) -> list[tuple]:
     """(label, value) lines of the cover sheet: what is in the workbook and how to fill it in."""
     frameworks = sorted({r["industry_framework"] for r in rows})
     academic = sorted({r["academic_framework"] for r in rows})
@@ -516,11 +521,24 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
         ("High confidence", tally.confidence["high"]),
         ("Medium confidence", tally.confidence["medium"]),
         ("Low confidence", tally.confidence["low"]),
-        ("No likely alignment in a subject", f"{plural(unlikely, 'statement')}: match found nothing likely for "
-                                         f"them (sheet '{NO_LIKELY}'; nothing to fill in there)" if unlikely else 0),
+        *([("Not scored by the matcher", f"{unscored}: pairs a reviewer or an earlier crosswalk added")]
+          if (unscored := len(rows) - sum(tally.confidence.values())) else []),
+        ("No likely alignment in a subject", _no_likely_line(unlikely)),
         (None, None),
         ("How to fill it in", None),
     ] + [(f"{i}.", text) for i, text in enumerate(INSTRUCTIONS, start=1)]
+
+
+def _no_likely_line(unlikely: list[dict]):
+    """The cover's count of the statements match found nothing likely for: statements, and where one
+    was searched in several subjects, the sheet's rows apart (13 statements on 24 rows read as "24
+    statements")."""
+    if not unlikely:
+        return 0
+    statements = len({(row["credential"], row["code"]) for row in unlikely})
+    rows = f", on {len(unlikely)} rows (one per subject searched)" if len(unlikely) != statements else ""
+    return (f"{plural(statements, 'statement')}: match found nothing likely for "
+            f"{'them' if statements != 1 else 'it'} in a subject (sheet '{NO_LIKELY}'{rows}; nothing to fill in there)")
 
 
 def _write_cover(cover, lines: list[tuple]) -> None:

@@ -515,6 +515,11 @@ def test_a_review_page_of_one_subject_counts_that_subject_or_says_the_count_is_t
         assert f'id="a{flagged}"' in everything.text and "Needs re-review (1)" in text(everything)
         ela = await ds.client.get(f"/program/{program_id}/review?subject=ELA")
         assert f'id="a{flagged}"' in ela.text and "Needs re-review (1)" in text(ela)
+        # The best chance in percent, as every other figure, and what it is compared with (an audit read
+        # a 16.4 above most suggestions awaiting review as a contradiction).
+        unlikely = await ds.client.get(f"/program/{program_id}/review?no_likely=1")
+        assert '<td>Academic</td><td class="num">3.0%</td>' in unlikely.text
+        assert "compare it with other statements' first suggestions" in text(unlikely)
 
     asyncio.run(run())
 

@@ -1081,6 +1081,42 @@ def test_statements_with_no_likely_alignment_have_their_own_sheet(small_db, tmp_
     assert result.exit_code == 0 and "0 decisions recorded" in result.stdout
 
 
+def test_the_cover_counts_statements_and_unscored_pairs_and_grades_read_as_on_the_sites(small_db, tmp_path):
+    """An audit of the demo's workbook: the cover said "24 statements" with no likely alignment where
+    its sheet's 24 rows were 13 statements, each searched in several subjects; its confidence counts
+    added up to one less than its alignments (a pair an earlier crosswalk added has no score); and
+    its Grade column said '9,10,11,12' or '09,10' where the sites say 'Grades 9–12'."""
+    from crosswalk.importer import import_file
+
+    from .conftest import write_csv
+
+    db = open_db(small_db)
+    import_file(db, write_csv(tmp_path / "science.csv", [["code", "statement", "grade"],
+                                                         ["S.1", "Explain energy in systems.", "09,10,11,12"]]),
+                framework="Science", kind="academic")
+    ids = dict(db.execute("select code, id from standards").fetchall())
+    frameworks = dict(db.execute("select name, id from frameworks").fetchall())
+    for code, framework in (("W.3", "Academic"), ("W.3", "Science"), ("W.4", "Science")):
+        db.execute("insert into no_likely_alignment (source_id, target_framework_id, best_score, method, marked_at) "
+                   "values (?, ?, 9.46, 'tfidf', '2026-11-30T07:00:00+00:00')", [ids[code], frameworks[framework]])
+    db.execute("insert into alignments (source_id, target_id, status, strength, method) values (?, ?, 'accepted', "
+               "'full', 'import')", [ids["W.1"], ids["S.1"]])
+    db.conn.commit()
+    export_workbook(db, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    cover = {row[0]: row[1] for row in wb["About this workbook"].iter_rows(values_only=True) if row[0]}
+    assert cover["No likely alignment in a subject"] == (
+        "2 statements: match found nothing likely for them in a subject (sheet 'No likely alignment', on 3 rows "
+        "(one per subject searched); nothing to fill in there)")
+    counted = sum(cover[f"{band} confidence"] for band in ("High", "Medium", "Low"))
+    assert cover["Not scored by the matcher"] == "1: pairs a reviewer or an earlier crosswalk added"
+    assert counted + 1 == cover["Alignments in this workbook"]
+    ws = wb["Suggestions"]
+    h = headers(ws)
+    grades = {ws.cell(r, h["Academic code"]).value: ws.cell(r, h["Grade"]).value for r in range(2, ws.max_row + 1)}
+    assert grades["S.1"] == "Grades 9–12" and grades["N-Q.1"] == "Grades 9–12" and grades["W.9-10.2"] == "Grades 9–10"
+
+
 def test_a_statement_edited_in_the_workbook_is_said_not_imported(small_db, tmp_path, runner):
     # The statement cells are locked, but the sheet is unprotected to sort; an edited statement was
     # ignored without a word, and a reviewer took the edit for saved.
