@@ -343,7 +343,7 @@ def program_list(database, as_json):
         crosswalk program list district.db --json
     """
     from .programs import list_programs
-    from .text import plural, program_status_text
+    from .text import NOT_YET_CERTIFIED, plural, program_status_text, signed_off
 
     rows = list_programs(open_database(database))
     if as_json:
@@ -357,9 +357,7 @@ def program_list(database, as_json):
         click.echo(f"  review: {row['statements_decided']} of {row['statements']} statements decided; "
                    f"{row['suggested']} suggested, {row['accepted']} accepted, {row['rejected']} rejected, "
                    f"{row['needs_rereview']} to re-review")
-        # (a draft's or a crosswalk in review's accepted standards are its committee's work so far)
-        certified = ("certified" if not row["status"] or row["status"] == "approved"
-                     else "accepted so far, certified once the crosswalk is approved")
+        certified = "certified" if signed_off(row["status"]) else NOT_YET_CERTIFIED
         click.echo(f"  {plural(row['standards_certified'], 'standard')} {certified}; "
                    f"teaches {row['frameworks'] or '-'}")
     click.echo(plural(len(rows), "program"))

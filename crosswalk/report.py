@@ -51,7 +51,8 @@ from .cells import fit_cell, neutralise, write_cell
 from .db import OUTSIDE_BAND_SQL, program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
-from .text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text
+from .text import (NO_DOMAIN, NO_SUBJECT, NOT_YET_CERTIFIED, empty_crosswalk_text, grade_label, plural,
+                   program_status_text, signed_off)
 
 REPORT_FORMATS = ("xlsx", "csv")
 CROSSWALK_COLUMNS = [
@@ -106,12 +107,16 @@ class ReportResult:
     rereview: int
     also: list = dataclasses.field(default_factory=list)
     outside_band: int = 0  # accepted decisions to standards outside the program's grade band
+    signed_off: bool = True  # the crosswalk approved: its accepted standards certify (text.signed_off)
 
     def summary(self) -> str:
         parts = ", ".join(f"{c['subject'] or NO_SUBJECT} {c['certified']}/{c['standards']}" for c in self.coverage)
         text = (f"Wrote the {self.program} crosswalk ({self.status}) to {self.path}: "
-                f"{plural(self.standards, 'academic standard')} of {self.grades} certified by "
+                f"{plural(self.standards, 'academic standard')} of {self.grades} "
+                f"{'certified' if self.signed_off else 'accepted so far'} by "
                 f"{plural(self.alignments, 'reviewed alignment')} ({parts or 'no subjects'})")
+        if not self.signed_off:  # (text.NOT_YET_CERTIFIED, said of the alignments)
+            text += f"; {'it certifies' if self.alignments == 1 else 'they certify'} once the crosswalk is approved"
         if self.rereview:
             text += f"; {plural(self.rereview, 'accepted decision')} to re-review (not counted)"
         if self.outside_band:
@@ -239,7 +244,8 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
         check_output(path, database=db, what="a report", ours=has_sheets(REPORT_SHEETS), force=force)
         _write_xlsx(data, path)
     return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], data["certified"],
-                        len(data["evidence"]), data["coverage"], len(data["rereview"]), also, data["outside_band"])
+                        len(data["evidence"]), data["coverage"], len(data["rereview"]), also, data["outside_band"],
+                        signed_off(data["program"]["status"]))
 
 
 def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
@@ -310,7 +316,8 @@ def _crosswalk_sheet(ws, data) -> None:
         ("Career Cluster", program["career_cluster"] or ""),
         ("School", program["school"] or ""),
         ("Credentials", "; ".join(data["credentials"])),
-        ("Academic standards certified", f"{data['certified']} of {data['in_band']} in {data['grades']}"),
+        ("Academic standards certified", f"{data['certified']} of {data['in_band']} in {data['grades']}"
+         + ("" if signed_off(program["status"]) else f", {NOT_YET_CERTIFIED}")),
         ("Needs re-review", _rereview_count(len(data["rereview"]))),
         ("Reviewed by", "; ".join(f"{name} ({date})" if date else name for name, date in data["reviewers"].items())),
         ("Review dates", f"{data['first_date']} to {data['last_date']}" if data["first_date"] else ""),

@@ -177,6 +177,18 @@ def grade_label(low, high, raw=None) -> str:
     return f"Grades {one(low)}–{one(high)}"
 
 
+# A draft's or a crosswalk in review's accepted standards are its committee's work so far: they
+# certify once it is approved (program list, the report; the sites' program pages say it in their
+# templates).
+NOT_YET_CERTIFIED = "accepted so far, certified once the crosswalk is approved"
+
+
+def signed_off(status) -> bool:
+    """Whether a program's accepted standards certify: its crosswalk approved (or no status kept,
+    as in a public copy without it)."""
+    return not status or status == "approved"
+
+
 def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',

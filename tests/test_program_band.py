@@ -82,9 +82,10 @@ def test_program_list_report_and_site_count_the_standards_of_the_band(small_db, 
     result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
     assert result.summary() == (
         f"Wrote the Welding Technology crosswalk (draft) to {tmp_path / 'report.xlsx'}: 2 academic standards of "
-        "Grades 11–12 certified by 2 reviewed alignments (Math 1/2, Science 1/1); 2 accepted decisions to "
-        "standards outside Grades 11–12 (not counted)")
-    assert header == "2 of 3 in Grades 11–12"
+        "Grades 11–12 accepted so far by 2 reviewed alignments (Math 1/2, Science 1/1); they certify once the "
+        "crosswalk is approved; 2 accepted decisions to standards outside Grades 11–12 (not counted)")
+    # (a draft's: its committee's work so far, as program list and the site's program page say)
+    assert header == "2 of 3 in Grades 11–12, accepted so far, certified once the crosswalk is approved"
     assert summary_certified == certified
     assert sorted(rows) == sorted(evidence) == ["HS-PS3-4", "N-Q.1"]  # W.9-10.2 is not in the band's document
     write_report(db, tmp_path / "report.csv", program="Welding Technology", format="csv")
@@ -104,7 +105,8 @@ def test_widening_the_band_counts_the_standard_it_now_takes_in(small_db, tmp_pat
     add_program(db, "Welding Technology", grades="9-12")
     assert list_programs(db)[0]["standards_certified"] == 2
     result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
-    assert (result.standards, result.alignments, header, summary_certified) == (2, 2, "2 of 4 in Grades 9–12", 2)
+    assert (result.standards, result.alignments, header, summary_certified) == (
+        2, 2, "2 of 4 in Grades 9–12, accepted so far, certified once the crosswalk is approved", 2)
     assert sorted(rows) == sorted(evidence) == ["N-Q.1", "W.9-10.2"]
     db.close()
     assert site_counts(small_db, pid) == ((2, 4), (2, 4))

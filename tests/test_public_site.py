@@ -471,7 +471,7 @@ def test_standards_without_a_subject_are_listed_and_linked_under_no_subject(tmp_
     accept(db, "W.1", "D.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
     db.conn.commit()
     result = write_report(db, tmp_path / "r.xlsx", program="Welding")
-    assert result.summary().endswith("((no subject) 1/3)")
+    assert result.summary().endswith("((no subject) 1/3); it certifies once the crosswalk is approved")  # (a draft)
     db.close()
     publish(path, tmp_path / "public")
     no_subject = urllib.parse.quote_plus("(no subject)")
