@@ -45,7 +45,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
-from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text  # `crosswalk publish` writes these here
+from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text, signed_off  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -457,7 +457,7 @@ async def home_context(datasette, request) -> dict:
     # approved: the figures say how much of them is approved (None: every program approved, or none
     # with a status).
     approved = None
-    if any(p.get("status") and p.get("status") != "approved" for p in programs):
+    if not all(signed_off(p.get("status")) for p in programs):
         approved = await one(datasette, """
             select count(distinct e.alignment_id) as alignments, count(distinct e.standard_id) as standards
             from program_evidence e join programs p on p.id = e.program_id where p.status = 'approved'
@@ -610,6 +610,7 @@ async def program_context(datasette, request) -> dict:
             progress["left"] = (progress["statements"] or 0) - (progress["statements_decided"] or 0)
     return {
         "program": program,
+        "signed_off": signed_off(program.get("status")),  # (a draft's figures: accepted so far)
         "progress": progress,
         "band": band,
         "status": status_text({**program, **(progress or {})}),

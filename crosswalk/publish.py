@@ -45,7 +45,7 @@ from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
 from .outputs import read_only_connection
 from .text import (NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text,
-                   since_sign_off_text)
+                   signed_off, since_sign_off_text)
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
@@ -57,7 +57,7 @@ PLUGIN_IMPORTS = {
         "NO_DOMAIN": NO_DOMAIN, "NO_SUBJECT": NO_SUBJECT, "empty_crosswalk_text": empty_crosswalk_text,
         "grade_label": grade_label, "program_status_text": program_status_text,
         "since_sign_off_text": since_sign_off_text,  # (program_status_text's)
-        "score_text": score_text},
+        "score_text": score_text, "signed_off": signed_off},
     "from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql": {
         "OUTSIDE_BAND_SQL": OUTSIDE_BAND_SQL, "row_id": row_id, "statement_order_sql": statement_order_sql},
 }

@@ -178,8 +178,8 @@ def grade_label(low, high, raw=None) -> str:
 
 
 # A draft's or a crosswalk in review's accepted standards are its committee's work so far: they
-# certify once it is approved (program list, the report; the sites' program pages say it in their
-# templates).
+# certify once it is approved (program list, the report; the sites' program and home pages, told by
+# signed_off, say it in their templates).
 NOT_YET_CERTIFIED = "accepted so far, certified once the crosswalk is approved"
 
 
