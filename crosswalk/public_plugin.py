@@ -276,7 +276,7 @@ def not_approved_text(status) -> str:
     """What a program's work says where it would certify, when its crosswalk is not signed off:
     "draft, not yet approved", "in review, not yet approved"; "" for an approved program (or one of a
     copy that holds no status)."""
-    return f"{status}, not yet approved" if status and status != "approved" else ""
+    return f"{status}, not yet approved" if not signed_off(status) else ""
 
 
 def status_text(row) -> str:
@@ -885,12 +885,19 @@ async def search_context(datasette, request) -> dict:
                    f.name as framework, f.kind,
                    (select count(*) from current_alignments a where a.status = 'accepted'
                         and (a.target_id = s.id or a.source_id = s.id)) as accepted,
-                   case when lower(s.code) = lower(:q) then 0 else 1 end as exact
+                   case when lower(s.code) = lower(:q) then 0 else 1 end as exact,
+                   -- Outside every program's grade band (a grade 2 standard where the programs are high
+                   -- school's), after those in one: no program certifies it, and the short statements of
+                   -- the early grades headed a search for "measure" (an audit). With no program, or no
+                   -- grade, a standard is in.
+                   case when s.grade_low is null or not exists (select 1 from programs)
+                        or exists (select 1 from programs p where s.grade_low <= p.grade_high
+                                   and s.grade_high >= p.grade_low) then 0 else 1 end as outside
             from standards_fts
             join standards s on s.rowid = standards_fts.rowid
             join frameworks f on f.id = s.framework_id
             where standards_fts match :match and s.status = 'active' {where_kind}
-            order by exact, standards_fts.rank
+            order by exact, outside, standards_fts.rank
             limit {SEARCH_LIMIT}
         """
         try:

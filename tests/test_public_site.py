@@ -591,6 +591,42 @@ def test_search_counts_the_accepted_decisions_in_force_as_the_stores_view_does(s
         assert "needs re-review" in row
 
 
+def test_a_search_lists_the_standards_of_the_programs_bands_first(tmp_path):
+    """An audit: /search?q=measure listed Grade 4, K and Grade 2 standards first (their statements are
+    short, and the text search ranks short statements high) on a site whose programs are high school's,
+    where no program certifies them. The standards of a program's band come first; the others follow,
+    and with no program the text search's order is all there is."""
+    from crosswalk.importer import import_file
+
+    from .conftest import write_csv
+
+    path = tmp_path / "search.db"
+    db = open_db(path)
+    import_file(db, write_csv(tmp_path / "math.csv", [
+        ["code", "statement", "grade", "subject"],
+        ["K.MD.1", "Measure lengths.", "K", "Math"],
+        ["N-Q.1", "Use units to understand problems; choose units and measure quantities in a model.", "9-12", "Math"],
+        ["MP.5", "Use tools to measure.", "", "Math"]]), framework="Math", kind="academic")
+    import_file(db, write_csv(tmp_path / "tasks.csv", [["code", "statement"], ["W.1", "Weld a joint."]]),
+                framework="Welding", kind="industry")
+    db.close()
+
+    def found(ds):
+        page = get(ds, "/search?q=measure")
+        assert page.status_code == 200
+        return re.findall(r'<a class="xw-code" href="/standard/\d+">([^<]+)</a>', page.text)
+
+    publish(path, tmp_path / "none")
+    no_program = [found(ds) for ds in (make_datasette(path, pages=True), make_public_datasette(tmp_path / "none"))]
+    assert no_program[0] == no_program[1] and no_program[0][0] == "K.MD.1" and len(no_program[0]) == 3
+    db = open_db(path)
+    add_program(db, "Welding Technology", frameworks=["Welding"])  # grades 9-12
+    db.close()
+    publish(path, tmp_path / "public")
+    for ds in (make_datasette(path, pages=True), make_public_datasette(tmp_path / "public")):
+        assert found(ds) == ["MP.5", "N-Q.1", "K.MD.1"]
+
+
 def test_an_approved_only_copy_with_nothing_approved_says_so(small_db, tmp_path):
     """Published --approved-only before any program was approved, the home page said "No programs yet." and
     "0 of 0 academic standards … certified", and /gaps "0 of 0 … are not yet certified" over an empty
