@@ -447,6 +447,7 @@ async def home_context(datasette, request) -> dict:
         p["standards"] = sum(c["standards"] or 0 for c in mine)
         p["certified"] = sum(c["certified"] or 0 for c in mine)
         p["cells"] = [cells.get((p["id"], s)) for s in subjects]
+        p["signed_off"] = signed_off(p.get("status"))  # (a draft's shares: accepted so far)
     totals = await one(datasette, """
         select count(*) as standards, sum(certified) as certified
         from (select standard_id, max(strength is not null) as certified from program_standards group by standard_id)

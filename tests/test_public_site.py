@@ -365,6 +365,8 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
                 assert "certified" not in page.text.split('class="xw-stats"')[1].split("</div>\n</div>")[0]
                 assert "<strong>1</strong> reviewed alignment accepted, 0 in approved crosswalks</div>" in home.text
                 assert '<th scope="col" class="num">Standards accepted (certified once approved)</th>' in home.text
+                assert re.search(r'title="Welding Technology, \w+: \d+ of \d+ standards accepted so far"', home.text)
+                assert "Share accepted:" in home.text and "standards certified\"" not in home.text
                 assert ("<strong>1</strong> of 3 academic standards of the programs' grade bands accepted, 0 "
                         "certified by an approved crosswalk</div>") in home.text
             else:
@@ -372,6 +374,8 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
                 assert "<strong>1</strong> reviewed alignment certifies it</div>" in page.text
                 assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
                 assert '<th scope="col" class="num">Standards certified</th>' in home.text
+                assert re.search(r'title="Welding Technology, \w+: \d+ of \d+ standards certified"', home.text)
+                assert "Share certified:" in home.text and "accepted so far" not in home.text
             assert "Reviewed by A. Rivera, 2026-03-02." in page.text
             assert "J. Chen" not in page.text and "2025-01-15" not in page.text
 
