@@ -724,7 +724,8 @@ def eval_(database, gold, source, target, folds, decisions, held_out, seed, top,
     that go to a standard the committee accepted, beside the share whose gold
     has one; "by score" gives hit@1 and collapse for each statement's
     highest-scored suggestion, which lists sorted by score show first.
-    Never writes to the database.
+    A decisions file as gold (an earlier crosswalk's, the demo's) counts
+    its accepted rows of --from and --to only. Never writes to the database.
 
     Example:
 
