@@ -362,6 +362,8 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
                 assert ("<strong>1</strong> academic standard accepted so far, of the 3 of Grades 11–12: it "
                         "certifies once the crosswalk is approved") in page.text
                 assert "<strong>1</strong> reviewed alignment accepted so far</div>" in page.text
+                assert ">What this program has accepted so far</h2>" in page.text
+                assert "Academic standards this program has accepted so far, out of" in page.text
                 assert "certified" not in page.text.split('class="xw-stats"')[1].split("</div>\n</div>")[0]
                 assert "<strong>1</strong> reviewed alignment accepted, 0 in approved crosswalks</div>" in home.text
                 assert '<th scope="col" class="num">Standards accepted (certified once approved)</th>' in home.text
@@ -372,6 +374,7 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
             else:
                 assert "<strong>1</strong> academic standard certified, of the 3 of Grades 11–12</div>" in page.text
                 assert "<strong>1</strong> reviewed alignment certifies it</div>" in page.text
+                assert ">What this program certifies</h2>" in page.text
                 assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
                 assert '<th scope="col" class="num">Standards certified</th>' in home.text
                 assert re.search(r'title="Welding Technology, \w+: \d+ of \d+ standards certified"', home.text)
