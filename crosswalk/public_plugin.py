@@ -455,10 +455,11 @@ async def home_context(datasette, request) -> dict:
     accepted = await one(datasette,
                          "select count(distinct alignment_id) as n from program_evidence")
     # Where some crosswalk is a draft or in review, its accepted alignments certify once it is
-    # approved: the figures say how much of them is approved (None: every program approved, or none
-    # with a status).
+    # approved: the figures say how much of them is approved (every program approved, or none with a
+    # status: not asked).
     approved = None
-    if not all(signed_off(p.get("status")) for p in programs):
+    all_signed_off = all(p["signed_off"] for p in programs)
+    if not all_signed_off:
         approved = await one(datasette, """
             select count(distinct e.alignment_id) as alignments, count(distinct e.standard_id) as standards
             from program_evidence e join programs p on p.id = e.program_id where p.status = 'approved'
@@ -477,6 +478,7 @@ async def home_context(datasette, request) -> dict:
         "certified_any": (totals or {}).get("certified") or 0,
         "band_total": (totals or {}).get("standards") or 0,
         "accepted": accepted["n"] if accepted else 0,
+        "all_signed_off": all_signed_off,
         "accepted_approved": approved["alignments"] if approved else None,
         "certified_approved": approved["standards"] if approved else None,
         "heat_step": heat_step,

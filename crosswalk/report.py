@@ -163,6 +163,7 @@ def crosswalk_data(db, program) -> dict:
             [pid]).fetchone()),
         "credentials": credentials, "rows": rows, "evidence": evidence, "coverage": coverage, "domains": domains,
         "clusters": clusters, "in_band": sum(c["standards"] for c in coverage), "certified": certified,
+        "signed_off": signed_off(info["status"]),
         "rereview": [dict(r, strength=strength_text(r["strength"])) for r in rereview],
         "reviewers": _reviewers(evidence), "outside_band": outside,
         "first_date": dates[0] if dates else "", "last_date": dates[-1] if dates else "",
@@ -245,7 +246,7 @@ def write_report(db, path, *, program, format: str | None = None, force: bool = 
         _write_xlsx(data, path)
     return ReportResult(str(path), fmt, data["program"]["name"], data["grades"], data["status"], data["certified"],
                         len(data["evidence"]), data["coverage"], len(data["rereview"]), also, data["outside_band"],
-                        signed_off(data["program"]["status"]))
+                        data["signed_off"])
 
 
 def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
@@ -317,7 +318,7 @@ def _crosswalk_sheet(ws, data) -> None:
         ("School", program["school"] or ""),
         ("Credentials", "; ".join(data["credentials"])),
         ("Academic standards certified", f"{data['certified']} of {data['in_band']} in {data['grades']}"
-         + ("" if signed_off(program["status"]) else f", {NOT_YET_CERTIFIED}")),
+         + ("" if data["signed_off"] else f", {NOT_YET_CERTIFIED}")),
         ("Needs re-review", _rereview_count(len(data["rereview"]))),
         ("Reviewed by", "; ".join(f"{name} ({date})" if date else name for name, date in data["reviewers"].items())),
         ("Review dates", f"{data['first_date']} to {data['last_date']}" if data["first_date"] else ""),
