@@ -45,7 +45,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
 from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
-from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, score_text, signed_off  # `crosswalk publish` writes these here
+from crosswalk.text import NO_DOMAIN, NO_SUBJECT, coverage_titles, empty_crosswalk_text, grade_label, program_status_text, score_text, signed_off  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
 WORKING_KEY = "crosswalk-site"  # the working site's pages (crosswalk.working_plugin)
@@ -190,12 +190,14 @@ def bar_chart(bars, *, title, label, legend=("full", "partial", "not certified")
     return Markup("".join(parts))
 
 
-def coverage_chart(coverage, *, band="", width=640):
-    """The chart of a program's coverage per subject (rows of ``program_coverage``)."""
+def coverage_chart(coverage, *, band="", signed=True, width=640):
+    """The chart of a program's coverage per subject (rows of ``program_coverage``); ``signed``: its
+    crosswalk is approved, so the standards are certified, not accepted so far (text.coverage_titles)."""
+    either, none = coverage_titles(signed)[2:]
     return bar_chart([{"label": c["subject"] or NO_SUBJECT, "total": c["standards"], "full": c["full"],
                        "partial": c["partial"]} for c in coverage],
-                     title=f"Academic standards certified per subject{', ' + band if band else ''}",
-                     label="Coverage per subject", width=width)
+                     title=f"Academic standards {either.lower()} per subject{', ' + band if band else ''}",
+                     label="Coverage per subject", legend=("full", "partial", none), width=width)
 
 
 HEAT_STEPS = (0, 2, 5, 15, 40)  # percent: the heat map's colour steps
@@ -611,16 +613,18 @@ async def program_context(datasette, request) -> dict:
         progress = await one(datasette, "select * from program_progress where program_id = :p", p)
         if progress:
             progress["left"] = (progress["statements"] or 0) - (progress["statements_decided"] or 0)
+    signed = signed_off(program.get("status"))  # (a draft's figures: accepted so far)
     return {
         "program": program,
-        "signed_off": signed_off(program.get("status")),  # (a draft's figures: accepted so far)
+        "signed_off": signed,
+        "titles": coverage_titles(signed),
         "progress": progress,
         "band": band,
         "status": status_text({**program, **(progress or {})}),
         "credentials": credentials,
         "coverage": coverage,
         "domains": by_subject,
-        "chart": coverage_chart(coverage, band=band),
+        "chart": coverage_chart(coverage, band=band, signed=signed),
         "standards_in_band": sum(c["standards"] or 0 for c in coverage),
         # (asked only where the page has nothing to list: the count reads every accepted decision of its credentials)
         "empty_text": empty_crosswalk_text((await one(datasette, OUTSIDE_BAND_SQL, p))["outside"], band)
@@ -846,13 +850,18 @@ async def gaps_context(datasette, request) -> dict:
     bands = sorted({band_label(p) for p in ([program] if program else programs) if band_label(p)})
     standards = sum(s["standards"] for s in summary.values())
     covered = sum(s["covered"] for s in summary.values())
+    # A standard some draft or crosswalk in review accepted is no gap, but certifies nothing yet.
+    signed = all(signed_off(p.get("status")) for p in ([program] if program else programs))
+    titles = coverage_titles(signed)
     chart = bar_chart([{"label": subj, "total": s["standards"], "full": s["covered"], "partial": 0}
                        for subj, s in summary.items()],
-                      title="Standards of the grade band certified per subject", label="Gaps per subject",
-                      legend=("certified", "", "not certified (gap)"))
+                      title=f"Standards of the grade band {titles[2].lower()} per subject", label="Gaps per subject",
+                      legend=(titles[2].lower(), "", f"{titles[3]} (gap)"))
     return {
         "programs": programs,
         "program": program,
+        "signed_off": signed,
+        "titles": titles,
         "bands": bands,
         "summary": summary,
         "subject": subject,

@@ -44,17 +44,18 @@ from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
 from .outputs import read_only_connection
-from .text import (NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, plural, program_status_text, score_text,
-                   signed_off, since_sign_off_text)
+from .text import (NO_DOMAIN, NO_SUBJECT, coverage_titles, empty_crosswalk_text, grade_label, plural,
+                   program_status_text, score_text, signed_off, since_sign_off_text)
 
 PUBLISHED_DB = "crosswalk.db"
 PLUGIN_FILE = "crosswalk_public.py"
 # crosswalk's imports in the public plugin, and the functions (and constants) written in their place
 # when published.
 PLUGIN_IMPORTS = {
-    "from crosswalk.text import NO_DOMAIN, NO_SUBJECT, empty_crosswalk_text, grade_label, program_status_text, "
-    "score_text": {
-        "NO_DOMAIN": NO_DOMAIN, "NO_SUBJECT": NO_SUBJECT, "empty_crosswalk_text": empty_crosswalk_text,
+    "from crosswalk.text import NO_DOMAIN, NO_SUBJECT, coverage_titles, empty_crosswalk_text, grade_label, "
+    "program_status_text, score_text": {
+        "NO_DOMAIN": NO_DOMAIN, "NO_SUBJECT": NO_SUBJECT, "coverage_titles": coverage_titles,
+        "empty_crosswalk_text": empty_crosswalk_text,
         "grade_label": grade_label, "program_status_text": program_status_text,
         "since_sign_off_text": since_sign_off_text,  # (program_status_text's)
         "score_text": score_text, "signed_off": signed_off},

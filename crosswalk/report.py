@@ -51,7 +51,7 @@ from .cells import fit_cell, neutralise, write_cell
 from .db import OUTSIDE_BAND_SQL, program_id
 from .errors import CrosswalkError
 from .outputs import check_output, csv_header_starts, has_sheets, mark
-from .text import (NO_DOMAIN, NO_SUBJECT, NOT_YET_CERTIFIED, empty_crosswalk_text, grade_label, plural,
+from .text import (NO_DOMAIN, NO_SUBJECT, NOT_YET_CERTIFIED, coverage_titles, empty_crosswalk_text, grade_label, plural,
                    program_status_text, signed_off)
 
 REPORT_FORMATS = ("xlsx", "csv")
@@ -79,16 +79,22 @@ REREVIEW_COLUMNS = [
     ("Strength", "strength", 10), ("Why it needs re-review", "reason", 50), ("Reviewed by", "reviewer", 18),
     ("Review date", "reviewed_at", 12), ("Alignment id", "alignment_id", 11),
 ]
-COVERAGE_COLUMNS = [
-    ("Subject", "subject"), ("Domain", "domain"), ("Standards in band", "standards"), ("Fully certified", "full"),
-    ("Partly certified", "partial"), ("Certified", "certified"), ("Coverage (%)", "percent"),
-]
+
+
+def coverage_columns(signed: bool, cluster: bool = False) -> list[tuple[str, str]]:
+    """A coverage table's (title, key) columns: its figures certify where the crosswalk is approved,
+    and are accepted so far where not (text.coverage_titles)."""
+    full, partial, either, _ = coverage_titles(signed)
+    return ([("Subject", "subject"), ("Domain", "domain")] + ([("Cluster", "cluster")] if cluster else [])
+            + [("Standards in band", "standards"), (full, "full"), (partial, "partial"), (either, "certified"),
+               ("Coverage (%)", "percent")])
+
+
 # A CSV report's three tables: the crosswalk, its coverage figures (by subject, domain, cluster), the
 # decisions to re-review; each table's header (its first columns are how crosswalk knows its own file).
-COVERAGE_CSV_COLUMNS = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
-CSV_HEADERS = (
+CSV_HEADERS = (  # (an approved crosswalk's; crosswalk knows its files by their first three columns)
     ["Program"] + [title for title, _, _ in CROSSWALK_COLUMNS],
-    ["Program", "Grade band"] + [title for title, _ in COVERAGE_CSV_COLUMNS],
+    ["Program", "Grade band"] + [title for title, _ in coverage_columns(True, cluster=True)],
     ["Program"] + [title for title, _, _ in REREVIEW_COLUMNS],
 )
 STRENGTH_RANK = {"full": 2, "partial": 1}
@@ -258,15 +264,16 @@ def csv_companions(path) -> tuple[pathlib.Path, pathlib.Path]:
 def _write_csv(data, path) -> tuple[pathlib.Path, pathlib.Path]:
     name = data["program"]["name"]
     coverage_path, rereview_path = csv_companions(path)
-    crosswalk_header, coverage_header, rereview_header = CSV_HEADERS
+    crosswalk_header, _, rereview_header = CSV_HEADERS
+    coverage = coverage_columns(data["signed_off"], cluster=True)
     _csv_table(path, crosswalk_header,
                ([name] + [row[key] for _, key, _ in CROSSWALK_COLUMNS] for row in data["rows"]))
     # One row per subject (Domain and Cluster empty), then per subject and domain (the Summary
     # sheet's figures), then per cluster of each domain (the By cluster sheet's).
     figures = ([{**c, "domain": "", "cluster": ""} for c in data["coverage"]]
                + [{**d, "cluster": ""} for d in data["domains"]] + data["clusters"])
-    _csv_table(coverage_path, coverage_header,
-               ([name, data["grades"]] + [c[key] for _, key in COVERAGE_CSV_COLUMNS] for c in figures))
+    _csv_table(coverage_path, ["Program", "Grade band"] + [title for title, _ in coverage],
+               ([name, data["grades"]] + [c[key] for _, key in coverage] for c in figures))
     _csv_table(rereview_path, rereview_header,
                ([name] + [r[key] for _, key, _ in REREVIEW_COLUMNS] for r in data["rereview"]))
     return coverage_path, rereview_path
@@ -317,8 +324,10 @@ def _crosswalk_sheet(ws, data) -> None:
         ("Career Cluster", program["career_cluster"] or ""),
         ("School", program["school"] or ""),
         ("Credentials", "; ".join(data["credentials"])),
-        ("Academic standards certified", f"{data['certified']} of {data['in_band']} in {data['grades']}"
-         + ("" if data["signed_off"] else f", {NOT_YET_CERTIFIED}")),
+        ("Academic standards certified" if data["signed_off"] else "Academic standards accepted so far",
+         f"{data['certified']} of {data['in_band']} in {data['grades']}"
+         + ("" if data["signed_off"] else
+            f"; {'it certifies' if data['certified'] == 1 else 'they certify'} once the crosswalk is approved")),
         ("Needs re-review", _rereview_count(len(data["rereview"]))),
         ("Reviewed by", "; ".join(f"{name} ({date})" if date else name for name, date in data["reviewers"].items())),
         ("Review dates", f"{data['first_date']} to {data['last_date']}" if data["first_date"] else ""),
@@ -380,15 +389,19 @@ def _summary_sheet(summary, data) -> None:
     """Coverage of the grade band by subject, then by domain, each with a bar chart of its percentages."""
     title = f"Coverage of {data['grades']}: {data['program']['name']}"
     write_cell(summary.cell(1, 1), title).font = Font(bold=True, size=14)
-    write_cell(summary.cell(2, 1), "Academic standards of the program's grade band certified by accepted alignments; "
+    columns = coverage_columns(data["signed_off"])
+    either = columns[-2][0]
+    counted = ("certified by accepted alignments" if data["signed_off"]
+               else f"with accepted alignments, {NOT_YET_CERTIFIED}")
+    write_cell(summary.cell(2, 1), f"Academic standards of the program's grade band {counted}; "
                "decisions that need re-review are not counted.")
-    by_subject = [c for c in COVERAGE_COLUMNS if c[1] != "domain"]
+    by_subject = [c for c in columns if c[1] != "domain"]
     last = _figures_table(summary, 4, by_subject, data["coverage"])
-    _percent_chart(summary, 4, last, by_subject, "subject", "Certified (%) by subject")
+    _percent_chart(summary, 4, last, by_subject, "subject", f"{either} (%) by subject")
     start = max(last, 4 + _chart_rows(len(data["coverage"]))) + 3
     write_cell(summary.cell(start, 1), "By domain").font = Font(bold=True, size=12)
-    last = _figures_table(summary, start + 1, COVERAGE_COLUMNS, data["domains"])
-    _percent_chart(summary, start + 1, last, COVERAGE_COLUMNS, "domain", "Certified (%) by domain")
+    last = _figures_table(summary, start + 1, columns, data["domains"])
+    _percent_chart(summary, start + 1, last, columns, "domain", f"{either} (%) by domain")
     for col, width in zip("ABCDEFG", (12, 44, 12, 12, 12, 12, 12)):
         summary.column_dimensions[col].width = width
 
@@ -402,7 +415,7 @@ def _percent_chart(ws, header_row: int, last: int, columns, label: str, title: s
     chart.type = "bar"
     chart.title = title
     chart.legend = None
-    chart.y_axis.title = "Certified (%)"
+    chart.y_axis.title = title.split(" by ")[0]  # ("Certified (%)", or "Accepted so far (%)")
     chart.y_axis.scaling.min, chart.y_axis.scaling.max = 0, 100
     chart.x_axis.scaling.orientation = "maxMin"  # first row at the top, as in the table
     chart.add_data(Reference(ws, min_col=keys.index("percent") + 1, min_row=header_row, max_row=last),
@@ -431,8 +444,7 @@ def _cluster_sheet(ws, data) -> None:
     """Coverage of the grade band by cluster, the groups of standards within each domain."""
     write_cell(ws.cell(1, 1), f"Coverage of {data['grades']} by cluster: {data['program']['name']}").font = Font(
         bold=True, size=14)
-    columns = COVERAGE_COLUMNS[:2] + [("Cluster", "cluster")] + COVERAGE_COLUMNS[2:]
-    _figures_table(ws, 3, columns, data["clusters"])
+    _figures_table(ws, 3, coverage_columns(data["signed_off"], cluster=True), data["clusters"])
     for col, width in zip("ABCDEFGH", (12, 36, 44, 12, 12, 12, 12, 12)):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A4"

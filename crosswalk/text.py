@@ -189,6 +189,15 @@ def signed_off(status) -> bool:
     return not status or status == "approved"
 
 
+def coverage_titles(signed: bool) -> tuple[str, str, str, str]:
+    """What a coverage table's figures are called (the program and gaps pages, the report): the
+    standards with a full alignment, with only partial ones, with either, and with none. An approved
+    crosswalk's certify; a draft's or one in review's are accepted so far (:func:`signed_off`)."""
+    if signed:
+        return ("Fully certified", "Partly certified", "Certified", "not certified")
+    return ("Accepted in full", "Accepted in part", "Accepted so far", "not accepted")
+
+
 def program_status_text(status, by=None, at=None, changes=0, flagged=0) -> str:
     """How a program's sign-off reads, one wording everywhere (the command line, the report, the
     sites): 'approved by M. Levesque on 2026-11-28', 'in review (set by J. Chen on 2026-11-28)',

@@ -186,18 +186,19 @@ def test_a_directors_day(demo_site, browser, tmp_path, shot):
         path, "select subject, certified, standards, percent from program_coverage where program_id = ?", [program_id])}
     assert coverage_table(page) == expected
     assert page.locator("svg.coverage-chart").count() == 1
+    assert page.locator(".xw-coverage thead th").all_inner_texts()[1:3] == ["Accepted in full", "Accepted in part"]
     assert "Status: Draft" in page.locator(".xw-status-line").inner_text()
     assert f"{progress['suggested']} suggestions awaiting review" in page.locator(".xw-progress").inner_text()
     shot(page, "walk-03-program")
 
-    # 4. A gap: the Math standard not certified, from the program's Math list.
+    # 4. A gap: the Math standard no one accepted, from the program's Math list.
     page.goto(f"/program/{program_id}?subject=Math")
     gap_row = page.locator(".xw-certifies tbody tr", has=page.get_by_role("link", name=gap_code, exact=True))
     pager = 1
     while gap_row.count() == 0:  # the list is paged: 50 standards a page
         pager += 1
         page.goto(f"/program/{program_id}?subject=Math&page={pager}")
-    assert "not certified" in gap_row.first.inner_text()
+    assert "not accepted" in gap_row.first.inner_text()  # (a draft: nothing of it certifies yet)
     gap_row.first.get_by_role("link", name=gap_code, exact=True).click()
     page.wait_for_url(re.compile(rf"/standard/{gap_id}$"))
     assert page.locator("h1").inner_text() == gap_code

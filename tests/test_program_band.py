@@ -53,7 +53,9 @@ def report_figures(db, out):
     result = write_report(db, out, program="Welding Technology")
     wb = openpyxl.load_workbook(out)
     rows = list(wb["Crosswalk"].iter_rows(values_only=True))
-    header = {r[0]: r[1] for r in rows[:16] if r[0]}["Academic standards certified"]
+    block = {r[0]: r[1] for r in rows[:16] if r[0]}
+    # (a draft's: accepted so far; an approved crosswalk's: certified)
+    header = block.get("Academic standards certified") or block["Academic standards accepted so far"]
     start = next(i for i, r in enumerate(rows) if r[0] == "Academic standard")
     listed = [r[0] for r in rows[start + 1:] if r[0]]
     evidence = [r[3] for r in list(wb["Evidence"].iter_rows(values_only=True))[1:] if r[0]]
@@ -61,7 +63,7 @@ def report_figures(db, out):
     start = next(i for i, r in enumerate(summary) if r[0] == "Subject")
     end = next(i for i in range(start + 1, len(summary)) if summary[i][0] is None)
     by_subject = [dict(zip(summary[start], r)) for r in summary[start + 1:end]]  # the table by subject
-    return result, header, listed, evidence, sum(r["Certified"] for r in by_subject)
+    return result, header, listed, evidence, sum(r.get("Certified", r.get("Accepted so far")) for r in by_subject)
 
 
 def test_program_list_report_and_site_count_the_standards_of_the_band(small_db, tmp_path):
@@ -85,8 +87,11 @@ def test_program_list_report_and_site_count_the_standards_of_the_band(small_db, 
         "Grades 11–12 accepted so far by 2 reviewed alignments (Math 1/2, Science 1/1); they certify once the "
         "crosswalk is approved; 2 accepted decisions to standards outside Grades 11–12 (not counted)")
     # (a draft's: its committee's work so far, as program list and the site's program page say)
-    assert header == "2 of 3 in Grades 11–12, accepted so far, certified once the crosswalk is approved"
+    assert header == "2 of 3 in Grades 11–12; they certify once the crosswalk is approved"
     assert summary_certified == certified
+    summary_titles = next(r for r in openpyxl.load_workbook(tmp_path / "report.xlsx")["Summary"].iter_rows(
+        values_only=True) if r[0] == "Subject")
+    assert summary_titles[2:5] == ("Accepted in full", "Accepted in part", "Accepted so far")  # (not "certified")
     assert sorted(rows) == sorted(evidence) == ["HS-PS3-4", "N-Q.1"]  # W.9-10.2 is not in the band's document
     write_report(db, tmp_path / "report.csv", program="Welding Technology", format="csv")
     with open(tmp_path / "report.csv", encoding="utf-8-sig") as fh:
@@ -106,7 +111,7 @@ def test_widening_the_band_counts_the_standard_it_now_takes_in(small_db, tmp_pat
     assert list_programs(db)[0]["standards_certified"] == 2
     result, header, rows, evidence, summary_certified = report_figures(db, tmp_path / "report.xlsx")
     assert (result.standards, result.alignments, header, summary_certified) == (
-        2, 2, "2 of 4 in Grades 9–12, accepted so far, certified once the crosswalk is approved", 2)
+        2, 2, "2 of 4 in Grades 9–12; they certify once the crosswalk is approved", 2)
     assert sorted(rows) == sorted(evidence) == ["N-Q.1", "W.9-10.2"]
     db.close()
     assert site_counts(small_db, pid) == ((2, 4), (2, 4))

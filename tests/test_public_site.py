@@ -193,9 +193,11 @@ def test_gaps_by_subject_and_domain(page, published, shot):
     page.goto("/")
     page.locator(".xw-nav").get_by_role("link", name="Gaps").click()
     page.wait_for_url(re.compile(r"/gaps$"))
-    assert page.locator("h1").inner_text() == "Gaps: academic standards no program certifies"
+    # (the demo's crosswalks are drafts: what they accepted is no gap, but certifies nothing yet)
+    assert conn.execute("select count(*) from programs where status = 'approved'").fetchone()[0] == 0
+    assert page.locator("h1").inner_text() == "Gaps: academic standards no program has accepted"
     assert page.locator(".xw-lead").inner_text().startswith(
-        f"{total_gaps} of {in_bands} academic standards of Grades 9–12 are not yet certified")
+        f"{total_gaps} of {in_bands} academic standards of Grades 9–12 are not yet accepted")
     # Counts by subject and domain, and a chart; no list of every standard (the page was 483 KB).
     assert page.locator("svg.coverage-chart").count() == 1
     assert len(page.content()) < 60_000 and page.locator(".xw-gaps").count() == 0
@@ -356,8 +358,8 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
         out = tmp_path / status
         publish(small_db, out)
         for ds in (make_datasette(small_db, pages=True), make_public_datasette(out)):
-            page, home = get(ds, f"/program/{pid}"), get(ds, "/")
-            assert page.status_code == home.status_code == 200
+            page, home, gaps = get(ds, f"/program/{pid}"), get(ds, "/"), get(ds, f"/gaps?program={pid}")
+            assert page.status_code == home.status_code == gaps.status_code == 200
             if status == "draft":
                 assert ("<strong>1</strong> academic standard accepted so far, of the 3 of Grades 11–12: it "
                         "certifies once the crosswalk is approved") in page.text
@@ -365,6 +367,12 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
                 assert ">What this program has accepted so far</h2>" in page.text
                 assert "Academic standards this program has accepted so far, out of" in page.text
                 assert "certified" not in page.text.split('class="xw-stats"')[1].split("</div>\n</div>")[0]
+                # (its coverage table and chart too, and its gaps: an audit found "Fully certified" there)
+                assert ('<th scope="col" class="num">Accepted in full</th><th scope="col" class="num">Accepted in '
+                        'part</th>') in page.text
+                assert "<title>Academic standards accepted so far per subject, Grades 11–12</title>" in page.text
+                assert "certified" not in page.text.split('class="xw-table xw-coverage"')[1].split("</table>")[0]
+                assert "<h1>Gaps: academic standards Welding Technology has not accepted</h1>" in gaps.text
                 assert "<strong>1</strong> reviewed alignment accepted, 0 in approved crosswalks</div>" in home.text
                 assert '<th scope="col" class="num">Standards accepted (certified once approved)</th>' in home.text
                 assert re.search(r'title="Welding Technology, \w+: \d+ of \d+ standards accepted so far"', home.text)
@@ -375,6 +383,10 @@ def test_a_programs_page_counts_and_credits_only_the_alignments_that_certify_its
                 assert "<strong>1</strong> academic standard certified, of the 3 of Grades 11–12</div>" in page.text
                 assert "<strong>1</strong> reviewed alignment certifies it</div>" in page.text
                 assert ">What this program certifies</h2>" in page.text
+                assert ('<th scope="col" class="num">Fully certified</th><th scope="col" class="num">Partly '
+                        'certified</th>') in page.text
+                assert "<title>Academic standards certified per subject, Grades 11–12</title>" in page.text
+                assert "<h1>Gaps: academic standards Welding Technology does not certify</h1>" in gaps.text
                 assert "<strong>1</strong> reviewed alignment certifies</div>" in home.text
                 assert '<th scope="col" class="num">Standards certified</th>' in home.text
                 assert re.search(r'title="Welding Technology, \w+: \d+ of \d+ standards certified"', home.text)
