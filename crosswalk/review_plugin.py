@@ -149,9 +149,23 @@ order by page.rereview desc, page.score desc, page.id
 """
 
 
+# The queue's suggestions of every framework, counted: those to the active standards (of the
+# subject), each standard's read from its own index without a row of alignments, less those from a
+# retired statement to them. Counted as the queue reads them (QUEUE_SUGGESTED), every suggestion's
+# two statements were looked up: 0.53 s on benchmarks' 187,900 suggestions, against 0.04 s (0.02 s
+# for a subject), so the page can say how much is left.
+_SUGGESTED_COUNT = """
+select (select count(*) from standards t cross join alignments a on a.target_id = t.id and a.status = 'suggested'
+        where t.status = 'active' and (:subject = '' or t.subject = :subject))
+     - (select count(*) from standards s cross join alignments a on a.source_id = s.id and a.status = 'suggested'
+        cross join standards t on t.id = a.target_id and t.status = 'active' and (:subject = '' or t.subject = :subject)
+        where s.status != 'active')"""
+
+
 def queue_count_sql(program: bool) -> str:
-    return (f"select (select count(*) from ({QUEUE_REREVIEW[program]})) "
-            f"+ (select count(*) from ({QUEUE_SUGGESTED[program]}))")
+    """The queue's decisions to re-review and its suggestions, counted (two columns)."""
+    suggested = _SUGGESTED_COUNT if not program else f"select count(*) from ({QUEUE_SUGGESTED[program]})"
+    return f"select (select count(*) from ({QUEUE_REREVIEW[program]})), ({suggested})"
 
 
 async def review_queue(datasette, request):
@@ -171,11 +185,12 @@ async def review_queue(datasette, request):
     params = {"program": program, "subject": subject, "limit": PAGE_SIZE + 1, "offset": (page - 1) * PAGE_SIZE}
     sql = queue_sql(bool(program))
     rows = [dict(r) for r in (await db.execute(sql, params)).rows]
+    rereview, suggested = (await db.execute(queue_count_sql(bool(program)), params)).rows[0]
+    last = pages.last_page(rereview + suggested, PAGE_SIZE)
     if page > 1 and not rows:
         # Past the last page (as after deciding a last page's last suggestion): the last page there
         # is, as on a program's review page.
-        total = (await db.execute(queue_count_sql(bool(program)), params)).rows[0][0]
-        page = pages.last_page(total, PAGE_SIZE)
+        page = last
         params["offset"] = (page - 1) * PAGE_SIZE
         rows = [dict(r) for r in (await db.execute(sql, params)).rows]
     # (each subject's standards asked whether one has a suggestion, through idx_alignments_target_status:
@@ -190,7 +205,8 @@ async def review_queue(datasette, request):
         "review/queue.html",
         {
             **await pages.common(datasette, request),
-            "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page,
+            "rows": rows[:PAGE_SIZE], "more": len(rows) > PAGE_SIZE, "page": page, "pages": last,
+            "rereview": rereview, "suggested": suggested,
             "program": program, "subject": subject, "programs": programs, "subjects": subjects,
             "database": db.name,
         },

@@ -215,6 +215,10 @@ def test_queue_filters_and_prefilled_form(ds, review_db):
         assert '<option value="Welding Technology">' in queue.text and '<option value="Math">' in queue.text
         only_math = await ds.client.get("/-/review?program=Welding+Technology&subject=Math", headers={"cookie": cookie})
         assert only_math.text.count('class="review-link"') == math
+        assert f"<strong>{math}</strong> suggestions awaiting review in Welding Technology (Math)." in only_math.text
+        assert f"<strong>{math}</strong> suggestions awaiting review (Math)." in (await ds.client.get(
+            "/-/review?subject=Math", headers={"cookie": cookie})).text
+        assert f"<strong>{suggested}</strong> suggestions awaiting review." in queue.text
         # A program named in another case is the program, as on the command line.
         other_case = await ds.client.get("/-/review?program=welding+technology&subject=Math", headers={"cookie": cookie})
         assert other_case.status_code == 200 and other_case.text.count('class="review-link"') == math
@@ -844,6 +848,12 @@ def test_the_queue_labels_as_re_review_what_the_counts_count(ds, review_db):
                [retired_accepted])
     db.execute("update alignments set needs_review = 1, needs_review_reason = 'the standard left the file' "
                "where id = ?", [retired_accepted])
+    # (and a task retired, whose suggestions leave the queue and its count)
+    decided = {r[0] for r in db.execute(f"select source_id from alignments where id in "
+                                        f"({flagged_accepted}, {retired_accepted}, {flagged_rejected}, {commented})")}
+    retired_task = next(r[0] for r in db.execute("select source_id from alignments where status = 'suggested' "
+                                                 "order by id") if r[0] not in decided)
+    db.execute("update standards set status = 'retired' where id = ?", [retired_task])
     db.conn.commit()
     counted = list_programs(db)[0]["needs_rereview"]
     rereview = {r[0] for r in db.execute("select alignment_id from rereview_alignments")}
@@ -862,11 +872,15 @@ def test_the_queue_labels_as_re_review_what_the_counts_count(ds, review_db):
     async def run():
         cookie = actor_cookie(ds)
         for address in ("/-/review", "/-/review?program=Welding+Technology"):
-            rows, labelled = listed(await ds.client.get(address, headers={"cookie": cookie}))
+            page = await ds.client.get(address, headers={"cookie": cookie})
+            rows, labelled = listed(page)
             assert labelled == rereview and len(labelled) == counted, address
             # The decisions to re-review first, then the suggestions, best first, the commented one among them.
             assert set(rows[:2]) == rereview and rows[2:] == suggested, address
             assert flagged_rejected not in rows
+            # The page says how much is left, as it lists it (the queue's count reads its own way).
+            assert (f"<strong>2</strong> accepted decisions to re-review and <strong>{len(suggested)}</strong> "
+                    "suggestions awaiting review") in page.text, address
         program = await ds.client.get("/program/1", headers={"cookie": cookie})
         assert "2 decisions need re-review" in program.text
 
