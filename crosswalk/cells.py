@@ -26,13 +26,21 @@ def is_formula_like(value) -> bool:
 
 
 def neutralise(value):
-    """For CSV: formula-like text made inert with a leading apostrophe; anything else as it is.
+    """For CSV: formula-like text made inert with a leading apostrophe; anything else as it is. Text
+    whose apostrophes already stand before a formula start gets one more, so that :func:`restored`
+    gives it back as it was (a rationale "'+/- 0.005' is what the task measures" lost its apostrophe
+    on a round trip).
 
     Example::
 
         neutralise("=1+1")  # "'=1+1"
     """
-    return "'" + value if is_formula_like(value) else value
+    return "'" + value if _guarded(value) else value
+
+
+def _guarded(value) -> bool:
+    """Text that :func:`neutralise` guards: a formula start, after any apostrophes."""
+    return isinstance(value, str) and is_formula_like(value.lstrip("'"))
 
 
 def restored(value):
@@ -44,7 +52,7 @@ def restored(value):
 
         restored("'=1+1")  # "=1+1"
     """
-    return value[1:] if isinstance(value, str) and value.startswith("'") and is_formula_like(value[1:]) else value
+    return value[1:] if isinstance(value, str) and value.startswith("'") and _guarded(value[1:]) else value
 
 
 # What one cell of a workbook holds (Excel's limit; openpyxl cuts longer text without a word).

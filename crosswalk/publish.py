@@ -418,6 +418,6 @@ def guard_source() -> str:
     written into it, so that a site deployed without crosswalk keeps the same limits."""
     source = (HERE / "site_guard.py").read_text(encoding="utf-8")
     line = next(line for line in source.splitlines() if line.startswith(GUARD_IMPORT))
-    guard = "\n\n".join([f"FORMULA_STARTS = {cells.FORMULA_STARTS!r}", inspect.getsource(cells.is_formula_like).rstrip(),
-                          inspect.getsource(cells.neutralise).rstrip()])
+    guard = "\n\n".join([f"FORMULA_STARTS = {cells.FORMULA_STARTS!r}"] + [
+        inspect.getsource(f).rstrip() for f in (cells.is_formula_like, cells.neutralise, cells._guarded)])
     return source.replace(line, guard, 1)

@@ -214,6 +214,29 @@ def test_a_csv_export_read_back_loses_nothing_to_the_formula_guard(runner, small
         "accepted", "- measures angles\n- records", "@alice")
 
 
+def test_an_apostrophe_before_a_formula_start_survives_the_round_trip(runner, small_db, tmp_path):
+    """An audit of the exports: a rationale "'+/- tolerance' is what the task measures" and a reviewer
+    "'-ops team" came back from crosswalk's CSV and SSSOM without their apostrophe (the guard left
+    text that starts with one as it was; reading back took it for the guard's)."""
+    rationale, reviewer = "'+/- tolerance' is what the task measures", "'-ops team"
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--rationale", rationale,
+                               "--reviewer", reviewer]).exit_code == 0
+    for name in ("earlier.csv", "earlier.sssom.tsv"):
+        out = tmp_path / name
+        assert runner.invoke(cli, ["export", str(source), str(out)]).exit_code == 0
+        fresh = tmp_path / f"fresh-{name}.db"
+        fresh.write_bytes(small_db.read_bytes())
+        result = runner.invoke(cli, ["import-decisions", str(fresh), str(out)])
+        assert result.exit_code == 0, result.output
+        assert sqlite3.connect(fresh).execute(
+            "select status, rationale, reviewer from alignments where id = 1").fetchone() == (
+            "accepted", rationale, reviewer), name
+        again = runner.invoke(cli, ["import-decisions", str(source), str(out)])
+        assert (again.exit_code, "1 already recorded, 0 conflicts" in again.stdout) == (0, True), again.output
+
+
 def test_a_csv_export_read_back_keeps_a_rationales_spacing_and_empty_lines(runner, small_db, tmp_path):
     """A rationale written with two spaces and an empty line (a pasted paragraph) was collapsed when
     crosswalk's own CSV export was read back: into the same database, a false conflict (exit 3);
