@@ -29,6 +29,7 @@ import pathlib
 import re
 
 import yaml
+from rapidfuzz import fuzz
 
 from .cells import restored
 from .db import STRENGTHS, framework_id, framework_name, now, stored_time, write_transaction
@@ -244,20 +245,30 @@ def _case_decisions(path) -> Decisions:
              for item in package.get("CFItems") or [] if isinstance(item, dict)}
     out = []
     for number, association in enumerate(package.get("CFAssociations") or [], start=1):
-        if not isinstance(association, dict) or association.get("associationType") not in kinds:
+        kind = association.get("associationType") if isinstance(association, dict) else None
+        if kind not in kinds:
+            # (an item's place in its framework, or a package's own kind of link: no alignment; a type
+            # CASE does not have is a file to mend, not an alignment to leave out without a word)
+            if isinstance(kind, str) and kind not in CASE_ASSOCIATION_TYPES and not kind.startswith("ext:"):
+                raise SourceError(f"association {number}: the associationType {kind!r} is not one of CASE's "
+                                  "(an alignment is exactMatchOf, full, or isRelatedTo, partial)", file=name)
             continue
         ends = []
         for key in ("originNodeURI", "destinationNodeURI"):
-            end = association.get(key) if isinstance(association.get(key), dict) else {}
+            end = association.get(key)
+            if not isinstance(end, dict) or not any(end.get(k) for k in ("identifier", "title", "uri")):
+                raise SourceError(f"association {number}: its {key} names no item (a LinkURI object with an "
+                                  "identifier is expected)", file=name)
             ends.append(clean_text(codes.get(end.get("identifier")) or end.get("title") or end.get("identifier")
-                                   or end.get("uri")) or "(none)")
-        try:
-            notes = json.loads(association.get("notes") or "{}")
-        except (TypeError, ValueError):
-            notes = {}
-        notes = notes if isinstance(notes, dict) else {}
-        strength = notes.get("strength") if notes.get("strength") in STRENGTHS \
-            else kinds[association["associationType"]]
+                                   or end.get("uri")))
+        notes = _case_notes(association.get("notes"), number, name)
+        strength = notes.get("strength") or kinds[kind]
+        if strength not in STRENGTHS:
+            raise SourceError(f"association {number}: the strength {strength!r} in its notes is not full or "
+                              "partial", file=name)
+        if strength != kinds[kind]:
+            raise SourceError(f"association {number}: its associationType {kind} says {kinds[kind]}, its notes "
+                              f"say {strength}", file=name)
         try:
             reviewed_at = decision_time(notes.get("reviewed_at"))
         except CrosswalkError as exc:
@@ -274,11 +285,37 @@ def _case_decisions(path) -> Decisions:
                      unit="association")
 
 
+# The association types of CASE 1.0 and 1.1 (CFAssociation.associationType); a package's own are
+# written "ext:...".
+CASE_ASSOCIATION_TYPES = ("isChildOf", "isPeerOf", "isPartOf", "exactMatchOf", "precedes", "isRelatedTo",
+                          "replacedBy", "exemplar", "hasSkillLevel", "isTranslationOf")
+
+
+def _case_notes(text, number: int, name: str) -> dict:
+    """What an alignment's ``notes`` say: crosswalk's export writes a JSON object (strength, rationale,
+    reviewer, date, frameworks); another tool's plain text is its rationale. Text that begins as JSON
+    but cannot be read is an error (cut short, its rationale and reviewer were left out without a word)."""
+    text = text if isinstance(text, str) else ""
+    if not text.lstrip().startswith("{"):
+        return {"rationale": text} if text.strip() else {}
+    try:
+        notes = json.loads(text)
+    except ValueError as exc:
+        raise SourceError(f"association {number}: its notes cannot be read as JSON ({exc})", file=name) from None
+    if not isinstance(notes, dict):
+        raise SourceError(f"association {number}: its notes are JSON but not an object", file=name)
+    return notes
+
+
 # The columns of an SSSOM TSV that make it one (the four a mapping cannot be without).
 SSSOM_REQUIRED = ("subject_id", "predicate_id", "object_id", "mapping_justification")
 # A mapping decided by a person; any other justification (semapv:LexicalMatching: a matcher's
 # suggestion, as `export --include-suggestions` writes them) decides nothing.
 SSSOM_DECIDED = ("ManualMappingCuration", "MappingReview")
+# A justification within this similarity (rapidfuzz's ratio, 0-100) of one of those, but not it, is
+# a typo to mend: semapv:ManualMapingCuration, read as a matcher's, left a person's decision out.
+# (Any other, semapv:LexicalMatching or one of SEMAPV's other matching processes, is a matcher's.)
+SSSOM_TYPO = 85
 # A person's mapping of a CTE statement (subject) to an academic standard (object): exactMatch is a
 # full alignment, as `export --format sssom` writes one; a close, related, broader or narrower one partial.
 SSSOM_STRENGTHS = {"exactMatch": "full", "closeMatch": "partial", "relatedMatch": "partial",
@@ -287,13 +324,14 @@ _SSSOM_HEAD = 1024 * 1024  # the header line is looked for in the file's first m
 
 
 def _is_sssom(path) -> bool:
-    """An SSSOM TSV: a text file whose first line after its ``#`` metadata has SSSOM's columns."""
+    """An SSSOM TSV: a text file whose first line after its ``#`` metadata has SSSOM's columns (its
+    subject, predicate and object: one without its justification is an SSSOM TSV missing a column)."""
     path = pathlib.Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or not path.is_file():
         return False
     lines = head(path, _SSSOM_HEAD).splitlines()
     line = next((line for line in lines if line.strip() and not line.startswith("#")), "")
-    return set(SSSOM_REQUIRED) <= {cell.strip().lower() for cell in line.split("\t")}
+    return set(SSSOM_REQUIRED[:3]) <= {cell.strip().lower() for cell in line.split("\t")}
 
 
 def _local(curie: str) -> str:
@@ -301,14 +339,18 @@ def _local(curie: str) -> str:
     return curie.rsplit("#", 1)[-1].rsplit("/", 1)[-1].rsplit(":", 1)[-1]
 
 
-def _sssom_frameworks(header: list[str]) -> dict[str, str]:
+def _sssom_frameworks(header: list[str], file: str) -> dict[str, str]:
     """The frameworks an SSSOM set's description names ("framework:3: Welding Technology tasks."):
-    CURIE -> name; none where the header is not crosswalk's (or not YAML)."""
+    CURIE -> name; none where the header is not crosswalk's. A header that is not YAML is an error
+    (its frameworks lost, a task in two of them read as one pair decided twice)."""
     try:
         meta = yaml.safe_load("".join(line[2:] if line.startswith("# ") else line[1:]
                                       for line in header if line.startswith("#"))) or {}
-    except yaml.YAMLError:
-        return {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise SourceError(f"its metadata (the lines starting with #) cannot be read as YAML: "
+                          f"{getattr(exc, 'problem', None) or exc}", file=file,
+                          row=mark.line + 1 if mark is not None else None) from None
     description = str(meta.get("mapping_set_description") or "") if isinstance(meta, dict) else ""
     return dict(re.findall(r"(framework:\d+): (.*?)\.(?= framework:\d+: |$)", description))
 
@@ -336,7 +378,7 @@ def _sssom_decisions(path) -> Decisions:
         raise SourceError("is not UTF-8, as an SSSOM TSV is", file=path.name, row=line) from None
     lines = text.splitlines(keepends=True)
     header_at = next(i for i, line in enumerate(lines) if line.strip() and not line.startswith("#"))
-    frameworks = _sssom_frameworks(lines[:header_at])
+    frameworks = _sssom_frameworks(lines[:header_at], path.name)
     reader = csv.reader(io.StringIO("".join(lines[header_at:]), newline=""), delimiter="\t")
     rows = []
     try:
@@ -348,6 +390,10 @@ def _sssom_decisions(path) -> Decisions:
                           row=header_at + reader.line_num) from None
     table = Table(path=path, sheet=None, header_row=header_at + 1, headers=headers, rows=rows, file_format="csv")
     index = {name.lower(): i for i, name in reversed(list(enumerate(headers)))}
+    if missing := [name for name in SSSOM_REQUIRED if name not in index]:
+        raise SourceError(f"is an SSSOM TSV without its {', '.join(missing)} column (each mapping says why it "
+                          "was made: semapv:ManualMappingCuration for a person's decision)", file=path.name,
+                          row=header_at + 1)
     out: list[Decision] = []
     seen: dict[tuple, Decision] = {}
     undecided = 0
@@ -372,7 +418,12 @@ def _sssom_decisions(path) -> Decisions:
             raise table.error("the mapping_justification is empty (expected semapv:ManualMappingCuration for "
                               "a person's decision)", row=number, column=index["mapping_justification"])
         source, target = code(values, "subject", number), code(values, "object", number)
-        if _local(justification) not in SSSOM_DECIDED:
+        by = _local(justification).lower()
+        if by not in {name.lower() for name in SSSOM_DECIDED}:
+            if near := next((name for name in SSSOM_DECIDED if fuzz.ratio(by, name.lower()) >= SSSOM_TYPO), None):
+                raise table.error(f"the mapping_justification {justification!r} is not a SEMAPV justification: "
+                                  f"semapv:{near}, a person's decision, misspelt?", row=number,
+                                  column=index["mapping_justification"])
             undecided += 1
             continue
         predicate = get(values, "predicate_id")
@@ -382,8 +433,12 @@ def _sssom_decisions(path) -> Decisions:
                               "alignment, or skos:closeMatch, a partial one)", row=number,
                               column=index["predicate_id"])
         status = "accepted"
-        if get(values, "predicate_modifier").lower() == "not":
+        modifier = get(values, "predicate_modifier")
+        if modifier.strip().lower() == "not":
             status, strength = "rejected", None
+        elif modifier.strip():  # (SSSOM has one modifier: a mistyped "Not" read as nothing accepted a rejection)
+            raise table.error(f"the predicate_modifier {modifier!r} is not SSSOM's Not (a rejected mapping) "
+                              "nor empty (an accepted one)", row=number, column=index["predicate_modifier"])
         rationale = clean_text(get(values, "comment"))
         if rationale and strength and (rationale == strength or rationale.startswith(f"{strength}: ")):
             rationale = clean_text(rationale[len(strength) + 1:])  # (crosswalk writes "partial: why")
@@ -619,6 +674,9 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 ))
                 existing = _alignment(db, source_id, target_id)
                 result.created += 1
+            if d.rationale and existing["rationale"] and d.rationale.split() == existing["rationale"].split():
+                # (the same words spaced otherwise: an SSSOM export writes a rationale on one line)
+                d.rationale = existing["rationale"]
             outcome = plan_decision(db, existing, "accept" if d.status == "accepted" else "reject",
                                     strength=d.strength, rationale=d.rationale)
             if existing["status"] == "suggested":

@@ -688,3 +688,137 @@ def test_codes_really_missing_are_said_so_without_asking_for_options_given(runne
         "nothing was applied (row 2 (W.7 → N-Q.1): no standard with code 'W.7'); are they the codes of "
         "Welding 2025 (--from) and Maine Math (--to)?\n"))
     assert db.read_bytes() == before
+
+
+def _dump(path) -> list:
+    conn = sqlite3.connect(path)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def test_a_case_package_that_says_its_alignments_wrongly_is_an_error_not_a_decision_changed(runner, small_db, tmp_path):
+    """An audit of the interchange formats: in a CASE package read back by import-decisions, an
+    association of a type CASE does not have was left out without a word, notes cut short lost the
+    rationale, reviewer and date, notes saying partial on an exactMatchOf went through as partial, and
+    an association with no origin named '(none)' as a code not found, each with exit status 0."""
+    import json
+
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "full", "--rationale",
+                               "Measures with units.", "--reviewer", "alice"]).exit_code == 0
+    package = tmp_path / "crosswalk-case.json"
+    assert runner.invoke(cli, ["export", str(source), str(package), "--format", "case"]).exit_code == 0
+    exported = json.loads(package.read_text(encoding="utf-8"))
+    at = next(i for i, a in enumerate(exported["CFAssociations"]) if a["associationType"] == "exactMatchOf")
+    before = _dump(small_db)
+
+    def mended(**change):
+        document = json.loads(json.dumps(exported))
+        association = document["CFAssociations"][at]
+        for key, value in change.items():
+            if value is None:
+                association.pop(key)
+            else:
+                association[key] = value
+        path = tmp_path / "mended.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+        return result.exit_code, result.stderr.strip()
+
+    notes = json.loads(exported["CFAssociations"][at]["notes"])
+    n = at + 1
+    assert mended(associationType="isAlignedTo") == (
+        1, f"Error: mended.json: association {n}: the associationType 'isAlignedTo' is not one of CASE's (an "
+           "alignment is exactMatchOf, full, or isRelatedTo, partial)")
+    code, message = mended(notes=exported["CFAssociations"][at]["notes"][:20])  # (cut short)
+    assert code == 1 and message.startswith(
+        f"Error: mended.json: association {n}: its notes cannot be read as JSON (Unterminated string"), message
+    assert mended(notes=json.dumps({**notes, "strength": "partial"})) == (
+        1, f"Error: mended.json: association {n}: its associationType exactMatchOf says full, its notes say partial")
+    assert mended(notes=json.dumps({**notes, "strength": "ful"})) == (
+        1, f"Error: mended.json: association {n}: the strength 'ful' in its notes is not full or partial")
+    assert mended(originNodeURI=None) == (
+        1, f"Error: mended.json: association {n}: its originNodeURI names no item (a LinkURI object with an "
+           "identifier is expected)")
+    assert _dump(small_db) == before  # (nothing written by any of them)
+    # Another tool's notes in plain words are the rationale; a structural association is no alignment.
+    extra = {"identifier": "x-1", "associationType": "isChildOf", "uri": "x",
+             "originNodeURI": exported["CFAssociations"][at]["originNodeURI"],
+             "destinationNodeURI": exported["CFAssociations"][at]["destinationNodeURI"]}
+    exported["CFAssociations"].append(extra)
+    assert mended(notes="Students measure with units (committee, 2024).")[0] == 0
+    assert sqlite3.connect(small_db).execute("select status, strength, rationale from alignments where id = 1"
+                                             ).fetchone() == ("accepted", "full",
+                                                              "Students measure with units (committee, 2024).")
+
+
+def test_an_sssom_file_that_says_its_decisions_wrongly_is_an_error_and_spacing_is_no_conflict(runner, small_db,
+                                                                                             tmp_path):
+    """An audit of the interchange formats: in an SSSOM file, a misspelt semapv:ManualMappingCuration
+    was read as a matcher's suggestion (the decision left out), a mistyped predicate_modifier 'NOT!'
+    accepted a rejection, a file without its mapping_justification column got the spreadsheet reader's
+    message, a metadata block that was not YAML lost its frameworks without a word; and the export's
+    rationale, written on one line, was a conflict read back into the database it came from."""
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "full", "--rationale",
+                               "line one\nline two\twith a tab", "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / "earlier.sssom.tsv"
+    assert runner.invoke(cli, ["export", str(source), str(out), "--format", "sssom"]).exit_code == 0
+    again = runner.invoke(cli, ["import-decisions", str(source), str(out)])
+    assert (again.exit_code, "1 already recorded, 0 conflicts" in again.stdout) == (0, True), again.output
+    assert sqlite3.connect(source).execute("select rationale from alignments where id = 1").fetchone() == (
+        "line one\nline two\twith a tab",)
+
+    text = out.read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    header_at = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    header = lines[header_at].rstrip("\n").split("\t")
+    row = header_at + 2  # (the first mapping's line)
+    before = _dump(small_db)
+
+    def edited(column, value, name="bad.sssom.tsv"):
+        cells = lines[header_at + 1].rstrip("\n").split("\t")
+        if column not in header:
+            heads, cells = header + [column], cells + [value]
+        else:
+            heads = header
+            cells[header.index(column)] = value
+        path = tmp_path / name
+        path.write_text("".join(lines[:header_at]) + "\t".join(heads) + "\n" + "\t".join(cells) + "\n",
+                        encoding="utf-8")
+        result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+        return result.exit_code, result.stderr.strip()
+
+    column = header.index("mapping_justification") + 1
+    assert edited("mapping_justification", "semapv:ManualMapingCuration") == (
+        1, f"Error: bad.sssom.tsv, row {row}, column {column} (mapping_justification): the mapping_justification "
+           "'semapv:ManualMapingCuration' is not a SEMAPV justification: semapv:ManualMappingCuration, a person's "
+           "decision, misspelt?")
+    code, message = edited("predicate_modifier", "NOT!")
+    assert code == 1 and message.endswith(
+        "(predicate_modifier): the predicate_modifier 'NOT!' is not SSSOM's Not (a rejected mapping) nor empty "
+        "(an accepted one)"), message
+    without = tmp_path / "without.sssom.tsv"
+    kept = [i for i, name in enumerate(header) if name != "mapping_justification"]
+    without.write_text("".join(lines[:header_at]) + "".join(
+        "\t".join(line.rstrip("\n").split("\t")[i] for i in kept) + "\n" for line in lines[header_at:]),
+        encoding="utf-8")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(without)])
+    assert (result.exit_code, result.stderr.strip()) == (
+        1, f"Error: without.sssom.tsv, row {header_at + 1}: is an SSSOM TSV without its mapping_justification "
+           "column (each mapping says why it was made: semapv:ManualMappingCuration for a person's decision)")
+    broken = tmp_path / "broken.sssom.tsv"
+    broken.write_text("# curie_map: [unclosed\n" + "".join(lines[header_at:]), encoding="utf-8")
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(broken)])
+    assert result.exit_code == 1 and result.stderr.startswith(
+        "Error: broken.sssom.tsv, row 2: its metadata (the lines starting with #) cannot be read as YAML"), \
+        result.stderr
+    assert _dump(small_db) == before
+    # Not, in any case, is a rejection.
+    assert edited("predicate_modifier", "not", name="rejected.sssom.tsv")[0] == 0
+    assert sqlite3.connect(small_db).execute("select status from alignments where id = 1").fetchone() == (
+        "rejected",)
