@@ -83,13 +83,41 @@ def _case_validator() -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
 
 
+# The schema's documents, items and associations give ``additionalProperties`` as a map of field
+# -> schema ({"CFDocumentURI": {"$ref": LinkURI}}), which JSON Schema reads as a schema of unknown
+# keywords, allowing any extra field, of any shape (an audit: CFDocumentURI "not a link" and a field
+# "bogus" passed). validate_case checks them as the schema's authors meant: the fields it names, of
+# its shape; beside them only CASE 1.1's ``notes`` on an association (crosswalk's strength and rationale).
+_CASE_PARTS = (("CFDocument", "CFPackageDocument"), ("CFItems", "CFPackageItem"),
+               ("CFAssociations", "CFPackageAssociation"))
+_CASE_1_1 = {"CFPackageAssociation": {"notes": {"type": "string"}}}
+
+
 def validate_case(package: dict) -> None:
     """Check a package against the official 1EdTech CASE 1.0 CFPackage schema (vendored in
-    crosswalk/schemas/), formats included; fails naming the first problem's place in the package."""
+    crosswalk/schemas/), formats included, and its documents', items' and associations' extra fields
+    as the schema means them (above); fails naming the first problem's place in the package."""
     error = min(_case_validator().iter_errors(package), key=lambda e: list(map(str, e.absolute_path)), default=None)
     if error is not None:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
         raise AssertionError(f"{where or 'the package'}: {error.message[:300]}")
+    schema = _case_validator().schema
+    for part, name in _CASE_PARTS:
+        definition = schema["definitions"][name]
+        extra = {**definition["additionalProperties"], **_CASE_1_1.get(name, {})}
+        objects = package.get(part)
+        for index, obj in (enumerate(objects) if isinstance(objects, list) else [(None, objects or {})]):
+            where = part if index is None else f"{part}[{index}]"
+            for key, value in obj.items():
+                if key in definition["properties"]:
+                    continue
+                if key not in extra:
+                    raise AssertionError(f"{where}.{key}: a field neither CASE 1.0's schema nor CASE 1.1 gives")
+                problem = next(jsonschema.Draft7Validator(
+                    {**extra[key], "definitions": schema["definitions"]},
+                    format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER).iter_errors(value), None)
+                if problem is not None:
+                    raise AssertionError(f"{where}.{key}: {problem.message[:300]}")
 
 
 @pytest.fixture

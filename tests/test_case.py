@@ -1,4 +1,5 @@
 import json
+import re
 import shutil
 import sqlite3
 
@@ -69,12 +70,25 @@ def test_single_framework_export_and_identifiers(small_db):
     assert export_case(db, [str(welding_id)])["CFDocument"]["title"] == "Welding"
 
 
-def test_the_schema_check_names_the_problem():
+def test_the_schema_check_names_the_problem(small_db):
     with pytest.raises(AssertionError, match=r"CFDocument: 'identifier' is a required property"):
         validate_case({"CFDocument": {"uri": "urn:x", "creator": "a", "title": "t",
                                       "lastChangeDateTime": "2020-01-01T00:00:00+00:00"}})
     with pytest.raises(AssertionError, match="Additional properties"):
         validate_case({"CFDocument": {}, "Other": 1})
+    # The fields the schema names in its additionalProperties, of their shape, and no others (read
+    # as JSON Schema, that map allowed anything).
+    package = export_case(open_db(small_db), ["Welding"])
+    assert validate_case(package) is None
+    item = package["CFItems"][0]
+    for key, value, message in (("CFDocumentURI", "not a link", "CFItems[0].CFDocumentURI: 'not a link' is not of "
+                                                                "type 'object'"),
+                                ("bogus", 1, "CFItems[0].bogus: a field neither CASE 1.0's schema nor CASE 1.1 gives")):
+        kept = item.get(key)
+        item[key] = value
+        with pytest.raises(AssertionError, match=re.escape(message)):
+            validate_case(package)
+        item.pop(key) if kept is None else item.__setitem__(key, kept)
 
 
 OPENSALT_STYLE = {
