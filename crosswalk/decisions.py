@@ -78,6 +78,7 @@ class Decisions:
     mapping: dict[str, str]
     undecided: int = 0  # rows whose decision cell says nobody decided ("suggested"), left out
     unit: str = "row"  # what a decision's number counts: a row, or a CASE package's association
+    repeated: int = 0  # rows that decide a pair an earlier row decides the same way: read once
 
 
 def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | None] | None = None) -> Decisions:
@@ -111,7 +112,7 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
     index = _map(table, columns or {})
     out: list[Decision] = []
     seen: dict[tuple, Decision] = {}
-    undecided = 0
+    undecided = repeated = 0
 
     csv_file = table.file_format == "csv"
 
@@ -176,13 +177,15 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
             if _disagree(other, decision):
                 raise table.error(_twice(other, decision, "row"), row=number, column=index["source"])
             other.strength = other.strength or strength  # (a 'Yes' row and a 'Partial' row: partial)
+            repeated += 1
             continue
         seen[key] = decision
         out.append(decision)
     if not out:
         raise table.error("has a header but no decisions below it", row=table.header_row)
     mapping = {field: table.column_label(i) for field, i in index.items()}
-    return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided)
+    return Decisions(file=table.file, sheet=table.sheet, decisions=out, mapping=mapping, undecided=undecided,
+                     repeated=repeated)
 
 
 def _disagree(first: Decision, then: Decision) -> bool:
@@ -396,7 +399,7 @@ def _sssom_decisions(path) -> Decisions:
                           row=header_at + 1)
     out: list[Decision] = []
     seen: dict[tuple, Decision] = {}
-    undecided = 0
+    undecided = repeated = 0
 
     def get(values, name):
         i = index.get(name)
@@ -459,6 +462,7 @@ def _sssom_decisions(path) -> Decisions:
             if _disagree(other, decision):
                 raise table.error(_twice(other, decision, "row"), row=number,
                                   column=index.get("subject_label", index["subject_id"]))
+            repeated += 1
             continue
         seen[key] = decision
         out.append(decision)
@@ -471,7 +475,8 @@ def _sssom_decisions(path) -> Decisions:
     mapping = {"source": label.get("subject_label", label["subject_id"]),
                "target": label.get("object_label", label["object_id"]),
                "decision": label["mapping_justification"], "strength": label["predicate_id"]}
-    return Decisions(file=table.file, sheet=None, decisions=out, mapping=mapping, undecided=undecided)
+    return Decisions(file=table.file, sheet=None, decisions=out, mapping=mapping, undecided=undecided,
+                     repeated=repeated)
 
 
 def _map(table: Table, named: dict) -> dict[str, int]:
@@ -512,6 +517,7 @@ class DecisionsResult:
     conflicts: list[str] = dataclasses.field(default_factory=list)
     unknown: list[str] = dataclasses.field(default_factory=list)
     undecided: int = 0  # rows that say nobody decided (a crosswalk export's suggestions), left out
+    repeated: int = 0  # rows deciding a pair as an earlier row does (codes written alike or not): read once
     left_out: int = 0  # rows the file places in another framework of the database than --from or --to
     notes: list[str] = dataclasses.field(default_factory=list)  # the file's framework names, and the options
     unit: str = "row"
@@ -521,8 +527,10 @@ class DecisionsResult:
             f"Applied {plural(self.applied, 'decision')} from {self.file} "
             f"({plural(self.created, 'new alignment')}); {self.unchanged} already recorded, "
             f"{plural(len(self.conflicts), 'conflict')} left as {'it was' if len(self.conflicts) == 1 else 'they were'}, "
-            f"{plural(len(self.unknown), 'row')} with codes not in the database"
+            f"{plural(len(self.unknown), self.unit)} with codes not in the database"
             + (f"; {plural(self.undecided, 'suggestion')} without a decision left out" if self.undecided else "")
+            + (f"; {plural(self.repeated, self.unit)} deciding a pair as an earlier one does, read once"
+               if self.repeated else "")
             + (f"; {plural(self.left_out, self.unit)} of "
                f"{'another framework' if self.left_out == 1 else 'other frameworks'} left out" if self.left_out else "")
         )
@@ -597,7 +605,8 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
     """
     source_fid = framework_id(db, source_framework) if source_framework else None
     target_fid = framework_id(db, target_framework) if target_framework else None
-    result = DecisionsResult(file=decisions.file, undecided=decisions.undecided, unit=decisions.unit)
+    result = DecisionsResult(file=decisions.file, undecided=decisions.undecided, unit=decisions.unit,
+                             repeated=decisions.repeated)
     options = {"industry": (source_fid, "--from"), "academic": (target_fid, "--to")}
     # The frameworks a row's names place it in, where --from or --to is given: they win (the user's
     # word over the file's). A name this database does not have (a new year's frameworks named
@@ -661,6 +670,7 @@ def apply_decisions(db, decisions: Decisions, *, source_framework: str | None = 
                 raise _error(decisions, d, _twice(other, d, decisions.unit), column="source")
             else:
                 other.strength = other.strength or d.strength  # (a 'Yes' row and a 'Partial' row: partial)
+                result.repeated += 1
         for (source_id, target_id), d in pairs.items():
             where = f"{decisions.unit} {d.row} ({d.source_code} → {d.target_code})"
             existing = _alignment(db, source_id, target_id)

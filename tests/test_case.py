@@ -221,7 +221,7 @@ def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions
     assert runner.invoke(cli, ["import-case", str(third), str(package)]).exit_code == 0
     result = runner.invoke(cli, ["import-decisions", str(third), str(foreign)])
     assert result.exit_code == 0, result.output
-    assert "Applied 1 decision" in result.stdout and "1 row with codes not in the database" in result.stdout
+    assert "Applied 1 decision" in result.stdout and "1 association with codes not in the database" in result.stdout
     assert "(x-1 → N-Q.1): no standard with code 'x-1'" in result.stderr
 
 

@@ -325,6 +325,9 @@ def test_a_pair_given_yes_then_partial_is_accepted_as_partial_in_either_order(ru
         result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
         assert result.exit_code == 0, result.output
         assert sqlite3.connect(small_db).execute(pair).fetchall() == [("accepted", "partial")]
+        # (and the summary says why two rows made one decision: "Applied 1 decision" from 2 rows)
+        assert result.stdout.startswith("Applied 1 decision from twice.csv")
+        assert result.stdout.rstrip().endswith("; 1 row deciding a pair as an earlier one does, read once")
 
 
 def test_when_a_decision_was_made_comes_with_it(runner, small_db, tmp_path):
