@@ -944,14 +944,33 @@ def _mostly_utf8(data: bytes) -> bool:
 def _row_not_utf8(data: bytes, file: str) -> None:
     """Raise the error naming the first row of ``data`` that is not UTF-8 (a row pasted from a file in
     another encoding); nothing if every row is."""
-    for number, line in enumerate(data.split(b"\n"), start=1):
+    lines = data.split(b"\n")
+    for number, line in enumerate(lines, start=1):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError:
             raise SourceError("is UTF-8 text but for this row, which is in another encoding "
-                              "(Windows-1252?)", file=file, row=number,
+                              "(Windows-1252?)", file=file, row=number, column=_cell_not_utf8(lines[0], line),
                               hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
                                    "import it again") from None
+
+
+def _cell_not_utf8(header: bytes, line: bytes) -> str | None:
+    """The column, '2 (Statement)', of a line's first cell that is not UTF-8, read on the delimiter
+    the header line has most of, and named by the header (within one line: a quoted cell may hold a
+    line break; then none)."""
+    first = header.decode("utf-8", "replace").lstrip("\ufeff")
+    delimiter = max(",;\t", key=first.count)
+    try:
+        names = next(csv.reader([first.rstrip("\r")], delimiter=delimiter), [])
+        cells = next(csv.reader([line.decode("utf-8", "replace").rstrip("\r")], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    index = next((i for i, cell in enumerate(cells) if "\ufffd" in cell), None)
+    if index is None:
+        return None
+    name = names[index].strip() if index < len(names) else ""
+    return f"{index + 1} ({name})" if name else str(index + 1)
 
 
 def _decode(data: bytes, file: str) -> tuple[str, str, tuple[int, str] | None]:

@@ -419,7 +419,8 @@ def test_what_a_spreadsheet_garbled_is_an_error_naming_the_cell(db, tmp_path):
                         "#REF!: the formula in this cell failed, so the file holds no value for it"),
         ("dates.xlsx", "dates.xlsx, sheet 'Sheet', row 2, column A (Code): the code is a date (2024-01-10): a "
                        "spreadsheet turns a code typed like 1-10 or 1/2 into a date"),
-        ("mixed.csv", "mixed.csv, row 4: is UTF-8 text but for this row, which is in another encoding"),
+        ("mixed.csv", "mixed.csv, row 4, column 2 (Statement): is UTF-8 text but for this row, which is in another "
+                      "encoding"),
         ("report.csv", "report.csv: is a PDF document, not a spreadsheet"),
     ):
         with pytest.raises(SourceError) as info:
@@ -437,7 +438,7 @@ def test_what_a_spreadsheet_garbled_is_an_error_naming_the_cell(db, tmp_path):
     (tmp_path / "math.csv").write_bytes("Code,Statement\nM.1,Solve x ≤ 5\nM.2,Find ∠ABC\n".encode() + b"M.3,Caf\xe9\n")
     (tmp_path / "pl.csv").write_bytes("Code,Statement\nP.1,Spawanie łukowe\nP.2,Cięcie\n".encode() + b"P.3,Caf\xe9\n")
     for name in ("math.csv", "pl.csv"):
-        with pytest.raises(SourceError, match=f"{name}, row 4: is UTF-8 text but for this row"):
+        with pytest.raises(SourceError, match=f"{name}, row 4, column 2 \\(Statement\\): is UTF-8 text but for this row"):
             read_table(tmp_path / name)
 
 

@@ -46,7 +46,9 @@ def test_a_csv_with_a_bom_and_a_row_in_another_encoding_is_the_same_error_as_wit
     rows = "Code,Statement\nA1,Measure café temps\n".encode() + b"A2,Use the \x93right\x94 tool caf\xe9\n"
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + rows)
     (tmp_path / "plain.csv").write_bytes(rows)
-    said = ("row 3: is UTF-8 text but for this row, which is in another encoding (Windows-1252?) (save the whole "
+    # (and its column: an audit found the row named, not the cell)
+    said = ("row 3, column 2 (Statement): is UTF-8 text but for this row, which is in another encoding "
+            "(Windows-1252?) (save the whole "
             "file as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again)")
     for name in ("plain.csv", "bom.csv"):
         with pytest.raises(SourceError) as info:
