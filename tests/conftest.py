@@ -311,8 +311,11 @@ def _demo_in_the_background(request, tmp_path_factory):
                 child = subprocess.Popen([sys.executable, "-c", BUILD, str(folder)], pass_fds=[building.fileno()],
                                          stdin=subprocess.DEVNULL, cwd=ROOT)
     yield
-    if child is not None and child.poll() is None:  # the run ended (or failed) before it needed the demo
-        child.kill()
+    if child is not None and child.poll() is None:  # this process's tests ended before the demo was built
+        # The other test process may still need it (killed here, it found "ended without a result" where
+        # this one had run only short tests); a run that failed wants no more of it.
+        if request.session.testsfailed:
+            child.kill()
         child.wait()
 
 
