@@ -121,8 +121,10 @@ def read_decisions(path, *, sheet: str | None = None, columns: dict[str, str | N
         # (a rationale as typed, its spacing and empty lines kept, as the review pages store it:
         # collapsed, crosswalk's own CSV export read back differed from the decisions it wrote)
         read = (lambda value: clean_text(value) or "") if as_typed else cell_text
-        text = read(values[i]) if i is not None and i < len(values) else ""
-        return restored(text) if csv_file else text  # (a CSV crosswalk wrote: its formula guard off)
+        if i is None or i >= len(values):
+            return ""
+        # (a CSV crosswalk wrote: its formula guard off, before the spacing is tidied, which would hide it)
+        return read(restored(values[i]) if csv_file else values[i])
 
     for number, values in table.rows:
         source, target = get(values, "source"), get(values, "target")
@@ -294,20 +296,24 @@ CASE_ASSOCIATION_TYPES = ("isChildOf", "isPeerOf", "isPartOf", "exactMatchOf", "
                           "replacedBy", "exemplar", "hasSkillLevel", "isTranslationOf")
 
 
+# What crosswalk's export notes in an alignment (a JSON object).
+CASE_NOTES = ("strength", "rationale", "reviewer", "reviewed_at", "source_framework", "target_framework")
+
+
 def _case_notes(text, number: int, name: str) -> dict:
     """What an alignment's ``notes`` say: crosswalk's export writes a JSON object (strength, rationale,
-    reviewer, date, frameworks); another tool's plain text is its rationale. Text that begins as JSON
-    but cannot be read is an error (cut short, its rationale and reviewer were left out without a word)."""
+    reviewer, date, frameworks); another tool's words are its rationale. crosswalk's notes that cannot
+    be read are an error (cut short, their rationale and reviewer were left out without a word)."""
     text = text if isinstance(text, str) else ""
-    if not text.lstrip().startswith("{"):
-        return {"rationale": text} if text.strip() else {}
     try:
-        notes = json.loads(text)
+        notes = json.loads(text) if text.lstrip().startswith("{") else None
     except ValueError as exc:
-        raise SourceError(f"association {number}: its notes cannot be read as JSON ({exc})", file=name) from None
-    if not isinstance(notes, dict):
-        raise SourceError(f"association {number}: its notes are JSON but not an object", file=name)
-    return notes
+        if any(f'"{key}"' in text for key in CASE_NOTES):
+            raise SourceError(f"association {number}: its notes cannot be read as JSON ({exc})", file=name) from None
+        notes = None  # ("{Draft} aligned by the committee": words)
+    if isinstance(notes, dict):
+        return notes
+    return {"rationale": text} if text.strip() else {}
 
 
 # The columns of an SSSOM TSV that make it one (the four a mapping cannot be without).
@@ -327,14 +333,17 @@ _SSSOM_HEAD = 1024 * 1024  # the header line is looked for in the file's first m
 
 
 def _is_sssom(path) -> bool:
-    """An SSSOM TSV: a text file whose first line after its ``#`` metadata has SSSOM's columns (its
-    subject, predicate and object: one without its justification is an SSSOM TSV missing a column)."""
+    """An SSSOM TSV: a text file whose first line after its ``#`` metadata has SSSOM's columns (or its
+    subject, predicate and object below a ``curie_map``: an SSSOM TSV missing its justification)."""
     path = pathlib.Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods") or not path.is_file():
         return False
     lines = head(path, _SSSOM_HEAD).splitlines()
     line = next((line for line in lines if line.strip() and not line.startswith("#")), "")
-    return set(SSSOM_REQUIRED[:3]) <= {cell.strip().lower() for cell in line.split("\t")}
+    columns = {cell.strip().lower() for cell in line.split("\t")}
+    # (subject_id, predicate_id and object_id alone may be a table of decisions with those headers)
+    return set(SSSOM_REQUIRED) <= columns or (
+        set(SSSOM_REQUIRED[:3]) <= columns and any(line.startswith("#") and "curie_map" in line for line in lines))
 
 
 def _local(curie: str) -> str:
@@ -344,12 +353,15 @@ def _local(curie: str) -> str:
 
 def _sssom_frameworks(header: list[str], file: str) -> dict[str, str]:
     """The frameworks an SSSOM set's description names ("framework:3: Welding Technology tasks."):
-    CURIE -> name; none where the header is not crosswalk's. A header that is not YAML is an error
-    (its frameworks lost, a task in two of them read as one pair decided twice)."""
+    CURIE -> name; none where the header is not crosswalk's. A header of crosswalk's (it names its
+    frameworks) that is not YAML is an error: its frameworks lost, a task in two of them was read as
+    one pair decided twice. Another tool's comments that are not YAML are read for nothing."""
     try:
         meta = yaml.safe_load("".join(line[2:] if line.startswith("# ") else line[1:]
                                       for line in header if line.startswith("#"))) or {}
     except yaml.YAMLError as exc:
+        if not any("mapping_set_description" in line or "framework:" in line for line in header):
+            return {}  # (another tool's comments: no frameworks of crosswalk's to read)
         mark = getattr(exc, "problem_mark", None)
         raise SourceError(f"its metadata (the lines starting with #) cannot be read as YAML: "
                           f"{getattr(exc, 'problem', None) or exc}", file=file,
@@ -403,7 +415,7 @@ def _sssom_decisions(path) -> Decisions:
 
     def get(values, name):
         i = index.get(name)
-        return restored(cell_text(values[i])) if i is not None and i < len(values) else ""
+        return cell_text(restored(values[i])) if i is not None and i < len(values) else ""
 
     def code(values, side, number):
         label, identifier = get(values, f"{side}_label"), get(values, f"{side}_id")
