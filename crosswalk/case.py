@@ -257,11 +257,16 @@ def _framework_notes(fw: dict) -> dict:
 def read_case(path) -> dict:
     """Read a CASE JSON file, with a clear error for anything that is not a ``CFPackage``."""
     path = check_input_file(path, "a CASE JSON file")
+    data = path.read_bytes()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"is not UTF-8 text (byte {exc.start})", file=path.name,
-                          hint="expected a CASE JSON package") from None
+        # (where, as a JSON error says it: the line and the column, counted in characters)
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8-sig", "replace")) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise SourceError(f"is not UTF-8 text at line {line}, column {column}", file=path.name,
+                          hint="save it as UTF-8; expected a CASE JSON package") from None
     try:
         package = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -172,6 +172,20 @@ def test_import_case_bad_input(runner, small_db, tmp_path, content, message):
     assert small_db.read_bytes() == before
 
 
+def test_a_case_file_not_in_utf8_names_the_line_and_column(runner, small_db, tmp_path):
+    """An audit: 'is not UTF-8 text (byte 1414)' named no line or column, as every other error does."""
+    path = tmp_path / "latin.json"
+    path.write_bytes('{"CFDocument": {"title": "Métiers"},\n "CFItems": [{"identifier": "x", "fullStatement": "Café"}]}'
+                     .encode("cp1252"))
+    before = small_db.read_bytes()
+    for command in ("import-case", "import-decisions"):
+        result = runner.invoke(cli, [command, str(small_db), str(path)])
+        assert (result.exit_code, result.stderr.strip()) == (
+            1, "Error: latin.json: is not UTF-8 text at line 1, column 28 (save it as UTF-8; expected a "
+               "CASE JSON package)"), command
+    assert small_db.read_bytes() == before
+
+
 def test_a_case_export_brings_its_reviewed_alignments_back_with_import_decisions(runner, small_db, tmp_path):
     """`export --format case` holds the reviewed alignments (exactMatchOf, isRelatedTo, their notes);
     import-case brings the frameworks back and said to bring the alignments with import-decisions,
