@@ -34,7 +34,8 @@ from .sources import check_input_file
 from .text import plural, short_list
 
 # Fixed for ever: changing it would change every exported identifier.
-NAMESPACE = uuid.UUID("5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40")
+CASE_NAMESPACE = "5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40"
+NAMESPACE = uuid.UUID(CASE_NAMESPACE)
 FRAMEWORK_ITEM_TYPE = "Framework"
 STRENGTH_TYPES = {"full": "exactMatchOf", "partial": "isRelatedTo"}
 EPOCH = "2000-01-01T00:00:00+00:00"
@@ -46,15 +47,20 @@ def standard_uuid(framework: str, code: str) -> str:
     >>> standard_uuid("Welding", "W.1") == standard_uuid("Welding", "W.1")
     True
     """
-    return str(uuid.uuid5(NAMESPACE, f"standard\x1f{framework}\x1f{code}"))
+    return case_uuid("standard", framework, code)
 
 
 def framework_uuid(name: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, f"framework\x1f{name}"))
+    return case_uuid("framework", name)
 
 
-def _uuid(*parts: str) -> str:
-    return str(uuid.uuid5(NAMESPACE, "\x1f".join(parts)))
+def case_uuid(*parts: str) -> str:
+    """A CASE identifier of crosswalk's: uuid5 of its parts under crosswalk's namespace, so the same
+    parts give the same identifier (the export's, and the public copy's, which resolves them)."""
+    return str(uuid.uuid5(uuid.UUID(CASE_NAMESPACE), "\x1f".join(parts)))
+
+
+_uuid = case_uuid
 
 
 def _when(value: str | None) -> str:

@@ -38,12 +38,14 @@ import json
 import re
 import sqlite3
 import urllib.parse
+import uuid  # noqa: F401  (crosswalk.case_uuid, written here when published, uses it)
 
 from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from crosswalk.case import CASE_NAMESPACE, case_uuid  # noqa: F401  (`crosswalk publish` writes these here)
 from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
 from crosswalk.text import NO_DOMAIN, NO_SUBJECT, coverage_titles, empty_crosswalk_text, grade_label, program_status_text, score_text, signed_off  # `crosswalk publish` writes these here
 
@@ -934,12 +936,50 @@ async def search_page(datasette, request):
     return await page(datasette, request, "crosswalk_search.html", search_context)
 
 
+# --- CASE identifiers ------------------------------------------------------------------------------
+
+async def case_identifier(datasette, request):
+    """A CASE export's ``uri`` (``crosswalk export --format case --base-url`` this site), resolved: a
+    standard's item to its page, an alignment to its academic standard's page (which names the tasks
+    that certify it), a framework's document or item to its standards, the whole crosswalk's document
+    to the home page. The identifiers are computed as the export computes them (crosswalk.case)."""
+    kind, wanted = request.url_vars["kind"], request.url_vars["identifier"].lower()
+    standards = await rows(datasette, "select s.id, s.code, s.parent_id, f.id as framework_id, f.name as framework "
+                                      "from standards s join frameworks f on f.id = s.framework_id")
+    item = {case_uuid("standard", s["framework"], s["code"]): s for s in standards}
+    frameworks = await rows(datasette, "select id, name from frameworks order by kind desc, name")
+    framework = {case_uuid("framework", f["name"]): f for f in frameworks}
+    _, name = _db(datasette)
+    target = None
+    if kind in ("CFItems", "CFDocuments") and wanted in framework:
+        target = datasette.urls.table(name, "standards") + f"?framework_id={framework[wanted]['id']}"
+    elif kind == "CFItems" and wanted in item:
+        target = f"/standard/{item[wanted]['id']}"
+    elif kind == "CFDocuments" and wanted == case_uuid("crosswalk", *(f["name"] for f in frameworks)):
+        target = "/"
+    elif kind == "CFAssociations":
+        uuid_of = {s["id"]: u for u, s in item.items()}
+        for a in await rows(datasette, "select source_id, target_id from alignments where status = 'accepted'"):
+            if case_uuid("alignment", uuid_of[a["source_id"]], uuid_of[a["target_id"]]) == wanted:
+                target = f"/standard/{a['target_id']}"
+                break
+        else:  # (an item's place in its framework: isChildOf, from the item to its parent)
+            target = next((f"/standard/{s['id']}" for s in standards if s["parent_id"] in uuid_of
+                           and case_uuid("isChildOf", uuid_of[s["id"]], uuid_of[s["parent_id"]]) == wanted), None)
+    if target is None:
+        return await not_found(datasette, request, (
+            f"Nothing in this crosswalk has the CASE identifier {wanted} (among its {kind}): it may name a "
+            "standard since retired and left out, or come from another crosswalk's export."))
+    return Response.redirect(target)
+
+
 ROUTES = [
     (r"^/$", home),
     (r"^/program/(?P<id>\d+)$", program_page),
     (r"^/standard/(?P<id>\d+)$", standard_page),
     (r"^/gaps$", gaps_page),
     (r"^/search$", search_page),
+    (r"^/(?P<kind>CFItems|CFDocuments|CFAssociations)/(?P<identifier>[0-9A-Fa-f-]{36})$", case_identifier),
 ]
 
 

@@ -39,6 +39,7 @@ import yaml
 from datasette.inspect import inspect_hash
 
 from . import cells, site_guard
+from .case import CASE_NAMESPACE, case_uuid
 from .db import OUTSIDE_BAND_SQL, now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
 from .metadata import DB_KEY as DB_NAME
@@ -59,6 +60,7 @@ PLUGIN_IMPORTS = {
         "grade_label": grade_label, "program_status_text": program_status_text,
         "since_sign_off_text": since_sign_off_text,  # (program_status_text's)
         "score_text": score_text, "signed_off": signed_off},
+    "from crosswalk.case import CASE_NAMESPACE, case_uuid": {"CASE_NAMESPACE": CASE_NAMESPACE, "case_uuid": case_uuid},
     "from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql": {
         "OUTSIDE_BAND_SQL": OUTSIDE_BAND_SQL, "row_id": row_id, "statement_order_sql": statement_order_sql},
 }

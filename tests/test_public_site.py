@@ -746,3 +746,42 @@ def test_the_public_suggestions_say_what_their_figure_is_and_how_they_are_ordere
     assert shown == expected
     # Each names its framework, under its statement (a task's list takes each framework's in turn).
     assert re.findall(r'</a> [^<]*<div class="xw-muted">([^<]+)</div></td>', listed) == ["Academic"] * 3
+
+
+def test_a_case_exports_identifiers_resolve_on_the_public_copy(small_db, tmp_path):
+    """`export --format case --base-url` the public site writes uri fields under it: an audit found the
+    site served none of them. A standard's item leads to its page, an alignment to its academic
+    standard's page, a framework's document to its standards, the crosswalk's document home."""
+    from crosswalk.case import export_case, framework_uuid
+
+    db = open_db(small_db)
+    accept(db, "W.1", "N-Q.1", "A. Rivera", "2026-03-02T15:00:00+00:00")
+    db.execute("update standards set parent_code = 'W.1', parent_id = (select id from standards where code = 'W.1') "
+               "where code = 'W.2'")  # (a task under another: an isChildOf association)
+    db.conn.commit()
+    ids = dict(db.execute("select code, id from standards where code in ('W.1', 'N-Q.1', 'W.2')").fetchall())
+    welding = db.execute("select id from frameworks where name = 'Welding'").fetchone()[0]
+    package = export_case(db, base_uri="https://crosswalk.example.org/")
+    single = export_case(db, ["Welding"], base_uri="https://crosswalk.example.org/")
+    db.close()
+    out = tmp_path / "public"
+    publish(small_db, out)
+    ds = make_public_datasette(out)
+
+    def lands(uri):
+        answer = get(ds, urllib.parse.urlsplit(uri).path)
+        return answer.status_code, answer.headers.get("location")
+
+    by_code = {i.get("humanCodingScheme"): i["uri"] for i in package["CFItems"]}
+    aligned = next(a for a in package["CFAssociations"] if a["associationType"] == "exactMatchOf")
+    child = next(a for a in package["CFAssociations"] if a["associationType"] == "isChildOf"
+                 and a["originNodeURI"]["title"] == "W.2")
+    assert child["destinationNodeURI"]["title"] == "W.1"
+    assert lands(by_code["W.1"]) == (302, f"/standard/{ids['W.1']}")
+    assert lands(aligned["uri"]) == (302, f"/standard/{ids['N-Q.1']}")
+    assert lands(child["uri"]) == (302, f"/standard/{ids['W.2']}")
+    assert lands(package["CFDocument"]["uri"]) == (302, "/")
+    assert single["CFDocument"]["identifier"] == framework_uuid("Welding")
+    assert lands(single["CFDocument"]["uri"]) == (302, f"/crosswalk/standards?framework_id={welding}")
+    missing = get(ds, "/CFItems/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and "Nothing in this crosswalk has the CASE identifier" in missing.text
