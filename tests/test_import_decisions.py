@@ -699,6 +699,18 @@ def test_codes_really_missing_are_said_so_without_asking_for_options_given(runne
     assert db.read_bytes() == before
 
 
+def _decided_and_exported(runner, small_db, tmp_path, rationale: str, name: str):
+    """A copy of ``small_db`` with alignment 1 accepted (full, by alice, ``rationale``), exported to
+    ``name`` (its format by its name): (the copy, the export)."""
+    source = tmp_path / "source.db"
+    source.write_bytes(small_db.read_bytes())
+    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "full", "--rationale",
+                               rationale, "--reviewer", "alice"]).exit_code == 0
+    out = tmp_path / name
+    assert runner.invoke(cli, ["export", str(source), str(out)]).exit_code == 0
+    return source, out
+
+
 def _dump(path) -> list:
     conn = sqlite3.connect(path)
     try:
@@ -714,12 +726,7 @@ def test_a_case_package_that_says_its_alignments_wrongly_is_an_error_not_a_decis
     an association with no origin named '(none)' as a code not found, each with exit status 0."""
     import json
 
-    source = tmp_path / "source.db"
-    source.write_bytes(small_db.read_bytes())
-    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "full", "--rationale",
-                               "Measures with units.", "--reviewer", "alice"]).exit_code == 0
-    package = tmp_path / "crosswalk-case.json"
-    assert runner.invoke(cli, ["export", str(source), str(package), "--format", "case"]).exit_code == 0
+    _, package = _decided_and_exported(runner, small_db, tmp_path, "Measures with units.", "crosswalk-case.json")
     exported = json.loads(package.read_text(encoding="utf-8"))
     at = next(i for i, a in enumerate(exported["CFAssociations"]) if a["associationType"] == "exactMatchOf")
     before = _dump(small_db)
@@ -777,12 +784,8 @@ def test_an_sssom_file_that_says_its_decisions_wrongly_is_an_error_and_spacing_i
     accepted a rejection, a file without its mapping_justification column got the spreadsheet reader's
     message, a metadata block that was not YAML lost its frameworks without a word; and the export's
     rationale, written on one line, was a conflict read back into the database it came from."""
-    source = tmp_path / "source.db"
-    source.write_bytes(small_db.read_bytes())
-    assert runner.invoke(cli, ["decide", str(source), "1", "accept", "--strength", "full", "--rationale",
-                               "line one\nline two\twith a tab", "--reviewer", "alice"]).exit_code == 0
-    out = tmp_path / "earlier.sssom.tsv"
-    assert runner.invoke(cli, ["export", str(source), str(out), "--format", "sssom"]).exit_code == 0
+    source, out = _decided_and_exported(runner, small_db, tmp_path, "line one\nline two\twith a tab",
+                                        "earlier.sssom.tsv")
     again = runner.invoke(cli, ["import-decisions", str(source), str(out)])
     assert (again.exit_code, "1 already recorded, 0 conflicts" in again.stdout) == (0, True), again.output
     assert sqlite3.connect(source).execute("select rationale from alignments where id = 1").fetchone() == (
