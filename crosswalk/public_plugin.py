@@ -1159,6 +1159,24 @@ async def answer_kept(datasette, app, scope, receive, send) -> None:
             _TIMED_OUT.reset(token)
 
 
+# The full-text index's own tables (SQLite's shadow tables of standards_fts): Datasette lists them
+# under "hidden tables", and their rows, keyed by bytes, link to pages that are not there (a crawl of
+# the public copy: 20 links "1,b'0aa'" answered 404). The search reads them; no visitor needs to.
+FTS_SHADOW_TABLES = frozenset(f"standards_fts_{part}" for part in ("data", "idx", "docsize", "config"))
+
+
+def shows_table(action, resource) -> bool | None:
+    """False where ``action`` views one of the FTS_SHADOW_TABLES; else no opinion (None)."""
+    if action == "view-table" and isinstance(resource, tuple) and resource[-1] in FTS_SHADOW_TABLES:
+        return False
+    return None
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action, resource):
+    return shows_table(action, resource) if _public_config(datasette) else None
+
+
 @hookimpl
 def asgi_wrapper(datasette):
     def wrap(app):

@@ -403,6 +403,12 @@ def extra_template_vars(template, datasette):
 
 
 @hookimpl
+def permission_allowed(datasette, actor, action, resource):
+    """The full-text index's own tables are nobody's to browse, as on the public copy (pages.shows_table)."""
+    return pages.shows_table(action, resource) if _on(datasette) else None
+
+
+@hookimpl
 def asgi_wrapper(datasette):
     """Answers to visitors without a cookie are kept until the database changes (pages.answer_kept):
     Datasette's table page of 296,850 alignments costs 30 ms of CPU a request."""

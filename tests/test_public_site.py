@@ -785,3 +785,18 @@ def test_a_case_exports_identifiers_resolve_on_the_public_copy(small_db, tmp_pat
     assert lands(single["CFDocument"]["uri"]) == (302, f"/crosswalk/standards?framework_id={welding}")
     missing = get(ds, "/CFItems/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404 and "Nothing in this crosswalk has the CASE identifier" in missing.text
+
+
+def test_the_full_text_indexs_own_tables_are_not_browsed(small_db, tmp_path):
+    """A crawl of both sites: Datasette listed the search index's shadow tables under "hidden tables",
+    and their rows, keyed by bytes ("1,b'0aa'"), linked to pages answering 404. They are not shown,
+    and not served; the search, which reads them, still finds."""
+    out = tmp_path / "public"
+    publish(small_db, out)
+    for ds, name in ((make_public_datasette(out), "crosswalk"), (make_datasette(small_db, pages=True), "small")):
+        listed = get(ds, f"/{name}?_show_hidden=1")
+        assert listed.status_code == 200 and "standards_fts_idx" not in listed.text, name
+        for table in ("standards_fts_idx", "standards_fts_data", "standards_fts_docsize", "standards_fts_config"):
+            assert get(ds, f"/{name}/{table}").status_code == 403, (name, table)
+        found = get(ds, "/search?q=calipers")
+        assert found.status_code == 200 and ">W.1</a>" in found.text, name
