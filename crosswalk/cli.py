@@ -1080,8 +1080,8 @@ def report(database, out, program, format_, force):
 @click.option("--include-suggestions", is_flag=True,
               help="Also export suggested, unreviewed alignments, marked as such (sssom, csv)")
 @click.option("--base-url", help="The public site's address, for identifiers that resolve there: SSSOM's "
-              "std:N to its standard pages (default: http://127.0.0.1:8001/), CASE's uri fields (default: "
-              "urn:uuid:) to the pages of their standards")
+              "std:N to its standard pages and reviewer: to what each decided (default: http://127.0.0.1:8001/), "
+              "CASE's uri fields (default: urn:uuid:) to the pages of their standards")
 @click.option("--license", "license_url",
               help="SSSOM: the mapping set's license, as a URL (default: SSSOM's 'unspecified')")
 @click.option("--force", is_flag=True, help="Write over OUT though it is not an earlier export of the same format")

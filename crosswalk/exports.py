@@ -165,7 +165,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
         },
         # One id per selection (SSSOM: "a globally unique identifier for the mapping set"): every export
         # named the same set, a program's two mappings and the whole crosswalk's 12,855 alike.
-        "mapping_set_id": f"{base}crosswalk" + (f"-{_slug(program_name(db, program))}" if program is not None else "")
+        "mapping_set_id": f"{base}crosswalk" + (f"-{url_slug(program_name(db, program))}" if program is not None else "")
                           + ("-with-suggestions" if include_suggestions else "") + ".sssom.tsv",
         "mapping_set_title": SSSOM_TITLE,
         "mapping_set_description": (
@@ -193,7 +193,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
                 "object_label": _one_line(f"{row['standard_code']}: {row['standard']}"),
                 "mapping_justification": "semapv:ManualMappingCuration" if accepted else "semapv:LexicalMatching",
                 "confidence": "1.0" if accepted else f"{(row['score'] or 0) / 100:.3f}",
-                "author_id": f"reviewer:{_slug(reviewer)}" if accepted and reviewer else "",
+                "author_id": f"reviewer:{url_slug(reviewer)}" if accepted and reviewer else "",
                 "author_label": _one_line(reviewer) if accepted else "",
                 "mapping_date": _mapping_date(row["reviewed_at"] if accepted else row["created_at"]) or today,
                 "subject_source": f"framework:{row['industry_framework_id']}",
@@ -311,5 +311,7 @@ def _one_line(text) -> str:
     return " ".join(str(text or "").split())
 
 
-def _slug(text: str) -> str:
+def url_slug(text: str) -> str:
+    """A name as the last part of an SSSOM identifier: ``reviewer:M._Levesque`` (the public copy's
+    /reviewer/ page finds the name again by it)."""
     return urllib.parse.quote(text.strip().replace(" ", "_"), safe="_.-")

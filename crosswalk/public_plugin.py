@@ -47,6 +47,7 @@ from markupsafe import Markup, escape
 
 from crosswalk.case import CASE_NAMESPACE, case_uuid  # noqa: F401  (`crosswalk publish` writes these here)
 from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql  # `crosswalk publish` writes these here in the published copy
+from crosswalk.exports import url_slug  # `crosswalk publish` writes this here
 from crosswalk.text import NO_DOMAIN, NO_SUBJECT, coverage_titles, empty_crosswalk_text, grade_label, program_status_text, score_text, signed_off  # `crosswalk publish` writes these here
 
 CONFIG_KEY = "crosswalk-public"
@@ -982,6 +983,18 @@ async def case_identifier(datasette, request):
     return Response.redirect(target)
 
 
+async def reviewer_page(datasette, request):
+    """An SSSOM export's reviewer (``reviewer:M._Levesque``, under ``--base-url`` this site), resolved:
+    the alignments that reviewer decided, Datasette's table of them."""
+    slug = request.url_vars["slug"]
+    _, name = _db(datasette)
+    for r in await rows(datasette, "select distinct reviewer from alignments where reviewer is not null"):
+        if slug in (url_slug(r["reviewer"]), urllib.parse.unquote(url_slug(r["reviewer"]))):
+            return Response.redirect(datasette.urls.table(name, "alignments") + "?"
+                                     + urllib.parse.urlencode({"reviewer": r["reviewer"]}))
+    return await not_found(datasette, request, "No alignment of this crosswalk was decided by that reviewer.")
+
+
 ROUTES = [
     (r"^/$", home),
     (r"^/program/(?P<id>\d+)$", program_page),
@@ -989,6 +1002,7 @@ ROUTES = [
     (r"^/gaps$", gaps_page),
     (r"^/search$", search_page),
     (r"^/(?P<kind>CFItems|CFDocuments|CFAssociations)/(?P<identifier>[0-9A-Fa-f-]{36})$", case_identifier),
+    (r"^/reviewer/(?P<slug>[^/]+)$", reviewer_page),
 ]
 
 

@@ -42,6 +42,7 @@ from . import cells, site_guard
 from .case import CASE_NAMESPACE, case_uuid
 from .db import OUTSIDE_BAND_SQL, now, open_db, row_id, statement_order_sql
 from .errors import CrosswalkError
+from .exports import url_slug
 from .metadata import DB_KEY as DB_NAME
 from .metadata import public_metadata, read_metadata, read_settings
 from .outputs import read_only_connection
@@ -61,6 +62,7 @@ PLUGIN_IMPORTS = {
         "since_sign_off_text": since_sign_off_text,  # (program_status_text's)
         "score_text": score_text, "signed_off": signed_off},
     "from crosswalk.case import CASE_NAMESPACE, case_uuid": {"CASE_NAMESPACE": CASE_NAMESPACE, "case_uuid": case_uuid},
+    "from crosswalk.exports import url_slug": {"url_slug": url_slug},
     "from crosswalk.db import OUTSIDE_BAND_SQL, row_id, statement_order_sql": {
         "OUTSIDE_BAND_SQL": OUTSIDE_BAND_SQL, "row_id": row_id, "statement_order_sql": statement_order_sql},
 }

@@ -800,3 +800,29 @@ def test_the_full_text_indexs_own_tables_are_not_browsed(small_db, tmp_path):
             assert get(ds, f"/{name}/{table}").status_code == 403, (name, table)
         found = get(ds, "/search?q=calipers")
         assert found.status_code == 200 and ">W.1</a>" in found.text, name
+
+
+def test_an_sssom_exports_reviewers_resolve_on_the_public_copy(small_db, tmp_path):
+    """An SSSOM export's author_id (reviewer:A._Rivera, under --base-url the public site) named a page
+    the site did not serve: it leads to the alignments that reviewer decided."""
+    from crosswalk.exports import write_sssom
+
+    db = open_db(small_db)
+    accept(db, "W.1", "N-Q.1", "Å. Rivera", "2026-03-02T15:00:00+00:00")
+    db.conn.commit()
+    write_sssom(db, tmp_path / "x.sssom.tsv", base_url="https://crosswalk.example.org/")
+    db.close()
+    text = (tmp_path / "x.sssom.tsv").read_text(encoding="utf-8")
+    base = re.search(r"reviewer: (\S+)", text).group(1)
+    header = next(line for line in text.splitlines() if not line.startswith("#")).split("\t")
+    row = next(line for line in text.splitlines() if "N-Q.1" in line).split("\t")
+    author = row[header.index("author_id")]
+    assert author == "reviewer:%C3%85._Rivera" and base == "https://crosswalk.example.org/reviewer/"
+    out = tmp_path / "public"
+    publish(small_db, out)
+    ds = make_public_datasette(out)
+    answer = get(ds, urllib.parse.urlsplit(base + author.split(":", 1)[1]).path)
+    assert (answer.status_code, answer.headers["location"]) == (
+        302, "/crosswalk/alignments?reviewer=%C3%85.+Rivera")
+    assert "Å. Rivera" in get(ds, answer.headers["location"]).text
+    assert get(ds, "/reviewer/Nobody").status_code == 404
