@@ -1240,6 +1240,10 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     if raw and (not spans or spans[-1][1] != raw[-1][0]):
         spans.append((raw[-2][0] + 1 if len(raw) > 1 else 1, raw[-1][0]))
     notes = _check_quotes(path, text, delimiter, raw, spans, header_names)
+    # Rows as a spreadsheet numbers them, one a record (the checks above read lines): a cell holding a
+    # line break (crosswalk's own export of a rationale of two lines) made every later row's number its
+    # last line's, one more than the row the spreadsheet shows (an audit of import-decisions).
+    raw = [(number, values) for number, (_, values) in enumerate(raw, start=1)]
     table = _table_from_rows(path, None, raw, header_names)
     table.warnings.extend(notes)
     table.encoding = encoding

@@ -854,3 +854,16 @@ def test_an_sssom_file_that_says_its_decisions_wrongly_is_an_error_and_spacing_i
     assert edited("predicate_modifier", "not", name="rejected.sssom.tsv")[0] == 0
     assert sqlite3.connect(small_db).execute("select status from alignments where id = 1").fetchone() == (
         "rejected",)
+
+
+def test_a_csv_row_is_numbered_as_a_spreadsheet_shows_it(runner, small_db, tmp_path):
+    """An audit: after a rationale of two lines (as crosswalk's own CSV export writes one), a bad
+    decision on the spreadsheet's row 3 was reported on "row 4", the file's line."""
+    path = write_csv(tmp_path / "earlier.csv", [["source code", "target code", "decision", "rationale"],
+                                                ["W.1", "N-Q.1", "accept", "Measures.\nWith units."],
+                                                ["W.2", "G-MG.1", "maybe later", ""]])
+    before = _dump(small_db)
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert result.exit_code == 1 and result.stderr.startswith("Error: earlier.csv, row 3, column 3 (decision)"), \
+        result.stderr
+    assert _dump(small_db) == before
