@@ -970,7 +970,8 @@ async def case_identifier(datasette, request):
     elif kind == "CFAssociations":
         uuid_of = {s["id"]: u for u, s in item.items()}
         for a in await rows(datasette, "select source_id, target_id from alignments where status = 'accepted'"):
-            if case_uuid("alignment", uuid_of[a["source_id"]], uuid_of[a["target_id"]]) == wanted:
+            ends = uuid_of.get(a["source_id"]), uuid_of.get(a["target_id"])  # (both published, as a rule)
+            if None not in ends and case_uuid("alignment", *ends) == wanted:
                 target = f"/standard/{a['target_id']}"
                 break
         else:  # (an item's place in its framework: isChildOf, from the item to its parent)
