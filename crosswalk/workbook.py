@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import pathlib
+import re
 import typing
 import zipfile
 import zlib
@@ -34,7 +35,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, NamedStyle, PatternFill, Protection
 from openpyxl.styles.borders import DEFAULT_BORDER
 from openpyxl.styles.fonts import DEFAULT_FONT
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import is_formula_like, write_cell
@@ -604,6 +605,7 @@ class ImportResult:
     forgotten: list = dataclasses.field(default_factory=list)  # rows of suggestions with a strength or rationale, no decision
     edited: list = dataclasses.field(default_factory=list)  # rows whose statement cells were edited (not imported)
     strength_left_out: list = dataclasses.field(default_factory=list)  # rejected rows with a strength typed in
+    newer: list = dataclasses.field(default_factory=list)  # rows not edited, their alignment decided otherwise since
 
     @property
     def notes(self) -> list[str]:
@@ -621,6 +623,10 @@ class ImportResult:
             notes.append(f"{plural(len(self.strength_left_out), 'row')} rejected with a strength (a strength is for "
                          "accepted alignments: the rejections were imported, the strength left out; to accept in "
                          f"part, write accept and partial): {short_list(str(n) for n in self.strength_left_out)}")
+        if self.newer:
+            notes.append(f"{plural(len(self.newer), 'row')} as exported, not edited, whose alignment was decided "
+                         "otherwise since (kept as the database has it; to decide it again here, change the row): "
+                         f"{short_list(str(n) for n in self.newer)}")
         if self.edited:
             notes.append(f"{plural(len(self.edited), 'row')} where a statement was edited in the workbook (the "
                          "decisions were imported, the edits not: a statement changes with its framework's file, "
@@ -702,9 +708,23 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
         if SHEET not in workbook.sheetnames:
             raise SourceError(f"this is not a crosswalk review workbook: it has no sheet {SHEET!r} "
                               "(make one with 'crosswalk review export')", file=path.name)
+        merged = _merged_ranges(workbook[SHEET])
         rows = workbook[SHEET].iter_rows()
-        columns = _find_columns(next(rows, None) or [], path.name)
+        try:
+            columns = _find_columns(next(rows, None) or [], path.name)
+        except SourceError as exc:
+            header_merges = [ref for ref, (_, top, _, _) in merged.items() if top == 1]
+            if header_merges and "missing" in str(exc):
+                raise SourceError(f"{exc.message}: row 1 has merged cells ({', '.join(header_merges)}); unmerge "
+                                  "them", file=path.name, sheet=SHEET, row=1) from None
+            raise
         errors: list[str] = []
+        # A merged cell keeps its value in its first row only: the rows under it would be read undecided.
+        editable = {columns.positions[name] + 1: name for name in ("Decision", "Strength", "Rationale", "Reviewer")}
+        for ref, (left, top, right, bottom) in merged.items():
+            if bottom > max(top, 1) and any(left <= c <= right for c in editable):
+                errors.append(f"cells {ref} are merged: a merged cell holds its value in row {top} only, and the "
+                              "rows under it would be read without it; unmerge them and fill each row")
         parsed: list[WorkbookRow] = []
         seen: dict[int, int] = {}  # alignment id -> the row that decides it
         undecided: list[Undecided] = []
@@ -739,6 +759,21 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
         workbook.close()
 
 
+def _merged_ranges(sheet) -> dict[str, tuple[int, int, int, int]]:
+    """A read-only sheet's merged cells: 'M2:M4' -> (first column, first row, last column, last row),
+    read from its XML (openpyxl's read-only sheets do not give them; none where it cannot be read)."""
+    try:
+        xml = sheet.parent._archive.read(sheet._worksheet_path)
+    except (AttributeError, KeyError, OSError):
+        return {}
+    found = {}
+    for ref in re.findall(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml):
+        ref = ref.decode()
+        left, top, right, bottom = range_boundaries(ref)
+        found[ref] = (left, top, right, bottom)
+    return found
+
+
 def _cover_database(workbook) -> str | None:
     """The database the cover sheet names (the file name ``review export`` wrote there)."""
     if COVER not in workbook.sheetnames:
@@ -768,7 +803,20 @@ class Columns:
 
 
 def _find_columns(header, file: str) -> Columns:
-    found = {str(cell.value).strip().lower(): i for i, cell in enumerate(header) if cell.value is not None}
+    found: dict[str, int] = {}
+    read = {name.lower() for name in (*REQUIRED, SCORE, OLD_SCORE, "Confidence", "Evidence", "CTE statement",
+                                      "Academic standard", "CTE code", "Academic code")}
+    for i, cell in enumerate(header):
+        name = str(cell.value).strip().lower() if cell.value is not None else None
+        if name in read and name in found:
+            # (a column copied beside its original, say as a backup: the copy was read, the decisions
+            # typed in the original left out, and an export wrote over the workbook, found empty)
+            raise SourceError(f"two columns are headed {str(cell.value).strip()!r}: "
+                              f"{get_column_letter(found[name] + 1)} and {get_column_letter(i + 1)}; keep "
+                              "one, or rename the other", file=file, sheet=SHEET, row=1,
+                              column=get_column_letter(i + 1))
+        if name is not None:
+            found.setdefault(name, i)
     missing = [name for name in REQUIRED if name.lower() not in found]
     if missing:
         raise SourceError("the column" + ("s " if len(missing) > 1 else " ")
@@ -874,7 +922,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
             row = _find(db, item) or _restore(db, item, result, stamp)
             if row is None:
                 continue
-            if moved := _moved(row, item):
+            if moved := _moved(db, row, item):
                 result.conflicts.append(Conflict(item.row, row["id"], f"{moved}; the workbook says {item.decision}"))
                 continue
             strength, rationale = _asked(db, row, item)
@@ -889,6 +937,8 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                 result.strength_left_out.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
+            elif not as_exported and _untouched(db, row, item):
+                result.newer.append(item.row)  # (decided otherwise since the export; the row not edited)
             elif not as_exported:
                 result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item, strength, rationale)))
             else:
@@ -927,15 +977,35 @@ def _shown(db, row, exported: str) -> tuple[str | None, str | None]:
     before, or one someone else's decision made stale). Where none matches (a statement changed since),
     the alignment's as it is now: an empty cell where it holds a value is then read as emptied, which
     makes the row a conflict (nothing applied, the reviewer told) rather than a decision left out."""
-    if not seen_as_exported(row, exported):
-        for entry in db.execute(
-                "select old_status, old_strength, old_rationale, new_status, new_strength, new_rationale "
-                "from review_log where alignment_id = ? and action != 'comment' order by id desc", [row["id"]]):
-            for status, strength, rationale in (entry[:3], entry[3:]):
-                if status and any(seen_as_exported(dict(row, status=status, strength=strength, rationale=rationale,
-                                                        needs_review=flagged), exported) for flagged in (0, 1)):
-                    return strength, rationale
-    return row["strength"], row["rationale"]
+    state = _exported_state(db, row, exported)
+    return (state[1], state[2]) if state else (row["strength"], row["rationale"])
+
+
+def _exported_state(db, row, exported: str) -> tuple[str, str | None, str | None] | None:
+    """The status, strength and rationale the alignment had when the row's fingerprint was made (now,
+    or a state of its history); None where none matches."""
+    if seen_as_exported(row, exported):
+        return row["status"], row["strength"], row["rationale"]
+    for entry in db.execute(
+            "select old_status, old_strength, old_rationale, new_status, new_strength, new_rationale "
+            "from review_log where alignment_id = ? and action != 'comment' order by id desc", [row["id"]]):
+        for status, strength, rationale in (entry[:3], entry[3:]):
+            if status and any(seen_as_exported(dict(row, status=status, strength=strength, rationale=rationale,
+                                                    needs_review=flagged), exported) for flagged in (0, 1)):
+                return status, strength, rationale
+    return None
+
+
+def _untouched(db, row, item: WorkbookRow) -> bool:
+    """Whether a row says what the export wrote in it (its decision, strength and rationale as they
+    were then): a row nobody edited, whose alignment someone decided otherwise since, asks for nothing."""
+    state = _exported_state(db, row, item.fingerprint)
+    if state is None or row["needs_review"]:
+        return False
+    status, strength, rationale = state
+    return ({"accepted": "accept", "rejected": "reject"}.get(status) == item.decision
+            and (item.strength or item.rejected_strength) == (strength or None)
+            and (item.rationale or None) == (clean_text(rationale) or None))
 
 
 def _words(text) -> str:
@@ -951,13 +1021,14 @@ def _edited(row, item: WorkbookRow) -> bool:
                for cell, key in zip(item.statements, ("cte_statement", "standard")))
 
 
-def _moved(row, item: WorkbookRow) -> str | None:
+def _moved(db, row, item: WorkbookRow) -> str | None:
     """Where a row's visible codes name another pair than its hidden ids (sorted or pasted without the
     hidden columns, which are the pair's key), what the row shows and what its ids name; else None.
     (A code a spreadsheet turned into a number, "1.10" read 1.1, is the same code; a code's
     invisible characters, which the export leaves out, are left out of the comparison. A code that
     a re-import changed, the statement beside it still the one its id names, word for word, is that
-    statement recoded (importer._recoded), not a row moved.)"""
+    statement recoded (importer._recoded), not a row moved; unless the code shown is another standard's
+    of the same framework: a code typed over, which asks for another pair than the row's ids.)"""
     def same(cell, code):
         if cell is None or str(cell).strip() == "":
             return True  # (a column left out, or emptied: nothing to compare)
@@ -970,10 +1041,17 @@ def _moved(row, item: WorkbookRow) -> str | None:
         # (a code written in another case is the same code, as import and import-decisions find one)
         return str(cell).strip().casefold() == written.casefold()
 
+    def another_standards(cell, standard_id) -> bool:
+        return db.execute("select 1 from standards where framework_id = (select framework_id from standards "
+                          "where id = ?) and id != ? and code = ? collate nocase limit 1",
+                          [standard_id, standard_id, str(cell).strip()]).fetchone() is not None
+
     shown = item.codes
-    if all(same(cell, code) or (said is not None and str(said).strip() != "" and _words(said) == _words(now))
-           for cell, code, said, now in zip(shown, (row["cte_code"], row["standard_code"]), item.statements,
-                                           (row.get("cte_statement"), row.get("standard")))):
+    if all(same(cell, code) or (said is not None and str(said).strip() != "" and _words(said) == _words(now)
+                                and not another_standards(cell, standard_id))
+           for cell, code, said, now, standard_id in zip(
+               shown, (row["cte_code"], row["standard_code"]), item.statements,
+               (row.get("cte_statement"), row.get("standard")), (item.source_id, item.target_id))):
         return None
     return (f"the row shows {shown[0]} → {shown[1]}, but its hidden columns name {row['cte_code']} → "
             f"{row['standard_code']} (were the rows sorted, or pasted, without the hidden columns?)")
@@ -1007,8 +1085,8 @@ def _restore(db, item: WorkbookRow, result: ImportResult, stamp: str):
         result.conflicts.append(Conflict(item.row, item.alignment_id,
                                          "one of its standards is no longer in the database (retired)"))
         return None
-    if moved := _moved({"cte_code": found[4], "standard_code": found[5], "cte_statement": found[0],
-                        "standard": found[1]}, item):
+    if moved := _moved(db, {"cte_code": found[4], "standard_code": found[5], "cte_statement": found[0],
+                            "standard": found[1]}, item):
         result.conflicts.append(Conflict(item.row, item.alignment_id, f"{moved}; the workbook says {item.decision}"))
         return None
     seen = {"status": "suggested", "strength": None, "rationale": None,

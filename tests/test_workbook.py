@@ -4,6 +4,7 @@ import zipfile
 from xml.etree.ElementTree import ParseError
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 import pytest
 
 from crosswalk.cli import cli
@@ -1154,13 +1155,13 @@ def test_a_rows_codes_are_compared_as_written_text_as_text_and_numbers_as_number
                            rationale=None, reviewer=None, fingerprint="x", codes=(cte, standard))
 
     pair = {"cte_code": "1.10", "standard_code": "3.MD.C.7a"}
-    assert _moved(pair, row("1.1", "3.MD.C.7a")) == (
+    assert _moved(None, pair, row("1.1", "3.MD.C.7a")) == (
         "the row shows 1.1 → 3.MD.C.7a, but its hidden columns name 1.10 → 3.MD.C.7a (were the rows sorted, "
         "or pasted, without the hidden columns?)")
-    assert _moved(pair, row(1.1, "3.MD.C.7a")) is None
-    assert _moved(pair, row(" 1.10 ", None)) is None
-    assert _moved({"cte_code": "W.1", "standard_code": "A.1\u200b"}, row("W.1", "A.1")) is None
-    assert _moved({"cte_code": "W.1", "standard_code": "A.1"}, row("W.1", "A.2")) is not None
+    assert _moved(None, pair, row(1.1, "3.MD.C.7a")) is None
+    assert _moved(None, pair, row(" 1.10 ", None)) is None
+    assert _moved(None, {"cte_code": "W.1", "standard_code": "A.1\u200b"}, row("W.1", "A.1")) is None
+    assert _moved(None, {"cte_code": "W.1", "standard_code": "A.1"}, row("W.1", "A.2")) is not None
 
 
 def test_the_cover_names_the_program_as_stored_however_the_command_line_gave_it(small_db, tmp_path, runner):
@@ -1294,3 +1295,93 @@ def test_cells_emptied_in_libreoffice_are_edits(small_db, tmp_path, runner, libr
     assert sqlite3.connect(db).execute("select id, strength, rationale from alignments where id <= 2 "
                                        "order by id").fetchall() == [
         (1, "full", None), (2, "partial", "Counts the cost")]
+
+
+def test_a_copied_column_a_code_typed_over_and_merged_cells_are_refused_not_read_otherwise(small_db, tmp_path, runner):
+    """An audit of the review workbook: (1) a second column headed 'Rationale' (a copy kept beside
+    the original) was read instead of it, the committee's rationales left out and the decided ones
+    read as emptied; a copy of the Decision column made an export write over the workbook, found
+    empty; (2) an Academic code typed over (HSN-Q.A.1 for the row's standard) decided the row's own
+    pair; (3) a decision in cells merged over three rows decided the first row only, silently."""
+    db = open_db(small_db)
+    out = export_workbook(db, tmp_path / "r.xlsx").path
+    before = list(db.conn.iterdump())
+
+    def edited(change, name):
+        wb = openpyxl.load_workbook(out)
+        ws = wb["Suggestions"]
+        change(ws, headers(ws))
+        path = tmp_path / name
+        wb.save(path)
+        return path
+
+    def copy_rationale(ws, h):
+        set_decision(ws, 2, "accept", None, "main")
+        ws.cell(1, ws.max_column + 1).value = "Rationale"
+        ws.cell(2, ws.max_column).value = "other note"
+
+    with pytest.raises(SourceError) as info:
+        import_workbook(db, edited(copy_rationale, "copy.xlsx"), reviewer="committee")
+    column = get_column_letter(headers(openpyxl.load_workbook(out)["Suggestions"])["Rationale"])
+    assert str(info.value).startswith(f"copy.xlsx, sheet 'Suggestions', row 1, column ") and (
+        f"two columns are headed 'Rationale': {column} and ") in str(info.value), str(info.value)
+
+    def backup_decisions(ws, h):
+        ws.cell(1, ws.max_column + 1).value = "Decision"
+        for r in range(2, 5):
+            set_decision(ws, r, "accept")
+    backup = edited(backup_decisions, "backup.xlsx")
+    result = runner.invoke(cli, ["review", "export", str(small_db), str(backup)])
+    assert result.exit_code == 1 and "it was not written over" in result.stderr, result.output
+
+    def code_typed_over(ws, h):
+        codes = {ws.cell(r, h["Academic code"]).value for r in range(2, ws.max_row + 1)}
+        other = next(c for c in ("N-Q.1", "G-MG.1", "HS-PS3-4") if c != ws.cell(2, h["Academic code"]).value
+                     and c in codes)
+        ws.cell(2, h["Academic code"]).value = other
+        set_decision(ws, 2, "accept", None, f"really {other}")
+    result = import_workbook(db, edited(code_typed_over, "typed.xlsx"), reviewer="committee")
+    assert sum(result.recorded.values()) == 0 and len(result.conflicts) == 1
+    assert "but its hidden columns name" in result.conflicts[0].reason
+
+    def merged(ws, h):
+        set_decision(ws, 2, "accept")
+        letter = get_column_letter(h["Decision"])
+        ws.merge_cells(f"{letter}2:{letter}4")
+    with pytest.raises(SourceError) as info:
+        import_workbook(db, edited(merged, "merged.xlsx"), reviewer="committee")
+    letter = get_column_letter(headers(openpyxl.load_workbook(out)["Suggestions"])["Decision"])
+    assert (f"cells {letter}2:{letter}4 are merged: a merged cell holds its value in row 2 only, and the rows "
+            "under it would be read without it; unmerge them and fill each row") in str(info.value)
+    assert list(db.conn.iterdump()) == before
+
+
+def test_a_row_nobody_edited_is_no_conflict_where_the_database_decided_otherwise_since(small_db, tmp_path, runner):
+    """An audit of the review workbook: a row exported as "accept, partial" and not touched, its
+    alignment decided again since (alice: full, another rationale), made the import a conflict, exit 3,
+    "the workbook says accept, partial". The row asks for nothing: the database's decision stays, a note
+    says so; a row the committee did edit is still a conflict."""
+    assert runner.invoke(cli, ["decide", str(small_db), "1", "accept", "--strength", "partial", "--rationale",
+                               "measures", "--reviewer", "bob"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), "2", "reject", "--reviewer", "bob"]).exit_code == 0
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), "1", "accept", "--strength", "full", "--rationale",
+                               "alice changed it", "--reviewer", "alice"]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), "2", "accept", "--reviewer", "alice"]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    rows = rows_by_id(ws)
+    untouched = tmp_path / "untouched.xlsx"
+    wb.save(untouched)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(untouched), "--reviewer", "committee"])
+    assert result.exit_code == 0, result.output
+    assert (f"2 rows as exported, not edited, whose alignment was decided otherwise since (kept as the database "
+            f"has it; to decide it again here, change the row): {rows[1]}, {rows[2]}") in result.stderr, result.stderr
+    assert sqlite3.connect(small_db).execute("select status, strength, rationale, reviewer from alignments "
+                                             "where id = 1").fetchone() == ("accepted", "full", "alice changed it",
+                                                                            "alice")
+    set_decision(ws, rows[1], "accept", "partial", "the committee still says partial")
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 3 and f"Conflict: row {rows[1]}" in result.output, result.output
