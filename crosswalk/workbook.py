@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import pathlib
 import re
 import typing
@@ -84,10 +85,12 @@ COLUMNS = [
     Column("Confidence", 11, "confidence"),
     Column("Evidence", 40, "evidence", wrap=True),
     Column("Current status", 20, "current", wrap=True),
-    Column("Decision", 11, "decision", editable=True),
-    Column("Strength", 10, "strength_cell", editable=True),
-    Column("Rationale", 40, "rationale_cell", editable=True, wrap=True),
-    Column("Reviewer", 16, "reviewer_cell", editable=True),
+    # The columns to fill in hold text ("@"): in General, a rationale typed "3/4" was read as a date,
+    # "1.10" as 1.1, a reviewer TRUE as True (an audit of the review workbook).
+    Column("Decision", 11, "decision", editable=True, number_format="@"),
+    Column("Strength", 10, "strength_cell", editable=True, number_format="@"),
+    Column("Rationale", 40, "rationale_cell", editable=True, wrap=True, number_format="@"),
+    Column("Reviewer", 16, "reviewer_cell", editable=True, number_format="@"),
     Column("Source id", 9, "source_id", hidden=True),
     Column("Target id", 9, "target_id", hidden=True),
     Column("Fingerprint", 18, "fingerprint", hidden=True),
@@ -298,6 +301,21 @@ def _differs(u: Undecided, strength, rationale) -> bool:
     """Whether an undecided row's Strength or Rationale cell says otherwise than the database."""
     return u.rationale != clean_text(rationale or "") or bool(
         u.strength and u.strength.casefold() != (strength or "").casefold())
+
+
+def _emptied(db, undecided: list[Undecided]) -> list[int]:
+    """The rows without a decision where the export wrote one (the alignment decided, not flagged,
+    as it was then): a decision is not undone by emptying its cell, and the import said nothing."""
+    by_id = {u.alignment: u for u in undecided if u.alignment is not None and u.fingerprint}
+    rows = []
+    ids = list(by_id)
+    for at in range(0, len(ids), 500):  # (SQLite's limit on parameters; the decided ones only, then read whole)
+        part = ids[at:at + 500]
+        for row in db.query(f"select * from alignment_details where id in ({', '.join('?' * len(part))}) "
+                            "and status != 'suggested' and not needs_review", part):
+            if seen_as_exported(row, by_id[row["id"]].fingerprint):
+                rows.append(by_id[row["id"]].row)
+    return sorted(rows)
 
 
 def _noted_suggestions(db, undecided: list[Undecided]) -> list[tuple[Undecided, tuple]]:
@@ -606,6 +624,7 @@ class ImportResult:
     edited: list = dataclasses.field(default_factory=list)  # rows whose statement cells were edited (not imported)
     strength_left_out: list = dataclasses.field(default_factory=list)  # rejected rows with a strength typed in
     newer: list = dataclasses.field(default_factory=list)  # rows not edited, their alignment decided otherwise since
+    emptied: list = dataclasses.field(default_factory=list)  # rows whose exported decision was emptied
 
     @property
     def notes(self) -> list[str]:
@@ -623,6 +642,10 @@ class ImportResult:
             notes.append(f"{plural(len(self.strength_left_out), 'row')} rejected with a strength (a strength is for "
                          "accepted alignments: the rejections were imported, the strength left out; to accept in "
                          f"part, write accept and partial): {short_list(str(n) for n in self.strength_left_out)}")
+        if self.emptied:
+            notes.append(f"{plural(len(self.emptied), 'row')} whose decision was emptied (a decision is not undone "
+                         "by emptying its cell: it stays as it is; to change it, write the other one): "
+                         f"{short_list(str(n) for n in self.emptied)}")
         if self.newer:
             notes.append(f"{plural(len(self.newer), 'row')} as exported, not edited, whose alignment was decided "
                          "otherwise since (kept as the database has it; to decide it again here, change the row): "
@@ -668,6 +691,7 @@ class Undecided(typing.NamedTuple):
     alignment: int | None
     strength: str
     rationale: str
+    fingerprint: str | None = None
 
     @property
     def noted(self) -> bool:
@@ -706,6 +730,12 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
         raise UnreadableWorkbook(path, exc) from None
     try:
         if SHEET not in workbook.sheetnames:
+            if COVER in workbook.sheetnames:  # (one of ours, its sheet renamed)
+                others = [name for name in workbook.sheetnames if name not in (COVER, NO_LIKELY)]
+                raise SourceError(f"it has no sheet {SHEET!r}, where a review workbook holds its decisions (its "
+                                  f"sheets: {', '.join(repr(n) for n in workbook.sheetnames)}); if "
+                                  + (f"{others[0]!r} is it, " if len(others) == 1 else "one of them is it, ")
+                                  + f"rename it back to {SHEET!r} and import again", file=path.name)
             raise SourceError(f"this is not a crosswalk review workbook: it has no sheet {SHEET!r} "
                               "(make one with 'crosswalk review export')", file=path.name)
         merged = _merged_ranges(workbook[SHEET])
@@ -713,10 +743,20 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
         try:
             columns = _find_columns(next(rows, None) or [], path.name)
         except SourceError as exc:
+            if "missing" not in exc.message:
+                raise
             header_merges = [ref for ref, (_, top, _, _) in merged.items() if top == 1]
-            if header_merges and "missing" in str(exc):
+            if header_merges:
                 raise SourceError(f"{exc.message}: row 1 has merged cells ({', '.join(header_merges)}); unmerge "
                                   "them", file=path.name, sheet=SHEET, row=1) from None
+            # (a title typed above the header: the header is found a few rows down)
+            for number, cells in enumerate(itertools.islice(rows, 5), start=2):
+                try:
+                    _find_columns(list(cells), path.name)
+                except SourceError:
+                    continue
+                raise SourceError(f"the header is on row {number}, not row 1 (rows were inserted above it): "
+                                  "delete them and import again", file=path.name, sheet=SHEET, row=number) from None
             raise
         errors: list[str] = []
         # A merged cell keeps its value in its first row only: the rows under it would be read undecided.
@@ -741,7 +781,8 @@ def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]
                     except (TypeError, ValueError):
                         alignment = None
                     undecided.append(Undecided(number, alignment, clean_text(values["Strength"][0]),
-                                               clean_text(values["Rationale"][0])))
+                                               clean_text(values["Rationale"][0]),
+                                               clean_text(values["Fingerprint"][0])))
                 continue
             seen[item.alignment_id] = number
             parsed.append(item)
@@ -840,6 +881,14 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
         value, kind = values[name]
         if kind == "f":
             errors.append(f"row {number}, {columns.where(name)}: a formula ({value}); type the text itself")
+    if all(values[name][0] in (None, "") for name in ("Alignment id", "Source id", "Target id", "Fingerprint")):
+        # A row typed in by hand: a note below the list is read for nothing; one with a decision is one
+        # error (not one for each hidden cell it lacks).
+        if str(values["Decision"][0] or "").strip() == "":
+            return None, errors
+        return None, errors + [f"row {number}: a row added by hand (its hidden id columns are empty) is not read: "
+                               "the workbook decides the suggestions it lists; decide another pair with crosswalk "
+                               "decide or crosswalk import-decisions"]
     ids = {}
     for name in ("Alignment id", "Source id", "Target id"):
         value = values[name][0]
@@ -915,6 +964,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     # A strength or rationale written on a suggestion left without a decision: most likely a decision
     # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
     result.forgotten = sorted(u.row for u, _ in _noted_suggestions(db, undecided))
+    result.emptied = _emptied(db, undecided)
     via = f"workbook {path.name}"
     stamp = now()
     with write_transaction(db):

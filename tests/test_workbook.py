@@ -1385,3 +1385,52 @@ def test_a_row_nobody_edited_is_no_conflict_where_the_database_decided_otherwise
     wb.save(out)
     result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
     assert result.exit_code == 3 and f"Conflict: row {rows[1]}" in result.output, result.output
+
+
+def test_a_renamed_sheet_a_title_row_a_row_typed_in_and_an_emptied_decision_are_each_said_plainly(
+        small_db, tmp_path, runner):
+    """An audit of the review workbook: its sheet renamed was "not a crosswalk review workbook"; a
+    title row above the header made the hidden columns "missing"; a row typed in by hand gave four
+    errors (each hidden cell) and blocked the import; a decided row's Decision emptied was passed over
+    without a word; and a rationale typed 3/4 in a General cell became a date."""
+    assert runner.invoke(cli, ["decide", str(small_db), "1", "accept", "--reviewer", "bob"]).exit_code == 0
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    h = headers(wb["Suggestions"])
+    assert {wb["Suggestions"].cell(2, h[name]).number_format for name in
+            ("Decision", "Strength", "Rationale", "Reviewer")} == {"@"}  # (text: typed 3/4 stays 3/4)
+
+    def imported(change, name):
+        wb = openpyxl.load_workbook(out)
+        change(wb, wb["Suggestions"])
+        path = tmp_path / name
+        wb.save(path)
+        return runner.invoke(cli, ["review", "import", str(small_db), str(path), "--reviewer", "committee"])
+
+    result = imported(lambda wb, ws: setattr(ws, "title", "Welding review"), "renamed.xlsx")
+    assert result.exit_code == 1 and result.stderr.startswith(
+        "Error: renamed.xlsx: it has no sheet 'Suggestions', where a review workbook holds its decisions (its "
+        "sheets: ") and result.stderr.strip().endswith(
+        "if 'Welding review' is it, rename it back to 'Suggestions' and import again"), result.stderr
+    result = imported(lambda wb, ws: ws.insert_rows(1, 2), "title.xlsx")
+    assert (result.exit_code, result.stderr.strip()) == (
+        1, "Error: title.xlsx, sheet 'Suggestions', row 3: the header is on row 3, not row 1 (rows were inserted "
+           "above it): delete them and import again"), result.stderr
+
+    def typed_in(wb, ws):
+        last = ws.max_row + 1
+        ws.cell(last, h["CTE code"]).value, ws.cell(last, h["Academic code"]).value = "W.1", "3.OA.1"
+        ws.cell(last, h["Decision"]).value = "accept"
+        ws.cell(last + 2, h["CTE statement"]).value = "Reviewed by the committee, March 2026"  # (a note: read for nothing)
+    result = imported(typed_in, "typed.xlsx")
+    assert result.exit_code == 1 and (
+        "1 bad value, nothing was imported: row 14: a row added by hand (its hidden id columns are empty) is not "
+        "read") in result.stderr, result.stderr
+
+    rows = rows_by_id(openpyxl.load_workbook(out)["Suggestions"])
+    result = imported(lambda wb, ws: setattr(ws.cell(rows[1], h["Decision"]), "value", None), "emptied.xlsx")
+    assert result.exit_code == 0 and (
+        f"1 row whose decision was emptied (a decision is not undone by emptying its cell: it stays as it is; to "
+        f"change it, write the other one): {rows[1]}") in result.stderr, result.stderr
+    assert sqlite3.connect(small_db).execute("select status from alignments where id = 1").fetchone() == ("accepted",)
