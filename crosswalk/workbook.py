@@ -48,7 +48,7 @@ from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
     record_decision, seen_as_exported,
 )
-from .sources import check_input_file, file_kind
+from .sources import check_input_file, code_number, file_kind
 from .text import CHANCE, grade_label, parse_grades, plural, same_words, score_text, short_list, shown_score, visible
 
 SHEET = "Suggestions"
@@ -244,8 +244,9 @@ def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
             pending.append(item)
             continue
         strength, rationale = _asked(db, row, item)
-        if plan_decision(db, row, item.decision, strength=strength, rationale=rationale).changed:
-            pending.append(item)
+        if plan_decision(db, row, item.decision, strength=strength, rationale=rationale).changed and not (
+                not seen_as_exported(row, item.fingerprint) and _untouched(db, row, item)):
+            pending.append(item)  # (a row as exported, decided otherwise since: nothing the import would apply)
     return pending
 
 
@@ -845,8 +846,7 @@ class Columns:
 
 def _find_columns(header, file: str) -> Columns:
     found: dict[str, int] = {}
-    read = {name.lower() for name in (*REQUIRED, SCORE, OLD_SCORE, "Confidence", "Evidence", "CTE statement",
-                                      "Academic standard", "CTE code", "Academic code")}
+    read = {name.lower() for name in REQUIRED}  # (of the others, a committee's own "Evidence": the first is read)
     for i, cell in enumerate(header):
         name = str(cell.value).strip().lower() if cell.value is not None else None
         if name in read and name in found:
@@ -1031,28 +1031,31 @@ def _shown(db, row, exported: str) -> tuple[str | None, str | None]:
     return (state[1], state[2]) if state else (row["strength"], row["rationale"])
 
 
-def _exported_state(db, row, exported: str) -> tuple[str, str | None, str | None] | None:
+def _exported_state(db, row, exported: str) -> tuple[str, str | None, str | None, bool] | None:
     """The status, strength and rationale the alignment had when the row's fingerprint was made (now,
-    or a state of its history); None where none matches."""
+    or a state of its history), and whether it was flagged for re-review then; None where none matches."""
     if seen_as_exported(row, exported):
-        return row["status"], row["strength"], row["rationale"]
+        return row["status"], row["strength"], row["rationale"], bool(row["needs_review"])
     for entry in db.execute(
             "select old_status, old_strength, old_rationale, new_status, new_strength, new_rationale "
             "from review_log where alignment_id = ? and action != 'comment' order by id desc", [row["id"]]):
         for status, strength, rationale in (entry[:3], entry[3:]):
-            if status and any(seen_as_exported(dict(row, status=status, strength=strength, rationale=rationale,
-                                                    needs_review=flagged), exported) for flagged in (0, 1)):
-                return status, strength, rationale
+            for flagged in (0, 1):
+                if status and seen_as_exported(dict(row, status=status, strength=strength, rationale=rationale,
+                                                    needs_review=flagged), exported):
+                    return status, strength, rationale, bool(flagged)
     return None
 
 
 def _untouched(db, row, item: WorkbookRow) -> bool:
     """Whether a row says what the export wrote in it (its decision, strength and rationale as they
-    were then): a row nobody edited, whose alignment someone decided otherwise since, asks for nothing."""
+    were then, and no reviewer: the export leaves that cell empty): a row nobody edited, whose
+    alignment someone decided otherwise since, asks for nothing. A row exported for re-review had its
+    Decision left empty: one there now was typed."""
     state = _exported_state(db, row, item.fingerprint)
-    if state is None or row["needs_review"]:
+    if state is None or state[3] or item.reviewer:
         return False
-    status, strength, rationale = state
+    status, strength, rationale, _ = state
     return ({"accepted": "accept", "rejected": "reject"}.get(status) == item.decision
             and (item.strength or item.rejected_strength) == (strength or None)
             and (item.rationale or None) == (clean_text(rationale) or None))
@@ -1092,9 +1095,15 @@ def _moved(db, row, item: WorkbookRow) -> str | None:
         return str(cell).strip().casefold() == written.casefold()
 
     def another_standards(cell, standard_id) -> bool:
-        return db.execute("select 1 from standards where framework_id = (select framework_id from standards "
-                          "where id = ?) and id != ? and code = ? collate nocase limit 1",
-                          [standard_id, standard_id, str(cell).strip()]).fetchone() is not None
+        """Whether the code shown is another standard's of the framework (as same() reads a code: a
+        number as a number, a text without the characters no one can see, in any case)."""
+        others = db.execute("select code from standards where framework_id = (select framework_id from standards "
+                            "where id = ?) and id != ?", [standard_id, standard_id]).fetchall()
+        if isinstance(cell, (int, float)) and not isinstance(cell, bool):
+            number = code_number(repr(cell))
+            return number is not None and any(code_number(code) == number for code, in others)
+        shown = visible(str(cell), nul=True).strip().casefold()
+        return any(visible(code, nul=True).strip().casefold() == shown for code, in others)
 
     shown = item.codes
     if all(same(cell, code) or (said is not None and str(said).strip() != "" and _words(said) == _words(now)

@@ -1338,7 +1338,7 @@ def test_a_copied_column_a_code_typed_over_and_merged_cells_are_refused_not_read
         codes = {ws.cell(r, h["Academic code"]).value for r in range(2, ws.max_row + 1)}
         other = next(c for c in ("N-Q.1", "G-MG.1", "HS-PS3-4") if c != ws.cell(2, h["Academic code"]).value
                      and c in codes)
-        ws.cell(2, h["Academic code"]).value = other
+        ws.cell(2, h["Academic code"]).value = other + "\u200b"  # (pasted with a character no one sees)
         set_decision(ws, 2, "accept", None, f"really {other}")
     result = import_workbook(db, edited(code_typed_over, "typed.xlsx"), reviewer="committee")
     assert sum(result.recorded.values()) == 0 and len(result.conflicts) == 1
@@ -1434,3 +1434,51 @@ def test_a_renamed_sheet_a_title_row_a_row_typed_in_and_an_emptied_decision_are_
         f"1 row whose decision was emptied (a decision is not undone by emptying its cell: it stays as it is; to "
         f"change it, write the other one): {rows[1]}") in result.stderr, result.stderr
     assert sqlite3.connect(small_db).execute("select status from alignments where id = 1").fetchone() == ("accepted",)
+
+
+def test_a_row_signed_typed_on_a_re_review_row_or_exported_again_is_not_taken_for_untouched(small_db, tmp_path, runner):
+    """A review of the rule above: a decision typed on a row exported for re-review (its Decision left
+    empty by the export), or a row only signed in the Reviewer column, was taken for a row nobody
+    edited and left out without a conflict; and an export over a workbook whose rows are all as
+    exported refused ("holds 2 decisions not yet imported"), though importing it changes nothing. A
+    committee's own "Evidence" column beside the export's is read for nothing, not refused."""
+    from crosswalk.importer import import_file
+
+    other = sqlite3.connect(small_db).execute(
+        "select min(id) from alignments where source_id != (select source_id from alignments where id = 1)"
+    ).fetchone()[0]  # (an alignment of another task)
+    for alignment in (1, other):
+        assert runner.invoke(cli, ["decide", str(small_db), str(alignment), "accept", "--reviewer", "bob"]).exit_code == 0
+    db = open_db(small_db)
+    task_of_1 = db.execute("select s.code from alignments a join standards s on s.id = a.source_id where a.id = 1"
+                           ).fetchone()[0]
+    reworded = [[(cell + " Again." if row and row[0] == task_of_1 and cell == row[1] else cell) for cell in row]
+                for row in WELDING]
+    import_file(db, write_xlsx(tmp_path / "welding2.xlsx", reworded, sheet="Tasks"), framework="Welding",
+                kind="industry")
+    db.conn.commit()
+    flagged = {r[0] for r in db.execute("select id from alignments where needs_review = 1")}
+    db.close()
+    assert 1 in flagged and other not in flagged, flagged
+    out = tmp_path / "r.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(out)]).exit_code == 0
+    for alignment in (1, other):
+        assert runner.invoke(cli, ["decide", str(small_db), str(alignment), "reject", "--reviewer", "alice"]).exit_code == 0
+    wb = openpyxl.load_workbook(out)
+    ws = wb["Suggestions"]
+    h, rows = headers(ws), rows_by_id(ws)
+    assert ws.cell(rows[1], h["Decision"]).value is None  # (exported for re-review: its Decision left empty)
+    ws.cell(rows[1], h["Decision"]).value = "accept"
+    ws.cell(rows[other], h["Reviewer"]).value = "Pat (chair)"  # (the row as exported, signed)
+    ws.cell(1, ws.max_column + 1).value = "Evidence"  # (the committee's own)
+    wb.save(out)
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 3 and f"Conflict: row {rows[1]}" in result.output and (
+        f"Conflict: row {rows[other]}" in result.output) and "as exported, not edited" not in result.output, result.output
+    untouched = tmp_path / "untouched.xlsx"
+    assert runner.invoke(cli, ["review", "export", str(small_db), str(untouched)]).exit_code == 0
+    assert runner.invoke(cli, ["decide", str(small_db), str(other), "accept", "--reviewer", "alice"]).exit_code == 0
+    result = runner.invoke(cli, ["review", "import", str(small_db), str(untouched), "--reviewer", "committee"])
+    assert result.exit_code == 0 and "as exported, not edited" in result.stderr, result.output
+    again = runner.invoke(cli, ["review", "export", str(small_db), str(untouched)])
+    assert again.exit_code == 0, again.output  # (nothing in it the import would apply: no --force needed)
