@@ -1323,7 +1323,7 @@ def test_a_copied_column_a_code_typed_over_and_merged_cells_are_refused_not_read
     with pytest.raises(SourceError) as info:
         import_workbook(db, edited(copy_rationale, "copy.xlsx"), reviewer="committee")
     column = get_column_letter(headers(openpyxl.load_workbook(out)["Suggestions"])["Rationale"])
-    assert str(info.value).startswith(f"copy.xlsx, sheet 'Suggestions', row 1, column ") and (
+    assert str(info.value).startswith("copy.xlsx, sheet 'Suggestions', row 1, column ") and (
         f"two columns are headed 'Rationale': {column} and ") in str(info.value), str(info.value)
 
     def backup_decisions(ws, h):
