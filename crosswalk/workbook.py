@@ -899,7 +899,9 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
                           "(the id columns must not be edited)")
     decision_value = values["Decision"][0]
     decision = said = None
-    if decision_value not in (None, "") and str(decision_value).strip():
+    if values["Decision"][1] == "f":
+        pass  # (a formula: said above, once)
+    elif decision_value not in (None, "") and str(decision_value).strip():
         try:
             decision, said = read_decision(decision_value)
         except CrosswalkError:
@@ -907,7 +909,7 @@ def _read_row(number: int, values: dict, columns: Columns, seen: dict) -> tuple[
                           f"({DECISION_ALSO})")
     strength = None
     try:
-        strength = normalise_strength(values["Strength"][0]) or said
+        strength = None if values["Strength"][1] == "f" else normalise_strength(values["Strength"][0]) or said
     except CrosswalkError:
         errors.append(f"row {number}, {columns.where('Strength')}: {values['Strength'][0]!r} is not full or partial")
     fp = clean_text(values["Fingerprint"][0])

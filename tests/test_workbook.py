@@ -633,17 +633,19 @@ def test_bad_values_are_named_and_nothing_is_imported(small_db, tmp_path, runner
     set_decision(ws, 5, "accept", "medium")
     ws.cell(6, headers(ws)["Alignment id"]).value = "x12"
     set_decision(ws, 7, "reject", rationale="=A1")  # a formula typed into the rationale
+    set_decision(ws, 8, '=IF(1,"accept","reject")')  # and into a decision: one error, not two
     wb.save(out)
     before = pathlib.Path(small_db).read_bytes()
     result = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "x"])
     assert result.exit_code == 1
     assert result.stderr.strip() == (
-        "Error: r.xlsx, sheet 'Suggestions': 4 bad values, nothing was imported: "
+        "Error: r.xlsx, sheet 'Suggestions': 5 bad values, nothing was imported: "
         "row 3, column M (Decision): 'acept' is not accept or reject (also read: accepted, rejected, yes, "
         "no, full, partial); "
         "row 5, column N (Strength): 'medium' is not full or partial; "
         "row 6, column A (Alignment id): 'x12' is not an id (the id columns must not be edited); "
-        "row 7, column O (Rationale): a formula (=A1); type the text itself")
+        "row 7, column O (Rationale): a formula (=A1); type the text itself; "
+        "row 8, column M (Decision): a formula (=IF(1,\"accept\",\"reject\")); type the text itself")
     assert log(small_db) == []
     assert pathlib.Path(small_db).read_bytes() == before
     # A missing file, a folder or a device: one Error: line, exit 1, nothing read (issue 16).
