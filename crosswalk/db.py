@@ -26,6 +26,7 @@ import hashlib
 import os
 import pathlib
 import shlex
+import sqlite3
 import tempfile
 
 try:
@@ -1484,6 +1485,26 @@ def m022_flags_since_sign_off_apart_from_changes(db: sqlite_utils.Database) -> N
          f"                    AND a.status != 'suggested' AND {since}\n"
          "            ) AS flagged_since_status"),
     ))
+
+
+@migrations()
+def m023_a_database_knows_itself(db: sqlite_utils.Database) -> None:
+    """A random identifier of the database, made once (a copy of the file keeps it): a review
+    workbook's cover names it, so that one imported into another database is told so whatever the
+    two files are called (an audit: two databases both called district.db, every row of the workbook a
+    conflict blaming a sort, and no word of the other database)."""
+    db.execute("CREATE TABLE IF NOT EXISTS database_identity (id TEXT NOT NULL)")
+    db.execute("INSERT INTO database_identity (id) SELECT lower(hex(randomblob(16))) "
+               "WHERE NOT EXISTS (SELECT 1 FROM database_identity)")
+
+
+def database_identity(db) -> str | None:
+    """The database's identifier (m023); None where it has none (a public copy)."""
+    try:
+        row = db.execute("SELECT id FROM database_identity LIMIT 1").fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row else None
 
 
 # A strength is full or partial, and an accepted alignment has one (m021).

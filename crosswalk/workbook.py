@@ -40,8 +40,8 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .cells import is_formula_like, write_cell
-from .db import (CONFIDENCES, STATUSES, framework_id, now, program_id, program_name, row_id, statement_order_sql,
-                 write_transaction)
+from .db import (CONFIDENCES, STATUSES, database_identity, framework_id, now, program_id, program_name, row_id,
+                 statement_order_sql, write_transaction)
 from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark, sheet_names
 from .review import (
@@ -528,6 +528,7 @@ def _cover_lines(db, rows: list[dict], tally: Tally, *, program, filters: str, d
         ("Industry frameworks", ", ".join(frameworks) or "(none)"),
         ("Academic frameworks", ", ".join(academic) or "(none)"),
         ("Database", database_name or ""),
+        ("Database id", database_identity(db) or ""),  # (told apart from another file of the same name)
         ("Exported at", now()),
         ("Filters", filters),
         (None, None),
@@ -620,6 +621,8 @@ class ImportResult:
     recreated: int = 0
     conflicts: list = dataclasses.field(default_factory=list)
     exported_from: str | None = None  # the database the cover sheet names
+    exported_id: str | None = None  # and its identifier (db.database_identity; None in older workbooks)
+    database_id: str | None = None  # the identifier of the one imported into
     database: str | None = None  # the one imported into (its file name)
     forgotten: list = dataclasses.field(default_factory=list)  # rows of suggestions with a strength or rationale, no decision
     edited: list = dataclasses.field(default_factory=list)  # rows whose statement cells were edited (not imported)
@@ -632,7 +635,12 @@ class ImportResult:
         """What the reviewer should know besides the conflicts: every row may conflict because the
         workbook came from another database; rows that look like a decision forgotten."""
         notes = []
-        if self.conflicts and self.exported_from and self.database and self.exported_from != self.database:
+        if self.conflicts and self.exported_id and self.database_id:
+            if self.exported_id != self.database_id:  # (told by the identifiers, whatever the files are called)
+                notes.append(f"{self.path.name} was exported from another database"
+                             + (f" (named {self.exported_from})" if self.exported_from else "")
+                             + f" than {self.database or 'this one'}: its rows name that database's alignments")
+        elif self.conflicts and self.exported_from and self.database and self.exported_from != self.database:
             notes.append(f"{self.path.name} was exported from a database named {self.exported_from}, not "
                          f"{self.database}: if that is another database, its rows name that database's alignments")
         if self.forgotten:
@@ -714,10 +722,10 @@ READ_AS_XLSX = "save it in Excel or LibreOffice as an Excel workbook (.xlsx, 'Ex
 DAMAGED = (ParseError, zipfile.BadZipFile, zlib.error, EOFError)
 
 
-def read_workbook(path) -> tuple[str | None, list[WorkbookRow], list[Undecided]]:
+def read_workbook(path) -> tuple[tuple[str | None, str | None], list[WorkbookRow], list[Undecided]]:
     """Read and check every row of a review workbook; raise one error naming each bad value. Returns
-    the database its cover sheet names (None: none named), its decided rows, and its rows without a
-    decision."""
+    the database its cover sheet names (its file name and identifier, each None where not named),
+    its decided rows, and its rows without a decision."""
     path = check_input_file(path, "a review workbook")  # not a folder, a device, a pipe, nor a zip bomb
     try:
         workbook = openpyxl.load_workbook(path, read_only=True)
@@ -816,15 +824,15 @@ def _merged_ranges(sheet) -> dict[str, tuple[int, int, int, int]]:
     return found
 
 
-def _cover_database(workbook) -> str | None:
-    """The database the cover sheet names (the file name ``review export`` wrote there)."""
-    if COVER not in workbook.sheetnames:
-        return None
-    for row in workbook[COVER].iter_rows(max_row=40, max_col=2, values_only=True):
-        if row and row[0] == "Database":
-            value = str(row[1]).strip() if len(row) > 1 and row[1] is not None else ""
-            return value or None
-    return None
+def _cover_database(workbook) -> tuple[str | None, str | None]:
+    """The database the cover sheet names: its file name and its identifier, as ``review export``
+    wrote them there (None: not written, as in a workbook exported before the identifier)."""
+    found = {}
+    if COVER in workbook.sheetnames:
+        for row in workbook[COVER].iter_rows(max_row=40, max_col=2, values_only=True):
+            if row and row[0] in ("Database", "Database id") and row[0] not in found:
+                found[row[0]] = (str(row[1]).strip() if len(row) > 1 and row[1] is not None else "") or None
+    return found.get("Database"), found.get("Database id")
 
 
 @dataclasses.dataclass
@@ -959,10 +967,11 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     if not reviewer:
         raise CrosswalkError("say who imports the decisions: --reviewer is required")
     path = pathlib.Path(path)
-    exported_from, items, undecided = read_workbook(path)
+    (exported_from, exported_id), items, undecided = read_workbook(path)
     file = database_file(db)
     result = ImportResult(path, undecided=len(undecided), exported_from=exported_from,
-                          database=file.name if file else None)
+                          database=file.name if file else None, exported_id=exported_id,
+                          database_id=database_identity(db))
     # A strength or rationale written on a suggestion left without a decision: most likely a decision
     # forgotten (a re-review row comes with its old strength and rationale, and no decision, by design).
     result.forgotten = sorted(u.row for u, _ in _noted_suggestions(db, undecided))

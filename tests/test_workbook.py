@@ -918,10 +918,18 @@ def test_a_workbook_from_another_database_says_so(small_db, tmp_path, runner, we
     assert result.exit_code == 3, result.output  # (conflicts left)
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith(f"Conflict: row {first} (alignment ") and len(lines) == 2
-    assert lines[1] == ("Note: r.xlsx was exported from a database named small.db, not district.db: if that is "
-                        "another database, its rows name that database's alignments")
+    assert lines[1] == ("Note: r.xlsx was exported from another database (named small.db) than district.db: its "
+                        "rows name that database's alignments")
     assert "0 decisions recorded" in result.stdout and result.stdout.strip().endswith("; 1 conflict (not applied, see above)")
     assert other.read_bytes() == before
+    # Told by the database's identifier, not its name: another database called small.db too (an audit:
+    # no note, every row a conflict blaming a sort).
+    namesake = tmp_path / "elsewhere" / "small.db"
+    namesake.parent.mkdir()
+    namesake.write_bytes(other.read_bytes())
+    result = runner.invoke(cli, ["review", "import", str(namesake), str(out), "--reviewer", "committee"])
+    assert result.exit_code == 3 and ("Note: r.xlsx was exported from another database (named small.db) than "
+                                      "small.db") in result.stderr, result.output
     # Into the database it came from, no note.
     back = runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "committee"])
     assert back.exit_code == 0 and "Note:" not in back.stderr and "1 decision recorded" in back.stdout
