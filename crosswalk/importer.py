@@ -600,20 +600,23 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
     # BEGIN IMMEDIATE: with a deferred transaction, another writer's commit between this one's first read
     # and first write was 'database is locked' at once, the busy timeout never waited (a match running).
     with write_transaction(db):
+        # One time for the whole import: its standards, their flags in the review log, the import log
+        # (read at each step, a slow import's flags and its log entry fell a second apart).
+        stamp = now()
         framework_id, described_anew = _upsert_framework(db, meta)
         result.framework_id = framework_id
         result.framework = framework_name(db, framework_id)
         _diff(db, framework_id, rows, result, write=True, file=file, progress=progress,
-              retire_missing=retire_missing)
+              retire_missing=retire_missing, stamp=stamp)
         # imported_at is a CASE export's lastChangeDateTime: it moves only where the import changed
         # something (a re-import that changes nothing leaves it; the import is logged below).
         if described_anew or result.added or result.changed or result.retired:
-            db.execute("update frameworks set imported_at = ? where id = ?", [now(), framework_id])
+            db.execute("update frameworks set imported_at = ? where id = ?", [stamp, framework_id])
         db["import_log"].insert(
             dict(
                 framework_id=framework_id, source_file=file, source_sheet=sheet,
                 added=result.added, changed=result.changed, unchanged=result.unchanged,
-                retired=result.retired, at=now(),
+                retired=result.retired, at=stamp,
             )
         )
     return result
@@ -642,7 +645,7 @@ def _upsert_framework(db, meta: dict) -> tuple[int, bool]:
 
 
 def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, *, write: bool,
-          file: str, progress=None, retire_missing: bool = False) -> None:
+          file: str, progress=None, retire_missing: bool = False, stamp: str | None = None) -> None:
     existing = {
         r["code"]: r
         for r in db.query(
@@ -674,7 +677,7 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
             "statements under a new code, word for word, are the same standards (updated in place, their "
             "decisions kept): " + short_list([f"{old['code']} → {code}" for code, old in recoded.items()]))
         recased = {**recased, **recoded}
-    stamp = now()
+    stamp = stamp or now()
     seen = set()
     new_rows = []
     # Updates by the columns they set, each run as one prepared statement: sqlite-utils' update()
