@@ -22,8 +22,9 @@ import pathlib
 import re
 import stat
 import zipfile
+import zlib
 
-from .errors import SourceError
+from .errors import CrosswalkError, SourceError
 from .text import visible
 
 # How far down a sheet the header may be (title rows above it are common).
@@ -455,7 +456,7 @@ def _check_inflated_sizes(path: pathlib.Path) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
         return  # a damaged file: the workbook reader says so
     hint = "a cell or sheet this big is not a list of standards: check that this is the right file"
     for part in parts:
@@ -476,14 +477,23 @@ def _zip_mimetype(path: pathlib.Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as archive:
             return archive.read("mimetype").decode("ascii", "replace").strip()
-    except (KeyError, zipfile.BadZipFile, OSError):
-        return None
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, zlib.error):
+        return None  # (a damaged zip, a name not in its encoding, a zip version Python cannot read)
 
 
 def _read_sheets(path: pathlib.Path, kind: str, wanted, header_names=None) -> list[Table]:
     readers = {"xlsx": _xlsx_sheets, "xls": _xls_sheets, "ods": _ods_sheets}
     # the names of all sheets, [(name, raw rows, extras)] of those wanted, and the names of the hidden ones
-    names, loaded, hidden = readers[kind](path, wanted)
+    try:
+        names, loaded, hidden = readers[kind](path, wanted)
+    except (CrosswalkError, MemoryError):
+        raise
+    except Exception as exc:  # a damaged file's parser failing its own way (an audit: zlib.error in a
+        # damaged .ods, struct.error, AssertionError, IndexError from a damaged .xls, NotImplementedError
+        # for an unknown zip version), a traceback each: one error instead
+        raise SourceError(f"is not a readable .{kind} workbook ({exc.__class__.__name__}: {str(exc)[:200]})",
+                          file=path.name, hint="open it in Excel or LibreOffice and save it as .xlsx, then import "
+                                               "that") from None
     tables, empty = [], []
     for name, raw, extras in loaded:
         merges = extras.pop("merges", ())
@@ -768,10 +778,11 @@ def _xls_sheets(path: pathlib.Path, wanted):
     try:
         # formatting_info: xlrd reads merged cells only with it (an .xls it can read only without it is
         # read so, its merged cells left as they are).
+        # (logfile: xlrd writes its warnings about a damaged file to stdout, before crosswalk's error)
         try:
-            book = xlrd.open_workbook(str(path), on_demand=True, formatting_info=True)
+            book = xlrd.open_workbook(str(path), on_demand=True, formatting_info=True, logfile=io.StringIO())
         except Exception:
-            book = xlrd.open_workbook(str(path), on_demand=True)
+            book = xlrd.open_workbook(str(path), on_demand=True, logfile=io.StringIO())
     except Exception as exc:
         raise SourceError(
             f"is not a readable .xls workbook ({str(exc)[:200]})",
@@ -1245,11 +1256,31 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
     # last line's, one more than the row the spreadsheet shows (an audit of import-decisions).
     raw = [(number, values) for number, (_, values) in enumerate(raw, start=1)]
     table = _table_from_rows(path, None, raw, header_names)
+    _check_row_widths(table, delimiter)
     table.warnings.extend(notes)
     table.encoding = encoding
     table.delimiter = delimiter
     table.file_format = "csv"
     return table
+
+
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "bar"}
+
+
+def _check_row_widths(table: Table, delimiter: str) -> None:
+    """A CSV row with values beyond its header's last column: most likely a delimiter inside a cell that
+    is not in quotes ("Measure, cut and bevel plate" unquoted: the statement was cut at the comma, the
+    grade read from the rest, and the import said nothing; an audit). Empty cells beyond it are left."""
+    width = len(table.headers)
+    for number, values in table.rows:
+        extra = next((i for i in range(width, len(values)) if str(values[i] or "").strip()), None)
+        if extra is not None:
+            name = DELIMITER_NAMES.get(delimiter, repr(delimiter))
+            raise SourceError(f"has {len(values)} cells where its header has {width}: a {name} inside a cell that "
+                              f"is not in quotes? (the cell beyond the header holds {str(values[extra])[:60]!r})",
+                              file=table.path.name, row=number, column=str(extra + 1),
+                              hint=f'put a cell holding a {name} in double quotes ("Measure, cut and bevel plate"), '
+                                   "as a spreadsheet's Save As CSV does")
 
 
 KNOWN_HEADERS = frozenset(syn for names in SYNONYMS.values() for syn in names)

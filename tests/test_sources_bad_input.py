@@ -337,3 +337,57 @@ def test_a_file_that_is_no_spreadsheet_is_named_for_what_it_is(runner, tmp_path,
     path = tmp_path / name
     path.write_bytes(data)
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"], expected)
+
+
+def test_a_comma_inside_a_cell_not_in_quotes_is_refused_not_read_as_another_column(runner, tmp_path, base_db):
+    """An audit: "W.1,Measure, cut and bevel plate,11" (the statement's comma not in quotes) stored the
+    statement "Measure" and the grade "cut and bevel plate", exit 0; in a decisions file, a rationale
+    "ok, really" kept "ok". Empty cells beyond the header (a trailing comma) are left, as before."""
+    path = tmp_path / "tasks.csv"
+    path.write_text("Code,Statement,Grade\nW.1,Measure, cut and bevel plate,11\nW.2,Set up a MIG welder,11\n",
+                    encoding="utf-8")
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "tasks.csv, row 2, column 4: has 4 cells where its header has 3: a comma inside a cell that is not in "
+            "quotes? (the cell beyond the header holds '11')")
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text("CTE code,Academic standard,Decision,Rationale\nW.1,N.1,accept,ok, really\n", encoding="utf-8")
+    refused(runner, base_db, ["import-decisions", base_db, decisions], "decisions.csv, row 2, column 5: has 5 cells")
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("Code,Statement,Grade,\nW.1,Measure a plate,11,\nW.2,Set up a welder,11,,\n", encoding="utf-8")
+    _, rows = imported(runner, base_db, trailing)
+    assert rows == {"W.1": "Measure a plate", "W.2": "Set up a welder"}
+
+
+def test_a_damaged_workbook_whose_parser_fails_its_own_way_is_one_error(runner, tmp_path, base_db):
+    """An audit: a zip that names a version Python cannot read (NotImplementedError), a file name flagged
+    UTF-8 that is not (UnicodeDecodeError), a damaged .ods part (zlib.error) each ended in a traceback."""
+    good = tmp_path / "good.xlsx"
+    workbook = openpyxl.Workbook()
+    workbook.active.append(["Code", "Statement"])
+    workbook.active.append(["N.1", "Measure a plate."])
+    workbook.save(good)
+    data = bytearray(good.read_bytes())
+    central = data.find(b"PK\x01\x02")
+    version = bytearray(data)
+    version[central + 6:central + 8] = (234).to_bytes(2, "little")
+    (tmp_path / "version.xlsx").write_bytes(version)
+    refused(runner, base_db, ["import", base_db, tmp_path / "version.xlsx", "--framework", "New"],
+            "version.xlsx: is not a readable .xlsx workbook (NotImplementedError: zip file version 23.4)")
+    name = bytearray(data)
+    name[central + 9] |= 0x08
+    name[central + 46] = 0xBC
+    (tmp_path / "name.xlsx").write_bytes(name)
+    refused(runner, base_db, ["import", base_db, tmp_path / "name.xlsx", "--framework", "New"],
+            "name.xlsx: is not a readable .xlsx workbook (UnicodeDecodeError:")
+    ods = tmp_path / "bad.ods"
+    content = b"<?xml version='1.0'?><office:document-content/>" * 200
+    with zipfile.ZipFile(ods, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet",
+                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+    data = bytearray(ods.read_bytes())
+    info = zipfile.ZipFile(ods).getinfo("content.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+    data[start + 10:start + 40] = bytes(b ^ 0xFF for b in data[start + 10:start + 40])
+    ods.write_bytes(data)
+    refused(runner, base_db, ["import", base_db, ods, "--framework", "New"], "bad.ods: is not a readable .ods")
