@@ -491,18 +491,30 @@ def _sssom_decisions(path) -> Decisions:
                      repeated=repeated)
 
 
+NAMED_COLUMNS = ("source", "target", "decision", "strength", "rationale", "reviewer")  # (--<field>-column)
+
+
 def _map(table: Table, named: dict) -> dict[str, int]:
     index: dict[str, int] = {}
     for field, name in named.items():
         if name:
             index[field] = find_column(table, name, field + " column")
     normalised = [normalise_header(h) for h in table.headers]
+    # (as written: headers tells a repeated name apart, "Decision (2)")
+    written = [normalise_header(h) for h in (table.header_texts or table.headers)]
     for field, synonyms in COLUMNS.items():
         if field in index:
             continue
         for synonym in synonyms:
             hits = [i for i, h in enumerate(normalised) if h == synonym and i not in index.values()]
             if hits:
+                twins = [i for i, h in enumerate(written) if h == written[hits[0]]]
+                if len(twins) > 1:  # (an audit: two Decision columns, the first read and the other left unsaid)
+                    raise table.error(
+                        f"two columns are headed {table.headers[hits[0]]!r}: "
+                        + " and ".join(table.column_label(i) for i in twins[:2])
+                        + "; keep one" + (f", or name the one to read with --{field}-column" if field in NAMED_COLUMNS
+                                          else ""), row=table.header_row)
                 index[field] = hits[0]
                 break
     for field in ("source", "target"):

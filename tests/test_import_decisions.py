@@ -867,3 +867,19 @@ def test_a_csv_row_is_numbered_as_a_spreadsheet_shows_it(runner, small_db, tmp_p
     assert result.exit_code == 1 and result.stderr.startswith("Error: earlier.csv, row 3, column 3 (decision)"), \
         result.stderr
     assert _dump(small_db) == before
+
+
+def test_two_decision_columns_are_an_error_not_the_first_read(runner, small_db, tmp_path):
+    """An audit: a decisions file with two Decision columns (accept, reject) applied the first,
+    exit 0, as `import` refuses two columns of one name."""
+    path = write_csv(tmp_path / "twice.csv", [["CTE code", "Academic standard", "Decision", "Decision"],
+                                              ["W.1", "N-Q.1", "accept", "reject"]])
+    before = _dump(small_db)
+    result = runner.invoke(cli, ["import-decisions", str(small_db), str(path)])
+    assert (result.exit_code, result.stderr.strip()) == (
+        1, "Error: twice.csv, row 1: two columns are headed 'Decision': 3 (Decision) and 4 (Decision (2)); keep "
+           "one, or name the one to read with --decision-column"), result.output
+    assert _dump(small_db) == before
+    named = runner.invoke(cli, ["import-decisions", str(small_db), str(path), "--decision-column", "Decision (2)"])
+    assert named.exit_code == 0 and sqlite3.connect(small_db).execute(
+        "select status from alignments where id = 1").fetchone() == ("rejected",), named.output
