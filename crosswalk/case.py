@@ -264,6 +264,13 @@ def read_case(path) -> dict:
     """Read a CASE JSON file, with a clear error for anything that is not a ``CFPackage``."""
     path = check_input_file(path, "a CASE JSON file")
     data = path.read_bytes()
+    # (a workbook or a PDF given for a package was "not UTF-8 text ... save it as UTF-8")
+    for magic, what in ((b"PK\x03\x04", "a workbook (.xlsx or .ods) or another zip file"),
+                        (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"), (b"%PDF", "a PDF document")):
+        if data.startswith(magic):
+            raise SourceError(f"is {what}, not a CASE JSON package", file=path.name,
+                              hint="import a framework's spreadsheet with crosswalk import; import-case reads "
+                                   "CASE JSON (a CFPackage)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -346,8 +346,9 @@ def check_input_file(path, what: str = "a spreadsheet") -> pathlib.Path:
         raise SourceError(f"is {kind}, not {what}", file=str(path),
                           hint="give the path of a file saved on disk")
     if info.st_size > MAX_FILE_BYTES:
-        raise SourceError(f"is {_size(info.st_size)}; crosswalk reads files up to {_size(MAX_FILE_BYTES)}",
-                          file=path.name, hint=f"is this {what}?")
+        # (in bytes too: rounded, a file just over the limit read "is 1 GB; crosswalk reads files up to 1 GB")
+        raise SourceError(f"is {_size(info.st_size)} ({info.st_size:,} bytes); crosswalk reads files up to "
+                          f"{_size(MAX_FILE_BYTES)} ({MAX_FILE_BYTES:,} bytes)", file=path.name, hint=f"is this {what}?")
     try:
         with path.open("rb") as fh:
             head = fh.read(4)
@@ -387,6 +388,9 @@ def file_kind(path: pathlib.Path) -> str:
                 hint="open it in Excel, remove the password (File > Info > Protect Workbook) and save it again",
             )
         return "xls"
+    if head.startswith(b"%PDF"):  # (whatever its name says: a PDF renamed .xlsx was "not a readable .xlsx")
+        raise SourceError("is a PDF document, not a spreadsheet", file=path.name,
+                          hint="import the spreadsheet the PDF was made from, or copy its table into one")
     if suffix in (".xlsx", ".xlsm", ".xls", ".ods"):
         if not head:
             raise SourceError(f"is empty (0 bytes): no {suffix} workbook was saved in it", file=path.name,
@@ -404,9 +408,6 @@ def file_kind(path: pathlib.Path) -> str:
             file=path.name,
             hint="check that it opens in Excel or LibreOffice and save it again as .xlsx",
         )
-    if head.startswith(b"%PDF"):
-        raise SourceError("is a PDF document, not a spreadsheet", file=path.name,
-                          hint="import the spreadsheet the PDF was made from, or copy its table into one")
     if suffix == ".json" or head.lstrip()[:1] in (b"{", b"["):
         raise SourceError("is JSON; use `crosswalk import-case` for CASE JSON packages", file=path.name)
     return "csv"

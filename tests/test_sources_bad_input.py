@@ -330,7 +330,10 @@ def test_hidden_rows_and_columns_of_an_xls_are_reported(runner, tmp_path, base_d
      "unicode.txt: is UTF-16 text without a byte order mark (BOM), so its encoding can not be told for sure "
      "(save it as UTF-8"),
     ("photo.xlsx", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "photo.xlsx: is not a readable .xlsx workbook"),
-], ids=["empty", "csv", "html", "tabs", "utf-16", "png"])
+    # (an audit: a PDF named .xlsx was "not a readable .xlsx workbook", or, all ASCII, "text ... rename it .txt")
+    ("report.xlsx", b"%PDF-1.4\n%abc\n1 0 obj\n<< /Type /Catalog >>\n",
+     "report.xlsx: is a PDF document, not a spreadsheet"),
+], ids=["empty", "csv", "html", "tabs", "utf-16", "png", "pdf"])
 def test_a_file_that_is_no_spreadsheet_is_named_for_what_it_is(runner, tmp_path, base_db, name, data, expected):
     """Read before: "is not a readable .xlsx workbook (its content is not a spreadsheet)" for each workbook
     name, and "contains binary data" for UTF-16 text."""
@@ -391,3 +394,14 @@ def test_a_damaged_workbook_whose_parser_fails_its_own_way_is_one_error(runner, 
     data[start + 10:start + 40] = bytes(b ^ 0xFF for b in data[start + 10:start + 40])
     ods.write_bytes(data)
     refused(runner, base_db, ["import", base_db, ods, "--framework", "New"], "bad.ods: is not a readable .ods")
+
+
+def test_import_case_names_a_workbook_or_a_pdf_for_what_it_is(runner, tmp_path, base_db):
+    """An audit: `import-case` given a workbook or a PDF said "is not UTF-8 text ... (save it as UTF-8)"."""
+    workbook = tmp_path / "tasks.xlsx"
+    openpyxl.Workbook().save(workbook)
+    refused(runner, base_db, ["import-case", base_db, workbook],
+            "tasks.xlsx: is a workbook (.xlsx or .ods) or another zip file, not a CASE JSON package")
+    pdf = tmp_path / "standards.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n\xe2\xe3\xcf\xd3\n")
+    refused(runner, base_db, ["import-case", base_db, pdf], "standards.pdf: is a PDF document, not a CASE JSON package")

@@ -346,7 +346,10 @@ CORPUS += [
     ("/dev/null given as FILE", "null", device("/dev/null"), [],
      ("error", "/dev/null: is a character device, not a spreadsheet")),
     ("file over 1 GB", "big.csv", sparse(3 * 1024 ** 3 // 2), [],
-     ("error", "big.csv: is 1.5 GB; crosswalk reads files up to 1 GB")),
+     ("error", "big.csv: is 1.5 GB (1,610,612,736 bytes); crosswalk reads files up to 1 GB (1,073,741,824 bytes)")),
+    # (just over the limit: it read "is 1 GB; crosswalk reads files up to 1 GB", an audit)
+    ("file just over 1 GB", "over.csv", sparse(1024 ** 3 + 1), [],
+     ("error", "over.csv: is 1 GB (1,073,741,825 bytes); crosswalk reads files up to 1 GB (1,073,741,824 bytes)")),
     # The probe's file held 300 MB in 310 KB (refused after 58 s and 950 MB); 64 MB inflates as many times.
     ("small xlsx holding a 64 MB statement", "bomb.xlsx", xlsx_holding(64), [],
      ("error", "KB, but its part xl/worksheets/sheet1.xml would inflate to 64 MB (")),
