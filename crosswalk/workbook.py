@@ -244,8 +244,8 @@ def _pending(db, items: list[WorkbookRow]) -> list[WorkbookRow]:
             pending.append(item)
             continue
         strength, rationale = _asked(db, row, item)
-        if plan_decision(db, row, item.decision, strength=strength, rationale=rationale).changed and not (
-                not seen_as_exported(row, item.fingerprint) and _untouched(db, row, item)):
+        if plan_decision(db, row, item.decision, strength=strength, rationale=rationale).changed and not \
+                _untouched(db, row, item):
             pending.append(item)  # (a row as exported, decided otherwise since: nothing the import would apply)
     return pending
 
@@ -998,7 +998,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
                 result.strength_left_out.append(item.row)
             if not outcome.changed:
                 result.unchanged += 1
-            elif not as_exported and _untouched(db, row, item):
+            elif _untouched(db, row, item):
                 result.newer.append(item.row)  # (decided otherwise since the export; the row not edited)
             elif not as_exported:
                 result.conflicts.append(Conflict(item.row, row["id"], _conflict_reason(row, item, strength, rationale)))
@@ -1060,9 +1060,11 @@ def _exported_state(db, row, exported: str) -> tuple[str, str | None, str | None
 
 def _untouched(db, row, item: WorkbookRow) -> bool:
     """Whether a row says what the export wrote in it (its decision, strength and rationale as they
-    were then, and no reviewer: the export leaves that cell empty): a row nobody edited, whose
-    alignment someone decided otherwise since, asks for nothing. A row exported for re-review had its
-    Decision left empty: one there now was typed."""
+    were then, and no reviewer: the export leaves that cell empty), its alignment decided otherwise
+    since: a row nobody edited, which asks for nothing. A row exported for re-review had its Decision
+    left empty: one there now was typed."""
+    if seen_as_exported(row, item.fingerprint):
+        return False  # (the alignment as exported: the row asks what it asks)
     state = _exported_state(db, row, item.fingerprint)
     if state is None or state[3] or item.reviewer:
         return False
