@@ -35,7 +35,6 @@ from .text import plural, short_list
 
 # Fixed for ever: changing it would change every exported identifier.
 CASE_NAMESPACE = "5b0f3c56-8a51-4d2e-9a8e-7c3f1d2b6e40"
-NAMESPACE = uuid.UUID(CASE_NAMESPACE)
 FRAMEWORK_ITEM_TYPE = "Framework"
 STRENGTH_TYPES = {"full": "exactMatchOf", "partial": "isRelatedTo"}
 EPOCH = "2000-01-01T00:00:00+00:00"
@@ -59,8 +58,6 @@ def case_uuid(*parts: str) -> str:
     parts give the same identifier (the export's, and the public copy's, which resolves them)."""
     return str(uuid.uuid5(uuid.UUID(CASE_NAMESPACE), "\x1f".join(parts)))
 
-
-_uuid = case_uuid
 
 
 def _when(value: str | None) -> str:
@@ -140,7 +137,7 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
         document.update(_framework_fields(fw))
     else:
         names = [r["name"] for r in rows]
-        doc_id = _uuid("crosswalk", *names)
+        doc_id = case_uuid("crosswalk", *names)
         document = {
             "identifier": doc_id, "uri": uri("CFDocuments", doc_id), "creator": "crosswalk",
             "title": "Crosswalk: " + "; ".join(names),
@@ -152,7 +149,7 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
     items, associations = [], []
 
     def child_of(child_link, parent_link, sequence, stamp):
-        identifier = _uuid("isChildOf", child_link["identifier"], parent_link["identifier"])
+        identifier = case_uuid("isChildOf", child_link["identifier"], parent_link["identifier"])
         return {
             "identifier": identifier, "associationType": "isChildOf", "uri": uri("CFAssociations", identifier),
             "originNodeURI": child_link, "destinationNodeURI": parent_link, "sequenceNumber": sequence,
@@ -216,7 +213,7 @@ def export_case(db, frameworks: list[str] | None = None, include_alignments: boo
             strength = a["strength"]  # (every accepted alignment has one: db.m021)
             origin = standard_uuid(a["s_fw"], a["s_code"])
             destination = standard_uuid(a["t_fw"], a["t_code"])
-            identifier = _uuid("alignment", origin, destination)
+            identifier = case_uuid("alignment", origin, destination)
             notes = {"strength": strength, "rationale": a["rationale"] or "", "reviewer": a["reviewer"] or "",
                      "reviewed_at": a["reviewed_at"] or "", "source_framework": a["s_fw"],
                      "target_framework": a["t_fw"]}
