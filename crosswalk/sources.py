@@ -1417,6 +1417,14 @@ def map_columns(table: Table, **named: str | None) -> ColumnMapping:
             setattr(mapping, field, index)
             taken.add(index)
     normalised = [normalise_header(h) for h in table.headers]
+    if mapping.code is None and mapping.statement is None:
+        pair = _codes_beside_statements(table, normalised)
+        if pair is not None:
+            mapping.code, mapping.statement = pair
+            taken.update(pair)
+            code, text = (table.column_label(i).split(" ")[0] for i in pair)
+            table.warnings.append(f"columns {code} and {text} share the header {table.header_texts[pair[0]]!r}: "
+                                  f"{code} read as the codes, {text} as the statements")
     if mapping.code is None:
         bare = _bare_code_column(table, normalised, taken, mapping.statement)
         if bare is not None:
@@ -1483,10 +1491,34 @@ def _bare_code_column(table: Table, normalised: list[str], taken: set[int], stat
             j != i and h2 and h2.split()[-1] in DESCRIPTION_WORDS for j, h2 in enumerate(normalised))
         if not text:
             continue
-        cells = [cell_text(values[i]) for _, values in table.rows[:200] if i < len(values)]
-        cells = [cell for cell in cells if cell][:100]
-        codes = sum(len(cell.split()) <= 3 and any(ch.isdigit() for ch in cell) for cell in cells)
-        return i if codes * 2 > len(cells) else None
+        return i if _reads_as_codes(table, i) else None
+    return None
+
+
+def _reads_as_codes(table: Table, index: int) -> bool:
+    """Whether most of a column's first 100 filled cells read as codes do (a digit, three words at
+    most: "HS-PS1-1", "101")."""
+    cells = [cell_text(values[index]) for _, values in table.rows[:200] if index < len(values)]
+    cells = [cell for cell in cells if cell][:100]
+    codes = sum(len(cell.split()) <= 3 and any(ch.isdigit() for ch in cell) for cell in cells)
+    return codes * 2 > len(cells)
+
+
+def _codes_beside_statements(table: Table, normalised: list[str]) -> tuple[int, int] | None:
+    """Two neighbouring columns under one header naming the statements or the codes ("Standard"
+    merged over "HS-PS1-1 | Plan and conduct an investigation...", or typed twice), no other column
+    named for either: (the codes' column, the statements'), where the left one's cells read as codes
+    and the right one's do not. Left to the names, the import asked which of the two held the codes,
+    then which held the statements."""
+    names = SYNONYMS["statement"] + SYNONYMS["code"]
+    if any(h in names or _by_last_word(h, "code") or _by_last_word(h, "statement")
+           for i, h in enumerate(normalised) if len(table.same_name(i)) == 1):
+        return None
+    for i, h in enumerate(normalised):
+        if h in names and table.same_name(i) == [i, i + 1]:
+            if _reads_as_codes(table, i) and not _reads_as_codes(table, i + 1):
+                return i, i + 1
+            return None
     return None
 
 

@@ -345,6 +345,28 @@ def test_two_statement_columns_are_refused_and_the_text_column_chooses_one(db, t
                           "on f.id = s.framework_id where f.name = ?", [name]).fetchall() == [("A.1", statement, "9")]
 
 
+def test_a_header_merged_over_the_codes_and_the_statements_reads_both(db, tmp_path):
+    # "Standard" merged over A:B, the codes in A and the statements in B, as state task lists have it.
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in (["Standard", None, "Grade"], ["W.1", "Weld a fillet joint.", "9-12"], ["W.2", "Read a print.", "9-12"]):
+        sheet.append(row)
+    sheet.merge_cells("A1:B1")
+    workbook.save(tmp_path / "merged.xlsx")
+    result = import_file(db, tmp_path / "merged.xlsx", framework="Welding")
+    assert db.execute("select code, statement, grade from standards order by code").fetchall() == [
+        ("W.1", "Weld a fillet joint.", "9-12"), ("W.2", "Read a print.", "9-12")]
+    assert "columns A and B share the header 'Standard': A read as the codes, B as the statements" in result.warnings
+    # The same two columns typed, the statements on the left: no reading is sure, so the import asks.
+    path = write_csv(tmp_path / "swapped.csv", [["Task", "Task"], ["Weld a fillet joint.", "W.1"]])
+    with pytest.raises(SourceError, match="has 2 statement columns named 'Task'"):
+        import_file(db, path, framework="Swapped")
+    # Beside a column named for the codes, two "Standard" columns are two statements: asked as before.
+    path = write_csv(tmp_path / "coded.csv", [["Code", "Standard", "Standard"], ["A.1", "W.1", "Weld."]])
+    with pytest.raises(SourceError, match="has 2 statement columns named 'Standard'"):
+        import_file(db, path, framework="Coded")
+
+
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
                       extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
