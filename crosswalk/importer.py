@@ -30,7 +30,7 @@ import sqlite_utils
 from .db import KINDS, framework_name, named_row, now, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, code_number,
-                      map_columns, read_table, read_tables)
+                      header_names_with, map_columns, read_table, read_tables)
 # parse_grades lives in text.py; it is imported here too because other modules import it from here.
 from .text import parse_grades, plural, same_words, short_list
 
@@ -475,7 +475,8 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     columns = columns or {}
     if all_sheets and sheet:
         raise CrosswalkError("use either a sheet name or all sheets, not both")
-    tables = read_tables(path) if all_sheets else [read_table(path, sheet=sheet)]
+    names = header_names_with(columns.values())
+    tables = read_tables(path, names) if all_sheets else [read_table(path, sheet=sheet, header_names=names)]
     rows: list[StandardRow] = []
     warnings: list[str] = []
     mapping_shown: dict[str, str] = {}

@@ -297,7 +297,7 @@ def read_table(path, sheet: str | None = None, header_names=None) -> Table:
     return _read_sheets(path, kind, [sheet] if sheet is not None else [None], header_names)[0]
 
 
-def read_tables(path) -> list[Table]:
+def read_tables(path, header_names=None) -> list[Table]:
     """Every sheet of a workbook that has a header row, in order (one table for a CSV).
 
     Sheets that are empty, and hidden ones, are left out with a note on the first table.
@@ -310,8 +310,8 @@ def read_tables(path) -> list[Table]:
     path = check_input_file(path)
     kind = file_kind(path)
     if kind == "csv":
-        return [_read_csv(path)]
-    return _read_sheets(path, kind, "all")
+        return [_read_csv(path, header_names)]
+    return _read_sheets(path, kind, "all", header_names)
 
 
 # No list of standards comes near this; a bigger file is a wrong file, read into memory for nothing.
@@ -1287,16 +1287,31 @@ def _check_row_widths(table: Table, delimiter: str) -> None:
 KNOWN_HEADERS = frozenset(syn for names in SYNONYMS.values() for syn in names)
 
 
+def header_names_with(names) -> frozenset[str]:
+    """The usual column names and those the user gave (``--text-column "Task Wording"``), by which
+    the header row is found; a column letter ("C") names no header."""
+    given = {normalise_header(name) for name in names if name and not re.fullmatch(r"[A-Za-z]{1,3}", name)}
+    return KNOWN_HEADERS | given
+
+
 # A column name is a few words: a longer cell is no header, and is not normalised to find out (a CSV
 # with an unclosed quote holds the rest of the file in one cell: normalising its 50 MB took 3 s).
 MAX_HEADER_LENGTH = 200
 
 
 def _looks_like_header(values: list, known=KNOWN_HEADERS) -> int:
-    """How many cells of a row are known column names."""
+    """How many cells of a row are known column names: with the usual names, also those that name
+    the codes or the statements by their last word ("Task Description", "Competency No.").
+
+    Counted by the exact names only, a details block above the table ("Description | Prepares
+    students for...") named as many columns as the header "Task # | Task Description" and, first,
+    was taken for it: the header's row became a standard.
+    """
     # Distinct names: a merged cell spread over several columns counts once.
-    names = (normalise_header(v) for v in values if isinstance(v, str) and len(v) <= MAX_HEADER_LENGTH)
-    return len({name for name in names if name in known})
+    names = {normalise_header(v) for v in values if isinstance(v, str) and len(v) <= MAX_HEADER_LENGTH}
+    by_last_word = KNOWN_HEADERS <= known
+    return sum(1 for name in names
+               if name in known or by_last_word and (_by_last_word(name, "code") or _by_last_word(name, "statement")))
 
 
 def _has_text(value) -> bool:
@@ -1322,7 +1337,7 @@ def _header_last_row(header_row: int, header_values: list, merges) -> int:
 
 def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int, list]],
                      header_names=None, merges=()) -> Table:
-    known = frozenset(header_names) if header_names else KNOWN_HEADERS
+    known = KNOWN_HEADERS if header_names is None else frozenset(header_names)
     nonempty = [(n, vals) for n, vals in raw if any(_has_text(v) for v in vals)]
     where = dict(file=path.name, sheet=sheet)
     if not nonempty:

@@ -367,6 +367,22 @@ def test_a_header_merged_over_the_codes_and_the_statements_reads_both(db, tmp_pa
         import_file(db, path, framework="Coded")
 
 
+def test_the_header_is_found_below_a_details_block(db, tmp_path):
+    details = [["Program", "Automotive Technology"], ["Description", "Prepares students for entry-level work."],
+               ["Updated", "2024-25"], []]
+    path = write_xlsx(tmp_path / "auto.xlsx", details + [["Task #", "Task Description", "Priority (P-1/P-2)"],
+                                                         ["AUT-01", "Measure coolant freeze point.", "P-1"],
+                                                         ["AUT-02", "Calculate labor cost.", "P-2"]])
+    import_file(db, path, framework="Auto")
+    assert db.execute("select code, statement from standards order by code").fetchall() == [
+        ("AUT-01", "Measure coolant freeze point."), ("AUT-02", "Calculate labor cost.")]
+    # Columns of names no list holds: those the user names find the header.
+    path = write_xlsx(tmp_path / "skills.xlsx", details + [["Skill #", "Skill Wording"], ["S-1", "Weld a joint."]])
+    import_file(db, path, framework="Skills", columns={"statement": "Skill Wording"})
+    assert db.execute("select s.code, s.statement from standards s join frameworks f on f.id = s.framework_id "
+                      "where f.name = 'Skills'").fetchall() == [("S-1", "Weld a joint.")]
+
+
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
                       extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
