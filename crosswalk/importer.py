@@ -223,6 +223,12 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     headings: list[int] = []
     repeated_headers: list[int] = []
     heading = None
+    # Each row's next code below it (a section's number is followed by its first task's).
+    code_below: dict[int, str] = {}
+    below = ""
+    for number, values in reversed(table.rows):
+        code_below[number] = below
+        below = cell_text(raw(values, mapping.code)) or below
     for number, values in table.rows:
         if table.repeats_header(values):
             repeated_headers.append(number)
@@ -238,6 +244,10 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         if mapping.code is not None and len(code) <= MAX_HEADING and "\n" not in code and (
                 code == statement or (not statement and len(code.split()) >= 3)):
             heading = code
+            headings.append(number)
+            continue
+        if mapping.code is not None and _section_heading(code, statement, code_below[number]):
+            heading = f"{code} {statement}"
             headings.append(number)
             continue
         if not statement:
@@ -342,6 +352,24 @@ def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -
         )
 
 
+def _section_heading(code: str, statement: str, next_code: str) -> bool:
+    """Whether a coded row is a section's title: "1.0 | SAFETY" above 1.1, 1.2... as programs of
+    study number their duty areas, its words in capitals (a standard's statement has lower-case
+    letters), the next code below it its own followed by more ("1.1", "A.1"; 1.0 read as 1).
+    Read as a standard, the duty area was matched and reviewed as a task."""
+    words = statement.split()
+    if not words or len(words) > 12 or len(statement) > MAX_HEADING or not any(ch.isalpha() for ch in statement):
+        return False
+    if statement != statement.upper():
+        return False
+    stem = re.sub(r"\.0+$", "", code)
+    if not stem or not next_code.startswith(stem) or next_code == code:
+        return False
+    rest = next_code[len(stem):]
+    # "1.1", "A-1", or "A1" / "1a" (a letter beside a digit); not "10" after "1".
+    return len(rest) > 1 and rest[0] in ".-_ " or rest[0].isalnum() and rest[0].isdigit() != stem[-1].isdigit()
+
+
 def derive_hierarchy(table: Table, mapping: ColumnMapping, rows: list[StandardRow]) -> str | None:
     """Fill in parent codes when the file has no parent column; say where they came from.
 
@@ -379,8 +407,10 @@ def derive_hierarchy(table: Table, mapping: ColumnMapping, rows: list[StandardRo
             if not match:
                 break
             candidate = match.group(1)
-            if candidate in codes:
-                row.parent_code = candidate
+            # "1.0" numbers section 1 where its tasks are 1.1, 1.2...
+            parent = candidate if candidate in codes else f"{candidate}.0" if f"{candidate}.0" in codes else None
+            if parent is not None and parent != row.code:
+                row.parent_code = parent
                 found_any = True
                 break
     return "code prefixes" if found_any else None
@@ -500,6 +530,8 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
                 raise table.error(
                     f"duplicate code {row.code!r}: it is also on sheet {other_sheet!r}, row {other_row}",
                     row=row.source_row, column=mapping.code,
+                    hint="with --all-sheets the codes must differ across sheets; where each sheet numbers "
+                         "its own, import each with --sheet as a framework of its own",
                 )
             seen[row.code] = (row.sheet, row.source_row)
         rows.extend(these)

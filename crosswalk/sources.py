@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import bisect
+import collections
 import csv
 import dataclasses
 import decimal
@@ -1299,16 +1300,20 @@ def header_names_with(names) -> frozenset[str]:
 MAX_HEADER_LENGTH = 200
 
 
-def _looks_like_header(values: list, known=KNOWN_HEADERS) -> int:
+def _looks_like_header(values: list, known=KNOWN_HEADERS, data=frozenset()) -> int:
     """How many cells of a row are known column names: with the usual names, also those that name
-    the codes or the statements by their last word ("Task Description", "Competency No.").
+    the codes or the statements by their last word ("Task Description", "Competency No."). Cells in
+    ``data`` ((column, text) found again and again down their column) are a column's values, not its
+    name: NCES's CIP list has a column of "yes" and "no", and "no" (a code column's usual name) made
+    its first such row the header.
 
     Counted by the exact names only, a details block above the table ("Description | Prepares
     students for...") named as many columns as the header "Task # | Task Description" and, first,
     was taken for it: the header's row became a standard.
     """
     # Distinct names: a merged cell spread over several columns counts once.
-    names = {normalise_header(v) for v in values if isinstance(v, str) and len(v) <= MAX_HEADER_LENGTH}
+    names = {normalise_header(v) for i, v in enumerate(values)
+             if isinstance(v, str) and len(v) <= MAX_HEADER_LENGTH and (i, v) not in data}
     by_last_word = KNOWN_HEADERS <= known
     return sum(1 for name in names
                if name in known or by_last_word and (_by_last_word(name, "code") or _by_last_word(name, "statement")))
@@ -1346,8 +1351,11 @@ def _table_from_rows(path: pathlib.Path, sheet: str | None, raw: list[tuple[int,
     # The header is the first row naming known columns; failing that, the first row
     # with at least two different texts (title rows above it usually have one, a merged
     # title spread over its columns too).
-    best = max(candidates, key=lambda item: _looks_like_header(item[1], known))
-    if _looks_like_header(best[1], known) == 0:
+    seen = collections.Counter((i, v) for _, values in candidates for i, v in enumerate(values)
+                               if isinstance(v, str) and _has_text(v))
+    data = frozenset(cell for cell, count in seen.items() if count >= 3)
+    best = max(candidates, key=lambda item: _looks_like_header(item[1], known, data))
+    if _looks_like_header(best[1], known, data) == 0:
         best = next(
             (
                 item for item in candidates
@@ -1503,7 +1511,9 @@ def _bare_code_column(table: Table, normalised: list[str], taken: set[int], stat
         if h not in BARE_NAMES or i in taken:
             continue
         text = statement is not None and statement != i or any(
-            j != i and h2 and h2.split()[-1] in DESCRIPTION_WORDS for j, h2 in enumerate(normalised))
+            j != i and h2 and (h2.split()[-1] in DESCRIPTION_WORDS
+                               or h2 in SYNONYMS["statement"] and not _reads_as_codes(table, j))
+            for j, h2 in enumerate(normalised))
         if not text:
             continue
         return i if _reads_as_codes(table, i) else None

@@ -383,6 +383,43 @@ def test_the_header_is_found_below_a_details_block(db, tmp_path):
                       "where f.name = 'Skills'").fetchall() == [("S-1", "Weld a joint.")]
 
 
+def test_a_program_of_study_reads_its_numbered_duty_areas_as_headings(db, tmp_path):
+    path = write_xlsx(tmp_path / "pos.xlsx", [
+        ["Standard", "Competency", "Hours"],
+        ["1.0", "SAFETY", None],
+        ["1.1", "Demonstrate safe use of PPE in the welding lab.", 4],
+        ["1.1.a", "Inspect a welding helmet lens for damage.", 1],
+        ["2.0", "SHIELDED METAL ARC WELDING", None],
+        ["2.1", "Strike and maintain an arc.", 6],
+        ["3.0", "Blueprint reading and measurement", 2],  # a standard with its tasks (not in capitals)
+        ["3.1", "Read dimensions on a shop drawing.", 2],
+        ["4.1", "CPR", 1],  # an acronym as a task, not a title: 4.2 is no part of 4.1
+        ["4.2", "Treat a burn.", 1]])
+    result = import_file(db, path, framework="POS")
+    rows = db.execute("select s.code, s.statement, s.domain, p.code from standards s "
+                      "left join standards p on p.id = s.parent_id order by s.code").fetchall()
+    assert rows == [
+        ("1.1", "Demonstrate safe use of PPE in the welding lab.", "1.0 SAFETY", None),
+        ("1.1.a", "Inspect a welding helmet lens for damage.", "1.0 SAFETY", "1.1"),
+        ("2.1", "Strike and maintain an arc.", "2.0 SHIELDED METAL ARC WELDING", None),
+        ("3.0", "Blueprint reading and measurement", "2.0 SHIELDED METAL ARC WELDING", None),
+        ("3.1", "Read dimensions on a shop drawing.", "2.0 SHIELDED METAL ARC WELDING", "3.0"),
+        ("4.1", "CPR", "2.0 SHIELDED METAL ARC WELDING", None),
+        ("4.2", "Treat a burn.", "2.0 SHIELDED METAL ARC WELDING", None)]
+    assert "sheet 'Sheet1' rows read as section headings (the domain of the rows below): 2, 5" in result.warnings
+
+
+def test_a_column_of_yes_and_no_is_not_taken_for_the_header(db, tmp_path):
+    # As NCES's CIP 2020 list has it: a TextChange column of yes / no, "no" being a code column's name.
+    path = write_csv(tmp_path / "cip.csv", [["CIPCode", "TextChange", "CIPTitle"], ["01", "yes", "Agriculture."],
+                                            ["01.00", "no", "Agriculture, General."], ["01.01", "no", "Business."],
+                                            ["01.02", "no", "Mechanization."]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, path, framework="CIP")
+    assert str(info.value).startswith("cip.csv, row 1: has no statement column (expected a header such as")
+    assert "its columns are: 'CIPCode', 'TextChange', 'CIPTitle'" in str(info.value)
+
+
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
                       extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
