@@ -43,7 +43,13 @@ def standard_label(code: str, statement: str, width: int = 90) -> str:
 
 # A date as Excel writes it into a CSV file: "10-Jan" (a code typed 1-10), "2-Jan" (1/2), "1/11/2024".
 # In a workbook the cell says it is a date; in a CSV file only its shape does.
-EXCEL_DATE_TEXT = re.compile(r"(?:\d{1,2}-(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)|\d{1,2}/\d{1,2}/\d{4})\Z")
+# Also "Apr-35" (a code typed 4-35: a month and a year), "1-Apr-35", and "04/01/24" (LibreOffice's dates).
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH = "(?:" + "|".join(MONTHS) + ")"
+EXCEL_DATE_TEXT = re.compile(rf"(?:\d{{1,2}}-{_MONTH}(?:-\d{{2}}|-\d{{4}})?|{_MONTH}-\d{{2}}"
+                             r"|\d{1,2}/\d{1,2}/(?:\d{2}|\d{4}))\Z")
+# A grade band a spreadsheet made a date of: 11-12 typed into Excel reads "12-Nov" in a CSV file.
+DATE_GRADE_TEXT = re.compile(rf"(\d{{1,2}})-({_MONTH})\Z")
 # A code kept as text the way Excel keeps one in a CSV file: ="007" (a formula whose value is the text 007,
 # its quotes doubled inside), where 007 alone would read as the number 7.
 EXCEL_TEXT_FORMULA = re.compile(r'="((?:[^"]|"")*)"\Z')
@@ -185,6 +191,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         if index >= len(values):
             return ""
         value = values[index]
+        if field == "grade" and (band := _grade_band_from_date(value, table.file_format == "csv")):
+            date_grades.append(f"{number} ({band})")
+            return band
         if isinstance(value, ShownNumber) and field not in ("code", "parent"):
             value = value.number  # (a grade 10 under 0.0 is grade 10, not "10.0": only codes read as shown)
         text = cell_text(value)
@@ -220,6 +229,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     out: list[StandardRow] = []
     seen: dict[str, int] = {}
     numeric_codes: list[tuple[int, str]] = []
+    date_grades: list[str] = []
     headings: list[int] = []
     repeated_headers: list[int] = []
     heading = None
@@ -326,8 +336,27 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             f"{where}rows read as section headings (the domain of the rows below): "
             + short_list([str(n) for n in headings])
         )
+    if date_grades:
+        table.warnings.append(
+            f"{where}grades a spreadsheet had turned into dates (11-12 typed, saved as 12-Nov) read as the "
+            "bands typed, on rows " + short_list(date_grades) + "; format the grade column as Text")
     _check_numeric_codes(table, out, numeric_codes)
     return out
+
+
+def _grade_band_from_date(value, csv: bool) -> str | None:
+    """The grade band a spreadsheet turned into a date, as it was typed: 11-12 became 12 November
+    (a date cell, or "12-Nov" in a CSV file), 9-12 12 September; the two numbers in order, each a
+    grade (the date's month and day: typed month first, or day first as Europe's Excel reads it).
+    None for any other value. Left as it was, "12-Nov" read as grade 12 alone and "10-Sep" as 10."""
+    if isinstance(value, (datetime.date, datetime.datetime)) and not isinstance(value, DateText):
+        numbers = (value.month, value.day)
+    elif isinstance(value, str) and csv and (match := DATE_GRADE_TEXT.match(value.strip())):
+        numbers = (MONTHS.index(match.group(2)) + 1, int(match.group(1)))
+    else:
+        return None
+    low, high = sorted(numbers)
+    return f"{low}-{high}" if high <= 12 and low < high else None
 
 
 def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -> None:

@@ -420,6 +420,30 @@ def test_a_column_of_yes_and_no_is_not_taken_for_the_header(db, tmp_path):
     assert "its columns are: 'CIPCode', 'TextChange', 'CIPTitle'" in str(info.value)
 
 
+@pytest.mark.parametrize("code", ["Apr-35", "1-Apr-35", "04/01/24", "10-Jan", "1/11/2024"])
+def test_a_code_a_spreadsheet_made_a_date_of_in_a_csv_file_is_refused(db, tmp_path, code):
+    path = write_csv(tmp_path / "dates.csv", [["Code", "Statement"], ["4.1", "Face a part."], [code, "Cut a thread."]])
+    with pytest.raises(SourceError) as info:
+        import_file(db, path, framework="Lathe")
+    assert str(info.value).startswith(f"dates.csv, row 3, column 1 (Code): the code is a date ({code})")
+    assert db["standards"].count == 0
+
+
+def test_grade_bands_a_spreadsheet_made_dates_of_are_read_as_typed(db, tmp_path):
+    import datetime
+    rows = [["Code", "Statement", "Grade"], ["A.1", "Measure.", "12-Nov"], ["A.2", "Cut.", "10-Sep"],
+            ["A.3", "Weld.", "9-12"], ["A.4", "Read.", "Dec-40"]]
+    import_file(db, write_csv(tmp_path / "grades.csv", rows), framework="CSV")
+    rows[1][2], rows[2][2] = datetime.datetime(2024, 11, 12), datetime.datetime(2024, 9, 10)  # Excel's own cells
+    result = import_file(db, write_xlsx(tmp_path / "grades.xlsx", rows), framework="Workbook")
+    for framework in ("CSV", "Workbook"):
+        assert db.execute("select s.code, s.grade, s.grade_low, s.grade_high from standards s join frameworks f "
+                          "on f.id = s.framework_id where f.name = ? order by s.code", [framework]).fetchall() == [
+            ("A.1", "11-12", 11, 12), ("A.2", "9-10", 9, 10), ("A.3", "9-12", 9, 12), ("A.4", "Dec-40", None, None)]
+    assert ("sheet 'Sheet1' grades a spreadsheet had turned into dates (11-12 typed, saved as 12-Nov) read as the "
+            "bands typed, on rows 2 (11-12), 3 (9-10); format the grade column as Text") in result.warnings
+
+
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
                       extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
