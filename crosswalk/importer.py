@@ -140,6 +140,10 @@ MAX_CODE = 200
 MAX_HEADING = 150
 
 DECIMAL_CODE = re.compile(r"^(\d+)\.(\d+)$")
+# A row with no code whose text opens as a note does ("Note: all competencies must be demonstrated...",
+# "* Hours are recommended", "Source: ..."): a note under the table, neither a standard nor a heading.
+# (A line opening with "*" is a footnote only beside coded rows: a list without codes may bullet its statements.)
+NOTE_ROW = re.compile(r"(?:notes?|source|sources|footnote|revised|updated)\b\s*[:\-–—]", re.IGNORECASE)
 # What a spreadsheet holds in a cell whose formula failed: Excel's error values, and LibreOffice's
 # own ("Err:502") where it saved one as text.
 ERROR_VALUES = frozenset(("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA",
@@ -155,6 +159,10 @@ def _date_text(value) -> str:
     if isinstance(value, datetime.datetime) and value.time() == datetime.time(0):
         return value.date().isoformat()
     return value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else value.isoformat()
+
+
+class NoStandards(SourceError):
+    """A sheet with a header and nothing below it."""
 
 
 def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str | None = None,
@@ -230,6 +238,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     seen: dict[str, int] = {}
     numeric_codes: list[tuple[int, str]] = []
     date_grades: list[str] = []
+    notes: list[int] = []
     headings: list[int] = []
     repeated_headers: list[int] = []
     heading = None
@@ -252,7 +261,7 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         # not a standard (a director's walk: "Unit 1: Kitchen Basics" was an error, or a standard of code
         # and statement "Unit 1: Kitchen Basics", matched and counted as a task).
         if mapping.code is not None and len(code) <= MAX_HEADING and "\n" not in code and (
-                code == statement or (not statement and len(code.split()) >= 3)):
+                code == statement or (not statement and _heading_words(code))):
             heading = code
             headings.append(number)
             continue
@@ -266,6 +275,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 row=number,
                 column=mapping.statement,
             )
+        if not code and (NOTE_ROW.match(statement) or mapping.code is not None and statement.startswith("*")):
+            notes.append(number)
+            continue
         if mapping.code is None:
             # No code column: key the standard by its text, so re-imports still match. (As first written:
             # codes made before text_hash read NFC stay what they were.)
@@ -279,6 +291,8 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 "the code is empty (every standard needs a code so that re-imports keep its reviews)",
                 row=number,
                 column=mapping.code,
+                hint=f"type its code, or delete the row if it is a note rather than a standard "
+                     f"({statement[:60]!r}{'...' if len(statement) > 60 else ''})",
             )
         code_value = raw(values, mapping.code)
         if isinstance(code_value, float):
@@ -318,7 +332,8 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             )
         )
     if not out:
-        raise table.error("has a header but no standards below it", row=table.header_row)
+        raise NoStandards("has a header but no standards below it", file=table.file, sheet=table.sheet,
+                          row=table.header_row)
     where = f"sheet {table.sheet!r} " if table.sheet else ""
     if mapping.code is None:
         table.warnings.append(
@@ -336,6 +351,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
             f"{where}rows read as section headings (the domain of the rows below): "
             + short_list([str(n) for n in headings])
         )
+    if notes:
+        table.warnings.append(f"{where}rows without a code read as notes, not standards: "
+                              + short_list([str(n) for n in notes]))
     if date_grades:
         table.warnings.append(
             f"{where}grades a spreadsheet had turned into dates (11-12 typed, saved as 12-Nov) read as the "
@@ -379,6 +397,14 @@ def _check_numeric_codes(table: Table, rows: list[StandardRow], numeric_codes) -
         table.warnings.append(
             f"{where}codes that were probably typed with a trailing 0 and lost it: " + short_list(suspects)
         )
+
+
+def _heading_words(text: str) -> bool:
+    """Whether a code cell with no statement beside it reads as a heading: three words or more ("Unit
+    1: Kitchen Basics"), or a number and a word ("1.0 SAFETY", "Duty KNIVES"); not a code with a space
+    ("AUT 101"), which is a standard missing its statement."""
+    words = text.split()
+    return len(words) >= 3 or len(words) == 2 and words[1].isalpha() and len(words[1]) >= 4
 
 
 def _section_heading(code: str, statement: str, next_code: str) -> bool:
@@ -545,13 +571,23 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     for table in tables:
         try:
             mapping = map_columns(table, **columns)
-        except NoStatementColumn:
+        except NoStatementColumn as exc:
             if all_sheets and len(tables) > 1:
                 warnings.append(f"sheet {table.sheet!r} left out: it has no statement column")
                 continue
+            others = [name for name in table.sheets or () if name != table.sheet]
+            if sheet is None and not all_sheets and others:  # the first sheet: a cover, instructions
+                exc.hint = (f"name it with --text-column, or read another sheet with --sheet "
+                            f"({short_list([repr(name) for name in others])}) or every one with --all-sheets")
             raise
         default_domain = table.sheet if all_sheets and len(tables) > 1 else None
-        these = extract_rows(table, mapping, default_subject=subject, default_domain=default_domain)
+        try:
+            these = extract_rows(table, mapping, default_subject=subject, default_domain=default_domain)
+        except NoStandards:
+            if all_sheets and len(tables) > 1:  # a template sheet, a tab kept for later
+                warnings.append(f"sheet {table.sheet!r} left out: it has a header but no standards below it")
+                continue
+            raise
         hierarchy = derive_hierarchy(table, mapping, these) or hierarchy
         for row in these:
             if row.code in seen:

@@ -444,6 +444,41 @@ def test_grade_bands_a_spreadsheet_made_dates_of_are_read_as_typed(db, tmp_path)
             "bands typed, on rows 2 (11-12), 3 (9-10); format the grade column as Text") in result.warnings
 
 
+def test_headings_in_the_code_cell_and_notes_under_the_table(db, tmp_path):
+    note = ("Note: all competencies must be demonstrated in a commercial kitchen setting under instructor "
+            "supervision, per the state program approval rules for secondary culinary programs (2023).")
+    path = write_xlsx(tmp_path / "culinary.xlsx", [
+        ["Code", "Task Statement"], ["1.0 SAFETY", None], ["1.1", "Identify kitchen hazards."],
+        ["AUT 101", None], ["2.1", "Wash hands correctly."], [None, note], [None, "* Hours are recommended."]])
+    with pytest.raises(SourceError, match="row 4, column B \\(Task Statement\\): the statement is empty for code 'AUT 101'"):
+        import_file(db, path, framework="Culinary")  # a code with a space, its statement missing
+    path = write_xlsx(tmp_path / "culinary.xlsx", [
+        ["Code", "Task Statement"], ["1.0 SAFETY", None], ["1.1", "Identify kitchen hazards."],
+        ["2.1", "Wash hands correctly."], [None, note], [None, "* Hours are recommended."]])
+    result = import_file(db, path, framework="Culinary")
+    assert db.execute("select code, domain from standards order by code").fetchall() == [
+        ("1.1", "1.0 SAFETY"), ("2.1", "1.0 SAFETY")]
+    assert "sheet 'Sheet1' rows without a code read as notes, not standards: 5, 6" in result.warnings
+    # Without a code column, a bulleted statement is a standard; a note still is not.
+    path = write_csv(tmp_path / "bullets.csv", [["Task"], ["* Wash hands."], ["Note: see the program guide."]])
+    import_file(db, path, framework="Bullets")
+    assert [row[0] for row in db.execute("select s.statement from standards s join frameworks f "
+                                         "on f.id = s.framework_id where f.name = 'Bullets'")] == ["* Wash hands."]
+
+
+def test_all_sheets_leaves_out_a_sheet_with_only_a_header_and_a_cover_sheet_names_the_others(db, tmp_path):
+    path = write_xlsx(tmp_path / "nims.xlsx", [["How to use this task list"], ["Read each sheet."]],
+                      sheet="Instructions", extra_sheets={"Lathe": [["Task #", "Task"], ["L-1", "Face a part."]],
+                                                          "Mill": [["Task #", "Task"]]})
+    with pytest.raises(SourceError) as info:
+        import_file(db, path, framework="NIMS")
+    assert str(info.value).endswith("(name it with --text-column, or read another sheet with --sheet ('Lathe', 'Mill') "
+                                    "or every one with --all-sheets)")
+    result = import_file(db, path, framework="NIMS", all_sheets=True)
+    assert db.execute("select code, domain from standards").fetchall() == [("L-1", "Lathe")]
+    assert "sheet 'Mill' left out: it has a header but no standards below it" in result.warnings
+
+
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
     path = write_xlsx(tmp_path / "two.xlsx", [["Code", "Statement"], ["A.1", "Measure."]],
                       extra_sheets={"French": [["Code", "Task", "Task"], ["B.1", "Mesurer.", "Couper."]]})
