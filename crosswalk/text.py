@@ -118,12 +118,19 @@ NO_SUBJECT = "(no subject)"
 NO_DOMAIN = "(no domain)"
 
 
+# What a word processor's autocorrect writes for the typed characters: curly quotes, dashes.
+TYPOGRAPHY = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-",
+                            "\u2014": "-"})
+
+
 def same_words(text: str) -> str:
-    """A statement's words as crosswalk compares them: case, spacing and Unicode's two ways of
-    writing an accented letter (NFC, NFD: a Mac's copy and paste) make no difference. A re-import
-    that changes only these updates the text without asking for re-review, and a review workbook
-    exported before it is still the statement its reviewer read."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip().lower()
+    """A statement's words as crosswalk compares them: case, spacing, Unicode's two ways of writing
+    an accented letter (NFC, NFD: a Mac's copy and paste), curly or straight quotes and dashes
+    (autocorrect's), and a full stop at the end make no difference. A re-import that changes only
+    these updates the text without asking for re-review, and a review workbook exported before it is
+    still the statement its reviewer read."""
+    words = re.sub(r"\s+", " ", unicodedata.normalize("NFC", text).translate(TYPOGRAPHY)).strip().lower()
+    return words[:-1].rstrip() if words.endswith(".") else words
 
 
 def parse_grades(text: str | None) -> tuple[int | None, int | None]:
