@@ -116,7 +116,8 @@ class ImportResult:
             f"{self.retired} retired"
         )
         if self.flagged:
-            text += f"; {plural(self.flagged, 'reviewed alignment')} flagged for re-review"
+            text += (f"; {plural(self.flagged, 'reviewed alignment')} "
+                     f"{'would be ' if self.dry_run else ''}flagged for re-review")
         if self.unflagged:
             text += (f"; {plural(self.unflagged, 'reviewed alignment')} no longer to re-review "
                      "(the retired statement is back, in the same words)")
@@ -833,6 +834,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 elif old["status"] == "retired":
                     result.unflagged += _lift_retirement_flags(db, old["id"], old["code"], stamp)
                 later = True
+            elif not write and text_changed:
+                result.flagged += _would_flag(db, old["id"])
         if later:
             to_write += 1
         elif progress:
@@ -858,6 +861,8 @@ def _diff(db, framework_id: int, rows: list[StandardRow], result: ImportResult, 
                 # Retired, never deleted: reviewed alignments keep pointing at it, flagged.
                 updates[("status", "updated_at")].append(("retired", stamp, old["id"]))
                 result.flagged += _flag_for_review(db, old["id"], _retired_reason(code, file), stamp)
+            else:
+                result.flagged += _would_flag(db, old["id"])
     for columns, params in updates.items():
         db.conn.executemany(f"update standards set {', '.join(f'{c} = ?' for c in columns)} where id = ?", params)
     if write:
@@ -1051,10 +1056,20 @@ def _flag_for_review(db, standard_id: int, reason: str, stamp: str) -> int:
     # The review-log trigger logs each flag with its reason, naming this path.
     cursor = db.execute(
         "update alignments set needs_review = 1, needs_review_reason = ?, updated_at = ?, review_via = 'import' "
-        f"where (status != 'suggested' or {_COMMENTED}) and (source_id = ? or target_id = ?)",
+        f"where {_FLAGGED_ON_CHANGE} and (source_id = ? or target_id = ?)",
         [reason, stamp, standard_id, standard_id],
     )
     return cursor.rowcount
+
+
+# The alignments a change of one of their statements flags: those reviewed or worked on.
+_FLAGGED_ON_CHANGE = f"(status != 'suggested' or {_COMMENTED})"
+
+
+def _would_flag(db, standard_id: int) -> int:
+    """How many alignments :func:`_flag_for_review` would flag (--dry-run)."""
+    return db.execute(f"select count(*) from alignments where {_FLAGGED_ON_CHANGE} and (source_id = ? or target_id = ?)",
+                      [standard_id, standard_id]).fetchone()[0]
 
 
 def _retired_reason(code: str, file: str) -> str:

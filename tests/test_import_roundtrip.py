@@ -89,6 +89,10 @@ def test_re_review_flags_of_a_re_import_are_logged_with_their_reasons(runner, sm
     edited[3][1] = "Measure the dimensions of workpieces with calipers and micrometers."  # W.1 changed
     del edited[5]  # W.3 retired
     path = write_xlsx(tmp_path / "welding-2025.xlsx", edited, sheet="Tasks")
+    before = small_db.read_bytes()
+    dry = runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding", "--dry-run"])
+    assert "1 changed, 2 unchanged, 1 retired; 2 reviewed alignments would be flagged for re-review" in dry.stdout
+    assert small_db.read_bytes() == before
     result = runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding"])
     assert "2 reviewed alignments flagged for re-review" in result.stdout
 
