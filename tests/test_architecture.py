@@ -62,3 +62,32 @@ def test_each_module_imports_only_its_own_layer_or_those_below():
     upward = sorted(f"{name} -> {dep}" for name, i in layer_of.items() for dep in imports_of(name)
                     if dep in layer_of and layer_of[dep] < i)
     assert upward == []
+
+
+def test_every_library_a_module_imports_as_it_loads_is_a_dependency_of_the_package():
+    # decisions.py imported rapidfuzz, declared only among the test extras: `pip install crosswalk`
+    # then failed on `crosswalk demo` (ModuleNotFoundError; a concurrency audit's own install).
+    # (Imports inside functions are the optional extras', as the embeddings' are.)
+    import importlib.metadata
+    import sys
+
+    tomllib = __import__("pytest").importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~;\[ ]", requirement)[0].lower().replace("_", "-")
+                for requirement in project["dependencies"]}
+    distributions = importlib.metadata.packages_distributions()
+    missing = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Import):
+                names = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module.split(".")[0]]
+            else:
+                continue
+            for name in names:
+                if name in sys.stdlib_module_names or name == "crosswalk":
+                    continue
+                if not {d.lower().replace("_", "-") for d in distributions.get(name, [name])} & declared:
+                    missing.add((str(path.relative_to(ROOT)), name))
+    assert sorted(missing) == []
