@@ -1661,11 +1661,17 @@ def open_db(path: str | pathlib.Path, *, migrate: bool = True) -> sqlite_utils.D
     # evicted and read again, and the insert takes 1.6 times as long. Pages are cached as read.
     db.execute("PRAGMA cache_size = -65536")
     _check_made_by_crosswalk(db, path)  # (reading only too: eval, a dry run)
-    if migrate:
-        if migrations.pending(db):
-            if db.journal_mode != "wal":
-                db.enable_wal()
-            migrations.apply(db)
+    if migrate and migrations.pending(db):
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        # Under the write lock, and looked at again there: two commands opening a new or older
+        # database at once (a site starting beside a cron import) each applied the same migration,
+        # and one failed with a traceback ("duplicate column name"), or, its deferred transaction
+        # unable to take the lock, as locked for 30 seconds after one (a concurrency audit). The
+        # second now waits for the first, then finds nothing left to do.
+        with write_transaction(db):
+            if migrations.pending(db):
+                migrations.apply(db)
     return db
 
 

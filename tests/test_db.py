@@ -362,3 +362,29 @@ def test_an_accepted_alignment_without_a_strength_becomes_full_and_can_no_longer
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
         db.execute("update alignments set strength = 'most' where target_id = 3")
     db.execute("update alignments set status = 'accepted', strength = 'partial' where target_id = 4")
+
+
+def test_two_commands_opening_a_new_or_older_database_at_once_both_run(tmp_path):
+    # Each used to apply the same migrations: one failed with a traceback ("duplicate column name:
+    # grade_low") or as locked for 30 seconds after one, in 10 of 11 trials (a concurrency audit).
+    import subprocess
+    import sys
+
+    files = []
+    for name, code in (("math.csv", "N.1"), ("tasks.csv", "W.1")):
+        (tmp_path / name).write_text(f"Code,Statement\n{code},Measure a part.\n", encoding="utf-8")
+        files.append(tmp_path / name)
+    older = tmp_path / "older.db"
+    db = sqlite_utils.Database(older)
+    migrations.apply(db, stop_before="m010_program_band_signoff_stale")
+    db.close()
+    for trial in range(4):
+        path = tmp_path / f"new{trial}.db"
+        if trial % 2:  # an older database, opened by two commands after an upgrade
+            path.write_bytes(older.read_bytes())
+        runs = [subprocess.Popen([sys.executable, "-m", "crosswalk", "import", str(path), str(file), "--framework",
+                                  file.stem, "--silent"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for file in files]
+        said = [run.communicate(timeout=120) for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], said
+        assert open_db(path).execute("select name from frameworks order by name").fetchall() == [("math",), ("tasks",)]
