@@ -300,9 +300,15 @@ def seen_token(status: str, last_change: int | None) -> str:
 
 # The id of the last change logged for alignments (:func:`seen_token`), ``{ids}`` filled in (pages show
 # many); LAST_CHANGE, the same for one (``?``).
-LAST_CHANGES = ("select alignment_id, max(id) as last_change from review_log where action != 'comment' "
-                "and alignment_id in ({ids}) group by alignment_id")
+_CHANGES = "select alignment_id, max(id) as last_change from review_log where action != 'comment' and alignment_id in ({ids})"
+LAST_CHANGES = _CHANGES + " group by alignment_id"
 LAST_CHANGE = f"select max(last_change) from ({LAST_CHANGES.format(ids='?')})"  # (a row, NULL where none)
+# LAST_CHANGES among the changes logged up to ``:logged``, the log's last id before a page read what it
+# shows: a change made while it was read may be one it does not show, and a token that counted it let
+# a decision made on that page overwrite it unseen (a concurrency audit: another reviewer's rationale,
+# saved while the page loaded, replaced by the one the page showed, 94 of 300 loads).
+LAST_CHANGES_LOGGED = _CHANGES + " and id <= :logged group by alignment_id"
+LAST_LOGGED = "select coalesce(max(id), 0) as logged from review_log"
 
 
 # What a rationale or comment may hold: what a spreadsheet cell holds, so that every one goes into

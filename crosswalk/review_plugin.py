@@ -218,6 +218,8 @@ async def review_alignment(datasette, request):
     db = _database(datasette, request)
     text = urllib.parse.unquote(request.url_vars["alignment_id"])
     alignment_id = row_id(text)
+    # The last change first, then what the page shows (review.LAST_CHANGES_LOGGED says why).
+    last_change = (await db.execute(review.LAST_CHANGE, [alignment_id])).first()
     rows = (await db.execute(
         "select d.*, t.grade_low, t.grade_high from alignment_details d join standards t on t.id = d.target_id "
         "where d.id = ?", [alignment_id])).rows if alignment_id is not None else []
@@ -225,7 +227,6 @@ async def review_alignment(datasette, request):
         return await pages.not_found(datasette, request, f"There is no alignment number “{text}”.")
     log = [dict(r) for r in (await db.execute(
         "select * from review_log where alignment_id = ? order by id", [alignment_id])).rows]
-    last_change = (await db.execute(review.LAST_CHANGE, [alignment_id])).first()
     return Response.html(await datasette.render_template(
         "review/alignment.html",
         {

@@ -53,7 +53,12 @@ def _next_path(value, fallback="/") -> str:
     return local_path(value) or fallback
 
 
+# Where a page keeps the review log's last id before it read what it shows (review.LAST_CHANGES_LOGGED).
+LOGGED = "crosswalk.logged"
+
+
 async def _page(datasette, request, template, context_fn, extras=None):
+    request.scope[LOGGED] = (await pages.one(datasette, review.LAST_LOGGED))["logged"]
     return await pages.page(datasette, request, template, context_fn, extras)
 
 
@@ -61,20 +66,21 @@ async def home(datasette, request):
     return await _page(datasette, request, "crosswalk_home.html", pages.home_context)
 
 
-async def _seen(datasette, rows: list, status: str) -> list:
+async def _seen(datasette, request, rows: list, status: str) -> list:
     """Each row with the decision its page shows (review.seen_token: its status and the last change
-    logged for it), for its decide form; ``status`` where the row's query leaves it out (a list of
-    decisions to re-review)."""
+    logged for it before the page read its rows), for its decide form; ``status`` where the row's
+    query leaves it out (a list of decisions to re-review)."""
     ids = [row["alignment_id"] for row in rows if row.get("alignment_id") is not None]  # (a no-likely list has none)
     last = {r["alignment_id"]: r["last_change"] for r in await pages.rows(
-        datasette, review.LAST_CHANGES.format(ids=", ".join(str(int(i)) for i in ids)))} if ids else {}
+        datasette, review.LAST_CHANGES_LOGGED.format(ids=", ".join(str(int(i)) for i in ids)),
+        {"logged": request.scope[LOGGED]})} if ids else {}
     for row in rows:
         row["seen"] = review.seen_token(row.get("status", status), last.get(row.get("alignment_id")))
     return rows
 
 
 async def _program_extras(datasette, request, context):
-    await _seen(datasette, context.get("rereview") or [], "accepted")
+    await _seen(datasette, request, context.get("rereview") or [], "accepted")
     return {}
 
 
@@ -109,7 +115,7 @@ async def _standard_extras(datasette, request, context):
     if page > 1 and not awaiting:  # past the last page, as after deciding a last page's last suggestion
         page = pages.last_page(total, pages.AWAITING_SHOWN)
         awaiting = await awaiting_on(page)
-    return {"awaiting": await _seen(datasette, awaiting[:pages.AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
+    return {"awaiting": await _seen(datasette, request, awaiting[:pages.AWAITING_SHOWN], "suggested"), "awaiting_total": total, "awaiting_page": page,
             "awaiting_first": (page - 1) * pages.AWAITING_SHOWN + 1, "awaiting_more": len(awaiting) > pages.AWAITING_SHOWN}
 
 
@@ -225,12 +231,12 @@ async def review_context(datasette, request) -> dict:
         "subject": subject,
         "subjects": subjects,
         "no_likely": no_likely,
-        "items": await _seen(datasette, items[:REVIEW_PAGE_SIZE], "suggested"),
+        "items": await _seen(datasette, request, items[:REVIEW_PAGE_SIZE], "suggested"),
         "total": total,
         "page": page,
         "more": more,
         "first": offset + 1,
-        "rereview": await _seen(datasette, rereview, "accepted"),
+        "rereview": await _seen(datasette, request, rereview, "accepted"),
     }
 
 

@@ -987,3 +987,41 @@ def test_the_queue_offers_a_subject_whose_only_rows_are_decisions_to_re_review(d
     page, science = asyncio.run(run())
     assert '<option value="Science">Science</option>' in page, page
     assert f'href="/-/review/{alignment}' in science
+
+
+def test_a_decide_form_counts_no_change_logged_after_its_page_began_to_read(ds, review_db):
+    """A page's forms send back the last change logged before the page read what it shows: a change
+    made while it was being read (and perhaps not shown) makes a decision from it refused, not saved
+    over that change. (Read after the rows, the token counted such a change: another reviewer's
+    rationale, saved while the page loaded, was replaced by the one the page showed, unseen; 94 of
+    300 loads in a concurrency audit.)"""
+    from datasette.utils.asgi import Request
+
+    from crosswalk import working_plugin
+
+    db = open_db(review_db)
+    rereview = db.execute("select id from alignments where status = 'suggested' order by id").fetchone()[0]
+    decide(db, rereview, "accept", strength="full", rationale="Measuring (bob 9)", reviewer="bob")
+    logged = db.execute("select max(id) from review_log").fetchone()[0]
+    decide(db, rereview, "accept", strength="full", rationale="Measuring (bob 10)", reviewer="bob")
+    db.close()
+
+    async def run():
+        # The page began to read at `logged`; its rows were read after Bob's second change.
+        request = Request.fake(f"/-/review/{rereview}")
+        request.scope[working_plugin.LOGGED] = logged
+        rows = await working_plugin._seen(ds, request, [{"alignment_id": rereview}], "accepted")
+        assert rows[0]["seen"] == f"accepted@{logged}"
+        # The alignment page reads its token first too: as it is now, Bob's last change.
+        cookie = actor_cookie(ds)
+        page, field, csrf = await form_token(ds, cookie, rereview)
+        now = sqlite3.connect(review_db).execute("select max(id) from review_log").fetchone()[0]
+        assert f'name="seen" value="accepted@{now}"' in page.text
+        form = {"alignment_id": str(rereview), "decision": "accept", "strength": "full",
+                "rationale": "Measuring (bob 9)", "rationale_shown": "1", "seen": rows[0]["seen"],
+                "next": f"/-/review/{rereview}", "csrftoken": field}
+        refused = await ds.client.post("/-/decide", data=form, headers={"cookie": f"{cookie}; ds_csrftoken={csrf}"})
+        assert refused.status_code == 302
+        assert state(review_db, rereview) == ("accepted", "full", "Measuring (bob 10)", "bob")
+
+    asyncio.run(run())
