@@ -4,10 +4,13 @@ import types
 import numpy as np
 import pytest
 
+from crosswalk.db import open_db
 from crosswalk.errors import CrosswalkError, SourceError
 from crosswalk.importer import import_file
 from crosswalk.matching import Decision, Doc, MatchResult, match, rank_candidates
 from crosswalk.text import strip_boilerplate, terms
+
+from .conftest import WELDING, write_xlsx
 
 
 def test_boilerplate_and_stems():
@@ -875,8 +878,42 @@ def test_matching_leaves_the_cycle_collector_and_the_switch_interval_as_it_found
     monkeypatch.setattr(matching.database, "load_sources",
                         lambda *a: seen.append((gc.isenabled(), sys.getswitchinterval())) or real(*a))
     match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
-    assert seen == [(True, interval)]
+    assert seen == [(True, interval)] * 2  # (as it ranks them, and under the write lock: as they were?)
     assert gc.isenabled() and sys.getswitchinterval() == interval
+
+
+def test_a_match_during_an_import_ranks_the_statements_as_the_import_left_them(
+        small_db, tmp_path, monkeypatch):
+    # An import that lands while a match ranks (here, right after the match read its statements):
+    # the match wrote 1,435 suggestions for 287 statements the import had retired, and scored the
+    # changed ones on their old words, exit 0 both (a concurrency audit).
+    from crosswalk import matching
+
+    edited = [row[:] for row in WELDING]
+    edited[3][1] = "Calculate the area of a steel plate before cutting it."  # W.1 changed
+    del edited[6]  # W.4 retired
+    new_edition = write_xlsx(tmp_path / "welding-2025.xlsx", edited, sheet="Tasks")
+    real = matching.database.load_decisions
+    imports = []
+
+    def import_meanwhile(*args):
+        if not imports:  # a real import, by another connection, as a second command's would be
+            other = open_db(small_db)
+            imports.append(import_file(other, new_edition, framework="Welding"))
+            other.close()
+        return real(*args)
+
+    monkeypatch.setattr(matching.database, "load_decisions", import_meanwhile)
+    db = open_db(small_db)
+    result = match(db, source="Welding", target="Academic", top=2, use_embeddings=False)
+    assert (imports[0].changed, imports[0].retired, result.sources) == (1, 1, 3)
+    written = db.execute("select s.code, t.code, a.score from alignments a join standards s on s.id = a.source_id "
+                         "join standards t on t.id = a.target_id order by 1, 2").fetchall()
+    assert {row[0] for row in written} == {"W.1", "W.2", "W.3"}
+    monkeypatch.setattr(matching.database, "load_decisions", real)
+    match(db, source="Welding", target="Academic", top=2, use_embeddings=False)  # as it ranks them with no import
+    assert db.execute("select s.code, t.code, a.score from alignments a join standards s on s.id = a.source_id "
+                      "join standards t on t.id = a.target_id order by 1, 2").fetchall() == written
 
 
 def test_confidence_bands_at_their_edges():

@@ -113,6 +113,10 @@ def load_sources(db, source_fid: int) -> list[Doc]:
     ]
 
 
+# How many times a match ranks the statements again where an import changed them while it ranked.
+MATCH_ATTEMPTS = 3
+
+
 def match(
     db,
     *,
@@ -133,30 +137,40 @@ def match(
     """
     if top < 1:
         raise CrosswalkError("--top must be at least 1")
-    source_fid, target_fid, source_name, target_name, targets = _checked(db, source, target, subject, grade)
-    sources = load_sources(db, source_fid)
-    decisions = load_decisions(db, {t.key for t in targets}, source_fid)
     encoder = lazy_encoder() if use_embeddings else None
-    ranking = None
-    if sources:
-        ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder,
-                           cache=EmbeddingCache(db), settings=settings, with_evidence=True)
-    chunks = ranking.chunks() if ranking else iter(())
-    if ranking and ranking.warm:
-        # Warm, scoring a chunk is slow: rank them all before taking the write lock.
-        chunks = list(chunks)
-    writer = _SuggestionWriter(db, ranking.method if ranking else "tfidf")
-    # Cold, each chunk is written as it comes, while the threads score and explain the next
-    # ones (SQLite lets go of the GIL while it inserts): the write lock is held from the
-    # first chunk on, about as long as the write alone would take.
-    with write_transaction(db):
-        # Read decisions inside the write lock: one made while we were scoring must win.
-        writer.begin(source_fid, [t.key for t in targets], target_fid)
-        for chunk in chunks:
-            writer.add(chunk, sources)
-            if progress:
-                progress(chunk.stop - chunk.start)
-        writer.finish()
+    for _ in range(MATCH_ATTEMPTS):
+        source_fid, target_fid, source_name, target_name, targets = _checked(db, source, target, subject, grade)
+        sources = load_sources(db, source_fid)
+        decisions = load_decisions(db, {t.key for t in targets}, source_fid)
+        ranking = None
+        if sources:
+            ranking = _Ranking(sources, targets, top=top, decisions=decisions, encoder=encoder,
+                               cache=EmbeddingCache(db), settings=settings, with_evidence=True)
+        chunks = ranking.chunks() if ranking else iter(())
+        if ranking and ranking.warm:
+            # Warm, scoring a chunk is slow: rank them all before taking the write lock.
+            chunks = list(chunks)
+        writer = _SuggestionWriter(db, ranking.method if ranking else "tfidf")
+        # Cold, each chunk is written as it comes, while the threads score and explain the next
+        # ones (SQLite lets go of the GIL while it inserts): the write lock is held from the
+        # first chunk on, about as long as the write alone would take.
+        with write_transaction(db):
+            # The statements as they were read, or ranked again: an import while this one ranked
+            # (a concurrency audit: 1,435 suggestions written for 287 statements it had just
+            # retired, and the changed ones' scored on their old words, exit 0 both).
+            if (load_sources(db, source_fid), load_targets(db, target_fid, subject, grade)) != (sources, targets):
+                continue
+            # Read decisions inside the write lock: one made while we were scoring must win.
+            writer.begin(source_fid, [t.key for t in targets], target_fid)
+            for chunk in chunks:
+                writer.add(chunk, sources)
+                if progress:
+                    progress(chunk.stop - chunk.start)
+            writer.finish()
+            break
+    else:
+        raise CrosswalkError(f"the statements of {source_name!r} or {target_name!r} changed while they were matched, "
+                             f"{MATCH_ATTEMPTS} times (imports running?); nothing was written: run match again")
     # A match rewrites most of the alignments: the planner's statistics follow (db.refresh_statistics).
     refresh_statistics(db)
     # (Said only where it can happen: a framework of fewer statements never gets there.)
