@@ -1498,6 +1498,27 @@ def m023_a_database_knows_itself(db: sqlite_utils.Database) -> None:
                "WHERE NOT EXISTS (SELECT 1 FROM database_identity)")
 
 
+@migrations()
+def m024_an_alignment_id_is_never_used_again(db: sqlite_utils.Database) -> None:
+    """An alignment's id names one pair for good: SQLite gave a new row the highest id plus one, so
+    once a re-match deleted the highest suggestions, the ids a reviewer had seen (on the site, in
+    `history`, in a script) came back on other pairs, and `crosswalk decide DB 138372 accept`
+    decided a pair never shown (a concurrency audit: four ids after an import and a match). The
+    table is AUTOINCREMENT now, its stored CREATE statement edited in place as m006 edits its
+    CHECKs (the rows and their b-tree are the same; only how a new id is chosen changes), and its
+    sequence starts above every id a row, the review log or a comment has held."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'").fetchone():
+        # (SQLite makes its sequence table with the first AUTOINCREMENT table it creates.)
+        db.execute("CREATE TABLE _crosswalk_sequence_maker (id INTEGER PRIMARY KEY AUTOINCREMENT)")
+        db.execute("DROP TABLE _crosswalk_sequence_maker")
+    _edit_table(db, "alignments", "m001", "id INTEGER PRIMARY KEY,", "id INTEGER PRIMARY KEY AUTOINCREMENT,")
+    db.execute("DELETE FROM sqlite_sequence WHERE name = 'alignments'")
+    db.execute("""INSERT INTO sqlite_sequence (name, seq) SELECT 'alignments', max(
+                      coalesce((SELECT max(id) FROM alignments), 0),
+                      coalesce((SELECT max(alignment_id) FROM review_log), 0),
+                      coalesce((SELECT max(alignment_id) FROM review_comments), 0))""")
+
+
 def database_identity(db) -> str | None:
     """The database's identifier (m023); None where it has none (a public copy)."""
     try:

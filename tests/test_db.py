@@ -388,3 +388,35 @@ def test_two_commands_opening_a_new_or_older_database_at_once_both_run(tmp_path)
         said = [run.communicate(timeout=120) for run in runs]
         assert [run.returncode for run in runs] == [0, 0], said
         assert open_db(path).execute("select name from frameworks order by name").fetchall() == [("math",), ("tasks",)]
+
+
+def test_an_alignment_id_names_one_pair_for_good(small_db, tmp_path):
+    # A re-match deleted the highest suggestions and SQLite gave the next rows their ids: an id a
+    # reviewer had seen then named another pair, and `crosswalk decide` decided that one.
+    from crosswalk.review import decide
+
+    db = open_db(small_db)
+    before = dict(db.execute("select id, source_id || '>' || target_id from alignments").fetchall())
+    highest = max(before)
+    db.execute("delete from alignments where id >= ?", [highest - 1])
+    db.conn.commit()
+    match(db, source="Welding", target="Academic", top=5, use_embeddings=False)
+    after = dict(db.execute("select id, source_id || '>' || target_id from alignments").fetchall())
+    assert all(before[i] == pair for i, pair in after.items() if i in before)  # an old id: the same pair
+    assert min(set(after) - set(before)) > highest
+    with pytest.raises(NotFound):
+        decide(db, highest, "accept", reviewer="ann")
+    # An older database: the sequence starts above the ids its log names, though their rows are gone.
+    older = sqlite_utils.Database(tmp_path / "older.db")
+    migrations.apply(older, stop_before="m024_an_alignment_id_is_never_used_again")
+    older.execute("insert into frameworks (id, name, kind) values (1, 'W', 'industry'), (2, 'M', 'academic')")
+    older.execute("insert into standards (id, framework_id, code, statement) values (1, 1, 'W.1', 'Weld.'), "
+                  "(2, 2, 'N.1', 'Count.'), (3, 2, 'N.2', 'Add.')")
+    older.execute("insert into alignments (id, source_id, target_id, score) values (7, 1, 2, 50)")
+    older.execute("insert into review_log (alignment_id, action, at) values (9, 'accept', '2026-01-01T00:00:00+00:00')")
+    older.conn.commit()
+    older.close()
+    upgraded = open_db(tmp_path / "older.db")
+    upgraded.execute("insert into alignments (source_id, target_id, score) values (1, 3, 40)")
+    assert upgraded.execute("select id from alignments where target_id = 3").fetchone()[0] == 10
+    assert upgraded.execute("pragma integrity_check").fetchone()[0] == "ok"
