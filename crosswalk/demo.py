@@ -214,7 +214,11 @@ def _running(pid: int) -> bool:
         return False
     except OSError:  # another user's process, or a system that cannot tell: running, to be safe
         return True
-    return True
+    try:  # a build killed whose parent has not yet reaped it (a zombie) ended all the same
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rpartition(")")[2].split()[:1] != ["Z"]
+    except OSError:  # no /proc (macOS): running, as signal 0 said
+        return True
 
 
 def _not_served(path) -> None:

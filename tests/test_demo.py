@@ -194,3 +194,32 @@ def test_a_district_database_made_at_db_while_the_demo_builds_is_not_replaced(tm
     assert conn.execute("select name from frameworks").fetchall() == [("District welding",)]
     conn.close()
     assert not [p.name for p in tmp_path.iterdir() if ".building" in p.name]
+
+
+def test_a_build_killed_and_not_yet_reaped_is_not_taken_as_running():
+    # `timeout -s KILL 12 crosswalk demo` run again at once: the killed build, a zombie until its
+    # parent reaps it, was taken as running, and its files stayed (a concurrency audit).
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    import pytest
+
+    from crosswalk.demo import _running
+
+    if not os.path.exists("/proc/self/stat"):
+        pytest.skip("no /proc on this system: a zombie cannot be told from a running process")
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert _running(child.pid)
+        os.kill(child.pid, signal.SIGKILL)
+        for _ in range(200):  # until the kernel has made it a zombie (not reaped: no wait yet)
+            with open(f"/proc/{child.pid}/stat") as stat:
+                if stat.read().rpartition(")")[2].split()[0] == "Z":
+                    break
+            __import__("time").sleep(0.01)
+        assert not _running(child.pid)
+    finally:
+        child.kill()
+        child.wait()
