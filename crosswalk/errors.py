@@ -16,11 +16,13 @@ class SourceError(CrosswalkError):
                           sheet="Tasks", row=12, column="C (Statement)")
     """
 
-    def __init__(self, message, *, file=None, sheet=None, row=None, column=None, hint=None):
+    def __init__(self, message, *, file=None, sheet=None, row=None, column=None, hint=None, line=None):
         self.message = message
         self.file = file
         self.sheet = sheet
         self.row = row
+        # A line of a text file, where its rows cannot be counted (a quote left open in a CSV file)
+        self.line = line
         self.column = column
         self.hint = hint
         super().__init__(str(self))
@@ -33,6 +35,8 @@ class SourceError(CrosswalkError):
             parts.append(f"sheet {self.sheet!r}")
         if self.row is not None:
             parts.append(f"row {self.row}")
+        elif self.line is not None:
+            parts.append(f"line {self.line}")
         if self.column:
             parts.append(f"column {self.column}")
         return ", ".join(parts)

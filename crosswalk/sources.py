@@ -963,9 +963,25 @@ def _row_not_utf8(data: bytes, file: str) -> None:
             line.decode("utf-8")
         except UnicodeDecodeError:
             raise SourceError("is UTF-8 text but for this row, which is in another encoding "
-                              "(Windows-1252?)", file=file, row=number, column=_cell_not_utf8(lines[0], line),
+                              "(Windows-1252?)", file=file, row=_record_of_line(data, lines[0], number),
+                              column=_cell_not_utf8(lines[0], line),
                               hint="save the whole file as UTF-8 (in Excel: Save As, CSV UTF-8) and "
                                    "import it again") from None
+
+
+def _record_of_line(data: bytes, header: bytes, number: int) -> int:
+    """The row, as a spreadsheet counts them (one a record), that holds line ``number`` of a CSV
+    file: below a cell of several lines, the two differ."""
+    first = header.decode("utf-8", "replace").lstrip("\ufeff")
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=max(",;\t", key=first.count))
+    record = 0
+    try:
+        for record, _ in enumerate(reader, start=1):
+            if reader.line_num >= number:
+                return record
+    except csv.Error:  # (a file the csv module cannot read: its line, as good a guess as any)
+        return number
+    return max(record, 1)
 
 
 def _cell_not_utf8(header: bytes, line: bytes) -> str | None:
@@ -1113,7 +1129,7 @@ def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple
         lines = LINE_BREAK.split(match.group(1).replace('""', '"'))
         while len(lines) > 1 and not lines[-1]:  # (the line break that ends the file)
             lines.pop()
-        below = f"rows {first + 1}-{first + len(lines) - 1}" if len(lines) > 2 else f"row {first + 1}"
+        below = f"lines {first + 1}-{first + len(lines) - 1}" if len(lines) > 2 else f"line {first + 1}"
         if not match.group(2):
             message = "a quote opens this cell and is never closed, so " + (
                 f"the rest of the file ({below}) is read into this one cell" if len(lines) > 1
@@ -1136,14 +1152,15 @@ def _check_quotes(path: pathlib.Path, text: str, delimiter: str, raw: list[tuple
             record_width = len(raw[at][1]) if at < len(raw) and raw[at][0] >= first else None
             if not match.group(3) and record_width == shapes[0]:
                 label = _csv_column_label(path, [r for r in raw if r[0] < first], column, header_names)
-                notes.append(f"row {first}, column {label}: a quoted cell runs over lines {first}-"
+                notes.append(f"line {first}, column {label}: a quoted cell runs over lines {first}-"
                              f"{first + len(lines) - 1} and holds a line shaped like a row "
                              f"({lines[rowlike][:60]!r}); if a closing quote is missing, rows were read into it")
                 continue
-            message = (f"the quote that opens this cell closes only on row {first + len(lines) - 1}, so "
-                       f"{below} (such as row {first + rowlike}: {lines[rowlike][:80]!r}) "
+            message = (f"the quote that opens this cell closes only on line {first + len(lines) - 1}, so "
+                       f"{below} (such as line {first + rowlike}: {lines[rowlike][:80]!r}) "
                        f"{'are' if len(lines) > 2 else 'is'} read into this one cell: is a closing quote missing?")
-        raise SourceError(message, file=path.name, row=first,
+        # (Lines, as a text editor shows them: where a quote is left open, the rows are what is in doubt.)
+        raise SourceError(message, file=path.name, line=first,
                           column=_csv_column_label(path, [r for r in raw if r[0] < first], column, header_names),
                           hint='end the cell with a quote, or remove the quote that opens it; a quote inside '
                                'a quoted cell is written as two ("")')
@@ -1232,14 +1249,14 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
         _check_quotes(path, text, delimiter, raw, [*spans, (row, None)], header_names)
         found = _oversized_cell(text, row, delimiter) if "field larger than field limit" in str(exc) else None
         if found is None:
-            raise SourceError(f"could not be read as CSV: {exc}", file=path.name, row=reader.line_num + 1) from None
+            raise SourceError(f"could not be read as CSV: {exc}", file=path.name, line=reader.line_num + 1) from None
         column, length = found
         try:
             label = _table_from_rows(path, None, raw, header_names).column_label(column)
         except SourceError:  # no header row above it
             label = str(column + 1)
         raise SourceError(f"holds a cell of {length:,} characters: no standard's text is that long "
-                          "(is this the right file?)", file=path.name, row=row, column=label) from None
+                          "(is this the right file?)", file=path.name, line=row, column=label) from None
     if undecoded is not None:
         at, message = undecoded
         row = len(LINE_BREAK.findall(text, 0, at)) + 1
@@ -1247,7 +1264,8 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
         index, values = next(((i, values) for i, (number, values) in enumerate(raw) if number >= row),
                              (len(raw), []))
         column = next((c for c, value in enumerate(values) if "\ufffd" in value), 0)
-        raise SourceError(message, file=path.name, row=row,
+        # (the row as a spreadsheet numbers them: the record's, not its line's)
+        raise SourceError(message, file=path.name, row=index + 1,
                           column=_csv_column_label(path, raw[:index], column, header_names),
                           hint="save the file as UTF-8 (in Excel: Save As, CSV UTF-8) and import it again")
     if raw and (not spans or spans[-1][1] != raw[-1][0]):

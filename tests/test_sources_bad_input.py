@@ -49,15 +49,15 @@ def test_a_quote_never_closed_is_refused_on_the_row_it_opened(runner, tmp_path, 
     path.write_text('Code,Statement\nA.1,Measure.\nA.2,"Use a 6 ruler to mark\nA.3,Weld a joint.\n'
                     'A.4,Grind.\nA.5,Paint.\n')
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
-            "unclosed.csv, row 3, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
-            "of the file (rows 4-6) is read into this one cell")
+            "unclosed.csv, line 3, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
+            "of the file (lines 4-6) is read into this one cell")
 
 
 def test_a_quote_never_closed_on_the_last_row_is_refused(runner, tmp_path, base_db):
     path = tmp_path / "last.csv"
     path.write_text('Code,Statement\nA.1,Measure.\nA.2,Cut.\nA.3,"Weld a joint')
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
-            "last.csv, row 4, column 2 (Statement): a quote opens this cell and is never closed, so the file "
+            "last.csv, line 4, column 2 (Statement): a quote opens this cell and is never closed, so the file "
             "ends inside it")
 
 
@@ -67,8 +67,8 @@ def test_a_quote_closed_rows_later_is_refused_when_rows_are_inside(runner, tmp_p
     path.write_text('Code,Statement\nA.1,Measure.\nA.2,"Use a 6 ruler to mark\nA.3,Weld a joint.\n'
                     'A.4,"Grind" the bead.\nA.5,Paint.\n')
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
-            "later.csv, row 3, column 2 (Statement): the quote that opens this cell closes only on row 5, so "
-            "rows 4-5 (such as row 4: 'A.3,Weld a joint.') are read into this one cell: is a closing quote missing?")
+            "later.csv, line 3, column 2 (Statement): the quote that opens this cell closes only on line 5, so "
+            "lines 4-5 (such as line 4: 'A.3,Weld a joint.') are read into this one cell: is a closing quote missing?")
 
 
 def test_a_quoted_cell_that_closes_cleanly_with_a_line_like_a_row_is_read_with_a_note(runner, tmp_path, base_db):
@@ -80,8 +80,27 @@ def test_a_quoted_cell_that_closes_cleanly_with_a_line_like_a_row_is_read_with_a
                     '1.3, 1.4, and 1.5",9\n1.3,Weld joints,10\n1.4,Grind welds,10\n1.5,Inspect welds,11\n')
     output, rows = imported(runner, base_db, path)
     assert rows["1.2"] == "Cut stock to length; see also\n1.3, 1.4, and 1.5" and len(rows) == 5
-    assert ("Note: row 3, column 2 (Statement): a quoted cell runs over lines 3-4 and holds a line shaped like a "
+    assert ("Note: line 3, column 2 (Statement): a quoted cell runs over lines 3-4 and holds a line shaped like a "
             "row ('1.3, 1.4, and 1.5'); if a closing quote is missing, rows were read into it") in output
+
+
+def test_a_quote_names_lines_and_every_other_error_rows_as_a_spreadsheet_counts_them(runner, tmp_path, base_db):
+    """Below a cell of three lines, the row a spreadsheet shows and the file's line differ: an error
+    about a quote names lines (a text editor's, where such a file is mended), every other one rows
+    (one a record, as Excel shows them). Read before: the quote's error said "row 7" of the row Excel
+    shows as 4, beside a duplicate's "row 5" of the row it shows as 5 (a director's-own-files audit)."""
+    three_lines = 'Code,Statement\nA.1,"Line one\nline two\nline three"\n'
+    path = tmp_path / "quote.csv"
+    path.write_text(three_lines + 'A.2,"Use a 6 ruler\nA.3,Measure stock\nA.4,"Deburr"\nA.5,Weld\n')
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "quote.csv, line 5, column 2 (Statement): the quote that opens this cell closes only on line 7")
+    path = tmp_path / "twice.csv"
+    path.write_text(three_lines + "A.2,Measure stock\nA.2,Cut stock\n")
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
+            "twice.csv, row 4, column 1 (Code): duplicate code 'A.2': it is also on row 3")
+    path = tmp_path / "mixed.csv"
+    path.write_bytes(three_lines.encode() + "A.2,Façade\n".encode("cp1252") + "A.3,Façade\n".encode())
+    refused(runner, base_db, ["import", base_db, path, "--framework", "New"], "mixed.csv, row 3, column 2")
 
 
 def test_a_quote_left_open_early_in_a_big_file_is_named(runner, tmp_path, base_db):
@@ -90,8 +109,8 @@ def test_a_quote_left_open_early_in_a_big_file_is_named(runner, tmp_path, base_d
     path.write_text('Code,Statement\nA.1,"Use a 6 ruler\n'
                     + "".join(f"A.{i},Measure part {i} and cut it to length.\n" for i in range(2, 5001)))
     refused(runner, base_db, ["import", base_db, path, "--framework", "New"],
-            "early.csv, row 2, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
-            "of the file (rows 3-5001)")
+            "early.csv, line 2, column 2 (Statement): a quote opens this cell and is never closed, so the rest "
+            "of the file (lines 3-5001)")
 
 
 def test_a_quote_left_open_in_decisions_is_refused(runner, tmp_path, base_db):
@@ -100,8 +119,8 @@ def test_a_quote_left_open_in_decisions_is_refused(runner, tmp_path, base_db):
     path.write_text('source code,target code,decision,rationale\nW.1,W.2,accept,"Angles of the bevel\n'
                     'W.1,W.3,accept,Reads the weld symbol.\nW.2,W.3,reject,Not angles.\n')
     refused(runner, base_db, ["import-decisions", base_db, path],
-            "decisions.csv, row 2, column 4 (rationale): a quote opens this cell and is never closed, so the rest "
-            "of the file (rows 3-4)")
+            "decisions.csv, line 2, column 4 (rationale): a quote opens this cell and is never closed, so the rest "
+            "of the file (lines 3-4)")
 
 
 def test_stray_quotes_and_quoted_line_breaks_read_as_before(runner, tmp_path, base_db):

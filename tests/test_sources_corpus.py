@@ -230,11 +230,11 @@ CORPUS = [
      ("error", "codeless.csv, row 2, column 1 (Code): the code is empty")),
     ("statement far too long", "long.xlsx", xlsx([["Code", "Statement"], ["A.1", "x" * 20000]]), [],
      ("error", "row 2, column B (Statement): the statement is 20,000 characters long; expected at most 10,000")),
-    ("50 MB cell", "huge.csv", huge_cell, [], ("error", "huge.csv, row 3, column 2 (Statement): holds a cell of "
+    ("50 MB cell", "huge.csv", huge_cell, [], ("error", "huge.csv, line 3, column 2 (Statement): holds a cell of "
                                                         "52,428,800 characters")),
     ("quoted cell past the CSV field limit", "notes.csv",
      csv_text('Code,Statement,Notes\nA.1,Measure a part.,"a ""long"" note' + "y" * 200_000 + '"\n'), [],
-     ("error", "notes.csv, row 2, column 3 (Notes): holds a cell of 200,013 characters")),
+     ("error", "notes.csv, line 2, column 3 (Notes): holds a cell of 200,013 characters")),
     ("json given to import", "case.json", csv_text('{"CFDocument": {}}'), [],
      ("error", "case.json: is JSON; use `crosswalk import-case`")),
     ("missing file", "missing.xlsx", None, [], ("error", "missing.xlsx: file not found")),
