@@ -355,6 +355,10 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
     if notes:
         table.warnings.append(f"{where}rows without a code read as notes, not standards: "
                               + short_list([str(n) for n in notes]))
+    unread = [f"{row.source_row} ({row.grade!r})" for row in out if row.grade and parse_grades(row.grade) == (None, None)]
+    if unread:
+        table.warnings.append(f"{where}grades not understood, left without a grade band (so counted in every "
+                              "band): rows " + short_list(unread) + "; write them as 9-12, K-5, HS or Grade 8")
     if date_grades:
         table.warnings.append(
             f"{where}grades a spreadsheet had turned into dates (11-12 typed, saved as 12-Nov) read as the "

@@ -109,6 +109,11 @@ GRADE_WORDS = {
 }
 BANDS = {"hs": (9, 12), "high school": (9, 12), "ms": (6, 8), "middle school": (6, 8),
          "es": (0, 5), "elementary": (0, 5), "postsecondary": (13, 16), "adult": (13, 16)}
+# Grades written in words, as some states' documents write them.
+NUMBER_WORDS = {word: number for number, words in enumerate((
+    (), ("one", "first"), ("two", "second"), ("three", "third"), ("four", "fourth"), ("five", "fifth"),
+    ("six", "sixth"), ("seven", "seventh"), ("eight", "eighth"), ("nine", "ninth"), ("ten", "tenth"),
+    ("eleven", "eleventh"), ("twelve", "twelfth"))) for word in words}
 LAST_GRADE = 16  # a larger number in a grade cell is not a grade (a year, a code): the range stays unknown
 
 
@@ -148,6 +153,9 @@ def parse_grades(text: str | None) -> tuple[int | None, int | None]:
         return BANDS[value]
     numbers = []
     for part in re.split(r"[,;/\s]+|(?<=\w)-(?=\w)|–|\bto\b", value):
+        if part.strip() in NUMBER_WORDS:  # "Grades Nine through Twelve", "ninth"
+            numbers.append(NUMBER_WORDS[part.strip()])
+            continue
         part = part.strip().replace("grade", "").replace("th", "").strip()
         if not part:
             continue

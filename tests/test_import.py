@@ -340,6 +340,9 @@ def test_not_a_spreadsheet(db, tmp_path):
     ("K", (0, 0)), ("", (None, None)), ("Grade 7", (7, 7)),
     # Numbers no grade has (a year; a huge number, which SQLite cannot even store): the range is unknown.
     ("2020", (None, None)), ("9223372036854775808", (None, None)), ("9-99", (9, 9)),
+    # In words, as some states' documents write them (read before: no grade band, counted in every one).
+    ("Grades Nine through Twelve", (9, 12)), ("ninth through twelfth", (9, 12)), ("Eleventh grade", (11, 11)),
+    ("9th-12th", (9, 12)),
 ])
 def test_parse_grades(text, expected):
     assert parse_grades(text) == expected
@@ -489,6 +492,16 @@ def test_all_sheets_leaves_out_a_sheet_with_only_a_header_and_a_cover_sheet_name
     result = import_file(db, path, framework="NIMS", all_sheets=True)
     assert db.execute("select code, domain from standards").fetchall() == [("L-1", "Lathe")]
     assert "sheet 'Mill' left out: it has a header but no standards below it" in result.warnings
+
+
+def test_a_grade_not_understood_is_named(db, tmp_path):
+    path = write_csv(tmp_path / "grades.csv", [["Code", "Statement", "Grade"], ["A.1", "Measure.", "Nine to twelve"],
+                                               ["A.2", "Cut.", "Adult ed"], ["A.3", "Weld.", ""]])
+    result = import_file(db, path, framework="G")
+    assert db.execute("select code, grade_low, grade_high from standards order by code").fetchall() == [
+        ("A.1", 9, 12), ("A.2", None, None), ("A.3", None, None)]
+    assert result.warnings == ["grades not understood, left without a grade band (so counted in every band): "
+                               "rows 3 ('Adult ed'); write them as 9-12, K-5, HS or Grade 8"]
 
 
 def test_all_sheets_refuses_a_sheet_with_two_statement_columns_rather_than_leaving_it_out(db, tmp_path):
