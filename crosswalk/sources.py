@@ -969,11 +969,15 @@ def _row_not_utf8(data: bytes, file: str) -> None:
                                    "import it again") from None
 
 
+def _header_delimiter(header: bytes) -> str:
+    """The delimiter a CSV file's header line has most of (before the file is read as CSV)."""
+    return max(",;\t", key=header.decode("utf-8", "replace").count)
+
+
 def _record_of_line(data: bytes, header: bytes, number: int) -> int:
     """The row, as a spreadsheet counts them (one a record), that holds line ``number`` of a CSV
     file: below a cell of several lines, the two differ."""
-    first = header.decode("utf-8", "replace").lstrip("\ufeff")
-    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=max(",;\t", key=first.count))
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace"), newline=""), delimiter=_header_delimiter(header))
     record = 0
     try:
         for record, _ in enumerate(reader, start=1):
@@ -989,7 +993,7 @@ def _cell_not_utf8(header: bytes, line: bytes) -> str | None:
     the header line has most of, and named by the header (within one line: a quoted cell may hold a
     line break; then none)."""
     first = header.decode("utf-8", "replace").lstrip("\ufeff")
-    delimiter = max(",;\t", key=first.count)
+    delimiter = _header_delimiter(header)
     try:
         names = next(csv.reader([first.rstrip("\r")], delimiter=delimiter), [])
         cells = next(csv.reader([line.decode("utf-8", "replace").rstrip("\r")], delimiter=delimiter), [])
