@@ -423,7 +423,7 @@ def _section_heading(code: str, statement: str, next_code: str) -> bool:
     if statement != statement.upper():
         return False
     stem = re.sub(r"\.0+$", "", code)
-    if not stem or not next_code.startswith(stem) or next_code == code:
+    if not stem or not next_code.startswith(stem) or next_code in (code, stem):
         return False
     rest = next_code[len(stem):]
     # "1.1", "A-1", or "A1" / "1a" (a letter beside a digit); not "10" after "1".

@@ -409,7 +409,8 @@ def test_a_program_of_study_reads_its_numbered_duty_areas_as_headings(db, tmp_pa
         ["3.0", "Blueprint reading and measurement", 2],  # a standard with its tasks (not in capitals)
         ["3.1", "Read dimensions on a shop drawing.", 2],
         ["4.1", "CPR", 1],  # an acronym as a task, not a title: 4.2 is no part of 4.1
-        ["4.2", "Treat a burn.", 1]])
+        ["4.2", "Treat a burn.", 1],
+        ["5.0", "FIRST AID", 1], ["5", "Apply a bandage.", 1]])  # (5 after 5.0: no section of its own
     result = import_file(db, path, framework="POS")
     rows = db.execute("select s.code, s.statement, s.domain, p.code from standards s "
                       "left join standards p on p.id = s.parent_id order by s.code").fetchall()
@@ -420,7 +421,9 @@ def test_a_program_of_study_reads_its_numbered_duty_areas_as_headings(db, tmp_pa
         ("3.0", "Blueprint reading and measurement", "2.0 SHIELDED METAL ARC WELDING", None),
         ("3.1", "Read dimensions on a shop drawing.", "2.0 SHIELDED METAL ARC WELDING", "3.0"),
         ("4.1", "CPR", "2.0 SHIELDED METAL ARC WELDING", None),
-        ("4.2", "Treat a burn.", "2.0 SHIELDED METAL ARC WELDING", None)]
+        ("4.2", "Treat a burn.", "2.0 SHIELDED METAL ARC WELDING", None),
+        ("5", "Apply a bandage.", "2.0 SHIELDED METAL ARC WELDING", None),
+        ("5.0", "FIRST AID", "2.0 SHIELDED METAL ARC WELDING", "5")]
     assert "sheet 'Sheet1' rows read as section headings (the domain of the rows below): 2, 5" in result.warnings
 
 
