@@ -326,6 +326,8 @@ def program_add(database, name, cip_code, cip_title, career_cluster, grades, sch
     db = open_database(database)
     result = add_program(db, name, cip_code=cip_code, cip_title=cip_title, career_cluster=career_cluster,
                          school=school, description=description, grades=grades, frameworks=list(frameworks))
+    for warning in result.warnings:
+        click.echo(f"Note: {warning}", err=True)
     click.echo(result.summary())
 
 

@@ -25,6 +25,7 @@ import difflib
 import hashlib
 import os
 import pathlib
+import re
 import shlex
 import sqlite3
 import tempfile
@@ -35,6 +36,7 @@ except ImportError:  # Windows: no flock, databases are not marked as served
     fcntl = None
 
 import sqlite_utils
+from rapidfuzz.distance import Levenshtein
 
 from .errors import CrosswalkError, NotFound
 from .outputs import file_there, is_sqlite_file
@@ -1805,6 +1807,56 @@ def named_row(db, table: str, name: str) -> dict | None:
     return rows[0] if len(rows) == 1 else None
 
 
+def close_names(text: str, names: list[str], most: int = 3) -> list[str]:
+    """The names a mistyped ``text`` may mean: the rule of every "did you mean" for a name
+    not found.
+
+    Close in spelling (difflib, as 'Weldng Technology' for 'Welding Technology'), else the names
+    that hold the text ('Welding' for 'Welding Technology tasks (O*NET 29.3)'), else those sharing the
+    most words of five letters or more ('MLR Mathematics' for 'Maine Learning Results: Mathematics
+    (CCSS)'); none where more than ``most`` would be named, which would be a list, not a hint.
+    """
+    folded = text.strip().casefold()
+    if not folded:
+        return []
+    by_folded = {name.casefold(): name for name in names}
+    spelled = difflib.get_close_matches(folded, list(by_folded), n=most, cutoff=0.6)
+    if spelled:
+        return [by_folded[n] for n in spelled]
+    found = [name for folded_name, name in by_folded.items() if folded in folded_name]
+    if not found:
+        words = set(re.findall(r"\w{5,}", folded))
+        shared = {name: len(words & set(re.findall(r"\w{5,}", folded_name))) for folded_name, name in by_folded.items()}
+        best = max(shared.values(), default=0)
+        found = [name for name, count in shared.items() if best and count == best]
+    return found if len(found) <= most else []
+
+
+def similar_names(db, table: str, name: str) -> list[str]:
+    """The frameworks or programs (``table``) a new ``name`` may be a typo of: those at most two
+    letters away ('Weldng Technology' for 'Welding Technology'). None where it names one already
+    (:func:`named_row`). Stricter than :func:`close_names`, which looks for what a name not found
+    meant: a new name is mostly meant ('Electrical Technology tasks' beside 'Welding Technology
+    tasks', 0.86 alike to difflib)."""
+    if named_row(db, table, name) is not None:
+        return []
+    typed = " ".join(name.split()).casefold()
+    return [row[0] for row in db.execute(f"select name from [{table}] order by name")
+            if len(typed) >= 6 and Levenshtein.distance(typed, " ".join(row[0].split()).casefold(), score_cutoff=2) <= 2]
+
+
+def typo_note(db, table: str, name: str, *, would: bool = False) -> list[str]:
+    """The note (none, or one) for a new framework or program (``table``) whose name is a typo of
+    one there is (:func:`similar_names`): mostly, the director meant that one. ``would``: a dry run."""
+    close = similar_names(db, table, name)
+    if not close:
+        return []
+    noun, fix = {"frameworks": ("framework", "to re-import into it, give --framework its name as written"),
+                 "programs": ("program", "to update it, give its name as written")}[table]
+    return [f"{name!r} {'would be' if would else 'is'} a new {noun}; " + " and ".join(repr(n) for n in close)
+            + (" is" if len(close) == 1 else " are") + f" already there: {fix}"]
+
+
 def _find_id(db, table: str, noun: str, wanted, hint: str) -> int:
     """The exact name first, then the id, then the name in any case; else one NotFound naming the close names."""
     rows = db.execute(f"select id, name from [{table}] order by name").fetchall()
@@ -1825,11 +1877,16 @@ def _not_found(noun: str, wanted, names: list[str], hint: str) -> str:
     same = [n for n in names if n.casefold() == text.casefold()]
     if len(same) > 1:
         return f"{what} exactly; " + ", ".join(repr(n) for n in same) + " differ only in case: give the exact name or the id"
-    by_folded = {name.casefold(): name for name in names}
-    close = [by_folded[n] for n in difflib.get_close_matches(text.casefold(), list(by_folded), n=3, cutoff=0.6)]
-    if close:
-        what += " (did you mean " + " or ".join(repr(n) for n in close) + "?)"
     if not names:
         return f"{what}; the {noun}s are: none yet ({hint})"
+    return what + names_there(text, names, f"the {noun}s")
+
+
+def names_there(text: str, names: list[str], label: str) -> str:
+    """What follows "no ... named X" in every such error: the names ``text`` may mean
+    (:func:`close_names`), then the ``label``-led list of those there are (the first
+    MAX_NAMES_SHOWN)."""
+    close = close_names(text, names)
+    meant = " (did you mean " + " or ".join(repr(n) for n in close) + "?)" if close else ""
     more = f" and {len(names) - MAX_NAMES_SHOWN} more" if len(names) > MAX_NAMES_SHOWN else ""
-    return f"{what}; the {noun}s are: " + ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN]) + more
+    return f"{meant}; {label} are: " + ", ".join(repr(n) for n in names[:MAX_NAMES_SHOWN]) + more

@@ -27,7 +27,7 @@ import re
 
 import sqlite_utils
 
-from .db import KINDS, framework_name, named_row, now, worked_on_sql, write_transaction
+from .db import KINDS, framework_name, named_row, now, typo_note, worked_on_sql, write_transaction
 from .errors import CrosswalkError, SourceError
 from .sources import (ColumnMapping, DateText, NoStatementColumn, ShownNumber, Table, cell_text, code_number,
                       header_names_with, map_columns, read_table, read_tables)
@@ -690,6 +690,8 @@ def import_rows(db, rows: list[StandardRow], meta: dict, *, file: str, sheet: st
         framework=meta["name"], framework_id=None, file=file, sheet=sheet, mapping=mapping or {},
         rows=len(rows), dry_run=dry_run, hierarchy=hierarchy, warnings=list(warnings),
     )
+    if db is not None:
+        result.warnings.extend(typo_note(db, "frameworks", meta["name"], would=dry_run))
     if dry_run:
         result.preview = [dataclasses.asdict(r) for r in rows[:5]]
         existing = _existing_framework(db, meta) if db is not None else None

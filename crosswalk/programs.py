@@ -15,7 +15,7 @@ import pathlib
 import re
 import shlex
 
-from .db import DEFAULT_BAND, framework_id, named_row, set_program_status, write_transaction
+from .db import DEFAULT_BAND, framework_id, named_row, set_program_status, typo_note, write_transaction
 from .errors import CrosswalkError
 from .text import grade_label, parse_grades, plural, program_status_text
 
@@ -138,6 +138,7 @@ class ProgramResult:
     frameworks: list[str]
     grade_low: int
     grade_high: int
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def summary(self) -> str:
         verb = "Added" if self.created else "Updated"
@@ -168,6 +169,7 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
         values["grade_low"], values["grade_high"] = grade_band(grades)
     with write_transaction(db):  # (see importer.import_rows)
         existing = named_row(db, "programs", values["name"])
+        warnings = typo_note(db, "programs", values["name"])
         if existing and existing["status"] == "approved":
             _refuse_to_change_what_approved_certifies(db, existing, values, frameworks or [])
         if existing:
@@ -192,7 +194,7 @@ def add_program(db, name: str, *, cip_code=None, cip_title=None, career_cluster=
             "where pf.program_id = ? order by f.name", [pid])
     ]
     row = db["programs"].get(pid)
-    return ProgramResult(values["name"], pid, not existing, linked, row["grade_low"], row["grade_high"])
+    return ProgramResult(values["name"], pid, not existing, linked, row["grade_low"], row["grade_high"], warnings)
 
 
 def _refuse_to_change_what_approved_certifies(db, program: dict, values: dict, frameworks: list[str]) -> None:

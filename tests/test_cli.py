@@ -544,7 +544,7 @@ def test_match_several_to_in_turn_and_one_from(runner, small_db, tmp_path):
     refused = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "Science",
                                   "--subject", "Math", "--no-embeddings", "--silent"])
     assert (refused.exit_code, refused.stderr, refused.stdout) == (
-        1, "Error: no active standard of 'Science' is in subject 'Math'\n", "")
+        1, "Error: no active standard of 'Science' is in subject 'Math'; its standards name no subject or domain\n", "")
     assert small_db.read_bytes() == before
     result = runner.invoke(cli, ["match", str(small_db), "--from", source, "--to", academic, "--to", "science",
                                  "--to", academic.upper(), "--no-embeddings", "--silent"])
@@ -553,3 +553,49 @@ def test_match_several_to_in_turn_and_one_from(runner, small_db, tmp_path):
     assert len(lines) == 2 and f"against 5 of '{academic}'" in lines[0] and "against 1 of 'Science'" in lines[1]
     twice = runner.invoke(cli, ["match", str(small_db), "--from", source, "--from", source, "--to", academic])
     assert (twice.exit_code, twice.stderr) == (1, "Error: --from names one framework; run match once for each\n")
+
+
+def test_a_name_mistyped_is_named_with_what_it_may_mean(runner, small_db, tmp_path):
+    path = str(small_db)
+    result = runner.invoke(cli, ["match", path, "--from", "Weldin", "--to", "Academic"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: no framework named 'Weldin' (did you mean 'Welding'?); ")
+    # A new name a typo away from one there is: made (it may be meant), with a note naming the one there is.
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["import", path, str(tmp_path / "welding.xlsx"), "--framework", "Weldng", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert ("Note: 'Weldng' would be a new framework; 'Welding' is already there: to re-import into it, "
+            "give --framework its name as written\n") in result.stderr
+    assert small_db.read_bytes() == before
+    result = runner.invoke(cli, ["program", "add", path, "Welding Technology"])
+    assert result.stderr == ""
+    result = runner.invoke(cli, ["program", "add", path, "Weldng Technology"])
+    assert result.exit_code == 0
+    assert result.stderr == ("Note: 'Weldng Technology' is a new program; 'Welding Technology' is already there: "
+                             "to update it, give its name as written\n")
+    # Names alike but meant (0.86 alike to difflib) get no note.
+    result = runner.invoke(cli, ["program", "add", path, "Electrical Technology"])
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_close_names_rules():
+    from crosswalk.db import close_names
+
+    names = ["Welding Technology tasks", "Carpentry tasks", "Maine Learning Results: Mathematics (CCSS)",
+             "Maine Learning Results: ELA and Literacy (CCSS)"]
+    assert close_names("Weldng Technology tasks", names) == ["Welding Technology tasks"]
+    assert close_names("Weldin", names) == ["Welding Technology tasks"]
+    assert close_names("MLR Mathematics", names) == ["Maine Learning Results: Mathematics (CCSS)"]
+    assert close_names("Welding tasks", names) == ["Welding Technology tasks"]
+    assert close_names("Plumbing", names) == []
+    assert close_names(" ", names) == []
+
+
+def test_a_subject_not_found_names_those_there(runner, small_db):
+    before = small_db.read_bytes()
+    result = runner.invoke(cli, ["match", str(small_db), "--from", "Welding", "--to", "Academic", "--subject", "Sciense",
+                                 "--no-embeddings"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: no active standard of 'Academic' is in subject 'Sciense' (did you mean "
+                             "'Science'?); its subjects and domains are: 'ELA', 'Math', 'Science'\n")
+    assert small_db.read_bytes() == before

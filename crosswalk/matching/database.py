@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..db import framework_id, in_band_sql, refresh_statistics, write_transaction
+from ..db import framework_id, in_band_sql, names_there, refresh_statistics, write_transaction
 from ..errors import CrosswalkError
 from ..text import parse_grades, plural
 from .base import DEFAULT, Decision, Doc, Settings
@@ -190,6 +190,17 @@ def check_match(db, *, source: str, target: str, subject: str | None = None, gra
     _checked(db, source, target, subject, grade)
 
 
+def _subjects_there(db, target_fid: int, subject: str) -> str:
+    """What --subject may name in the framework (its subjects and domains), the close ones first."""
+    names = [row[0] for row in db.execute(
+        "select distinct value from (select subject as value from standards where framework_id = :f and status = 'active' "
+        "union select domain from standards where framework_id = :f and status = 'active') "
+        "where value is not null and trim(value) != '' order by value", {"f": target_fid})]
+    if not names:
+        return "; its standards name no subject or domain"
+    return names_there(subject, names, "its subjects and domains")
+
+
 def _checked(db, source: str, target: str, subject: str | None, grade: str | None):
     """The two frameworks' ids and names and the standards to match against, after every check."""
     source_fid = framework_id(db, source)
@@ -208,6 +219,8 @@ def _checked(db, source: str, target: str, subject: str | None, grade: str | Non
     targets = load_targets(db, target_fid, subject, grade)
     if not targets:
         restriction = " and ".join(f"{what} {value!r}" for what, value in (("subject", subject), ("grade", grade)) if value)
-        raise CrosswalkError(f"no active standard of {target_name!r} is in {restriction}" if restriction
-                             else f"{target_name!r} has no active standards")
+        if not restriction:
+            raise CrosswalkError(f"{target_name!r} has no active standards")
+        raise CrosswalkError(f"no active standard of {target_name!r} is in {restriction}"
+                             + (_subjects_there(db, target_fid, subject) if subject else ""))
     return source_fid, target_fid, source_name, target_name, targets
