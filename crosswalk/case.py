@@ -338,6 +338,8 @@ def case_frameworks(package: dict, *, file: str = "package.json", framework: str
             out.append((meta, rows, [] if out else notes))  # the package's notes, told once
     if not out:
         raise SourceError("has no CFItems to import", file=file, column="CFItems")
+    if framework and len(out) > 1:  # (here, so that the command refuses before it makes the database)
+        raise CrosswalkError(f"{file} holds {len(out)} frameworks; leave out --framework")
     return out
 
 
@@ -598,8 +600,6 @@ def import_case(db, path, *, framework: str | None = None, kind: str | None = No
         package = read_case(path)
     groups = case_frameworks(package, file=path.name, framework=framework, kind=kind,
                              taken=(lambda name, codes: _taken(db, name, codes)) if db is not None else None)
-    if framework and len(groups) > 1:
-        raise CrosswalkError(f"{path.name} holds {len(groups)} frameworks; leave out --framework")
     results = []
     with write_transaction(db) if not dry_run else contextlib.nullcontext():  # (see importer.import_rows)
         for meta, rows, notes in groups:

@@ -41,6 +41,12 @@ def fail_cleanly(func):
             if said is None:
                 raise
             raise click.ClickException(said) from None
+        except OSError as exc:  # a file the system refused (a folder that is a file, a full disk)
+            if isinstance(exc, BrokenPipeError) or not exc.strerror:
+                raise
+            out = kwargs.get("out") or kwargs.get("outdir")  # a full disk names no file: the one being written
+            where = f"{exc.filename}: " if exc.filename else f"cannot write {out}: " if out else ""
+            raise click.ClickException(f"{where}{exc.strerror}") from None
 
     return wrapper
 
@@ -233,29 +239,47 @@ def match(database, source, target, top, subject, grade, no_embeddings, silent):
         crosswalk match district.db --from "Welding tasks" --to "MLR Mathematics" \\
             --grade 9-12 --top 5
     """
-    from .db import framework_id
+    from .db import framework_id, framework_name
     from .matching import check_match
     from .matching import match as run_match
 
     if len(source) > 1:  # (a second --from was taken for the first, silently)
         raise CrosswalkError("--from names one framework; run match once for each")
     db = open_database(database)
-    # Every name, and what each match would refuse, checked before the first match writes anything;
-    # one framework named twice, once.
+    # Every name (--from first, as the command reads), and what each match would refuse, checked
+    # before the first match writes anything; one framework named twice, once.
+    source_id = framework_id(db, source[0])
     targets = list(dict.fromkeys(framework_id(db, name) for name in target))
     for target_id in targets:
         check_match(db, source=source[0], target=str(target_id), subject=subject, grade=grade)
     count = db.execute(
         "select count(*) from standards where framework_id = ? and status = 'active'",
-        [framework_id(db, source[0])],
+        [source_id],
     ).fetchone()[0]
-    for target_id in targets:
-        with progress_bar(silent, count, "Matching") as update:
-            result = run_match(
-                db, source=source[0], target=str(target_id), top=top, subject=subject, grade=grade,
-                use_embeddings=not no_embeddings, progress=update,
-            )
-        click.echo(result.summary())
+    saved = 0
+    try:
+        for target_id in targets:
+            with progress_bar(silent, count, "Matching") as update:
+                result = run_match(
+                    db, source=source[0], target=str(target_id), top=top, subject=subject, grade=grade,
+                    use_embeddings=not no_embeddings, progress=update,
+                )
+            saved += 1
+            click.echo(result.summary())
+    except KeyboardInterrupt:  # Ctrl+C. A match writes in one transaction: the one under way wrote nothing.
+        click.echo("\nInterrupted: " + _matches_saved([framework_name(db, t) for t in targets], saved), err=True)
+        sys.exit(130)
+
+
+def _matches_saved(names: list[str], saved: int) -> str:
+    """Which of a `match`'s several --to were saved when it was interrupted: the first ``saved``."""
+    def against(some):
+        return f"the match{'es' if len(some) > 1 else ''} against {', '.join(map(repr, some))}"
+
+    said = [f"{against(names[:saved])} {'is' if saved == 1 else 'are'} saved"] if saved else []
+    if names[saved:]:
+        said.append(f"nothing of {against(names[saved:])} was written")
+    return "; ".join(said)
 
 
 NOTES_SHOWN = 20  # the rows a command could not use, named one by one before "and N more"
@@ -378,7 +402,8 @@ def _program_status(ctx, param, value):
 @cli.command()
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
 @click.option("--program", required=True, help="The program (name or id) whose crosswalk is signed off")
-@click.option("--by", required=True, help="Who approves it (or sets its status); recorded with the date")
+@click.option("--by", "--reviewer", "by", required=True,
+              help="Who approves it (or sets its status); recorded with the date")
 @click.option("--status", default="approved", show_default=True, callback=_program_status,
               help="approved, 'in review' or draft (to reopen a crosswalk)")
 @fail_cleanly
@@ -428,10 +453,13 @@ def frameworks(database):
     click.echo(plural(len(rows), "framework"))
 
 
+PORT = click.IntRange(1, 65535)  # what a socket can bind: --port 99999 was uvicorn's OverflowError traceback
+
+
 def serve_options(func):
     func = click.option("-h", "--host", default="127.0.0.1", show_default=True,
                         help="Host to listen on (0.0.0.0 to allow other machines)")(func)
-    func = click.option("-p", "--port", type=int, default=8001, show_default=True, help="Port to listen on")(func)
+    func = click.option("-p", "--port", type=PORT, default=8001, show_default=True, help="Port to listen on")(func)
     return func
 
 
@@ -853,6 +881,7 @@ def review_import(database, file, reviewer):
 @review.command(name="password-hash")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="The password (asked for when not given)")
+@fail_cleanly
 def review_password_hash(password):
     """Print the hash of a reviewer's password, for the reviewers file.
 
@@ -972,7 +1001,7 @@ def history(database, alignment_id, as_json):
 @click.option("--memory", help="Cloud Run memory, e.g. 1Gi (--to cloudrun)")
 @click.option("--max-instances", type=int, help="Cloud Run maximum instances (--to cloudrun)")
 @click.option("--tag", help="Docker image tag (--to package)")
-@click.option("--port", type=int, help="Port the packaged image listens on (--to package)")
+@click.option("--port", type=PORT, help="Port the packaged image listens on (--to package)")
 @click.option("--install", "install", multiple=True, help="Extra package for the image (Datasette stays pinned)")
 @click.option("--dry-run", is_flag=True,
               help="With --to: write OUTDIR, then print the datasette command instead of running it")
@@ -1016,7 +1045,7 @@ def publish(database, outdir, suggestions, force, approved_only, title, descript
         if dry_run:
             used.append("--dry-run")
         if used:
-            raise click.UsageError(f"{', '.join(used)} only make sense with --to cloudrun or --to package")
+            raise click.UsageError(f"{', '.join(used)} {'make' if len(used) > 1 else 'makes'} sense only with --to cloudrun or --to package")
     else:  # (checked before the copy is made: a refused deploy writes nothing)
         check_deploy_options(to, service=service, tag=tag, memory=memory, max_instances=max_instances, port=port,
                              extra_install=install)

@@ -344,9 +344,7 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
     """
     decision, said = read_decision(decision)
     strength = normalise_strength(strength) or said
-    reviewer = clean_text(reviewer)
-    if not reviewer:
-        raise CrosswalkError("say who decides: the reviewer's name is required")
+    reviewer = reviewer_name(reviewer, "decides")
     if strength and decision == "reject":
         raise CrosswalkError("a strength (full or partial) is only for accepted alignments")
     rationale = None if rationale is None else checked_text(clean_text(rationale), "rationale") or ""
@@ -367,8 +365,18 @@ def decide(db, alignment_id, decision, strength=None, rationale=None, *, reviewe
         return record_decision(db, outcome, reviewer=reviewer, via=via)
 
 
+def reviewer_name(reviewer, does: str) -> str:
+    """The reviewer's name as stored (:func:`clean_text`); one error where there is none (what
+    the database would refuse with a CHECK constraint's traceback)."""
+    name = clean_text(reviewer)
+    if not name:
+        raise CrosswalkError(f"say who {does}: the reviewer's name is required")
+    return name
+
+
 def add_comment(db, alignment_id, comment: str, *, reviewer: str, via: str = "cli") -> int:
     """Add a comment to an alignment's history; returns the comment's id."""
+    reviewer = reviewer_name(reviewer, "comments")
     comment = checked_text(clean_text(comment), "comment")
     if not comment:
         raise CrosswalkError("the comment is empty")

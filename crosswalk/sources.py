@@ -1222,7 +1222,9 @@ def _read_csv(path: pathlib.Path, header_names=None) -> Table:
         raise SourceError(
             "is not a text or spreadsheet file (it contains binary data)",
             file=path.name,
-            hint="import an .xlsx, .xls, .ods or .csv file",
+            # (the two arguments swapped: `import welding.csv district.db`)
+            hint="it is a SQLite database: give the database first, then the file to import"
+            if data.startswith(b"SQLite format 3\x00") else "import an .xlsx, .xls, .ods or .csv file",
         )
     text, encoding, undecoded = _decode(data, path.name)
     del data

@@ -46,7 +46,7 @@ from .errors import CrosswalkError, SourceError
 from .outputs import check_output, database_file, has_sheets, mark, sheet_names
 from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
-    record_decision, seen_as_exported,
+    record_decision, reviewer_name, seen_as_exported,
 )
 from .sources import check_input_file, code_number, file_kind
 from .text import CHANCE, grade_label, parse_grades, plural, same_words, score_text, short_list, shown_score, visible
@@ -963,9 +963,7 @@ def import_workbook(db, path, *, reviewer: str) -> ImportResult:
     Rationale cell that the export filled in and the reviewer emptied is an
     edit (:func:`_asked`); one the export left empty changes nothing.
     """
-    reviewer = clean_text(reviewer)
-    if not reviewer:
-        raise CrosswalkError("say who imports the decisions: --reviewer is required")
+    reviewer = reviewer_name(reviewer, "imports the decisions (--reviewer)")
     path = pathlib.Path(path)
     (exported_from, exported_id), items, undecided = read_workbook(path)
     file = database_file(db)

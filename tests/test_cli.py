@@ -591,6 +591,93 @@ def test_close_names_rules():
     assert close_names(" ", names) == []
 
 
+def test_what_the_system_refuses_is_one_error(runner, small_db, tmp_path):
+    path = str(small_db)
+    (tmp_path / "a-file").write_text("")
+    result = runner.invoke(cli, ["publish", path, str(tmp_path / "a-file" / "site")])
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'a-file' / 'site'}: Not a directory\n"
+    runner.invoke(cli, ["decide", path, "1", "accept", "--reviewer", "A. Rivera"])
+    result = runner.invoke(cli, ["export", path, "/dev/full", "--format", "csv", "--force"])
+    assert result.exit_code == 1
+    assert result.stderr == "Error: cannot write /dev/full: No space left on device\n"
+
+
+def test_reviewer_password_and_port_are_checked(runner, small_db):
+    path = str(small_db)
+    before = small_db.read_bytes()
+    for name in ("", "  "):
+        result = runner.invoke(cli, ["comment", path, "1", "Ask the math department", "--reviewer", name])
+        assert result.exit_code == 1
+        assert result.stderr == "Error: say who comments: the reviewer's name is required\n"
+    assert small_db.read_bytes() == before
+    assert runner.invoke(cli, ["comment", path, "1", "Ask", "--reviewer", "  A. Rivera "]).exit_code == 0
+    assert sqlite3.connect(path).execute("select reviewer from review_comments").fetchall() == [("A. Rivera",)]
+    result = runner.invoke(cli, ["review", "password-hash", "--password", ""])
+    assert (result.exit_code, result.stderr) == (1, "Error: the password is empty\n")
+    result = runner.invoke(cli, ["serve", path, "--port", "99999"])
+    assert result.exit_code == 2
+    assert "Invalid value for '-p' / '--port': 99999 is not in the range 1<=x<=65535." in result.stderr
+    runner.invoke(cli, ["program", "add", path, "Welding Technology"])
+    result = runner.invoke(cli, ["approve", path, "--program", "Welding Technology", "--reviewer", "M. Levesque"])
+    assert result.exit_code == 0, result.output
+
+
+def test_database_and_file_swapped_says_so(runner, small_db, tmp_path):
+    before = (tmp_path / "welding.xlsx").read_bytes()
+    result = runner.invoke(cli, ["import", str(tmp_path / "welding.xlsx"), str(small_db), "--framework", "W"])
+    assert result.exit_code == 1
+    assert result.stderr == ("Error: small.db: is not a text or spreadsheet file (it contains binary data) "
+                             "(it is a SQLite database: give the database first, then the file to import)\n")
+    assert (tmp_path / "welding.xlsx").read_bytes() == before
+
+
+def test_import_case_of_several_frameworks_refuses_framework_before_making_the_database(runner, small_db, tmp_path):
+    path = str(small_db)
+    assert runner.invoke(cli, ["decide", path, "1", "accept", "--reviewer", "A. Rivera"]).exit_code == 0
+    result = runner.invoke(cli, ["export", path, str(tmp_path / "both.json"), "--format", "case"])
+    assert result.exit_code == 0, result.output
+    new = tmp_path / "new.db"
+    result = runner.invoke(cli, ["import-case", str(new), str(tmp_path / "both.json"), "--framework", "X"])
+    assert (result.exit_code, result.stderr) == (1, "Error: both.json holds 2 frameworks; leave out --framework\n")
+    assert not new.exists()
+
+
+def test_ctrl_c_during_a_second_match_says_what_was_saved(demo, tmp_path):
+    """A real process, interrupted (SIGINT, as Ctrl+C) once its first --to is matched and said: the
+    second match, a transaction, wrote nothing, and the message says which is saved."""
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "demo.db"
+    shutil.copy(demo.path, path)
+    tasks, ela = "Machine Tool Technology tasks (O*NET 29.3)", "Maine Learning Results: ELA and Literacy (CCSS)"
+
+    def ela_rows():
+        return sqlite3.connect(path).execute(
+            "select a.id, a.score, a.status from alignments a join standards s on s.id = a.source_id "
+            "join standards t on t.id = a.target_id join frameworks f on f.id = t.framework_id "
+            "join frameworks g on g.id = s.framework_id where f.name = ? and g.name = ? order by a.id",
+            [ela, tasks]).fetchall()
+
+    before = ela_rows()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crosswalk", "match", str(path), "--from", tasks,
+         "--to", "Maine Learning Results: Guiding Principles", "--to", ela, "--silent"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = child.stdout.readline()
+    assert first.startswith(f"Matched 235 standards of '{tasks}' against 28 of "), first
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, (out, err)
+    # (SIGINT may land in the first summary's write, as well as in the second match: the same is saved)
+    assert err.endswith("Interrupted: the match against 'Maine Learning Results: Guiding Principles' is saved; "
+                        f"nothing of the match against '{ela}' was written\n"), err
+    assert ela_rows() == before
+
+
 def test_a_subject_not_found_names_those_there(runner, small_db):
     before = small_db.read_bytes()
     result = runner.invoke(cli, ["match", str(small_db), "--from", "Welding", "--to", "Academic", "--subject", "Sciense",
