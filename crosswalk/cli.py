@@ -432,22 +432,29 @@ def approve(database, program, by, status):
 
 @cli.command()
 @click.argument("database", type=click.Path(dir_okay=False, exists=True))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: each framework's id, details and counts")
 @fail_cleanly
-def frameworks(database):
+def frameworks(database, as_json):
     """List the frameworks in a database with their standard counts.
 
     Example:
 
     \b
         crosswalk frameworks district.db
+        crosswalk frameworks district.db --json
     """
     from .text import plural
 
     db = open_database(database)
     rows = list(db.query(
-        "select f.name, f.kind, count(s.id) as standards from frameworks f "
-        "left join standards s on s.framework_id = f.id and s.status = 'active' group by f.id order by f.kind, f.name"
+        "select f.id, f.name, f.kind, f.publisher, f.version, f.subject, f.imported_at, "
+        "count(s.id) filter (where s.status = 'active') as standards, "
+        "count(s.id) filter (where s.status = 'retired') as retired "
+        "from frameworks f left join standards s on s.framework_id = f.id group by f.id order by f.kind, f.name"
     ))
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
     for row in rows:
         click.echo(f"{row['kind']:<9} {row['standards']:>6}  {row['name']}")
     click.echo(plural(len(rows), "framework"))

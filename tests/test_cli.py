@@ -686,3 +686,13 @@ def test_a_subject_not_found_names_those_there(runner, small_db):
     assert result.stderr == ("Error: no active standard of 'Academic' is in subject 'Sciense' (did you mean "
                              "'Science'?); its subjects and domains are: 'ELA', 'Math', 'Science'\n")
     assert small_db.read_bytes() == before
+
+
+def test_frameworks_json(runner, small_db):
+    path = str(small_db)
+    sqlite3.connect(path).execute("update standards set status = 'retired' where code = '3.OA.1'").connection.commit()
+    listed = json.loads(runner.invoke(cli, ["frameworks", path, "--json"]).stdout)
+    assert [(f["name"], f["kind"], f["standards"], f["retired"], f["subject"]) for f in listed] == [
+        ("Academic", "academic", 4, 1, None), ("Welding", "industry", 4, 0, None)]
+    assert runner.invoke(cli, ["frameworks", path]).stdout == (
+        "academic       4  Academic\nindustry       4  Welding\n2 frameworks\n")
