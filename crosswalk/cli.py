@@ -194,6 +194,9 @@ def import_(database, file, framework, kind, sheet, all_sheets, code_column, tex
         click.echo("Columns found:")
         for field, label in result.mapping.items():
             click.echo(f"  {field:<10} {label}")
+        if prepared.unread:  # (a grade column under a name not known is read with --grade-column)
+            click.echo(f"Not read: {', '.join(prepared.unread)} (name one with a --*-column option if it holds "
+                       "a code, statement, grade, subject, parent or domain)")
         if result.hierarchy:
             click.echo(f"Hierarchy from: {result.hierarchy}")
         click.echo("First rows:")

@@ -547,6 +547,7 @@ class PreparedImport:
     hierarchy: str | None
     warnings: list[str]
     encoding: str | None = None
+    unread: list[str] = dataclasses.field(default_factory=list)  # named columns no field reads (first sheet)
 
 
 def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
@@ -570,6 +571,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     rows: list[StandardRow] = []
     warnings: list[str] = []
     mapping_shown: dict[str, str] = {}
+    unread: list[str] = []
     hierarchy = None
     seen: dict[str, tuple[str | None, int]] = {}
     used_sheets = []
@@ -609,6 +611,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
         used_sheets.append(table.sheet)
         if not mapping_shown:
             mapping_shown = mapping.describe(table)
+            unread = mapping.unread(table)
     if not rows:
         raise SourceError("no sheet has a statement column", file=tables[0].file,
                           hint="name the column with --text-column")
@@ -619,7 +622,7 @@ def prepare_import(path, *, sheet: str | None = None, all_sheets: bool = False,
     if encoding and encoding != "utf-8":
         warnings.insert(0, f"read as {encoding}")
     return PreparedImport(file=tables[0].file, sheet=sheet_label, mapping=mapping_shown, rows=rows,
-                          hierarchy=hierarchy, warnings=warnings, encoding=encoding)
+                          hierarchy=hierarchy, warnings=warnings, encoding=encoding, unread=unread)
 
 
 def import_file(

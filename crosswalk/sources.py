@@ -170,6 +170,13 @@ class ColumnMapping:
             if getattr(self, field) is not None
         }
 
+    def unread(self, table: Table) -> list[str]:
+        """The named columns no field reads (a director's Hours or Notes, or a grade column under a
+        name crosswalk does not know), as the user sees them: ``C (Hours)``."""
+        read = {getattr(self, field) for field in FIELDS}
+        return [table.column_label(index) for index, name in enumerate(table.headers)
+                if index not in read and str(name or "").strip()]
+
 
 def column_letter(index: int) -> str:
     """0 → A, 25 → Z, 26 → AA."""

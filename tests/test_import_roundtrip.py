@@ -60,12 +60,16 @@ def test_reimport_keeps_every_decision_and_flags_changed_ones(runner, small_db, 
 def test_dry_run_shows_mapping_and_writes_nothing(runner, small_db, tmp_path):
     edited = [row[:] for row in WELDING]
     edited.append(["W.5", "Inspect welds.", "Quality"])
+    for row, extra in zip(edited[2:], ["Hours", 4, 6, 2, 1, 3]):  # (below the title): a column no field reads
+        row.append(extra)
     path = write_xlsx(tmp_path / "w.xlsx", edited, sheet="Tasks")
     before = small_db.read_bytes()
     result = runner.invoke(cli, ["import", str(small_db), str(path), "--framework", "Welding", "--dry-run"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[:4] == ["Columns found:", "  code       A (Task ID)",
                                               "  statement  B (Task)", "  domain     C (Duty Area)"]
+    assert result.stdout.splitlines()[4] == ("Not read: D (Hours) (name one with a --*-column option if it holds "
+                                             "a code, statement, grade, subject, parent or domain)")
     assert "  row 4: W.1  Measure and calculate" in result.stdout
     assert "Would import 5 standards into 'Welding' from w.xlsx (sheet 'Tasks'): 1 added, 0 changed, 4 unchanged" \
         in result.stdout
