@@ -237,6 +237,8 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
 
     out: list[StandardRow] = []
     seen: dict[str, int] = {}
+    seen_folded: dict[str, tuple[str, int]] = {}  # each code in any case: the first as written, its row
+    case_only: list[str] = []
     numeric_codes: list[tuple[int, str]] = []
     date_grades: list[str] = []
     notes: list[int] = []
@@ -314,6 +316,9 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
                 column=mapping.code if mapping.code is not None else mapping.statement,
                 hint=hint,
             )
+        same = seen_folded.setdefault(code.casefold(), (code, number))
+        if same[0] != code:
+            case_only.append(f"{same[0]} (row {same[1]}) and {code} (row {number})")
         seen[code] = number
         out.append(
             StandardRow(
@@ -363,6 +368,10 @@ def extract_rows(table: Table, mapping: ColumnMapping, *, default_subject: str |
         table.warnings.append(
             f"{where}grades a spreadsheet had turned into dates (11-12 typed, saved as 12-Nov) read as the "
             "bands typed, on rows " + short_list(date_grades) + "; format the grade column as Text")
+    if case_only:  # two standards, as written (a re-import tells them apart: _written_in_another_case)
+        table.warnings.append(
+            f"{where}codes that differ only in case are two standards: " + short_list(case_only)
+            + "; a decision or code written in a third case (Ab.1 for ab.1 and AB.1) finds neither")
     _check_numeric_codes(table, out, numeric_codes)
     return out
 

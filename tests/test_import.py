@@ -787,8 +787,10 @@ def test_a_code_written_in_another_case_is_the_same_standard_and_keeps_its_decis
 
     # Two standards a code could be (ab.1 and AB.1 for Ab.1): no guessing, a new standard as before.
     both = [*tasks, ["ab.1", "Grind a bevel."], ["AB.1", "Grind a bevel again."]]
-    assert runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "both.xlsx", both)),
-                               "--framework", "Welding"]).exit_code == 0
+    result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "both.xlsx", both)), "--framework", "Welding"])
+    assert result.exit_code == 0
+    assert ("Note: sheet 'Sheet1' codes that differ only in case are two standards: ab.1 (row 5) and AB.1 (row 6); "
+            "a decision or code written in a third case (Ab.1 for ab.1 and AB.1) finds neither\n") in result.stderr
     result = runner.invoke(cli, ["import", db, str(write_xlsx(tmp_path / "one.xlsx", [*tasks, ["Ab.1", "Grind."]])),
                                  "--framework", "Welding"])
     assert result.exit_code == 0, result.output
