@@ -168,7 +168,7 @@ class ExportResult:
 
     def summary(self) -> str:
         parts = ", ".join(f"{n} {status}" for status, n in self.counts.items() if n)
-        return f"Wrote {plural(self.rows, 'alignment')} to {self.path.name}" + (f" ({parts})" if parts else "")
+        return f"Wrote {plural(self.rows, 'alignment')} to {self.path}" + (f" ({parts})" if parts else "")
 
 
 @dataclasses.dataclass

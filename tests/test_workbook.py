@@ -51,7 +51,7 @@ def test_export_layout(small_db, tmp_path, runner):
     out = tmp_path / "review.xlsx"
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Welding Technology"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.strip() == "Wrote 12 alignments to review.xlsx (11 suggested, 1 accepted)"
+    assert result.stdout.strip() == f"Wrote 12 alignments to {out} (11 suggested, 1 accepted)"  # the path as given
     wb = openpyxl.load_workbook(out)
     assert wb.sheetnames == ["About this workbook", "Suggestions"]
     cover = {r[0]: r[1] for r in wb["About this workbook"].iter_rows(values_only=True) if r[0]}
@@ -82,7 +82,7 @@ def test_export_layout(small_db, tmp_path, runner):
     assert ws.cell(rows_by_id(ws)[1], h["Current status"]).value == 'accepted, full, "ok" (by alice)'
     # Filters.
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--status", "accepted"])
-    assert result.stdout.strip() == "Wrote 1 alignment to review.xlsx (1 accepted)"
+    assert result.stdout.strip() == f"Wrote 1 alignment to {out} (1 accepted)"
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--from", "Welding", "--min-chance", "101"])
     assert result.exit_code == 2  # out of range
     result = runner.invoke(cli, ["review", "export", str(small_db), str(out), "--program", "Nope"])
@@ -182,7 +182,7 @@ def test_an_export_never_writes_over_decisions_not_yet_imported(small_db, tmp_pa
     assert runner.invoke(cli, ["review", "import", str(small_db), str(out), "--reviewer", "Committee"]).exit_code == 0
     again = runner.invoke(cli, export)  # imported: nothing left to lose
     assert again.exit_code == 0, again.output
-    assert again.stdout.startswith("Wrote 12 alignments to r.xlsx")
+    assert again.stdout.startswith("Wrote 12 alignments to ") and "r.xlsx (" in again.stdout
     # --force writes over decisions not yet imported; a file that is no review workbook only with --force.
     set_decision(ws, rows[4], "reject")
     wb.save(out)
@@ -1057,7 +1057,7 @@ def test_an_export_with_nothing_to_review_says_why(small_db, tmp_path, runner):
     for option in ("--min-chance", "--min-score"):
         result = runner.invoke(cli, ["review", "export", str(small_db), str(tmp_path / "r.xlsx"), option, "99",
                                      "--force"])
-        assert result.exit_code == 0 and result.stdout == "Wrote 0 alignments to r.xlsx\n"
+        assert result.exit_code == 0 and result.stdout == f"Wrote 0 alignments to {tmp_path / 'r.xlsx'}\n"
         assert result.stderr == (f"Note: no alignment matches these filters; without --min-chance, {count} "
                                  f"alignments would, the best with a chance of {score_text(best)}%\n")
     cover = {row[0]: row[1] for row in openpyxl.load_workbook(tmp_path / "r.xlsx")["About this workbook"]
