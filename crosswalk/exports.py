@@ -28,7 +28,7 @@ from .case import export_case, framework_uuid
 from .cells import neutralise
 from .db import framework_id, program_id, program_name
 from .errors import CrosswalkError
-from .outputs import check_output, csv_header_starts, text_has
+from .outputs import check_output, csv_header_starts, replacing, text_has
 from .text import plural
 
 FORMATS = ("case", "sssom", "csv")
@@ -177,7 +177,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
         "license": license_url or UNSPECIFIED_LICENSE,
         "mapping_date": today,
     }
-    with open(path, "w", encoding="utf-8", newline="") as fh:
+    with replacing(path) as part, open(part, "w", encoding="utf-8", newline="") as fh:
         for line in yaml.safe_dump(header, sort_keys=False, allow_unicode=True).splitlines():
             fh.write(f"# {line}\n")
         writer = csv.DictWriter(fh, SSSOM_COLUMNS, delimiter="\t", lineterminator="\n", extrasaction="ignore")
@@ -208,7 +208,7 @@ def write_sssom(db, path, *, program=None, include_suggestions=False, base_url=D
 def write_csv(db, path, *, program=None, include_suggestions=False) -> ExportResult:
     """Every exported alignment as one CSV row (UTF-8 with BOM so Excel reads it)."""
     rows = alignment_rows(db, program=program, include_suggestions=include_suggestions)
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with replacing(path) as part, open(part, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, CSV_COLUMNS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
@@ -242,7 +242,8 @@ def write_case(db, path, *, frameworks=None, include_suggestions=False, base_url
         raise CrosswalkError("a CASE export holds reviewed alignments only; leave out --include-suggestions")
     kwargs = {"base_uri": base_url} if base_url else {}
     package = export_case(db, frameworks=frameworks or None, include_alignments=True, **kwargs)
-    pathlib.Path(path).write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
+    with replacing(path) as part:
+        part.write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
     associations = [a for a in package.get("CFAssociations", []) if a.get("associationType") != "isChildOf"]
     left_out = _left_out(db, None, list(frameworks) if frameworks else None)  # (none: every framework's)
     return ExportResult(str(path), "case", len(associations),

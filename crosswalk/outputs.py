@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import html
 import io
@@ -29,7 +30,7 @@ import pathlib
 import re
 import sqlite3
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from .errors import CrosswalkError
 
@@ -60,6 +61,26 @@ def check_output(path, *, database=None, what: str, ours: Callable[[pathlib.Path
         return
     raise CrosswalkError(f"{path} already exists and is not {what} that crosswalk wrote; "
                          "name another file, or use --force to replace it")
+
+
+@contextlib.contextmanager
+def replacing(path) -> Iterator[pathlib.Path]:
+    """The path to write a file at ``path`` through: a file beside it, put in its place (os.replace)
+    once written whole. A write that fails half way (a full disk, Ctrl+C, an error) leaves the file
+    that was there as it was, not a report or review workbook cut short, and no part file behind.
+    What is not a regular file (/dev/stdout, a pipe) is written in place; a symbolic link's target
+    is replaced, not the link."""
+    path = pathlib.Path(path)
+    if path.exists() and not path.is_file():
+        yield path
+        return
+    target = path.resolve() if path.is_symlink() else path
+    part = target.with_name(f".{target.name}.{os.getpid()}.part")
+    try:
+        yield part
+        os.replace(part, target)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def file_there(path: pathlib.Path, verb: str) -> bool:

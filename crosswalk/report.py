@@ -50,7 +50,7 @@ from openpyxl.utils import get_column_letter
 from .cells import fit_cell, neutralise, write_cell
 from .db import OUTSIDE_BAND_SQL, program_id
 from .errors import CrosswalkError
-from .outputs import check_output, csv_header_starts, has_sheets, mark
+from .outputs import check_output, csv_header_starts, has_sheets, mark, replacing
 from .text import (NO_DOMAIN, NO_SUBJECT, NOT_YET_CERTIFIED, coverage_titles, empty_crosswalk_text, grade_label, plural,
                    program_status_text, signed_off)
 
@@ -280,7 +280,7 @@ def _write_csv(data, path) -> tuple[pathlib.Path, pathlib.Path]:
 
 
 def _csv_table(path, header, rows) -> None:
-    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+    with replacing(path) as part, open(part, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(header)
         for row in rows:
@@ -301,7 +301,8 @@ def _write_xlsx(data, path):
     _cluster_sheet(wb.create_sheet("By cluster"), data)
     _rereview_sheet(wb.create_sheet("Needs re-review"), data)
     _evidence_sheet(wb.create_sheet("Evidence"), data)
-    wb.save(path)
+    with replacing(path) as part:
+        wb.save(part)
 
 
 def _header_cell(cell, title):

@@ -43,7 +43,7 @@ from .cells import is_formula_like, write_cell
 from .db import (CONFIDENCES, STATUSES, database_identity, framework_id, now, program_id, program_name, row_id,
                  statement_order_sql, write_transaction)
 from .errors import CrosswalkError, SourceError
-from .outputs import check_output, database_file, has_sheets, mark, sheet_names
+from .outputs import check_output, database_file, has_sheets, mark, replacing, sheet_names
 from .review import (
     DECISION_ALSO, clean_text, describe_state, fingerprint, normalise_strength, plan_decision, read_decision,
     record_decision, reviewer_name, seen_as_exported,
@@ -220,7 +220,8 @@ def export_workbook(db, path, *, program=None, framework=None, statuses=None, mi
     _write_cover(cover, _cover_lines(db, rows, tally, program=program, filters=filters, database_name=database_name,
                                      unlikely=unlikely))
     try:
-        workbook.save(path)
+        with replacing(path) as part:
+            workbook.save(part)
     except OSError as exc:
         raise CrosswalkError(f"cannot write {path}: {exc.strerror or exc}") from None
     result = ExportResult(path, len(rows), tally.statuses)

@@ -344,3 +344,41 @@ def test_a_framework_named_twice_is_exported_once_and_labels_are_one_line(small_
     sssom = tmp_path / "x.sssom.tsv"
     assert runner.invoke(cli, ["export", db, str(sssom)]).exit_code == 0
     assert [m["author_label"] for m in read_sssom(sssom)[1]] == ["Dana Lee"]
+
+
+def test_a_write_that_fails_leaves_the_file_that_was_there(tmp_path):
+    """Every export, report and review workbook is written beside its OUT and put in its place
+    whole (outputs.replacing): a failure half way (a full disk, Ctrl+C) left the file cut short."""
+    from crosswalk.outputs import replacing
+
+    out = tmp_path / "welding-review.xlsx"
+    out.write_bytes(b"the committee's decisions")
+    with pytest.raises(KeyboardInterrupt):
+        with replacing(out) as part:
+            part.write_bytes(b"half a workbo")
+            raise KeyboardInterrupt
+    assert out.read_bytes() == b"the committee's decisions"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["welding-review.xlsx"]  # no part file left
+    with replacing(out) as part:
+        part.write_bytes(b"the new workbook")
+    assert out.read_bytes() == b"the new workbook"
+    # A link stays a link, to the file written; what is not a regular file is written in place.
+    (tmp_path / "link.xlsx").symlink_to(out)
+    with replacing(tmp_path / "link.xlsx") as part:
+        part.write_bytes(b"through the link")
+    assert (tmp_path / "link.xlsx").is_symlink() and out.read_bytes() == b"through the link"
+    with replacing("/dev/null") as part:
+        assert str(part) == "/dev/null"
+
+
+def test_exports_and_reports_are_written_whole_with_no_part_file(runner, reviewed_demo, tmp_path):
+    for args in (["export", str(reviewed_demo), str(tmp_path / "a.csv")],
+                 ["export", str(reviewed_demo), str(tmp_path / "a.tsv")],
+                 ["export", str(reviewed_demo), str(tmp_path / "a.json")],
+                 ["report", str(reviewed_demo), str(tmp_path / "r.xlsx"), "--program", "Welding Technology"],
+                 ["review", "export", str(reviewed_demo), str(tmp_path / "w.xlsx"), "--status", "accepted"]):
+        for _ in range(2):  # new, then over the earlier one
+            result = runner.invoke(cli, args + ["--force"])
+            assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "a.json", "a.tsv", "r.xlsx", "w.xlsx"]
+    assert openpyxl.load_workbook(tmp_path / "w.xlsx").sheetnames[:2] == ["About this workbook", "Suggestions"]
